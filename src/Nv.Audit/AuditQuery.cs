@@ -1,0 +1,41 @@
+namespace Nv.Audit;
+
+/// <summary>A filter over the audit trail; every set field must match. Results are ordered by (timestamp, id), newest first unless <see cref="Ascending"/>.</summary>
+public sealed record AuditQuery
+{
+    /// <summary>Match this request id.</summary>
+    public string? RequestId { get; init; }
+
+    /// <summary>Match this entity type.</summary>
+    public string? DtoType { get; init; }
+
+    /// <summary>Match this entity id.</summary>
+    public string? EntityId { get; init; }
+
+    /// <summary>Match this user.</summary>
+    public string? UserId { get; init; }
+
+    /// <summary>Match this service.</summary>
+    public string? Service { get; init; }
+
+    /// <summary>Match this category.</summary>
+    public AuditCategory? Category { get; init; }
+
+    /// <summary>Match this operation.</summary>
+    public string? Operation { get; init; }
+
+    /// <summary>Timestamp at or after.</summary>
+    public DateTimeOffset? From { get; init; }
+
+    /// <summary>Timestamp before.</summary>
+    public DateTimeOffset? To { get; init; }
+
+    /// <summary>Opaque cursor returned by the previous page.</summary>
+    public string? Cursor { get; init; }
+
+    /// <summary>Page size (1..1000).</summary>
+    public int Limit { get; init; } = 100;
+
+    /// <summary>Oldest first instead of newest first.</summary>
+    public bool Ascending { get; init; }
+}

@@ -1,0 +1,36 @@
+using Nv.Wal;
+
+namespace Nv.DbWriter;
+
+/// <summary>Applies WAL records to the database, idempotently and in LSN order.</summary>
+/// <remarks>
+/// Idempotence follows PostgreSQL's page-LSN rule: each stored entity carries the LSN, replay key and WAL id of the
+/// record that last wrote it, and a record is applied only if the stored LSN is lower. Deletes leave a tombstone that
+/// keeps the LSN. Each record's outcome is stored in the same transaction as its write (<see cref="RecordResolution"/>),
+/// so re-applying a resolved record returns its first outcome. A batch is one transaction; results are returned
+/// only after it is durably committed. Not thread-safe for concurrent <see cref="ApplyAsync"/> calls: one applier owns it.
+/// </remarks>
+public interface IDbWriter : IAsyncDisposable
+{
+    /// <summary>Creates tables/collections and indexes if missing.</summary>
+    Task InitializeAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Applies a batch of records (ascending LSN) and returns one result per record, in the same order.</summary>
+    /// <remarks>A transient failure makes every result of the batch <see cref="ApplyStatus.Transient"/> and commits nothing.</remarks>
+    Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken = default);
+
+    /// <summary>The live entity, or null when it does not exist or is deleted.</summary>
+    Task<StoredEntity?> GetAsync(string dtoType, string entityId, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored outcomes of records with LSN in (<paramref name="after"/>, <paramref name="after"/> + <paramref name="limit"/>], ascending.</summary>
+    Task<IReadOnlyList<RecordResolution>> GetResolutionsAsync(Lsn after, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The stored outcome of the first record carrying <paramref name="requestId"/>, or null.</summary>
+    Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default);
+
+    /// <summary>The highest LSN such that every record at or below it has a stored resolution (committed).</summary>
+    Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes resolutions and tombstones at or below <paramref name="upTo"/> (called after WAL truncation).</summary>
+    Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default);
+}

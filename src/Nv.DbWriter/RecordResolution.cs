@@ -1,0 +1,31 @@
+using System.Text.Json;
+using Nv.Wal;
+
+namespace Nv.DbWriter;
+
+/// <summary>The durable outcome of one WAL record, stored by the writer in the same transaction as the entity write.</summary>
+/// <remarks>This is the writer's transactional outbox: it makes replay exact (a record's outcome is never re-decided)
+/// and gives the audit backfill the exact before/after images after a crash.</remarks>
+public sealed record RecordResolution
+{
+    /// <summary>The record's LSN.</summary>
+    public required Lsn Lsn { get; init; }
+
+    /// <summary>The WAL record id.</summary>
+    public required Guid WalId { get; init; }
+
+    /// <summary>The request that carried the write.</summary>
+    public required string RequestId { get; init; }
+
+    /// <summary><see cref="ApplyStatus.Applied"/> or <see cref="ApplyStatus.Rejected"/>.</summary>
+    public required ApplyStatus Status { get; init; }
+
+    /// <summary>Why it was rejected, if it was.</summary>
+    public RejectReason RejectReason { get; init; }
+
+    /// <summary>State before the write.</summary>
+    public JsonElement? Before { get; init; }
+
+    /// <summary>State after the write.</summary>
+    public JsonElement? After { get; init; }
+}

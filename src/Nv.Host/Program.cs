@@ -1,0 +1,2 @@
+Console.WriteLine("nv: not implemented yet");
+return 0;

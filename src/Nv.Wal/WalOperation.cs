@@ -1,0 +1,14 @@
+namespace Nv.Wal;
+
+/// <summary>The kind of mutation a WAL record carries.</summary>
+public enum WalOperation
+{
+    /// <summary>Create a new entity; rejected if a live entity with the same id exists.</summary>
+    Create = 1,
+
+    /// <summary>Replace the state of an existing entity with the payload; rejected if none exists.</summary>
+    Update = 2,
+
+    /// <summary>Delete an existing entity (a tombstone keeps its LSN); rejected if none exists.</summary>
+    Delete = 3,
+}
