@@ -23,9 +23,7 @@ public sealed record RecordResolution
     /// <summary>Why it was rejected, if it was.</summary>
     public RejectReason RejectReason { get; init; }
 
-    /// <summary>State before the write.</summary>
+    /// <summary>State before the write (null when the entity did not exist). The after image is the WAL record's
+    /// payload (null for deletes), so it is not stored twice.</summary>
     public JsonElement? Before { get; init; }
-
-    /// <summary>State after the write.</summary>
-    public JsonElement? After { get; init; }
 }
