@@ -1,8 +1,23 @@
 using BenchmarkDotNet.Running;
+using Nv.Benchmarks.Pipeline;
 
 namespace Nv.Benchmarks;
 
+/// <summary>Scenario runners for throughput/latency under concurrency (<c>pipeline</c>, <c>replay</c>, <c>wal</c>),
+/// and BenchmarkDotNet for micro-benchmarks (everything else, e.g. <c>--filter '*Merkle*'</c>).</summary>
 internal static class Program
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static async Task<int> Main(string[] args)
+    {
+        switch (args.FirstOrDefault())
+        {
+            case "pipeline":
+                return await PipelineScenario.RunAsync(args[1..]);
+            case "replay":
+                return await ReplayScenario.RunAsync(args[1..]);
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+                return 0;
+        }
+    }
 }

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Configuration;
+
+namespace Nv.Host.Configuration;
+
+/// <summary>Maps Nv's documented environment variables onto configuration keys (they override appsettings.json).</summary>
+/// <remarks>
+/// <c>NV_DATA_DIR</c> (default <c>./data</c>) holds the SQLite files, logs and, unless <c>NV_WAL_DIR</c> says otherwise,
+/// the WAL (<c>{NV_DATA_DIR}/wal</c>). <c>NV_ENV</c> and <c>NV_SERVICE</c> name the environment and service (replay keys,
+/// audit chain). <c>NV_MONGO_URI</c>/<c>NV_MONGO_DB</c> select MongoDB. <c>NV_URLS</c> sets the HTTP listen addresses.
+/// </remarks>
+internal static class NvEnvironment
+{
+    public const string DefaultUrls = "http://127.0.0.1:5080";
+
+    public static IConfigurationBuilder AddNvEnvironment(this IConfigurationBuilder builder, IConfiguration current)
+    {
+        var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var dataDir = Env("NV_DATA_DIR") ?? current["Nv:DataDirectory"] ?? "data";
+        values["Nv:DataDirectory"] = dataDir;
+        values["Nv:DbWriter:DataDirectory"] = current["Nv:DbWriter:DataDirectory"] is { } dbDir && Env("NV_DATA_DIR") is null ? dbDir : dataDir;
+        values["Nv:Audit:DataDirectory"] = current["Nv:Audit:DataDirectory"] is { } auditDir && Env("NV_DATA_DIR") is null ? auditDir : dataDir;
+        values["Nv:Wal:Directory"] = Env("NV_WAL_DIR") ?? current["Nv:Wal:Directory"] ?? Path.Combine(dataDir, "wal");
+        Map(values, "NV_ENV", "Nv:Pipeline:Environment");
+        Map(values, "NV_SERVICE", "Nv:Pipeline:Service");
+        Map(values, "NV_MONGO_URI", "Nv:DbWriter:MongoUri");
+        Map(values, "NV_MONGO_URI", "Nv:Audit:MongoUri");
+        Map(values, "NV_MONGO_DB", "Nv:DbWriter:MongoDatabase");
+        Map(values, "NV_MONGO_DB", "Nv:Audit:MongoDatabase");
+        values["urls"] = Env("NV_URLS") ?? current["urls"] ?? DefaultUrls;
+        return builder.AddInMemoryCollection(values);
+    }
+
+    private static void Map(Dictionary<string, string?> values, string variable, string key)
+    {
+        if (Env(variable) is { } value)
+        {
+            values[key] = value;
+        }
+    }
+
+    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+}

@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nv.Audit;
+using Nv.DbWriter;
+using Nv.Host.Pipeline;
+using Nv.Host.Replay;
+using Nv.Wal;
+
+namespace Nv.Host.Hosting;
+
+/// <summary>Start order: open the WAL (recovery, on first resolve) → initialise stores → boot replay + audit backfill →
+/// service-start audit entry → accept writes. Stop: drain the pipeline → service-stop entry → persist watermarks.</summary>
+/// <remarks>Replay runs in <see cref="ExecuteAsync"/>, so the host (and its health endpoint) is up while it runs;
+/// <see cref="IsReady"/> stays false until it completes. A failure during start stops the host with a non-zero exit.</remarks>
+internal sealed class NvLifecycle : BackgroundService
+{
+    private readonly IWriteAheadLog _wal;
+    private readonly IDbWriter _db;
+    private readonly IAuditSink _auditSink;
+    private readonly AuditCoordinator _audit;
+    private readonly BootReplayer _replayer;
+    private readonly WritePipeline _pipeline;
+    private readonly PipelineOptions _options;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger _logger;
+    private readonly TaskCompletionSource<ReplaySummary> _replayed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public NvLifecycle(
+        IWriteAheadLog wal,
+        IDbWriter db,
+        IAuditSink auditSink,
+        AuditCoordinator audit,
+        BootReplayer replayer,
+        WritePipeline pipeline,
+        IOptions<PipelineOptions> options,
+        IHostApplicationLifetime lifetime,
+        ILogger<NvLifecycle> logger)
+    {
+        _wal = wal;
+        _db = db;
+        _auditSink = auditSink;
+        _audit = audit;
+        _replayer = replayer;
+        _pipeline = pipeline;
+        _options = options.Value;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    /// <summary>Whether boot replay finished and writes are accepted.</summary>
+    public bool IsReady => _pipeline.IsReady;
+
+    /// <summary>Completes with the boot replay summary (or faults if start failed).</summary>
+    public Task<ReplaySummary> Replayed => _replayed.Task;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await _db.InitializeAsync(stoppingToken);
+            await _auditSink.InitializeAsync(stoppingToken);
+            var summary = await _replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: null, stoppingToken);
+            await _audit.RecordSystemAsync(SystemEntry("service-start"), stoppingToken);
+            _pipeline.Start();
+            Log.Ready(_logger, _options.Service, _options.Environment);
+            _replayed.TrySetResult(summary);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            _replayed.TrySetCanceled(stoppingToken);
+        }
+        catch (Exception ex)
+        {
+            _replayed.TrySetException(ex);
+            Environment.ExitCode = 1;
+            _lifetime.StopApplication();
+            throw;
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        Log.Stopping(_logger);
+        await _pipeline.StopAsync(cancellationToken);
+        await base.StopAsync(cancellationToken);
+        if (_replayed.Task.IsCompletedSuccessfully && _wal.State == WalState.Open)
+        {
+            await _audit.RecordSystemAsync(SystemEntry("service-stop"), cancellationToken);
+            await _wal.PersistWatermarksAsync(cancellationToken);
+        }
+    }
+
+    private AuditEntry SystemEntry(string operation) =>
+        AuditEntryFactory.ForServiceEvent(_options.Service, operation, DateTimeOffset.UtcNow, "nv-" + operation + "-" + Guid.CreateVersion7().ToString("N"));
+}

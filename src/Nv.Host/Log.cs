@@ -1,0 +1,47 @@
+using Microsoft.Extensions.Logging;
+
+namespace Nv.Host;
+
+/// <summary>The host's log messages, with stable event ids.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning,
+        Message = "Audit write failed for {DtoType} {Operation} {EntityId} (requestId {RequestId}, lsn {Lsn}); the write succeeded and the entry will be backfilled from the WAL")]
+    public static partial void AuditWriteFailed(ILogger logger, Exception exception, string? dtoType, string operation, string entityId, string requestId, long lsn);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Audit backfill wrote {Count} missing entries (audited through lsn {Lsn})")]
+    public static partial void AuditBackfilled(ILogger logger, long count, long lsn);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Audit backfill failed at lsn {Lsn}; it will be retried")]
+    public static partial void AuditBackfillFailed(ILogger logger, Exception exception, long lsn);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Critical,
+        Message = "The write-ahead log failed (file {Path}, errno {Errno}); Nv accepts no more writes. Nothing after the last durable LSN was acknowledged. Restart the host: recovery will keep exactly the durable records")]
+    public static partial void WalFaulted(ILogger logger, Exception exception, string? path, int? errno);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Warning,
+        Message = "Database apply of lsn {FirstLsn}..{LastLsn} failed; the records are durable in the WAL and will be retried")]
+    public static partial void ApplyFailed(ILogger logger, Exception exception, long firstLsn, long lastLsn);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "The pipeline did not drain before the stop timeout; unapplied records stay in the WAL for the next boot replay")]
+    public static partial void PipelineStopTimedOut(ILogger logger);
+
+    [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "Boot replay starting: WAL holds lsn {FirstLsn}..{LastLsn}, applied watermark {Applied}, audited watermark {Audited}")]
+    public static partial void ReplayStarting(ILogger logger, long firstLsn, long lastLsn, long applied, long audited);
+
+    [LoggerMessage(EventId = 3021, Level = LogLevel.Information,
+        Message = "Boot replay finished in {DurationMs} ms: {Replayed} records applied, {AlreadyApplied} already applied, {Rejected} rejected, {Backfilled} audit entries backfilled")]
+    public static partial void ReplayFinished(ILogger logger, long durationMs, long replayed, long alreadyApplied, long rejected, long backfilled);
+
+    [LoggerMessage(EventId = 3022, Level = LogLevel.Warning, Message = "Boot replay: database unavailable at lsn {Lsn} ({Error}); retrying in {DelayMs} ms")]
+    public static partial void ReplayTransient(ILogger logger, long lsn, string? error, long delayMs);
+
+    [LoggerMessage(EventId = 3023, Level = LogLevel.Information, Message = "Replay progress: {Done}/{Total} records")]
+    public static partial void ReplayProgress(ILogger logger, long done, long total);
+
+    [LoggerMessage(EventId = 3030, Level = LogLevel.Information, Message = "Nv ready: accepting writes (service {Service}, env {Environment})")]
+    public static partial void Ready(ILogger logger, string service, string environment);
+
+    [LoggerMessage(EventId = 3031, Level = LogLevel.Information, Message = "Nv stopping: draining the pipeline and persisting watermarks")]
+    public static partial void Stopping(ILogger logger);
+}

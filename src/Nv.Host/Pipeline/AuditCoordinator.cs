@@ -1,0 +1,190 @@
+using Microsoft.Extensions.Logging;
+using Nv.Audit;
+using Nv.DbWriter;
+using Nv.Wal;
+
+namespace Nv.Host.Pipeline;
+
+/// <summary>Writes audit entries after database commits and backfills the ones that failed, so none is lost or duplicated.</summary>
+/// <remarks>
+/// Failure policy: an audit write failure never fails the user's write. It is logged as a WARN per entry (dtoType,
+/// operation, entityId, requestId), the audited watermark stops advancing (a gap), and <see cref="BackfillAsync"/>
+/// later rebuilds the missing entries from the WAL records and the database's stored resolutions (exact before images).
+/// Entry ids equal WAL record ids and the sink skips known ids, so a backfill never duplicates.
+/// One lock serialises the on-time path and the backfill: the sink has a single writer, and the audited watermark
+/// only ever claims LSNs whose applied records all have their entry.
+/// </remarks>
+internal sealed class AuditCoordinator : IDisposable
+{
+    private const int BackfillBatchSize = 512;
+
+    private readonly IWriteAheadLog _wal;
+    private readonly IDbWriter _db;
+    private readonly IAuditSink _sink;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private Lsn _processedThrough;
+    private bool _gap;
+    private long _failures;
+
+    public AuditCoordinator(IWriteAheadLog wal, IDbWriter db, IAuditSink sink, ILogger<AuditCoordinator> logger)
+    {
+        _wal = wal;
+        _db = db;
+        _sink = sink;
+        _logger = logger;
+    }
+
+    /// <summary>Whether some applied record is known to lack its audit entry.</summary>
+    public bool HasGap => Volatile.Read(ref _gap);
+
+    /// <summary>Audit write failures since start.</summary>
+    public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>Audits a committed chunk (ascending LSN). Never throws for audit failures.</summary>
+    public async Task RecordAsync(IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
+    {
+        var entries = new List<AuditEntry>(records.Count);
+        for (var i = 0; i < records.Count; i++)
+        {
+            if (results[i].Status is ApplyStatus.Applied or ApplyStatus.AlreadyApplied)
+            {
+                entries.Add(AuditEntries.ForMutation(records[i], results[i].Before, results[i].After));
+            }
+        }
+
+        var last = records[^1].Lsn;
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            if (entries.Count > 0)
+            {
+                await _sink.AppendAsync(entries, cancellationToken);
+            }
+
+            _processedThrough = last;
+            if (!_gap)
+            {
+                _wal.AdvanceAudited(last);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _gap = true;
+            Interlocked.Increment(ref _failures);
+            _processedThrough = last;
+            foreach (var entry in entries)
+            {
+                Log.AuditWriteFailed(_logger, ex, entry.DtoType, entry.Operation, entry.EntityId, entry.RequestId, entry.Lsn?.Value ?? 0);
+            }
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Writes a system entry (service start/stop, denials). Never throws for audit failures.</summary>
+    public async Task RecordSystemAsync(AuditEntry entry, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            await _sink.AppendAsync([entry], cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Interlocked.Increment(ref _failures);
+            Log.AuditWriteFailed(_logger, ex, entry.DtoType, entry.Operation, entry.EntityId, entry.RequestId, 0);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    /// <summary>Writes every missing entry for applied records above the audited watermark, up to <paramref name="upTo"/>
+    /// (default: everything the on-time path has processed), then clears the gap.</summary>
+    /// <returns>Entries inserted, or -1 if the backfill itself failed (the gap stays; it is retried later).</returns>
+    public async Task<long> BackfillAsync(Lsn? upTo, Action<Lsn>? progress, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            var target = upTo ?? _processedThrough;
+            if (upTo is { } boot)
+            {
+                _processedThrough = Lsn.Max(_processedThrough, boot);
+            }
+
+            long inserted = 0;
+            var batch = new List<WalRecord>(BackfillBatchSize);
+            await foreach (var record in _wal.ReadAsync(_wal.AuditedLsn.Next, cancellationToken))
+            {
+                if (record.Lsn > target)
+                {
+                    break;
+                }
+
+                batch.Add(record);
+                if (batch.Count == BackfillBatchSize)
+                {
+                    inserted += await BackfillBatchAsync(batch, cancellationToken);
+                    progress?.Invoke(batch[^1].Lsn);
+                    batch.Clear();
+                }
+            }
+
+            if (batch.Count > 0)
+            {
+                inserted += await BackfillBatchAsync(batch, cancellationToken);
+                progress?.Invoke(batch[^1].Lsn);
+            }
+
+            _gap = false;
+            _wal.AdvanceAudited(target);
+            if (inserted > 0)
+            {
+                Log.AuditBackfilled(_logger, inserted, target.Value);
+            }
+
+            return inserted;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.AuditBackfillFailed(_logger, ex, _wal.AuditedLsn.Value);
+            return -1;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async Task<int> BackfillBatchAsync(List<WalRecord> batch, CancellationToken cancellationToken)
+    {
+        var first = batch[0].Lsn;
+        var resolutions = await _db.GetResolutionsAsync(new Lsn(first.Value - 1), batch.Count, cancellationToken);
+        var byLsn = resolutions.ToDictionary(r => r.Lsn);
+        var entries = new List<AuditEntry>(batch.Count);
+        foreach (var record in batch)
+        {
+            if (!byLsn.TryGetValue(record.Lsn, out var resolution))
+            {
+                throw new InvalidOperationException($"WAL record {record.Lsn} has no stored resolution; it is not applied yet.");
+            }
+
+            if (resolution.Status == ApplyStatus.Applied)
+            {
+                var after = record.Operation == WalOperation.Delete ? (System.Text.Json.JsonElement?)null : record.Payload;
+                entries.Add(AuditEntries.ForMutation(record, resolution.Before, after));
+            }
+        }
+
+        var inserted = entries.Count > 0 ? await _sink.AppendAsync(entries, cancellationToken) : 0;
+        _wal.AdvanceAudited(batch[^1].Lsn);
+        return inserted;
+    }
+
+    public void Dispose() => _lock.Dispose();
+}

@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Options;
+
+namespace Nv.Host.Pipeline;
+
+/// <summary>Checks <see cref="PipelineOptions"/> at startup.</summary>
+internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PipelineOptions options)
+    {
+        var errors = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.Environment) || options.Environment.Contains(':', StringComparison.Ordinal))
+        {
+            errors.Add("Nv:Pipeline:Environment (NV_ENV) must be non-empty and contain no ':'.");
+        }
+
+        if (!RequestValidator.IsValidDtoType(options.Service.Replace('-', '_')))
+        {
+            errors.Add("Nv:Pipeline:Service (NV_SERVICE) must start with a letter and contain only letters, digits, '-' and '_'.");
+        }
+
+        if (options.MaxPayloadBytes is < 16 or > 16 * 1024 * 1024)
+        {
+            errors.Add("Nv:Pipeline:MaxPayloadBytes must be between 16 and 16 MiB.");
+        }
+
+        if (options.MaxPayloadDepth is < 1 or > 256)
+        {
+            errors.Add("Nv:Pipeline:MaxPayloadDepth must be between 1 and 256.");
+        }
+
+        if (options.MaxBatchSize is < 1 or > 65536)
+        {
+            errors.Add("Nv:Pipeline:MaxBatchSize must be between 1 and 65536.");
+        }
+
+        if (options.RequestIdCacheSize < 1)
+        {
+            errors.Add("Nv:Pipeline:RequestIdCacheSize must be positive.");
+        }
+
+        if (options.InitialRetryDelay <= TimeSpan.Zero || options.MaxRetryDelay < options.InitialRetryDelay)
+        {
+            errors.Add("Nv:Pipeline retry delays must be positive with MaxRetryDelay >= InitialRetryDelay.");
+        }
+
+        if (options.AuditBackfillInterval <= TimeSpan.Zero)
+        {
+            errors.Add("Nv:Pipeline:AuditBackfillInterval must be positive.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

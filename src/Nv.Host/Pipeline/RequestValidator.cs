@@ -1,0 +1,263 @@
+using System.Text.Json;
+using Nv.Wal;
+
+namespace Nv.Host.Pipeline;
+
+/// <summary>Refuses bad write requests before anything reaches the WAL.</summary>
+/// <remarks>Payload keys are never trusted: keys that a document database would interpret (<c>$</c>-prefixed, dotted,
+/// containing NUL or other control characters), Nv's reserved <c>_nv</c> prefix, duplicate keys, and payloads over the
+/// configured size or nesting depth are all refused.</remarks>
+internal sealed class RequestValidator
+{
+    internal const int MaxRequestIdLength = 128;
+    internal const int MaxEntityIdLength = 200;
+    internal const int MaxUserIdLength = 256;
+    internal const int MaxReasonLength = 2048;
+    internal const int MaxMetadataEntries = 64;
+    internal const int MaxMetadataKeyLength = 128;
+    internal const int MaxMetadataValueLength = 1024;
+    internal const int MaxKeyLength = 256;
+
+    private readonly int _maxPayloadBytes;
+    private readonly int _maxDepth;
+
+    public RequestValidator(PipelineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _maxPayloadBytes = options.MaxPayloadBytes;
+        _maxDepth = options.MaxPayloadDepth;
+    }
+
+    /// <summary>Throws <see cref="WriteValidationException"/> naming the first problem found.</summary>
+    public void Validate(WriteRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        CheckToken(request.RequestId, "requestId", MaxRequestIdLength);
+        if (!Enum.IsDefined(request.Operation))
+        {
+            throw new WriteValidationException("operation", "must be create, update or delete");
+        }
+
+        if (!IsValidDtoType(request.DtoType))
+        {
+            throw new WriteValidationException("dtoType", "must start with a letter, contain only letters, digits and '_', and be at most 64 characters");
+        }
+
+        CheckText(request.EntityId, "entityId", MaxEntityIdLength, required: true);
+        if (request.Version is < 0 or > 1_000_000)
+        {
+            throw new WriteValidationException("version", "must be between 0 and 1000000");
+        }
+
+        CheckText(request.UserId, "userId", MaxUserIdLength, required: false);
+        CheckText(request.Reason, "reason", MaxReasonLength, required: false, allowNewlines: true);
+        CheckMetadata(request.Metadata);
+        if (request.ExpectedLsn is { Value: < 0 })
+        {
+            throw new WriteValidationException("expectedLsn", "must not be negative");
+        }
+
+        if (request.Operation == WalOperation.Delete)
+        {
+            return;
+        }
+
+        if (request.Payload is not { ValueKind: JsonValueKind.Object } payload)
+        {
+            throw new WriteValidationException("payload", "must be a JSON object for create and update");
+        }
+
+        var size = System.Text.Encoding.UTF8.GetByteCount(payload.GetRawText());
+        if (size > _maxPayloadBytes)
+        {
+            throw new WriteValidationException("payload", $"is {size} bytes; the limit is {_maxPayloadBytes}", isTooLarge: true);
+        }
+
+        CheckObject(payload, "", 1);
+    }
+
+    internal static bool IsValidDtoType(string? dtoType)
+    {
+        if (string.IsNullOrEmpty(dtoType) || dtoType.Length > 64 || !char.IsAsciiLetter(dtoType[0]))
+        {
+            return false;
+        }
+
+        foreach (var c in dtoType)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && c != '_')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private void CheckObject(JsonElement obj, string path, int depth)
+    {
+        if (depth > _maxDepth)
+        {
+            throw new WriteValidationException("payload" + path, $"nests deeper than {_maxDepth} levels");
+        }
+
+        HashSet<string>? seen = null;
+        foreach (var property in obj.EnumerateObject())
+        {
+            var key = property.Name;
+            var keyPath = path + "/" + key;
+            CheckKey(key, path);
+            seen ??= new HashSet<string>(StringComparer.Ordinal);
+            if (!seen.Add(key))
+            {
+                throw new WriteValidationException("payload" + keyPath, "duplicate key");
+            }
+
+            CheckValue(property.Value, keyPath, depth);
+        }
+    }
+
+    private void CheckValue(JsonElement value, string path, int depth)
+    {
+        switch (value.ValueKind)
+        {
+            case JsonValueKind.Object:
+                CheckObject(value, path, depth + 1);
+                break;
+            case JsonValueKind.Array:
+                if (depth + 1 > _maxDepth)
+                {
+                    throw new WriteValidationException("payload" + path, $"nests deeper than {_maxDepth} levels");
+                }
+
+                var i = 0;
+                foreach (var item in value.EnumerateArray())
+                {
+                    CheckValue(item, path + "/" + i.ToString(System.Globalization.CultureInfo.InvariantCulture), depth + 1);
+                    i++;
+                }
+
+                break;
+        }
+    }
+
+    private static void CheckKey(string key, string path)
+    {
+        var where = "payload" + path;
+        if (key.Length == 0)
+        {
+            throw new WriteValidationException(where, "empty key");
+        }
+
+        if (key.Length > MaxKeyLength)
+        {
+            throw new WriteValidationException(where, $"key longer than {MaxKeyLength} characters");
+        }
+
+        if (key[0] == '$')
+        {
+            throw new WriteValidationException(where + "/" + key, "keys may not start with '$' (database operator)");
+        }
+
+        if (key.StartsWith("_nv", StringComparison.Ordinal))
+        {
+            throw new WriteValidationException(where + "/" + key, "keys starting with '_nv' are reserved");
+        }
+
+        foreach (var c in key)
+        {
+            if (c == '.')
+            {
+                throw new WriteValidationException(where + "/" + key, "keys may not contain '.'");
+            }
+
+            if (char.IsControl(c))
+            {
+                throw new WriteValidationException(where, "keys may not contain NUL or control characters");
+            }
+
+            if (char.IsSurrogate(c) && !IsPaired(key, c))
+            {
+                throw new WriteValidationException(where, "keys may not contain unpaired surrogates");
+            }
+        }
+    }
+
+    private static bool IsPaired(string key, char c)
+    {
+        // An unpaired surrogate cannot round-trip through UTF-8; checked cheaply by re-encoding the key.
+        _ = c;
+        return System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(key)) == key;
+    }
+
+    private static void CheckToken(string? value, string field, int maxLength)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            throw new WriteValidationException(field, "is required");
+        }
+
+        if (value.Length > maxLength)
+        {
+            throw new WriteValidationException(field, $"is longer than {maxLength} characters");
+        }
+
+        foreach (var c in value)
+        {
+            if (c <= ' ' || c > '~')
+            {
+                throw new WriteValidationException(field, "may contain only printable ASCII characters without spaces");
+            }
+        }
+    }
+
+    private static void CheckText(string? value, string field, int maxLength, bool required, bool allowNewlines = false)
+    {
+        if (value is null || value.Length == 0)
+        {
+            if (required)
+            {
+                throw new WriteValidationException(field, "is required");
+            }
+
+            return;
+        }
+
+        if (value.Length > maxLength)
+        {
+            throw new WriteValidationException(field, $"is longer than {maxLength} characters");
+        }
+
+        foreach (var c in value)
+        {
+            if (char.IsControl(c) && !(allowNewlines && (c == '\n' || c == '\r' || c == '\t')))
+            {
+                throw new WriteValidationException(field, "may not contain NUL or control characters");
+            }
+        }
+    }
+
+    private static void CheckMetadata(IReadOnlyDictionary<string, string>? metadata)
+    {
+        if (metadata is null)
+        {
+            return;
+        }
+
+        if (metadata.Count > MaxMetadataEntries)
+        {
+            throw new WriteValidationException("metadata", $"has more than {MaxMetadataEntries} entries");
+        }
+
+        foreach (var (key, value) in metadata)
+        {
+            CheckText(key, "metadata key", MaxMetadataKeyLength, required: true);
+            if (key[0] == '$' || key.Contains('.', StringComparison.Ordinal))
+            {
+                throw new WriteValidationException("metadata/" + key, "keys may not start with '$' or contain '.'");
+            }
+
+            CheckText(value, "metadata/" + key, MaxMetadataValueLength, required: false, allowNewlines: true);
+        }
+    }
+}

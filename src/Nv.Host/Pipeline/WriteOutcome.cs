@@ -1,0 +1,26 @@
+using Nv.DbWriter;
+using Nv.Wal;
+
+namespace Nv.Host.Pipeline;
+
+/// <summary>The outcome of one write, as returned to its caller (and to any retry with the same request id).</summary>
+public sealed record WriteOutcome
+{
+    /// <summary>The request id.</summary>
+    public required string RequestId { get; init; }
+
+    /// <summary>Applied, rejected or pending.</summary>
+    public required WriteStatus Status { get; init; }
+
+    /// <summary>The WAL position of the write: its durable identity and the entity's new version (ETag) when applied.</summary>
+    public required Lsn Lsn { get; init; }
+
+    /// <summary>Why it was rejected.</summary>
+    public RejectReason RejectReason { get; init; }
+
+    /// <summary>Human-readable detail for rejections and pending writes.</summary>
+    public string? Detail { get; init; }
+
+    /// <summary>True when this outcome was returned for a retried request id (nothing new was written).</summary>
+    public bool IsReplay { get; init; }
+}

@@ -1,0 +1,97 @@
+using Nv.DbWriter;
+using Nv.Host.Diagnostics;
+using Nv.Wal;
+
+namespace Nv.Host.Pipeline;
+
+internal sealed partial class WritePipeline
+{
+    private const int MaxApplyChunk = 1024;
+
+    // Apply stage: the only user of IDbWriter.ApplyAsync. Records arrive in LSN order and are applied in that order;
+    // a transient failure keeps them at the head of the backlog (answering their callers Pending: the write is durable)
+    // and retries with exponential backoff. The applied watermark advances only after the commit returned.
+    private async Task ApplyLoopAsync(CancellationToken cancellationToken)
+    {
+        var reader = _committed.Reader;
+        var backlog = new List<PendingWrite>();
+        var delay = _options.InitialRetryDelay;
+        try
+        {
+            while (true)
+            {
+                if (backlog.Count == 0)
+                {
+                    if (!await reader.WaitToReadAsync(cancellationToken))
+                    {
+                        return;
+                    }
+                }
+
+                while (backlog.Count < MaxApplyChunk && reader.TryRead(out var batch))
+                {
+                    backlog.AddRange(batch);
+                }
+
+                var chunk = backlog.GetRange(0, Math.Min(backlog.Count, MaxApplyChunk));
+                var records = chunk.ConvertAll(w => w.Record!);
+                var results = await ApplyOrTransientAsync(records, cancellationToken);
+                if (results[0].Status == ApplyStatus.Transient)
+                {
+                    AnswerPending(backlog, results[0].Error);
+                    await Task.Delay(delay, _time, cancellationToken);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxRetryDelay.Ticks));
+                    continue;
+                }
+
+                delay = _options.InitialRetryDelay;
+                CrashPoints.Hit(CrashPoints.AfterDbWrite);
+                _wal.AdvanceApplied(records[^1].Lsn);
+                backlog.RemoveRange(0, chunk.Count);
+                await _applied.Writer.WriteAsync(new AppliedChunk(chunk, results), cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            _applied.Writer.TryComplete();
+        }
+    }
+
+    private async Task<IReadOnlyList<ApplyResult>> ApplyOrTransientAsync(List<WalRecord> records, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var results = await _db.ApplyAsync(records, cancellationToken);
+            if (results.Count != records.Count)
+            {
+                throw new InvalidOperationException($"The database writer returned {results.Count} results for {records.Count} records.");
+            }
+
+            return results;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Anything unexpected is retried like a transient failure: the records are durable and must not be skipped.
+            Log.ApplyFailed(_logger, ex, records[0].Lsn.Value, records[^1].Lsn.Value);
+            return [new ApplyResult { Lsn = records[0].Lsn, Status = ApplyStatus.Transient, Error = ex.Message }];
+        }
+    }
+
+    private static void AnswerPending(List<PendingWrite> backlog, string? error)
+    {
+        foreach (var write in backlog)
+        {
+            write.Answer(new WriteOutcome
+            {
+                RequestId = write.Request.RequestId,
+                Status = WriteStatus.Pending,
+                Lsn = write.Record!.Lsn,
+                Detail = "The write is durable in the WAL at LSN " + write.Record.Lsn + " but the database is unavailable ("
+                    + (error ?? "unknown error") + "); it will be applied when the database is back.",
+            });
+        }
+    }
+}

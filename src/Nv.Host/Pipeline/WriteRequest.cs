@@ -1,0 +1,38 @@
+using System.Text.Json;
+using Nv.Wal;
+
+namespace Nv.Host.Pipeline;
+
+/// <summary>One entity mutation submitted to the write pipeline.</summary>
+public sealed record WriteRequest
+{
+    /// <summary>The caller's request id: a retry with the same id returns the first outcome and writes nothing new.</summary>
+    public required string RequestId { get; init; }
+
+    /// <summary>Create, update or delete.</summary>
+    public required WalOperation Operation { get; init; }
+
+    /// <summary>Entity type: letters, digits and '_', starting with a letter, at most 64 characters.</summary>
+    public required string DtoType { get; init; }
+
+    /// <summary>Entity id: 1–200 printable characters.</summary>
+    public required string EntityId { get; init; }
+
+    /// <summary>The new entity state (a JSON object); ignored for deletes.</summary>
+    public JsonElement? Payload { get; init; }
+
+    /// <summary>DTO schema version (part of the replay key).</summary>
+    public int Version { get; init; } = 1;
+
+    /// <summary>Who makes the change.</summary>
+    public string? UserId { get; init; }
+
+    /// <summary>Why the change is made.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>Free-form metadata carried to the audit entry.</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
+    /// <summary>Optimistic concurrency: apply only if the stored entity was last written at this LSN.</summary>
+    public Lsn? ExpectedLsn { get; init; }
+}

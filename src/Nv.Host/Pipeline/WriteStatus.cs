@@ -1,0 +1,14 @@
+namespace Nv.Host.Pipeline;
+
+/// <summary>What became of a write.</summary>
+public enum WriteStatus
+{
+    /// <summary>Durable in the WAL, committed to the database (audit attempted).</summary>
+    Applied = 1,
+
+    /// <summary>Durable in the WAL and deterministically rejected by the database (conflict, not found, precondition).</summary>
+    Rejected = 2,
+
+    /// <summary>Durable in the WAL but the database is unavailable: the background applier will apply it (HTTP 503).</summary>
+    Pending = 3,
+}

@@ -1,0 +1,82 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Nv.Benchmarks.Support;
+
+namespace Nv.Benchmarks.Pipeline;
+
+/// <summary>What a service would write without Nv: per request, one SQLite transaction (WAL journal, synchronous=FULL)
+/// that reads the before image, upserts the entity and inserts an audit row. Callers share one connection (SQLite has
+/// one writer), which is this baseline's best case.</summary>
+internal static class SqliteBaseline
+{
+    public static async Task<LatencyRecorder.Result> MeasureAsync(int callers, int seconds, JsonElement payload)
+    {
+        using var dir = new BenchDirectory("baseline");
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(dir.Path, "baseline.db")};Pooling=False");
+        connection.Open();
+        Exec(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+        Exec(connection, "CREATE TABLE entity(id TEXT PRIMARY KEY, doc TEXT NOT NULL, version INTEGER NOT NULL);" +
+            "CREATE TABLE audit(id INTEGER PRIMARY KEY, ts TEXT NOT NULL, entity_id TEXT NOT NULL, op TEXT NOT NULL, before TEXT, after TEXT, request_id TEXT NOT NULL);");
+        var doc = payload.GetRawText();
+        using var gate = new SemaphoreSlim(1, 1);
+        var recorder = new LatencyRecorder(callers);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        var clock = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+        {
+            var i = 0;
+            while (!stop.IsCancellationRequested)
+            {
+                var id = string.Create(CultureInfo.InvariantCulture, $"c{c}-{i / 2}");
+                var start = Stopwatch.GetTimestamp();
+                await gate.WaitAsync();
+                try
+                {
+                    using var tx = connection.BeginTransaction();
+                    string? before;
+                    using (var read = connection.CreateCommand())
+                    {
+                        read.CommandText = "SELECT doc FROM entity WHERE id = $id";
+                        read.Parameters.AddWithValue("$id", id);
+                        before = read.ExecuteScalar() as string;
+                    }
+
+                    using (var write = connection.CreateCommand())
+                    {
+                        write.CommandText = "INSERT INTO entity(id, doc, version) VALUES ($id, $doc, 1) " +
+                            "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, version = version + 1;" +
+                            "INSERT INTO audit(ts, entity_id, op, before, after, request_id) VALUES ($ts, $id, $op, $before, $doc, $rid);";
+                        write.Parameters.AddWithValue("$id", id);
+                        write.Parameters.AddWithValue("$doc", doc);
+                        write.Parameters.AddWithValue("$ts", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
+                        write.Parameters.AddWithValue("$op", before is null ? "create" : "update");
+                        write.Parameters.AddWithValue("$before", (object?)before ?? DBNull.Value);
+                        write.Parameters.AddWithValue("$rid", string.Create(CultureInfo.InvariantCulture, $"c{c}-{i}"));
+                        write.ExecuteNonQuery();
+                    }
+
+                    tx.Commit();
+                }
+                finally
+                {
+                    gate.Release();
+                }
+
+                recorder.Record(c, start);
+                i++;
+            }
+        })));
+        var result = recorder.Summarize(clock.Elapsed);
+        SqliteConnection.ClearAllPools();
+        return result;
+    }
+
+    private static void Exec(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

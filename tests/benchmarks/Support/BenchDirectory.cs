@@ -1,0 +1,25 @@
+namespace Nv.Benchmarks.Support;
+
+/// <summary>A fresh directory on the same disk as the repository (not tmpfs), deleted on dispose.</summary>
+internal sealed class BenchDirectory : IDisposable
+{
+    public BenchDirectory(string name)
+    {
+        var root = Environment.GetEnvironmentVariable("NV_BENCH_DIR") ?? Path.Combine(Path.GetTempPath(), "nv-bench");
+        Path = System.IO.Path.Combine(root, name + "-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,110 @@
+using System.Text.Json;
+using Nv.Host.Pipeline;
+using Nv.Wal;
+
+namespace Nv.Unit.Tests.Pipeline;
+
+public sealed class RequestValidatorTests
+{
+    private static readonly RequestValidator Validator = new(new PipelineOptions { MaxPayloadBytes = 4096, MaxPayloadDepth = 8 });
+
+    private static WriteRequest Valid(string payloadJson = """{"name":"a","n":1}""") => new()
+    {
+        RequestId = "req-1",
+        Operation = WalOperation.Create,
+        DtoType = "Order",
+        EntityId = "o-1",
+        Payload = JsonDocument.Parse(payloadJson).RootElement.Clone(),
+    };
+
+    [Fact]
+    public void A_well_formed_request_passes() => Validator.Validate(Valid());
+
+    [Theory]
+    [InlineData("""{"$set":{"a":1}}""", "'$'")]
+    [InlineData("""{"a":{"$where":"1"}}""", "'$'")]
+    [InlineData("""{"a.b":1}""", "'.'")]
+    [InlineData("""{"a":{"b.c":1}}""", "'.'")]
+    [InlineData("{\"a\\u0000b\":1}", "NUL")]
+    [InlineData("""{"":1}""", "empty key")]
+    [InlineData("""{"_nv":1}""", "reserved")]
+    [InlineData("""{"a":1,"a":2}""", "duplicate")]
+    [InlineData("""[1,2]""", "JSON object")]
+    [InlineData("""{"a":[{"$gt":1}]}""", "'$'")]
+    public void Hostile_payload_keys_are_refused(string payload, string expected)
+    {
+        var ex = Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid(payload)));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Deep_nesting_is_refused()
+    {
+        var json = string.Concat(Enumerable.Repeat("{\"a\":", 9)) + "1" + new string('}', 9);
+        var ex = Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid(json)));
+        Assert.Contains("deeper", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Deep_array_nesting_is_refused()
+    {
+        var json = "{\"a\":" + new string('[', 10) + new string(']', 10) + "}";
+        Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid(json)));
+    }
+
+    [Fact]
+    public void Nesting_at_the_limit_passes()
+    {
+        var json = string.Concat(Enumerable.Repeat("{\"a\":", 7)) + "1" + new string('}', 8);
+        Validator.Validate(Valid("{\"x\":" + json + "}"));
+    }
+
+    [Fact]
+    public void Oversized_payload_is_refused_as_too_large()
+    {
+        var ex = Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid("{\"a\":\"" + new string('x', 5000) + "\"}")));
+        Assert.True(ex.IsTooLarge);
+    }
+
+    [Theory]
+    [InlineData("", "Order", "o-1")]
+    [InlineData("req 1", "Order", "o-1")]
+    [InlineData("req-1", "", "o-1")]
+    [InlineData("req-1", "1Order", "o-1")]
+    [InlineData("req-1", "Or-der", "o-1")]
+    [InlineData("req-1", "Order", "")]
+    [InlineData("req-1", "Order", "o\u00001")]
+    public void Missing_or_malformed_identifiers_are_refused(string requestId, string dtoType, string entityId)
+    {
+        Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { RequestId = requestId, DtoType = dtoType, EntityId = entityId }));
+    }
+
+    [Fact]
+    public void Absurdly_long_ids_are_refused()
+    {
+        Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { EntityId = new string('e', 201) }));
+        Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { RequestId = new string('r', 129) }));
+        Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { DtoType = "A" + new string('b', 64) }));
+    }
+
+    [Fact]
+    public void Unknown_operation_is_refused()
+    {
+        Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { Operation = (WalOperation)42 }));
+    }
+
+    [Fact]
+    public void Create_without_payload_is_refused_but_delete_needs_none()
+    {
+        Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { Payload = null }));
+        Validator.Validate(Valid() with { Operation = WalOperation.Delete, Payload = null });
+    }
+
+    [Fact]
+    public void Hostile_metadata_is_refused()
+    {
+        Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { Metadata = new Dictionary<string, string> { ["$x"] = "1" } }));
+        Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { Metadata = new Dictionary<string, string> { ["a.b"] = "1" } }));
+        Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { Metadata = new Dictionary<string, string> { ["a"] = "x\0y" } }));
+    }
+}

@@ -1,0 +1,176 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Nv.DbWriter;
+using Nv.Host.Pipeline;
+using Nv.Unit.Tests.Support;
+using Nv.Wal;
+
+namespace Nv.Unit.Tests.Pipeline;
+
+public sealed class WritePipelineTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Concurrent_writes_each_get_their_own_outcome_and_one_audit_entry()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 200).Select(i => h.Pipeline.WriteAsync(PipelineHarness.Create("r" + i, "e" + i), Ct)));
+
+        Assert.All(outcomes, o => Assert.Equal(WriteStatus.Applied, o.Status));
+        Assert.Equal(200, outcomes.Select(o => o.Lsn).Distinct().Count());
+        Assert.Equal(200, h.Wal.Records.Count);
+        Assert.Equal(200, h.Audit.Entries.Count);
+        Assert.Equal(h.Wal.Records.Select(r => r.Id).Order(), h.Audit.Entries.Select(e => e.Id).Order());
+        Assert.Equal(new Lsn(200), h.Wal.AppliedLsn);
+        Assert.Equal(new Lsn(200), h.Wal.AuditedLsn);
+    }
+
+    [Fact]
+    public async Task A_retried_request_id_returns_the_first_outcome_and_writes_nothing_new()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        var first = await h.Pipeline.WriteAsync(PipelineHarness.Create("same", "e1", 1), Ct);
+        var retry = await h.Pipeline.WriteAsync(PipelineHarness.Create("same", "e1", 2), Ct);
+
+        Assert.Equal(first.Lsn, retry.Lsn);
+        Assert.Equal(first.Status, retry.Status);
+        Assert.True(retry.IsReplay);
+        Assert.Single(h.Wal.Records);
+        Assert.Equal(1, (await h.Db.GetAsync("Item", "e1", Ct))!.Document.GetProperty("n").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_request_id_seen_before_a_restart_is_found_in_the_database()
+    {
+        var wal = new InMemoryWal();
+        var db = new InMemoryDbWriter();
+        await using (var before = new PipelineHarness(wal, db))
+        {
+            before.Pipeline.Start();
+            await before.Pipeline.WriteAsync(PipelineHarness.Create("r-restart", "e1"), Ct);
+        }
+
+        await using var after = new PipelineHarness(wal, db);
+        after.Pipeline.Start();
+        var retry = await after.Pipeline.WriteAsync(PipelineHarness.Create("r-restart", "e1"), Ct);
+
+        Assert.True(retry.IsReplay);
+        Assert.Equal(WriteStatus.Applied, retry.Status);
+        Assert.Single(wal.Records);
+    }
+
+    [Fact]
+    public async Task Conflicts_are_rejected_with_their_reason()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        await h.Pipeline.WriteAsync(PipelineHarness.Create("a", "e1"), Ct);
+        var duplicate = await h.Pipeline.WriteAsync(PipelineHarness.Create("b", "e1"), Ct);
+        var missing = await h.Pipeline.WriteAsync(PipelineHarness.Create("c", "nope") with { Operation = WalOperation.Update }, Ct);
+        var stale = await h.Pipeline.WriteAsync(PipelineHarness.Create("d", "e1") with { Operation = WalOperation.Update, ExpectedLsn = new Lsn(99) }, Ct);
+
+        Assert.Equal((WriteStatus.Rejected, RejectReason.AlreadyExists), (duplicate.Status, duplicate.RejectReason));
+        Assert.Equal((WriteStatus.Rejected, RejectReason.NotFound), (missing.Status, missing.RejectReason));
+        Assert.Equal((WriteStatus.Rejected, RejectReason.PreconditionFailed), (stale.Status, stale.RejectReason));
+        Assert.Single(h.Audit.Entries);
+    }
+
+    [Fact]
+    public async Task Database_down_answers_pending_with_the_lsn_and_applies_when_it_is_back()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        h.Db.Unavailable = true;
+        var outcome = await h.Pipeline.WriteAsync(PipelineHarness.Create("p1", "e1"), Ct);
+
+        Assert.Equal(WriteStatus.Pending, outcome.Status);
+        Assert.Equal(new Lsn(1), outcome.Lsn);
+        Assert.Contains("durable", outcome.Detail, StringComparison.Ordinal);
+        Assert.Null(await h.Db.GetAsync("Item", "e1", Ct));
+
+        h.Db.Unavailable = false;
+        await WaitUntil(() => h.Wal.AuditedLsn == new Lsn(1));
+        Assert.NotNull(await h.Db.GetAsync("Item", "e1", Ct));
+        Assert.Single(h.Audit.Entries);
+        var retry = await h.Pipeline.WriteAsync(PipelineHarness.Create("p1", "e1"), Ct);
+        Assert.Equal(WriteStatus.Applied, retry.Status);
+        Assert.Single(h.Wal.Records);
+    }
+
+    [Fact]
+    public async Task Audit_failure_never_fails_the_write_warns_and_is_backfilled_without_duplicates()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        await h.Pipeline.WriteAsync(PipelineHarness.Create("ok", "e0"), Ct);
+        h.Audit.Unwritable = true;
+        var outcomes = await Task.WhenAll(Enumerable.Range(1, 20).Select(i => h.Pipeline.WriteAsync(PipelineHarness.Create("r" + i, "e" + i), Ct)));
+
+        Assert.All(outcomes, o => Assert.Equal(WriteStatus.Applied, o.Status));
+        var warnings = h.AuditLogger.Collector.GetSnapshot().Where(r => r.Level == LogLevel.Warning).ToList();
+        Assert.Equal(20, warnings.Count);
+        Assert.All(warnings, w => Assert.Contains("Item", w.Message, StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Message.Contains("requestId r7", StringComparison.Ordinal) && w.Message.Contains("e7", StringComparison.Ordinal));
+        Assert.True(h.Coordinator.HasGap);
+        Assert.Equal(new Lsn(1), h.Wal.AuditedLsn);
+
+        h.Audit.Unwritable = false;
+        var backfilled = await h.Coordinator.BackfillAsync(null, null, Ct);
+
+        Assert.Equal(20, backfilled);
+        Assert.False(h.Coordinator.HasGap);
+        Assert.Equal(21, h.Audit.Entries.Select(e => e.Id).Distinct().Count());
+        Assert.Equal(21, h.Audit.Entries.Count);
+        Assert.Equal(new Lsn(21), h.Wal.AuditedLsn);
+        Assert.Equal(0, await h.Coordinator.BackfillAsync(null, null, Ct));
+    }
+
+    [Fact]
+    public async Task Wal_failure_fails_the_batch_and_every_later_write()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        h.Wal.FailNextFlush = new IOException("EIO");
+        await Assert.ThrowsAsync<WalFaultedException>(() => h.Pipeline.WriteAsync(PipelineHarness.Create("f1", "e1"), Ct));
+        await Assert.ThrowsAsync<WalFaultedException>(() => h.Pipeline.WriteAsync(PipelineHarness.Create("f2", "e2"), Ct));
+
+        Assert.False(h.Pipeline.IsReady);
+        Assert.Equal(0, h.Db.ApplyCalls);
+        Assert.Empty(h.Audit.Entries);
+    }
+
+    [Fact]
+    public async Task Invalid_requests_write_nothing()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        var bad = PipelineHarness.Create("x", "e1") with { Payload = JsonSerializer.SerializeToElement(new Dictionary<string, int> { ["$set"] = 1 }) };
+        await Assert.ThrowsAsync<WriteValidationException>(() => h.Pipeline.WriteAsync(bad, Ct));
+        Assert.Empty(h.Wal.Records);
+
+        // The refused request id was never taken: a corrected retry is a fresh write.
+        var fixedUp = await h.Pipeline.WriteAsync(PipelineHarness.Create("x", "e1"), Ct);
+        Assert.Equal(WriteStatus.Applied, fixedUp.Status);
+    }
+
+    [Fact]
+    public async Task Writes_before_start_are_refused()
+    {
+        await using var h = new PipelineHarness();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => h.Pipeline.WriteAsync(PipelineHarness.Create("early", "e1"), Ct));
+        Assert.Empty(h.Wal.Records);
+    }
+
+    internal static async Task WaitUntil(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 10 s");
+            await Task.Delay(10);
+        }
+    }
+}

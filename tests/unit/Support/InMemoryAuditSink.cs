@@ -1,0 +1,64 @@
+using Nv.Audit;
+
+namespace Nv.Unit.Tests.Support;
+
+/// <summary>An in-memory IAuditSink (no hashing) for pipeline logic tests only.</summary>
+internal sealed class InMemoryAuditSink : IAuditSink
+{
+    private readonly List<AuditEntry> _entries = [];
+    private readonly Lock _gate = new();
+
+    /// <summary>While true, AppendAsync throws (the store is unwritable).</summary>
+    public volatile bool Unwritable;
+
+    public IReadOnlyList<AuditEntry> Entries { get { lock (_gate) { return [.. _entries]; } } }
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    public Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default)
+    {
+        if (Unwritable)
+        {
+            throw new IOException("audit store is read-only");
+        }
+
+        lock (_gate)
+        {
+            var inserted = 0;
+            foreach (var entry in entries)
+            {
+                if (_entries.All(e => e.Id != entry.Id))
+                {
+                    _entries.Add(entry with { Sequence = _entries.Count + 1 });
+                    inserted++;
+                }
+            }
+
+            return Task.FromResult(inserted);
+        }
+    }
+
+    public Task<IReadOnlySet<Guid>> ContainsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlySet<Guid>>(ids.Where(id => _entries.Any(e => e.Id == id)).ToHashSet());
+        }
+    }
+
+    public Task<AuditEntry?> GetAsync(Guid id, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_entries.FirstOrDefault(e => e.Id == id));
+        }
+    }
+
+    public Task<AuditPage> QueryAsync(AuditQuery query, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new AuditPage(Entries, null));
+
+    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(new AuditVerification { IsValid = true, EntriesChecked = Entries.Count });
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

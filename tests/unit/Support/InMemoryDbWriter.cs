@@ -1,0 +1,133 @@
+using System.Text.Json;
+using Nv.DbWriter;
+using Nv.Wal;
+
+namespace Nv.Unit.Tests.Support;
+
+/// <summary>An in-memory IDbWriter with the same semantics as the real writers, for pipeline logic tests only.</summary>
+internal sealed class InMemoryDbWriter : IDbWriter
+{
+    private readonly Dictionary<(string, string), (JsonElement Doc, Lsn Lsn, bool Deleted, Guid WalId, string Key)> _entities = [];
+    private readonly SortedDictionary<long, RecordResolution> _resolutions = [];
+    private readonly Lock _gate = new();
+
+    /// <summary>While true, every ApplyAsync returns Transient.</summary>
+    public volatile bool Unavailable;
+
+    public int ApplyCalls;
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    public Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken = default)
+    {
+        Interlocked.Increment(ref ApplyCalls);
+        if (Unavailable)
+        {
+            return Task.FromResult<IReadOnlyList<ApplyResult>>(batch.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Transient, Error = "db down" }).ToList());
+        }
+
+        lock (_gate)
+        {
+            var results = new List<ApplyResult>(batch.Count);
+            foreach (var record in batch)
+            {
+                results.Add(ApplyOne(record));
+            }
+
+            return Task.FromResult<IReadOnlyList<ApplyResult>>(results);
+        }
+    }
+
+    private ApplyResult ApplyOne(WalRecord record)
+    {
+        if (_resolutions.TryGetValue(record.Lsn.Value, out var done))
+        {
+            return new ApplyResult
+            {
+                Lsn = record.Lsn,
+                Status = done.Status == ApplyStatus.Rejected ? ApplyStatus.Rejected : ApplyStatus.AlreadyApplied,
+                RejectReason = done.RejectReason,
+                Before = done.Before,
+                After = record.Operation == WalOperation.Delete ? null : record.Payload,
+            };
+        }
+
+        var key = (record.DtoType, record.EntityId);
+        var exists = _entities.TryGetValue(key, out var current) && !current.Deleted;
+        var reason = record.Operation switch
+        {
+            WalOperation.Create when exists => RejectReason.AlreadyExists,
+            WalOperation.Update or WalOperation.Delete when !exists => RejectReason.NotFound,
+            _ when record.ExpectedLsn is { } expected && (!exists || current.Lsn != expected) => RejectReason.PreconditionFailed,
+            _ => RejectReason.None,
+        };
+        JsonElement? before = exists ? current.Doc : null;
+        if (reason == RejectReason.None)
+        {
+            _entities[key] = (record.Payload, record.Lsn, record.Operation == WalOperation.Delete, record.Id, record.ReplayKey);
+        }
+
+        _resolutions[record.Lsn.Value] = new RecordResolution
+        {
+            Lsn = record.Lsn,
+            WalId = record.Id,
+            RequestId = record.RequestId,
+            Status = reason == RejectReason.None ? ApplyStatus.Applied : ApplyStatus.Rejected,
+            RejectReason = reason,
+            Before = before,
+        };
+        return new ApplyResult
+        {
+            Lsn = record.Lsn,
+            Status = reason == RejectReason.None ? ApplyStatus.Applied : ApplyStatus.Rejected,
+            RejectReason = reason,
+            Before = before,
+            After = reason == RejectReason.None && record.Operation != WalOperation.Delete ? record.Payload : null,
+        };
+    }
+
+    public Task<StoredEntity?> GetAsync(string dtoType, string entityId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_entities.TryGetValue((dtoType, entityId), out var e) && !e.Deleted
+                ? new StoredEntity { DtoType = dtoType, EntityId = entityId, Document = e.Doc, Lsn = e.Lsn, ReplayKey = e.Key, WalId = e.WalId }
+                : null);
+        }
+    }
+
+    public Task<IReadOnlyList<RecordResolution>> GetResolutionsAsync(Lsn after, int limit, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<RecordResolution>>(
+                _resolutions.Values.Where(r => r.Lsn > after && r.Lsn.Value <= after.Value + limit).ToList());
+        }
+    }
+
+    public Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_resolutions.Values.FirstOrDefault(r => r.RequestId == requestId));
+        }
+    }
+
+    public Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            long l = 0;
+            while (_resolutions.ContainsKey(l + 1))
+            {
+                l++;
+            }
+
+            return Task.FromResult(new Lsn(l));
+        }
+    }
+
+    public Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

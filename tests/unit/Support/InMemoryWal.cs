@@ -1,0 +1,116 @@
+using System.Runtime.CompilerServices;
+using Nv.Wal;
+
+namespace Nv.Unit.Tests.Support;
+
+/// <summary>An in-memory IWriteAheadLog for unit tests of the pipeline logic above the WAL (never for durability tests).</summary>
+internal sealed class InMemoryWal : IWriteAheadLog
+{
+    private readonly List<WalRecord> _records = [];
+    private readonly Lock _gate = new();
+    private Lsn _durable;
+    private Lsn _applied;
+    private Lsn _audited;
+
+    /// <summary>When set, the next flush throws this and faults the log.</summary>
+    public Exception? FailNextFlush { get; set; }
+
+    public WalState State { get; private set; } = WalState.Open;
+
+    public WalRecoveryReport Recovery { get; } = new() { RecordCount = 0, FirstLsn = Lsn.None, LastLsn = Lsn.None };
+
+    public Lsn LastLsn { get { lock (_gate) { return new Lsn(_records.Count); } } }
+
+    public Lsn DurableLsn { get { lock (_gate) { return _durable; } } }
+
+    public Lsn AppliedLsn { get { lock (_gate) { return _applied; } } }
+
+    public Lsn AuditedLsn { get { lock (_gate) { return _audited; } } }
+
+    public IReadOnlyList<WalRecord> Records { get { lock (_gate) { return [.. _records]; } } }
+
+    public ValueTask<WalRecord> AppendAsync(WalRecord record, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            ThrowIfFaulted();
+            var stored = record with { Lsn = new Lsn(_records.Count + 1) };
+            _records.Add(stored);
+            return ValueTask.FromResult(stored);
+        }
+    }
+
+    public ValueTask FlushAsync(Lsn upTo, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            ThrowIfFaulted();
+            if (FailNextFlush is { } failure)
+            {
+                State = WalState.Faulted;
+                throw new WalFaultedException("injected flush failure", "/fake/wal", 5, failure);
+            }
+
+            _durable = Lsn.Max(_durable, upTo);
+            return ValueTask.CompletedTask;
+        }
+    }
+
+    public async IAsyncEnumerable<WalRecord> ReadAsync(Lsn from, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.Yield();
+        foreach (var record in Records)
+        {
+            if (record.Lsn >= from && record.Lsn <= DurableLsn)
+            {
+                yield return record;
+            }
+        }
+    }
+
+    public void AdvanceApplied(Lsn lsn)
+    {
+        lock (_gate)
+        {
+            _applied = Lsn.Max(_applied, lsn);
+        }
+    }
+
+    public void AdvanceAudited(Lsn lsn)
+    {
+        lock (_gate)
+        {
+            _audited = Lsn.Max(_audited, lsn);
+        }
+    }
+
+    public ValueTask PersistWatermarksAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+
+    public ValueTask<Lsn> TruncateAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(new Lsn(1));
+
+    public WalStatistics GetStatistics() => new()
+    {
+        State = State,
+        FirstLsn = new Lsn(1),
+        LastLsn = LastLsn,
+        DurableLsn = DurableLsn,
+        AppliedLsn = AppliedLsn,
+        AuditedLsn = AuditedLsn,
+        SegmentCount = 0,
+        SizeBytes = 0,
+    };
+
+    public ValueTask DisposeAsync()
+    {
+        State = WalState.Disposed;
+        return ValueTask.CompletedTask;
+    }
+
+    private void ThrowIfFaulted()
+    {
+        if (State != WalState.Open)
+        {
+            throw new WalFaultedException("fake WAL is faulted", "/fake/wal", 5);
+        }
+    }
+}
