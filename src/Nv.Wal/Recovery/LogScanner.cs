@@ -110,7 +110,7 @@ internal sealed class LogScanner
                 return ScanStep.Damage;
             }
 
-            if (offset + size > valid)
+            if (offset + EntryHeaderSize + (long)payload > valid)
             {
                 if (end == long.MaxValue)
                 {
