@@ -308,9 +308,12 @@ internal sealed partial class FasterWriteAheadLog
             NativeFileSync.Fsync(handle, marker);
         }
 
-        if (Directory.Exists(Path.Combine(target, "commits")))
+        foreach (var commits in new[] { Path.Combine(target, "commits", "log-commits"), Path.Combine(target, "commits") })
         {
-            NativeFileSync.FsyncDirectory(Path.Combine(target, "commits"));
+            if (Directory.Exists(commits))
+            {
+                NativeFileSync.FsyncDirectory(commits);
+            }
         }
 
         NativeFileSync.FsyncDirectory(target);

@@ -175,7 +175,8 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         if (cause is CommitFailureException cfe)
         {
             var info = cfe.LinkedCommitInfo.CommitInfo;
-            errno = info.ErrorCode == 0 ? null : (int)info.ErrorCode;
+            // FasterLog 2.6.5's managed device reports every I/O exception as error code uint.MaxValue: the errno is lost.
+            errno = info.ErrorCode is 0 or uint.MaxValue ? null : (int)info.ErrorCode;
             path = $"{Path.Combine(_logDirectory, SegmentBaseName)}.{info.FromAddress >> _options.SegmentSizeBits}";
         }
         else if (cause is NativeSyncException nse)
