@@ -1,0 +1,215 @@
+using Nv.Wal.Recovery;
+using Nv.Wal.Watermarks;
+
+namespace Nv.Wal;
+
+/// <summary>Applied/audited watermarks and truncation.</summary>
+/// <remarks>
+/// Watermarks advance monotonically in memory and are persisted by <see cref="PersistWatermarksAsync"/>, by a
+/// background loop every <see cref="WalOptions.WatermarkPersistInterval"/> when they changed, and on dispose.
+/// Truncation first persists the watermarks, then cuts below the persisted values only, so a crash can never leave a
+/// persisted watermark pointing below the first record held.
+/// </remarks>
+internal sealed partial class FasterWriteAheadLog
+{
+    private readonly SemaphoreSlim _persistLock = new(1, 1);
+    private readonly CancellationTokenSource _timerCts = new();
+    private long _applied;
+    private long _audited;
+    private WatermarkCheckpoint.Values _persisted;
+    private Task _timerLoop = Task.CompletedTask;
+
+    public Lsn AppliedLsn => new(Volatile.Read(ref _applied));
+
+    public Lsn AuditedLsn => new(Volatile.Read(ref _audited));
+
+    public void AdvanceApplied(Lsn lsn) => AdvanceMonotonic(ref _applied, lsn.Value);
+
+    public void AdvanceAudited(Lsn lsn) => AdvanceMonotonic(ref _audited, lsn.Value);
+
+    public async ValueTask PersistWatermarksAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(State == WalState.Disposed, this);
+        await PersistWatermarksCoreAsync(cancellationToken);
+    }
+
+    public async ValueTask<Lsn> TruncateAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfNotOpen();
+        await PersistWatermarksCoreAsync(cancellationToken);
+        var passed = Math.Min(_persisted.Applied.Value, _persisted.Audited.Value);
+        var durable = Volatile.Read(ref _durable);
+
+        // Keep at least the last durable record: it carries the LSN sequence across restarts.
+        var cutLsn = Math.Min(passed + 1, durable.Lsn);
+        long first;
+        lock (_appendLock)
+        {
+            first = _firstLsn;
+        }
+
+        if (first == 0 || cutLsn <= first)
+        {
+            return new Lsn(first);
+        }
+
+        var (cutAddress, foundLsn) = FindRecord(cutLsn, durable.Address);
+        cutAddress = ApplyRetention(cutAddress, ref foundLsn, durable.Address);
+        if (foundLsn <= first)
+        {
+            return new Lsn(first);
+        }
+
+        try
+        {
+            _log.TruncateUntil(cutAddress);
+            await _log.CommitAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            throw Fault(ex);
+        }
+
+        lock (_appendLock)
+        {
+            _firstLsn = foundLsn;
+            _firstAddress = cutAddress;
+            _index.TruncateBelow(foundLsn, cutAddress);
+        }
+
+        Log.Truncated(_logger, foundLsn, cutAddress, ListSegments(_logDirectory).Count);
+        return new Lsn(foundLsn);
+    }
+
+    /// <summary>Address and LSN of the first record with LSN at or above <paramref name="lsn"/>.</summary>
+    private (long Address, long Lsn) FindRecord(long lsn, long end)
+    {
+        long address;
+        if (!_index.TryFloor(lsn, out _, out address))
+        {
+            address = _firstAddress;
+        }
+
+        var scanner = new LogScanner(_reader, _options.PageSizeBits);
+        while (true)
+        {
+            var at = address;
+            var step = scanner.Next(ref address, end);
+            if (step != ScanStep.Record)
+            {
+                throw new WalCorruptionException($"Cannot locate LSN {lsn} for truncation ({scanner.Reason ?? "end of log"}).",
+                    _reader.SegmentPath(at), at, new Lsn(lsn - 1));
+            }
+
+            if (scanner.Sequence >= lsn)
+            {
+                return (scanner.RecordAddress, scanner.Sequence);
+            }
+        }
+    }
+
+    /// <summary>Moves the cut down to the start of the first segment still inside the retention period.</summary>
+    private long ApplyRetention(long cutAddress, ref long cutLsn, long end)
+    {
+        if (_options.Retention <= TimeSpan.Zero)
+        {
+            return cutAddress;
+        }
+
+        var limit = DateTime.UtcNow - _options.Retention;
+        var firstSegment = _firstAddress >> _options.SegmentSizeBits;
+        for (var segment = firstSegment; segment <= cutAddress >> _options.SegmentSizeBits; segment++)
+        {
+            var path = $"{Path.Combine(_logDirectory, SegmentBaseName)}.{segment}";
+            if (File.Exists(path) && File.GetLastWriteTimeUtc(path) > limit)
+            {
+                var segmentStart = Math.Max(segment << _options.SegmentSizeBits, _firstAddress);
+                if (segmentStart >= cutAddress)
+                {
+                    break;
+                }
+
+                var scanner = new LogScanner(_reader, _options.PageSizeBits);
+                var address = segmentStart;
+                if (scanner.Next(ref address, end) != ScanStep.Record)
+                {
+                    return _firstAddress;
+                }
+
+                cutLsn = scanner.Sequence;
+                return scanner.RecordAddress;
+            }
+        }
+
+        return cutAddress;
+    }
+
+    private async ValueTask PersistWatermarksCoreAsync(CancellationToken cancellationToken)
+    {
+        await _persistLock.WaitAsync(cancellationToken);
+        try
+        {
+            var values = new WatermarkCheckpoint.Values(AppliedLsn, AuditedLsn);
+            if (values == _persisted)
+            {
+                return;
+            }
+
+            await Task.Run(() => WatermarkCheckpoint.Write(_directory, values), cancellationToken);
+            _persisted = values;
+        }
+        finally
+        {
+            _persistLock.Release();
+        }
+    }
+
+    private static void AdvanceMonotonic(ref long field, long value)
+    {
+        var current = Volatile.Read(ref field);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref field, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    private void StartWatermarkTimer()
+    {
+        var interval = _options.WatermarkPersistInterval;
+        var token = _timerCts.Token;
+        _timerLoop = Task.Run(async () =>
+        {
+            using var timer = new PeriodicTimer(interval);
+            try
+            {
+                while (await timer.WaitForNextTickAsync(token))
+                {
+                    try
+                    {
+                        await PersistWatermarksCoreAsync(token);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        Log.WatermarkPersistFailed(_logger, ex);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }, CancellationToken.None);
+    }
+
+    private async Task StopWatermarkTimerAsync()
+    {
+        await _timerCts.CancelAsync();
+        await _timerLoop;
+        _timerCts.Dispose();
+    }
+}

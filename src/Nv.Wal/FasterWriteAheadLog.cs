@@ -1,0 +1,202 @@
+using FASTER.core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Nv.Wal.Framing;
+using Nv.Wal.IO;
+using Nv.Wal.Recovery;
+
+namespace Nv.Wal;
+
+/// <summary>The write-ahead log on FasterLog (O_SYNC device, fast-commit mode, per-entry checksums).</summary>
+/// <remarks>
+/// Failure policy (fail-stop): any error FasterLog reports for a write or commit, or any exception from enqueue or
+/// commit, moves the log to <see cref="WalState.Faulted"/>. Pending and later appends and flushes then throw
+/// <see cref="WalFaultedException"/>; nothing is retried and nothing past <see cref="DurableLsn"/> is acknowledged.
+/// Threading: appends serialize on one lock (LSN assignment and FasterLog enqueue are one atomic step, so LSN order
+/// equals log order); one background flush loop runs at a time and serves every waiting flush with one commit.
+/// </remarks>
+internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
+{
+    private readonly WalOptions _options;
+    private readonly ILogger _logger;
+    private readonly string _directory;
+    private readonly string _logDirectory;
+    private readonly Lock _appendLock = new();
+    private readonly LsnIndex _index = new();
+
+    private readonly Func<string, IDevice>? _deviceFactory;
+    private IDevice _device = null!;
+    private FasterLog _log = null!;
+    private SegmentReader _reader = null!;
+    private long _lastLsn;
+    private long _firstLsn;
+    private long _firstAddress;
+    private int _state;
+    private WalFaultedException? _fault;
+
+    public FasterWriteAheadLog(IOptions<WalOptions> options, ILogger<FasterWriteAheadLog>? logger = null)
+        : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), (ILogger?)logger)
+    {
+    }
+
+    /// <param name="options">Validated here.</param>
+    /// <param name="logger">Optional.</param>
+    /// <param name="deviceFactory">Test hook: creates the segment device for a base path (fault injection).</param>
+    internal FasterWriteAheadLog(WalOptions options, ILogger? logger, Func<string, IDevice>? deviceFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var validation = new WalOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(nameof(WalOptions), typeof(WalOptions), validation.Failures);
+        }
+
+        _options = options;
+        _deviceFactory = deviceFactory;
+        _logger = logger ?? NullLogger.Instance;
+        _directory = Path.GetFullPath(options.Directory);
+        _logDirectory = Path.Combine(_directory, LogFolder);
+        Recovery = Recover();
+        StartWatermarkTimer();
+    }
+
+    public WalState State => (WalState)Volatile.Read(ref _state);
+
+    public WalRecoveryReport Recovery { get; }
+
+    public Lsn LastLsn => new(Volatile.Read(ref _lastLsn));
+
+    public Lsn DurableLsn => new(Volatile.Read(ref _durable).Lsn);
+
+    public ValueTask<WalRecord> AppendAsync(WalRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfNotOpen();
+        var frame = WalRecordCodec.EncodeFrame(record, MaxBodyBytes, out var bodyCrc);
+        long lsn;
+        lock (_appendLock)
+        {
+            ThrowIfNotOpen();
+            lsn = _lastLsn + 1;
+            WalFrame.Seal(frame, lsn, bodyCrc);
+            long address;
+            try
+            {
+                address = _log.Enqueue(frame);
+            }
+            catch (Exception ex)
+            {
+                throw Fault(ex);
+            }
+
+            _index.Add(lsn, address);
+            if (_firstLsn == 0)
+            {
+                _firstLsn = lsn;
+                _firstAddress = address;
+            }
+
+            Volatile.Write(ref _lastLsn, lsn);
+        }
+
+        return ValueTask.FromResult(record with { Lsn = new Lsn(lsn) });
+    }
+
+    public WalStatistics GetStatistics()
+    {
+        var segments = ListSegments(_logDirectory);
+        return new WalStatistics
+        {
+            State = State,
+            FirstLsn = new Lsn(Volatile.Read(ref _firstLsn)),
+            LastLsn = LastLsn,
+            DurableLsn = DurableLsn,
+            AppliedLsn = AppliedLsn,
+            AuditedLsn = AuditedLsn,
+            SegmentCount = segments.Count,
+            SizeBytes = segments.Sum(s => s.Length),
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.CompareExchange(ref _state, (int)WalState.Disposed, (int)WalState.Open) != (int)WalState.Open
+            && Interlocked.Exchange(ref _state, (int)WalState.Disposed) == (int)WalState.Disposed)
+        {
+            return;
+        }
+
+        await StopWatermarkTimerAsync();
+        if (_fault is null)
+        {
+            try
+            {
+                // Records appended but never flushed are made durable on a clean close; nobody waits for them.
+                await _log.CommitAsync();
+                await PersistWatermarksCoreAsync(CancellationToken.None);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.WatermarkPersistFailed(_logger, ex);
+            }
+        }
+
+        await DrainFlushLoopAsync();
+        Log.Closed(_logger, LastLsn.Value, DurableLsn.Value);
+        CloseFaster();
+        _persistLock.Dispose();
+    }
+
+    private int MaxBodyBytes => Math.Min(_options.MaxRecordBytes, (1 << _options.PageSizeBits) - LogScanner.EntryHeaderSize - WalFrame.HeaderSize - 4);
+
+    private void ThrowIfNotOpen()
+    {
+        var fault = Volatile.Read(ref _fault);
+        if (fault is not null)
+        {
+            throw fault;
+        }
+
+        ObjectDisposedException.ThrowIf(State == WalState.Disposed, this);
+    }
+
+    /// <summary>Moves the log to Faulted (first error wins) and returns the exception every caller now gets.</summary>
+    private WalFaultedException Fault(Exception cause)
+    {
+        if (cause is WalFaultedException already)
+        {
+            return already;
+        }
+
+        string? path = null;
+        int? errno = null;
+        if (cause is CommitFailureException cfe)
+        {
+            var info = cfe.LinkedCommitInfo.CommitInfo;
+            // FasterLog 2.6.5's managed device reports every I/O exception as error code uint.MaxValue: the errno is lost.
+            errno = info.ErrorCode is 0 or uint.MaxValue ? null : (int)info.ErrorCode;
+            path = $"{Path.Combine(_logDirectory, SegmentBaseName)}.{info.FromAddress >> _options.SegmentSizeBits}";
+        }
+        else if (cause is NativeSyncException nse)
+        {
+            path = nse.Path;
+            errno = nse.Errno;
+        }
+        else if (cause is IOException io && io.HResult != 0)
+        {
+            errno = io.HResult & 0xFFFF;
+        }
+
+        var fault = new WalFaultedException($"The write-ahead log is faulted: {cause.Message}", path ?? _logDirectory, errno, cause);
+        if (Interlocked.CompareExchange(ref _fault, fault, null) is { } first)
+        {
+            return first;
+        }
+
+        Interlocked.CompareExchange(ref _state, (int)WalState.Faulted, (int)WalState.Open);
+        Log.Faulted(_logger, cause, cause.Message, fault.Path, errno);
+        return fault;
+    }
+}

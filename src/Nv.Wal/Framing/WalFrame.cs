@@ -1,0 +1,74 @@
+using System.Buffers.Binary;
+
+namespace Nv.Wal.Framing;
+
+/// <summary>Nv's own frame around each record, stored as the payload of one FasterLog entry.</summary>
+/// <remarks>
+/// Layout (little-endian, 20-byte header):
+/// <c>magic u16 'NV' | format u8 | flags u8 | bodyLength i32 | sequence (LSN) i64 | crc32c u32</c>, then the body.
+/// The CRC-32C covers the body followed by the first 16 header bytes, so the body CRC can be computed before the
+/// LSN is known and finished in the append critical section. Nv never relies on FasterLog's own checksums.
+/// </remarks>
+internal static class WalFrame
+{
+    public const int HeaderSize = 20;
+    public const ushort Magic = 0x564E; // "NV"
+    public const byte FormatVersion = 1;
+
+    /// <summary>Fills the header of a frame whose body already sits at <c>frame[HeaderSize..]</c>.</summary>
+    public static void Seal(Span<byte> frame, long sequence, uint bodyCrc)
+    {
+        BinaryPrimitives.WriteUInt16LittleEndian(frame, Magic);
+        frame[2] = FormatVersion;
+        frame[3] = 0;
+        BinaryPrimitives.WriteInt32LittleEndian(frame[4..], frame.Length - HeaderSize);
+        BinaryPrimitives.WriteInt64LittleEndian(frame[8..], sequence);
+        var crc = Crc32C.Append(bodyCrc, frame[..16]);
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[16..], crc);
+    }
+
+    /// <summary>Checks a complete frame; on success returns its sequence and body.</summary>
+    public static bool TryValidate(ReadOnlySpan<byte> frame, out long sequence, out ReadOnlySpan<byte> body, out string? error)
+    {
+        sequence = 0;
+        body = default;
+        if (frame.Length < HeaderSize)
+        {
+            error = "frame shorter than its header";
+            return false;
+        }
+
+        if (BinaryPrimitives.ReadUInt16LittleEndian(frame) != Magic || frame[2] != FormatVersion || frame[3] != 0)
+        {
+            error = "bad magic or format version";
+            return false;
+        }
+
+        var bodyLength = BinaryPrimitives.ReadInt32LittleEndian(frame[4..]);
+        if (bodyLength < 0 || bodyLength != frame.Length - HeaderSize)
+        {
+            error = "body length does not match the entry length";
+            return false;
+        }
+
+        body = frame[HeaderSize..];
+        var crc = Crc32C.Append(Crc32C.Compute(body), frame[..16]);
+        if (crc != BinaryPrimitives.ReadUInt32LittleEndian(frame[16..]))
+        {
+            error = "CRC-32C mismatch";
+            body = default;
+            return false;
+        }
+
+        sequence = BinaryPrimitives.ReadInt64LittleEndian(frame[8..]);
+        if (sequence <= 0)
+        {
+            error = "non-positive sequence";
+            body = default;
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+}

@@ -1,0 +1,212 @@
+using System.Buffers.Binary;
+using System.Text;
+using System.Text.Json;
+
+namespace Nv.Wal.Framing;
+
+/// <summary>Encodes a <see cref="WalRecord"/> into a frame body (compact binary, format 1) and back.</summary>
+/// <remarks>
+/// Body layout: id (16) | service | version i32 | timestamp ticks i64 | offset minutes i16 | operation u8 | dtoType |
+/// entityId | replayKey | requestId | userId? | reason? | payload (UTF-8 JSON, length -1 = undefined) |
+/// metadata count i32 + pairs | expectedLsn flag u8 + i64. Strings are i32 byte length (-1 = null) + UTF-8.
+/// The LSN is not in the body: it is the frame's sequence.
+/// </remarks>
+internal static class WalRecordCodec
+{
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Builds a frame (header left blank) and the CRC-32C of its body.</summary>
+    public static byte[] EncodeFrame(WalRecord record, int maxBodyBytes, out uint bodyCrc)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var payload = record.Payload.ValueKind == JsonValueKind.Undefined ? null : Utf8.GetBytes(record.Payload.GetRawText());
+        var metadata = record.Metadata ?? new Dictionary<string, string>();
+
+        var size = 16 + Str(record.Service) + 4 + 8 + 2 + 1 + Str(record.DtoType) + Str(record.EntityId) + Str(record.ReplayKey)
+            + Str(record.RequestId) + Str(record.UserId) + Str(record.Reason) + 4 + (payload?.Length ?? 0) + 4 + 1 + 8;
+        foreach (var pair in metadata)
+        {
+            size += Str(pair.Key) + Str(pair.Value);
+        }
+
+        if (size > maxBodyBytes)
+        {
+            throw new ArgumentException($"The record is {size} bytes serialized; the maximum is {maxBodyBytes}.", nameof(record));
+        }
+
+        var frame = new byte[WalFrame.HeaderSize + size];
+        var w = new SpanWriter(frame.AsSpan(WalFrame.HeaderSize));
+        record.Id.TryWriteBytes(w.Take(16));
+        w.String(record.Service);
+        w.Int32(record.Version);
+        w.Int64(record.Timestamp.Ticks);
+        w.Int16(checked((short)record.Timestamp.Offset.TotalMinutes));
+        w.Byte((byte)record.Operation);
+        w.String(record.DtoType);
+        w.String(record.EntityId);
+        w.String(record.ReplayKey);
+        w.String(record.RequestId);
+        w.String(record.UserId);
+        w.String(record.Reason);
+        if (payload is null)
+        {
+            w.Int32(-1);
+        }
+        else
+        {
+            w.Int32(payload.Length);
+            payload.CopyTo(w.Take(payload.Length));
+        }
+
+        w.Int32(metadata.Count);
+        foreach (var pair in metadata)
+        {
+            w.String(pair.Key);
+            w.String(pair.Value);
+        }
+
+        w.Byte(record.ExpectedLsn.HasValue ? (byte)1 : (byte)0);
+        w.Int64(record.ExpectedLsn?.Value ?? 0);
+        bodyCrc = Crc32C.Compute(frame.AsSpan(WalFrame.HeaderSize));
+        return frame;
+    }
+
+    /// <summary>Decodes a body whose frame already validated.</summary>
+    /// <exception cref="FormatException">The body does not parse (a format bug or undetected damage).</exception>
+    public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence)
+    {
+        try
+        {
+            var r = new SpanReader(body);
+            var id = new Guid(r.Take(16));
+            var service = r.String()!;
+            var version = r.Int32();
+            var ticks = r.Int64();
+            var offset = TimeSpan.FromMinutes(r.Int16());
+            var operation = (WalOperation)r.Byte();
+            var dtoType = r.String()!;
+            var entityId = r.String()!;
+            var replayKey = r.String()!;
+            var requestId = r.String()!;
+            var userId = r.String();
+            var reason = r.String();
+            var payloadLength = r.Int32();
+            JsonElement payload = default;
+            if (payloadLength >= 0)
+            {
+                using var doc = JsonDocument.Parse(r.Take(payloadLength).ToArray());
+                payload = doc.RootElement.Clone();
+            }
+
+            var count = r.Int32();
+            if (count < 0 || count > body.Length)
+            {
+                throw new FormatException("bad metadata count");
+            }
+
+            var metadata = new Dictionary<string, string>(count, StringComparer.Ordinal);
+            for (var i = 0; i < count; i++)
+            {
+                metadata[r.String()!] = r.String()!;
+            }
+
+            var hasExpected = r.Byte();
+            var expected = r.Int64();
+            if (!r.AtEnd || service is null || dtoType is null || entityId is null || replayKey is null || requestId is null)
+            {
+                throw new FormatException("bad record body");
+            }
+
+            return new WalRecord
+            {
+                Id = id,
+                Lsn = new Lsn(sequence),
+                Service = service,
+                Version = version,
+                Timestamp = new DateTimeOffset(ticks, offset),
+                Operation = operation,
+                DtoType = dtoType,
+                EntityId = entityId,
+                Payload = payload,
+                ReplayKey = replayKey,
+                RequestId = requestId,
+                UserId = userId,
+                Reason = reason,
+                Metadata = metadata.AsReadOnly(),
+                ExpectedLsn = hasExpected == 1 ? new Lsn(expected) : null,
+            };
+        }
+        catch (Exception ex) when (ex is ArgumentException or JsonException or DecoderFallbackException or IndexOutOfRangeException)
+        {
+            throw new FormatException("The WAL record body does not parse.", ex);
+        }
+    }
+
+    private static int Str(string? s) => 4 + (s is null ? 0 : Utf8.GetByteCount(s));
+
+    private ref struct SpanWriter(Span<byte> span)
+    {
+        private Span<byte> _rest = span;
+
+        public Span<byte> Take(int n)
+        {
+            var s = _rest[..n];
+            _rest = _rest[n..];
+            return s;
+        }
+
+        public void Byte(byte v) => Take(1)[0] = v;
+
+        public void Int16(short v) => BinaryPrimitives.WriteInt16LittleEndian(Take(2), v);
+
+        public void Int32(int v) => BinaryPrimitives.WriteInt32LittleEndian(Take(4), v);
+
+        public void Int64(long v) => BinaryPrimitives.WriteInt64LittleEndian(Take(8), v);
+
+        public void String(string? s)
+        {
+            if (s is null)
+            {
+                Int32(-1);
+                return;
+            }
+
+            var n = Utf8.GetByteCount(s);
+            Int32(n);
+            Utf8.GetBytes(s, Take(n));
+        }
+    }
+
+    private ref struct SpanReader(ReadOnlySpan<byte> span)
+    {
+        private ReadOnlySpan<byte> _rest = span;
+
+        public readonly bool AtEnd => _rest.IsEmpty;
+
+        public ReadOnlySpan<byte> Take(int n)
+        {
+            if (n < 0 || n > _rest.Length)
+            {
+                throw new FormatException("field runs past the end of the body");
+            }
+
+            var s = _rest[..n];
+            _rest = _rest[n..];
+            return s;
+        }
+
+        public byte Byte() => Take(1)[0];
+
+        public short Int16() => BinaryPrimitives.ReadInt16LittleEndian(Take(2));
+
+        public int Int32() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
+
+        public long Int64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
+
+        public string? String()
+        {
+            var n = Int32();
+            return n == -1 ? null : Utf8.GetString(Take(n));
+        }
+    }
+}

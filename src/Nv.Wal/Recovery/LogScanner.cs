@@ -1,0 +1,222 @@
+using System.Buffers.Binary;
+using Nv.Wal.Framing;
+using Nv.Wal.IO;
+
+namespace Nv.Wal.Recovery;
+
+/// <summary>Parses FasterLog's physical layout from the segment files and validates every Nv frame.</summary>
+/// <remarks>
+/// FasterLog 2.6.5 layout with <c>LogChecksumType.PerEntry</c>: each entry is a 12-byte header (8-byte xor checksum,
+/// 4-byte length) followed by the payload padded to 4 bytes. Entries never cross a page; a zero length means the rest
+/// of the page is padding. A negative length marks FasterLog's own fast-commit record. The log starts at address 64.
+/// Not thread-safe: one scanner per reader.
+/// </remarks>
+internal sealed class LogScanner
+{
+    public const int EntryHeaderSize = 12;
+    public const long FirstValidAddress = 64;
+
+    private readonly SegmentReader _reader;
+    private readonly int _pageBits;
+    private readonly long _pageSize;
+    private readonly byte[] _page;
+    private long _pageAddress = -1;
+    private int _pageValid;
+
+    public LogScanner(SegmentReader reader, int pageBits)
+    {
+        _reader = reader;
+        _pageBits = pageBits;
+        _pageSize = 1L << pageBits;
+        _page = new byte[_pageSize];
+    }
+
+    /// <summary>Where the damage (or end) was found, and why.</summary>
+    public string? Reason { get; private set; }
+
+    public long Sequence { get; private set; }
+
+    public long RecordAddress { get; private set; }
+
+    public ReadOnlyMemory<byte> Frame { get; private set; }
+
+    public static int Align(int length) => (length + 3) & ~3;
+
+    public void Invalidate() => _pageAddress = -1;
+
+    /// <summary>Advances from <paramref name="address"/> to the next Nv record, skipping FasterLog commit records and padding.</summary>
+    /// <param name="address">Current position; advanced past the record (or left at the damage).</param>
+    /// <param name="end">Exclusive end of the range that must parse exactly, or <see cref="long.MaxValue"/> to scan what the files hold.</param>
+    public ScanStep Next(ref long address, long end)
+    {
+        while (true)
+        {
+            if (address == end)
+            {
+                return ScanStep.End;
+            }
+
+            if (address > end)
+            {
+                Reason = $"entry runs past the committed end {end}";
+                return ScanStep.Damage;
+            }
+
+            var offset = (int)(address & (_pageSize - 1));
+            var pageStart = address - offset;
+            if (offset + EntryHeaderSize > _pageSize)
+            {
+                address = pageStart + _pageSize;
+                continue;
+            }
+
+            var valid = LoadPage(pageStart);
+            if (offset + EntryHeaderSize > valid)
+            {
+                if (end == long.MaxValue)
+                {
+                    return ScanStep.End;
+                }
+
+                Reason = $"segment file '{_reader.SegmentPath(address)}' ends before the committed address {end}";
+                return ScanStep.Damage;
+            }
+
+            var length = BinaryPrimitives.ReadInt32LittleEndian(_page.AsSpan(offset + 8));
+            if (length == 0)
+            {
+                var next = pageStart + _pageSize;
+                if (end != long.MaxValue && next > end)
+                {
+                    Reason = "zero-filled entry header before the committed end";
+                    return ScanStep.Damage;
+                }
+
+                if (end == long.MaxValue && LoadPage(next) < EntryHeaderSize)
+                {
+                    address = next;
+                    return ScanStep.End;
+                }
+
+                address = next;
+                continue;
+            }
+
+            var payload = length < 0 ? (length == int.MinValue ? int.MaxValue : -length) : length;
+            var size = (long)EntryHeaderSize + Align(Math.Min(payload, int.MaxValue - 3));
+            if (offset + size > _pageSize)
+            {
+                Reason = $"entry length {length} does not fit its page";
+                return ScanStep.Damage;
+            }
+
+            if (offset + EntryHeaderSize + (long)payload > valid)
+            {
+                if (end == long.MaxValue)
+                {
+                    return ScanStep.End;
+                }
+
+                Reason = $"segment file '{_reader.SegmentPath(address)}' ends inside an entry";
+                return ScanStep.Damage;
+            }
+
+            if (length < 0)
+            {
+                address += size; // FasterLog fast-commit record
+                continue;
+            }
+
+            var frame = _page.AsMemory(offset + EntryHeaderSize, length);
+            if (!WalFrame.TryValidate(frame.Span, out var sequence, out _, out var error))
+            {
+                Reason = error;
+                return ScanStep.Damage;
+            }
+
+            RecordAddress = address;
+            Sequence = sequence;
+            Frame = frame;
+            address += size;
+            return ScanStep.Record;
+        }
+    }
+
+    /// <summary>Searches past damage at <paramref name="damage"/> for the next valid Nv record before <paramref name="end"/>.</summary>
+    /// <returns>The record's address, or -1 when none exists.</returns>
+    public long Resync(long damage, long end)
+    {
+        var address = damage + 4;
+        while (address < end)
+        {
+            var offset = (int)(address & (_pageSize - 1));
+            var pageStart = address - offset;
+            var valid = LoadPage(pageStart);
+            if (valid < EntryHeaderSize)
+            {
+                if (end == long.MaxValue)
+                {
+                    return -1;
+                }
+
+                address = pageStart + _pageSize;
+                continue;
+            }
+
+            if (offset + EntryHeaderSize + WalFrame.HeaderSize <= valid)
+            {
+                var span = _page.AsSpan(offset);
+                var length = BinaryPrimitives.ReadInt32LittleEndian(span[8..]);
+                if (length >= WalFrame.HeaderSize && offset + EntryHeaderSize + (long)length <= valid
+                    && BinaryPrimitives.ReadUInt16LittleEndian(span[EntryHeaderSize..]) == WalFrame.Magic
+                    && WalFrame.TryValidate(span.Slice(EntryHeaderSize, length), out _, out _, out _))
+                {
+                    return address;
+                }
+            }
+
+            address += 4;
+            if ((address & (_pageSize - 1)) == 0 || (address & (_pageSize - 1)) + EntryHeaderSize > _pageSize)
+            {
+                address = pageStart + _pageSize;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Copies the raw bytes of [from, to) into <paramref name="destination"/> (missing bytes are skipped).</summary>
+    public void CopyRaw(long from, long to, Stream destination)
+    {
+        var address = from;
+        while (address < to)
+        {
+            var offset = (int)(address & (_pageSize - 1));
+            var pageStart = address - offset;
+            var valid = LoadPage(pageStart);
+            var upTo = (int)Math.Min(valid, Math.Min(_pageSize, to - pageStart));
+            if (upTo > offset)
+            {
+                destination.Write(_page, offset, upTo - offset);
+            }
+
+            if (valid == 0 && to == long.MaxValue)
+            {
+                return;
+            }
+
+            address = pageStart + _pageSize;
+        }
+    }
+
+    private int LoadPage(long pageStart)
+    {
+        if (pageStart != _pageAddress)
+        {
+            _pageValid = _reader.Read(pageStart, _page);
+            _pageAddress = pageStart;
+        }
+
+        return _pageValid;
+    }
+}

@@ -1,0 +1,95 @@
+using System.Buffers.Binary;
+using Nv.Wal.Framing;
+using Nv.Wal.IO;
+
+namespace Nv.Wal.Watermarks;
+
+/// <summary>The small, atomically replaced file holding the applied and audited watermarks.</summary>
+/// <remarks>
+/// Layout (40 bytes, little-endian): magic "NVWM" | version u32 | applied i64 | audited i64 | writes i64 | crc32c u32 |
+/// pad u32. Written to a temp file, fsynced (checked), renamed over the old one, then the directory is fsynced
+/// (checked). A file that fails its CRC is reported and treated as missing: watermarks may lag (replay is
+/// idempotent) but are never read as higher than what was persisted.
+/// </remarks>
+internal static class WatermarkCheckpoint
+{
+    public const string FileName = "watermarks.ckpt";
+    private const uint Magic = 0x4D57564E; // "NVWM"
+    private const uint Version = 1;
+    private const int Size = 40;
+
+    public readonly record struct Values(Lsn Applied, Lsn Audited);
+
+    public enum LoadStatus
+    {
+        Missing,
+        Loaded,
+        Corrupt,
+    }
+
+    public static LoadStatus TryLoad(string directory, out Values values, out string? detail)
+    {
+        values = default;
+        detail = null;
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+        {
+            return LoadStatus.Missing;
+        }
+
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length != Size)
+        {
+            detail = $"'{path}' is {bytes.Length} bytes, expected {Size}";
+            return LoadStatus.Corrupt;
+        }
+
+        var span = bytes.AsSpan();
+        if (BinaryPrimitives.ReadUInt32LittleEndian(span) != Magic || BinaryPrimitives.ReadUInt32LittleEndian(span[4..]) != Version)
+        {
+            detail = $"'{path}' has a bad magic or version";
+            return LoadStatus.Corrupt;
+        }
+
+        if (Crc32C.Compute(span[..32]) != BinaryPrimitives.ReadUInt32LittleEndian(span[32..]))
+        {
+            detail = $"'{path}' fails its CRC-32C";
+            return LoadStatus.Corrupt;
+        }
+
+        var applied = BinaryPrimitives.ReadInt64LittleEndian(span[8..]);
+        var audited = BinaryPrimitives.ReadInt64LittleEndian(span[16..]);
+        if (applied < 0 || audited < 0)
+        {
+            detail = $"'{path}' holds negative watermarks";
+            return LoadStatus.Corrupt;
+        }
+
+        values = new Values(new Lsn(applied), new Lsn(audited));
+        return LoadStatus.Loaded;
+    }
+
+    /// <summary>Durably replaces the checkpoint. Throws <see cref="IOException"/> (incl. <see cref="NativeSyncException"/>) on failure.</summary>
+    public static void Write(string directory, Values values)
+    {
+        var bytes = new byte[Size];
+        var span = bytes.AsSpan();
+        BinaryPrimitives.WriteUInt32LittleEndian(span, Magic);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[4..], Version);
+        BinaryPrimitives.WriteInt64LittleEndian(span[8..], values.Applied.Value);
+        BinaryPrimitives.WriteInt64LittleEndian(span[16..], values.Audited.Value);
+        BinaryPrimitives.WriteInt64LittleEndian(span[24..], DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        BinaryPrimitives.WriteUInt32LittleEndian(span[32..], Crc32C.Compute(span[..32]));
+
+        var path = Path.Combine(directory, FileName);
+        var temp = path + ".tmp";
+        using (var handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            RandomAccess.Write(handle, bytes, 0);
+            NativeFileSync.Fsync(handle, temp);
+        }
+
+        File.Move(temp, path, overwrite: true);
+        NativeFileSync.FsyncDirectory(directory);
+    }
+}

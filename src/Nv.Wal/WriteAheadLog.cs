@@ -1,0 +1,17 @@
+using Microsoft.Extensions.Logging;
+
+namespace Nv.Wal;
+
+/// <summary>Opens a write-ahead log without dependency injection (tools, benchmarks, tests).</summary>
+public static class WriteAheadLog
+{
+    /// <summary>Validates the options, opens (and recovers) the log in <see cref="WalOptions.Directory"/>.</summary>
+    /// <remarks>Recovery runs synchronously before this returns; see <see cref="IWriteAheadLog.Recovery"/> for what it found.</remarks>
+    /// <exception cref="Microsoft.Extensions.Options.OptionsValidationException">The options are invalid.</exception>
+    /// <exception cref="WalCorruptionException">The log is damaged and <see cref="WalOptions.RecoveryMode"/> does not allow opening it.</exception>
+    public static IWriteAheadLog Open(WalOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new FasterWriteAheadLog(options, loggerFactory?.CreateLogger<FasterWriteAheadLog>());
+    }
+}

@@ -1,0 +1,251 @@
+using Nv.Wal;
+
+namespace Nv.Unit.Tests.Wal;
+
+public sealed class WalCorruptionTests : WalTestBase
+{
+    /// <summary>Writes <paramref name="count"/> records, one flush each, and returns each record's (start, end) byte range in segment 0.</summary>
+    private async Task<List<(long Start, long End)>> WriteLog(int count)
+    {
+        await using var wal = Open();
+        for (var i = 0; i < count; i++)
+        {
+            var r = await wal.AppendAsync(Record(i), Ct);
+            await wal.FlushAsync(r.Lsn, Ct);
+        }
+
+        return Locate(count);
+    }
+
+    /// <summary>Finds each frame by its magic + LSN in segment 0 (layout: 12-byte FasterLog header, then the Nv frame).</summary>
+    private List<(long Start, long End)> Locate(int count)
+    {
+        var bytes = File.ReadAllBytes(SegmentPath());
+        var result = new List<(long, long)>();
+        for (long lsn = 1; lsn <= count; lsn++)
+        {
+            for (var p = 64; p + 32 <= bytes.Length; p += 4)
+            {
+                if (bytes[p + 12] == 0x4E && bytes[p + 13] == 0x56 && BitConverter.ToInt64(bytes, p + 20) == lsn
+                    && BitConverter.ToInt32(bytes, p + 8) > 20)
+                {
+                    var len = BitConverter.ToInt32(bytes, p + 8);
+                    result.Add((p, p + 12 + len));
+                    break;
+                }
+            }
+        }
+
+        Assert.Equal(count, result.Count);
+        return result;
+    }
+
+    [Fact]
+    public async Task Truncating_the_segment_anywhere_in_the_last_records_opens_to_the_valid_prefix()
+    {
+        var ranges = await WriteLog(6);
+        var snapshot = Path.Combine(Directory, "snapshot");
+        CopyDirectory(LogDirectory, snapshot);
+        var original = File.ReadAllBytes(SegmentPath());
+        var cuts = new SortedSet<long>();
+        for (var cut = ranges[^2].Start; cut <= original.Length; cut += 13)
+        {
+            cuts.Add(cut);
+        }
+
+        foreach (var (start, end) in ranges.TakeLast(2))
+        {
+            foreach (var d in new[] { -1, 0, 1, 4, 11, 12, 13, 20, 32, 33 })
+            {
+                cuts.Add(start + d);
+                cuts.Add(end + d);
+            }
+        }
+
+        foreach (var cut in cuts.Where(c => c <= original.Length))
+        {
+            System.IO.Directory.Delete(LogDirectory, recursive: true);
+            CopyDirectory(snapshot, LogDirectory);
+            File.WriteAllBytes(SegmentPath(), original.AsSpan(0, (int)cut).ToArray());
+            var expectedLast = ranges.Count(r => r.End <= cut);
+            await using var wal = Open();
+            var read = await ReadAll(wal);
+            Assert.True(expectedLast == read.Count, $"cut at {cut}: expected {expectedLast} records, read {read.Count}; {wal.Recovery.Detail}");
+            Assert.Equal(Enumerable.Range(1, expectedLast).Select(i => (long)i), read.Select(r => r.Lsn.Value));
+            Assert.Equal(new Lsn(expectedLast), wal.LastLsn);
+            if (expectedLast < 6)
+            {
+                Assert.NotNull(wal.Recovery.BrokenTailPath);
+                Assert.True(File.Exists(wal.Recovery.BrokenTailPath));
+            }
+        }
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        System.IO.Directory.CreateDirectory(to);
+        foreach (var file in System.IO.Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+
+        foreach (var dir in System.IO.Directory.GetDirectories(from))
+        {
+            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
+        }
+    }
+
+    [Fact]
+    public async Task Bit_flip_in_the_last_record_cuts_the_tail()
+    {
+        var ranges = await WriteLog(5);
+        var bytes = File.ReadAllBytes(SegmentPath());
+        bytes[ranges[^1].Start + 40] ^= 0x08;
+        File.WriteAllBytes(SegmentPath(), bytes);
+
+        await using var wal = Open();
+        Assert.Equal(new Lsn(4), wal.LastLsn);
+        Assert.Equal(4, (await ReadAll(wal)).Count);
+        Assert.NotNull(wal.Recovery.BrokenTailPath);
+        var next = await wal.AppendAsync(Record(50), Ct);
+        Assert.Equal(new Lsn(5), next.Lsn);
+    }
+
+    [Fact]
+    public async Task Bit_flip_in_the_last_record_is_refused_in_absolute_consistency_mode()
+    {
+        var ranges = await WriteLog(5);
+        var bytes = File.ReadAllBytes(SegmentPath());
+        bytes[ranges[^1].Start + 40] ^= 0x08;
+        File.WriteAllBytes(SegmentPath(), bytes);
+
+        var ex = Assert.Throws<WalCorruptionException>(() => Open(WalRecoveryMode.AbsoluteConsistency));
+        Assert.Equal(new Lsn(4), ex.LastGoodLsn);
+        Assert.Equal(ranges[^1].Start, ex.FileOffset);
+        Assert.EndsWith("nv.log.0", ex.Path);
+    }
+
+    [Theory]
+    [InlineData(12)]
+    [InlineData(30)]
+    [InlineData(100)]
+    public async Task Bit_flip_in_a_middle_record_refuses_to_open_by_default(int offsetInEntry)
+    {
+        var ranges = await WriteLog(8);
+        var bytes = File.ReadAllBytes(SegmentPath());
+        bytes[ranges[3].Start + offsetInEntry] ^= 0x01;
+        File.WriteAllBytes(SegmentPath(), bytes);
+
+        var ex = Assert.Throws<WalCorruptionException>(() => Open());
+        Assert.Equal(new Lsn(3), ex.LastGoodLsn);
+        Assert.Equal(ranges[3].Start, ex.FileOffset);
+        Assert.EndsWith("nv.log.0", ex.Path);
+        Assert.Throws<WalCorruptionException>(() => Open(WalRecoveryMode.AbsoluteConsistency));
+    }
+
+    [Fact]
+    public async Task Mid_log_damage_in_point_in_time_mode_cuts_at_the_damage()
+    {
+        var ranges = await WriteLog(8);
+        var bytes = File.ReadAllBytes(SegmentPath());
+        bytes[ranges[3].Start + 50] ^= 0x40;
+        File.WriteAllBytes(SegmentPath(), bytes);
+
+        await using (var wal = Open(WalRecoveryMode.PointInTime))
+        {
+            Assert.Equal(new Lsn(3), wal.LastLsn);
+            Assert.Equal(3, (await ReadAll(wal)).Count);
+            Assert.NotNull(wal.Recovery.BrokenTailPath);
+            await AppendFlushed(wal, 2);
+        }
+
+        await using (var wal = Open())
+        {
+            Assert.Equal(Enumerable.Range(1, 5).Select(i => (long)i), (await ReadAll(wal)).Select(r => r.Lsn.Value));
+        }
+    }
+
+    [Fact]
+    public async Task Mid_log_damage_in_skip_mode_keeps_every_valid_record()
+    {
+        var ranges = await WriteLog(8);
+        var bytes = File.ReadAllBytes(SegmentPath());
+        bytes[ranges[3].Start + 50] ^= 0x40;
+        File.WriteAllBytes(SegmentPath(), bytes);
+
+        await using (var wal = Open(WalRecoveryMode.SkipAnyCorruptedRecord))
+        {
+            Assert.Equal(1, wal.Recovery.RecordsSkipped);
+            Assert.Equal(new long[] { 1, 2, 3, 5, 6, 7, 8 }, (await ReadAll(wal)).Select(r => r.Lsn.Value));
+            Assert.Equal(new Lsn(8), wal.LastLsn);
+        }
+
+        await using (var wal = Open())
+        {
+            Assert.Equal(new long[] { 1, 2, 3, 5, 6, 7, 8 }, (await ReadAll(wal)).Select(r => r.Lsn.Value));
+        }
+    }
+
+    [Fact]
+    public async Task Zero_filled_tail_is_cut()
+    {
+        var ranges = await WriteLog(6);
+        var bytes = File.ReadAllBytes(SegmentPath());
+        Array.Clear(bytes, (int)ranges[4].Start + 20, bytes.Length - (int)ranges[4].Start - 20);
+        File.WriteAllBytes(SegmentPath(), bytes);
+
+        await using var wal = Open();
+        Assert.Equal(new Lsn(4), wal.LastLsn);
+        Assert.Equal(4, (await ReadAll(wal)).Count);
+    }
+
+    [Fact]
+    public async Task Zero_filled_entry_header_in_the_tail_is_cut_not_skipped()
+    {
+        var ranges = await WriteLog(6);
+        var bytes = File.ReadAllBytes(SegmentPath());
+        Array.Clear(bytes, (int)ranges[5].Start, 12);
+        File.WriteAllBytes(SegmentPath(), bytes);
+
+        await using var wal = Open();
+        Assert.Equal(new Lsn(5), wal.LastLsn);
+    }
+
+    [Fact]
+    public async Task Lost_commit_metadata_with_existing_segments_is_detected_and_not_opened_empty()
+    {
+        await WriteLog(7);
+        System.IO.Directory.Delete(Path.Combine(LogDirectory, "commits"), recursive: true);
+
+        await using (var wal = Open())
+        {
+            Assert.Equal(new Lsn(7), wal.LastLsn);
+            Assert.Equal(7, (await ReadAll(wal)).Count);
+        }
+
+        await WriteLog(0);
+    }
+
+    [Fact]
+    public async Task Watermark_beyond_the_recovered_log_is_data_loss()
+    {
+        await using (var wal = Open())
+        {
+            await AppendFlushed(wal, 5);
+            wal.AdvanceApplied(new Lsn(5));
+            wal.AdvanceAudited(new Lsn(5));
+            await wal.PersistWatermarksAsync(Ct);
+        }
+
+        System.IO.Directory.Delete(LogDirectory, recursive: true);
+        var ex = Assert.Throws<WalCorruptionException>(() => Open());
+        Assert.Contains("Data loss", ex.Message);
+
+        await using (var wal = Open(WalRecoveryMode.PointInTime))
+        {
+            Assert.Equal(new Lsn(5), wal.LastLsn);
+            var next = await wal.AppendAsync(Record(9), Ct);
+            Assert.Equal(new Lsn(6), next.Lsn);
+        }
+    }
+}

@@ -1,0 +1,68 @@
+using Nv.Wal;
+
+namespace Nv.Unit.Tests.Wal;
+
+public sealed class WalTruncationTests : WalTestBase
+{
+    [Fact]
+    public async Task Truncation_removes_segments_below_both_watermarks()
+    {
+        await using (var wal = Open(segmentBits: 13))
+        {
+            await AppendFlushed(wal, 400);
+            var before = wal.GetStatistics();
+            Assert.True(before.SegmentCount > 4, $"only {before.SegmentCount} segments");
+
+            wal.AdvanceApplied(new Lsn(300));
+            wal.AdvanceAudited(new Lsn(250));
+            var first = await wal.TruncateAsync(Ct);
+            Assert.Equal(new Lsn(251), first);
+
+            for (var i = 0; i < 50 && wal.GetStatistics().SegmentCount >= before.SegmentCount; i++)
+            {
+                await Task.Delay(20, Ct);
+            }
+
+            var after = wal.GetStatistics();
+            Assert.True(after.SegmentCount < before.SegmentCount, $"{after.SegmentCount} segments remain of {before.SegmentCount}");
+            Assert.Equal(new Lsn(251), after.FirstLsn);
+
+            var read = await ReadAll(wal, new Lsn(251));
+            Assert.Equal(Enumerable.Range(251, 150).Select(i => (long)i), read.Select(r => r.Lsn.Value));
+            Assert.Equal(251, (await ReadAll(wal)).First().Lsn.Value);
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await ReadAll(wal, new Lsn(10)));
+            await AppendFlushed(wal, 5, 1000);
+        }
+
+        await using (var wal = Open(segmentBits: 13))
+        {
+            Assert.Equal(new Lsn(251), wal.Recovery.FirstLsn);
+            Assert.Equal(new Lsn(405), wal.LastLsn);
+            var read = await ReadAll(wal, new Lsn(300));
+            Assert.Equal(Enumerable.Range(300, 106).Select(i => (long)i), read.Select(r => r.Lsn.Value));
+        }
+    }
+
+    [Fact]
+    public async Task Truncation_keeps_the_last_record()
+    {
+        await using var wal = Open(segmentBits: 13);
+        await AppendFlushed(wal, 50);
+        wal.AdvanceApplied(new Lsn(50));
+        wal.AdvanceAudited(new Lsn(50));
+        Assert.Equal(new Lsn(50), await wal.TruncateAsync(Ct));
+        Assert.Single(await ReadAll(wal));
+    }
+
+    [Fact]
+    public async Task Retention_keeps_recent_segments()
+    {
+        var options = Options(segmentBits: 13);
+        options.Retention = TimeSpan.FromHours(1);
+        await using var wal = WriteAheadLog.Open(options);
+        await AppendFlushed(wal, 200);
+        wal.AdvanceApplied(new Lsn(200));
+        wal.AdvanceAudited(new Lsn(200));
+        Assert.Equal(new Lsn(1), await wal.TruncateAsync(Ct));
+    }
+}
