@@ -61,7 +61,7 @@ internal sealed class NvLifecycle : BackgroundService
             await _db.InitializeAsync(stoppingToken);
             await _auditSink.InitializeAsync(stoppingToken);
             var summary = await _replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: null, stoppingToken);
-            await _audit.RecordSystemAsync(SystemEntry("service-start"), stoppingToken);
+            await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStarted(_options.Service), stoppingToken);
             _pipeline.Start();
             Log.Ready(_logger, _options.Service, _options.Environment);
             _replayed.TrySetResult(summary);
@@ -86,11 +86,8 @@ internal sealed class NvLifecycle : BackgroundService
         await base.StopAsync(cancellationToken);
         if (_replayed.Task.IsCompletedSuccessfully && _wal.State == WalState.Open)
         {
-            await _audit.RecordSystemAsync(SystemEntry("service-stop"), cancellationToken);
+            await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStopped(_options.Service), cancellationToken);
             await _wal.PersistWatermarksAsync(cancellationToken);
         }
     }
-
-    private AuditEntry SystemEntry(string operation) =>
-        AuditEntryFactory.ForServiceEvent(_options.Service, operation, DateTimeOffset.UtcNow, "nv-" + operation + "-" + Guid.CreateVersion7().ToString("N"));
 }
