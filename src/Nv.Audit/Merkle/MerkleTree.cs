@@ -81,6 +81,18 @@ public sealed partial class MerkleTree
         }
     }
 
+    /// <summary>The current size and root, read atomically with respect to <see cref="Append"/>.</summary>
+    public MerkleTreeHead Head
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return new MerkleTreeHead(_size, FrontierRoot());
+            }
+        }
+    }
+
     /// <summary>Appends a leaf hash (already computed with <see cref="MerkleHasher.HashLeaf"/>).</summary>
     /// <returns>The new leaf's index.</returns>
     public long Append(MerkleHash leafHash)
