@@ -6,7 +6,7 @@ namespace Nv.Unit.Tests.Audit.Merkle;
 public sealed class MerkleTreePropertyTests
 {
     private const int MaxSize = 2000;
-    private const int Trees = 12;
+    private const int Trees = 8;
 
     [Fact]
     public void Every_inclusion_proof_verifies_against_the_naive_root() => TestSeed.Run(random =>

@@ -86,21 +86,21 @@ public sealed class MerkleTreeTests
     [Fact]
     public void Proofs_in_a_large_tree_use_the_subtree_cache_and_verify()
     {
-        // 2^17 + 12345 leaves: deep enough that cached levels and uncached low levels both contribute.
+        // 2^16 + 12345 leaves: deep enough that cached levels and uncached low levels both contribute.
         var tree = new MerkleTree();
-        const int Size = (1 << 17) + 12345;
+        const int Size = (1 << 16) + 12345;
         for (var i = 0; i < Size; i++)
         {
             tree.AppendData(BitConverter.GetBytes(i));
         }
 
         var root = tree.Root;
-        foreach (var index in new long[] { 0, 1, 77_777, 1 << 17, Size - 2, Size - 1 })
+        foreach (var index in new long[] { 0, 1, 77_777, 1 << 16, Size - 2, Size - 1 })
         {
             Assert.True(tree.GetInclusionProof(index).Verify(tree.GetLeaf(index), root));
         }
 
-        foreach (var old in new long[] { 1, 16, 1000, 1 << 17, Size - 1 })
+        foreach (var old in new long[] { 1, 16, 1000, 1 << 16, Size - 1 })
         {
             Assert.True(tree.GetConsistencyProof(old, Size).Verify(tree.RootAt(old), root));
         }
