@@ -196,7 +196,16 @@ internal sealed partial class SqliteAuditSink : IAuditSink
     {
         _head!.Parameters[0].Value = chain;
         using var reader = _head.ExecuteReader();
-        return reader.Read() ? new ChainHead(reader.GetInt64(0), reader.GetString(1)) : new ChainHead(0, AuditHash.Genesis);
+        if (!reader.Read())
+        {
+            return new ChainHead(0, AuditHash.Genesis);
+        }
+
+        var head = new ChainHead(reader.GetInt64(0), reader.GetString(1));
+        // Linking new entries to a damaged head would extend a chain that can no longer verify: refuse.
+        return AuditHash.IsWellFormed(head.Hash)
+            ? head
+            : throw new AuditChainBrokenException(chain, head.Sequence, "the chain head's hash is not a SHA-256 hex digest");
     }
 
     private void InitializeCore()

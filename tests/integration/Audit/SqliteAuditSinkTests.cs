@@ -182,13 +182,27 @@ public sealed class SqliteAuditSinkTests : AuditStoreFixture
         {
             Execute(raw, "INSERT INTO audit_entries (" + "id, timestamp, service, category, operation, entity_id, changes_json, metadata_json, " +
                 "request_id, sequence, prev_hash, hash) VALUES ('00000000-0000-0000-0000-000000000001', '2025-01-01T00:00:00.0000000Z', " +
-                "'orders', 'entity-mutation', 'create', 'x', '[]', '{}', 'r', 3, 'p', 'h')");
+                "'orders', 'entity-mutation', 'create', 'x', '[]', '{}', 'r', 3, '" + new string('0', 64) + "', '" + new string('0', 64) + "')");
         }
 
         await Assert.ThrowsAsync<SqliteException>(() => Sink.AppendAsync(Entries(1), Ct));
         var next = Entries(1);
         Assert.Equal(1, await Sink.AppendAsync(next, Ct));
         Assert.Equal(4, (await Sink.GetAsync(next[0].Id, Ct))!.Sequence);
+    }
+
+    [Fact]
+    public async Task Damaged_chain_head_refuses_appends()
+    {
+        await Sink.AppendAsync(Entries(1), Ct);
+        using (var raw = Raw())
+        {
+            Execute(raw, "DROP TRIGGER audit_entries_no_update; UPDATE audit_entries SET hash = 'h'");
+        }
+
+        await ReopenAsync();
+        var ex = await Assert.ThrowsAsync<AuditChainBrokenException>(() => Sink.AppendAsync(Entries(1), Ct));
+        Assert.Equal(("orders", 1L, false), (ex.Chain, ex.Sequence, ex.IsTransient));
     }
 
     [Fact]
