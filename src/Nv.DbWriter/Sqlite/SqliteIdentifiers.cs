@@ -8,7 +8,8 @@ namespace Nv.DbWriter.Sqlite;
 /// SQLite table names are case-insensitive, so two dtoTypes that differ only in case are refused by the writer.</remarks>
 internal static partial class SqliteIdentifiers
 {
-    [GeneratedRegex("^[A-Za-z][A-Za-z0-9_]{0,63}$", RegexOptions.CultureInvariant)]
+    // \z, not $: in .NET "$" also matches before a trailing newline, which would let "Order\n" through.
+    [GeneratedRegex(@"\A[A-Za-z][A-Za-z0-9_]{0,63}\z", RegexOptions.CultureInvariant)]
     private static partial Regex DtoTypePattern();
 
     public static bool IsValidDtoType(string? dtoType) =>

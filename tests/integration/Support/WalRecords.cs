@@ -28,6 +28,10 @@ internal static class WalRecords
     /// <summary>Deterministic WAL id per LSN, so a replayed record carries the same id as the original.</summary>
     public static Guid IdFor(long lsn) => new(0x01900000, 0, 0x7000, BitConverter.GetBytes(lsn));
 
+    /// <summary>The replay key the builder uses; built by hand (not <see cref="ReplayKey.Create"/>) so hostile dtoTypes
+    /// still reach the writer in tests.</summary>
+    public static string KeyFor(string dtoType, string entityId) => $"test:tests:1:{dtoType}:{entityId}";
+
     private static WalRecord Build(long lsn, WalOperation operation, string dtoType, string entityId, JsonElement payload, string? requestId,
         Lsn? expectedLsn) => new()
         {
@@ -40,7 +44,7 @@ internal static class WalRecords
             DtoType = dtoType,
             EntityId = entityId,
             Payload = payload,
-            ReplayKey = ReplayKey.Create("test", "tests", 1, dtoType, entityId),
+            ReplayKey = KeyFor(dtoType, entityId),
             RequestId = requestId ?? "req-" + lsn,
             ExpectedLsn = expectedLsn,
         };
