@@ -93,7 +93,7 @@ internal sealed partial class SqliteDbWriter
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var record = batch[i];
-                var result = ApplyOne(transaction, tables[i], record, resolvedThrough, ref maxResolutionLsn, ref advance);
+                var result = ApplyOne(tables[i], record, resolvedThrough, ref maxResolutionLsn, ref advance);
                 results[i] = result;
                 switch (result.Status)
                 {
@@ -105,7 +105,7 @@ internal sealed partial class SqliteDbWriter
 
             if (advance)
             {
-                resolvedThrough = _resolutions!.Advance(transaction, resolvedThrough);
+                resolvedThrough = _resolutions!.Advance(resolvedThrough);
             }
 
             transaction.Commit();
@@ -139,7 +139,8 @@ internal sealed partial class SqliteDbWriter
         return results;
     }
 
-    private ApplyResult ApplyOne(SqliteTransaction transaction, SqliteTable table, WalRecord record, long resolvedThrough,
+    // Runs inside the batch transaction the connection holds (raw statements join it).
+    private ApplyResult ApplyOne(SqliteTable table, WalRecord record, long resolvedThrough,
         ref long maxResolutionLsn, ref bool advance)
     {
         var lsn = record.Lsn.Value;
@@ -147,7 +148,7 @@ internal sealed partial class SqliteDbWriter
         // 1. A stored outcome is final: replay returns it without touching the entity.
         if (lsn <= maxResolutionLsn)
         {
-            var stored = _resolutions!.Find(transaction, lsn);
+            var stored = _resolutions!.Find(lsn);
             if (stored is not null)
             {
                 return FromResolution(record, stored);
@@ -167,7 +168,7 @@ internal sealed partial class SqliteDbWriter
         }
 
         // 2. Decide against the current row, read in this transaction.
-        var exists = table.TryRead(transaction, record.EntityId, out var document, out var storedLsn, out var deleted);
+        var exists = table.TryRead(record.EntityId, out var document, out var storedLsn, out var deleted);
         var live = exists && !deleted;
         var before = live ? document : null;
         ApplyStatus status;
@@ -198,11 +199,17 @@ internal sealed partial class SqliteDbWriter
         else
         {
             status = ApplyStatus.Applied;
-            var after = record.Operation == WalOperation.Delete ? null : record.Payload.GetRawText();
-            table.Write(transaction, record.EntityId, after, lsn, record.ReplayKey, record.Id);
+            if (record.Operation == WalOperation.Delete)
+            {
+                table.Write(record.EntityId, default, tombstone: true, lsn, record.ReplayKey, record.Id);
+            }
+            else
+            {
+                table.Write(record.EntityId, SerializePayload(record.Payload), tombstone: false, lsn, record.ReplayKey, record.Id);
+            }
         }
 
-        _resolutions!.Insert(transaction, lsn, record.Id, record.RequestId, status, reason, before);
+        _resolutions!.Insert(lsn, record.Id, record.RequestId, status, reason, before);
         if (lsn > maxResolutionLsn)
         {
             maxResolutionLsn = lsn;
@@ -223,6 +230,16 @@ internal sealed partial class SqliteDbWriter
             After = status is ApplyStatus.Rejected ? null : AfterImage(record),
             Error = reason == RejectReason.None ? null : Describe(record, reason, exists ? storedLsn : null),
         };
+    }
+
+    /// <summary>The payload as compact UTF-8 JSON in a buffer reused for every record (valid until the next call).</summary>
+    private ReadOnlySpan<byte> SerializePayload(JsonElement payload)
+    {
+        _payloadBuffer.ResetWrittenCount();
+        _payloadWriter.Reset(_payloadBuffer);
+        payload.WriteTo(_payloadWriter);
+        _payloadWriter.Flush();
+        return _payloadBuffer.WrittenSpan;
     }
 
     private static ApplyResult FromResolution(WalRecord record, RecordResolution stored) => stored.Status == ApplyStatus.Rejected

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -25,6 +28,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     private readonly DbWriterOptions _options;
     private readonly ILogger _logger;
     private readonly Dictionary<string, SqliteTable> _tables = new(StringComparer.Ordinal);
+    private readonly ArrayBufferWriter<byte> _payloadBuffer = new(4096);
+    private readonly Utf8JsonWriter _payloadWriter;
     private SqliteConnection? _connection;
     private SqliteResolutions? _resolutions;
     private bool _disposed;
@@ -37,6 +42,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
+        // Stored documents are data, never embedded in HTML: keep non-ASCII text readable instead of \uXXXX-escaped.
+        _payloadWriter = new Utf8JsonWriter(_payloadBuffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         _logger = (ILogger?)loggerFactory?.CreateLogger<SqliteDbWriter>() ?? NullLogger.Instance;
         Path = System.IO.Path.GetFullPath(System.IO.Path.Combine(options.DataDirectory, options.SqliteFileName));
     }
@@ -92,6 +99,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
             }
 
             _tables.Clear();
+            _payloadWriter.Dispose();
             _resolutions?.Dispose();
             _resolutions = null;
             if (_connection is not null)

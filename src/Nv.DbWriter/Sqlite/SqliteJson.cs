@@ -15,6 +15,18 @@ internal static class SqliteJson
 
     public static JsonElement? ParseOrNull(string? json) => json is null ? null : Parse(json);
 
+    /// <summary>Parses stored UTF-8 JSON; the element owns its memory.</summary>
+    public static JsonElement? ParseOrNull(byte[]? utf8)
+    {
+        if (utf8 is null)
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(utf8);
+        return document.RootElement.Clone();
+    }
+
     /// <summary>Wal ids are stored as 16-byte blobs (<see cref="Guid.ToByteArray()"/> layout, Microsoft.Data.Sqlite's default).</summary>
     public static Guid ReadGuid(SqliteDataReader reader, int ordinal) => reader.GetGuid(ordinal);
 }

@@ -22,49 +22,25 @@ internal sealed class SqliteResolutions : IDisposable
 
     private const string Columns = "lsn, wal_id, request_id, status, reject_reason, before";
 
-    private readonly SqliteCommand _select;
-    private readonly SqliteParameter _selectLsn;
-    private readonly SqliteCommand _insert;
-    private readonly SqliteParameter _insertLsn;
-    private readonly SqliteParameter _insertWalId;
-    private readonly SqliteParameter _insertRequestId;
-    private readonly SqliteParameter _insertStatus;
-    private readonly SqliteParameter _insertRejectReason;
-    private readonly SqliteParameter _insertBefore;
-    private readonly SqliteCommand _following;
-    private readonly SqliteParameter _followingAfter;
-    private readonly SqliteCommand _setResolvedThrough;
-    private readonly SqliteParameter _setResolvedThroughValue;
+    private readonly SqliteConnection _connection;
+    private readonly SqliteStatement _select;
+    private readonly SqliteStatement _insert;
+    private readonly SqliteStatement _following;
+    private readonly SqliteStatement _setResolvedThrough;
 
     public SqliteResolutions(SqliteConnection connection)
     {
-        _select = connection.CreateCommand();
-        _select.CommandText = $"SELECT {Columns} FROM _nv_resolutions WHERE lsn = $lsn";
-        _selectLsn = _select.Parameters.Add("$lsn", SqliteType.Integer);
-
-        _insert = connection.CreateCommand();
-        _insert.CommandText = $"INSERT INTO _nv_resolutions ({Columns}) VALUES ($lsn, $walId, $requestId, $status, $rejectReason, $before)";
-        _insertLsn = _insert.Parameters.Add("$lsn", SqliteType.Integer);
-        _insertWalId = _insert.Parameters.Add("$walId", SqliteType.Blob);
-        _insertRequestId = _insert.Parameters.Add("$requestId", SqliteType.Text);
-        _insertStatus = _insert.Parameters.Add("$status", SqliteType.Integer);
-        _insertRejectReason = _insert.Parameters.Add("$rejectReason", SqliteType.Integer);
-        _insertBefore = _insert.Parameters.Add("$before", SqliteType.Text);
-
-        _following = connection.CreateCommand();
-        _following.CommandText = "SELECT lsn FROM _nv_resolutions WHERE lsn > $after ORDER BY lsn";
-        _followingAfter = _following.Parameters.Add("$after", SqliteType.Integer);
-
-        _setResolvedThrough = connection.CreateCommand();
-        _setResolvedThrough.CommandText = "UPDATE _nv_meta SET value = $value WHERE key = 'resolved_through'";
-        _setResolvedThroughValue = _setResolvedThrough.Parameters.Add("$value", SqliteType.Integer);
+        _connection = connection;
+        _select = new SqliteStatement(connection, $"SELECT {Columns} FROM _nv_resolutions WHERE lsn = ?1");
+        _insert = new SqliteStatement(connection, $"INSERT INTO _nv_resolutions ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        _following = new SqliteStatement(connection, "SELECT lsn FROM _nv_resolutions WHERE lsn > ?1 ORDER BY lsn");
+        _setResolvedThrough = new SqliteStatement(connection, "UPDATE _nv_meta SET value = ?1 WHERE key = 'resolved_through'");
     }
 
     /// <summary>Reads the committed watermark and the highest stored resolution LSN.</summary>
     public (long ResolvedThrough, long MaxLsn) LoadState()
     {
-        var connection = _select.Connection!;
-        using var command = connection.CreateCommand();
+        using var command = _connection.CreateCommand();
         command.CommandText = "SELECT (SELECT value FROM _nv_meta WHERE key = 'resolved_through'), (SELECT max(lsn) FROM _nv_resolutions)";
         using var reader = command.ExecuteReader();
         reader.Read();
@@ -73,47 +49,66 @@ internal sealed class SqliteResolutions : IDisposable
         return (resolvedThrough, Math.Max(resolvedThrough, maxLsn));
     }
 
-    public RecordResolution? Find(SqliteTransaction? transaction, long lsn)
+    /// <summary>The stored outcome of <paramref name="lsn"/>, read inside the batch transaction.</summary>
+    public RecordResolution? Find(long lsn)
     {
-        _select.Transaction = transaction;
-        _selectLsn.Value = lsn;
-        using var reader = _select.ExecuteReader();
-        return reader.Read() ? ReadRow(reader) : null;
+        try
+        {
+            _select.Bind(1, lsn);
+            if (!_select.Step())
+            {
+                return null;
+            }
+
+            return new RecordResolution
+            {
+                Lsn = new Lsn(_select.GetInt64(0)),
+                WalId = _select.GetGuid(1),
+                RequestId = _select.GetString(2),
+                Status = (ApplyStatus)_select.GetInt64(3),
+                RejectReason = (RejectReason)_select.GetInt64(4),
+                Before = SqliteJson.ParseOrNull(_select.GetUtf8(5)),
+            };
+        }
+        finally
+        {
+            _select.Reset();
+        }
     }
 
-    public void Insert(SqliteTransaction transaction, long lsn, Guid walId, string requestId, ApplyStatus status, RejectReason reason,
-        string? before)
+    public void Insert(long lsn, Guid walId, string requestId, ApplyStatus status, RejectReason reason, byte[]? before)
     {
-        _insert.Transaction = transaction;
-        _insertLsn.Value = lsn;
-        _insertWalId.Value = walId;
-        _insertRequestId.Value = requestId;
-        _insertStatus.Value = (long)status;
-        _insertRejectReason.Value = (long)reason;
-        _insertBefore.Value = (object?)before ?? DBNull.Value;
-        _insert.ExecuteNonQuery();
+        _insert.Bind(1, lsn);
+        _insert.Bind(2, walId);
+        _insert.Bind(3, requestId);
+        _insert.Bind(4, (long)status);
+        _insert.Bind(5, (long)reason);
+        _insert.BindText(6, before);
+        _insert.Execute();
     }
 
     /// <summary>Advances the watermark over the contiguous run of resolutions after it and stores it; returns the new value.</summary>
     /// <remarks>Stops at the first gap, so a resolution written out of order (beyond a gap) is counted once the gap fills.</remarks>
-    public long Advance(SqliteTransaction transaction, long resolvedThrough)
+    public long Advance(long resolvedThrough)
     {
         var next = resolvedThrough;
-        _following.Transaction = transaction;
-        _followingAfter.Value = resolvedThrough;
-        using (var reader = _following.ExecuteReader())
+        try
         {
-            while (reader.Read() && reader.GetInt64(0) == next + 1)
+            _following.Bind(1, resolvedThrough);
+            while (_following.Step() && _following.GetInt64(0) == next + 1)
             {
                 next++;
             }
         }
+        finally
+        {
+            _following.Reset();
+        }
 
         if (next != resolvedThrough)
         {
-            _setResolvedThrough.Transaction = transaction;
-            _setResolvedThroughValue.Value = next;
-            _setResolvedThrough.ExecuteNonQuery();
+            _setResolvedThrough.Bind(1, next);
+            _setResolvedThrough.Execute();
         }
 
         return next;

@@ -7,15 +7,8 @@ namespace Nv.DbWriter.Sqlite;
 /// _nv_deleted</c>. Owned by <see cref="SqliteDbWriter"/> and used only under its lock.</remarks>
 internal sealed class SqliteTable : IDisposable
 {
-    private readonly SqliteCommand _select;
-    private readonly SqliteParameter _selectId;
-    private readonly SqliteCommand _upsert;
-    private readonly SqliteParameter _upsertId;
-    private readonly SqliteParameter _upsertDocument;
-    private readonly SqliteParameter _upsertLsn;
-    private readonly SqliteParameter _upsertReplayKey;
-    private readonly SqliteParameter _upsertWalId;
-    private readonly SqliteParameter _upsertDeleted;
+    private readonly SqliteStatement _select;
+    private readonly SqliteStatement _upsert;
     private readonly SqliteCommand _get;
     private readonly SqliteParameter _getId;
 
@@ -23,23 +16,11 @@ internal sealed class SqliteTable : IDisposable
     {
         DtoType = dtoType;
         var table = SqliteIdentifiers.QuoteTable(dtoType);
-
-        _select = connection.CreateCommand();
-        _select.CommandText = $"SELECT document, _nv_lsn, _nv_deleted FROM {table} WHERE id = $id";
-        _selectId = _select.Parameters.Add("$id", SqliteType.Text);
-
-        _upsert = connection.CreateCommand();
-        _upsert.CommandText =
-            $"INSERT INTO {table} (id, document, _nv_lsn, _nv_replay_key, _nv_wal_id, _nv_deleted) " +
-            "VALUES ($id, $document, $lsn, $replayKey, $walId, $deleted) " +
+        _select = new SqliteStatement(connection, $"SELECT document, _nv_lsn, _nv_deleted FROM {table} WHERE id = ?1");
+        _upsert = new SqliteStatement(connection,
+            $"INSERT INTO {table} (id, document, _nv_lsn, _nv_replay_key, _nv_wal_id, _nv_deleted) VALUES (?1, ?2, ?3, ?4, ?5, ?6) " +
             "ON CONFLICT (id) DO UPDATE SET document = excluded.document, _nv_lsn = excluded._nv_lsn, " +
-            "_nv_replay_key = excluded._nv_replay_key, _nv_wal_id = excluded._nv_wal_id, _nv_deleted = excluded._nv_deleted";
-        _upsertId = _upsert.Parameters.Add("$id", SqliteType.Text);
-        _upsertDocument = _upsert.Parameters.Add("$document", SqliteType.Text);
-        _upsertLsn = _upsert.Parameters.Add("$lsn", SqliteType.Integer);
-        _upsertReplayKey = _upsert.Parameters.Add("$replayKey", SqliteType.Text);
-        _upsertWalId = _upsert.Parameters.Add("$walId", SqliteType.Blob);
-        _upsertDeleted = _upsert.Parameters.Add("$deleted", SqliteType.Integer);
+            "_nv_replay_key = excluded._nv_replay_key, _nv_wal_id = excluded._nv_wal_id, _nv_deleted = excluded._nv_deleted");
 
         _get = connection.CreateCommand();
         _get.CommandText = $"SELECT document, _nv_lsn, _nv_replay_key, _nv_wal_id FROM {table} WHERE id = $id AND _nv_deleted = 0";
@@ -69,37 +50,42 @@ internal sealed class SqliteTable : IDisposable
     public static string PurgeTombstonesSql(string dtoType) =>
         $"DELETE FROM {SqliteIdentifiers.QuoteTable(dtoType)} WHERE _nv_deleted = 1 AND _nv_lsn <= $upTo";
 
-    /// <summary>Reads the current row (live or tombstone) inside the batch transaction: the before image and the guard LSN.</summary>
-    public bool TryRead(SqliteTransaction transaction, string entityId, out string? document, out long lsn, out bool deleted)
+    /// <summary>Reads the current row (live or tombstone) inside the batch transaction: the before image (UTF-8 JSON)
+    /// and the guard LSN.</summary>
+    public bool TryRead(string entityId, out byte[]? document, out long lsn, out bool deleted)
     {
-        _select.Transaction = transaction;
-        _selectId.Value = entityId;
-        using var reader = _select.ExecuteReader();
-        if (!reader.Read())
+        try
         {
-            document = null;
-            lsn = 0;
-            deleted = false;
-            return false;
-        }
+            _select.Bind(1, entityId);
+            if (!_select.Step())
+            {
+                document = null;
+                lsn = 0;
+                deleted = false;
+                return false;
+            }
 
-        document = reader.IsDBNull(0) ? null : reader.GetString(0);
-        lsn = reader.GetInt64(1);
-        deleted = reader.GetInt64(2) != 0;
-        return true;
+            document = _select.GetUtf8(0);
+            lsn = _select.GetInt64(1);
+            deleted = _select.GetInt64(2) != 0;
+            return true;
+        }
+        finally
+        {
+            _select.Reset();
+        }
     }
 
-    /// <summary>Writes the live document, or a tombstone keeping the LSN when <paramref name="document"/> is null.</summary>
-    public void Write(SqliteTransaction transaction, string entityId, string? document, long lsn, string replayKey, Guid walId)
+    /// <summary>Writes the live document (UTF-8 JSON), or a tombstone keeping the LSN when <paramref name="tombstone"/>.</summary>
+    public void Write(string entityId, ReadOnlySpan<byte> document, bool tombstone, long lsn, string replayKey, Guid walId)
     {
-        _upsert.Transaction = transaction;
-        _upsertId.Value = entityId;
-        _upsertDocument.Value = (object?)document ?? DBNull.Value;
-        _upsertLsn.Value = lsn;
-        _upsertReplayKey.Value = replayKey;
-        _upsertWalId.Value = walId;
-        _upsertDeleted.Value = document is null ? 1L : 0L;
-        _upsert.ExecuteNonQuery();
+        _upsert.Bind(1, entityId);
+        _upsert.BindText(2, document, isNull: tombstone);
+        _upsert.Bind(3, lsn);
+        _upsert.Bind(4, replayKey);
+        _upsert.Bind(5, walId);
+        _upsert.Bind(6, tombstone ? 1L : 0L);
+        _upsert.Execute();
     }
 
     public StoredEntity? Get(string entityId)
