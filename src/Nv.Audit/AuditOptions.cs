@@ -14,4 +14,8 @@ public sealed class AuditOptions
 
     /// <summary>Largest number of entries written in one batch.</summary>
     public int MaxBatchSize { get; set; } = 512;
+
+    /// <summary>How long a write waits for a locked audit store before failing (whole seconds, at least 1). A failed
+    /// audit write never fails the user's write: it is logged and backfilled later, so this bounds the added latency.</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

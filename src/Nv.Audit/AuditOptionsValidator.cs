@@ -33,6 +33,11 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
             failures.Add($"{nameof(AuditOptions.SqliteFileName)} must be a plain file name inside {nameof(AuditOptions.DataDirectory)}.");
         }
 
+        if (options.BusyTimeout < TimeSpan.FromSeconds(1) || options.BusyTimeout > TimeSpan.FromMinutes(10))
+        {
+            failures.Add($"{nameof(AuditOptions.BusyTimeout)} must be between 1 second and 10 minutes (was {options.BusyTimeout}).");
+        }
+
         if (options.MaxBatchSize is < 1 or > MaxBatchSizeLimit)
         {
             failures.Add($"{nameof(AuditOptions.MaxBatchSize)} must be between 1 and {MaxBatchSizeLimit} (was {options.MaxBatchSize}).");

@@ -15,6 +15,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Audit backfill failed at lsn {Lsn}; it will be retried")]
     public static partial void AuditBackfillFailed(ILogger logger, Exception exception, long lsn);
 
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning,
+        Message = "The audit store is unavailable at start; writes are accepted and their audit entries will be backfilled once it is writable")]
+    public static partial void AuditStoreUnavailable(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 3010, Level = LogLevel.Critical,
         Message = "The write-ahead log failed (file {Path}, errno {Errno}); Nv accepts no more writes. Nothing after the last durable LSN was acknowledged. Restart the host: recovery will keep exactly the durable records")]
     public static partial void WalFaulted(ILogger logger, Exception exception, string? path, int? errno);

@@ -43,6 +43,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink
             DataSource = _path,
             Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
+            DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();
         _readConnectionString = new SqliteConnectionStringBuilder
         {

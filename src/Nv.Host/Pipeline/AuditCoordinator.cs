@@ -41,6 +41,20 @@ internal sealed class AuditCoordinator : IDisposable
     /// <summary>Audit write failures since start.</summary>
     public long Failures => Interlocked.Read(ref _failures);
 
+    /// <summary>Opens the audit store. An unavailable store is not fatal: writes go on, entries are backfilled later.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _sink.InitializeAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _gap = true;
+            Log.AuditStoreUnavailable(_logger, ex);
+        }
+    }
+
     /// <summary>Audits a committed chunk (ascending LSN). Never throws for audit failures.</summary>
     public async Task RecordAsync(IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
     {
