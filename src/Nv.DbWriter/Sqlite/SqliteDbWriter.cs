@@ -128,16 +128,16 @@ internal sealed partial class SqliteDbWriter : IDbWriter
             _resolutions = new SqliteResolutions(connection);
             (_resolvedThrough, _maxResolutionLsn) = _resolutions.LoadState();
         }
-        catch (SqliteException ex)
+        catch (Exception ex)
         {
             _resolutions?.Dispose();
             _resolutions = null;
             connection.Dispose();
-            throw SqliteErrors.Wrap(ex, "open of " + Path);
-        }
-        catch
-        {
-            connection.Dispose();
+            if (ex is SqliteException sqlite)
+            {
+                throw SqliteErrors.Wrap(sqlite, "open of " + Path);
+            }
+
             throw;
         }
 
