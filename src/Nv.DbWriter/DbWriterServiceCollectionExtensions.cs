@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -33,7 +34,7 @@ public static class DbWriterServiceCollectionExtensions
                     "unset it to use the embedded SQLite store.");
             }
 
-            return new SqliteDbWriter(value, sp.GetService<ILoggerFactory>());
+            return new SqliteDbWriter(value, sp.GetService<ILoggerFactory>(), sp.GetService<IMeterFactory>());
         });
         return services;
     }

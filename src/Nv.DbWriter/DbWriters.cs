@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Nv.DbWriter.Sqlite;
 
@@ -9,9 +10,12 @@ public static class DbWriters
     /// <summary>Opens (creating if missing) the embedded SQLite store described by <paramref name="options"/>.</summary>
     /// <remarks>The file, its directory and the schema exist when this returns. The writer keeps one connection
     /// open until disposed; one applier owns it (see <see cref="IDbWriter"/>).</remarks>
+    /// <param name="options">Where the database lives; <see cref="DbWriterOptions.MongoUri"/> is ignored here.</param>
+    /// <param name="loggerFactory">Logging, or none.</param>
+    /// <param name="meterFactory">Creates the <c>Nv.DbWriter</c> meter; without one the writer owns a plain meter.</param>
     /// <exception cref="ArgumentException">The options are invalid.</exception>
     /// <exception cref="DbWriterException">The database could not be opened.</exception>
-    public static IDbWriter OpenSqlite(DbWriterOptions options, ILoggerFactory? loggerFactory = null)
+    public static IDbWriter OpenSqlite(DbWriterOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var sqliteOnly = new DbWriterOptions
@@ -26,7 +30,7 @@ public static class DbWriters
             throw new ArgumentException("Invalid database writer options: " + validation.FailureMessage, nameof(options));
         }
 
-        var writer = new SqliteDbWriter(sqliteOnly, loggerFactory);
+        var writer = new SqliteDbWriter(sqliteOnly, loggerFactory, meterFactory);
         try
         {
             writer.Initialize();

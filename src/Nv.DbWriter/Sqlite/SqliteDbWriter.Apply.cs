@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
@@ -61,6 +62,7 @@ internal sealed partial class SqliteDbWriter
     private ApplyResult[] ApplyLocked(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken)
     {
         var connection = EnsureOpen();
+        var started = Stopwatch.GetTimestamp();
         var first = batch[0].Lsn.Value;
         var last = batch[^1].Lsn.Value;
         SqliteTable[] tables;
@@ -71,7 +73,7 @@ internal sealed partial class SqliteDbWriter
         catch (SqliteException ex) when (SqliteErrors.IsTransient(ex))
         {
             _logger.BatchTransient(ex, batch.Count, first, last, ex.Message);
-            return AllTransient(batch, ex.Message);
+            return Transient(batch, ex.Message, started);
         }
         catch (SqliteException ex)
         {
@@ -114,7 +116,7 @@ internal sealed partial class SqliteDbWriter
         {
             Rollback(transaction);
             _logger.BatchTransient(ex, batch.Count, first, last, ex.Message);
-            return AllTransient(batch, ex.Message);
+            return Transient(batch, ex.Message, started);
         }
         catch (SqliteException ex)
         {
@@ -135,6 +137,10 @@ internal sealed partial class SqliteDbWriter
         // Only now is the batch durable: publish the new committed state.
         _resolvedThrough = resolvedThrough;
         _maxResolutionLsn = maxResolutionLsn;
+        _metrics.BatchDone(Stopwatch.GetElapsedTime(started), committed: true);
+        _metrics.Records(ApplyStatus.Applied, applied);
+        _metrics.Records(ApplyStatus.AlreadyApplied, alreadyApplied);
+        _metrics.Records(ApplyStatus.Rejected, rejected);
         _logger.BatchCommitted(batch.Count, first, last, applied, alreadyApplied, rejected, resolvedThrough);
         return results;
     }
@@ -271,8 +277,10 @@ internal sealed partial class SqliteDbWriter
         _ => reason.ToString(),
     };
 
-    private static ApplyResult[] AllTransient(IReadOnlyList<WalRecord> batch, string error)
+    private ApplyResult[] Transient(IReadOnlyList<WalRecord> batch, string error, long started)
     {
+        _metrics.BatchDone(Stopwatch.GetElapsedTime(started), committed: false);
+        _metrics.Records(ApplyStatus.Transient, batch.Count);
         var results = new ApplyResult[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {

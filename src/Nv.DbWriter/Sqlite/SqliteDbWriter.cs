@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -27,6 +28,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     private readonly Lock _gate = new();
     private readonly DbWriterOptions _options;
     private readonly ILogger _logger;
+    private readonly DbWriterMetrics _metrics;
     private readonly Dictionary<string, SqliteTable> _tables = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _payloadBuffer = new(4096);
     private readonly Utf8JsonWriter _payloadWriter;
@@ -38,12 +40,13 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     private long _resolvedThrough;
     private long _maxResolutionLsn;
 
-    public SqliteDbWriter(DbWriterOptions options, ILoggerFactory? loggerFactory = null)
+    public SqliteDbWriter(DbWriterOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         // Stored documents are data, never embedded in HTML: keep non-ASCII text readable instead of \uXXXX-escaped.
         _payloadWriter = new Utf8JsonWriter(_payloadBuffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _metrics = new DbWriterMetrics(meterFactory);
         _logger = (ILogger?)loggerFactory?.CreateLogger<SqliteDbWriter>() ?? NullLogger.Instance;
         Path = System.IO.Path.GetFullPath(System.IO.Path.Combine(options.DataDirectory, options.SqliteFileName));
     }
@@ -100,6 +103,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
 
             _tables.Clear();
             _payloadWriter.Dispose();
+            _metrics.Dispose();
             _resolutions?.Dispose();
             _resolutions = null;
             if (_connection is not null)
@@ -128,16 +132,16 @@ internal sealed partial class SqliteDbWriter : IDbWriter
             _resolutions = new SqliteResolutions(connection);
             (_resolvedThrough, _maxResolutionLsn) = _resolutions.LoadState();
         }
-        catch (SqliteException ex)
+        catch (Exception ex)
         {
             _resolutions?.Dispose();
             _resolutions = null;
             connection.Dispose();
-            throw SqliteErrors.Wrap(ex, "open of " + Path);
-        }
-        catch
-        {
-            connection.Dispose();
+            if (ex is SqliteException sqlite)
+            {
+                throw SqliteErrors.Wrap(sqlite, "open of " + Path);
+            }
+
             throw;
         }
 

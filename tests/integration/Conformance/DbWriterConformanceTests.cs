@@ -407,6 +407,34 @@ public abstract class DbWriterConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Documents_round_trip_unicode_escapes_numbers_and_nesting()
+    {
+        const string json = """{"name":"Zoë 🚀 \"quoted\" <tag> \u0001","n":1.50,"big":12345678901234567890,"neg":-0.0,"nested":{"a":[1,{"b":null}],"t":true}}""";
+        await Apply(Create(1, "o1", json));
+        await AssertStored("o1", json, expectedLsn: 1);
+        var stored = await Writer.GetAsync(DefaultType, "o1", Ct);
+        Assert.Equal("Zoë 🚀 \"quoted\" <tag> \u0001", stored!.Document.GetProperty("name").GetString());
+
+        var result = Assert.Single(await Apply(Update(2, "o1", "{}")));
+        AssertJson(json, result.Before);
+        Assert.Equal("Zoë 🚀 \"quoted\" <tag> \u0001", result.Before!.Value.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Entity_ids_are_data_not_sql()
+    {
+        string[] ids = ["o'1", "o\"1", "x; DROP TABLE Order; --", "ünï 🚀", "a:b:c", " "];
+        var lsn = 0L;
+        await Apply(ids.Select(id => Create(++lsn, id, $$"""{"i":{{lsn}}}""")).ToArray());
+        lsn = 0;
+        foreach (var id in ids)
+        {
+            lsn++;
+            await AssertStored(id, $$"""{"i":{{lsn}}}""", expectedLsn: lsn);
+        }
+    }
+
+    [Fact]
     public async Task An_empty_batch_returns_no_results()
     {
         Assert.Empty(await Apply());
