@@ -7,7 +7,7 @@ internal static partial class Log
 {
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning,
         Message = "Audit write failed for {DtoType} {Operation} {EntityId} (requestId {RequestId}, lsn {Lsn}); the write succeeded and the entry will be backfilled from the WAL")]
-    public static partial void AuditWriteFailed(ILogger logger, Exception exception, string? dtoType, string operation, string entityId, string requestId, long lsn);
+    public static partial void AuditWriteFailed(ILogger logger, Exception? exception, string? dtoType, string operation, string entityId, string requestId, long lsn);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Audit backfill wrote {Count} missing entries (audited through lsn {Lsn})")]
     public static partial void AuditBackfilled(ILogger logger, long count, long lsn);
