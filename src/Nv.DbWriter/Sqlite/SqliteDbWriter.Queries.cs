@@ -5,22 +5,40 @@ namespace Nv.DbWriter.Sqlite;
 
 internal sealed partial class SqliteDbWriter
 {
+    // Reads run on pooled read-only connections, never under the writer's lock: in WAL journal mode they see the
+    // last committed state and neither wait for nor block a batch commit (which holds the lock across its fsync).
     public Task<StoredEntity?> GetAsync(string dtoType, string entityId, CancellationToken cancellationToken = default)
     {
         SqliteIdentifiers.ThrowIfInvalidDtoType(dtoType, nameof(dtoType));
         ArgumentException.ThrowIfNullOrEmpty(entityId);
         cancellationToken.ThrowIfCancellationRequested();
-        lock (_gate)
+        try
         {
-            try
+            using var connection = OpenReader();
+            if (!TableExists(connection, dtoType))
             {
-                var table = FindTable(EnsureOpen(), dtoType);
-                return Task.FromResult(table?.Get(entityId));
+                return Task.FromResult<StoredEntity?>(null);
             }
-            catch (SqliteException ex)
-            {
-                throw SqliteErrors.Wrap(ex, "read");
-            }
+
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT document, _nv_lsn, _nv_replay_key, _nv_wal_id FROM {SqliteIdentifiers.QuoteTable(dtoType)} WHERE id = $id AND _nv_deleted = 0";
+            command.Parameters.AddWithValue("$id", entityId);
+            using var reader = command.ExecuteReader();
+            return Task.FromResult(reader.Read()
+                ? new StoredEntity
+                {
+                    DtoType = dtoType,
+                    EntityId = entityId,
+                    Document = SqliteJson.Parse(reader.GetString(0)),
+                    Lsn = new Lsn(reader.GetInt64(1)),
+                    ReplayKey = reader.GetString(2),
+                    WalId = SqliteJson.ReadGuid(reader, 3),
+                }
+                : null);
+        }
+        catch (SqliteException ex)
+        {
+            throw SqliteErrors.Wrap(ex, "read");
         }
     }
 
@@ -29,11 +47,11 @@ internal sealed partial class SqliteDbWriter
         ArgumentOutOfRangeException.ThrowIfNegative(after.Value, nameof(after));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         cancellationToken.ThrowIfCancellationRequested();
-        lock (_gate)
         {
             try
             {
-                using var command = EnsureOpen().CreateCommand();
+                using var connection = OpenReader();
+                using var command = connection.CreateCommand();
                 command.CommandText = SqliteResolutions.SelectSql("lsn > $after AND lsn <= $upTo ORDER BY lsn");
                 command.Parameters.AddWithValue("$after", after.Value);
                 command.Parameters.AddWithValue("$upTo", after.Value > long.MaxValue - limit ? long.MaxValue : after.Value + limit);
@@ -57,11 +75,11 @@ internal sealed partial class SqliteDbWriter
     {
         ArgumentNullException.ThrowIfNull(requestId);
         cancellationToken.ThrowIfCancellationRequested();
-        lock (_gate)
         {
             try
             {
-                using var command = EnsureOpen().CreateCommand();
+                using var connection = OpenReader();
+                using var command = connection.CreateCommand();
                 command.CommandText = SqliteResolutions.SelectSql("request_id = $requestId ORDER BY lsn LIMIT 1");
                 command.Parameters.AddWithValue("$requestId", requestId);
                 using var reader = command.ExecuteReader();
@@ -145,5 +163,42 @@ internal sealed partial class SqliteDbWriter
         }
 
         return Task.CompletedTask;
+    }
+
+    private SqliteConnection OpenReader()
+    {
+        var connectionString = _readConnectionString;
+        if (connectionString is null)
+        {
+            lock (_gate)
+            {
+                EnsureOpen();
+                connectionString = _readConnectionString!;
+            }
+        }
+
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    // SQLite table names ignore case, dtoTypes do not: a read of "order" must not see table "Order".
+    private bool TableExists(SqliteConnection connection, string dtoType)
+    {
+        if (_knownTables.ContainsKey(dtoType))
+        {
+            return true;
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $name COLLATE BINARY";
+        command.Parameters.AddWithValue("$name", dtoType);
+        if (command.ExecuteScalar() is null)
+        {
+            return false;
+        }
+
+        _knownTables.TryAdd(dtoType, true);
+        return true;
     }
 }

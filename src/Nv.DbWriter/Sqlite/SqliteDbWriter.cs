@@ -32,6 +32,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     private readonly Dictionary<string, SqliteTable> _tables = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _payloadBuffer = new(4096);
     private readonly Utf8JsonWriter _payloadWriter;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _knownTables = new(StringComparer.Ordinal);
+    private string? _readConnectionString;
     private SqliteConnection? _connection;
     private SqliteResolutions? _resolutions;
     private bool _disposed;
@@ -106,6 +108,13 @@ internal sealed partial class SqliteDbWriter : IDbWriter
             _metrics.Dispose();
             _resolutions?.Dispose();
             _resolutions = null;
+            if (_readConnectionString is { } readers)
+            {
+                _readConnectionString = null;
+                using var pooled = new SqliteConnection(readers);
+                SqliteConnection.ClearPool(pooled);
+            }
+
             if (_connection is not null)
             {
                 _connection.Dispose();
@@ -146,6 +155,13 @@ internal sealed partial class SqliteDbWriter : IDbWriter
         }
 
         _connection = connection;
+        _readConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = true,
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(_options.SqliteBusyTimeout.TotalSeconds)),
+        }.ToString();
         _logger.SqliteOpened(Path, "wal", (long)(ExecuteScalar(connection, "PRAGMA synchronous") ?? -1L), _resolvedThrough);
         return connection;
     }
