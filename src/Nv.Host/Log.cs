@@ -30,6 +30,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "The pipeline did not drain before the stop timeout; unapplied records stay in the WAL for the next boot replay")]
     public static partial void PipelineStopTimedOut(ILogger logger);
 
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "WAL rotation failed; it will be retried at the next interval")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "Boot replay starting: WAL holds lsn {FirstLsn}..{LastLsn}, applied watermark {Applied}, audited watermark {Audited}")]
     public static partial void ReplayStarting(ILogger logger, long firstLsn, long lastLsn, long applied, long audited);
 

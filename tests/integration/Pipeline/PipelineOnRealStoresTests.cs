@@ -157,5 +157,29 @@ public sealed class PipelineOnRealStoresTests : IDisposable
         Assert.Equal(Lsn.None, wal.LastLsn);
     }
 
+    [Fact]
+    public async Task Rotation_removes_segments_both_watermarks_passed_and_purges_their_resolutions()
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["Nv:Wal:SegmentSizeBits"] = "16",
+            ["Nv:Wal:PageSizeBits"] = "12",
+            ["Nv:Wal:MemorySizeBits"] = "14",
+            ["Nv:Wal:MaxRecordBytes"] = "2048",
+        };
+        await using var nv = await NvTestHost.StartAsync(_dir.Path, settings);
+        await Task.WhenAll(Enumerable.Range(0, 400).Select(i =>
+            nv.Pipeline.WriteAsync(Write("rot-" + i, WalOperation.Create, "a" + i, new { pad = new string('x', 400) }), Ct)));
+
+        var pipeline = nv.Services.GetRequiredService<WritePipeline>();
+        var first = await pipeline.RunMaintenanceAsync(Ct);
+
+        Assert.True(first.Value > 1, $"expected the WAL to drop its first segments, first LSN is {first}");
+        var db = nv.Services.GetRequiredService<IDbWriter>();
+        Assert.Empty(await db.GetResolutionsAsync(Lsn.None, 1, Ct));
+        Assert.NotNull(await db.FindByRequestIdAsync("rot-399", Ct) ?? await db.FindByRequestIdAsync("rot-0", Ct));
+        Assert.NotNull(await db.GetAsync("Account", "a0", Ct));
+    }
+
     public void Dispose() => _dir.Dispose();
 }
