@@ -59,11 +59,12 @@ public sealed class MongoAuditDocumentTests
     [Fact]
     public void Payload_keys_are_kept_as_json_text_never_as_bson_field_names()
     {
-        var document = MongoAuditDocument.ToBson(Linked(), new ArrayBufferWriter<byte>());
+        var entry = Linked();
+        var document = MongoAuditDocument.ToBson(entry, new ArrayBufferWriter<byte>());
         Assert.Equal(BsonType.String, document["after"].BsonType);
         Assert.Equal("o-1", document["entityId"].AsString);
         Assert.Equal(42L, document["lsn"].AsInt64);
-        Assert.Equal(Linked().Id.ToString("D"), document["_id"].AsString);
+        Assert.Equal(entry.Id.ToString("D"), document["_id"].AsString);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Nv.Audit;
@@ -18,6 +19,7 @@ public sealed class MongoSelectionTests
     private const string Unreachable = "mongodb://127.0.0.1:1/?directConnection=true";
 
     private static ServiceProvider Provider(string? uri) => new ServiceCollection()
+        .AddSingleton<IConfiguration>(new ConfigurationBuilder().Build())
         .AddNvDbWriter(o => { o.MongoUri = uri; o.DataDirectory = Path.GetTempPath(); })
         .AddNvAudit(o => { o.MongoUri = uri; o.DataDirectory = Path.GetTempPath(); })
         .BuildServiceProvider();
