@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nv.Audit;
+using Nv.Audit.Mongo;
 using Nv.Audit.Sqlite;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -10,7 +11,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class AuditServiceCollectionExtensions
 {
     /// <summary>Adds <see cref="AuditOptions"/> (bound to <see cref="AuditOptions.SectionName"/>, validated on start) and the
-    /// embedded SQLite <see cref="IAuditSink"/>, unless a sink is already registered.</summary>
+    /// <see cref="IAuditSink"/>, unless one is already registered: MongoDB when <see cref="AuditOptions.MongoUri"/> is set,
+    /// else the embedded SQLite store.</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Optional extra configuration, applied after binding.</param>
     /// <returns>The same service collection.</returns>
@@ -26,9 +28,13 @@ public static class AuditServiceCollectionExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuditOptions>, AuditOptionsValidator>());
-        services.TryAddSingleton<IAuditSink>(sp => new SqliteAuditSink(
-            sp.GetRequiredService<IOptions<AuditOptions>>().Value,
-            sp.GetService<ILogger<SqliteAuditSink>>()));
+        services.TryAddSingleton<IAuditSink>(sp =>
+        {
+            var value = sp.GetRequiredService<IOptions<AuditOptions>>().Value;
+            return string.IsNullOrWhiteSpace(value.MongoUri)
+                ? new SqliteAuditSink(value, sp.GetService<ILogger<SqliteAuditSink>>())
+                : new MongoAuditSink(MongoAuditSinks.Copy(value), sp.GetService<ILogger<MongoAuditSink>>());
+        });
         return services;
     }
 }

@@ -35,9 +35,15 @@ internal sealed class DbWriterOptionsValidator : IValidateOptions<DbWriterOption
         }
         else
         {
-            if (!Uri.TryCreate(options.MongoUri, UriKind.Absolute, out var uri) || (uri.Scheme != "mongodb" && uri.Scheme != "mongodb+srv"))
+            // The driver's parser, not System.Uri: a replica set URI lists several hosts ("mongodb://a:27017,b:27017/").
+            try
             {
-                failures.Add($"{nameof(DbWriterOptions.MongoUri)} must be a mongodb:// or mongodb+srv:// connection string.");
+                _ = MongoDB.Driver.MongoUrl.Create(options.MongoUri);
+            }
+            catch (Exception ex) when (ex is MongoDB.Driver.MongoConfigurationException or FormatException or ArgumentException)
+            {
+                failures.Add($"{nameof(DbWriterOptions.MongoUri)} must be a mongodb:// or mongodb+srv:// connection string " +
+                    $"({Nv.DbWriter.Mongo.MongoConnection.Redact(Nv.DbWriter.Mongo.MongoConnection.FirstLine(ex.Message), options.MongoUri)}).");
             }
 
             if (string.IsNullOrWhiteSpace(options.MongoDatabase))

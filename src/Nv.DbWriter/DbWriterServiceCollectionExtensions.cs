@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nv.DbWriter;
+using Nv.DbWriter.Mongo;
 using Nv.DbWriter.Sqlite;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -10,10 +11,12 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the Nv database writer.</summary>
 public static class DbWriterServiceCollectionExtensions
 {
-    /// <summary>Registers <see cref="IDbWriter"/> (SQLite when <see cref="DbWriterOptions.MongoUri"/> is empty), its
-    /// options bound from <see cref="DbWriterOptions.SectionName"/> and validated at startup.</summary>
-    /// <remarks>The writer is a singleton; the file is opened on first use or by <see cref="IDbWriter.InitializeAsync"/>.
-    /// A MongoUri currently fails resolution with <see cref="NotSupportedException"/>: the MongoDB writer is not built yet.</remarks>
+    /// <summary>Registers <see cref="IDbWriter"/> (MongoDB when <see cref="DbWriterOptions.MongoUri"/> is set, else the
+    /// embedded SQLite store), its options bound from <see cref="DbWriterOptions.SectionName"/> and validated at startup.</summary>
+    /// <remarks>The writer is a singleton; the store is opened (the MongoDB server reached, within
+    /// <see cref="DbWriterOptions.MongoConnectTimeout"/>) on first use or by <see cref="IDbWriter.InitializeAsync"/>, which
+    /// fails with a one-line <see cref="DbWriterException"/> when it cannot be. A malformed connection string fails option
+    /// validation at start.</remarks>
     public static IServiceCollection AddNvDbWriter(this IServiceCollection services, Action<DbWriterOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -27,14 +30,9 @@ public static class DbWriterServiceCollectionExtensions
         services.TryAddSingleton<IDbWriter>(static sp =>
         {
             var value = sp.GetRequiredService<IOptions<DbWriterOptions>>().Value;
-            if (!string.IsNullOrWhiteSpace(value.MongoUri))
-            {
-                throw new NotSupportedException(
-                    $"{DbWriterOptions.SectionName}:MongoUri (NV_MONGO_URI) is set, but the MongoDB writer is not implemented yet; " +
-                    "unset it to use the embedded SQLite store.");
-            }
-
-            return new SqliteDbWriter(value, sp.GetService<ILoggerFactory>(), sp.GetService<IMeterFactory>());
+            return string.IsNullOrWhiteSpace(value.MongoUri)
+                ? new SqliteDbWriter(value, sp.GetService<ILoggerFactory>(), sp.GetService<IMeterFactory>())
+                : new MongoDbWriter(MongoDbWriters.Copy(value), sp.GetService<ILoggerFactory>(), sp.GetService<IMeterFactory>());
         });
         return services;
     }
