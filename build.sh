@@ -33,6 +33,11 @@ case "$cmd" in
     while read -r f p s; do
       failed=$((failed + f)); passed=$((passed + p)); skipped=$((skipped + s))
     done < <(sed -n 's/.*Failed: *\([0-9]*\), Passed: *\([0-9]*\), Skipped: *\([0-9]*\), Total.*/\1 \2 \3/p' "$log")
+    # At normal verbosity the runner prints a "Total tests:" block ("     Passed: N" / "     Failed: N" / "    Skipped: N") instead.
+    if [ "$((passed + failed + skipped))" -eq 0 ]; then
+      read -r passed failed skipped < <(awk '/^ +Passed: +[0-9]+$/ {p += $2} /^ +Failed: +[0-9]+$/ {f += $2} /^ +Skipped: +[0-9]+$/ {s += $2}
+        END {print p + 0, f + 0, s + 0}' "$log")
+    fi
     rm -f "$log"
     echo "$passed passed, $failed failed, $skipped skipped"
     [ "$failed" -eq 0 ] || status=1
