@@ -51,4 +51,20 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3031, Level = LogLevel.Information, Message = "Nv stopping: draining the pipeline and persisting watermarks")]
     public static partial void Stopping(ILogger logger);
+
+    [LoggerMessage(EventId = 3040, Level = LogLevel.Warning,
+        Message = "Authentication is disabled: no API keys are configured (NV_API_KEYS, NV_API_KEYS_FILE); every caller has every role, and Nv listens only on loopback ({Urls})")]
+    public static partial void AuthDisabled(ILogger logger, string urls);
+
+    [LoggerMessage(EventId = 3041, Level = LogLevel.Information, Message = "API key authentication enabled with {Count} keys")]
+    public static partial void AuthEnabled(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3042, Level = LogLevel.Warning, Message = "Denied {Status} {Method} {Path} for {Subject}: {Reason}")]
+    public static partial void RequestDenied(ILogger logger, int status, string method, string path, string subject, string reason);
+
+    [LoggerMessage(EventId = 3043, Level = LogLevel.Warning, Message = "Could not audit a denied request; the denial stands")]
+    public static partial void DenialAuditFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3044, Level = LogLevel.Error, Message = "Unhandled error in {Method} {Path} (requestId {RequestId})")]
+    public static partial void HttpUnhandled(ILogger logger, Exception exception, string method, string path, string requestId);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using Nv.Host.Diagnostics;
 using Nv.Host.Hosting;
 using Nv.Host.Pipeline;
 using Nv.Host.Replay;
@@ -14,6 +15,7 @@ public static class NvServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddNvWal().AddNvDbWriter().AddNvAudit();
+        AddHostMetrics(services);
         var options = services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName).ValidateOnStart();
         if (configure is not null)
         {
@@ -29,5 +31,40 @@ public static class NvServiceCollectionExtensions
         services.TryAddSingleton<NvLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<NvLifecycle>());
         return services;
+    }
+
+    // Wraps the registered WAL in MeteredWriteAheadLog (once, however often AddNv is called).
+    private static void AddHostMetrics(IServiceCollection services)
+    {
+        if (services.Any(d => d.ServiceType == typeof(HostMetrics)))
+        {
+            return;
+        }
+
+        services.AddSingleton(sp => new HostMetrics(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        var index = -1;
+        for (var i = services.Count - 1; i >= 0; i--)
+        {
+            if (services[i].ServiceType == typeof(Nv.Wal.IWriteAheadLog))
+            {
+                index = i;
+                break;
+            }
+        }
+
+        if (index < 0)
+        {
+            return;
+        }
+
+        var inner = services[index];
+        Func<IServiceProvider, Nv.Wal.IWriteAheadLog> create = inner switch
+        {
+            { ImplementationFactory: { } factory } => sp => (Nv.Wal.IWriteAheadLog)factory(sp),
+            { ImplementationInstance: Nv.Wal.IWriteAheadLog instance } => _ => instance,
+            { ImplementationType: { } type } => sp => (Nv.Wal.IWriteAheadLog)ActivatorUtilities.CreateInstance(sp, type),
+            _ => throw new InvalidOperationException("Unsupported IWriteAheadLog registration."),
+        };
+        services[index] = ServiceDescriptor.Singleton<Nv.Wal.IWriteAheadLog>(sp => new MeteredWriteAheadLog(create(sp), sp.GetRequiredService<HostMetrics>()));
     }
 }

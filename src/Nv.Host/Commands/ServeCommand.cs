@@ -1,12 +1,10 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.DependencyInjection;
-using Nv.Host.Hosting;
+using Nv.Host.Http;
 
 namespace Nv.Host.Commands;
 
-/// <summary><c>nv serve</c> (the default): boot replay, then accept writes; health endpoints on NV_URLS.</summary>
+/// <summary><c>nv serve</c> (the default): boot replay, then accept writes; HTTP API on NV_URLS.</summary>
 internal static class ServeCommand
 {
     public static void AddTo(RootCommand root)
@@ -21,12 +19,13 @@ internal static class ServeCommand
     {
         try
         {
-            await using var app = NvHostFactory.CreateWebApplication(args);
-            var lifecycle = app.Services.GetRequiredService<NvLifecycle>();
-            app.MapGet("/health/live", () => Results.Ok(new { status = "live" }));
-            app.MapGet("/health/ready", () => lifecycle.IsReady
-                ? Results.Ok(new { status = "ready" })
-                : Results.Problem(title: "Not ready", detail: "Boot replay has not finished or the WAL has failed.", statusCode: 503));
+            await using var app = NvWebApp.Build(args);
+            if (NvWebApp.CheckStartup(app) is { } refusal)
+            {
+                Console.Error.WriteLine("nv: error: " + refusal);
+                return ExitCodes.Usage;
+            }
+
             await app.RunAsync(cancellationToken);
             return Environment.ExitCode;
         }

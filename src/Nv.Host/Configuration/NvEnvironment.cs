@@ -7,6 +7,8 @@ namespace Nv.Host.Configuration;
 /// <c>NV_DATA_DIR</c> (default <c>./data</c>) holds the SQLite files, logs and, unless <c>NV_WAL_DIR</c> says otherwise,
 /// the WAL (<c>{NV_DATA_DIR}/wal</c>). <c>NV_ENV</c> and <c>NV_SERVICE</c> name the environment and service (replay keys,
 /// audit chain). <c>NV_MONGO_URI</c>/<c>NV_MONGO_DB</c> select MongoDB. <c>NV_URLS</c> sets the HTTP listen addresses.
+/// <c>NV_API_KEYS_FILE</c>/<c>NV_API_KEYS</c> configure API keys (none: authentication off, loopback only);
+/// <c>NV_MAX_BODY_BYTES</c> caps request bodies.
 /// </remarks>
 internal static class NvEnvironment
 {
@@ -26,6 +28,9 @@ internal static class NvEnvironment
         Map(values, "NV_MONGO_URI", "Nv:Audit:MongoUri");
         Map(values, "NV_MONGO_DB", "Nv:DbWriter:MongoDatabase");
         Map(values, "NV_MONGO_DB", "Nv:Audit:MongoDatabase");
+        Map(values, "NV_API_KEYS_FILE", "Nv:Auth:KeysFile");
+        Map(values, "NV_API_KEYS", "Nv:Auth:Keys");
+        Map(values, "NV_MAX_BODY_BYTES", "Nv:Http:MaxRequestBodyBytes");
         values["urls"] = Env("NV_URLS") ?? current["urls"] ?? DefaultUrls;
         return builder.AddInMemoryCollection(values);
     }

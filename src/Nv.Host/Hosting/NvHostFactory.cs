@@ -13,14 +13,14 @@ namespace Nv.Host.Hosting;
 /// <summary>Builds the host the same way for every command: appsettings.json, then NV_* variables, Serilog, and AddNv.</summary>
 internal static class NvHostFactory
 {
-    /// <summary>The web host used by <c>nv serve</c>.</summary>
-    public static WebApplication CreateWebApplication(string[] args)
+    /// <summary>The web host builder used by <c>nv serve</c> (see <see cref="Http.NvWebApp"/>, which adds the HTTP API).</summary>
+    public static WebApplicationBuilder CreateWebApplicationBuilder(string[] args)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddNvEnvironment(builder.Configuration);
         builder.WebHost.UseUrls(builder.Configuration["urls"] ?? NvEnvironment.DefaultUrls);
         Configure(builder.Services, builder.Configuration);
-        return builder.Build();
+        return builder;
     }
 
     /// <summary>A host without HTTP, used by the CLI commands.</summary>
@@ -39,7 +39,6 @@ internal static class NvHostFactory
 
     private static void Configure(IServiceCollection services, ConfigurationManager configuration)
     {
-        var dataDir = configuration["Nv:DataDirectory"] ?? "data";
         services.AddSerilog((sp, lc) => lc
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
@@ -49,7 +48,7 @@ internal static class NvHostFactory
             .Enrich.FromLogContext()
             // Logs go to stderr so stdout carries only command output (ACK lines, summaries, --json).
             .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: CultureInfo.InvariantCulture)
-            .WriteTo.File(new CompactJsonFormatter(), Path.Combine(dataDir, "logs", "nv-.json"), rollingInterval: RollingInterval.Day));
+            .WriteTo.File(new CompactJsonFormatter(), Path.Combine(configuration["Nv:DataDirectory"] ?? "data", "logs", "nv-.json"), rollingInterval: RollingInterval.Day));
         services.AddNv();
     }
 }

@@ -23,6 +23,7 @@ internal sealed class NvLifecycle : BackgroundService
     private readonly PipelineOptions _options;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
+    private readonly Diagnostics.HostMetrics? _metrics;
     private readonly TaskCompletionSource<ReplaySummary> _replayed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public NvLifecycle(
@@ -33,8 +34,10 @@ internal sealed class NvLifecycle : BackgroundService
         WritePipeline pipeline,
         IOptions<PipelineOptions> options,
         IHostApplicationLifetime lifetime,
-        ILogger<NvLifecycle> logger)
+        ILogger<NvLifecycle> logger,
+        Diagnostics.HostMetrics? metrics = null)
     {
+        _metrics = metrics;
         _wal = wal;
         _db = db;
         _audit = audit;
@@ -57,7 +60,7 @@ internal sealed class NvLifecycle : BackgroundService
         {
             await _db.InitializeAsync(stoppingToken);
             await _audit.InitializeAsync(stoppingToken);
-            var summary = await _replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: null, stoppingToken);
+            var summary = await _replayer.RunAsync(dryRun: false, progress: _metrics is null ? null : _metrics.ReplayProgress, maxTransientRetries: null, stoppingToken);
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStarted(_options.Service), stoppingToken);
             _pipeline.Start();
             Log.Ready(_logger, _options.Service, _options.Environment);

@@ -1,0 +1,236 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using Nv.Audit;
+
+namespace Nv.Host.Http;
+
+/// <summary>Answers audit queries from <see cref="IAuditSink"/>; every filter and cursor is checked and a bad one is a 400.</summary>
+internal sealed class AuditHandler
+{
+    private readonly IAuditSink _sink;
+    private readonly HttpOptions _options;
+
+    public AuditHandler(IAuditSink sink, IOptions<HttpOptions> options)
+    {
+        _sink = sink;
+        _options = options.Value;
+    }
+
+    public async Task<IResult> ByRequestAsync(HttpContext context, string requestId, CancellationToken cancellationToken)
+    {
+        var (query, error) = ParseQuery(context, new AuditQuery { RequestId = requestId, Ascending = true });
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var (page, bad) = await QueryAsync(context, query!, cancellationToken);
+        if (bad is not null)
+        {
+            return bad;
+        }
+
+        return page!.Entries.Count == 0
+            ? Problems.NotFound(context, $"No audit entry carries request id '{requestId}'.")
+            : Page(page);
+    }
+
+    public async Task<IResult> HistoryAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
+    {
+        if (EntityHandler.CheckRoute(context, dtoType, entityId) is { } refused)
+        {
+            return refused;
+        }
+
+        var (query, error) = ParseQuery(context, new AuditQuery { DtoType = dtoType, EntityId = entityId, Category = AuditCategory.EntityMutation });
+        return error ?? await PageAsync(context, query!, cancellationToken);
+    }
+
+    public async Task<IResult> UserActivityAsync(HttpContext context, string userId, CancellationToken cancellationToken)
+    {
+        var (query, error) = ParseQuery(context, new AuditQuery { UserId = userId });
+        return error ?? await PageAsync(context, query!, cancellationToken);
+    }
+
+    public async Task<IResult> SearchAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var (query, error) = ParseQuery(context, new AuditQuery());
+        return error ?? await PageAsync(context, query!, cancellationToken);
+    }
+
+    public async Task<IResult> EntryAsync(HttpContext context, string id, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(id, out var guid))
+        {
+            return Problems.Validation(context, "The audit entry id must be a UUID.", "id");
+        }
+
+        return await _sink.GetAsync(guid, cancellationToken) is { } entry
+            ? Results.Json(AuditEntryView.From(entry))
+            : Problems.NotFound(context, $"No audit entry has id {guid}.");
+    }
+
+    /// <summary>Time travel: the after-image of the entity's latest change at or before <c>?at=</c>.</summary>
+    public async Task<IResult> AsOfAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
+    {
+        if (EntityHandler.CheckRoute(context, dtoType, entityId) is { } refused)
+        {
+            return refused;
+        }
+
+        if (!TryParseTime(context.Request.Query["at"], out var at))
+        {
+            return Problems.Validation(context, "Query parameter 'at' must be an ISO-8601 timestamp with an offset, e.g. 2025-01-31T12:00:00Z.", "at");
+        }
+
+        // "At or before": the sink's upper bound is exclusive, so ask for everything before the next tick. Entries with the
+        // same timestamp are ordered by LSN (the WAL's order), not by id.
+        var page = await _sink.QueryAsync(new AuditQuery
+        {
+            DtoType = dtoType,
+            EntityId = entityId,
+            Category = AuditCategory.EntityMutation,
+            To = at.AddTicks(1),
+            Limit = 16,
+        }, cancellationToken);
+        var latest = page.Entries
+            .Where(e => e.Timestamp == page.Entries[0].Timestamp)
+            .MaxBy(e => e.Lsn?.Value ?? 0);
+        if (latest is null || latest.Operation == "delete" || latest.After is not { ValueKind: System.Text.Json.JsonValueKind.Object } after)
+        {
+            return Problems.Create(context, StatusCodes.Status404NotFound, ProblemTypes.DidNotExist, "Did not exist at that time",
+                latest is null
+                    ? $"{dtoType} '{entityId}' did not exist at {at:O}: the audit trail has no change to it at or before that time."
+                    : $"{dtoType} '{entityId}' did not exist at {at:O}: it was deleted at {latest.Timestamp:O} (lsn {latest.Lsn?.Value}).");
+        }
+
+        if (latest.Lsn is { } lsn)
+        {
+            context.Response.Headers.ETag = ETags.Format(lsn);
+        }
+
+        return Results.Json(new EntityAsOfView(dtoType, entityId, at, latest.Lsn?.Value, latest.Timestamp, latest.Operation, latest.RequestId, after));
+    }
+
+    public async Task<IResult> VerifyAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var result = await _sink.VerifyAsync(cancellationToken);
+        return Results.Json(result);
+    }
+
+    private async Task<IResult> PageAsync(HttpContext context, AuditQuery query, CancellationToken cancellationToken)
+    {
+        var (page, error) = await QueryAsync(context, query, cancellationToken);
+        return error ?? Page(page!);
+    }
+
+    private async Task<(AuditPage? Page, IResult? Error)> QueryAsync(HttpContext context, AuditQuery query, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await _sink.QueryAsync(query, cancellationToken), null);
+        }
+        catch (ArgumentException)
+        {
+            return (null, Problems.Validation(context, "cursor is not a cursor this API returned.", "cursor"));
+        }
+    }
+
+    private static IResult Page(AuditPage page) => Results.Json(new AuditPageView(page.Entries.Select(AuditEntryView.From).ToList(), page.NextCursor));
+
+    private (AuditQuery? Query, IResult? Error) ParseQuery(HttpContext context, AuditQuery seed)
+    {
+        var q = context.Request.Query;
+        var query = seed with { Limit = _options.DefaultAuditPageSize };
+        if (q["limit"] is { Count: > 0 } limitText)
+        {
+            if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit < 1 || limit > _options.MaxAuditPageSize)
+            {
+                return (null, Problems.Validation(context, $"limit must be an integer from 1 to {_options.MaxAuditPageSize}.", "limit"));
+            }
+
+            query = query with { Limit = limit };
+        }
+
+        foreach (var (name, apply) in TextFilters)
+        {
+            if (q[name] is { Count: > 0 } value)
+            {
+                if (value.Count > 1 || value[0]!.Length is 0 or > 256)
+                {
+                    return (null, Problems.Validation(context, $"{name} must be given once, 1-256 characters.", name));
+                }
+
+                query = apply(query, value[0]!);
+            }
+        }
+
+        if (q["category"] is { Count: > 0 } category)
+        {
+            try
+            {
+                query = query with { Category = AuditCategoryNames.Parse(category.ToString()) };
+            }
+            catch (FormatException)
+            {
+                return (null, Problems.Validation(context,
+                    "category must be one of entity-mutation, authentication, permission, system-events, service-start-stop, environment-change.", "category"));
+            }
+        }
+
+        foreach (var name in new[] { "from", "to" })
+        {
+            if (q[name] is { Count: > 0 } text)
+            {
+                if (!TryParseTime(text, out var time))
+                {
+                    return (null, Problems.Validation(context, $"{name} must be an ISO-8601 timestamp with an offset, e.g. 2025-01-31T12:00:00Z.", name));
+                }
+
+                query = name == "from" ? query with { From = time } : query with { To = time };
+            }
+        }
+
+        if (q["order"] is { Count: > 0 } order)
+        {
+            if (order.ToString() is not ("asc" or "desc"))
+            {
+                return (null, Problems.Validation(context, "order must be asc or desc.", "order"));
+            }
+
+            query = query with { Ascending = order.ToString() == "asc" };
+        }
+
+        if (q["cursor"] is { Count: > 0 } cursor)
+        {
+            if (cursor.Count > 1 || cursor[0]!.Length > 512)
+            {
+                return (null, Problems.Validation(context, "cursor is not a cursor this API returned.", "cursor"));
+            }
+
+            query = query with { Cursor = cursor.ToString() };
+        }
+
+        return (query, null);
+    }
+
+    private static readonly (string Name, Func<AuditQuery, string, AuditQuery> Apply)[] TextFilters =
+    [
+        ("service", (q, v) => q with { Service = v }),
+        ("operation", (q, v) => q with { Operation = v }),
+        ("dtoType", (q, v) => q with { DtoType = v }),
+        ("entityId", (q, v) => q with { EntityId = v }),
+        ("userId", (q, v) => q with { UserId = v }),
+        ("requestId", (q, v) => q with { RequestId = v }),
+    ];
+
+    internal static bool TryParseTime(string? text, out DateTimeOffset time)
+    {
+        time = default;
+        // ISO-8601; a time without an offset is taken as UTC.
+        return !string.IsNullOrEmpty(text)
+            && text.Length <= 64
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time);
+    }
+}

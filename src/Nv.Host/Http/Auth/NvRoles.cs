@@ -1,0 +1,19 @@
+namespace Nv.Host.Http.Auth;
+
+/// <summary>The roles an API key can hold.</summary>
+internal static class NvRoles
+{
+    /// <summary>Entity writes (POST, PUT, PATCH, DELETE).</summary>
+    public const string Writer = "writer";
+
+    /// <summary>Entity reads (GET current state).</summary>
+    public const string Reader = "reader";
+
+    /// <summary>Audit trail queries, history and time travel.</summary>
+    public const string Auditor = "auditor";
+
+    /// <summary>Operations: metrics and WAL statistics.</summary>
+    public const string Operator = "operator";
+
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Writer, Reader, Auditor, Operator };
+}

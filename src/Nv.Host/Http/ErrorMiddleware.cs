@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Nv.DbWriter;
+using Nv.Wal;
+
+namespace Nv.Host.Http;
+
+/// <summary>The last line of defence: any exception an endpoint did not map becomes a Problem+json, never a stack trace.</summary>
+internal sealed class ErrorMiddleware
+{
+    private readonly RequestDelegate _next;
+    private readonly ILogger _logger;
+
+    public ErrorMiddleware(RequestDelegate next, ILogger<ErrorMiddleware> logger)
+    {
+        _next = next;
+        _logger = logger;
+    }
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await _next(context);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is nobody to answer.
+        }
+        catch (Exception ex) when (!context.Response.HasStarted)
+        {
+            var result = ex switch
+            {
+                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+                    Problems.TooLarge(context, "The body exceeds the configured limit."),
+                BadHttpRequestException bad => Problems.Create(context, bad.StatusCode, ProblemTypes.Validation, "Bad request", bad.Message),
+                WalFaultedException fault => Problems.WalFaulted(context, fault.Message),
+                DbWriterException { IsTransient: true } db => Problems.DbUnavailable(context, db.Message),
+                _ => null,
+            };
+            if (result is null)
+            {
+                Log.HttpUnhandled(_logger, ex, context.Request.Method, context.Request.Path.Value ?? "/", RequestIds.For(context));
+                result = Problems.Create(context, StatusCodes.Status500InternalServerError, ProblemTypes.Internal, "Internal error",
+                    "An unexpected error occurred; it is logged with this request id.");
+            }
+
+            context.Response.Clear();
+            await result.ExecuteAsync(context);
+        }
+    }
+}

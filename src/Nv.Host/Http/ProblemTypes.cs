@@ -1,0 +1,23 @@
+namespace Nv.Host.Http;
+
+/// <summary>The stable <c>type</c> URIs of Nv's Problem+json (RFC 9457) responses. Never change one: clients match on them.</summary>
+internal static class ProblemTypes
+{
+    private const string Base = "https://nv.dev/problems/";
+
+    public const string Validation = Base + "validation";
+    public const string UnsupportedMediaType = Base + "unsupported-media-type";
+    public const string TooLarge = Base + "payload-too-large";
+    public const string Unauthenticated = Base + "unauthenticated";
+    public const string Forbidden = Base + "forbidden";
+    public const string NotFound = Base + "not-found";
+    public const string MethodNotAllowed = Base + "method-not-allowed";
+    public const string DidNotExist = Base + "did-not-exist";
+    public const string AlreadyExists = Base + "already-exists";
+    public const string ConcurrentModification = Base + "concurrent-modification";
+    public const string PreconditionFailed = Base + "precondition-failed";
+    public const string DbUnavailable = Base + "db-unavailable";
+    public const string NotReady = Base + "not-ready";
+    public const string WalFaulted = Base + "wal-faulted";
+    public const string Internal = Base + "internal";
+}

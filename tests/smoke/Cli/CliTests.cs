@@ -1,0 +1,188 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Nv.Smoke.Tests.Support;
+
+namespace Nv.Smoke.Tests.Cli;
+
+/// <summary>The operator CLI, run as the real <c>nv</c> binary on logs written by <c>nv load</c>.</summary>
+public sealed class CliTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
+
+    private static Task<NvRun> Nv(string dataDir, params string[] args) => NvProcess.RunAsync(dataDir, null, Timeout, args);
+
+    private static async Task LoadAsync(string dataDir, int count = 60)
+    {
+        var load = await Nv(dataDir, "load", "--count", count.ToString(System.Globalization.CultureInfo.InvariantCulture), "--entities", "10",
+            "--writers", "4", "--quiet", "--run-id", "cli");
+        Assert.True(load.ExitCode == 0, load.Describe());
+    }
+
+    [Fact]
+    public async Task Wal_stat_dump_and_verify_describe_a_log_written_by_load()
+    {
+        using var dir = new TempDirectory("cli-wal");
+        await LoadAsync(dir.Path);
+
+        var stat = await Nv(dir.Path, "wal", "stat", "--json");
+        Assert.True(stat.ExitCode == 0, stat.Describe());
+        using (var json = JsonDocument.Parse(string.Join('\n', stat.Stdout)))
+        {
+            var wal = json.RootElement.GetProperty("wal");
+            Assert.Equal(60, wal.GetProperty("lastLsn").GetInt64());
+            Assert.Equal(60, wal.GetProperty("appliedLsn").GetInt64());
+            Assert.Equal(0, wal.GetProperty("unresolved").GetInt64());
+            Assert.True(wal.GetProperty("segments").GetInt32() >= 1);
+        }
+
+        var table = await Nv(dir.Path, "wal", "stat");
+        Assert.True(table.ExitCode == 0, table.Describe());
+        Assert.Contains(table.Stdout, l => l.Contains("unresolved records", StringComparison.Ordinal));
+
+        var dump = await Nv(dir.Path, "wal", "dump", "--from", "10", "--limit", "5", "--json");
+        Assert.True(dump.ExitCode == 0, dump.Describe());
+        var lsns = dump.Stdout.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("lsn").GetInt64()).ToList();
+        Assert.Equal([10, 11, 12, 13, 14], lsns);
+
+        var human = await Nv(dir.Path, "wal", "dump", "--limit", "3");
+        Assert.True(human.ExitCode == 0, human.Describe());
+        Assert.Contains(human.Stdout, l => l.Contains("cli-", StringComparison.Ordinal));
+
+        var verify = await Nv(dir.Path, "wal", "verify");
+        Assert.True(verify.ExitCode == 0, verify.Describe());
+        Assert.Contains(verify.Stdout, l => l.StartsWith("wal verify: OK: 60 records", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Wal_verify_on_a_corrupted_segment_exits_5_naming_the_position()
+    {
+        using var dir = new TempDirectory("cli-walbad");
+        await LoadAsync(dir.Path);
+        var segment = Directory.GetFiles(Path.Combine(dir.Path, "wal"), "nv.log.0", SearchOption.AllDirectories).Single();
+        var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
+        bytes[bytes.Length / 3] ^= 0x5A;
+        await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
+
+        var verify = await Nv(dir.Path, "wal", "verify");
+        Assert.True(verify.ExitCode == 5, verify.Describe());
+        var line = Assert.Single(verify.Stdout, l => l.StartsWith("wal verify: DAMAGED", StringComparison.Ordinal));
+        Assert.Contains("nv.log.0 at offset", line, StringComparison.Ordinal);
+        Assert.Contains("after lsn", line, StringComparison.Ordinal);
+
+        var json = await Nv(dir.Path, "wal", "verify", "--json");
+        Assert.Equal(5, json.ExitCode);
+        Assert.False(JsonDocument.Parse(json.Stdout.Single()).RootElement.GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Audit_verify_on_a_tampered_audit_db_exits_5_naming_the_entry()
+    {
+        using var dir = new TempDirectory("cli-audit");
+        await LoadAsync(dir.Path, 30);
+        var ok = await Nv(dir.Path, "audit", "verify");
+        Assert.True(ok.ExitCode == 0, ok.Describe());
+
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(dir.Path, "audit.db")};Pooling=False"))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = """
+                DROP TRIGGER IF EXISTS audit_entries_no_update;
+                UPDATE audit_entries SET reason = 'nothing to see here' WHERE sequence = 7;
+                """;
+            await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
+        }
+
+        var verify = await Nv(dir.Path, "audit", "verify");
+        Assert.True(verify.ExitCode == 5, verify.Describe());
+        var line = Assert.Single(verify.Stdout);
+        Assert.StartsWith("audit verify: BROKEN", line, StringComparison.Ordinal);
+        Assert.Contains("sequence 7", line, StringComparison.Ordinal);
+
+        var json = await Nv(dir.Path, "audit", "verify", "--json");
+        Assert.Equal(5, json.ExitCode);
+        Assert.Equal(7, JsonDocument.Parse(json.Stdout.Single()).RootElement.GetProperty("brokenSequence").GetInt64());
+    }
+
+    [Fact]
+    public async Task Audit_history_and_query_print_tables_and_parseable_json()
+    {
+        using var dir = new TempDirectory("cli-history");
+        await LoadAsync(dir.Path);
+        var query = await Nv(dir.Path, "audit", "query", "--category", "entity-mutation", "--limit", "5", "--json");
+        Assert.True(query.ExitCode == 0, query.Describe());
+        var entries = JsonDocument.Parse(query.Stdout.Single()).RootElement.GetProperty("entries");
+        Assert.Equal(5, entries.GetArrayLength());
+        var entity = entries[0].GetProperty("entityId").GetString()!;
+
+        var history = await Nv(dir.Path, "audit", "history", "Item", entity, "--json");
+        Assert.True(history.ExitCode == 0, history.Describe());
+        var changes = JsonDocument.Parse(history.Stdout.Single()).RootElement.GetProperty("entries");
+        Assert.True(changes.GetArrayLength() >= 1);
+        Assert.All(changes.EnumerateArray(), e => Assert.Equal(entity, e.GetProperty("entityId").GetString()));
+
+        var table = await Nv(dir.Path, "audit", "history", "Item", entity);
+        Assert.True(table.ExitCode == 0, table.Describe());
+        Assert.Contains(table.Stdout, l => l.Contains("Item/" + entity, StringComparison.Ordinal));
+
+        var byRequest = await Nv(dir.Path, "audit", "query", "--request-id", entries[0].GetProperty("requestId").GetString()!);
+        Assert.True(byRequest.ExitCode == 0, byRequest.Describe());
+        Assert.Contains(byRequest.Stdout, l => l.StartsWith("1 entries", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("wal", "--help")]
+    [InlineData("wal", "stat", "--help")]
+    [InlineData("wal", "dump", "--help")]
+    [InlineData("wal", "verify", "--help")]
+    [InlineData("audit", "--help")]
+    [InlineData("audit", "query", "--help")]
+    [InlineData("audit", "history", "--help")]
+    [InlineData("audit", "verify", "--help")]
+    [InlineData("replay", "--help")]
+    [InlineData("keys", "hash", "--help")]
+    public async Task Help_exits_0(params string[] args)
+    {
+        using var dir = new TempDirectory("cli-help");
+        var run = await Nv(dir.Path, args);
+        Assert.True(run.ExitCode == 0, run.Describe());
+        Assert.Contains(run.Stdout, l => l.Contains("Usage:", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("wal", "dump", "--limit", "many")]
+    [InlineData("wal", "frobnicate")]
+    [InlineData("audit", "history", "Item")]
+    [InlineData("audit", "query", "--category", "nope")]
+    [InlineData("audit", "query", "--from", "yesterday")]
+    [InlineData("audit", "query", "--entity", "no-slash")]
+    [InlineData("wal", "dump", "--limit", "0")]
+    public async Task Bad_arguments_exit_2_with_one_line(params string[] args)
+    {
+        using var dir = new TempDirectory("cli-bad");
+        var run = await Nv(dir.Path, args);
+        Assert.True(run.ExitCode == 2, run.Describe());
+        var line = Assert.Single(run.Stderr);
+        Assert.StartsWith("nv: error: ", line, StringComparison.Ordinal);
+        Assert.Empty(run.Stdout);
+    }
+
+    [Fact]
+    public async Task Keys_hash_prints_the_sha256_of_the_key()
+    {
+        using var dir = new TempDirectory("cli-keys");
+        var run = await Nv(dir.Path, "keys", "hash", "secret");
+        Assert.Equal(0, run.ExitCode);
+        Assert.Equal("2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b", Assert.Single(run.Stdout));
+    }
+
+    [Fact]
+    public async Task Serve_without_keys_refuses_a_non_loopback_address_with_one_line()
+    {
+        using var dir = new TempDirectory("cli-serve");
+        var run = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string> { ["NV_URLS"] = "http://0.0.0.0:5981" }, Timeout, "serve");
+        Assert.True(run.ExitCode == 2, run.Describe());
+        Assert.Contains(run.Stderr, l => l.StartsWith("nv: error: no API keys are configured", StringComparison.Ordinal));
+    }
+}
