@@ -149,8 +149,11 @@ public sealed class MerkleTreePropertyTests
         var leaves = new List<byte[]>(size);
         for (var i = 0; i < size; i++)
         {
-            var data = new byte[random.Next(0, 40)];
+            // Unique leaves: a 4-byte index prefix, then random bytes. (Random data alone repeats — e.g. two empty
+            // leaves — and a duplicate leaf legitimately verifies at the other's index.)
+            var data = new byte[4 + random.Next(0, 36)];
             random.NextBytes(data);
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(data, i);
             leaves.Add(NaiveMerkle.LeafHash(data));
             tree.AppendData(data);
         }
