@@ -5,7 +5,7 @@ internal sealed class BenchDirectory : IDisposable
 {
     public BenchDirectory(string name)
     {
-        var root = Environment.GetEnvironmentVariable("NV_BENCH_DIR") ?? Path.Combine(Path.GetTempPath(), "nv-bench");
+        var root = Environment.GetEnvironmentVariable("NV_BENCH_DIR") ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "nv-bench");
         Path = System.IO.Path.Combine(root, name + "-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(Path);
     }
