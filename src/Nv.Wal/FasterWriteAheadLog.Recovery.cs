@@ -483,7 +483,18 @@ internal sealed partial class FasterWriteAheadLog
             var suffix = Path.GetFileName(file)[(SegmentBaseName.Length + 1)..];
             if (long.TryParse(suffix, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
             {
-                list.Add((index, file, new FileInfo(file).Length));
+                // FasterLog deletes truncated segments in the background: a file listed a moment ago may be gone.
+                var info = new FileInfo(file);
+                if (info.Exists)
+                {
+                    try
+                    {
+                        list.Add((index, file, info.Length));
+                    }
+                    catch (FileNotFoundException)
+                    {
+                    }
+                }
             }
         }
 
