@@ -138,7 +138,13 @@ internal sealed partial class FasterWriteAheadLog
             _lastLsn = result.Last;
             CheckWatermarksAgainstLog(result, details);
             _durable = new DurablePoint(_lastLsn, result.Count > 0 ? result.EndAddress : _log.CommittedUntilAddress);
-            _syncedSegment = _log.TailAddress >> _options.SegmentSizeBits;
+            // FasterLog never fsyncs directories. The tail segment may have been created by a run that crashed before
+            // its flush fsynced the directory (or not exist yet in a new log): make the entries durable now, and let the
+            // first flush fsync again when FasterLog has yet to create the tail segment's file.
+            NativeFileSync.FsyncDirectory(_logDirectory);
+            NativeFileSync.FsyncDirectory(_directory);
+            var tailSegment = _log.TailAddress >> _options.SegmentSizeBits;
+            _syncedSegment = File.Exists($"{Path.Combine(_logDirectory, SegmentBaseName)}.{tailSegment}") ? tailSegment : tailSegment - 1;
 
             var report = new WalRecoveryReport
             {

@@ -125,11 +125,12 @@ internal sealed class WalChildProcess : IDisposable
     }
 
     /// <summary>SIGKILL (no chance to flush or close anything), then waits until every line it printed was read.</summary>
+    /// <remarks>The whole tree: killing only a strace wrapper would detach it and leave the child running.</remarks>
     public void Kill()
     {
         try
         {
-            _process.Kill(entireProcessTree: false);
+            _process.Kill(entireProcessTree: true);
         }
         catch (InvalidOperationException)
         {
