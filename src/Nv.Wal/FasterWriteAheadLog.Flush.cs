@@ -8,7 +8,10 @@ namespace Nv.Wal;
 /// One flush loop runs at a time. Each round snapshots (last LSN, tail address) under the append lock, issues one
 /// FasterLog commit covering at least that tail, waits until FasterLog's committed address covers it, and only then
 /// publishes the new durable point and completes every waiter at or below it. Flushes arriving while a commit is in
-/// flight join the next round, so N concurrent flushes cost about one synchronous write.
+/// flight join the next round, so N concurrent flushes cost about one synchronous write. Before a round the loop
+/// briefly lets the writers the previous round released append again (<see cref="GatherAsync"/>), so rounds stay full.
+/// Durability: a waiter completes only after FasterLog's committed address (advanced only when the log write holding
+/// the commit record succeeded) covers the snapshot, and after a new segment's directory entry was fsynced.
 /// </remarks>
 internal sealed partial class FasterWriteAheadLog
 {
