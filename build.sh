@@ -28,11 +28,14 @@ case "$cmd" in
         status=1
       fi
     done
-    # Total the per-project summaries ("Passed!  - Failed: 0, Passed: 13, Skipped: 0, Total: 13 ...").
-    passed=0 failed=0 skipped=0
-    while read -r f p s; do
-      failed=$((failed + f)); passed=$((passed + p)); skipped=$((skipped + s))
-    done < <(sed -n 's/.*Failed: *\([0-9]*\), Passed: *\([0-9]*\), Skipped: *\([0-9]*\), Total.*/\1 \2 \3/p' "$log")
+    # Total the per-project summaries: "Total tests: N" followed by indented "Passed: N", "Failed: N", "Skipped: N".
+    read -r passed failed skipped < <(awk '
+      /^Total tests:/ { in_summary = 1; next }
+      in_summary && /^[[:space:]]+Passed:/  { p += $2; next }
+      in_summary && /^[[:space:]]+Failed:/  { f += $2; next }
+      in_summary && /^[[:space:]]+Skipped:/ { s += $2; next }
+      { in_summary = 0 }
+      END { print p + 0, f + 0, s + 0 }' "$log")
     rm -f "$log"
     echo "$passed passed, $failed failed, $skipped skipped"
     [ "$failed" -eq 0 ] || status=1

@@ -14,4 +14,17 @@ public sealed class AuditOptions
 
     /// <summary>Largest number of entries written in one batch.</summary>
     public int MaxBatchSize { get; set; } = 512;
+
+    /// <summary>How long a write waits for a locked audit store before failing (whole seconds, at least 1). A failed
+    /// audit write never fails the user's write: it is logged and backfilled later, so this bounds the added latency.</summary>
+    public TimeSpan BusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>MongoDB connection string (<c>NV_MONGO_URI</c>); null or empty selects the embedded SQLite store.</summary>
+    public string? MongoUri { get; set; }
+
+    /// <summary>MongoDB database name (<c>NV_MONGO_DB</c>); entries go to its <c>audit_entries</c> collection.</summary>
+    public string MongoDatabase { get; set; } = "nv";
+
+    /// <summary>How long the MongoDB audit store waits for a server (at start and per operation) before failing.</summary>
+    public TimeSpan MongoConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -13,6 +13,10 @@ public sealed class DbWriterOptions
     /// <summary>SQLite file name inside <see cref="DataDirectory"/>.</summary>
     public string SqliteFileName { get; set; } = "nv.db";
 
+    /// <summary>How long a SQLite statement waits for a lock held by another connection before the batch fails as transient.</summary>
+    /// <remarks>Sets both <c>PRAGMA busy_timeout</c> and the command timeout (rounded up to whole seconds, at least 1 s).</remarks>
+    public TimeSpan SqliteBusyTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>MongoDB connection string (<c>NV_MONGO_URI</c>); null or empty selects SQLite.</summary>
     public string? MongoUri { get; set; }
 

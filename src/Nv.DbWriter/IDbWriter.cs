@@ -32,5 +32,7 @@ public interface IDbWriter : IAsyncDisposable
     Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Deletes resolutions and tombstones at or below <paramref name="upTo"/> (called after WAL truncation).</summary>
+    /// <remarks>Never purges past <see cref="GetResolvedThroughAsync"/> (a larger <paramref name="upTo"/> is clamped to it) and
+    /// never moves it back. A purged record applied again is <see cref="ApplyStatus.AlreadyApplied"/> with no before image.</remarks>
     Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default);
 }

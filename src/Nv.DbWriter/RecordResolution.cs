@@ -17,7 +17,9 @@ public sealed record RecordResolution
     /// <summary>The request that carried the write.</summary>
     public required string RequestId { get; init; }
 
-    /// <summary><see cref="ApplyStatus.Applied"/> or <see cref="ApplyStatus.Rejected"/>.</summary>
+    /// <summary><see cref="ApplyStatus.Applied"/> or <see cref="ApplyStatus.Rejected"/>; or <see cref="ApplyStatus.AlreadyApplied"/>
+    /// when the record was superseded (a record with a higher LSN had already written its slot when it was applied out of
+    /// order), in which case nothing was written and <see cref="Before"/> is null.</summary>
     public required ApplyStatus Status { get; init; }
 
     /// <summary>Why it was rejected, if it was.</summary>

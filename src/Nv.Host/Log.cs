@@ -7,13 +7,17 @@ internal static partial class Log
 {
     [LoggerMessage(EventId = 3001, Level = LogLevel.Warning,
         Message = "Audit write failed for {DtoType} {Operation} {EntityId} (requestId {RequestId}, lsn {Lsn}); the write succeeded and the entry will be backfilled from the WAL")]
-    public static partial void AuditWriteFailed(ILogger logger, Exception exception, string? dtoType, string operation, string entityId, string requestId, long lsn);
+    public static partial void AuditWriteFailed(ILogger logger, Exception? exception, string? dtoType, string operation, string entityId, string requestId, long lsn);
 
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Audit backfill wrote {Count} missing entries (audited through lsn {Lsn})")]
     public static partial void AuditBackfilled(ILogger logger, long count, long lsn);
 
     [LoggerMessage(EventId = 3003, Level = LogLevel.Warning, Message = "Audit backfill failed at lsn {Lsn}; it will be retried")]
     public static partial void AuditBackfillFailed(ILogger logger, Exception exception, long lsn);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Warning,
+        Message = "The audit store is unavailable at start; writes are accepted and their audit entries will be backfilled once it is writable")]
+    public static partial void AuditStoreUnavailable(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Critical,
         Message = "The write-ahead log failed (file {Path}, errno {Errno}); Nv accepts no more writes. Nothing after the last durable LSN was acknowledged. Restart the host: recovery will keep exactly the durable records")]
@@ -25,6 +29,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3012, Level = LogLevel.Warning, Message = "The pipeline did not drain before the stop timeout; unapplied records stay in the WAL for the next boot replay")]
     public static partial void PipelineStopTimedOut(ILogger logger);
+
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "WAL rotation failed; it will be retried at the next interval")]
+    public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "Boot replay starting: WAL holds lsn {FirstLsn}..{LastLsn}, applied watermark {Applied}, audited watermark {Audited}")]
     public static partial void ReplayStarting(ILogger logger, long firstLsn, long lastLsn, long applied, long audited);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Nv.Host.Commands;
+using Serilog;
 
 
 namespace Nv.Host;

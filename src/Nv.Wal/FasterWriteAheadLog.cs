@@ -18,6 +18,7 @@ namespace Nv.Wal;
 /// </remarks>
 internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
 {
+    private readonly DirectoryLock _directoryLock;
     private readonly WalOptions _options;
     private readonly ILogger _logger;
     private readonly string _directory;
@@ -58,7 +59,17 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         _logger = logger ?? NullLogger.Instance;
         _directory = Path.GetFullPath(options.Directory);
         _logDirectory = Path.Combine(_directory, LogFolder);
-        Recovery = Recover();
+        _directoryLock = DirectoryLock.Acquire(_directory);
+        try
+        {
+            Recovery = Recover();
+        }
+        catch
+        {
+            _directoryLock.Dispose();
+            throw;
+        }
+
         StartWatermarkTimer();
     }
 
@@ -151,6 +162,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         Log.Closed(_logger, LastLsn.Value, DurableLsn.Value);
         CloseFaster();
         _persistLock.Dispose();
+        _directoryLock.Dispose();
     }
 
     private int MaxBodyBytes => Math.Min(_options.MaxRecordBytes, (1 << _options.PageSizeBits) - LogScanner.EntryHeaderSize - WalFrame.HeaderSize - 4);

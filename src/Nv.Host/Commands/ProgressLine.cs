@@ -8,14 +8,14 @@ internal sealed class ProgressLine
 {
     private readonly string _label;
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _last = TimeSpan.MinValue;
+    private TimeSpan _last;
     private bool _drawn;
 
     public ProgressLine(string label) => _label = label;
 
     public void Report(long done, long total)
     {
-        if (_clock.Elapsed - _last < TimeSpan.FromMilliseconds(250) && done < total)
+        if (_drawn && _clock.Elapsed - _last < TimeSpan.FromMilliseconds(250) && done < total)
         {
             return;
         }

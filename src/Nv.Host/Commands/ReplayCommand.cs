@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Nv.Audit;
 using Nv.DbWriter;
 using Nv.Host.Hosting;
+using Nv.Host.Pipeline;
 using Nv.Host.Replay;
 
 namespace Nv.Host.Commands;
@@ -33,7 +33,7 @@ internal static class ReplayCommand
             await using var hostScope = (IAsyncDisposable)host;
             var services = host.Services;
             await services.GetRequiredService<IDbWriter>().InitializeAsync(cancellationToken);
-            await services.GetRequiredService<IAuditSink>().InitializeAsync(cancellationToken);
+            await services.GetRequiredService<AuditCoordinator>().InitializeAsync(cancellationToken);
             var replayer = services.GetRequiredService<BootReplayer>();
             var progress = new ProgressLine("replay");
             var summary = await replayer.RunAsync(dryRun, progress.Report, maxTransientRetries: 5, cancellationToken);

@@ -17,7 +17,6 @@ internal sealed class NvLifecycle : BackgroundService
 {
     private readonly IWriteAheadLog _wal;
     private readonly IDbWriter _db;
-    private readonly IAuditSink _auditSink;
     private readonly AuditCoordinator _audit;
     private readonly BootReplayer _replayer;
     private readonly WritePipeline _pipeline;
@@ -29,7 +28,6 @@ internal sealed class NvLifecycle : BackgroundService
     public NvLifecycle(
         IWriteAheadLog wal,
         IDbWriter db,
-        IAuditSink auditSink,
         AuditCoordinator audit,
         BootReplayer replayer,
         WritePipeline pipeline,
@@ -39,7 +37,6 @@ internal sealed class NvLifecycle : BackgroundService
     {
         _wal = wal;
         _db = db;
-        _auditSink = auditSink;
         _audit = audit;
         _replayer = replayer;
         _pipeline = pipeline;
@@ -59,9 +56,9 @@ internal sealed class NvLifecycle : BackgroundService
         try
         {
             await _db.InitializeAsync(stoppingToken);
-            await _auditSink.InitializeAsync(stoppingToken);
+            await _audit.InitializeAsync(stoppingToken);
             var summary = await _replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: null, stoppingToken);
-            await _audit.RecordSystemAsync(SystemEntry("service-start"), stoppingToken);
+            await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStarted(_options.Service), stoppingToken);
             _pipeline.Start();
             Log.Ready(_logger, _options.Service, _options.Environment);
             _replayed.TrySetResult(summary);
@@ -86,11 +83,8 @@ internal sealed class NvLifecycle : BackgroundService
         await base.StopAsync(cancellationToken);
         if (_replayed.Task.IsCompletedSuccessfully && _wal.State == WalState.Open)
         {
-            await _audit.RecordSystemAsync(SystemEntry("service-stop"), cancellationToken);
+            await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStopped(_options.Service), cancellationToken);
             await _wal.PersistWatermarksAsync(cancellationToken);
         }
     }
-
-    private AuditEntry SystemEntry(string operation) =>
-        AuditEntryFactory.ForServiceEvent(_options.Service, operation, DateTimeOffset.UtcNow, "nv-" + operation + "-" + Guid.CreateVersion7().ToString("N"));
 }

@@ -23,8 +23,11 @@ internal sealed class AuditCoordinator : IDisposable
     private readonly IAuditSink _sink;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private static readonly TimeSpan CoolDown = TimeSpan.FromSeconds(2);
+
     private Lsn _processedThrough;
     private bool _gap;
+    private long _skipUntilTicks;
     private long _failures;
 
     public AuditCoordinator(IWriteAheadLog wal, IDbWriter db, IAuditSink sink, ILogger<AuditCoordinator> logger)
@@ -40,6 +43,20 @@ internal sealed class AuditCoordinator : IDisposable
 
     /// <summary>Audit write failures since start.</summary>
     public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>Opens the audit store. An unavailable store is not fatal: writes go on, entries are backfilled later.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _sink.InitializeAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _gap = true;
+            Log.AuditStoreUnavailable(_logger, ex);
+        }
+    }
 
     /// <summary>Audits a committed chunk (ascending LSN). Never throws for audit failures.</summary>
     public async Task RecordAsync(IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
@@ -57,6 +74,14 @@ internal sealed class AuditCoordinator : IDisposable
         await _lock.WaitAsync(cancellationToken);
         try
         {
+            // After a failure, on-time writes skip the store for a cool-down: each attempt could block for the store's
+            // busy timeout and add it to every user write. The entries are deferred to the backfill, which retries.
+            if (entries.Count > 0 && _gap && Environment.TickCount64 < _skipUntilTicks)
+            {
+                MarkFailed(last, entries, null);
+                return;
+            }
+
             if (entries.Count > 0)
             {
                 await _sink.AppendAsync(entries, cancellationToken);
@@ -70,17 +95,23 @@ internal sealed class AuditCoordinator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _gap = true;
-            Interlocked.Increment(ref _failures);
-            _processedThrough = last;
-            foreach (var entry in entries)
-            {
-                Log.AuditWriteFailed(_logger, ex, entry.DtoType, entry.Operation, entry.EntityId, entry.RequestId, entry.Lsn?.Value ?? 0);
-            }
+            _skipUntilTicks = Environment.TickCount64 + (long)CoolDown.TotalMilliseconds;
+            MarkFailed(last, entries, ex);
         }
         finally
         {
             _lock.Release();
+        }
+    }
+
+    private void MarkFailed(Lsn last, List<AuditEntry> entries, Exception? exception)
+    {
+        _gap = true;
+        Interlocked.Increment(ref _failures);
+        _processedThrough = last;
+        foreach (var entry in entries)
+        {
+            Log.AuditWriteFailed(_logger, exception, entry.DtoType, entry.Operation, entry.EntityId, entry.RequestId, entry.Lsn?.Value ?? 0);
         }
     }
 

@@ -8,5 +8,5 @@ namespace Nv.Host.Pipeline;
 internal static class AuditEntries
 {
     public static AuditEntry ForMutation(WalRecord record, JsonElement? before, JsonElement? after) =>
-        AuditEntryFactory.ForMutation(record, before, after);
+        AuditEntryFactory.FromWalRecord(record, before, after);
 }

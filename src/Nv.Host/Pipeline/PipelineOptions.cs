@@ -30,6 +30,10 @@ public sealed class PipelineOptions
     /// <summary>Longest delay between retries of a transiently failed database batch.</summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the WAL is truncated below both watermarks (and the database's resolutions and tombstones for the
+    /// truncated records are purged). Request ids older than the truncation point are no longer recognised as retries.</summary>
+    public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How often the audit backfill checks for missing entries while the host runs.</summary>
     public TimeSpan AuditBackfillInterval { get; set; } = TimeSpan.FromSeconds(5);
 }

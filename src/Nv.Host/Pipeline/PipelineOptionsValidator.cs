@@ -43,6 +43,11 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
             errors.Add("Nv:Pipeline retry delays must be positive with MaxRetryDelay >= InitialRetryDelay.");
         }
 
+        if (options.MaintenanceInterval <= TimeSpan.Zero)
+        {
+            errors.Add("Nv:Pipeline:MaintenanceInterval must be positive.");
+        }
+
         if (options.AuditBackfillInterval <= TimeSpan.Zero)
         {
             errors.Add("Nv:Pipeline:AuditBackfillInterval must be positive.");

@@ -67,7 +67,7 @@ internal sealed class RequestValidator
             throw new WriteValidationException("payload", "must be a JSON object for create and update");
         }
 
-        var size = System.Text.Encoding.UTF8.GetByteCount(payload.GetRawText());
+        var size = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(payload).Length;
         if (size > _maxPayloadBytes)
         {
             throw new WriteValidationException("payload", $"is {size} bytes; the limit is {_maxPayloadBytes}", isTooLarge: true);

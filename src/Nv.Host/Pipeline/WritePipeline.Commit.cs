@@ -63,6 +63,9 @@ internal sealed partial class WritePipeline
         CrashPoints.Hit(CrashPoints.AfterWalFlush);
     }
 
+    private static readonly IReadOnlyDictionary<string, string> NoMetadata =
+        new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
+
     private WalRecord BuildRecord(WriteRequest request) => new()
     {
         Id = Guid.CreateVersion7(_time.GetUtcNow()),
@@ -77,7 +80,7 @@ internal sealed partial class WritePipeline
         RequestId = request.RequestId,
         UserId = request.UserId,
         Reason = request.Reason,
-        Metadata = request.Metadata is { Count: > 0 } metadata ? new Dictionary<string, string>(metadata, StringComparer.Ordinal) : new Dictionary<string, string>(),
+        Metadata = request.Metadata is { Count: > 0 } metadata ? new Dictionary<string, string>(metadata, StringComparer.Ordinal) : NoMetadata,
         ExpectedLsn = request.ExpectedLsn,
     };
 

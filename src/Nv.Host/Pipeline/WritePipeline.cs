@@ -80,6 +80,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             Task.Run(() => ApplyLoopAsync(token), CancellationToken.None),
             Task.Run(() => AuditLoopAsync(token), CancellationToken.None),
             Task.Run(() => BackfillLoopAsync(token), CancellationToken.None),
+            Task.Run(() => MaintenanceLoopAsync(token), CancellationToken.None),
         ];
     }
 

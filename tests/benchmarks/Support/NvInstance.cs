@@ -26,7 +26,7 @@ internal sealed class NvInstance : IAsyncDisposable
 
     public static async Task<NvInstance> StartAsync(string dataDir, Action<IConfigurationBuilder>? configure = null)
     {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Nv:Wal:Directory"] = Path.Combine(dataDir, "wal"),

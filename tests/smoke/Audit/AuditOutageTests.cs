@@ -16,7 +16,7 @@ public sealed class AuditOutageTests
     {
         var ct = TestContext.Current.CancellationToken;
         using var dir = new TempDirectory("audit-outage");
-        var env = new Dictionary<string, string> { ["Nv__Audit__BusyTimeoutMs"] = "50" };
+        var env = new Dictionary<string, string> { ["Nv__Audit__BusyTimeout"] = "00:00:01" };
         var init = await NvProcess.RunAsync(dir.Path, env, Timeout, "load", "--count", "10", "--run-id", "init");
         Assert.True(init.ExitCode == 0, init.Describe());
         var acks = Ack.Parse(init.Stdout).ToList();

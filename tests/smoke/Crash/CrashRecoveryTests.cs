@@ -62,7 +62,7 @@ public sealed class CrashRecoveryTests
         Assert.True(summary.RootElement.GetProperty("auditBackfilled").GetInt64() == 0, $"{context} second restart backfilled audit: {second.Stdout[^1]}");
 
         await StoreInspector.VerifyAsync(dir.Path, acks, context, ct);
-        TestContext.Current.SendDiagnosticMessage($"{context}: {acks.Count} acknowledged before the kill; first restart: {first.Stdout.LastOrDefault()}");
+        TestContext.Current.SendDiagnosticMessage($"{context}: {acks.Count} acknowledged before the kill; first restart: {(first.Stdout.Count > 0 ? first.Stdout[^1] : "")}");
     }
 
     [Fact]

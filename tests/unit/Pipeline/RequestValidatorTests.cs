@@ -55,7 +55,7 @@ public sealed class RequestValidatorTests
     [Fact]
     public void Nesting_at_the_limit_passes()
     {
-        var json = string.Concat(Enumerable.Repeat("{\"a\":", 7)) + "1" + new string('}', 8);
+        var json = string.Concat(Enumerable.Repeat("{\"a\":", 7)) + "1" + new string('}', 7);
         Validator.Validate(Valid("{\"x\":" + json + "}"));
     }
 

@@ -1,0 +1,171 @@
+using System.Text.Json;
+using Nv.Audit.Diff;
+using Nv.Wal;
+
+namespace Nv.Audit;
+
+/// <summary>Builds audit entries: entity mutations from WAL records, and system, authentication and permission events.</summary>
+/// <remarks>Entity-mutation entries are a pure function of the WAL record and its before/after images: the id is the
+/// record id and the timestamp the record's, so an entry written on time and one backfilled after a crash are
+/// identical and the sink's idempotent append stores it once. Required fields (requestId, entityId, operation,
+/// service) are checked here and throw <see cref="ArgumentException"/>.</remarks>
+public static class AuditEntryFactory
+{
+    /// <summary>Operation name of a service-start entry.</summary>
+    public const string ServiceStartOperation = "service-start";
+
+    /// <summary>Operation name of a service-stop entry.</summary>
+    public const string ServiceStopOperation = "service-stop";
+
+    /// <summary>Operation name of an authentication failure entry.</summary>
+    public const string AuthenticationFailedOperation = "authentication-failed";
+
+    /// <summary>Operation name of a permission-denied entry.</summary>
+    public const string PermissionDeniedOperation = "permission-denied";
+
+    /// <summary>The audit operation name of a WAL operation: <c>create</c>, <c>update</c> or <c>delete</c>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is not a defined operation.</exception>
+    public static string OperationName(WalOperation operation) => operation switch
+    {
+        WalOperation.Create => "create",
+        WalOperation.Update => "update",
+        WalOperation.Delete => "delete",
+        _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "Unknown WAL operation."),
+    };
+
+    /// <summary>Builds the entity-mutation entry of an applied WAL record.</summary>
+    /// <param name="record">The applied record.</param>
+    /// <param name="before">The entity before the write; null when it did not exist.</param>
+    /// <param name="after">The entity after the write; null for a delete.</param>
+    /// <exception cref="ArgumentException">A required field (requestId, entityId, service) is missing, or the operation is unknown.</exception>
+    public static AuditEntry FromWalRecord(WalRecord record, JsonElement? before, JsonElement? after)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        RequireText(record.RequestId, "record.RequestId");
+        RequireText(record.EntityId, "record.EntityId");
+        RequireText(record.Service, "record.Service");
+        RequireText(record.DtoType, "record.DtoType");
+        var beforeCopy = before?.Clone();
+        var afterCopy = after?.Clone();
+        return new AuditEntry
+        {
+            Id = record.Id,
+            Timestamp = record.Timestamp,
+            Service = record.Service,
+            Category = AuditCategory.EntityMutation,
+            Operation = OperationName(record.Operation),
+            UserId = record.UserId,
+            DtoType = record.DtoType,
+            EntityId = record.EntityId,
+            Before = beforeCopy,
+            After = afterCopy,
+            Changes = JsonDiff.Compute(beforeCopy, afterCopy),
+            Reason = record.Reason,
+            Metadata = CopyMetadata(record.Metadata),
+            RequestId = record.RequestId,
+            Lsn = record.Lsn == Lsn.None ? null : record.Lsn,
+        };
+    }
+
+    /// <summary>Builds the entity-mutation entry of an applied WAL record whose after image is its payload (null for deletes).</summary>
+    /// <param name="record">The applied record.</param>
+    /// <param name="before">The entity before the write; null when it did not exist.</param>
+    /// <exception cref="ArgumentException">A required field is missing, or the operation is unknown.</exception>
+    public static AuditEntry FromWalRecord(WalRecord record, JsonElement? before)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        return FromWalRecord(record, before, record.Operation == WalOperation.Delete ? null : record.Payload);
+    }
+
+    /// <summary>Builds a service-start entry (subject: the service itself), with a fresh UUIDv7 id.</summary>
+    /// <param name="service">The service that started.</param>
+    /// <param name="timeProvider">Clock; the system clock when null.</param>
+    /// <param name="metadata">Extra details, e.g. version or host name.</param>
+    public static AuditEntry ServiceStarted(string service, TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string>? metadata = null) =>
+        ServiceEvent(service, ServiceStartOperation, timeProvider, metadata);
+
+    /// <summary>Builds a service-stop entry (subject: the service itself), with a fresh UUIDv7 id.</summary>
+    /// <param name="service">The service that is stopping.</param>
+    /// <param name="timeProvider">Clock; the system clock when null.</param>
+    /// <param name="metadata">Extra details, e.g. the stop reason.</param>
+    public static AuditEntry ServiceStopped(string service, TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string>? metadata = null) =>
+        ServiceEvent(service, ServiceStopOperation, timeProvider, metadata);
+
+    /// <summary>Builds an authentication-failure entry, with a fresh UUIDv7 id.</summary>
+    /// <param name="service">The service that refused the request.</param>
+    /// <param name="requestId">The refused request.</param>
+    /// <param name="subject">Who tried to authenticate (claimed user or client id); the entry's entity id.</param>
+    /// <param name="reason">Why authentication failed.</param>
+    /// <param name="timeProvider">Clock; the system clock when null.</param>
+    /// <param name="metadata">Extra details, e.g. remote address or scheme.</param>
+    /// <exception cref="ArgumentException">A required field is missing.</exception>
+    public static AuditEntry AuthenticationFailed(
+        string service, string requestId, string subject, string? reason,
+        TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Build(service, AuditCategory.Authentication, AuthenticationFailedOperation, requestId, subject,
+            userId: null, dtoType: null, reason, timeProvider, metadata);
+
+    /// <summary>Builds a permission-denied entry, with a fresh UUIDv7 id.</summary>
+    /// <param name="service">The service that denied the request.</param>
+    /// <param name="requestId">The denied request.</param>
+    /// <param name="userId">The authenticated caller, if known.</param>
+    /// <param name="dtoType">The entity type the request targeted, if any.</param>
+    /// <param name="entityId">The resource the request targeted (entity id, or a route when there is none).</param>
+    /// <param name="reason">Why access was denied.</param>
+    /// <param name="timeProvider">Clock; the system clock when null.</param>
+    /// <param name="metadata">Extra details, e.g. the required permission.</param>
+    /// <exception cref="ArgumentException">A required field is missing.</exception>
+    public static AuditEntry PermissionDenied(
+        string service, string requestId, string? userId, string? dtoType, string entityId, string? reason,
+        TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string>? metadata = null) =>
+        Build(service, AuditCategory.Permission, PermissionDeniedOperation, requestId, entityId,
+            userId, dtoType, reason, timeProvider, metadata);
+
+    private static AuditEntry ServiceEvent(string service, string operation, TimeProvider? timeProvider, IReadOnlyDictionary<string, string>? metadata)
+    {
+        RequireText(service, nameof(service));
+        var id = Guid.CreateVersion7((timeProvider ?? TimeProvider.System).GetUtcNow());
+        // A lifecycle event has no caller request; its own id names it.
+        return Build(service, AuditCategory.ServiceStartStop, operation, "system:" + id.ToString("D"), service,
+            userId: null, dtoType: null, reason: null, timeProvider, metadata, id);
+    }
+
+    private static AuditEntry Build(
+        string service, AuditCategory category, string operation, string requestId, string entityId, string? userId,
+        string? dtoType, string? reason, TimeProvider? timeProvider, IReadOnlyDictionary<string, string>? metadata, Guid? id = null)
+    {
+        RequireText(service, nameof(service));
+        RequireText(requestId, nameof(requestId));
+        RequireText(entityId, nameof(entityId));
+        RequireText(operation, nameof(operation));
+        var now = (timeProvider ?? TimeProvider.System).GetUtcNow();
+        return new AuditEntry
+        {
+            Id = id ?? Guid.CreateVersion7(now),
+            Timestamp = now,
+            Service = service,
+            Category = category,
+            Operation = operation,
+            UserId = userId,
+            DtoType = dtoType,
+            EntityId = entityId,
+            Reason = reason,
+            Metadata = CopyMetadata(metadata),
+            RequestId = requestId,
+        };
+    }
+
+    private static void RequireText(string? value, string name)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            throw new ArgumentException($"Audit field '{name}' is required.", name);
+        }
+    }
+
+    // Sorted and copied: the entry must not change if the caller's dictionary does.
+    private static IReadOnlyDictionary<string, string> CopyMetadata(IReadOnlyDictionary<string, string>? metadata) =>
+        metadata is null || metadata.Count == 0
+            ? new Dictionary<string, string>(StringComparer.Ordinal)
+            : new SortedDictionary<string, string>(metadata.ToDictionary(StringComparer.Ordinal), StringComparer.Ordinal);
+}

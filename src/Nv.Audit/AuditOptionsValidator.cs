@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Options;
+
+namespace Nv.Audit;
+
+/// <summary>Checks <see cref="AuditOptions"/> at startup.</summary>
+internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
+{
+    /// <summary>Largest allowed <see cref="AuditOptions.MaxBatchSize"/>; bigger batches only lengthen the write lock.</summary>
+    public const int MaxBatchSizeLimit = 10_000;
+
+    public ValidateOptionsResult Validate(string? name, AuditOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            failures.Add($"{nameof(AuditOptions.DataDirectory)} is required.");
+        }
+        else if (options.DataDirectory.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            failures.Add($"{nameof(AuditOptions.DataDirectory)} contains characters that are not valid in a path.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.SqliteFileName))
+        {
+            failures.Add($"{nameof(AuditOptions.SqliteFileName)} is required.");
+        }
+        else if (options.SqliteFileName.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0
+                 || options.SqliteFileName.Contains('/', StringComparison.Ordinal)
+                 || options.SqliteFileName.Contains('\\', StringComparison.Ordinal)
+                 || options.SqliteFileName is "." or "..")
+        {
+            failures.Add($"{nameof(AuditOptions.SqliteFileName)} must be a plain file name inside {nameof(AuditOptions.DataDirectory)}.");
+        }
+
+        if (options.BusyTimeout < TimeSpan.FromSeconds(1) || options.BusyTimeout > TimeSpan.FromMinutes(10))
+        {
+            failures.Add($"{nameof(AuditOptions.BusyTimeout)} must be between 1 second and 10 minutes (was {options.BusyTimeout}).");
+        }
+
+        if (options.MaxBatchSize is < 1 or > MaxBatchSizeLimit)
+        {
+            failures.Add($"{nameof(AuditOptions.MaxBatchSize)} must be between 1 and {MaxBatchSizeLimit} (was {options.MaxBatchSize}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,40 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nv.Audit;
+using Nv.Audit.Mongo;
+using Nv.Audit.Sqlite;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the Nv audit trail.</summary>
+public static class AuditServiceCollectionExtensions
+{
+    /// <summary>Adds <see cref="AuditOptions"/> (bound to <see cref="AuditOptions.SectionName"/>, validated on start) and the
+    /// <see cref="IAuditSink"/>, unless one is already registered: MongoDB when <see cref="AuditOptions.MongoUri"/> is set,
+    /// else the embedded SQLite store.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Optional extra configuration, applied after binding.</param>
+    /// <returns>The same service collection.</returns>
+    /// <remarks>The sink is a singleton; call <see cref="IAuditSink.InitializeAsync"/> at startup (it also initializes
+    /// lazily on first use).</remarks>
+    public static IServiceCollection AddNvAudit(this IServiceCollection services, Action<AuditOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var options = services.AddOptions<AuditOptions>().BindConfiguration(AuditOptions.SectionName).ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuditOptions>, AuditOptionsValidator>());
+        services.TryAddSingleton<IAuditSink>(sp =>
+        {
+            var value = sp.GetRequiredService<IOptions<AuditOptions>>().Value;
+            return string.IsNullOrWhiteSpace(value.MongoUri)
+                ? new SqliteAuditSink(value, sp.GetService<ILogger<SqliteAuditSink>>())
+                : new MongoAuditSink(MongoAuditSinks.Copy(value), sp.GetService<ILogger<MongoAuditSink>>());
+        });
+        return services;
+    }
+}

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nv.Audit.Sqlite;
+
+namespace Nv.Audit;
+
+/// <summary>Creates audit sinks without dependency injection (CLI tools, tests).</summary>
+public static class AuditSinks
+{
+    /// <summary>Opens the embedded SQLite audit store described by <paramref name="options"/>.</summary>
+    /// <param name="options">Validated like the host does; the sink keeps a copy.</param>
+    /// <param name="loggerFactory">Where to log; nothing is logged when null.</param>
+    /// <returns>A sink; call <see cref="IAuditSink.InitializeAsync"/> before use (it also initializes lazily). Dispose it.</returns>
+    /// <exception cref="OptionsValidationException">The options are not valid.</exception>
+    public static IAuditSink OpenSqlite(AuditOptions options, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var result = new AuditOptionsValidator().Validate(Options.DefaultName, options);
+        if (result.Failed)
+        {
+            throw new OptionsValidationException(Options.DefaultName, typeof(AuditOptions), result.Failures);
+        }
+
+        var copy = new AuditOptions
+        {
+            DataDirectory = options.DataDirectory,
+            SqliteFileName = options.SqliteFileName,
+            MaxBatchSize = options.MaxBatchSize,
+        };
+        return new SqliteAuditSink(copy, loggerFactory?.CreateLogger<SqliteAuditSink>());
+    }
+}

@@ -1,0 +1,123 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using MongoDB.Bson;
+using Nv.Audit.Chain;
+using Nv.Wal;
+
+namespace Nv.Audit.Mongo;
+
+/// <summary>Maps audit entries to and from documents of the <c>audit_entries</c> collection.</summary>
+/// <remarks>
+/// Shape: <c>{ _id: id, timestamp, service, category, operation, userId, dtoType, entityId, before, after, changes,
+/// reason, metadata, requestId, lsn, sequence, prevHash, hash }</c>. <c>_id</c> is the entry id (36-character text, as
+/// encoded), which makes inserts idempotent. The timestamp is the fixed-width canonical text, so string order is time
+/// order. The JSON fields (before, after, changes, metadata) hold the canonical JSON <em>text</em>
+/// (docs/audit-hash-chain.md), exactly what the hash covers: BSON numbers would not keep every JSON number token, and
+/// payload keys never become BSON field names. The same entry therefore has the same hash in SQLite and MongoDB.
+/// </remarks>
+internal static class MongoAuditDocument
+{
+    public const string Collection = "audit_entries";
+
+    /// <summary>The document of an entry whose sequence and hashes are assigned.</summary>
+    public static BsonDocument ToBson(AuditEntry entry, ArrayBufferWriter<byte> scratch) => new()
+    {
+        { "_id", AuditCanonicalEncoding.FormatId(entry.Id) },
+        { "timestamp", AuditCanonicalEncoding.FormatTimestamp(entry.Timestamp) },
+        { "service", entry.Service },
+        { "category", AuditCategoryNames.ToName(entry.Category) },
+        { "operation", entry.Operation },
+        { "userId", Text(entry.UserId) },
+        { "dtoType", Text(entry.DtoType) },
+        { "entityId", entry.EntityId },
+        { "before", entry.Before is { } before ? Json(scratch, w => CanonicalJson.Write(before, w)) : BsonNull.Value },
+        { "after", entry.After is { } after ? Json(scratch, w => CanonicalJson.Write(after, w)) : BsonNull.Value },
+        { "changes", Json(scratch, w => CanonicalJson.WriteChanges(entry.Changes, w)) },
+        { "reason", Text(entry.Reason) },
+        { "metadata", Json(scratch, w => CanonicalJson.WriteStringMap(entry.Metadata, w)) },
+        { "requestId", entry.RequestId },
+        { "lsn", entry.Lsn is { } lsn ? new BsonInt64(lsn.Value) : BsonNull.Value },
+        { "sequence", entry.Sequence },
+        { "prevHash", entry.PrevHash },
+        { "hash", entry.Hash },
+    };
+
+    /// <summary>The entry stored in <paramref name="document"/>.</summary>
+    /// <exception cref="FormatException">A field is missing or does not parse (the document was edited or damaged).</exception>
+    public static AuditEntry FromBson(BsonDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        try
+        {
+            return new AuditEntry
+            {
+                Id = Guid.ParseExact(document["_id"].AsString, "D"),
+                Timestamp = AuditCanonicalEncoding.ParseTimestamp(document["timestamp"].AsString),
+                Service = document["service"].AsString,
+                Category = AuditCategoryNames.Parse(document["category"].AsString),
+                Operation = document["operation"].AsString,
+                UserId = NullableText(document, "userId"),
+                DtoType = NullableText(document, "dtoType"),
+                EntityId = document["entityId"].AsString,
+                Before = ParseJson(NullableText(document, "before")),
+                After = ParseJson(NullableText(document, "after")),
+                Changes = ParseChanges(document["changes"].AsString),
+                Reason = NullableText(document, "reason"),
+                Metadata = ParseMetadata(document["metadata"].AsString),
+                RequestId = document["requestId"].AsString,
+                Lsn = document.GetValue("lsn", BsonNull.Value).IsBsonNull ? null : new Lsn(document["lsn"].AsInt64),
+                Sequence = document["sequence"].AsInt64,
+                PrevHash = document["prevHash"].AsString,
+                Hash = document["hash"].AsString,
+            };
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidCastException or ArgumentException
+                                       or OverflowException or FormatException)
+        {
+            throw new FormatException("An audit document does not parse: " + ex.Message, ex);
+        }
+    }
+
+    private static BsonValue Text(string? value) => value is null ? BsonNull.Value : new BsonString(value);
+
+    private static string? NullableText(BsonDocument document, string name)
+    {
+        var value = document.GetValue(name, BsonNull.Value);
+        return value.IsBsonNull ? null : value.AsString;
+    }
+
+    private static BsonString Json(ArrayBufferWriter<byte> scratch, Action<ArrayBufferWriter<byte>> write)
+    {
+        scratch.Clear();
+        write(scratch);
+        return new BsonString(Encoding.UTF8.GetString(scratch.WrittenSpan));
+    }
+
+    private static JsonElement? ParseJson(string? text) => text is null ? null : JsonSerializer.Deserialize<JsonElement>(text);
+
+    private static SortedDictionary<string, string> ParseMetadata(string text) =>
+        JsonSerializer.Deserialize<Dictionary<string, string>>(text) is { } map
+            ? new SortedDictionary<string, string>(map, StringComparer.Ordinal)
+            : throw new FormatException("metadata is null");
+
+    private static List<FieldChange> ParseChanges(string text)
+    {
+        var array = JsonSerializer.Deserialize<JsonElement>(text);
+        if (array.ValueKind != JsonValueKind.Array)
+        {
+            throw new FormatException("changes is not an array");
+        }
+
+        var changes = new List<FieldChange>(array.GetArrayLength());
+        foreach (var item in array.EnumerateArray())
+        {
+            var path = item.GetProperty("path").GetString() ?? throw new FormatException("change path is null");
+            JsonElement? before = item.TryGetProperty("before", out var b) ? b : null;
+            JsonElement? after = item.TryGetProperty("after", out var a) ? a : null;
+            changes.Add(new FieldChange(path, before, after));
+        }
+
+        return changes;
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.Extensions.Logging;
+
+namespace Nv.DbWriter;
+
+/// <summary>Source-generated log messages of Nv.DbWriter (event ids 3000–3099).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Information,
+        Message = "SQLite database writer opened {Path} (journal_mode={JournalMode}, synchronous={Synchronous}, resolved through {ResolvedThrough})")]
+    public static partial void SqliteOpened(this ILogger logger, string path, string journalMode, long synchronous, long resolvedThrough);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "SQLite database writer closed {Path}")]
+    public static partial void SqliteClosed(this ILogger logger, string path);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Debug,
+        Message = "Committed batch of {Count} records (LSN {FirstLsn}..{LastLsn}): {Applied} applied, {AlreadyApplied} already applied, {Rejected} rejected; resolved through {ResolvedThrough}")]
+    public static partial void BatchCommitted(this ILogger logger, int count, long firstLsn, long lastLsn, int applied, int alreadyApplied,
+        int rejected, long resolvedThrough);
+
+    [LoggerMessage(EventId = 3003, Level = LogLevel.Warning,
+        Message = "Transient database failure applying {Count} records (LSN {FirstLsn}..{LastLsn}); the batch was rolled back and will be retried: {Error}")]
+    public static partial void BatchTransient(this ILogger logger, Exception exception, int count, long firstLsn, long lastLsn, string error);
+
+    [LoggerMessage(EventId = 3004, Level = LogLevel.Error,
+        Message = "Non-transient database failure applying {Count} records (LSN {FirstLsn}..{LastLsn}); the batch was rolled back")]
+    public static partial void BatchFailed(this ILogger logger, Exception exception, int count, long firstLsn, long lastLsn);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Rollback after a failed batch also failed (SQLite may already have rolled back)")]
+    public static partial void RollbackFailed(this ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Information,
+        Message = "Purged resolutions and tombstones at or below LSN {UpTo}: {Resolutions} resolutions, {Tombstones} tombstones")]
+    public static partial void Purged(this ILogger logger, long upTo, int resolutions, int tombstones);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning,
+        Message = "Purge requested up to LSN {Requested} but only LSN {ResolvedThrough} is resolved; purging up to {ResolvedThrough} only")]
+    public static partial void PurgeClamped(this ILogger logger, long requested, long resolvedThrough);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Trace, Message = "LSN {Lsn} {Operation} {DtoType}/{EntityId}: {Status} {RejectReason}")]
+    public static partial void RecordApplied(this ILogger logger, long lsn, Nv.Wal.WalOperation operation, string dtoType, string entityId,
+        ApplyStatus status, RejectReason rejectReason);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Debug, Message = "Created table {Table} for dtoType {DtoType}")]
+    public static partial void TableCreated(this ILogger logger, string table, string dtoType);
+}

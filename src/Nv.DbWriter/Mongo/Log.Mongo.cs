@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+// Part of the project's one Log class (CONVENTIONS §4), kept next to the MongoDB writer; the namespace is the class's.
+namespace Nv.DbWriter;
+
+/// <summary>Log messages of the MongoDB writer (event ids 3050–3069).</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 3050, Level = LogLevel.Information,
+        Message = "MongoDB database writer connected to {Servers}, database {Database} (replica set: {ReplicaSet}, write concern {WriteConcern}, resolved through {ResolvedThrough})")]
+    public static partial void MongoOpened(this ILogger logger, string servers, string database, bool replicaSet, string writeConcern,
+        long resolvedThrough);
+
+    [LoggerMessage(EventId = 3051, Level = LogLevel.Information, Message = "MongoDB database writer closed ({Servers}, database {Database})")]
+    public static partial void MongoClosed(this ILogger logger, string servers, string database);
+
+    [LoggerMessage(EventId = 3052, Level = LogLevel.Debug,
+        Message = "LSN {Lsn} {DtoType}/{EntityId}: the upsert hit E11000 and the stored LSN {StoredLsn} proves the record already applied")]
+    public static partial void DuplicateKeyAlreadyApplied(this ILogger logger, long lsn, string dtoType, string entityId, long storedLsn);
+
+    [LoggerMessage(EventId = 3053, Level = LogLevel.Information,
+        Message = "Completing {Count} records whose outcome was stored before a failure (pending resolutions from LSN {FirstLsn})")]
+    public static partial void CompletingPending(this ILogger logger, int count, long firstLsn);
+}

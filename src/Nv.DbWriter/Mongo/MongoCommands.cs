@@ -1,0 +1,142 @@
+using System.Globalization;
+using MongoDB.Bson;
+using MongoDB.Driver;
+using Nv.Wal;
+
+namespace Nv.DbWriter.Mongo;
+
+/// <summary>Every filter, update and write concern the MongoDB writer sends, as pure functions (unit-tested as BSON).</summary>
+/// <remarks>
+/// Stored shapes. Entity (collection named after the dtoType):
+/// <c>{ _id: entityId, doc: {payload} | null, _nv: { lsn, replayKey, walId, deleted } }</c>; the payload sits under
+/// <c>doc</c>, so its keys can never reach <c>_id</c>, <c>_nv</c> or an update operator. A tombstone has <c>doc: null</c>,
+/// <c>deleted: true</c> and keeps the LSN. Resolution (<c>_nv_resolutions</c>):
+/// <c>{ _id: lsn, walId, requestId, status, rejectReason, before, pending? }</c>. Watermark (<c>_nv_meta</c>):
+/// <c>{ _id: "resolved_through", value }</c>.
+/// </remarks>
+internal static class MongoCommands
+{
+    public const string ResolutionsCollection = "_nv_resolutions";
+    public const string MetaCollection = "_nv_meta";
+    public const string ResolvedThroughId = "resolved_through";
+    public const string SchemaVersionId = "schema_version";
+    public const int SchemaVersion = 1;
+
+    public const string Doc = "doc";
+    public const string Nv = "_nv";
+    public const string NvLsn = "_nv.lsn";
+    public const string NvWalId = "_nv.walId";
+    public const string NvDeleted = "_nv.deleted";
+    public const string Pending = "pending";
+
+    /// <summary>Durable before results are returned: journaled, and on a replica set acknowledged by a majority.</summary>
+    public static WriteConcern WriteConcernFor(bool replicaSet) =>
+        replicaSet ? WriteConcern.WMajority.With(journal: true) : new WriteConcern(1, journal: true);
+
+    /// <summary>Ordered bulk writes: an op runs only after every op before it succeeded, so an error has one index.</summary>
+    public static BulkWriteOptions Ordered { get; } = new() { IsOrdered = true };
+
+    /// <summary>The LSN guard of one entity write: the slot is written only if its stored LSN is lower than the record's
+    /// (an older or equal LSN never overwrites). With <paramref name="expectedWalId"/>, the write is also pinned to the
+    /// exact version the writer read, so the before image it returns is the one the write replaced.</summary>
+    public static BsonDocument EntityFilter(WalRecord record, string? expectedWalId)
+    {
+        var filter = new BsonDocument
+        {
+            { "_id", record.EntityId },
+            { NvLsn, new BsonDocument("$lt", record.Lsn.Value) },
+        };
+        if (expectedWalId is not null)
+        {
+            filter.Add(NvWalId, expectedWalId);
+        }
+
+        return filter;
+    }
+
+    /// <summary>The update of one entity write: the whole document (under <c>doc</c>) and the guard fields, or a tombstone.</summary>
+    /// <param name="record">The record being applied.</param>
+    /// <param name="document">The payload as BSON (from <see cref="MongoJson.ToBson"/>), or null for a delete (tombstone).</param>
+    public static BsonDocument EntityUpdate(WalRecord record, BsonDocument? document) => new(
+        "$set",
+        new BsonDocument
+        {
+            { Doc, (BsonValue?)document ?? BsonNull.Value },
+            { NvLsn, record.Lsn.Value },
+            { "_nv.replayKey", record.ReplayKey },
+            { NvWalId, FormatId(record.Id) },
+            { NvDeleted, document is null },
+        });
+
+    /// <summary>One guarded upsert. Upsert inserts a missing slot; a stored slot that fails the guard makes the upsert try an
+    /// insert with the same <c>_id</c>, which fails with E11000 (DuplicateKey): the writer then reads the slot and treats it
+    /// as already applied only if the stored LSN is at or above the record's.</summary>
+    public static UpdateOneModel<BsonDocument> EntityWrite(WalRecord record, BsonDocument? document, string? expectedWalId) =>
+        new(EntityFilter(record, expectedWalId), EntityUpdate(record, document)) { IsUpsert = true };
+
+    /// <summary>The slots of a batch in one collection.</summary>
+    public static BsonDocument ByIds(IEnumerable<string> entityIds) =>
+        new("_id", new BsonDocument("$in", new BsonArray(entityIds)));
+
+    public static BsonDocument ById(string entityId) => new("_id", entityId);
+
+    /// <summary>Tombstones that WAL truncation lets go.</summary>
+    public static BsonDocument TombstonesUpTo(long lsn) => new()
+    {
+        { NvDeleted, true },
+        { NvLsn, new BsonDocument("$lte", lsn) },
+    };
+
+    /// <summary>A resolution. <paramref name="pending"/> marks an Applied outcome whose entity write is not yet durable:
+    /// it is invisible to readers and not counted by the watermark until cleared.</summary>
+    public static BsonDocument Resolution(WalRecord record, ApplyStatus status, RejectReason reason, BsonDocument? before, bool pending)
+    {
+        var document = new BsonDocument
+        {
+            { "_id", record.Lsn.Value },
+            { "walId", FormatId(record.Id) },
+            { "requestId", record.RequestId },
+            { "status", (int)status },
+            { "rejectReason", (int)reason },
+            { "before", (BsonValue?)before ?? BsonNull.Value },
+        };
+        if (pending)
+        {
+            document.Add(Pending, true);
+        }
+
+        return document;
+    }
+
+    /// <summary>Resolutions of the given LSNs, pending or not (the writer's own lookup).</summary>
+    public static BsonDocument ResolutionsOf(IEnumerable<long> lsns) => new("_id", new BsonDocument("$in", new BsonArray(lsns)));
+
+    /// <summary>Visible (final) resolutions with LSN in (after, upTo].</summary>
+    public static BsonDocument ResolutionsBetween(long after, long upTo) => new()
+    {
+        { "_id", new BsonDocument { { "$gt", after }, { "$lte", upTo } } },
+        { Pending, new BsonDocument("$exists", false) },
+    };
+
+    /// <summary>Visible resolutions of one request.</summary>
+    public static BsonDocument ResolutionsOfRequest(string requestId) => new()
+    {
+        { "requestId", requestId },
+        { Pending, new BsonDocument("$exists", false) },
+    };
+
+    /// <summary>Pending resolutions (left by a batch that failed between its resolution insert and its entity writes).</summary>
+    public static BsonDocument PendingResolutions { get; } = new(Pending, new BsonDocument("$exists", true));
+
+    /// <summary>Makes pending resolutions final once their entity writes are durable.</summary>
+    public static BsonDocument ClearPending { get; } = new("$unset", new BsonDocument(Pending, ""));
+
+    /// <summary>The watermark only moves forward, even if two updates race or a stale value is written.</summary>
+    public static BsonDocument AdvanceResolvedThrough(long value) => new("$max", new BsonDocument("value", value));
+
+    public static BsonDocument MetaId(string id) => new("_id", id);
+
+    public static BsonDocument SortById { get; } = new("_id", 1);
+
+    public static string FormatId(Guid id) => id.ToString("D", CultureInfo.InvariantCulture);
+}

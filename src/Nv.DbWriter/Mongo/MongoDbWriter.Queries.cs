@@ -1,0 +1,117 @@
+using MongoDB.Bson;
+using MongoDB.Driver;
+using Nv.DbWriter.Sqlite;
+using Nv.Wal;
+
+namespace Nv.DbWriter.Mongo;
+
+internal sealed partial class MongoDbWriter
+{
+    public async Task<StoredEntity?> GetAsync(string dtoType, string entityId, CancellationToken cancellationToken = default)
+    {
+        ThrowIfInvalidDtoType(dtoType, nameof(dtoType));
+        ArgumentException.ThrowIfNullOrEmpty(entityId);
+        return await LockedAsync("read", async () =>
+        {
+            var stored = await _database!.GetCollection<BsonDocument>(dtoType).Find(MongoCommands.ById(entityId))
+                .FirstOrDefaultAsync(cancellationToken);
+            if (stored is null)
+            {
+                return null;
+            }
+
+            var nv = stored[MongoCommands.Nv].AsBsonDocument;
+            if (nv.GetValue("deleted", BsonBoolean.False).ToBoolean())
+            {
+                return null;
+            }
+
+            return new StoredEntity
+            {
+                DtoType = dtoType,
+                EntityId = entityId,
+                Document = MongoJson.ToJson(stored.GetValue(MongoCommands.Doc, new BsonDocument())),
+                Lsn = new Lsn(nv["lsn"].ToInt64()),
+                ReplayKey = nv["replayKey"].AsString,
+                WalId = Guid.ParseExact(nv["walId"].AsString, "D"),
+            };
+        }, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<RecordResolution>> GetResolutionsAsync(Lsn after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(after.Value, nameof(after));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        var upTo = after.Value > long.MaxValue - limit ? long.MaxValue : after.Value + limit;
+        return await LockedAsync<IReadOnlyList<RecordResolution>>("read of resolutions", async () =>
+        {
+            var documents = await _resolutions!.Find(MongoCommands.ResolutionsBetween(after.Value, upTo))
+                .Sort(MongoCommands.SortById).ToListAsync(cancellationToken);
+            return [.. documents.Select(ReadResolution)];
+        }, cancellationToken);
+    }
+
+    public async Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requestId);
+        return await LockedAsync("read of resolutions", async () =>
+        {
+            var document = await _resolutions!.Find(MongoCommands.ResolutionsOfRequest(requestId))
+                .Sort(MongoCommands.SortById).Limit(1).FirstOrDefaultAsync(cancellationToken);
+            return document is null ? null : ReadResolution(document);
+        }, cancellationToken);
+    }
+
+    public async Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default) =>
+        await LockedAsync("read of the watermark", () => Task.FromResult(new Lsn(_resolvedThrough)), cancellationToken);
+
+    /// <remarks>Clamped to the resolved-through watermark, as in SQLite. Not one transaction: resolutions first, then each
+    /// collection's tombstones; a failure part-way leaves only more to purge next time, never a wrong state.</remarks>
+    public async Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default) =>
+        await LockedAsync("purge", async () =>
+        {
+            var effective = Math.Min(upTo.Value, _resolvedThrough);
+            if (upTo.Value > _resolvedThrough)
+            {
+                _logger.PurgeClamped(upTo.Value, _resolvedThrough);
+            }
+
+            if (effective <= 0)
+            {
+                return 0;
+            }
+
+            var resolutions = await _resolutions!.DeleteManyAsync(
+                new BsonDocument("_id", new BsonDocument("$lte", effective)), cancellationToken);
+            long tombstones = 0;
+            var names = await (await _database!.ListCollectionNamesAsync(cancellationToken: cancellationToken)).ToListAsync(cancellationToken);
+            foreach (var name in names.Where(SqliteIdentifiers.IsValidDtoType).Order(StringComparer.Ordinal))
+            {
+                var collection = await CollectionAsync(name, cancellationToken);
+                tombstones += (await collection.DeleteManyAsync(MongoCommands.TombstonesUpTo(effective), cancellationToken)).DeletedCount;
+            }
+
+            _logger.Purged(effective, (int)Math.Min(int.MaxValue, resolutions.DeletedCount), (int)Math.Min(int.MaxValue, tombstones));
+            return 0;
+        }, cancellationToken);
+
+    /// <summary>Runs a read or maintenance operation under the gate, after initialization, wrapping store errors.</summary>
+    private async Task<T> LockedAsync<T>(string operation, Func<Task<T>> action, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await EnsureReadyAsync(cancellationToken);
+            return await action();
+        }
+        catch (Exception ex) when (ex is MongoException or TimeoutException)
+        {
+            throw MongoErrors.Wrap(ex, operation);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+}

@@ -1,0 +1,211 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using MongoDB.Bson;
+using MongoDB.Driver;
+using Nv.DbWriter.Sqlite;
+
+namespace Nv.DbWriter.Mongo;
+
+/// <summary>The production <see cref="IDbWriter"/>: one MongoDB collection per dtoType, <c>_id</c> = entityId, LSN-guarded
+/// upserts in ordered bulk writes, and a resolution outbox (<c>_nv_resolutions</c>) that makes replay exact.</summary>
+/// <remarks>
+/// Atomicity without multi-document transactions (they need a replica set; this works on a standalone server too).
+/// A batch is written in three durable steps, each with write concern <c>j:true</c> (plus <c>w:majority</c> on a
+/// replica set):
+/// <list type="number">
+/// <item>Every outcome is decided against the stored slots (read first) and inserted into <c>_nv_resolutions</c>.
+/// Rejections and superseded records are final at once. An Applied outcome is inserted <c>pending</c>, with its exact
+/// before image: from now on its outcome is fixed, but it is invisible (GetResolutions, FindByRequestId and the
+/// resolved-through watermark skip it) because the entity is not yet written.</item>
+/// <item>The entity writes, one ordered bulk write per collection. Each is an upsert guarded by
+/// <c>_nv.lsn &lt; record.lsn</c> (an older or equal LSN never overwrites) and pinned to the <c>_nv.walId</c> of the
+/// version that was read, so the returned before image is exactly what the write replaced. A guard that fails turns the
+/// upsert into an insert of an existing <c>_id</c> (E11000); that is "already applied" only when the stored LSN is at or
+/// above the record's, otherwise another writer changed the slot and the batch fails (not transient).</item>
+/// <item>The pending flags are cleared and the watermark advanced (<c>$max</c>, never backwards).</item>
+/// </list>
+/// Failure policy. A transient error (network, not primary, timeouts, write-concern errors) at any step makes every
+/// result <see cref="ApplyStatus.Transient"/>; the records stay in the WAL and are applied again. What the failed
+/// attempt left is completed, never undone (roll-forward): a record found with a pending resolution keeps that outcome
+/// and before image, its entity write is redone (a no-op through the LSN guard if it had happened) and it is reported
+/// Applied. A crash between steps is the same case after a restart: the boot replay re-applies from the WAL's applied
+/// watermark, which advances only after results are returned. Unlike SQLite, a failure <em>during</em> step 2 can
+/// leave some of the batch's entity writes visible to <see cref="GetAsync"/> until the retry completes the batch;
+/// their resolutions stay invisible and the watermark does not move. A resolution's before image is therefore always
+/// exact; there is no "applied, before image lost" case. A non-transient error throws <see cref="DbWriterException"/>.
+/// Threading: every operation is serialized by one async gate; the contract allows one applier.
+/// </remarks>
+internal sealed partial class MongoDbWriter : IDbWriter
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly DbWriterOptions _options;
+    private readonly ILogger _logger;
+    private readonly DbWriterMetrics _metrics;
+    private readonly MongoClientSettings _settings;
+    private readonly Dictionary<string, IMongoCollection<BsonDocument>> _collections = new(StringComparer.Ordinal);
+    private MongoClient? _client;
+    private IMongoDatabase? _database;
+    private IMongoCollection<BsonDocument>? _resolutions;
+    private IMongoCollection<BsonDocument>? _meta;
+    private WriteConcern _writeConcern = MongoCommands.WriteConcernFor(replicaSet: false);
+    private bool _replicaSet;
+    private bool _ready;
+    private bool _disposed;
+
+    // Committed state; reloaded from the store after any failed batch (an unacknowledged write may have landed).
+    private long _resolvedThrough;
+    private long _maxResolutionLsn;
+
+    /// <exception cref="ArgumentException">The connection string is malformed.</exception>
+    public MongoDbWriter(DbWriterOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _settings = MongoConnection.Settings(options.MongoUri, options.MongoConnectTimeout, DbWriterOptions.SectionName + ":MongoUri");
+        _logger = (ILogger?)loggerFactory?.CreateLogger<MongoDbWriter>() ?? NullLogger.Instance;
+        _metrics = new DbWriterMetrics(meterFactory);
+    }
+
+    /// <summary>Tests only: called with a step name ("entity-writes", "clear-pending") before that step; returning true
+    /// fails the batch there with a transient error, as a lost connection would.</summary>
+    internal Func<string, bool>? FailBefore { get; set; }
+
+    /// <summary>Whether writes wait for a majority (known after initialization).</summary>
+    internal WriteConcern WriteConcern => _writeConcern;
+
+    public async Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await EnsureReadyAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _gate.WaitAsync();
+        try
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _metrics.Dispose();
+            if (_client is not null)
+            {
+                _client.Dispose();
+                _client = null;
+                _logger.MongoClosed(MongoConnection.Describe(_settings), _options.MongoDatabase);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Connects (within the connect timeout), creates the Nv collections' indexes, and loads the watermark.
+    /// Runs again after a failed batch, so in-memory state never trusts a write whose acknowledgement was lost.</summary>
+    private async Task EnsureReadyAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_ready)
+        {
+            return;
+        }
+
+        if (_client is null)
+        {
+            var client = new MongoClient(_settings);
+            try
+            {
+                var database = client.GetDatabase(_options.MongoDatabase);
+                _replicaSet = await MongoConnection.ProbeAsync(database, _settings, cancellationToken);
+                _database = database;
+            }
+            catch
+            {
+                client.Dispose();
+                throw;
+            }
+
+            _client = client;
+            _writeConcern = MongoCommands.WriteConcernFor(_replicaSet);
+            _resolutions = _database.GetCollection<BsonDocument>(MongoCommands.ResolutionsCollection).WithWriteConcern(_writeConcern);
+            _meta = _database.GetCollection<BsonDocument>(MongoCommands.MetaCollection).WithWriteConcern(_writeConcern);
+        }
+
+        try
+        {
+            await _resolutions!.Indexes.CreateOneAsync(
+                new CreateIndexModel<BsonDocument>(new BsonDocument { { "requestId", 1 }, { "_id", 1 } },
+                    new CreateIndexOptions { Name = "requestId_lsn" }),
+                cancellationToken: cancellationToken);
+            await CheckSchemaAsync(cancellationToken);
+            var stored = await _meta!.Find(MongoCommands.MetaId(MongoCommands.ResolvedThroughId)).FirstOrDefaultAsync(cancellationToken);
+            _resolvedThrough = stored?["value"].ToInt64() ?? 0;
+            var max = await _resolutions.Find(FilterDefinition<BsonDocument>.Empty)
+                .Sort(new BsonDocument("_id", -1)).Limit(1).FirstOrDefaultAsync(cancellationToken);
+            _maxResolutionLsn = Math.Max(_resolvedThrough, max?["_id"].ToInt64() ?? 0);
+            // A crash after the last batch's resolutions were final but before the watermark moved: catch up now.
+            _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
+        }
+        catch (MongoException ex)
+        {
+            throw MongoErrors.Wrap(ex, "initialization");
+        }
+        catch (TimeoutException ex)
+        {
+            throw MongoErrors.Wrap(ex, "initialization");
+        }
+
+        _ready = true;
+        _logger.MongoOpened(MongoConnection.Describe(_settings), _options.MongoDatabase, _replicaSet,
+            _writeConcern.ToBsonDocument().ToJson(), _resolvedThrough);
+    }
+
+    private async Task CheckSchemaAsync(CancellationToken cancellationToken)
+    {
+        var id = MongoCommands.MetaId(MongoCommands.SchemaVersionId);
+        await _meta!.UpdateOneAsync(id, new BsonDocument("$setOnInsert", new BsonDocument("value", MongoCommands.SchemaVersion)),
+            new UpdateOptions { IsUpsert = true }, cancellationToken);
+        var version = (await _meta.Find(id).FirstAsync(cancellationToken))["value"].ToInt32();
+        if (version != MongoCommands.SchemaVersion)
+        {
+            throw new DbWriterException(
+                $"MongoDB database '{_options.MongoDatabase}' has Nv schema version {version}; this build understands {MongoCommands.SchemaVersion}.",
+                isTransient: false);
+        }
+    }
+
+    /// <summary>The collection of a (validated) dtoType, with the writer's write concern; creates its purge index once.</summary>
+    private async Task<IMongoCollection<BsonDocument>> CollectionAsync(string dtoType, CancellationToken cancellationToken)
+    {
+        if (_collections.TryGetValue(dtoType, out var collection))
+        {
+            return collection;
+        }
+
+        collection = _database!.GetCollection<BsonDocument>(dtoType).WithWriteConcern(_writeConcern);
+        await collection.Indexes.CreateOneAsync(
+            new CreateIndexModel<BsonDocument>(new BsonDocument(MongoCommands.NvLsn, 1), new CreateIndexOptions<BsonDocument>
+            {
+                Name = "_nv_tombstones",
+                PartialFilterExpression = new BsonDocument(MongoCommands.NvDeleted, true),
+            }),
+            cancellationToken: cancellationToken);
+        _logger.TableCreated(_options.MongoDatabase + "." + dtoType, dtoType);
+        return _collections[dtoType] = collection;
+    }
+
+    private static void ThrowIfInvalidDtoType(string dtoType, string paramName) =>
+        SqliteIdentifiers.ThrowIfInvalidDtoType(dtoType, paramName);
+}

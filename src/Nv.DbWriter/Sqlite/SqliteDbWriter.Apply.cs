@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Nv.Wal;
+
+namespace Nv.DbWriter.Sqlite;
+
+internal sealed partial class SqliteDbWriter
+{
+    public Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (batch.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyList<ApplyResult>>([]);
+        }
+
+        Validate(batch);
+        lock (_gate)
+        {
+            return Task.FromResult<IReadOnlyList<ApplyResult>>(ApplyLocked(batch, cancellationToken));
+        }
+    }
+
+    /// <summary>Checks every record before anything is written, so a malformed batch writes nothing at all.</summary>
+    private static void Validate(IReadOnlyList<WalRecord> batch)
+    {
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var record = batch[i];
+            if (record is null)
+            {
+                throw new ArgumentException($"Batch item {i} is null.", nameof(batch));
+            }
+
+            SqliteIdentifiers.ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
+            if (record.Lsn.Value <= 0)
+            {
+                throw new ArgumentException($"Batch item {i} has no LSN (it was never appended to the WAL).", nameof(batch));
+            }
+
+            if (string.IsNullOrEmpty(record.EntityId) || record.ReplayKey is null || record.RequestId is null)
+            {
+                throw new ArgumentException($"Record at LSN {record.Lsn} lacks an entity id, replay key or request id.", nameof(batch));
+            }
+
+            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete))
+            {
+                throw new ArgumentException($"Record at LSN {record.Lsn} has an unknown operation {record.Operation}.", nameof(batch));
+            }
+
+            if (record.Operation != WalOperation.Delete && record.Payload.ValueKind != JsonValueKind.Object)
+            {
+                throw new ArgumentException(
+                    $"Record at LSN {record.Lsn} ({record.Operation}) needs a JSON object payload, not {record.Payload.ValueKind}.", nameof(batch));
+            }
+        }
+    }
+
+    private ApplyResult[] ApplyLocked(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken)
+    {
+        var connection = EnsureOpen();
+        var started = Stopwatch.GetTimestamp();
+        var first = batch[0].Lsn.Value;
+        var last = batch[^1].Lsn.Value;
+        SqliteTable[] tables;
+        try
+        {
+            tables = ResolveTables(connection, batch);
+        }
+        catch (SqliteException ex) when (SqliteErrors.IsTransient(ex))
+        {
+            _logger.BatchTransient(ex, batch.Count, first, last, ex.Message);
+            return Transient(batch, ex.Message, started);
+        }
+        catch (SqliteException ex)
+        {
+            _logger.BatchFailed(ex, batch.Count, first, last);
+            throw SqliteErrors.Wrap(ex, "table creation");
+        }
+
+        var results = new ApplyResult[batch.Count];
+        var resolvedThrough = _resolvedThrough;
+        var maxResolutionLsn = _maxResolutionLsn;
+        int applied = 0, alreadyApplied = 0, rejected = 0;
+        SqliteTransaction? transaction = null;
+        try
+        {
+            // IMMEDIATE takes the write lock now, so contention shows up before any work is done.
+            transaction = connection.BeginTransaction(deferred: false);
+            var advance = false;
+            for (var i = 0; i < batch.Count; i++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var record = batch[i];
+                var result = ApplyOne(tables[i], record, resolvedThrough, ref maxResolutionLsn, ref advance);
+                results[i] = result;
+                switch (result.Status)
+                {
+                    case ApplyStatus.Applied: applied++; break;
+                    case ApplyStatus.AlreadyApplied: alreadyApplied++; break;
+                    default: rejected++; break;
+                }
+            }
+
+            if (advance)
+            {
+                resolvedThrough = _resolutions!.Advance(resolvedThrough);
+            }
+
+            transaction.Commit();
+        }
+        catch (SqliteException ex) when (SqliteErrors.IsTransient(ex))
+        {
+            Rollback(transaction);
+            _logger.BatchTransient(ex, batch.Count, first, last, ex.Message);
+            return Transient(batch, ex.Message, started);
+        }
+        catch (SqliteException ex)
+        {
+            Rollback(transaction);
+            _logger.BatchFailed(ex, batch.Count, first, last);
+            throw SqliteErrors.Wrap(ex, "batch apply");
+        }
+        catch
+        {
+            Rollback(transaction);
+            throw;
+        }
+        finally
+        {
+            DisposeQuietly(transaction);
+        }
+
+        // Only now is the batch durable: publish the new committed state.
+        _resolvedThrough = resolvedThrough;
+        _maxResolutionLsn = maxResolutionLsn;
+        _metrics.BatchDone(Stopwatch.GetElapsedTime(started), committed: true);
+        _metrics.Records(ApplyStatus.Applied, applied);
+        _metrics.Records(ApplyStatus.AlreadyApplied, alreadyApplied);
+        _metrics.Records(ApplyStatus.Rejected, rejected);
+        _logger.BatchCommitted(batch.Count, first, last, applied, alreadyApplied, rejected, resolvedThrough);
+        return results;
+    }
+
+    // Runs inside the batch transaction the connection holds (raw statements join it).
+    private ApplyResult ApplyOne(SqliteTable table, WalRecord record, long resolvedThrough,
+        ref long maxResolutionLsn, ref bool advance)
+    {
+        var lsn = record.Lsn.Value;
+
+        // 1. A stored outcome is final: replay returns it without touching the entity.
+        if (lsn <= maxResolutionLsn)
+        {
+            var stored = _resolutions!.Find(lsn);
+            if (stored is not null)
+            {
+                return FromResolution(record, stored);
+            }
+
+            if (lsn <= resolvedThrough)
+            {
+                // Resolved once, then purged with WAL truncation: the database already reflects it.
+                return new ApplyResult
+                {
+                    Lsn = record.Lsn,
+                    Status = ApplyStatus.AlreadyApplied,
+                    After = AfterImage(record),
+                    Error = "The resolution of this record was purged; its outcome is no longer known.",
+                };
+            }
+        }
+
+        // 2. Decide against the current row, read in this transaction.
+        var exists = table.TryRead(record.EntityId, out var document, out var storedLsn, out var deleted);
+        var live = exists && !deleted;
+        var before = live ? document : null;
+        ApplyStatus status;
+        var reason = RejectReason.None;
+
+        if (exists && storedLsn >= lsn)
+        {
+            // Page-LSN rule: a later record already wrote this slot (out-of-order apply, or replay after a purge);
+            // this one is superseded and must not overwrite or resurrect. Its own before image is unknown.
+            status = ApplyStatus.AlreadyApplied;
+            before = null;
+        }
+        else if (record.ExpectedLsn is { } expected && (!live || storedLsn != expected.Value))
+        {
+            status = ApplyStatus.Rejected;
+            reason = RejectReason.PreconditionFailed;
+        }
+        else if (record.Operation == WalOperation.Create && live)
+        {
+            status = ApplyStatus.Rejected;
+            reason = RejectReason.AlreadyExists;
+        }
+        else if (record.Operation != WalOperation.Create && !live)
+        {
+            status = ApplyStatus.Rejected;
+            reason = RejectReason.NotFound;
+        }
+        else
+        {
+            status = ApplyStatus.Applied;
+            if (record.Operation == WalOperation.Delete)
+            {
+                table.Write(record.EntityId, default, tombstone: true, lsn, record.ReplayKey, record.Id);
+            }
+            else
+            {
+                table.Write(record.EntityId, SerializePayload(record.Payload), tombstone: false, lsn, record.ReplayKey, record.Id);
+            }
+        }
+
+        _resolutions!.Insert(lsn, record.Id, record.RequestId, status, reason, before);
+        if (lsn > maxResolutionLsn)
+        {
+            maxResolutionLsn = lsn;
+        }
+
+        if (lsn == resolvedThrough + 1)
+        {
+            advance = true;
+        }
+
+        _logger.RecordApplied(lsn, record.Operation, record.DtoType, record.EntityId, status, reason);
+        return new ApplyResult
+        {
+            Lsn = record.Lsn,
+            Status = status,
+            RejectReason = reason,
+            Before = SqliteJson.ParseOrNull(before),
+            After = status is ApplyStatus.Rejected ? null : AfterImage(record),
+            Error = reason == RejectReason.None ? null : Describe(record, reason, exists ? storedLsn : null),
+        };
+    }
+
+    /// <summary>The payload as compact UTF-8 JSON in a buffer reused for every record (valid until the next call).</summary>
+    private ReadOnlySpan<byte> SerializePayload(JsonElement payload)
+    {
+        _payloadBuffer.ResetWrittenCount();
+        _payloadWriter.Reset(_payloadBuffer);
+        payload.WriteTo(_payloadWriter);
+        _payloadWriter.Flush();
+        return _payloadBuffer.WrittenSpan;
+    }
+
+    private static ApplyResult FromResolution(WalRecord record, RecordResolution stored) => stored.Status == ApplyStatus.Rejected
+        ? new ApplyResult
+        {
+            Lsn = record.Lsn,
+            Status = ApplyStatus.Rejected,
+            RejectReason = stored.RejectReason,
+            Before = stored.Before,
+            Error = Describe(record, stored.RejectReason, storedLsn: null),
+        }
+        : new ApplyResult
+        {
+            Lsn = record.Lsn,
+            Status = ApplyStatus.AlreadyApplied,
+            Before = stored.Before,
+            After = AfterImage(record),
+        };
+
+    private static JsonElement? AfterImage(WalRecord record) =>
+        record.Operation == WalOperation.Delete ? null : record.Payload.Clone();
+
+    private static string Describe(WalRecord record, RejectReason reason, long? storedLsn) => reason switch
+    {
+        RejectReason.AlreadyExists => $"{record.DtoType} '{record.EntityId}' already exists.",
+        RejectReason.NotFound => $"{record.DtoType} '{record.EntityId}' does not exist.",
+        RejectReason.PreconditionFailed => string.Create(CultureInfo.InvariantCulture,
+            $"{record.DtoType} '{record.EntityId}' was expected at LSN {record.ExpectedLsn}, but {(storedLsn is null ? "it is not stored there" : $"it is stored at LSN {storedLsn}")}."),
+        _ => reason.ToString(),
+    };
+
+    private ApplyResult[] Transient(IReadOnlyList<WalRecord> batch, string error, long started)
+    {
+        _metrics.BatchDone(Stopwatch.GetElapsedTime(started), committed: false);
+        _metrics.Records(ApplyStatus.Transient, batch.Count);
+        var results = new ApplyResult[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            results[i] = new ApplyResult { Lsn = batch[i].Lsn, Status = ApplyStatus.Transient, Error = error };
+        }
+
+        return results;
+    }
+
+    private void Rollback(SqliteTransaction? transaction)
+    {
+        if (transaction is null)
+        {
+            return;
+        }
+
+        try
+        {
+            transaction.Rollback();
+        }
+        catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
+        {
+            // SQLite rolls back by itself after some errors (SQLITE_FULL, SQLITE_IOERR); then there is nothing left to undo.
+            _logger.RollbackFailed(ex);
+        }
+    }
+
+    private void DisposeQuietly(SqliteTransaction? transaction)
+    {
+        try
+        {
+            transaction?.Dispose();
+        }
+        catch (Exception ex) when (ex is SqliteException or InvalidOperationException)
+        {
+            _logger.RollbackFailed(ex);
+        }
+    }
+}

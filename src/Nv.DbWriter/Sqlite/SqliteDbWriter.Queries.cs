@@ -1,0 +1,204 @@
+using Microsoft.Data.Sqlite;
+using Nv.Wal;
+
+namespace Nv.DbWriter.Sqlite;
+
+internal sealed partial class SqliteDbWriter
+{
+    // Reads run on pooled read-only connections, never under the writer's lock: in WAL journal mode they see the
+    // last committed state and neither wait for nor block a batch commit (which holds the lock across its fsync).
+    public Task<StoredEntity?> GetAsync(string dtoType, string entityId, CancellationToken cancellationToken = default)
+    {
+        SqliteIdentifiers.ThrowIfInvalidDtoType(dtoType, nameof(dtoType));
+        ArgumentException.ThrowIfNullOrEmpty(entityId);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            using var connection = OpenReader();
+            if (!TableExists(connection, dtoType))
+            {
+                return Task.FromResult<StoredEntity?>(null);
+            }
+
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT document, _nv_lsn, _nv_replay_key, _nv_wal_id FROM {SqliteIdentifiers.QuoteTable(dtoType)} WHERE id = $id AND _nv_deleted = 0";
+            command.Parameters.AddWithValue("$id", entityId);
+            using var reader = command.ExecuteReader();
+            return Task.FromResult(reader.Read()
+                ? new StoredEntity
+                {
+                    DtoType = dtoType,
+                    EntityId = entityId,
+                    Document = SqliteJson.Parse(reader.GetString(0)),
+                    Lsn = new Lsn(reader.GetInt64(1)),
+                    ReplayKey = reader.GetString(2),
+                    WalId = SqliteJson.ReadGuid(reader, 3),
+                }
+                : null);
+        }
+        catch (SqliteException ex)
+        {
+            throw SqliteErrors.Wrap(ex, "read");
+        }
+    }
+
+    public Task<IReadOnlyList<RecordResolution>> GetResolutionsAsync(Lsn after, int limit, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(after.Value, nameof(after));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        cancellationToken.ThrowIfCancellationRequested();
+        {
+            try
+            {
+                using var connection = OpenReader();
+                using var command = connection.CreateCommand();
+                command.CommandText = SqliteResolutions.SelectSql("lsn > $after AND lsn <= $upTo ORDER BY lsn");
+                command.Parameters.AddWithValue("$after", after.Value);
+                command.Parameters.AddWithValue("$upTo", after.Value > long.MaxValue - limit ? long.MaxValue : after.Value + limit);
+                using var reader = command.ExecuteReader();
+                var list = new List<RecordResolution>();
+                while (reader.Read())
+                {
+                    list.Add(SqliteResolutions.ReadRow(reader));
+                }
+
+                return Task.FromResult<IReadOnlyList<RecordResolution>>(list);
+            }
+            catch (SqliteException ex)
+            {
+                throw SqliteErrors.Wrap(ex, "read of resolutions");
+            }
+        }
+    }
+
+    public Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requestId);
+        cancellationToken.ThrowIfCancellationRequested();
+        {
+            try
+            {
+                using var connection = OpenReader();
+                using var command = connection.CreateCommand();
+                command.CommandText = SqliteResolutions.SelectSql("request_id = $requestId ORDER BY lsn LIMIT 1");
+                command.Parameters.AddWithValue("$requestId", requestId);
+                using var reader = command.ExecuteReader();
+                return Task.FromResult(reader.Read() ? SqliteResolutions.ReadRow(reader) : null);
+            }
+            catch (SqliteException ex)
+            {
+                throw SqliteErrors.Wrap(ex, "read of resolutions");
+            }
+        }
+    }
+
+    public Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            EnsureOpen();
+            return Task.FromResult(new Lsn(_resolvedThrough));
+        }
+    }
+
+    /// <remarks>Purges at most up to the resolved-through watermark: WAL truncation never passes it, and purging an
+    /// unresolved record's neighbours would break the watermark's gap walk. The watermark itself never moves back.</remarks>
+    public Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var connection = EnsureOpen();
+            var effective = Math.Min(upTo.Value, _resolvedThrough);
+            if (upTo.Value > _resolvedThrough)
+            {
+                _logger.PurgeClamped(upTo.Value, _resolvedThrough);
+            }
+
+            if (effective <= 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            SqliteTransaction? transaction = null;
+            try
+            {
+                transaction = connection.BeginTransaction(deferred: false);
+                int resolutions, tombstones = 0;
+                using (var command = connection.CreateCommand())
+                {
+                    command.Transaction = transaction;
+                    command.CommandText = "DELETE FROM _nv_resolutions WHERE lsn <= $upTo";
+                    command.Parameters.AddWithValue("$upTo", effective);
+                    resolutions = command.ExecuteNonQuery();
+                }
+
+                foreach (var dtoType in ListEntityTables(connection, transaction))
+                {
+                    using var command = connection.CreateCommand();
+                    command.Transaction = transaction;
+                    command.CommandText = SqliteTable.PurgeTombstonesSql(dtoType);
+                    command.Parameters.AddWithValue("$upTo", effective);
+                    tombstones += command.ExecuteNonQuery();
+                }
+
+                transaction.Commit();
+                _logger.Purged(effective, resolutions, tombstones);
+            }
+            catch (SqliteException ex)
+            {
+                Rollback(transaction);
+                throw SqliteErrors.Wrap(ex, "purge");
+            }
+            catch
+            {
+                Rollback(transaction);
+                throw;
+            }
+            finally
+            {
+                DisposeQuietly(transaction);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private SqliteConnection OpenReader()
+    {
+        var connectionString = _readConnectionString;
+        if (connectionString is null)
+        {
+            lock (_gate)
+            {
+                EnsureOpen();
+                connectionString = _readConnectionString!;
+            }
+        }
+
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        return connection;
+    }
+
+    // SQLite table names ignore case, dtoTypes do not: a read of "order" must not see table "Order".
+    private bool TableExists(SqliteConnection connection, string dtoType)
+    {
+        if (_knownTables.ContainsKey(dtoType))
+        {
+            return true;
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $name COLLATE BINARY";
+        command.Parameters.AddWithValue("$name", dtoType);
+        if (command.ExecuteScalar() is null)
+        {
+            return false;
+        }
+
+        _knownTables.TryAdd(dtoType, true);
+        return true;
+    }
+}

@@ -1,0 +1,252 @@
+using System.Buffers;
+using System.Diagnostics.Metrics;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Nv.DbWriter.Sqlite;
+
+/// <summary>The embedded default <see cref="IDbWriter"/>: one SQLite file, one table per dtoType, one transaction per batch.</summary>
+/// <remarks>
+/// Failure policy: a transient SQLite error inside a batch (busy beyond the timeout, I/O error, disk full, read-only
+/// remount) rolls the whole batch back and reports every record as <see cref="ApplyStatus.Transient"/>; nothing is
+/// committed and the caller retries later. A non-transient error (corruption, schema damage) rolls back and throws
+/// <see cref="DbWriterException"/> with <c>IsTransient == false</c>: the applier must stop.
+/// Durability: <c>journal_mode=WAL</c> with <c>synchronous=FULL</c>, so a commit returns only after the SQLite WAL
+/// is fsynced; results are built before the commit but returned only after it succeeds.
+/// Threading: one connection, kept open, guarded by one lock. Every operation is serialized, so a concurrent read
+/// waits for the batch in progress; the contract still allows only one applier.
+/// </remarks>
+internal sealed partial class SqliteDbWriter : IDbWriter
+{
+    private const string ResolvedThroughKey = "resolved_through";
+    private const int SchemaVersion = 1;
+
+    private readonly Lock _gate = new();
+    private readonly DbWriterOptions _options;
+    private readonly ILogger _logger;
+    private readonly DbWriterMetrics _metrics;
+    private readonly Dictionary<string, SqliteTable> _tables = new(StringComparer.Ordinal);
+    private readonly ArrayBufferWriter<byte> _payloadBuffer = new(4096);
+    private readonly Utf8JsonWriter _payloadWriter;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _knownTables = new(StringComparer.Ordinal);
+    private string? _readConnectionString;
+    private SqliteConnection? _connection;
+    private SqliteResolutions? _resolutions;
+    private bool _disposed;
+
+    // Committed state, changed only after a successful commit.
+    private long _resolvedThrough;
+    private long _maxResolutionLsn;
+
+    public SqliteDbWriter(DbWriterOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        // Stored documents are data, never embedded in HTML: keep non-ASCII text readable instead of \uXXXX-escaped.
+        _payloadWriter = new Utf8JsonWriter(_payloadBuffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        _metrics = new DbWriterMetrics(meterFactory);
+        _logger = (ILogger?)loggerFactory?.CreateLogger<SqliteDbWriter>() ?? NullLogger.Instance;
+        Path = System.IO.Path.GetFullPath(System.IO.Path.Combine(options.DataDirectory, options.SqliteFileName));
+    }
+
+    /// <summary>Full path of the database file.</summary>
+    public string Path { get; }
+
+    /// <summary>The open connection, for tests that inspect pragmas or inject failures. Use only under no concurrency.</summary>
+    internal SqliteConnection Connection
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return EnsureOpen();
+            }
+        }
+    }
+
+    public Task InitializeAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            EnsureOpen();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Opens the file and creates the schema if that has not happened yet (synchronous; SQLite I/O is).</summary>
+    internal void Initialize()
+    {
+        lock (_gate)
+        {
+            EnsureOpen();
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            _disposed = true;
+            foreach (var table in _tables.Values)
+            {
+                table.Dispose();
+            }
+
+            _tables.Clear();
+            _payloadWriter.Dispose();
+            _metrics.Dispose();
+            _resolutions?.Dispose();
+            _resolutions = null;
+            if (_readConnectionString is { } readers)
+            {
+                _readConnectionString = null;
+                using var pooled = new SqliteConnection(readers);
+                SqliteConnection.ClearPool(pooled);
+            }
+
+            if (_connection is not null)
+            {
+                _connection.Dispose();
+                _connection = null;
+                _logger.SqliteClosed(Path);
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private SqliteConnection EnsureOpen()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_connection is not null)
+        {
+            return _connection;
+        }
+
+        var connection = Open();
+        try
+        {
+            CreateSchema(connection);
+            _resolutions = new SqliteResolutions(connection);
+            (_resolvedThrough, _maxResolutionLsn) = _resolutions.LoadState();
+        }
+        catch (Exception ex)
+        {
+            _resolutions?.Dispose();
+            _resolutions = null;
+            connection.Dispose();
+            if (ex is SqliteException sqlite)
+            {
+                throw SqliteErrors.Wrap(sqlite, "open of " + Path);
+            }
+
+            throw;
+        }
+
+        _connection = connection;
+        _readConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = true,
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(_options.SqliteBusyTimeout.TotalSeconds)),
+        }.ToString();
+        _logger.SqliteOpened(Path, "wal", (long)(ExecuteScalar(connection, "PRAGMA synchronous") ?? -1L), _resolvedThrough);
+        return connection;
+    }
+
+    private SqliteConnection Open()
+    {
+        Directory.CreateDirectory(_options.DataDirectory);
+        var busy = _options.SqliteBusyTimeout;
+        var builder = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            // One long-lived connection: pooling would only keep the file open after dispose.
+            Pooling = false,
+            // Microsoft.Data.Sqlite retries busy/locked statements itself until this many seconds have passed.
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(busy.TotalSeconds)),
+        };
+
+        var connection = new SqliteConnection(builder.ToString());
+        try
+        {
+            connection.Open();
+            var journalMode = ExecuteScalar(connection, "PRAGMA journal_mode=WAL") as string;
+            if (!string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new DbWriterException($"SQLite refused journal_mode=WAL for {Path} (it reports '{journalMode}').", isTransient: false);
+            }
+
+            ExecuteNonQuery(connection, "PRAGMA synchronous=FULL");
+            ExecuteNonQuery(connection, string.Create(CultureInfo.InvariantCulture,
+                $"PRAGMA busy_timeout={(long)Math.Ceiling(busy.TotalMilliseconds)}"));
+            ExecuteNonQuery(connection, "PRAGMA foreign_keys=OFF");
+            return connection;
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            throw SqliteErrors.Wrap(ex, "open of " + Path);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    private static void CreateSchema(SqliteConnection connection)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = $"""
+                CREATE TABLE IF NOT EXISTS _nv_meta (
+                    key TEXT NOT NULL PRIMARY KEY,
+                    value INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('schema_version', {SchemaVersion});
+                INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('{ResolvedThroughKey}', 0);
+                {SqliteResolutions.CreateSql}
+                """;
+            command.ExecuteNonQuery();
+            command.CommandText = "SELECT value FROM _nv_meta WHERE key = 'schema_version'";
+            var version = (long)command.ExecuteScalar()!;
+            if (version != SchemaVersion)
+            {
+                throw new DbWriterException($"Database schema version {version} is not supported (expected {SchemaVersion}).", isTransient: false);
+            }
+        }
+
+        transaction.Commit();
+    }
+
+    private static object? ExecuteScalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static void ExecuteNonQuery(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

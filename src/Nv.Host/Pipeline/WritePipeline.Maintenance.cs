@@ -1,0 +1,44 @@
+using Nv.Wal;
+
+namespace Nv.Host.Pipeline;
+
+internal sealed partial class WritePipeline
+{
+    // Rotation: segments wholly below both watermarks (and past retention) are removed, then the database forgets the
+    // resolutions and tombstones of the removed records. Order matters: the WAL goes first, so a crash in between
+    // leaves extra resolutions (harmless), never a replayable record without its resolution.
+    private async Task MaintenanceLoopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var timer = new PeriodicTimer(_options.MaintenanceInterval, _time);
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                await RunMaintenanceAsync(cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One rotation pass; returns the first LSN the WAL still holds.</summary>
+    internal async Task<Lsn> RunMaintenanceAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var first = await _wal.TruncateAsync(cancellationToken);
+            if (first.Value > 1)
+            {
+                await _db.PurgeAsync(new Lsn(first.Value - 1), cancellationToken);
+            }
+
+            return first;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException and not WalFaultedException)
+        {
+            Log.MaintenanceFailed(_logger, ex);
+            return Lsn.None;
+        }
+    }
+}

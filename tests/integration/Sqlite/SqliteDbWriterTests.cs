@@ -1,0 +1,226 @@
+using Microsoft.Data.Sqlite;
+using Nv.DbWriter;
+using Nv.DbWriter.Sqlite;
+using Nv.Integration.Tests.Support;
+using Nv.Wal;
+using static Nv.Integration.Tests.Support.WalRecords;
+
+namespace Nv.Integration.Tests.Sqlite;
+
+/// <summary>SQLite-specific guarantees: untrusted identifiers, pragmas, transient failures from real lock and disk errors.</summary>
+public sealed class SqliteDbWriterTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _directory.Dispose();
+
+    private DbWriterOptions Options(TimeSpan? busy = null) => new()
+    {
+        DataDirectory = Path.Combine(_directory.Path, "nested", "data"),
+        SqliteFileName = "nv.db",
+        SqliteBusyTimeout = busy ?? TimeSpan.FromSeconds(5),
+    };
+
+    private SqliteDbWriter Open(TimeSpan? busy = null) => (SqliteDbWriter)DbWriters.OpenSqlite(Options(busy));
+
+    private static SqliteConnection Connect(string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false, DefaultTimeout = 1 }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    private static List<string> Tables(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name";
+        using var reader = command.ExecuteReader();
+        var names = new List<string>();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    [Theory]
+    [InlineData("Order\"; DROP TABLE _nv_resolutions; --")]
+    [InlineData("x; DELETE FROM _nv_meta")]
+    [InlineData("a\"b")]
+    [InlineData("a b")]
+    [InlineData("")]
+    [InlineData("1abc")]
+    [InlineData("_nv_resolutions")]
+    [InlineData("_nv_meta")]
+    [InlineData("sqlite_master")]
+    [InlineData("SQLITE_schema")]
+    [InlineData("Ordér")]
+    [InlineData("Order\0")]
+    [InlineData("Order\n")]
+    [InlineData("a0123456789012345678901234567890123456789012345678901234567890123")]
+    public async Task A_hostile_dtoType_is_refused_and_nothing_is_written(string dtoType)
+    {
+        await using var writer = Open();
+        WalRecord[] batch = [Create(1, "o1", "{}"), Create(2, "o2", "{}", dtoType: dtoType)];
+
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.ApplyAsync(batch, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.GetAsync(dtoType, "o1", Ct));
+
+        Assert.Null(await writer.GetAsync(DefaultType, "o1", Ct));
+        Assert.Equal(Lsn.None, await writer.GetResolvedThroughAsync(Ct));
+        Assert.Empty(await writer.GetResolutionsAsync(Lsn.None, 10, Ct));
+        Assert.Equal(["_nv_meta", "_nv_resolutions"], Tables(writer.Connection));
+    }
+
+    [Fact]
+    public async Task The_longest_allowed_dtoType_works()
+    {
+        await using var writer = Open();
+        var dtoType = "A" + new string('b', 63);
+        var result = Assert.Single(await writer.ApplyAsync([Create(1, "o1", "{}", dtoType: dtoType)], Ct));
+        Assert.Equal(ApplyStatus.Applied, result.Status);
+        Assert.NotNull(await writer.GetAsync(dtoType, "o1", Ct));
+    }
+
+    [Fact]
+    public async Task DtoTypes_that_differ_only_in_case_are_refused()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", """{"v":1}""", dtoType: "Order")], Ct);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.ApplyAsync([Create(2, "o1", "{}", dtoType: "ORDER")], Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            writer.ApplyAsync([Create(2, "a", "{}", dtoType: "Invoice"), Create(3, "b", "{}", dtoType: "invoice")], Ct));
+        Assert.Null(await writer.GetAsync("ORDER", "o1", Ct));
+        Assert.Equal(new Lsn(1), await writer.GetResolvedThroughAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Malformed_records_are_refused_before_anything_is_written()
+    {
+        await using var writer = Open();
+        var noLsn = Create(1, "o1", "{}") with { Lsn = Lsn.None };
+        var arrayPayload = Create(2, "o2", "[1,2]");
+        var noPayload = Create(3, "o3", "{}") with { Payload = default };
+
+        foreach (var bad in new[] { noLsn, arrayPayload, noPayload })
+        {
+            await Assert.ThrowsAsync<ArgumentException>(() => writer.ApplyAsync([Create(10, "ok", "{}"), bad], Ct));
+        }
+
+        Assert.Null(await writer.GetAsync(DefaultType, "ok", Ct));
+        Assert.Equal(Lsn.None, await writer.GetResolvedThroughAsync(Ct));
+    }
+
+    [Fact]
+    public async Task The_directory_is_created_and_the_durability_pragmas_are_really_set()
+    {
+        await using var writer = Open(busy: TimeSpan.FromMilliseconds(1500));
+        var connection = writer.Connection;
+
+        Assert.True(File.Exists(Path.Combine(Options().DataDirectory, "nv.db")));
+        Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode"));
+        Assert.Equal(2L, Scalar(connection, "PRAGMA synchronous")); // FULL
+        Assert.Equal(1500L, Scalar(connection, "PRAGMA busy_timeout"));
+        Assert.Equal(2, connection.DefaultTimeout);
+    }
+
+    [Fact]
+    public async Task The_schema_has_the_guard_columns_and_the_outbox_tables()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", "{}")], Ct);
+        var connection = writer.Connection;
+
+        Assert.Equal(["Order", "_nv_meta", "_nv_resolutions"], Tables(connection));
+        Assert.Equal("id,document,_nv_lsn,_nv_replay_key,_nv_wal_id,_nv_deleted",
+            Scalar(connection, "SELECT group_concat(name) FROM pragma_table_info('Order')"));
+        Assert.Equal("lsn,wal_id,request_id,status,reject_reason,before",
+            Scalar(connection, "SELECT group_concat(name) FROM pragma_table_info('_nv_resolutions')"));
+        Assert.Equal(1L, Scalar(connection, "SELECT count(*) FROM pragma_index_list('_nv_resolutions') WHERE name = '_nv_resolutions_request_id'"));
+        Assert.Equal(1L, Scalar(connection, "SELECT value FROM _nv_meta WHERE key = 'resolved_through'"));
+    }
+
+    [Fact]
+    public async Task A_delete_leaves_a_tombstone_that_keeps_the_lsn_and_is_invisible()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", "{}"), Delete(2, "o1")], Ct);
+
+        Assert.Null(await writer.GetAsync(DefaultType, "o1", Ct));
+        Assert.Equal(2L, Scalar(writer.Connection, "SELECT _nv_lsn FROM \"Order\" WHERE id = 'o1' AND _nv_deleted = 1 AND document IS NULL"));
+    }
+
+    [Fact]
+    public async Task A_write_lock_held_by_another_connection_makes_the_batch_transient_and_commits_nothing()
+    {
+        await using var writer = Open(busy: TimeSpan.FromMilliseconds(200));
+        await writer.ApplyAsync([Create(1, "o1", """{"v":1}""")], Ct);
+
+        using (var other = Connect(writer.Path))
+        {
+            using var hold = other.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: holds the write lock
+            var results = await writer.ApplyAsync([Update(2, "o1", """{"v":2}"""), Create(3, "o3", "{}")], Ct);
+
+            Assert.All(results, r => Assert.Equal(ApplyStatus.Transient, r.Status));
+            Assert.All(results, r => Assert.Contains("locked", r.Error, StringComparison.OrdinalIgnoreCase));
+            hold.Rollback();
+        }
+
+        Assert.Equal("""{"v":1}""", (await writer.GetAsync(DefaultType, "o1", Ct))?.Document.GetRawText());
+        Assert.Null(await writer.GetAsync(DefaultType, "o3", Ct));
+        Assert.Equal(new Lsn(1), await writer.GetResolvedThroughAsync(Ct));
+
+        var retried = await writer.ApplyAsync([Update(2, "o1", """{"v":2}"""), Create(3, "o3", "{}")], Ct);
+        Assert.All(retried, r => Assert.Equal(ApplyStatus.Applied, r.Status));
+    }
+
+    [Fact]
+    public async Task A_full_disk_mid_batch_is_transient_and_rolls_back_the_writes_before_it()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", """{"v":1}""")], Ct);
+        var connection = writer.Connection;
+        Scalar(connection, $"PRAGMA max_page_count={Scalar(connection, "PRAGMA page_count")}");
+        var big = new string('x', 256 * 1024);
+
+        var results = await writer.ApplyAsync([Update(2, "o1", """{"v":2}"""), Create(3, "o3", $$"""{"b":"{{big}}"}""")], Ct);
+
+        Assert.All(results, r => Assert.Equal(ApplyStatus.Transient, r.Status));
+        Assert.All(results, r => Assert.Contains("full", r.Error, StringComparison.OrdinalIgnoreCase));
+        Scalar(connection, "PRAGMA max_page_count=4294967294");
+        Assert.Equal(1L, Scalar(connection, "SELECT _nv_lsn FROM \"Order\" WHERE id = 'o1'"));
+        Assert.Equal(0L, Scalar(connection, "SELECT count(*) FROM _nv_resolutions WHERE lsn > 1"));
+    }
+
+    [Fact]
+    public async Task Results_are_returned_only_after_commit_so_another_connection_sees_them()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", """{"v":1}"""), Create(2, "o2", "{}")], Ct);
+
+        using var other = Connect(writer.Path);
+        Assert.Equal(2L, Scalar(other, "SELECT count(*) FROM \"Order\""));
+        Assert.Equal(2L, Scalar(other, "SELECT value FROM _nv_meta WHERE key = 'resolved_through'"));
+    }
+
+    [Fact]
+    public async Task A_disposed_writer_refuses_work()
+    {
+        var writer = Open();
+        await writer.DisposeAsync();
+        await writer.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => writer.ApplyAsync([Create(1, "o1", "{}")], Ct));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => writer.GetResolvedThroughAsync(Ct));
+    }
+}

@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Nv.Host.Hosting;
+using Nv.Host.Pipeline;
+using Nv.Host.Replay;
+
+namespace Nv.Integration.Tests.Support;
+
+/// <summary>The real in-process Nv (FasterLog WAL, SQLite store, SQLite audit trail) over a directory, started the way
+/// a .NET service embeds it with <c>services.AddNv()</c>.</summary>
+internal sealed class NvTestHost : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private NvTestHost(IHost host, ReplaySummary replay, FakeLogCollector logs)
+    {
+        _host = host;
+        BootReplay = replay;
+        Logs = logs;
+    }
+
+    public IServiceProvider Services => _host.Services;
+
+    public IWritePipeline Pipeline => Services.GetRequiredService<IWritePipeline>();
+
+    public ReplaySummary BootReplay { get; }
+
+    public FakeLogCollector Logs { get; }
+
+    public static async Task<NvTestHost> StartAsync(string dataDir, IDictionary<string, string?>? settings = null)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Nv:Wal:Directory"] = Path.Combine(dataDir, "wal"),
+            ["Nv:DbWriter:DataDirectory"] = dataDir,
+            ["Nv:Audit:DataDirectory"] = dataDir,
+            ["Nv:Pipeline:Environment"] = "test",
+            ["Nv:Pipeline:Service"] = "svc",
+        });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
+        var logs = new FakeLogCollector();
+        builder.Logging.ClearProviders().AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Information);
+        builder.Services.AddNv();
+        var host = builder.Build();
+        await host.StartAsync();
+        var replay = await host.Services.GetRequiredService<NvLifecycle>().Replayed;
+        return new NvTestHost(host, replay, logs);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        if (_host is IAsyncDisposable disposable)
+        {
+            await disposable.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Nv.Audit;
+
+namespace Nv.Unit.Tests.Audit;
+
+public sealed class AuditOptionsValidatorTests
+{
+    private static bool Valid(AuditOptions options) => new AuditOptionsValidator().Validate(null, options).Succeeded;
+
+    [Fact]
+    public void Defaults_are_valid()
+    {
+        Assert.True(Valid(new AuditOptions()));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void Data_directory_is_required(string directory)
+    {
+        Assert.False(Valid(new AuditOptions { DataDirectory = directory }));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("sub/audit.db")]
+    [InlineData("..")]
+    [InlineData("a\\b.db")]
+    public void File_name_must_be_a_plain_name(string name)
+    {
+        Assert.False(Valid(new AuditOptions { SqliteFileName = name }));
+    }
+
+    [Theory]
+    [InlineData(0, false)]
+    [InlineData(-1, false)]
+    [InlineData(1, true)]
+    [InlineData(10_000, true)]
+    [InlineData(10_001, false)]
+    public void Batch_size_is_bounded(int size, bool valid)
+    {
+        Assert.Equal(valid, Valid(new AuditOptions { MaxBatchSize = size }));
+    }
+
+    [Fact]
+    public void Every_failure_is_reported()
+    {
+        var result = new AuditOptionsValidator().Validate(null, new AuditOptions { DataDirectory = "", SqliteFileName = "", MaxBatchSize = 0 });
+        Assert.Equal(3, result.Failures!.Count());
+    }
+
+    [Fact]
+    public void Open_sqlite_rejects_invalid_options()
+    {
+        Assert.Throws<OptionsValidationException>(() => AuditSinks.OpenSqlite(new AuditOptions { MaxBatchSize = 0 }));
+    }
+
+    [Fact]
+    public void Registration_adds_the_sink_and_validator()
+    {
+        var services = new ServiceCollection()
+            .AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build())
+            .AddNvAudit(o => o.MaxBatchSize = 0);
+        using var provider = services.BuildServiceProvider();
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IAuditSink>());
+        Assert.Contains("MaxBatchSize", ex.Message, StringComparison.Ordinal);
+    }
+}
