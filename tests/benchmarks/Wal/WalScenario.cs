@@ -174,7 +174,11 @@ internal static class WalScenario
         Directory.CreateDirectory(to);
         foreach (var file in Directory.GetFiles(from))
         {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+            // nv.lock is flock'ed by the open log (and a crash leaves no lock behind).
+            if (Path.GetFileName(file) != "nv.lock")
+            {
+                File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+            }
         }
 
         foreach (var sub in Directory.GetDirectories(from))
