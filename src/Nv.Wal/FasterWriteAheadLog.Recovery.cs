@@ -25,7 +25,9 @@ internal sealed partial class FasterWriteAheadLog
     private const string RebuildFolder = "log.rebuild";
     private const string OldFolder = "log.old";
     private const string RebuildCompleteMarker = "rebuild.complete";
+    private static readonly TimeSpan CommitMetadataInterval = TimeSpan.FromMilliseconds(100);
     private long _syncedSegment = -1;
+    private LazyLogCommitManager _commitManager = null!;
 
     private sealed class Validation
     {
@@ -75,7 +77,24 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             var diskEnd = segments.Count > 0 ? (segments[^1].Index + 1) << _options.SegmentSizeBits : 0;
-            var result = Validate(from, end, diskEnd);
+
+            // Commit metadata is written lazily, so FasterLog's committed address usually comes from its forward scan for
+            // commit records, which stops silently at the first damaged entry. Nv therefore always parses the files to
+            // their end and compares where the entries really end with what FasterLog recovered.
+            var result = Validate(from, long.MaxValue, diskEnd);
+            if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress < end)
+            {
+                // The files end before FasterLog's committed address: the exact check reports that as damage.
+                result = Validate(from, end, diskEnd);
+            }
+            else if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress > end)
+            {
+                // Intact entries past the last commit (a page flushed before its commit record): never acknowledged, but
+                // valid and in sequence. They are kept, and the log is rebuilt so FasterLog's tail covers them (new appends
+                // must never land below bytes that parse as records).
+                result.Details.Add($"{result.EndAddress - end} bytes of intact entries after FasterLog's committed address {end} kept (never acknowledged)");
+                result.NeedsRebuild = true;
+            }
             if (fasterEmpty && (result.Count > 0 || recoverError is not null))
             {
                 var reason = recoverError?.Message ?? "none; recovered an empty log";
@@ -119,7 +138,13 @@ internal sealed partial class FasterWriteAheadLog
             _lastLsn = result.Last;
             CheckWatermarksAgainstLog(result, details);
             _durable = new DurablePoint(_lastLsn, result.Count > 0 ? result.EndAddress : _log.CommittedUntilAddress);
-            _syncedSegment = _log.TailAddress >> _options.SegmentSizeBits;
+            // FasterLog never fsyncs directories. The tail segment may have been created by a run that crashed before
+            // its flush fsynced the directory (or not exist yet in a new log): make the entries durable now, and let the
+            // first flush fsync again when FasterLog has yet to create the tail segment's file.
+            NativeFileSync.FsyncDirectory(_logDirectory);
+            NativeFileSync.FsyncDirectory(_directory);
+            var tailSegment = _log.TailAddress >> _options.SegmentSizeBits;
+            _syncedSegment = File.Exists($"{Path.Combine(_logDirectory, SegmentBaseName)}.{tailSegment}") ? tailSegment : tailSegment - 1;
 
             var report = new WalRecoveryReport
             {
@@ -181,7 +206,7 @@ internal sealed partial class FasterWriteAheadLog
                 if (end != long.MaxValue || address >= diskEnd || scanner.Resync(address, diskEnd) < 0)
                 {
                     result.Keep.Add((rangeStart, address));
-                    result.EndAddress = address;
+                    result.EndAddress = end != long.MaxValue ? address : Math.Max(from, scanner.EntryEnd);
                     return result;
                 }
 
@@ -287,8 +312,9 @@ internal sealed partial class FasterWriteAheadLog
 
         Directory.CreateDirectory(target);
         using (var device = CreateDevice(target))
+        using (var commits = CreateCommitManager(target))
         {
-            using var log = new FasterLog(CreateSettings(device, target));
+            using var log = new FasterLog(CreateSettings(device, commits));
             var scanner = new LogScanner(_reader, _options.PageSizeBits);
             foreach (var (from, to) in keep)
             {
@@ -402,7 +428,8 @@ internal sealed partial class FasterWriteAheadLog
     {
         Directory.CreateDirectory(_logDirectory);
         _device = _deviceFactory?.Invoke(Path.Combine(_logDirectory, SegmentBaseName)) ?? CreateDevice(_logDirectory);
-        _log = new FasterLog(CreateSettings(_device, _logDirectory));
+        _commitManager = CreateCommitManager(_logDirectory);
+        _log = new FasterLog(CreateSettings(_device, _commitManager));
         _reader = new SegmentReader(Path.Combine(_logDirectory, SegmentBaseName), _options.SegmentSizeBits);
         recoverError = null;
         try
@@ -418,9 +445,11 @@ internal sealed partial class FasterWriteAheadLog
     private void CloseFaster()
     {
         _log?.Dispose();
+        _commitManager?.Dispose();
         _device?.Dispose();
         _reader?.Dispose();
         _log = null!;
+        _commitManager = null!;
         _device = null!;
         _reader = null!;
     }
@@ -428,20 +457,23 @@ internal sealed partial class FasterWriteAheadLog
     private static ManagedLocalStorageDevice CreateDevice(string directory) =>
         new(Path.Combine(directory, SegmentBaseName), preallocateFile: false, deleteOnClose: false, recoverDevice: true);
 
-    private FasterLogSettings CreateSettings(IDevice device, string directory) => new()
+    /// <summary>Commit metadata is written lazily (see <see cref="LazyLogCommitManager"/>); commit records in the log carry durability.</summary>
+    private static LazyLogCommitManager CreateCommitManager(string directory) =>
+        new(Path.Combine(directory, "commits"), CommitMetadataInterval);
+
+    private FasterLogSettings CreateSettings(IDevice device, LazyLogCommitManager commitManager) => new()
     {
         LogDevice = device,
         PageSizeBits = _options.PageSizeBits,
         MemorySizeBits = _options.MemorySizeBits,
         SegmentSizeBits = _options.SegmentSizeBits,
-        LogCommitDir = Path.Combine(directory, "commits"),
+        LogCommitManager = commitManager,
         LogChecksum = LogChecksumType.PerEntry,
         FastCommitMode = true,
         TryRecoverLatest = false,
         AutoCommit = false,
         AutoRefreshSafeTailAddress = false,
         TolerateDeviceFailure = false,
-        RemoveOutdatedCommits = true,
     };
 
     internal static List<(long Index, string Path, long Length)> ListSegments(string logDirectory)
@@ -457,7 +489,18 @@ internal sealed partial class FasterWriteAheadLog
             var suffix = Path.GetFileName(file)[(SegmentBaseName.Length + 1)..];
             if (long.TryParse(suffix, NumberStyles.None, CultureInfo.InvariantCulture, out var index))
             {
-                list.Add((index, file, new FileInfo(file).Length));
+                // FasterLog deletes truncated segments in the background: a file listed a moment ago may be gone.
+                var info = new FileInfo(file);
+                if (info.Exists)
+                {
+                    try
+                    {
+                        list.Add((index, file, info.Length));
+                    }
+                    catch (FileNotFoundException)
+                    {
+                    }
+                }
             }
         }
 

@@ -26,6 +26,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     private readonly Lock _appendLock = new();
     private readonly LsnIndex _index = new();
 
+    private static readonly byte[] CloseCookie = "nv-wal-close"u8.ToArray();
     private readonly Func<string, IDevice>? _deviceFactory;
     private IDevice _device = null!;
     private FasterLog _log = null!;
@@ -145,7 +146,10 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
             try
             {
                 // Records appended but never flushed are made durable on a clean close; nobody waits for them.
-                await _log.CommitAsync();
+                // The final commit is a strong one (a cookie forces it even when nothing new was appended) and writes
+                // FasterLog's metadata, so the next open knows the exact committed end and detects files cut below it.
+                _commitManager.ForceNext = true;
+                await _log.CommitStronglyAsync(CloseCookie);
                 await PersistWatermarksCoreAsync(CancellationToken.None);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Running;
 using Nv.Benchmarks.Pipeline;
+using Nv.Benchmarks.Wal;
 
 namespace Nv.Benchmarks;
 
@@ -15,6 +16,8 @@ internal static class Program
                 return await PipelineScenario.RunAsync(args[1..]);
             case "replay":
                 return await ReplayScenario.RunAsync(args[1..]);
+            case "wal":
+                return await WalScenario.RunAsync(args[1..]);
             default:
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
                 return 0;

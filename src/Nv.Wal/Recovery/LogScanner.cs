@@ -38,6 +38,9 @@ internal sealed class LogScanner
 
     public long RecordAddress { get; private set; }
 
+    /// <summary>The address just past the last entry parsed (an Nv record or a FasterLog commit record); 0 before any.</summary>
+    public long EntryEnd { get; private set; }
+
     public ReadOnlyMemory<byte> Frame { get; private set; }
 
     public static int Align(int length) => (length + 3) & ~3;
@@ -73,9 +76,16 @@ internal sealed class LogScanner
             var valid = LoadPage(pageStart);
             if (offset + EntryHeaderSize > valid)
             {
-                if (end == long.MaxValue)
+                if (end == long.MaxValue && offset >= valid)
                 {
                     return ScanStep.End;
+                }
+
+                if (end == long.MaxValue)
+                {
+                    // FasterLog writes whole sectors: a file that ends inside an entry header is a torn or cut write.
+                    Reason = $"segment file '{_reader.SegmentPath(address)}' ends inside an entry header";
+                    return ScanStep.Damage;
                 }
 
                 Reason = $"segment file '{_reader.SegmentPath(address)}' ends before the committed address {end}";
@@ -112,11 +122,6 @@ internal sealed class LogScanner
 
             if (offset + EntryHeaderSize + (long)payload > valid)
             {
-                if (end == long.MaxValue)
-                {
-                    return ScanStep.End;
-                }
-
                 Reason = $"segment file '{_reader.SegmentPath(address)}' ends inside an entry";
                 return ScanStep.Damage;
             }
@@ -124,6 +129,7 @@ internal sealed class LogScanner
             if (length < 0)
             {
                 address += size; // FasterLog fast-commit record
+                EntryEnd = address;
                 continue;
             }
 
@@ -138,6 +144,7 @@ internal sealed class LogScanner
             Sequence = sequence;
             Frame = frame;
             address += size;
+            EntryEnd = address;
             return ScanStep.Record;
         }
     }

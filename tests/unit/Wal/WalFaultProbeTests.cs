@@ -6,7 +6,7 @@ namespace Nv.Unit.Tests.Wal;
 public sealed class WalFaultProbeTests : WalTestBase
 {
     /// <summary>
-    /// <c>NV_WAL_FAULT_PROBE=1 strace -f -qq -e trace=none -e inject=pwrite64:error=EIO:when=40+ \
+    /// <c>NV_WAL_FAULT_PROBE=1 strace -f -qq -o /dev/null -e trace=pwrite64 -e inject=pwrite64:error=EIO:when=40+ \
     /// tests/unit/bin/Release/net10.0/Nv.Unit.Tests -method "*Appends_fail_stop_on_write_errors"</c>
     /// </summary>
     [Fact]

@@ -1,0 +1,146 @@
+using System.Globalization;
+using Nv.Smoke.Tests.Support;
+using Nv.Wal;
+
+namespace Nv.Smoke.Tests.Wal;
+
+/// <summary>
+/// Real write and sync errors, injected with strace into the WAL child's syscalls, then a plain reopen (no strace)
+/// to check what survived.
+/// </summary>
+/// <remarks>
+/// What is asserted, and why. strace replaces an injected call: nothing of that write or sync reaches the file.
+/// (1) The child reports a <see cref="WalFaultedException"/>, the log is <see cref="WalState.Faulted"/>, the next
+/// append and flush throw it, and the child exits non-zero. (2) Nothing past the durable LSN frozen at the fault was
+/// acknowledged. (3) After reopening, every acknowledged record is present with its request id and exact payload,
+/// LSNs run densely from 1, no request appears twice, and the log holds nothing past the last LSN the child
+/// appended. Records after the last acknowledged one may also be present: they were in writes that succeeded before
+/// the failing one, but their commit never completed, so nobody was told they were durable; a record whose write
+/// failed cannot be present, because its bytes never reached the file. Skipped with the reason when strace cannot
+/// inject here.
+/// </remarks>
+public sealed class WalIoFaultTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(90);
+
+    [Theory]
+    [InlineData("EIO")]
+    [InlineData("ENOSPC")]
+    public async Task A_failed_segment_write_fail_stops_the_log_and_every_acknowledged_record_survives(string error)
+    {
+        SkipUnless(FaultTools.Strace);
+        var seed = WalSmokeSettings.Seed();
+        var from = new Random(seed).Next(20, 80);
+        using var dir = new TempDirectory("walfault");
+        var options = WalSmokeSettings.SmallLog(dir.Path);
+        var inject = FaultTools.StraceInject("pwrite64,pwritev", error, from);
+        var context = $"seed {seed}, {error} from write #{from} per thread";
+        TestContext.Current.TestOutputHelper?.WriteLine($"{context}: {string.Join(' ', inject)}");
+
+        var (lines, durable) = await RunUntilFaultAsync(options, inject, context);
+        await AssertRecoveredAsync(options, lines, durable, context);
+    }
+
+    [Fact]
+    public async Task A_failed_directory_fsync_for_a_new_segment_fail_stops_the_log_with_its_errno()
+    {
+        SkipUnless(FaultTools.Strace);
+        using var dir = new TempDirectory("walfsync");
+
+        // 64 KiB segments: the flush that first reaches a new segment fsyncs the log directory. strace counts per thread:
+        // the open (two directory fsyncs) and the first flush threads pass, a later segment's fsync fails.
+        var options = WalSmokeSettings.SmallLog(dir.Path, segmentBits: 16);
+        var inject = FaultTools.StraceInject("fsync,fdatasync", "EIO", 3);
+        var (lines, durable) = await RunUntilFaultAsync(options, inject, "fsync EIO");
+        var fault = lines.Single(l => l.StartsWith("FAULT", StringComparison.Ordinal));
+        Assert.Contains("errno=5 ", fault, StringComparison.Ordinal);
+        await AssertRecoveredAsync(options, lines, durable, "fsync EIO");
+    }
+
+    [Fact]
+    public async Task A_failed_watermark_checkpoint_fsync_is_reported_and_never_counts_as_persisted()
+    {
+        SkipUnless(FaultTools.Strace);
+        using var dir = new TempDirectory("walwm");
+        var options = WalSmokeSettings.SmallLog(dir.Path, segmentBits: 28);
+
+        // One segment, so the only fsyncs are the checkpoint's (temp file, then directory). strace counts per thread:
+        // the first persists succeed, later ones fail.
+        var inject = FaultTools.StraceInject("fsync,fdatasync", "EIO", 4);
+        using var child = WalChildProcess.Start(WalSmokeSettings.ChildArgs(options, "wm", 16, "--max-records", "3000", "--watermarks", "50"), inject);
+        await child.WaitForExitAsync(Timeout);
+        var lines = child.Stdout;
+        Assert.True(child.ExitCode == 0, $"the child should finish: a checkpoint failure does not fault the log\n{child.Describe()}");
+        var failed = lines.Where(l => l.StartsWith("WM-FAILED", StringComparison.Ordinal)).ToList();
+        Assert.True(failed.Count > 0, $"no checkpoint fsync failed; the injection missed\n{child.Describe()}");
+        Assert.All(failed, l => Assert.Contains("NativeSyncException", l, StringComparison.Ordinal));
+        Assert.All(failed, l => Assert.Contains("errno 5", l, StringComparison.Ordinal));
+        Assert.All(failed, l => Assert.Contains("state=Open", l, StringComparison.Ordinal));
+        var persisted = lines.Where(l => l.StartsWith("WM-PERSISTED", StringComparison.Ordinal))
+            .Select(l => long.Parse(l.Split(' ')[1], CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
+
+        var acks = new Dictionary<long, string>();
+        WalChildRecords.CollectAcks(lines, acks, "watermarks");
+        var (records, recovery) = await WalChildRecords.ReadAllAsync(options);
+        WalChildRecords.AssertIntact(records, acks, "watermarks");
+
+        // The checkpoint on disk is one that was fully written: at least the last reported success; at most a value
+        // whose file fsync succeeded but whose directory fsync failed (the rename happened, the error was reported).
+        // Never ahead of what was applied, and never torn.
+        await using var wal = WriteAheadLog.Open(options);
+        Assert.DoesNotContain("checkpoint ignored", recovery.Detail ?? "", StringComparison.Ordinal);
+        Assert.InRange(wal.AppliedLsn.Value, persisted, acks.Keys.Max());
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{failed.Count} checkpoint failures; last reported persisted {persisted}; recovered applied {wal.AppliedLsn}; {records.Count} records, {acks.Count} acknowledged");
+    }
+
+    /// <summary>Runs the child under the injection until it faults and checks what it reported about the fault.</summary>
+    internal static async Task<(IReadOnlyList<string> Lines, long Durable)> RunUntilFaultAsync(WalOptions options, string[]? wrapper, string context)
+    {
+        using var child = WalChildProcess.Start(WalSmokeSettings.ChildArgs(options, "f", 32), wrapper);
+        await child.WaitForExitAsync(Timeout);
+        var lines = child.Stdout;
+        Assert.True(lines.Any(l => l.StartsWith("OPEN ", StringComparison.Ordinal)), $"{context}: the log did not open\n{child.Describe()}");
+        Assert.True(child.ExitCode == 3, $"{context}: expected the WAL to fault (exit 3)\n{child.Describe()}");
+        var fault = lines.Single(l => l.StartsWith("FAULT", StringComparison.Ordinal));
+        Assert.Contains("The write-ahead log is faulted", fault, StringComparison.Ordinal);
+        var after = lines.Single(l => l.StartsWith("AFTER-FAULT", StringComparison.Ordinal));
+        Assert.Contains("state=Faulted", after, StringComparison.Ordinal);
+        Assert.Contains("next-append=WalFaultedException", after, StringComparison.Ordinal);
+        Assert.Contains("next-flush=WalFaultedException", after, StringComparison.Ordinal);
+        TestContext.Current.TestOutputHelper?.WriteLine($"{context}: {fault}\n{after}");
+        return (lines, long.Parse(Field(after, "durable"), CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Checks (2) and (3) of the class remarks on the log as the faulted child left it.</summary>
+    internal static async Task AssertRecoveredAsync(WalOptions options, IReadOnlyList<string> lines, long durable, string context)
+    {
+        var acks = new Dictionary<long, string>();
+        WalChildRecords.CollectAcks(lines, acks, context);
+        Assert.True(acks.Count > 0, $"{context}: nothing was acknowledged before the fault; the test proved nothing");
+        var maxAck = acks.Keys.Max();
+        Assert.True(maxAck <= durable, $"{context}: LSN {maxAck} was acknowledged but the durable LSN stopped at {durable}");
+        var last = long.Parse(Field(lines.Single(l => l.StartsWith("AFTER-FAULT", StringComparison.Ordinal)), "last"), CultureInfo.InvariantCulture);
+
+        var (records, recovery) = await WalChildRecords.ReadAllAsync(options);
+        WalChildRecords.AssertIntact(records, acks, context);
+        Assert.True(records.Count <= last, $"{context}: the reopened log holds {records.Count} records but only {last} were appended");
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{context}: {acks.Count} acknowledged (max {maxAck}, durable {durable}, appended {last}); reopened with {records.Count}; recovery: {recovery.Detail}");
+    }
+
+    internal static void SkipUnless(string? problem)
+    {
+        if (problem is not null)
+        {
+            Assert.Skip(problem);
+        }
+    }
+
+    private static string Field(string line, string name)
+    {
+        var start = line.IndexOf(name + "=", StringComparison.Ordinal) + name.Length + 1;
+        var end = line.IndexOf(' ', start);
+        return end < 0 ? line[start..] : line[start..end];
+    }
+}
