@@ -60,7 +60,10 @@ public sealed class CliTests
         await LoadAsync(dir.Path);
         var segment = Directory.GetFiles(Path.Combine(dir.Path, "wal"), "nv.log.0", SearchOption.AllDirectories).Single();
         var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
-        bytes[bytes.Length / 3] ^= 0x5A;
+        // Segments are preallocated: aim inside the written records (a third of the way to the last non-zero byte),
+        // so the damage sits before valid records (mid-log), not in the unused zero tail.
+        var end = Array.FindLastIndex(bytes, b => b != 0);
+        bytes[end / 3] ^= 0x5A;
         await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
 
         var verify = await Nv(dir.Path, "wal", "verify");
