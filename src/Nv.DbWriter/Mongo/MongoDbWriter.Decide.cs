@@ -102,33 +102,14 @@ internal sealed partial class MongoDbWriter
         var exists = slot is not null;
         var live = exists && !slot!.Deleted;
         var before = live ? slot!.Document : null;
-        ApplyStatus status;
-        var reason = RejectReason.None;
-
-        if (exists && slot!.Lsn >= lsn)
+        var (status, reason) = ApplyRules.Decide(record, exists, live, slot?.Lsn ?? 0);
+        if (status == ApplyStatus.AlreadyApplied)
         {
             // Page-LSN rule: a later record already wrote this slot; this one is superseded and its before image unknown.
-            status = ApplyStatus.AlreadyApplied;
             before = null;
         }
-        else if (record.ExpectedLsn is { } expected && (!live || slot!.Lsn != expected.Value))
+        else if (status == ApplyStatus.Applied)
         {
-            status = ApplyStatus.Rejected;
-            reason = RejectReason.PreconditionFailed;
-        }
-        else if (record.Operation == WalOperation.Create && live)
-        {
-            status = ApplyStatus.Rejected;
-            reason = RejectReason.AlreadyExists;
-        }
-        else if (record.Operation != WalOperation.Create && !live)
-        {
-            status = ApplyStatus.Rejected;
-            reason = RejectReason.NotFound;
-        }
-        else
-        {
-            status = ApplyStatus.Applied;
             plan.AddWrite(record, MongoCommands.EntityWrite(record, document, expectedWalId: slot?.WalId));
             plan.Complete(lsn);
             Advance(slots, record, document);

@@ -177,34 +177,14 @@ internal sealed partial class SqliteDbWriter
         var exists = table.TryRead(record.EntityId, out var document, out var storedLsn, out var deleted);
         var live = exists && !deleted;
         var before = live ? document : null;
-        ApplyStatus status;
-        var reason = RejectReason.None;
-
-        if (exists && storedLsn >= lsn)
+        var (status, reason) = ApplyRules.Decide(record, exists, live, storedLsn);
+        if (status == ApplyStatus.AlreadyApplied)
         {
-            // Page-LSN rule: a later record already wrote this slot (out-of-order apply, or replay after a purge);
-            // this one is superseded and must not overwrite or resurrect. Its own before image is unknown.
-            status = ApplyStatus.AlreadyApplied;
+            // Page-LSN rule: a later record already wrote this slot; this one is superseded and its before image unknown.
             before = null;
         }
-        else if (record.ExpectedLsn is { } expected && (!live || storedLsn != expected.Value))
+        else if (status == ApplyStatus.Applied)
         {
-            status = ApplyStatus.Rejected;
-            reason = RejectReason.PreconditionFailed;
-        }
-        else if (record.Operation == WalOperation.Create && live)
-        {
-            status = ApplyStatus.Rejected;
-            reason = RejectReason.AlreadyExists;
-        }
-        else if (record.Operation != WalOperation.Create && !live)
-        {
-            status = ApplyStatus.Rejected;
-            reason = RejectReason.NotFound;
-        }
-        else
-        {
-            status = ApplyStatus.Applied;
             if (record.Operation == WalOperation.Delete)
             {
                 table.Write(record.EntityId, default, tombstone: true, lsn, record.ReplayKey, record.Id);

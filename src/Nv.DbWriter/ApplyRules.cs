@@ -1,0 +1,42 @@
+using Nv.Wal;
+
+namespace Nv.DbWriter;
+
+/// <summary>The one decision every writer makes for a record against the slot it targets, so all stores agree.</summary>
+/// <remarks>
+/// Order matters and is part of the contract (the conformance suite pins it):
+/// 1. page-LSN rule — the slot was already written at this LSN or later: the record is superseded
+///    (<see cref="ApplyStatus.AlreadyApplied"/>; it must not overwrite or resurrect, and its before image is unknown);
+/// 2. an expected LSN that does not match the live entity → <see cref="RejectReason.PreconditionFailed"/>;
+/// 3. create of a live entity → <see cref="RejectReason.AlreadyExists"/>;
+/// 4. update or delete of a missing or deleted entity → <see cref="RejectReason.NotFound"/>;
+/// 5. otherwise → <see cref="ApplyStatus.Applied"/>.
+/// </remarks>
+internal static class ApplyRules
+{
+    /// <param name="record">The record being applied.</param>
+    /// <param name="exists">Whether the slot exists at all (a live entity or a tombstone).</param>
+    /// <param name="live">Whether the slot holds a live (not deleted) entity.</param>
+    /// <param name="storedLsn">The slot's LSN when it exists.</param>
+    public static (ApplyStatus Status, RejectReason Reason) Decide(WalRecord record, bool exists, bool live, long storedLsn)
+    {
+        if (exists && storedLsn >= record.Lsn.Value)
+        {
+            return (ApplyStatus.AlreadyApplied, RejectReason.None);
+        }
+
+        if (record.ExpectedLsn is { } expected && (!live || storedLsn != expected.Value))
+        {
+            return (ApplyStatus.Rejected, RejectReason.PreconditionFailed);
+        }
+
+        if (record.Operation == WalOperation.Create && live)
+        {
+            return (ApplyStatus.Rejected, RejectReason.AlreadyExists);
+        }
+
+        return record.Operation != WalOperation.Create && !live
+            ? (ApplyStatus.Rejected, RejectReason.NotFound)
+            : (ApplyStatus.Applied, RejectReason.None);
+    }
+}
