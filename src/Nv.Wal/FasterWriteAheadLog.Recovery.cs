@@ -81,11 +81,11 @@ internal sealed partial class FasterWriteAheadLog
             // Commit metadata is written lazily, so FasterLog's committed address usually comes from its forward scan for
             // commit records, which stops silently at the first damaged entry. Nv therefore always parses the files to
             // their end and compares where the entries really end with what FasterLog recovered.
-            var result = Validate(from, long.MaxValue, diskEnd);
+            var result = Validate(from, long.MaxValue, diskEnd, fasterEmpty ? -1 : committed);
             if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress < end)
             {
                 // The files end before FasterLog's committed address: the exact check reports that as damage.
-                result = Validate(from, end, diskEnd);
+                result = Validate(from, end, diskEnd, fasterEmpty ? -1 : committed);
             }
             else if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress > end)
             {
@@ -117,7 +117,7 @@ internal sealed partial class FasterWriteAheadLog
             if (result.NeedsRebuild)
             {
                 Rebuild(result.Keep);
-                var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0);
+                var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0, -1);
                 if (rebuilt.NeedsRebuild || rebuilt.Count != result.Count)
                 {
                     throw new InvalidOperationException(
@@ -167,8 +167,14 @@ internal sealed partial class FasterWriteAheadLog
         }
     }
 
-    private Validation Validate(long from, long end, long diskEnd)
+    // commitPoint: FasterLog's recovered committed address, or -1 when unknown. LSNs must be dense: a missing LSN is
+    // damage. When the missing records' bytes were never written (all zeros: a failed or torn write, e.g. EIO/ENOSPC
+    // while later pages still reached the disk) and they lie past the commit point, nothing from there on was ever
+    // acknowledged (a flush completes only when every earlier byte is committed): that is a damaged tail, cut and saved
+    // aside. Written-but-corrupt bytes, or a gap below the commit point, stay mid-log corruption (refuse to open).
+    private Validation Validate(long from, long end, long diskEnd, long commitPoint)
     {
+        var uncommittedGap = false;
         _index.Clear();
         var result = new Validation { FirstAddress = from, EndAddress = from };
         var scanner = new LogScanner(_reader, _options.PageSizeBits);
@@ -200,6 +206,13 @@ internal sealed partial class FasterWriteAheadLog
 
                 reason = $"sequence {scanner.Sequence} does not follow {previous}";
                 address = scanner.RecordAddress;
+                if (previous != 0 && scanner.Sequence > previous + 1 && commitPoint >= 0 && result.EndAddress >= commitPoint
+                    && IsUnwritten(scanner, result.EndAddress, scanner.RecordAddress))
+                {
+                    reason = $"LSNs {previous + 1}..{scanner.Sequence - 1} were never written (unwritten bytes after the last commit at address {commitPoint})";
+                    address = result.EndAddress;
+                    uncommittedGap = true;
+                }
             }
             else if (step == ScanStep.End)
             {
@@ -234,7 +247,7 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             var path = _reader.SegmentPath(damage);
-            if (resync < 0 || _options.RecoveryMode == WalRecoveryMode.PointInTime)
+            if (resync < 0 || uncommittedGap || _options.RecoveryMode == WalRecoveryMode.PointInTime)
             {
                 if (_options.RecoveryMode == WalRecoveryMode.AbsoluteConsistency)
                 {
@@ -249,7 +262,7 @@ internal sealed partial class FasterWriteAheadLog
                 var brokenEnd = end == long.MaxValue ? diskEnd : end;
                 result.BrokenPath = SaveBroken(scanner, damage, brokenEnd, out var bytes);
                 result.TailBytesCut = bytes;
-                if (resync < 0)
+                if (resync < 0 || uncommittedGap)
                 {
                     Log.TailCut(_logger, damage, path, reason, previous, bytes, result.BrokenPath);
                     result.Details.Add($"cut a damaged tail at address {damage} in '{path}' ({reason}) after LSN {previous}");
@@ -280,6 +293,18 @@ internal sealed partial class FasterWriteAheadLog
             rangeStart = resync;
             address = resync;
         }
+    }
+
+    private static bool IsUnwritten(LogScanner scanner, long from, long to)
+    {
+        if (to <= from || to - from > 64L << 20)
+        {
+            return false;
+        }
+
+        using var bytes = new MemoryStream((int)(to - from));
+        scanner.CopyRaw(from, to, bytes);
+        return bytes.Length == to - from && !bytes.GetBuffer().AsSpan(0, (int)bytes.Length).ContainsAnyExcept((byte)0);
     }
 
     private string SaveBroken(LogScanner scanner, long from, long to, out long bytes)
