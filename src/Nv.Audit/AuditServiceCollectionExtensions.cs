@@ -10,7 +10,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class AuditServiceCollectionExtensions
 {
     /// <summary>Adds <see cref="AuditOptions"/> (bound to <see cref="AuditOptions.SectionName"/>, validated on start) and the
-    /// embedded SQLite <see cref="IAuditSink"/>, unless a sink is already registered.</summary>
+    /// embedded SQLite <see cref="IAuditSink"/> (unless a sink is already registered) and <see cref="IAuditProofs"/>.</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Optional extra configuration, applied after binding.</param>
     /// <returns>The same service collection.</returns>
@@ -28,7 +28,11 @@ public static class AuditServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuditOptions>, AuditOptionsValidator>());
         services.TryAddSingleton<IAuditSink>(sp => new SqliteAuditSink(
             sp.GetRequiredService<IOptions<AuditOptions>>().Value,
-            sp.GetService<ILogger<SqliteAuditSink>>()));
+            sp.GetService<ILogger<SqliteAuditSink>>(),
+            sp.GetService<TimeProvider>()));
+        // Proofs and checkpoints come from the sink itself (the embedded store implements both).
+        services.TryAddSingleton<IAuditProofs>(sp => sp.GetRequiredService<IAuditSink>() as IAuditProofs
+            ?? throw new NotSupportedException("The configured audit store does not support Merkle proofs and checkpoints."));
         return services;
     }
 }
