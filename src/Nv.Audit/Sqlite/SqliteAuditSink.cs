@@ -43,6 +43,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     private CheckpointSigner? _signer;
     private volatile bool _initialized;
     private bool _disposed;
+    private int _disposeStarted;
 
     public SqliteAuditSink(AuditOptions options, ILogger<SqliteAuditSink>? logger = null, TimeProvider? timeProvider = null)
     {
@@ -118,6 +119,12 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a second dispose must not touch the disposed lock.
+        if (Interlocked.Exchange(ref _disposeStarted, 1) == 1)
+        {
+            return;
+        }
+
         await _gate.WaitAsync();
         try
         {
