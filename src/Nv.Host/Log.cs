@@ -48,4 +48,11 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3031, Level = LogLevel.Information, Message = "Nv stopping: draining the pipeline and persisting watermarks")]
     public static partial void Stopping(ILogger logger);
+
+    [LoggerMessage(EventId = 3095, Level = LogLevel.Information, Message = "Audit checkpoints signed at stop: {Count} chain(s)")]
+    public static partial void AuditCheckpointsSigned(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3096, Level = LogLevel.Warning,
+        Message = "Audit checkpoint at stop failed; the entries are stored and the next start or append checkpoints them")]
+    public static partial void AuditCheckpointFailed(ILogger logger, Exception exception);
 }
