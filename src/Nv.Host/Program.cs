@@ -19,6 +19,7 @@ internal static class Program
             ServeCommand.AddTo(root);
             ReplayCommand.AddTo(root);
             LoadCommand.AddTo(root);
+            AuditCommands.AddTo(root);
             return await root.Parse(args).InvokeAsync();
         }
         catch (Exception ex)
