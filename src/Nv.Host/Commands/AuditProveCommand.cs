@@ -9,7 +9,7 @@ namespace Nv.Host.Commands;
 /// <summary><c>nv audit prove ENTRY-ID [--tree-size N] [--checkpoint-out FILE]</c>: print an entry's Merkle inclusion proof.</summary>
 internal static class AuditProveCommand
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public static void AddTo(Command audit)
     {
