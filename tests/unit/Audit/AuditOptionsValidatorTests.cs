@@ -63,7 +63,10 @@ public sealed class AuditOptionsValidatorTests
     [Fact]
     public async Task Add_nv_audit_registers_the_proofs_service()
     {
-        await using var provider = new ServiceCollection().AddLogging().AddNvAudit(o => o.DataDirectory = Path.GetTempPath()).BuildServiceProvider();
+        await using var provider = new ServiceCollection()
+            .AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build())
+            .AddNvAudit(o => o.DataDirectory = Path.GetTempPath())
+            .BuildServiceProvider();
         Assert.Same(provider.GetRequiredService<IAuditSink>(), provider.GetRequiredService<IAuditProofs>());
     }
 
