@@ -26,6 +26,7 @@ internal sealed partial class SqliteAuditSink
             writer.Open();
             Execute(writer, "PRAGMA journal_mode=WAL;");
             Execute(writer, "PRAGMA synchronous=FULL;");
+            Execute(writer, $"PRAGMA wal_autocheckpoint={WriterAutoCheckpointPages};");
             // Raw statements bypass Microsoft.Data.Sqlite's own busy retry loop: let SQLite wait instead.
             SQLitePCL.raw.sqlite3_busy_timeout(writer.Handle, (int)Math.Ceiling(_options.BusyTimeout.TotalMilliseconds));
             var version = Convert.ToInt32(Scalar(writer, "PRAGMA user_version;"), CultureInfo.InvariantCulture);
@@ -61,6 +62,7 @@ internal sealed partial class SqliteAuditSink
             _sql = sql;
             _signer = signer;
             _initialized = true;
+            StartCheckpointer();
             Log.StoreOpened(_logger, _path, SqliteAuditSchema.Version);
         }
         catch

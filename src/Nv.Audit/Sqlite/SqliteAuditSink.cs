@@ -134,6 +134,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
             }
 
             _disposed = true;
+            await StopCheckpointerAsync();
             _sql?.Dispose();
             _signer?.Dispose();
             if (_writer is not null)
