@@ -53,6 +53,14 @@ public sealed record AuditEntry
     /// <summary>The WAL record's LSN, for entity mutations.</summary>
     public Lsn? Lsn { get; init; }
 
+    /// <summary>Hex SHA-256 of the WAL record's canonical bytes (<see cref="WalRecordHasher"/>), for entity mutations; null for
+    /// system events. Covered by the hash chain and the Merkle tree from encoding version 2 on.</summary>
+    public string? WalRecordHash { get; init; }
+
+    /// <summary>The canonical encoding version the entry is hashed with (1 or 2); 0 before it is appended, when the sink
+    /// assigns the current version (docs/audit-hash-chain.md).</summary>
+    public int EncodingVersion { get; init; }
+
     /// <summary>Position in the chain (1-based), assigned on append.</summary>
     public long Sequence { get; init; }
 

@@ -64,6 +64,7 @@ public static class AuditEntryFactory
             Metadata = CopyMetadata(record.Metadata),
             RequestId = record.RequestId,
             Lsn = record.Lsn == Lsn.None ? null : record.Lsn,
+            WalRecordHash = WalRecordHasher.Compute(record),
         };
     }
 

@@ -27,4 +27,17 @@ public sealed class AuditOptions
 
     /// <summary>How long the MongoDB audit store waits for a server (at start and per operation) before failing.</summary>
     public TimeSpan MongoConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>PEM file with the ECDSA P-256 private key that signs Merkle checkpoints. The environment variable
+    /// <c>NV_AUDIT_SIGNING_KEY</c> (PEM text) takes precedence. With neither, a key is generated on first start into
+    /// <c>audit-signing-key.pem</c> in <see cref="DataDirectory"/> (mode 0600, public key next to it), so checkpoints
+    /// always exist; see docs/audit-merkle.md.</summary>
+    public string? SigningKeyPath { get; set; }
+
+    /// <summary>Sign a checkpoint of a chain after this many new entries (0: never by count).</summary>
+    public int CheckpointEveryEntries { get; set; } = 10_000;
+
+    /// <summary>Sign a checkpoint of a chain that grew when its last checkpoint is older than this, checked on append
+    /// (zero: never by time).</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -43,6 +43,21 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
             failures.Add($"{nameof(AuditOptions.MaxBatchSize)} must be between 1 and {MaxBatchSizeLimit} (was {options.MaxBatchSize}).");
         }
 
+        if (options.CheckpointEveryEntries < 0)
+        {
+            failures.Add($"{nameof(AuditOptions.CheckpointEveryEntries)} must not be negative (was {options.CheckpointEveryEntries}).");
+        }
+
+        if (options.CheckpointInterval < TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(AuditOptions.CheckpointInterval)} must not be negative (was {options.CheckpointInterval}).");
+        }
+
+        if (options.SigningKeyPath is { } keyPath && (keyPath.Length == 0 || keyPath.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
+        {
+            failures.Add($"{nameof(AuditOptions.SigningKeyPath)} is not a valid path.");
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -12,7 +12,7 @@ public static class AuditServiceCollectionExtensions
 {
     /// <summary>Adds <see cref="AuditOptions"/> (bound to <see cref="AuditOptions.SectionName"/>, validated on start) and the
     /// <see cref="IAuditSink"/>, unless one is already registered: MongoDB when <see cref="AuditOptions.MongoUri"/> is set,
-    /// else the embedded SQLite store.</summary>
+    /// else the embedded SQLite store; and <see cref="IAuditProofs"/> (Merkle proofs and checkpoints, SQLite only).</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Optional extra configuration, applied after binding.</param>
     /// <returns>The same service collection.</returns>
@@ -32,9 +32,12 @@ public static class AuditServiceCollectionExtensions
         {
             var value = sp.GetRequiredService<IOptions<AuditOptions>>().Value;
             return string.IsNullOrWhiteSpace(value.MongoUri)
-                ? new SqliteAuditSink(value, sp.GetService<ILogger<SqliteAuditSink>>())
+                ? new SqliteAuditSink(value, sp.GetService<ILogger<SqliteAuditSink>>(), sp.GetService<TimeProvider>())
                 : new MongoAuditSink(MongoAuditSinks.Copy(value), sp.GetService<ILogger<MongoAuditSink>>());
         });
+        // Proofs and checkpoints come from the sink itself (the embedded store implements both).
+        services.TryAddSingleton<IAuditProofs>(sp => sp.GetRequiredService<IAuditSink>() as IAuditProofs
+            ?? throw new NotSupportedException("The configured audit store does not support Merkle proofs and checkpoints."));
         return services;
     }
 }

@@ -10,7 +10,7 @@ public static class AuditSinks
     /// <summary>Opens the embedded SQLite audit store described by <paramref name="options"/>.</summary>
     /// <param name="options">Validated like the host does; the sink keeps a copy.</param>
     /// <param name="loggerFactory">Where to log; nothing is logged when null.</param>
-    /// <returns>A sink; call <see cref="IAuditSink.InitializeAsync"/> before use (it also initializes lazily). Dispose it.</returns>
+    /// <returns>A sink, which also implements <see cref="IAuditProofs"/>; call <see cref="IAuditSink.InitializeAsync"/> before use (it also initializes lazily). Dispose it.</returns>
     /// <exception cref="OptionsValidationException">The options are not valid.</exception>
     public static IAuditSink OpenSqlite(AuditOptions options, ILoggerFactory? loggerFactory = null)
     {
@@ -26,6 +26,10 @@ public static class AuditSinks
             DataDirectory = options.DataDirectory,
             SqliteFileName = options.SqliteFileName,
             MaxBatchSize = options.MaxBatchSize,
+            BusyTimeout = options.BusyTimeout,
+            SigningKeyPath = options.SigningKeyPath,
+            CheckpointEveryEntries = options.CheckpointEveryEntries,
+            CheckpointInterval = options.CheckpointInterval,
         };
         return new SqliteAuditSink(copy, loggerFactory?.CreateLogger<SqliteAuditSink>());
     }

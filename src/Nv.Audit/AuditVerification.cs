@@ -1,6 +1,6 @@
 namespace Nv.Audit;
 
-/// <summary>The result of verifying a hash chain.</summary>
+/// <summary>The result of verifying the audit trail: hash chains, Merkle leaves and signed checkpoints.</summary>
 public sealed record AuditVerification
 {
     /// <summary>Whether every chain verified.</summary>
@@ -9,12 +9,18 @@ public sealed record AuditVerification
     /// <summary>Entries checked.</summary>
     public required long EntriesChecked { get; init; }
 
+    /// <summary>Signed checkpoints checked (stored ones and the external one).</summary>
+    public long CheckpointsChecked { get; init; }
+
     /// <summary>The chain holding the first broken entry, if any.</summary>
     public string? BrokenChain { get; init; }
 
-    /// <summary>Sequence of the first broken entry, if any.</summary>
+    /// <summary>Sequence of the first broken (or first missing, or first possibly rewritten) entry, if known.</summary>
     public long? BrokenSequence { get; init; }
 
-    /// <summary>Why it is broken (hash mismatch, gap, prevHash mismatch...).</summary>
+    /// <summary>The tree size of the checkpoint that exposed the problem, when a checkpoint did.</summary>
+    public long? BrokenCheckpointSize { get; init; }
+
+    /// <summary>Why it is broken (hash mismatch, gap, prevHash mismatch, checkpoint root or signature mismatch...).</summary>
     public string? Reason { get; init; }
 }

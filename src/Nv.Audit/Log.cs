@@ -24,4 +24,24 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Audit store {Path} closed")]
     public static partial void StoreClosed(ILogger logger, string path);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Information, Message = "Audit checkpoint signing key {KeyId} loaded from {Source}")]
+    public static partial void SigningKeyLoaded(ILogger logger, string source, string keyId);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning,
+        Message = "No audit signing key configured: generated key {KeyId} into {Path} (public key {PublicPath}). Back it up, give the public key to auditors, or set NV_AUDIT_SIGNING_KEY / Nv:Audit:SigningKeyPath")]
+    public static partial void SigningKeyGenerated(ILogger logger, string path, string publicPath, string keyId);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Debug, Message = "Audit checkpoint signed: chain {Chain}, size {Size}, root {Root}")]
+    public static partial void CheckpointSigned(ILogger logger, string chain, long size, string root);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Warning,
+        Message = "Audit checkpoint of chain {Chain} failed; the entries are stored and the checkpoint is retried on the next append")]
+    public static partial void CheckpointFailed(ILogger logger, string chain, Exception exception);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Audit store migrated to schema version {SchemaVersion}: {Leaves} Merkle leaves computed for existing entries")]
+    public static partial void StoreMigrated(ILogger logger, int schemaVersion, long leaves);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Debug, Message = "Background SQLite WAL checkpoint of the audit store failed; retrying")]
+    public static partial void WalCheckpointFailed(ILogger logger, Exception exception);
 }

@@ -67,4 +67,11 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3044, Level = LogLevel.Error, Message = "Unhandled error in {Method} {Path} (requestId {RequestId})")]
     public static partial void HttpUnhandled(ILogger logger, Exception exception, string method, string path, string requestId);
+
+    [LoggerMessage(EventId = 3095, Level = LogLevel.Information, Message = "Audit checkpoints signed at stop: {Count} chain(s)")]
+    public static partial void AuditCheckpointsSigned(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3096, Level = LogLevel.Warning,
+        Message = "Audit checkpoint at stop failed; the entries are stored and the next start or append checkpoints them")]
+    public static partial void AuditCheckpointFailed(ILogger logger, Exception exception);
 }

@@ -8,41 +8,82 @@ namespace Nv.Audit.Chain;
 
 /// <summary>The canonical, versioned byte encoding of an audit entry that the hash chain is computed over.</summary>
 /// <remarks>Specified in docs/audit-hash-chain.md so that an external verifier can reproduce it. Every field except
-/// <see cref="AuditEntry.Hash"/> is encoded, in a fixed order, each as a length-prefixed UTF-8 field. Changing
+/// <see cref="AuditEntry.Hash"/> is encoded, in a fixed order, each as a length-prefixed UTF-8 field. Version 1 has
+/// 17 fields; version 2 (written since the Merkle tree, issue 6) appends an 18th, the WAL record hash. Changing
 /// anything here breaks every stored chain: add a new version instead.</remarks>
 internal static class AuditCanonicalEncoding
 {
-    /// <summary>Current encoding version, the 5th byte of the encoding.</summary>
-    public const byte Version = 1;
+    /// <summary>The encoding version new entries are written with, the 5th byte of the encoding.</summary>
+    public const byte Version = 2;
+
+    /// <summary>The first version (no WAL record hash); entries stored with it stay verifiable.</summary>
+    public const byte Version1 = 1;
+
+    /// <summary>Number of fields a version-2 encoding has (version 1 has one fewer).</summary>
+    public const int FieldCount = 18;
 
     /// <summary>The timestamp format: UTC, 100 ns precision, fixed width (so text order is time order).</summary>
     public const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
 
     private static ReadOnlySpan<byte> Magic => "NVAE"u8;
 
+    /// <summary>The version <paramref name="entry"/> is encoded with: its own, or <see cref="Version"/> when not yet assigned.</summary>
+    public static byte VersionOf(AuditEntry entry) => entry.EncodingVersion == 0 ? Version : checked((byte)entry.EncodingVersion);
+
     /// <summary>Writes the canonical bytes of <paramref name="entry"/> (including Sequence and PrevHash, excluding Hash).</summary>
     public static void Write(AuditEntry entry, ArrayBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(entry);
+        Write(entry, VersionOf(entry), entry.Sequence, entry.PrevHash, output, default);
+    }
+
+    /// <summary>Writes the canonical bytes of <paramref name="entry"/> as if it had the given version, sequence and
+    /// previous hash (the sink links entries without copying them).</summary>
+    /// <param name="entry">The entry.</param>
+    /// <param name="version">1 or 2.</param>
+    /// <param name="sequence">Its position in the chain.</param>
+    /// <param name="prevHash">The previous entry's hash.</param>
+    /// <param name="output">Where to write.</param>
+    /// <param name="fields">When not empty (2 × <see cref="FieldCount"/> long), receives each field's (start, length) of
+    /// its UTF-8 value inside <paramref name="output"/>'s written bytes; length −1 when absent. Lets the store bind
+    /// column values straight from the encoding instead of encoding them again.</param>
+    public static void Write(AuditEntry entry, byte version, long sequence, string prevHash, ArrayBufferWriter<byte> output, Span<int> fields)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (version is not (Version1 or Version))
+        {
+            throw new ArgumentException($"Unknown audit encoding version {version}.", nameof(version));
+        }
+
+        if (version == Version1 && entry.WalRecordHash is not null)
+        {
+            throw new ArgumentException("Encoding version 1 cannot hold a WAL record hash.", nameof(entry));
+        }
+
+        var f = new FieldWriter(output, fields);
         output.Write(Magic);
-        output.Write<byte>([Version]);
-        WriteText(output, FormatId(entry.Id));
-        WriteText(output, FormatTimestamp(entry.Timestamp));
-        WriteText(output, entry.Service);
-        WriteText(output, AuditCategoryNames.ToName(entry.Category));
-        WriteText(output, entry.Operation);
-        WriteText(output, entry.UserId);
-        WriteText(output, entry.DtoType);
-        WriteText(output, entry.EntityId);
-        WriteJson(output, entry.Before);
-        WriteJson(output, entry.After);
-        WriteField(output, static (changes, o) => CanonicalJson.WriteChanges(changes, o), entry.Changes);
-        WriteText(output, entry.Reason);
-        WriteField(output, static (metadata, o) => CanonicalJson.WriteStringMap(metadata, o), entry.Metadata);
-        WriteText(output, entry.RequestId);
-        WriteText(output, entry.Lsn?.Value.ToString(CultureInfo.InvariantCulture));
-        WriteText(output, entry.Sequence.ToString(CultureInfo.InvariantCulture));
-        WriteText(output, entry.PrevHash);
+        output.Write<byte>([version]);
+        f.Text(FormatId(entry.Id));
+        f.Text(FormatTimestamp(entry.Timestamp));
+        f.Text(entry.Service);
+        f.Text(AuditCategoryNames.ToName(entry.Category));
+        f.Text(entry.Operation);
+        f.Text(entry.UserId);
+        f.Text(entry.DtoType);
+        f.Text(entry.EntityId);
+        f.Json(entry.Before);
+        f.Json(entry.After);
+        f.Field(static (changes, o) => CanonicalJson.WriteChanges(changes, o), entry.Changes);
+        f.Text(entry.Reason);
+        f.Field(static (metadata, o) => CanonicalJson.WriteStringMap(metadata, o), entry.Metadata);
+        f.Text(entry.RequestId);
+        f.Number(entry.Lsn?.Value);
+        f.Number(sequence);
+        f.Text(prevHash);
+        if (version >= Version)
+        {
+            f.Text(entry.WalRecordHash);
+        }
     }
 
     /// <summary>Returns the canonical bytes of <paramref name="entry"/>.</summary>
@@ -64,42 +105,98 @@ internal static class AuditCanonicalEncoding
     public static DateTimeOffset ParseTimestamp(string text) =>
         new(DateTime.SpecifyKind(DateTime.ParseExact(text, TimestampFormat, CultureInfo.InvariantCulture), DateTimeKind.Utc));
 
-    private static void WriteText(ArrayBufferWriter<byte> output, string? value)
+    /// <summary>Writes one field: <c>0x00</c> when <paramref name="value"/> is null, else <c>0x01</c>, a 4-byte big-endian
+    /// length and the UTF-8 bytes.</summary>
+    public static void WriteText(ArrayBufferWriter<byte> output, string? value) => new FieldWriter(output, default).Text(value);
+
+    /// <summary>Writes one field holding canonical JSON, or absent.</summary>
+    public static void WriteJson(ArrayBufferWriter<byte> output, JsonElement? value) => new FieldWriter(output, default).Json(value);
+
+    /// <summary>Writes one field holding a canonical JSON object of strings.</summary>
+    public static void WriteStringMap(ArrayBufferWriter<byte> output, IReadOnlyDictionary<string, string> map) =>
+        new FieldWriter(output, default).Field(static (m, o) => CanonicalJson.WriteStringMap(m, o), map);
+
+    /// <summary>Writes one field holding a decimal number, or absent.</summary>
+    public static void WriteNumber(ArrayBufferWriter<byte> output, long? value) => new FieldWriter(output, default).Number(value);
+
+    /// <summary>Writes fields and, when asked, records where each value landed.</summary>
+    private ref struct FieldWriter(ArrayBufferWriter<byte> output, Span<int> fields)
     {
-        if (value is null)
+        private readonly Span<int> _fields = fields;
+        private int _next;
+
+        public void Text(string? value)
         {
-            output.Write<byte>([0]);
-            return;
+            if (value is null)
+            {
+                Absent();
+                return;
+            }
+
+            var length = Encoding.UTF8.GetByteCount(value);
+            var span = output.GetSpan(5 + length);
+            span[0] = 1;
+            BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)length);
+            Encoding.UTF8.GetBytes(value, span[5..]);
+            Record(output.WrittenCount + 5, length);
+            output.Advance(5 + length);
         }
 
-        var length = Encoding.UTF8.GetByteCount(value);
-        var span = output.GetSpan(5 + length);
-        span[0] = 1;
-        BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)length);
-        Encoding.UTF8.GetBytes(value, span[5..]);
-        output.Advance(5 + length);
-    }
-
-    private static void WriteJson(ArrayBufferWriter<byte> output, JsonElement? value)
-    {
-        if (value is not { } element)
+        public void Number(long? value)
         {
-            output.Write<byte>([0]);
-            return;
+            if (value is not { } number)
+            {
+                Absent();
+                return;
+            }
+
+            var span = output.GetSpan(5 + 20);
+            span[0] = 1;
+            number.TryFormat(span[5..], out var length, default, CultureInfo.InvariantCulture);
+            BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)length);
+            Record(output.WrittenCount + 5, length);
+            output.Advance(5 + length);
         }
 
-        WriteField(output, static (e, o) => CanonicalJson.Write(e, o), element);
-    }
+        public void Json(JsonElement? value)
+        {
+            if (value is not { } element)
+            {
+                Absent();
+                return;
+            }
 
-    // Writes the presence byte and a length placeholder, the body, then patches the length in.
-    private static void WriteField<T>(ArrayBufferWriter<byte> output, Action<T, IBufferWriter<byte>> body, T state)
-    {
-        output.Write<byte>([1, 0, 0, 0, 0]);
-        var start = output.WrittenCount;
-        body(state, output);
-        var length = output.WrittenCount - start;
-        // ArrayBufferWriter exposes its written memory; patch the big-endian length in place.
-        var written = System.Runtime.InteropServices.MemoryMarshal.AsMemory(output.WrittenMemory);
-        BinaryPrimitives.WriteUInt32BigEndian(written.Span.Slice(start - 4, 4), (uint)length);
+            Field(static (e, o) => CanonicalJson.Write(e, o), element);
+        }
+
+        // Writes the presence byte and a length placeholder, the body, then patches the length in.
+        public void Field<T>(Action<T, IBufferWriter<byte>> body, T state)
+        {
+            output.Write<byte>([1, 0, 0, 0, 0]);
+            var start = output.WrittenCount;
+            body(state, output);
+            var length = output.WrittenCount - start;
+            // ArrayBufferWriter exposes its written memory; patch the big-endian length in place.
+            var written = System.Runtime.InteropServices.MemoryMarshal.AsMemory(output.WrittenMemory);
+            BinaryPrimitives.WriteUInt32BigEndian(written.Span.Slice(start - 4, 4), (uint)length);
+            Record(start, length);
+        }
+
+        private void Absent()
+        {
+            output.Write<byte>([0]);
+            Record(-1, -1);
+        }
+
+        private void Record(int start, int length)
+        {
+            if (!_fields.IsEmpty)
+            {
+                _fields[2 * _next] = start;
+                _fields[(2 * _next) + 1] = length;
+            }
+
+            _next++;
+        }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Nv.Audit.Merkle;
 
 namespace Nv.Audit.Chain;
 
@@ -15,9 +16,13 @@ internal sealed class AuditChainVerifier
     private long _lastSequence;
     private string _lastHash = AuditHash.Genesis;
     private long _lastPosition = long.MinValue;
+    private int _lastVersion;
 
     /// <summary>Entries checked so far.</summary>
     public long EntriesChecked { get; private set; }
+
+    /// <summary>The Merkle leaf hash of the last entry accepted by <see cref="Add"/>: <c>SHA-256(0x00 || canonical bytes)</c>.</summary>
+    public MerkleHash LastLeafHash { get; private set; }
 
     /// <summary>Whether a broken entry has been found; once set, later entries are ignored.</summary>
     public bool IsBroken => BrokenChain is not null;
@@ -48,6 +53,7 @@ internal sealed class AuditChainVerifier
             _lastSequence = 0;
             _lastHash = AuditHash.Genesis;
             _lastPosition = long.MinValue;
+            _lastVersion = 0;
         }
 
         EntriesChecked++;
@@ -63,6 +69,7 @@ internal sealed class AuditChainVerifier
         _lastSequence = entry.Sequence;
         _lastHash = entry.Hash;
         _lastPosition = storagePosition ?? long.MinValue;
+        _lastVersion = AuditCanonicalEncoding.VersionOf(entry);
         return true;
     }
 
@@ -106,10 +113,22 @@ internal sealed class AuditChainVerifier
             return "prevHash mismatch: does not link to the previous entry (entry reordered, replaced or forged)";
         }
 
+        if (entry.EncodingVersion is < 0 or > AuditCanonicalEncoding.Version)
+        {
+            return $"unknown encoding version {entry.EncodingVersion} (entry edited)";
+        }
+
+        var version = AuditCanonicalEncoding.VersionOf(entry);
+        if (version < _lastVersion)
+        {
+            return $"encoding version {version} after version {_lastVersion} (entry edited or forged)";
+        }
+
         string actual;
         try
         {
-            actual = AuditHash.Compute(entry, _scratch);
+            actual = AuditHash.Compute(entry, _scratch, out var leaf);
+            LastLeafHash = leaf;
         }
         catch (ArgumentException ex)
         {

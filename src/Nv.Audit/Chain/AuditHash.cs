@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using Nv.Audit.Merkle;
 
 namespace Nv.Audit.Chain;
 
@@ -12,7 +13,11 @@ internal static class AuditHash
     /// <summary>Computes the hash of <paramref name="entry"/>, whose Sequence and PrevHash must already be set.</summary>
     /// <param name="entry">The entry.</param>
     /// <param name="scratch">A reusable buffer (cleared here), to avoid allocating per entry.</param>
-    public static string Compute(AuditEntry entry, ArrayBufferWriter<byte> scratch)
+    public static string Compute(AuditEntry entry, ArrayBufferWriter<byte> scratch) => Compute(entry, scratch, out _);
+
+    /// <summary>Computes the hash of <paramref name="entry"/> and its Merkle leaf hash, <c>SHA-256(0x00 || canonical(entry))</c>,
+    /// from one encoding.</summary>
+    public static string Compute(AuditEntry entry, ArrayBufferWriter<byte> scratch, out MerkleHash leafHash)
     {
         ArgumentNullException.ThrowIfNull(entry);
         scratch.Clear();
@@ -27,6 +32,7 @@ internal static class AuditHash
         AuditCanonicalEncoding.Write(entry, scratch);
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(scratch.WrittenSpan, digest);
+        leafHash = MerkleHasher.HashLeaf(scratch.WrittenSpan[32..]);
         return Convert.ToHexStringLower(digest);
     }
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace Nv.Audit.Chain;
@@ -40,11 +41,22 @@ internal static class CanonicalJson
                 WriteByte(output, (byte)']');
                 break;
             case JsonValueKind.String:
-                WriteString(value.GetString()!, output);
+                // A source literal without escapes is already canonical (valid JSON has no raw control characters or
+                // quotes inside a string): copy its bytes, quotes included, without materializing a string.
+                var raw = JsonMarshal.GetRawUtf8Value(value);
+                if (raw.IndexOf((byte)'\\') < 0)
+                {
+                    output.Write(raw);
+                }
+                else
+                {
+                    WriteString(value.GetString()!, output);
+                }
+
                 break;
             case JsonValueKind.Number:
                 // The source token, unchanged: sinks store JSON as text, so the token survives a round trip.
-                WriteUtf8(value.GetRawText(), output);
+                output.Write(JsonMarshal.GetRawUtf8Value(value));
                 break;
             case JsonValueKind.True:
                 output.Write(True);

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Nv.Audit.Chain;
@@ -12,45 +10,6 @@ namespace Nv.Audit.Sqlite;
 /// what the hash covers, and number tokens survive the round trip unchanged.</remarks>
 internal static class SqliteAuditRow
 {
-    private static readonly string[] ParameterNames =
-    [
-        "$id", "$timestamp", "$service", "$category", "$operation", "$user_id", "$dto_type", "$entity_id", "$before_json",
-        "$after_json", "$changes_json", "$reason", "$metadata_json", "$request_id", "$lsn", "$sequence", "$prev_hash", "$hash",
-    ];
-
-    /// <summary>Adds the insert parameters to a command, once.</summary>
-    public static void AddParameters(SqliteCommand command)
-    {
-        foreach (var name in ParameterNames)
-        {
-            command.Parameters.Add(new SqliteParameter { ParameterName = name });
-        }
-    }
-
-    /// <summary>Binds <paramref name="entry"/> (sequence and hashes assigned) to a command made by <see cref="AddParameters"/>.</summary>
-    public static void Bind(SqliteCommand command, AuditEntry entry, ArrayBufferWriter<byte> scratch)
-    {
-        var p = command.Parameters;
-        p[0].Value = AuditCanonicalEncoding.FormatId(entry.Id);
-        p[1].Value = AuditCanonicalEncoding.FormatTimestamp(entry.Timestamp);
-        p[2].Value = entry.Service;
-        p[3].Value = AuditCategoryNames.ToName(entry.Category);
-        p[4].Value = entry.Operation;
-        p[5].Value = (object?)entry.UserId ?? DBNull.Value;
-        p[6].Value = (object?)entry.DtoType ?? DBNull.Value;
-        p[7].Value = entry.EntityId;
-        p[8].Value = entry.Before is { } before ? Json(scratch, w => CanonicalJson.Write(before, w)) : DBNull.Value;
-        p[9].Value = entry.After is { } after ? Json(scratch, w => CanonicalJson.Write(after, w)) : DBNull.Value;
-        p[10].Value = Json(scratch, w => CanonicalJson.WriteChanges(entry.Changes, w));
-        p[11].Value = (object?)entry.Reason ?? DBNull.Value;
-        p[12].Value = Json(scratch, w => CanonicalJson.WriteStringMap(entry.Metadata, w));
-        p[13].Value = entry.RequestId;
-        p[14].Value = entry.Lsn is { } lsn ? lsn.Value : DBNull.Value;
-        p[15].Value = entry.Sequence;
-        p[16].Value = entry.PrevHash;
-        p[17].Value = entry.Hash;
-    }
-
     /// <summary>Reads the entry at the current row; columns start at <paramref name="offset"/> in <see cref="SqliteAuditSchema.Columns"/> order.</summary>
     /// <exception cref="FormatException">A column does not parse (the row was tampered with or damaged).</exception>
     public static AuditEntry Read(SqliteDataReader reader, int offset = 0)
@@ -77,6 +36,8 @@ internal static class SqliteAuditRow
                 Sequence = reader.GetInt64(offset + 15),
                 PrevHash = reader.GetString(offset + 16),
                 Hash = reader.GetString(offset + 17),
+                WalRecordHash = NullableString(reader, offset + 18),
+                EncodingVersion = CheckVersion(reader.GetInt32(offset + 19)),
             };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidCastException or ArgumentException or OverflowException)
@@ -85,12 +46,9 @@ internal static class SqliteAuditRow
         }
     }
 
-    private static string Json(ArrayBufferWriter<byte> scratch, Action<ArrayBufferWriter<byte>> write)
-    {
-        scratch.Clear();
-        write(scratch);
-        return Encoding.UTF8.GetString(scratch.WrittenSpan);
-    }
+    private static int CheckVersion(int version) => version is AuditCanonicalEncoding.Version1 or AuditCanonicalEncoding.Version
+        ? version
+        : throw new FormatException($"encoding {version} is not a known version");
 
     private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 

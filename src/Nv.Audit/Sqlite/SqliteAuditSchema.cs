@@ -1,19 +1,22 @@
 namespace Nv.Audit.Sqlite;
 
-/// <summary>DDL of the SQLite audit store (schema version 1).</summary>
+/// <summary>DDL of the SQLite audit store (schema version 2).</summary>
 /// <remarks>The service column is the hash chain's id: UNIQUE (service, sequence) makes each chain dense and
 /// single-valued. <c>position</c> is the rowid alias, so it is stable (VACUUM keeps it) and records insertion
 /// order, which the verifier uses to catch moved entries. Immutability is enforced inside the database by
-/// triggers, so no client (including a future bug of ours) can update or delete an entry through SQL.</remarks>
+/// triggers, so no client (including a future bug of ours) can update or delete an entry, a Merkle leaf or a
+/// checkpoint through SQL. Version 2 (issue 6) adds <c>wal_record_hash</c> and <c>encoding</c> (the canonical
+/// encoding version of each entry; rows written by version 1 read as encoding 1), the Merkle leaf hashes and the
+/// signed checkpoints; opening a version-1 file upgrades it in place.</remarks>
 internal static class SqliteAuditSchema
 {
     /// <summary>The <c>PRAGMA user_version</c> this code writes and understands.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The message of the immutability triggers.</summary>
     public const string ImmutableMessage = "audit entries are immutable";
 
-    /// <summary>Creates the table, indexes and triggers if missing.</summary>
+    /// <summary>Creates the entry table (version-1 shape), indexes and triggers if missing.</summary>
     public const string Create = """
         CREATE TABLE IF NOT EXISTS audit_entries (
             position      INTEGER PRIMARY KEY,
@@ -51,23 +54,91 @@ internal static class SqliteAuditSchema
         END;
         """;
 
-    /// <summary>Every stored column but <c>position</c>, in <see cref="SqliteAuditRow"/> order.</summary>
+    /// <summary>Version-2 columns added to a version-1 <c>audit_entries</c> table.</summary>
+    public const string AddVersion2Columns = """
+        ALTER TABLE audit_entries ADD COLUMN wal_record_hash TEXT;
+        ALTER TABLE audit_entries ADD COLUMN encoding INTEGER NOT NULL DEFAULT 1;
+        """;
+
+    /// <summary>The Merkle leaf and checkpoint tables (version 2), if missing.</summary>
+    /// <remarks><c>audit_merkle_leaves</c> holds leaf i (0-based) of each chain's tree, <c>SHA-256(0x00 || canonical
+    /// bytes of the entry with sequence i + 1)</c>, so the tree is rebuilt at open without re-encoding entries.
+    /// <c>audit_checkpoints</c> keeps each signed checkpoint's exact text (docs/audit-merkle.md), with its chain and
+    /// size copied out for lookups.</remarks>
+    public const string CreateMerkle = """
+        CREATE TABLE IF NOT EXISTS audit_merkle_leaves (
+            chain TEXT    NOT NULL,
+            idx   INTEGER NOT NULL CHECK (idx >= 0),
+            hash  BLOB    NOT NULL,
+            PRIMARY KEY (chain, idx)
+        ) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS audit_checkpoints (
+            position INTEGER PRIMARY KEY,
+            chain    TEXT    NOT NULL,
+            size     INTEGER NOT NULL,
+            created  TEXT    NOT NULL,
+            text     TEXT    NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS ix_audit_checkpoints_chain ON audit_checkpoints (chain, size);
+        CREATE TRIGGER IF NOT EXISTS audit_merkle_leaves_no_update BEFORE UPDATE ON audit_merkle_leaves
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries are immutable');
+        END;
+        CREATE TRIGGER IF NOT EXISTS audit_merkle_leaves_no_delete BEFORE DELETE ON audit_merkle_leaves
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries are immutable');
+        END;
+        CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries are immutable');
+        END;
+        CREATE TRIGGER IF NOT EXISTS audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries are immutable');
+        END;
+        """;
+
+    /// <summary>Every stored entry column but <c>position</c>, in <see cref="SqliteAuditRow"/> order.</summary>
     public const string Columns =
         "id, timestamp, service, category, operation, user_id, dto_type, entity_id, before_json, after_json, " +
-        "changes_json, reason, metadata_json, request_id, lsn, sequence, prev_hash, hash";
+        "changes_json, reason, metadata_json, request_id, lsn, sequence, prev_hash, hash, wal_record_hash, encoding";
 
-    /// <summary>Inserts one entry.</summary>
+    /// <summary>Number of columns in <see cref="Columns"/>.</summary>
+    public const int ColumnCount = 20;
+
+    /// <summary>Inserts one entry unless its id is stored (then nothing changes: idempotent backfill). Only an id
+    /// conflict is ignored; any other constraint failure (a chain position taken) still aborts.</summary>
     public const string Insert =
-        "INSERT INTO audit_entries (" + Columns + ") VALUES ($id, $timestamp, $service, $category, $operation, $user_id, " +
-        "$dto_type, $entity_id, $before_json, $after_json, $changes_json, $reason, $metadata_json, $request_id, $lsn, " +
-        "$sequence, $prev_hash, $hash)";
+        "INSERT INTO audit_entries (" + Columns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, " +
+        "?16, ?17, ?18, ?19, ?20) ON CONFLICT (id) DO NOTHING";
 
-    /// <summary>Whether an id is stored.</summary>
-    public const string Exists = "SELECT 1 FROM audit_entries WHERE id = $id";
+    /// <summary>Inserts one Merkle leaf.</summary>
+    public const string InsertLeaf = "INSERT INTO audit_merkle_leaves (chain, idx, hash) VALUES (?1, ?2, ?3)";
+
+    /// <summary>A chain's leaves in order.</summary>
+    public const string ChainLeaves = "SELECT hash FROM audit_merkle_leaves WHERE chain = ?1 ORDER BY idx";
+
+    /// <summary>Every leaf, by chain and index (verification).</summary>
+    public const string AllLeaves = "SELECT chain, idx, hash FROM audit_merkle_leaves ORDER BY chain, idx";
+
+    /// <summary>Inserts a signed checkpoint.</summary>
+    public const string InsertCheckpoint = "INSERT INTO audit_checkpoints (chain, size, created, text) VALUES (?1, ?2, ?3, ?4)";
+
+    /// <summary>A chain's newest checkpoint.</summary>
+    public const string LatestCheckpoint = "SELECT text FROM audit_checkpoints WHERE chain = ?1 ORDER BY position DESC LIMIT 1";
+
+    /// <summary>Every checkpoint in storage order, chain by chain (verification).</summary>
+    public const string AllCheckpoints = "SELECT position, chain, size, text FROM audit_checkpoints ORDER BY chain, position";
 
     /// <summary>A chain's last entry.</summary>
-    public const string Head = "SELECT sequence, hash FROM audit_entries WHERE service = $service ORDER BY sequence DESC LIMIT 1";
+    public const string Head = "SELECT sequence, hash FROM audit_entries WHERE service = ?1 ORDER BY sequence DESC LIMIT 1";
+
+    /// <summary>Every chain that has entries.</summary>
+    public const string Chains = "SELECT DISTINCT service FROM audit_entries ORDER BY service";
 
     /// <summary>Every entry in chain order, for verification (served by the (service, sequence) index).</summary>
     public const string ScanChains = "SELECT " + Columns + ", position FROM audit_entries ORDER BY service, sequence";
+
+    /// <summary>One chain's entries from a sequence on, in chain order (leaf migration).</summary>
+    public const string ScanChainFrom = "SELECT " + Columns + " FROM audit_entries WHERE service = $service AND sequence > $after ORDER BY sequence";
 }

@@ -1,60 +1,303 @@
+using Microsoft.Data.Sqlite;
 using Nv.Audit.Chain;
+using Nv.Audit.Merkle;
 
 namespace Nv.Audit.Sqlite;
 
-/// <summary>Verification: streams the whole table in chain order through <see cref="AuditChainVerifier"/>.</summary>
+/// <summary>Verification: streams the whole table in chain order through <see cref="AuditChainVerifier"/>, rebuilds each
+/// chain's Merkle tree from the entries, then checks every stored checkpoint (signature, size, root), the optional
+/// external checkpoint, and the stored Merkle leaves against the recomputed ones.</summary>
+/// <remarks>Nothing cached by the writer is trusted: leaves are recomputed from the entries' canonical bytes. The order of
+/// the checks decides what is reported first: a broken chain, then a checkpoint the entries no longer match (which is
+/// how deleting the newest entries, or rewriting history with recomputed hashes, shows), then damaged derived data.</remarks>
 internal sealed partial class SqliteAuditSink
 {
-    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default)
-    {
-        var verifier = new AuditChainVerifier();
-        await using (var connection = await OpenReaderAsync(cancellationToken))
-        await using (var command = connection.CreateCommand())
-        {
-            command.CommandText = SqliteAuditSchema.ScanChains;
-            // One row at a time: memory stays flat however long the trail is.
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            const int positionOrdinal = 18;
-            while (await reader.ReadAsync(cancellationToken))
-            {
-                AuditEntry entry;
-                try
-                {
-                    entry = SqliteAuditRow.Read(reader);
-                }
-                catch (FormatException ex)
-                {
-                    var chain = reader.IsDBNull(2) ? "?" : reader.GetString(2);
-                    var sequence = reader.IsDBNull(15) ? 0 : reader.GetInt64(15);
-                    var broken = new AuditVerification
-                    {
-                        IsValid = false,
-                        EntriesChecked = verifier.EntriesChecked + 1,
-                        BrokenChain = chain,
-                        BrokenSequence = sequence,
-                        Reason = "entry edited: " + ex.Message,
-                    };
-                    Log.VerificationFailed(_logger, chain, sequence, broken.Reason);
-                    return broken;
-                }
+    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default) => VerifyAsync(null, cancellationToken);
 
-                if (!verifier.Add(entry, reader.GetInt64(positionOrdinal)))
-                {
-                    break;
-                }
-            }
+    public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default)
+    {
+        var publicKeyPem = options?.PublicKeyPem ?? await GetPublicKeyPemAsync(cancellationToken);
+        using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(publicKeyPem);
+        var verifier = new AuditChainVerifier();
+        var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
+        await using var connection = await OpenReaderAsync(cancellationToken);
+        var result = await VerifyEntriesAsync(connection, verifier, trees, cancellationToken)
+            ?? await VerifyCheckpointsAsync(connection, keyVerifier, trees, verifier.EntriesChecked, cancellationToken);
+        if (result.IsValid && options?.FromCheckpoint is { } external)
+        {
+            result = VerifyExternal(external, keyVerifier, trees, result);
         }
 
-        var result = verifier.ToResult();
+        if (result.IsValid)
+        {
+            result = await VerifyLeavesAsync(connection, trees, result, cancellationToken);
+        }
+
         if (result.IsValid)
         {
             Log.VerificationPassed(_logger, result.EntriesChecked);
         }
         else
         {
-            Log.VerificationFailed(_logger, result.BrokenChain!, result.BrokenSequence!.Value, result.Reason!);
+            Log.VerificationFailed(_logger, result.BrokenChain!, result.BrokenSequence ?? 0, result.Reason!);
         }
 
         return result;
+    }
+
+    // Returns the failure, or null when every chain links (the trees then hold every chain's recomputed leaves).
+    private static async Task<AuditVerification?> VerifyEntriesAsync(
+        SqliteConnection connection, AuditChainVerifier verifier, Dictionary<string, MerkleTree> trees, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = SqliteAuditSchema.ScanChains;
+        // One row at a time: only the 32-byte leaf hashes are kept.
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        const int positionOrdinal = SqliteAuditSchema.ColumnCount;
+        MerkleTree? tree = null;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            AuditEntry entry;
+            try
+            {
+                entry = SqliteAuditRow.Read(reader);
+            }
+            catch (FormatException ex)
+            {
+                return new AuditVerification
+                {
+                    IsValid = false,
+                    EntriesChecked = verifier.EntriesChecked + 1,
+                    BrokenChain = reader.IsDBNull(2) ? "?" : reader.GetString(2),
+                    BrokenSequence = reader.IsDBNull(15) ? 0 : reader.GetInt64(15),
+                    Reason = "entry edited: " + ex.Message,
+                };
+            }
+
+            if (!verifier.Add(entry, reader.GetInt64(positionOrdinal)))
+            {
+                return verifier.ToResult();
+            }
+
+            if (!trees.TryGetValue(entry.Service, out tree))
+            {
+                tree = new MerkleTree();
+                trees[entry.Service] = tree;
+            }
+
+            tree.Append(verifier.LastLeafHash);
+        }
+
+        return null;
+    }
+
+    private static async Task<AuditVerification> VerifyCheckpointsAsync(
+        SqliteConnection connection, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, long entries,
+        CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = SqliteAuditSchema.AllCheckpoints;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        long checkedCount = 0;
+        string? chain = null;
+        long lastGoodSize = 0;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var position = reader.GetInt64(0);
+            var storedChain = reader.GetString(1);
+            var storedSize = reader.GetInt64(2);
+            if (!string.Equals(storedChain, chain, StringComparison.Ordinal))
+            {
+                chain = storedChain;
+                lastGoodSize = 0;
+            }
+
+            checkedCount++;
+            AuditVerification Broken(long? sequence, string reason) => new()
+            {
+                IsValid = false,
+                EntriesChecked = entries,
+                CheckpointsChecked = checkedCount,
+                BrokenChain = storedChain,
+                BrokenSequence = sequence,
+                BrokenCheckpointSize = storedSize,
+                Reason = reason,
+            };
+
+            SignedCheckpoint signed;
+            try
+            {
+                signed = SignedCheckpoint.Parse(reader.GetString(3));
+            }
+            catch (CheckpointFormatException ex)
+            {
+                return Broken(null, $"stored checkpoint #{position} (size {storedSize}) is malformed: {ex.Message}");
+            }
+
+            var checkpoint = signed.Checkpoint;
+            if (checkpoint.ChainId != storedChain || checkpoint.TreeSize != storedSize)
+            {
+                return Broken(null, $"stored checkpoint #{position}: its columns (chain {storedChain}, size {storedSize}) do not match its " +
+                    $"signed text (chain {checkpoint.ChainId}, size {checkpoint.TreeSize}) (checkpoint edited)");
+            }
+
+            var signature = keyVerifier.Verify(signed);
+            if (!signature.IsValid)
+            {
+                return Broken(null, $"checkpoint at size {storedSize} ({checkpoint.Timestamp:O}): signature does not verify " +
+                    $"({signature.Failure}: {signature.Reason}) (checkpoint forged or altered)");
+            }
+
+            var failure = CompareWithTree(checkpoint, trees.GetValueOrDefault(storedChain), lastGoodSize);
+            if (failure is not null)
+            {
+                return Broken(failure.Value.Sequence, failure.Value.Reason);
+            }
+
+            lastGoodSize = Math.Max(lastGoodSize, storedSize);
+        }
+
+        return new AuditVerification { IsValid = true, EntriesChecked = entries, CheckpointsChecked = checkedCount };
+    }
+
+    private static AuditVerification VerifyExternal(
+        SignedCheckpoint external, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, AuditVerification soFar)
+    {
+        var checkpoint = external.Checkpoint;
+        AuditVerification Broken(long? sequence, string reason) => soFar with
+        {
+            IsValid = false,
+            CheckpointsChecked = soFar.CheckpointsChecked + 1,
+            BrokenChain = checkpoint.ChainId,
+            BrokenSequence = sequence,
+            BrokenCheckpointSize = checkpoint.TreeSize,
+            Reason = "external checkpoint: " + reason,
+        };
+
+        var signature = keyVerifier.Verify(external);
+        if (!signature.IsValid)
+        {
+            return Broken(null, $"signature does not verify ({signature.Failure}: {signature.Reason})");
+        }
+
+        var tree = trees.GetValueOrDefault(checkpoint.ChainId);
+        var failure = CompareWithTree(checkpoint, tree, 0);
+        if (failure is not null)
+        {
+            return Broken(failure.Value.Sequence, failure.Value.Reason);
+        }
+
+        // Equal roots already prove it; the consistency proof is what an auditor without the entries would check.
+        var size = tree?.Size ?? 0;
+        if (tree is not null && checkpoint.TreeSize > 0)
+        {
+            var proof = tree.GetConsistencyProof(checkpoint.TreeSize, size);
+            if (!proof.Verify(checkpoint.RootHash, tree.Root))
+            {
+                return Broken(null, $"the tree at size {size} is not consistent with the checkpoint at size {checkpoint.TreeSize}");
+            }
+        }
+
+        return soFar with { CheckpointsChecked = soFar.CheckpointsChecked + 1 };
+    }
+
+    // Whether the recomputed tree still contains the checkpoint's tree: same size or larger, same root at its size.
+    private static (long? Sequence, string Reason)? CompareWithTree(Checkpoint checkpoint, MerkleTree? tree, long lastGoodSize)
+    {
+        var size = tree?.Size ?? 0;
+        var when = checkpoint.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        if (checkpoint.TreeSize > size)
+        {
+            var missing = checkpoint.TreeSize - size == 1
+                ? $"entry {checkpoint.TreeSize} is missing"
+                : $"entries {size + 1}..{checkpoint.TreeSize} are missing";
+            return (size + 1, $"{missing}: the chain has {size} entries but the checkpoint signed at {when} covers {checkpoint.TreeSize} " +
+                "(newest entries deleted)");
+        }
+
+        var root = checkpoint.TreeSize == 0 ? MerkleHasher.EmptyRoot : tree!.RootAt(checkpoint.TreeSize);
+        if (root != checkpoint.RootHash)
+        {
+            return (lastGoodSize + 1, $"Merkle root mismatch: entries {lastGoodSize + 1}..{checkpoint.TreeSize} no longer match the checkpoint " +
+                $"signed at {when} (history rewritten, with recomputed hashes)");
+        }
+
+        return null;
+    }
+
+    private static async Task<AuditVerification> VerifyLeavesAsync(
+        SqliteConnection connection, Dictionary<string, MerkleTree> trees, AuditVerification soFar, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = SqliteAuditSchema.AllLeaves;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        string? chain = null;
+        long expected = 0;
+        MerkleTree? tree = null;
+        AuditVerification Broken(string name, long sequence, string reason) =>
+            soFar with { IsValid = false, BrokenChain = name, BrokenSequence = sequence, Reason = reason };
+
+        AuditVerification? EndOfChain() =>
+            chain is not null && expected < (tree?.Size ?? 0)
+                ? Broken(chain, expected + 1, $"Merkle leaf {expected} (sequence {expected + 1}) is missing from the leaf table (leaves deleted)")
+                : null;
+
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var name = reader.GetString(0);
+            if (!string.Equals(name, chain, StringComparison.Ordinal))
+            {
+                if (EndOfChain() is { } missing)
+                {
+                    return missing;
+                }
+
+                chain = name;
+                expected = 0;
+                tree = trees.GetValueOrDefault(name);
+            }
+
+            var index = reader.GetInt64(1);
+            var bytes = (byte[])reader.GetValue(2);
+            if (index != expected)
+            {
+                return Broken(name, expected + 1, $"Merkle leaf {expected} (sequence {expected + 1}) is missing from the leaf table (leaves deleted)");
+            }
+
+            if (tree is null || index >= tree.Size)
+            {
+                return Broken(name, index + 1, $"Merkle leaf {index} has no entry (sequence {index + 1} deleted, or leaf forged)");
+            }
+
+            if (bytes.Length != MerkleHash.Size || MerkleHash.FromBytes(bytes) != tree.GetLeaf(index))
+            {
+                return Broken(name, index + 1, $"stored Merkle leaf {index} does not match entry {index + 1} (leaf table altered)");
+            }
+
+            expected++;
+        }
+
+        if (EndOfChain() is { } last)
+        {
+            return last;
+        }
+
+        foreach (var (name, t) in trees)
+        {
+            if (t.Size > 0 && !await HasLeavesAsync(connection, name, cancellationToken))
+            {
+                return Broken(name, 1, "the chain has no Merkle leaves (leaf table emptied)");
+            }
+        }
+
+        return soFar;
+    }
+
+    private static async Task<bool> HasLeavesAsync(SqliteConnection connection, string chain, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM audit_merkle_leaves WHERE chain = $chain LIMIT 1";
+        command.Parameters.AddWithValue("$chain", chain);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 }

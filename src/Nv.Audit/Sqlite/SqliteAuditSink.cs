@@ -1,42 +1,56 @@
 using System.Buffers;
+using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Nv.Audit.Chain;
+using Nv.Audit.Merkle;
 
 namespace Nv.Audit.Sqlite;
 
-/// <summary>The embedded audit store: one SQLite file, append-only, with a per-service SHA-256 hash chain.</summary>
+/// <summary>The embedded audit store: one SQLite file, append-only, with a per-service SHA-256 hash chain and an
+/// RFC 9162 Merkle tree per chain with signed checkpoints.</summary>
 /// <remarks>
 /// Failure policy: errors are never swallowed. A failed append rolls its transaction back, forgets the cached
-/// chain heads (they are reloaded from the file on the next append) and rethrows; the pipeline logs a WARN and
-/// leaves the WAL record unaudited for the backfill, which is safe because append is idempotent by id.
-/// Durability: WAL journal mode with <c>synchronous=FULL</c>, so a returned append survives power loss.
-/// Threading: appends are serialized on one writer connection; reads use their own pooled read-only connections
-/// and may run concurrently with appends (SQLite WAL readers see the last committed state).
+/// chain states (heads and trees are reloaded from the file on the next use) and rethrows; the pipeline logs a WARN
+/// and leaves the WAL record unaudited for the backfill, which is safe because append is idempotent by id. A failed
+/// automatic checkpoint after a committed append is logged as a WARN and retried on the next append: the entries
+/// themselves are durable.
+/// Durability: WAL journal mode with <c>synchronous=FULL</c>, so a returned append survives power loss. An entry, its
+/// Merkle leaf and its chain link are committed in the same transaction.
+/// Hot path: each entry is encoded once (canonical bytes, docs/audit-hash-chain.md); the chain hash and the Merkle
+/// leaf hash are computed over that buffer and the column values are bound straight from it through raw SQLite
+/// statements, so the stored JSON text is byte for byte what the hash covers.
+/// Threading: appends, checkpoints and proofs are serialized on one writer connection; reads use their own pooled
+/// read-only connections and may run concurrently with appends (SQLite WAL readers see the last committed state).
 /// </remarks>
-internal sealed partial class SqliteAuditSink : IAuditSink
+internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
 {
     private readonly AuditOptions _options;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly string _path;
     private readonly string _writeConnectionString;
     private readonly string _readConnectionString;
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<string, ChainHead> _heads = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ChainState> _chains = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ChainHead> _pending = new(StringComparer.Ordinal);
+    private readonly List<(ChainState Chain, MerkleHash Leaf)> _newLeaves = [];
     private readonly ArrayBufferWriter<byte> _scratch = new(4096);
+    private readonly int[] _fields = new int[2 * AuditCanonicalEncoding.FieldCount];
     private SqliteConnection? _writer;
-    private SqliteCommand? _insert;
-    private SqliteCommand? _exists;
-    private SqliteCommand? _head;
+    private Statements? _sql;
+    private CheckpointSigner? _signer;
     private volatile bool _initialized;
     private bool _disposed;
+    private int _disposeStarted;
 
-    public SqliteAuditSink(AuditOptions options, ILogger<SqliteAuditSink>? logger = null)
+    public SqliteAuditSink(AuditOptions options, ILogger<SqliteAuditSink>? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _logger = logger ?? NullLogger<SqliteAuditSink>.Instance;
+        _time = timeProvider ?? TimeProvider.System;
         _path = Path.GetFullPath(Path.Combine(options.DataDirectory, options.SqliteFileName));
         _writeConnectionString = new SqliteConnectionStringBuilder
         {
@@ -105,6 +119,12 @@ internal sealed partial class SqliteAuditSink : IAuditSink
 
     public async ValueTask DisposeAsync()
     {
+        // Idempotent: a second dispose must not touch the disposed lock.
+        if (Interlocked.Exchange(ref _disposeStarted, 1) == 1)
+        {
+            return;
+        }
+
         await _gate.WaitAsync();
         try
         {
@@ -114,9 +134,9 @@ internal sealed partial class SqliteAuditSink : IAuditSink
             }
 
             _disposed = true;
-            _insert?.Dispose();
-            _exists?.Dispose();
-            _head?.Dispose();
+            await StopCheckpointerAsync();
+            _sql?.Dispose();
+            _signer?.Dispose();
             if (_writer is not null)
             {
                 await _writer.DisposeAsync();
@@ -136,148 +156,135 @@ internal sealed partial class SqliteAuditSink : IAuditSink
         _gate.Dispose();
     }
 
-    // One transaction per chunk: either every new entry of the chunk is stored with its chain links, or none.
+    // One transaction per chunk: either every new entry of the chunk is stored with its chain link and Merkle leaf, or
+    // none. The in-memory chain heads and trees change only after the commit.
     private int AppendChunk(IReadOnlyList<AuditEntry> entries, int start, int count)
     {
-        var pending = new Dictionary<string, ChainHead>(StringComparer.Ordinal);
-        var seen = new HashSet<Guid>();
+        var sql = _sql!;
+        _pending.Clear();
+        _newLeaves.Clear();
         var inserted = 0;
-        using var transaction = _writer!.BeginTransaction();
+        sql.Begin.Execute();
         try
         {
-            _insert!.Transaction = transaction;
-            _exists!.Transaction = transaction;
-            _head!.Transaction = transaction;
+            Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+            Span<byte> leafBytes = stackalloc byte[MerkleHash.Size];
             for (var i = start; i < start + count; i++)
             {
                 var entry = entries[i];
-                if (!seen.Add(entry.Id) || Exists(entry.Id))
+                var chain = Chain(entry.Service);
+                if (!_pending.TryGetValue(entry.Service, out var head))
                 {
-                    continue;
+                    head = new ChainHead(chain.Sequence, chain.Hash);
                 }
 
-                if (!pending.TryGetValue(entry.Service, out var head) && !_heads.TryGetValue(entry.Service, out head))
+                var sequence = head.Sequence + 1;
+                _scratch.Clear();
+                Convert.FromHexString(head.Hash, _scratch.GetSpan(32), out _, out _);
+                _scratch.Advance(32);
+                AuditCanonicalEncoding.Write(entry, AuditCanonicalEncoding.Version, sequence, head.Hash, _scratch, _fields);
+                var written = _scratch.WrittenSpan;
+                SHA256.HashData(written, digest);
+                var hash = Convert.ToHexStringLower(digest);
+                if (!InsertEntry(sql.Insert, written, entry, sequence, hash))
                 {
-                    head = ReadHead(entry.Service);
+                    continue; // already stored: idempotent backfill
                 }
 
-                var linked = entry with { Sequence = head.Sequence + 1, PrevHash = head.Hash, Hash = string.Empty };
-                linked = linked with { Hash = AuditHash.Compute(linked, _scratch) };
-                SqliteAuditRow.Bind(_insert, linked, _scratch);
-                _insert.ExecuteNonQuery();
-                pending[entry.Service] = new ChainHead(linked.Sequence, linked.Hash);
+                var leaf = MerkleHasher.HashLeaf(written[32..]);
+                leaf.CopyTo(leafBytes);
+                sql.InsertLeaf.BindText(1, Field(written, 2));
+                sql.InsertLeaf.Bind(2, sequence - 1);
+                sql.InsertLeaf.BindBlob(3, leafBytes);
+                sql.InsertLeaf.Execute();
+                _pending[entry.Service] = new ChainHead(sequence, hash);
+                _newLeaves.Add((chain, leaf));
                 inserted++;
             }
 
-            transaction.Commit();
+            sql.Commit.Execute();
         }
         catch (Exception ex)
         {
-            // The heads cached in memory may no longer match the file (or never did): reload them next time.
-            _heads.Clear();
+            RollBack();
+            // The chain states cached in memory may no longer match the file (or never did): reload them next time.
+            _chains.Clear();
             Log.AppendRolledBack(_logger, count, ex);
             throw;
         }
 
-        foreach (var (chain, head) in pending)
+        foreach (var (service, head) in _pending)
         {
-            _heads[chain] = head;
+            var chain = _chains[service];
+            chain.Sequence = head.Sequence;
+            chain.Hash = head.Hash;
+        }
+
+        foreach (var (chain, leaf) in _newLeaves)
+        {
+            chain.Tree.Append(leaf);
+        }
+
+        foreach (var service in _pending.Keys)
+        {
+            CheckpointIfDue(_chains[service]);
         }
 
         return inserted;
     }
 
-    private bool Exists(Guid id)
+    // Binds every column from the canonical encoding (field k of the encoding is column k for the first 14 columns).
+    private bool InsertEntry(SqliteStatement insert, ReadOnlySpan<byte> written, AuditEntry entry, long sequence, string hash)
     {
-        _exists!.Parameters[0].Value = AuditCanonicalEncoding.FormatId(id);
-        return _exists.ExecuteScalar() is not null;
-    }
-
-    private ChainHead ReadHead(string chain)
-    {
-        _head!.Parameters[0].Value = chain;
-        using var reader = _head.ExecuteReader();
-        if (!reader.Read())
+        for (var k = 0; k < 14; k++)
         {
-            return new ChainHead(0, AuditHash.Genesis);
+            BindField(insert, k + 1, written, k);
         }
 
-        var head = new ChainHead(reader.GetInt64(0), reader.GetString(1));
-        // Linking new entries to a damaged head would extend a chain that can no longer verify: refuse.
-        return AuditHash.IsWellFormed(head.Hash)
-            ? head
-            : throw new AuditChainBrokenException(chain, head.Sequence, "the chain head's hash is not a SHA-256 hex digest");
-    }
-
-    private void InitializeCore()
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (_initialized)
+        if (entry.Lsn is { } lsn)
         {
-            return;
+            insert.Bind(15, lsn.Value);
+        }
+        else
+        {
+            insert.BindNull(15);
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        var writer = new SqliteConnection(_writeConnectionString);
+        insert.Bind(16, sequence);
+        BindField(insert, 17, written, 16);
+        insert.Bind(18, hash);
+        BindField(insert, 19, written, 17);
+        insert.Bind(20, AuditCanonicalEncoding.Version);
+        return insert.Execute() == 1;
+    }
+
+    private void BindField(SqliteStatement statement, int parameter, ReadOnlySpan<byte> written, int field)
+    {
+        if (_fields[(2 * field) + 1] < 0)
+        {
+            statement.BindNull(parameter);
+        }
+        else
+        {
+            statement.BindText(parameter, Field(written, field));
+        }
+    }
+
+    private ReadOnlySpan<byte> Field(ReadOnlySpan<byte> written, int field) => written.Slice(_fields[2 * field], _fields[(2 * field) + 1]);
+
+    private void RollBack()
+    {
         try
         {
-            writer.Open();
-            Execute(writer, "PRAGMA journal_mode=WAL;");
-            Execute(writer, "PRAGMA synchronous=FULL;");
-            var version = Convert.ToInt32(Scalar(writer, "PRAGMA user_version;"), System.Globalization.CultureInfo.InvariantCulture);
-            if (version > SqliteAuditSchema.Version)
+            if (_writer?.Handle is { } db && SQLitePCL.raw.sqlite3_get_autocommit(db) == 0)
             {
-                throw new InvalidOperationException(
-                    $"The audit store {_path} has schema version {version}; this build understands up to {SqliteAuditSchema.Version}.");
+                _sql!.Rollback.Execute();
             }
-
-            using (var transaction = writer.BeginTransaction())
-            {
-                Execute(writer, SqliteAuditSchema.Create, transaction);
-                Execute(writer, $"PRAGMA user_version = {SqliteAuditSchema.Version};", transaction);
-                transaction.Commit();
-            }
-
-            _insert = Prepare(writer, SqliteAuditSchema.Insert);
-            SqliteAuditRow.AddParameters(_insert);
-            _exists = Prepare(writer, SqliteAuditSchema.Exists);
-            _exists.Parameters.Add(new SqliteParameter { ParameterName = "$id" });
-            _head = Prepare(writer, SqliteAuditSchema.Head);
-            _head.Parameters.Add(new SqliteParameter { ParameterName = "$service" });
-            _writer = writer;
-            _initialized = true;
-            Log.StoreOpened(_logger, _path, SqliteAuditSchema.Version);
         }
-        catch
+        catch (SqliteException)
         {
-            _insert?.Dispose();
-            _exists?.Dispose();
-            _head?.Dispose();
-            writer.Dispose();
-            throw;
+            // The original failure is what the caller needs; SQLite rolls back on its own when the connection closes.
         }
-    }
-
-    private static SqliteCommand Prepare(SqliteConnection connection, string sql)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command;
-    }
-
-    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.Transaction = transaction;
-        command.ExecuteNonQuery();
-    }
-
-    private static object? Scalar(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
     }
 
     private static void Validate(AuditEntry entry)
@@ -290,6 +297,10 @@ internal sealed partial class SqliteAuditSink : IAuditSink
         _ = AuditCategoryNames.ToName(entry.Category);
         ArgumentNullException.ThrowIfNull(entry.Changes);
         ArgumentNullException.ThrowIfNull(entry.Metadata);
+        if (entry.WalRecordHash is not null && !AuditHash.IsWellFormed(entry.WalRecordHash))
+        {
+            throw new ArgumentException("Audit entry field 'WalRecordHash' must be 64 lowercase hex characters.", nameof(entry));
+        }
     }
 
     private static void Require(string? value, string name)

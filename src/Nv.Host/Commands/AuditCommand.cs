@@ -13,6 +13,8 @@ internal static class AuditCommand
         audit.Subcommands.Add(AuditQueryCommand.Create());
         audit.Subcommands.Add(AuditHistoryCommand.Create());
         audit.Subcommands.Add(AuditVerifyCommand.Create());
+        AuditProveCommand.AddTo(audit);
+        AuditCheckpointCommand.AddTo(audit);
         return audit;
     }
 

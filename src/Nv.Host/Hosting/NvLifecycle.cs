@@ -10,7 +10,7 @@ using Nv.Wal;
 namespace Nv.Host.Hosting;
 
 /// <summary>Start order: open the WAL (recovery, on first resolve) → initialise stores → boot replay + audit backfill →
-/// service-start audit entry → accept writes. Stop: drain the pipeline → service-stop entry → persist watermarks.</summary>
+/// service-start audit entry → accept writes. Stop: drain the pipeline → service-stop entry → signed audit checkpoints → persist watermarks.</summary>
 /// <remarks>Replay runs in <see cref="ExecuteAsync"/>, so the host (and its health endpoint) is up while it runs;
 /// <see cref="IsReady"/> stays false until it completes. A failure during start stops the host with a non-zero exit.</remarks>
 internal sealed class NvLifecycle : BackgroundService
@@ -87,6 +87,7 @@ internal sealed class NvLifecycle : BackgroundService
         if (_replayed.Task.IsCompletedSuccessfully && _wal.State == WalState.Open)
         {
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStopped(_options.Service), cancellationToken);
+            await _audit.CheckpointAsync(cancellationToken);
             await _wal.PersistWatermarksAsync(cancellationToken);
         }
     }

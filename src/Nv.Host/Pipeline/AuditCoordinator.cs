@@ -218,4 +218,28 @@ internal sealed class AuditCoordinator : IDisposable
     }
 
     public void Dispose() => _lock.Dispose();
+
+    /// <summary>Signs a Merkle checkpoint of every audit chain that grew (at stop). Never throws for audit failures.</summary>
+    public async Task CheckpointAsync(CancellationToken cancellationToken)
+    {
+        if (_sink is not IAuditProofs proofs)
+        {
+            return;
+        }
+
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            var signed = await proofs.CheckpointAllAsync(cancellationToken);
+            Log.AuditCheckpointsSigned(_logger, signed.Count);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.AuditCheckpointFailed(_logger, ex);
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
 }

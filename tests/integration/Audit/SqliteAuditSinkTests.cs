@@ -183,6 +183,8 @@ public sealed class SqliteAuditSinkTests : AuditStoreFixture
             Execute(raw, "INSERT INTO audit_entries (" + "id, timestamp, service, category, operation, entity_id, changes_json, metadata_json, " +
                 "request_id, sequence, prev_hash, hash) VALUES ('00000000-0000-0000-0000-000000000001', '2025-01-01T00:00:00.0000000Z', " +
                 "'orders', 'entity-mutation', 'create', 'x', '[]', '{}', 'r', 3, '" + new string('0', 64) + "', '" + new string('0', 64) + "')");
+            // The other writer is another instance of this store: it also adds the entry's Merkle leaf.
+            Execute(raw, "INSERT INTO audit_merkle_leaves (chain, idx, hash) VALUES ('orders', 2, zeroblob(32))");
         }
 
         await Assert.ThrowsAsync<SqliteException>(() => Sink.AppendAsync(Entries(1), Ct));

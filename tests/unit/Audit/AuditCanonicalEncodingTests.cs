@@ -17,6 +17,19 @@ public sealed class AuditCanonicalEncodingTests
         Assert.Equal(GoldenHash, AuditHash.Compute(FixedEntry()));
     }
 
+    // Version 2 (WAL record hash appended); also recomputed by docs/audit_verify_reference.py.
+    private const string GoldenHashV2 = "16c48083f8107245b6800b68a0874598983185fabe1c413dc7a4fab6042544dc";
+
+    [Fact]
+    public void Fixed_entry_in_version_2_has_the_golden_hash()
+    {
+        Assert.Equal(GoldenHashV2, AuditHash.Compute(FixedEntryV2()));
+        var bytes = AuditCanonicalEncoding.Encode(FixedEntryV2());
+        Assert.Equal(2, bytes[4]);
+        // v2 = v1's 17 fields + the WAL record hash field (1 + 4 + 64 bytes).
+        Assert.Equal(AuditCanonicalEncoding.Encode(FixedEntry())[5..], bytes[5..^69]);
+    }
+
     [Fact]
     public void Encoding_is_stable_and_independent_of_member_and_metadata_order()
     {

@@ -43,6 +43,33 @@ public sealed class AuditOptionsValidatorTests
         Assert.Equal(valid, Valid(new AuditOptions { MaxBatchSize = size }));
     }
 
+    [Theory]
+    [InlineData(-1, 0, false)]
+    [InlineData(0, 0, true)]
+    [InlineData(10_000, 300, true)]
+    [InlineData(1, -1, false)]
+    public void Checkpoint_cadence_is_not_negative(int entries, int seconds, bool valid)
+    {
+        Assert.Equal(valid, Valid(new AuditOptions { CheckpointEveryEntries = entries, CheckpointInterval = TimeSpan.FromSeconds(seconds) }));
+    }
+
+    [Fact]
+    public void Signing_key_path_must_not_be_empty()
+    {
+        Assert.False(Valid(new AuditOptions { SigningKeyPath = "" }));
+        Assert.True(Valid(new AuditOptions { SigningKeyPath = "/etc/nv/audit-key.pem" }));
+    }
+
+    [Fact]
+    public async Task Add_nv_audit_registers_the_proofs_service()
+    {
+        await using var provider = new ServiceCollection()
+            .AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build())
+            .AddNvAudit(o => o.DataDirectory = Path.GetTempPath())
+            .BuildServiceProvider();
+        Assert.Same(provider.GetRequiredService<IAuditSink>(), provider.GetRequiredService<IAuditProofs>());
+    }
+
     [Fact]
     public void Every_failure_is_reported()
     {

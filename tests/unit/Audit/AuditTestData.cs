@@ -32,6 +32,14 @@ internal static class AuditTestData
         Lsn = new Lsn(1234),
         Sequence = 7,
         PrevHash = new string('a', 64),
+        EncodingVersion = 1,
+    };
+
+    /// <summary>The same entry in encoding version 2, with a WAL record hash.</summary>
+    public static AuditEntry FixedEntryV2() => FixedEntry() with
+    {
+        EncodingVersion = 2,
+        WalRecordHash = "5f1c0e3c2b7d41e8569a0c2b7d41e8569a0c2b7d41e8569a0c2b7d41e8569a0c",
     };
 
     public static WalRecord Record(WalOperation operation = WalOperation.Update, string payload = """{"status":"paid"}""") => new()

@@ -1,0 +1,74 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+
+namespace Nv.Audit.Merkle;
+
+/// <summary>Finds the checkpoint signing key: <c>NV_AUDIT_SIGNING_KEY</c> (PEM text), else <see cref="AuditOptions.SigningKeyPath"/>,
+/// else a key generated on first start into the data directory.</summary>
+/// <remarks>The generated private key file is created with mode 0600 (owner read/write) before any byte is written, and
+/// its public key is written next to it (<c>audit-signing-key.pub.pem</c>) for auditors. Both are flushed to disk.</remarks>
+internal static class AuditSigningKey
+{
+    /// <summary>The environment variable holding the signing key PEM.</summary>
+    public const string EnvironmentVariable = "NV_AUDIT_SIGNING_KEY";
+
+    /// <summary>File name of the generated key in the data directory.</summary>
+    public const string GeneratedFileName = "audit-signing-key.pem";
+
+    /// <summary>File name of the generated key's public half.</summary>
+    public const string GeneratedPublicFileName = "audit-signing-key.pub.pem";
+
+    public static CheckpointSigner Resolve(AuditOptions options, ILogger logger)
+    {
+        var pem = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(pem))
+        {
+            var signer = CheckpointSigner.FromPem(pem);
+            Log.SigningKeyLoaded(logger, "environment variable " + EnvironmentVariable, signer.KeyId);
+            return signer;
+        }
+
+        if (options.SigningKeyPath is { } configured)
+        {
+            var signer = CheckpointSigner.FromPemFile(configured);
+            Log.SigningKeyLoaded(logger, Path.GetFullPath(configured), signer.KeyId);
+            return signer;
+        }
+
+        var path = Path.GetFullPath(Path.Combine(options.DataDirectory, GeneratedFileName));
+        if (File.Exists(path))
+        {
+            var signer = CheckpointSigner.FromPemFile(path);
+            Log.SigningKeyLoaded(logger, path, signer.KeyId);
+            return signer;
+        }
+
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var privatePem = key.ExportPkcs8PrivateKeyPem();
+        Write(path, privatePem, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var publicPath = Path.Combine(Path.GetDirectoryName(path)!, GeneratedPublicFileName);
+        var generated = CheckpointSigner.FromPem(privatePem);
+        Write(publicPath, generated.PublicKeyPem, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        Log.SigningKeyGenerated(logger, path, publicPath, generated.KeyId);
+        return generated;
+    }
+
+    private static void Write(string path, string text, UnixFileMode mode)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temp = path + ".tmp";
+        var fileOptions = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            fileOptions.UnixCreateMode = mode;
+        }
+
+        using (var stream = new FileStream(temp, fileOptions))
+        {
+            stream.Write(System.Text.Encoding.ASCII.GetBytes(text));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: false);
+    }
+}

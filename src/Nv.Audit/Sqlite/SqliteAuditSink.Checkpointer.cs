@@ -1,0 +1,77 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Nv.Audit.Sqlite;
+
+/// <summary>Background SQLite WAL checkpointing, so appends do not pay for copying the WAL into the database file.</summary>
+/// <remarks>SQLite's automatic checkpoint runs inside the committing call and roughly doubles the page writes an append
+/// makes. Here a separate connection runs a PASSIVE checkpoint every <see cref="Period"/> on another thread (it never
+/// blocks the writer or readers, and skips pages it cannot copy yet). The writer keeps an automatic checkpoint at a
+/// high threshold (<see cref="WriterAutoCheckpointPages"/>) as a bound on the WAL if this loop falls behind or fails.
+/// Durability is unchanged: a commit is durable once its WAL frames are synced; checkpoints only move pages.</remarks>
+internal sealed partial class SqliteAuditSink
+{
+    /// <summary>How often the background loop checkpoints.</summary>
+    private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The writer's own automatic checkpoint threshold (pages), a backstop only.</summary>
+    private const int WriterAutoCheckpointPages = 16_384;
+
+    private CancellationTokenSource? _checkpointStop;
+    private Task? _checkpointLoop;
+
+    private void StartCheckpointer()
+    {
+        _checkpointStop = new CancellationTokenSource();
+        var token = _checkpointStop.Token;
+        _checkpointLoop = Task.Run(() => CheckpointLoopAsync(token), CancellationToken.None);
+    }
+
+    private async Task StopCheckpointerAsync()
+    {
+        if (_checkpointStop is null)
+        {
+            return;
+        }
+
+        await _checkpointStop.CancelAsync();
+        try
+        {
+            await _checkpointLoop!;
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+
+        _checkpointStop.Dispose();
+        _checkpointStop = null;
+    }
+
+    private async Task CheckpointLoopAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = new SqliteConnection(_writeConnectionString);
+        await connection.OpenAsync(cancellationToken);
+        await using (var pragma = connection.CreateCommand())
+        {
+            pragma.CommandText = "PRAGMA synchronous=FULL;";
+            await pragma.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await using var checkpoint = connection.CreateCommand();
+        checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+        using var timer = new PeriodicTimer(Period);
+        while (await timer.WaitForNextTickAsync(cancellationToken))
+        {
+            try
+            {
+                await checkpoint.ExecuteNonQueryAsync(cancellationToken);
+            }
+            catch (SqliteException ex)
+            {
+                // Busy or failing: the writer's backstop threshold still bounds the WAL; try again next tick.
+                Log.WalCheckpointFailed(_logger, ex);
+            }
+        }
+    }
+}

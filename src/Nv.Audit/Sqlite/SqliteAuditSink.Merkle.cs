@@ -1,0 +1,322 @@
+using Nv.Audit.Chain;
+using Nv.Audit.Merkle;
+
+namespace Nv.Audit.Sqlite;
+
+/// <summary>The Merkle tree per chain, signed checkpoints and proofs (issue 6).</summary>
+/// <remarks>A chain's state (head, tree, last checkpoint) is loaded from the file the first time the chain is used and
+/// kept in memory: the leaf hashes (32 bytes per entry) and the tree's subtree cache (about 4 bytes per entry). Every
+/// member here runs under the writer lock, so proofs and checkpoints see only committed batches.</remarks>
+internal sealed partial class SqliteAuditSink
+{
+    public async Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            return _signer!.PublicKeyPem;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default)
+    {
+        var entry = await GetAsync(entryId, cancellationToken);
+        if (entry is null)
+        {
+            return null;
+        }
+
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            var chain = Chain(entry.Service);
+            var index = entry.Sequence - 1;
+            SignedCheckpoint? checkpoint;
+            long size;
+            if (treeSize is { } requested)
+            {
+                ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(requested, index, nameof(treeSize));
+                ArgumentOutOfRangeException.ThrowIfGreaterThan(requested, chain.Tree.Size, nameof(treeSize));
+                size = requested;
+                checkpoint = chain.Latest is { } latest && latest.Checkpoint.TreeSize == size ? latest : FindCheckpoint(chain.Name, size);
+            }
+            else
+            {
+                checkpoint = chain.Latest is { } latest && latest.Checkpoint.TreeSize > index ? latest : CheckpointCore(chain);
+                size = checkpoint!.Checkpoint.TreeSize;
+            }
+
+            return new AuditInclusionProof
+            {
+                Entry = entry,
+                Chain = chain.Name,
+                LeafIndex = index,
+                TreeSize = size,
+                LeafHash = chain.Tree.GetLeaf(index),
+                Path = chain.Tree.GetInclusionProof(index, size),
+                Root = chain.Tree.RootAt(size),
+                Checkpoint = checkpoint,
+            };
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<AuditConsistencyProof> GetConsistencyProofAsync(string chain, long fromSize, long toSize, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(chain);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            var tree = Chain(chain).Tree;
+            return new AuditConsistencyProof
+            {
+                Chain = chain,
+                Proof = tree.GetConsistencyProof(fromSize, toSize),
+                FromRoot = tree.RootAt(fromSize),
+                ToRoot = tree.RootAt(toSize),
+            };
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<SignedCheckpoint?> CheckpointAsync(string chain, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(chain);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            var state = Chain(chain);
+            return state.Tree.Size == 0 ? null : CheckpointCore(state);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<IReadOnlyList<SignedCheckpoint>> CheckpointAllAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            var signed = new List<SignedCheckpoint>();
+            foreach (var name in ChainNames())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var state = Chain(name);
+                if (state.Tree.Size > (state.Latest?.Checkpoint.TreeSize ?? 0))
+                {
+                    signed.Add(CheckpointCore(state));
+                }
+            }
+
+            return signed;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<SignedCheckpoint?> GetLatestCheckpointAsync(string chain, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(chain);
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            return Chain(chain).Latest;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // After a committed append: checkpoint by count or by age. Never throws: the entries are already durable.
+    private void CheckpointIfDue(ChainState chain)
+    {
+        var size = chain.Tree.Size;
+        var lastSize = chain.Latest?.Checkpoint.TreeSize ?? 0;
+        if (size <= lastSize)
+        {
+            return;
+        }
+
+        var byCount = _options.CheckpointEveryEntries > 0 && size - lastSize >= _options.CheckpointEveryEntries;
+        var byTime = _options.CheckpointInterval > TimeSpan.Zero && _time.GetUtcNow() - chain.LastCheckpointAt >= _options.CheckpointInterval;
+        if (!byCount && !byTime)
+        {
+            return;
+        }
+
+        try
+        {
+            CheckpointCore(chain);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.CheckpointFailed(_logger, chain.Name, ex);
+        }
+    }
+
+    // Signs the chain's current head and stores it (autocommit: one durable insert), unless the newest stored
+    // checkpoint already has that size.
+    private SignedCheckpoint CheckpointCore(ChainState chain)
+    {
+        var head = chain.Tree.Head;
+        if (chain.Latest is { } latest && latest.Checkpoint.TreeSize == head.Size)
+        {
+            return latest;
+        }
+
+        var signed = _signer!.Sign(chain.Name, head.Size, head.Root, _time.GetUtcNow());
+        var insert = _sql!.InsertCheckpoint;
+        insert.Bind(1, chain.Name);
+        insert.Bind(2, head.Size);
+        insert.Bind(3, signed.Checkpoint.Timestamp.ToString(Checkpoint.TimestampFormat, System.Globalization.CultureInfo.InvariantCulture));
+        insert.Bind(4, signed.ToText());
+        insert.Execute();
+        chain.Latest = signed;
+        chain.LastCheckpointAt = signed.Checkpoint.Timestamp;
+        Log.CheckpointSigned(_logger, chain.Name, head.Size, head.Root.ToHex());
+        return signed;
+    }
+
+    private SignedCheckpoint? FindCheckpoint(string chain, long size)
+    {
+        using var command = _writer!.CreateCommand();
+        command.CommandText = "SELECT text FROM audit_checkpoints WHERE chain = $chain AND size = $size ORDER BY position DESC LIMIT 1";
+        command.Parameters.AddWithValue("$chain", chain);
+        command.Parameters.AddWithValue("$size", size);
+        return command.ExecuteScalar() is string text ? SignedCheckpoint.Parse(text) : null;
+    }
+
+    private List<string> ChainNames()
+    {
+        var names = new List<string>();
+        var statement = _sql!.Chains;
+        try
+        {
+            while (statement.Step())
+            {
+                names.Add(statement.GetString(0));
+            }
+        }
+        finally
+        {
+            statement.Reset();
+        }
+
+        return names;
+    }
+
+    // The chain's cached state, loaded from the file on first use (inside the append transaction when called from
+    // there, so it sees exactly the committed state the batch builds on).
+    private ChainState Chain(string name)
+    {
+        if (_chains.TryGetValue(name, out var state))
+        {
+            return state;
+        }
+
+        var sql = _sql!;
+        long sequence = 0;
+        var hash = AuditHash.Genesis;
+        try
+        {
+            sql.Head.Bind(1, name);
+            if (sql.Head.Step())
+            {
+                sequence = sql.Head.GetInt64(0);
+                hash = sql.Head.GetString(1);
+            }
+        }
+        finally
+        {
+            sql.Head.Reset();
+        }
+
+        // Linking new entries to a damaged head would extend a chain that can no longer verify: refuse.
+        if (!AuditHash.IsWellFormed(hash))
+        {
+            throw new AuditChainBrokenException(name, sequence, "the chain head's hash is not a SHA-256 hex digest");
+        }
+
+        var leaves = new InMemoryMerkleLeafStore();
+        try
+        {
+            sql.ChainLeaves.Bind(1, name);
+            while (sql.ChainLeaves.Step())
+            {
+                leaves.Append(MerkleHash.FromBytes(sql.ChainLeaves.GetBlob(0)));
+            }
+        }
+        finally
+        {
+            sql.ChainLeaves.Reset();
+        }
+
+        if (leaves.Count != sequence)
+        {
+            throw new AuditChainBrokenException(name, sequence,
+                $"the chain has {sequence} entries but {leaves.Count} Merkle leaves; run verification");
+        }
+
+        SignedCheckpoint? latest = null;
+        try
+        {
+            sql.LatestCheckpoint.Bind(1, name);
+            if (sql.LatestCheckpoint.Step())
+            {
+                latest = SignedCheckpoint.Parse(sql.LatestCheckpoint.GetString(0));
+            }
+        }
+        finally
+        {
+            sql.LatestCheckpoint.Reset();
+        }
+
+        state = new ChainState(name, new MerkleTree(leaves))
+        {
+            Sequence = sequence,
+            Hash = hash,
+            Latest = latest,
+            // Without a checkpoint, the interval counts from when the chain was loaded.
+            LastCheckpointAt = latest?.Checkpoint.Timestamp ?? _time.GetUtcNow(),
+        };
+        _chains[name] = state;
+        return state;
+    }
+
+    /// <summary>What the writer knows about one chain.</summary>
+    private sealed class ChainState(string name, MerkleTree tree)
+    {
+        public string Name { get; } = name;
+
+        public MerkleTree Tree { get; } = tree;
+
+        public long Sequence { get; set; }
+
+        public string Hash { get; set; } = AuditHash.Genesis;
+
+        public SignedCheckpoint? Latest { get; set; }
+
+        public DateTimeOffset LastCheckpointAt { get; set; }
+    }
+}

@@ -1,0 +1,196 @@
+using System.Buffers;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Nv.Audit.Chain;
+using Nv.Audit.Merkle;
+
+namespace Nv.Audit.Sqlite;
+
+/// <summary>Opening: pragmas, schema creation and migration (version 1 → 2), prepared statements, the signing key.</summary>
+internal sealed partial class SqliteAuditSink
+{
+    private void InitializeCore()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_initialized)
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        var writer = new SqliteConnection(_writeConnectionString);
+        Statements? sql = null;
+        CheckpointSigner? signer = null;
+        try
+        {
+            writer.Open();
+            Execute(writer, "PRAGMA journal_mode=WAL;");
+            Execute(writer, "PRAGMA synchronous=FULL;");
+            Execute(writer, $"PRAGMA wal_autocheckpoint={WriterAutoCheckpointPages};");
+            // Raw statements bypass Microsoft.Data.Sqlite's own busy retry loop: let SQLite wait instead.
+            SQLitePCL.raw.sqlite3_busy_timeout(writer.Handle, (int)Math.Ceiling(_options.BusyTimeout.TotalMilliseconds));
+            var version = Convert.ToInt32(Scalar(writer, "PRAGMA user_version;"), CultureInfo.InvariantCulture);
+            if (version > SqliteAuditSchema.Version)
+            {
+                throw new InvalidOperationException(
+                    $"The audit store {_path} has schema version {version}; this build understands up to {SqliteAuditSchema.Version}.");
+            }
+
+            long migrated = 0;
+            using (var transaction = writer.BeginTransaction())
+            {
+                Execute(writer, SqliteAuditSchema.Create, transaction);
+                if (!HasColumn(writer, transaction, "audit_entries", "encoding"))
+                {
+                    Execute(writer, SqliteAuditSchema.AddVersion2Columns, transaction);
+                }
+
+                Execute(writer, SqliteAuditSchema.CreateMerkle, transaction);
+                migrated = ComputeMissingLeaves(writer, transaction);
+                Execute(writer, $"PRAGMA user_version = {SqliteAuditSchema.Version};", transaction);
+                transaction.Commit();
+            }
+
+            if (version < SqliteAuditSchema.Version && migrated > 0)
+            {
+                Log.StoreMigrated(_logger, SqliteAuditSchema.Version, migrated);
+            }
+
+            sql = new Statements(writer);
+            signer = AuditSigningKey.Resolve(_options, _logger);
+            _writer = writer;
+            _sql = sql;
+            _signer = signer;
+            _initialized = true;
+            StartCheckpointer();
+            Log.StoreOpened(_logger, _path, SqliteAuditSchema.Version);
+        }
+        catch
+        {
+            sql?.Dispose();
+            signer?.Dispose();
+            writer.Dispose();
+            throw;
+        }
+    }
+
+    // Entries stored before the Merkle tree existed (schema 1) get their leaves here, from their own canonical bytes
+    // (encoding version 1), so every chain has exactly one leaf per entry.
+    private static long ComputeMissingLeaves(SqliteConnection writer, SqliteTransaction transaction)
+    {
+        var counts = new List<(string Chain, long LastSequence, long Leaves)>();
+        using (var command = writer.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = "SELECT e.service, MAX(e.sequence), (SELECT COUNT(*) FROM audit_merkle_leaves l WHERE l.chain = e.service) " +
+                "FROM audit_entries e GROUP BY e.service";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                counts.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+            }
+        }
+
+        long added = 0;
+        var scratch = new ArrayBufferWriter<byte>(2048);
+        foreach (var (chain, _, leaves) in counts.Where(c => c.Leaves < c.LastSequence))
+        {
+            using var select = writer.CreateCommand();
+            select.Transaction = transaction;
+            select.CommandText = SqliteAuditSchema.ScanChainFrom;
+            select.Parameters.AddWithValue("$service", chain);
+            select.Parameters.AddWithValue("$after", leaves);
+            using var insert = writer.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO audit_merkle_leaves (chain, idx, hash) VALUES ($chain, $idx, $hash)";
+            var pChain = insert.Parameters.Add("$chain", SqliteType.Text);
+            var pIdx = insert.Parameters.Add("$idx", SqliteType.Integer);
+            var pHash = insert.Parameters.Add("$hash", SqliteType.Blob);
+            using var reader = select.ExecuteReader();
+            var expected = leaves + 1;
+            while (reader.Read())
+            {
+                var entry = SqliteAuditRow.Read(reader);
+                if (entry.Sequence != expected)
+                {
+                    // A gap or a damaged row: leave it to verification; proofs for this chain will refuse to load.
+                    break;
+                }
+
+                scratch.Clear();
+                AuditCanonicalEncoding.Write(entry, scratch);
+                pChain.Value = chain;
+                pIdx.Value = entry.Sequence - 1;
+                pHash.Value = MerkleHasher.HashLeaf(scratch.WrittenSpan).ToArray();
+                insert.ExecuteNonQuery();
+                expected++;
+                added++;
+            }
+
+        }
+
+        return added;
+    }
+
+    private static bool HasColumn(SqliteConnection connection, SqliteTransaction transaction, string table, string column)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $column";
+        command.Parameters.AddWithValue("$column", column);
+        return command.ExecuteScalar() is not null;
+    }
+
+    private static void Execute(SqliteConnection connection, string sql, SqliteTransaction? transaction = null)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = transaction;
+        command.ExecuteNonQuery();
+    }
+
+    private static object? Scalar(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    /// <summary>The writer's prepared statements.</summary>
+    private sealed class Statements(SqliteConnection writer) : IDisposable
+    {
+        public SqliteStatement Begin { get; } = new(writer, "BEGIN IMMEDIATE");
+
+        public SqliteStatement Commit { get; } = new(writer, "COMMIT");
+
+        public SqliteStatement Rollback { get; } = new(writer, "ROLLBACK");
+
+        public SqliteStatement Insert { get; } = new(writer, SqliteAuditSchema.Insert);
+
+        public SqliteStatement InsertLeaf { get; } = new(writer, SqliteAuditSchema.InsertLeaf);
+
+        public SqliteStatement Head { get; } = new(writer, SqliteAuditSchema.Head);
+
+        public SqliteStatement ChainLeaves { get; } = new(writer, SqliteAuditSchema.ChainLeaves);
+
+        public SqliteStatement LatestCheckpoint { get; } = new(writer, SqliteAuditSchema.LatestCheckpoint);
+
+        public SqliteStatement InsertCheckpoint { get; } = new(writer, SqliteAuditSchema.InsertCheckpoint);
+
+        public SqliteStatement Chains { get; } = new(writer, SqliteAuditSchema.Chains);
+
+        public void Dispose()
+        {
+            Begin.Dispose();
+            Commit.Dispose();
+            Rollback.Dispose();
+            Insert.Dispose();
+            InsertLeaf.Dispose();
+            Head.Dispose();
+            ChainLeaves.Dispose();
+            LatestCheckpoint.Dispose();
+            InsertCheckpoint.Dispose();
+            Chains.Dispose();
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Nv.Audit.Chain;
+using Nv.Wal;
+
+namespace Nv.Audit;
+
+/// <summary>The canonical hash of a WAL record that an audit entry commits to (<see cref="AuditEntry.WalRecordHash"/>).</summary>
+/// <remarks>
+/// A pure function of the <see cref="WalRecord"/> fields, independent of the WAL's on-disk framing (which may change):
+/// <c>lowercase_hex(SHA-256(canonical(record)))</c>, where <c>canonical</c> is <c>"NVWR"</c>, the version byte
+/// <c>0x01</c>, then 15 fields encoded exactly like audit entry fields (absent = <c>0x00</c>; present = <c>0x01</c>,
+/// 4-byte big-endian length, UTF-8): id, lsn, service, version, timestamp, operation, dtoType, entityId, payload
+/// (canonical JSON; absent when the record has none), replayKey, requestId, userId, reason, metadata (canonical JSON
+/// object of strings), expectedLsn. Specified in docs/audit-hash-chain.md.
+/// </remarks>
+public static class WalRecordHasher
+{
+    /// <summary>The version byte of the canonical WAL record encoding.</summary>
+    public const byte Version = 1;
+
+    private static ReadOnlySpan<byte> Magic => "NVWR"u8;
+
+    /// <summary>The canonical bytes of <paramref name="record"/>.</summary>
+    public static byte[] Encode(WalRecord record)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        Write(record, buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Lower-case hex SHA-256 of <see cref="Encode"/>.</summary>
+    public static string Compute(WalRecord record)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        Write(record, buffer);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(buffer.WrittenSpan, digest);
+        return Convert.ToHexStringLower(digest);
+    }
+
+    private static void Write(WalRecord record, ArrayBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        output.Write(Magic);
+        output.Write<byte>([Version]);
+        AuditCanonicalEncoding.WriteText(output, AuditCanonicalEncoding.FormatId(record.Id));
+        AuditCanonicalEncoding.WriteNumber(output, record.Lsn.Value);
+        AuditCanonicalEncoding.WriteText(output, record.Service);
+        AuditCanonicalEncoding.WriteNumber(output, record.Version);
+        AuditCanonicalEncoding.WriteText(output, AuditCanonicalEncoding.FormatTimestamp(record.Timestamp));
+        AuditCanonicalEncoding.WriteText(output, AuditEntryFactory.OperationName(record.Operation));
+        AuditCanonicalEncoding.WriteText(output, record.DtoType);
+        AuditCanonicalEncoding.WriteText(output, record.EntityId);
+        AuditCanonicalEncoding.WriteJson(output, record.Payload.ValueKind == JsonValueKind.Undefined ? null : record.Payload);
+        AuditCanonicalEncoding.WriteText(output, record.ReplayKey);
+        AuditCanonicalEncoding.WriteText(output, record.RequestId);
+        AuditCanonicalEncoding.WriteText(output, record.UserId);
+        AuditCanonicalEncoding.WriteText(output, record.Reason);
+        AuditCanonicalEncoding.WriteStringMap(output, record.Metadata);
+        AuditCanonicalEncoding.WriteNumber(output, record.ExpectedLsn?.Value);
+    }
+}

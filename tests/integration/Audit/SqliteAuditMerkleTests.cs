@@ -1,0 +1,233 @@
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using Nv.Audit;
+using Nv.Audit.Chain;
+using Nv.Audit.Merkle;
+
+namespace Nv.Integration.Tests.Audit;
+
+/// <summary>The Merkle tree of the SQLite store: proofs checked against roots computed here independently (plain
+/// recursive RFC 9162 over SHA-256 of the stored entries' canonical bytes), checkpoints, reopening and migration.</summary>
+public sealed class SqliteAuditMerkleTests : AuditStoreFixture
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private IAuditProofs Proofs => (IAuditProofs)Sink;
+
+    // RFC 9162 §2.1.1, written out independently of Nv.Audit.Merkle.
+    private static byte[] Mth(IReadOnlyList<byte[]> leaves, int start, int count)
+    {
+        if (count == 0)
+        {
+            return SHA256.HashData([]);
+        }
+
+        if (count == 1)
+        {
+            return SHA256.HashData([0x00, .. leaves[start]]);
+        }
+
+        var k = 1;
+        while (k * 2 < count)
+        {
+            k *= 2;
+        }
+
+        return SHA256.HashData([0x01, .. Mth(leaves, start, k), .. Mth(leaves, start + k, count - k)]);
+    }
+
+    private async Task<List<byte[]>> CanonicalBytesAsync(IEnumerable<AuditEntry> entries)
+    {
+        var list = new List<byte[]>();
+        foreach (var entry in entries)
+        {
+            list.Add(AuditCanonicalEncoding.Encode((await Sink.GetAsync(entry.Id, Ct))!));
+        }
+
+        return list;
+    }
+
+    [Fact]
+    public async Task Inclusion_and_consistency_proofs_match_independently_computed_roots()
+    {
+        var entries = Entries(37);
+        await Sink.AppendAsync(entries[..20], Ct);
+        await Sink.AppendAsync(Entries(5, "billing"), Ct);
+        await Sink.AppendAsync(entries[20..], Ct);
+        var data = await CanonicalBytesAsync(entries);
+        using var verifier = CheckpointVerifier.FromPublicKeyPem(await Proofs.GetPublicKeyPemAsync(Ct));
+
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var proof = (await Proofs.GetInclusionProofAsync(entries[i].Id, cancellationToken: Ct))!;
+            Assert.Equal(i, proof.LeafIndex);
+            Assert.Equal(37, proof.TreeSize);
+            Assert.Equal(SHA256.HashData([0x00, .. data[i]]), proof.LeafHash.ToArray());
+            Assert.Equal(Mth(data, 0, 37), proof.Root.ToArray());
+            Assert.True(proof.Verify());
+            Assert.True(verifier.Verify(proof.Checkpoint!).IsValid);
+            Assert.Equal(proof.Root, proof.Checkpoint!.Checkpoint.RootHash);
+        }
+
+        var atTwenty = (await Proofs.GetInclusionProofAsync(entries[7].Id, 20, Ct))!;
+        Assert.Equal(Mth(data, 0, 20), atTwenty.Root.ToArray());
+        Assert.True(atTwenty.Verify());
+        Assert.Null(atTwenty.Checkpoint);
+        Assert.False(atTwenty.Path.Verify(atTwenty.LeafHash, MerkleHash.FromBytes(Mth(data, 0, 37))));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Proofs.GetInclusionProofAsync(entries[30].Id, 20, Ct));
+        Assert.Null(await Proofs.GetInclusionProofAsync(Guid.NewGuid(), cancellationToken: Ct));
+
+        foreach (var (from, to) in new[] { (0, 37), (1, 37), (5, 20), (16, 37), (20, 37), (37, 37) })
+        {
+            var consistency = await Proofs.GetConsistencyProofAsync("orders", from, to, Ct);
+            Assert.Equal(Mth(data, 0, from), consistency.FromRoot.ToArray());
+            Assert.Equal(Mth(data, 0, to), consistency.ToRoot.ToArray());
+            Assert.True(consistency.Verify(), $"{from}->{to}");
+        }
+    }
+
+    [Fact]
+    public async Task Checkpoints_are_stored_signed_reused_and_survive_reopening()
+    {
+        var entries = Entries(10);
+        await Sink.AppendAsync(entries, Ct);
+        var first = (await Proofs.CheckpointAsync("orders", Ct))!;
+        Assert.Equal(10, first.Checkpoint.TreeSize);
+        Assert.Same(first, await Proofs.CheckpointAsync("orders", Ct));
+        Assert.Null(await Proofs.CheckpointAsync("nobody", Ct));
+
+        var file = Path.Combine(Directory, "cp.txt");
+        first.WriteToFile(file);
+        Assert.Equal(first, SignedCheckpoint.ReadFromFile(file));
+
+        await ReopenAsync();
+        Assert.Equal(first, await Proofs.GetLatestCheckpointAsync("orders", Ct));
+        await Sink.AppendAsync(Entries(3), Ct);
+        var second = (await Proofs.CheckpointAllAsync(Ct)).Single();
+        Assert.Equal(13, second.Checkpoint.TreeSize);
+        var proof = await Proofs.GetConsistencyProofAsync("orders", 10, 13, Ct);
+        Assert.True(MerkleProofVerifier.VerifyConsistency(10, 13, first.Checkpoint.RootHash, second.Checkpoint.RootHash, proof.Proof.Path.AsSpan()));
+        Assert.Empty(await Proofs.CheckpointAllAsync(Ct));
+
+        var result = await Proofs.VerifyAsync(new AuditVerifyOptions { FromCheckpoint = first }, Ct);
+        Assert.True(result.IsValid, result.Reason);
+        Assert.Equal(3, result.CheckpointsChecked);
+    }
+
+    [Fact]
+    public async Task Checkpoints_are_signed_automatically_every_n_entries()
+    {
+        await using var sink = AuditSinks.OpenSqlite(new AuditOptions
+        {
+            DataDirectory = Directory, SqliteFileName = "auto.db", CheckpointEveryEntries = 10, CheckpointInterval = TimeSpan.Zero,
+        });
+        await sink.AppendAsync(Entries(9), Ct);
+        Assert.Null(await ((IAuditProofs)sink).GetLatestCheckpointAsync("orders", Ct));
+        await sink.AppendAsync(Entries(4), Ct);
+        Assert.Equal(13, (await ((IAuditProofs)sink).GetLatestCheckpointAsync("orders", Ct))!.Checkpoint.TreeSize);
+        Assert.True((await sink.VerifyAsync(Ct)).IsValid);
+    }
+
+    [Fact]
+    public async Task Generated_signing_key_is_private_to_the_owner_and_reused()
+    {
+        var pem = await Proofs.GetPublicKeyPemAsync(Ct);
+        var keyFile = Path.Combine(Directory, "audit-signing-key.pem");
+        Assert.True(File.Exists(keyFile));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        }
+
+        Assert.Equal(pem.Trim(), File.ReadAllText(Path.Combine(Directory, "audit-signing-key.pub.pem")).Trim());
+        await ReopenAsync();
+        Assert.Equal(pem, await Proofs.GetPublicKeyPemAsync(Ct));
+    }
+
+    [Fact]
+    public async Task Configured_signing_key_file_is_used()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var keyFile = Path.Combine(Directory, "configured.pem");
+        System.IO.Directory.CreateDirectory(Directory);
+        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
+        await using var sink = AuditSinks.OpenSqlite(new AuditOptions { DataDirectory = Directory, SqliteFileName = "k.db", SigningKeyPath = keyFile });
+        await sink.AppendAsync(Entries(2), Ct);
+        var checkpoint = (await ((IAuditProofs)sink).CheckpointAsync("orders", Ct))!;
+        using var verifier = CheckpointVerifier.FromPublicKeyPem(key.ExportSubjectPublicKeyInfoPem());
+        Assert.True(verifier.Verify(checkpoint).IsValid);
+    }
+
+    [Fact]
+    public async Task Version_1_store_is_migrated_and_keeps_verifying_alongside_version_2_entries()
+    {
+        await Sink.DisposeAsync();
+        SqliteConnection.ClearAllPools();
+        var path = Path.Combine(Directory, "v1.db");
+        var v1 = Entries(4);
+        using (var raw = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            raw.Open();
+            Execute(raw, Nv.Audit.Sqlite.SqliteAuditSchema.Create + "PRAGMA user_version = 1;");
+            var prev = AuditHash.Genesis;
+            for (var i = 0; i < v1.Count; i++)
+            {
+                var e = v1[i] with { Sequence = i + 1, PrevHash = prev, EncodingVersion = 1 };
+                var hash = AuditHash.Compute(e);
+                using var insert = raw.CreateCommand();
+                insert.CommandText = "INSERT INTO audit_entries (id, timestamp, service, category, operation, user_id, dto_type, entity_id, before_json, " +
+                    "after_json, changes_json, reason, metadata_json, request_id, lsn, sequence, prev_hash, hash) VALUES ($id, $ts, 'orders', " +
+                    "'entity-mutation', 'update', 'alice', 'Order', $entity, '{\"n\":1,\"status\":\"new\"}', '{\"n\":2,\"status\":\"paid\"}', " +
+                    "'[{\"after\":2,\"before\":1,\"path\":\"/n\"},{\"after\":\"paid\",\"before\":\"new\",\"path\":\"/status\"}]', 'test', " +
+                    "'{\"k\":\"v\"}', $req, $lsn, $seq, $prev, $hash)";
+                insert.Parameters.AddWithValue("$id", AuditCanonicalEncoding.FormatId(e.Id));
+                insert.Parameters.AddWithValue("$ts", AuditCanonicalEncoding.FormatTimestamp(e.Timestamp));
+                insert.Parameters.AddWithValue("$entity", e.EntityId);
+                insert.Parameters.AddWithValue("$req", e.RequestId);
+                insert.Parameters.AddWithValue("$lsn", e.Lsn!.Value.Value);
+                insert.Parameters.AddWithValue("$seq", e.Sequence);
+                insert.Parameters.AddWithValue("$prev", prev);
+                insert.Parameters.AddWithValue("$hash", hash);
+                insert.ExecuteNonQuery();
+                prev = hash;
+            }
+        }
+
+        await using var sink = AuditSinks.OpenSqlite(new AuditOptions { DataDirectory = Directory, SqliteFileName = "v1.db" });
+        Assert.True((await sink.VerifyAsync(Ct)).IsValid);
+        var old = (await sink.GetAsync(v1[2].Id, Ct))!;
+        Assert.Equal(1, old.EncodingVersion);
+        var v2 = Entries(3);
+        await sink.AppendAsync(v2, Ct);
+        var added = (await sink.GetAsync(v2[0].Id, Ct))!;
+        Assert.Equal((2, 5L, "orders"), (added.EncodingVersion, added.Sequence, added.Service));
+        var proofs = (IAuditProofs)sink;
+        var proof = (await proofs.GetInclusionProofAsync(v1[1].Id, cancellationToken: Ct))!;
+        Assert.True(proof.Verify());
+        Assert.Equal(MerkleHasher.HashLeaf(AuditCanonicalEncoding.Encode((await sink.GetAsync(v1[1].Id, Ct))!)), proof.LeafHash);
+        var result = await proofs.VerifyAsync(null, Ct);
+        Assert.True(result.IsValid, result.Reason);
+        Assert.Equal(7, result.EntriesChecked);
+        using var check = new SqliteConnection($"Data Source={path};Pooling=False");
+        check.Open();
+        Assert.Equal(2L, new SqliteCommand("PRAGMA user_version", check).ExecuteScalar());
+    }
+
+    [Fact]
+    public async Task Entries_from_wal_records_commit_to_the_record_hash()
+    {
+        var record = new Nv.Wal.WalRecord
+        {
+            Id = Guid.CreateVersion7(), Lsn = new Nv.Wal.Lsn(42), Service = "orders", Version = 1, Timestamp = DateTimeOffset.UtcNow,
+            Operation = Nv.Wal.WalOperation.Create, DtoType = "Order", EntityId = "o-1", Payload = Json("""{"status":"new"}"""),
+            ReplayKey = "dev:orders:1:Order:o-1", RequestId = "req-1",
+        };
+        var entry = AuditEntryFactory.FromWalRecord(record, null);
+        Assert.Equal(WalRecordHasher.Compute(record), entry.WalRecordHash);
+        await Sink.AppendAsync([entry], Ct);
+        var stored = (await Sink.GetAsync(entry.Id, Ct))!;
+        Assert.Equal(entry.WalRecordHash, stored.WalRecordHash);
+        Assert.Equal(2, stored.EncodingVersion);
+        Assert.True((await Sink.VerifyAsync(Ct)).IsValid);
+    }
+}
