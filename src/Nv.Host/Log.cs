@@ -33,6 +33,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "WAL rotation failed; it will be retried at the next interval")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Debug, Message = "Pipeline {Stage}: {Count} records through lsn {Lsn} in {Ms:F2} ms")]
+    public static partial void StageBatch(ILogger logger, string stage, int count, long lsn, double ms);
+
     [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "Boot replay starting: WAL holds lsn {FirstLsn}..{LastLsn}, applied watermark {Applied}, audited watermark {Audited}")]
     public static partial void ReplayStarting(ILogger logger, long firstLsn, long lastLsn, long applied, long audited);
 

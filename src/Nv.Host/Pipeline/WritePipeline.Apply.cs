@@ -35,7 +35,9 @@ internal sealed partial class WritePipeline
 
                 var chunk = backlog.GetRange(0, Math.Min(backlog.Count, MaxApplyChunk));
                 var records = chunk.ConvertAll(w => w.Record!);
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 var results = await ApplyOrTransientAsync(records, cancellationToken);
+                Log.StageBatch(_logger, "apply", records.Count, records[^1].Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 if (results[0].Status == ApplyStatus.Transient)
                 {
                     AnswerPending(backlog, results[0].Error);

@@ -17,7 +17,9 @@ internal sealed partial class WritePipeline
                 while (reader.TryRead(out var chunk))
                 {
                     var records = chunk.Writes.ConvertAll(w => w.Record!);
+                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
                     await _audit.RecordAsync(records, chunk.Results, cancellationToken);
+                    Log.StageBatch(_logger, "audit", records.Count, records[^1].Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                     CrashPoints.Hit(CrashPoints.AfterAudit);
                     Answer(chunk);
                 }

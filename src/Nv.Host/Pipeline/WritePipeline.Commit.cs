@@ -22,9 +22,11 @@ internal sealed partial class WritePipeline
                     batch.Add(write);
                 }
 
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
                     await CommitBatchAsync(batch, cancellationToken);
+                    Log.StageBatch(_logger, "commit", batch.Count, batch[^1].Record!.Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
