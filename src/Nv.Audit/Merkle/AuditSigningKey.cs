@@ -66,9 +66,12 @@ internal static class AuditSigningKey
         using (var stream = new FileStream(temp, fileOptions))
         {
             stream.Write(System.Text.Encoding.ASCII.GetBytes(text));
-            stream.Flush(flushToDisk: true);
+            stream.Flush();
+            // Checked fsync: FileStream.Flush(true) ignores fsync errors on Linux (.NET 10).
+            Nv.Wal.IO.NativeFileSync.Fsync(stream.SafeFileHandle, temp);
         }
 
         File.Move(temp, path, overwrite: false);
+        Nv.Wal.IO.NativeFileSync.FsyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 }
