@@ -110,6 +110,7 @@ internal static class NvWebApp
         app.MapHealthEndpoints();
         app.MapEntityEndpoints();
         app.MapAuditEndpoints();
+        app.MapProofEndpoints();
         app.MapOpsEndpoints();
     }
 }
