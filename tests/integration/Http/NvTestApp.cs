@@ -27,6 +27,9 @@ internal sealed class NvTestApp : IAsyncDisposable
 
     public WebApplication App { get; }
 
+    /// <summary>The app's data directory (SQLite files, WAL).</summary>
+    public string DataDirectory => _dir.Path;
+
     public HttpClient Client { get; }
 
     public IWriteAheadLog Wal => App.Services.GetRequiredService<IWriteAheadLog>();
