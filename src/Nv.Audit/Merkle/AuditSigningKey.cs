@@ -67,7 +67,7 @@ internal static class AuditSigningKey
         {
             stream.Write(System.Text.Encoding.ASCII.GetBytes(text));
             stream.Flush();
-            // Checked fsync: FileStream.Flush(true) ignores fsync errors on Linux (.NET 10).
+            // Checked fsync: FileStream.Flush with flushToDisk ignores fsync errors on Linux (.NET 10).
             Nv.Wal.IO.NativeFileSync.Fsync(stream.SafeFileHandle, temp);
         }
 

@@ -5,7 +5,7 @@ namespace Nv.Wal.IO;
 
 /// <summary>Checked <c>fsync</c>/<c>fdatasync</c> for files Nv makes durable itself.</summary>
 /// <remarks>
-/// Failure policy: .NET 10's <c>FileStream.Flush(true)</c> returns normally when fsync fails on Linux, so it is never
+/// Failure policy: .NET 10's <c>FileStream.Flush</c> with flushToDisk returns normally when fsync fails on Linux, so it is never
 /// used for durability. These calls check the return value and throw <see cref="NativeSyncException"/> with the errno;
 /// callers must treat a failure as fatal for the file (never retry: the kernel may already have dropped the pages).
 /// On non-Unix platforms <see cref="FileStream.Flush(bool)"/> semantics are used as a fallback.
