@@ -62,6 +62,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         _directoryLock = DirectoryLock.Acquire(_directory);
         try
         {
+            WalGeometry.CheckOrRecord(_directory, options);
             Recovery = Recover();
         }
         catch

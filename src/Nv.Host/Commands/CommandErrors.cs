@@ -11,6 +11,7 @@ internal static class CommandErrors
         WalCorruptionException => ExitCodes.WalCorrupt,
         WalFaultedException => ExitCodes.WalFaulted,
         OptionsValidationException => ExitCodes.Usage,
+        WalConfigurationException => ExitCodes.Usage,
         _ => ExitCodes.Failed,
     };
 

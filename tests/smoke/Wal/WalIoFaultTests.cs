@@ -48,9 +48,10 @@ public sealed class WalIoFaultTests
         using var dir = new TempDirectory("walfsync");
 
         // 64 KiB segments: the flush that first reaches a new segment fsyncs the log directory. strace counts per thread:
-        // the open (two directory fsyncs) and the first flush threads pass, a later segment's fsync fails.
+        // the open (the new log's geometry file and its directory, then two directory fsyncs) and the first flush threads
+        // pass, a later segment's fsync fails.
         var options = WalSmokeSettings.SmallLog(dir.Path, segmentBits: 16);
-        var inject = FaultTools.StraceInject("fsync,fdatasync", "EIO", 3);
+        var inject = FaultTools.StraceInject("fsync,fdatasync", "EIO", 5);
         var (lines, durable) = await RunUntilFaultAsync(options, inject, "fsync EIO");
         var fault = lines.Single(l => l.StartsWith("FAULT", StringComparison.Ordinal));
         Assert.Contains("errno=5 ", fault, StringComparison.Ordinal);
@@ -65,8 +66,8 @@ public sealed class WalIoFaultTests
         var options = WalSmokeSettings.SmallLog(dir.Path, segmentBits: 28);
 
         // One segment, so the only fsyncs are the checkpoint's (temp file, then directory). strace counts per thread:
-        // the first persists succeed, later ones fail.
-        var inject = FaultTools.StraceInject("fsync,fdatasync", "EIO", 4);
+        // the open (geometry file and directory, two directory fsyncs) and the first persists succeed, later ones fail.
+        var inject = FaultTools.StraceInject("fsync,fdatasync", "EIO", 6);
         using var child = WalChildProcess.Start(WalSmokeSettings.ChildArgs(options, "wm", 16, "--max-records", "3000", "--watermarks", "50"), inject);
         await child.WaitForExitAsync(Timeout);
         var lines = child.Stdout;
