@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.Json;
 using Nv.Wal;
 
 namespace Nv.DbWriter;
@@ -39,4 +41,18 @@ internal static class ApplyRules
             ? (ApplyStatus.Rejected, RejectReason.NotFound)
             : (ApplyStatus.Applied, RejectReason.None);
     }
+
+    /// <summary>The after image of a record: its payload, or null for a delete.</summary>
+    public static JsonElement? AfterImage(WalRecord record) =>
+        record.Operation == WalOperation.Delete ? null : record.Payload.Clone();
+
+    /// <summary>A human-readable reason for a rejection (<see cref="ApplyResult.Error"/>).</summary>
+    public static string Describe(WalRecord record, RejectReason reason, long? storedLsn) => reason switch
+    {
+        RejectReason.AlreadyExists => $"{record.DtoType} '{record.EntityId}' already exists.",
+        RejectReason.NotFound => $"{record.DtoType} '{record.EntityId}' does not exist.",
+        RejectReason.PreconditionFailed => string.Create(CultureInfo.InvariantCulture,
+            $"{record.DtoType} '{record.EntityId}' was expected at LSN {record.ExpectedLsn}, but {(storedLsn is null ? "it is not stored there" : $"it is stored at LSN {storedLsn}")}."),
+        _ => reason.ToString(),
+    };
 }

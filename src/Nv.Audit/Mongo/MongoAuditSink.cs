@@ -66,7 +66,7 @@ internal sealed partial class MongoAuditSink : IAuditSink
         ArgumentNullException.ThrowIfNull(entries);
         foreach (var entry in entries)
         {
-            Validate(entry);
+            AuditEntryValidation.Validate(entry);
         }
 
         if (entries.Count == 0)
@@ -194,26 +194,6 @@ internal sealed partial class MongoAuditSink : IAuditSink
         return AuditHash.IsWellFormed(hash)
             ? new ChainHead(sequence, hash!)
             : throw new AuditChainBrokenException(chain, sequence, "the chain head's hash is not a SHA-256 hex digest");
-    }
-
-    private static void Validate(AuditEntry entry)
-    {
-        ArgumentNullException.ThrowIfNull(entry);
-        Require(entry.Service, nameof(AuditEntry.Service));
-        Require(entry.Operation, nameof(AuditEntry.Operation));
-        Require(entry.EntityId, nameof(AuditEntry.EntityId));
-        Require(entry.RequestId, nameof(AuditEntry.RequestId));
-        _ = AuditCategoryNames.ToName(entry.Category);
-        ArgumentNullException.ThrowIfNull(entry.Changes);
-        ArgumentNullException.ThrowIfNull(entry.Metadata);
-    }
-
-    private static void Require(string? value, string name)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            throw new ArgumentException($"Audit entry field '{name}' is required.", name);
-        }
     }
 
     private readonly record struct ChainHead(long Sequence, string Hash);

@@ -88,7 +88,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
         ArgumentNullException.ThrowIfNull(entries);
         foreach (var entry in entries)
         {
-            Validate(entry);
+            AuditEntryValidation.Validate(entry);
         }
 
         if (entries.Count == 0)
@@ -284,30 +284,6 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
         catch (SqliteException)
         {
             // The original failure is what the caller needs; SQLite rolls back on its own when the connection closes.
-        }
-    }
-
-    private static void Validate(AuditEntry entry)
-    {
-        ArgumentNullException.ThrowIfNull(entry);
-        Require(entry.Service, nameof(AuditEntry.Service));
-        Require(entry.Operation, nameof(AuditEntry.Operation));
-        Require(entry.EntityId, nameof(AuditEntry.EntityId));
-        Require(entry.RequestId, nameof(AuditEntry.RequestId));
-        _ = AuditCategoryNames.ToName(entry.Category);
-        ArgumentNullException.ThrowIfNull(entry.Changes);
-        ArgumentNullException.ThrowIfNull(entry.Metadata);
-        if (entry.WalRecordHash is not null && !AuditHash.IsWellFormed(entry.WalRecordHash))
-        {
-            throw new ArgumentException("Audit entry field 'WalRecordHash' must be 64 lowercase hex characters.", nameof(entry));
-        }
-    }
-
-    private static void Require(string? value, string name)
-    {
-        if (string.IsNullOrWhiteSpace(value))
-        {
-            throw new ArgumentException($"Audit entry field '{name}' is required.", name);
         }
     }
 

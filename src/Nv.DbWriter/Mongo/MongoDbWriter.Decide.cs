@@ -67,7 +67,7 @@ internal sealed partial class MongoDbWriter
                 plan.AddWrite(record, MongoCommands.EntityWrite(record, documents[i], expectedWalId: null));
                 plan.Complete(lsn);
                 Advance(slots, record, documents[i]);
-                plan.Results[i] = new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.Applied, Before = outcome.Before, After = AfterImage(record) };
+                plan.Results[i] = new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.Applied, Before = outcome.Before, After = ApplyRules.AfterImage(record) };
                 continue;
             }
 
@@ -78,7 +78,7 @@ internal sealed partial class MongoDbWriter
                 {
                     Lsn = record.Lsn,
                     Status = ApplyStatus.AlreadyApplied,
-                    After = AfterImage(record),
+                    After = ApplyRules.AfterImage(record),
                     Error = "The resolution of this record was purged; its outcome is no longer known.",
                 };
                 continue;
@@ -124,8 +124,8 @@ internal sealed partial class MongoDbWriter
             Status = status,
             RejectReason = reason,
             Before = MongoJson.ToJsonOrNull(before),
-            After = status is ApplyStatus.Rejected ? null : AfterImage(record),
-            Error = reason == RejectReason.None ? null : Describe(record, reason, exists ? slot!.Lsn : null),
+            After = status is ApplyStatus.Rejected ? null : ApplyRules.AfterImage(record),
+            Error = reason == RejectReason.None ? null : ApplyRules.Describe(record, reason, exists ? slot!.Lsn : null),
         };
     }
 
@@ -159,21 +159,9 @@ internal sealed partial class MongoDbWriter
             Status = ApplyStatus.Rejected,
             RejectReason = stored.RejectReason,
             Before = stored.Before,
-            Error = Describe(record, stored.RejectReason, storedLsn: null),
+            Error = ApplyRules.Describe(record, stored.RejectReason, storedLsn: null),
         }
-        : new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.AlreadyApplied, Before = stored.Before, After = AfterImage(record) };
-
-    private static JsonElement? AfterImage(WalRecord record) =>
-        record.Operation == WalOperation.Delete ? null : record.Payload.Clone();
-
-    private static string Describe(WalRecord record, RejectReason reason, long? storedLsn) => reason switch
-    {
-        RejectReason.AlreadyExists => $"{record.DtoType} '{record.EntityId}' already exists.",
-        RejectReason.NotFound => $"{record.DtoType} '{record.EntityId}' does not exist.",
-        RejectReason.PreconditionFailed => string.Create(CultureInfo.InvariantCulture,
-            $"{record.DtoType} '{record.EntityId}' was expected at LSN {record.ExpectedLsn}, but {(storedLsn is null ? "it is not stored there" : $"it is stored at LSN {storedLsn}")}."),
-        _ => reason.ToString(),
-    };
+        : new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.AlreadyApplied, Before = stored.Before, After = ApplyRules.AfterImage(record) };
 
     /// <summary>A stored slot as read before the batch (or as the batch leaves it): the guard fields and the live document.</summary>
     private sealed record Slot(long Lsn, string WalId, bool Deleted, BsonDocument? Document)

@@ -167,7 +167,7 @@ internal sealed partial class SqliteDbWriter
                 {
                     Lsn = record.Lsn,
                     Status = ApplyStatus.AlreadyApplied,
-                    After = AfterImage(record),
+                    After = ApplyRules.AfterImage(record),
                     Error = "The resolution of this record was purged; its outcome is no longer known.",
                 };
             }
@@ -213,8 +213,8 @@ internal sealed partial class SqliteDbWriter
             Status = status,
             RejectReason = reason,
             Before = SqliteJson.ParseOrNull(before),
-            After = status is ApplyStatus.Rejected ? null : AfterImage(record),
-            Error = reason == RejectReason.None ? null : Describe(record, reason, exists ? storedLsn : null),
+            After = status is ApplyStatus.Rejected ? null : ApplyRules.AfterImage(record),
+            Error = reason == RejectReason.None ? null : ApplyRules.Describe(record, reason, exists ? storedLsn : null),
         };
     }
 
@@ -235,27 +235,15 @@ internal sealed partial class SqliteDbWriter
             Status = ApplyStatus.Rejected,
             RejectReason = stored.RejectReason,
             Before = stored.Before,
-            Error = Describe(record, stored.RejectReason, storedLsn: null),
+            Error = ApplyRules.Describe(record, stored.RejectReason, storedLsn: null),
         }
         : new ApplyResult
         {
             Lsn = record.Lsn,
             Status = ApplyStatus.AlreadyApplied,
             Before = stored.Before,
-            After = AfterImage(record),
+            After = ApplyRules.AfterImage(record),
         };
-
-    private static JsonElement? AfterImage(WalRecord record) =>
-        record.Operation == WalOperation.Delete ? null : record.Payload.Clone();
-
-    private static string Describe(WalRecord record, RejectReason reason, long? storedLsn) => reason switch
-    {
-        RejectReason.AlreadyExists => $"{record.DtoType} '{record.EntityId}' already exists.",
-        RejectReason.NotFound => $"{record.DtoType} '{record.EntityId}' does not exist.",
-        RejectReason.PreconditionFailed => string.Create(CultureInfo.InvariantCulture,
-            $"{record.DtoType} '{record.EntityId}' was expected at LSN {record.ExpectedLsn}, but {(storedLsn is null ? "it is not stored there" : $"it is stored at LSN {storedLsn}")}."),
-        _ => reason.ToString(),
-    };
 
     private ApplyResult[] Transient(IReadOnlyList<WalRecord> batch, string error, long started)
     {
