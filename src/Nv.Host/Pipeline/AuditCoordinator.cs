@@ -66,7 +66,7 @@ internal sealed class AuditCoordinator : IDisposable
         {
             if (results[i].Status is ApplyStatus.Applied or ApplyStatus.AlreadyApplied)
             {
-                entries.Add(AuditEntries.ForMutation(records[i], results[i].Before, results[i].After));
+                entries.Add(AuditEntryFactory.FromWalRecord(records[i], results[i].Before, results[i].After));
             }
         }
 
@@ -208,7 +208,7 @@ internal sealed class AuditCoordinator : IDisposable
             if (resolution.Status == ApplyStatus.Applied)
             {
                 var after = record.Operation == WalOperation.Delete ? (System.Text.Json.JsonElement?)null : record.Payload;
-                entries.Add(AuditEntries.ForMutation(record, resolution.Before, after));
+                entries.Add(AuditEntryFactory.FromWalRecord(record, resolution.Before, after));
             }
         }
 

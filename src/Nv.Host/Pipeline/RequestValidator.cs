@@ -104,7 +104,7 @@ internal sealed class RequestValidator
         HashSet<string>? seen = null;
         foreach (var property in obj.EnumerateObject())
         {
-            var key = property.Name;
+            var key = ReadText(() => property.Name, "payload" + path);
             var keyPath = path + "/" + key;
             CheckKey(key, path);
             seen ??= new HashSet<string>(StringComparer.Ordinal);
@@ -121,6 +121,10 @@ internal sealed class RequestValidator
     {
         switch (value.ValueKind)
         {
+            case JsonValueKind.String when HasUnicodeEscape(value):
+                // Escaped lone surrogates ("\ud800") parse but cannot be decoded: later stages (audit diff, BSON) would fail.
+                _ = ReadText(value.GetString, "payload" + path);
+                break;
             case JsonValueKind.Object:
                 CheckObject(value, path, depth + 1);
                 break;
@@ -154,6 +158,12 @@ internal sealed class RequestValidator
             throw new WriteValidationException(where, $"key longer than {MaxKeyLength} characters");
         }
 
+        // A lone surrogate cannot round-trip through UTF-8 (JSON text, BSON keys): refuse the key. Checked once per key.
+        if (key.AsSpan().ContainsAnyInRange('\uD800', '\uDFFF') && !IsWellFormedUtf16(key))
+        {
+            throw new WriteValidationException(where, "keys may not contain unpaired surrogates");
+        }
+
         if (key[0] == '$')
         {
             throw new WriteValidationException(where + "/" + key, "keys may not start with '$' (database operator)");
@@ -176,19 +186,39 @@ internal sealed class RequestValidator
                 throw new WriteValidationException(where, "keys may not contain NUL or control characters");
             }
 
-            if (char.IsSurrogate(c) && !IsPaired(key, c))
-            {
-                throw new WriteValidationException(where, "keys may not contain unpaired surrogates");
-            }
         }
     }
 
-    private static bool IsPaired(string key, char c)
+    private static bool HasUnicodeEscape(JsonElement value) =>
+        System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value).IndexOf("\\u"u8) >= 0;
+
+    // System.Text.Json throws InvalidOperationException for text holding an escaped lone surrogate.
+    private static string ReadText(Func<string?> read, string where)
     {
-        // An unpaired surrogate cannot round-trip through UTF-8; checked cheaply by re-encoding the key.
-        _ = c;
-        return System.Text.Encoding.UTF8.GetString(System.Text.Encoding.UTF8.GetBytes(key)) == key;
+        try
+        {
+            return read() ?? string.Empty;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new WriteValidationException(where, "keys and strings may not contain unpaired surrogates");
+        }
     }
+
+    private static bool IsWellFormedUtf16(string value)
+    {
+        try
+        {
+            _ = StrictUtf8.GetByteCount(value);
+            return true;
+        }
+        catch (System.Text.EncoderFallbackException)
+        {
+            return false;
+        }
+    }
+
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private static void CheckToken(string? value, string field, int maxLength)
     {

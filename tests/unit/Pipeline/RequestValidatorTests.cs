@@ -20,6 +20,10 @@ public sealed class RequestValidatorTests
     [Fact]
     public void A_well_formed_request_passes() => Validator.Validate(Valid());
 
+    [Fact]
+    public void Escaped_surrogate_pairs_and_unicode_keys_pass() =>
+        Validator.Validate(Valid("{\"\\ud83d\\ude00\":\"\\ud83d\\ude00 \\u00e9\",\"caf\u00e9\":1}"));
+
     [Theory]
     [InlineData("""{"$set":{"a":1}}""", "'$'")]
     [InlineData("""{"a":{"$where":"1"}}""", "'$'")]
@@ -31,6 +35,9 @@ public sealed class RequestValidatorTests
     [InlineData("""{"a":1,"a":2}""", "duplicate")]
     [InlineData("""[1,2]""", "JSON object")]
     [InlineData("""{"a":[{"$gt":1}]}""", "'$'")]
+    [InlineData("{\"a\\ud800b\":1}", "unpaired surrogates")]
+    [InlineData("{\"a\":\"x\\udc00y\"}", "unpaired surrogates")]
+    [InlineData("{\"a\":[\"ok\",\"\\ud83d\"]}", "unpaired surrogates")]
     public void Hostile_payload_keys_are_refused(string payload, string expected)
     {
         var ex = Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid(payload)));

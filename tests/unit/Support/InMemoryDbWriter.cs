@@ -52,17 +52,13 @@ internal sealed class InMemoryDbWriter : IDbWriter
             };
         }
 
+        // The decision itself is production code (ApplyRules): only the storage is faked here.
         var key = (record.DtoType, record.EntityId);
-        var exists = _entities.TryGetValue(key, out var current) && !current.Deleted;
-        var reason = record.Operation switch
-        {
-            WalOperation.Create when exists => RejectReason.AlreadyExists,
-            WalOperation.Update or WalOperation.Delete when !exists => RejectReason.NotFound,
-            _ when record.ExpectedLsn is { } expected && (!exists || current.Lsn != expected) => RejectReason.PreconditionFailed,
-            _ => RejectReason.None,
-        };
-        JsonElement? before = exists ? current.Doc : null;
-        if (reason == RejectReason.None)
+        var exists = _entities.TryGetValue(key, out var current);
+        var live = exists && !current.Deleted;
+        var (status, reason) = ApplyRules.Decide(record, exists, live, exists ? current.Lsn.Value : 0);
+        JsonElement? before = live && status != ApplyStatus.AlreadyApplied ? current.Doc : null;
+        if (status == ApplyStatus.Applied)
         {
             _entities[key] = (record.Payload, record.Lsn, record.Operation == WalOperation.Delete, record.Id, record.ReplayKey);
         }
@@ -72,17 +68,17 @@ internal sealed class InMemoryDbWriter : IDbWriter
             Lsn = record.Lsn,
             WalId = record.Id,
             RequestId = record.RequestId,
-            Status = reason == RejectReason.None ? ApplyStatus.Applied : ApplyStatus.Rejected,
+            Status = status,
             RejectReason = reason,
             Before = before,
         };
         return new ApplyResult
         {
             Lsn = record.Lsn,
-            Status = reason == RejectReason.None ? ApplyStatus.Applied : ApplyStatus.Rejected,
+            Status = status,
             RejectReason = reason,
             Before = before,
-            After = reason == RejectReason.None && record.Operation != WalOperation.Delete ? record.Payload : null,
+            After = status == ApplyStatus.Applied ? ApplyRules.AfterImage(record) : null,
         };
     }
 
