@@ -29,6 +29,8 @@ public sealed class HostileInputTests(OpenAppFixture fixture) : IClassFixture<Op
         ["chunked body over the limit"] = new("POST", "/v1/entities/Item/h1", Utf8("{\"a\":\"" + new string('x', 200_000) + "\"}"), 413, "payload-too-large",
             Chunked: true),
         ["payload over the pipeline limit"] = new("POST", "/v1/entities/Item/h1", Utf8("{\"a\":\"" + new string('x', 40_000) + "\"}"), 413, "payload-too-large"),
+        ["escaped lone surrogate in a key"] = new("POST", "/v1/entities/Item/h1", Utf8("{\"a\\ud800\":1}"), 400, "validation"),
+        ["escaped lone surrogate in a value"] = new("POST", "/v1/entities/Item/h1", Utf8("{\"a\":\"\\udc00\"}"), 400, "validation"),
         ["dollar key"] = new("POST", "/v1/entities/Item/h1", Utf8("{\"$set\":{\"admin\":true}}"), 400, "validation"),
         ["nested dollar key"] = new("PUT", "/v1/entities/Item/h1", Utf8("{\"a\":{\"$where\":\"1\"}}"), 400, "validation"),
         ["dotted key"] = new("POST", "/v1/entities/Item/h1", Utf8("{\"a.b\":1}"), 400, "validation"),
