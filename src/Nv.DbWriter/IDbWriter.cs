@@ -28,6 +28,10 @@ public interface IDbWriter : IAsyncDisposable
     /// <summary>The stored outcome of the first record carrying <paramref name="requestId"/>, or null.</summary>
     Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default);
 
+    /// <summary>For each of <paramref name="requestIds"/> that has one, the stored outcome of the first record carrying it.</summary>
+    /// <remarks>One round trip for a whole batch: the pipeline's commit stage checks every new request id this way.</remarks>
+    Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default);
+
     /// <summary>The highest LSN such that every record at or below it has a stored resolution (committed).</summary>
     Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default);
 

@@ -77,4 +77,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 3096, Level = LogLevel.Warning,
         Message = "Audit checkpoint at stop failed; the entries are stored and the next start or append checkpoints them")]
     public static partial void AuditCheckpointFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3097, Level = LogLevel.Warning,
+        Message = "Looking up {Count} request ids among the database's resolutions failed; those writes were refused and nothing was written")]
+    public static partial void RequestLookupFailed(ILogger logger, Exception exception, int count);
 }

@@ -4,7 +4,7 @@ using Nv.Benchmarks.Wal;
 
 namespace Nv.Benchmarks;
 
-/// <summary>Scenario runners for throughput/latency under concurrency (<c>pipeline</c>, <c>replay</c>, <c>wal</c>),
+/// <summary>Scenario runners for throughput/latency under concurrency (<c>pipeline</c>, <c>stages</c>, <c>replay</c>, <c>wal</c>),
 /// and BenchmarkDotNet for micro-benchmarks (everything else, e.g. <c>--filter '*Merkle*'</c>).</summary>
 internal static class Program
 {
@@ -16,6 +16,8 @@ internal static class Program
                 return await PipelineScenario.RunAsync(args[1..]);
             case "replay":
                 return await ReplayScenario.RunAsync(args[1..]);
+            case "stages":
+                return await StageScenario.RunAsync(args[1..]);
             case "wal":
                 return await WalScenario.RunAsync(args[1..]);
             default:

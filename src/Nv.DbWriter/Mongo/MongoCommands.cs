@@ -125,6 +125,13 @@ internal static class MongoCommands
         { Pending, new BsonDocument("$exists", false) },
     };
 
+    /// <summary>The non-pending resolutions of any of <paramref name="requestIds"/>.</summary>
+    public static BsonDocument ResolutionsOfRequests(IEnumerable<string> requestIds) => new()
+    {
+        { "requestId", new BsonDocument("$in", new BsonArray(requestIds)) },
+        { Pending, new BsonDocument("$exists", false) },
+    };
+
     /// <summary>Pending resolutions (left by a batch that failed between its resolution insert and its entity writes).</summary>
     public static BsonDocument PendingResolutions { get; } = new(Pending, new BsonDocument("$exists", true));
 

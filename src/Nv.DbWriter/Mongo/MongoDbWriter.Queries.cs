@@ -62,6 +62,29 @@ internal sealed partial class MongoDbWriter
         }, cancellationToken);
     }
 
+    public async Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requestIds);
+        var found = new Dictionary<string, RecordResolution>(StringComparer.Ordinal);
+        if (requestIds.Count == 0)
+        {
+            return found;
+        }
+
+        return await LockedAsync<IReadOnlyDictionary<string, RecordResolution>>("read of resolutions", async () =>
+        {
+            var documents = await _resolutions!.Find(MongoCommands.ResolutionsOfRequests(requestIds))
+                .Sort(MongoCommands.SortById).ToListAsync(cancellationToken);
+            foreach (var document in documents)
+            {
+                var resolution = ReadResolution(document);
+                found.TryAdd(resolution.RequestId, resolution);
+            }
+
+            return found;
+        }, cancellationToken);
+    }
+
     public async Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default) =>
         await LockedAsync("read of the watermark", () => Task.FromResult(new Lsn(_resolvedThrough)), cancellationToken);
 

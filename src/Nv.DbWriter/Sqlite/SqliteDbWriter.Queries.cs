@@ -92,6 +92,49 @@ internal sealed partial class SqliteDbWriter
         }
     }
 
+    public Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requestIds);
+        cancellationToken.ThrowIfCancellationRequested();
+        var found = new Dictionary<string, RecordResolution>(StringComparer.Ordinal);
+        if (requestIds.Count == 0)
+        {
+            return Task.FromResult<IReadOnlyDictionary<string, RecordResolution>>(found);
+        }
+
+        try
+        {
+            using var connection = OpenReader();
+            foreach (var chunk in requestIds.Chunk(MaxIdsPerQuery))
+            {
+                using var command = connection.CreateCommand();
+                var names = new string[chunk.Length];
+                for (var i = 0; i < chunk.Length; i++)
+                {
+                    names[i] = "$r" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    command.Parameters.AddWithValue(names[i], chunk[i]);
+                }
+
+                command.CommandText = SqliteResolutions.SelectSql($"request_id IN ({string.Join(',', names)}) ORDER BY lsn");
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    var resolution = SqliteResolutions.ReadRow(reader);
+                    found.TryAdd(resolution.RequestId, resolution);
+                }
+            }
+
+            return Task.FromResult<IReadOnlyDictionary<string, RecordResolution>>(found);
+        }
+        catch (SqliteException ex)
+        {
+            throw SqliteErrors.Wrap(ex, "read of resolutions");
+        }
+    }
+
+    // Well under SQLite's host-parameter limit (32766 since 3.32), and a statement short enough to parse cheaply.
+    private const int MaxIdsPerQuery = 500;
+
     public Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -28,9 +28,10 @@ internal sealed partial class WritePipeline
                     }
                 }
 
-                while (backlog.Count < MaxApplyChunk && reader.TryRead(out var batch))
+                await TakeDurableBatchesAsync(reader, backlog);
+                if (backlog.Count == 0)
                 {
-                    backlog.AddRange(batch);
+                    continue;
                 }
 
                 var chunk = backlog.GetRange(0, Math.Min(backlog.Count, MaxApplyChunk));
@@ -59,6 +60,44 @@ internal sealed partial class WritePipeline
         finally
         {
             _applied.Writer.TryComplete();
+        }
+    }
+
+    // Moves committed batches into the backlog once their flush completed, in LSN order: the first one is waited for,
+    // later ones join only if already durable (so a chunk never waits for a flush it could have gone without). A failed
+    // flush means the WAL faulted: that batch's callers get the fault and the pipeline stops taking writes; batches
+    // already durable are still applied.
+    private async Task TakeDurableBatchesAsync(System.Threading.Channels.ChannelReader<CommittedBatch> reader, List<PendingWrite> backlog)
+    {
+        while (backlog.Count < MaxApplyChunk && reader.TryPeek(out var next))
+        {
+            if (backlog.Count > 0 && !next.Durable.IsCompleted)
+            {
+                return;
+            }
+
+            reader.TryRead(out _);
+            try
+            {
+                await next.Durable;
+            }
+            catch (Exception ex)
+            {
+                FaultPipeline(ex, next.Writes);
+                continue;
+            }
+
+            if (Volatile.Read(ref _fault) is WalFaultedException fault)
+            {
+                // Flushed after an earlier flush failed (only a WAL that breaks fail-stop could do that): after a
+                // fault nothing is acknowledged, so these callers get the fault too.
+                next.Writes.ForEach(w => w.Fail(fault));
+                continue;
+            }
+
+            CrashPoints.Hit(CrashPoints.AfterWalFlush);
+            Log.StageBatch(_logger, "commit", next.Writes.Count, next.Writes[^1].Record!.Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(next.StartedTimestamp).TotalMilliseconds);
+            backlog.AddRange(next.Writes);
         }
     }
 

@@ -1,28 +1,42 @@
 using Nv.DbWriter;
 using Nv.Host.Diagnostics;
+using Nv.Wal;
 
 namespace Nv.Host.Pipeline;
 
 internal sealed partial class WritePipeline
 {
-    // Audit stage: writes the chunk's audit entries after the commit, then answers the callers. Audit failures are
-    // absorbed by the coordinator (WARN + backfill), so a caller's outcome never depends on the audit store.
+    // Audit stage: writes the audit entries of every chunk committed so far in one audit batch (chunks that queued up
+    // while the previous batch was being written go out together, so the audit store's per-commit cost is shared),
+    // then answers their callers. Audit failures are absorbed by the coordinator (WARN + backfill), so a caller's
+    // outcome never depends on the audit store.
+    private const int MaxAuditBatch = 1024;
+
     private async Task AuditLoopAsync(CancellationToken cancellationToken)
     {
         var reader = _applied.Reader;
+        var chunks = new List<AppliedChunk>();
+        var records = new List<WalRecord>();
+        var results = new List<ApplyResult>();
         try
         {
             while (await reader.WaitToReadAsync(cancellationToken))
             {
-                while (reader.TryRead(out var chunk))
+                chunks.Clear();
+                records.Clear();
+                results.Clear();
+                while (records.Count < MaxAuditBatch && reader.TryRead(out var chunk))
                 {
-                    var records = chunk.Writes.ConvertAll(w => w.Record!);
-                    var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                    await _audit.RecordAsync(records, chunk.Results, cancellationToken);
-                    Log.StageBatch(_logger, "audit", records.Count, records[^1].Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                    CrashPoints.Hit(CrashPoints.AfterAudit);
-                    Answer(chunk);
+                    chunks.Add(chunk);
+                    records.AddRange(chunk.Writes.ConvertAll(static w => w.Record!));
+                    results.AddRange(chunk.Results);
                 }
+
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                await _audit.RecordAsync(records, results, cancellationToken);
+                Log.StageBatch(_logger, "audit", records.Count, records[^1].Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                CrashPoints.Hit(CrashPoints.AfterAudit);
+                chunks.ForEach(Answer);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

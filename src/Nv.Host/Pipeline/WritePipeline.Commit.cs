@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using Nv.DbWriter;
 using Nv.Host.Diagnostics;
 using Nv.Wal;
 
@@ -6,27 +6,41 @@ namespace Nv.Host.Pipeline;
 
 internal sealed partial class WritePipeline
 {
-    // Commit stage: the only appender. Drains up to MaxBatchSize waiting requests, appends them (contiguous LSNs),
-    // makes them durable with one flush, and hands the batch to the apply stage. Any WAL exception faults the
-    // pipeline: the batch and everything queued behind it fail, and nothing is ever acknowledged again.
+    // Commit stage: the only appender. Drains up to MaxBatchSize waiting requests, answers the ones whose request id the
+    // database already resolved (one query per batch), appends the rest (contiguous LSNs) and asks the WAL to make them
+    // durable, then moves on to the next batch without waiting: the group commit's fsync of batch k overlaps the appends
+    // of batch k+1, and the apply stage waits for each batch's flush before touching the database. Any WAL exception
+    // faults the pipeline: the batch and everything queued behind it fail, and nothing is ever acknowledged again.
     private async Task CommitLoopAsync(CancellationToken cancellationToken)
     {
         var reader = _incoming.Reader;
+        Task previous = Task.CompletedTask;
         try
         {
             while (await reader.WaitToReadAsync(cancellationToken))
             {
+                // Part A: whatever waits now is appended while the previous flush is still running; part B is what
+                // arrived by the time that flush completed. Both go out in one flush, so each sync carries everything
+                // that queued up during the previous one, and the disk idles only while part B is appended.
                 var batch = new List<PendingWrite>(Math.Min(_options.MaxBatchSize, 64));
-                while (batch.Count < _options.MaxBatchSize && reader.TryRead(out var write))
-                {
-                    batch.Add(write);
-                }
-
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
-                    await CommitBatchAsync(batch, cancellationToken);
-                    Log.StageBatch(_logger, "commit", batch.Count, batch[^1].Record!.Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    await AppendWaitingAsync(reader, batch, cancellationToken);
+                    if (!previous.IsCompleted && batch.Count < _options.MaxBatchSize)
+                    {
+                        await previous.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                        await AppendWaitingAsync(reader, batch, cancellationToken);
+                    }
+
+                    if (batch.Count == 0)
+                    {
+                        continue;
+                    }
+
+                    CrashPoints.Hit(CrashPoints.AfterWalAppend);
+                    previous = _wal.FlushAsync(batch[^1].Record!.Lsn, CancellationToken.None).AsTask();
+                    Log.StageBatch(_logger, "append", batch.Count, batch[^1].Record!.Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -34,7 +48,7 @@ internal sealed partial class WritePipeline
                     return;
                 }
 
-                await _committed.Writer.WriteAsync(batch, cancellationToken);
+                await _committed.Writer.WriteAsync(new CommittedBatch(batch, previous, started), cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -46,10 +60,24 @@ internal sealed partial class WritePipeline
         }
     }
 
-    private async Task CommitBatchAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
+    // Drains waiting requests (up to the batch limit), answers the known retries and appends the rest to the batch.
+    private async Task AppendWaitingAsync(System.Threading.Channels.ChannelReader<PendingWrite> reader, List<PendingWrite> batch, CancellationToken cancellationToken)
     {
+        var taken = new List<PendingWrite>(Math.Min(_options.MaxBatchSize, 64));
+        while (batch.Count + taken.Count < _options.MaxBatchSize && reader.TryRead(out var write))
+        {
+            taken.Add(write);
+        }
+
+        if (taken.Count == 0 || !await AnswerKnownRequestsAsync(taken, cancellationToken))
+        {
+            return;
+        }
+
+        var first = batch.Count;
+        batch.AddRange(taken); // before appending: if an append faults the WAL, FaultPipeline fails all of them
         var midBatch = CrashPoints.IsArmed(CrashPoints.MidBatch) && batch.Count >= 2 ? batch.Count / 2 : -1;
-        for (var i = 0; i < batch.Count; i++)
+        for (var i = first; i < batch.Count; i++)
         {
             if (i == midBatch)
             {
@@ -59,10 +87,47 @@ internal sealed partial class WritePipeline
 
             batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request), cancellationToken);
         }
+    }
 
-        CrashPoints.Hit(CrashPoints.AfterWalAppend);
-        await _wal.FlushAsync(batch[^1].Record!.Lsn, cancellationToken);
-        CrashPoints.Hit(CrashPoints.AfterWalFlush);
+    // Retries whose first attempt this process no longer remembers are found among the database's resolutions: they get
+    // the first outcome and write nothing. Returns false when nothing of the batch is left to append. When the lookup
+    // fails, the batch's callers get that error and nothing is written: appending without knowing whether a request id
+    // was already resolved could apply a retried request twice.
+    private async Task<bool> AnswerKnownRequestsAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
+    {
+        IReadOnlyDictionary<string, RecordResolution> known;
+        try
+        {
+            known = await _db.FindByRequestIdsAsync(batch.ConvertAll(static w => w.Request.RequestId), cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.RequestLookupFailed(_logger, ex, batch.Count);
+            foreach (var write in batch)
+            {
+                _requests.Remove(write);
+                write.Fail(ex);
+            }
+
+            return false;
+        }
+
+        if (known.Count == 0)
+        {
+            return true;
+        }
+
+        batch.RemoveAll(write =>
+        {
+            if (!known.TryGetValue(write.Request.RequestId, out var resolution))
+            {
+                return false;
+            }
+
+            write.Answer(FromResolution(resolution));
+            return true;
+        });
+        return batch.Count > 0;
     }
 
     private static readonly IReadOnlyDictionary<string, string> NoMetadata =
@@ -89,8 +154,11 @@ internal sealed partial class WritePipeline
     private void FaultPipeline(Exception ex, List<PendingWrite> batch)
     {
         var fault = ex as WalFaultedException ?? new WalFaultedException("The write-ahead log failed: " + ex.Message, innerException: ex);
-        Volatile.Write(ref _fault, fault);
-        Log.WalFaulted(_logger, fault, fault.Path, fault.Errno);
+        if (Interlocked.CompareExchange(ref _fault, fault, null) is null)
+        {
+            Log.WalFaulted(_logger, fault, fault.Path, fault.Errno);
+        }
+
         _incoming.Writer.TryComplete(fault);
         foreach (var write in batch)
         {
@@ -102,4 +170,7 @@ internal sealed partial class WritePipeline
             queued.Fail(fault);
         }
     }
+
+    /// <summary>A batch appended to the WAL, with the flush that makes it durable.</summary>
+    private sealed record CommittedBatch(List<PendingWrite> Writes, Task Durable, long StartedTimestamp);
 }

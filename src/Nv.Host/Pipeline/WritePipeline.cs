@@ -27,7 +27,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Channel<PendingWrite> _incoming;
-    private readonly Channel<List<PendingWrite>> _committed;
+    private readonly Channel<CommittedBatch> _committed;
     private readonly Channel<AppliedChunk> _applied;
     private readonly CancellationTokenSource _stopping = new();
     private Task[] _loops = [];
@@ -55,7 +55,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _committed = Channel.CreateBounded<List<PendingWrite>>(new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
+        _committed = Channel.CreateBounded<CommittedBatch>(new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
         _applied = Channel.CreateBounded<AppliedChunk>(new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
     }
 
@@ -100,14 +100,6 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         if (!ReferenceEquals(owner, candidate))
         {
             return await RetryOutcomeAsync(owner, cancellationToken);
-        }
-
-        var resolved = await _db.FindByRequestIdAsync(request.RequestId, cancellationToken);
-        if (resolved is not null)
-        {
-            var first = FromResolution(resolved);
-            candidate.Answer(first);
-            return first;
         }
 
         try

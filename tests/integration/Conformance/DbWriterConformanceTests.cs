@@ -258,6 +258,25 @@ public abstract class DbWriterConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FindByRequestIds_answers_a_whole_batch_with_the_first_record_of_each_request()
+    {
+        // 1,200 ids: more than one query's worth of parameters, so the lookup must split and merge.
+        var records = Enumerable.Range(1, 1_200).Select(i => Create(i, "o" + i, """{"v":1}""", requestId: "r-" + i)).ToList();
+        records.Add(Create(1_201, "o1", """{"v":2}""", requestId: "r-7")); // a second record of r-7: rejected, not first
+        await Apply([.. records]);
+
+        var asked = Enumerable.Range(1, 1_200).Select(i => "r-" + i).Append("r-unknown").ToList();
+        var found = await Writer.FindByRequestIdsAsync(asked, Ct);
+
+        Assert.Equal(1_200, found.Count);
+        Assert.False(found.ContainsKey("r-unknown"));
+        Assert.Equal(new Lsn(7), found["r-7"].Lsn);
+        Assert.Equal(ApplyStatus.Applied, found["r-7"].Status);
+        Assert.Equal(new Lsn(1_200), found["r-1200"].Lsn);
+        Assert.Empty(await Writer.FindByRequestIdsAsync([], Ct));
+    }
+
+    [Fact]
     public async Task ResolvedThrough_stops_at_a_gap_and_advances_when_it_is_filled()
     {
         Assert.Equal(Lsn.None, await Writer.GetResolvedThroughAsync(Ct));

@@ -63,6 +63,48 @@ public sealed class WritePipelineTests
     }
 
     [Fact]
+    public async Task Retries_the_process_forgot_are_answered_from_the_database_in_a_concurrent_batch()
+    {
+        var wal = new InMemoryWal();
+        var db = new InMemoryDbWriter();
+        await using (var before = new PipelineHarness(wal, db))
+        {
+            before.Pipeline.Start();
+            await Task.WhenAll(Enumerable.Range(0, 10).Select(i => before.Pipeline.WriteAsync(PipelineHarness.Create("old-" + i, "e" + i), Ct)));
+        }
+
+        await using var after = new PipelineHarness(wal, db);
+        after.Pipeline.Start();
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => after.Pipeline.WriteAsync(
+            i % 2 == 0 ? PipelineHarness.Create("old-" + (i / 2), "e" + (i / 2)) : PipelineHarness.Create("new-" + i, "n" + i), Ct)));
+
+        Assert.All(outcomes, o => Assert.Equal(WriteStatus.Applied, o.Status));
+        Assert.All(outcomes.Where(o => o.RequestId.StartsWith("old-", StringComparison.Ordinal)), o => Assert.True(o.IsReplay));
+        Assert.All(outcomes.Where(o => o.RequestId.StartsWith("new-", StringComparison.Ordinal)), o => Assert.False(o.IsReplay));
+        Assert.Equal(20, wal.Records.Count); // 10 before the restart + the 10 new ones; no retry reached the WAL
+    }
+
+    [Fact]
+    public async Task A_failed_request_id_lookup_refuses_the_writes_and_writes_nothing()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        h.Db.LookupFailure = new DbWriterException("resolutions unreadable", isTransient: true);
+
+        var error = await Assert.ThrowsAsync<DbWriterException>(() => h.Pipeline.WriteAsync(PipelineHarness.Create("l1", "e1"), Ct));
+        Assert.Contains("unreadable", error.Message, StringComparison.Ordinal);
+        Assert.Empty(h.Wal.Records);
+        Assert.True(h.Pipeline.IsReady);
+
+        // The refused request id was not taken: once the database answers, the same request is a fresh write.
+        h.Db.LookupFailure = null;
+        var retry = await h.Pipeline.WriteAsync(PipelineHarness.Create("l1", "e1"), Ct);
+        Assert.Equal(WriteStatus.Applied, retry.Status);
+        Assert.False(retry.IsReplay);
+        Assert.Single(h.Wal.Records);
+    }
+
+    [Fact]
     public async Task Conflicts_are_rejected_with_their_reason()
     {
         await using var h = new PipelineHarness();

@@ -16,6 +16,9 @@ internal sealed class InMemoryDbWriter : IDbWriter
 
     public int ApplyCalls;
 
+    /// <summary>When set, request-id lookups throw it.</summary>
+    public volatile Exception? LookupFailure;
+
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
     public Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken = default)
@@ -106,6 +109,28 @@ internal sealed class InMemoryDbWriter : IDbWriter
         lock (_gate)
         {
             return Task.FromResult(_resolutions.Values.FirstOrDefault(r => r.RequestId == requestId));
+        }
+    }
+
+    public Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default)
+    {
+        if (LookupFailure is { } failure)
+        {
+            return Task.FromException<IReadOnlyDictionary<string, RecordResolution>>(failure);
+        }
+
+        lock (_gate)
+        {
+            var found = new Dictionary<string, RecordResolution>(StringComparer.Ordinal);
+            foreach (var resolution in _resolutions.Values.OrderBy(r => r.Lsn))
+            {
+                if (requestIds.Contains(resolution.RequestId))
+                {
+                    found.TryAdd(resolution.RequestId, resolution);
+                }
+            }
+
+            return Task.FromResult<IReadOnlyDictionary<string, RecordResolution>>(found);
         }
     }
 
