@@ -18,7 +18,8 @@ namespace Nv.Host.Replay;
 /// (<see cref="AuditCoordinator.AppendReplayedAsync"/>). A crash at any point therefore leaves both watermarks at or
 /// below the truth, and the next replay converges (re-applying returns stored outcomes; appends are idempotent by id).
 /// Failure policy: a read or apply failure stops the reading, lets the audit stages finish the batches already
-/// committed, then is rethrown. Audit failures never stop the replay: the batch is left to the backfill.
+/// committed, then is rethrown. Audit store failures never stop the replay (the batch is left to the backfill); an
+/// unexpected failure of an audit stage closes the channels before it, so every stage ends and the cause is rethrown.
 /// </remarks>
 internal sealed class ReplayPipeline
 {
@@ -54,51 +55,15 @@ internal sealed class ReplayPipeline
         var toAppend = Channel.CreateBounded<ReplayedAudit>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
 
         var read = Task.Run(() => ReadStageAsync(start, toApply.Writer, stopReading.Token), CancellationToken.None);
-        var apply = Task.Run(async () =>
-        {
-            try
-            {
-                await ApplyStageAsync(toApply.Reader, toPrepare.Writer, counts, total, progress, maxTransientRetries, cancellationToken);
-            }
-            catch
-            {
-                // The batches already committed still get audited; nothing more is read.
-                await stopReading.CancelAsync();
-                throw;
-            }
-            finally
-            {
-                toPrepare.Writer.TryComplete();
-            }
-        }, CancellationToken.None);
-        var prepare = Task.Run(async () =>
-        {
-            try
-            {
-                await PrepareStageAsync(toPrepare.Reader, toAppend.Writer, cancellationToken);
-            }
-            catch
-            {
-                await stopReading.CancelAsync();
-                throw;
-            }
-            finally
-            {
-                toAppend.Writer.TryComplete();
-            }
-        }, CancellationToken.None);
-        var append = Task.Run(async () =>
-        {
-            try
-            {
-                await AppendStageAsync(toAppend.Reader, counts, cancellationToken);
-            }
-            catch
-            {
-                await stopReading.CancelAsync();
-                throw;
-            }
-        }, CancellationToken.None);
+        var apply = RunStage(
+            () => ApplyStageAsync(toApply.Reader, toPrepare.Writer, counts, total, progress, maxTransientRetries, cancellationToken),
+            toApply.Writer, toPrepare.Writer, stopReading);
+        var prepare = RunStage(
+            () => PrepareStageAsync(toPrepare.Reader, toAppend.Writer, cancellationToken),
+            toPrepare.Writer, toAppend.Writer, stopReading);
+        var append = RunStage<ReplayedAudit, ReplayedAudit>(
+            () => AppendStageAsync(toAppend.Reader, counts, cancellationToken),
+            toAppend.Writer, null, stopReading);
 
         try
         {
@@ -122,6 +87,28 @@ internal sealed class ReplayPipeline
 
         return counts;
     }
+
+    // Runs a consuming stage. When it ends, its output is completed normally, so the stages after it still finish the
+    // batches already committed. When it fails, nothing more is read, and its input is closed so the stage before it,
+    // blocked on a full channel, fails too instead of waiting forever.
+    private static Task RunStage<TIn, TOut>(Func<Task> stage, ChannelWriter<TIn> input, ChannelWriter<TOut>? output, CancellationTokenSource stopReading) =>
+        Task.Run(async () =>
+        {
+            try
+            {
+                await stage();
+            }
+            catch (Exception ex)
+            {
+                input.TryComplete(ex);
+                await stopReading.CancelAsync();
+                throw;
+            }
+            finally
+            {
+                output?.TryComplete();
+            }
+        }, CancellationToken.None);
 
     private async Task ReadStageAsync(Lsn start, ChannelWriter<List<WalRecord>> output, CancellationToken cancellationToken)
     {

@@ -216,6 +216,22 @@ public sealed class ReplayPipelineTests
         Assert.Equal(new Lsn(9), wal.AuditedLsn);
     }
 
+    [Fact]
+    public async Task An_unexpected_audit_stage_failure_ends_every_stage_instead_of_hanging()
+    {
+        var wal = await WalWithAsync(Creates(40));
+        var sink = new WatchingAuditSink(wal) { CancelCall = 1 };
+        var replayer = Replayer(wal, new InMemoryDbWriter(), sink, batchSize: 2, out _);
+
+        var run = replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        var finished = await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30), Ct));
+
+        Assert.Same(run, finished);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        Assert.True(wal.AppliedLsn.Value < 40, "the replay went on after its audit stage failed");
+        Assert.Equal(Lsn.None, wal.AuditedLsn);
+    }
+
     [Theory]
     [InlineData(1, true)]
     [InlineData(65536, true)]
@@ -328,6 +344,8 @@ public sealed class ReplayPipelineTests
 
         public int FailFromCall { get; set; }
 
+        public int CancelCall { get; set; }
+
         public List<string> Violations { get; } = [];
 
         public Task InitializeAsync(CancellationToken cancellationToken = default) => Inner.InitializeAsync(cancellationToken);
@@ -340,6 +358,11 @@ public sealed class ReplayPipelineTests
             if (audited.Value > stored)
             {
                 Violations.Add($"audited watermark {audited} claims entries beyond the stored lsn {stored}");
+            }
+
+            if (call == CancelCall)
+            {
+                throw new OperationCanceledException("a spurious cancellation, not the caller's");
             }
 
             if (call == FailCall || (FailFromCall > 0 && call >= FailFromCall))
