@@ -20,6 +20,11 @@ public static class WalRecordHasher
     /// <summary>The version byte of the canonical WAL record encoding.</summary>
     public const byte Version = 1;
 
+    private const int MaxKeptBuffer = 64 * 1024;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _buffer;
+
     private static ReadOnlySpan<byte> Magic => "NVWR"u8;
 
     /// <summary>The canonical bytes of <paramref name="record"/>.</summary>
@@ -33,10 +38,17 @@ public static class WalRecordHasher
     /// <summary>Lower-case hex SHA-256 of <see cref="Encode"/>.</summary>
     public static string Compute(WalRecord record)
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
+        // One buffer per thread, reused: Write does not re-enter Compute.
+        var buffer = _buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
         Write(record, buffer);
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(buffer.WrittenSpan, digest);
+        if (buffer.Capacity > MaxKeptBuffer)
+        {
+            _buffer = null; // a rare large payload: do not keep its buffer alive on this thread
+        }
+
         return Convert.ToHexStringLower(digest);
     }
 
@@ -45,11 +57,11 @@ public static class WalRecordHasher
         ArgumentNullException.ThrowIfNull(record);
         output.Write(Magic);
         output.Write<byte>([Version]);
-        AuditCanonicalEncoding.WriteText(output, AuditCanonicalEncoding.FormatId(record.Id));
+        AuditCanonicalEncoding.WriteId(output, record.Id);
         AuditCanonicalEncoding.WriteNumber(output, record.Lsn.Value);
         AuditCanonicalEncoding.WriteText(output, record.Service);
         AuditCanonicalEncoding.WriteNumber(output, record.Version);
-        AuditCanonicalEncoding.WriteText(output, AuditCanonicalEncoding.FormatTimestamp(record.Timestamp));
+        AuditCanonicalEncoding.WriteTimestamp(output, record.Timestamp);
         AuditCanonicalEncoding.WriteText(output, AuditEntryFactory.OperationName(record.Operation));
         AuditCanonicalEncoding.WriteText(output, record.DtoType);
         AuditCanonicalEncoding.WriteText(output, record.EntityId);

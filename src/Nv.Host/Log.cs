@@ -49,6 +49,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3023, Level = LogLevel.Information, Message = "Replay progress: {Done}/{Total} records")]
     public static partial void ReplayProgress(ILogger logger, long done, long total);
 
+    [LoggerMessage(EventId = 3024, Level = LogLevel.Warning,
+        Message = "Boot replay could not audit lsn {FirstLsn}..{LastLsn}; the records are applied and their entries will be backfilled from the WAL")]
+    public static partial void ReplayAuditFailed(ILogger logger, Exception exception, long firstLsn, long lastLsn);
+
     [LoggerMessage(EventId = 3030, Level = LogLevel.Information, Message = "Nv ready: accepting writes (service {Service}, env {Environment})")]
     public static partial void Ready(ILogger logger, string service, string environment);
 

@@ -63,8 +63,8 @@ internal static class AuditCanonicalEncoding
         var f = new FieldWriter(output, fields);
         output.Write(Magic);
         output.Write<byte>([version]);
-        f.Text(FormatId(entry.Id));
-        f.Text(FormatTimestamp(entry.Timestamp));
+        f.Id(entry.Id);
+        f.Timestamp(entry.Timestamp);
         f.Text(entry.Service);
         f.Text(AuditCategoryNames.ToName(entry.Category));
         f.Text(entry.Operation);
@@ -101,6 +101,12 @@ internal static class AuditCanonicalEncoding
     public static string FormatTimestamp(DateTimeOffset timestamp) =>
         timestamp.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
 
+    /// <summary>Writes one field holding <paramref name="id"/> as <see cref="FormatId"/> does, without a string.</summary>
+    public static void WriteId(ArrayBufferWriter<byte> output, Guid id) => new FieldWriter(output, default).Id(id);
+
+    /// <summary>Writes one field holding <paramref name="timestamp"/> as <see cref="FormatTimestamp"/> does, without a string.</summary>
+    public static void WriteTimestamp(ArrayBufferWriter<byte> output, DateTimeOffset timestamp) => new FieldWriter(output, default).Timestamp(timestamp);
+
     /// <summary>Parses a timestamp written by <see cref="FormatTimestamp"/>.</summary>
     public static DateTimeOffset ParseTimestamp(string text) =>
         new(DateTime.SpecifyKind(DateTime.ParseExact(text, TimestampFormat, CultureInfo.InvariantCulture), DateTimeKind.Utc));
@@ -118,6 +124,8 @@ internal static class AuditCanonicalEncoding
 
     /// <summary>Writes one field holding a decimal number, or absent.</summary>
     public static void WriteNumber(ArrayBufferWriter<byte> output, long? value) => new FieldWriter(output, default).Number(value);
+
+    private delegate bool Utf8Format<in T>(T value, Span<byte> destination, out int written);
 
     /// <summary>Writes fields and, when asked, records where each value landed.</summary>
     private ref struct FieldWriter(ArrayBufferWriter<byte> output, Span<int> fields)
@@ -138,6 +146,27 @@ internal static class AuditCanonicalEncoding
             span[0] = 1;
             BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)length);
             Encoding.UTF8.GetBytes(value, span[5..]);
+            Record(output.WrittenCount + 5, length);
+            output.Advance(5 + length);
+        }
+
+        // The round-trip format of a UTC DateTime is exactly TimestampFormat (7 fraction digits, 'Z'), written as UTF-8.
+        public void Timestamp(DateTimeOffset value) =>
+            Formatted(value.UtcDateTime, 28, static (v, span, out n) => v.TryFormat(span, out n, "O", CultureInfo.InvariantCulture));
+
+        // "D": 36 lowercase hex digits and hyphens, as FormatId.
+        public void Id(Guid value) => Formatted(value, 36, static (v, span, out n) => v.TryFormat(span, out n, "D"));
+
+        private void Formatted<T>(T value, int maxLength, Utf8Format<T> format)
+        {
+            var span = output.GetSpan(5 + maxLength);
+            span[0] = 1;
+            if (!format(value, span[5..], out var length))
+            {
+                throw new FormatException($"Could not format {value}.");
+            }
+
+            BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)length);
             Record(output.WrittenCount + 5, length);
             output.Advance(5 + length);
         }

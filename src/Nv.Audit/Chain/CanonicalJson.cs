@@ -173,32 +173,115 @@ internal static class CanonicalJson
 
     private static void WriteObject(JsonElement value, IBufferWriter<byte> output)
     {
-        var members = new List<(string Name, int Index, JsonElement Value)>();
-        foreach (var property in value.EnumerateObject())
+        var count = value.GetPropertyCount();
+        if (count == 0)
         {
-            members.Add((property.Name, members.Count, property.Value));
+            output.Write("{}"u8);
+            return;
         }
 
-        members.Sort(static (a, b) =>
+        var members = ArrayPool<JsonProperty>.Shared.Rent(count);
+        try
         {
-            var byName = string.CompareOrdinal(a.Name, b.Name);
-            return byName != 0 ? byName : a.Index.CompareTo(b.Index);
-        });
+            var n = 0;
+            var ascii = true;
+            foreach (var property in value.EnumerateObject())
+            {
+                members[n++] = property;
+                ascii &= IsPlainAscii(JsonMarshal.GetRawUtf8PropertyName(property));
+            }
+
+            if (ascii)
+            {
+                WriteAsciiMembers(members.AsSpan(0, n), output);
+            }
+            else
+            {
+                WriteMembers(members.AsSpan(0, n), output);
+            }
+        }
+        finally
+        {
+            ArrayPool<JsonProperty>.Shared.Return(members, clearArray: true);
+        }
+    }
+
+    // Every name is ASCII without escapes: its source bytes are its canonical text, and byte order is UTF-16 ordinal
+    // order. A stable insertion sort (objects are small) keeps duplicates in document order, without a string.
+    private static void WriteAsciiMembers(Span<JsonProperty> members, IBufferWriter<byte> output)
+    {
+        for (var i = 1; i < members.Length; i++)
+        {
+            var current = members[i];
+            var name = JsonMarshal.GetRawUtf8PropertyName(current);
+            var j = i - 1;
+            while (j >= 0 && JsonMarshal.GetRawUtf8PropertyName(members[j]).SequenceCompareTo(name) > 0)
+            {
+                members[j + 1] = members[j];
+                j--;
+            }
+
+            members[j + 1] = current;
+        }
 
         WriteByte(output, (byte)'{');
-        for (var i = 0; i < members.Count; i++)
+        for (var i = 0; i < members.Length; i++)
         {
             if (i > 0)
             {
                 WriteByte(output, (byte)',');
             }
 
-            WriteString(members[i].Name, output);
-            WriteByte(output, (byte)':');
+            WriteByte(output, (byte)'"');
+            output.Write(JsonMarshal.GetRawUtf8PropertyName(members[i]));
+            output.Write("\":"u8);
             Write(members[i].Value, output);
         }
 
         WriteByte(output, (byte)'}');
+    }
+
+    private static void WriteMembers(Span<JsonProperty> members, IBufferWriter<byte> output)
+    {
+        var sorted = new List<(string Name, int Index, JsonElement Value)>(members.Length);
+        foreach (var property in members)
+        {
+            sorted.Add((property.Name, sorted.Count, property.Value));
+        }
+
+        sorted.Sort(static (a, b) =>
+        {
+            var byName = string.CompareOrdinal(a.Name, b.Name);
+            return byName != 0 ? byName : a.Index.CompareTo(b.Index);
+        });
+
+        WriteByte(output, (byte)'{');
+        for (var i = 0; i < sorted.Count; i++)
+        {
+            if (i > 0)
+            {
+                WriteByte(output, (byte)',');
+            }
+
+            WriteString(sorted[i].Name, output);
+            WriteByte(output, (byte)':');
+            Write(sorted[i].Value, output);
+        }
+
+        WriteByte(output, (byte)'}');
+    }
+
+    private static bool IsPlainAscii(ReadOnlySpan<byte> rawName)
+    {
+        foreach (var b in rawName)
+        {
+            if (b is >= 0x80 or (byte)'\\')
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static void WriteByte(IBufferWriter<byte> output, byte value)

@@ -5,7 +5,9 @@ namespace Nv.Host.Diagnostics;
 /// <summary>Fault injection for crash tests: <c>NV_CRASH_AT=&lt;point&gt;[:n]</c> kills the process with SIGKILL the n-th time (default 1st) it reaches the named point.</summary>
 /// <remarks>Inert when the variable is unset. Points: <c>after-wal-append</c> (records appended, not flushed),
 /// <c>after-wal-flush</c> (durable, not applied), <c>after-db-write</c> (committed, not audited),
-/// <c>after-audit</c> (audited, caller not answered), <c>mid-batch</c> (half of a batch appended and flushed, the rest not appended).
+/// <c>after-audit</c> (audited, caller not answered), <c>mid-batch</c> (half of a batch appended and flushed, the rest not appended);
+/// during boot replay, <c>replay-after-apply</c> (a batch committed to the database, not yet audited) and
+/// <c>replay-after-audit</c> (a batch's audit entries committed).
 /// SIGKILL gives the process no chance to flush or clean up, like a power cut for everything not yet on disk.</remarks>
 internal static class CrashPoints
 {
@@ -14,8 +16,10 @@ internal static class CrashPoints
     public const string AfterDbWrite = "after-db-write";
     public const string AfterAudit = "after-audit";
     public const string MidBatch = "mid-batch";
+    public const string ReplayAfterApply = "replay-after-apply";
+    public const string ReplayAfterAudit = "replay-after-audit";
 
-    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch];
+    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit];
 
     private static readonly string? Point;
     private static readonly long Target;

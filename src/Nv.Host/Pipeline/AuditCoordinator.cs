@@ -14,9 +14,9 @@ namespace Nv.Host.Pipeline;
 /// One lock serialises the on-time path and the backfill: the sink has a single writer, and the audited watermark
 /// only ever claims LSNs whose applied records all have their entry.
 /// </remarks>
-internal sealed class AuditCoordinator : IDisposable
+internal sealed partial class AuditCoordinator : IDisposable
 {
-    private const int BackfillBatchSize = 512;
+    private const int BackfillBatchSize = 4096;
 
     private readonly IWriteAheadLog _wal;
     private readonly IDbWriter _db;

@@ -21,6 +21,10 @@ public sealed class PipelineOptions
     /// <summary>Largest number of writes in one WAL sync / database transaction.</summary>
     public int MaxBatchSize { get; set; } = 256;
 
+    /// <summary>Records per database transaction (and per audit append) during boot replay. Larger batches mean fewer
+    /// durable commits and fewer rewrites of the same index pages; each batch is held in memory by up to four stages.</summary>
+    public int ReplayBatchSize { get; set; } = 8192;
+
     /// <summary>Request ids remembered in memory for idempotent retries (older ones are found in the database).</summary>
     public int RequestIdCacheSize { get; set; } = 100_000;
 

@@ -33,6 +33,11 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
             errors.Add("Nv:Pipeline:MaxBatchSize must be between 1 and 65536.");
         }
 
+        if (options.ReplayBatchSize is < 1 or > 65536)
+        {
+            errors.Add("Nv:Pipeline:ReplayBatchSize must be between 1 and 65536.");
+        }
+
         if (options.RequestIdCacheSize < 1)
         {
             errors.Add("Nv:Pipeline:RequestIdCacheSize must be positive.");

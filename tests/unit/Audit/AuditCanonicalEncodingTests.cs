@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Nv.Audit;
 using Nv.Audit.Chain;
@@ -129,6 +130,33 @@ public sealed class AuditCanonicalEncodingTests
         var local = new DateTimeOffset(2025, 3, 14, 17, 9, 26, TimeSpan.FromHours(2)).AddTicks(5358979);
         Assert.Equal("2025-03-14T15:09:26.5358979Z", AuditCanonicalEncoding.FormatTimestamp(local));
         Assert.Equal(local, AuditCanonicalEncoding.ParseTimestamp("2025-03-14T15:09:26.5358979Z"));
+    }
+
+    public static TheoryData<long, int> Instants() => new()
+    {
+        { DateTime.MinValue.Ticks, 0 },
+        { DateTime.MaxValue.Ticks - TimeSpan.TicksPerDay, 0 },
+        { new DateTime(999, 12, 31, 23, 59, 59, DateTimeKind.Utc).Ticks + 1, 0 },
+        { new DateTime(2025, 6, 1, 12, 0, 0, DateTimeKind.Utc).Ticks, 120 },
+        { new DateTime(2025, 6, 1, 0, 30, 0, DateTimeKind.Utc).Ticks + 9_999_999, -330 },
+        { 638_000_000_123_456_789, 60 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Instants))]
+    public void Timestamp_and_id_fields_are_written_exactly_as_their_text_forms(long ticks, int offsetMinutes)
+    {
+        var offset = TimeSpan.FromMinutes(offsetMinutes);
+        var timestamp = new DateTimeOffset(new DateTime(ticks, DateTimeKind.Unspecified), offset);
+        var id = Guid.NewGuid();
+        var fast = new ArrayBufferWriter<byte>();
+        AuditCanonicalEncoding.WriteTimestamp(fast, timestamp);
+        AuditCanonicalEncoding.WriteId(fast, id);
+        var text = new ArrayBufferWriter<byte>();
+        AuditCanonicalEncoding.WriteText(text, AuditCanonicalEncoding.FormatTimestamp(timestamp));
+        AuditCanonicalEncoding.WriteText(text, AuditCanonicalEncoding.FormatId(id));
+
+        Assert.Equal(Convert.ToHexString(text.WrittenSpan), Convert.ToHexString(fast.WrittenSpan));
     }
 
     [Fact]

@@ -1,0 +1,146 @@
+using Nv.Audit;
+using Nv.DbWriter;
+using Nv.Wal;
+
+namespace Nv.Host.Pipeline;
+
+/// <summary>Boot replay's audit path: entries built from the apply results of a batch just committed, instead of a second
+/// WAL pass and a read of the stored resolutions.</summary>
+internal sealed partial class AuditCoordinator
+{
+    /// <summary>Builds the audit entries of a batch boot replay has durably applied (records in ascending, contiguous
+    /// LSN order, with the results the database returned for them), for <see cref="AppendReplayedAsync"/>.</summary>
+    /// <remarks>
+    /// The entries are exactly those <see cref="BackfillAsync"/> would write: one per record whose stored outcome is
+    /// <see cref="ApplyStatus.Applied"/>, with the before image read in the apply transaction. An
+    /// <see cref="ApplyStatus.AlreadyApplied"/> result (resolved before a crash) does not say whether the record was
+    /// applied or superseded, so for a batch holding one the stored resolutions are read, as the backfill does.
+    /// Runs outside the lock (pure CPU apart from that read), so it can overlap the previous batch's append. Never
+    /// throws for audit failures: a batch that cannot be built carries its failure and is left to the backfill.
+    /// </remarks>
+    public async Task<ReplayedAudit> PrepareReplayedAsync(IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentNullException.ThrowIfNull(results);
+        if (records.Count == 0 || results.Count != records.Count)
+        {
+            throw new ArgumentException($"{records.Count} records but {results.Count} results.", nameof(results));
+        }
+
+        var first = records[0].Lsn;
+        var last = records[^1].Lsn;
+
+        // A known gap: the batch's entries must wait for the backfill anyway, do not build them. (Contiguity with the
+        // audited watermark is checked at append time: the previous batch may still be being appended now.)
+        if (HasGap)
+        {
+            return new ReplayedAudit(first, last, null, null);
+        }
+
+        try
+        {
+            var entries = await BuildReplayedEntriesAsync(records, results, cancellationToken);
+            return new ReplayedAudit(first, last, entries, null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return new ReplayedAudit(first, last, null, ex);
+        }
+    }
+
+    /// <summary>Appends a batch prepared by <see cref="PrepareReplayedAsync"/>; batches must come in LSN order.</summary>
+    /// <remarks>The audited watermark moves to the batch's last LSN only after its entries are durably appended and
+    /// only when everything before the batch is audited; otherwise (a gap before it, or an audit failure) the batch is
+    /// left to the backfill, which rebuilds it from the WAL. Never throws for audit failures.</remarks>
+    /// <returns>Entries inserted (0 when the batch was left to the backfill).</returns>
+    public async Task<long> AppendReplayedAsync(ReplayedAudit batch, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            _processedThrough = Lsn.Max(_processedThrough, batch.Last);
+
+            // Checked again under the lock: with a gap before this batch, the chain would hold its entries before the
+            // missing ones and the watermark could not move anyway.
+            if (batch.Entries is null || _gap || _wal.AuditedLsn.Value < batch.First.Value - 1)
+            {
+                _gap = true;
+                if (batch.Failure is not null)
+                {
+                    Interlocked.Increment(ref _failures);
+                    Log.ReplayAuditFailed(_logger, batch.Failure, batch.First.Value, batch.Last.Value);
+                }
+
+                return 0;
+            }
+
+            var inserted = batch.Entries.Count > 0 ? await _sink.AppendAsync(batch.Entries, cancellationToken) : 0;
+            _wal.AdvanceAudited(batch.Last);
+            return inserted;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _gap = true;
+            Interlocked.Increment(ref _failures);
+            Log.ReplayAuditFailed(_logger, ex, batch.First.Value, batch.Last.Value);
+            return 0;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async Task<List<AuditEntry>> BuildReplayedEntriesAsync(
+        IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
+    {
+        Dictionary<Lsn, RecordResolution>? stored = null;
+        for (var i = 0; i < results.Count; i++)
+        {
+            if (results[i].Status == ApplyStatus.AlreadyApplied)
+            {
+                var first = records[0].Lsn;
+                var resolutions = await _db.GetResolutionsAsync(new Lsn(first.Value - 1), records.Count, cancellationToken);
+                stored = resolutions.ToDictionary(r => r.Lsn);
+                break;
+            }
+        }
+
+        var entries = new List<AuditEntry>(records.Count);
+        for (var i = 0; i < records.Count; i++)
+        {
+            var record = records[i];
+            var result = results[i];
+            if (result.Lsn != record.Lsn)
+            {
+                throw new InvalidOperationException($"Apply result {result.Lsn} does not belong to WAL record {record.Lsn}.");
+            }
+
+            switch (result.Status)
+            {
+                case ApplyStatus.Applied:
+                    entries.Add(AuditEntryFactory.FromWalRecord(record, result.Before));
+                    break;
+                case ApplyStatus.AlreadyApplied:
+                    if (!stored!.TryGetValue(record.Lsn, out var resolution))
+                    {
+                        throw new InvalidOperationException($"WAL record {record.Lsn} has no stored resolution; it is not applied yet.");
+                    }
+
+                    if (resolution.Status == ApplyStatus.Applied)
+                    {
+                        entries.Add(AuditEntryFactory.FromWalRecord(record, resolution.Before));
+                    }
+
+                    break;
+                case ApplyStatus.Rejected:
+                    break;
+                default:
+                    throw new InvalidOperationException($"WAL record {record.Lsn} is not resolved ({result.Status}).");
+            }
+        }
+
+        return entries;
+    }
+}
