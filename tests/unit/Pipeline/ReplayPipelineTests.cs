@@ -326,6 +326,9 @@ public sealed class ReplayPipelineTests
         public Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default) =>
             _inner.FindByRequestIdAsync(requestId, cancellationToken);
 
+        public Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default) =>
+            _inner.FindByRequestIdsAsync(requestIds, cancellationToken);
+
         public Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default) => _inner.GetResolvedThroughAsync(cancellationToken);
 
         public Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default) => _inner.PurgeAsync(upTo, cancellationToken);
