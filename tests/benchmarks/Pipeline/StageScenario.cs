@@ -10,7 +10,7 @@ namespace Nv.Benchmarks.Pipeline;
 
 /// <summary>The ceiling of each pipeline stage on its own, one batch after another on real files: WAL append + flush,
 /// SQLite apply (synchronous=FULL), audit append (hash chain + Merkle leaves, synchronous=FULL).</summary>
-/// <remarks>Run: <c>./build.sh bench stages [--batches 16,64,256] [--seconds 3] [--no-wal]</c>. 1 KiB entities, half creates, half
+/// <remarks>Run: <c>./build.sh bench stages [--batches 16,64,256] [--seconds 3] [--no-wal] [--payload-bytes 1000]</c>. 1 KiB entities by default, half creates, half
 /// updates of the entity created just before (so updates carry a before image and a diff). A stage's records/s at batch
 /// size B bounds the pipeline's throughput when that stage's batches are B records.</remarks>
 internal static class StageScenario
@@ -19,8 +19,9 @@ internal static class StageScenario
     {
         var batches = Args.Ints(args, "--batches", [16, 64, 256]);
         var seconds = Args.Int(args, "--seconds", 3);
-        var payload = JsonSerializer.SerializeToElement(new { name = "entity", blob = new string('x', 1000) });
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stages: 1 KiB entities, 50% create / 50% update, {seconds} s per cell, one stage at a time"));
+        var payloadBytes = Args.Int(args, "--payload-bytes", 1000);
+        var payload = JsonSerializer.SerializeToElement(new { name = "entity", blob = new string('x', payloadBytes) });
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stages: {payloadBytes}-byte blob per entity, 50% create / 50% update, {seconds} s per cell, one stage at a time"));
         Console.WriteLine("batch |  wal rec/s  ms/batch |  apply rec/s  ms/batch |  audit rec/s  ms/batch");
         foreach (var b in batches)
         {
