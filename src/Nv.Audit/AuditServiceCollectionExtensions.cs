@@ -28,6 +28,7 @@ public static class AuditServiceCollectionExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuditOptions>, AuditOptionsValidator>());
+        services.TryAddSingleton(sp => new Nv.Audit.Outbox.PendingAuditEntries(sp.GetRequiredService<IOptions<AuditOptions>>().Value.DataDirectory));
         services.TryAddSingleton<IAuditSink>(sp =>
         {
             var value = sp.GetRequiredService<IOptions<AuditOptions>>().Value;

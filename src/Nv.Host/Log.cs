@@ -85,4 +85,16 @@ internal static partial class Log
     [LoggerMessage(EventId = 3097, Level = LogLevel.Warning,
         Message = "Looking up {Count} request ids among the database's resolutions failed; those writes were refused and nothing was written")]
     public static partial void RequestLookupFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 3098, Level = LogLevel.Error,
+        Message = "Audit entry {EntryId} ({Operation}) is lost: the audit store refused it and it could not be parked for later, because {Why}")]
+    public static partial void SystemEntryLost(ILogger logger, Exception? exception, Guid entryId, string operation, string why);
+
+    [LoggerMessage(EventId = 3099, Level = LogLevel.Warning,
+        Message = "A parked audit entry file is damaged and was moved aside as {Path}.broken; it was not stored")]
+    public static partial void ParkedEntryDamaged(ILogger logger, Exception exception, string path);
+
+    [LoggerMessage(EventId = 3100, Level = LogLevel.Information,
+        Message = "Stored {Count} audit entries parked while the audit store was unavailable ({Inserted} new)")]
+    public static partial void ParkedEntriesStored(ILogger logger, int count, long inserted);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Nv.Audit;
+using Nv.Audit.Outbox;
 using Nv.DbWriter;
 using Nv.Wal;
 
@@ -25,21 +26,27 @@ internal sealed partial class AuditCoordinator : IDisposable
     private readonly SemaphoreSlim _lock = new(1, 1);
     private static readonly TimeSpan CoolDown = TimeSpan.FromSeconds(2);
 
+    private readonly PendingAuditEntries? _pending;
     private Lsn _processedThrough;
     private bool _gap;
+    private bool _parked = true; // unknown at start: the first backfill looks
     private long _skipUntilTicks;
     private long _failures;
 
-    public AuditCoordinator(IWriteAheadLog wal, IDbWriter db, IAuditSink sink, ILogger<AuditCoordinator> logger)
+    public AuditCoordinator(IWriteAheadLog wal, IDbWriter db, IAuditSink sink, ILogger<AuditCoordinator> logger, PendingAuditEntries? pending = null)
     {
         _wal = wal;
         _db = db;
         _sink = sink;
         _logger = logger;
+        _pending = pending;
     }
 
     /// <summary>Whether some applied record is known to lack its audit entry.</summary>
     public bool HasGap => Volatile.Read(ref _gap);
+
+    /// <summary>Whether system entries may be waiting on disk for the audit store (see <see cref="RecordSystemAsync"/>).</summary>
+    public bool HasParked => Volatile.Read(ref _parked);
 
     /// <summary>Audit write failures since start.</summary>
     public long Failures => Interlocked.Read(ref _failures);
@@ -116,6 +123,8 @@ internal sealed partial class AuditCoordinator : IDisposable
     }
 
     /// <summary>Writes a system entry (service start/stop, denials). Never throws for audit failures.</summary>
+    /// <remarks>No WAL record backs these entries, so one the store cannot take is parked durably on local disk
+    /// (<see cref="PendingAuditEntries"/>) and stored by the next backfill: it is lost only if parking fails too (logged).</remarks>
     public async Task RecordSystemAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
         await _lock.WaitAsync(cancellationToken);
@@ -127,11 +136,62 @@ internal sealed partial class AuditCoordinator : IDisposable
         {
             Interlocked.Increment(ref _failures);
             Log.AuditWriteFailed(_logger, ex, entry.DtoType, entry.Operation, entry.EntityId, entry.RequestId, 0);
+            Park(entry);
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    private void Park(AuditEntry entry)
+    {
+        if (_pending is null)
+        {
+            Log.SystemEntryLost(_logger, null, entry.Id, entry.Operation, "no pending-entry store is configured");
+            return;
+        }
+
+        try
+        {
+            if (_pending.Park(entry))
+            {
+                Volatile.Write(ref _parked, true);
+            }
+            else
+            {
+                Log.SystemEntryLost(_logger, null, entry.Id, entry.Operation, $"{_pending.Capacity} entries are already waiting");
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            Log.SystemEntryLost(_logger, ex, entry.Id, entry.Operation, "it could not be written to disk");
+        }
+    }
+
+    // Stores parked system entries (oldest first) and forgets each once stored. Caller holds the lock.
+    private async Task<long> StoreParkedAsync(CancellationToken cancellationToken)
+    {
+        if (_pending is null || !Volatile.Read(ref _parked))
+        {
+            return 0;
+        }
+
+        var parked = _pending.Load((path, ex) => Log.ParkedEntryDamaged(_logger, ex, path));
+        long inserted = 0;
+        if (parked.Count > 0)
+        {
+            inserted = await _sink.AppendAsync([.. parked.Select(static p => p.Entry)], cancellationToken);
+            foreach (var entry in parked)
+            {
+                PendingAuditEntries.Remove(entry);
+            }
+
+            Log.ParkedEntriesStored(_logger, parked.Count, inserted);
+        }
+
+        Volatile.Write(ref _parked, false);
+        return inserted;
     }
 
     /// <summary>Writes every missing entry for applied records above the audited watermark, up to <paramref name="upTo"/>
@@ -174,6 +234,7 @@ internal sealed partial class AuditCoordinator : IDisposable
 
             _gap = false;
             _wal.AdvanceAudited(target);
+            inserted += await StoreParkedAsync(cancellationToken);
             if (inserted > 0)
             {
                 Log.AuditBackfilled(_logger, inserted, target.Value);

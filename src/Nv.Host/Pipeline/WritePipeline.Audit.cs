@@ -70,7 +70,7 @@ internal sealed partial class WritePipeline
             using var timer = new PeriodicTimer(_options.AuditBackfillInterval, _time);
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
-                if (_audit.HasGap)
+                if (_audit.HasGap || _audit.HasParked)
                 {
                     await _audit.BackfillAsync(null, null, cancellationToken);
                 }

@@ -46,7 +46,18 @@ public sealed class AuditOutageTests
         var replay = await NvProcess.RunAsync(dir.Path, null, Timeout, "replay", "--json");
         Assert.True(replay.ExitCode == 0, replay.Describe());
         using var summary = JsonDocument.Parse(replay.Stdout.Last(l => l.StartsWith('{')));
-        Assert.Equal(lockedAcks.Count(a => a.Status == "Applied"), summary.RootElement.GetProperty("auditBackfilled").GetInt64());
+        // Every applied write's entry, plus the locked run's service-start and service-stop entries: no WAL record backs
+        // those, so they were parked on disk while the store was locked and stored by this backfill.
+        Assert.Equal(lockedAcks.Count(a => a.Status == "Applied") + 2, summary.RootElement.GetProperty("auditBackfilled").GetInt64());
+        var parked = Path.Combine(dir.Path, Nv.Audit.Outbox.PendingAuditEntries.FolderName);
+        Assert.Empty(Directory.Exists(parked) ? Directory.GetFiles(parked) : []);
+        using (var audit = new SqliteConnection($"Data Source={Path.Combine(dir.Path, "audit.db")};Mode=ReadOnly;Pooling=False"))
+        {
+            audit.Open();
+            using var lifecycle = audit.CreateCommand();
+            lifecycle.CommandText = "SELECT count(*) FROM audit_entries WHERE category = 'service-start-stop'";
+            Assert.Equal(4L, (long)lifecycle.ExecuteScalar()!); // start and stop of both load runs
+        }
 
         await StoreInspector.VerifyAsync(dir.Path, acks, "[audit outage]", ct);
     }

@@ -11,7 +11,7 @@ namespace Nv.Unit.Tests.Pipeline;
 /// <summary>Wires the real pipeline, audit coordinator and replayer over in-memory stores (logic tests only).</summary>
 internal sealed class PipelineHarness : IAsyncDisposable
 {
-    public PipelineHarness(InMemoryWal? wal = null, InMemoryDbWriter? db = null, InMemoryAuditSink? audit = null)
+    public PipelineHarness(InMemoryWal? wal = null, InMemoryDbWriter? db = null, InMemoryAuditSink? audit = null, Nv.Audit.Outbox.PendingAuditEntries? pending = null)
     {
         Wal = wal ?? new InMemoryWal();
         Db = db ?? new InMemoryDbWriter();
@@ -24,7 +24,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
             MaxRetryDelay = TimeSpan.FromMilliseconds(50),
             AuditBackfillInterval = TimeSpan.FromHours(1),
         });
-        Coordinator = new AuditCoordinator(Wal, Db, Audit, AuditLogger);
+        Coordinator = new AuditCoordinator(Wal, Db, Audit, AuditLogger, pending);
         Pipeline = new WritePipeline(Wal, Db, Coordinator, options, new FakeLogger<WritePipeline>());
         Replayer = new BootReplayer(Wal, Db, Coordinator, options, new FakeLogger<BootReplayer>());
     }

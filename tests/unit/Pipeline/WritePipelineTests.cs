@@ -171,6 +171,37 @@ public sealed class WritePipelineTests
     }
 
     [Fact]
+    public async Task A_system_entry_the_audit_store_refuses_is_parked_on_disk_and_stored_by_the_next_backfill()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "nv-parked-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var pending = new Nv.Audit.Outbox.PendingAuditEntries(dir);
+            await using var h = new PipelineHarness(pending: pending);
+            h.Audit.Unwritable = true;
+            var started = Nv.Audit.AuditEntryFactory.ServiceStarted("svc");
+            await h.Coordinator.RecordSystemAsync(started, Ct);
+
+            Assert.Empty(h.Audit.Entries);
+            Assert.Equal(1, pending.Count);
+            Assert.True(h.Coordinator.HasParked);
+            Assert.Equal(-1, await h.Coordinator.BackfillAsync(null, null, Ct)); // still down: kept for later
+            Assert.Equal(1, pending.Count);
+
+            h.Audit.Unwritable = false;
+            Assert.Equal(1, await h.Coordinator.BackfillAsync(null, null, Ct));
+
+            Assert.Equal(started.Id, Assert.Single(h.Audit.Entries).Id);
+            Assert.Equal(0, pending.Count);
+            Assert.False(h.Coordinator.HasParked);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Wal_failure_fails_the_batch_and_every_later_write()
     {
         await using var h = new PipelineHarness();
