@@ -175,6 +175,7 @@ internal sealed partial class FasterWriteAheadLog
     private Validation Validate(long from, long end, long diskEnd, long commitPoint)
     {
         var uncommittedGap = false;
+        var afterSkip = false;
         _index.Clear();
         var result = new Validation { FirstAddress = from, EndAddress = from };
         var scanner = new LogScanner(_reader, _options.PageSizeBits);
@@ -188,8 +189,16 @@ internal sealed partial class FasterWriteAheadLog
             string? reason = scanner.Reason;
             if (step == ScanStep.Record)
             {
-                if (previous == 0 || scanner.Sequence > previous)
+                // LSNs are dense, with two deliberate exceptions: the record right after a region this scan skipped
+                // (SkipAnyCorruptedRecord), and a record that directly follows the previous one (a hole an earlier skip
+                // left, rebuilt into the log). Any other jump has bytes between the two records and is handled below:
+                // LSNs never written past the commit point (a failed write while a later page reached the disk) are an
+                // unacknowledged tail and are cut; anything else is damage.
+                var jump = previous != 0 && scanner.Sequence > previous + 1;
+                if (previous == 0 || scanner.Sequence == previous + 1
+                    || (jump && (afterSkip || scanner.RecordAddress == result.EndAddress)))
                 {
+                    afterSkip = false;
                     if (previous == 0)
                     {
                         result.First = scanner.Sequence;
@@ -292,6 +301,7 @@ internal sealed partial class FasterWriteAheadLog
             result.NeedsRebuild = true;
             rangeStart = resync;
             address = resync;
+            afterSkip = true;
         }
     }
 
