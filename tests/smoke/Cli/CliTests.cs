@@ -60,10 +60,18 @@ public sealed class CliTests
         await LoadAsync(dir.Path);
         var segment = Directory.GetFiles(Path.Combine(dir.Path, "wal"), "nv.log.0", SearchOption.AllDirectories).Single();
         var bytes = await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken);
-        // Segments are preallocated: aim inside the written records (a third of the way to the last non-zero byte),
-        // so the damage sits before valid records (mid-log), not in the unused zero tail.
-        var end = Array.FindLastIndex(bytes, b => b != 0);
-        bytes[end / 3] ^= 0x5A;
+        // Aim inside a record's frame a third of the way into the log (so valid records follow: mid-log damage). A
+        // byte picked by position alone can land in page padding or a FasterLog commit record, which verify rightly
+        // ignores. Frames start with the magic "NV" (0x4E 0x56), format version 1, then a zero byte.
+        byte[] header = [0x4E, 0x56, 0x01, 0x00];
+        var frames = new List<int>();
+        for (var at = bytes.AsSpan().IndexOf(header); at >= 0; at = NextFrame(bytes, header, at + 1))
+        {
+            frames.Add(at);
+        }
+
+        Assert.True(frames.Count >= 30, $"found only {frames.Count} frames");
+        bytes[frames[frames.Count / 3] + 30] ^= 0x5A; // a body byte: the frame's CRC no longer matches
         await File.WriteAllBytesAsync(segment, bytes, TestContext.Current.CancellationToken);
 
         var verify = await Nv(dir.Path, "wal", "verify");
@@ -187,5 +195,11 @@ public sealed class CliTests
         var run = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string> { ["NV_URLS"] = "http://0.0.0.0:5981" }, Timeout, "serve");
         Assert.True(run.ExitCode == 2, run.Describe());
         Assert.Contains(run.Stderr, l => l.StartsWith("nv: error: no API keys are configured", StringComparison.Ordinal));
+    }
+
+    private static int NextFrame(byte[] bytes, byte[] header, int from)
+    {
+        var found = bytes.AsSpan(from).IndexOf(header);
+        return found < 0 ? -1 : from + found;
     }
 }
