@@ -53,25 +53,7 @@ internal static class AuditSigningKey
         return generated;
     }
 
-    private static void Write(string path, string text, UnixFileMode mode)
-    {
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = path + ".tmp";
-        var fileOptions = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows())
-        {
-            fileOptions.UnixCreateMode = mode;
-        }
-
-        using (var stream = new FileStream(temp, fileOptions))
-        {
-            stream.Write(System.Text.Encoding.ASCII.GetBytes(text));
-            stream.Flush();
-            // Checked fsync: FileStream.Flush with flushToDisk ignores fsync errors on Linux (.NET 10).
-            Nv.Wal.IO.NativeFileSync.Fsync(stream.SafeFileHandle, temp);
-        }
-
-        File.Move(temp, path, overwrite: false);
-        Nv.Wal.IO.NativeFileSync.FsyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-    }
+    // Checked fsync through DurableFile: FileStream.Flush with flushToDisk ignores fsync errors on Linux (.NET 10).
+    private static void Write(string path, string text, UnixFileMode mode) =>
+        Nv.Wal.IO.DurableFile.Write(path, System.Text.Encoding.ASCII.GetBytes(text), overwrite: false, mode);
 }

@@ -61,18 +61,7 @@ public sealed class PendingAuditEntries
             return false;
         }
 
-        Directory.CreateDirectory(_directory);
-        var path = Path.Combine(_directory, entry.Id.ToString("N") + Extension);
-        var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write))
-        {
-            stream.Write(Encode(entry));
-            stream.Flush();
-            NativeFileSync.Fsync(stream.SafeFileHandle, temp);
-        }
-
-        File.Move(temp, path, overwrite: true);
-        NativeFileSync.FsyncDirectory(_directory);
+        DurableFile.Write(Path.Combine(_directory, entry.Id.ToString("N") + Extension), Encode(entry));
         return true;
     }
 

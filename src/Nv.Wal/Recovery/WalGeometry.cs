@@ -29,16 +29,7 @@ internal static class WalGeometry
         }
 
         var text = string.Create(CultureInfo.InvariantCulture, $"{Header}\nsegment-bits: {options.SegmentSizeBits}\npage-bits: {options.PageSizeBits}\n");
-        var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(System.Text.Encoding.ASCII.GetBytes(text));
-            stream.Flush();
-            NativeFileSync.Fsync(stream.SafeFileHandle, temp);
-        }
-
-        File.Move(temp, path, overwrite: true);
-        NativeFileSync.FsyncDirectory(directory);
+        DurableFile.Write(path, System.Text.Encoding.ASCII.GetBytes(text));
     }
 
     private static (int SegmentBits, int PageBits) Parse(string path)

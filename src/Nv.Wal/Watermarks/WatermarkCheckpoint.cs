@@ -82,14 +82,6 @@ internal static class WatermarkCheckpoint
         BinaryPrimitives.WriteUInt32LittleEndian(span[32..], Crc32C.Compute(span[..32]));
 
         var path = Path.Combine(directory, FileName);
-        var temp = path + ".tmp";
-        using (var handle = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            RandomAccess.Write(handle, bytes, 0);
-            NativeFileSync.Fsync(handle, temp);
-        }
-
-        File.Move(temp, path, overwrite: true);
-        NativeFileSync.FsyncDirectory(directory);
+        DurableFile.Write(path, bytes);
     }
 }

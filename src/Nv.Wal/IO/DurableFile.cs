@@ -1,0 +1,34 @@
+namespace Nv.Wal.IO;
+
+/// <summary>Writes a whole small file so that, once this returns, it survives a crash or power cut with either its old
+/// content or the new one: a temp file next to it, a checked fsync, a rename, then a checked fsync of the directory.</summary>
+/// <remarks>Failure policy: any error (including an fsync that fails, <see cref="NativeSyncException"/>) is thrown and
+/// the file must not be considered written; a leftover <c>*.tmp</c> is overwritten by the next attempt.</remarks>
+internal static class DurableFile
+{
+    /// <param name="path">The file to create or replace.</param>
+    /// <param name="bytes">Its whole content.</param>
+    /// <param name="overwrite">False: an existing file is an error (<see cref="IOException"/>) and stays untouched.</param>
+    /// <param name="mode">Unix permissions of a new file (ignored on Windows); null for the process default.</param>
+    public static void Write(string path, ReadOnlySpan<byte> bytes, bool overwrite = true, UnixFileMode? mode = null)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(directory);
+        var temp = path + ".tmp";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
+        if (mode is { } unixMode && !OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = unixMode;
+        }
+
+        using (var stream = new FileStream(temp, options))
+        {
+            stream.Write(bytes);
+            stream.Flush();
+            NativeFileSync.Fsync(stream.SafeFileHandle, temp);
+        }
+
+        File.Move(temp, path, overwrite);
+        NativeFileSync.FsyncDirectory(directory);
+    }
+}
