@@ -118,13 +118,6 @@ internal static class MongoCommands
         { Pending, new BsonDocument("$exists", false) },
     };
 
-    /// <summary>Visible resolutions of one request.</summary>
-    public static BsonDocument ResolutionsOfRequest(string requestId) => new()
-    {
-        { "requestId", requestId },
-        { Pending, new BsonDocument("$exists", false) },
-    };
-
     /// <summary>The non-pending resolutions of any of <paramref name="requestIds"/>.</summary>
     public static BsonDocument ResolutionsOfRequests(IEnumerable<string> requestIds) => new()
     {

@@ -54,12 +54,7 @@ internal sealed partial class MongoDbWriter
     public async Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requestId);
-        return await LockedAsync("read of resolutions", async () =>
-        {
-            var document = await _resolutions!.Find(MongoCommands.ResolutionsOfRequest(requestId))
-                .Sort(MongoCommands.SortById).Limit(1).FirstOrDefaultAsync(cancellationToken);
-            return document is null ? null : ReadResolution(document);
-        }, cancellationToken);
+        return (await FindByRequestIdsAsync([requestId], cancellationToken)).GetValueOrDefault(requestId);
     }
 
     public async Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default)

@@ -71,25 +71,10 @@ internal sealed partial class SqliteDbWriter
         }
     }
 
-    public Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default)
+    public async Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requestId);
-        cancellationToken.ThrowIfCancellationRequested();
-        {
-            try
-            {
-                using var connection = OpenReader();
-                using var command = connection.CreateCommand();
-                command.CommandText = SqliteResolutions.SelectSql("request_id = $requestId ORDER BY lsn LIMIT 1");
-                command.Parameters.AddWithValue("$requestId", requestId);
-                using var reader = command.ExecuteReader();
-                return Task.FromResult(reader.Read() ? SqliteResolutions.ReadRow(reader) : null);
-            }
-            catch (SqliteException ex)
-            {
-                throw SqliteErrors.Wrap(ex, "read of resolutions");
-            }
-        }
+        return (await FindByRequestIdsAsync([requestId], cancellationToken)).GetValueOrDefault(requestId);
     }
 
     public Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default)

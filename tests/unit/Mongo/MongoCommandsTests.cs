@@ -129,7 +129,7 @@ public sealed class MongoCommandsTests
     {
         Assert.Equal(BsonDocument.Parse("""{ "_id": { "$gt": NumberLong(3), "$lte": NumberLong(9) }, "pending": { "$exists": false } }"""),
             MongoCommands.ResolutionsBetween(3, 9));
-        Assert.Equal(BsonDocument.Parse("""{ "requestId": "r", "pending": { "$exists": false } }"""), MongoCommands.ResolutionsOfRequest("r"));
+        Assert.Equal(BsonDocument.Parse("""{ "requestId": { "$in": ["r", "s"] }, "pending": { "$exists": false } }"""), MongoCommands.ResolutionsOfRequests(["r", "s"]));
         Assert.Equal(BsonDocument.Parse("""{ "$unset": { "pending": "" } }"""), MongoCommands.ClearPending);
         Assert.Equal(BsonDocument.Parse("""{ "$max": { "value": NumberLong(12) } }"""), MongoCommands.AdvanceResolvedThrough(12));
         Assert.Equal(BsonDocument.Parse("""{ "_nv.deleted": true, "_nv.lsn": { "$lte": NumberLong(4) } }"""), MongoCommands.TombstonesUpTo(4));
