@@ -202,6 +202,29 @@ public sealed class WritePipelineTests
     }
 
     [Fact]
+    public async Task A_system_entry_that_can_be_neither_stored_nor_parked_is_reported_lost_and_nothing_throws()
+    {
+        var notADirectory = Path.GetTempFileName(); // parking under a regular file fails with an I/O error
+        try
+        {
+            await using var h = new PipelineHarness(pending: new Nv.Audit.Outbox.PendingAuditEntries(notADirectory));
+            h.Audit.Unwritable = true;
+            var stopped = Nv.Audit.AuditEntryFactory.ServiceStopped("svc");
+
+            await h.Coordinator.RecordSystemAsync(stopped, Ct);
+
+            var lost = Assert.Single(h.AuditLogger.Collector.GetSnapshot(), r => r.Level == LogLevel.Error);
+            Assert.Contains(stopped.Id.ToString(), lost.Message, StringComparison.Ordinal);
+            Assert.Contains("is lost", lost.Message, StringComparison.Ordinal);
+            Assert.NotNull(lost.Exception);
+        }
+        finally
+        {
+            File.Delete(notADirectory);
+        }
+    }
+
+    [Fact]
     public async Task Wal_failure_fails_the_batch_and_every_later_write()
     {
         await using var h = new PipelineHarness();
