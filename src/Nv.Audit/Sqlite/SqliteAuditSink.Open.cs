@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Nv.Audit.Chain;
 using Nv.Audit.Merkle;
+using Nv.Shared.Sqlite;
 
 namespace Nv.Audit.Sqlite;
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Nv.Audit.Chain;
 using Nv.Audit.Merkle;
+using Nv.Shared.Sqlite;
 
 namespace Nv.Audit.Sqlite;
 

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Nv.Shared.Sqlite;
 using Nv.Wal;
 
 namespace Nv.DbWriter.Sqlite;

@@ -2,13 +2,15 @@ using Microsoft.Data.Sqlite;
 using SQLitePCL;
 using static SQLitePCL.raw;
 
-namespace Nv.DbWriter.Sqlite;
+namespace Nv.Shared.Sqlite;
 
-/// <summary>A prepared statement on the raw SQLite handle, bound by index: the batch hot path.</summary>
-/// <remarks>Microsoft.Data.Sqlite costs about twice the CPU per statement (readers, by-name binding, UTF-16 round
-/// trips); the apply loop runs three or four statements per record, so it talks to SQLite directly. Errors become
-/// <see cref="SqliteException"/> exactly as Microsoft.Data.Sqlite raises them, so one classification applies.
-/// Runs inside the transaction the connection holds; used only under the writer's lock.</remarks>
+/// <summary>A prepared statement on the raw SQLite handle, bound by index: the hot path of the SQLite database writer
+/// (three or four statements per record) and of the SQLite audit sink (two per entry).</summary>
+/// <remarks>Microsoft.Data.Sqlite costs about twice the CPU per statement (readers, by-name binding, boxing, UTF-16 round
+/// trips). Errors become <see cref="SqliteException"/> exactly as Microsoft.Data.Sqlite raises them, so one
+/// classification applies. Text and blob values are copied by SQLite (SQLITE_TRANSIENT), so callers may reuse their
+/// buffers. Not thread-safe: each owner uses it under its writer lock. One source file compiled into both Nv.DbWriter and
+/// Nv.Audit (neither references the other; a shared assembly would put SQLite in a project of its own).</remarks>
 internal sealed class SqliteStatement : IDisposable
 {
     private readonly sqlite3 _db;
@@ -24,6 +26,14 @@ internal sealed class SqliteStatement : IDisposable
     public void Bind(int index, long value) => Check(sqlite3_bind_int64(_statement, index, value));
 
     public void Bind(int index, string value) => Check(sqlite3_bind_text(_statement, index, value));
+
+    public void BindNull(int index) => Check(sqlite3_bind_null(_statement, index));
+
+    /// <summary>Binds UTF-8 text.</summary>
+    public void BindText(int index, ReadOnlySpan<byte> utf8) => Check(sqlite3_bind_text(_statement, index, utf8));
+
+    /// <summary>Binds a blob.</summary>
+    public void BindBlob(int index, ReadOnlySpan<byte> bytes) => Check(sqlite3_bind_blob(_statement, index, bytes));
 
     /// <summary>Binds UTF-8 text (not a blob), or NULL when <paramref name="utf8"/> is null.</summary>
     public void BindText(int index, byte[]? utf8) =>
@@ -60,12 +70,13 @@ internal sealed class SqliteStatement : IDisposable
         return false;
     }
 
-    /// <summary>Runs a statement that returns no rows, then resets it.</summary>
-    public void Execute()
+    /// <summary>Runs a statement that returns no rows, then resets it; returns the number of rows it changed.</summary>
+    public int Execute()
     {
         try
         {
             Step();
+            return sqlite3_changes(_db);
         }
         finally
         {
@@ -81,6 +92,9 @@ internal sealed class SqliteStatement : IDisposable
 
     /// <summary>A copy of a text column's UTF-8 bytes, or null for NULL.</summary>
     public byte[]? GetUtf8(int column) => IsNull(column) ? null : sqlite3_column_blob(_statement, column).ToArray();
+
+    /// <summary>A blob column's bytes, valid until the next step or reset.</summary>
+    public ReadOnlySpan<byte> GetBlob(int column) => sqlite3_column_blob(_statement, column);
 
     public Guid GetGuid(int column) => new(sqlite3_column_blob(_statement, column));
 
