@@ -18,9 +18,12 @@ public sealed class WalCorruptionTests : WalTestBase
     }
 
     /// <summary>Finds each frame by its magic + LSN in segment 0 (layout: 12-byte FasterLog header, then the Nv frame).</summary>
-    private List<(long Start, long End)> Locate(int count)
+    private List<(long Start, long End)> Locate(int count) => Locate(SegmentPath(), count);
+
+    /// <summary>With <paramref name="untilMissing"/>, stops at the first LSN not on disk (a crash image's unwritten tail).</summary>
+    private static List<(long Start, long End)> Locate(string segment, int count, bool untilMissing = false)
     {
-        var bytes = File.ReadAllBytes(SegmentPath());
+        var bytes = File.ReadAllBytes(segment);
         var result = new List<(long, long)>();
         for (long lsn = 1; lsn <= count; lsn++)
         {
@@ -33,6 +36,11 @@ public sealed class WalCorruptionTests : WalTestBase
                     result.Add((p, p + 12 + len));
                     break;
                 }
+            }
+
+            if (untilMissing && result.Count < lsn)
+            {
+                return result;
             }
         }
 
@@ -78,20 +86,6 @@ public sealed class WalCorruptionTests : WalTestBase
                 Assert.NotNull(wal.Recovery.BrokenTailPath);
                 Assert.True(File.Exists(wal.Recovery.BrokenTailPath));
             }
-        }
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        System.IO.Directory.CreateDirectory(to);
-        foreach (var file in System.IO.Directory.GetFiles(from))
-        {
-            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-        }
-
-        foreach (var dir in System.IO.Directory.GetDirectories(from))
-        {
-            CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
         }
     }
 
@@ -197,6 +191,66 @@ public sealed class WalCorruptionTests : WalTestBase
         await using var wal = Open();
         Assert.Equal(new Lsn(4), wal.LastLsn);
         Assert.Equal(4, (await ReadAll(wal)).Count);
+    }
+
+    [Fact]
+    public async Task A_never_written_page_past_the_commit_point_is_cut_there_even_when_later_pages_reached_the_disk()
+    {
+        // The CI failure behind dense-LSN validation: a page write failed (EIO/ENOSPC) while a later page of records
+        // still reached the disk, and no commit ever covered them. Recovery must cut the log at the never-written page
+        // (saving the rest aside), never join the later records on with their LSNs jumping over the missing ones.
+        const int pageBytes = 1 << 12;
+        const int flushed = 20;
+        const int total = 120;
+        var image = Path.Combine(Directory, "image");
+        await using (var wal = Open())
+        {
+            for (var i = 0; i < flushed; i++)
+            {
+                var r = await wal.AppendAsync(Record(i), Ct);
+                await wal.FlushAsync(r.Lsn, Ct);
+            }
+
+            // Appended, never flushed: FasterLog still writes full pages out as the tail moves on.
+            for (var i = flushed; i < total; i++)
+            {
+                await wal.AppendAsync(Record(i), Ct);
+            }
+
+            await Task.Delay(200, Ct);
+            CopyDirectory(Directory, image); // the crash image: no flush, no clean close
+        }
+
+        var segment = Path.Combine(image, "log", "nv.log.0");
+        var ranges = Locate(segment, total, untilMissing: true);
+        var committedEnd = ranges[flushed - 1].End;
+        var holeStart = (committedEnd / pageBytes + 1) * pageBytes;
+        var lastBefore = ranges.FindLastIndex(r => r.End <= holeStart) + 1;
+        var firstAfter = ranges.FindIndex(r => r.Start >= holeStart + pageBytes) + 1;
+        Assert.True(firstAfter > lastBefore + 1, $"records after the hole must have reached the disk (found {firstAfter} after {lastBefore})");
+        var bytes = File.ReadAllBytes(segment);
+        Array.Clear(bytes, (int)holeStart, pageBytes);
+        File.WriteAllBytes(segment, bytes);
+
+        var options = Options();
+        options.Directory = image;
+        await using (var wal = WriteAheadLog.Open(options))
+        {
+            Assert.Equal(new Lsn(lastBefore), wal.LastLsn);
+            Assert.Equal(Enumerable.Range(1, lastBefore).Select(i => (long)i), (await ReadAll(wal)).Select(r => r.Lsn.Value));
+            Assert.NotNull(wal.Recovery.BrokenTailPath);
+            Assert.True(File.Exists(wal.Recovery.BrokenTailPath), wal.Recovery.BrokenTailPath);
+
+            // The next append continues densely after the cut.
+            var next = await wal.AppendAsync(Record(1000), Ct);
+            await wal.FlushAsync(next.Lsn, Ct);
+            Assert.Equal(new Lsn(lastBefore + 1), next.Lsn);
+        }
+
+        await using (var reopened = WriteAheadLog.Open(options))
+        {
+            Assert.Equal(Enumerable.Range(1, lastBefore + 1).Select(i => (long)i), (await ReadAll(reopened)).Select(r => r.Lsn.Value));
+        }
     }
 
     [Fact]

@@ -35,25 +35,4 @@ public sealed class WalLazyCommitMetadataTests : WalTestBase
         Assert.Equal(written.Select(r => r.RequestId), read.Select(r => r.RequestId));
         Assert.Null(reopened.Recovery.BrokenTailPath);
     }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        System.IO.Directory.CreateDirectory(to);
-        foreach (var file in System.IO.Directory.GetFiles(from))
-        {
-            // nv.lock is flock'ed by the open log (and a crash leaves no lock behind).
-            if (Path.GetFileName(file) != "nv.lock")
-            {
-                File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
-            }
-        }
-
-        foreach (var dir in System.IO.Directory.GetDirectories(from))
-        {
-            if (Path.GetFullPath(dir) != Path.GetFullPath(to))
-            {
-                CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
-            }
-        }
-    }
 }

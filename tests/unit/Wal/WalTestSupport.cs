@@ -72,6 +72,28 @@ public abstract class WalTestBase : IDisposable
         return list;
     }
 
+    /// <summary>Copies a log directory, also while the log is open (a crash image): skips <c>nv.lock</c>, which the open
+    /// log holds (a crash leaves no lock behind), and never copies a directory into itself.</summary>
+    protected static void CopyDirectory(string from, string to)
+    {
+        System.IO.Directory.CreateDirectory(to);
+        foreach (var file in System.IO.Directory.GetFiles(from))
+        {
+            if (Path.GetFileName(file) != "nv.lock")
+            {
+                File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+            }
+        }
+
+        foreach (var dir in System.IO.Directory.GetDirectories(from))
+        {
+            if (Path.GetFullPath(dir) != Path.GetFullPath(to))
+            {
+                CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
+            }
+        }
+    }
+
     protected string SegmentPath(int index = 0) => Path.Combine(LogDirectory, $"nv.log.{index}");
 
     public void Dispose()
