@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Nv.Benchmarks.Support;
 using Nv.Host.Pipeline;
 using Nv.Wal;
@@ -47,10 +48,10 @@ internal static class PipelineScenario
     internal static LatencyRecorder.Result Median(List<LatencyRecorder.Result> results) =>
         results.OrderBy(r => r.PerSecond).ElementAt(results.Count / 2);
 
-    private static async Task<LatencyRecorder.Result> MeasureNvAsync(int callers, int seconds, JsonElement payload)
+    internal static async Task<LatencyRecorder.Result> MeasureNvAsync(int callers, int seconds, JsonElement payload, Action<IServiceCollection>? services = null)
     {
         using var dir = new BenchDirectory("pipeline");
-        await using var nv = await NvInstance.StartAsync(dir.Path);
+        await using var nv = await NvInstance.StartAsync(dir.Path, services: services);
         var recorder = new LatencyRecorder(callers);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
         var clock = Stopwatch.StartNew();

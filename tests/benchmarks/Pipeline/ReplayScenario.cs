@@ -1,14 +1,21 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Nv.Audit;
 using Nv.Benchmarks.Support;
+using Nv.DbWriter;
 using Nv.Wal;
 
 namespace Nv.Benchmarks.Pipeline;
 
 /// <summary>Boot replay speed: N unresolved records in the WAL (written directly, as if the host crashed after every
 /// flush), then the host starts and replays them into SQLite with audit backfill.</summary>
-/// <remarks>Run: <c>./build.sh bench replay [--records 1000000] [--entities 100000]</c>. ~200-byte payloads, creates then updates.</remarks>
+/// <remarks>Run: <c>./build.sh bench replay [--records 1000000] [--entities 100000] [--bounds]</c>. ~200-byte payloads,
+/// creates then updates. <c>--bounds</c> replays copies of the same WAL three times: the full replay, the replay with
+/// the audit append made free, and with the database apply made free as well (WAL read + decode + the replay's
+/// plumbing), each with the CPU time it spent per record. The free stages are benchmark-only stand-ins
+/// (<see cref="DiscardingAuditSink"/>, <see cref="DiscardingDbWriter"/>).</remarks>
 internal static class ReplayScenario
 {
     public static async Task<int> RunAsync(string[] args)
@@ -16,44 +23,86 @@ internal static class ReplayScenario
         var records = Args.Int(args, "--records", 1_000_000);
         var entities = Args.Int(args, "--entities", Math.Max(1, records / 10));
         using var dir = new BenchDirectory("replay");
-        var payload = JsonSerializer.SerializeToElement(new { name = "entity", blob = new string('x', 180) });
-
+        var source = Path.Combine(dir.Path, "source");
         var write = Stopwatch.StartNew();
-        await using (var wal = WriteAheadLog.Open(new WalOptions { Directory = Path.Combine(dir.Path, "wal") }))
+        await WriteUnresolvedAsync(Path.Combine(source, "wal"), records, entities);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay: wrote {records} unresolved records to the WAL in {write.Elapsed.TotalSeconds:F1} s"));
+        if (!args.Contains("--bounds"))
         {
-            var last = Lsn.None;
-            for (var i = 0; i < records; i++)
-            {
-                var entity = i % entities;
-                var record = await wal.AppendAsync(new WalRecord
-                {
-                    Id = Guid.CreateVersion7(),
-                    Service = "bench",
-                    Version = 1,
-                    Timestamp = DateTimeOffset.UtcNow,
-                    Operation = i < entities ? WalOperation.Create : WalOperation.Update,
-                    DtoType = "Entity",
-                    EntityId = "e" + entity.ToString(CultureInfo.InvariantCulture),
-                    Payload = payload,
-                    ReplayKey = ReplayKey.Create("bench", "bench", 1, "Entity", "e" + entity.ToString(CultureInfo.InvariantCulture)),
-                    RequestId = "r" + i.ToString(CultureInfo.InvariantCulture),
-                });
-                last = record.Lsn;
-                if (i % 4096 == 4095)
-                {
-                    await wal.FlushAsync(last);
-                }
-            }
-
-            await wal.FlushAsync(last);
+            await ReplayAsync("full replay", source, services: null);
+            return 0;
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"replay: wrote {records} unresolved records to the WAL in {write.Elapsed.TotalSeconds:F1} s"));
-        await using var nv = await NvInstance.StartAsync(dir.Path);
+        (string Name, Action<IServiceCollection>? Services)[] variants =
+        [
+            ("full replay", null),
+            ("audit append free", static s => s.AddSingleton<IAuditSink, DiscardingAuditSink>()),
+            ("apply + audit free", static s => s.AddSingleton<IAuditSink, DiscardingAuditSink>().AddSingleton<IDbWriter, DiscardingDbWriter>()),
+        ];
+        for (var v = 0; v < variants.Length; v++)
+        {
+            var run = Path.Combine(dir.Path, "run" + v.ToString(CultureInfo.InvariantCulture));
+            CopyDirectory(Path.Combine(source, "wal"), Path.Combine(run, "wal"));
+            await ReplayAsync(variants[v].Name, run, variants[v].Services);
+            Directory.Delete(run, recursive: true);
+        }
+
+        return 0;
+    }
+
+    private static async Task ReplayAsync(string name, string dataDir, Action<IServiceCollection>? services)
+    {
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        await using var nv = await NvInstance.StartAsync(dataDir, services: services);
+        var spent = Process.GetCurrentProcess().TotalProcessorTime - cpu;
         var s = nv.BootReplay;
         var total = s.Duration.TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"replay: {s.Replayed} applied, {s.AlreadyApplied} already applied, {s.Rejected} rejected, {s.AuditBackfilled} audit entries backfilled in {total:F2} s = {s.RecordsRead / total:F0} records/s"));
-        return 0;
+            $"replay ({name}): {s.Replayed} applied, {s.AlreadyApplied} already applied, {s.Rejected} rejected, {s.AuditBackfilled} audit entries backfilled in {total:F2} s = {s.RecordsRead / total:F0} records/s, {spent.TotalMicroseconds / Math.Max(1, s.RecordsRead):F1} us CPU per record (start-up included)"));
+    }
+
+    private static async Task WriteUnresolvedAsync(string walDirectory, int records, int entities)
+    {
+        var payload = JsonSerializer.SerializeToElement(new { name = "entity", blob = new string('x', 180) });
+        await using var wal = WriteAheadLog.Open(new WalOptions { Directory = walDirectory });
+        var last = Lsn.None;
+        for (var i = 0; i < records; i++)
+        {
+            var entity = "e" + (i % entities).ToString(CultureInfo.InvariantCulture);
+            var record = await wal.AppendAsync(new WalRecord
+            {
+                Id = Guid.CreateVersion7(),
+                Service = "bench",
+                Version = 1,
+                Timestamp = DateTimeOffset.UtcNow,
+                Operation = i < entities ? WalOperation.Create : WalOperation.Update,
+                DtoType = "Entity",
+                EntityId = entity,
+                Payload = payload,
+                ReplayKey = ReplayKey.Create("bench", "bench", 1, "Entity", entity),
+                RequestId = "r" + i.ToString(CultureInfo.InvariantCulture),
+            });
+            last = record.Lsn;
+            if (i % 4096 == 4095)
+            {
+                await wal.FlushAsync(last);
+            }
+        }
+
+        await wal.FlushAsync(last);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from))
+        {
+            File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+        }
+
+        foreach (var sub in Directory.GetDirectories(from))
+        {
+            CopyDirectory(sub, Path.Combine(to, Path.GetFileName(sub)));
+        }
     }
 }

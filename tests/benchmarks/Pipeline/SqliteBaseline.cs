@@ -14,11 +14,8 @@ internal static class SqliteBaseline
     public static async Task<LatencyRecorder.Result> MeasureAsync(int callers, int seconds, JsonElement payload)
     {
         using var dir = new BenchDirectory("baseline");
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(dir.Path, "baseline.db")};Pooling=False");
-        connection.Open();
-        Exec(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
-        Exec(connection, "CREATE TABLE entity(id TEXT PRIMARY KEY, doc TEXT NOT NULL, version INTEGER NOT NULL);" +
-            "CREATE TABLE audit(id INTEGER PRIMARY KEY, ts TEXT NOT NULL, entity_id TEXT NOT NULL, op TEXT NOT NULL, before TEXT, after TEXT, request_id TEXT NOT NULL);");
+        using var connection = Open(dir.Path);
+        using var writer = new SqliteBaselineWriter(connection);
         var doc = payload.GetRawText();
         using var gate = new SemaphoreSlim(1, 1);
         var recorder = new LatencyRecorder(callers);
@@ -35,28 +32,7 @@ internal static class SqliteBaseline
                 try
                 {
                     using var tx = connection.BeginTransaction();
-                    string? before;
-                    using (var read = connection.CreateCommand())
-                    {
-                        read.CommandText = "SELECT doc FROM entity WHERE id = $id";
-                        read.Parameters.AddWithValue("$id", id);
-                        before = read.ExecuteScalar() as string;
-                    }
-
-                    using (var write = connection.CreateCommand())
-                    {
-                        write.CommandText = "INSERT INTO entity(id, doc, version) VALUES ($id, $doc, 1) " +
-                            "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, version = version + 1;" +
-                            "INSERT INTO audit(ts, entity_id, op, before, after, request_id) VALUES ($ts, $id, $op, $before, $doc, $rid);";
-                        write.Parameters.AddWithValue("$id", id);
-                        write.Parameters.AddWithValue("$doc", doc);
-                        write.Parameters.AddWithValue("$ts", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-                        write.Parameters.AddWithValue("$op", before is null ? "create" : "update");
-                        write.Parameters.AddWithValue("$before", (object?)before ?? DBNull.Value);
-                        write.Parameters.AddWithValue("$rid", string.Create(CultureInfo.InvariantCulture, $"c{c}-{i}"));
-                        write.ExecuteNonQuery();
-                    }
-
+                    writer.Write(tx, id, doc, string.Create(CultureInfo.InvariantCulture, $"c{c}-{i}"));
                     tx.Commit();
                 }
                 finally
@@ -71,6 +47,17 @@ internal static class SqliteBaseline
         var result = recorder.Summarize(clock.Elapsed);
         SqliteConnection.ClearAllPools();
         return result;
+    }
+
+    /// <summary>Opens a new baseline database (WAL journal, synchronous=FULL) with its entity and audit tables.</summary>
+    internal static SqliteConnection Open(string directory)
+    {
+        var connection = new SqliteConnection($"Data Source={Path.Combine(directory, "baseline.db")};Pooling=False");
+        connection.Open();
+        Exec(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+        Exec(connection, "CREATE TABLE entity(id TEXT PRIMARY KEY, doc TEXT NOT NULL, version INTEGER NOT NULL);" +
+            "CREATE TABLE audit(id INTEGER PRIMARY KEY, ts TEXT NOT NULL, entity_id TEXT NOT NULL, op TEXT NOT NULL, before TEXT, after TEXT, request_id TEXT NOT NULL);");
+        return connection;
     }
 
     private static void Exec(SqliteConnection connection, string sql)

@@ -24,7 +24,7 @@ internal sealed class NvInstance : IAsyncDisposable
 
     public ReplaySummary BootReplay { get; }
 
-    public static async Task<NvInstance> StartAsync(string dataDir, Action<IConfigurationBuilder>? configure = null)
+    public static async Task<NvInstance> StartAsync(string dataDir, Action<IConfigurationBuilder>? configure = null, Action<IServiceCollection>? services = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -37,6 +37,7 @@ internal sealed class NvInstance : IAsyncDisposable
         });
         configure?.Invoke(builder.Configuration);
         builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        services?.Invoke(builder.Services); // before AddNv, whose registrations only fill what is missing
         builder.Services.AddNv();
         var host = builder.Build();
         await host.StartAsync();
