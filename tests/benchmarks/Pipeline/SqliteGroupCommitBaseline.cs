@@ -14,6 +14,38 @@ internal static class SqliteGroupCommitBaseline
 {
     private sealed record Work(string Id, string RequestId, TaskCompletionSource Done);
 
+    /// <summary>The same work with no callers at all: one thread running <paramref name="batch"/>-request transactions
+    /// back to back, the way a stage ceiling is measured. Latencies are per transaction.</summary>
+    public static Task<LatencyRecorder.Result> MeasureBackToBackAsync(int seconds, JsonElement payload, int batch)
+    {
+        using var dir = new BenchDirectory("baseline-loop");
+        using var connection = SqliteBaseline.Open(dir.Path);
+        using var writer = new SqliteBaselineWriter(connection);
+        var doc = payload.GetRawText();
+        var recorder = new LatencyRecorder(1);
+        var clock = Stopwatch.StartNew();
+        long n = 0;
+        while (clock.Elapsed.TotalSeconds < seconds)
+        {
+            var start = Stopwatch.GetTimestamp();
+            using (var tx = connection.BeginTransaction())
+            {
+                for (var i = 0; i < batch; i++, n++)
+                {
+                    writer.Write(tx, "e" + (n / 2).ToString(CultureInfo.InvariantCulture), doc, "r" + n.ToString(CultureInfo.InvariantCulture));
+                }
+
+                tx.Commit();
+            }
+
+            recorder.Record(0, start);
+        }
+
+        var perBatch = recorder.Summarize(clock.Elapsed);
+        SqliteConnection.ClearAllPools();
+        return Task.FromResult(perBatch with { Operations = n, PerSecond = n / clock.Elapsed.TotalSeconds });
+    }
+
     public static async Task<LatencyRecorder.Result> MeasureAsync(int callers, int seconds, JsonElement payload, int batch)
     {
         using var dir = new BenchDirectory("baseline-batched");
