@@ -36,8 +36,8 @@ internal static partial class Log
     public static partial void CheckpointSigned(ILogger logger, string chain, long size, string root);
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Warning,
-        Message = "Audit checkpoint of chain {Chain} failed; the entries are stored and the checkpoint is retried on the next append")]
-    public static partial void CheckpointFailed(ILogger logger, string chain, Exception exception);
+        Message = "Audit checkpoint of chain {Chain} failed; the entries are stored and signing is retried in {RetrySeconds} s")]
+    public static partial void CheckpointFailed(ILogger logger, string chain, double retrySeconds, Exception exception);
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Audit store migrated to schema version {SchemaVersion}: {Leaves} Merkle leaves computed for existing entries")]
     public static partial void StoreMigrated(ILogger logger, int schemaVersion, long leaves);

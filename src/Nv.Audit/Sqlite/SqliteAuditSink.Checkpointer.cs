@@ -8,7 +8,8 @@ namespace Nv.Audit.Sqlite;
 /// makes. Here a separate connection runs a PASSIVE checkpoint every <see cref="Period"/> on another thread (it never
 /// blocks the writer or readers, and skips pages it cannot copy yet). The writer keeps an automatic checkpoint at a
 /// high threshold (<see cref="WriterAutoCheckpointPages"/>) as a bound on the WAL if this loop falls behind or fails.
-/// Durability is unchanged: a commit is durable once its WAL frames are synced; checkpoints only move pages.</remarks>
+/// Durability is unchanged: a commit is durable once its WAL frames are synced; checkpoints only move pages.
+/// The same loop signs overdue Merkle checkpoints while no appends arrive (see <see cref="SignOverdueCheckpoints"/>).</remarks>
 internal sealed partial class SqliteAuditSink
 {
     /// <summary>How often the background loop checkpoints.</summary>
@@ -72,6 +73,37 @@ internal sealed partial class SqliteAuditSink
                 // Busy or failing: the writer's backstop threshold still bounds the WAL; try again next tick.
                 Log.WalCheckpointFailed(_logger, ex);
             }
+
+            await SignOverdueCheckpoints(cancellationToken);
+        }
+    }
+
+    // Time-based Merkle checkpoints are otherwise checked only on append, so a chain that grew and then went quiet would
+    // stay unsigned until its next append or the shutdown checkpoint. Each tick signs every loaded chain that grew and
+    // whose last checkpoint is older than CheckpointInterval. It only takes the lock when it is free (an append running
+    // now checks the same condition itself), and CheckpointIfDue never throws.
+    private async Task SignOverdueCheckpoints(CancellationToken cancellationToken)
+    {
+        if (_options.CheckpointInterval <= TimeSpan.Zero || !await _gate.WaitAsync(0, cancellationToken))
+        {
+            return;
+        }
+
+        try
+        {
+            if (_disposed || _signer is null)
+            {
+                return;
+            }
+
+            foreach (var chain in _chains.Values)
+            {
+                CheckpointIfDue(chain);
+            }
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 }

@@ -148,7 +148,10 @@ internal sealed partial class SqliteAuditSink
         }
     }
 
-    // After a committed append: checkpoint by count or by age. Never throws: the entries are already durable.
+    private static readonly TimeSpan MaxCheckpointRetryDelay = TimeSpan.FromSeconds(30);
+
+    // After a committed append, and on the idle tick: checkpoint by count or by age. Never throws: the entries are
+    // already durable.
     private void CheckpointIfDue(ChainState chain)
     {
         var size = chain.Tree.Size;
@@ -158,9 +161,10 @@ internal sealed partial class SqliteAuditSink
             return;
         }
 
+        var now = _time.GetUtcNow();
         var byCount = _options.CheckpointEveryEntries > 0 && size - lastSize >= _options.CheckpointEveryEntries;
-        var byTime = _options.CheckpointInterval > TimeSpan.Zero && _time.GetUtcNow() - chain.LastCheckpointAt >= _options.CheckpointInterval;
-        if (!byCount && !byTime)
+        var byTime = _options.CheckpointInterval > TimeSpan.Zero && now - chain.LastCheckpointAt >= _options.CheckpointInterval;
+        if ((!byCount && !byTime) || now < chain.RetryAfter)
         {
             return;
         }
@@ -171,7 +175,12 @@ internal sealed partial class SqliteAuditSink
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            Log.CheckpointFailed(_logger, chain.Name, ex);
+            // Not again on every append or idle tick: one WARN per retry period while signing keeps failing.
+            var period = _options.CheckpointInterval > TimeSpan.Zero && _options.CheckpointInterval < MaxCheckpointRetryDelay
+                ? _options.CheckpointInterval
+                : MaxCheckpointRetryDelay;
+            chain.RetryAfter = now + period;
+            Log.CheckpointFailed(_logger, chain.Name, period.TotalSeconds, ex);
         }
     }
 
@@ -318,5 +327,8 @@ internal sealed partial class SqliteAuditSink
         public SignedCheckpoint? Latest { get; set; }
 
         public DateTimeOffset LastCheckpointAt { get; set; }
+
+        /// <summary>After a failed signing, no new attempt before this.</summary>
+        public DateTimeOffset RetryAfter { get; set; }
     }
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
 using Nv.Audit;
 using Nv.Audit.Chain;
 using Nv.Audit.Merkle;
@@ -126,6 +127,77 @@ public sealed class SqliteAuditMerkleTests : AuditStoreFixture
         await sink.AppendAsync(Entries(4), Ct);
         Assert.Equal(13, (await ((IAuditProofs)sink).GetLatestCheckpointAsync("orders", Ct))!.Checkpoint.TreeSize);
         Assert.True((await sink.VerifyAsync(Ct)).IsValid);
+    }
+
+    [Fact]
+    public async Task A_chain_that_goes_quiet_is_signed_within_the_interval_without_another_append()
+    {
+        await using var sink = AuditSinks.OpenSqlite(new AuditOptions
+        {
+            DataDirectory = Directory, SqliteFileName = "idle.db", CheckpointEveryEntries = 0, CheckpointInterval = TimeSpan.FromMilliseconds(500),
+        });
+        var proofs = (IAuditProofs)sink;
+        var entries = Entries(5);
+        await sink.AppendAsync(entries.Take(3).ToList(), Ct); // the chain was loaded just now: not yet due at append
+        Assert.Equal(3, (await WaitForCheckpointAsync(proofs, "orders", 3)).Checkpoint.TreeSize);
+
+        await sink.AppendAsync(entries.Skip(3).ToList(), Ct); // the last checkpoint is fresh: not due at append either
+        Assert.Equal(5, (await WaitForCheckpointAsync(proofs, "orders", 5)).Checkpoint.TreeSize);
+        Assert.True((await sink.VerifyAsync(Ct)).IsValid);
+    }
+
+    [Fact]
+    public async Task A_failing_checkpoint_is_retried_once_per_interval_not_on_every_tick_and_signs_once_it_can()
+    {
+        var provider = new Microsoft.Extensions.Logging.Testing.FakeLoggerProvider();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(provider));
+        var options = new AuditOptions
+        {
+            DataDirectory = Directory, SqliteFileName = "failing.db", CheckpointEveryEntries = 0, CheckpointInterval = TimeSpan.FromSeconds(2),
+        };
+        await using var sink = AuditSinks.OpenSqlite(options, factory);
+        await sink.AppendAsync(Entries(2), Ct);
+        using (var raw = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(Directory, "failing.db"), Pooling = false }.ToString()))
+        {
+            raw.Open();
+            Execute(raw, "CREATE TRIGGER injected_failure BEFORE INSERT ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+        }
+
+        int Failures() => provider.Collector.GetSnapshot().Count(r => r.Id.Id == 3010);
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (Failures() == 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        Assert.Equal(1, Failures());
+        await Task.Delay(1200, Ct); // a dozen idle ticks, inside the 2 s retry period
+        Assert.Equal(1, Failures());
+        Assert.Null(await ((IAuditProofs)sink).GetLatestCheckpointAsync("orders", Ct));
+
+        using (var raw = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(Directory, "failing.db"), Pooling = false }.ToString()))
+        {
+            raw.Open();
+            Execute(raw, "DROP TRIGGER injected_failure;");
+        }
+
+        Assert.Equal(2, (await WaitForCheckpointAsync((IAuditProofs)sink, "orders", 2)).Checkpoint.TreeSize);
+    }
+
+    private static async Task<SignedCheckpoint> WaitForCheckpointAsync(IAuditProofs proofs, string chain, long size)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var latest = await proofs.GetLatestCheckpointAsync(chain, Ct);
+            if (latest is not null && latest.Checkpoint.TreeSize >= size)
+            {
+                return latest;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no checkpoint of size {size} within 20 s (latest: {latest?.Checkpoint.TreeSize})");
+            await Task.Delay(50, Ct);
+        }
     }
 
     [Fact]
