@@ -20,8 +20,8 @@ internal static partial class Log
     public static partial void AuditStoreUnavailable(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Critical,
-        Message = "The write-ahead log failed (file {Path}, errno {Errno}); Nv accepts no more writes. Nothing after the last durable LSN was acknowledged. Restart the host: recovery will keep exactly the durable records")]
-    public static partial void WalFaulted(ILogger logger, Exception exception, string? path, int? errno);
+        Message = "The write-ahead log failed (file {Path}, {ErrnoName}); Nv accepts no more writes. Nothing after the last durable LSN was acknowledged. Next: {Advice}; recovery will keep exactly the durable records")]
+    public static partial void WalFaulted(ILogger logger, Exception exception, string? path, string errnoName, string advice);
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Warning,
         Message = "Database apply of lsn {FirstLsn}..{LastLsn} failed; the records are durable in the WAL and will be retried")]

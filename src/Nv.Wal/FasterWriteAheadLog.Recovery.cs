@@ -489,8 +489,7 @@ internal sealed partial class FasterWriteAheadLog
         _reader = null!;
     }
 
-    private static ManagedLocalStorageDevice CreateDevice(string directory) =>
-        new(Path.Combine(directory, SegmentBaseName), preallocateFile: false, deleteOnClose: false, recoverDevice: true);
+    private static SegmentFileDevice CreateDevice(string directory) => new(Path.Combine(directory, SegmentBaseName));
 
     /// <summary>Commit metadata is written lazily (see <see cref="LazyLogCommitManager"/>); commit records in the log carry durability.</summary>
     private static LazyLogCommitManager CreateCommitManager(string directory) =>

@@ -156,7 +156,7 @@ internal sealed partial class WritePipeline
         var fault = ex as WalFaultedException ?? new WalFaultedException("The write-ahead log failed: " + ex.Message, innerException: ex);
         if (Interlocked.CompareExchange(ref _fault, fault, null) is null)
         {
-            Log.WalFaulted(_logger, fault, fault.Path, fault.Errno);
+            Log.WalFaulted(_logger, fault, fault.Path, fault.ErrnoName, fault.Advice);
         }
 
         _incoming.Writer.TryComplete(fault);

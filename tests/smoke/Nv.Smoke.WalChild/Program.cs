@@ -8,7 +8,7 @@ namespace Nv.Smoke.WalChild;
 /// Appends records with many concurrent writers to a WAL until killed, faulted or done, printing one line per event
 /// (stdout is line-flushed, so every line printed before a SIGKILL reaches the parent):
 /// <c>OPENING</c>, <c>OPEN last=.. records=.. ms=..</c>, <c>ACK lsn requestId</c> (only after its flush returned),
-/// <c>WM-PERSISTED lsn</c> / <c>WM-FAILED ..</c>, <c>FAULT errno=.. path=.. message</c>, <c>AFTER-FAULT ..</c>, <c>DONE</c>.
+/// <c>WM-PERSISTED lsn</c> / <c>WM-FAILED ..</c>, <c>FAULT errno=.. name=.. path=.. message</c>, <c>AFTER-FAULT ..</c>, <c>DONE</c>.
 /// </summary>
 /// <remarks>
 /// Arguments: <c>--dir D [--run R] [--writers 16] [--fill 200] [--max-records 0 (unlimited)] [--segment-bits 28]
@@ -93,7 +93,7 @@ internal static class Program
 
         if (fault is not null)
         {
-            Console.WriteLine(Inv($"FAULT errno={fault.Errno?.ToString(CultureInfo.InvariantCulture) ?? "unknown"} path={fault.Path} {OneLine(fault.Message)}"));
+            Console.WriteLine(Inv($"FAULT errno={fault.Errno?.ToString(CultureInfo.InvariantCulture) ?? "unknown"} name={fault.ErrnoName} path={fault.Path} {OneLine(fault.Message)}"));
             var next = await Probe(async () => await wal.AppendAsync(Record(run + "-after-fault", fill)));
             var flush = await Probe(async () => await wal.FlushAsync(wal.LastLsn));
             Console.WriteLine(Inv($"AFTER-FAULT state={wal.State} durable={wal.DurableLsn} last={wal.LastLsn} next-append={next} next-flush={flush}"));

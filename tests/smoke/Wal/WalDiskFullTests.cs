@@ -26,6 +26,7 @@ public sealed class WalDiskFullTests
         var (lines, durable) = await WalIoFaultTests.RunUntilFaultAsync(options, null, "tmpfs 4 MiB");
         var fault = lines.Single(l => l.StartsWith("FAULT", System.StringComparison.Ordinal));
         TestContext.Current.TestOutputHelper?.WriteLine(fault);
+        Assert.Contains("errno=28 name=ENOSPC ", fault, StringComparison.Ordinal);
 
         // Reopen a copy on a normal filesystem: recovery may need room to cut a torn tail and rebuild.
         using var copy = new TempDirectory("walfull-copy");

@@ -38,6 +38,10 @@ public sealed class WalIoFaultTests
         TestContext.Current.TestOutputHelper?.WriteLine($"{context}: {string.Join(' ', inject)}");
 
         var (lines, durable) = await RunUntilFaultAsync(options, inject, context);
+
+        // The OS error reaches the fault (FASTER's own device reported every failure as uint.MaxValue).
+        var fault = lines.Single(l => l.StartsWith("FAULT", StringComparison.Ordinal));
+        Assert.Contains(error == "EIO" ? "errno=5 name=EIO " : "errno=28 name=ENOSPC ", fault, StringComparison.Ordinal);
         await AssertRecoveredAsync(options, lines, durable, context);
     }
 
