@@ -12,6 +12,8 @@ cmd="${1:-test}"
 
 case "$cmd" in
   run)
+    # dotnet run starts the host in the project's directory: keep the default data under ./data of the repository.
+    export NV_DATA_DIR="${NV_DATA_DIR:-$PWD/data}"
     exec dotnet run --project src/Nv.Host -c Release -- "$@"
     ;;
   bench)
