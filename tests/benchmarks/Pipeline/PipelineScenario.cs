@@ -52,35 +52,23 @@ internal static class PipelineScenario
     {
         using var dir = new BenchDirectory("pipeline");
         await using var nv = await NvInstance.StartAsync(dir.Path, services: services);
-        var recorder = new LatencyRecorder(callers);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+        return await ClosedLoop.RunAsync(callers, seconds, async (c, i) =>
         {
-            var i = 0;
-            while (!stop.IsCancellationRequested)
+            var create = i % 2 == 0;
+            var request = new WriteRequest
             {
-                var create = i % 2 == 0;
-                var request = new WriteRequest
-                {
-                    RequestId = string.Create(CultureInfo.InvariantCulture, $"c{c}-{i}"),
-                    Operation = create ? WalOperation.Create : WalOperation.Update,
-                    DtoType = "Entity",
-                    EntityId = string.Create(CultureInfo.InvariantCulture, $"c{c}-{i / 2}"),
-                    Payload = payload,
-                    UserId = "bench",
-                };
-                var start = Stopwatch.GetTimestamp();
-                var outcome = await nv.Pipeline.WriteAsync(request);
-                if (outcome.Status != WriteStatus.Applied)
-                {
-                    throw new InvalidOperationException($"unexpected {outcome.Status} for {request.RequestId}: {outcome.Detail}");
-                }
-
-                recorder.Record(c, start);
-                i++;
+                RequestId = string.Create(CultureInfo.InvariantCulture, $"c{c}-{i}"),
+                Operation = create ? WalOperation.Create : WalOperation.Update,
+                DtoType = "Entity",
+                EntityId = string.Create(CultureInfo.InvariantCulture, $"c{c}-{i / 2}"),
+                Payload = payload,
+                UserId = "bench",
+            };
+            var outcome = await nv.Pipeline.WriteAsync(request);
+            if (outcome.Status != WriteStatus.Applied)
+            {
+                throw new InvalidOperationException($"unexpected {outcome.Status} for {request.RequestId}: {outcome.Detail}");
             }
-        })));
-        return recorder.Summarize(clock.Elapsed);
+        });
     }
 }

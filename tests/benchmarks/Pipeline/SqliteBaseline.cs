@@ -18,33 +18,21 @@ internal static class SqliteBaseline
         using var writer = new SqliteBaselineWriter(connection);
         var doc = payload.GetRawText();
         using var gate = new SemaphoreSlim(1, 1);
-        var recorder = new LatencyRecorder(callers);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+        var result = await ClosedLoop.RunAsync(callers, seconds, async (c, i) =>
         {
-            var i = 0;
-            while (!stop.IsCancellationRequested)
+            var id = string.Create(CultureInfo.InvariantCulture, $"c{c}-{i / 2}");
+            await gate.WaitAsync();
+            try
             {
-                var id = string.Create(CultureInfo.InvariantCulture, $"c{c}-{i / 2}");
-                var start = Stopwatch.GetTimestamp();
-                await gate.WaitAsync();
-                try
-                {
-                    using var tx = connection.BeginTransaction();
-                    writer.Write(tx, id, doc, string.Create(CultureInfo.InvariantCulture, $"c{c}-{i}"));
-                    tx.Commit();
-                }
-                finally
-                {
-                    gate.Release();
-                }
-
-                recorder.Record(c, start);
-                i++;
+                using var tx = connection.BeginTransaction();
+                writer.Write(tx, id, doc, string.Create(CultureInfo.InvariantCulture, $"c{c}-{i}"));
+                tx.Commit();
             }
-        })));
-        var result = recorder.Summarize(clock.Elapsed);
+            finally
+            {
+                gate.Release();
+            }
+        });
         SqliteConnection.ClearAllPools();
         return result;
     }

@@ -78,26 +78,15 @@ internal static class SqliteGroupCommitBaseline
             }
         });
 
-        var recorder = new LatencyRecorder(callers);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
-        var clock = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, callers).Select(c => Task.Run(async () =>
+        var result = await ClosedLoop.RunAsync(callers, seconds, (c, i) =>
         {
-            var i = 0;
-            while (!stop.IsCancellationRequested)
-            {
-                var start = Stopwatch.GetTimestamp();
-                var work = new Work(
-                    string.Create(CultureInfo.InvariantCulture, $"c{c}-{i / 2}"),
-                    string.Create(CultureInfo.InvariantCulture, $"c{c}-{i}"),
-                    new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-                queue.Writer.TryWrite(work);
-                await work.Done.Task;
-                recorder.Record(c, start);
-                i++;
-            }
-        })));
-        var result = recorder.Summarize(clock.Elapsed);
+            var work = new Work(
+                string.Create(CultureInfo.InvariantCulture, $"c{c}-{i / 2}"),
+                string.Create(CultureInfo.InvariantCulture, $"c{c}-{i}"),
+                new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            queue.Writer.TryWrite(work);
+            return work.Done.Task;
+        });
         queue.Writer.Complete();
         await committer;
         SqliteConnection.ClearAllPools();
