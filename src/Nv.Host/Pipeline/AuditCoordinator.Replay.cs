@@ -95,49 +95,31 @@ internal sealed partial class AuditCoordinator
     private async Task<List<AuditEntry>> BuildReplayedEntriesAsync(
         IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
     {
-        Dictionary<Lsn, RecordResolution>? stored = null;
-        for (var i = 0; i < results.Count; i++)
+        // An AlreadyApplied result (resolved before a crash) does not say whether the record was applied or superseded:
+        // such a batch is built from the stored resolutions, exactly as the backfill builds it.
+        if (results.Any(static r => r.Status == ApplyStatus.AlreadyApplied))
         {
-            if (results[i].Status == ApplyStatus.AlreadyApplied)
-            {
-                var first = records[0].Lsn;
-                var resolutions = await _db.GetResolutionsAsync(new Lsn(first.Value - 1), records.Count, cancellationToken);
-                stored = resolutions.ToDictionary(r => r.Lsn);
-                break;
-            }
+            return await EntriesFromStoredResolutionsAsync(records, cancellationToken);
         }
 
         var entries = new List<AuditEntry>(records.Count);
         for (var i = 0; i < records.Count; i++)
         {
-            var record = records[i];
             var result = results[i];
-            if (result.Lsn != record.Lsn)
+            if (result.Lsn != records[i].Lsn)
             {
-                throw new InvalidOperationException($"Apply result {result.Lsn} does not belong to WAL record {record.Lsn}.");
+                throw new InvalidOperationException($"Apply result {result.Lsn} does not belong to WAL record {records[i].Lsn}.");
             }
 
             switch (result.Status)
             {
                 case ApplyStatus.Applied:
-                    entries.Add(AuditEntryFactory.FromWalRecord(record, result.Before));
-                    break;
-                case ApplyStatus.AlreadyApplied:
-                    if (!stored!.TryGetValue(record.Lsn, out var resolution))
-                    {
-                        throw new InvalidOperationException($"WAL record {record.Lsn} has no stored resolution; it is not applied yet.");
-                    }
-
-                    if (resolution.Status == ApplyStatus.Applied)
-                    {
-                        entries.Add(AuditEntryFactory.FromWalRecord(record, resolution.Before));
-                    }
-
+                    entries.Add(AuditEntryFactory.FromWalRecord(records[i], result.Before));
                     break;
                 case ApplyStatus.Rejected:
                     break;
                 default:
-                    throw new InvalidOperationException($"WAL record {record.Lsn} is not resolved ({result.Status}).");
+                    throw new InvalidOperationException($"WAL record {records[i].Lsn} is not resolved ({result.Status}).");
             }
         }
 

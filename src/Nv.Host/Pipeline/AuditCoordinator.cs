@@ -255,11 +255,20 @@ internal sealed partial class AuditCoordinator : IDisposable
 
     private async Task<int> BackfillBatchAsync(List<WalRecord> batch, CancellationToken cancellationToken)
     {
-        var first = batch[0].Lsn;
-        var resolutions = await _db.GetResolutionsAsync(new Lsn(first.Value - 1), batch.Count, cancellationToken);
+        var entries = await EntriesFromStoredResolutionsAsync(batch, cancellationToken);
+        var inserted = entries.Count > 0 ? await _sink.AppendAsync(entries, cancellationToken) : 0;
+        _wal.AdvanceAudited(batch[^1].Lsn);
+        return inserted;
+    }
+
+    // The entries of a run of records (ascending, contiguous LSNs) as the database resolved them: one per record stored
+    // as applied, with the before image read in its apply transaction. Every record must be resolved already.
+    private async Task<List<AuditEntry>> EntriesFromStoredResolutionsAsync(IReadOnlyList<WalRecord> records, CancellationToken cancellationToken)
+    {
+        var resolutions = await _db.GetResolutionsAsync(new Lsn(records[0].Lsn.Value - 1), records.Count, cancellationToken);
         var byLsn = resolutions.ToDictionary(r => r.Lsn);
-        var entries = new List<AuditEntry>(batch.Count);
-        foreach (var record in batch)
+        var entries = new List<AuditEntry>(records.Count);
+        foreach (var record in records)
         {
             if (!byLsn.TryGetValue(record.Lsn, out var resolution))
             {
@@ -268,14 +277,11 @@ internal sealed partial class AuditCoordinator : IDisposable
 
             if (resolution.Status == ApplyStatus.Applied)
             {
-                var after = record.Operation == WalOperation.Delete ? (System.Text.Json.JsonElement?)null : record.Payload;
-                entries.Add(AuditEntryFactory.FromWalRecord(record, resolution.Before, after));
+                entries.Add(AuditEntryFactory.FromWalRecord(record, resolution.Before));
             }
         }
 
-        var inserted = entries.Count > 0 ? await _sink.AppendAsync(entries, cancellationToken) : 0;
-        _wal.AdvanceAudited(batch[^1].Lsn);
-        return inserted;
+        return entries;
     }
 
     public void Dispose() => _lock.Dispose();
