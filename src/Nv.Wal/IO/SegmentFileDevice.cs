@@ -131,7 +131,16 @@ internal sealed class SegmentFileDevice : StorageDeviceBase
     private SafeFileHandle Handle(int segment)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
-        return _handles.TryGetValue(segment, out var handle) ? handle : _handles.GetOrAdd(segment, Open);
+        if (_handles.TryGetValue(segment, out var handle))
+        {
+            return handle;
+        }
+
+        // Opened under a lock: GetOrAdd may run its factory twice under contention and drop one open handle.
+        lock (_handles)
+        {
+            return _handles.TryGetValue(segment, out handle) ? handle : _handles[segment] = Open(segment);
+        }
     }
 
     // FileOptions.WriteThrough is O_SYNC on Linux: a write returns once its bytes (and the metadata to find them) are
