@@ -104,13 +104,9 @@ internal sealed class InMemoryDbWriter : IDbWriter
         }
     }
 
-    public Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default)
-    {
-        lock (_gate)
-        {
-            return Task.FromResult(_resolutions.Values.FirstOrDefault(r => r.RequestId == requestId));
-        }
-    }
+    // The single lookup is the batched one with one id, as in the real writers (first record by LSN, LookupFailure).
+    public async Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default) =>
+        (await FindByRequestIdsAsync([requestId], cancellationToken)).GetValueOrDefault(requestId);
 
     public Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default)
     {
