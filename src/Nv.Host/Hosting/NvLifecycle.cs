@@ -69,10 +69,12 @@ internal sealed class NvLifecycle : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             _replayed.TrySetCanceled(stoppingToken);
+            _pipeline.FailStart(new OperationCanceledException("Nv stopped before boot replay finished.", stoppingToken));
         }
         catch (Exception ex)
         {
             _replayed.TrySetException(ex);
+            _pipeline.FailStart(ex);
             Environment.ExitCode = 1;
             _lifetime.StopApplication();
             throw;

@@ -14,6 +14,10 @@ public interface IWritePipeline
     /// <summary>Whether boot replay has finished and writes are accepted.</summary>
     bool IsReady { get; }
 
+    /// <summary>Completes when boot replay has finished and writes are accepted; faults with the cause when the start
+    /// failed (the WAL could not be recovered, a store could not be opened).</summary>
+    Task WhenReadyAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Writes one mutation and returns when its outcome is known.</summary>
     /// <exception cref="WriteValidationException">The request is invalid; nothing was written.</exception>
     /// <exception cref="Nv.Wal.WalFaultedException">The WAL failed; the write was not acknowledged.</exception>

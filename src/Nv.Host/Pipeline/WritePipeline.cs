@@ -30,6 +30,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private readonly Channel<CommittedBatch> _committed;
     private readonly Channel<AppliedChunk> _applied;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task[] _loops = [];
     private Exception? _fault;
     private int _started;
@@ -62,6 +63,12 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     /// <inheritdoc />
     public bool IsReady => Volatile.Read(ref _started) == 1 && Volatile.Read(ref _fault) is null;
 
+    /// <inheritdoc />
+    public Task WhenReadyAsync(CancellationToken cancellationToken = default) => _ready.Task.WaitAsync(cancellationToken);
+
+    /// <summary>Records that the start failed (boot replay or a store), so <see cref="WhenReadyAsync"/> callers learn why.</summary>
+    public void FailStart(Exception exception) => _ready.TrySetException(exception);
+
     /// <summary>Why the pipeline stopped accepting writes, if it did.</summary>
     public Exception? Fault => Volatile.Read(ref _fault);
 
@@ -82,6 +89,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             Task.Run(() => BackfillLoopAsync(token), CancellationToken.None),
             Task.Run(() => MaintenanceLoopAsync(token), CancellationToken.None),
         ];
+        _ready.TrySetResult();
     }
 
     /// <inheritdoc />

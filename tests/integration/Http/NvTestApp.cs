@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Nv.Audit;
 using Nv.Host.Hosting;
+using Nv.Cli.Hosting;
 using Nv.Host.Http;
 using Nv.Integration.Tests.Support;
 using Nv.Wal;

@@ -8,12 +8,12 @@ using Serilog;
 using Serilog.Events;
 using Serilog.Formatting.Compact;
 
-namespace Nv.Host.Hosting;
+namespace Nv.Cli.Hosting;
 
 /// <summary>Builds the host the same way for every command: appsettings.json, then NV_* variables, Serilog, and AddNv.</summary>
 internal static class NvHostFactory
 {
-    /// <summary>The web host builder used by <c>nv serve</c> (see <see cref="Http.NvWebApp"/>, which adds the HTTP API).</summary>
+    /// <summary>The web host builder used by <c>nv serve</c> (see <see cref="NvWebApp"/>, which adds the HTTP API).</summary>
     public static WebApplicationBuilder CreateWebApplicationBuilder(string[] args)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });

@@ -1,9 +1,9 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Nv.Audit;
-using Nv.Host.Hosting;
+using Nv.Cli.Hosting;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary>Opens the configured audit store for a CLI command (without opening the WAL).</summary>
 internal sealed class AuditStore : IAsyncDisposable

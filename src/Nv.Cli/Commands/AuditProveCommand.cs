@@ -2,9 +2,9 @@ using System.CommandLine;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Nv.Audit;
-using Nv.Host.Hosting;
+using Nv.Cli.Hosting;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv audit prove ENTRY-ID [--tree-size N] [--checkpoint-out FILE]</c>: print an entry's Merkle inclusion proof.</summary>
 internal static class AuditProveCommand

@@ -3,7 +3,7 @@ using Nv.Audit;
 using Nv.Host.Http;
 using Spectre.Console;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary>Prints audit pages as a table (default) or JSON (<c>--json</c>, the HTTP API's page shape).</summary>
 internal static class AuditOutput

@@ -1,4 +1,4 @@
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary>The documented exit codes of <c>nv</c>.</summary>
 internal static class ExitCodes

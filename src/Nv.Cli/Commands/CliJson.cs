@@ -1,7 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary>JSON output of the CLI (<c>--json</c>): camelCase, one line per document, same shapes as the HTTP API.</summary>
 internal static class CliJson

@@ -1,6 +1,6 @@
 using System.CommandLine;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv wal stat|dump|verify</c>: inspect the write-ahead log.</summary>
 /// <remarks>Opening the WAL runs recovery and FasterLog holds its directory: run these while the host is stopped.</remarks>

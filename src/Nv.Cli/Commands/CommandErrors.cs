@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using Nv.Wal;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary>Turns a failure into one line on stderr and a documented exit code.</summary>
 internal static class CommandErrors

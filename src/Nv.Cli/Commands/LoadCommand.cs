@@ -3,10 +3,10 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Nv.Host.Hosting;
+using Nv.Cli.Hosting;
 using Nv.Host.Pipeline;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv load</c>: starts the host (recovery + boot replay), writes a seeded workload of creates, updates and
 /// deletes over overlapping entities through the real pipeline, and prints one <c>ACK</c> line per answered write.</summary>
@@ -56,8 +56,8 @@ internal static class LoadCommand
         try
         {
             await host.StartAsync(cancellationToken);
-            await host.Services.GetRequiredService<NvLifecycle>().Replayed.WaitAsync(cancellationToken);
             var pipeline = host.Services.GetRequiredService<IWritePipeline>();
+            await pipeline.WhenReadyAsync(cancellationToken);
             var clock = Stopwatch.StartNew();
             var tally = await workload.RunAsync(pipeline, quiet ? null : Console.Out, cancellationToken);
             clock.Stop();

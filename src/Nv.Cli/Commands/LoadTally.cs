@@ -1,6 +1,6 @@
 using Nv.Host.Pipeline;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary>Thread-safe counts of load outcomes.</summary>
 internal sealed class LoadTally

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Nv.Host.Pipeline;
 using Nv.Wal;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary>A seeded mix of creates (40%), updates (40%) and deletes (20%) over a fixed set of entity ids.</summary>
 internal sealed record Workload(int Count, int Writers, int Entities, int Seed, int PayloadBytes, string DtoType, string RunId)

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
-using Nv.Host.Hosting;
+using Nv.Cli.Hosting;
 using Nv.Wal;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv wal verify [--json]</c>: opens the log in <see cref="WalRecoveryMode.AbsoluteConsistency"/> (so recovery repairs
 /// nothing) and reads every record, checking frames, CRCs and the LSN sequence. Exit 5 names the damaged position.</summary>

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
-using Nv.Host.Hosting;
+using Nv.Cli.Hosting;
 using Nv.Wal;
 using Spectre.Console;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv wal dump [--from LSN] [--limit N] [--json]</c>: print records; <c>--json</c> prints one JSON object per line (JSON Lines).</summary>
 internal static class WalDumpCommand

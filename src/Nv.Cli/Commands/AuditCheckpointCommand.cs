@@ -1,9 +1,9 @@
 using System.CommandLine;
 using Microsoft.Extensions.DependencyInjection;
 using Nv.Audit;
-using Nv.Host.Hosting;
+using Nv.Cli.Hosting;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv audit checkpoint [--out DIR]</c>: sign a checkpoint of every chain that grew and export the newest ones.</summary>
 internal static class AuditCheckpointCommand

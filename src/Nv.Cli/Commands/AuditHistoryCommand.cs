@@ -2,7 +2,7 @@ using System.CommandLine;
 using Nv.Audit;
 using Nv.Host.Pipeline;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv audit history &lt;dtoType&gt; &lt;id&gt; [--limit N] [--json]</c>: an entity's changes, newest first, with field diffs.</summary>
 internal static class AuditHistoryCommand
@@ -17,7 +17,7 @@ internal static class AuditHistoryCommand
         command.SetAction(async (parse, ct) =>
         {
             var type = parse.GetValue(dtoType)!;
-            if (!RequestValidator.IsValidDtoType(type) || parse.GetValue(limit) is < 1 or > 1000)
+            if (!NvIdentifiers.IsValidDtoType(type) || parse.GetValue(limit) is < 1 or > 1000)
             {
                 Console.Error.WriteLine("nv: error: dtoType must be letters, digits and '_' (starting with a letter); --limit from 1 to 1000");
                 return ExitCodes.Usage;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Nv.Host.Http.Auth;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv keys hash &lt;key&gt;</c>: print the SHA-256 to put in <c>NV_API_KEYS</c> or the key file (the key itself is never stored).</summary>
 internal static class KeysCommand
@@ -24,7 +24,7 @@ internal static class KeysCommand
                 return ExitCodes.Usage;
             }
 
-            Console.WriteLine(ApiKeyStore.Hash(secret));
+            Console.WriteLine(ApiKeyHash.Of(secret));
             return ExitCodes.Ok;
         });
         var keys = new Command("keys", "API key helpers.") { hash };

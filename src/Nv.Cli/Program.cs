@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Nv.Host.Commands;
+using Nv.Cli.Commands;
 using Serilog;
 
 
-namespace Nv.Host;
+namespace Nv.Cli;
 
 /// <summary>The <c>nv</c> executable: <c>serve</c> (default), <c>replay</c>, <c>load</c>, <c>wal</c>, <c>audit</c>, <c>keys</c>.</summary>
 internal static class Program

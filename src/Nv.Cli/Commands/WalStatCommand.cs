@@ -2,12 +2,12 @@ using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Nv.DbWriter;
-using Nv.Host.Hosting;
+using Nv.Cli.Hosting;
 using Nv.Host.Http;
 using Nv.Wal;
 using Spectre.Console;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv wal stat [--json]</c>: segments, size, LSN range, watermarks, unresolved records, what recovery did.</summary>
 internal static class WalStatCommand

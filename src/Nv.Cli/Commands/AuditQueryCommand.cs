@@ -2,7 +2,7 @@ using System.CommandLine;
 using Nv.Audit;
 using Nv.Host.Http;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv audit query [filters] [--limit N] [--cursor C] [--json]</c>: search the audit trail, newest first.</summary>
 internal static class AuditQueryCommand
@@ -65,7 +65,7 @@ internal static class AuditQueryCommand
             {
                 if (parse.GetValue(option) is { } text)
                 {
-                    if (!AuditHandler.TryParseTime(text, out var time))
+                    if (!AuditQuery.TryParseTime(text, out var time))
                     {
                         return Usage($"{option.Name} must be an ISO-8601 time, e.g. 2025-01-31T12:00:00Z");
                     }

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
-using Nv.Host.Http;
+using Nv.Cli.Hosting;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv serve</c> (the default): boot replay, then accept writes; HTTP API on NV_URLS.</summary>
 internal static class ServeCommand

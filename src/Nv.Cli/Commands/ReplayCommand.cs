@@ -2,12 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Nv.DbWriter;
-using Nv.Host.Hosting;
-using Nv.Host.Pipeline;
+using Nv.Cli.Hosting;
 using Nv.Host.Replay;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv replay [--dry-run] [--json]</c>: recover the WAL, apply every unresolved record, backfill audit, exit.</summary>
 internal static class ReplayCommand
@@ -31,12 +29,9 @@ internal static class ReplayCommand
         {
             var host = NvHostFactory.CreateHost([]);
             await using var hostScope = (IAsyncDisposable)host;
-            var services = host.Services;
-            await services.GetRequiredService<IDbWriter>().InitializeAsync(cancellationToken);
-            await services.GetRequiredService<AuditCoordinator>().InitializeAsync(cancellationToken);
-            var replayer = services.GetRequiredService<BootReplayer>();
+            var replay = host.Services.GetRequiredService<NvReplay>();
             var progress = new ProgressLine("replay");
-            var summary = await replayer.RunAsync(dryRun, progress.Report, maxTransientRetries: 5, cancellationToken);
+            var summary = await replay.RunAsync(dryRun, progress.Report, cancellationToken);
             progress.Done();
             Print(summary, json);
             return ExitCodes.Ok;

@@ -3,9 +3,9 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Nv.Audit;
 using Nv.Audit.Merkle;
-using Nv.Host.Hosting;
+using Nv.Cli.Hosting;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv audit verify [--from-checkpoint FILE] [--public-key FILE] [--json]</c>: recompute every hash chain, the
 /// Merkle roots of the stored checkpoints and their signatures; exit 5 naming the first problem (chain, position, why).</summary>

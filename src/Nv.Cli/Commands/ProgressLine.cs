@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary>A progress line on stderr for long operations, redrawn at most a few times per second.</summary>
 internal sealed class ProgressLine

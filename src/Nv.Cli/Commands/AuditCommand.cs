@@ -1,6 +1,6 @@
 using System.CommandLine;
 
-namespace Nv.Host.Commands;
+namespace Nv.Cli.Commands;
 
 /// <summary><c>nv audit ...</c>: the audit command group. Each subcommand is its own class; add new ones (e.g. <c>prove</c>)
 /// with one line in <see cref="Create"/>.</summary>

@@ -1,0 +1,35 @@
+using Microsoft.AspNetCore.Routing;
+using Nv.Host.Http;
+using Nv.Host.Http.Auth;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Puts Nv's HTTP API into an ASP.NET Core app: <c>app.UseNv()</c>, then <c>app.MapNvEndpoints()</c>.</summary>
+public static class NvEndpointExtensions
+{
+    /// <summary>Adds Nv's middleware: exceptions to Problem+json, status-code pages, routing, and API-key authentication
+    /// with per-endpoint roles (only endpoints that carry an Nv role requirement are checked; denials are audited).</summary>
+    /// <remarks>Call after <c>builder.Services.AddNv().AddNvHttp()</c> and before <see cref="MapNvEndpoints"/>.</remarks>
+    public static IApplicationBuilder UseNv(this IApplicationBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<ErrorMiddleware>();
+        app.UseStatusCodePages();
+        app.UseRouting();
+        app.UseMiddleware<NvAuthMiddleware>();
+        return app;
+    }
+
+    /// <summary>Maps Nv's endpoints: <c>/health/*</c>, <c>/v1/entities/*</c>, <c>/v1/audit/*</c> (proofs included) and
+    /// <c>/v1/ops/*</c>. Every endpoint but the health probes requires a role (see <see cref="NvRoles"/>).</summary>
+    public static IEndpointRouteBuilder MapNvEndpoints(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapHealthEndpoints();
+        app.MapEntityEndpoints();
+        app.MapAuditEndpoints();
+        app.MapProofEndpoints();
+        app.MapOpsEndpoints();
+        return app;
+    }
+}
