@@ -8,7 +8,7 @@ namespace Nv.DbWriter;
 /// record that last wrote it, and a record is applied only if the stored LSN is lower. Deletes leave a tombstone that
 /// keeps the LSN. Each record's outcome is stored in the same transaction as its write (<see cref="RecordResolution"/>),
 /// so re-applying a resolved record returns its first outcome. A batch is one transaction; results are returned
-/// only after it is durably committed. Not thread-safe for concurrent <see cref="ApplyAsync"/> calls: one applier owns it.
+/// only after it is committed (durable against a process crash; see <see cref="MakeDurableAsync"/> for power loss). Not thread-safe for concurrent <see cref="ApplyAsync"/> calls: one applier owns it.
 /// </remarks>
 public interface IDbWriter : IAsyncDisposable
 {
@@ -33,7 +33,16 @@ public interface IDbWriter : IAsyncDisposable
     Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default);
 
     /// <summary>The highest LSN such that every record at or below it has a stored resolution (committed).</summary>
+    /// <remarks>Read from the store itself, where it is written atomically with the data: after a crash or a power
+    /// loss it says exactly what the store holds, so boot replay starts after it.</remarks>
     Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>A durable point: makes every committed batch survive a power loss and returns the resolved-through LSN
+    /// it covers (also recorded inside the store).</summary>
+    /// <remarks>Stores that commit durably (MongoDB with <c>j:true</c>) have nothing to do. The embedded SQLite store
+    /// commits with <c>synchronous=NORMAL</c> (a commit survives a process crash, not a power loss) and syncs here.
+    /// Only LSNs returned by this method may move the WAL's applied watermark, truncation and purges.</remarks>
+    Task<Lsn> MakeDurableAsync(CancellationToken cancellationToken = default) => GetResolvedThroughAsync(cancellationToken);
 
     /// <summary>Deletes resolutions and tombstones at or below <paramref name="upTo"/> (called after WAL truncation).</summary>
     /// <remarks>Never purges past <see cref="GetResolvedThroughAsync"/> (a larger <paramref name="upTo"/> is clamped to it) and

@@ -42,4 +42,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Debug, Message = "Created table {Table} for dtoType {DtoType}")]
     public static partial void TableCreated(this ILogger logger, string table, string dtoType);
+
+    [LoggerMessage(EventId = 3050, Level = LogLevel.Debug, Message = "SQLite durable point: every record through LSN {Lsn} survives a power loss")]
+    public static partial void DurablePoint(this ILogger logger, long lsn);
 }

@@ -24,6 +24,12 @@ public static class NvServiceCollectionExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp =>
+        {
+            var positions = new PipelinePositions();
+            sp.GetService<HostMetrics>()?.Attach(positions);
+            return positions;
+        });
         services.TryAddSingleton<AuditCoordinator>();
         services.TryAddSingleton<WritePipeline>();
         services.TryAddSingleton<IWritePipeline>(sp => sp.GetRequiredService<WritePipeline>());

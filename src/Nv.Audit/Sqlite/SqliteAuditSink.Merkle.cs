@@ -200,7 +200,9 @@ internal sealed partial class SqliteAuditSink
         insert.Bind(2, head.Size);
         insert.Bind(3, signed.Checkpoint.Timestamp.ToString(Checkpoint.TimestampFormat, System.Globalization.CultureInfo.InvariantCulture));
         insert.Bind(4, signed.ToText());
-        insert.Execute();
+        // A synced commit: its sync covers every entry the checkpoint signs, so no power loss can keep the checkpoint
+        // and take back an entry it covers (or make the checkpoint visible before it is durable).
+        ExecuteSynced(() => insert.Execute());
         chain.Latest = signed;
         chain.LastCheckpointAt = signed.Checkpoint.Timestamp;
         Log.CheckpointSigned(_logger, chain.Name, head.Size, head.Root.ToHex());

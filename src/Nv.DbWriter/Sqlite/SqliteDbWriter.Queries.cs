@@ -130,6 +130,51 @@ internal sealed partial class SqliteDbWriter
         }
     }
 
+    public Task<Lsn> MakeDurableAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var connection = EnsureOpen();
+            var target = _resolvedThrough;
+            if (target == _durableThrough)
+            {
+                return Task.FromResult(new Lsn(target));
+            }
+
+            try
+            {
+                // One FULL commit syncs the SQLite WAL file, and with it every frame an earlier NORMAL commit wrote.
+                ExecuteNonQuery(connection, "PRAGMA synchronous=FULL");
+                try
+                {
+                    using var transaction = connection.BeginTransaction(deferred: false);
+                    using (var command = connection.CreateCommand())
+                    {
+                        command.Transaction = transaction;
+                        command.CommandText = $"UPDATE _nv_meta SET value = $lsn WHERE key = '{DurableThroughKey}'";
+                        command.Parameters.AddWithValue("$lsn", target);
+                        command.ExecuteNonQuery();
+                    }
+
+                    transaction.Commit();
+                }
+                finally
+                {
+                    ExecuteNonQuery(connection, "PRAGMA synchronous=NORMAL");
+                }
+            }
+            catch (SqliteException ex)
+            {
+                throw SqliteErrors.Wrap(ex, "durable point");
+            }
+
+            _durableThrough = target;
+            _logger.DurablePoint(target);
+            return Task.FromResult(new Lsn(target));
+        }
+    }
+
     /// <remarks>Purges at most up to the resolved-through watermark: WAL truncation never passes it, and purging an
     /// unresolved record's neighbours would break the watermark's gap walk. The watermark itself never moves back.</remarks>
     public Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default)

@@ -15,14 +15,19 @@ namespace Nv.DbWriter.Sqlite;
 /// remount) rolls the whole batch back and reports every record as <see cref="ApplyStatus.Transient"/>; nothing is
 /// committed and the caller retries later. A non-transient error (corruption, schema damage) rolls back and throws
 /// <see cref="DbWriterException"/> with <c>IsTransient == false</c>: the applier must stop.
-/// Durability: <c>journal_mode=WAL</c> with <c>synchronous=FULL</c>, so a commit returns only after the SQLite WAL
-/// is fsynced; results are built before the commit but returned only after it succeeds.
+/// Durability: <c>journal_mode=WAL</c> with <c>synchronous=NORMAL</c>: a commit is written to the SQLite WAL file (it
+/// survives a process crash) but not synced, because Nv's own WAL, fsynced before any apply, is the one durability
+/// source. <see cref="MakeDurableAsync"/> is the periodic durable point: one commit with <c>synchronous=FULL</c> that
+/// records <c>durable_through</c> and syncs the SQLite WAL file, covering every earlier commit. After a power loss the
+/// file is a prefix of its commits (SQLite's WAL frames are checksummed), and <c>resolved_through</c>, committed with
+/// the data it describes, says where boot replay resumes. Results are returned only after their commit succeeds.
 /// Threading: one connection, kept open, guarded by one lock. Every operation is serialized, so a concurrent read
 /// waits for the batch in progress; the contract still allows only one applier.
 /// </remarks>
 internal sealed partial class SqliteDbWriter : IDbWriter
 {
     private const string ResolvedThroughKey = "resolved_through";
+    private const string DurableThroughKey = "durable_through";
     private const int SchemaVersion = 1;
 
     private readonly Lock _gate = new();
@@ -41,6 +46,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     // Committed state, changed only after a successful commit.
     private long _resolvedThrough;
     private long _maxResolutionLsn;
+    private long _durableThrough;
 
     public SqliteDbWriter(DbWriterOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
@@ -191,7 +197,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
                 throw new DbWriterException($"SQLite refused journal_mode=WAL for {Path} (it reports '{journalMode}').", isTransient: false);
             }
 
-            ExecuteNonQuery(connection, "PRAGMA synchronous=FULL");
+            ExecuteNonQuery(connection, "PRAGMA synchronous=NORMAL");
             ExecuteNonQuery(connection, string.Create(CultureInfo.InvariantCulture,
                 $"PRAGMA busy_timeout={(long)Math.Ceiling(busy.TotalMilliseconds)}"));
             ExecuteNonQuery(connection, "PRAGMA foreign_keys=OFF");
@@ -222,6 +228,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
                 ) WITHOUT ROWID;
                 INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('schema_version', {SchemaVersion});
                 INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('{ResolvedThroughKey}', 0);
+                INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('{DurableThroughKey}', 0);
                 {SqliteResolutions.CreateSql}
                 """;
             command.ExecuteNonQuery();

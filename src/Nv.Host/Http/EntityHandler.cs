@@ -151,8 +151,14 @@ internal sealed class EntityHandler
         CancellationToken cancellationToken)
     {
         var caller = context.Items[NvCaller.ItemKey] as NvCaller;
+        if (!AckPreference.TryRead(context, out var ack))
+        {
+            return Problems.Validation(context, "Prefer: nv-ack must be durable, applied or audited.", "Prefer");
+        }
+
         var request = new WriteRequest
         {
+            Ack = ack,
             RequestId = RequestIds.FromCaller(context)!,
             Operation = operation,
             DtoType = dtoType,
@@ -167,6 +173,11 @@ internal sealed class EntityHandler
         try
         {
             var outcome = await _pipeline.WriteAsync(request, cancellationToken);
+            if (ack is { } preferred)
+            {
+                AckPreference.Applied(context, preferred);
+            }
+
             return WriteResults.From(context, outcome, operation, dtoType, entityId, clientPrecondition);
         }
         catch (WriteValidationException ex) when (ex.IsTooLarge)
@@ -180,6 +191,10 @@ internal sealed class EntityHandler
         catch (WalFaultedException ex)
         {
             return Problems.WalFaulted(context, "The write was not acknowledged: " + ex.Message + " Nv accepts no more writes until it is restarted.");
+        }
+        catch (PipelineUnavailableException ex)
+        {
+            return Problems.NotReady(context, ex.Message, ex.DurableLsn?.Value);
         }
         catch (InvalidOperationException ex)
         {

@@ -27,6 +27,7 @@ public static class NvEndpointExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.MapHealthEndpoints();
         app.MapEntityEndpoints();
+        app.MapRequestEndpoints();
         app.MapAuditEndpoints();
         app.MapProofEndpoints();
         app.MapOpsEndpoints();

@@ -18,7 +18,12 @@ public interface IWritePipeline
     /// failed (the WAL could not be recovered, a store could not be opened).</summary>
     Task WhenReadyAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Writes one mutation and returns when its outcome is known.</summary>
+    /// <summary>The outcome of an earlier write, by request id: applied or rejected once the database decided it,
+    /// <see cref="WriteStatus.Accepted"/> while it is durable but not applied yet, null when the id is unknown (never
+    /// written, or forgotten).</summary>
+    Task<WriteOutcome?> GetOutcomeAsync(string requestId, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes one mutation and returns at the request's <see cref="AckLevel"/> (default: once the database decided).</summary>
     /// <exception cref="WriteValidationException">The request is invalid; nothing was written.</exception>
     /// <exception cref="Nv.Wal.WalFaultedException">The WAL failed; the write was not acknowledged.</exception>
     /// <exception cref="InvalidOperationException">The pipeline is not ready (boot replay running) or is stopping.</exception>

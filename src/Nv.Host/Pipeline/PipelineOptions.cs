@@ -40,4 +40,29 @@ public sealed class PipelineOptions
 
     /// <summary>How often the audit backfill checks for missing entries while the host runs.</summary>
     public TimeSpan AuditBackfillInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>When callers are answered unless a request says otherwise (<see cref="WriteRequest.Ack"/>, HTTP
+    /// <c>Prefer: nv-ack=durable|applied|audited</c>). Default <see cref="AckLevel.Applied"/>.</summary>
+    public AckLevel Ack { get; set; } = AckLevel.Applied;
+
+    /// <summary>Backpressure, in records: when the audit backlog (applied, not yet audited) or the apply backlog (durable,
+    /// not yet applied) exceeds this, new writes wait until it drains below it. Writes are never refused for lag.</summary>
+    public int MaxLagRecords { get; set; } = 50_000;
+
+    /// <summary>Backpressure, in time: when the oldest record of the audit or apply backlog has waited longer than this,
+    /// new writes wait until it drains.</summary>
+    public TimeSpan MaxLagTime { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Largest number of records the audit stage writes in one batch; its batches grow with the backlog up to it.</summary>
+    public int MaxAuditBatchSize { get; set; } = 8192;
+
+    /// <summary>How often the stores are made durable (a sync of each SQLite store; nothing to do on MongoDB). Only durable
+    /// positions move the WAL's watermarks, so this bounds how much boot replay redoes after a power loss and how long
+    /// the WAL keeps records the stores already hold.</summary>
+    public TimeSpan DurablePointInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Whether an unexpected failure of a pipeline stage (a bug, a corrupt store) stops the host with a non-zero
+    /// exit code after every waiting caller was answered (default), so a supervisor restarts it and boot replay recovers.
+    /// When false, the pipeline stays faulted (readiness false, writes refused) until the host is restarted.</summary>
+    public bool StopHostOnFault { get; set; } = true;
 }

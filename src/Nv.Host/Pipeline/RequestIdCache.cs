@@ -41,6 +41,9 @@ internal sealed class RequestIdCache
         return owner;
     }
 
+    /// <summary>The write that owns <paramref name="requestId"/>, if it is remembered.</summary>
+    public bool TryGet(string requestId, out PendingWrite write) => _byId.TryGetValue(requestId, out write!);
+
     /// <summary>Forgets an id whose write never reached the WAL (so a retry is a fresh attempt).</summary>
     public void Remove(PendingWrite write)
     {

@@ -40,6 +40,12 @@ internal sealed partial class WritePipeline
 
                     CrashPoints.Hit(CrashPoints.AfterWalAppend);
                     previous = _wal.FlushAsync(batch[^1].Record!.Lsn, CancellationToken.None).AsTask();
+                    if (batch.Exists(static w => w.Ack == AckLevel.Durable))
+                    {
+                        // Durable callers hear back as soon as the group commit completed, not when the apply stage gets to it.
+                        _ = previous.ContinueWith(AnswerDurable, batch, CancellationToken.None,
+                            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    }
                     Log.StageBatch(_logger, "append", batch.Count, batch[^1].Record!.Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -57,6 +63,19 @@ internal sealed partial class WritePipeline
         finally
         {
             _committed.Writer.TryComplete();
+        }
+    }
+
+    private void AnswerDurable(Task flush, object? state)
+    {
+        if (Volatile.Read(ref _fault) is not null)
+        {
+            return; // after a WAL fault nothing is acknowledged, even a flush that reports success
+        }
+
+        foreach (var write in (List<PendingWrite>)state!)
+        {
+            write.OnDurable();
         }
     }
 
@@ -106,6 +125,7 @@ internal sealed partial class WritePipeline
             foreach (var write in batch)
             {
                 _requests.Remove(write);
+                _inFlight.TryRemove(write, out _);
                 write.Fail(ex);
             }
 
@@ -125,6 +145,7 @@ internal sealed partial class WritePipeline
             }
 
             write.Answer(FromResolution(resolution));
+            _inFlight.TryRemove(write, out _);
             return true;
         });
         return batch.Count > 0;

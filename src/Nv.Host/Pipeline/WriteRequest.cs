@@ -35,4 +35,7 @@ public sealed record WriteRequest
 
     /// <summary>Optimistic concurrency: apply only if the stored entity was last written at this LSN.</summary>
     public Lsn? ExpectedLsn { get; init; }
+
+    /// <summary>When to answer (null: <c>Nv:Pipeline:Ack</c>, default <see cref="AckLevel.Applied"/>).</summary>
+    public AckLevel? Ack { get; init; }
 }

@@ -42,7 +42,8 @@ internal sealed class NvTestApp : IAsyncDisposable
     public static async Task<NvTestApp> StartAsync(string? apiKeys = null, params string[] settings)
     {
         var dir = new TempDirectory();
-        var args = new List<string> { "--Nv:DataDirectory=" + dir.Path, "--Serilog:MinimumLevel:Default=Warning" };
+        // Audited acks by default: these tests read the audit trail right after a write (AckLevelHttpTests covers the others).
+        var args = new List<string> { "--Nv:DataDirectory=" + dir.Path, "--Serilog:MinimumLevel:Default=Warning", "--Nv:Pipeline:Ack=Audited" };
         if (apiKeys is not null)
         {
             args.Add("--Nv:Auth:Keys=" + apiKeys);

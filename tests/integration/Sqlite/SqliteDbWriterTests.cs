@@ -130,9 +130,24 @@ public sealed class SqliteDbWriterTests : IDisposable
 
         Assert.True(File.Exists(Path.Combine(Options().DataDirectory, "nv.db")));
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode"));
-        Assert.Equal(2L, Scalar(connection, "PRAGMA synchronous")); // FULL
+        Assert.Equal(1L, Scalar(connection, "PRAGMA synchronous")); // NORMAL: Nv's WAL is the durability source
         Assert.Equal(1500L, Scalar(connection, "PRAGMA busy_timeout"));
         Assert.Equal(2, connection.DefaultTimeout);
+    }
+
+    [Fact]
+    public async Task A_durable_point_records_the_resolved_position_in_the_store_and_leaves_the_connection_at_normal()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", "{}"), Create(2, "o2", "{}")], Ct);
+        var connection = writer.Connection;
+        Assert.Equal(0L, Scalar(connection, "SELECT value FROM _nv_meta WHERE key = 'durable_through'"));
+
+        Assert.Equal(new Lsn(2), await writer.MakeDurableAsync(Ct));
+
+        Assert.Equal(2L, Scalar(connection, "SELECT value FROM _nv_meta WHERE key = 'durable_through'"));
+        Assert.Equal(2L, Scalar(connection, "SELECT value FROM _nv_meta WHERE key = 'resolved_through'"));
+        Assert.Equal(1L, Scalar(connection, "PRAGMA synchronous"));
     }
 
     [Fact]

@@ -40,6 +40,8 @@ internal sealed class NvTestHost : IAsyncDisposable
             ["Nv:Audit:DataDirectory"] = dataDir,
             ["Nv:Pipeline:Environment"] = "test",
             ["Nv:Pipeline:Service"] = "svc",
+            // Audited acks by default: these tests read the audit trail right after a write.
+            ["Nv:Pipeline:Ack"] = "Audited",
         });
         if (settings is not null)
         {

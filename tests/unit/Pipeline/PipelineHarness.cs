@@ -11,7 +11,9 @@ namespace Nv.Unit.Tests.Pipeline;
 /// <summary>Wires the real pipeline, audit coordinator and replayer over in-memory stores (logic tests only).</summary>
 internal sealed class PipelineHarness : IAsyncDisposable
 {
-    public PipelineHarness(InMemoryWal? wal = null, InMemoryDbWriter? db = null, InMemoryAuditSink? audit = null, Nv.Audit.Outbox.PendingAuditEntries? pending = null)
+    public PipelineHarness(
+        InMemoryWal? wal = null, InMemoryDbWriter? db = null, InMemoryAuditSink? audit = null, Nv.Audit.Outbox.PendingAuditEntries? pending = null,
+        AckLevel ack = AckLevel.Audited)
     {
         Wal = wal ?? new InMemoryWal();
         Db = db ?? new InMemoryDbWriter();
@@ -23,6 +25,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
             InitialRetryDelay = TimeSpan.FromMilliseconds(10),
             MaxRetryDelay = TimeSpan.FromMilliseconds(50),
             AuditBackfillInterval = TimeSpan.FromHours(1),
+            // These logic tests look at the audit trail right after a write returns; the ack levels have their own tests.
+            Ack = ack,
+            DurablePointInterval = TimeSpan.FromHours(1),
         });
         Coordinator = new AuditCoordinator(Wal, Db, Audit, AuditLogger, pending);
         Pipeline = new WritePipeline(Wal, Db, Coordinator, options, new FakeLogger<WritePipeline>());
