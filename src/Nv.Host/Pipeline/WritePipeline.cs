@@ -92,6 +92,9 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     /// <summary>Why new writes are held by backpressure now, or null.</summary>
     public string? Backpressure => _lag.Reason;
 
+    /// <summary>Writes that had to wait for a backlog to drain, since start.</summary>
+    public long BackpressureWaits => _lag.Waits;
+
     /// <summary>Raised once when a stage fails unexpectedly (after every waiting caller was answered).</summary>
     public event Action<Exception>? Faulted;
 

@@ -48,10 +48,12 @@ internal static class PipelineScenario
     internal static LatencyRecorder.Result Median(List<LatencyRecorder.Result> results) =>
         results.OrderBy(r => r.PerSecond).ElementAt(results.Count / 2);
 
-    internal static async Task<LatencyRecorder.Result> MeasureNvAsync(int callers, int seconds, JsonElement payload, Action<IServiceCollection>? services = null)
+    internal static async Task<LatencyRecorder.Result> MeasureNvAsync(
+        int callers, int seconds, JsonElement payload, Action<IServiceCollection>? services = null, AckLevel ack = AckLevel.Applied)
     {
         using var dir = new BenchDirectory("pipeline");
         await using var nv = await NvInstance.StartAsync(dir.Path, services: services);
+        var expected = ack == AckLevel.Durable ? WriteStatus.Accepted : WriteStatus.Applied;
         return await ClosedLoop.RunAsync(callers, seconds, async (c, i) =>
         {
             var create = i % 2 == 0;
@@ -63,9 +65,10 @@ internal static class PipelineScenario
                 EntityId = string.Create(CultureInfo.InvariantCulture, $"c{c}-{i / 2}"),
                 Payload = payload,
                 UserId = "bench",
+                Ack = ack,
             };
             var outcome = await nv.Pipeline.WriteAsync(request);
-            if (outcome.Status != WriteStatus.Applied)
+            if (outcome.Status != expected)
             {
                 throw new InvalidOperationException($"unexpected {outcome.Status} for {request.RequestId}: {outcome.Detail}");
             }

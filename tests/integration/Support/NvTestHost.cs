@@ -53,8 +53,17 @@ internal sealed class NvTestHost : IAsyncDisposable
         builder.Services.AddNv();
         var host = builder.Build();
         await host.StartAsync();
-        var replay = await host.Services.GetRequiredService<NvLifecycle>().Replayed;
-        return new NvTestHost(host, replay, logs);
+        try
+        {
+            var replay = await host.Services.GetRequiredService<NvLifecycle>().Replayed;
+            return new NvTestHost(host, replay, logs);
+        }
+        catch
+        {
+            await host.StopAsync();
+            ((IDisposable)host).Dispose();
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()

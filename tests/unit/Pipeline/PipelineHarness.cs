@@ -13,12 +13,12 @@ internal sealed class PipelineHarness : IAsyncDisposable
 {
     public PipelineHarness(
         InMemoryWal? wal = null, InMemoryDbWriter? db = null, InMemoryAuditSink? audit = null, Nv.Audit.Outbox.PendingAuditEntries? pending = null,
-        AckLevel ack = AckLevel.Audited)
+        AckLevel ack = AckLevel.Audited, Action<PipelineOptions>? configure = null)
     {
         Wal = wal ?? new InMemoryWal();
         Db = db ?? new InMemoryDbWriter();
         Audit = audit ?? new InMemoryAuditSink();
-        var options = Options.Create(new PipelineOptions
+        var settings = new PipelineOptions
         {
             Environment = "test",
             Service = "svc",
@@ -28,7 +28,9 @@ internal sealed class PipelineHarness : IAsyncDisposable
             // These logic tests look at the audit trail right after a write returns; the ack levels have their own tests.
             Ack = ack,
             DurablePointInterval = TimeSpan.FromHours(1),
-        });
+        };
+        configure?.Invoke(settings);
+        var options = Options.Create(settings);
         Coordinator = new AuditCoordinator(Wal, Db, Audit, AuditLogger, pending);
         Pipeline = new WritePipeline(Wal, Db, Coordinator, options, new FakeLogger<WritePipeline>());
         Replayer = new BootReplayer(Wal, Db, Coordinator, options, new FakeLogger<BootReplayer>());

@@ -16,17 +16,38 @@ internal sealed class InMemoryDbWriter : IDbWriter
 
     public int ApplyCalls;
 
+    /// <summary>When set, every ApplyAsync waits for it first (a slow or stuck database).</summary>
+    public volatile Task? ApplyGate;
+
+    /// <summary>When set, ApplyAsync throws it (a corrupt store, a bug).</summary>
+    public volatile Exception? ApplyFailure;
+
     /// <summary>When set, request-id lookups throw it.</summary>
     public volatile Exception? LookupFailure;
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
-    public Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken = default)
+    {
+        if (ApplyGate is { } gate)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        if (ApplyFailure is { } failure)
+        {
+            throw failure;
+        }
+
+        return ApplyNow(batch);
+    }
+
+    private List<ApplyResult> ApplyNow(IReadOnlyList<WalRecord> batch)
     {
         Interlocked.Increment(ref ApplyCalls);
         if (Unavailable)
         {
-            return Task.FromResult<IReadOnlyList<ApplyResult>>(batch.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Transient, Error = "db down" }).ToList());
+            return batch.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Transient, Error = "db down" }).ToList();
         }
 
         lock (_gate)
@@ -37,7 +58,7 @@ internal sealed class InMemoryDbWriter : IDbWriter
                 results.Add(ApplyOne(record));
             }
 
-            return Task.FromResult<IReadOnlyList<ApplyResult>>(results);
+            return results;
         }
     }
 
