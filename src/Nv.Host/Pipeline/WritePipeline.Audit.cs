@@ -42,7 +42,7 @@ internal sealed partial class WritePipeline
                 foreach (var write in chunk.Writes)
                 {
                     write.OnAudited();
-                    _inFlight.TryRemove(write, out _);
+                    Done(write);
                 }
             }
 

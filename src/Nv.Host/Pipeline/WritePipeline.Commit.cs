@@ -125,7 +125,7 @@ internal sealed partial class WritePipeline
             foreach (var write in batch)
             {
                 _requests.Remove(write);
-                _inFlight.TryRemove(write, out _);
+                Done(write);
                 write.Fail(ex);
             }
 
@@ -145,7 +145,7 @@ internal sealed partial class WritePipeline
             }
 
             write.Answer(FromResolution(resolution));
-            _inFlight.TryRemove(write, out _);
+            Done(write);
             return true;
         });
         return batch.Count > 0;

@@ -63,7 +63,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         _validator = new RequestValidator(_options);
         _requests = new RequestIdCache(_options.RequestIdCacheSize);
         _positions = positions ?? audit.Positions;
-        _lag = new LagGate(_positions, _options, () => _wal.DurableLsn, () => _audit.HasGap);
+        _lag = new LagGate(_positions, _options, () => _audit.HasGap);
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _incoming = Channel.CreateBounded<PendingWrite>(new BoundedChannelOptions(16 * _options.MaxBatchSize)
@@ -143,14 +143,14 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         try
         {
             // Backpressure: a slow store makes writers wait here, before anything is written; nothing is refused.
-            await _lag.WaitAsync(cancellationToken);
-            ThrowIfUnavailable();
+            await _lag.EnterAsync(cancellationToken);
             _inFlight.TryAdd(candidate, 0);
+            ThrowIfUnavailable();
             await _incoming.Writer.WriteAsync(candidate, cancellationToken);
         }
         catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or PipelineUnavailableException or WalFaultedException)
         {
-            _inFlight.TryRemove(candidate, out _);
+            Done(candidate);
             _requests.Remove(candidate);
             ThrowIfUnavailable();
             throw;
@@ -290,7 +290,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         var durable = _wal.DurableLsn;
         foreach (var write in _inFlight.Keys)
         {
-            _inFlight.TryRemove(write, out _);
+            Done(write);
             if (write.Completion.Task.IsCompleted)
             {
                 continue;
@@ -305,6 +305,16 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         while (_incoming.Reader.TryRead(out var queued))
         {
             queued.Fail(new PipelineUnavailableException($"{why}; nothing was written.", null));
+        }
+    }
+
+    // The write has left the pipeline (audited, answered from a stored outcome, or failed): its backpressure
+    // reservation goes back. Each write is removed once, so each reservation is returned once.
+    private void Done(PendingWrite write)
+    {
+        if (_inFlight.TryRemove(write, out _))
+        {
+            _lag.Exit();
         }
     }
 
