@@ -112,5 +112,6 @@ internal static class NvWebApp
         app.MapAuditEndpoints();
         app.MapProofEndpoints();
         app.MapOpsEndpoints();
+        Ui.UiEndpoints.MapUiEndpoints(app);
     }
 }
