@@ -41,9 +41,10 @@ export function timeline(main, { params, query }) {
 
   function range() {
     const times = entries.map((e) => toMillis(e.timestamp));
-    const lo = Math.min(...times) - 1000;
-    const hi = Math.max(...times) + 1000;
-    return { lo, hi };
+    const first = Math.min(...times);
+    const last = Math.max(...times);
+    const pad = Math.max((last - first) * 0.05, 20); // a little room on each side, in proportion to the span
+    return { lo: Math.floor(first - pad), hi: Math.ceil(last + pad) };
   }
 
   function drawMarkers() {
