@@ -37,7 +37,8 @@ internal sealed class Chromium : IAsyncDisposable
 
     public static async Task<Chromium> StartAsync()
     {
-        var executable = Environment.GetEnvironmentVariable("NV_TEST_CHROMIUM") is { Length: > 0 } configured ? configured : DefaultExecutable;
+        var configured = Environment.GetEnvironmentVariable("NV_TEST_CHROMIUM");
+        var executable = string.IsNullOrEmpty(configured) ? DefaultExecutable : configured;
         if (!File.Exists(executable))
         {
             return new Chromium(null, null, null,
@@ -59,8 +60,9 @@ internal sealed class Chromium : IAsyncDisposable
             });
             return new Chromium(playwright, profile, context, null);
         }
-        catch (Exception ex) when (ex is PlaywrightException or TimeoutException or InvalidOperationException or IOException)
+        catch (Exception ex)
         {
+            // Whatever keeps the browser from starting (no driver, a browser that exits, a timeout) skips the tests with its message.
             playwright?.Dispose();
             profile.Dispose();
             var detail = string.Join(" | ", ex.Message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));

@@ -27,23 +27,25 @@ internal static class CallerEndpoints
     }
 
     private static async Task<IResult> MeAsync(
-        HttpContext context, ApiKeyStore keys, AuditCoordinator audit, TimeProvider time, IOptions<PipelineOptions> pipeline, ILoggerFactory loggers)
+        HttpContext context, ApiKeyStore keys, AuditCoordinator audit, TimeProvider time, IOptions<PipelineOptions> pipeline,
+        ILoggerFactory loggers)
     {
         if (!keys.Enabled)
         {
             var user = context.Request.Headers[UserIdHeader].ToString();
-            return Results.Json(new CallerView(user.Length == 0 ? null : user, [.. NvRoles.All.Order(StringComparer.Ordinal)], false, false));
+            var everyRole = NvRoles.All.Order(StringComparer.Ordinal).ToList();
+            return Results.Json(new CallerView(user.Length == 0 ? null : user, everyRole, Authenticated: false, KeysRequired: false));
         }
 
         var secret = PresentedKey(context.Request);
         if (secret is null)
         {
-            return Results.Json(new CallerView(null, [], false, true));
+            return Results.Json(new CallerView(null, [], Authenticated: false, KeysRequired: true));
         }
 
         if (keys.Find(secret) is { } key)
         {
-            return Results.Json(new CallerView(key.Name, [.. key.Roles.Order(StringComparer.Ordinal)], true, true));
+            return Results.Json(new CallerView(key.Name, [.. key.Roles.Order(StringComparer.Ordinal)], Authenticated: true, KeysRequired: true));
         }
 
         const string reason = "unknown API key";
@@ -58,8 +60,8 @@ internal static class CallerEndpoints
                 ["path"] = "/v1/me",
                 ["remoteAddress"] = context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
             };
-            await audit.RecordSystemAsync(
-                AuditEntryFactory.AuthenticationFailed(pipeline.Value.Service, RequestIds.For(context), subject, reason, time, metadata), context.RequestAborted);
+            var entry = AuditEntryFactory.AuthenticationFailed(pipeline.Value.Service, RequestIds.For(context), subject, reason, time, metadata);
+            await audit.RecordSystemAsync(entry, context.RequestAborted);
         }
         catch (Exception ex)
         {

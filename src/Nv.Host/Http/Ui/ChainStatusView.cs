@@ -6,4 +6,5 @@ namespace Nv.Host.Http.Ui;
 /// <param name="LastCheckpoint">The newest signed checkpoint, or null (none yet, or the store keeps no checkpoints).</param>
 /// <param name="UncheckpointedEntries">Entries added since that checkpoint.</param>
 /// <param name="Error">Why the store could not be read, or null.</param>
-internal sealed record ChainStatusView(string Chain, long? Size, CheckpointStatusView? LastCheckpoint, long? UncheckpointedEntries, string? Error);
+internal sealed record ChainStatusView(
+    string Chain, long? Size, CheckpointStatusView? LastCheckpoint, long? UncheckpointedEntries, string? Error);

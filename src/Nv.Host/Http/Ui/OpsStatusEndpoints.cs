@@ -30,7 +30,8 @@ internal static class OpsStatusEndpoints
     }
 
     private static async Task<IResult> StatusAsync(
-        HttpContext context, IWriteAheadLog wal, IDbWriter db, IAuditSink sink, NvLifecycle lifecycle, IOptions<PipelineOptions> pipeline, TimeProvider time)
+        HttpContext context, IWriteAheadLog wal, IDbWriter db, IAuditSink sink, NvLifecycle lifecycle, IOptions<PipelineOptions> pipeline,
+        TimeProvider time)
     {
         var cancellationToken = context.RequestAborted;
         var stats = wal.GetStatistics();
@@ -55,7 +56,8 @@ internal static class OpsStatusEndpoints
             [chain]));
     }
 
-    private static async Task<ChainStatusView> ChainAsync(IServiceProvider services, IAuditSink sink, string chain, CancellationToken cancellationToken)
+    private static async Task<ChainStatusView> ChainAsync(
+        IServiceProvider services, IAuditSink sink, string chain, CancellationToken cancellationToken)
     {
         long size;
         try

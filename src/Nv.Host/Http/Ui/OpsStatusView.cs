@@ -8,4 +8,5 @@ namespace Nv.Host.Http.Ui;
 /// <param name="ApplyLag">Durable records the database does not reflect yet (durable − applied).</param>
 /// <param name="AuditLag">Applied records without their audit entry yet (applied − audited).</param>
 /// <param name="Chains">The audit chains this host writes.</param>
-internal sealed record OpsStatusView(DateTimeOffset Time, bool Ready, WalStatusView Wal, long ApplyLag, long AuditLag, IReadOnlyList<ChainStatusView> Chains);
+internal sealed record OpsStatusView(
+    DateTimeOffset Time, bool Ready, WalStatusView Wal, long ApplyLag, long AuditLag, IReadOnlyList<ChainStatusView> Chains);

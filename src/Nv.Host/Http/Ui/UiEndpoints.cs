@@ -18,7 +18,8 @@ internal static class UiEndpoints
     public static IEndpointRouteBuilder MapUiEndpoints(this IEndpointRouteBuilder app)
     {
         // One route: the catch-all also matches "/ui" and "/ui/" (empty path), which serve the page itself.
-        app.MapGet(Prefix + "/{**path}", (HttpContext context, string? path) => Serve(context, string.IsNullOrEmpty(path) ? IndexPath : path));
+        app.MapGet(Prefix + "/{**path}", (HttpContext context, string? path) =>
+            Serve(context, string.IsNullOrEmpty(path) ? IndexPath : path));
         app.MapCallerEndpoints();
         app.MapAuditLeafEndpoints();
         app.MapOpsStatusEndpoints();

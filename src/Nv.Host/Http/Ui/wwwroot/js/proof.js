@@ -134,7 +134,7 @@ export async function checkProof({ view, leaf, proof, pinnedPem, fetchConsistenc
     return fail('Inclusion path', `The path from the leaf leads to root ${bytesToBase64(root)}, not to the checkpoint's root ${cp.rootBase64}: `
       + 'the entry is not in the signed log.');
   }
-  pass('Inclusion path', `${path.length} hash${path.length === 1 ? '' : 'es'} (RFC 9162) lead from leaf ${index} to the checkpoint's root ${cp.rootBase64}`);
+  pass('Inclusion path', `${path.length} hash${path.length === 1 ? ' (RFC 9162) leads' : 'es (RFC 9162) lead'} from leaf ${index} to the checkpoint's root ${cp.rootBase64}`);
 
   if (cp.keyId !== pinnedId) return fail('Signing key', `The checkpoint names key ${cp.keyId}, not the pinned key ${pinnedId}.`);
   pass('Signing key', `The checkpoint names the pinned key ${pinnedId}`);
