@@ -20,8 +20,10 @@ public static class NvEndpointExtensions
         return app;
     }
 
-    /// <summary>Maps Nv's endpoints: <c>/health/*</c>, <c>/v1/entities/*</c>, <c>/v1/audit/*</c> (proofs included) and
-    /// <c>/v1/ops/*</c>. Every endpoint but the health probes requires a role (see <see cref="NvRoles"/>).</summary>
+    /// <summary>Maps Nv's endpoints: <c>/health/*</c>, <c>/v1/entities/*</c>, <c>/v1/requests/*</c>, <c>/v1/audit/*</c> (proofs
+    /// included), <c>/v1/ops/*</c>, <c>/v1/me</c> and the audit explorer page at <c>/ui</c>. Every API endpoint but the health
+    /// probes and <c>/v1/me</c> requires a role (see <see cref="NvRoles"/>); the page's static files need none (it asks
+    /// for a key and every API call it makes is checked).</summary>
     public static IEndpointRouteBuilder MapNvEndpoints(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -31,6 +33,7 @@ public static class NvEndpointExtensions
         app.MapAuditEndpoints();
         app.MapProofEndpoints();
         app.MapOpsEndpoints();
+        Nv.Host.Http.Ui.UiEndpoints.MapUiEndpoints(app);
         return app;
     }
 }
