@@ -43,6 +43,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     private readonly List<(ChainState Chain, MerkleHash Leaf)> _newLeaves = [];
     private readonly ArrayBufferWriter<byte> _scratch = new(4096);
     private readonly int[] _fields = new int[2 * AuditCanonicalEncoding.FieldCount];
+    private readonly AuditColumnCodec _columns = new();
     private SqliteConnection? _writer;
     private Statements? _sql;
     private CheckpointSigner? _signer;
@@ -267,7 +268,14 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     {
         for (var k = 0; k < 14; k++)
         {
-            BindField(insert, k + 1, written, k);
+            if (k is 8 or 9 or 10 or 12 && _fields[(2 * k) + 1] >= 0)
+            {
+                _columns.Bind(insert, k + 1, Field(written, k)); // before, after, changes, metadata: compressed when that pays
+            }
+            else
+            {
+                BindField(insert, k + 1, written, k);
+            }
         }
 
         if (entry.Lsn is { } lsn)

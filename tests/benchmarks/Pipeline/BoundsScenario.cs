@@ -36,7 +36,8 @@ internal static class BoundsScenario
         var rounds = Args.Int(args, "--rounds", 3);
         var json = Args.Flag(args, "--json");
         var table = json ? Console.Error : Console.Out;
-        var payload = JsonSerializer.SerializeToElement(new { name = "entity", blob = new string('x', 1000) });
+        var kind = BenchPayload.Kind(args);
+        var payload = BenchPayload.Create(kind, 1000);
         Variant[] variants =
         [
             new("nv: ack=durable", (c, s, p) => PipelineScenario.MeasureNvAsync(c, s, p, ack: AckLevel.Durable)),
@@ -50,7 +51,7 @@ internal static class BoundsScenario
         ];
 
         table.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"bounds: 1 KiB entities, 50% create / 50% update, {seconds} s per cell, median of {rounds} rounds, {Environment.ProcessorCount} cores"));
+            $"bounds: 1 KiB {kind} entities, 50% create / 50% update, {seconds} s per cell, median of {rounds} rounds, {Environment.ProcessorCount} cores"));
         foreach (var variant in variants)
         {
             await variant.Measure(16, Math.Min(2, seconds), payload); // warm-up (JIT, tiering)

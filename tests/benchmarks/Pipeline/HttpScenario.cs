@@ -23,7 +23,8 @@ internal static class HttpScenario
         var ackIndex = Array.IndexOf(args, "--ack");
         var ack = ackIndex >= 0 && ackIndex + 1 < args.Length ? Enum.Parse<AckLevel>(args[ackIndex + 1], ignoreCase: true) : AckLevel.Applied;
         var level = ack.ToString().ToLowerInvariant();
-        var body = JsonSerializer.Serialize(new { name = "entity", blob = new string('x', 1000) });
+        var kind = BenchPayload.Kind(args);
+        var body = BenchPayload.CreateText(kind, 1000);
 
         using var dir = new BenchDirectory("http");
         var port = FreePort();
@@ -35,11 +36,11 @@ internal static class HttpScenario
             await WaitReadyAsync(client, server);
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"http: nv serve (pid {server.Id}), {connections} connections, 1 KiB creates, Prefer: nv-ack={level}, {seconds} s"));
+                $"http: nv serve (pid {server.Id}), {connections} connections, 1 KiB {kind} creates, Prefer: nv-ack={level}, {seconds} s"));
             await LoadAsync(client, Math.Min(connections, 16), 2, body, level, "warm"); // JIT, tiering, connection setup
             var http = await LoadAsync(client, connections, seconds, body, level, "run");
             var inProcess = await PipelineScenario.MeasureNvAsync(connections, seconds,
-                JsonSerializer.SerializeToElement(new { name = "entity", blob = new string('x', 1000) }), ack: ack);
+                BenchPayload.Create(kind, 1000), ack: ack);
 
             Console.WriteLine("                          |   writes/s   p50 ms   p99 ms");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"nv serve over HTTP        | {http.PerSecond,10:F0} {http.P50Ms,8:F2} {http.P99Ms,8:F2}"));

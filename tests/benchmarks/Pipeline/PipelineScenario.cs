@@ -20,7 +20,7 @@ internal static class PipelineScenario
         var callers = Args.Ints(args, "--callers", [1, 16, 64, 256]);
         var seconds = Args.Int(args, "--seconds", 5);
         var rounds = Args.Int(args, "--rounds", 3);
-        var payload = JsonSerializer.SerializeToElement(new { name = "entity", blob = new string('x', 1000) });
+        var payload = BenchPayload.Create(BenchPayload.Kind(args), 1000);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pipeline: 1 KiB entities, 50% create / 50% update, {seconds} s per cell, median of {rounds} rounds"));
         // Warm-up: JIT and tiered compilation would otherwise be charged to the first cell.
         await MeasureNvAsync(16, Math.Min(3, seconds), payload);

@@ -21,7 +21,8 @@ internal static class SustainedScenario
         var callers = Args.Int(args, "--callers", 64);
         var ackIndex = Array.IndexOf(args, "--ack");
         var ack = ackIndex >= 0 && ackIndex + 1 < args.Length ? Enum.Parse<AckLevel>(args[ackIndex + 1], ignoreCase: true) : AckLevel.Applied;
-        var payload = JsonSerializer.SerializeToElement(new { name = "entity", blob = new string('x', 1000) });
+        var kind = BenchPayload.Kind(args);
+        var payload = BenchPayload.Create(kind, 1000);
         var expected = ack == AckLevel.Durable ? WriteStatus.Accepted : WriteStatus.Applied;
 
         using var dir = new BenchDirectory("sustained");
@@ -30,7 +31,7 @@ internal static class SustainedScenario
         var wal = nv.Services.GetRequiredService<IWriteAheadLog>();
         var options = nv.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PipelineOptions>>().Value;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"sustained: ack={ack.ToString().ToLowerInvariant()}, {callers} callers, 1 KiB entities (50% create / 50% update), {seconds} s; MaxLag {options.MaxLagRecords} records / {options.MaxLagTime.TotalSeconds:F1} s"));
+            $"sustained: ack={ack.ToString().ToLowerInvariant()}, {callers} callers, 1 KiB {kind} entities (50% create / 50% update), {seconds} s; MaxLag {options.MaxLagRecords} records / {options.MaxLagTime.TotalSeconds:F1} s"));
         Console.WriteLine("   s |  writes/s | audit backlog | apply backlog | held back by");
 
         long done = 0;
