@@ -20,4 +20,12 @@ internal static class ExitCodes
 
     /// <summary>Verification found a problem (broken chain, damaged record).</summary>
     public const int VerifyFailed = 5;
+
+    /// <summary>A store and the WAL disagree in a way replay cannot repair (a store ahead of the WAL, or missing records the
+    /// WAL no longer holds); nothing was written.</summary>
+    public const int StoreWalMismatch = 6;
+
+    /// <summary>A pipeline stage failed unexpectedly while serving; every waiting caller was answered and a restart
+    /// recovers through boot replay (EX_SOFTWARE).</summary>
+    public const int StageFaulted = 70;
 }

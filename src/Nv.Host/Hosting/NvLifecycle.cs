@@ -76,7 +76,7 @@ internal sealed class NvLifecycle : BackgroundService
         {
             _replayed.TrySetException(ex);
             _pipeline.FailStart(ex);
-            Environment.ExitCode = 1;
+            Environment.ExitCode = ex is StoreWalMismatchException ? ExitCodeOnStoreMismatch : 1;
             _lifetime.StopApplication();
             throw;
         }
@@ -94,6 +94,9 @@ internal sealed class NvLifecycle : BackgroundService
         Environment.ExitCode = ExitCodeOnFault;
         _lifetime.StopApplication();
     }
+
+    /// <summary>The process exit code when a store and the WAL disagree at start (<see cref="StoreWalMismatchException"/>).</summary>
+    public const int ExitCodeOnStoreMismatch = 6;
 
     /// <summary>The process exit code after a pipeline stage failed (EX_SOFTWARE).</summary>
     public const int ExitCodeOnFault = 70;
