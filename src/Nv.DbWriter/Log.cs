@@ -45,4 +45,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3050, Level = LogLevel.Debug, Message = "SQLite durable point: every record through LSN {Lsn} survives a power loss")]
     public static partial void DurablePoint(this ILogger logger, long lsn);
+
+    // 3080-3089: store failures and the idempotency (request outcome) table.
+    [LoggerMessage(EventId = 3080, Level = LogLevel.Critical,
+        Message = "The database store {Path} is stopped after a {ErrorClass} failure: nothing more is applied or acknowledged through it until an operator checks it and restarts Nv")]
+    public static partial void StoreStopped(this ILogger logger, Exception exception, string path, DbErrorClass errorClass);
 }

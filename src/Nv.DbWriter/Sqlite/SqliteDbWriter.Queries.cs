@@ -182,6 +182,7 @@ internal sealed partial class SqliteDbWriter
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
+            ThrowIfStopped();
             var connection = EnsureOpen();
             var effective = Math.Min(upTo.Value, _resolvedThrough);
             if (upTo.Value > _resolvedThrough)
@@ -222,7 +223,7 @@ internal sealed partial class SqliteDbWriter
             catch (SqliteException ex)
             {
                 Rollback(transaction);
-                throw SqliteErrors.Wrap(ex, "purge");
+                throw Stop(SqliteErrors.Wrap(ex, "purge"));
             }
             catch
             {

@@ -11,10 +11,12 @@ namespace Nv.DbWriter.Sqlite;
 
 /// <summary>The embedded default <see cref="IDbWriter"/>: one SQLite file, one table per dtoType, one transaction per batch.</summary>
 /// <remarks>
-/// Failure policy: a transient SQLite error inside a batch (busy beyond the timeout, I/O error, disk full, read-only
-/// remount) rolls the whole batch back and reports every record as <see cref="ApplyStatus.Transient"/>; nothing is
-/// committed and the caller retries later. A non-transient error (corruption, schema damage) rolls back and throws
-/// <see cref="DbWriterException"/> with <c>IsTransient == false</c>: the applier must stop.
+/// Failure policy (<see cref="SqliteErrors"/> classifies): a transient SQLite error inside a batch (busy or locked beyond
+/// the timeout, out of memory, disk full) rolls the whole batch back and reports every record as
+/// <see cref="ApplyStatus.Transient"/>; nothing is committed and the caller retries later. Any other error (corruption,
+/// not a database, an I/O error, a read-only or unopenable file, a bug) rolls back and throws a non-transient
+/// <see cref="DbWriterException"/> carrying its <see cref="DbErrorClass"/>, and the store stops: every later write, purge
+/// or request lookup throws the same exception without touching the file, until the writer is reopened.
 /// Durability: <c>journal_mode=WAL</c> with <c>synchronous=NORMAL</c>: a commit is written to the SQLite WAL file (it
 /// survives a process crash) but not synced, because Nv's own WAL, fsynced before any apply, is the one durability
 /// source. <see cref="MakeDurableAsync"/> is the periodic durable point: one commit with <c>synchronous=FULL</c> that
@@ -42,6 +44,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     private SqliteConnection? _connection;
     private SqliteResolutions? _resolutions;
     private bool _disposed;
+    private DbWriterException? _fault; // set by the first non-transient failure of a write: the store has stopped
 
     // Committed state, changed only after a successful commit.
     private long _resolvedThrough;
@@ -61,6 +64,10 @@ internal sealed partial class SqliteDbWriter : IDbWriter
 
     /// <summary>Full path of the database file.</summary>
     public string Path { get; }
+
+    /// <summary>Tests only: called inside each batch transaction before its first write; an exception it returns is thrown
+    /// there, as SQLite would raise it (fault injection of result codes no real file can be made to produce on demand).</summary>
+    internal Func<SqliteException?>? InjectBatchFailure { get; set; }
 
     /// <summary>The open connection, for tests that inspect pragmas or inject failures. Use only under no concurrency.</summary>
     internal SqliteConnection Connection

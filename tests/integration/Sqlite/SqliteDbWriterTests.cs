@@ -218,6 +218,66 @@ public sealed class SqliteDbWriterTests : IDisposable
         Assert.Equal(0L, Scalar(connection, "SELECT count(*) FROM _nv_resolutions WHERE lsn > 1"));
     }
 
+    [Theory]
+    [InlineData(10, 778, DbErrorClass.IoError)]   // IOERR_WRITE
+    [InlineData(10, 1034, DbErrorClass.IoError)]  // IOERR_FSYNC
+    [InlineData(11, 11, DbErrorClass.Corruption)] // CORRUPT
+    [InlineData(26, 26, DbErrorClass.Corruption)] // NOTADB
+    [InlineData(8, 8, DbErrorClass.Unwritable)]   // READONLY (a read-only remount after disk errors)
+    public async Task A_non_transient_error_stops_the_store_and_is_never_retried(int primary, int extended, DbErrorClass expected)
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", """{"v":1}""")], Ct);
+        writer.InjectBatchFailure = () => new SqliteException("injected failure", primary, extended);
+
+        var failure = await Assert.ThrowsAsync<DbWriterException>(() => writer.ApplyAsync([Update(2, "o1", """{"v":2}""")], Ct));
+        Assert.False(failure.IsTransient);
+        Assert.Equal(expected, failure.ErrorClass);
+
+        // Stopped: even once the cause is gone, nothing more is written through this writer (no retry, no purge).
+        writer.InjectBatchFailure = null;
+        var again = await Assert.ThrowsAsync<DbWriterException>(() => writer.ApplyAsync([Update(2, "o1", """{"v":2}""")], Ct));
+        Assert.Same(failure, again);
+        await Assert.ThrowsAsync<DbWriterException>(() => writer.PurgeAsync(new Lsn(1), Ct));
+        Assert.Equal(1L, Scalar(writer.Connection, "SELECT _nv_lsn FROM \"Order\" WHERE id = 'o1'"));
+        Assert.Equal(new Lsn(1), await writer.GetResolvedThroughAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_busy_error_is_transient_and_the_same_batch_applies_on_retry()
+    {
+        await using var writer = Open();
+        var busy = true;
+        writer.InjectBatchFailure = () => busy ? new SqliteException("injected busy", 5, 5) : null;
+
+        var results = await writer.ApplyAsync([Create(1, "o1", "{}")], Ct);
+        Assert.All(results, r => Assert.Equal(ApplyStatus.Transient, r.Status));
+
+        busy = false;
+        var retried = await writer.ApplyAsync([Create(1, "o1", "{}")], Ct);
+        Assert.All(retried, r => Assert.Equal(ApplyStatus.Applied, r.Status));
+    }
+
+    [Fact]
+    public async Task A_store_that_is_not_a_database_fails_to_open_as_corruption()
+    {
+        var options = Options();
+        await using (var writer = DbWriters.OpenSqlite(options))
+        {
+            await writer.ApplyAsync([Create(1, "o1", "{}")], Ct);
+        }
+
+        var path = Path.Combine(options.DataDirectory, options.SqliteFileName);
+        var bytes = await File.ReadAllBytesAsync(path, Ct);
+        Array.Fill(bytes, (byte)0x5A, 0, 100); // the header: "SQLite format 3" and the page size are gone
+        await File.WriteAllBytesAsync(path, bytes, Ct);
+
+        var failure = Assert.Throws<DbWriterException>(() => DbWriters.OpenSqlite(options));
+        Assert.False(failure.IsTransient);
+        Assert.Equal(DbErrorClass.Corruption, failure.ErrorClass);
+        Assert.Contains("restore", failure.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Results_are_returned_only_after_commit_so_another_connection_sees_them()
     {
