@@ -148,6 +148,30 @@ internal sealed partial class SqliteAuditSink
         }
     }
 
+    public async Task<IReadOnlyList<SignedCheckpoint>> GetLatestCheckpointsAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            var latest = new List<SignedCheckpoint>();
+            foreach (var name in ChainNames())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (Chain(name).Latest is { } checkpoint)
+                {
+                    latest.Add(checkpoint);
+                }
+            }
+
+            return latest;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     private static readonly TimeSpan MaxCheckpointRetryDelay = TimeSpan.FromSeconds(30);
 
     // After a committed append, and on the idle tick: checkpoint by count or by age. Never throws: the entries are

@@ -5,13 +5,14 @@ using Nv.Cli.Hosting;
 
 namespace Nv.Cli.Commands;
 
-/// <summary><c>nv audit checkpoint [--out DIR]</c>: sign a checkpoint of every chain that grew and export the newest ones.</summary>
+/// <summary><c>nv audit checkpoint [--out DIR]</c>: sign a checkpoint of every chain that grew, then print or export the
+/// newest checkpoint of every chain (signed now or earlier), so an auditor always gets one to keep outside the store.</summary>
 internal static class AuditCheckpointCommand
 {
     public static void AddTo(Command audit)
     {
         var output = new Option<string?>("--out") { Description = "Write each chain's newest checkpoint to DIR/<chain>-<size>.checkpoint." };
-        var command = new Command("checkpoint", "Sign Merkle checkpoints of the audit chains and optionally export them for safekeeping.") { output };
+        var command = new Command("checkpoint", "Sign Merkle checkpoints of the audit chains that grew and print or export the newest checkpoint of every chain for safekeeping.") { output };
         command.SetAction((parse, ct) => RunAsync(parse.GetValue(output), ct));
         audit.Subcommands.Add(command);
     }
@@ -24,8 +25,11 @@ internal static class AuditCheckpointCommand
             await using var hostScope = (IAsyncDisposable)host;
             var proofs = host.Services.GetRequiredService<IAuditProofs>();
             var signed = await proofs.CheckpointAllAsync(cancellationToken);
-            Console.WriteLine($"signed: {signed.Count} checkpoint(s)");
-            foreach (var checkpoint in signed)
+            // Export the newest checkpoint of every chain, not only those signed now: when no chain grew since the last
+            // checkpoint (signed at the host's stop, say) that one is still what the auditor must keep.
+            var newest = await proofs.GetLatestCheckpointsAsync(cancellationToken);
+            Console.WriteLine($"signed: {signed.Count} checkpoint(s); newest of {newest.Count} chain(s):");
+            foreach (var checkpoint in newest)
             {
                 if (output is not null)
                 {
