@@ -30,6 +30,7 @@ internal sealed class EntityHandler
 
     public async Task<IResult> GetAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
     {
+        entityId = EntityIdOf(context, entityId);
         if ((CheckRoute(context, dtoType, entityId) ?? CheckReady(context)) is { } refused)
         {
             return refused;
@@ -62,6 +63,7 @@ internal sealed class EntityHandler
 
     public async Task<IResult> WriteAsync(HttpContext context, WalOperation operation, string dtoType, string entityId, CancellationToken cancellationToken)
     {
+        entityId = EntityIdOf(context, entityId);
         var refused = CheckHeaders(context, out var expected);
         if ((CheckRoute(context, dtoType, entityId) ?? CheckReady(context) ?? refused) is { } problem)
         {
@@ -90,6 +92,7 @@ internal sealed class EntityHandler
 
     public async Task<IResult> PatchAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
     {
+        entityId = EntityIdOf(context, entityId);
         var refused = CheckHeaders(context, out var ifMatch);
         if ((CheckRoute(context, dtoType, entityId) ?? CheckReady(context) ?? refused) is { } problem)
         {
@@ -227,6 +230,24 @@ internal sealed class EntityHandler
         return _pipeline.IsReady ? null : Problems.NotReady(context, "Boot replay has not finished or Nv is stopping; retry shortly.");
     }
 
+    /// <summary>The entity id the client named: its path segment percent-decoded exactly once (RFC 3986).</summary>
+    /// <remarks>Kestrel decodes the path but leaves an encoded slash ("%2F") encoded, so the route value of
+    /// <c>..%2F..%2Fetc</c> is that text, which any later decoding turns into <c>../../etc</c>; and a double-encoded
+    /// <c>%252F</c> arrives as the same text. Only the raw request target tells them apart, so a route value holding
+    /// "%2F" is decoded from it (and refused by the id alphabet if it names a '/').</remarks>
+    internal static string EntityIdOf(HttpContext context, string routeValue)
+    {
+        if (!routeValue.Contains("%2F", StringComparison.OrdinalIgnoreCase))
+        {
+            return routeValue;
+        }
+
+        var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        var path = raw is null ? null : raw.Split('?', 2)[0];
+        var segment = path is null || !path.StartsWith('/') ? null : path.TrimEnd('/')[(path.TrimEnd('/').LastIndexOf('/') + 1)..];
+        return segment is null ? routeValue.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase) : Uri.UnescapeDataString(segment);
+    }
+
     internal static IResult? CheckRoute(HttpContext context, string dtoType, string entityId)
     {
         if (!RequestValidator.IsValidDtoType(dtoType))
@@ -234,9 +255,10 @@ internal sealed class EntityHandler
             return Problems.Validation(context, "dtoType must start with a letter, contain only letters, digits and '_', and be at most 64 characters.", "dtoType");
         }
 
-        if (entityId.Length is 0 or > RequestValidator.MaxEntityIdLength || entityId.Any(char.IsControl))
+        if (RequestValidator.EntityIdProblem(entityId) is { } problem)
         {
-            return Problems.Validation(context, $"entityId must be 1-{RequestValidator.MaxEntityIdLength} characters without control characters.", "entityId");
+            return Problems.Validation(context, $"entityId {problem} (ids are 1-{RequestValidator.MaxEntityIdLength} printable characters, " +
+                "without '/', '\\', control or format characters, and not '.' or '..').", "entityId");
         }
 
         return null;

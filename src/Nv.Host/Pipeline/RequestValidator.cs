@@ -43,7 +43,11 @@ internal sealed class RequestValidator
             throw new WriteValidationException("dtoType", "must start with a letter, contain only letters, digits and '_', and be at most 64 characters");
         }
 
-        CheckText(request.EntityId, "entityId", MaxEntityIdLength, required: true);
+        if (EntityIdProblem(request.EntityId) is { } entityIdProblem)
+        {
+            throw new WriteValidationException("entityId", entityIdProblem);
+        }
+
         if (request.Version is < 0 or > 1_000_000)
         {
             throw new WriteValidationException("version", "must be between 0 and 1000000");
@@ -74,6 +78,63 @@ internal sealed class RequestValidator
         }
 
         CheckObject(payload, "", 1);
+    }
+
+    /// <summary>Why <paramref name="entityId"/> is not a safe entity id, or null when it is.</summary>
+    /// <remarks>The safe alphabet: 1–200 UTF-16 characters of printable Unicode (letters, digits, punctuation, symbols and
+    /// spaces). Refused: '/' and '\' (path separators: an id is never a path, whatever a store or a tool later builds from
+    /// it), the ids "." and ".." (path segments), control characters (C0, DEL, C1), format characters (Unicode category Cf:
+    /// zero-width and bidirectional overrides, which make two different ids look the same) and unpaired surrogates (they
+    /// cannot be encoded as UTF-8, so no JSON, BSON or SQLite text could hold them). Checked by the pipeline for every
+    /// caller, and by the HTTP layer on every route (reads included).</remarks>
+    internal static string? EntityIdProblem(string? entityId)
+    {
+        if (string.IsNullOrEmpty(entityId))
+        {
+            return "is required";
+        }
+
+        if (entityId.Length > MaxEntityIdLength)
+        {
+            return $"is longer than {MaxEntityIdLength} characters";
+        }
+
+        if (entityId is "." or "..")
+        {
+            return "may not be '.' or '..' (a path segment)";
+        }
+
+        for (var i = 0; i < entityId.Length; i++)
+        {
+            var c = entityId[i];
+            if (c is '/' or '\\')
+            {
+                return "may not contain '/' or '\\'";
+            }
+
+            if (char.IsControl(c))
+            {
+                return "may not contain NUL or other control characters";
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < entityId.Length && char.IsLowSurrogate(entityId[i + 1]))
+            {
+                i++;
+                continue;
+            }
+
+            if (char.IsSurrogate(c))
+            {
+                return "may not contain unpaired surrogates";
+            }
+
+            if (char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
+            {
+                return "may not contain invisible format characters (zero-width or bidirectional controls)";
+            }
+        }
+
+        return null;
     }
 
     internal static bool IsValidDtoType(string? dtoType)

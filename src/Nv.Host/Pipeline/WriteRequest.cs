@@ -15,7 +15,7 @@ public sealed record WriteRequest
     /// <summary>Entity type: letters, digits and '_', starting with a letter, at most 64 characters.</summary>
     public required string DtoType { get; init; }
 
-    /// <summary>Entity id: 1–200 printable characters.</summary>
+    /// <summary>Entity id: 1–200 printable characters; not '/', '\', control or format characters, and not '.' or '..'.</summary>
     public required string EntityId { get; init; }
 
     /// <summary>The new entity state (a JSON object); ignored for deletes.</summary>
