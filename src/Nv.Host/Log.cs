@@ -107,4 +107,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3112, Level = LogLevel.Debug, Message = "Durable point of the audit store failed; the next tick retries")]
     public static partial void AuditDurablePointFailed(ILogger logger, Exception exception);
+
+    // 3150-3169: request ids, idempotency and record limits.
+    [LoggerMessage(EventId = 3150, Level = LogLevel.Warning,
+        Message = "Write {RequestId} refused with 413: its record is {Size} bytes and the WAL takes at most {Max} (Nv:Wal:MaxRecordBytes); nothing was written and the WAL is open")]
+    public static partial void RecordTooLarge(ILogger logger, string requestId, long size, long max);
 }

@@ -30,7 +30,8 @@ public interface IWriteAheadLog : IAsyncDisposable
     /// <summary>Appends a record and assigns its LSN. The record is not durable until a flush covers it.</summary>
     /// <returns>The record as stored, with <see cref="WalRecord.Lsn"/> set.</returns>
     /// <exception cref="WalFaultedException">The log is faulted.</exception>
-    /// <exception cref="ArgumentException">The record is too large to frame.</exception>
+    /// <exception cref="WalRecordTooLargeException">The record is too large for the log: nothing was written and the log
+    /// is still open (a refusal of this record only, never a fault).</exception>
     ValueTask<WalRecord> AppendAsync(WalRecord record, CancellationToken cancellationToken = default);
 
     /// <summary>Completes when every record at or below <paramref name="upTo"/> is on disk.</summary>

@@ -80,6 +80,24 @@ internal sealed class RequestValidator
         CheckObject(payload, "", 1);
     }
 
+    /// <summary>The most a WAL record can hold besides its payload, reason and metadata: the fixed fields, the longest
+    /// service, dtoType, entity id, request id, user id and replay key this validator accepts (UTF-8, up to 3 bytes per
+    /// UTF-16 character) and the request fingerprint.</summary>
+    internal static int MaxRecordOverheadBytes(PipelineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        const int Fixed = 16 + 4 + 8 + 2 + 1 + 4 + 4 + 1 + 8; // id, version, timestamp, offset, operation, payload length, metadata count, expected LSN
+        const int Strings = 8 * 4; // length prefixes: service, dtoType, entityId, replayKey, requestId, userId, reason, fingerprint
+        const int Fingerprint = 32;
+        var environment = System.Text.Encoding.UTF8.GetByteCount(options.Environment ?? "");
+        var service = System.Text.Encoding.UTF8.GetByteCount(options.Service ?? "");
+        const int DtoType = 64;
+        const int EntityId = MaxEntityIdLength * 3;
+        const int Version = 7; // "1000000"
+        var replayKey = environment + service + Version + DtoType + EntityId + 4;
+        return Fixed + Strings + Fingerprint + service + DtoType + EntityId + replayKey + MaxRequestIdLength + (MaxUserIdLength * 3);
+    }
+
     /// <summary>Why <paramref name="entityId"/> is not a safe entity id, or null when it is.</summary>
     /// <remarks>The safe alphabet: 1–200 UTF-16 characters of printable Unicode (letters, digits, punctuation, symbols and
     /// spaces). Refused: '/' and '\' (path separators: an id is never a path, whatever a store or a tool later builds from

@@ -96,16 +96,41 @@ internal sealed partial class WritePipeline
         var first = batch.Count;
         batch.AddRange(taken); // before appending: if an append faults the WAL, FaultPipeline fails all of them
         var midBatch = CrashPoints.IsArmed(CrashPoints.MidBatch) && batch.Count >= 2 ? batch.Count / 2 : -1;
+        var refused = 0;
         for (var i = first; i < batch.Count; i++)
         {
-            if (i == midBatch)
+            if (i == midBatch && batch[i - 1].Record is { } previous)
             {
-                await _wal.FlushAsync(batch[i - 1].Record!.Lsn, cancellationToken);
+                await _wal.FlushAsync(previous.Lsn, cancellationToken);
                 CrashPoints.Hit(CrashPoints.MidBatch);
             }
 
-            batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request), cancellationToken);
+            try
+            {
+                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request), cancellationToken);
+            }
+            catch (WalRecordTooLargeException ex)
+            {
+                // The WAL refused this record before writing anything (it is still open): a refusal of this request only.
+                RefuseTooLarge(batch[i], ex);
+                refused++;
+            }
         }
+
+        if (refused > 0)
+        {
+            batch.RemoveAll(static w => w.Record is null);
+        }
+    }
+
+    private void RefuseTooLarge(PendingWrite write, WalRecordTooLargeException ex)
+    {
+        Log.RecordTooLarge(_logger, write.Request.RequestId, ex.SizeBytes, ex.MaxBytes);
+        _requests.Remove(write);
+        write.Fail(new WriteValidationException("record",
+            $"the write serializes to {ex.SizeBytes} bytes with its ids, reason and metadata; the write-ahead log takes at most {ex.MaxBytes} " +
+            "(Nv:Wal:MaxRecordBytes). Nothing was written.", isTooLarge: true));
+        Done(write); // its place in the backlog is given back
     }
 
     // Retries whose first attempt this process no longer remembers are found among the database's resolutions: they get

@@ -31,7 +31,7 @@ internal static class WalRecordCodec
 
         if (size > maxBodyBytes)
         {
-            throw new ArgumentException($"The record is {size} bytes serialized; the maximum is {maxBodyBytes}.", nameof(record));
+            throw new WalRecordTooLargeException(size, maxBodyBytes);
         }
 
         var frame = new byte[WalFrame.HeaderSize + size];

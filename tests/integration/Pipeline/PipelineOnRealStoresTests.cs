@@ -165,7 +165,8 @@ public sealed class PipelineOnRealStoresTests : IDisposable
             ["Nv:Wal:SegmentSizeBits"] = "16",
             ["Nv:Wal:PageSizeBits"] = "12",
             ["Nv:Wal:MemorySizeBits"] = "14",
-            ["Nv:Wal:MaxRecordBytes"] = "2048",
+            ["Nv:Wal:MaxRecordBytes"] = "4000",
+            ["Nv:Pipeline:MaxPayloadBytes"] = "1024", // with the largest ids it must still fit a record
         };
         await using var nv = await NvTestHost.StartAsync(_dir.Path, settings);
         await Task.WhenAll(Enumerable.Range(0, 400).Select(i =>

@@ -23,7 +23,7 @@ public sealed class StorePositionTests : IDisposable
         ["Nv:Wal:SegmentSizeBits"] = "16",
         ["Nv:Wal:PageSizeBits"] = "12",
         ["Nv:Wal:MemorySizeBits"] = "14",
-        ["Nv:Wal:MaxRecordBytes"] = "2048",
+        ["Nv:Wal:MaxRecordBytes"] = "4000", // the payload limit plus the largest ids must fit a record (options validation)
         ["Nv:Pipeline:MaxPayloadBytes"] = "1024",
     };
 

@@ -98,7 +98,7 @@ public sealed class WalRecordCodecTests
     public void Oversized_record_is_rejected()
     {
         var big = Full() with { Reason = new string('x', 5000) };
-        Assert.Throws<ArgumentException>(() => WalRecordCodec.EncodeFrame(big, 1024, out _));
+        Assert.Throws<WalRecordTooLargeException>(() => WalRecordCodec.EncodeFrame(big, 1024, out _));
     }
 
     [Fact]
