@@ -135,6 +135,7 @@ internal sealed partial class SqliteDbWriter
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
+            ThrowIfStopped();
             var connection = EnsureOpen();
             var target = _resolvedThrough;
             if (target == _durableThrough)
@@ -149,6 +150,11 @@ internal sealed partial class SqliteDbWriter
                 try
                 {
                     using var transaction = connection.BeginTransaction(deferred: false);
+                    if (InjectBatchFailure?.Invoke() is { } injected)
+                    {
+                        throw injected;
+                    }
+
                     using (var command = connection.CreateCommand())
                     {
                         command.Transaction = transaction;
@@ -166,7 +172,7 @@ internal sealed partial class SqliteDbWriter
             }
             catch (SqliteException ex)
             {
-                throw SqliteErrors.Wrap(ex, "durable point");
+                throw Stop(SqliteErrors.Wrap(ex, "durable point")); // a failed sync (IOERR_FSYNC) stops the store
             }
 
             _durableThrough = target;

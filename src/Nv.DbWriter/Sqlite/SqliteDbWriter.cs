@@ -65,7 +65,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     /// <summary>Full path of the database file.</summary>
     public string Path { get; }
 
-    /// <summary>Tests only: called inside each batch transaction before its first write; an exception it returns is thrown
+    /// <summary>Tests only: called inside each batch (and durable point) transaction before its first write; an exception it returns is thrown
     /// there, as SQLite would raise it (fault injection of result codes no real file can be made to produce on demand).</summary>
     internal Func<SqliteException?>? InjectBatchFailure { get; set; }
 

@@ -244,6 +244,22 @@ public sealed class SqliteDbWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task A_failed_sync_at_a_durable_point_stops_the_store()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", """{"v":1}""")], Ct);
+        writer.InjectBatchFailure = () => new SqliteException("injected fsync failure", 10, 1034); // IOERR_FSYNC
+
+        var failure = await Assert.ThrowsAsync<DbWriterException>(() => writer.MakeDurableAsync(Ct));
+        Assert.Equal(DbErrorClass.IoError, failure.ErrorClass);
+
+        // PostgreSQL's lesson: after a failed fsync the file's state is unknown; nothing more goes through this store.
+        writer.InjectBatchFailure = null;
+        Assert.Same(failure, await Assert.ThrowsAsync<DbWriterException>(() => writer.ApplyAsync([Update(2, "o1", """{"v":2}""")], Ct)));
+        Assert.Same(failure, await Assert.ThrowsAsync<DbWriterException>(() => writer.MakeDurableAsync(Ct)));
+    }
+
+    [Fact]
     public async Task A_busy_error_is_transient_and_the_same_batch_applies_on_retry()
     {
         await using var writer = Open();
