@@ -7,8 +7,11 @@ namespace Nv.DbWriter;
 /// Idempotence follows PostgreSQL's page-LSN rule: each stored entity carries the LSN, replay key and WAL id of the
 /// record that last wrote it, and a record is applied only if the stored LSN is lower. Deletes leave a tombstone that
 /// keeps the LSN. Each record's outcome is stored in the same transaction as its write (<see cref="RecordResolution"/>),
-/// so re-applying a resolved record returns its first outcome. A batch is one transaction; results are returned
-/// only after it is committed (durable against a process crash; see <see cref="MakeDurableAsync"/> for power loss). Not thread-safe for concurrent <see cref="ApplyAsync"/> calls: one applier owns it.
+/// so re-applying a resolved record returns its first outcome; so is its request's outcome (<see cref="RequestOutcome"/>,
+/// keyed by caller and request id, first record wins), which outlives the WAL for the idempotency retention window. A
+/// batch is one transaction; results are returned only after it is committed (durable against a process crash; see
+/// <see cref="MakeDurableAsync"/> for power loss). Not thread-safe for concurrent <see cref="ApplyAsync"/> calls: one
+/// applier owns it.
 /// </remarks>
 public interface IDbWriter : IAsyncDisposable
 {
@@ -31,6 +34,17 @@ public interface IDbWriter : IAsyncDisposable
     /// <summary>For each of <paramref name="requestIds"/> that has one, the stored outcome of the first record carrying it.</summary>
     /// <remarks>One round trip for a whole batch: the pipeline's commit stage checks every new request id this way.</remarks>
     Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default);
+
+    /// <summary>For each of <paramref name="keys"/> that has one, the stored outcome of its request (see <see cref="RequestOutcome"/>).</summary>
+    /// <remarks>Outcomes are written in the same transaction as the records they describe and survive WAL truncation and
+    /// resolution purges until <see cref="PurgeRequestsAsync"/> removes them. A key also matches an outcome recorded before
+    /// request ids were scoped (null <see cref="RequestOutcome.Scope"/>) when it has none of its own. One round trip per
+    /// batch: the pipeline's commit stage checks every request it has not seen in memory this way.</remarks>
+    Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the request outcomes created before <paramref name="createdBefore"/> (the retention window's start).</summary>
+    /// <returns>How many were deleted.</returns>
+    Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default);
 
     /// <summary>The highest LSN such that every record at or below it has a stored resolution (committed).</summary>
     /// <remarks>Read from the store itself, where it is written atomically with the data: after a crash or a power

@@ -116,6 +116,8 @@ internal sealed partial class MongoDbWriter
             {
                 _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
             }
+
+            await RecordRequestsAsync(batch, plan.Results, cancellationToken); // the requests' outcomes, once the writes are durable
         }
         catch (Exception ex) when (MongoErrors.IsTransient(ex))
         {

@@ -150,6 +150,7 @@ internal sealed partial class MongoDbWriter : IDbWriter
                     new CreateIndexOptions { Name = "requestId_lsn" }),
                 cancellationToken: cancellationToken);
             await CheckSchemaAsync(cancellationToken);
+            await EnsureRequestsAsync(cancellationToken);
             var stored = await _meta!.Find(MongoCommands.MetaId(MongoCommands.ResolvedThroughId)).FirstOrDefaultAsync(cancellationToken);
             _resolvedThrough = stored?["value"].ToInt64() ?? 0;
             var max = await _resolutions.Find(FilterDefinition<BsonDocument>.Empty)

@@ -46,5 +46,6 @@ public static class MongoDbWriters
         MongoUri = options.MongoUri,
         MongoDatabase = options.MongoDatabase,
         MongoConnectTimeout = options.MongoConnectTimeout,
+        IdempotencyRetention = options.IdempotencyRetention,
     };
 }

@@ -202,6 +202,7 @@ internal sealed partial class SqliteDbWriter
         }
 
         _resolutions!.Insert(lsn, record.Id, record.RequestId, status, reason, before);
+        _requests!.Insert(record, status, reason); // the request's outcome commits with its write (first record wins)
         if (lsn > maxResolutionLsn)
         {
             maxResolutionLsn = lsn;
@@ -267,7 +268,7 @@ internal sealed partial class SqliteDbWriter
     /// <summary>Throws the failure that stopped the store, if one did.</summary>
     private void ThrowIfStopped()
     {
-        if (_fault is { } fault)
+        if (Volatile.Read(ref _fault) is { } fault) // read without the lock by request lookups
         {
             throw fault;
         }
@@ -281,13 +282,12 @@ internal sealed partial class SqliteDbWriter
             return failure;
         }
 
-        if (_fault is null)
+        if (Interlocked.CompareExchange(ref _fault, failure, null) is null)
         {
-            _fault = failure;
             _logger.StoreStopped(failure, Path, failure.ErrorClass);
         }
 
-        return _fault;
+        return _fault!;
     }
 
     private void Rollback(SqliteTransaction? transaction)

@@ -30,7 +30,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
 {
     private const string ResolvedThroughKey = "resolved_through";
     private const string DurableThroughKey = "durable_through";
-    private const int SchemaVersion = 1;
+    private const int SchemaVersion = 2; // 2: _nv_requests (request outcomes kept for the idempotency window)
 
     private readonly Lock _gate = new();
     private readonly DbWriterOptions _options;
@@ -43,6 +43,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     private string? _readConnectionString;
     private SqliteConnection? _connection;
     private SqliteResolutions? _resolutions;
+    private SqliteRequests? _requests;
     private bool _disposed;
     private DbWriterException? _fault; // set by the first non-transient failure of a write: the store has stopped
 
@@ -121,6 +122,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter
             _metrics.Dispose();
             _resolutions?.Dispose();
             _resolutions = null;
+            _requests?.Dispose();
+            _requests = null;
             if (_readConnectionString is { } readers)
             {
                 _readConnectionString = null;
@@ -150,14 +153,17 @@ internal sealed partial class SqliteDbWriter : IDbWriter
         var connection = Open();
         try
         {
-            CreateSchema(connection);
+            CreateSchema(connection, _logger, Path);
             _resolutions = new SqliteResolutions(connection);
+            _requests = new SqliteRequests(connection);
             (_resolvedThrough, _maxResolutionLsn) = _resolutions.LoadState();
         }
         catch (Exception ex)
         {
             _resolutions?.Dispose();
             _resolutions = null;
+            _requests?.Dispose();
+            _requests = null;
             connection.Dispose();
             if (ex is SqliteException sqlite)
             {
@@ -222,7 +228,10 @@ internal sealed partial class SqliteDbWriter : IDbWriter
         }
     }
 
-    private static void CreateSchema(SqliteConnection connection)
+    // Creates the schema of a new store, or migrates one written by an earlier version in place (one transaction: a
+    // crash leaves the old version intact). Version 1 → 2 adds _nv_requests and carries the stored resolutions over as
+    // unscoped request outcomes. A newer version than this build knows is refused.
+    private static void CreateSchema(SqliteConnection connection, ILogger logger, string path)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
         using (var command = connection.CreateCommand())
@@ -237,13 +246,26 @@ internal sealed partial class SqliteDbWriter : IDbWriter
                 INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('{ResolvedThroughKey}', 0);
                 INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('{DurableThroughKey}', 0);
                 {SqliteResolutions.CreateSql}
+                {SqliteRequests.CreateSql}
                 """;
             command.ExecuteNonQuery();
             command.CommandText = "SELECT value FROM _nv_meta WHERE key = 'schema_version'";
-            var version = (long)command.ExecuteScalar()!;
-            if (version != SchemaVersion)
+            var version = command.ExecuteScalar() is long stored ? stored : -1;
+            if (version == 1)
             {
-                throw new DbWriterException($"Database schema version {version} is not supported (expected {SchemaVersion}).", isTransient: false);
+                command.CommandText = SqliteRequests.MigrateFromVersion1Sql;
+                command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                var carried = command.ExecuteNonQuery();
+                command.Parameters.Clear();
+                command.CommandText = $"UPDATE _nv_meta SET value = {SchemaVersion} WHERE key = 'schema_version'";
+                command.ExecuteNonQuery();
+                logger.SchemaMigrated(path, 1, SchemaVersion, carried);
+            }
+            else if (version != SchemaVersion)
+            {
+                throw new DbWriterException(
+                    $"The SQLite store {path} has schema version {version}; this build reads versions 1 and {SchemaVersion} (a newer Nv wrote it, or it is damaged).",
+                    DbErrorClass.Internal);
             }
         }
 

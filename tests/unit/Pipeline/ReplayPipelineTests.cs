@@ -329,6 +329,12 @@ public sealed class ReplayPipelineTests
         public Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default) =>
             _inner.FindByRequestIdsAsync(requestIds, cancellationToken);
 
+        public Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys, CancellationToken cancellationToken = default) =>
+            _inner.FindRequestsAsync(keys, cancellationToken);
+
+        public Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) =>
+            _inner.PurgeRequestsAsync(createdBefore, cancellationToken);
+
         public Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default) => _inner.GetResolvedThroughAsync(cancellationToken);
 
         public Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default) => _inner.PurgeAsync(upTo, cancellationToken);
