@@ -112,4 +112,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 3150, Level = LogLevel.Warning,
         Message = "Write {RequestId} refused with 413: its record is {Size} bytes and the WAL takes at most {Max} (Nv:Wal:MaxRecordBytes); nothing was written and the WAL is open")]
     public static partial void RecordTooLarge(ILogger logger, string requestId, long size, long max);
+
+    [LoggerMessage(EventId = 3151, Level = LogLevel.Warning, Message = "Purging expired request outcomes failed; it will be retried at the next interval")]
+    public static partial void RequestPurgeFailed(ILogger logger, Exception exception);
 }

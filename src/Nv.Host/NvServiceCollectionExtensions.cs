@@ -22,6 +22,9 @@ public static class NvServiceCollectionExtensions
             options.Configure(configure);
         }
 
+        // One setting for the idempotency window: the database writer builds its expiry (Mongo's TTL index) from it.
+        services.AddOptions<Nv.DbWriter.DbWriterOptions>()
+            .Configure<IOptions<PipelineOptions>>(static (db, pipeline) => db.IdempotencyRetention = pipeline.Value.IdempotencyRetention);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineLimitsValidator>());
         services.TryAddSingleton(TimeProvider.System);

@@ -82,7 +82,7 @@ internal sealed class EntityHandler
                 }
             }
 
-            return await SubmitAsync(context, operation, dtoType, entityId, body?.RootElement, expected, expected is not null, cancellationToken);
+            return await SubmitAsync(context, operation, dtoType, entityId, body?.RootElement, expected, expected is not null, null, cancellationToken);
         }
         finally
         {
@@ -107,6 +107,9 @@ internal sealed class EntityHandler
 
         using (patch)
         {
+            // A retry must match the patch as sent, not the state it merges into (other writes may have changed it since).
+            var fingerprint = RequestFingerprint.Compute("patch", dtoType, entityId,
+                System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(patch!.RootElement));
             StoredEntity? current;
             try
             {
@@ -120,9 +123,11 @@ internal sealed class EntityHandler
             if (current is null)
             {
                 // A retry of a patch that deleted nothing but whose entity is gone since: the first outcome still wins.
-                if (await _db.FindByRequestIdAsync(RequestIds.FromCaller(context)!, cancellationToken) is not null)
+                var key = new RequestKey((context.Items[NvCaller.ItemKey] as NvCaller)?.UserId ?? string.Empty, RequestIds.FromCaller(context)!);
+                if ((await _db.FindRequestsAsync([key], cancellationToken)).ContainsKey(key))
                 {
-                    return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, patch!.RootElement, null, ifMatch is not null, cancellationToken);
+                    return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, patch!.RootElement, null, ifMatch is not null, fingerprint,
+                        cancellationToken);
                 }
 
                 return Problems.NotFound(context, $"No {dtoType} with id '{entityId}' exists; PATCH needs an existing entity.");
@@ -145,13 +150,13 @@ internal sealed class EntityHandler
                 return Problems.Validation(context, "The merge patch cannot be applied: " + ex.Message, "body");
             }
 
-            return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, merged, current.Lsn, ifMatch is not null, cancellationToken);
+            return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, merged, current.Lsn, ifMatch is not null, fingerprint, cancellationToken);
         }
     }
 
     private async Task<IResult> SubmitAsync(
         HttpContext context, WalOperation operation, string dtoType, string entityId, JsonElement? payload, Lsn? expected, bool clientPrecondition,
-        CancellationToken cancellationToken)
+        string? fingerprint, CancellationToken cancellationToken)
     {
         var caller = context.Items[NvCaller.ItemKey] as NvCaller;
         if (!AckPreference.TryRead(context, out var ack))
@@ -171,6 +176,7 @@ internal sealed class EntityHandler
             Reason = context.Request.Headers["X-Reason"].ToString() is { Length: > 0 } reason ? reason : null,
             Metadata = Metadata(context),
             ExpectedLsn = expected,
+            Fingerprint = fingerprint,
         };
 
         try
@@ -190,6 +196,16 @@ internal sealed class EntityHandler
         catch (WriteValidationException ex)
         {
             return Problems.Validation(context, ex.Message, ex.Field);
+        }
+        catch (IdempotencyKeyReusedException ex)
+        {
+            return Problems.Create(context, StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyKeyReused,
+                "The request id was already used for a different request", ex.Message);
+        }
+        catch (RequestInProgressException ex)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.RequestInProgress, "The request is still in progress", ex.Message);
         }
         catch (WalFaultedException ex)
         {
@@ -267,9 +283,16 @@ internal sealed class EntityHandler
     private static IResult? CheckHeaders(HttpContext context, out Lsn? ifMatch)
     {
         ifMatch = null;
+        if (RequestIds.Conflict(context) is { } conflict)
+        {
+            return Problems.Validation(context, conflict, RequestIds.IdempotencyKeyHeader);
+        }
+
         if (RequestIds.FromCaller(context) is null)
         {
-            return Problems.Validation(context, "Writes need an X-Request-Id header (the idempotency key: a retry with the same id returns the first outcome).", "X-Request-Id");
+            return Problems.Validation(context,
+                "Writes need an X-Request-Id (or Idempotency-Key) header: the idempotency key; a retry with the same id returns the first outcome.",
+                "X-Request-Id");
         }
 
         var header = context.Request.Headers.IfMatch.ToString();

@@ -16,7 +16,7 @@ internal static class RequestEndpoints
     {
         app.MapGet("/v1/requests/{requestId}", async (HttpContext context, string requestId, IWritePipeline pipeline) =>
         {
-            var outcome = await pipeline.GetOutcomeAsync(requestId, context.RequestAborted);
+            var outcome = await pipeline.GetOutcomeAsync(requestId, (context.Items[NvCaller.ItemKey] as NvCaller)?.UserId, context.RequestAborted);
             return outcome is null
                 ? Problems.NotFound(context, $"No write with request id '{requestId}' is known (never written, or older than the retention window).")
                 : Results.Json(new RequestStatusView(outcome.RequestId, StatusName(outcome.Status), outcome.Lsn.Value,

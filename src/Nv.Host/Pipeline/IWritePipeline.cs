@@ -21,7 +21,11 @@ public interface IWritePipeline
     /// <summary>The outcome of an earlier write, by request id: applied or rejected once the database decided it,
     /// <see cref="WriteStatus.Accepted"/> while it is durable but not applied yet, null when the id is unknown (never
     /// written, or forgotten).</summary>
-    Task<WriteOutcome?> GetOutcomeAsync(string requestId, CancellationToken cancellationToken = default);
+    /// <param name="requestId">The request id.</param>
+    /// <param name="userId">The caller the id belongs to (request ids are scoped to their caller: the API key's name, or
+    /// the user id when authentication is off).</param>
+    /// <param name="cancellationToken">Cancels the lookup.</param>
+    Task<WriteOutcome?> GetOutcomeAsync(string requestId, string? userId, CancellationToken cancellationToken = default);
 
     /// <summary>Writes one mutation and returns at the request's <see cref="AckLevel"/> (default: once the database decided).</summary>
     /// <exception cref="WriteValidationException">The request is invalid; nothing was written.</exception>

@@ -1,3 +1,4 @@
+using Nv.DbWriter;
 using Nv.Wal;
 
 namespace Nv.Host.Pipeline;
@@ -15,12 +16,19 @@ internal sealed class PendingWrite
     {
         Request = request;
         Ack = ack;
+        Key = new RequestKey(request.UserId ?? string.Empty, request.RequestId);
+        Fingerprint = RequestFingerprint.Of(request);
     }
 
     public WriteRequest Request { get; }
 
     /// <summary>When the caller is answered.</summary>
     public AckLevel Ack { get; }
+    /// <summary>The request id in its caller's scope.</summary>
+    public RequestKey Key { get; }
+
+    /// <summary>What the request asked for (<see cref="RequestFingerprint"/>).</summary>
+    public string Fingerprint { get; }
 
     /// <summary>The record as stored in the WAL (set by the commit stage).</summary>
     public WalRecord? Record { get; set; }

@@ -25,8 +25,19 @@ public sealed class PipelineOptions
     /// durable commits and fewer rewrites of the same index pages; each batch is held in memory by up to four stages.</summary>
     public int ReplayBatchSize { get; set; } = 8192;
 
-    /// <summary>Request ids remembered in memory for idempotent retries (older ones are found in the database).</summary>
+    /// <summary>Settled request ids remembered in memory for idempotent retries (older ones are found in the database's
+    /// request outcomes). Requests still in flight, or durable in the WAL but not yet applied, are never forgotten, so
+    /// the cache can hold more while the database is behind.</summary>
     public int RequestIdCacheSize { get; set; } = 100_000;
+
+    /// <summary>How long a request id's outcome is kept (default 24 hours, as in Stripe's API): a retry within it returns
+    /// the first outcome and writes nothing, whatever happened to the WAL since (truncation, restarts). Expired outcomes
+    /// are purged in the background; the same id after that is a new request.</summary>
+    public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How long a retry waits for the first attempt of its request id while that one is still in flight, before
+    /// it is answered <c>409 request-in-progress</c> (retry later with the same id).</summary>
+    public TimeSpan RequestInProgressWait { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>First delay before retrying a transiently failed database batch (doubles up to <see cref="MaxRetryDelay"/>).</summary>
     public TimeSpan InitialRetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
@@ -35,7 +46,7 @@ public sealed class PipelineOptions
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often the WAL is truncated below both watermarks (and the database's resolutions and tombstones for the
-    /// truncated records are purged). Request ids older than the truncation point are no longer recognised as retries.</summary>
+    /// truncated records are purged), and expired request outcomes are purged (see <see cref="IdempotencyRetention"/>).</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How often the audit backfill checks for missing entries while the host runs.</summary>

@@ -43,6 +43,16 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
             errors.Add("Nv:Pipeline:RequestIdCacheSize must be positive.");
         }
 
+        if (options.IdempotencyRetention < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("Nv:Pipeline:IdempotencyRetention must be at least 1 second (default 24 hours).");
+        }
+
+        if (options.RequestInProgressWait <= TimeSpan.Zero)
+        {
+            errors.Add("Nv:Pipeline:RequestInProgressWait must be positive.");
+        }
+
         if (options.InitialRetryDelay <= TimeSpan.Zero || options.MaxRetryDelay < options.InitialRetryDelay)
         {
             errors.Add("Nv:Pipeline retry delays must be positive with MaxRetryDelay >= InitialRetryDelay.");

@@ -107,7 +107,7 @@ internal sealed partial class WritePipeline
 
             try
             {
-                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request), cancellationToken);
+                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request, batch[i].Fingerprint), cancellationToken);
             }
             catch (WalRecordTooLargeException ex)
             {
@@ -133,16 +133,18 @@ internal sealed partial class WritePipeline
         Done(write); // its place in the backlog is given back
     }
 
-    // Retries whose first attempt this process no longer remembers are found among the database's resolutions: they get
-    // the first outcome and write nothing. Returns false when nothing of the batch is left to append. When the lookup
-    // fails, the batch's callers get that error and nothing is written: appending without knowing whether a request id
-    // was already resolved could apply a retried request twice.
+    // Retries whose first attempt this process no longer remembers are found among the database's request outcomes
+    // (kept for the idempotency retention, whatever happened to the WAL): they get the first outcome and write nothing,
+    // or 422 when the id was first used for a different request. The request-id cache never forgets a write the
+    // database cannot answer yet (in flight, or durable but unapplied), so a miss here is authoritative. Returns false
+    // when nothing of the batch is left to append. When the lookup fails, the batch's callers get that error and nothing
+    // is written: appending without knowing whether a request id was already resolved could apply a retry twice.
     private async Task<bool> AnswerKnownRequestsAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
     {
-        IReadOnlyDictionary<string, RecordResolution> known;
+        IReadOnlyDictionary<RequestKey, RequestOutcome> known;
         try
         {
-            known = await _db.FindByRequestIdsAsync(batch.ConvertAll(static w => w.Request.RequestId), cancellationToken);
+            known = await _db.FindRequestsAsync(batch.ConvertAll(static w => w.Key), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -164,12 +166,20 @@ internal sealed partial class WritePipeline
 
         batch.RemoveAll(write =>
         {
-            if (!known.TryGetValue(write.Request.RequestId, out var resolution))
+            if (!known.TryGetValue(write.Key, out var stored))
             {
                 return false;
             }
 
-            write.Answer(FromResolution(resolution));
+            if (stored.Fingerprint is { } fingerprint && !string.Equals(fingerprint, write.Fingerprint, StringComparison.Ordinal))
+            {
+                _requests.Remove(write); // the id keeps its first request; this one owns nothing
+                write.Fail(new IdempotencyKeyReusedException(write.Request.RequestId, Describe(stored)));
+                Done(write);
+                return true;
+            }
+
+            write.Answer(FromStored(stored));
             Done(write);
             return true;
         });
@@ -179,7 +189,7 @@ internal sealed partial class WritePipeline
     private static readonly IReadOnlyDictionary<string, string> NoMetadata =
         new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
 
-    private WalRecord BuildRecord(WriteRequest request) => new()
+    private WalRecord BuildRecord(WriteRequest request, string fingerprint) => new()
     {
         Id = Guid.CreateVersion7(_time.GetUtcNow()),
         Service = _options.Service,
@@ -195,6 +205,7 @@ internal sealed partial class WritePipeline
         Reason = request.Reason,
         Metadata = request.Metadata is { Count: > 0 } metadata ? new Dictionary<string, string>(metadata, StringComparer.Ordinal) : NoMetadata,
         ExpectedLsn = request.ExpectedLsn,
+        Fingerprint = fingerprint,
     };
 
     private void FaultPipeline(Exception ex, List<PendingWrite> batch)

@@ -61,7 +61,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         _audit = audit;
         _options = options.Value;
         _validator = new RequestValidator(_options);
-        _requests = new RequestIdCache(_options.RequestIdCacheSize);
+        _requests = new RequestIdCache(_options.RequestIdCacheSize, () => _wal.AppliedLsn);
         _positions = positions ?? audit.Positions;
         _lag = new LagGate(_positions, _options, () => _audit.HasGap);
         _logger = logger;
@@ -137,6 +137,12 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         var owner = _requests.GetOrAdd(candidate);
         if (!ReferenceEquals(owner, candidate))
         {
+            // The id is known in this process (in flight, durable but unapplied, or recently settled).
+            if (!string.Equals(owner.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
+            {
+                throw new IdempotencyKeyReusedException(request.RequestId, Describe(owner.Request));
+            }
+
             return await RetryOutcomeAsync(owner, cancellationToken);
         }
 
@@ -160,10 +166,11 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public async Task<WriteOutcome?> GetOutcomeAsync(string requestId, CancellationToken cancellationToken = default)
+    public async Task<WriteOutcome?> GetOutcomeAsync(string requestId, string? userId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requestId);
-        if (_requests.TryGet(requestId, out var write))
+        var key = new RequestKey(userId ?? string.Empty, requestId);
+        if (_requests.TryGet(key, out var write))
         {
             if (write.Final is { } final)
             {
@@ -183,39 +190,56 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             }
         }
 
-        var resolved = await _db.FindByRequestIdAsync(requestId, cancellationToken);
-        return resolved is null ? null : FromResolution(resolved);
+        var stored = (await _db.FindRequestsAsync([key], cancellationToken)).GetValueOrDefault(key);
+        return stored is null ? null : FromStored(stored);
     }
 
+    // A retry waits for the first attempt (bounded: past RequestInProgressWait it is told to come back, 409), and gets its
+    // outcome; a first attempt answered Pending may have been applied since, which the database's outcome tells.
     private async Task<WriteOutcome> RetryOutcomeAsync(PendingWrite first, CancellationToken cancellationToken)
     {
-        var outcome = await first.Completion.Task.WaitAsync(cancellationToken);
+        WriteOutcome outcome;
+        try
+        {
+            outcome = await first.Completion.Task.WaitAsync(_options.RequestInProgressWait, _time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new RequestInProgressException(first.Request.RequestId, _options.RequestInProgressWait);
+        }
+
         if (first.Final is { } final)
         {
             outcome = final;
         }
         else if (outcome.Status == WriteStatus.Pending)
         {
-            // The first attempt was answered Pending; it may have applied since.
-            var resolved = await _db.FindByRequestIdAsync(outcome.RequestId, cancellationToken);
-            if (resolved is not null)
+            var stored = (await _db.FindRequestsAsync([first.Key], cancellationToken)).GetValueOrDefault(first.Key);
+            if (stored is not null)
             {
-                outcome = FromResolution(resolved);
+                outcome = FromStored(stored);
             }
         }
 
         return outcome with { IsReplay = true };
     }
 
-    private static WriteOutcome FromResolution(RecordResolution resolution) => new()
+    private static WriteOutcome FromStored(RequestOutcome stored) => new()
     {
-        RequestId = resolution.RequestId,
-        Status = resolution.Status == ApplyStatus.Rejected ? WriteStatus.Rejected : WriteStatus.Applied,
-        Lsn = resolution.Lsn,
-        RejectReason = resolution.RejectReason,
-        Detail = resolution.Status == ApplyStatus.Rejected ? DescribeRejection(resolution.RejectReason) : null,
+        RequestId = stored.RequestId,
+        Status = stored.Status == ApplyStatus.Rejected ? WriteStatus.Rejected : WriteStatus.Applied,
+        Lsn = stored.Lsn,
+        RejectReason = stored.RejectReason,
+        Detail = stored.Status == ApplyStatus.Rejected ? DescribeRejection(stored.RejectReason) : null,
         IsReplay = true,
     };
+
+    private static string Describe(WriteRequest request) =>
+        $"{(request.Fingerprint is null ? RequestFingerprint.MethodOf(request.Operation) : "patch")} {request.DtoType}/{request.EntityId}";
+
+    private static string Describe(RequestOutcome stored) => stored.Operation is { } operation
+        ? $"{RequestFingerprint.MethodOf(operation)} {stored.DtoType}/{stored.EntityId}"
+        : "an earlier request";
 
     internal static string DescribeRejection(RejectReason reason) => reason switch
     {

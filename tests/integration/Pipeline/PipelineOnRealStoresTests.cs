@@ -74,7 +74,7 @@ public sealed class PipelineOnRealStoresTests : IDisposable
         await using var restarted = await NvTestHost.StartAsync(_dir.Path);
         var wal = restarted.Services.GetRequiredService<IWriteAheadLog>();
         var before = wal.LastLsn;
-        var retry = await restarted.Pipeline.WriteAsync(Write("once", WalOperation.Create, "a1", new { v = 2 }), Ct);
+        var retry = await restarted.Pipeline.WriteAsync(Write("once", WalOperation.Create, "a1", new { v = 1 }), Ct);
 
         Assert.True(retry.IsReplay);
         Assert.Equal(first.Lsn, retry.Lsn);

@@ -33,11 +33,11 @@ public sealed class AckLevelTests
         Assert.Null(await h.Db.GetAsync("Item", "e1", Ct));
 
         // While the write is durable but not applied, its outcome reads as accepted; afterwards as applied.
-        Assert.Equal(WriteStatus.Accepted, (await h.Pipeline.GetOutcomeAsync("d1", Ct))!.Status);
+        Assert.Equal(WriteStatus.Accepted, (await h.Pipeline.GetOutcomeAsync("d1", "u1", Ct))!.Status);
         applyGate.SetResult();
         Assert.Equal(WriteStatus.Applied, (await applied.WaitAsync(TimeSpan.FromSeconds(10), Ct)).Status);
         Assert.Equal(WriteStatus.Applied, (await audited.WaitAsync(TimeSpan.FromSeconds(10), Ct)).Status);
-        Assert.Equal(WriteStatus.Applied, (await h.Pipeline.GetOutcomeAsync("d1", Ct))!.Status);
+        Assert.Equal(WriteStatus.Applied, (await h.Pipeline.GetOutcomeAsync("d1", "u1", Ct))!.Status);
         Assert.NotNull(await h.Db.GetAsync("Item", "e1", Ct));
     }
 
@@ -94,8 +94,8 @@ public sealed class AckLevelTests
         await using var after = new PipelineHarness(wal, db);
         after.Pipeline.Start();
 
-        Assert.Null(await after.Pipeline.GetOutcomeAsync("never", Ct));
-        var found = await after.Pipeline.GetOutcomeAsync("old", Ct);
+        Assert.Null(await after.Pipeline.GetOutcomeAsync("never", "u1", Ct));
+        var found = await after.Pipeline.GetOutcomeAsync("old", "u1", Ct);
         Assert.Equal(WriteStatus.Applied, found!.Status);
         Assert.Equal(new Lsn(1), found.Lsn);
     }
