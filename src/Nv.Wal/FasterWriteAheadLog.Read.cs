@@ -27,8 +27,7 @@ internal sealed partial class FasterWriteAheadLog
 
         if (from.Value > 0 && first > 0 && from.Value < first)
         {
-            throw new ArgumentOutOfRangeException(nameof(from), from,
-                $"LSN {from} was truncated from the write-ahead log; the first record held is LSN {first}.");
+            throw new WalTruncatedException(from, new Lsn(first));
         }
 
         var wanted = Math.Max(from.Value, first);

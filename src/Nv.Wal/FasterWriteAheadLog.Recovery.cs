@@ -60,7 +60,7 @@ internal sealed partial class FasterWriteAheadLog
         var details = new List<string>();
         Directory.CreateDirectory(_directory);
         CompletePendingRebuild();
-        LoadWatermarks(details);
+        var watermarks = LoadWatermarks(details);
         try
         {
             OpenFaster(out var recoverError);
@@ -133,6 +133,13 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             details.AddRange(result.Details);
+            if (watermarks == WatermarkCheckpoint.LoadStatus.Missing && result.Count > 0)
+            {
+                var checkpoint = Path.Combine(_directory, WatermarkCheckpoint.FileName);
+                Log.CheckpointMissing(_logger, checkpoint);
+                details.Add($"watermark checkpoint '{checkpoint}' missing; watermarks start at 0");
+            }
+
             _firstLsn = result.First;
             _firstAddress = result.Count > 0 ? result.FirstAddress : _log.BeginAddress;
             _lastLsn = result.Last;
@@ -423,7 +430,8 @@ internal sealed partial class FasterWriteAheadLog
         }
     }
 
-    private void LoadWatermarks(List<string> details)
+    /// <summary>Loads the watermarks; a missing, unreadable or corrupt checkpoint never stops the open (they start at 0).</summary>
+    private WatermarkCheckpoint.LoadStatus LoadWatermarks(List<string> details)
     {
         var status = WatermarkCheckpoint.TryLoad(_directory, out var values, out var detail);
         if (status == WatermarkCheckpoint.LoadStatus.Corrupt)
@@ -436,6 +444,7 @@ internal sealed partial class FasterWriteAheadLog
         _applied = values.Applied.Value;
         _audited = values.Audited.Value;
         _persisted = values;
+        return status;
     }
 
     private void CheckWatermarksAgainstLog(Validation result, List<string> details)

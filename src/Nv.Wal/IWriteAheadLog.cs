@@ -38,7 +38,10 @@ public interface IWriteAheadLog : IAsyncDisposable
     ValueTask FlushAsync(Lsn upTo, CancellationToken cancellationToken = default);
 
     /// <summary>Reads durable records with LSN at or after <paramref name="from"/>, in LSN order, up to the durable tail at the time of the call.</summary>
-    /// <remarks>Every record returned has passed its frame and CRC check; a damaged record throws <see cref="WalCorruptionException"/>, it is never returned.</remarks>
+    /// <remarks>Every record returned has passed its frame and CRC check; a damaged record throws <see cref="WalCorruptionException"/>, it is never returned.
+    /// <see cref="Lsn.None"/> reads from the first record held.</remarks>
+    /// <exception cref="WalTruncatedException"><paramref name="from"/> is below the first LSN the log still holds (thrown by the first
+    /// <c>MoveNextAsync</c>).</exception>
     IAsyncEnumerable<WalRecord> ReadAsync(Lsn from, CancellationToken cancellationToken = default);
 
     /// <summary>Raises the applied watermark (monotonic; lower values are ignored). Persisted by <see cref="PersistWatermarksAsync"/> and periodically.</summary>

@@ -25,7 +25,8 @@ internal static partial class Log
         "Unparseable bytes at WAL address {Address} ({Reason}) are followed by the expected LSN {Lsn}; no record is lost")]
     public static partial void BenignGap(ILogger logger, long address, string reason, long lsn);
 
-    [LoggerMessage(1005, LogLevel.Warning, "Ignoring the watermark checkpoint: {Detail}; watermarks restart at 0 (replay is idempotent)")]
+    [LoggerMessage(1005, LogLevel.Warning,
+        "Ignoring the watermark checkpoint: {Detail}; watermarks restart at 0 (replay is idempotent; the host recomputes them from the stores)")]
     public static partial void CheckpointCorrupt(ILogger logger, string detail);
 
     [LoggerMessage(1006, LogLevel.Critical,
@@ -53,4 +54,8 @@ internal static partial class Log
 
     [LoggerMessage(1013, LogLevel.Information, "WAL closed at LSN {LastLsn} (durable {DurableLsn})")]
     public static partial void Closed(ILogger logger, long lastLsn, long durableLsn);
+
+    [LoggerMessage(1014, LogLevel.Warning,
+        "The watermark checkpoint {Path} is missing although the WAL holds records; watermarks restart at 0 (the host recomputes them from the stores)")]
+    public static partial void CheckpointMissing(ILogger logger, string path);
 }
