@@ -29,31 +29,6 @@ internal sealed partial class FasterWriteAheadLog
     private long _syncedSegment = -1;
     private LazyLogCommitManager _commitManager = null!;
 
-    private sealed class Validation
-    {
-        public long First { get; set; }
-
-        public long FirstAddress { get; set; }
-
-        public long Last { get; set; }
-
-        public long Count { get; set; }
-
-        public long EndAddress { get; set; }
-
-        public long Skipped { get; set; }
-
-        public long TailBytesCut { get; set; }
-
-        public string? BrokenPath { get; set; }
-
-        public bool NeedsRebuild { get; set; }
-
-        public List<(long From, long To)> Keep { get; } = [];
-
-        public List<string> Details { get; } = [];
-    }
-
     private WalRecoveryReport Recover()
     {
         var stopwatch = Stopwatch.StartNew();
@@ -81,11 +56,12 @@ internal sealed partial class FasterWriteAheadLog
             // Commit metadata is written lazily, so FasterLog's committed address usually comes from its forward scan for
             // commit records, which stops silently at the first damaged entry. Nv therefore always parses the files to
             // their end and compares where the entries really end with what FasterLog recovered.
-            var result = Validate(from, long.MaxValue, diskEnd, fasterEmpty ? -1 : committed);
+            var evidence = new CommitEvidence(_reader, _options.PageSizeBits, ReadMetadataCommitPoint());
+            var result = Validate(from, long.MaxValue, diskEnd, evidence);
             if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress < end)
             {
                 // The files end before FasterLog's committed address: the exact check reports that as damage.
-                result = Validate(from, end, diskEnd, fasterEmpty ? -1 : committed);
+                result = Validate(from, end, diskEnd, evidence);
             }
             else if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress > end)
             {
@@ -117,7 +93,7 @@ internal sealed partial class FasterWriteAheadLog
             if (result.NeedsRebuild)
             {
                 Rebuild(result.Keep);
-                var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0, -1);
+                var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0, null);
                 if (rebuilt.NeedsRebuild || rebuilt.Count != result.Count)
                 {
                     throw new InvalidOperationException(
@@ -172,176 +148,6 @@ internal sealed partial class FasterWriteAheadLog
             CloseFaster();
             throw;
         }
-    }
-
-    // commitPoint: FasterLog's recovered committed address, or -1 when unknown. LSNs must be dense: a missing LSN is
-    // damage. When the missing records' bytes were never written (all zeros: a failed or torn write, e.g. EIO/ENOSPC
-    // while later pages still reached the disk) and they lie past the commit point, nothing from there on was ever
-    // acknowledged (a flush completes only when every earlier byte is committed): that is a damaged tail, cut and saved
-    // aside. Written-but-corrupt bytes, or a gap below the commit point, stay mid-log corruption (refuse to open).
-    private Validation Validate(long from, long end, long diskEnd, long commitPoint)
-    {
-        var uncommittedGap = false;
-        var afterSkip = false;
-        _index.Clear();
-        var result = new Validation { FirstAddress = from, EndAddress = from };
-        var scanner = new LogScanner(_reader, _options.PageSizeBits);
-        var address = from;
-        var rangeStart = from;
-        var previous = 0L;
-        var searchEnd = end == long.MaxValue ? diskEnd : end;
-        while (true)
-        {
-            var step = scanner.Next(ref address, end);
-            string? reason = scanner.Reason;
-            if (step == ScanStep.Record)
-            {
-                // LSNs are dense, with two deliberate exceptions: the record right after a region this scan skipped
-                // (SkipAnyCorruptedRecord), and a record that directly follows the previous one (a hole an earlier skip
-                // left, rebuilt into the log). Any other jump has bytes between the two records and is handled below:
-                // LSNs never written past the commit point (a failed write while a later page reached the disk) are an
-                // unacknowledged tail and are cut; anything else is damage.
-                var jump = previous != 0 && scanner.Sequence > previous + 1;
-                if (previous == 0 || scanner.Sequence == previous + 1
-                    || (jump && (afterSkip || scanner.RecordAddress == result.EndAddress)))
-                {
-                    afterSkip = false;
-                    if (previous == 0)
-                    {
-                        result.First = scanner.Sequence;
-                        result.FirstAddress = scanner.RecordAddress;
-                    }
-
-                    previous = scanner.Sequence;
-                    result.Count++;
-                    result.Last = previous;
-                    result.EndAddress = address;
-                    _index.Add(previous, scanner.RecordAddress);
-                    continue;
-                }
-
-                reason = $"sequence {scanner.Sequence} does not follow {previous}";
-                address = scanner.RecordAddress;
-                if (previous != 0 && scanner.Sequence > previous + 1 && commitPoint >= 0 && result.EndAddress >= commitPoint
-                    && IsUnwritten(scanner, result.EndAddress, scanner.RecordAddress))
-                {
-                    reason = $"LSNs {previous + 1}..{scanner.Sequence - 1} were never written (unwritten bytes after the last commit at address {commitPoint})";
-                    address = result.EndAddress;
-                    uncommittedGap = true;
-                }
-            }
-            else if (step == ScanStep.End)
-            {
-                if (end != long.MaxValue || address >= diskEnd || scanner.Resync(address, diskEnd) < 0)
-                {
-                    result.Keep.Add((rangeStart, address));
-                    result.EndAddress = end != long.MaxValue ? address : Math.Max(from, scanner.EntryEnd);
-                    return result;
-                }
-
-                reason = "the segment files have a gap";
-            }
-
-            // Damage at `address`: is there a valid record after it?
-            var damage = address;
-            reason ??= "unparseable entry";
-            var resync = scanner.Resync(damage, searchEnd);
-            var nextLsn = 0L;
-            if (resync >= 0)
-            {
-                var probe = resync;
-                scanner.Next(ref probe, end == long.MaxValue ? long.MaxValue : end);
-                nextLsn = scanner.Sequence;
-            }
-
-            if (resync >= 0 && previous != 0 && nextLsn == previous + 1)
-            {
-                Log.BenignGap(_logger, damage, reason, nextLsn);
-                result.Details.Add($"unparseable bytes at address {damage} ({reason}) before the expected LSN {nextLsn}; nothing lost");
-                address = resync;
-                continue;
-            }
-
-            var path = _reader.SegmentPath(damage);
-            if (resync < 0 || uncommittedGap || _options.RecoveryMode == WalRecoveryMode.PointInTime)
-            {
-                if (_options.RecoveryMode == WalRecoveryMode.AbsoluteConsistency)
-                {
-                    throw new WalCorruptionException(
-                        $"Damaged WAL tail at address {damage} in '{path}' ({reason}) after LSN {previous}; refusing to open in AbsoluteConsistency mode.",
-                        path, damage, new Lsn(previous));
-                }
-
-                result.Keep.Add((rangeStart, damage));
-                result.EndAddress = damage;
-                result.NeedsRebuild = true;
-                var brokenEnd = end == long.MaxValue ? diskEnd : end;
-                result.BrokenPath = SaveBroken(scanner, damage, brokenEnd, out var bytes);
-                result.TailBytesCut = bytes;
-                if (resync < 0 || uncommittedGap)
-                {
-                    Log.TailCut(_logger, damage, path, reason, previous, bytes, result.BrokenPath);
-                    result.Details.Add($"cut a damaged tail at address {damage} in '{path}' ({reason}) after LSN {previous}");
-                }
-                else
-                {
-                    Log.PointInTimeCut(_logger, damage, path, reason, result.BrokenPath);
-                    result.Details.Add($"point-in-time cut at address {damage} in '{path}' ({reason}) after LSN {previous}; valid records from LSN {nextLsn} dropped");
-                }
-
-                return result;
-            }
-
-            if (_options.RecoveryMode != WalRecoveryMode.SkipAnyCorruptedRecord)
-            {
-                throw new WalCorruptionException(
-                    $"Damaged WAL record at address {damage} in '{path}' ({reason}) after LSN {previous}, followed by valid records from LSN {nextLsn}. "
-                    + "Refusing to open; choose PointInTime or SkipAnyCorruptedRecord recovery to continue.",
-                    path, damage, new Lsn(previous));
-            }
-
-            var missing = Math.Max(1, nextLsn - previous - 1);
-            Log.RegionSkipped(_logger, damage, path, reason, missing, nextLsn);
-            result.Details.Add($"skipped damage at address {damage} in '{path}' ({reason}); {missing} LSNs lost before LSN {nextLsn}");
-            result.Skipped += missing;
-            result.Keep.Add((rangeStart, damage));
-            result.NeedsRebuild = true;
-            rangeStart = resync;
-            address = resync;
-            afterSkip = true;
-        }
-    }
-
-    private static bool IsUnwritten(LogScanner scanner, long from, long to)
-    {
-        if (to <= from || to - from > 64L << 20)
-        {
-            return false;
-        }
-
-        using var bytes = new MemoryStream((int)(to - from));
-        scanner.CopyRaw(from, to, bytes);
-        return bytes.Length == to - from && !bytes.GetBuffer().AsSpan(0, (int)bytes.Length).ContainsAnyExcept((byte)0);
-    }
-
-    private string SaveBroken(LogScanner scanner, long from, long to, out long bytes)
-    {
-        var stamp = DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", CultureInfo.InvariantCulture);
-        var path = Path.Combine(_directory, $"wal-{from}-{stamp}.broken");
-        using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
-        {
-            if (to > from)
-            {
-                scanner.CopyRaw(from, to, stream);
-            }
-
-            stream.Flush();
-            bytes = stream.Length;
-            NativeFileSync.Fsync(stream.SafeFileHandle, path);
-        }
-
-        NativeFileSync.FsyncDirectory(_directory);
-        return path;
     }
 
     private void Rebuild(List<(long From, long To)> keep)
@@ -466,6 +272,29 @@ internal sealed partial class FasterWriteAheadLog
         Log.WatermarkAhead(_logger, watermark, _lastLsn);
         details.Add($"data loss: watermarks reach LSN {watermark} but the WAL ends at LSN {_lastLsn}; new LSNs continue after {watermark}");
         _lastLsn = watermark;
+    }
+
+    /// <summary>The committed address in the newest readable FasterLog commit metadata, or -1 when there is none.</summary>
+    /// <remarks>Metadata is written only after the commit it describes completed, so every byte below this address was
+    /// acknowledged (FasterLog's recovered address may be higher: it also scans the log for later commit records).</remarks>
+    private long ReadMetadataCommitPoint()
+    {
+        foreach (var commitNum in _commitManager.ListCommits())
+        {
+            try
+            {
+                var info = new FasterLogRecoveryInfo();
+                using var reader = new BinaryReader(new MemoryStream(_commitManager.GetCommitMetadata(commitNum)));
+                info.Initialize(reader);
+                return info.UntilAddress;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Unreadable metadata is no evidence; FasterLog skipped it the same way.
+            }
+        }
+
+        return -1;
     }
 
     private void OpenFaster(out Exception? recoverError)

@@ -55,6 +55,11 @@ internal static partial class Log
     [LoggerMessage(1013, LogLevel.Information, "WAL closed at LSN {LastLsn} (durable {DurableLsn})")]
     public static partial void Closed(ILogger logger, long lastLsn, long durableLsn);
 
+    [LoggerMessage(1015, LogLevel.Critical,
+        "{Mode} recovery cut acknowledged WAL records at address {Address} in {Path} ({Reason}) after LSN {LastGoodLsn}; they were durable up to address {DurableAddress}; saved to {BrokenPath}")]
+    public static partial void AcknowledgedCut(ILogger logger, long address, string path, string reason, long lastGoodLsn, long durableAddress,
+        WalRecoveryMode mode, string brokenPath);
+
     [LoggerMessage(1014, LogLevel.Warning,
         "The watermark checkpoint {Path} is missing although the WAL holds records; watermarks restart at 0 (the host recomputes them from the stores)")]
     public static partial void CheckpointMissing(ILogger logger, string path);
