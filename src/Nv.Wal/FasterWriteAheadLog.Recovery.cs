@@ -35,6 +35,11 @@ internal sealed partial class FasterWriteAheadLog
         var details = new List<string>();
         Directory.CreateDirectory(_directory);
         CompletePendingRebuild();
+        if (Directory.Exists(Path.Combine(_directory, OldFolder)))
+        {
+            Log.OriginalKept(_logger, Path.Combine(_directory, OldFolder));
+        }
+
         var watermarks = LoadWatermarks(details);
         try
         {
@@ -92,12 +97,12 @@ internal sealed partial class FasterWriteAheadLog
 
             if (result.NeedsRebuild)
             {
-                Rebuild(result.Keep);
+                Rebuild(result);
                 var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0, null);
                 if (rebuilt.NeedsRebuild || rebuilt.Count != result.Count)
                 {
                     throw new InvalidOperationException(
-                        $"The rebuilt WAL does not verify ({rebuilt.Count} records, expected {result.Count}).");
+                        $"The rebuilt WAL does not verify after the swap ({rebuilt.Count} records, expected {result.Count}); the original log is kept in '{Path.Combine(_directory, OldFolder)}'.");
                 }
 
                 Log.Rebuilt(_logger, rebuilt.Count, rebuilt.First, rebuilt.Last);
@@ -105,6 +110,7 @@ internal sealed partial class FasterWriteAheadLog
                 rebuilt.Skipped = result.Skipped;
                 rebuilt.TailBytesCut = result.TailBytesCut;
                 rebuilt.BrokenPath = result.BrokenPath;
+                rebuilt.Saved.AddRange(result.Saved);
                 result = rebuilt;
             }
 
@@ -129,8 +135,10 @@ internal sealed partial class FasterWriteAheadLog
             var tailSegment = _log.TailAddress >> _options.SegmentSizeBits;
             _syncedSegment = File.Exists($"{Path.Combine(_logDirectory, SegmentBaseName)}.{tailSegment}") ? tailSegment : tailSegment - 1;
 
+            DeleteVerifiedOriginal();
             var report = new WalRecoveryReport
             {
+                BrokenPaths = [.. result.Saved],
                 RecordCount = result.Count,
                 FirstLsn = new Lsn(result.First),
                 LastLsn = new Lsn(result.Last),
@@ -147,92 +155,6 @@ internal sealed partial class FasterWriteAheadLog
         {
             CloseFaster();
             throw;
-        }
-    }
-
-    private void Rebuild(List<(long From, long To)> keep)
-    {
-        var target = Path.Combine(_directory, RebuildFolder);
-        if (Directory.Exists(target))
-        {
-            Directory.Delete(target, recursive: true);
-        }
-
-        Directory.CreateDirectory(target);
-        using (var device = CreateDevice(target))
-        using (var commits = CreateCommitManager(target))
-        {
-            using var log = new FasterLog(CreateSettings(device, commits));
-            var scanner = new LogScanner(_reader, _options.PageSizeBits);
-            foreach (var (from, to) in keep)
-            {
-                var address = from;
-                while (scanner.Next(ref address, to) == ScanStep.Record)
-                {
-                    log.Enqueue(scanner.Frame.Span);
-                }
-            }
-
-            log.Commit(spinWait: true);
-        }
-
-        var marker = Path.Combine(target, RebuildCompleteMarker);
-        using (var handle = File.OpenHandle(marker, FileMode.Create, FileAccess.Write))
-        {
-            NativeFileSync.Fsync(handle, marker);
-        }
-
-        foreach (var commits in new[] { Path.Combine(target, "commits", "log-commits"), Path.Combine(target, "commits") })
-        {
-            if (Directory.Exists(commits))
-            {
-                NativeFileSync.FsyncDirectory(commits);
-            }
-        }
-
-        NativeFileSync.FsyncDirectory(target);
-        CloseFaster();
-        CompletePendingRebuild();
-        OpenFaster(out var error);
-        if (error is not null)
-        {
-            throw new InvalidOperationException("FasterLog cannot recover the rebuilt WAL.", error);
-        }
-    }
-
-    /// <summary>Finishes (or discards) a rebuild interrupted by a crash: a rebuild replaces the log only once complete.</summary>
-    private void CompletePendingRebuild()
-    {
-        var rebuild = Path.Combine(_directory, RebuildFolder);
-        var old = Path.Combine(_directory, OldFolder);
-        if (Directory.Exists(rebuild))
-        {
-            if (File.Exists(Path.Combine(rebuild, RebuildCompleteMarker)))
-            {
-                if (Directory.Exists(_logDirectory))
-                {
-                    if (Directory.Exists(old))
-                    {
-                        Directory.Delete(old, recursive: true);
-                    }
-
-                    Directory.Move(_logDirectory, old);
-                }
-
-                Directory.Move(rebuild, _logDirectory);
-                File.Delete(Path.Combine(_logDirectory, RebuildCompleteMarker));
-                NativeFileSync.FsyncDirectory(_directory);
-            }
-            else
-            {
-                Directory.Delete(rebuild, recursive: true);
-            }
-        }
-
-        if (Directory.Exists(old) && Directory.Exists(_logDirectory))
-        {
-            Directory.Delete(old, recursive: true);
-            NativeFileSync.FsyncDirectory(_directory);
         }
     }
 

@@ -33,6 +33,9 @@ internal sealed partial class FasterWriteAheadLog
 
         public string? BrokenPath { get; set; }
 
+        /// <summary>Every file damaged bytes were saved to (skipped regions and the cut tail), in log order.</summary>
+        public List<string> Saved { get; } = [];
+
         public bool NeedsRebuild { get; set; }
 
         public List<(long From, long To)> Keep { get; } = [];
@@ -169,6 +172,7 @@ internal sealed partial class FasterWriteAheadLog
                 result.EndAddress = damage;
                 result.NeedsRebuild = true;
                 result.BrokenPath = SaveBroken(scanner, damage, Math.Max(searchEnd, diskEnd), out var bytes);
+                result.Saved.Add(result.BrokenPath);
                 result.TailBytesCut = bytes;
                 if (acknowledged)
                 {
@@ -198,8 +202,10 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             var missing = Math.Max(1, nextLsn - previous - 1);
-            Log.RegionSkipped(_logger, damage, path, reason, missing, nextLsn);
-            result.Details.Add($"skipped damage at address {damage} in '{path}' ({reason}); {missing} LSNs lost before LSN {nextLsn}");
+            var saved = SaveBroken(scanner, damage, resync, out _);
+            result.Saved.Add(saved);
+            Log.RegionSkipped(_logger, damage, path, reason, missing, nextLsn, saved);
+            result.Details.Add($"skipped damage at address {damage} in '{path}' ({reason}); {missing} LSNs lost before LSN {nextLsn}; saved to '{saved}'");
             result.Skipped += missing;
             result.Keep.Add((rangeStart, damage));
             result.NeedsRebuild = true;

@@ -28,6 +28,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
 
     private static readonly byte[] CloseCookie = "nv-wal-close"u8.ToArray();
     private readonly Func<string, IDevice>? _deviceFactory;
+    private readonly Action<string>? _rebuildStep;
     private IDevice _device = null!;
     private FasterLog _log = null!;
     private SegmentReader _reader = null!;
@@ -45,7 +46,8 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     /// <param name="options">Validated here.</param>
     /// <param name="logger">Optional.</param>
     /// <param name="deviceFactory">Test hook: creates the segment device for a base path (fault injection).</param>
-    internal FasterWriteAheadLog(WalOptions options, ILogger? logger, Func<string, IDevice>? deviceFactory = null)
+    /// <param name="rebuildStep">Test hook: called with the name of each step of a rebuild as it completes (crash injection).</param>
+    internal FasterWriteAheadLog(WalOptions options, ILogger? logger, Func<string, IDevice>? deviceFactory = null, Action<string>? rebuildStep = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var validation = new WalOptionsValidator().Validate(null, options);
@@ -56,6 +58,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
 
         _options = options;
         _deviceFactory = deviceFactory;
+        _rebuildStep = rebuildStep;
         _logger = logger ?? NullLogger.Instance;
         _directory = Path.GetFullPath(options.Directory);
         _logDirectory = Path.Combine(_directory, LogFolder);

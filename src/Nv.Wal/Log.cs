@@ -14,8 +14,8 @@ internal static partial class Log
     public static partial void TailCut(ILogger logger, long address, string path, string reason, long lastGoodLsn, long bytes, string brokenPath);
 
     [LoggerMessage(1002, LogLevel.Error,
-        "Skipped a damaged WAL region at address {Address} in {Path} ({Reason}); {MissingLsns} LSNs lost before LSN {NextLsn}")]
-    public static partial void RegionSkipped(ILogger logger, long address, string path, string reason, long missingLsns, long nextLsn);
+        "Skipped a damaged WAL region at address {Address} in {Path} ({Reason}); {MissingLsns} LSNs lost before LSN {NextLsn}; the bytes are saved to {BrokenPath}")]
+    public static partial void RegionSkipped(ILogger logger, long address, string path, string reason, long missingLsns, long nextLsn, string brokenPath);
 
     [LoggerMessage(1003, LogLevel.Error,
         "FasterLog recovered committed address {CommittedAddress} (error: {RecoveryError}) but the segment files hold {RecordCount} valid records; rebuilding from the files")]
@@ -59,6 +59,10 @@ internal static partial class Log
         "{Mode} recovery cut acknowledged WAL records at address {Address} in {Path} ({Reason}) after LSN {LastGoodLsn}; they were durable up to address {DurableAddress}; saved to {BrokenPath}")]
     public static partial void AcknowledgedCut(ILogger logger, long address, string path, string reason, long lastGoodLsn, long durableAddress,
         WalRecoveryMode mode, string brokenPath);
+
+    [LoggerMessage(1016, LogLevel.Warning,
+        "The original WAL of an earlier rebuild is kept in {Path} until this open has verified the rebuilt log; it is deleted after that")]
+    public static partial void OriginalKept(ILogger logger, string path);
 
     [LoggerMessage(1014, LogLevel.Warning,
         "The watermark checkpoint {Path} is missing although the WAL holds records; watermarks restart at 0 (the host recomputes them from the stores)")]
