@@ -30,6 +30,13 @@ internal sealed partial class FasterWriteAheadLog
             throw new WalTruncatedException(from, new Lsn(first));
         }
 
+        var floor = _jumps.Floor;
+        if (first == 0 && from.Value > 0 && from.Value <= floor)
+        {
+            // An empty log that continues above LSNs it never held (ContinueAfterAsync).
+            throw new WalTruncatedException(from, new Lsn(floor + 1));
+        }
+
         var wanted = Math.Max(from.Value, first);
         if (first == 0 || wanted > durable.Lsn)
         {

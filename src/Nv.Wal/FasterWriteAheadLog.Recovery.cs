@@ -57,6 +57,7 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             var diskEnd = segments.Count > 0 ? (segments[^1].Index + 1) << _options.SegmentSizeBits : 0;
+            _jumps = LsnJumps.Load(_directory, logExists: segments.Count > 0);
 
             // Commit metadata is written lazily, so FasterLog's committed address usually comes from its forward scan for
             // commit records, which stops silently at the first damaged entry. Nv therefore always parses the files to
@@ -95,6 +96,20 @@ internal sealed partial class FasterWriteAheadLog
                 result.NeedsRebuild = true;
             }
 
+            // Jumps this recovery accepts for the first time (records a skip left out, or a log from before the jump list
+            // existed) are recorded before any rebuild makes them part of the log; a new log gets its (empty) list.
+            if (result.Jumps.Count > 0 || !File.Exists(Path.Combine(_directory, LsnJumps.FileName)))
+            {
+                var jumps = _jumps;
+                foreach (var (after, next) in result.Jumps)
+                {
+                    jumps = jumps.With(after, next);
+                }
+
+                jumps.Save(_directory);
+                _jumps = jumps;
+            }
+
             if (result.NeedsRebuild)
             {
                 Rebuild(result);
@@ -124,7 +139,13 @@ internal sealed partial class FasterWriteAheadLog
 
             _firstLsn = result.First;
             _firstAddress = result.Count > 0 ? result.FirstAddress : _log.BeginAddress;
-            _lastLsn = result.Last;
+            _lastRecordLsn = result.Last;
+            _lastLsn = Math.Max(result.Last, _jumps.Floor);
+            if (_lastLsn > result.Last)
+            {
+                details.Add($"LSNs continue after {_lastLsn} (a recorded jump; the last record is LSN {result.Last})");
+            }
+
             CheckWatermarksAgainstLog(result, details);
             _durable = new DurablePoint(_lastLsn, result.Count > 0 ? result.EndAddress : _log.CommittedUntilAddress);
             // FasterLog never fsyncs directories. The tail segment may have been created by a run that crashed before
@@ -193,6 +214,9 @@ internal sealed partial class FasterWriteAheadLog
 
         Log.WatermarkAhead(_logger, watermark, _lastLsn);
         details.Add($"data loss: watermarks reach LSN {watermark} but the WAL ends at LSN {_lastLsn}; new LSNs continue after {watermark}");
+        var jumps = _jumps.With(_lastRecordLsn, watermark + 1);
+        jumps.Save(_directory);
+        _jumps = jumps;
         _lastLsn = watermark;
     }
 

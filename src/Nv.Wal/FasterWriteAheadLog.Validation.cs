@@ -33,6 +33,10 @@ internal sealed partial class FasterWriteAheadLog
 
         public string? BrokenPath { get; set; }
 
+        /// <summary>LSN jumps this validation accepted that the jump list does not hold yet: holes a skip leaves, and
+        /// adjacent jumps of a log from before the list existed.</summary>
+        public List<(long After, long Next)> Jumps { get; } = [];
+
         /// <summary>Every file damaged bytes were saved to (skipped regions and the cut tail), in log order.</summary>
         public List<string> Saved { get; } = [];
 
@@ -65,15 +69,22 @@ internal sealed partial class FasterWriteAheadLog
             string? reason = scanner.Reason;
             if (step == ScanStep.Record)
             {
-                // LSNs are dense, with two deliberate exceptions: the record right after a region this scan skipped
-                // (SkipAnyCorruptedRecord), and a record that directly follows the previous one (a hole an earlier skip
-                // left, rebuilt into the log). Any other jump has bytes between the two records and is handled below:
-                // LSNs never written past the commit point (a failed write while a later page reached the disk) are an
-                // unacknowledged tail and are cut; anything else is damage.
+                // LSNs are dense, except for the jumps the jump list sanctions (ContinueAfterAsync, an earlier skip) and
+                // the record right after a region this scan skipped (SkipAnyCorruptedRecord; recorded in the list). A log
+                // written before the list existed also accepted a jump between adjacent records (how a skip rebuilt its
+                // holes): accepted once and recorded. Any other jump is handled below: LSNs never written past the commit
+                // point (a failed write while a later page reached the disk) are an unacknowledged tail and are cut;
+                // anything else is damage.
                 var jump = previous != 0 && scanner.Sequence > previous + 1;
-                if (previous == 0 || scanner.Sequence == previous + 1
-                    || (jump && (afterSkip || scanner.RecordAddress == result.EndAddress)))
+                var recorded = jump && _jumps.Allows(previous, scanner.Sequence);
+                var accepted = recorded || (jump && (afterSkip || (_jumps.Legacy && scanner.RecordAddress == result.EndAddress)));
+                if (previous == 0 || scanner.Sequence == previous + 1 || accepted)
                 {
+                    if (jump && !recorded)
+                    {
+                        result.Jumps.Add((previous, scanner.Sequence));
+                    }
+
                     afterSkip = false;
                     if (previous == 0)
                     {
@@ -89,7 +100,7 @@ internal sealed partial class FasterWriteAheadLog
                     continue;
                 }
 
-                reason = $"sequence {scanner.Sequence} does not follow {previous}";
+                reason = $"LSN {scanner.Sequence} does not follow LSN {previous} and no recorded jump allows it";
                 address = scanner.RecordAddress;
                 if (jump && metadataPoint >= 0 && result.EndAddress >= metadataPoint
                     && evidence!.HasHole(result.EndAddress, scanner.RecordAddress))

@@ -33,6 +33,9 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     private FasterLog _log = null!;
     private SegmentReader _reader = null!;
     private long _lastLsn;
+    private long _lastRecordLsn;
+    private bool _appendedSinceOpen;
+    private LsnJumps _jumps = LsnJumps.Empty;
     private long _firstLsn;
     private long _firstAddress;
     private int _state;
@@ -108,6 +111,8 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
             }
 
             _index.Add(lsn, address);
+            _appendedSinceOpen = true;
+            _lastRecordLsn = lsn;
             if (_firstLsn == 0)
             {
                 _firstLsn = lsn;
@@ -118,6 +123,38 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         }
 
         return ValueTask.FromResult(record with { Lsn = new Lsn(lsn) });
+    }
+
+    public ValueTask ContinueAfterAsync(Lsn highestSeen, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfNotOpen();
+        lock (_appendLock)
+        {
+            ThrowIfNotOpen();
+            if (_appendedSinceOpen)
+            {
+                throw new InvalidOperationException(
+                    "ContinueAfterAsync must be called before the first append after the WAL was opened: records were appended since.");
+            }
+
+            if (highestSeen.Value <= _lastLsn)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            // Durable before anything changes in memory: a failed write leaves the log as it was (and may be retried:
+            // each attempt writes a new temp file, never re-syncs the pages of a failed one).
+            var jumps = _jumps.With(_lastRecordLsn, highestSeen.Value + 1);
+            jumps.Save(_directory);
+            _jumps = jumps;
+            var previous = _lastLsn;
+            Volatile.Write(ref _lastLsn, highestSeen.Value);
+            PublishDurable(highestSeen.Value, Volatile.Read(ref _durable).Address);
+            Log.ContinuedAfter(_logger, highestSeen.Value, previous, Path.Combine(_directory, LsnJumps.FileName));
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     public WalStatistics GetStatistics()

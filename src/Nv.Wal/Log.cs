@@ -64,6 +64,10 @@ internal static partial class Log
         "The original WAL of an earlier rebuild is kept in {Path} until this open has verified the rebuilt log; it is deleted after that")]
     public static partial void OriginalKept(ILogger logger, string path);
 
+    [LoggerMessage(1017, LogLevel.Warning,
+        "LSNs continue after {HighestSeen}: the WAL ended at LSN {LastLsn}, and the LSNs between were never in it; the jump is recorded in {Path}")]
+    public static partial void ContinuedAfter(ILogger logger, long highestSeen, long lastLsn, string path);
+
     [LoggerMessage(1014, LogLevel.Warning,
         "The watermark checkpoint {Path} is missing although the WAL holds records; watermarks restart at 0 (the host recomputes them from the stores)")]
     public static partial void CheckpointMissing(ILogger logger, string path);
