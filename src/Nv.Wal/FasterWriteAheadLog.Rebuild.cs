@@ -27,7 +27,7 @@ internal sealed partial class FasterWriteAheadLog
             Directory.Delete(target, recursive: true);
         }
 
-        Directory.CreateDirectory(target);
+        DurableDirectory.Create(target);
         var kept = new List<long>();
         using (var device = CreateDevice(target))
         using (var commits = CreateCommitManager(target))
@@ -45,6 +45,10 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             log.Commit(spinWait: true);
+            if (commits.Failure is { } failure)
+            {
+                throw failure;
+            }
         }
 
         SyncRebuildDirectories(target);

@@ -33,7 +33,6 @@ internal sealed partial class FasterWriteAheadLog
     {
         var stopwatch = Stopwatch.StartNew();
         var details = new List<string>();
-        Directory.CreateDirectory(_directory);
         CompletePendingRebuild();
         if (Directory.Exists(Path.Combine(_directory, OldFolder)))
         {
@@ -245,9 +244,9 @@ internal sealed partial class FasterWriteAheadLog
 
     private void OpenFaster(out Exception? recoverError)
     {
-        Directory.CreateDirectory(_logDirectory);
+        DurableDirectory.Create(_logDirectory);
         _device = _deviceFactory?.Invoke(Path.Combine(_logDirectory, SegmentBaseName)) ?? CreateDevice(_logDirectory);
-        _commitManager = CreateCommitManager(_logDirectory);
+        _commitManager = CreateCommitManager(_logDirectory, ex => Fault(ex));
         _log = new FasterLog(CreateSettings(_device, _commitManager));
         _reader = new SegmentReader(Path.Combine(_logDirectory, SegmentBaseName), _options.SegmentSizeBits);
         recoverError = null;
@@ -276,8 +275,11 @@ internal sealed partial class FasterWriteAheadLog
     private static SegmentFileDevice CreateDevice(string directory) => new(Path.Combine(directory, SegmentBaseName));
 
     /// <summary>Commit metadata is written lazily (see <see cref="LazyLogCommitManager"/>); commit records in the log carry durability.</summary>
-    private static LazyLogCommitManager CreateCommitManager(string directory) =>
-        new(Path.Combine(directory, "commits"), CommitMetadataInterval);
+    /// <param name="directory">The log's directory.</param>
+    /// <param name="onWriteError">Told about a failed metadata write (the live log faults); null where the caller checks
+    /// <see cref="LazyLogCommitManager.Failure"/> itself.</param>
+    private static LazyLogCommitManager CreateCommitManager(string directory, Action<Exception>? onWriteError = null) =>
+        new(Path.Combine(directory, "commits"), CommitMetadataInterval, onWriteError);
 
     private FasterLogSettings CreateSettings(IDevice device, LazyLogCommitManager commitManager) => new()
     {

@@ -65,6 +65,9 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         _logger = logger ?? NullLogger.Instance;
         _directory = Path.GetFullPath(options.Directory);
         _logDirectory = Path.Combine(_directory, LogFolder);
+
+        // A new WAL directory (and any parent this creates) is made durable in its parent before anything is put in it.
+        DurableDirectory.Create(_directory);
         _directoryLock = DirectoryLock.Acquire(_directory);
         try
         {
@@ -240,6 +243,11 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         {
             path = nse.Path;
             errno = nse.Errno;
+        }
+        else if (cause is CommitMetadataWriteException metadata)
+        {
+            path = metadata.Path;
+            errno = metadata.Errno;
         }
         else if (cause is IOException io && io.HResult != 0)
         {

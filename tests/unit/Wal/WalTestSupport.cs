@@ -81,7 +81,14 @@ public abstract class WalTestBase : IDisposable
         {
             if (Path.GetFileName(file) != "nv.lock")
             {
-                File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+                try
+                {
+                    File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+                }
+                catch (FileNotFoundException)
+                {
+                    // A temp file renamed away while copying (commit metadata being written): not part of the image.
+                }
             }
         }
 
