@@ -152,7 +152,7 @@ public abstract class WalTestBase : IDisposable
 
     /// <summary>Appends and flushes <paramref name="acknowledged"/> records one by one, takes the crash image, then appends
     /// <paramref name="next"/> and flushes them with one commit.</summary>
-    protected async Task<FlushCapture> CaptureFlushAsync(int acknowledged, IReadOnlyList<WalRecord> next)
+    protected async Task<FlushCapture> CaptureFlushAsync(int acknowledged, IReadOnlyList<WalRecord> next, Func<int, WalRecord>? acknowledgedRecord = null)
     {
         var image = Path.Combine(Directory, "before-flush");
         var acked = new List<WalRecord>();
@@ -162,7 +162,7 @@ public abstract class WalTestBase : IDisposable
         {
             for (var i = 0; i < acknowledged; i++)
             {
-                var r = await wal.AppendAsync(Record(i), Ct);
+                var r = await wal.AppendAsync((acknowledgedRecord ?? (n => Record(n)))(i), Ct);
                 await wal.FlushAsync(r.Lsn, Ct);
                 acked.Add(r);
             }
