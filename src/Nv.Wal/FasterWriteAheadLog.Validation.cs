@@ -229,8 +229,9 @@ internal sealed partial class FasterWriteAheadLog
     /// <summary>What an operator can do about damage recovery refuses to cut.</summary>
     private string WaysForward =>
         $"Ways forward: keep a copy of '{_directory}'; with the host stopped, run `nv wal verify` to see the damage; restore the WAL from a copy "
-        + "if you have one; or accept losing records by opening once with Nv:Wal:RecoveryMode=PointInTime (cut at the damage, keep every record "
-        + "before it) or SkipAnyCorruptedRecord (skip only the damaged bytes); the cut bytes are saved as *.broken.";
+        + "if you have one; or accept losing records by opening once with Nv:Wal:RecoveryMode (environment Nv__Wal__RecoveryMode) set to "
+        + "PointInTime (cut at the damage, keep every record before it) or SkipAnyCorruptedRecord (skip only the damaged bytes); what they "
+        + "drop is saved as *.broken.";
 
     private string Where(long address, string path) =>
         string.Create(CultureInfo.InvariantCulture, $"offset {address & ((1L << _options.SegmentSizeBits) - 1)} of '{path}'");
