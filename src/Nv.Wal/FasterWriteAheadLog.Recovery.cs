@@ -13,10 +13,12 @@ namespace Nv.Wal;
 /// <c>Recover</c> itself), it can come back empty over existing segments, and it can report a committed address the
 /// files do not hold. Nv therefore parses every entry of the committed range from the files (<see cref="LogScanner"/>),
 /// validating frame, CRC and sequence. When FasterLog recovered nothing (or failed), the files are scanned to their
-/// end instead. Damage handling follows <see cref="WalOptions.RecoveryMode"/>; whenever records must be dropped the
-/// valid records are copied into a fresh FasterLog (<c>log.rebuild</c>) which atomically replaces <c>log</c>, after
-/// the damaged bytes were saved to a <c>*.broken</c> file. Rebuilding (rather than moving FasterLog's tail back) also
-/// guarantees no stale bytes remain past the new tail.
+/// end instead. Damage handling follows <see cref="WalOptions.RecoveryMode"/>, and never cuts below the durable point
+/// unless the operator chose a mode that does (FasterWriteAheadLog.Validation.cs); whenever records must be dropped the
+/// valid records are copied into a fresh FasterLog (<c>log.rebuild</c>), which replaces <c>log</c> only after it
+/// verified (FasterWriteAheadLog.Rebuild.cs), after the damaged bytes were saved to a <c>*.broken</c> file. Rebuilding
+/// (rather than moving FasterLog's tail back) also guarantees no stale bytes remain past the new tail. LSN jumps are
+/// accepted only where <see cref="LsnJumps"/> records them.
 /// </remarks>
 internal sealed partial class FasterWriteAheadLog
 {

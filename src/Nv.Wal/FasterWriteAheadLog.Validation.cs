@@ -164,9 +164,10 @@ internal sealed partial class FasterWriteAheadLog
                 || (!acknowledged && resync >= 0 && metadataPoint >= 0 && damage >= metadataPoint && evidence!.HasHole(damage, resync));
             if (acknowledged && _options.RecoveryMode is WalRecoveryMode.TolerateCorruptedTail or WalRecoveryMode.AbsoluteConsistency)
             {
+                var following = resync >= 0 ? $", followed by valid records from LSN {nextLsn}" : "";
                 throw new WalCorruptionException(
-                    $"Damaged WAL record at address {damage} ({Where(damage, path)}; {reason}) after LSN {previous}, below the durable point "
-                    + $"(address {durableEnd}): the records there were acknowledged, so recovery will not cut them. Refusing to open. {WaysForward}",
+                    $"Damaged WAL record at address {damage} ({Where(damage, path)}; {reason}) after LSN {previous}{following}, below the durable "
+                    + $"point (address {durableEnd}): the records there were acknowledged, so recovery will not cut them. Refusing to open. {WaysForward}",
                     path, damage, new Lsn(previous));
             }
 
