@@ -39,7 +39,14 @@ internal sealed partial class WritePipeline
                     }
 
                     CrashPoints.Hit(CrashPoints.AfterWalAppend);
+                    var flushSpan = NvActivities.StartBatch(NvActivities.FlushName, batch, batch.Count);
                     previous = _wal.FlushAsync(batch[^1].Record!.Lsn, CancellationToken.None).AsTask();
+                    if (flushSpan is not null)
+                    {
+                        _ = previous.ContinueWith(static (flush, span) => NvActivities.EndBatch((System.Diagnostics.Activity)span!, flush.Exception?.InnerException),
+                            flushSpan, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    }
+
                     if (batch.Exists(static w => w.Ack == AckLevel.Durable))
                     {
                         // Durable callers hear back as soon as the group commit completed, not when the apply stage gets to it.
@@ -104,7 +111,18 @@ internal sealed partial class WritePipeline
                 CrashPoints.Hit(CrashPoints.MidBatch);
             }
 
-            batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request), cancellationToken);
+            var append = NvActivities.StartAppend(batch[i]);
+            try
+            {
+                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request), cancellationToken);
+            }
+            catch (Exception ex)
+            {
+                NvActivities.EndBatch(append, ex);
+                throw;
+            }
+
+            NvActivities.Appended(append, batch[i]);
         }
     }
 
