@@ -110,6 +110,38 @@ public sealed class EmbeddedNvTests : IDisposable
         await host.StopAsync(Ct);
     }
 
+    [Fact]
+    public async Task A_second_stop_waits_for_the_first_so_disposing_after_it_is_safe()
+    {
+        // WebApplication.Run stops and then disposes the host when a WebApplicationFactory stops the same host: two stops
+        // at once, then a dispose while the first may still be running.
+        var builder = NewBuilder(new() { ["Nv:DataDirectory"] = _dir.Path, ["Nv:Pipeline:Service"] = "svc" });
+        builder.AddNv();
+        var host = builder.Build();
+        await host.StartAsync(Ct);
+        var nv = host.Services.GetRequiredService<IWritePipeline>();
+        await nv.WhenReadyAsync(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        await nv.WriteAsync(Write("req-1", WalOperation.Create, new { status = "placed" }), Ct);
+
+        var first = host.StopAsync(CancellationToken.None);
+        await host.StopAsync(CancellationToken.None);
+        Assert.True(first.IsCompleted, "the second stop returned while the first was still stopping Nv");
+        host.Dispose();
+        await first;
+
+        // Stopped once: one service-stop entry, and the next start finds everything.
+        var again = NewBuilder(new() { ["Nv:DataDirectory"] = _dir.Path, ["Nv:Pipeline:Service"] = "svc" });
+        again.AddNv();
+        using var restarted = again.Build();
+        await restarted.StartAsync(Ct);
+        var nv2 = restarted.Services.GetRequiredService<IWritePipeline>();
+        await nv2.WhenReadyAsync(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        var stops = await nv2.QueryAuditAsync(new AuditQuery { Operation = "service-stop" }, Ct);
+        Assert.Single(stops.Entries);
+        Assert.NotNull(await nv2.ReadAsync("Order", "o-1", Ct));
+        await restarted.StopAsync(Ct);
+    }
+
     private static HostApplicationBuilder NewBuilder(Dictionary<string, string?> settings)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
