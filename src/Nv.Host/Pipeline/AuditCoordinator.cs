@@ -49,6 +49,9 @@ internal sealed partial class AuditCoordinator : IDisposable
         Positions = positions ?? new PipelinePositions();
     }
 
+    /// <summary>The audit store, for queries (reads need no lock: the store serves them beside its single writer).</summary>
+    public IAuditSink Sink => _sink;
+
     /// <summary>The pipeline's positions, which this coordinator moves as entries are committed.</summary>
     public PipelinePositions Positions { get; }
 
