@@ -11,4 +11,9 @@ public enum WalOperation
 
     /// <summary>Delete an existing entity (a tombstone keeps its LSN); rejected if none exists.</summary>
     Delete = 3,
+
+    /// <summary>Erase a data subject (crypto-shredding): destroy every data key its payloads were sealed with, delete its
+    /// live entities, and record the erasure. The record's <see cref="WalRecord.Subject"/> names the subject; it carries no
+    /// payload.</summary>
+    Erase = 5,
 }
