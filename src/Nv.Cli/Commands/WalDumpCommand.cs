@@ -34,7 +34,7 @@ internal static class WalDumpCommand
             await using var scope = (IAsyncDisposable)host;
             var wal = host.Services.GetRequiredService<IWriteAheadLog>();
             var start = new Lsn(Math.Max(from, wal.GetStatistics().FirstLsn.Value));
-            var table = json ? null : new Table().AddColumns("lsn", "timestamp", "op", "dtoType", "entityId", "requestId", "userId", "bytes");
+            var table = json ? null : new Table().AddColumns("lsn", "timestamp", "op", "dtoType", "entityId", "requestId", "userId", "payload");
             var count = 0;
             await foreach (var record in wal.ReadAsync(start, cancellationToken))
             {
@@ -61,7 +61,8 @@ internal static class WalDumpCommand
                         metadata = record.Metadata,
                         expectedLsn = record.ExpectedLsn?.Value,
                         replayKey = record.ReplayKey,
-                        payload = record.Payload,
+                        payload = record.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? (System.Text.Json.JsonElement?)null : record.Payload,
+                        sealedPayload = Sealed(record),
                     });
                     continue;
                 }
@@ -75,7 +76,7 @@ internal static class WalDumpCommand
                     Markup.Escape(record.EntityId),
                     Markup.Escape(record.RequestId),
                     Markup.Escape(record.UserId ?? ""),
-                    record.Payload.GetRawText().Length.ToString(inv));
+                    PayloadCell(record));
             }
 
             if (table is not null)
@@ -89,5 +90,31 @@ internal static class WalDumpCommand
         {
             return CommandErrors.Report(ex);
         }
+    }
+
+    // Encryption at rest: a sealed payload is shown as what it is on disk (its key id, subject and ciphertext), and as
+    // plain JSON only when the master key is configured and the key still exists (an erased subject's never is).
+    private static object? Sealed(WalRecord record) => record.PayloadKeyId is not { } keyId
+        ? null
+        : new
+        {
+            keyId,
+            subject = record.Subject,
+            ciphertext = Convert.ToBase64String(record.SealedPayload.Span),
+            state = record.PayloadUnavailable ? "encrypted: key not available (erased, or no master key)" : "decrypted",
+        };
+
+    private static string PayloadCell(WalRecord record)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var plain = record.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? null : record.Payload.GetRawText();
+        if (record.PayloadKeyId is { } keyId)
+        {
+            return record.PayloadUnavailable
+                ? string.Create(inv, $"[encrypted] {record.SealedPayload.Length} B, key {keyId:D}")
+                : string.Create(inv, $"{plain!.Length} B (decrypted, key {keyId:D})");
+        }
+
+        return plain is null ? (record.Operation == WalOperation.Erase ? Markup.Escape("erase " + record.Subject) : "-") : string.Create(inv, $"{plain.Length} B");
     }
 }

@@ -36,7 +36,7 @@ namespace Nv.DbWriter.Mongo;
 /// exact; there is no "applied, before image lost" case. A non-transient error throws <see cref="DbWriterException"/>.
 /// Threading: every operation is serialized by one async gate; the contract allows one applier.
 /// </remarks>
-internal sealed partial class MongoDbWriter : IDbWriter
+internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly DbWriterOptions _options;
@@ -150,6 +150,7 @@ internal sealed partial class MongoDbWriter : IDbWriter
                     new CreateIndexOptions { Name = "requestId_lsn" }),
                 cancellationToken: cancellationToken);
             await CheckSchemaAsync(cancellationToken);
+            await EnsureKeyIndexesAsync(cancellationToken);
             await EnsureRequestsAsync(cancellationToken);
             var stored = await _meta!.Find(MongoCommands.MetaId(MongoCommands.ResolvedThroughId)).FirstOrDefaultAsync(cancellationToken);
             _resolvedThrough = stored?["value"].ToInt64() ?? 0;

@@ -46,9 +46,27 @@ internal sealed partial class SqliteDbWriter
                 throw new ArgumentException($"Record at LSN {record.Lsn} lacks an entity id, replay key or request id.", nameof(batch));
             }
 
-            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete))
+            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.Erase))
             {
                 throw new ArgumentException($"Record at LSN {record.Lsn} has an unknown operation {record.Operation}.", nameof(batch));
+            }
+
+            if (record.Operation == WalOperation.Erase)
+            {
+                if (string.IsNullOrEmpty(record.Subject))
+                {
+                    throw new ArgumentException($"Erase record at LSN {record.Lsn} names no subject.", nameof(batch));
+                }
+
+                continue;
+            }
+
+            if (record.PayloadUnavailable)
+            {
+                // Sealed under a key that is gone or was never given to the log: applying it would write nothing true.
+                throw new DbWriterException(
+                    $"WAL record {record.Lsn} is sealed under data key {record.PayloadKeyId}, which is not available (destroyed by an erasure, or no master key); it cannot be applied.",
+                    DbErrorClass.Internal);
             }
 
             if (record.Operation != WalOperation.Delete && record.Payload.ValueKind != JsonValueKind.Object)
@@ -66,7 +84,7 @@ internal sealed partial class SqliteDbWriter
         var started = Stopwatch.GetTimestamp();
         var first = batch[0].Lsn.Value;
         var last = batch[^1].Lsn.Value;
-        SqliteTable[] tables;
+        SqliteTable?[] tables;
         try
         {
             tables = ResolveTables(connection, batch);
@@ -101,7 +119,7 @@ internal sealed partial class SqliteDbWriter
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var record = batch[i];
-                var result = ApplyOne(tables[i], record, resolvedThrough, ref maxResolutionLsn, ref advance);
+                var result = ApplyOne(tables[i], record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction);
                 results[i] = result;
                 switch (result.Status)
                 {
@@ -152,8 +170,8 @@ internal sealed partial class SqliteDbWriter
     }
 
     // Runs inside the batch transaction the connection holds (raw statements join it).
-    private ApplyResult ApplyOne(SqliteTable table, WalRecord record, long resolvedThrough,
-        ref long maxResolutionLsn, ref bool advance)
+    private ApplyResult ApplyOne(SqliteTable? table, WalRecord record, long resolvedThrough,
+        ref long maxResolutionLsn, ref bool advance, SqliteTransaction transaction)
     {
         var lsn = record.Lsn.Value;
 
@@ -190,8 +208,13 @@ internal sealed partial class SqliteDbWriter
             }
         }
 
+        if (record.Operation == WalOperation.Erase)
+        {
+            return ApplyErase(record, ref maxResolutionLsn, ref advance, resolvedThrough, transaction);
+        }
+
         // 2. Decide against the current row, read in this transaction.
-        var exists = table.TryRead(record.EntityId, out var document, out var storedLsn, out var deleted);
+        var exists = table!.TryRead(record.EntityId, out var document, out var storedLsn, out var deleted);
         var live = exists && !deleted;
         var before = live ? document : null;
         var (status, reason) = ApplyRules.Decide(record, exists, live, storedLsn);
@@ -212,8 +235,9 @@ internal sealed partial class SqliteDbWriter
             }
         }
 
-        _resolutions!.Insert(lsn, record.Id, record.RequestId, status, reason, before);
+        _resolutions!.Insert(lsn, record.Id, record.RequestId, status, reason, before, record.PayloadKeyId);
         _requests!.Insert(record, status, reason); // the request's outcome commits with its write (first record wins)
+        _keys!.Assign(record, status); // the key its payload is sealed with now belongs to its subject, whatever the outcome
         if (lsn > maxResolutionLsn)
         {
             maxResolutionLsn = lsn;

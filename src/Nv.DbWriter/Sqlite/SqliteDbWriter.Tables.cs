@@ -8,12 +8,17 @@ internal sealed partial class SqliteDbWriter
     /// <summary>Maps each record to its table, creating missing tables first (outside the batch transaction: an empty
     /// table is schema, not data, and the table cache never has to be undone after a rollback).</summary>
     /// <exception cref="ArgumentException">A dtoType differs only in case from an existing or another new one.</exception>
-    private SqliteTable[] ResolveTables(SqliteConnection connection, IReadOnlyList<WalRecord> batch)
+    private SqliteTable?[] ResolveTables(SqliteConnection connection, IReadOnlyList<WalRecord> batch)
     {
-        var tables = new SqliteTable[batch.Count];
+        var tables = new SqliteTable?[batch.Count];
         List<string>? missing = null;
         for (var i = 0; i < batch.Count; i++)
         {
+            if (batch[i].Operation == WalOperation.Erase)
+            {
+                continue; // an erasure touches only tables that exist (ApplyErase), and creates none
+            }
+
             var dtoType = batch[i].DtoType;
             if (_tables.TryGetValue(dtoType, out var table))
             {
@@ -66,7 +71,10 @@ internal sealed partial class SqliteDbWriter
 
         for (var i = 0; i < batch.Count; i++)
         {
-            tables[i] ??= _tables[batch[i].DtoType];
+            if (batch[i].Operation != WalOperation.Erase)
+            {
+                tables[i] ??= _tables[batch[i].DtoType];
+            }
         }
 
         return tables;

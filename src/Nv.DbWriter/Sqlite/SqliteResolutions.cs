@@ -16,7 +16,8 @@ internal sealed class SqliteResolutions : IDisposable
             request_id TEXT NOT NULL,
             status INTEGER NOT NULL,
             reject_reason INTEGER NOT NULL,
-            before TEXT
+            before TEXT,
+            key_id BLOB
         );
         CREATE INDEX IF NOT EXISTS _nv_resolutions_request_id ON _nv_resolutions (request_id, lsn);
         """;
@@ -33,7 +34,7 @@ internal sealed class SqliteResolutions : IDisposable
     {
         _connection = connection;
         _select = new SqliteStatement(connection, $"SELECT {Columns} FROM _nv_resolutions WHERE lsn = ?1");
-        _insert = new SqliteStatement(connection, $"INSERT INTO _nv_resolutions ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        _insert = new SqliteStatement(connection, $"INSERT INTO _nv_resolutions ({Columns}, key_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
         _following = new SqliteStatement(connection, "SELECT lsn FROM _nv_resolutions WHERE lsn > ?1 ORDER BY lsn");
         _setResolvedThrough = new SqliteStatement(connection, "UPDATE _nv_meta SET value = ?1 WHERE key = 'resolved_through'");
     }
@@ -77,7 +78,9 @@ internal sealed class SqliteResolutions : IDisposable
         }
     }
 
-    public void Insert(long lsn, Guid walId, string requestId, ApplyStatus status, RejectReason reason, byte[]? before)
+    /// <summary>Stores a record's outcome; <paramref name="keyId"/> names the data key its subject's data is sealed with, so
+    /// an erasure of the subject forgets the before image too (schema version 3).</summary>
+    public void Insert(long lsn, Guid walId, string requestId, ApplyStatus status, RejectReason reason, byte[]? before, Guid? keyId = null)
     {
         _insert.Bind(1, lsn);
         _insert.Bind(2, walId);
@@ -85,6 +88,15 @@ internal sealed class SqliteResolutions : IDisposable
         _insert.Bind(4, (long)status);
         _insert.Bind(5, (long)reason);
         _insert.BindText(6, before);
+        if (keyId is { } id)
+        {
+            _insert.Bind(7, id);
+        }
+        else
+        {
+            _insert.BindNull(7);
+        }
+
         _insert.Execute();
     }
 

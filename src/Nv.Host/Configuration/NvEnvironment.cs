@@ -8,7 +8,7 @@ namespace Nv.Host.Configuration;
 /// the WAL (<c>{NV_DATA_DIR}/wal</c>). <c>NV_ENV</c> and <c>NV_SERVICE</c> name the environment and service (replay keys,
 /// audit chain). <c>NV_MONGO_URI</c>/<c>NV_MONGO_DB</c> select MongoDB. <c>NV_URLS</c> sets the HTTP listen addresses.
 /// <c>NV_API_KEYS_FILE</c>/<c>NV_API_KEYS</c> configure API keys (none: authentication off, loopback only);
-/// <c>NV_MAX_BODY_BYTES</c> caps request bodies.
+/// <c>NV_MAX_BODY_BYTES</c> caps request bodies. <c>NV_MASTER_KEY_FILE</c> turns encryption at rest on.
 /// </remarks>
 public static class NvEnvironment
 {
@@ -33,6 +33,7 @@ public static class NvEnvironment
         Map(values, "NV_API_KEYS_FILE", "Nv:Auth:KeysFile");
         Map(values, "NV_API_KEYS", "Nv:Auth:Keys");
         Map(values, "NV_MAX_BODY_BYTES", "Nv:Http:MaxRequestBodyBytes");
+        Map(values, "NV_MASTER_KEY_FILE", "Nv:Encryption:MasterKeyFile");
         values["urls"] = Env("NV_URLS") ?? current["urls"] ?? DefaultUrls;
         return builder.AddInMemoryCollection(values);
     }

@@ -7,7 +7,8 @@ namespace Nv.Host.Diagnostics;
 /// <c>after-wal-flush</c> (durable, not applied), <c>after-db-write</c> (committed, not audited),
 /// <c>after-audit</c> (audited, caller not answered), <c>mid-batch</c> (half of a batch appended and flushed, the rest not appended);
 /// during boot replay, <c>replay-after-apply</c> (a batch committed to the database, not yet audited) and
-/// <c>replay-after-audit</c> (a batch's audit entries committed).
+/// <c>replay-after-audit</c> (a batch's audit entries committed); <c>erase-before-scrub</c> (an erasure applied, audited and
+/// durable, its store not yet scrubbed).
 /// SIGKILL gives the process no chance to flush or clean up, like a power cut for everything not yet on disk.</remarks>
 internal static class CrashPoints
 {
@@ -18,8 +19,9 @@ internal static class CrashPoints
     public const string MidBatch = "mid-batch";
     public const string ReplayAfterApply = "replay-after-apply";
     public const string ReplayAfterAudit = "replay-after-audit";
+    public const string EraseBeforeScrub = "erase-before-scrub";
 
-    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit];
+    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit, EraseBeforeScrub];
 
     private static readonly string? Point;
     private static readonly long Target;

@@ -20,6 +20,7 @@ internal sealed class NvLifecycle : BackgroundService
     private readonly AuditCoordinator _audit;
     private readonly BootReplayer _replayer;
     private readonly WritePipeline _pipeline;
+    private readonly Protection.KeyRing _keys;
     private readonly PipelineOptions _options;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
@@ -37,8 +38,10 @@ internal sealed class NvLifecycle : BackgroundService
         IOptions<PipelineOptions> options,
         IHostApplicationLifetime lifetime,
         ILogger<NvLifecycle> logger,
+        Protection.KeyRing keys,
         Diagnostics.HostMetrics? metrics = null)
     {
+        _keys = keys;
         _metrics = metrics;
         _wal = wal;
         _db = db;
@@ -61,8 +64,10 @@ internal sealed class NvLifecycle : BackgroundService
         try
         {
             await _db.InitializeAsync(stoppingToken);
+            await _keys.OpenAsync(stoppingToken); // before anything is decrypted: the master key must be the store's
             await _audit.InitializeAsync(stoppingToken);
             var summary = await _replayer.RunAsync(dryRun: false, progress: _metrics is null ? null : _metrics.ReplayProgress, maxTransientRetries: null, stoppingToken);
+            await _keys.StartWritingAsync(stoppingToken);
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStarted(_options.Service), stoppingToken);
             _pipeline.Faulted += OnPipelineFaulted;
             _pipeline.Start();

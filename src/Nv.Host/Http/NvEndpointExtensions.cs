@@ -33,6 +33,7 @@ public static class NvEndpointExtensions
         app.MapAuditEndpoints();
         app.MapProofEndpoints();
         app.MapOpsEndpoints();
+        app.MapSubjectEndpoints();
         Nv.Host.Http.Ui.UiEndpoints.MapUiEndpoints(app);
         return app;
     }

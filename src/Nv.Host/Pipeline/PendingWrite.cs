@@ -34,6 +34,13 @@ internal sealed class PendingWrite
     /// their parent or link to it.</summary>
     public System.Diagnostics.Activity? Activity { get; init; }
 
+    /// <summary>The data subject of the write and the data key its payload is sealed with (set by the commit stage when
+    /// encryption at rest is on; for an erasure, the subject only).</summary>
+    public string? Subject { get; set; }
+
+    /// <inheritdoc cref="Subject"/>
+    public Guid? KeyId { get; set; }
+
     /// <summary>The record as stored in the WAL (set by the commit stage).</summary>
     public WalRecord? Record { get; set; }
 

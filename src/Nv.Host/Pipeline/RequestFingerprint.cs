@@ -39,7 +39,7 @@ internal static class RequestFingerprint
             return given;
         }
 
-        var body = request.Operation != WalOperation.Delete && request.Payload is { ValueKind: JsonValueKind.Object } payload
+        var body = request.Operation is not (WalOperation.Delete or WalOperation.Erase) && request.Payload is { ValueKind: JsonValueKind.Object } payload
             ? System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(payload)
             : [];
         return Compute(MethodOf(request.Operation), request.DtoType, request.EntityId, body);
@@ -50,6 +50,7 @@ internal static class RequestFingerprint
         WalOperation.Create => "create",
         WalOperation.Update => "update",
         WalOperation.Delete => "delete",
+        WalOperation.Erase => "erase",
         _ => "unknown",
     };
 }

@@ -61,7 +61,7 @@ internal sealed class RequestValidator
             throw new WriteValidationException("expectedLsn", "must not be negative");
         }
 
-        if (request.Operation == WalOperation.Delete)
+        if (request.Operation is WalOperation.Delete or WalOperation.Erase)
         {
             return;
         }
@@ -89,13 +89,15 @@ internal sealed class RequestValidator
         const int Fixed = 16 + 4 + 8 + 2 + 1 + 4 + 4 + 1 + 8; // id, version, timestamp, offset, operation, payload length, metadata count, expected LSN
         const int Strings = 8 * 4; // length prefixes: service, dtoType, entityId, replayKey, requestId, userId, reason, fingerprint
         const int Fingerprint = 32;
+        // Encryption at rest: the envelope kind, the key id, the seal (header, nonce, tag) and the subject (type, '/', id).
+        const int Sealing = 1 + 16 + Nv.Wal.Protection.DataKey.SealOverhead + 4 + 64 + 1 + (MaxEntityIdLength * 3);
         var environment = System.Text.Encoding.UTF8.GetByteCount(options.Environment ?? "");
         var service = System.Text.Encoding.UTF8.GetByteCount(options.Service ?? "");
         const int DtoType = 64;
         const int EntityId = MaxEntityIdLength * 3;
         const int Version = 7; // "1000000"
         var replayKey = environment + service + Version + DtoType + EntityId + 4;
-        return Fixed + Strings + Fingerprint + service + DtoType + EntityId + replayKey + MaxRequestIdLength + (MaxUserIdLength * 3);
+        return Fixed + Strings + Fingerprint + Sealing + service + DtoType + EntityId + replayKey + MaxRequestIdLength + (MaxUserIdLength * 3);
     }
 
     /// <summary>Why <paramref name="entityId"/> is not a safe entity id, or null when it is.</summary>

@@ -1,3 +1,4 @@
+using Nv.Host.Protection;
 using Nv.DbWriter;
 using Nv.Host.Diagnostics;
 using Nv.Wal;
@@ -95,7 +96,7 @@ internal sealed partial class WritePipeline
             taken.Add(write);
         }
 
-        if (taken.Count == 0 || !await AnswerKnownRequestsAsync(taken, cancellationToken))
+        if (taken.Count == 0 || !await AnswerKnownRequestsAsync(taken, cancellationToken) || !await AssignKeysAsync(taken, cancellationToken))
         {
             return;
         }
@@ -115,7 +116,7 @@ internal sealed partial class WritePipeline
             var append = NvActivities.StartAppend(batch[i]);
             try
             {
-                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request, batch[i].Fingerprint), cancellationToken);
+                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i]), cancellationToken);
             }
             catch (WalRecordTooLargeException ex)
             {
@@ -206,6 +207,57 @@ internal sealed partial class WritePipeline
     private static readonly IReadOnlyDictionary<string, string> NoMetadata =
         new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
 
+    // Encryption at rest: each write's subject and the data key its payload is sealed with, in append order, so that an
+    // erasure appended here is ordered with the writes around it (KeyRing.BeginErase). When the key store cannot be read
+    // or the pool cannot be refilled, these writes fail and nothing is appended.
+    private async Task<bool> AssignKeysAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
+    {
+        if (!_keys.Enabled)
+        {
+            return true;
+        }
+
+        try
+        {
+            foreach (var write in batch)
+            {
+                var request = write.Request;
+                if (request.Operation == WalOperation.Erase)
+                {
+                    write.Subject = Protection.SubjectResolver.Of(request.DtoType, request.EntityId);
+                    _keys.BeginErase(write.Subject);
+                    continue;
+                }
+
+                write.Subject = request.Operation == WalOperation.Delete && _keys.Subjects.IsMapped(request.DtoType)
+                    ? await _db.FindEntitySubjectOrDefaultAsync(request.DtoType, request.EntityId, cancellationToken)
+                    : _keys.Subjects.Resolve(request.DtoType, request.EntityId, request.Payload);
+                write.KeyId = await _keys.KeyForAsync(write.Subject, cancellationToken);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.KeyAssignmentFailed(_logger, ex, batch.Count);
+            foreach (var write in batch)
+            {
+                _requests.Remove(write);
+                Done(write);
+                write.Fail(ex);
+            }
+
+            batch.Clear();
+            return false;
+        }
+    }
+
+    private WalRecord BuildRecord(PendingWrite write) => BuildRecord(write.Request, write.Fingerprint) with
+    {
+        PayloadKeyId = write.KeyId,
+        Subject = write.Subject,
+    };
+
     private WalRecord BuildRecord(WriteRequest request, string fingerprint) => new()
     {
         Id = Guid.CreateVersion7(_time.GetUtcNow()),
@@ -215,7 +267,7 @@ internal sealed partial class WritePipeline
         Operation = request.Operation,
         DtoType = request.DtoType,
         EntityId = request.EntityId,
-        Payload = request.Payload!.Value,
+        Payload = request.Payload ?? default,
         ReplayKey = ReplayKey.Create(_options.Environment, _options.Service, request.Version, request.DtoType, request.EntityId),
         RequestId = request.RequestId,
         UserId = request.UserId,
