@@ -47,6 +47,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task[] _loops = [];
     private Exception? _fault;
+    private string? _walFull; // why writes are refused for the WAL's size, or null
     private int _started;
 
     public WritePipeline(
@@ -303,6 +304,11 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         if (_stopping.IsCancellationRequested)
         {
             throw new PipelineUnavailableException("Nv is stopping and accepts no new writes.", null);
+        }
+
+        if (Volatile.Read(ref _walFull) is { } full)
+        {
+            throw new PipelineUnavailableException(full, null);
         }
     }
 

@@ -101,8 +101,11 @@ internal sealed class InMemoryWal : IWriteAheadLog
         AppliedLsn = AppliedLsn,
         AuditedLsn = AuditedLsn,
         SegmentCount = 0,
-        SizeBytes = 0,
+        SizeBytes = SizeBytes,
     };
+
+    /// <summary>What <see cref="GetStatistics"/> reports as the log's size on disk.</summary>
+    public long SizeBytes { get; set; }
 
     public ValueTask DisposeAsync()
     {
