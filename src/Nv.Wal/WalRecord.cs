@@ -52,6 +52,52 @@ public sealed record WalRecord
     /// <summary>When set, the write applies only if the stored entity was last written at this LSN (optimistic concurrency).</summary>
     public Lsn? ExpectedLsn { get; init; }
 
+    /// <summary>For a <see cref="WalOperation.Batch"/> record, its ordered items (at least one, each entity at most once);
+    /// null for a single-entity record.</summary>
+    /// <remarks>A batch record is one WAL record: one frame, one CRC, one LSN, so it is durable (and replayed) whole or not
+    /// at all. Its own <see cref="Version"/> is 0 and <see cref="DtoType"/>, <see cref="EntityId"/> and
+    /// <see cref="ReplayKey"/> are empty, <see cref="Payload"/> is undefined and <see cref="ExpectedLsn"/> null: each item
+    /// carries its own. Every item's entity version (ETag) is the batch's LSN.</remarks>
+    public IReadOnlyList<WalBatchItem>? Items { get; init; }
+
+    /// <summary>The single-entity records this record stands for: itself, or for a batch one record per item, in order.</summary>
+    /// <remarks>An item's record has the batch's LSN, service, timestamp, request id, user, reason and metadata, and the
+    /// item's id, operation, DTO version, type, entity id, payload, replay key and expected LSN. Writers apply these, the
+    /// audit trail records one entry per applied one and the change feed publishes them.</remarks>
+    public IReadOnlyList<WalRecord> EntityChanges()
+    {
+        if (Items is not { } items)
+        {
+            return [this];
+        }
+
+        var changes = new WalRecord[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            changes[i] = new WalRecord
+            {
+                Id = item.Id,
+                Lsn = Lsn,
+                Service = Service,
+                Version = item.Version,
+                Timestamp = Timestamp,
+                Operation = item.Operation,
+                DtoType = item.DtoType,
+                EntityId = item.EntityId,
+                Payload = item.Payload,
+                ReplayKey = item.ReplayKey,
+                RequestId = RequestId,
+                UserId = UserId,
+                Reason = Reason,
+                Metadata = Metadata,
+                ExpectedLsn = item.ExpectedLsn,
+            };
+        }
+
+        return changes;
+    }
+
     private static readonly IReadOnlyDictionary<string, string> EmptyMetadata =
         new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
 }
