@@ -52,6 +52,7 @@ internal sealed class EntityHandler
 
         var etag = ETags.Format(entity.Lsn);
         context.Response.Headers.ETag = etag;
+        DtoVersionHeader.Write(context, entity.DtoVersion);
         if (context.Request.Headers.IfNoneMatch.ToString() == etag)
         {
             return Results.StatusCode(StatusCodes.Status304NotModified);
@@ -68,6 +69,11 @@ internal sealed class EntityHandler
             return problem;
         }
 
+        if (!DtoVersionHeader.TryRead(context, out var version))
+        {
+            return DtoVersionHeader.Invalid(context);
+        }
+
         JsonDocument? body = null;
         try
         {
@@ -80,7 +86,7 @@ internal sealed class EntityHandler
                 }
             }
 
-            return await SubmitAsync(context, operation, dtoType, entityId, body?.RootElement, expected, expected is not null, cancellationToken);
+            return await SubmitAsync(context, operation, dtoType, entityId, body?.RootElement, expected, expected is not null, version ?? 1, cancellationToken);
         }
         finally
         {
@@ -94,6 +100,12 @@ internal sealed class EntityHandler
         if ((CheckRoute(context, dtoType, entityId) ?? CheckReady(context) ?? refused) is { } problem)
         {
             return problem;
+        }
+
+        // A patch keeps the entity's DTO version unless the caller names another one.
+        if (!DtoVersionHeader.TryRead(context, out var version))
+        {
+            return DtoVersionHeader.Invalid(context);
         }
 
         var (patch, error) = await _bodies.ReadObjectAsync(context, allowMergePatch: true, cancellationToken);
@@ -119,7 +131,7 @@ internal sealed class EntityHandler
                 // A retry of a patch that deleted nothing but whose entity is gone since: the first outcome still wins.
                 if (await _db.FindByRequestIdAsync(RequestIds.FromCaller(context)!, cancellationToken) is not null)
                 {
-                    return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, patch!.RootElement, null, ifMatch is not null, cancellationToken);
+                    return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, patch!.RootElement, null, ifMatch is not null, version ?? 1, cancellationToken);
                 }
 
                 return Problems.NotFound(context, $"No {dtoType} with id '{entityId}' exists; PATCH needs an existing entity.");
@@ -142,13 +154,13 @@ internal sealed class EntityHandler
                 return Problems.Validation(context, "The merge patch cannot be applied: " + ex.Message, "body");
             }
 
-            return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, merged, current.Lsn, ifMatch is not null, cancellationToken);
+            return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, merged, current.Lsn, ifMatch is not null, version ?? current.DtoVersion, cancellationToken);
         }
     }
 
     private async Task<IResult> SubmitAsync(
         HttpContext context, WalOperation operation, string dtoType, string entityId, JsonElement? payload, Lsn? expected, bool clientPrecondition,
-        CancellationToken cancellationToken)
+        int version, CancellationToken cancellationToken)
     {
         var caller = context.Items[NvCaller.ItemKey] as NvCaller;
         if (!AckPreference.TryRead(context, out var ack))
@@ -164,6 +176,7 @@ internal sealed class EntityHandler
             DtoType = dtoType,
             EntityId = entityId,
             Payload = payload,
+            Version = version,
             UserId = caller?.UserId,
             Reason = context.Request.Headers["X-Reason"].ToString() is { Length: > 0 } reason ? reason : null,
             Metadata = Metadata(context),
@@ -202,7 +215,7 @@ internal sealed class EntityHandler
         }
     }
 
-    private static Dictionary<string, string>? Metadata(HttpContext context)
+    internal static Dictionary<string, string>? Metadata(HttpContext context)
     {
         Dictionary<string, string>? metadata = null;
         foreach (var (name, values) in context.Request.Headers)

@@ -104,7 +104,20 @@ internal sealed partial class WritePipeline
                 CrashPoints.Hit(CrashPoints.MidBatch);
             }
 
-            batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request), cancellationToken);
+            try
+            {
+                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i]), cancellationToken);
+            }
+            catch (ArgumentException ex)
+            {
+                // Refused by the WAL before anything was written (a record larger than Nv:Wal:MaxRecordBytes): that caller
+                // hears 413, the WAL is not at fault and the rest of the batch goes on.
+                var refused = batch[i];
+                batch.RemoveAt(i--);
+                _requests.Remove(refused);
+                Done(refused);
+                refused.Fail(new WriteValidationException(refused.Items is null ? "payload" : "items", ex.Message, isTooLarge: true));
+            }
         }
     }
 
@@ -153,6 +166,27 @@ internal sealed partial class WritePipeline
 
     private static readonly IReadOnlyDictionary<string, string> NoMetadata =
         new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
+
+    private WalRecord BuildRecord(PendingWrite write) => write.Items is { } items ? BuildBatchRecord(write.Request, items) : BuildRecord(write.Request);
+
+    // A batch record: one LSN and one request id for every item; its own entity fields are empty (WalRecord.Items).
+    private WalRecord BuildBatchRecord(WriteRequest request, IReadOnlyList<WalBatchItem> items) => new()
+    {
+        Id = Guid.CreateVersion7(_time.GetUtcNow()),
+        Service = _options.Service,
+        Version = 0,
+        Timestamp = _time.GetUtcNow(),
+        Operation = WalOperation.Batch,
+        DtoType = string.Empty,
+        EntityId = string.Empty,
+        Payload = default,
+        ReplayKey = string.Empty,
+        RequestId = request.RequestId,
+        UserId = request.UserId,
+        Reason = request.Reason,
+        Metadata = request.Metadata is { Count: > 0 } metadata ? new Dictionary<string, string>(metadata, StringComparer.Ordinal) : NoMetadata,
+        Items = items,
+    };
 
     private WalRecord BuildRecord(WriteRequest request) => new()
     {

@@ -32,6 +32,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private readonly AuditCoordinator _audit;
     private readonly PipelineOptions _options;
     private readonly RequestValidator _validator;
+    private readonly BatchValidator _batchValidator;
     private readonly RequestIdCache _requests;
     private readonly PipelinePositions _positions;
     private readonly LagGate _lag;
@@ -61,6 +62,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         _audit = audit;
         _options = options.Value;
         _validator = new RequestValidator(_options);
+        _batchValidator = new BatchValidator(_options, _validator);
         _requests = new RequestIdCache(_options.RequestIdCacheSize);
         _positions = positions ?? audit.Positions;
         _lag = new LagGate(_positions, _options, () => _audit.HasGap);
@@ -133,7 +135,13 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             Payload = request.Operation == WalOperation.Delete ? EmptyObject : request.Payload!.Value.Clone(),
         };
 
-        var candidate = new PendingWrite(request, request.Ack ?? _options.Ack);
+        return await SubmitAsync(new PendingWrite(request, request.Ack ?? _options.Ack), cancellationToken);
+    }
+
+    // The common path of single writes and batches: a retried request id gets its first outcome, anything else waits for
+    // backpressure and joins the commit stage's queue.
+    private async Task<WriteOutcome> SubmitAsync(PendingWrite candidate, CancellationToken cancellationToken)
+    {
         var owner = _requests.GetOrAdd(candidate);
         if (!ReferenceEquals(owner, candidate))
         {
@@ -213,17 +221,24 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         Status = resolution.Status == ApplyStatus.Rejected ? WriteStatus.Rejected : WriteStatus.Applied,
         Lsn = resolution.Lsn,
         RejectReason = resolution.RejectReason,
-        Detail = resolution.Status == ApplyStatus.Rejected ? DescribeRejection(resolution.RejectReason) : null,
+        Detail = resolution.Status == ApplyStatus.Rejected ? DescribeRejection(resolution.RejectReason, resolution.FailedItem) : null,
         IsReplay = true,
+        FailedItem = resolution.FailedItem,
     };
 
-    internal static string DescribeRejection(RejectReason reason) => reason switch
+    internal static string DescribeRejection(RejectReason reason, int? failedItem = null)
     {
-        RejectReason.AlreadyExists => "the entity already exists",
-        RejectReason.NotFound => "the entity does not exist",
-        RejectReason.PreconditionFailed => "the entity's version does not match the expected version",
-        _ => "rejected by the database",
-    };
+        var what = reason switch
+        {
+            RejectReason.AlreadyExists => "the entity already exists",
+            RejectReason.NotFound => "the entity does not exist",
+            RejectReason.PreconditionFailed => "the entity's version does not match the expected version",
+            _ => "rejected by the database",
+        };
+        return failedItem is { } item
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"batch item {item}: {what}; nothing of the batch was written")
+            : what;
+    }
 
     private void ThrowIfUnavailable()
     {
