@@ -11,9 +11,19 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class NvServiceCollectionExtensions
 {
     /// <summary>Adds Nv: <c>IWritePipeline</c> for in-process writes, boot replay before readiness, and the lifecycle service.</summary>
+    /// <remarks><c>AddNv(o =&gt; o.UseInMemory())</c> keeps the WAL, the entities and the audit trail in process memory
+    /// (<see cref="PipelineOptions.InMemory"/>; not durable, for development and tests). The stores are chosen here, when
+    /// the services are registered, so <paramref name="configure"/> is also run once on a scratch instance to read it.</remarks>
     public static IServiceCollection AddNv(this IServiceCollection services, Action<PipelineOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        var probe = new PipelineOptions();
+        configure?.Invoke(probe);
+        if (probe.InMemory)
+        {
+            InMemoryStores.Add(services);
+        }
+
         services.AddNvWal().AddNvDbWriter().AddNvAudit();
         AddHostMetrics(services);
         var options = services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName).ValidateOnStart();
@@ -23,6 +33,8 @@ public static class NvServiceCollectionExtensions
         }
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
+        services.TryAddSingleton(new InMemoryStores.Selection(probe.InMemory));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, InMemoryModeValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp =>
         {
