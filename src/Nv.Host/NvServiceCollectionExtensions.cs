@@ -10,7 +10,8 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the whole Nv write path: WAL, database writer, audit trail, pipeline and boot replay.</summary>
 public static class NvServiceCollectionExtensions
 {
-    /// <summary>Adds Nv: <c>IWritePipeline</c> for in-process writes, boot replay before readiness, and the lifecycle service.</summary>
+    /// <summary>Adds Nv: <c>IWritePipeline</c> for in-process writes (and batches), <c>IChangeFeed</c> for applied changes, boot
+    /// replay before readiness, and the lifecycle service.</summary>
     /// <remarks><c>AddNv(o =&gt; o.UseInMemory())</c> keeps the WAL, the entities and the audit trail in process memory
     /// (<see cref="PipelineOptions.InMemory"/>; not durable, for development and tests). The stores are chosen here, when
     /// the services are registered, so <paramref name="configure"/> is also run once on a scratch instance to read it.</remarks>
@@ -46,6 +47,7 @@ public static class NvServiceCollectionExtensions
         services.TryAddSingleton<WritePipeline>();
         services.TryAddSingleton<IWritePipeline>(sp => sp.GetRequiredService<WritePipeline>());
         services.TryAddSingleton<BootReplayer>();
+        services.TryAddSingleton<Nv.Host.Changes.IChangeFeed, Nv.Host.Changes.ChangeFeed>();
         services.TryAddSingleton(sp => new NvReplay(sp.GetRequiredService<Nv.DbWriter.IDbWriter>(), sp.GetRequiredService<AuditCoordinator>(), sp.GetRequiredService<BootReplayer>()));
         services.TryAddSingleton<NvLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<NvLifecycle>());
