@@ -84,6 +84,29 @@ public sealed class BatchApiTests(OpenAppFixture fixture) : IClassFixture<OpenAp
     }
 
     [Fact]
+    public async Task A_batch_accepted_durable_reports_its_failed_item_through_the_request_endpoint()
+    {
+        var existing = Id();
+        await _app.CreateAsync("Order", existing, "{}");
+        var requestId = NvTestApp.NewRequestId();
+        var accepted = await Batch($$$"""{"items":[{"op":"create","dtoType":"Order","entityId":"{{{Id()}}}","payload":{}},{"op":"create","dtoType":"Order","entityId":"{{{existing}}}","payload":{}}]}""",
+            requestId, r => r.Headers.Add("Prefer", "nv-ack=durable"));
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        Assert.Equal("accepted", (await NvTestApp.JsonAsync(accepted)).GetProperty("items")[1].GetProperty("status").GetString());
+
+        JsonElement status;
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        do
+        {
+            status = await NvTestApp.JsonAsync(await _app.SendAsync(HttpMethod.Get, accepted.Headers.Location!.OriginalString));
+            await Task.Delay(20, Ct);
+        }
+        while (status.GetProperty("status").GetString() == "accepted" && DateTime.UtcNow < deadline);
+
+        Assert.Equal(("rejected", "AlreadyExists", 1), (status.GetProperty("status").GetString(), status.GetProperty("rejectReason").GetString(), status.GetProperty("failedItem").GetInt32()));
+    }
+
+    [Fact]
     public async Task A_retried_batch_gets_the_same_answer_marked_replayed_and_writes_nothing()
     {
         var id = Id();
