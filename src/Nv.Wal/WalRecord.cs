@@ -57,7 +57,15 @@ public sealed record WalRecord
     /// <remarks>A batch record is one WAL record: one frame, one CRC, one LSN, so it is durable (and replayed) whole or not
     /// at all. Its own <see cref="Version"/> is 0 and <see cref="DtoType"/>, <see cref="EntityId"/> and
     /// <see cref="ReplayKey"/> are empty, <see cref="Payload"/> is undefined and <see cref="ExpectedLsn"/> null: each item
-    /// carries its own. Every item's entity version (ETag) is the batch's LSN.</remarks>
+    /// carries its own (and its own replay key, <c>env:slug:version:dtoType:entityId</c>).
+    /// Why one LSN for the whole batch rather than consecutive LSNs committed together: everything keyed by LSN stays
+    /// exact without a notion of "part of a batch" — the request id names one record, the database stores one outcome
+    /// per LSN in the same transaction as the writes, the applied and audited watermarks and WAL truncation move per
+    /// record, and replay after a crash meets the batch as one record that is either resolved (its stored outcome is
+    /// returned) or not (it is applied whole); consecutive LSNs would need every one of those to learn where a batch
+    /// ends, and a crash between them would leave LSNs that are only half of something. The page-LSN rule stays exact per
+    /// entity slot because an entity appears at most once per batch: every slot the batch writes carries the batch's LSN,
+    /// which is that entity's new version (ETag), and a later record always has a higher one.</remarks>
     public IReadOnlyList<WalBatchItem>? Items { get; init; }
 
     /// <summary>The single-entity records this record stands for: itself, or for a batch one record per item, in order.</summary>
