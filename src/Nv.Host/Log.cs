@@ -123,4 +123,15 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3151, Level = LogLevel.Warning, Message = "Purging expired request outcomes failed; it will be retried at the next interval")]
     public static partial void RequestPurgeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3180, Level = LogLevel.Warning,
+        Message = "Nv runs IN MEMORY (Nv:Pipeline:InMemory): the WAL, the entities and the audit trail live in this process only. NOTHING IS DURABLE: every write is lost when the process stops. For development and tests only")]
+    public static partial void InMemoryMode(ILogger logger);
+
+    [LoggerMessage(EventId = 3181, Level = LogLevel.Debug, Message = "Change feed consumer from LSN {FromLsn} (dtoType {DtoType}) started")]
+    public static partial void ChangeFeedStarted(ILogger logger, long fromLsn, string? dtoType);
+
+    [LoggerMessage(EventId = 3182, Level = LogLevel.Information,
+        Message = "Change feed consumer asked for LSN {Requested}, which is gone (the WAL now starts at LSN {First}); it was told so")]
+    public static partial void ChangeFeedGone(ILogger logger, long requested, long first);
 }

@@ -11,4 +11,8 @@ public enum WalOperation
 
     /// <summary>Delete an existing entity (a tombstone keeps its LSN); rejected if none exists.</summary>
     Delete = 3,
+
+    /// <summary>An atomic batch: the record carries an ordered list of create/update/delete items
+    /// (<see cref="WalRecord.Items"/>) under one LSN and one request id, applied all-or-nothing.</summary>
+    Batch = 4,
 }

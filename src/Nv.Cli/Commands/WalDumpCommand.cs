@@ -8,6 +8,7 @@ using Spectre.Console;
 namespace Nv.Cli.Commands;
 
 /// <summary><c>nv wal dump [--from LSN] [--limit N] [--json]</c>: print records; <c>--json</c> prints one JSON object per line (JSON Lines).</summary>
+/// <remarks>A batch record shows as operation <c>batch</c> with its item count; <c>--json</c> adds its <c>items</c>.</remarks>
 internal static class WalDumpCommand
 {
     public static Command Create()
@@ -52,7 +53,7 @@ internal static class WalDumpCommand
                         timestamp = record.Timestamp,
                         service = record.Service,
                         version = record.Version,
-                        operation = Nv.Audit.AuditEntryFactory.OperationName(record.Operation),
+                        operation = OperationName(record),
                         dtoType = record.DtoType,
                         entityId = record.EntityId,
                         requestId = record.RequestId,
@@ -61,7 +62,18 @@ internal static class WalDumpCommand
                         metadata = record.Metadata,
                         expectedLsn = record.ExpectedLsn?.Value,
                         replayKey = record.ReplayKey,
-                        payload = record.Payload,
+                        payload = PayloadOf(record.Payload),
+                        items = record.Items?.Select(static i => new
+                        {
+                            id = i.Id,
+                            operation = Nv.Audit.AuditEntryFactory.OperationName(i.Operation),
+                            version = i.Version,
+                            dtoType = i.DtoType,
+                            entityId = i.EntityId,
+                            expectedLsn = i.ExpectedLsn?.Value,
+                            replayKey = i.ReplayKey,
+                            payload = PayloadOf(i.Payload),
+                        }),
                     });
                     continue;
                 }
@@ -70,12 +82,13 @@ internal static class WalDumpCommand
                 table.AddRow(
                     record.Lsn.Value.ToString(inv),
                     record.Timestamp.UtcDateTime.ToString("O", inv),
-                    Nv.Audit.AuditEntryFactory.OperationName(record.Operation),
-                    Markup.Escape(record.DtoType),
-                    Markup.Escape(record.EntityId),
+                    OperationName(record),
+                    Markup.Escape(record.Items is { } items ? string.Join(',', items.Select(static i => i.DtoType).Distinct()) : record.DtoType),
+                    Markup.Escape(record.Items is { } batch ? string.Create(inv, $"({batch.Count} items)") : record.EntityId),
                     Markup.Escape(record.RequestId),
                     Markup.Escape(record.UserId ?? ""),
-                    record.Payload.GetRawText().Length.ToString(inv));
+                    (record.Items is { } sized ? sized.Sum(static i => i.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? 0 : i.Payload.GetRawText().Length)
+                        : record.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? 0 : record.Payload.GetRawText().Length).ToString(inv));
             }
 
             if (table is not null)
@@ -90,4 +103,12 @@ internal static class WalDumpCommand
             return CommandErrors.Report(ex);
         }
     }
+
+    // A batch envelope has no payload of its own (undefined): shown as null.
+    private static System.Text.Json.JsonElement? PayloadOf(System.Text.Json.JsonElement payload) =>
+        payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? null : payload;
+
+    // A batch record is "batch"; its items carry their own operations (--json lists them).
+    private static string OperationName(WalRecord record) =>
+        record.Operation == WalOperation.Batch ? "batch" : Nv.Audit.AuditEntryFactory.OperationName(record.Operation);
 }

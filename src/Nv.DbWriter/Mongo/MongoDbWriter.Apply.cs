@@ -24,7 +24,9 @@ internal sealed partial class MongoDbWriter
         try
         {
             await EnsureReadyAsync(cancellationToken);
-            return await ApplyLockedAsync(batch, documents, cancellationToken);
+            return batch.Any(static r => r.Operation == WalOperation.Batch)
+                ? await ApplyWithBatchesLockedAsync(batch, documents, cancellationToken)
+                : await ApplyLockedAsync(batch, documents, cancellationToken);
         }
         finally
         {
@@ -39,11 +41,33 @@ internal sealed partial class MongoDbWriter
         for (var i = 0; i < batch.Count; i++)
         {
             var record = batch[i] ?? throw new ArgumentException($"Batch item {i} is null.", nameof(batch));
-            ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
             if (record.Lsn.Value <= 0)
             {
                 throw new ArgumentException($"Batch item {i} has no LSN (it was never appended to the WAL).", nameof(batch));
             }
+
+            if (record.Operation == WalOperation.Batch)
+            {
+                ApplyRules.ValidateBatch(record, nameof(batch));
+                foreach (var item in record.Items!)
+                {
+                    if (item.Operation != WalOperation.Delete)
+                    {
+                        try
+                        {
+                            MongoJson.ThrowIfUnsafe(item.Payload);
+                        }
+                        catch (ArgumentException ex)
+                        {
+                            throw new ArgumentException($"Batch record at LSN {record.Lsn}, {item.DtoType} '{item.EntityId}': {ex.Message}", nameof(batch), ex);
+                        }
+                    }
+                }
+
+                continue;
+            }
+
+            ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
 
             if (string.IsNullOrEmpty(record.EntityId) || record.ReplayKey is null || record.RequestId is null)
             {

@@ -35,11 +35,18 @@ internal sealed partial class SqliteDbWriter
                 throw new ArgumentException($"Batch item {i} is null.", nameof(batch));
             }
 
-            SqliteIdentifiers.ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
             if (record.Lsn.Value <= 0)
             {
                 throw new ArgumentException($"Batch item {i} has no LSN (it was never appended to the WAL).", nameof(batch));
             }
+
+            if (record.Operation == WalOperation.Batch)
+            {
+                ApplyRules.ValidateBatch(record, nameof(batch));
+                continue;
+            }
+
+            SqliteIdentifiers.ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
 
             if (string.IsNullOrEmpty(record.EntityId) || record.ReplayKey is null || record.RequestId is null)
             {
@@ -67,9 +74,10 @@ internal sealed partial class SqliteDbWriter
         var first = batch[0].Lsn.Value;
         var last = batch[^1].Lsn.Value;
         SqliteTable[] tables;
+        var firstTable = new int[batch.Count];
         try
         {
-            tables = ResolveTables(connection, batch);
+            tables = ResolveTables(connection, DtoTypesOf(batch, firstTable));
         }
         catch (SqliteException ex) when (SqliteErrors.IsTransient(ex))
         {
@@ -101,7 +109,9 @@ internal sealed partial class SqliteDbWriter
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var record = batch[i];
-                var result = ApplyOne(tables[i], record, resolvedThrough, ref maxResolutionLsn, ref advance);
+                var result = record.Operation == WalOperation.Batch
+                    ? ApplyBatch(new ArraySegment<SqliteTable>(tables, firstTable[i], record.Items!.Count), record, resolvedThrough, ref maxResolutionLsn, ref advance)
+                    : ApplyOne(tables[firstTable[i]], record, resolvedThrough, ref maxResolutionLsn, ref advance);
                 results[i] = result;
                 switch (result.Status)
                 {

@@ -7,7 +7,8 @@ namespace Nv.Host.Diagnostics;
 /// <c>after-wal-flush</c> (durable, not applied), <c>after-db-write</c> (committed, not audited),
 /// <c>after-audit</c> (audited, caller not answered), <c>mid-batch</c> (half of a batch appended and flushed, the rest not appended);
 /// during boot replay, <c>replay-after-apply</c> (a batch committed to the database, not yet audited) and
-/// <c>replay-after-audit</c> (a batch's audit entries committed).
+/// <c>replay-after-audit</c> (a batch's audit entries committed); <c>mid-batch-apply</c> (half of a batch record's items written
+/// inside the database transaction, not committed; handled by the SQLite writer).
 /// SIGKILL gives the process no chance to flush or clean up, like a power cut for everything not yet on disk.</remarks>
 internal static class CrashPoints
 {
@@ -19,7 +20,10 @@ internal static class CrashPoints
     public const string ReplayAfterApply = "replay-after-apply";
     public const string ReplayAfterAudit = "replay-after-audit";
 
-    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit];
+    /// <summary>Inside the database writer (Nv.DbWriter handles it): half of a batch record's items written in the open transaction.</summary>
+    public const string MidBatchApply = "mid-batch-apply";
+
+    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit, MidBatchApply];
 
     private static readonly string? Point;
     private static readonly long Target;

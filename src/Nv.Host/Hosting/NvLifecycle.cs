@@ -60,6 +60,11 @@ internal sealed class NvLifecycle : BackgroundService
     {
         try
         {
+            if (_options.InMemory)
+            {
+                Log.InMemoryMode(_logger);
+            }
+
             await _db.InitializeAsync(stoppingToken);
             await _audit.InitializeAsync(stoppingToken);
             var summary = await _replayer.RunAsync(dryRun: false, progress: _metrics is null ? null : _metrics.ReplayProgress, maxTransientRetries: null, stoppingToken);

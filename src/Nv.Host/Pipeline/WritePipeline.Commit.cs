@@ -115,7 +115,7 @@ internal sealed partial class WritePipeline
             var append = NvActivities.StartAppend(batch[i]);
             try
             {
-                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request, batch[i].Fingerprint), cancellationToken);
+                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i]), cancellationToken);
             }
             catch (WalRecordTooLargeException ex)
             {
@@ -181,6 +181,12 @@ internal sealed partial class WritePipeline
             return true;
         }
 
+        var answers = new Dictionary<RequestKey, WriteOutcome>();
+        foreach (var (key, stored) in known)
+        {
+            answers[key] = await FromStoredAsync(stored, cancellationToken);
+        }
+
         batch.RemoveAll(write =>
         {
             if (!known.TryGetValue(write.Key, out var stored))
@@ -196,7 +202,7 @@ internal sealed partial class WritePipeline
                 return true;
             }
 
-            write.Answer(FromStored(stored));
+            write.Answer(answers[write.Key]);
             Done(write);
             return true;
         });
@@ -205,6 +211,29 @@ internal sealed partial class WritePipeline
 
     private static readonly IReadOnlyDictionary<string, string> NoMetadata =
         new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
+
+    // (A batch record carries no request fingerprint: format 2 has no field for it; see WalRecordCodec.Batch.cs.)
+    private WalRecord BuildRecord(PendingWrite write) =>
+        write.Items is { } items ? BuildBatchRecord(write.Request, items) : BuildRecord(write.Request, write.Fingerprint);
+
+    // A batch record: one LSN and one request id for every item; its own entity fields are empty (WalRecord.Items).
+    private WalRecord BuildBatchRecord(WriteRequest request, IReadOnlyList<WalBatchItem> items) => new()
+    {
+        Id = Guid.CreateVersion7(_time.GetUtcNow()),
+        Service = _options.Service,
+        Version = 0,
+        Timestamp = _time.GetUtcNow(),
+        Operation = WalOperation.Batch,
+        DtoType = string.Empty,
+        EntityId = string.Empty,
+        Payload = default,
+        ReplayKey = string.Empty,
+        RequestId = request.RequestId,
+        UserId = request.UserId,
+        Reason = request.Reason,
+        Metadata = request.Metadata is { Count: > 0 } metadata ? new Dictionary<string, string>(metadata, StringComparer.Ordinal) : NoMetadata,
+        Items = items,
+    };
 
     private WalRecord BuildRecord(WriteRequest request, string fingerprint) => new()
     {

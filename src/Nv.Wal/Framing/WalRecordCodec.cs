@@ -4,18 +4,21 @@ using System.Text.Json;
 
 namespace Nv.Wal.Framing;
 
-/// <summary>Encodes a <see cref="WalRecord"/> into a frame body (compact binary, format 1) and back.</summary>
+/// <summary>Encodes a <see cref="WalRecord"/> into a frame body (compact binary) and back.</summary>
 /// <remarks>
-/// Body layout: id (16) | service | version i32 | timestamp ticks i64 | offset minutes i16 | operation u8 | dtoType |
+/// Format 1 (single-entity records; unchanged since the first release, so a log without batches stays readable by
+/// older builds): id (16) | service | version i32 | timestamp ticks i64 | offset minutes i16 | operation u8 | dtoType |
 /// entityId | replayKey | requestId | userId? | reason? | payload (UTF-8 JSON, length -1 = undefined) |
 /// metadata count i32 + pairs | flags u8 + expectedLsn i64 [| fingerprint 32 bytes]. Strings are i32 byte length
-/// (-1 = null) + UTF-8. The LSN is not in the body: it is the frame's sequence.
+/// (-1 = null) + UTF-8.
 /// Flags: bit 0 = an expected LSN is set; bit 1 = a request fingerprint (SHA-256) follows the expected LSN. Bit 1 is the
 /// one extension of format 1 so far: a record without a fingerprint is byte-for-byte what earlier builds wrote, so every
 /// existing log reads unchanged; a record with one is refused as unparseable by a build that predates it (no downgrade
 /// past it). Unknown flag bits are refused.
+/// Format 2 (batch records) is described in <c>WalRecordCodec.Batch.cs</c>. The format is the frame header's format
+/// byte (<see cref="WalFrame.FormatOf"/>). The LSN is not in the body: it is the frame's sequence.
 /// </remarks>
-internal static class WalRecordCodec
+internal static partial class WalRecordCodec
 {
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -23,6 +26,11 @@ internal static class WalRecordCodec
     public static byte[] EncodeFrame(WalRecord record, int maxBodyBytes, out uint bodyCrc)
     {
         ArgumentNullException.ThrowIfNull(record);
+        if (record.Operation == WalOperation.Batch || record.Items is not null)
+        {
+            return EncodeBatchFrame(record, maxBodyBytes, out bodyCrc);
+        }
+
         var payload = record.Payload.ValueKind == JsonValueKind.Undefined ? null : Utf8.GetBytes(record.Payload.GetRawText());
         var metadata = record.Metadata ?? new Dictionary<string, string>();
 
@@ -82,7 +90,16 @@ internal static class WalRecordCodec
         return frame;
     }
 
-    /// <summary>Decodes a body whose frame already validated.</summary>
+    /// <summary>Decodes a body whose frame already validated, in the frame's body format.</summary>
+    /// <exception cref="FormatException">The body does not parse (a format bug or undetected damage), or the format is unknown.</exception>
+    public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence, byte format) => format switch
+    {
+        WalFrame.FormatVersion1 => DecodeBody(body, sequence),
+        WalFrame.FormatVersion2 => DecodeBatchBody(body, sequence),
+        _ => throw new FormatException($"Unknown WAL record body format {format}."),
+    };
+
+    /// <summary>Decodes a format-1 body (a single-entity record) whose frame already validated.</summary>
     /// <exception cref="FormatException">The body does not parse (a format bug or undetected damage).</exception>
     public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence)
     {
@@ -126,6 +143,11 @@ internal static class WalRecordCodec
             if ((flags & ~(HasExpectedLsn | HasFingerprint)) != 0)
             {
                 throw new FormatException($"unknown record flags 0x{flags:x2}");
+            }
+
+            if (operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete))
+            {
+                throw new FormatException($"operation {(byte)operation} is not a single-entity operation");
             }
 
             string? fingerprint = null;
