@@ -7,7 +7,8 @@ namespace Nv.Audit;
 /// <summary>Builds audit entries: entity mutations from WAL records, and system, authentication and permission events.</summary>
 /// <remarks>Entity-mutation entries are a pure function of the WAL record and its before/after images: the id is the
 /// record id and the timestamp the record's, so an entry written on time and one backfilled after a crash are
-/// identical and the sink's idempotent append stores it once. Required fields (requestId, entityId, operation,
+/// identical and the sink's idempotent append stores it once. The write's DTO schema version is recorded in the
+/// metadata as <see cref="DtoVersionKey"/>. Required fields (requestId, entityId, operation,
 /// service) are checked here and throw <see cref="ArgumentException"/>.</remarks>
 public static class AuditEntryFactory
 {
@@ -22,6 +23,11 @@ public static class AuditEntryFactory
 
     /// <summary>Operation name of a permission-denied entry.</summary>
     public const string PermissionDeniedOperation = "permission-denied";
+
+    /// <summary>The metadata key under which an entity-mutation entry records the DTO schema version of its write.</summary>
+    /// <remarks>Caller metadata keys may not contain '.', so this key never collides with one; as part of the metadata it
+    /// is covered by the hash chain and the Merkle tree like every other field.</remarks>
+    public const string DtoVersionKey = "nv.dtoVersion";
 
     /// <summary>The audit operation name of a WAL operation: <c>create</c>, <c>update</c>, <c>delete</c> or <c>erase</c>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined operation.</exception>
@@ -64,7 +70,7 @@ public static class AuditEntryFactory
             After = afterCopy,
             Changes = JsonDiff.Compute(beforeCopy, afterCopy),
             Reason = record.Reason,
-            Metadata = CopyMetadata(record.Metadata),
+            Metadata = WithDtoVersion(record.Metadata, record.Version),
             RequestId = record.RequestId,
             Lsn = record.Lsn == Lsn.None ? null : record.Lsn,
             WalRecordHash = WalRecordHasher.Compute(record),
@@ -165,6 +171,19 @@ public static class AuditEntryFactory
         {
             throw new ArgumentException($"Audit field '{name}' is required.", name);
         }
+    }
+
+    // The write's metadata plus its DTO version (nv.dtoVersion), sorted and copied.
+    private static SortedDictionary<string, string> WithDtoVersion(IReadOnlyDictionary<string, string>? metadata, int version)
+    {
+        var copy = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+        {
+            copy[key] = value;
+        }
+
+        copy[DtoVersionKey] = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return copy;
     }
 
     // Sorted and copied: the entry must not change if the caller's dictionary does.

@@ -7,6 +7,13 @@ namespace Nv.Audit;
 /// <summary>Creates audit sinks without dependency injection (CLI tools, tests).</summary>
 public static class AuditSinks
 {
+    /// <summary>Creates an empty audit store in process memory (the in-memory mode): the same hash chain, Merkle tree,
+    /// checkpoints and queries as the embedded SQLite store, and <b>nothing is durable</b>.</summary>
+    /// <param name="timeProvider">Clock for checkpoint times; the system clock when null.</param>
+    /// <returns>A sink, which also implements <see cref="IAuditProofs"/> (checkpoints signed with a key made for this
+    /// instance and never stored).</returns>
+    public static IAuditSink CreateInMemory(TimeProvider? timeProvider = null) => new InMemory.InMemoryAuditSink(timeProvider);
+
     /// <summary>Opens the embedded SQLite audit store described by <paramref name="options"/>.</summary>
     /// <param name="options">Validated like the host does; the sink keeps a copy.</param>
     /// <param name="loggerFactory">Where to log; nothing is logged when null.</param>

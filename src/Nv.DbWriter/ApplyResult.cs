@@ -23,4 +23,13 @@ public sealed record ApplyResult
 
     /// <summary>A human-readable reason for rejection or transient failure.</summary>
     public string? Error { get; init; }
+
+    /// <summary>For a batch record that was rejected: the index of the first item whose rule failed (every other item
+    /// was rejected with it, nothing of the batch was written).</summary>
+    public int? FailedItem { get; init; }
+
+    /// <summary>For a batch record that was applied (or already applied): one result per item, in order, each with the
+    /// item's status (<see cref="ApplyStatus.Applied"/>, or <see cref="ApplyStatus.AlreadyApplied"/> when a later record
+    /// had already written its slot) and before/after images. Null for single-entity records and rejected batches.</summary>
+    public IReadOnlyList<ApplyResult>? Items { get; init; }
 }

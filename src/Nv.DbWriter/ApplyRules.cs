@@ -14,7 +14,7 @@ namespace Nv.DbWriter;
 /// 4. update or delete of a missing or deleted entity → <see cref="RejectReason.NotFound"/>;
 /// 5. otherwise → <see cref="ApplyStatus.Applied"/>.
 /// </remarks>
-internal static class ApplyRules
+internal static partial class ApplyRules
 {
     /// <param name="record">The record being applied.</param>
     /// <param name="exists">Whether the slot exists at all (a live entity or a tombstone).</param>

@@ -7,6 +7,11 @@ namespace Nv.DbWriter;
 /// <summary>Creates database writers without dependency injection (tools, tests, the operator CLI).</summary>
 public static class DbWriters
 {
+    /// <summary>Creates an empty store in process memory (the in-memory mode): the same rules as the embedded SQLite store,
+    /// and nothing is durable.</summary>
+    /// <remarks>For development and unit tests of services that embed Nv; everything is lost when the process ends.</remarks>
+    public static IDbWriter CreateInMemory() => new InMemory.InMemoryDbWriter();
+
     /// <summary>Opens (creating if missing) the embedded SQLite store described by <paramref name="options"/>.</summary>
     /// <remarks>The file, its directory and the schema exist when this returns. The writer keeps one connection
     /// open until disposed; one applier owns it (see <see cref="IDbWriter"/>).</remarks>

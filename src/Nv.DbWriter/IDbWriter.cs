@@ -19,7 +19,9 @@ public interface IDbWriter : IAsyncDisposable
     Task InitializeAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Applies a batch of records (ascending LSN) and returns one result per record, in the same order.</summary>
-    /// <remarks>A transient failure makes every result of the batch <see cref="ApplyStatus.Transient"/> and commits nothing.</remarks>
+    /// <remarks>A transient failure makes every result of the batch <see cref="ApplyStatus.Transient"/> and commits nothing.
+    /// A <see cref="WalOperation.Batch"/> record is applied all-or-nothing (<see cref="ApplyResult.FailedItem"/> names the
+    /// item that rejected it; <see cref="ApplyResult.Items"/> has each item's images when it applied).</remarks>
     Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken = default);
 
     /// <summary>The live entity, or null when it does not exist or is deleted.</summary>
@@ -57,6 +59,10 @@ public interface IDbWriter : IAsyncDisposable
     /// commits with <c>synchronous=NORMAL</c> (a commit survives a process crash, not a power loss) and syncs here.
     /// Only LSNs returned by this method may move the WAL's applied watermark, truncation and purges.</remarks>
     Task<Lsn> MakeDurableAsync(CancellationToken cancellationToken = default) => GetResolvedThroughAsync(cancellationToken);
+
+    /// <summary>Why this store cannot apply <see cref="WalOperation.Batch"/> records atomically, or null when it can
+    /// (MongoDB needs a replica set for multi-document transactions; a standalone server refuses batches).</summary>
+    string? BatchesUnsupportedReason => null;
 
     /// <summary>Deletes resolutions and tombstones at or below <paramref name="upTo"/> (called after WAL truncation).</summary>
     /// <remarks>Never purges past <see cref="GetResolvedThroughAsync"/> (a larger <paramref name="upTo"/> is clamped to it) and

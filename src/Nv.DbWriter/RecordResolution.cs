@@ -28,4 +28,11 @@ public sealed record RecordResolution
     /// <summary>State before the write (null when the entity did not exist). The after image is the WAL record's
     /// payload (null for deletes), so it is not stored twice.</summary>
     public JsonElement? Before { get; init; }
+
+    /// <summary>For a rejected batch record: the index of the item whose rule failed.</summary>
+    public int? FailedItem { get; init; }
+
+    /// <summary>For an applied batch record: per item, in order, its status (<see cref="ApplyStatus.Applied"/>, or
+    /// <see cref="ApplyStatus.AlreadyApplied"/> when superseded) and exact before image; null otherwise.</summary>
+    public IReadOnlyList<ApplyResult>? Items { get; init; }
 }

@@ -21,6 +21,19 @@ public sealed record StoredEntity
     /// <summary>Replay key of its slot.</summary>
     public required string ReplayKey { get; init; }
 
-    /// <summary>Id of the WAL record that last wrote it.</summary>
+    /// <summary>Id of the WAL record (or batch item) that last wrote it.</summary>
     public required Guid WalId { get; init; }
+
+    /// <summary>The DTO schema version the document was written with: the version part of <see cref="ReplayKey"/>
+    /// (<c>env:slug:version:dtoType:entityId</c>), stored with every entity; 1 when the key does not parse.</summary>
+    public int DtoVersion
+    {
+        get
+        {
+            var parts = ReplayKey.Split(':', 4);
+            return parts.Length == 4 && int.TryParse(parts[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var v)
+                ? v
+                : 1;
+        }
+    }
 }

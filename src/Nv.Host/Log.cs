@@ -140,4 +140,15 @@ internal static partial class Log
     [LoggerMessage(EventId = 3164, Level = LogLevel.Error,
         Message = "Choosing the data keys of {Count} writes failed (key store or master key); they were refused and nothing was written")]
     public static partial void KeyAssignmentFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 3180, Level = LogLevel.Warning,
+        Message = "Nv runs IN MEMORY (Nv:Pipeline:InMemory): the WAL, the entities and the audit trail live in this process only. NOTHING IS DURABLE: every write is lost when the process stops. For development and tests only")]
+    public static partial void InMemoryMode(ILogger logger);
+
+    [LoggerMessage(EventId = 3181, Level = LogLevel.Debug, Message = "Change feed consumer from LSN {FromLsn} (dtoType {DtoType}) started")]
+    public static partial void ChangeFeedStarted(ILogger logger, long fromLsn, string? dtoType);
+
+    [LoggerMessage(EventId = 3182, Level = LogLevel.Information,
+        Message = "Change feed consumer asked for LSN {Requested}, which is gone (the WAL now starts at LSN {First}); it was told so")]
+    public static partial void ChangeFeedGone(ILogger logger, long requested, long first);
 }

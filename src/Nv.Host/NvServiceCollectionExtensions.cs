@@ -19,10 +19,21 @@ public static class NvServiceCollectionExtensions
     /// <returns>The same service collection.</returns>
     /// <remarks>Options are bound from the app's configuration: <c>Nv:Wal</c>, <c>Nv:DbWriter</c>, <c>Nv:Audit</c>,
     /// <c>Nv:Pipeline</c>. <c>IWritePipeline.IsReady</c> (and the health check added by <c>AddHealthChecks().AddNv()</c>)
-    /// stays false until boot replay has finished. Calling it again adds nothing.</remarks>
+    /// stays false until boot replay has finished. Calling it again adds nothing. It also adds <c>IChangeFeed</c> (applied
+    /// changes in LSN order). <c>AddNv(o =&gt; o.UseInMemory())</c> keeps the WAL, the entities and the audit trail in
+    /// process memory (<see cref="PipelineOptions.InMemory"/>; not durable, for development and tests); the stores are
+    /// chosen when the services are registered, so <paramref name="configure"/> is also run once on a scratch instance to
+    /// read it.</remarks>
     public static IServiceCollection AddNv(this IServiceCollection services, Action<PipelineOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        var probe = new PipelineOptions();
+        configure?.Invoke(probe);
+        if (probe.InMemory)
+        {
+            InMemoryStores.Add(services);
+        }
+
         services.AddNvWal().AddNvDbWriter().AddNvAudit();
         AddHostMetrics(services);
         var options = services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName).ValidateOnStart();
@@ -36,6 +47,8 @@ public static class NvServiceCollectionExtensions
             .Configure<IOptions<PipelineOptions>>(static (db, pipeline) => db.IdempotencyRetention = pipeline.Value.IdempotencyRetention);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineLimitsValidator>());
+        services.TryAddSingleton(new InMemoryStores.Selection(probe.InMemory));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, InMemoryModeValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp =>
         {
@@ -48,6 +61,7 @@ public static class NvServiceCollectionExtensions
         services.TryAddSingleton<WritePipeline>();
         services.TryAddSingleton<IWritePipeline>(sp => sp.GetRequiredService<WritePipeline>());
         services.TryAddSingleton<BootReplayer>();
+        services.TryAddSingleton<Nv.Host.Changes.IChangeFeed, Nv.Host.Changes.ChangeFeed>();
         services.TryAddSingleton(sp => new NvReplay(sp.GetRequiredService<Nv.DbWriter.IDbWriter>(), sp.GetRequiredService<AuditCoordinator>(),
             sp.GetRequiredService<BootReplayer>(), sp.GetRequiredService<Nv.Host.Protection.KeyRing>()));
         services.TryAddSingleton<NvLifecycle>();
@@ -69,7 +83,7 @@ public static class NvServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddNv();
+        services.AddNv(configure); // the in-memory choice is read from the delegate when the stores are registered
 
         // DataDirectory is the one setting most services need: the stores go in it and the WAL under it, unless a
         // subsection names its own directory (bound right after, so it wins).

@@ -100,7 +100,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfNotOpen();
-        var frame = WalRecordCodec.EncodeFrame(record, MaxBodyBytes, _protection, out var bodyCrc, out var sealedPayload);
+        var frame = WalRecordCodec.EncodeFrame(record, MaxBodyBytes, _protection, out var bodyCrc, out var stored);
         long lsn;
         lock (_appendLock)
         {
@@ -129,7 +129,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
             Volatile.Write(ref _lastLsn, lsn);
         }
 
-        return ValueTask.FromResult(record with { Lsn = new Lsn(lsn), SealedPayload = sealedPayload });
+        return ValueTask.FromResult(stored with { Lsn = new Lsn(lsn) });
     }
 
     public ValueTask ContinueAfterAsync(Lsn highestSeen, CancellationToken cancellationToken = default)

@@ -12,8 +12,13 @@ public enum WalOperation
     /// <summary>Delete an existing entity (a tombstone keeps its LSN); rejected if none exists.</summary>
     Delete = 3,
 
+    /// <summary>An atomic batch: the record carries an ordered list of create/update/delete items
+    /// (<see cref="WalRecord.Items"/>) under one LSN and one request id, applied all-or-nothing.</summary>
+    Batch = 4,
+
     /// <summary>Erase a data subject (crypto-shredding): destroy every data key its payloads were sealed with, delete its
     /// live entities, and record the erasure. The record's <see cref="WalRecord.Subject"/> names the subject; it carries no
     /// payload.</summary>
-    Erase = 5,
+    /// <remarks>Numbered apart from the others (16) so that operations added on other branches do not collide with it.</remarks>
+    Erase = 16,
 }

@@ -83,6 +83,64 @@ public sealed record WalRecord
     /// erased (the key destroyed), or no master key is configured. <see cref="Payload"/> is then undefined.</summary>
     public bool PayloadUnavailable { get; init; }
 
+    /// <summary>For a <see cref="WalOperation.Batch"/> record, its ordered items (at least one, each entity at most once);
+    /// null for a single-entity record.</summary>
+    /// <remarks>A batch record is one WAL record: one frame, one CRC, one LSN, so it is durable (and replayed) whole or not
+    /// at all. Its own <see cref="Version"/> is 0 and <see cref="DtoType"/>, <see cref="EntityId"/> and
+    /// <see cref="ReplayKey"/> are empty, <see cref="Payload"/> is undefined and <see cref="ExpectedLsn"/> null: each item
+    /// carries its own (and its own replay key, <c>env:slug:version:dtoType:entityId</c>).
+    /// Why one LSN for the whole batch rather than consecutive LSNs committed together: everything keyed by LSN stays
+    /// exact without a notion of "part of a batch" — the request id names one record, the database stores one outcome
+    /// per LSN in the same transaction as the writes, the applied and audited watermarks and WAL truncation move per
+    /// record, and replay after a crash meets the batch as one record that is either resolved (its stored outcome is
+    /// returned) or not (it is applied whole); consecutive LSNs would need every one of those to learn where a batch
+    /// ends, and a crash between them would leave LSNs that are only half of something. The page-LSN rule stays exact per
+    /// entity slot because an entity appears at most once per batch: every slot the batch writes carries the batch's LSN,
+    /// which is that entity's new version (ETag), and a later record always has a higher one.</remarks>
+    public IReadOnlyList<WalBatchItem>? Items { get; init; }
+
+    /// <summary>The single-entity records this record stands for: itself, or for a batch one record per item, in order.</summary>
+    /// <remarks>An item's record has the batch's LSN, service, timestamp, request id, user, reason and metadata, and the
+    /// item's id, operation, DTO version, type, entity id, payload, replay key and expected LSN. Writers apply these, the
+    /// audit trail records one entry per applied one and the change feed publishes them.</remarks>
+    public IReadOnlyList<WalRecord> EntityChanges()
+    {
+        if (Items is not { } items)
+        {
+            return [this];
+        }
+
+        var changes = new WalRecord[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            changes[i] = new WalRecord
+            {
+                Id = item.Id,
+                Lsn = Lsn,
+                Service = Service,
+                Version = item.Version,
+                Timestamp = Timestamp,
+                Operation = item.Operation,
+                DtoType = item.DtoType,
+                EntityId = item.EntityId,
+                Payload = item.Payload,
+                ReplayKey = item.ReplayKey,
+                RequestId = RequestId,
+                UserId = UserId,
+                Reason = Reason,
+                Metadata = Metadata,
+                ExpectedLsn = item.ExpectedLsn,
+                PayloadKeyId = item.PayloadKeyId,
+                Subject = item.Subject,
+                SealedPayload = item.SealedPayload,
+                PayloadUnavailable = item.PayloadUnavailable,
+            };
+        }
+
+        return changes;
+    }
+
     private static readonly IReadOnlyDictionary<string, string> EmptyMetadata =
         new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
 }

@@ -25,4 +25,11 @@ public static class WriteAheadLog
         ArgumentNullException.ThrowIfNull(options);
         return new FasterWriteAheadLog(options, loggerFactory?.CreateLogger<FasterWriteAheadLog>(), keys: keys);
     }
+
+    /// <summary>Creates an empty log in process memory (the in-memory mode): the same contract and record format, and
+    /// <b>nothing is durable</b> — every record is lost when the process ends.</summary>
+    /// <remarks>For development and unit tests of services that embed Nv. Records larger than
+    /// <see cref="WalOptions.MaxRecordBytes"/> are refused as on disk.</remarks>
+    public static IWriteAheadLog CreateInMemory(WalOptions? options = null) =>
+        new InMemory.InMemoryWriteAheadLog((options ?? new WalOptions()).MaxRecordBytes);
 }

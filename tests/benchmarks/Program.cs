@@ -4,7 +4,7 @@ using Nv.Benchmarks.Wal;
 
 namespace Nv.Benchmarks;
 
-/// <summary>Scenario runners for throughput/latency under concurrency (<c>pipeline</c>, <c>bounds</c>, <c>stages</c>, <c>replay</c>, <c>wal</c>),
+/// <summary>Scenario runners for throughput/latency under concurrency (<c>pipeline</c>, <c>batch</c>, <c>bounds</c>, <c>stages</c>, <c>replay</c>, <c>wal</c>),
 /// and BenchmarkDotNet for micro-benchmarks (everything else, e.g. <c>--filter '*Merkle*'</c>).</summary>
 internal static class Program
 {
@@ -14,6 +14,8 @@ internal static class Program
         {
             case "pipeline":
                 return await PipelineScenario.RunAsync(args[1..]);
+            case "batch":
+                return await BatchScenario.RunAsync(args[1..]);
             case "bounds":
                 return await BoundsScenario.RunAsync(args[1..]);
             case "replay":

@@ -12,7 +12,8 @@ namespace Nv.Cli.Commands;
 /// deletes over overlapping entities through the real pipeline, and prints one <c>ACK</c> line per answered write.</summary>
 /// <remarks>Used by the crash smoke tests: an ACK line is printed only after the pipeline answered, so every printed
 /// Applied/Rejected write is acknowledged and must survive a SIGKILL.
-/// Line format: <c>ACK &lt;requestId&gt; &lt;status&gt; &lt;lsn&gt; &lt;operation&gt; &lt;dtoType&gt; &lt;entityId&gt;</c>.</remarks>
+/// Line format: <c>ACK &lt;requestId&gt; &lt;status&gt; &lt;lsn&gt; &lt;operation&gt; &lt;dtoType&gt; &lt;entityId&gt;</c>; with
+/// <c>--batch-size N</c> (atomic batches) <c>ACK &lt;requestId&gt; &lt;status&gt; &lt;lsn&gt; batch &lt;dtoType&gt; &lt;items&gt;</c>.</remarks>
 internal static class LoadCommand
 {
     public static void AddTo(RootCommand root)
@@ -25,9 +26,14 @@ internal static class LoadCommand
         var dtoType = new Option<string>("--dto-type") { Description = "Entity type.", DefaultValueFactory = _ => "Item" };
         var runId = new Option<string?>("--run-id") { Description = "Request id prefix (default: random)." };
         var quiet = new Option<bool>("--quiet") { Description = "Do not print ACK lines." };
+        var batchSize = new Option<int>("--batch-size")
+        {
+            Description = "Write atomic batches of this many items (1: single writes). Each writer owns its entities, so most batches apply and some are rejected on purpose.",
+            DefaultValueFactory = _ => 1,
+        };
         var command = new Command("load", "Write a generated workload through the pipeline and print each acknowledged request.")
         {
-            count, writers, entities, seed, payloadBytes, dtoType, runId, quiet,
+            count, writers, entities, seed, payloadBytes, dtoType, runId, quiet, batchSize,
         };
         command.SetAction((parse, ct) => RunAsync(
             new Workload(
@@ -37,7 +43,8 @@ internal static class LoadCommand
                 parse.GetValue(seed),
                 parse.GetValue(payloadBytes),
                 parse.GetValue(dtoType)!,
-                parse.GetValue(runId) ?? Guid.NewGuid().ToString("N")[..8]),
+                parse.GetValue(runId) ?? Guid.NewGuid().ToString("N")[..8],
+                parse.GetValue(batchSize)),
             parse.GetValue(quiet),
             ct));
         root.Subcommands.Add(command);
@@ -45,9 +52,10 @@ internal static class LoadCommand
 
     private static async Task<int> RunAsync(Workload workload, bool quiet, CancellationToken cancellationToken)
     {
-        if (workload.Count < 0 || workload.Writers < 1 || workload.Entities < 1 || workload.PayloadBytes < 0)
+        if (workload.Count < 0 || workload.Writers < 1 || workload.Entities < 1 || workload.PayloadBytes < 0 || workload.BatchSize < 1
+            || (workload.BatchSize > 1 && workload.Entities < 2 * workload.BatchSize))
         {
-            Console.Error.WriteLine("nv: error: --count must be >= 0, --writers and --entities >= 1, --payload-bytes >= 0");
+            Console.Error.WriteLine("nv: error: --count must be >= 0, --writers, --entities and --batch-size >= 1, --payload-bytes >= 0, and --entities at least twice --batch-size");
             return ExitCodes.Usage;
         }
 
@@ -62,7 +70,7 @@ internal static class LoadCommand
             var tally = await workload.RunAsync(pipeline, quiet ? null : Console.Out, cancellationToken);
             clock.Stop();
             Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"load: {tally.Total} writes ({tally.Applied} applied, {tally.Rejected} rejected, {tally.Pending} pending) in {clock.Elapsed.TotalSeconds:F2} s, {tally.Total / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):F0} writes/s"));
+                $"load: {tally.Total} {(workload.BatchSize > 1 ? "batches" : "writes")} ({tally.Applied} applied, {tally.Rejected} rejected, {tally.Pending} pending) in {clock.Elapsed.TotalSeconds:F2} s, {tally.Total / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):F0} writes/s"));
             await host.StopAsync(cancellationToken);
             return tally.Failed > 0 ? ExitCodes.Failed : ExitCodes.Ok;
         }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
 using Nv.Cli.Hosting;
 
 namespace Nv.Cli.Commands;
@@ -9,21 +10,39 @@ internal static class ServeCommand
 {
     public static void AddTo(RootCommand root)
     {
-        var serve = new Command("serve", "Run the host: recover the WAL, replay, then accept writes (default command).");
-        serve.SetAction((parse, ct) => RunAsync(parse.UnmatchedTokens.ToArray(), ct));
+        var inMemory = new Option<bool>("--in-memory")
+        {
+            Description = "Keep the WAL, the entities and the audit trail in memory: NOT DURABLE, every write is lost when nv stops (development only).",
+        };
+        var serve = new Command("serve", "Run the host: recover the WAL, replay, then accept writes (default command).") { inMemory };
+        serve.SetAction((parse, ct) => RunAsync(parse.UnmatchedTokens.ToArray(), parse.GetValue(inMemory), ct));
         root.Subcommands.Add(serve);
-        root.SetAction((parse, ct) => RunAsync(parse.UnmatchedTokens.ToArray(), ct));
+        root.Options.Add(inMemory);
+        root.SetAction((parse, ct) => RunAsync(parse.UnmatchedTokens.ToArray(), parse.GetValue(inMemory), ct));
     }
 
-    private static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string[] args, bool inMemory, CancellationToken cancellationToken)
     {
         try
         {
-            await using var app = NvWebApp.Build(args);
+            // A server that loses every write on exit must be asked for on its own command line, never by a setting
+            // that could sit forgotten in appsettings.json or the environment.
+            await using var app = NvWebApp.Build(inMemory ? [.. args, "--" + NvHostFactory.InMemoryKey + "=true"] : args);
+            if (!inMemory && app.Configuration.GetValue<bool>(NvHostFactory.InMemoryKey))
+            {
+                Console.Error.WriteLine($"nv: error: {NvHostFactory.InMemoryKey} is set, but nv serve keeps nothing durable in memory unless started with --in-memory");
+                return ExitCodes.Usage;
+            }
+
             if (NvWebApp.CheckStartup(app) is { } refusal)
             {
                 Console.Error.WriteLine("nv: error: " + refusal);
                 return ExitCodes.Usage;
+            }
+
+            if (inMemory)
+            {
+                Console.Error.WriteLine("nv: WARNING: serving IN MEMORY (--in-memory): nothing is durable; every write is lost when nv stops.");
             }
 
             await app.RunAsync(cancellationToken);

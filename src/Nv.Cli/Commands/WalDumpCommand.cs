@@ -8,6 +8,7 @@ using Spectre.Console;
 namespace Nv.Cli.Commands;
 
 /// <summary><c>nv wal dump [--from LSN] [--limit N] [--json]</c>: print records; <c>--json</c> prints one JSON object per line (JSON Lines).</summary>
+/// <remarks>A batch record shows as operation <c>batch</c> with its item count; <c>--json</c> adds its <c>items</c>.</remarks>
 internal static class WalDumpCommand
 {
     public static Command Create()
@@ -52,7 +53,7 @@ internal static class WalDumpCommand
                         timestamp = record.Timestamp,
                         service = record.Service,
                         version = record.Version,
-                        operation = Nv.Audit.AuditEntryFactory.OperationName(record.Operation),
+                        operation = OperationName(record),
                         dtoType = record.DtoType,
                         entityId = record.EntityId,
                         requestId = record.RequestId,
@@ -61,8 +62,20 @@ internal static class WalDumpCommand
                         metadata = record.Metadata,
                         expectedLsn = record.ExpectedLsn?.Value,
                         replayKey = record.ReplayKey,
-                        payload = record.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? (System.Text.Json.JsonElement?)null : record.Payload,
-                        sealedPayload = Sealed(record),
+                        payload = PayloadOf(record.Payload),
+                        items = record.Items?.Select(static i => new
+                        {
+                            id = i.Id,
+                            operation = Nv.Audit.AuditEntryFactory.OperationName(i.Operation),
+                            version = i.Version,
+                            dtoType = i.DtoType,
+                            entityId = i.EntityId,
+                            expectedLsn = i.ExpectedLsn?.Value,
+                            replayKey = i.ReplayKey,
+                            payload = PayloadOf(i.Payload),
+                            sealedPayload = Sealed(i.PayloadKeyId, i.Subject, i.SealedPayload, i.PayloadUnavailable),
+                        }),
+                        sealedPayload = Sealed(record.PayloadKeyId, record.Subject, record.SealedPayload, record.PayloadUnavailable),
                     });
                     continue;
                 }
@@ -71,9 +84,9 @@ internal static class WalDumpCommand
                 table.AddRow(
                     record.Lsn.Value.ToString(inv),
                     record.Timestamp.UtcDateTime.ToString("O", inv),
-                    Nv.Audit.AuditEntryFactory.OperationName(record.Operation),
-                    Markup.Escape(record.DtoType),
-                    Markup.Escape(record.EntityId),
+                    OperationName(record),
+                    Markup.Escape(record.Items is { } items ? string.Join(',', items.Select(static i => i.DtoType).Distinct()) : record.DtoType),
+                    Markup.Escape(record.Items is { } batch ? string.Create(inv, $"({batch.Count} items)") : record.EntityId),
                     Markup.Escape(record.RequestId),
                     Markup.Escape(record.UserId ?? ""),
                     PayloadCell(record));
@@ -92,21 +105,36 @@ internal static class WalDumpCommand
         }
     }
 
+    // A batch envelope has no payload of its own (undefined): shown as null.
+    private static System.Text.Json.JsonElement? PayloadOf(System.Text.Json.JsonElement payload) =>
+        payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? null : payload;
+
+    // A batch record is "batch"; its items carry their own operations (--json lists them).
+    private static string OperationName(WalRecord record) =>
+        record.Operation == WalOperation.Batch ? "batch" : Nv.Audit.AuditEntryFactory.OperationName(record.Operation);
+
     // Encryption at rest: a sealed payload is shown as what it is on disk (its key id, subject and ciphertext), and as
     // plain JSON only when the master key is configured and the key still exists (an erased subject's never is).
-    private static object? Sealed(WalRecord record) => record.PayloadKeyId is not { } keyId
+    private static object? Sealed(Guid? payloadKeyId, string? subject, ReadOnlyMemory<byte> sealedPayload, bool unavailable) => payloadKeyId is not { } keyId
         ? null
         : new
         {
             keyId,
-            subject = record.Subject,
-            ciphertext = Convert.ToBase64String(record.SealedPayload.Span),
-            state = record.PayloadUnavailable ? "encrypted: key not available (erased, or no master key)" : "decrypted",
+            subject,
+            ciphertext = Convert.ToBase64String(sealedPayload.Span),
+            state = unavailable ? "encrypted: key not available (erased, or no master key)" : "decrypted",
         };
 
     private static string PayloadCell(WalRecord record)
     {
         var inv = CultureInfo.InvariantCulture;
+        if (record.Items is { } items)
+        {
+            var sealedItems = items.Count(static i => i.PayloadKeyId is not null);
+            var plainBytes = items.Sum(static i => i.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? 0 : i.Payload.GetRawText().Length);
+            return sealedItems == 0 ? string.Create(inv, $"{plainBytes} B") : string.Create(inv, $"{items.Count} items, {sealedItems} sealed");
+        }
+
         var plain = record.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? null : record.Payload.GetRawText();
         if (record.PayloadKeyId is { } keyId)
         {

@@ -5,11 +5,17 @@ using Nv.Wal;
 
 namespace Nv.Cli.Commands;
 
-/// <summary>A seeded mix of creates (40%), updates (40%) and deletes (20%) over a fixed set of entity ids.</summary>
-internal sealed record Workload(int Count, int Writers, int Entities, int Seed, int PayloadBytes, string DtoType, string RunId)
+/// <summary>A seeded mix of creates (40%), updates (40%) and deletes (20%) over a fixed set of entity ids; with
+/// <see cref="BatchSize"/> &gt; 1, atomic batches instead (see <c>Workload.Batches.cs</c>).</summary>
+internal sealed partial record Workload(int Count, int Writers, int Entities, int Seed, int PayloadBytes, string DtoType, string RunId, int BatchSize = 1)
 {
     public async Task<LoadTally> RunAsync(IWritePipeline pipeline, TextWriter? acks, CancellationToken cancellationToken)
     {
+        if (BatchSize > 1)
+        {
+            return await RunBatchesAsync(pipeline, acks, cancellationToken);
+        }
+
         var tally = new LoadTally();
         var next = -1;
         var pad = new string('x', PayloadBytes);

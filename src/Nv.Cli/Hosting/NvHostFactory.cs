@@ -49,6 +49,12 @@ internal static class NvHostFactory
             // Logs go to stderr so stdout carries only command output (ACK lines, summaries, --json).
             .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: CultureInfo.InvariantCulture)
             .WriteTo.File(new CompactJsonFormatter(), Path.Combine(configuration["Nv:DataDirectory"] ?? "data", "logs", "nv-.json"), rollingInterval: RollingInterval.Day));
-        services.AddNv(configuration.GetSection(NvHostApplicationBuilderExtensions.SectionName));
+        // The in-memory mode is chosen when the services are registered (nv serve allows it only with --in-memory).
+        services.AddNv(
+            configuration.GetSection(NvHostApplicationBuilderExtensions.SectionName),
+            configuration.GetValue<bool>(InMemoryKey) ? static o => o.UseInMemory() : null);
     }
+
+    /// <summary>The configuration key of the in-memory mode (<c>Nv:Pipeline:InMemory</c>).</summary>
+    public const string InMemoryKey = "Nv:Pipeline:InMemory";
 }

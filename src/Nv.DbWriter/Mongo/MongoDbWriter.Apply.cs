@@ -24,12 +24,12 @@ internal sealed partial class MongoDbWriter
         try
         {
             await EnsureReadyAsync(cancellationToken);
-            if (!batch.Any(static r => r.Operation == WalOperation.Erase))
+            if (batch.Any(static r => r.Operation == WalOperation.Erase))
             {
-                return await ApplyLockedAsync(batch, documents, cancellationToken);
+                return await ApplyWithErasuresAsync(batch, documents, cancellationToken);
             }
 
-            return await ApplyWithErasuresAsync(batch, documents, cancellationToken);
+            return await ApplySegmentAsync(batch, documents, cancellationToken);
         }
         finally
         {
@@ -54,8 +54,8 @@ internal sealed partial class MongoDbWriter
 
             if (i > start)
             {
-                var part = await ApplyLockedAsync(batch.Skip(start).Take(i - start).ToList(), documents[start..i], cancellationToken);
-                if (part.Length > 0 && part[0].Status == ApplyStatus.Transient)
+                var part = await ApplySegmentAsync(batch.Skip(start).Take(i - start).ToList(), documents[start..i], cancellationToken);
+                if (part.Count > 0 && part[0].Status == ApplyStatus.Transient)
                 {
                     return Transient(batch, part[0].Error);
                 }
@@ -88,6 +88,11 @@ internal sealed partial class MongoDbWriter
         return results;
     }
 
+    private async Task<IReadOnlyList<ApplyResult>> ApplySegmentAsync(IReadOnlyList<WalRecord> batch, BsonDocument?[] documents, CancellationToken cancellationToken) =>
+        batch.Any(static r => r.Operation == WalOperation.Batch)
+            ? await ApplyWithBatchesLockedAsync(batch, documents, cancellationToken)
+            : await ApplyLockedAsync(batch, documents, cancellationToken);
+
     private static ApplyResult[] Transient(IReadOnlyList<WalRecord> batch, string? error) =>
         [.. batch.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Transient, Error = error })];
 
@@ -98,11 +103,33 @@ internal sealed partial class MongoDbWriter
         for (var i = 0; i < batch.Count; i++)
         {
             var record = batch[i] ?? throw new ArgumentException($"Batch item {i} is null.", nameof(batch));
-            ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
             if (record.Lsn.Value <= 0)
             {
                 throw new ArgumentException($"Batch item {i} has no LSN (it was never appended to the WAL).", nameof(batch));
             }
+
+            if (record.Operation == WalOperation.Batch)
+            {
+                ApplyRules.ValidateBatch(record, nameof(batch));
+                foreach (var item in record.Items!)
+                {
+                    if (item.Operation != WalOperation.Delete)
+                    {
+                        try
+                        {
+                            MongoJson.ThrowIfUnsafe(item.Payload);
+                        }
+                        catch (ArgumentException ex)
+                        {
+                            throw new ArgumentException($"Batch record at LSN {record.Lsn}, {item.DtoType} '{item.EntityId}': {ex.Message}", nameof(batch), ex);
+                        }
+                    }
+                }
+
+                continue;
+            }
+
+            ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
 
             if (string.IsNullOrEmpty(record.EntityId) || record.ReplayKey is null || record.RequestId is null)
             {

@@ -142,15 +142,22 @@ internal sealed partial class MongoDbWriter
     private static bool IsFinal(Dictionary<long, BsonDocument> stored, long lsn) =>
         stored.TryGetValue(lsn, out var resolution) && !resolution.Contains(MongoCommands.Pending);
 
-    internal static RecordResolution ReadResolution(BsonDocument document) => new()
+    internal static RecordResolution ReadResolution(BsonDocument document)
     {
-        Lsn = new Lsn(document["_id"].ToInt64()),
-        WalId = Guid.ParseExact(document["walId"].AsString, "D"),
-        RequestId = document["requestId"].AsString,
-        Status = (ApplyStatus)document["status"].ToInt32(),
-        RejectReason = (RejectReason)document["rejectReason"].ToInt32(),
-        Before = MongoJson.ToJsonOrNull(document.GetValue("before", BsonNull.Value)),
-    };
+        var lsn = new Lsn(document["_id"].ToInt64());
+        var (failedItem, items) = MongoBatchCommands.Read(document, lsn);
+        return new()
+        {
+            Lsn = lsn,
+            WalId = Guid.ParseExact(document["walId"].AsString, "D"),
+            RequestId = document["requestId"].AsString,
+            Status = (ApplyStatus)document["status"].ToInt32(),
+            RejectReason = (RejectReason)document["rejectReason"].ToInt32(),
+            Before = MongoJson.ToJsonOrNull(document.GetValue("before", BsonNull.Value)),
+            FailedItem = failedItem,
+            Items = items,
+        };
+    }
 
     private static ApplyResult FromResolution(WalRecord record, RecordResolution stored) => stored.Status == ApplyStatus.Rejected
         ? new ApplyResult

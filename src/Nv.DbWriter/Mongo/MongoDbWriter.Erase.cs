@@ -47,6 +47,7 @@ internal sealed partial class MongoDbWriter
         if (keyIds.Count > 0)
         {
             await _resolutions!.UpdateManyAsync(MongoKeys.ResolutionsSealedBy(keyIds), MongoKeys.ForgetBefore, cancellationToken: cancellationToken);
+            await ForgetBatchItemBeforesAsync(keyIds, cancellationToken);
             await Keys.DeleteManyAsync(MongoKeys.KeysOfSubject(subject), cancellationToken);
         }
 
@@ -72,5 +73,23 @@ internal sealed partial class MongoDbWriter
         await RecordRequestsAsync([record], [applied], cancellationToken);
         _logger.SubjectErased(lsn, subject, keyIds.Count, deleted);
         return applied;
+    }
+
+    // Batch resolutions keep one before image per item; those of items sealed under the erased keys become null.
+    private async Task ForgetBatchItemBeforesAsync(List<Guid> keyIds, CancellationToken cancellationToken)
+    {
+        var erased = keyIds.Select(MongoCommands.FormatId).ToHashSet(StringComparer.Ordinal);
+        var filter = new BsonDocument("itemKeyIds", new BsonDocument("$in", new BsonArray(erased)));
+        foreach (var resolution in await _resolutions!.Find(filter).ToListAsync(cancellationToken))
+        {
+            if (resolution.GetValue("items", BsonNull.Value) is not BsonArray items || resolution["itemKeyIds"] is not BsonArray ids)
+            {
+                continue;
+            }
+
+            var forgotten = MongoKeys.ForgetItems(items, ids, erased);
+            await _resolutions!.UpdateOneAsync(new BsonDocument("_id", resolution["_id"]), new BsonDocument("$set", new BsonDocument("items", forgotten)),
+                cancellationToken: cancellationToken);
+        }
     }
 }

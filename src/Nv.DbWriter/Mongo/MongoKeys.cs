@@ -107,4 +107,17 @@ internal static class MongoKeys
     public static UpdateOneModel<BsonDocument> Rewrap(StoredDataKey key, string fromMasterKeyId, string toMasterKeyId, byte[] wrapped) => new(
         new BsonDocument { { "_id", MongoCommands.FormatId(key.KeyId) }, { "masterKeyId", fromMasterKeyId } },
         new BsonDocument("$set", new BsonDocument { { "masterKeyId", toMasterKeyId }, { "wrapped", new BsonBinaryData(wrapped) } }));
+
+    /// <summary>A batch resolution's items with the before image of every item sealed under an erased key made null.</summary>
+    public static BsonArray ForgetItems(BsonArray items, BsonArray itemKeyIds, IReadOnlySet<string> erased)
+    {
+        var copy = new BsonArray(items.Count);
+        for (var i = 0; i < items.Count; i++)
+        {
+            var erasedItem = i < itemKeyIds.Count && itemKeyIds[i] is BsonString id && erased.Contains(id.Value) && items[i] is BsonDocument;
+            copy.Add(erasedItem ? BsonNull.Value : items[i]);
+        }
+
+        return copy;
+    }
 }

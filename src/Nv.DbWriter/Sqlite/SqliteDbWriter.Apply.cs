@@ -35,11 +35,18 @@ internal sealed partial class SqliteDbWriter
                 throw new ArgumentException($"Batch item {i} is null.", nameof(batch));
             }
 
-            SqliteIdentifiers.ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
             if (record.Lsn.Value <= 0)
             {
                 throw new ArgumentException($"Batch item {i} has no LSN (it was never appended to the WAL).", nameof(batch));
             }
+
+            if (record.Operation == WalOperation.Batch)
+            {
+                ApplyRules.ValidateBatch(record, nameof(batch));
+                continue;
+            }
+
+            SqliteIdentifiers.ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
 
             if (string.IsNullOrEmpty(record.EntityId) || record.ReplayKey is null || record.RequestId is null)
             {
@@ -84,10 +91,11 @@ internal sealed partial class SqliteDbWriter
         var started = Stopwatch.GetTimestamp();
         var first = batch[0].Lsn.Value;
         var last = batch[^1].Lsn.Value;
-        SqliteTable?[] tables;
+        SqliteTable[] tables;
+        var firstTable = new int[batch.Count];
         try
         {
-            tables = ResolveTables(connection, batch);
+            tables = ResolveTables(connection, DtoTypesOf(batch, firstTable));
         }
         catch (SqliteException ex) when (SqliteErrors.IsTransient(ex))
         {
@@ -119,7 +127,13 @@ internal sealed partial class SqliteDbWriter
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var record = batch[i];
-                var result = ApplyOne(tables[i], record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction);
+                var result = record.Operation switch
+                {
+                    WalOperation.Batch => ApplyBatch(new ArraySegment<SqliteTable>(tables, firstTable[i], record.Items!.Count), record, resolvedThrough,
+                        ref maxResolutionLsn, ref advance),
+                    WalOperation.Erase => ApplyOne(null, record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction),
+                    _ => ApplyOne(tables[firstTable[i]], record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction),
+                };
                 results[i] = result;
                 switch (result.Status)
                 {

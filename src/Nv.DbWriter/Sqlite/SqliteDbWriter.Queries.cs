@@ -212,6 +212,8 @@ internal sealed partial class SqliteDbWriter
                     command.CommandText = "DELETE FROM _nv_resolutions WHERE lsn <= $upTo";
                     command.Parameters.AddWithValue("$upTo", effective);
                     resolutions = command.ExecuteNonQuery();
+                    command.CommandText = "DELETE FROM _nv_batch_resolutions WHERE lsn <= $upTo";
+                    command.ExecuteNonQuery();
                 }
 
                 foreach (var dtoType in ListEntityTables(connection, transaction))

@@ -5,21 +5,45 @@ namespace Nv.DbWriter.Sqlite;
 
 internal sealed partial class SqliteDbWriter
 {
-    /// <summary>Maps each record to its table, creating missing tables first (outside the batch transaction: an empty
-    /// table is schema, not data, and the table cache never has to be undone after a rollback).</summary>
-    /// <exception cref="ArgumentException">A dtoType differs only in case from an existing or another new one.</exception>
-    private SqliteTable?[] ResolveTables(SqliteConnection connection, IReadOnlyList<WalRecord> batch)
+    /// <summary>The dtoType of every entity change in the batch, in order (a batch record contributes one per item);
+    /// <paramref name="firstIndex"/>[i] receives the position of record i's first one.</summary>
+    private static List<string> DtoTypesOf(IReadOnlyList<WalRecord> batch, int[] firstIndex)
     {
-        var tables = new SqliteTable?[batch.Count];
-        List<string>? missing = null;
+        var dtoTypes = new List<string>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
+            firstIndex[i] = dtoTypes.Count;
             if (batch[i].Operation == WalOperation.Erase)
             {
                 continue; // an erasure touches only tables that exist (ApplyErase), and creates none
             }
 
-            var dtoType = batch[i].DtoType;
+            if (batch[i].Items is { } items)
+            {
+                foreach (var item in items)
+                {
+                    dtoTypes.Add(item.DtoType);
+                }
+            }
+            else
+            {
+                dtoTypes.Add(batch[i].DtoType);
+            }
+        }
+
+        return dtoTypes;
+    }
+
+    /// <summary>Maps each dtoType to its table, creating missing tables first (outside the batch transaction: an empty
+    /// table is schema, not data, and the table cache never has to be undone after a rollback).</summary>
+    /// <exception cref="ArgumentException">A dtoType differs only in case from an existing or another new one.</exception>
+    private SqliteTable[] ResolveTables(SqliteConnection connection, List<string> dtoTypes)
+    {
+        var tables = new SqliteTable[dtoTypes.Count];
+        List<string>? missing = null;
+        for (var i = 0; i < dtoTypes.Count; i++)
+        {
+            var dtoType = dtoTypes[i];
             if (_tables.TryGetValue(dtoType, out var table))
             {
                 tables[i] = table;
@@ -69,12 +93,9 @@ internal sealed partial class SqliteDbWriter
             _logger.TableCreated(SqliteIdentifiers.QuoteTable(dtoType), dtoType);
         }
 
-        for (var i = 0; i < batch.Count; i++)
+        for (var i = 0; i < dtoTypes.Count; i++)
         {
-            if (batch[i].Operation != WalOperation.Erase)
-            {
-                tables[i] ??= _tables[batch[i].DtoType];
-            }
+            tables[i] ??= _tables[dtoTypes[i]];
         }
 
         return tables;

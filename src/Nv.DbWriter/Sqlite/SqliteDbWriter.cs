@@ -32,7 +32,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     private const string DurableThroughKey = "durable_through";
 
     // 2: _nv_requests (request outcomes kept for the idempotency window);
-    // 3: the key store (_nv_keys, _nv_subjects, _nv_erasures) and _nv_resolutions.key_id (encryption at rest).
+    // 3: the key store (_nv_keys, _nv_subjects, _nv_erasures), _nv_resolutions.key_id and _nv_batch_resolutions.item_key_ids
+    //    (encryption at rest).
     private const int SchemaVersion = 3;
 
     private readonly Lock _gate = new();
@@ -293,6 +294,13 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
                 if ((long)command.ExecuteScalar()! == 0)
                 {
                     command.CommandText = "ALTER TABLE _nv_resolutions ADD COLUMN key_id BLOB";
+                    command.ExecuteNonQuery();
+                }
+
+                command.CommandText = "SELECT count(*) FROM pragma_table_info('_nv_batch_resolutions') WHERE name = 'item_key_ids'";
+                if ((long)command.ExecuteScalar()! == 0)
+                {
+                    command.CommandText = "ALTER TABLE _nv_batch_resolutions ADD COLUMN item_key_ids TEXT";
                     command.ExecuteNonQuery();
                 }
 

@@ -131,6 +131,11 @@ internal sealed class SqliteKeys : IDisposable
             command.ExecuteNonQuery();
         }
 
+        if (keyIds.Count > 0)
+        {
+            ForgetBatchItemBefores(transaction, keyIds);
+        }
+
         using (var command = Command(transaction, "DELETE FROM _nv_keys WHERE subject = $s"))
         {
             command.Parameters.AddWithValue("$s", subject);
@@ -159,6 +164,51 @@ internal sealed class SqliteKeys : IDisposable
         }
 
         return (entities, keyIds.Count);
+    }
+
+    /// <summary>The JSON array stored with a batch resolution naming each item's data key (null: the item is plain), or
+    /// null when no item is sealed.</summary>
+    public static string? ItemKeyIdsJson(IReadOnlyList<WalRecord> items) => items.Any(static i => i.PayloadKeyId is not null)
+        ? System.Text.Json.JsonSerializer.Serialize(items.Select(static i => i.PayloadKeyId?.ToString("D")))
+        : null;
+
+    // Batch resolutions keep one before image per item (BatchItemsJson); those of items sealed under an erased key become
+    // null. A scan of the batch rows with sealed items, rare (one per erasure).
+    private void ForgetBatchItemBefores(SqliteTransaction transaction, IReadOnlyCollection<Guid> keyIds)
+    {
+        var erased = keyIds.Select(static k => k.ToString("D")).ToHashSet(StringComparer.Ordinal);
+        var rewritten = new List<(long Lsn, string Items)>();
+        using (var command = Command(transaction, "SELECT lsn, items, item_key_ids FROM _nv_batch_resolutions WHERE item_key_ids IS NOT NULL AND items IS NOT NULL"))
+        {
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var ids = System.Text.Json.JsonSerializer.Deserialize<string?[]>(reader.GetString(2)) ?? [];
+                if (!ids.Any(id => id is not null && erased.Contains(id)))
+                {
+                    continue;
+                }
+
+                var items = System.Text.Json.Nodes.JsonNode.Parse(reader.GetString(1))!.AsArray();
+                for (var i = 0; i < items.Count && i < ids.Length; i++)
+                {
+                    if (ids[i] is { } id && erased.Contains(id) && items[i] is System.Text.Json.Nodes.JsonObject)
+                    {
+                        items[i] = null;
+                    }
+                }
+
+                rewritten.Add((reader.GetInt64(0), items.ToJsonString()));
+            }
+        }
+
+        foreach (var (lsn, items) in rewritten)
+        {
+            using var update = Command(transaction, "UPDATE _nv_batch_resolutions SET items = $items WHERE lsn = $lsn");
+            update.Parameters.AddWithValue("$items", items);
+            update.Parameters.AddWithValue("$lsn", lsn);
+            update.ExecuteNonQuery();
+        }
     }
 
     public void RecordErasure(SqliteTransaction transaction, WalRecord record, int keysDestroyed, int entitiesDeleted)

@@ -7,8 +7,9 @@ namespace Nv.Host.Diagnostics;
 /// <c>after-wal-flush</c> (durable, not applied), <c>after-db-write</c> (committed, not audited),
 /// <c>after-audit</c> (audited, caller not answered), <c>mid-batch</c> (half of a batch appended and flushed, the rest not appended);
 /// during boot replay, <c>replay-after-apply</c> (a batch committed to the database, not yet audited) and
-/// <c>replay-after-audit</c> (a batch's audit entries committed); <c>erase-before-scrub</c> (an erasure applied, audited and
-/// durable, its store not yet scrubbed).
+/// <c>replay-after-audit</c> (a batch's audit entries committed); <c>mid-batch-apply</c> (half of a batch record's items written
+/// inside the database transaction, not committed; handled by the SQLite writer); <c>erase-before-scrub</c> (an erasure
+/// applied, audited and durable, its store not yet scrubbed).
 /// SIGKILL gives the process no chance to flush or clean up, like a power cut for everything not yet on disk.</remarks>
 internal static class CrashPoints
 {
@@ -21,7 +22,10 @@ internal static class CrashPoints
     public const string ReplayAfterAudit = "replay-after-audit";
     public const string EraseBeforeScrub = "erase-before-scrub";
 
-    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit, EraseBeforeScrub];
+    /// <summary>Inside the database writer (Nv.DbWriter handles it): half of a batch record's items written in the open transaction.</summary>
+    public const string MidBatchApply = "mid-batch-apply";
+
+    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit, MidBatchApply, EraseBeforeScrub];
 
     private static readonly string? Point;
     private static readonly long Target;

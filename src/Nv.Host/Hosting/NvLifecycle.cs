@@ -63,6 +63,11 @@ internal sealed class NvLifecycle : BackgroundService
     {
         try
         {
+            if (_options.InMemory)
+            {
+                Log.InMemoryMode(_logger);
+            }
+
             await _db.InitializeAsync(stoppingToken);
             await _keys.OpenAsync(stoppingToken); // before anything is decrypted: the master key must be the store's
             await _audit.InitializeAsync(stoppingToken);

@@ -53,6 +53,7 @@ internal sealed partial class EntityHandler
 
         var etag = ETags.Format(entity.Lsn);
         context.Response.Headers.ETag = etag;
+        DtoVersionHeader.Write(context, entity.DtoVersion);
         if (context.Request.Headers.IfNoneMatch.ToString() == etag)
         {
             return Results.StatusCode(StatusCodes.Status304NotModified);
@@ -70,6 +71,11 @@ internal sealed partial class EntityHandler
             return problem;
         }
 
+        if (!DtoVersionHeader.TryRead(context, out var version))
+        {
+            return DtoVersionHeader.Invalid(context);
+        }
+
         JsonDocument? body = null;
         try
         {
@@ -82,7 +88,7 @@ internal sealed partial class EntityHandler
                 }
             }
 
-            return await SubmitAsync(context, operation, dtoType, entityId, body?.RootElement, expected, expected is not null, null, cancellationToken);
+            return await SubmitAsync(context, operation, dtoType, entityId, body?.RootElement, expected, expected is not null, null, version ?? 1, cancellationToken);
         }
         finally
         {
@@ -97,6 +103,12 @@ internal sealed partial class EntityHandler
         if ((CheckRoute(context, dtoType, entityId) ?? CheckReady(context) ?? refused) is { } problem)
         {
             return problem;
+        }
+
+        // A patch keeps the entity's DTO version unless the caller names another one.
+        if (!DtoVersionHeader.TryRead(context, out var version))
+        {
+            return DtoVersionHeader.Invalid(context);
         }
 
         var (patch, error) = await _bodies.ReadObjectAsync(context, allowMergePatch: true, cancellationToken);
@@ -127,7 +139,7 @@ internal sealed partial class EntityHandler
                 if ((await _db.FindRequestsAsync([key], cancellationToken)).ContainsKey(key))
                 {
                     return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, patch!.RootElement, null, ifMatch is not null, fingerprint,
-                        cancellationToken);
+                        version ?? 1, cancellationToken);
                 }
 
                 return Problems.NotFound(context, $"No {dtoType} with id '{entityId}' exists; PATCH needs an existing entity.");
@@ -150,13 +162,14 @@ internal sealed partial class EntityHandler
                 return Problems.Validation(context, "The merge patch cannot be applied: " + ex.Message, "body");
             }
 
-            return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, merged, current.Lsn, ifMatch is not null, fingerprint, cancellationToken);
+            return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, merged, current.Lsn, ifMatch is not null, fingerprint,
+                version ?? current.DtoVersion, cancellationToken);
         }
     }
 
     private async Task<IResult> SubmitAsync(
         HttpContext context, WalOperation operation, string dtoType, string entityId, JsonElement? payload, Lsn? expected, bool clientPrecondition,
-        string? fingerprint, CancellationToken cancellationToken)
+        string? fingerprint, int version, CancellationToken cancellationToken)
     {
         var caller = context.Items[NvCaller.ItemKey] as NvCaller;
         if (!AckPreference.TryRead(context, out var ack))
@@ -172,6 +185,7 @@ internal sealed partial class EntityHandler
             DtoType = dtoType,
             EntityId = entityId,
             Payload = payload,
+            Version = version,
             UserId = caller?.UserId,
             Reason = context.Request.Headers["X-Reason"].ToString() is { Length: > 0 } reason ? reason : null,
             Metadata = Metadata(context),
@@ -221,7 +235,7 @@ internal sealed partial class EntityHandler
         }
     }
 
-    private static Dictionary<string, string>? Metadata(HttpContext context)
+    internal static Dictionary<string, string>? Metadata(HttpContext context)
     {
         Dictionary<string, string>? metadata = null;
         foreach (var (name, values) in context.Request.Headers)

@@ -20,7 +20,7 @@ public static class NvEndpointExtensions
         return app;
     }
 
-    /// <summary>Maps Nv's endpoints: <c>/health/*</c>, <c>/v1/entities/*</c>, <c>/v1/requests/*</c>, <c>/v1/audit/*</c> (proofs
+    /// <summary>Maps Nv's endpoints: <c>/health/*</c>, <c>/v1/entities/*</c>, <c>/v1/batch</c>, <c>/v1/changes</c>, <c>/v1/requests/*</c>, <c>/v1/audit/*</c> (proofs
     /// included), <c>/v1/ops/*</c>, <c>/v1/me</c> and the audit explorer page at <c>/ui</c>. Every API endpoint but the health
     /// probes and <c>/v1/me</c> requires a role (see <see cref="NvRoles"/>); the page's static files need none (it asks
     /// for a key and every API call it makes is checked).</summary>
@@ -29,6 +29,8 @@ public static class NvEndpointExtensions
         ArgumentNullException.ThrowIfNull(app);
         app.MapHealthEndpoints();
         app.MapEntityEndpoints();
+        app.MapBatchEndpoints();
+        app.MapChangeEndpoints();
         app.MapRequestEndpoints();
         app.MapAuditEndpoints();
         app.MapProofEndpoints();

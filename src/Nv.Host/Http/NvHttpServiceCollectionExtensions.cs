@@ -23,6 +23,7 @@ public static class NvHttpServiceCollectionExtensions
         services.TryAddSingleton(sp => new ApiKeyStore(sp.GetRequiredService<IOptions<AuthOptions>>()));
         services.TryAddSingleton<JsonBodyReader>();
         services.TryAddSingleton<EntityHandler>();
+        services.TryAddSingleton<BatchHandler>();
         services.TryAddSingleton<AuditHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, KestrelLimits>());
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>

@@ -22,4 +22,6 @@ internal static class ProblemTypes
     public const string NotReady = Base + "not-ready";
     public const string WalFaulted = Base + "wal-faulted";
     public const string Internal = Base + "internal";
+    public const string BatchesNotSupported = Base + "batches-not-supported";
+    public const string ChangesGone = Base + "changes-gone";
 }

@@ -20,7 +20,7 @@ internal static class RequestEndpoints
             return outcome is null
                 ? Problems.NotFound(context, $"No write with request id '{requestId}' is known (never written, or older than the retention window).")
                 : Results.Json(new RequestStatusView(outcome.RequestId, StatusName(outcome.Status), outcome.Lsn.Value,
-                    outcome.Status == WriteStatus.Rejected ? outcome.RejectReason.ToString() : null, outcome.Detail));
+                    outcome.Status == WriteStatus.Rejected ? outcome.RejectReason.ToString() : null, outcome.Detail, outcome.FailedItem));
         }).RequireNvRole(NvRoles.Writer);
         return app;
     }
@@ -33,5 +33,6 @@ internal static class RequestEndpoints
         _ => "accepted",
     };
 
-    private sealed record RequestStatusView(string RequestId, string Status, long Lsn, string? RejectReason, string? Detail);
+    // FailedItem: for a rejected batch (POST /v1/batch), the item that rejected it.
+    private sealed record RequestStatusView(string RequestId, string Status, long Lsn, string? RejectReason, string? Detail, int? FailedItem);
 }

@@ -114,7 +114,7 @@ internal sealed partial class AuditCoordinator
             switch (result.Status)
             {
                 case ApplyStatus.Applied:
-                    entries.Add(BuildEntry(records[i], result.Before));
+                    AddEntries(entries, records[i], result.Before, result.Items);
                     break;
                 case ApplyStatus.Rejected:
                     break;

@@ -130,7 +130,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         {
             if (results[i].Status is ApplyStatus.Applied or ApplyStatus.AlreadyApplied)
             {
-                entries.Add(BuildEntry(records[i], results[i].Before));
+                AddEntries(entries, records[i], results[i].Before, results[i].Items);
             }
         }
 
@@ -341,7 +341,7 @@ internal sealed partial class AuditCoordinator : IDisposable
 
             if (resolution.Status == ApplyStatus.Applied)
             {
-                entries.Add(BuildEntry(record, resolution.Before));
+                AddEntries(entries, record, resolution.Before, resolution.Items);
             }
         }
 

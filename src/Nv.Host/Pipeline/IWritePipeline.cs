@@ -91,4 +91,14 @@ public interface IWritePipeline
     /// <exception cref="PipelineUnavailableException">Boot replay has not finished.</exception>
     /// <exception cref="AuditUnavailableException">The audit store could not answer.</exception>
     Task<AuditPage> QueryAuditAsync(AuditQuery query, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes several entities atomically: one WAL record, one database transaction, all items or none; returns at
+    /// the request's <see cref="AckLevel"/> like <see cref="WriteAsync"/>.</summary>
+    /// <remarks>Any failed precondition or conflict rejects the whole batch (<see cref="BatchOutcome.FailedItem"/> names the
+    /// item); every entity written gets the batch's LSN as its version, and its own audit entry carrying the request id.</remarks>
+    /// <exception cref="WriteValidationException">The batch is invalid or too large; nothing was written.</exception>
+    /// <exception cref="BatchesNotSupportedException">The store cannot apply batches atomically; nothing was written.</exception>
+    /// <exception cref="Nv.Wal.WalFaultedException">The WAL failed; the batch was not acknowledged.</exception>
+    /// <exception cref="InvalidOperationException">The pipeline is not ready (boot replay running) or is stopping.</exception>
+    Task<BatchOutcome> WriteBatchAsync(BatchRequest request, CancellationToken cancellationToken = default);
 }

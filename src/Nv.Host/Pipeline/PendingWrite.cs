@@ -22,6 +22,10 @@ internal sealed class PendingWrite
 
     public WriteRequest Request { get; }
 
+    /// <summary>For a batch: its items, ready for the WAL (patches merged, ids and replay keys assigned); null for a
+    /// single write. <see cref="Request"/> then carries the batch's request id, user, reason, metadata and ack.</summary>
+    public IReadOnlyList<WalBatchItem>? Items { get; set; }
+
     /// <summary>When the caller is answered.</summary>
     public AckLevel Ack { get; }
     /// <summary>The request id in its caller's scope.</summary>

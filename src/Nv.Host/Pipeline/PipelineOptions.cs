@@ -18,6 +18,13 @@ public sealed class PipelineOptions
     /// <summary>Deepest object/array nesting accepted in a payload.</summary>
     public int MaxPayloadDepth { get; set; } = 32;
 
+    /// <summary>Most items in one batch (<see cref="IWritePipeline.WriteBatchAsync"/>, <c>POST /v1/batch</c>); more is refused (413).</summary>
+    public int MaxBatchItems { get; set; } = 1000;
+
+    /// <summary>Largest batch, in bytes as written to the WAL (payloads, ids, replay keys, audit context); more is refused
+    /// (413). Must stay below the WAL's record limit (<c>Nv:Wal:MaxRecordBytes</c>, default 1 MiB).</summary>
+    public int MaxBatchBytes { get; set; } = 960 * 1024;
+
     /// <summary>Largest number of writes in one WAL sync / database transaction.</summary>
     public int MaxBatchSize { get; set; } = 256;
 
@@ -71,6 +78,20 @@ public sealed class PipelineOptions
     /// positions move the WAL's watermarks, so this bounds how much boot replay redoes after a power loss and how long
     /// the WAL keeps records the stores already hold.</summary>
     public TimeSpan DurablePointInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Keep the WAL, the entities and the audit trail in process memory instead of on disk (development and unit
+    /// tests of services that embed Nv): the same API and rules, and <b>nothing is durable</b>: every write is lost when the
+    /// process stops. Set with <see cref="UseInMemory"/> in <c>AddNv(o =&gt; o.UseInMemory())</c> (it chooses the stores
+    /// when the services are registered); <c>nv serve</c> refuses it unless started with <c>--in-memory</c>.</summary>
+    public bool InMemory { get; set; }
+
+    /// <summary>Selects the in-memory mode (<see cref="InMemory"/>): not durable, for development and tests only.</summary>
+    /// <returns>These options.</returns>
+    public PipelineOptions UseInMemory()
+    {
+        InMemory = true;
+        return this;
+    }
 
     /// <summary>Whether an unexpected failure of a pipeline stage (a bug, a corrupt store) stops the host with a non-zero
     /// exit code after every waiting caller was answered (default), so a supervisor restarts it and boot replay recovers.

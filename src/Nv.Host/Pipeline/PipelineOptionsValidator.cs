@@ -33,6 +33,16 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
             errors.Add("Nv:Pipeline:MaxBatchSize must be between 1 and 65536.");
         }
 
+        if (options.MaxBatchItems is < 1 or > 65536)
+        {
+            errors.Add("Nv:Pipeline:MaxBatchItems must be between 1 and 65536.");
+        }
+
+        if (options.MaxBatchBytes is < 1024 or > 64 * 1024 * 1024)
+        {
+            errors.Add("Nv:Pipeline:MaxBatchBytes must be between 1 KiB and 64 MiB.");
+        }
+
         if (options.ReplayBatchSize is < 1 or > 65536)
         {
             errors.Add("Nv:Pipeline:ReplayBatchSize must be between 1 and 65536.");

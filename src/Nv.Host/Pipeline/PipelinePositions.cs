@@ -18,6 +18,7 @@ internal sealed class PipelinePositions
     private long _audited;
     private long _durableApplied;
     private long _durableAudited;
+    private TaskCompletionSource _appliedMoved = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Every record at or below it is applied (committed to the database, maybe not durable there yet).</summary>
     public Lsn Applied => new(Volatile.Read(ref _applied));
@@ -40,6 +41,7 @@ internal sealed class PipelinePositions
         Volatile.Write(ref _durableAudited, audited.Value);
         _toApply.Clear();
         _toAudit.Clear();
+        SignalApplied();
     }
 
     /// <summary>A batch became durable in the WAL and waits for the apply stage.</summary>
@@ -51,7 +53,26 @@ internal sealed class PipelinePositions
         Advance(ref _applied, last.Value);
         Drain(_toApply, last.Value);
         _toAudit.Enqueue((last.Value, Stopwatch.GetTimestamp()));
+        SignalApplied();
     }
+
+    /// <summary>Completes once <see cref="Applied"/> is at or past <paramref name="lsn"/> (the change feed waits here; it
+    /// costs the apply stage one completed task per chunk, whoever waits).</summary>
+    public async Task WaitForAppliedAsync(Lsn lsn, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var moved = Volatile.Read(ref _appliedMoved).Task;
+            if (Applied >= lsn)
+            {
+                return;
+            }
+
+            await moved.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void SignalApplied() => Interlocked.Exchange(ref _appliedMoved, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>The audit path has written (or handed to the backfill) everything through <paramref name="last"/>.</summary>
     public void AuditedThrough(Lsn last)

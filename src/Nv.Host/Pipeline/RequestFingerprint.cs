@@ -50,6 +50,7 @@ internal static class RequestFingerprint
         WalOperation.Create => "create",
         WalOperation.Update => "update",
         WalOperation.Delete => "delete",
+        WalOperation.Batch => "batch",
         WalOperation.Erase => "erase",
         _ => "unknown",
     };

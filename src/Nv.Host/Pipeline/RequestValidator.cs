@@ -33,7 +33,7 @@ internal sealed class RequestValidator
     {
         ArgumentNullException.ThrowIfNull(request);
         CheckToken(request.RequestId, "requestId", MaxRequestIdLength);
-        if (!Enum.IsDefined(request.Operation))
+        if (!Enum.IsDefined(request.Operation) || request.Operation == WalOperation.Batch)
         {
             throw new WriteValidationException("operation", "must be create, update or delete");
         }

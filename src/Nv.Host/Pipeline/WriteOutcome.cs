@@ -23,4 +23,7 @@ public sealed record WriteOutcome
 
     /// <summary>True when this outcome was returned for a retried request id (nothing new was written).</summary>
     public bool IsReplay { get; init; }
+
+    /// <summary>For a rejected batch: the item that rejected it.</summary>
+    public int? FailedItem { get; init; }
 }

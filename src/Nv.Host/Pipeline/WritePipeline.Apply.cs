@@ -153,7 +153,8 @@ internal sealed partial class WritePipeline
                 Status = rejected ? WriteStatus.Rejected : WriteStatus.Applied,
                 Lsn = write.Record!.Lsn,
                 RejectReason = result.RejectReason,
-                Detail = rejected ? DescribeRejection(result.RejectReason) : null,
+                Detail = rejected ? DescribeRejection(result.RejectReason, result.FailedItem) : null,
+                FailedItem = result.FailedItem,
             });
         }
     }

@@ -182,6 +182,12 @@ internal sealed partial class WritePipeline
             return true;
         }
 
+        var answers = new Dictionary<RequestKey, WriteOutcome>();
+        foreach (var (key, stored) in known)
+        {
+            answers[key] = await FromStoredAsync(stored, cancellationToken);
+        }
+
         batch.RemoveAll(write =>
         {
             if (!known.TryGetValue(write.Key, out var stored))
@@ -197,7 +203,7 @@ internal sealed partial class WritePipeline
                 return true;
             }
 
-            write.Answer(FromStored(stored));
+            write.Answer(answers[write.Key]);
             Done(write);
             return true;
         });
@@ -229,9 +235,29 @@ internal sealed partial class WritePipeline
                     continue;
                 }
 
-                write.Subject = request.Operation == WalOperation.Delete && _keys.Subjects.IsMapped(request.DtoType)
-                    ? await _db.FindEntitySubjectOrDefaultAsync(request.DtoType, request.EntityId, cancellationToken)
-                    : _keys.Subjects.Resolve(request.DtoType, request.EntityId, request.Payload);
+                if (write.Items is { } items)
+                {
+                    // Each item of a batch is sealed under its own subject's key (an item id binds its payload).
+                    var keyed = new WalBatchItem[items.Count];
+                    for (var i = 0; i < items.Count; i++)
+                    {
+                        var item = items[i];
+                        var subject = await SubjectOfAsync(item.Operation, item.DtoType, item.EntityId, item.Payload, cancellationToken);
+                        keyed[i] = item with
+                        {
+                            Subject = subject,
+                            PayloadKeyId = await _keys.KeyForAsync(subject, cancellationToken),
+                            // A delete seals an empty object, as a single delete does: its key still names the subject of
+                            // the before image the audit trail keeps.
+                            Payload = item.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? EmptyObject : item.Payload,
+                        };
+                    }
+
+                    write.Items = keyed;
+                    continue;
+                }
+
+                write.Subject = await SubjectOfAsync(request.Operation, request.DtoType, request.EntityId, request.Payload, cancellationToken);
                 write.KeyId = await _keys.KeyForAsync(write.Subject, cancellationToken);
             }
 
@@ -252,10 +278,34 @@ internal sealed partial class WritePipeline
         }
     }
 
-    private WalRecord BuildRecord(PendingWrite write) => BuildRecord(write.Request, write.Fingerprint) with
+    private async Task<string> SubjectOfAsync(WalOperation operation, string dtoType, string entityId, System.Text.Json.JsonElement? payload,
+        CancellationToken cancellationToken) =>
+        operation == WalOperation.Delete && _keys.Subjects.IsMapped(dtoType)
+            ? await _db.FindEntitySubjectOrDefaultAsync(dtoType, entityId, cancellationToken)
+            : _keys.Subjects.Resolve(dtoType, entityId, payload);
+
+    // (A batch record carries no request fingerprint: format 2 has no field for it; see WalRecordCodec.Batch.cs.)
+    private WalRecord BuildRecord(PendingWrite write) => write.Items is { } items
+        ? BuildBatchRecord(write.Request, items)
+        : BuildRecord(write.Request, write.Fingerprint) with { PayloadKeyId = write.KeyId, Subject = write.Subject };
+
+    // A batch record: one LSN and one request id for every item; its own entity fields are empty (WalRecord.Items).
+    private WalRecord BuildBatchRecord(WriteRequest request, IReadOnlyList<WalBatchItem> items) => new()
     {
-        PayloadKeyId = write.KeyId,
-        Subject = write.Subject,
+        Id = Guid.CreateVersion7(_time.GetUtcNow()),
+        Service = _options.Service,
+        Version = 0,
+        Timestamp = _time.GetUtcNow(),
+        Operation = WalOperation.Batch,
+        DtoType = string.Empty,
+        EntityId = string.Empty,
+        Payload = default,
+        ReplayKey = string.Empty,
+        RequestId = request.RequestId,
+        UserId = request.UserId,
+        Reason = request.Reason,
+        Metadata = request.Metadata is { Count: > 0 } metadata ? new Dictionary<string, string>(metadata, StringComparer.Ordinal) : NoMetadata,
+        Items = items,
     };
 
     private WalRecord BuildRecord(WriteRequest request, string fingerprint) => new()

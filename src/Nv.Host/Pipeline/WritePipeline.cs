@@ -33,6 +33,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private readonly AuditCoordinator _audit;
     private readonly PipelineOptions _options;
     private readonly RequestValidator _validator;
+    private readonly BatchValidator _batchValidator;
     private readonly RequestIdCache _requests;
     private readonly PipelinePositions _positions;
     private readonly LagGate _lag;
@@ -66,6 +67,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         _audit = audit;
         _options = options.Value;
         _validator = new RequestValidator(_options);
+        _batchValidator = new BatchValidator(_options, _validator);
         _requests = new RequestIdCache(_options.RequestIdCacheSize, () => _wal.AppliedLsn);
         _positions = positions ?? audit.Positions;
         _lag = new LagGate(_positions, _options, () => _audit.HasGap);
@@ -170,14 +172,20 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             },
         };
 
-        var candidate = new PendingWrite(request, ack) { Activity = activity };
+        return await SubmitAsync(new PendingWrite(request, ack) { Activity = activity }, cancellationToken);
+    }
+
+    // The common path of single writes and batches: a retried request id gets its first outcome, anything else waits for
+    // backpressure and joins the commit stage's queue.
+    private async Task<WriteOutcome> SubmitAsync(PendingWrite candidate, CancellationToken cancellationToken)
+    {
         var owner = _requests.GetOrAdd(candidate);
         if (!ReferenceEquals(owner, candidate))
         {
             // The id is known in this process (in flight, durable but unapplied, or recently settled).
             if (!string.Equals(owner.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
             {
-                throw new IdempotencyKeyReusedException(request.RequestId, Describe(owner.Request));
+                throw new IdempotencyKeyReusedException(candidate.Request.RequestId, Describe(owner.Request));
             }
 
             return await RetryOutcomeAsync(owner, cancellationToken);
@@ -228,7 +236,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         }
 
         var stored = (await _db.FindRequestsAsync([key], cancellationToken)).GetValueOrDefault(key);
-        return stored is null ? null : FromStored(stored);
+        return stored is null ? null : await FromStoredAsync(stored, cancellationToken);
     }
 
     // A retry waits for the first attempt (bounded: past RequestInProgressWait it is told to come back, 409), and gets its
@@ -254,22 +262,37 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             var stored = (await _db.FindRequestsAsync([first.Key], cancellationToken)).GetValueOrDefault(first.Key);
             if (stored is not null)
             {
-                outcome = FromStored(stored);
+                outcome = await FromStoredAsync(stored, cancellationToken);
             }
         }
 
         return outcome with { IsReplay = true };
     }
 
-    private static WriteOutcome FromStored(RequestOutcome stored) => new()
+    private static WriteOutcome FromStored(RequestOutcome stored, int? failedItem = null) => new()
     {
         RequestId = stored.RequestId,
         Status = stored.Status == ApplyStatus.Rejected ? WriteStatus.Rejected : WriteStatus.Applied,
         Lsn = stored.Lsn,
         RejectReason = stored.RejectReason,
-        Detail = stored.Status == ApplyStatus.Rejected ? DescribeRejection(stored.RejectReason) : null,
+        Detail = stored.Status == ApplyStatus.Rejected ? DescribeRejection(stored.RejectReason, failedItem) : null,
         IsReplay = true,
+        FailedItem = failedItem,
     };
+
+    // A rejected batch's outcome names the item that failed; the request outcome table does not keep it, the record's
+    // stored resolution does (while the WAL still holds the record; after that the item is unknown: null).
+    private async Task<WriteOutcome> FromStoredAsync(RequestOutcome stored, CancellationToken cancellationToken)
+    {
+        int? failedItem = null;
+        if (stored is { Status: ApplyStatus.Rejected, Operation: WalOperation.Batch })
+        {
+            var resolutions = await _db.GetResolutionsAsync(new Lsn(stored.Lsn.Value - 1), 1, cancellationToken);
+            failedItem = resolutions.FirstOrDefault(r => r.Lsn == stored.Lsn)?.FailedItem;
+        }
+
+        return FromStored(stored, failedItem);
+    }
 
     private static string Describe(WriteRequest request) =>
         $"{(request.Fingerprint is null ? RequestFingerprint.MethodOf(request.Operation) : "patch")} {request.DtoType}/{request.EntityId}";
@@ -278,13 +301,19 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         ? $"{RequestFingerprint.MethodOf(operation)} {stored.DtoType}/{stored.EntityId}"
         : "an earlier request";
 
-    internal static string DescribeRejection(RejectReason reason) => reason switch
+    internal static string DescribeRejection(RejectReason reason, int? failedItem = null)
     {
-        RejectReason.AlreadyExists => "the entity already exists",
-        RejectReason.NotFound => "the entity does not exist",
-        RejectReason.PreconditionFailed => "the entity's version does not match the expected version",
-        _ => "rejected by the database",
-    };
+        var what = reason switch
+        {
+            RejectReason.AlreadyExists => "the entity already exists",
+            RejectReason.NotFound => "the entity does not exist",
+            RejectReason.PreconditionFailed => "the entity's version does not match the expected version",
+            _ => "rejected by the database",
+        };
+        return failedItem is { } item
+            ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"batch item {item}: {what}; nothing of the batch was written")
+            : what;
+    }
 
     private void ThrowIfUnavailable()
     {

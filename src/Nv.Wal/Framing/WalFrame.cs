@@ -8,18 +8,33 @@ namespace Nv.Wal.Framing;
 /// <c>magic u16 'NV' | format u8 | flags u8 | bodyLength i32 | sequence (LSN) i64 | crc32c u32</c>, then the body.
 /// The CRC-32C covers the body followed by the first 16 header bytes, so the body CRC can be computed before the
 /// LSN is known and finished in the append critical section. Nv never relies on FasterLog's own checksums.
+/// The format byte names the body layout (<see cref="WalRecordCodec"/>): 1 = a single-entity record, 2 = a batch record.
+/// The header itself is the same in both, so recovery and scanning treat every frame alike.
 /// </remarks>
 internal static class WalFrame
 {
     public const int HeaderSize = 20;
     public const ushort Magic = 0x564E; // "NV"
-    public const byte FormatVersion = 1;
 
-    /// <summary>Fills the header of a frame whose body already sits at <c>frame[HeaderSize..]</c>.</summary>
+    /// <summary>Body format 1: a single-entity record (the only format before batches; still written for them).</summary>
+    public const byte FormatVersion1 = 1;
+
+    /// <summary>Body format 2: a batch record (issue 18).</summary>
+    public const byte FormatVersion2 = 2;
+
+    /// <summary>The body format of a frame whose header has been validated.</summary>
+    public static byte FormatOf(ReadOnlySpan<byte> frame) => frame[2];
+
+    /// <summary>Fills the header of a frame whose body already sits at <c>frame[HeaderSize..]</c>. The body format is the
+    /// one the encoder put at <c>frame[2]</c> (format 1 when it left it zero).</summary>
     public static void Seal(Span<byte> frame, long sequence, uint bodyCrc)
     {
         BinaryPrimitives.WriteUInt16LittleEndian(frame, Magic);
-        frame[2] = FormatVersion;
+        if (frame[2] is not (FormatVersion1 or FormatVersion2))
+        {
+            frame[2] = FormatVersion1;
+        }
+
         frame[3] = 0;
         BinaryPrimitives.WriteInt32LittleEndian(frame[4..], frame.Length - HeaderSize);
         BinaryPrimitives.WriteInt64LittleEndian(frame[8..], sequence);
@@ -38,7 +53,7 @@ internal static class WalFrame
             return false;
         }
 
-        if (BinaryPrimitives.ReadUInt16LittleEndian(frame) != Magic || frame[2] != FormatVersion || frame[3] != 0)
+        if (BinaryPrimitives.ReadUInt16LittleEndian(frame) != Magic || frame[2] is not (FormatVersion1 or FormatVersion2) || frame[3] != 0)
         {
             error = "bad magic or format version";
             return false;

@@ -25,21 +25,26 @@ internal static partial class WalRecordCodec
     }
 
     // The payload field's bytes (null: undefined) and whether they are an envelope (flags bit 2).
-    private static (byte[]? Bytes, bool Envelope) EncodePayload(WalRecord record, WalPayloadProtection protection, out ReadOnlyMemory<byte> sealedPayload)
+    private static (byte[]? Bytes, bool Envelope) EncodePayload(WalRecord record, WalPayloadProtection protection, out ReadOnlyMemory<byte> sealedPayload) =>
+        EncodePayload(record.Id, record.Payload, record.PayloadKeyId, protection, out sealedPayload);
+
+    // The same for a payload sealed for the record (or batch item) with id <paramref name="id"/>.
+    private static (byte[]? Bytes, bool Envelope) EncodePayload(Guid id, JsonElement payloadElement, Guid? payloadKeyId, WalPayloadProtection protection,
+        out ReadOnlyMemory<byte> sealedPayload)
     {
         sealedPayload = default;
-        if (record.Payload.ValueKind == JsonValueKind.Undefined)
+        if (payloadElement.ValueKind == JsonValueKind.Undefined)
         {
-            if (record.PayloadKeyId is not null && record.Operation != WalOperation.Erase)
+            if (payloadKeyId is not null)
             {
-                throw new ArgumentException("A record whose payload is sealed needs a payload.", nameof(record));
+                throw new ArgumentException("A record whose payload is sealed needs a payload.", nameof(payloadElement));
             }
 
             return (null, false);
         }
 
-        var raw = Utf8.GetBytes(record.Payload.GetRawText());
-        if (record.PayloadKeyId is { } keyId)
+        var raw = Utf8.GetBytes(payloadElement.GetRawText());
+        if (payloadKeyId is { } keyId)
         {
             if (protection.Keys is null || !protection.Keys.TryGetKey(keyId, out var key))
             {
@@ -47,7 +52,7 @@ internal static partial class WalRecordCodec
                     $"The record's payload is to be sealed under data key {keyId}, which the log's key provider does not hold.");
             }
 
-            var sealedValue = key.Seal(raw, PayloadAssociatedData(record.Id, keyId), protection.Compress);
+            var sealedValue = key.Seal(raw, PayloadAssociatedData(id, keyId), protection.Compress);
             var bytes = new byte[1 + 16 + sealedValue.Length];
             bytes[0] = PayloadSealed;
             keyId.TryWriteBytes(bytes.AsSpan(1, 16), bigEndian: true, out _);

@@ -4,12 +4,13 @@ using System.Text.Json;
 
 namespace Nv.Wal.Framing;
 
-/// <summary>Encodes a <see cref="WalRecord"/> into a frame body (compact binary, format 1) and back.</summary>
+/// <summary>Encodes a <see cref="WalRecord"/> into a frame body (compact binary) and back.</summary>
 /// <remarks>
-/// Body layout: id (16) | service | version i32 | timestamp ticks i64 | offset minutes i16 | operation u8 | dtoType |
+/// Format 1 (single-entity records; unchanged since the first release, so a log without batches stays readable by
+/// older builds): id (16) | service | version i32 | timestamp ticks i64 | offset minutes i16 | operation u8 | dtoType |
 /// entityId | replayKey | requestId | userId? | reason? | payload (UTF-8 JSON, length -1 = undefined) |
 /// metadata count i32 + pairs | flags u8 + expectedLsn i64 [| fingerprint 32 bytes]. Strings are i32 byte length
-/// (-1 = null) + UTF-8. The LSN is not in the body: it is the frame's sequence.
+/// (-1 = null) + UTF-8.
 /// Flags: bit 0 = an expected LSN is set; bit 1 = a request fingerprint (SHA-256) follows the expected LSN. Bit 1 is the
 /// one extension of format 1 so far: a record without a fingerprint is byte-for-byte what earlier builds wrote, so every
 /// existing log reads unchanged; a record with one is refused as unparseable by a build that predates it (no downgrade
@@ -21,6 +22,8 @@ namespace Nv.Wal.Framing;
 /// Without bit 2 the payload is the UTF-8 JSON as before (payload format 1), so logs written before stay readable and a
 /// record whose payload is neither compressed nor sealed is byte-for-byte what earlier builds wrote. Bit 3: the record's
 /// data subject follows the fingerprint (a string). Records using bits 2 or 3 are refused by builds that predate them.
+/// Format 2 (batch records) is described in <c>WalRecordCodec.Batch.cs</c>. The format is the frame header's format
+/// byte (<see cref="WalFrame.FormatOf"/>). The LSN is not in the body: it is the frame's sequence.
 /// </remarks>
 internal static partial class WalRecordCodec
 {
@@ -32,14 +35,20 @@ internal static partial class WalRecordCodec
         EncodeFrame(record, maxBodyBytes, WalPayloadProtection.None, out bodyCrc, out _);
 
     /// <summary>Builds a frame (header left blank) and the CRC-32C of its body; the payload compressed and sealed as
-    /// <paramref name="protection"/> and the record say. <paramref name="sealedPayload"/> receives the sealed value (empty
-    /// when the payload is not sealed).</summary>
+    /// <paramref name="protection"/> and the record say. <paramref name="stored"/> receives the record as stored: with its
+    /// sealed payloads (<see cref="WalRecord.SealedPayload"/>, and each batch item's) set.</summary>
     /// <exception cref="InvalidOperationException">The record names a data key <paramref name="protection"/> does not hold.</exception>
-    public static byte[] EncodeFrame(WalRecord record, int maxBodyBytes, WalPayloadProtection protection, out uint bodyCrc, out ReadOnlyMemory<byte> sealedPayload)
+    public static byte[] EncodeFrame(WalRecord record, int maxBodyBytes, WalPayloadProtection protection, out uint bodyCrc, out WalRecord stored)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(protection);
-        var (payload, envelope) = EncodePayload(record, protection, out sealedPayload);
+        if (record.Operation == WalOperation.Batch || record.Items is not null)
+        {
+            return EncodeBatchFrame(record, maxBodyBytes, protection, out bodyCrc, out stored);
+        }
+
+        var (payload, envelope) = EncodePayload(record, protection, out var sealedPayload);
+        stored = sealedPayload.IsEmpty ? record : record with { SealedPayload = sealedPayload };
         var metadata = record.Metadata ?? new Dictionary<string, string>();
 
         var fingerprint = record.Fingerprint is null ? null : ParseFingerprint(record.Fingerprint);
@@ -104,7 +113,22 @@ internal static partial class WalRecordCodec
         return frame;
     }
 
-    /// <summary>Decodes a body whose frame already validated, with no data keys (a sealed payload stays unavailable).</summary>
+    /// <summary>Decodes a body whose frame already validated, in the frame's body format, with no data keys.</summary>
+    /// <exception cref="FormatException">The body does not parse (a format bug or undetected damage), or the format is unknown.</exception>
+    public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence, byte format) => DecodeBody(body, sequence, format, WalPayloadProtection.None);
+
+    /// <summary>Decodes a body whose frame already validated, in the frame's body format; sealed payloads are opened when
+    /// <paramref name="protection"/> holds their keys.</summary>
+    /// <exception cref="FormatException">The body does not parse (a format bug or undetected damage), or the format is unknown.</exception>
+    public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence, byte format, WalPayloadProtection protection) => format switch
+    {
+        WalFrame.FormatVersion1 => DecodeBody(body, sequence, protection),
+        WalFrame.FormatVersion2 => DecodeBatchBody(body, sequence, protection),
+        _ => throw new FormatException($"Unknown WAL record body format {format}."),
+    };
+
+    /// <summary>Decodes a format-1 body (a single-entity record) whose frame already validated, with no data keys (a
+    /// sealed payload stays unavailable).</summary>
     /// <exception cref="FormatException">The body does not parse (a format bug or undetected damage).</exception>
     public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence) => DecodeBody(body, sequence, WalPayloadProtection.None);
 
@@ -151,6 +175,11 @@ internal static partial class WalRecordCodec
             if ((flags & ~(HasExpectedLsn | HasFingerprint | PayloadEnvelope | HasSubject)) != 0)
             {
                 throw new FormatException($"unknown record flags 0x{flags:x2}");
+            }
+
+            if (operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.Erase))
+            {
+                throw new FormatException($"operation {(byte)operation} is not a single-entity operation");
             }
 
             string? fingerprint = null;

@@ -18,10 +18,12 @@ namespace Nv.Integration.Tests.Http;
 internal sealed class NvTestApp : IAsyncDisposable
 {
     private readonly TempDirectory _dir;
+    private readonly bool _ownsDirectory;
 
-    private NvTestApp(TempDirectory dir, WebApplication app)
+    private NvTestApp(TempDirectory dir, WebApplication app, bool ownsDirectory = true)
     {
         _dir = dir;
+        _ownsDirectory = ownsDirectory;
         App = app;
         Client = app.GetTestClient();
     }
@@ -39,9 +41,12 @@ internal sealed class NvTestApp : IAsyncDisposable
 
     /// <param name="apiKeys">NV_API_KEYS-style keys (null: authentication off).</param>
     /// <param name="settings">Extra <c>--key=value</c> settings.</param>
-    public static async Task<NvTestApp> StartAsync(string? apiKeys = null, params string[] settings)
+    public static Task<NvTestApp> StartAsync(string? apiKeys = null, params string[] settings) => StartAsync(new TempDirectory(), ownsDirectory: true, apiKeys, settings);
+
+    /// <summary>Starts the app over <paramref name="dir"/> (e.g. again after a stop: a restart); with
+    /// <paramref name="ownsDirectory"/> false the directory outlives the app.</summary>
+    public static async Task<NvTestApp> StartAsync(TempDirectory dir, bool ownsDirectory, string? apiKeys = null, params string[] settings)
     {
-        var dir = new TempDirectory();
         // Audited acks by default: these tests read the audit trail right after a write (AckLevelHttpTests covers the others).
         var args = new List<string> { "--Nv:DataDirectory=" + dir.Path, "--Serilog:MinimumLevel:Default=Warning", "--Nv:Pipeline:Ack=Audited" };
         if (apiKeys is not null)
@@ -54,7 +59,7 @@ internal sealed class NvTestApp : IAsyncDisposable
         Assert.Null(NvWebApp.CheckStartup(app));
         await app.StartAsync();
         await app.Services.GetRequiredService<NvLifecycle>().Replayed.WaitAsync(TimeSpan.FromSeconds(30));
-        return new NvTestApp(dir, app);
+        return new NvTestApp(dir, app, ownsDirectory);
     }
 
     public static HttpRequestMessage Request(HttpMethod method, string path, string? json = null, string? requestId = null, string? key = null,
@@ -115,6 +120,9 @@ internal sealed class NvTestApp : IAsyncDisposable
     {
         await App.StopAsync();
         await App.DisposeAsync();
-        _dir.Dispose();
+        if (_ownsDirectory)
+        {
+            _dir.Dispose();
+        }
     }
 }

@@ -27,6 +27,7 @@ public sealed class StageFailureTests
 
         Assert.Equal(new Lsn(1), error.DurableLsn); // durable: the next boot replay applies and audits it
         Assert.Contains("audit", error.Message, StringComparison.Ordinal);
+        await WritePipelineTests.WaitUntil(() => faulted is not null); // raised once every caller was answered
         var fault = Assert.IsType<PipelineFaultedException>(faulted);
         Assert.Equal("audit", fault.Stage);
         Assert.False(h.Pipeline.IsReady);

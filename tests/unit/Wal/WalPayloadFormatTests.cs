@@ -27,9 +27,9 @@ public sealed class WalPayloadFormatTests : WalTestBase
 
     private static (byte[] Frame, ReadOnlyMemory<byte> Sealed) Encode(WalRecord record, WalPayloadProtection protection, long lsn = 1)
     {
-        var frame = WalRecordCodec.EncodeFrame(record, 1 << 20, protection, out var crc, out var sealedPayload);
+        var frame = WalRecordCodec.EncodeFrame(record, 1 << 20, protection, out var crc, out var stored);
         WalFrame.Seal(frame, lsn, crc);
-        return (frame, sealedPayload);
+        return (frame, stored.SealedPayload);
     }
 
     private static WalRecord Decode(byte[] frame, WalPayloadProtection protection)

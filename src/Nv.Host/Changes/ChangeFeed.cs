@@ -1,0 +1,165 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Logging;
+using Nv.Audit;
+using Nv.DbWriter;
+using Nv.Host.Pipeline;
+using Nv.Wal;
+
+namespace Nv.Host.Changes;
+
+/// <summary>The change feed: WAL records (the after images) joined with the database's stored outcomes (applied or not),
+/// page by page, up to the pipeline's applied position; then it waits for the apply stage to move.</summary>
+/// <remarks>
+/// Source of truth: a change is published only when its resolution says Applied, and only up to
+/// <see cref="PipelinePositions.Applied"/> (everything at or below it is committed to the database). The after image is the
+/// WAL record's payload, exactly as the resolutions outbox defines it, so nothing is stored twice for the feed.
+/// The WAL is truncated first and the resolutions purged after it (WritePipeline.Maintenance), so whatever LSN the WAL still
+/// holds has its resolution; an LSN below the WAL's first is gone (<see cref="ChangesGoneException"/>), also when the
+/// truncation happens while a consumer reads. Consumers never lock anything the write path uses: WAL reads go to the
+/// segment files, database reads to read-only connections, and the only shared state is a completion signal.
+/// </remarks>
+internal sealed class ChangeFeed : IChangeFeed
+{
+    private const int PageSize = 512;
+
+    private readonly IWriteAheadLog _wal;
+    private readonly IDbWriter _db;
+    private readonly PipelinePositions _positions;
+    private readonly ILogger _logger;
+
+    public ChangeFeed(IWriteAheadLog wal, IDbWriter db, PipelinePositions positions, ILogger<ChangeFeed> logger)
+    {
+        _wal = wal;
+        _db = db;
+        _positions = positions;
+        _logger = logger;
+    }
+
+    public void ThrowIfGone(ChangePosition from)
+    {
+        var first = _wal.GetStatistics().FirstLsn;
+        if (from.Lsn.Value > 0 && first.Value > 0 && from.Lsn < first)
+        {
+            Log.ChangeFeedGone(_logger, from.Lsn.Value, first.Value);
+            throw new ChangesGoneException(from.Lsn, first);
+        }
+    }
+
+    public async IAsyncEnumerable<ChangeEvent> ReadAsync(ChangePosition from, ChangeFeedOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        options ??= new ChangeFeedOptions();
+        ThrowIfGone(from);
+        var next = from.Lsn == Lsn.None ? ChangePosition.At(Lsn.Max(new Lsn(1), _wal.GetStatistics().FirstLsn)) : from;
+        var end = options.Follow ? (Lsn?)null : _positions.Applied;
+        Log.ChangeFeedStarted(_logger, next.Lsn.Value, options.DtoType);
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var applied = _positions.Applied;
+            if (end is { } stop && next.Lsn > stop)
+            {
+                yield break;
+            }
+
+            if (next.Lsn > applied)
+            {
+                await _positions.WaitForAppliedAsync(next.Lsn, cancellationToken);
+                continue;
+            }
+
+            var upTo = new Lsn(Math.Min(applied.Value, next.Lsn.Value + PageSize - 1));
+            var page = await ReadPageAsync(next, upTo, options.DtoType, cancellationToken);
+            foreach (var change in page)
+            {
+                yield return change;
+            }
+
+            next = ChangePosition.At(upTo.Next);
+        }
+    }
+
+    // One page: the WAL records in [from.Lsn, upTo] and their resolutions, as the changes they applied (materialised, so
+    // that a truncation racing the read is reported as gone rather than as a broken read).
+    private async Task<List<ChangeEvent>> ReadPageAsync(ChangePosition from, Lsn upTo, string? dtoType, CancellationToken cancellationToken)
+    {
+        var count = (int)(upTo.Value - from.Lsn.Value + 1);
+        var resolutions = (await _db.GetResolutionsAsync(new Lsn(from.Lsn.Value - 1), count, cancellationToken)).ToDictionary(r => r.Lsn);
+        var changes = new List<ChangeEvent>();
+        var expected = from.Lsn;
+        try
+        {
+            await foreach (var record in _wal.ReadAsync(from.Lsn, cancellationToken))
+            {
+                if (record.Lsn > upTo)
+                {
+                    break;
+                }
+
+                if (record.Lsn != expected || !resolutions.TryGetValue(record.Lsn, out var resolution))
+                {
+                    throw Gone(from.Lsn);
+                }
+
+                expected = expected.Next;
+                if (resolution.Status == ApplyStatus.Applied)
+                {
+                    Add(changes, record, resolution, record.Lsn == from.Lsn ? from.Item : 0, dtoType);
+                }
+            }
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            throw Gone(from.Lsn);
+        }
+
+        if (expected <= upTo)
+        {
+            throw Gone(from.Lsn);
+        }
+
+        return changes;
+    }
+
+    private ChangesGoneException Gone(Lsn requested)
+    {
+        var first = _wal.GetStatistics().FirstLsn;
+        Log.ChangeFeedGone(_logger, requested.Value, first.Value);
+        return new ChangesGoneException(requested, first);
+    }
+
+    private static void Add(List<ChangeEvent> changes, WalRecord record, RecordResolution resolution, int fromItem, string? dtoType)
+    {
+        var entityChanges = record.EntityChanges();
+        for (var i = fromItem; i < entityChanges.Count; i++)
+        {
+            var change = entityChanges[i];
+            var written = record.Items is null || resolution.Items is not { } items || (i < items.Count && items[i].Status == ApplyStatus.Applied);
+            if (!written || (dtoType is not null && !string.Equals(change.DtoType, dtoType, StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            changes.Add(new ChangeEvent
+            {
+                Position = new ChangePosition(record.Lsn, i),
+                Id = ChangePosition.Format(record.Lsn, record.Items is null ? null : i),
+                RequestId = change.RequestId,
+                Operation = AuditEntryFactory.OperationName(change.Operation),
+                DtoType = change.DtoType,
+                EntityId = change.EntityId,
+                Version = change.Version,
+                After = AfterImage(change),
+                Timestamp = change.Timestamp,
+                UserId = change.UserId,
+            });
+        }
+    }
+
+    // No after image for a delete or an erasure (an "erase" event tells consumers to forget the subject), nor for a payload
+    // whose data key was destroyed since (its subject was erased): it is gone for good.
+    private static System.Text.Json.JsonElement? AfterImage(WalRecord change) =>
+        change.Operation is WalOperation.Delete or WalOperation.Erase || change.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined
+            ? null
+            : change.Payload.Clone();
+}

@@ -1,0 +1,201 @@
+using System.Globalization;
+using System.Text.Json;
+using Nv.DbWriter;
+using Nv.Host.Http;
+using Nv.Wal;
+
+namespace Nv.Host.Pipeline;
+
+internal sealed partial class WritePipeline
+{
+    /// <inheritdoc />
+    public async Task<BatchOutcome> WriteBatchAsync(BatchRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ThrowIfUnavailable();
+        _batchValidator.Validate(request);
+        if (_db.BatchesUnsupportedReason is { } unsupported)
+        {
+            throw new BatchesNotSupportedException(unsupported);
+        }
+
+        var (items, refused) = await PrepareItemsAsync(request, cancellationToken);
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        _batchValidator.CheckSize(request, items);
+        var header = new WriteRequest
+        {
+            RequestId = request.RequestId,
+            Operation = WalOperation.Batch,
+            DtoType = string.Empty,
+            EntityId = string.Empty,
+            Version = 0,
+            UserId = request.UserId,
+            Reason = request.Reason,
+            Metadata = request.Metadata,
+            Ack = request.Ack,
+            Fingerprint = Fingerprint(request),
+        };
+        var outcome = await SubmitAsync(new PendingWrite(header, request.Ack ?? _options.Ack) { Items = items }, cancellationToken);
+        return ToBatchOutcome(request, outcome);
+    }
+
+    // Turns the request's items into WAL items: ids, DTO versions and replay keys; a patch becomes an update of the merged
+    // state guarded by the version it was merged with (so a concurrent change rejects the batch, never goes lost). A patch
+    // of a missing entity, or a precondition that the read already shows failing, refuses the batch before the WAL —
+    // unless the request id is already known: then this is a retry and its first outcome is answered instead.
+    private async Task<(IReadOnlyList<WalBatchItem> Items, BatchOutcome? Refused)> PrepareItemsAsync(BatchRequest request, CancellationToken cancellationToken)
+    {
+        var items = new WalBatchItem[request.Items.Count];
+        bool? known = null;
+        for (var i = 0; i < items.Length; i++)
+        {
+            var item = request.Items[i];
+            var operation = item.Operation switch
+            {
+                BatchOperation.Create => WalOperation.Create,
+                BatchOperation.Delete => WalOperation.Delete,
+                _ => WalOperation.Update,
+            };
+            var payload = operation == WalOperation.Delete ? EmptyObject : item.Payload!.Value.Clone();
+            var expected = item.ExpectedLsn;
+            var version = item.Version ?? 1;
+            if (item.Operation == BatchOperation.Patch)
+            {
+                var current = await _db.GetAsync(item.DtoType, item.EntityId, cancellationToken);
+                RejectReason? refusal = current is null ? RejectReason.NotFound
+                    : expected is { } wanted && wanted != current.Lsn ? RejectReason.PreconditionFailed
+                    : null;
+                if (refusal is { } reason && !(known ??= await IsKnownRequestAsync(request, cancellationToken)))
+                {
+                    return (items, Refused(request, i, reason, current?.Lsn));
+                }
+
+                if (current is not null)
+                {
+                    try
+                    {
+                        payload = JsonMergePatch.Apply(current.Document, payload);
+                    }
+                    catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
+                    {
+                        throw new WriteValidationException(
+                            string.Create(CultureInfo.InvariantCulture, $"items/{i}/payload"), "the merge patch cannot be applied: " + ex.Message);
+                    }
+
+                    expected = current.Lsn;
+                    version = item.Version ?? current.DtoVersion;
+                    _validator.Validate(BatchValidator.AsWrite(request, item with { Payload = payload, Version = version }, version));
+                }
+            }
+
+            items[i] = new WalBatchItem
+            {
+                Id = Guid.CreateVersion7(_time.GetUtcNow()),
+                Operation = operation,
+                Version = version,
+                DtoType = item.DtoType,
+                EntityId = item.EntityId,
+                Payload = payload,
+                ReplayKey = ReplayKey.Create(_options.Environment, _options.Service, version, item.DtoType, item.EntityId),
+                ExpectedLsn = expected,
+            };
+        }
+
+        return (items, null);
+    }
+
+    private async Task<bool> IsKnownRequestAsync(BatchRequest request, CancellationToken cancellationToken)
+    {
+        var key = new RequestKey(request.UserId ?? string.Empty, request.RequestId);
+        return _requests.TryGet(key, out _) || (await _db.FindRequestsAsync([key], cancellationToken)).ContainsKey(key);
+    }
+
+    // What the batch asks for, so the same request id on a different batch is refused (422) like a single write's: the
+    // items in order, each with its operation, type, id, DTO version, precondition and payload as given.
+    private static string Fingerprint(BatchRequest request)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var item in request.Items)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("op", item.Operation.ToString());
+                writer.WriteString("dtoType", item.DtoType);
+                writer.WriteString("entityId", item.EntityId);
+                writer.WriteNumber("version", item.Version ?? 0);
+                if (item.ExpectedLsn is { } expected)
+                {
+                    writer.WriteNumber("ifMatch", expected.Value);
+                }
+
+                if (item.Payload is { } payload)
+                {
+                    writer.WritePropertyName("payload");
+                    payload.WriteTo(writer);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return RequestFingerprint.Compute("batch", string.Empty, string.Empty, buffer.WrittenSpan);
+    }
+
+    private static BatchOutcome Refused(BatchRequest request, int failed, RejectReason reason, Lsn? stored)
+    {
+        var item = request.Items[failed];
+        var detail = reason == RejectReason.NotFound
+            ? $"batch item {failed}: {item.DtoType} '{item.EntityId}' does not exist, so it cannot be patched; nothing of the batch was written"
+            : string.Create(CultureInfo.InvariantCulture,
+                $"batch item {failed}: {item.DtoType} '{item.EntityId}' is at version {stored?.Value}, not {item.ExpectedLsn?.Value}; nothing of the batch was written");
+        return new BatchOutcome
+        {
+            RequestId = request.RequestId,
+            Status = WriteStatus.Rejected,
+            Lsn = Lsn.None,
+            RejectReason = reason,
+            FailedItem = failed,
+            Detail = detail,
+            Items = ItemOutcomes(request, WriteStatus.Rejected, Lsn.None, failed),
+        };
+    }
+
+    internal static BatchOutcome ToBatchOutcome(BatchRequest request, WriteOutcome outcome) => new()
+    {
+        RequestId = outcome.RequestId,
+        Status = outcome.Status,
+        Lsn = outcome.Lsn,
+        RejectReason = outcome.RejectReason,
+        FailedItem = outcome.FailedItem,
+        Detail = outcome.Detail,
+        IsReplay = outcome.IsReplay,
+        Items = ItemOutcomes(request, outcome.Status, outcome.Lsn, outcome.FailedItem),
+    };
+
+    private static BatchItemOutcome[] ItemOutcomes(BatchRequest request, WriteStatus status, Lsn lsn, int? failed)
+    {
+        var outcomes = new BatchItemOutcome[request.Items.Count];
+        for (var i = 0; i < outcomes.Length; i++)
+        {
+            var item = request.Items[i];
+            var itemStatus = status switch
+            {
+                WriteStatus.Applied => BatchItemStatus.Applied,
+                WriteStatus.Rejected => i == failed ? BatchItemStatus.Rejected : BatchItemStatus.NotApplied,
+                WriteStatus.Accepted => BatchItemStatus.Accepted,
+                _ => BatchItemStatus.Pending,
+            };
+            outcomes[i] = new BatchItemOutcome(i, item.Operation, item.DtoType, item.EntityId, itemStatus, lsn);
+        }
+
+        return outcomes;
+    }
+}

@@ -1,0 +1,177 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Nv.Host.Pipeline;
+using Nv.Integration.Tests.Support;
+using Nv.Wal;
+
+namespace Nv.Integration.Tests.Http;
+
+/// <summary><c>GET /v1/changes</c> as Server-Sent Events on the real app: a consumer that disconnects and resumes with
+/// <c>Last-Event-ID</c> sees every applied change exactly once and in order, across a host restart; gone positions are
+/// 410; bad parameters 400.</summary>
+public sealed class ChangeFeedApiTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private sealed record Sse(string Id, string Event, JsonElement Data);
+
+    /// <summary>Reads events until <paramref name="max"/> arrived or the stream ends, then disconnects.</summary>
+    private static async Task<List<Sse>> ReadEventsAsync(NvTestApp app, string query, string? lastEventId, int max)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/changes" + query);
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId);
+        }
+
+        using var response = await app.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Ct));
+        var events = new List<Sse>();
+        string? id = null, name = null, data = null;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (events.Count < max && await reader.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.Length == 0)
+            {
+                if (data is not null)
+                {
+                    events.Add(new Sse(id!, name!, JsonDocument.Parse(data).RootElement.Clone()));
+                }
+
+                (id, name, data) = (null, null, null);
+            }
+            else if (line.StartsWith("id: ", StringComparison.Ordinal))
+            {
+                id = line[4..];
+            }
+            else if (line.StartsWith("event: ", StringComparison.Ordinal))
+            {
+                name = line[7..];
+            }
+            else if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                data = line[6..];
+            }
+        }
+
+        return events;
+    }
+
+    private static async Task WriteAsync(NvTestApp app, int from, int count, string prefix)
+    {
+        for (var i = from; i < from + count; i++)
+        {
+            var id = "e" + (i % 7);
+            var response = await app.SendAsync(i % 3 == 2 ? HttpMethod.Delete : HttpMethod.Put, $"/v1/entities/Item/{id}",
+                i % 3 == 2 ? null : $$"""{"i":{{i}}}""", $"{prefix}-{i}");
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                await app.CreateAsync("Item", id, $$"""{"i":{{i}}}""", $"{prefix}-{i}-c");
+            }
+
+            if (i % 5 == 0)
+            {
+                var batch = NvTestApp.Request(HttpMethod.Post, "/v1/batch",
+                    $$$"""{"items":[{"op":"create","dtoType":"Order","entityId":"{{{prefix}}}-o{{{i}}}","payload":{"i":{{{i}}}}},{"op":"create","dtoType":"Stock","entityId":"{{{prefix}}}-s{{{i}}}","payload":{}}]}""",
+                    $"{prefix}-b{i}");
+                Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(batch, Ct)).StatusCode);
+                var rejected = NvTestApp.Request(HttpMethod.Post, "/v1/batch",
+                    $$$"""{"items":[{"op":"create","dtoType":"Order","entityId":"{{{prefix}}}-x{{{i}}}","payload":{}},{"op":"create","dtoType":"Order","entityId":"{{{prefix}}}-o{{{i}}}","payload":{}}]}""",
+                    $"{prefix}-rb{i}");
+                Assert.Equal(HttpStatusCode.Conflict, (await app.Client.SendAsync(rejected, Ct)).StatusCode);
+            }
+        }
+    }
+
+    /// <summary>What the feed must hold: every applied change in the WAL, in LSN then item order, as event ids.</summary>
+    private static async Task<List<string>> ExpectedIdsAsync(string dataDir)
+    {
+        var expected = new List<string>();
+        await using var db = Nv.DbWriter.DbWriters.OpenSqlite(new Nv.DbWriter.DbWriterOptions { DataDirectory = dataDir });
+        var resolutions = (await db.GetResolutionsAsync(Lsn.None, 100_000, Ct)).ToDictionary(r => r.Lsn);
+        await using var wal = WriteAheadLog.Open(new WalOptions { Directory = Path.Combine(dataDir, "wal") });
+        await foreach (var record in wal.ReadAsync(new Lsn(1), Ct))
+        {
+            if (resolutions[record.Lsn].Status != Nv.DbWriter.ApplyStatus.Applied)
+            {
+                continue;
+            }
+
+            expected.AddRange(record.Items is null
+                ? [record.Lsn.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]
+                : record.Items.Select((_, i) => FormattableString.Invariant($"{record.Lsn.Value}.{i}")));
+        }
+
+        return expected;
+    }
+
+    [Fact]
+    public async Task A_consumer_that_disconnects_and_resumes_sees_every_change_exactly_once_in_order_across_a_restart()
+    {
+        using var dir = new TempDirectory();
+        var seen = new List<Sse>();
+        await using (var app = await NvTestApp.StartAsync(dir, ownsDirectory: false))
+        {
+            await WriteAsync(app, 0, 20, "one");
+            seen.AddRange(await ReadEventsAsync(app, "?fromLsn=1", null, 7));
+            Assert.Equal(7, seen.Count);
+            seen.AddRange(await ReadEventsAsync(app, "", seen[^1].Id, 5)); // reconnect: Last-Event-ID
+            await WriteAsync(app, 20, 10, "two");
+        }
+
+        await using (var app = await NvTestApp.StartAsync(dir, ownsDirectory: false))
+        {
+            await WriteAsync(app, 30, 10, "three");
+            seen.AddRange(await ReadEventsAsync(app, "?follow=false", seen[^1].Id, int.MaxValue));
+        }
+
+        var expected = await ExpectedIdsAsync(dir.Path);
+        Assert.Contains(expected, id => id.Contains('.', StringComparison.Ordinal)); // batches are in it
+        Assert.Equal(expected, seen.Select(e => e.Id));
+        Assert.All(seen, e => Assert.Equal("change", e.Event));
+        Assert.All(seen, e => Assert.Equal(e.Id, e.Data.GetProperty("id").GetString()));
+        var batchItem = seen.First(e => e.Id.EndsWith(".1", StringComparison.Ordinal)).Data;
+        Assert.Equal(("create", "Stock", 1), (batchItem.GetProperty("operation").GetString(), batchItem.GetProperty("dtoType").GetString(), batchItem.GetProperty("item").GetInt32()));
+        Assert.Contains(seen, e => e.Data.GetProperty("operation").GetString() == "delete" && e.Data.GetProperty("after").ValueKind == JsonValueKind.Null);
+    }
+
+    [Fact]
+    public async Task The_feed_filters_by_dto_type_and_rejects_bad_parameters()
+    {
+        await using var app = await NvTestApp.StartAsync();
+        await WriteAsync(app, 0, 6, "f");
+        var orders = await ReadEventsAsync(app, "?fromLsn=0&dtoType=Order&follow=false", null, int.MaxValue);
+        Assert.NotEmpty(orders);
+        Assert.All(orders, e => Assert.Equal("Order", e.Data.GetProperty("dtoType").GetString()));
+
+        await NvTestApp.AssertProblemAsync(await app.SendAsync(HttpMethod.Get, "/v1/changes?fromLsn=-1"), 400, "validation");
+        await NvTestApp.AssertProblemAsync(await app.SendAsync(HttpMethod.Get, "/v1/changes?dtoType=no%20way"), 400, "validation");
+        await NvTestApp.AssertProblemAsync(await app.SendAsync(HttpMethod.Get, "/v1/changes?follow=maybe"), 400, "validation");
+        var badId = NvTestApp.Request(HttpMethod.Get, "/v1/changes");
+        badId.Headers.Add("Last-Event-ID", "forty-two");
+        await NvTestApp.AssertProblemAsync(await app.Client.SendAsync(badId, Ct), 400, "validation");
+    }
+
+    [Fact]
+    public async Task A_position_truncated_from_the_wal_is_410_gone_with_the_first_lsn_held()
+    {
+        await using var app = await NvTestApp.StartAsync(null, "--Nv:Pipeline:InMemory=true");
+        await WriteAsync(app, 0, 6, "g");
+        var pipeline = app.App.Services.GetRequiredService<WritePipeline>();
+        await pipeline.MakeStoresDurableAsync(Ct);
+        var first = await pipeline.RunMaintenanceAsync(Ct);
+        Assert.True(first.Value > 1, $"the WAL was not truncated (first LSN {first})");
+
+        var problem = await NvTestApp.AssertProblemAsync(await app.SendAsync(HttpMethod.Get, "/v1/changes?fromLsn=1"), 410, "changes-gone");
+        Assert.Equal(first.Value, problem.GetProperty("firstLsn").GetInt64());
+        var after = await app.CreateAsync("Item", "after-truncation", "{}");
+        var lsn = (await NvTestApp.JsonAsync(after)).GetProperty("lsn").GetInt64();
+        var rest = await ReadEventsAsync(app, $"?fromLsn={first.Value}&follow=false", null, int.MaxValue);
+        Assert.All(rest, e => Assert.True(e.Data.GetProperty("lsn").GetInt64() >= first.Value));
+        Assert.Equal(lsn, rest[^1].Data.GetProperty("lsn").GetInt64());
+    }
+}
