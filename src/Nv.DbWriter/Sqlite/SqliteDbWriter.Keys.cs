@@ -29,7 +29,7 @@ internal sealed partial class SqliteDbWriter
             var created = command.Parameters.Add("$created", SqliteType.Integer);
             foreach (var key in keys)
             {
-                id.Value = key.KeyId;
+                id.Value = key.KeyId.ToByteArray();
                 master.Value = key.MasterKeyId;
                 wrapped.Value = key.WrappedKey;
                 subject.Value = (object?)key.Subject ?? DBNull.Value;
@@ -46,7 +46,7 @@ internal sealed partial class SqliteDbWriter
     public Task<IReadOnlyList<StoredDataKey>> FindKeysAsync(IReadOnlyCollection<Guid> keyIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keyIds);
-        return ReadKeys(keyIds.Cast<object>().ToList(), "key_id", cancellationToken);
+        return ReadKeys(keyIds.Select(static id => (object)id.ToByteArray()).ToList(), "key_id", cancellationToken);
     }
 
     public Task<IReadOnlyList<StoredDataKey>> FindSubjectKeysAsync(IReadOnlyCollection<string> subjects, CancellationToken cancellationToken = default)
@@ -246,7 +246,7 @@ internal sealed partial class SqliteDbWriter
                 foreach (var key in keys)
                 {
                     wrapped.Value = rewrap(key);
-                    id.Value = key.KeyId;
+                    id.Value = key.KeyId.ToByteArray();
                     update.ExecuteNonQuery();
                 }
 

@@ -123,7 +123,7 @@ internal sealed class SqliteKeys : IDisposable
             for (var i = 0; i < chunk.Length; i++)
             {
                 names[i] = "$k" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                command.Parameters.AddWithValue(names[i], chunk[i]);
+                command.Parameters.AddWithValue(names[i], chunk[i].ToByteArray());
             }
 
             // A full scan, rare (one per erasure) and bounded by the resolutions the WAL's retention keeps.
@@ -219,7 +219,7 @@ internal sealed class SqliteKeys : IDisposable
             """);
         command.Parameters.AddWithValue("$lsn", record.Lsn.Value);
         command.Parameters.AddWithValue("$subject", record.Subject);
-        command.Parameters.AddWithValue("$walId", record.Id);
+        command.Parameters.AddWithValue("$walId", record.Id.ToByteArray());
         command.Parameters.AddWithValue("$requestId", record.RequestId);
         command.Parameters.AddWithValue("$at", record.Timestamp.ToUnixTimeMilliseconds());
         command.Parameters.AddWithValue("$keys", keysDestroyed);
