@@ -78,14 +78,22 @@ internal sealed partial class FasterWriteAheadLog
 
             var diskEnd = segments.Count > 0 ? (segments[^1].Index + 1) << _options.SegmentSizeBits : 0;
 
+            // Where acknowledged data surely ends: the newest commit metadata's address (written only after its commit
+            // completed). FasterLog's committed address can lie further, at a commit record whose write reached the disk
+            // while an earlier write of the same flush, never acknowledged, did not (both in flight at a power loss):
+            // never-written bytes past this point are an unacknowledged tail, not corruption.
+            var metadataPoint = _commitManager.LatestMetadataUntilAddress();
+            var acknowledged = fasterEmpty ? -1 : metadataPoint >= 0 ? Math.Min(committed, metadataPoint) : committed;
+            var metadataProven = !fasterEmpty && metadataPoint >= 0;
+
             // Commit metadata is written lazily, so FasterLog's committed address usually comes from its forward scan for
             // commit records, which stops silently at the first damaged entry. Nv therefore always parses the files to
             // their end and compares where the entries really end with what FasterLog recovered.
-            var result = Validate(from, long.MaxValue, diskEnd, fasterEmpty ? -1 : committed);
+            var result = Validate(from, long.MaxValue, diskEnd, acknowledged, metadataProven);
             if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress < end)
             {
                 // The files end before FasterLog's committed address: the exact check reports that as damage.
-                result = Validate(from, end, diskEnd, fasterEmpty ? -1 : committed);
+                result = Validate(from, end, diskEnd, acknowledged, metadataProven);
             }
             else if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress > end)
             {
@@ -117,7 +125,7 @@ internal sealed partial class FasterWriteAheadLog
             if (result.NeedsRebuild)
             {
                 Rebuild(result.Keep);
-                var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0, -1);
+                var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0, -1, proven: false);
                 if (rebuilt.NeedsRebuild || rebuilt.Count != result.Count)
                 {
                     throw new InvalidOperationException(
@@ -167,12 +175,18 @@ internal sealed partial class FasterWriteAheadLog
         }
     }
 
-    // commitPoint: FasterLog's recovered committed address, or -1 when unknown. LSNs must be dense: a missing LSN is
-    // damage. When the missing records' bytes were never written (all zeros: a failed or torn write, e.g. EIO/ENOSPC
-    // while later pages still reached the disk) and they lie past the commit point, nothing from there on was ever
-    // acknowledged (a flush completes only when every earlier byte is committed): that is a damaged tail, cut and saved
-    // aside. Written-but-corrupt bytes, or a gap below the commit point, stay mid-log corruption (refuse to open).
-    private Validation Validate(long from, long end, long diskEnd, long commitPoint)
+    // commitPoint: the last address known to be acknowledged (the newest commit metadata's, never past FasterLog's
+    // recovered committed address), or -1 when unknown. LSNs must be dense: a missing LSN is damage. When the missing
+    // records' bytes were never written (all zeros: a failed, torn or reordered write, e.g. EIO/ENOSPC, or a power loss
+    // with two writes in flight of which only the later reached the disk) and they lie past the commit point, nothing
+    // from there on was ever acknowledged (a flush completes only when every earlier byte is committed): that is a
+    // damaged tail, cut and saved aside. Written-but-corrupt bytes, or a gap below the commit point, stay mid-log
+    // corruption (refuse to open).
+    // proven: commitPoint comes from commit metadata, so it is proof of acknowledgement. Then any damage at or past it
+    // is a tail too, zero-filled or not: a power loss tears the record in flight (its first sectors written, the rest
+    // not) and may still let a later write of the same flush, holding valid records and a commit record, reach the disk.
+    // Damage below it stays corruption.
+    private Validation Validate(long from, long end, long diskEnd, long commitPoint, bool proven)
     {
         var uncommittedGap = false;
         var afterSkip = false;
@@ -216,9 +230,9 @@ internal sealed partial class FasterWriteAheadLog
                 reason = $"sequence {scanner.Sequence} does not follow {previous}";
                 address = scanner.RecordAddress;
                 if (previous != 0 && scanner.Sequence > previous + 1 && commitPoint >= 0 && result.EndAddress >= commitPoint
-                    && IsUnwritten(scanner, result.EndAddress, scanner.RecordAddress))
+                    && (proven || IsUnwritten(scanner, result.EndAddress, scanner.RecordAddress)))
                 {
-                    reason = $"LSNs {previous + 1}..{scanner.Sequence - 1} were never written (unwritten bytes after the last commit at address {commitPoint})";
+                    reason = $"LSNs {previous + 1}..{scanner.Sequence - 1} never reached the disk intact (after the last acknowledged commit at address {commitPoint})";
                     address = result.EndAddress;
                     uncommittedGap = true;
                 }
@@ -256,6 +270,7 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             var path = _reader.SegmentPath(damage);
+            uncommittedGap |= proven && commitPoint >= 0 && damage >= commitPoint;
             if (resync < 0 || uncommittedGap || _options.RecoveryMode == WalRecoveryMode.PointInTime)
             {
                 if (_options.RecoveryMode == WalRecoveryMode.AbsoluteConsistency)

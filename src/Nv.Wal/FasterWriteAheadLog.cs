@@ -60,6 +60,11 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         _directory = Path.GetFullPath(options.Directory);
         _logDirectory = Path.Combine(_directory, LogFolder);
         _directoryLock = DirectoryLock.Acquire(_directory);
+        if (SegmentFileDevice.UnsafeNoSync)
+        {
+            Log.UnsafeNoSync(_logger, _directory);
+        }
+
         try
         {
             WalGeometry.CheckOrRecord(_directory, options);

@@ -53,4 +53,8 @@ internal static partial class Log
 
     [LoggerMessage(1013, LogLevel.Information, "WAL closed at LSN {LastLsn} (durable {DurableLsn})")]
     public static partial void Closed(ILogger logger, long lastLsn, long durableLsn);
+
+    [LoggerMessage(1014, LogLevel.Critical,
+        "NV_TEST_UNSAFE_WAL_NO_OSYNC=1: the WAL segments in {Directory} are opened without O_SYNC; acknowledged writes are NOT durable (test-only negative control)")]
+    public static partial void UnsafeNoSync(ILogger logger, string directory);
 }

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using FASTER.core;
 
@@ -57,6 +58,58 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
     }
 
     public byte[] GetCommitMetadata(long commitNum) => _inner.GetCommitMetadata(commitNum);
+
+    /// <summary>The log address the newest intact commit metadata on disk covers, or -1 when there is none.</summary>
+    /// <remarks>Metadata is written only after its commit completed, and a commit completes only once every log write
+    /// below it completed, so everything below this address was acknowledged as durable. Commit records that recovery
+    /// finds past it in the log are not proof of that: in fast-commit mode the write holding a commit record may reach
+    /// the disk while an earlier write of the same flush, still in flight at a power loss, never does.</remarks>
+    public long LatestMetadataUntilAddress()
+    {
+        var latest = -1L;
+        foreach (var commitNum in _inner.ListCommits())
+        {
+            byte[]? metadata;
+            try
+            {
+                metadata = _inner.GetCommitMetadata(commitNum);
+            }
+            catch (Exception ex) when (ex is IOException or FasterException or ArgumentException or InvalidOperationException)
+            {
+                continue;
+            }
+
+            if (metadata is not null && TryReadUntilAddress(metadata, commitNum, out var until))
+            {
+                latest = Math.Max(latest, until);
+            }
+        }
+
+        return latest;
+    }
+
+    /// <summary>Reads the until-address of FasterLog's commit metadata (FasterLogRecoveryInfo version 1, FASTER 2.6.5:
+    /// int32 version, int64 checksum, int64 begin, int64 until, int64 commit number, then iterators and cookie); false
+    /// unless the version is 1, the commit number is the file's and 0 &lt;= begin &lt;= until. (The checksum also covers
+    /// iterators and cookie in a FASTER-internal way; FasterLog itself checked it when it recovered.)</summary>
+    internal static bool TryReadUntilAddress(ReadOnlySpan<byte> metadata, long commitNum, out long untilAddress)
+    {
+        untilAddress = -1;
+        if (metadata.Length < 36 || BinaryPrimitives.ReadInt32LittleEndian(metadata) != 1)
+        {
+            return false;
+        }
+
+        var begin = BinaryPrimitives.ReadInt64LittleEndian(metadata[12..]);
+        var until = BinaryPrimitives.ReadInt64LittleEndian(metadata[20..]);
+        if (BinaryPrimitives.ReadInt64LittleEndian(metadata[28..]) != commitNum || begin < 0 || until < begin)
+        {
+            return false;
+        }
+
+        untilAddress = until;
+        return true;
+    }
 
     public IEnumerable<long> ListCommits() => _inner.ListCommits();
 
