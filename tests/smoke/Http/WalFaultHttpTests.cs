@@ -19,10 +19,7 @@ public sealed class WalFaultHttpTests
         var ct = TestContext.Current.CancellationToken;
         using var dir = new TempDirectory("http-walfault");
         using var mount = TmpfsMount.Create("4m");
-        if (mount.Problem is not null)
-        {
-            Assert.Skip(mount.Problem);
-        }
+        FaultTools.SkipOrFailUnless(mount.Problem);
 
         var port = FreePort();
         var env = new Dictionary<string, string>
