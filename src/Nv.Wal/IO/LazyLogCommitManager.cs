@@ -15,11 +15,17 @@ namespace Nv.Wal.IO;
 /// next), when <see cref="ForceNext"/> was set (clean close), and otherwise at most once per interval, which bounds
 /// how far recovery scans forward (one interval of log). Skipping a metadata write never loses a commit: recovery
 /// scans forward from the last metadata written and finds every later commit record in the log.
+/// Each metadata write is followed by a checked fsync of its directory (and, the first time, of the directories above
+/// it): FasterLog creates a new file per commit and deletes the previous one, and without the directory sync a power
+/// loss can keep an old file whose begin address points into segments a truncation already removed (durably, since
+/// the segment directory is synced for new segments), and the log then refuses to open.
 /// </remarks>
 internal sealed class LazyLogCommitManager : ILogCommitManager
 {
     private readonly DeviceLogCommitCheckpointManager _inner;
+    private readonly string _commitDirectory;
     private readonly long _intervalTicks;
+    private bool _parentsSynced;
     private long _lastWriteTimestamp;
     private long _lastBegin = -1;
     private volatile bool _forceNext;
@@ -28,6 +34,7 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
     {
         _inner = new DeviceLogCommitCheckpointManager(
             new LocalStorageNamedDeviceFactory(), new DefaultCheckpointNamingScheme(commitDirectory), removeOutdated: true);
+        _commitDirectory = Path.GetFullPath(commitDirectory);
         _intervalTicks = (long)(interval.TotalSeconds * Stopwatch.Frequency);
     }
 
@@ -53,11 +60,31 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
 
         _forceNext = false;
         _inner.Commit(beginAddress, untilAddress, commitMetadata, commitNum, forceWriteMetadata: true);
+        SyncDirectories();
         _lastBegin = beginAddress;
         _lastWriteTimestamp = now;
     }
 
     public byte[] GetCommitMetadata(long commitNum) => _inner.GetCommitMetadata(commitNum);
+
+    // The new metadata file's name (and the removal of the previous one) made durable before FasterLog goes on, e.g. to
+    // delete the segments below a new begin address. A failure throws: the commit fails and the WAL faults (fail-stop).
+    private void SyncDirectories()
+    {
+        var files = Path.Combine(_commitDirectory, "log-commits");
+        if (!Directory.Exists(files))
+        {
+            return;
+        }
+
+        NativeFileSync.FsyncDirectory(files);
+        if (!_parentsSynced)
+        {
+            NativeFileSync.FsyncDirectory(_commitDirectory);
+            NativeFileSync.FsyncDirectory(Path.GetDirectoryName(_commitDirectory)!);
+            _parentsSynced = true;
+        }
+    }
 
     /// <summary>The log address the newest intact commit metadata on disk covers, or -1 when there is none.</summary>
     /// <remarks>Metadata is written only after its commit completed, and a commit completes only once every log write
