@@ -14,11 +14,13 @@ internal sealed partial class FsModel
 
         // Directory entries: the snapshot's, then every kept change, in the order they finished (running ones last).
         // Chosen per directory, applied in one global order (a rename may depend on a create in another directory).
+        // Directory changes are kept as a prefix even under RandomSubset: journaling file systems commit them in order.
         var tree = _initialTree.ToDictionary(p => p.Key, p => new Dictionary<string, FsNode>(p.Value, StringComparer.Ordinal));
         var keptDirOps = _dirOps.Where(o => o.Entry <= cut)
             .GroupBy(o => o.Dir)
             .OrderBy(g => g.Key.Id)
-            .SelectMany(g => Choose(g.ToList(), o => DirOpDurable(o, cut), o => o.Exit <= cut, policy, random, counts))
+            .SelectMany(g => Choose(g.ToList(), o => DirOpDurable(o, cut), o => o.Exit <= cut,
+                policy == ImagePolicy.RandomSubset ? ImagePolicy.RandomPrefix : policy, random, counts))
             .OrderBy(o => o.Exit)
             .ThenBy(o => o.Entry);
         foreach (var op in keptDirOps)

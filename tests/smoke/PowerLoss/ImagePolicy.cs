@@ -13,8 +13,9 @@ internal enum ImagePolicy
     /// <summary>Per file and per directory, a random prefix of the non-durable changes (a disk that writes back in order).</summary>
     RandomPrefix,
 
-    /// <summary>A random subset of the non-durable changes, applied in their order, the last kept write of a file
-    /// possibly torn at a 512-byte boundary (a disk that reorders and tears).</summary>
+    /// <summary>A random subset of the non-durable writes, applied in their order, the last kept write of a file
+    /// possibly torn at a 512-byte boundary (a disk that reorders and tears); directory changes still as a prefix, in
+    /// order (journaling file systems commit them in order).</summary>
     RandomSubset,
 }
 

@@ -70,7 +70,9 @@ internal static class StraceLog
 
             if (SplitReturn(body, out var args, out var result))
             {
-                yield return new Syscall(tid, name, args, result, number, number);
+                yield return result is not null && result.StartsWith('?')
+                    ? new Syscall(tid, name, args, null, number, int.MaxValue) // died inside the call
+                    : new Syscall(tid, name, args, result, number, number);
             }
         }
 
