@@ -340,7 +340,8 @@ internal sealed partial class FsModel
         }
     }
 
-    [GeneratedRegex("\"requestId\":\"([^\"]+)\"")]
+    // An answer that names an LSN (the write is durable): {"requestId":"...",...,"lsn":N} in a success or problem body.
+    [GeneratedRegex("\"requestId\":\"([^\"]+)\"[^{}]*\"lsn\":[0-9]+")]
     private static partial Regex RequestIdPattern();
 
     private void Truncate(Syscall call, FsNode? node, long size, bool extendOnly)

@@ -156,7 +156,7 @@ internal enum AckSource
     /// <summary>Lines starting with <c>ACK </c> written to standard output (the WAL child, <c>nv load</c>).</summary>
     StdoutLines,
 
-    /// <summary>HTTP responses sent on a socket: each <c>"requestId":"..."</c> in the bytes sent.</summary>
+    /// <summary>HTTP responses sent on a socket that name an LSN: each <c>{"requestId":"...",...,"lsn":N}</c> in the bytes sent.</summary>
     SocketRequestIds,
 }
 
