@@ -58,9 +58,12 @@ internal sealed class NvLifecycle : BackgroundService
     {
         try
         {
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterWalOpen);
             await _db.InitializeAsync(stoppingToken);
             await _audit.InitializeAsync(stoppingToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterStoresOpen);
             var summary = await _replayer.RunAsync(dryRun: false, progress: _metrics is null ? null : _metrics.ReplayProgress, maxTransientRetries: null, stoppingToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterReplay);
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStarted(_options.Service), stoppingToken);
             _pipeline.Start();
             Log.Ready(_logger, _options.Service, _options.Environment);
@@ -89,6 +92,7 @@ internal sealed class NvLifecycle : BackgroundService
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStopped(_options.Service), cancellationToken);
             await _audit.CheckpointAsync(cancellationToken);
             await _wal.PersistWatermarksAsync(cancellationToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterWatermarkPersist);
         }
     }
 }

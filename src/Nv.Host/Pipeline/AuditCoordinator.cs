@@ -156,6 +156,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         {
             if (_pending.Park(entry))
             {
+                Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterPark);
                 Volatile.Write(ref _parked, true);
             }
             else
@@ -182,6 +183,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         if (parked.Count > 0)
         {
             inserted = await _sink.AppendAsync([.. parked.Select(static p => p.Entry)], cancellationToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterUnparkAppend);
             foreach (var entry in parked)
             {
                 PendingAuditEntries.Remove(entry);
@@ -257,6 +259,7 @@ internal sealed partial class AuditCoordinator : IDisposable
     {
         var entries = await EntriesFromStoredResolutionsAsync(batch, cancellationToken);
         var inserted = entries.Count > 0 ? await _sink.AppendAsync(entries, cancellationToken) : 0;
+        Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterBackfillBatch);
         _wal.AdvanceAudited(batch[^1].Lsn);
         return inserted;
     }
@@ -298,6 +301,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         try
         {
             var signed = await proofs.CheckpointAllAsync(cancellationToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterCheckpointSign);
             Log.AuditCheckpointsSigned(_logger, signed.Count);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

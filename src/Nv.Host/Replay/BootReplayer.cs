@@ -57,6 +57,7 @@ internal sealed class BootReplayer
             // The safety net: whatever the replay could not audit (a gap, an audit store failure) is rebuilt from the WAL.
             backfilled += counts.Audited + Math.Max(0, await _audit.BackfillAsync(_wal.AppliedLsn, null, cancellationToken));
             await _wal.PersistWatermarksAsync(cancellationToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterWatermarkPersist);
         }
 
         var summary = new ReplaySummary
