@@ -38,7 +38,12 @@ internal sealed class NvTestApp : IAsyncDisposable
 
     /// <param name="apiKeys">NV_API_KEYS-style keys (null: authentication off).</param>
     /// <param name="settings">Extra <c>--key=value</c> settings.</param>
-    public static async Task<NvTestApp> StartAsync(string? apiKeys = null, params string[] settings)
+    public static Task<NvTestApp> StartAsync(string? apiKeys = null, params string[] settings) => StartAsync(apiKeys, null, settings);
+
+    /// <param name="apiKeys">NV_API_KEYS-style keys (null: authentication off).</param>
+    /// <param name="configure">Changes to the app's services before it is built (test doubles).</param>
+    /// <param name="settings">Extra <c>--key=value</c> settings.</param>
+    public static async Task<NvTestApp> StartAsync(string? apiKeys, Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         var dir = new TempDirectory();
         var args = new List<string> { "--Nv:DataDirectory=" + dir.Path, "--Serilog:MinimumLevel:Default=Warning" };
@@ -48,7 +53,11 @@ internal sealed class NvTestApp : IAsyncDisposable
         }
 
         args.AddRange(settings);
-        var app = NvWebApp.Build([.. args], builder => builder.WebHost.UseTestServer());
+        var app = NvWebApp.Build([.. args], builder =>
+        {
+            builder.WebHost.UseTestServer();
+            configure?.Invoke(builder);
+        });
         Assert.Null(NvWebApp.CheckStartup(app));
         await app.StartAsync();
         await app.Services.GetRequiredService<NvLifecycle>().Replayed.WaitAsync(TimeSpan.FromSeconds(30));
