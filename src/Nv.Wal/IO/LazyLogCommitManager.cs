@@ -15,10 +15,13 @@ namespace Nv.Wal.IO;
 /// next), when <see cref="ForceNext"/> was set (clean close), and otherwise at most once per interval, which bounds
 /// how far recovery scans forward (one interval of log). Skipping a metadata write never loses a commit: recovery
 /// scans forward from the last metadata written and finds every later commit record in the log.
-/// Each metadata write is followed by a checked fsync of its directory (and, the first time, of the directories above
-/// it): FasterLog creates a new file per commit and deletes the previous one, and without the directory sync a power
-/// loss can keep an old file whose begin address points into segments a truncation already removed (durably, since
-/// the segment directory is synced for new segments), and the log then refuses to open.
+/// A metadata write with a new begin address (the first one, and each truncation) is followed by a checked fsync of its
+/// directory (the first time also of the directories above it), before FasterLog goes on to delete the segments below
+/// that address: FasterLog creates a new file per commit and deletes the previous one, and without the directory sync a
+/// power loss can keep an old file whose begin address points into segments the truncation removed (durably, since the
+/// segment directory is synced for new segments), and the log then refuses to open. Other metadata writes only move the
+/// point recovery scans from, which a power loss may set back harmlessly. A failed sync is not thrown into FasterLog's
+/// commit worker (which would leave the commit hanging): it is kept in <see cref="Failure"/>, and the log faults on it.
 /// </remarks>
 internal sealed class LazyLogCommitManager : ILogCommitManager
 {
@@ -26,6 +29,8 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
     private readonly string _commitDirectory;
     private readonly long _intervalTicks;
     private bool _parentsSynced;
+    private long _syncedBegin = -1;
+    private Exception? _failure;
     private long _lastWriteTimestamp;
     private long _lastBegin = -1;
     private volatile bool _forceNext;
@@ -45,6 +50,9 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
         set => _forceNext = value;
     }
 
+    /// <summary>The first failed directory sync (the log must fault: its metadata may not survive a power loss), or null.</summary>
+    public Exception? Failure => Volatile.Read(ref _failure);
+
     /// <summary>How many metadata writes were skipped (diagnostics and tests).</summary>
     public long Skipped { get; private set; }
 
@@ -60,15 +68,27 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
 
         _forceNext = false;
         _inner.Commit(beginAddress, untilAddress, commitMetadata, commitNum, forceWriteMetadata: true);
-        SyncDirectories();
+        if (beginAddress != _syncedBegin)
+        {
+            try
+            {
+                SyncDirectories();
+                _syncedBegin = beginAddress;
+            }
+            catch (NativeSyncException ex)
+            {
+                Interlocked.CompareExchange(ref _failure, ex, null);
+            }
+        }
+
         _lastBegin = beginAddress;
         _lastWriteTimestamp = now;
     }
 
     public byte[] GetCommitMetadata(long commitNum) => _inner.GetCommitMetadata(commitNum);
 
-    // The new metadata file's name (and the removal of the previous one) made durable before FasterLog goes on, e.g. to
-    // delete the segments below a new begin address. A failure throws: the commit fails and the WAL faults (fail-stop).
+    // The new metadata file's name (and the removal of the previous one) made durable before FasterLog goes on to delete
+    // the segments below a new begin address.
     private void SyncDirectories()
     {
         var files = Path.Combine(_commitDirectory, "log-commits");
