@@ -91,6 +91,10 @@ internal sealed class HostScenario
         }
 
         var summary = replay.Stdout.LastOrDefault(l => l.StartsWith('{')) ?? "";
+        if (replay.Stderr.FirstOrDefault(l => l.Contains("Cut the WAL", StringComparison.Ordinal) || l.Contains("Rebuilt the WAL", StringComparison.Ordinal)) is { } cut)
+        {
+            summary += " [recovery: " + cut.Trim() + "]";
+        }
         var problems = new List<string>();
         if (twice)
         {
