@@ -149,21 +149,3 @@ internal sealed partial class FsModel
         public long Position { get; set; }
     }
 }
-
-/// <summary>What counts as an acknowledgement in the trace.</summary>
-internal enum AckSource
-{
-    /// <summary>Lines starting with <c>ACK </c> written to standard output (the WAL child, <c>nv load</c>).</summary>
-    StdoutLines,
-
-    /// <summary>HTTP responses sent on a socket that name an LSN: each <c>{"requestId":"...",...,"lsn":N}</c> in the bytes sent.</summary>
-    SocketRequestIds,
-}
-
-/// <summary>An acknowledgement seen in the trace: <see cref="Text"/> (an ACK line or a request id) was handed to the
-/// kernel for the caller at <see cref="Position"/> (the start of the write that carried it).</summary>
-internal sealed record TraceAck(int Position, string Text);
-
-/// <summary>A modelled change: <see cref="Kind"/> (create, mkdir, rename, unlink, write, truncate, fsync) of
-/// <see cref="Path"/> (relative to the root), with the first bytes written for writes.</summary>
-internal sealed record TraceEvent(int Entry, int Exit, string Kind, string Path, byte[]? Data = null);

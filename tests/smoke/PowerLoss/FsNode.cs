@@ -61,20 +61,3 @@ internal sealed class FsNode(int id, bool isDirectory, byte[]? initial, string f
         return _suffixMinExit[lo] <= cut;
     }
 }
-
-/// <summary>A change to a file's bytes: a write (<see cref="Data"/> at <see cref="Offset"/>), a truncation to
-/// <see cref="Size"/>, or (<see cref="ExtendOnly"/>) a size extension such as fallocate.</summary>
-internal sealed record DataOp(int Entry, int Exit, long Offset, byte[]? Data, long Size, bool ExtendOnly, bool SyncFd)
-{
-    public bool Finished => Exit != int.MaxValue;
-
-    public long End => Data is null ? Size : Offset + Data.Length;
-}
-
-/// <summary>A change to directory entries: <see cref="Name"/> in <see cref="Dir"/> now names <see cref="Target"/>
-/// (create, mkdir, or the destination of a rename from <see cref="FromDir"/>/<see cref="FromName"/>), or is removed
-/// (<see cref="Target"/> null: unlink, rmdir).</summary>
-internal sealed record DirOp(int Entry, int Exit, FsNode Dir, string Name, FsNode? Target, FsNode? FromDir, string? FromName, FsNode? Removed)
-{
-    public bool Finished => Exit != int.MaxValue;
-}
