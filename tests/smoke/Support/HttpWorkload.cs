@@ -189,6 +189,7 @@ internal sealed class HttpWorkload(WriteLog log, string runId, int seed, int ent
     {
         long? lsn = null;
         string? type = null;
+        string? state = null;
         try
         {
             using var document = JsonDocument.Parse(body);
@@ -203,12 +204,17 @@ internal sealed class HttpWorkload(WriteLog log, string runId, int seed, int ent
                 {
                     type = t.GetString();
                 }
+
+                if (document.RootElement.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String)
+                {
+                    state = s.GetString();
+                }
             }
         }
         catch (JsonException)
         {
         }
 
-        return new WriteReply(status, lsn, type);
+        return new WriteReply(status, lsn, type, state);
     }
 }
