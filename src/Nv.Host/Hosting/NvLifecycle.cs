@@ -60,6 +60,7 @@ internal sealed class NvLifecycle : BackgroundService
     {
         try
         {
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterWalOpen);
             if (_options.InMemory)
             {
                 Log.InMemoryMode(_logger);
@@ -67,7 +68,9 @@ internal sealed class NvLifecycle : BackgroundService
 
             await _db.InitializeAsync(stoppingToken);
             await _audit.InitializeAsync(stoppingToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterStoresOpen);
             var summary = await _replayer.RunAsync(dryRun: false, progress: _metrics is null ? null : _metrics.ReplayProgress, maxTransientRetries: null, stoppingToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterReplay);
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStarted(_options.Service), stoppingToken);
             _pipeline.Faulted += OnPipelineFaulted;
             _pipeline.Start();
@@ -129,6 +132,7 @@ internal sealed class NvLifecycle : BackgroundService
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStopped(_options.Service), cancellationToken);
             await _audit.CheckpointAsync(cancellationToken);
             await _wal.PersistWatermarksAsync(cancellationToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterWatermarkPersist);
         }
     }
 }
