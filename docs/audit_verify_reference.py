@@ -132,6 +132,19 @@ def canonical_bytes(e):
     return b"".join(parts)
 
 
+def wal_record_hash(r):
+    """docs/audit-hash-chain.md, "WAL record hash": r holds the 15 fields in text form (None = absent); payload and
+    metadata as JSON text (canonicalized here)."""
+    parts = [b"NVWR", bytes([1])]
+    for name in ("id", "lsn", "service", "version", "timestamp", "operation", "dto_type", "entity_id", "payload", "replay_key",
+                 "request_id", "user_id", "reason", "metadata", "expected_lsn"):
+        value = r[name]
+        if name in ("payload", "metadata") and value is not None:
+            value = canon(load(value))
+        parts.append(field(value))
+    return hashlib.sha256(b"".join(parts)).hexdigest()
+
+
 def entry_hash(e):
     return hashlib.sha256(bytes.fromhex(e["prev_hash"]) + canonical_bytes(e)).hexdigest()
 
@@ -233,11 +246,26 @@ def fixed_entry_v2():
     }
 
 
+def fixed_wal_record():
+    """The golden WAL record (WalRecordHasherTests.Golden in tests/unit/Audit) in text form."""
+    return {
+        "id": "01890a5d-ac96-774b-bcce-b302099a8057", "lsn": "1234", "service": "orders", "version": "3",
+        "timestamp": "2025-03-14T15:09:26.5358979Z", "operation": "update", "dto_type": "Order", "entity_id": "o-17",
+        "payload": '{"total":12.00,"status":"paid","note":"caf\u00e9 \\"x\\"","lines":[1,2]}', "replay_key": "prod:orders:3:Order:o-17",
+        "request_id": "req-1", "user_id": "user-42", "reason": "payment received", "metadata": '{"z":"last","a":"first"}',
+        "expected_lsn": "1200",
+    }
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["--golden"]:
         e = fixed_entry_v2()
         print("v2", entry_hash(e))
         e["encoding"], e["wal_record_hash"] = 1, None
         print("v1", entry_hash(e))
+        print("wal", wal_record_hash(fixed_wal_record()))
+        r = fixed_wal_record()
+        r["user_id"], r["reason"], r["expected_lsn"], r["metadata"], r["operation"], r["payload"] = None, None, None, "{}", "delete", "{}"
+        print("wal-delete", wal_record_hash(r))
     else:
         print(verify(sys.argv[1], open(sys.argv[2], "rb").read() if len(sys.argv) > 2 else None))

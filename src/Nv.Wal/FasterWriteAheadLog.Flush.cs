@@ -85,6 +85,10 @@ internal sealed partial class FasterWriteAheadLog
                 }
 
                 await CommitAsync(address);
+                if (_commitManager.Failure is { } metadataFailure)
+                {
+                    throw metadataFailure; // fail-stop: the commit metadata may not survive a power loss
+                }
 
                 // FasterLog never fsyncs directories: make a newly created segment file's entry durable once.
                 var segment = address >> _options.SegmentSizeBits;

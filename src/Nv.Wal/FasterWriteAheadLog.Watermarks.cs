@@ -64,6 +64,10 @@ internal sealed partial class FasterWriteAheadLog
         {
             _log.TruncateUntil(cutAddress);
             await _log.CommitAsync(cancellationToken);
+            if (_commitManager.Failure is { } metadataFailure)
+            {
+                throw metadataFailure; // faulted below: the new begin address may not survive a power loss
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

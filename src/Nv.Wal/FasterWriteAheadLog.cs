@@ -73,6 +73,11 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         // A new WAL directory (and any parent this creates) is made durable in its parent before anything is put in it.
         DurableDirectory.Create(_directory);
         _directoryLock = DirectoryLock.Acquire(_directory);
+        if (SegmentFileDevice.UnsafeNoSync)
+        {
+            Log.UnsafeNoSync(_logger, _directory);
+        }
+
         try
         {
             WalGeometry.CheckOrRecord(_directory, options);

@@ -71,4 +71,8 @@ internal static partial class Log
     [LoggerMessage(1014, LogLevel.Warning,
         "The watermark checkpoint {Path} is missing although the WAL holds records; watermarks restart at 0 (the host recomputes them from the stores)")]
     public static partial void CheckpointMissing(ILogger logger, string path);
+
+    [LoggerMessage(1018, LogLevel.Critical,
+        "NV_TEST_UNSAFE_WAL_NO_OSYNC=1: the WAL segments in {Directory} are opened without O_SYNC; acknowledged writes are NOT durable (test-only negative control)")]
+    public static partial void UnsafeNoSync(ILogger logger, string directory);
 }

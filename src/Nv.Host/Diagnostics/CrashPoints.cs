@@ -8,8 +8,15 @@ namespace Nv.Host.Diagnostics;
 /// <c>after-audit</c> (audited, caller not answered), <c>mid-batch</c> (half of a batch appended and flushed, the rest not appended);
 /// during boot replay, <c>replay-after-apply</c> (a batch committed to the database, not yet audited) and
 /// <c>replay-after-audit</c> (a batch's audit entries committed); <c>mid-batch-apply</c> (half of a batch record's items written
-/// inside the database transaction, not committed; handled by the SQLite writer); <c>erase-before-scrub</c> (an erasure
-/// applied, audited and durable, its store not yet scrubbed).
+/// inside the database transaction, not committed; handled by the SQLite writer); at boot, <c>boot-after-wal-open</c> (recovery and any tail
+/// cut done), <c>boot-after-stores-open</c> (database and audit store opened, schemas created or migrated) and
+/// <c>boot-after-replay</c> (replayed and backfilled, not yet accepting writes); <c>after-watermark-persist</c> (the
+/// watermark file replaced, at the end of boot replay and at stop); in maintenance, <c>after-wal-truncate</c> (segments
+/// removed, the database's resolutions not yet purged) and <c>after-resolution-purge</c>; in the audit path,
+/// <c>after-backfill-batch</c> (a backfilled batch appended, the audited watermark not yet moved), <c>after-park</c> (a
+/// system entry parked on disk), <c>after-unpark-append</c> (parked entries appended to the store, their files not yet
+/// removed) and <c>after-checkpoint-sign</c> (checkpoints signed at stop); <c>erase-before-scrub</c> (an erasure applied, audited and
+/// durable, its store not yet scrubbed).
 /// SIGKILL gives the process no chance to flush or clean up, like a power cut for everything not yet on disk.</remarks>
 internal static class CrashPoints
 {
@@ -20,12 +27,27 @@ internal static class CrashPoints
     public const string MidBatch = "mid-batch";
     public const string ReplayAfterApply = "replay-after-apply";
     public const string ReplayAfterAudit = "replay-after-audit";
+    public const string BootAfterWalOpen = "boot-after-wal-open";
+    public const string BootAfterStoresOpen = "boot-after-stores-open";
+    public const string BootAfterReplay = "boot-after-replay";
+    public const string AfterWatermarkPersist = "after-watermark-persist";
+    public const string AfterWalTruncate = "after-wal-truncate";
+    public const string AfterResolutionPurge = "after-resolution-purge";
+    public const string AfterBackfillBatch = "after-backfill-batch";
+    public const string AfterPark = "after-park";
+    public const string AfterUnparkAppend = "after-unpark-append";
+    public const string AfterCheckpointSign = "after-checkpoint-sign";
     public const string EraseBeforeScrub = "erase-before-scrub";
 
     /// <summary>Inside the database writer (Nv.DbWriter handles it): half of a batch record's items written in the open transaction.</summary>
     public const string MidBatchApply = "mid-batch-apply";
 
-    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit, MidBatchApply, EraseBeforeScrub];
+    internal static readonly string[] All =
+    [
+        AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit, MidBatchApply, BootAfterWalOpen,
+        BootAfterStoresOpen, BootAfterReplay, AfterWatermarkPersist, AfterWalTruncate, AfterResolutionPurge, AfterBackfillBatch, AfterPark,
+        AfterUnparkAppend, AfterCheckpointSign, EraseBeforeScrub,
+    ];
 
     private static readonly string? Point;
     private static readonly long Target;

@@ -63,6 +63,7 @@ internal sealed class NvLifecycle : BackgroundService
     {
         try
         {
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterWalOpen);
             if (_options.InMemory)
             {
                 Log.InMemoryMode(_logger);
@@ -71,8 +72,10 @@ internal sealed class NvLifecycle : BackgroundService
             await _db.InitializeAsync(stoppingToken);
             await _keys.OpenAsync(stoppingToken); // before anything is decrypted: the master key must be the store's
             await _audit.InitializeAsync(stoppingToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterStoresOpen);
             var summary = await _replayer.RunAsync(dryRun: false, progress: _metrics is null ? null : _metrics.ReplayProgress, maxTransientRetries: null, stoppingToken);
             await _keys.StartWritingAsync(stoppingToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterReplay);
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStarted(_options.Service), stoppingToken);
             _pipeline.Faulted += OnPipelineFaulted;
             _pipeline.Start();
@@ -134,6 +137,7 @@ internal sealed class NvLifecycle : BackgroundService
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStopped(_options.Service), cancellationToken);
             await _audit.CheckpointAsync(cancellationToken);
             await _wal.PersistWatermarksAsync(cancellationToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterWatermarkPersist);
         }
     }
 }

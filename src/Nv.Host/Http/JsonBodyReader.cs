@@ -66,7 +66,10 @@ internal sealed class JsonBodyReader
             JsonDocument document;
             try
             {
-                document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth });
+                // A JsonDocument keeps reading the memory it was parsed from for its whole life, and the pooled buffer goes
+                // back to the pool below: parse a copy (a PATCH holds its document across an awaited read, while other
+                // requests rent and overwrite the buffer).
+                document = JsonDocument.Parse(bytes.ToArray(), new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth });
             }
             catch (JsonException ex)
             {

@@ -214,6 +214,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         {
             if (_pending.Park(entry))
             {
+                Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterPark);
                 Volatile.Write(ref _parked, true);
             }
             else
@@ -241,6 +242,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         {
             inserted = await _sink.AppendAsync([.. parked.Select(static p => p.Entry)], cancellationToken);
             await _sink.MakeDurableAsync(cancellationToken); // before the files go: a power loss must not take both
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterUnparkAppend);
             foreach (var entry in parked)
             {
                 PendingAuditEntries.Remove(entry);
@@ -321,6 +323,7 @@ internal sealed partial class AuditCoordinator : IDisposable
     {
         var entries = await EntriesFromStoredResolutionsAsync(batch, cancellationToken);
         var inserted = await _sink.AppendAsync(entries, batch[^1].Lsn, cancellationToken);
+        Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterBackfillBatch);
         MarkAudited(batch[^1].Lsn);
         return inserted;
     }
@@ -362,6 +365,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         try
         {
             var signed = await proofs.CheckpointAllAsync(cancellationToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterCheckpointSign);
             Log.AuditCheckpointsSigned(_logger, signed.Count);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -28,9 +28,11 @@ internal sealed partial class WritePipeline
         try
         {
             var first = await _wal.TruncateAsync(cancellationToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterWalTruncate);
             if (first.Value > 1)
             {
                 await _db.PurgeAsync(new Lsn(first.Value - 1), cancellationToken);
+                Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterResolutionPurge);
             }
 
             await PurgeExpiredRequestsAsync(cancellationToken);

@@ -93,6 +93,7 @@ internal sealed class BootReplayer
 
             _audit.Positions.Reset(durableApplied, _audit.Audited);
             await _wal.PersistWatermarksAsync(cancellationToken);
+            Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterWatermarkPersist);
         }
 
         var summary = new ReplaySummary

@@ -17,6 +17,12 @@ namespace Nv.Wal.IO;
 /// through the <c>O_SYNC</c> handle; any exception fails it with no retry.</remarks>
 internal sealed class SegmentFileDevice : StorageDeviceBase
 {
+    /// <summary>Test-only negative control, read once per process: with <c>NV_TEST_UNSAFE_WAL_NO_OSYNC=1</c> segments are
+    /// opened WITHOUT <c>O_SYNC</c>, so acknowledged appends sit in the page cache and a power loss loses them. The
+    /// power-loss tests set it to prove they can fail; it is deliberately undocumented for users, and announced on
+    /// stderr (and logged as CRITICAL when the log opens) whenever it is set.</summary>
+    internal static readonly bool UnsafeNoSync = ReadUnsafeNoSync();
+
     private readonly ConcurrentDictionary<int, SafeFileHandle> _handles = new();
     private int _disposed;
 
@@ -146,7 +152,20 @@ internal sealed class SegmentFileDevice : StorageDeviceBase
     // FileOptions.WriteThrough is O_SYNC on Linux: a write returns once its bytes (and the metadata to find them) are
     // on stable storage, which is what FasterLog's commit relies on; Nv never calls fsync on segment files.
     private SafeFileHandle Open(int segment) =>
-        File.OpenHandle(SegmentName(segment), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite, FileOptions.WriteThrough);
+        File.OpenHandle(SegmentName(segment), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite,
+            UnsafeNoSync ? FileOptions.None : FileOptions.WriteThrough);
+
+    private static bool ReadUnsafeNoSync()
+    {
+        if (Environment.GetEnvironmentVariable("NV_TEST_UNSAFE_WAL_NO_OSYNC") != "1")
+        {
+            return false;
+        }
+
+        Console.Error.WriteLine("nv: WARNING: NV_TEST_UNSAFE_WAL_NO_OSYNC=1: WAL segments are opened WITHOUT O_SYNC. "
+            + "Acknowledged writes are NOT durable. This switch exists only for the power-loss tests' negative control.");
+        return true;
+    }
 
     private string SegmentName(int segment) => GetSegmentFilename(FileName, segment);
 

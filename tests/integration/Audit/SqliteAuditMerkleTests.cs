@@ -163,16 +163,18 @@ public sealed class SqliteAuditMerkleTests : AuditStoreFixture
             Execute(raw, "CREATE TRIGGER injected_failure BEFORE INSERT ON audit_checkpoints BEGIN SELECT RAISE(ABORT, 'injected'); END;");
         }
 
-        int Failures() => provider.Collector.GetSnapshot().Count(r => r.Id.Id == 3010);
-        var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (Failures() == 0 && DateTime.UtcNow < deadline)
+        // No fixed sleep: wait for the second failure (the retry) and check when it came. The idle loop ticks every 100 ms;
+        // retrying on every tick would put the two failures ~100 ms apart, retrying once per interval puts them 2 s apart.
+        List<DateTimeOffset> Failures() => [.. provider.Collector.GetSnapshot().Where(r => r.Id.Id == 3010).Select(r => r.Timestamp)];
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Failures().Count < 2 && DateTime.UtcNow < deadline)
         {
             await Task.Delay(50, Ct);
         }
 
-        Assert.Equal(1, Failures());
-        await Task.Delay(1200, Ct); // a dozen idle ticks, inside the 2 s retry period
-        Assert.Equal(1, Failures());
+        var failures = Failures();
+        Assert.True(failures.Count == 2, $"expected the failing checkpoint to be retried once within 30 s, saw {failures.Count} failures");
+        Assert.True(failures[1] - failures[0] >= TimeSpan.FromSeconds(1.9), $"retried after {(failures[1] - failures[0]).TotalMilliseconds} ms, not after the 2 s interval");
         Assert.Null(await ((IAuditProofs)sink).GetLatestCheckpointAsync("orders", Ct));
 
         using (var raw = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(Directory, "failing.db"), Pooling = false }.ToString()))

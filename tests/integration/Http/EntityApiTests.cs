@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 
@@ -143,20 +144,35 @@ public sealed class EntityApiTests(OpenAppFixture fixture) : IClassFixture<OpenA
     }
 
     [Fact]
-    public async Task Concurrent_patches_never_lose_an_update()
+    public async Task Concurrent_patches_of_one_version_have_exactly_one_winner_and_the_rest_are_concurrent_modification_problems()
     {
+        // Every PATCH has read the same version (a read barrier holds each read until all are done), so the version guard
+        // lets exactly one through; the others must be 409 concurrent-modification with nothing written for them.
+        const int patches = 6;
         var id = Id();
-        await _app.CreateAsync("Item", id, """{"n":0}""");
-        var tasks = Enumerable.Range(0, 8).Select(i => _app.SendAsync(HttpMethod.Patch, $"/v1/entities/Item/{id}",
+        await using var app = await NvTestApp.StartAsync(null, builder => ReadBarrier.Install(builder.Services, id, patches));
+        var created = await app.CreateAsync("Item", id, """{"n":0}""");
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var tasks = Enumerable.Range(0, patches).Select(i => app.SendAsync(HttpMethod.Patch, $"/v1/entities/Item/{id}",
             $$"""{"f{{i}}":{{i}}}""", NvTestApp.NewRequestId())).ToList();
         var responses = await Task.WhenAll(tasks);
-        Assert.All(responses, r => Assert.Contains((int)r.StatusCode, new[] { 200, 409 }));
-        var doc = await NvTestApp.JsonAsync(await _app.SendAsync(HttpMethod.Get, $"/v1/entities/Item/{id}"));
-        for (var i = 0; i < 8; i++)
+
+        var winners = responses.Select((r, i) => (r, i)).Where(p => p.r.StatusCode == HttpStatusCode.OK).ToList();
+        var (winner, index) = Assert.Single(winners);
+        foreach (var loser in responses.Where(r => r != winner))
         {
-            // Every 200 is visible in the final state; a 409 is a reported conflict, never a silent loss.
-            Assert.Equal(responses[i].StatusCode == HttpStatusCode.OK, doc.TryGetProperty("f" + i, out _));
+            await NvTestApp.AssertProblemAsync(loser, 409, "concurrent-modification");
         }
+
+        var doc = await NvTestApp.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/v1/entities/Item/{id}"));
+        for (var i = 0; i < patches; i++)
+        {
+            Assert.Equal(i == index, doc.TryGetProperty("f" + i, out _));
+        }
+
+        Assert.Equal(0, doc.GetProperty("n").GetInt32());
+        Assert.Equal((await NvTestApp.JsonAsync(winner)).GetProperty("lsn").GetInt64().ToString(CultureInfo.InvariantCulture),
+            (await app.SendAsync(HttpMethod.Get, $"/v1/entities/Item/{id}")).Headers.ETag!.Tag.Trim('"'));
     }
 
     [Fact]

@@ -41,11 +41,21 @@ internal sealed class NvTestApp : IAsyncDisposable
 
     /// <param name="apiKeys">NV_API_KEYS-style keys (null: authentication off).</param>
     /// <param name="settings">Extra <c>--key=value</c> settings.</param>
-    public static Task<NvTestApp> StartAsync(string? apiKeys = null, params string[] settings) => StartAsync(new TempDirectory(), ownsDirectory: true, apiKeys, settings);
+    public static Task<NvTestApp> StartAsync(string? apiKeys = null, params string[] settings) => StartAsync(new TempDirectory(), ownsDirectory: true, apiKeys, null, settings);
+
+    /// <param name="apiKeys">NV_API_KEYS-style keys (null: authentication off).</param>
+    /// <param name="configure">Changes to the app's services before it is built (test doubles).</param>
+    /// <param name="settings">Extra <c>--key=value</c> settings.</param>
+    public static Task<NvTestApp> StartAsync(string? apiKeys, Action<WebApplicationBuilder>? configure, params string[] settings) =>
+        StartAsync(new TempDirectory(), ownsDirectory: true, apiKeys, configure, settings);
 
     /// <summary>Starts the app over <paramref name="dir"/> (e.g. again after a stop: a restart); with
     /// <paramref name="ownsDirectory"/> false the directory outlives the app.</summary>
-    public static async Task<NvTestApp> StartAsync(TempDirectory dir, bool ownsDirectory, string? apiKeys = null, params string[] settings)
+    public static Task<NvTestApp> StartAsync(TempDirectory dir, bool ownsDirectory, string? apiKeys = null, params string[] settings) =>
+        StartAsync(dir, ownsDirectory, apiKeys, null, settings);
+
+    private static async Task<NvTestApp> StartAsync(
+        TempDirectory dir, bool ownsDirectory, string? apiKeys, Action<WebApplicationBuilder>? configure, params string[] settings)
     {
         // Audited acks by default: these tests read the audit trail right after a write (AckLevelHttpTests covers the others).
         var args = new List<string> { "--Nv:DataDirectory=" + dir.Path, "--Serilog:MinimumLevel:Default=Warning", "--Nv:Pipeline:Ack=Audited" };
@@ -55,7 +65,11 @@ internal sealed class NvTestApp : IAsyncDisposable
         }
 
         args.AddRange(settings);
-        var app = NvWebApp.Build([.. args], builder => builder.WebHost.UseTestServer());
+        var app = NvWebApp.Build([.. args], builder =>
+        {
+            builder.WebHost.UseTestServer();
+            configure?.Invoke(builder);
+        });
         Assert.Null(NvWebApp.CheckStartup(app));
         await app.StartAsync();
         await app.Services.GetRequiredService<NvLifecycle>().Replayed.WaitAsync(TimeSpan.FromSeconds(30));

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Security.Cryptography;
 using System.Net;
 using System.Text.Json;
 using Nv.Audit.Merkle;
@@ -57,6 +58,59 @@ public sealed class ProofApiTests(OpenAppFixture fixture) : IClassFixture<OpenAp
         var toRoot = MerkleHash.FromHex(proof.GetProperty("toRoot").GetString()!);
         Assert.True(MerkleProofVerifier.VerifyConsistency(fromSize, toSize, fromRoot, toRoot, Path(proof).AsSpan()));
         Assert.False(MerkleProofVerifier.VerifyConsistency(fromSize, toSize, toRoot, fromRoot, Path(proof).AsSpan()));
+    }
+
+    [Fact]
+    public async Task A_consistency_proof_over_HTTP_verifies_between_the_roots_of_two_signed_checkpoints_whose_signatures_verify_with_the_public_key()
+    {
+        // Checkpoint 1: signed while the proof of a first entry is asked for; then more entries; checkpoint 2 likewise.
+        var first = await EntryForNewWriteAsync();
+        var older = Signed(await ProofAsync(first));
+        await EntryForNewWriteAsync();
+        var last = await EntryForNewWriteAsync();
+        var newer = Signed(await ProofAsync(last));
+        Assert.True(newer.Size > older.Size, $"the second checkpoint ({newer.Size}) must cover more entries than the first ({older.Size})");
+
+        // Both signatures verify with the store's public key, with plain .NET ECDSA (not Nv's verifier): the body is the
+        // first six lines plus a newline, the signature a DER ECDSA P-256 / SHA-256 one (docs/audit-merkle.md).
+        using var key = ECDsa.Create();
+        key.ImportFromPem(await File.ReadAllTextAsync(System.IO.Path.Combine(_app.DataDirectory, "audit-signing-key.pub.pem"), TestContext.Current.CancellationToken));
+        Assert.True(SignatureVerifies(key, older.Text), older.Text);
+        Assert.True(SignatureVerifies(key, newer.Text), newer.Text);
+        var forged = older.Text.Replace($"size: {older.Size}", $"size: {older.Size + 1}", StringComparison.Ordinal);
+        Assert.False(SignatureVerifies(key, forged));
+
+        // The consistency proof served over HTTP links the two signed roots (not the roots the proof response names).
+        var chain = first.GetProperty("service").GetString()!;
+        var proof = await NvTestApp.JsonAsync(await _app.SendAsync(HttpMethod.Get,
+            $"/v1/audit/chains/{chain}/consistency?from={older.Size}&to={newer.Size}"));
+        Assert.True(MerkleProofVerifier.VerifyConsistency(older.Size, newer.Size, older.Root, newer.Root, Path(proof).AsSpan()));
+        Assert.False(MerkleProofVerifier.VerifyConsistency(older.Size, newer.Size, newer.Root, older.Root, Path(proof).AsSpan()));
+
+        // And the first entry's inclusion proof at the newer size verifies against the newer signed root.
+        var inclusion = await NvTestApp.JsonAsync(await _app.SendAsync(HttpMethod.Get,
+            $"/v1/audit/entries/{first.GetProperty("id").GetString()}/proof?treeSize={newer.Size}"));
+        Assert.True(MerkleProofVerifier.VerifyInclusion(MerkleHash.FromHex(inclusion.GetProperty("leafHash").GetString()!),
+            inclusion.GetProperty("leafIndex").GetInt64(), newer.Size, Path(inclusion).AsSpan(), newer.Root));
+    }
+
+    private async Task<JsonElement> ProofAsync(JsonElement entry) =>
+        await NvTestApp.JsonAsync(await _app.SendAsync(HttpMethod.Get, $"/v1/audit/entries/{entry.GetProperty("id").GetString()}/proof"));
+
+    // The signed checkpoint a proof response carries: its text, size and root, read from the text itself.
+    private static (string Text, long Size, MerkleHash Root) Signed(JsonElement proof)
+    {
+        var text = proof.GetProperty("checkpoint").GetString()!;
+        var fields = text.Split('\n').Skip(1).Take(5).Select(l => l.Split(": ", 2)).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+        return (text, long.Parse(fields["size"], System.Globalization.CultureInfo.InvariantCulture), MerkleHash.FromBytes(Convert.FromBase64String(fields["root"])));
+    }
+
+    private static bool SignatureVerifies(ECDsa key, string text)
+    {
+        var lines = text.Split('\n');
+        var body = System.Text.Encoding.UTF8.GetBytes(string.Join('\n', lines[..6]) + "\n");
+        var signature = Convert.FromBase64String(lines[7]["signature: ".Length..]);
+        return key.VerifyData(body, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
     }
 
     [Fact]

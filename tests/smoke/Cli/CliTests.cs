@@ -192,7 +192,7 @@ public sealed class CliTests
     public async Task Serve_without_keys_refuses_a_non_loopback_address_with_one_line()
     {
         using var dir = new TempDirectory("cli-serve");
-        var run = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string> { ["NV_URLS"] = "http://0.0.0.0:5981" }, Timeout, "serve");
+        var run = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string> { ["NV_URLS"] = "http://0.0.0.0:0" }, Timeout, "serve");
         Assert.True(run.ExitCode == 2, run.Describe());
         Assert.Contains(run.Stderr, l => l.StartsWith("nv: error: no API keys are configured", StringComparison.Ordinal));
     }

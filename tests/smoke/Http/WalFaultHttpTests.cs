@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Nv.Smoke.Tests.Support;
@@ -19,66 +17,55 @@ public sealed class WalFaultHttpTests
         var ct = TestContext.Current.CancellationToken;
         using var dir = new TempDirectory("http-walfault");
         using var mount = TmpfsMount.Create("4m");
-        if (mount.Problem is not null)
-        {
-            Assert.Skip(mount.Problem);
-        }
+        FaultTools.SkipOrFailUnless(mount.Problem);
 
-        var port = FreePort();
+        // Port 0: the kernel picks a free port and NvServer reads it from the host's log (no free-port race).
         var env = new Dictionary<string, string>
         {
             ["NV_WAL_DIR"] = mount.Path,
-            ["NV_URLS"] = $"http://127.0.0.1:{port}",
             ["Nv__Wal__SegmentSizeBits"] = "20",
             ["Nv__Wal__PageSizeBits"] = "16",
             ["Nv__Wal__MemorySizeBits"] = "20",
             ["Nv__Wal__MaxRecordBytes"] = "65000",
             ["Nv__Pipeline__MaxPayloadBytes"] = "60000", // the payload limit must fit a record (options validation)
         };
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
         var acknowledged = new List<string>();
-        using (var host = Start(dir.Path, env))
+        using (var host = await NvServer.StartAsync(dir.Path, env, null, ct))
         {
-            try
+            var http = host.Client;
+            Assert.True(await host.WaitReadyAsync(TimeSpan.FromSeconds(60), ct), $"nv serve did not become ready\n{host.Process.Describe()}");
+            var body = JsonSerializer.Serialize(new { blob = new string('x', 30_000) });
+            HttpResponseMessage? failure = null;
+            for (var i = 0; i < 1000 && failure is null; i++)
             {
-                await WaitReadyAsync(http, host, ct);
-                var body = JsonSerializer.Serialize(new { blob = new string('x', 30_000) });
-                HttpResponseMessage? failure = null;
-                for (var i = 0; i < 1000 && failure is null; i++)
+                var id = "e" + i;
+                using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/entities/Blob/{id}") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+                request.Headers.Add("X-Request-Id", "r" + i);
+                var response = await http.SendAsync(request, ct);
+                if (response.StatusCode == HttpStatusCode.Created)
                 {
-                    var id = "e" + i;
-                    using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/entities/Blob/{id}") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-                    request.Headers.Add("X-Request-Id", "r" + i);
-                    var response = await http.SendAsync(request, ct);
-                    if (response.StatusCode == HttpStatusCode.Created)
-                    {
-                        acknowledged.Add(id);
-                    }
-                    else
-                    {
-                        failure = response;
-                    }
+                    acknowledged.Add(id);
                 }
-
-                Assert.NotNull(failure);
-                Assert.Equal(HttpStatusCode.InternalServerError, failure.StatusCode);
-                Assert.Equal("application/problem+json", failure.Content.Headers.ContentType?.MediaType);
-                using var problem = JsonDocument.Parse(await failure.Content.ReadAsStringAsync(ct));
-                Assert.EndsWith("wal-faulted", problem.RootElement.GetProperty("type").GetString(), StringComparison.Ordinal);
-
-                using var later = new HttpRequestMessage(HttpMethod.Post, "/v1/entities/Blob/after") { Content = new StringContent("""{"a":1}""", Encoding.UTF8, "application/json") };
-                later.Headers.Add("X-Request-Id", "r-after");
-                Assert.Equal(HttpStatusCode.InternalServerError, (await http.SendAsync(later, ct)).StatusCode);
-                var ready = await http.GetAsync("/health/ready", ct);
-                Assert.NotEqual(HttpStatusCode.OK, ready.StatusCode);
-                Assert.Contains("wal-faulted", await ready.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
-                Assert.True(acknowledged.Count > 0, "the disk filled before any write was acknowledged");
+                else
+                {
+                    failure = response;
+                }
             }
-            finally
-            {
-                host.Kill(entireProcessTree: true);
-                await host.WaitForExitAsync(ct);
-            }
+
+            Assert.NotNull(failure);
+            Assert.Equal(HttpStatusCode.InternalServerError, failure.StatusCode);
+            Assert.Equal("application/problem+json", failure.Content.Headers.ContentType?.MediaType);
+            using var problem = JsonDocument.Parse(await failure.Content.ReadAsStringAsync(ct));
+            Assert.EndsWith("wal-faulted", problem.RootElement.GetProperty("type").GetString(), StringComparison.Ordinal);
+
+            using var later = new HttpRequestMessage(HttpMethod.Post, "/v1/entities/Blob/after") { Content = new StringContent("""{"a":1}""", Encoding.UTF8, "application/json") };
+            later.Headers.Add("X-Request-Id", "r-after");
+            Assert.Equal(HttpStatusCode.InternalServerError, (await http.SendAsync(later, ct)).StatusCode);
+            var ready = await http.GetAsync("/health/ready", ct);
+            Assert.NotEqual(HttpStatusCode.OK, ready.StatusCode);
+            Assert.Contains("wal-faulted", await ready.Content.ReadAsStringAsync(ct), StringComparison.Ordinal);
+            Assert.True(acknowledged.Count > 0, "the disk filled before any write was acknowledged");
+            host.Kill();
         }
 
         // Restart on a copy of the full disk's contents (recovery may need room to cut a torn tail).
@@ -91,7 +78,6 @@ public sealed class WalFaultHttpTests
         }
 
         var restartEnv = new Dictionary<string, string>(env) { ["NV_WAL_DIR"] = copy.Path };
-        restartEnv.Remove("NV_URLS");
         var replay = await NvProcess.RunAsync(dir.Path, restartEnv, TimeSpan.FromMinutes(2), "replay", "--json");
         Assert.True(replay.ExitCode == 0, replay.Describe());
         await using var db = Nv.DbWriter.DbWriters.OpenSqlite(new Nv.DbWriter.DbWriterOptions { DataDirectory = dir.Path });
@@ -99,55 +85,5 @@ public sealed class WalFaultHttpTests
         {
             Assert.True(await db.GetAsync("Blob", id, ct) is not null, $"acknowledged entity {id} is missing after the restart");
         }
-    }
-
-    private static Process Start(string dataDir, Dictionary<string, string> env)
-    {
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(RepoPaths.NvDll);
-        info.ArgumentList.Add("serve");
-        info.Environment["NV_DATA_DIR"] = dataDir;
-        info.Environment["NV_CRASH_AT"] = "";
-        foreach (var (key, value) in env)
-        {
-            info.Environment[key] = value;
-        }
-
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task WaitReadyAsync(HttpClient http, Process host, CancellationToken ct)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(host.HasExited, $"nv serve exited early with {(host.HasExited ? host.ExitCode : 0)}");
-            try
-            {
-                if ((await http.GetAsync("/health/ready", ct)).StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-
-            await Task.Delay(200, ct);
-        }
-
-        Assert.Fail("nv serve did not become ready within 60 s");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -12,7 +12,8 @@ namespace Nv.Smoke.WalChild;
 /// </summary>
 /// <remarks>
 /// Arguments: <c>--dir D [--run R] [--writers 16] [--fill 200] [--max-records 0 (unlimited)] [--segment-bits 28]
-/// [--page-bits 22] [--memory-bits 26] [--watermarks N (advance applied and persist every N acks)]</c>.
+/// [--page-bits 22] [--memory-bits 26] [--watermarks N (advance applied and persist every N acks)]
+/// [--truncate (with --watermarks: also advance audited and truncate the log after each persist)]</c>.
 /// Exit codes: 0 done, 3 the WAL faulted, 4 the WAL did not open, 5 anything else.
 /// </remarks>
 internal static class Program
@@ -25,6 +26,7 @@ internal static class Program
         var fill = Int(args, "--fill", 200);
         var maxRecords = Int(args, "--max-records", 0);
         var watermarkEvery = Int(args, "--watermarks", 0);
+        var truncate = args.Contains("--truncate");
         var options = new WalOptions
         {
             Directory = dir,
@@ -67,9 +69,18 @@ internal static class Program
                     if (watermarkEvery > 0)
                     {
                         wal.AdvanceApplied(stored.Lsn);
+                        if (truncate)
+                        {
+                            wal.AdvanceAudited(stored.Lsn);
+                        }
+
                         if (count % watermarkEvery == 0)
                         {
                             await PersistWatermarksAsync(wal);
+                            if (truncate)
+                            {
+                                Console.WriteLine(Inv($"TRUNCATED first={await wal.TruncateAsync()}"));
+                            }
                         }
                     }
 

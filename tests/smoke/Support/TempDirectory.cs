@@ -13,6 +13,11 @@ internal sealed class TempDirectory : IDisposable
 
     public void Dispose()
     {
+        if (Environment.GetEnvironmentVariable("NV_KEEP_TEST_DIRS") == "1")
+        {
+            return; // debugging: keep the data, traces and images
+        }
+
         try
         {
             Directory.Delete(Path, recursive: true);

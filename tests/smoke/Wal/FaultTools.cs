@@ -22,6 +22,27 @@ internal static class FaultTools
         : Run("mount", "--version").Exit != 0 ? "mount (util-linux) is not installed"
         : null;
 
+    /// <summary><c>NV_REQUIRE_FAULT_TOOLS=1</c> (set by .ci/run): a missing tool, missing root or a failed mount fails the
+    /// fault-injection test instead of skipping it, so CI can never go green without running the proofs.</summary>
+    public static bool Required => Environment.GetEnvironmentVariable("NV_REQUIRE_FAULT_TOOLS") == "1";
+
+    /// <summary>Returns when <paramref name="problem"/> is null; otherwise skips the test with it, or fails it when
+    /// <see cref="Required"/>.</summary>
+    public static void SkipOrFailUnless(string? problem)
+    {
+        if (problem is null)
+        {
+            return;
+        }
+
+        if (Required)
+        {
+            Assert.Fail($"{problem} (NV_REQUIRE_FAULT_TOOLS=1: this fault-injection test may not be skipped)");
+        }
+
+        Assert.Skip(problem);
+    }
+
     /// <summary>The wrapper that runs the child under strace, failing <paramref name="syscalls"/> from the <paramref name="from"/>-th call on.</summary>
     /// <remarks>
     /// strace injects only into syscalls it traces: <c>-e trace=none</c> silently injects nothing, so the syscalls are

@@ -17,10 +17,7 @@ public sealed class WalDiskFullTests
     {
         WalIoFaultTests.SkipUnless(FaultTools.Mount);
         using var mount = TmpfsMount.Create("4m");
-        if (mount.Problem is not null)
-        {
-            Assert.Skip(mount.Problem);
-        }
+        FaultTools.SkipOrFailUnless(mount.Problem);
 
         var options = WalSmokeSettings.SmallLog(mount.Path);
         var (lines, durable) = await WalIoFaultTests.RunUntilFaultAsync(options, null, "tmpfs 4 MiB");

@@ -19,6 +19,44 @@ public sealed class WalRecordHasherTests
         Assert.Equal(64, WalRecordHasher.Compute(Fixed()).Length);
     }
 
+    /// <summary>The golden WAL record; docs/audit_verify_reference.py (fixed_wal_record) holds the same one in text form.</summary>
+    internal static WalRecord Golden() => new()
+    {
+        Id = Guid.Parse("01890a5d-ac96-774b-bcce-b302099a8057"),
+        Lsn = new Lsn(1234),
+        Service = "orders",
+        Version = 3,
+        Timestamp = DateTimeOffset.Parse("2025-03-14T15:09:26.5358979Z", System.Globalization.CultureInfo.InvariantCulture),
+        Operation = WalOperation.Update,
+        DtoType = "Order",
+        EntityId = "o-17",
+        Payload = Json("""{"total":12.00,"status":"paid","note":"café \"x\"","lines":[1,2]}"""),
+        ReplayKey = "prod:orders:3:Order:o-17",
+        RequestId = "req-1",
+        UserId = "user-42",
+        Reason = "payment received",
+        Metadata = new Dictionary<string, string> { ["z"] = "last", ["a"] = "first" },
+        ExpectedLsn = new Lsn(1200),
+    };
+
+    [Fact]
+    public void Known_answer_vectors_match_the_independent_python_reference()
+    {
+        // Computed by `python3 docs/audit_verify_reference.py --golden` (lines "wal" and "wal-delete"), which implements
+        // docs/audit-hash-chain.md without any of Nv's code. If this changes, every stored walRecordHash stops matching.
+        Assert.Equal("1d4c30ffaa854b14d6d1c67acfa66bc2dcb9bd96885387c0793dadda35aac1a1", WalRecordHasher.Compute(Golden()));
+        var delete = Golden() with
+        {
+            Operation = WalOperation.Delete,
+            Payload = Json("{}"),
+            UserId = null,
+            Reason = null,
+            Metadata = new Dictionary<string, string>(),
+            ExpectedLsn = null,
+        };
+        Assert.Equal("00fd11626f1aab05e8abe1e1502a8221f7a9737f5cc0ad1e92ab8d30b2730d09", WalRecordHasher.Compute(delete));
+    }
+
     [Fact]
     public void Payload_member_order_does_not_matter()
     {

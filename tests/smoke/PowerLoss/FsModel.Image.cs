@@ -1,0 +1,184 @@
+namespace Nv.Smoke.Tests.PowerLoss;
+
+/// <summary>Building an image: the directory as it may look after a power loss (or crash) at a trace position.</summary>
+internal sealed partial class FsModel
+{
+    private const int Sector = 512;
+
+    /// <summary>Writes into <paramref name="target"/> (created, must not exist) the directory as a cut at trace line
+    /// <paramref name="cut"/> may leave it under <paramref name="policy"/>.</summary>
+    public ImageInfo Materialize(int cut, ImagePolicy policy, int seed, string target)
+    {
+        var random = new Random(seed);
+        var counts = new Counts();
+
+        // Directory entries: the snapshot's, then every kept change, in the order they finished (running ones last).
+        // Chosen per directory, applied in one global order (a rename may depend on a create in another directory).
+        // Directory changes are kept as a prefix even under RandomSubset: journaling file systems commit them in order.
+        var tree = _initialTree.ToDictionary(p => p.Key, p => new Dictionary<string, FsNode>(p.Value, StringComparer.Ordinal));
+        var keptDirOps = _dirOps.Where(o => o.Entry <= cut)
+            .GroupBy(o => o.Dir)
+            .OrderBy(g => g.Key.Id)
+            .SelectMany(g => Choose(g.ToList(), o => DirOpDurable(o, cut), o => o.Exit <= cut,
+                policy == ImagePolicy.RandomSubset ? ImagePolicy.RandomPrefix : policy, random, counts))
+            .OrderBy(o => o.Exit)
+            .ThenBy(o => o.Entry);
+        foreach (var op in keptDirOps)
+        {
+            ApplyDirOp(tree, op);
+        }
+
+        Directory.CreateDirectory(target);
+        WriteTree(tree, _rootNode, target, cut, policy, random, counts);
+        return new ImageInfo(cut, policy, seed, counts.Durable, counts.Kept, counts.Dropped, counts.Torn);
+    }
+
+    private bool DirOpDurable(DirOp op, int cut) =>
+        op.Exit <= cut && (op.Dir.SyncedBetween(op.Exit, cut) || GlobalSynced(op.Exit, cut))
+        && (op.FromDir is null || op.FromDir == op.Dir || op.FromDir.SyncedBetween(op.Exit, cut) || GlobalSynced(op.Exit, cut));
+
+    private bool DataOpDurable(FsNode node, DataOp op, int cut) =>
+        op.Exit <= cut && ((op.SyncFd && op.Data is not null) || node.SyncedBetween(op.Exit, cut) || GlobalSynced(op.Exit, cut));
+
+    private bool GlobalSynced(int after, int cut) => _globalSyncs.Any(s => s.Entry > after && s.Exit <= cut);
+
+    // The changes an image keeps, in their original order: durable ones always; of the rest (finished or still running at
+    // the cut) what the policy chooses.
+    private static List<T> Choose<T>(List<T> ops, Func<T, bool> durable, Func<T, bool> finished, ImagePolicy policy, Random random, Counts counts)
+    {
+        var kept = new List<T>(ops.Count);
+        var maybe = ops.Count(o => !durable(o));
+        var prefix = policy == ImagePolicy.RandomPrefix ? random.Next(maybe + 1) : 0;
+        var seen = 0;
+        foreach (var op in ops)
+        {
+            if (durable(op))
+            {
+                counts.Durable++;
+                kept.Add(op);
+                continue;
+            }
+
+            var keep = policy switch
+            {
+                ImagePolicy.DurableOnly => false,
+                ImagePolicy.ProcessCrash => finished(op) || random.Next(2) == 0,
+                ImagePolicy.RandomPrefix => seen < prefix,
+                _ => random.Next(2) == 0,
+            };
+            seen++;
+            if (keep)
+            {
+                counts.Kept++;
+                kept.Add(op);
+            }
+            else
+            {
+                counts.Dropped++;
+            }
+        }
+
+        return kept;
+    }
+
+    private static void ApplyDirOp(Dictionary<FsNode, Dictionary<string, FsNode>> tree, DirOp op)
+    {
+        var entries = Entries(tree, op.Dir);
+        if (op.Target is null)
+        {
+            if (entries.TryGetValue(op.Name, out var present) && present == op.Removed)
+            {
+                entries.Remove(op.Name);
+            }
+
+            return;
+        }
+
+        if (op.FromDir is not null)
+        {
+            // A rename moves the name only if the source name still names that node in this image.
+            var from = Entries(tree, op.FromDir);
+            if (!from.TryGetValue(op.FromName!, out var moved) || moved != op.Target)
+            {
+                return;
+            }
+
+            from.Remove(op.FromName!);
+        }
+
+        entries[op.Name] = op.Target;
+        if (op.Target.IsDirectory)
+        {
+            Entries(tree, op.Target);
+        }
+    }
+
+    private static Dictionary<string, FsNode> Entries(Dictionary<FsNode, Dictionary<string, FsNode>> tree, FsNode dir)
+    {
+        if (!tree.TryGetValue(dir, out var entries))
+        {
+            entries = new Dictionary<string, FsNode>(StringComparer.Ordinal);
+            tree[dir] = entries;
+        }
+
+        return entries;
+    }
+
+    private void WriteTree(Dictionary<FsNode, Dictionary<string, FsNode>> tree, FsNode dir, string path, int cut, ImagePolicy policy,
+        Random random, Counts counts)
+    {
+        foreach (var (name, node) in Entries(tree, dir).OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            var child = Path.Combine(path, name);
+            if (node.IsDirectory)
+            {
+                Directory.CreateDirectory(child);
+                WriteTree(tree, node, child, cut, policy, random, counts);
+                continue;
+            }
+
+            File.WriteAllBytes(child, Content(node, cut, policy, random, counts));
+        }
+    }
+
+    private byte[] Content(FsNode node, int cut, ImagePolicy policy, Random random, Counts counts)
+    {
+        var ops = node.Ops.Where(o => o.Entry <= cut).ToList();
+        var kept = Choose(ops, o => DataOpDurable(node, o, cut), o => o.Exit <= cut, policy, random, counts);
+        var buffer = new GrowableBuffer(node.Initial ?? []);
+        var lastMaybeWrite = policy == ImagePolicy.RandomSubset ? kept.FindLastIndex(o => o.Data is not null && !DataOpDurable(node, o, cut)) : -1;
+        for (var i = 0; i < kept.Count; i++)
+        {
+            var op = kept[i];
+            if (op.Data is null)
+            {
+                buffer.Resize(op.ExtendOnly ? Math.Max(buffer.Length, op.Size) : op.Size);
+                continue;
+            }
+
+            var data = op.Data.AsSpan();
+            if (i == lastMaybeWrite && data.Length > Sector && random.Next(3) == 0)
+            {
+                // Torn: only the first sectors of the write reached the disk.
+                var sectors = (data.Length - 1) / Sector;
+                data = data[..(Sector * (1 + random.Next(sectors)))];
+                counts.Torn++;
+            }
+
+            buffer.Write(op.Offset, data);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private sealed class Counts
+    {
+        public int Durable { get; set; }
+
+        public int Kept { get; set; }
+
+        public int Dropped { get; set; }
+
+        public int Torn { get; set; }
+    }
+}
