@@ -21,7 +21,23 @@ internal static class MongoAuditDocument
     public const string Collection = "audit_entries";
 
     /// <summary>The document of an entry whose sequence and hashes are assigned.</summary>
-    public static BsonDocument ToBson(AuditEntry entry, ArrayBufferWriter<byte> scratch) => new()
+    /// <remarks>A sealed entry (encryption at rest, encoding version 3) also has <c>encoding: 3</c>, <c>keyId</c> (text) and
+    /// <c>sealed</c> (binary; null when its key was destroyed before it was written); so does every later entry of its
+    /// chain (<c>keyId</c> and <c>sealed</c> null when plain).</remarks>
+    public static BsonDocument ToBson(AuditEntry entry, ArrayBufferWriter<byte> scratch)
+    {
+        var document = ToBsonCore(entry, scratch);
+        if (entry.EncodingVersion >= AuditCanonicalEncoding.Version3)
+        {
+            document.Add("encoding", entry.EncodingVersion);
+            document.Add("keyId", entry.KeyId is { } keyId ? new BsonString(keyId.ToString("D")) : BsonNull.Value);
+            document.Add("sealed", entry.Sealed is { } sealedData ? new BsonBinaryData(sealedData) : BsonNull.Value);
+        }
+
+        return document;
+    }
+
+    private static BsonDocument ToBsonCore(AuditEntry entry, ArrayBufferWriter<byte> scratch) => new()
     {
         { "_id", AuditCanonicalEncoding.FormatId(entry.Id) },
         { "timestamp", AuditCanonicalEncoding.FormatTimestamp(entry.Timestamp) },
@@ -31,9 +47,9 @@ internal static class MongoAuditDocument
         { "userId", Text(entry.UserId) },
         { "dtoType", Text(entry.DtoType) },
         { "entityId", entry.EntityId },
-        { "before", entry.Before is { } before ? Json(scratch, w => CanonicalJson.Write(before, w)) : BsonNull.Value },
-        { "after", entry.After is { } after ? Json(scratch, w => CanonicalJson.Write(after, w)) : BsonNull.Value },
-        { "changes", Json(scratch, w => CanonicalJson.WriteChanges(entry.Changes, w)) },
+        { "before", entry.KeyId is null && entry.Before is { } before ? Json(scratch, w => CanonicalJson.Write(before, w)) : BsonNull.Value },
+        { "after", entry.KeyId is null && entry.After is { } after ? Json(scratch, w => CanonicalJson.Write(after, w)) : BsonNull.Value },
+        { "changes", Json(scratch, w => CanonicalJson.WriteChanges(entry.KeyId is null ? entry.Changes : [], w)) },
         { "reason", Text(entry.Reason) },
         { "metadata", Json(scratch, w => CanonicalJson.WriteStringMap(entry.Metadata, w)) },
         { "requestId", entry.RequestId },
@@ -70,6 +86,9 @@ internal static class MongoAuditDocument
                 Sequence = document["sequence"].AsInt64,
                 PrevHash = document["prevHash"].AsString,
                 Hash = document["hash"].AsString,
+                EncodingVersion = document.GetValue("encoding", BsonNull.Value).IsBsonNull ? 0 : document["encoding"].ToInt32(),
+                KeyId = document.GetValue("keyId", BsonNull.Value) is BsonString keyId ? Guid.ParseExact(keyId.Value, "D") : null,
+                Sealed = document.GetValue("sealed", BsonNull.Value) is BsonBinaryData sealedData ? sealedData.Bytes : null,
             };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidCastException or ArgumentException

@@ -48,6 +48,11 @@ internal sealed partial class SqliteAuditSink
                     Execute(writer, SqliteAuditSchema.AddVersion2Columns, transaction);
                 }
 
+                if (!HasColumn(writer, transaction, "audit_entries", "key_id"))
+                {
+                    Execute(writer, SqliteAuditSchema.AddSealedColumns, transaction);
+                }
+
                 Execute(writer, SqliteAuditSchema.CreateMerkle, transaction);
                 Execute(writer, SqliteAuditSchema.CreateMeta, transaction);
                 migrated = ComputeMissingLeaves(writer, transaction);

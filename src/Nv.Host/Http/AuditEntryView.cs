@@ -43,6 +43,11 @@ public sealed record AuditEntryView
     public required string PrevHash { get; init; }
     /// <summary>This entry's chain hash.</summary>
     public required string Hash { get; init; }
+    /// <summary>Encryption at rest: the data key its before, after and changes are sealed under; null for a plain entry.</summary>
+    public Guid? KeyId { get; init; }
+    /// <summary>True when the entry is sealed and its data can no longer be read: its subject was erased (the key destroyed),
+    /// or the reader has no master key. Its hash and proofs still verify.</summary>
+    public bool Erased { get; init; }
 
     /// <summary>The view of a stored entry.</summary>
     public static AuditEntryView From(AuditEntry entry) => new()
@@ -65,5 +70,7 @@ public sealed record AuditEntryView
         Changes = entry.Changes.Select(c => new FieldChangeView(c.Path, c.Before, c.After)).ToList(),
         PrevHash = entry.PrevHash,
         Hash = entry.Hash,
+        KeyId = entry.KeyId,
+        Erased = entry.Erased || (entry.KeyId is not null && entry.Before is null && entry.After is null && entry.Changes.Count == 0),
     };
 }

@@ -31,6 +31,7 @@ internal sealed partial class AuditCoordinator : IDisposable
     private readonly SemaphoreSlim _lock = new(1, 1);
 
     private readonly PendingAuditEntries? _pending;
+    private readonly Protection.KeyRing? _keys;
     private Lsn _processedThrough;
     private Lsn _audited;
     private bool _gap;
@@ -39,8 +40,9 @@ internal sealed partial class AuditCoordinator : IDisposable
 
     public AuditCoordinator(
         IWriteAheadLog wal, IDbWriter db, IAuditSink sink, ILogger<AuditCoordinator> logger, PendingAuditEntries? pending = null,
-        PipelinePositions? positions = null)
+        PipelinePositions? positions = null, Protection.KeyRing? keys = null)
     {
+        _keys = keys;
         _wal = wal;
         _db = db;
         _sink = sink;
@@ -349,6 +351,21 @@ internal sealed partial class AuditCoordinator : IDisposable
         }
 
         return entries;
+    }
+
+    // Encryption at rest: the entry of a record sealed under its subject's key is sealed under the same key (before, after
+    // and changes; the hash covers the ciphertext). When that key is gone (the subject was erased before this entry was
+    // written, e.g. by a backfill after the erasure), the entry names the key and holds no data: it is born erased.
+    private AuditEntry Sealed(WalRecord record, AuditEntry entry)
+    {
+        if (record.PayloadKeyId is not { } keyId || record.Operation == WalOperation.Erase)
+        {
+            return entry;
+        }
+
+        return _keys is not null && _keys.TryGetKey(keyId, out var key)
+            ? AuditEntrySealing.Seal(entry, key)
+            : AuditEntrySealing.SealedWithoutData(entry, keyId);
     }
 
     public void Dispose() => _lock.Dispose();

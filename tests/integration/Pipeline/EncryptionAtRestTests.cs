@@ -191,6 +191,62 @@ public sealed class EncryptionAtRestTests : IDisposable
     }
 
     [Fact]
+    public async Task Audit_entries_are_sealed_and_after_an_erasure_read_as_erased_while_the_trail_and_its_proofs_verify()
+    {
+        var key = MasterKey();
+        await using (var nv = await StartAsync(key))
+        {
+            await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = Secret, n = 1 }) with { Ack = AckLevel.Audited }, Ct);
+            await nv.Pipeline.WriteAsync(Write("u1", WalOperation.Update, "ada", new { name = Secret, n = 2 }) with { Ack = AckLevel.Audited }, Ct);
+            await nv.Pipeline.WriteAsync(Write("c2", WalOperation.Create, "bob", new { name = "Bob" }) with { Ack = AckLevel.Audited }, Ct);
+            var history = await nv.Pipeline.GetHistoryAsync("Customer", "ada", cancellationToken: Ct);
+            Assert.Equal(2, history.Entries.Count);
+            Assert.All(history.Entries, e => Assert.False(e.Erased));
+            Assert.All(history.Entries, e => Assert.Equal(Secret, e.After!.Value.GetProperty("name").GetString())); // opened with the key
+            var stored = (await nv.Services.GetRequiredService<Nv.Audit.IAuditSink>().GetAsync(history.Entries[0].Id, Ct))!;
+            Assert.Equal(3, stored.EncodingVersion);
+            Assert.NotNull(stored.KeyId);
+            Assert.Null(stored.After); // the store holds only the ciphertext
+        }
+
+        var audit = Path.Combine(Data, "audit.db");
+        Assert.False(Holds([.. Directory.GetFiles(Data, "audit.db*").SelectMany(File.ReadAllBytes)], "Whitcher"));
+
+        await using (var nv = await StartAsync(key))
+        {
+            var erased = await nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "GDPR ticket 17" }, Ct);
+            Assert.Equal(WriteStatus.Applied, erased.Status);
+        }
+
+        await using var again = await StartAsync(key);
+        var adaHistory = await again.Pipeline.GetHistoryAsync("Customer", "ada", cancellationToken: Ct);
+        Assert.Equal(2, adaHistory.Entries.Count);
+        Assert.All(adaHistory.Entries, e => Assert.True(e.Erased));
+        Assert.All(adaHistory.Entries, e => Assert.Null(e.After));
+        Assert.All(adaHistory.Entries, e => Assert.Empty(e.Changes));
+        var bob = Assert.Single((await again.Pipeline.GetHistoryAsync("Customer", "bob", cancellationToken: Ct)).Entries);
+        Assert.False(bob.Erased);
+        Assert.Equal("Bob", bob.After!.Value.GetProperty("name").GetString());
+        var erasure = Assert.Single((await again.Pipeline.QueryAuditAsync(new Nv.Audit.AuditQuery { Category = Nv.Audit.AuditCategory.DataErasure, Limit = 10 }, Ct)).Entries);
+        Assert.Equal("ada", erasure.EntityId);
+        Assert.Null(erasure.Before);
+        Assert.Null(erasure.After);
+
+        var proofs = (Nv.Audit.IAuditProofs)again.Services.GetRequiredService<Nv.Audit.IAuditSink>();
+        var verified = await proofs.VerifyAsync(null, Ct);
+        Assert.True(verified.IsValid, verified.Reason);
+        foreach (var entry in adaHistory.Entries)
+        {
+            var proof = (await proofs.GetInclusionProofAsync(entry.Id, cancellationToken: Ct))!;
+            Assert.True(proof.Verify());
+        }
+
+        var size = (await proofs.GetConsistencyProofAsync(erasure.Service, 1, erasure.Sequence, Ct)).Verify();
+        Assert.True(size);
+        Assert.True(File.Exists(audit));
+    }
+
+    [Fact]
     public async Task Erasure_without_encryption_is_refused_and_writes_nothing()
     {
         await using var nv = await NvTestHost.StartAsync(Data);
