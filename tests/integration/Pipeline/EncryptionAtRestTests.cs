@@ -246,6 +246,75 @@ public sealed class EncryptionAtRestTests : IDisposable
         Assert.True(File.Exists(audit));
     }
 
+    // Every file under the data directory, and the host's log lines, as bytes.
+    private List<(string Path, byte[] Bytes)> EveryFile() =>
+        [.. Directory.GetFiles(Data, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)).Select(f => (f, ReadShared(f)))];
+
+    // Read beside the running host (which holds its files open); the WAL's lock file is held exclusively and empty.
+    private static byte[] ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private static void AssertNowhere(IEnumerable<(string Path, byte[] Bytes)> files, params string[] secrets)
+    {
+        foreach (var (path, bytes) in files)
+        {
+            foreach (var secret in secrets)
+            {
+                Assert.False(Holds(bytes, secret), $"{Path.GetFileName(path)} still holds \"{secret}\"");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task After_an_erasure_no_byte_of_the_subjects_payloads_is_left_in_any_file_under_the_data_directory()
+    {
+        // Distinct, long enough to never occur by chance: one per image the subject ever had (create, update, batch, a
+        // patch-like update that only changes a field, and a delete's before image of a second entity of the subject).
+        string[] secrets = ["Hilda-Whitcher-create-4711", "Hilda-Whitcher-update-4712", "Hilda-Whitcher-batch-4713", "ssn-078-05-1120-x", "Ada-order-item-4714"];
+        var key = MasterKey();
+        await using (var nv = await StartAsync(key, new() { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" }))
+        {
+            await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = secrets[0], ssn = secrets[3] }), Ct);
+            await nv.Pipeline.WriteAsync(Write("u1", WalOperation.Update, "ada", new { name = secrets[1], ssn = secrets[3] }), Ct);
+            await nv.Pipeline.WriteBatchAsync(new BatchRequest
+            {
+                RequestId = "b1",
+                Items =
+                [
+                    new BatchItem { Operation = BatchOperation.Update, DtoType = "Customer", EntityId = "ada", Payload = JsonSerializer.SerializeToElement(new { name = secrets[2], ssn = secrets[3] }) },
+                    new BatchItem { Operation = BatchOperation.Create, DtoType = "Customer", EntityId = "bob", Payload = JsonSerializer.SerializeToElement(new { name = "Bob-Visible-9001" }) },
+                ],
+            }, Ct);
+            await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-1", new { customerId = "ada", item = secrets[4] }, "Order"), Ct);
+            await nv.Pipeline.WriteAsync(Write("o1d", WalOperation.Delete, "o-1", dtoType: "Order"), Ct);
+            await nv.Pipeline.WriteAsync(Write("o2", WalOperation.Create, "o-2", new { customerId = "ada", item = secrets[4] }, "Order") with { Ack = AckLevel.Audited }, Ct);
+
+            Assert.True(EveryFile().Any(f => Holds(f.Bytes, secrets[2])), "the live entity is stored in plain text before the erasure");
+            var erased = await nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "GDPR ticket 17" }, Ct);
+            Assert.Equal(WriteStatus.Applied, erased.Status);
+
+            // While the host runs: the erasure scrubbed the entity store (secure_delete, TRUNCATE checkpoint).
+            AssertNowhere(EveryFile(), secrets);
+            Assert.True(EveryFile().Any(f => Holds(f.Bytes, "Bob-Visible-9001")), "the scan sees plain text where there is some");
+            Assert.DoesNotContain(nv.Logs.GetSnapshot(), r => secrets.Any(s => r.Message.Contains(s, StringComparison.Ordinal)));
+        }
+
+        AssertNowhere(EveryFile(), secrets); // after a clean stop (checkpoints at close)
+        await using (var again = await StartAsync(key, new() { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" }))
+        {
+            Assert.Null(await again.Pipeline.ReadAsync("Customer", "ada", Ct));
+            Assert.Null(await again.Pipeline.ReadAsync("Order", "o-2", Ct));
+            Assert.NotNull(await again.Pipeline.ReadAsync("Customer", "bob", Ct));
+        }
+
+        AssertNowhere(EveryFile(), secrets);
+    }
+
     [Fact]
     public async Task Erasure_without_encryption_is_refused_and_writes_nothing()
     {
