@@ -110,7 +110,11 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
         Log.KeyRingOpened(_logger, _master!.KeyId, stats.AssignedKeys, stats.Subjects, stats.Erasures);
     }
 
-    /// <summary>After boot replay, before the first write: deletes keys no durable record names and fills the pool.</summary>
+    /// <summary>After boot replay, before the first write: deletes keys no durable record names, scrubs the store and
+    /// fills the pool.</summary>
+    /// <remarks>The scrub finishes an erasure the process died in the middle of (after the erasure was durable, before its
+    /// scrub), or that boot replay just applied: until then the store's own WAL file may still hold the erased rows'
+    /// old page images. It is one checkpoint, cheap at start.</remarks>
     public async Task StartWritingAsync(CancellationToken cancellationToken)
     {
         if (!Enabled || _store is null)
@@ -119,6 +123,7 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
         }
 
         await _store.DeleteUnassignedKeysAsync(cancellationToken);
+        await _store.ScrubAsync(cancellationToken);
         await RefillAsync(cancellationToken);
     }
 
