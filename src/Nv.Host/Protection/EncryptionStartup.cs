@@ -32,4 +32,23 @@ public static class EncryptionStartup
             return ex.Message.ReplaceLineEndings(" ");
         }
     }
+
+    /// <summary>For operator tools that read stored data (audit query, history): the data keys when encryption at rest is
+    /// configured (master key checked against the store), or null when it is not, so sealed data is shown as ciphertext.</summary>
+    /// <param name="services">The built host's services (after <c>AddNv</c>).</param>
+    /// <param name="cancellationToken">Cancels opening the store.</param>
+    /// <exception cref="MasterKeyException">The master key is unreadable or is not the one the stored keys are wrapped with.</exception>
+    public static async Task<IDataKeyProvider?> OpenKeysAsync(IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var ring = services.GetRequiredService<KeyRing>();
+        if (!ring.Enabled)
+        {
+            return null;
+        }
+
+        await services.GetRequiredService<IDbWriter>().InitializeAsync(cancellationToken);
+        await ring.OpenAsync(cancellationToken);
+        return ring;
+    }
 }
