@@ -109,7 +109,10 @@ internal sealed partial class MongoDbWriter
                 tombstones += (await collection.DeleteManyAsync(MongoCommands.TombstonesUpTo(effective), cancellationToken)).DeletedCount;
             }
 
-            _logger.Purged(effective, (int)Math.Min(int.MaxValue, resolutions.DeletedCount), (int)Math.Min(int.MaxValue, tombstones));
+            if (resolutions.DeletedCount + tombstones > 0)
+            {
+                _logger.Purged(effective, (int)Math.Min(int.MaxValue, resolutions.DeletedCount), (int)Math.Min(int.MaxValue, tombstones));
+            }
             return 0;
         }, cancellationToken);
 
