@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Nv.Wal;
 
 namespace Nv.DbWriter;
@@ -34,6 +35,16 @@ public interface IDbWriter : IAsyncDisposable
 
     /// <summary>The highest LSN such that every record at or below it has a stored resolution (committed).</summary>
     Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Checks, before a record is appended to the WAL, that this writer can store <paramref name="payload"/> as a
+    /// document of <paramref name="dtoType"/> (the pipeline refuses the request with 400/413 when it cannot).</summary>
+    /// <remarks>Pure and side-effect free; called on the caller's thread for every create and update. A record that
+    /// reached the WAL anyway (written under other limits, or by another writer) is rejected at apply time with
+    /// <see cref="RejectReason.Unstorable"/>, never retried. The default has no limits beyond the pipeline's.</remarks>
+    /// <param name="dtoType">The (validated) entity type.</param>
+    /// <param name="payload">The (validated, normalized) JSON object payload.</param>
+    /// <returns>Null when the writer can store it; otherwise why not.</returns>
+    DbWriterRefusal? CheckStorable(string dtoType, JsonElement payload) => null;
 
     /// <summary>Deletes resolutions and tombstones at or below <paramref name="upTo"/> (called after WAL truncation).</summary>
     /// <remarks>Never purges past <see cref="GetResolvedThroughAsync"/> (a larger <paramref name="upTo"/> is clamped to it) and

@@ -20,4 +20,6 @@ internal static class ProblemTypes
     public const string NotReady = Base + "not-ready";
     public const string WalFaulted = Base + "wal-faulted";
     public const string Internal = Base + "internal";
+    public const string Unstorable = Base + "unstorable";
+    public const string ProofsUnavailable = Base + "proofs-unavailable";
 }

@@ -40,7 +40,7 @@ internal sealed class RequestValidator
 
         if (!IsValidDtoType(request.DtoType))
         {
-            throw new WriteValidationException("dtoType", "must start with a letter, contain only letters, digits and '_', and be at most 64 characters");
+            throw new WriteValidationException("dtoType", DtoTypeRule);
         }
 
         CheckText(request.EntityId, "entityId", MaxEntityIdLength, required: true);
@@ -76,8 +76,18 @@ internal sealed class RequestValidator
         CheckObject(payload, "", 1);
     }
 
+    /// <summary>What <see cref="IsValidDtoType"/> requires, for messages.</summary>
+    internal const string DtoTypeRule =
+        "must start with a letter, contain only letters, digits and '_', be at most 64 characters, and not be a name Nv keeps for itself (audit_entries)";
+
     internal static bool IsValidDtoType(string? dtoType)
     {
+        // Nv's own collection names (the audit trail's) are not entity types: a write there would land in the audit trail.
+        if (Nv.DbWriter.DtoTypes.IsReserved(dtoType))
+        {
+            return false;
+        }
+
         if (string.IsNullOrEmpty(dtoType) || dtoType.Length > 64 || !char.IsAsciiLetter(dtoType[0]))
         {
             return false;

@@ -90,10 +90,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(request);
         ThrowIfUnavailable();
         _validator.Validate(request);
-        request = request with
-        {
-            Payload = request.Operation == WalOperation.Delete ? EmptyObject : request.Payload!.Value.Clone(),
-        };
+        request = PrepareForWal(request);
 
         var candidate = new PendingWrite(request);
         var owner = _requests.GetOrAdd(candidate);
@@ -147,6 +144,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         RejectReason.AlreadyExists => "the entity already exists",
         RejectReason.NotFound => "the entity does not exist",
         RejectReason.PreconditionFailed => "the entity's version does not match the expected version",
+        RejectReason.Unstorable => "the database cannot store this record (a value or size beyond its limits, or an id held by a document Nv did not write); the Nv log says which",
         _ => "rejected by the database",
     };
 
