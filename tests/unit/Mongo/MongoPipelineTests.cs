@@ -98,7 +98,7 @@ public sealed class MongoPipelineTests
         Assert.True(tooLarge.IsTooLarge);
 
         Assert.Empty(h.Wal.Records);
-        Assert.Equal(WriteStatus.Applied, (await h.Pipeline.WriteAsync(Request("r3", "e3", """{"n":1}"""), Ct)).Status);
+        Assert.Equal(WriteStatus.Applied, (await h.Pipeline.WriteAsync(Request("r3", "e3", """{"n":1}"""), Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct)).Status);
     }
 
     [Fact]
@@ -108,8 +108,9 @@ public sealed class MongoPipelineTests
         h.Mongo.Server.RefuseDocument = (collection, document) =>
             collection == "Order" && document["_id"] == "bad" ? (121, "Document failed validation") : null;
 
-        var rejected = await h.Pipeline.WriteAsync(Request("r1", "bad", """{"n":1}"""), Ct);
-        var next = await h.Pipeline.WriteAsync(Request("r2", "good", """{"n":2}"""), Ct);
+        // Bounded waits: a writer that retried the record forever would leave both callers waiting.
+        var rejected = await h.Pipeline.WriteAsync(Request("r1", "bad", """{"n":1}"""), Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        var next = await h.Pipeline.WriteAsync(Request("r2", "good", """{"n":2}"""), Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
 
         Assert.Equal(WriteStatus.Rejected, rejected.Status);
         Assert.Equal(RejectReason.Unstorable, rejected.RejectReason);
