@@ -83,10 +83,24 @@ public sealed class MongoPipelineTests
         Assert.Equal(canonical, h.Audit.Entries.Single().After!.Value.GetRawText());
     }
 
-    [Fact]
-    public async Task What_mongodb_cannot_store_is_refused_before_the_wal_append()
+    /// <summary>Runs <paramref name="body"/> on a started pipeline, failing (not hanging) if it or the shutdown waits on a
+    /// record retried forever.</summary>
+    private static async Task WithPipelineAsync(Func<MongoPipeline, Task> body)
     {
-        await using var h = new MongoPipeline();
+        var h = new MongoPipeline();
+        try
+        {
+            await body(h).WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        }
+        finally
+        {
+            await h.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        }
+    }
+
+    [Fact]
+    public Task What_mongodb_cannot_store_is_refused_before_the_wal_append() => WithPipelineAsync(async h =>
+    {
 
         var number = await Assert.ThrowsAsync<WriteValidationException>(() =>
             h.Pipeline.WriteAsync(Request("r1", "e1", """{"n":12345678901234567890123456789012345}"""), Ct));
@@ -98,19 +112,17 @@ public sealed class MongoPipelineTests
         Assert.True(tooLarge.IsTooLarge);
 
         Assert.Empty(h.Wal.Records);
-        Assert.Equal(WriteStatus.Applied, (await h.Pipeline.WriteAsync(Request("r3", "e3", """{"n":1}"""), Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct)).Status);
-    }
+        Assert.Equal(WriteStatus.Applied, (await h.Pipeline.WriteAsync(Request("r3", "e3", """{"n":1}"""), Ct)).Status);
+    });
 
     [Fact]
-    public async Task A_record_rejected_at_apply_time_is_answered_as_such_and_the_writes_after_it_apply()
+    public Task A_record_rejected_at_apply_time_is_answered_as_such_and_the_writes_after_it_apply() => WithPipelineAsync(async h =>
     {
-        await using var h = new MongoPipeline();
         h.Mongo.Server.RefuseDocument = (collection, document) =>
             collection == "Order" && document["_id"] == "bad" ? (121, "Document failed validation") : null;
 
-        // Bounded waits: a writer that retried the record forever would leave both callers waiting.
-        var rejected = await h.Pipeline.WriteAsync(Request("r1", "bad", """{"n":1}"""), Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
-        var next = await h.Pipeline.WriteAsync(Request("r2", "good", """{"n":2}"""), Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        var rejected = await h.Pipeline.WriteAsync(Request("r1", "bad", """{"n":1}"""), Ct);
+        var next = await h.Pipeline.WriteAsync(Request("r2", "good", """{"n":2}"""), Ct);
 
         Assert.Equal(WriteStatus.Rejected, rejected.Status);
         Assert.Equal(RejectReason.Unstorable, rejected.RejectReason);
@@ -120,5 +132,5 @@ public sealed class MongoPipelineTests
         var problem = Assert.IsType<ProblemHttpResult>(result);
         Assert.Equal(StatusCodes.Status422UnprocessableEntity, problem.StatusCode);
         Assert.Equal("https://nv.dev/problems/unstorable", problem.ProblemDetails.Type);
-    }
+    });
 }
