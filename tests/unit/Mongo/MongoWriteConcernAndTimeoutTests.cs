@@ -67,6 +67,34 @@ public sealed class MongoWriteConcernAndTimeoutTests
         Assert.Contains("MongoWriteConcern", result.FailureMessage, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3600)]
+    public void An_operation_timeout_out_of_range_fails_validation(int seconds)
+    {
+        var writer = new DbWriterOptionsValidator().Validate(null,
+            new DbWriterOptions { MongoUri = "mongodb://h/", MongoOperationTimeout = TimeSpan.FromSeconds(seconds) });
+        Assert.True(writer.Failed);
+        Assert.Contains("MongoOperationTimeout", writer.FailureMessage, StringComparison.Ordinal);
+
+        var audit = new Nv.Audit.AuditOptionsValidator().Validate(null,
+            new Nv.Audit.AuditOptions { MongoUri = "mongodb://h/", MongoOperationTimeout = TimeSpan.FromSeconds(seconds) });
+        Assert.True(audit.Failed);
+        Assert.Contains("MongoOperationTimeout", audit.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("w;drop")]
+    public void The_audit_store_refuses_an_unacknowledged_or_malformed_write_concern(string value)
+    {
+        var result = new Nv.Audit.AuditOptionsValidator().Validate(null, new Nv.Audit.AuditOptions { MongoUri = "mongodb://h/", MongoWriteConcern = value });
+        Assert.True(result.Failed);
+        Assert.Contains("MongoWriteConcern", result.FailureMessage, StringComparison.Ordinal);
+        Assert.True(new Nv.Audit.AuditOptionsValidator().Validate(null, new Nv.Audit.AuditOptions { MongoUri = "mongodb://h/", MongoWriteConcern = "majority" }).Succeeded);
+    }
+
     [Fact]
     public void Every_operation_is_bounded_by_the_client_settings()
     {
