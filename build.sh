@@ -14,7 +14,7 @@ case "$cmd" in
   run)
     # dotnet run starts the host in the project's directory: keep the default data under ./data of the repository.
     export NV_DATA_DIR="${NV_DATA_DIR:-$PWD/data}"
-    exec dotnet run --project src/Nv.Host -c Release -- "$@"
+    exec dotnet run --project src/Nv.Cli -c Release -- "$@"
     ;;
   bench)
     exec dotnet run --project tests/benchmarks -c Release -- "$@"

@@ -67,8 +67,50 @@ def field(value):
     return b"\x01" + struct.pack(">I", len(data)) + data
 
 
+def lz4_block_decode(src, size):
+    """Decodes one LZ4 block (the LZ4 block format specification) into `size` bytes."""
+    out, i = bytearray(), 0
+    while i < len(src):
+        token = src[i]; i += 1
+        n = token >> 4
+        if n == 15:
+            while True:
+                b = src[i]; i += 1; n += b
+                if b != 255:
+                    break
+        out += src[i:i + n]; i += n
+        if i >= len(src):
+            break
+        offset = src[i] | (src[i + 1] << 8); i += 2
+        if offset == 0 or offset > len(out):
+            raise ValueError("bad LZ4 match offset")
+        m = token & 15
+        if m == 15:
+            while True:
+                b = src[i]; i += 1; m += b
+                if b != 255:
+                    break
+        m += 4
+        for _ in range(m):  # byte by byte: matches may overlap their own output
+            out.append(out[-offset])
+    if len(out) != size:
+        raise ValueError("LZ4 block does not decode to its recorded length")
+    return bytes(out)
+
+
+def column_text(value):
+    """A JSON column as stored: canonical JSON text, or (a BLOB) 0x4C 'L' + little-endian uint32 length + one LZ4 block."""
+    if value is None or isinstance(value, str):
+        return value
+    value = bytes(value)
+    if len(value) < 5 or value[0] != 0x4C:
+        raise ValueError("a compressed audit column does not start with the LZ4 marker")
+    return lz4_block_decode(value[5:], struct.unpack("<I", value[1:5])[0]).decode("utf-8")
+
+
 def canonical_bytes(e):
-    """e: dict with the stored (text) form of each field; JSON fields as JSON text or None."""
+    """e: dict with the stored form of each field; JSON fields as JSON text (or LZ4-compressed text) or None."""
+    e = {k: (column_text(v) if k.endswith("_json") else v) for k, v in e.items()}
     version = e.get("encoding") or 1
     if version not in (1, 2):
         raise ValueError(f"unknown encoding {version}")

@@ -3,6 +3,16 @@ namespace Nv.Audit;
 /// <summary>A filter over the audit trail; every set field must match. Results are ordered by (timestamp, id), newest first unless <see cref="Ascending"/>.</summary>
 public sealed record AuditQuery
 {
+    /// <summary>Parses a query time: ISO-8601, at most 64 characters; a time without an offset is taken as UTC.</summary>
+    public static bool TryParseTime(string? text, out DateTimeOffset time)
+    {
+        time = default;
+        return !string.IsNullOrEmpty(text)
+            && text.Length <= 64
+            && DateTimeOffset.TryParse(text, System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out time);
+    }
+
     /// <summary>Match this request id.</summary>
     public string? RequestId { get; init; }
 

@@ -39,6 +39,10 @@ public interface IAuditProofs
     /// <summary>The newest stored checkpoint of <paramref name="chain"/>, or null.</summary>
     Task<SignedCheckpoint?> GetLatestCheckpointAsync(string chain, CancellationToken cancellationToken = default);
 
+    /// <summary>The newest stored checkpoint of every chain that has one, by chain name (what an auditor keeps outside the
+    /// store to run <c>nv audit verify --from-checkpoint</c> later).</summary>
+    Task<IReadOnlyList<SignedCheckpoint>> GetLatestCheckpointsAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Verifies every hash chain, that every stored checkpoint is validly signed and matches the Merkle root
     /// recomputed from the entries, that the stored Merkle leaves match the entries, and (optionally) that the trail
     /// is consistent with an earlier checkpoint kept outside the store.</summary>

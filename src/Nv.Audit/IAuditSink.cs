@@ -1,3 +1,5 @@
+using Nv.Wal;
+
 namespace Nv.Audit;
 
 /// <summary>Append-only store of audit entries with a per-service SHA-256 hash chain.</summary>
@@ -12,6 +14,25 @@ public interface IAuditSink : IAsyncDisposable
     /// <summary>Appends entries in order, assigning sequence and hashes, in one durable batch; skips ids already stored.</summary>
     /// <returns>The number of entries actually inserted.</returns>
     Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default);
+
+    /// <summary>Appends entries as <see cref="AppendAsync(IReadOnlyList{AuditEntry}, CancellationToken)"/> does and records,
+    /// in the same transaction, that every applied WAL record at or below <paramref name="auditedThrough"/> has its entry.</summary>
+    /// <remarks>Stores that record the audited position keep it atomically with the entries, so after a crash or a power
+    /// loss it says exactly what the store holds (<see cref="GetAuditedThroughAsync"/>).</remarks>
+    /// <returns>The number of entries actually inserted.</returns>
+    Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, Lsn auditedThrough, CancellationToken cancellationToken = default) =>
+        AppendAsync(entries, cancellationToken);
+
+    /// <summary>The audited position recorded in the store (see <see cref="AppendAsync(IReadOnlyList{AuditEntry}, Lsn, CancellationToken)"/>),
+    /// or null when this store does not record one or has none yet.</summary>
+    Task<Lsn?> GetAuditedThroughAsync(CancellationToken cancellationToken = default) => Task.FromResult<Lsn?>(null);
+
+    /// <summary>A durable point: makes every committed append survive a power loss; returns the audited position it covers
+    /// (null when the store does not record one).</summary>
+    /// <remarks>Stores that commit durably have nothing to do. The embedded SQLite store appends with
+    /// <c>synchronous=NORMAL</c> and syncs here; it also syncs before signing a checkpoint, so a signed checkpoint never
+    /// covers an entry a power loss could take back.</remarks>
+    Task<Lsn?> MakeDurableAsync(CancellationToken cancellationToken = default) => GetAuditedThroughAsync(cancellationToken);
 
     /// <summary>Which of <paramref name="ids"/> are stored.</summary>
     Task<IReadOnlySet<Guid>> ContainsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default);

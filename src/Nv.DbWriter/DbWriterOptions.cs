@@ -24,6 +24,10 @@ public sealed class DbWriterOptions
     /// <c>_nv_*</c>; the audit trail lives in its own database (<c>Nv:Audit:MongoDatabase</c>).</summary>
     public string MongoDatabase { get; set; } = "nv";
 
+    /// <summary>How long request outcomes are kept (the idempotency window); <c>AddNv</c> sets it from
+    /// <c>Nv:Pipeline:IdempotencyRetention</c>. MongoDB expires them with a TTL index built from it.</summary>
+    public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>How long startup waits for the MongoDB server before failing (also server selection and connecting).</summary>
     public TimeSpan MongoConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

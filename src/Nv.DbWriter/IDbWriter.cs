@@ -8,8 +8,11 @@ namespace Nv.DbWriter;
 /// Idempotence follows PostgreSQL's page-LSN rule: each stored entity carries the LSN, replay key and WAL id of the
 /// record that last wrote it, and a record is applied only if the stored LSN is lower. Deletes leave a tombstone that
 /// keeps the LSN. Each record's outcome is stored in the same transaction as its write (<see cref="RecordResolution"/>),
-/// so re-applying a resolved record returns its first outcome. A batch is one transaction; results are returned
-/// only after it is durably committed. Not thread-safe for concurrent <see cref="ApplyAsync"/> calls: one applier owns it.
+/// so re-applying a resolved record returns its first outcome; so is its request's outcome (<see cref="RequestOutcome"/>,
+/// keyed by caller and request id, first record wins), which outlives the WAL for the idempotency retention window. A
+/// batch is one transaction; results are returned only after it is committed (durable against a process crash; see
+/// <see cref="MakeDurableAsync"/> for power loss). Not thread-safe for concurrent <see cref="ApplyAsync"/> calls: one
+/// applier owns it.
 /// </remarks>
 public interface IDbWriter : IAsyncDisposable
 {
@@ -33,7 +36,20 @@ public interface IDbWriter : IAsyncDisposable
     /// <remarks>One round trip for a whole batch: the pipeline's commit stage checks every new request id this way.</remarks>
     Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default);
 
+    /// <summary>For each of <paramref name="keys"/> that has one, the stored outcome of its request (see <see cref="RequestOutcome"/>).</summary>
+    /// <remarks>Outcomes are written in the same transaction as the records they describe and survive WAL truncation and
+    /// resolution purges until <see cref="PurgeRequestsAsync"/> removes them. A key also matches an outcome recorded before
+    /// request ids were scoped (null <see cref="RequestOutcome.Scope"/>) when it has none of its own. One round trip per
+    /// batch: the pipeline's commit stage checks every request it has not seen in memory this way.</remarks>
+    Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the request outcomes created before <paramref name="createdBefore"/> (the retention window's start).</summary>
+    /// <returns>How many were deleted.</returns>
+    Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default);
+
     /// <summary>The highest LSN such that every record at or below it has a stored resolution (committed).</summary>
+    /// <remarks>Read from the store itself, where it is written atomically with the data: after a crash or a power
+    /// loss it says exactly what the store holds, so boot replay starts after it.</remarks>
     Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Checks, before a record is appended to the WAL, that this writer can store <paramref name="payload"/> as a
@@ -45,6 +61,13 @@ public interface IDbWriter : IAsyncDisposable
     /// <param name="payload">The (validated, normalized) JSON object payload.</param>
     /// <returns>Null when the writer can store it; otherwise why not.</returns>
     DbWriterRefusal? CheckStorable(string dtoType, JsonElement payload) => null;
+
+    /// <summary>A durable point: makes every committed batch survive a power loss and returns the resolved-through LSN
+    /// it covers (also recorded inside the store).</summary>
+    /// <remarks>Stores that commit durably (MongoDB with <c>j:true</c>) have nothing to do. The embedded SQLite store
+    /// commits with <c>synchronous=NORMAL</c> (a commit survives a process crash, not a power loss) and syncs here.
+    /// Only LSNs returned by this method may move the WAL's applied watermark, truncation and purges.</remarks>
+    Task<Lsn> MakeDurableAsync(CancellationToken cancellationToken = default) => GetResolvedThroughAsync(cancellationToken);
 
     /// <summary>Deletes resolutions and tombstones at or below <paramref name="upTo"/> (called after WAL truncation).</summary>
     /// <remarks>Never purges past <see cref="GetResolvedThroughAsync"/> (a larger <paramref name="upTo"/> is clamped to it) and

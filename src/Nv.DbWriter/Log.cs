@@ -42,4 +42,19 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3009, Level = LogLevel.Debug, Message = "Created table {Table} for dtoType {DtoType}")]
     public static partial void TableCreated(this ILogger logger, string table, string dtoType);
+
+    [LoggerMessage(EventId = 3050, Level = LogLevel.Debug, Message = "SQLite durable point: every record through LSN {Lsn} survives a power loss")]
+    public static partial void DurablePoint(this ILogger logger, long lsn);
+
+    // 3080-3089: store failures and the idempotency (request outcome) table.
+    [LoggerMessage(EventId = 3080, Level = LogLevel.Critical,
+        Message = "The database store {Path} is stopped after a {ErrorClass} failure: nothing more is applied or acknowledged through it until an operator checks it and restarts Nv")]
+    public static partial void StoreStopped(this ILogger logger, Exception exception, string path, DbErrorClass errorClass);
+
+    [LoggerMessage(EventId = 3081, Level = LogLevel.Information,
+        Message = "Migrated the SQLite store {Path} from schema version {From} to {To} in place: {Carried} stored outcomes kept as request outcomes for one retention window")]
+    public static partial void SchemaMigrated(this ILogger logger, string path, int from, int to, int carried);
+
+    [LoggerMessage(EventId = 3082, Level = LogLevel.Information, Message = "Purged {Count} request outcomes created before {Cutoff:o} (idempotency retention)")]
+    public static partial void RequestsPurged(this ILogger logger, long count, DateTimeOffset cutoff);
 }

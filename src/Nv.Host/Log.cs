@@ -97,4 +97,22 @@ internal static partial class Log
     [LoggerMessage(EventId = 3100, Level = LogLevel.Information,
         Message = "Stored {Count} audit entries parked while the audit store was unavailable ({Inserted} new)")]
     public static partial void ParkedEntriesStored(ILogger logger, int count, long inserted);
+
+    [LoggerMessage(EventId = 3110, Level = LogLevel.Critical,
+        Message = "The pipeline's {Stage} stage failed; Nv accepts no more writes (stop host: {StopHost}). Every waiting caller was answered; acknowledged writes are durable in the WAL and a restart recovers them through boot replay")]
+    public static partial void StageFaulted(ILogger logger, Exception exception, string stage, bool stopHost);
+
+    [LoggerMessage(EventId = 3111, Level = LogLevel.Warning, Message = "Durable point of the {Store} failed; the WAL keeps every record it may still need and the next tick retries")]
+    public static partial void DurablePointFailed(ILogger logger, Exception exception, string store);
+
+    [LoggerMessage(EventId = 3112, Level = LogLevel.Debug, Message = "Durable point of the audit store failed; the next tick retries")]
+    public static partial void AuditDurablePointFailed(ILogger logger, Exception exception);
+
+    // 3150-3169: request ids, idempotency and record limits.
+    [LoggerMessage(EventId = 3150, Level = LogLevel.Warning,
+        Message = "Write {RequestId} refused with 413: its record is {Size} bytes and the WAL takes at most {Max} (Nv:Wal:MaxRecordBytes); nothing was written and the WAL is open")]
+    public static partial void RecordTooLarge(ILogger logger, string requestId, long size, long max);
+
+    [LoggerMessage(EventId = 3151, Level = LogLevel.Warning, Message = "Purging expired request outcomes failed; it will be retried at the next interval")]
+    public static partial void RequestPurgeFailed(ILogger logger, Exception exception);
 }

@@ -22,12 +22,23 @@ public static class NvServiceCollectionExtensions
             options.Configure(configure);
         }
 
+        // One setting for the idempotency window: the database writer builds its expiry (Mongo's TTL index) from it.
+        services.AddOptions<Nv.DbWriter.DbWriterOptions>()
+            .Configure<IOptions<PipelineOptions>>(static (db, pipeline) => db.IdempotencyRetention = pipeline.Value.IdempotencyRetention);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineLimitsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(sp =>
+        {
+            var positions = new PipelinePositions();
+            sp.GetService<HostMetrics>()?.Attach(positions);
+            return positions;
+        });
         services.TryAddSingleton<AuditCoordinator>();
         services.TryAddSingleton<WritePipeline>();
         services.TryAddSingleton<IWritePipeline>(sp => sp.GetRequiredService<WritePipeline>());
         services.TryAddSingleton<BootReplayer>();
+        services.TryAddSingleton(sp => new NvReplay(sp.GetRequiredService<Nv.DbWriter.IDbWriter>(), sp.GetRequiredService<AuditCoordinator>(), sp.GetRequiredService<BootReplayer>()));
         services.TryAddSingleton<NvLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<NvLifecycle>());
         return services;

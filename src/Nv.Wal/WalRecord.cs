@@ -52,6 +52,12 @@ public sealed record WalRecord
     /// <summary>When set, the write applies only if the stored entity was last written at this LSN (optimistic concurrency).</summary>
     public Lsn? ExpectedLsn { get; init; }
 
+    /// <summary>The fingerprint of the request that carried this record: 64 lowercase hex digits (a SHA-256 over the
+    /// request's method, dtoType, entity id and body hash), or null when unknown (records written before it existed).</summary>
+    /// <remarks>Stored with the request id's outcome, so a retry that reuses the id for a different request is refused
+    /// (HTTP 422), also after a restart or a crash between the WAL and the database.</remarks>
+    public string? Fingerprint { get; init; }
+
     private static readonly IReadOnlyDictionary<string, string> EmptyMetadata =
         new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
 }

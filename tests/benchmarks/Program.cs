@@ -18,6 +18,10 @@ internal static class Program
                 return await BoundsScenario.RunAsync(args[1..]);
             case "replay":
                 return await ReplayScenario.RunAsync(args[1..]);
+            case "sustained":
+                return await SustainedScenario.RunAsync(args[1..]);
+            case "http":
+                return await HttpScenario.RunAsync(args[1..]);
             case "stages":
                 return await StageScenario.RunAsync(args[1..]);
             case "wal":

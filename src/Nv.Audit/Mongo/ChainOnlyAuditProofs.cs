@@ -25,6 +25,9 @@ internal sealed class ChainOnlyAuditProofs(IAuditSink sink, string store) : IAud
     public Task<SignedCheckpoint?> GetLatestCheckpointAsync(string chain, CancellationToken cancellationToken = default) =>
         throw new AuditProofsUnavailableException(store, "signed checkpoints");
 
+    public Task<IReadOnlyList<SignedCheckpoint>> GetLatestCheckpointsAsync(CancellationToken cancellationToken = default) =>
+        throw new AuditProofsUnavailableException(store, "signed checkpoints");
+
     /// <summary>Verifies every hash chain. No checkpoints exist to check (<see cref="AuditVerification.CheckpointsChecked"/> is 0);
     /// a checkpoint kept outside the store cannot be checked without the tree, so asking for it throws rather than pass.</summary>
     public Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default) =>

@@ -6,8 +6,9 @@ using Nv.Wal;
 namespace Nv.Audit.Sqlite;
 
 /// <summary>Maps audit entries to and from rows of <c>audit_entries</c>.</summary>
-/// <remarks>JSON columns hold the canonical JSON text (docs/audit-hash-chain.md), so the stored text is exactly
-/// what the hash covers, and number tokens survive the round trip unchanged.</remarks>
+/// <remarks>JSON columns hold the canonical JSON text (docs/audit-hash-chain.md), or that text LZ4-compressed
+/// (<see cref="AuditColumnCodec"/>), so the stored text is exactly what the hash covers, and number tokens survive the
+/// round trip unchanged.</remarks>
 internal static class SqliteAuditRow
 {
     /// <summary>Reads the entry at the current row; columns start at <paramref name="offset"/> in <see cref="SqliteAuditSchema.Columns"/> order.</summary>
@@ -26,11 +27,11 @@ internal static class SqliteAuditRow
                 UserId = NullableString(reader, offset + 5),
                 DtoType = NullableString(reader, offset + 6),
                 EntityId = reader.GetString(offset + 7),
-                Before = ParseJson(NullableString(reader, offset + 8)),
-                After = ParseJson(NullableString(reader, offset + 9)),
-                Changes = ParseChanges(reader.GetString(offset + 10)),
+                Before = ParseJson(AuditColumnCodec.Read(reader, offset + 8)),
+                After = ParseJson(AuditColumnCodec.Read(reader, offset + 9)),
+                Changes = ParseChanges(AuditColumnCodec.Read(reader, offset + 10) ?? throw new FormatException("changes_json is null")),
                 Reason = NullableString(reader, offset + 11),
-                Metadata = ParseMetadata(reader.GetString(offset + 12)),
+                Metadata = ParseMetadata(AuditColumnCodec.Read(reader, offset + 12) ?? throw new FormatException("metadata_json is null")),
                 RequestId = reader.GetString(offset + 13),
                 Lsn = reader.IsDBNull(offset + 14) ? null : new Lsn(reader.GetInt64(offset + 14)),
                 Sequence = reader.GetInt64(offset + 15),

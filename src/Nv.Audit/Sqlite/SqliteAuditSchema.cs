@@ -11,7 +11,7 @@ namespace Nv.Audit.Sqlite;
 internal static class SqliteAuditSchema
 {
     /// <summary>The <c>PRAGMA user_version</c> this code writes and understands.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>The message of the immutability triggers.</summary>
     public const string ImmutableMessage = "audit entries are immutable";
@@ -97,6 +97,27 @@ internal static class SqliteAuditSchema
             SELECT RAISE(ABORT, 'audit entries are immutable');
         END;
         """;
+
+    /// <summary>Version 3: positions the store records about itself (<c>audited_through</c>: every applied WAL record at
+    /// or below it has its entry, written in the append transaction; <c>durable_through</c>: the audited position of the
+    /// last durable point). Not immutable: they only ever tell where a backfill resumes.</summary>
+    public const string CreateMeta = """
+        CREATE TABLE IF NOT EXISTS audit_meta (
+            key   TEXT    NOT NULL PRIMARY KEY,
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """;
+
+    /// <summary>Records the audited position (in the append transaction).</summary>
+    public const string SetAuditedThrough =
+        "INSERT INTO audit_meta (key, value) VALUES ('audited_through', ?1) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)";
+
+    /// <summary>Records the audited position of a durable point.</summary>
+    public const string SetDurableThrough =
+        "INSERT INTO audit_meta (key, value) VALUES ('durable_through', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
+    /// <summary>The recorded audited position, if any.</summary>
+    public const string AuditedThrough = "SELECT value FROM audit_meta WHERE key = 'audited_through'";
 
     /// <summary>Every stored entry column but <c>position</c>, in <see cref="SqliteAuditRow"/> order.</summary>
     public const string Columns =

@@ -148,6 +148,30 @@ internal sealed partial class SqliteAuditSink
         }
     }
 
+    public async Task<IReadOnlyList<SignedCheckpoint>> GetLatestCheckpointsAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            var latest = new List<SignedCheckpoint>();
+            foreach (var name in ChainNames())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (Chain(name).Latest is { } checkpoint)
+                {
+                    latest.Add(checkpoint);
+                }
+            }
+
+            return latest;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
     private static readonly TimeSpan MaxCheckpointRetryDelay = TimeSpan.FromSeconds(30);
 
     // After a committed append, and on the idle tick: checkpoint by count or by age. Never throws: the entries are
@@ -200,7 +224,9 @@ internal sealed partial class SqliteAuditSink
         insert.Bind(2, head.Size);
         insert.Bind(3, signed.Checkpoint.Timestamp.ToString(Checkpoint.TimestampFormat, System.Globalization.CultureInfo.InvariantCulture));
         insert.Bind(4, signed.ToText());
-        insert.Execute();
+        // A synced commit: its sync covers every entry the checkpoint signs, so no power loss can keep the checkpoint
+        // and take back an entry it covers (or make the checkpoint visible before it is durable).
+        ExecuteSynced(() => insert.Execute());
         chain.Latest = signed;
         chain.LastCheckpointAt = signed.Checkpoint.Timestamp;
         Log.CheckpointSigned(_logger, chain.Name, head.Size, head.Root.ToHex());

@@ -26,7 +26,9 @@ internal sealed partial class SqliteAuditSink
         {
             writer.Open();
             Execute(writer, "PRAGMA journal_mode=WAL;");
-            Execute(writer, "PRAGMA synchronous=FULL;");
+            // NORMAL: an append survives a process crash, not a power loss; Nv's WAL is the durability source, so entries
+            // lost with a power cut are rebuilt from it byte for byte. MakeDurableAsync and every checkpoint signing sync.
+            Execute(writer, "PRAGMA synchronous=NORMAL;");
             Execute(writer, $"PRAGMA wal_autocheckpoint={WriterAutoCheckpointPages};");
             // Raw statements bypass Microsoft.Data.Sqlite's own busy retry loop: let SQLite wait instead.
             SQLitePCL.raw.sqlite3_busy_timeout(writer.Handle, (int)Math.Ceiling(_options.BusyTimeout.TotalMilliseconds));
@@ -47,6 +49,7 @@ internal sealed partial class SqliteAuditSink
                 }
 
                 Execute(writer, SqliteAuditSchema.CreateMerkle, transaction);
+                Execute(writer, SqliteAuditSchema.CreateMeta, transaction);
                 migrated = ComputeMissingLeaves(writer, transaction);
                 Execute(writer, $"PRAGMA user_version = {SqliteAuditSchema.Version};", transaction);
                 transaction.Commit();
@@ -61,6 +64,7 @@ internal sealed partial class SqliteAuditSink
             signer = AuditSigningKey.Resolve(_options, _logger);
             _writer = writer;
             _sql = sql;
+            _auditedThrough = ReadAuditedThrough(sql);
             _signer = signer;
             _initialized = true;
             StartCheckpointer();
@@ -180,6 +184,16 @@ internal sealed partial class SqliteAuditSink
 
         public SqliteStatement Chains { get; } = new(writer, SqliteAuditSchema.Chains);
 
+        public SqliteStatement SetAuditedThrough { get; } = new(writer, SqliteAuditSchema.SetAuditedThrough);
+
+        public SqliteStatement SetDurableThrough { get; } = new(writer, SqliteAuditSchema.SetDurableThrough);
+
+        public SqliteStatement AuditedThrough { get; } = new(writer, SqliteAuditSchema.AuditedThrough);
+
+        public SqliteStatement SynchronousFull { get; } = new(writer, "PRAGMA synchronous=FULL");
+
+        public SqliteStatement SynchronousNormal { get; } = new(writer, "PRAGMA synchronous=NORMAL");
+
         public void Dispose()
         {
             Begin.Dispose();
@@ -192,6 +206,11 @@ internal sealed partial class SqliteAuditSink
             LatestCheckpoint.Dispose();
             InsertCheckpoint.Dispose();
             Chains.Dispose();
+            SetAuditedThrough.Dispose();
+            SetDurableThrough.Dispose();
+            AuditedThrough.Dispose();
+            SynchronousFull.Dispose();
+            SynchronousNormal.Dispose();
         }
     }
 }

@@ -17,8 +17,12 @@ namespace Nv.Audit.Sqlite;
 /// and leaves the WAL record unaudited for the backfill, which is safe because append is idempotent by id. A failed
 /// automatic checkpoint after a committed append is logged as a WARN and retried on the next append: the entries
 /// themselves are durable.
-/// Durability: WAL journal mode with <c>synchronous=FULL</c>, so a returned append survives power loss. An entry, its
-/// Merkle leaf and its chain link are committed in the same transaction.
+/// Durability: WAL journal mode with <c>synchronous=NORMAL</c>: a returned append survives a process crash; a power loss
+/// may take back the appends after the last durable point (<see cref="MakeDurableAsync"/>, every signed checkpoint), and
+/// the file is then a prefix of its commits. Entity-mutation entries are a pure function of their WAL record, so the
+/// pipeline rebuilds the lost ones byte for byte from Nv's WAL, starting after the <c>audited_through</c> position the
+/// store records in each append transaction. An entry, its Merkle leaf, its chain link and that position are committed
+/// in the same transaction.
 /// Hot path: each entry is encoded once (canonical bytes, docs/audit-hash-chain.md); the chain hash and the Merkle
 /// leaf hash are computed over that buffer and the column values are bound straight from it through raw SQLite
 /// statements, so the stored JSON text is byte for byte what the hash covers.
@@ -39,10 +43,13 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     private readonly List<(ChainState Chain, MerkleHash Leaf)> _newLeaves = [];
     private readonly ArrayBufferWriter<byte> _scratch = new(4096);
     private readonly int[] _fields = new int[2 * AuditCanonicalEncoding.FieldCount];
+    private readonly AuditColumnCodec _columns = new();
     private SqliteConnection? _writer;
     private Statements? _sql;
     private CheckpointSigner? _signer;
     private volatile bool _initialized;
+    private bool _dirty; // appended since the last durable point
+    private long? _auditedThrough; // committed audited position (null: none recorded yet)
     private bool _disposed;
     private int _disposeStarted;
 
@@ -84,7 +91,13 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
         }
     }
 
-    public async Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default)
+    public Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default) =>
+        AppendCoreAsync(entries, null, cancellationToken);
+
+    public Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, Nv.Wal.Lsn auditedThrough, CancellationToken cancellationToken = default) =>
+        AppendCoreAsync(entries, auditedThrough.Value, cancellationToken);
+
+    private async Task<int> AppendCoreAsync(IReadOnlyList<AuditEntry> entries, long? auditedThrough, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(entries);
         foreach (var entry in entries)
@@ -92,7 +105,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
             AuditEntryValidation.Validate(entry);
         }
 
-        if (entries.Count == 0)
+        if (entries.Count == 0 && auditedThrough is null)
         {
             return 0;
         }
@@ -102,12 +115,16 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
         {
             InitializeCore();
             var inserted = 0;
-            for (var start = 0; start < entries.Count; start += _options.MaxBatchSize)
+            var start = 0;
+            do
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var count = Math.Min(_options.MaxBatchSize, entries.Count - start);
-                inserted += AppendChunk(entries, start, count);
+                // The audited position goes with the last chunk: every entry at or below it is then committed.
+                inserted += AppendChunk(entries, start, count, start + count >= entries.Count ? auditedThrough : null);
+                start += count;
             }
+            while (start < entries.Count);
 
             Log.BatchAppended(_logger, inserted, entries.Count, entries.Count - inserted);
             return inserted;
@@ -159,7 +176,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
 
     // One transaction per chunk: either every new entry of the chunk is stored with its chain link and Merkle leaf, or
     // none. The in-memory chain heads and trees change only after the commit.
-    private int AppendChunk(IReadOnlyList<AuditEntry> entries, int start, int count)
+    private int AppendChunk(IReadOnlyList<AuditEntry> entries, int start, int count, long? auditedThrough)
     {
         var sql = _sql!;
         _pending.Clear();
@@ -203,7 +220,19 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
                 inserted++;
             }
 
+            var advanced = auditedThrough is { } through && through > (_auditedThrough ?? 0);
+            if (advanced)
+            {
+                sql.SetAuditedThrough.Bind(1, auditedThrough!.Value);
+                sql.SetAuditedThrough.Execute();
+            }
+
             sql.Commit.Execute();
+            _dirty = true;
+            if (advanced)
+            {
+                _auditedThrough = auditedThrough;
+            }
         }
         catch (Exception ex)
         {
@@ -239,7 +268,14 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     {
         for (var k = 0; k < 14; k++)
         {
-            BindField(insert, k + 1, written, k);
+            if (k is 8 or 9 or 10 or 12 && _fields[(2 * k) + 1] >= 0)
+            {
+                _columns.Bind(insert, k + 1, Field(written, k)); // before, after, changes, metadata: compressed when that pays
+            }
+            else
+            {
+                BindField(insert, k + 1, written, k);
+            }
         }
 
         if (entry.Lsn is { } lsn)

@@ -117,6 +117,7 @@ internal sealed partial class MongoDbWriter
                     _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
                 }
 
+                await RecordRequestsAsync(batch, plan.Results, cancellationToken); // the requests' outcomes, once the writes are durable
                 break;
             }
             catch (RedecideException ex) when (round < (2 * batch.Count) + 2)

@@ -181,6 +181,7 @@ internal sealed partial class MongoDbWriter : IDbWriter
                     new CreateIndexOptions { Name = "requestId_lsn" }),
                 cancellationToken: cancellationToken);
             await CheckSchemaAsync(cancellationToken);
+            await EnsureRequestsAsync(cancellationToken);
             var stored = await Find(_meta!, MongoCommands.MetaId(MongoCommands.ResolvedThroughId)).FirstOrDefaultAsync(cancellationToken);
             _resolvedThrough = stored?["value"].ToInt64() ?? 0;
             var max = await Find(_resolutions, FilterDefinition<BsonDocument>.Empty)

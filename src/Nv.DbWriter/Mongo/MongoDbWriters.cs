@@ -50,5 +50,6 @@ public static class MongoDbWriters
         MongoConnectTimeout = options.MongoConnectTimeout,
         MongoOperationTimeout = options.MongoOperationTimeout,
         MongoWriteConcern = options.MongoWriteConcern,
+        IdempotencyRetention = options.IdempotencyRetention,
     };
 }

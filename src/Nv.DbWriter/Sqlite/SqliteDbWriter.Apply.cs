@@ -61,6 +61,7 @@ internal sealed partial class SqliteDbWriter
 
     private ApplyResult[] ApplyLocked(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken)
     {
+        ThrowIfStopped();
         var connection = EnsureOpen();
         var started = Stopwatch.GetTimestamp();
         var first = batch[0].Lsn.Value;
@@ -78,7 +79,7 @@ internal sealed partial class SqliteDbWriter
         catch (SqliteException ex)
         {
             _logger.BatchFailed(ex, batch.Count, first, last);
-            throw SqliteErrors.Wrap(ex, "table creation");
+            throw Stop(SqliteErrors.Wrap(ex, "table creation"));
         }
 
         var results = new ApplyResult[batch.Count];
@@ -90,6 +91,11 @@ internal sealed partial class SqliteDbWriter
         {
             // IMMEDIATE takes the write lock now, so contention shows up before any work is done.
             transaction = connection.BeginTransaction(deferred: false);
+            if (InjectBatchFailure?.Invoke() is { } injected)
+            {
+                throw injected;
+            }
+
             var advance = false;
             for (var i = 0; i < batch.Count; i++)
             {
@@ -122,7 +128,7 @@ internal sealed partial class SqliteDbWriter
         {
             Rollback(transaction);
             _logger.BatchFailed(ex, batch.Count, first, last);
-            throw SqliteErrors.Wrap(ex, "batch apply");
+            throw Stop(SqliteErrors.Wrap(ex, "batch apply"));
         }
         catch
         {
@@ -196,6 +202,7 @@ internal sealed partial class SqliteDbWriter
         }
 
         _resolutions!.Insert(lsn, record.Id, record.RequestId, status, reason, before);
+        _requests!.Insert(record, status, reason); // the request's outcome commits with its write (first record wins)
         if (lsn > maxResolutionLsn)
         {
             maxResolutionLsn = lsn;
@@ -256,6 +263,31 @@ internal sealed partial class SqliteDbWriter
         }
 
         return results;
+    }
+
+    /// <summary>Throws the failure that stopped the store, if one did.</summary>
+    private void ThrowIfStopped()
+    {
+        if (Volatile.Read(ref _fault) is { } fault) // read without the lock by request lookups
+        {
+            throw fault;
+        }
+    }
+
+    /// <summary>Stops the store on a non-transient failure (first one wins) and returns the exception to throw.</summary>
+    private DbWriterException Stop(DbWriterException failure)
+    {
+        if (failure.IsTransient)
+        {
+            return failure;
+        }
+
+        if (Interlocked.CompareExchange(ref _fault, failure, null) is null)
+        {
+            _logger.StoreStopped(failure, Path, failure.ErrorClass);
+        }
+
+        return _fault!;
     }
 
     private void Rollback(SqliteTransaction? transaction)

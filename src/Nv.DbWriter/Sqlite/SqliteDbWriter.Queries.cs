@@ -130,6 +130,57 @@ internal sealed partial class SqliteDbWriter
         }
     }
 
+    public Task<Lsn> MakeDurableAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            ThrowIfStopped();
+            var connection = EnsureOpen();
+            var target = _resolvedThrough;
+            if (target == _durableThrough)
+            {
+                return Task.FromResult(new Lsn(target));
+            }
+
+            try
+            {
+                // One FULL commit syncs the SQLite WAL file, and with it every frame an earlier NORMAL commit wrote.
+                ExecuteNonQuery(connection, "PRAGMA synchronous=FULL");
+                try
+                {
+                    using var transaction = connection.BeginTransaction(deferred: false);
+                    if (InjectBatchFailure?.Invoke() is { } injected)
+                    {
+                        throw injected;
+                    }
+
+                    using (var command = connection.CreateCommand())
+                    {
+                        command.Transaction = transaction;
+                        command.CommandText = $"UPDATE _nv_meta SET value = $lsn WHERE key = '{DurableThroughKey}'";
+                        command.Parameters.AddWithValue("$lsn", target);
+                        command.ExecuteNonQuery();
+                    }
+
+                    transaction.Commit();
+                }
+                finally
+                {
+                    ExecuteNonQuery(connection, "PRAGMA synchronous=NORMAL");
+                }
+            }
+            catch (SqliteException ex)
+            {
+                throw Stop(SqliteErrors.Wrap(ex, "durable point")); // a failed sync (IOERR_FSYNC) stops the store
+            }
+
+            _durableThrough = target;
+            _logger.DurablePoint(target);
+            return Task.FromResult(new Lsn(target));
+        }
+    }
+
     /// <remarks>Purges at most up to the resolved-through watermark: WAL truncation never passes it, and purging an
     /// unresolved record's neighbours would break the watermark's gap walk. The watermark itself never moves back.</remarks>
     public Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default)
@@ -137,6 +188,7 @@ internal sealed partial class SqliteDbWriter
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
+            ThrowIfStopped();
             var connection = EnsureOpen();
             var effective = Math.Min(upTo.Value, _resolvedThrough);
             if (upTo.Value > _resolvedThrough)
@@ -177,7 +229,7 @@ internal sealed partial class SqliteDbWriter
             catch (SqliteException ex)
             {
                 Rollback(transaction);
-                throw SqliteErrors.Wrap(ex, "purge");
+                throw Stop(SqliteErrors.Wrap(ex, "purge"));
             }
             catch
             {

@@ -11,19 +11,26 @@ namespace Nv.DbWriter.Sqlite;
 
 /// <summary>The embedded default <see cref="IDbWriter"/>: one SQLite file, one table per dtoType, one transaction per batch.</summary>
 /// <remarks>
-/// Failure policy: a transient SQLite error inside a batch (busy beyond the timeout, I/O error, disk full, read-only
-/// remount) rolls the whole batch back and reports every record as <see cref="ApplyStatus.Transient"/>; nothing is
-/// committed and the caller retries later. A non-transient error (corruption, schema damage) rolls back and throws
-/// <see cref="DbWriterException"/> with <c>IsTransient == false</c>: the applier must stop.
-/// Durability: <c>journal_mode=WAL</c> with <c>synchronous=FULL</c>, so a commit returns only after the SQLite WAL
-/// is fsynced; results are built before the commit but returned only after it succeeds.
+/// Failure policy (<see cref="SqliteErrors"/> classifies): a transient SQLite error inside a batch (busy or locked beyond
+/// the timeout, out of memory, disk full) rolls the whole batch back and reports every record as
+/// <see cref="ApplyStatus.Transient"/>; nothing is committed and the caller retries later. Any other error (corruption,
+/// not a database, an I/O error, a read-only or unopenable file, a bug) rolls back and throws a non-transient
+/// <see cref="DbWriterException"/> carrying its <see cref="DbErrorClass"/>, and the store stops: every later write, purge
+/// or request lookup throws the same exception without touching the file, until the writer is reopened.
+/// Durability: <c>journal_mode=WAL</c> with <c>synchronous=NORMAL</c>: a commit is written to the SQLite WAL file (it
+/// survives a process crash) but not synced, because Nv's own WAL, fsynced before any apply, is the one durability
+/// source. <see cref="MakeDurableAsync"/> is the periodic durable point: one commit with <c>synchronous=FULL</c> that
+/// records <c>durable_through</c> and syncs the SQLite WAL file, covering every earlier commit. After a power loss the
+/// file is a prefix of its commits (SQLite's WAL frames are checksummed), and <c>resolved_through</c>, committed with
+/// the data it describes, says where boot replay resumes. Results are returned only after their commit succeeds.
 /// Threading: one connection, kept open, guarded by one lock. Every operation is serialized, so a concurrent read
 /// waits for the batch in progress; the contract still allows only one applier.
 /// </remarks>
 internal sealed partial class SqliteDbWriter : IDbWriter
 {
     private const string ResolvedThroughKey = "resolved_through";
-    private const int SchemaVersion = 1;
+    private const string DurableThroughKey = "durable_through";
+    private const int SchemaVersion = 2; // 2: _nv_requests (request outcomes kept for the idempotency window)
 
     private readonly Lock _gate = new();
     private readonly DbWriterOptions _options;
@@ -36,11 +43,14 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     private string? _readConnectionString;
     private SqliteConnection? _connection;
     private SqliteResolutions? _resolutions;
+    private SqliteRequests? _requests;
     private bool _disposed;
+    private DbWriterException? _fault; // set by the first non-transient failure of a write: the store has stopped
 
     // Committed state, changed only after a successful commit.
     private long _resolvedThrough;
     private long _maxResolutionLsn;
+    private long _durableThrough;
 
     public SqliteDbWriter(DbWriterOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
@@ -55,6 +65,10 @@ internal sealed partial class SqliteDbWriter : IDbWriter
 
     /// <summary>Full path of the database file.</summary>
     public string Path { get; }
+
+    /// <summary>Tests only: called inside each batch (and durable point) transaction before its first write; an exception it returns is thrown
+    /// there, as SQLite would raise it (fault injection of result codes no real file can be made to produce on demand).</summary>
+    internal Func<SqliteException?>? InjectBatchFailure { get; set; }
 
     /// <summary>The open connection, for tests that inspect pragmas or inject failures. Use only under no concurrency.</summary>
     internal SqliteConnection Connection
@@ -108,6 +122,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter
             _metrics.Dispose();
             _resolutions?.Dispose();
             _resolutions = null;
+            _requests?.Dispose();
+            _requests = null;
             if (_readConnectionString is { } readers)
             {
                 _readConnectionString = null;
@@ -137,14 +153,17 @@ internal sealed partial class SqliteDbWriter : IDbWriter
         var connection = Open();
         try
         {
-            CreateSchema(connection);
+            CreateSchema(connection, _logger, Path);
             _resolutions = new SqliteResolutions(connection);
+            _requests = new SqliteRequests(connection);
             (_resolvedThrough, _maxResolutionLsn) = _resolutions.LoadState();
         }
         catch (Exception ex)
         {
             _resolutions?.Dispose();
             _resolutions = null;
+            _requests?.Dispose();
+            _requests = null;
             connection.Dispose();
             if (ex is SqliteException sqlite)
             {
@@ -191,7 +210,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
                 throw new DbWriterException($"SQLite refused journal_mode=WAL for {Path} (it reports '{journalMode}').", isTransient: false);
             }
 
-            ExecuteNonQuery(connection, "PRAGMA synchronous=FULL");
+            ExecuteNonQuery(connection, "PRAGMA synchronous=NORMAL");
             ExecuteNonQuery(connection, string.Create(CultureInfo.InvariantCulture,
                 $"PRAGMA busy_timeout={(long)Math.Ceiling(busy.TotalMilliseconds)}"));
             ExecuteNonQuery(connection, "PRAGMA foreign_keys=OFF");
@@ -209,7 +228,10 @@ internal sealed partial class SqliteDbWriter : IDbWriter
         }
     }
 
-    private static void CreateSchema(SqliteConnection connection)
+    // Creates the schema of a new store, or migrates one written by an earlier version in place (one transaction: a
+    // crash leaves the old version intact). Version 1 → 2 adds _nv_requests and carries the stored resolutions over as
+    // unscoped request outcomes. A newer version than this build knows is refused.
+    private static void CreateSchema(SqliteConnection connection, ILogger logger, string path)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
         using (var command = connection.CreateCommand())
@@ -222,14 +244,28 @@ internal sealed partial class SqliteDbWriter : IDbWriter
                 ) WITHOUT ROWID;
                 INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('schema_version', {SchemaVersion});
                 INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('{ResolvedThroughKey}', 0);
+                INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('{DurableThroughKey}', 0);
                 {SqliteResolutions.CreateSql}
+                {SqliteRequests.CreateSql}
                 """;
             command.ExecuteNonQuery();
             command.CommandText = "SELECT value FROM _nv_meta WHERE key = 'schema_version'";
-            var version = (long)command.ExecuteScalar()!;
-            if (version != SchemaVersion)
+            var version = command.ExecuteScalar() is long stored ? stored : -1;
+            if (version == 1)
             {
-                throw new DbWriterException($"Database schema version {version} is not supported (expected {SchemaVersion}).", isTransient: false);
+                command.CommandText = SqliteRequests.MigrateFromVersion1Sql;
+                command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+                var carried = command.ExecuteNonQuery();
+                command.Parameters.Clear();
+                command.CommandText = $"UPDATE _nv_meta SET value = {SchemaVersion} WHERE key = 'schema_version'";
+                command.ExecuteNonQuery();
+                logger.SchemaMigrated(path, 1, SchemaVersion, carried);
+            }
+            else if (version != SchemaVersion)
+            {
+                throw new DbWriterException(
+                    $"The SQLite store {path} has schema version {version}; this build reads versions 1 and {SchemaVersion} (a newer Nv wrote it, or it is damaged).",
+                    DbErrorClass.Internal);
             }
         }
 

@@ -11,10 +11,12 @@ namespace Nv.Host.Configuration;
 /// <c>NV_API_KEYS_FILE</c>/<c>NV_API_KEYS</c> configure API keys (none: authentication off, loopback only);
 /// <c>NV_MAX_BODY_BYTES</c> caps request bodies.
 /// </remarks>
-internal static class NvEnvironment
+public static class NvEnvironment
 {
+    /// <summary>The HTTP listen address when <c>NV_URLS</c> is unset: loopback only.</summary>
     public const string DefaultUrls = "http://127.0.0.1:5080";
 
+    /// <summary>Adds the <c>NV_*</c> environment variables as configuration keys over <paramref name="current"/> (the configuration built so far, for defaults).</summary>
     public static IConfigurationBuilder AddNvEnvironment(this IConfigurationBuilder builder, IConfiguration current)
     {
         var values = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);

@@ -16,6 +16,7 @@ internal sealed class HostMetrics : IDisposable
     private readonly Histogram<double> _flushDuration;
     private readonly Histogram<long> _batchSize;
     private IWriteAheadLog? _wal;
+    private Pipeline.PipelinePositions? _positions;
     private long _replayDone;
     private long _replayTotal;
 
@@ -30,16 +31,25 @@ internal sealed class HostMetrics : IDisposable
         _meter.CreateObservableGauge("nv.wal.lsn.last", () => Stat(s => s.LastLsn.Value), "{record}", "Last appended LSN.");
         _meter.CreateObservableGauge("nv.wal.lsn.durable", () => Stat(s => s.DurableLsn.Value), "{record}", "Every record at or below this LSN is durable.");
         _meter.CreateObservableGauge("nv.wal.size", () => Stat(s => s.SizeBytes), "By", "Bytes of WAL segments on disk.");
-        _meter.CreateObservableGauge("nv.applier.lag", () => Stat(s => Math.Max(0, s.DurableLsn.Value - s.AppliedLsn.Value)), "{record}",
+        _meter.CreateObservableGauge("nv.applier.lag", () => Stat(s => Math.Max(0, s.DurableLsn.Value - Applied(s))), "{record}",
             "Durable WAL records the database does not reflect yet (durable − applied).");
-        _meter.CreateObservableGauge("nv.audit.backlog", () => Stat(s => Math.Max(0, s.AppliedLsn.Value - s.AuditedLsn.Value)), "{record}",
-            "Applied records whose audit entry is not confirmed yet (applied − audited).");
+        _meter.CreateObservableGauge("nv.audit.backlog", () => Stat(s => Math.Max(0, Applied(s) - Audited(s))), "{record}",
+            "Applied records whose audit entry is not committed yet (applied − audited).");
+        _meter.CreateObservableGauge("nv.store.durable.lag", () => Stat(s => Math.Max(0, Applied(s) - s.AppliedLsn.Value)), "{record}",
+            "Applied records the database has not made durable yet (a power loss would make boot replay redo them).");
         _meter.CreateObservableGauge("nv.replay.records.done", () => Interlocked.Read(ref _replayDone), "{record}", "Boot replay: records processed.");
         _meter.CreateObservableGauge("nv.replay.records.total", () => Interlocked.Read(ref _replayTotal), "{record}", "Boot replay: records to process.");
     }
 
     /// <summary>Lets the gauges read the WAL (called by the decorator once the log is open).</summary>
     public void Attach(IWriteAheadLog wal) => Volatile.Write(ref _wal, wal);
+
+    /// <summary>Lets the gauges read the pipeline's in-memory positions (ahead of the WAL's durable watermarks).</summary>
+    public void Attach(Pipeline.PipelinePositions positions) => Volatile.Write(ref _positions, positions);
+
+    private long Applied(WalStatistics wal) => Math.Max(wal.AppliedLsn.Value, Volatile.Read(ref _positions)?.Applied.Value ?? 0);
+
+    private long Audited(WalStatistics wal) => Math.Max(wal.AuditedLsn.Value, Volatile.Read(ref _positions)?.Audited.Value ?? 0);
 
     public void Appended() => _appends.Add(1);
 

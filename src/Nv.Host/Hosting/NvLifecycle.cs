@@ -62,6 +62,7 @@ internal sealed class NvLifecycle : BackgroundService
             await _audit.InitializeAsync(stoppingToken);
             var summary = await _replayer.RunAsync(dryRun: false, progress: _metrics is null ? null : _metrics.ReplayProgress, maxTransientRetries: null, stoppingToken);
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStarted(_options.Service), stoppingToken);
+            _pipeline.Faulted += OnPipelineFaulted;
             _pipeline.Start();
             Log.Ready(_logger, _options.Service, _options.Environment);
             _replayed.TrySetResult(summary);
@@ -69,22 +70,43 @@ internal sealed class NvLifecycle : BackgroundService
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             _replayed.TrySetCanceled(stoppingToken);
+            _pipeline.FailStart(new OperationCanceledException("Nv stopped before boot replay finished.", stoppingToken));
         }
         catch (Exception ex)
         {
             _replayed.TrySetException(ex);
-            Environment.ExitCode = 1;
+            _pipeline.FailStart(ex);
+            Environment.ExitCode = ex is StoreWalMismatchException ? ExitCodeOnStoreMismatch : 1;
             _lifetime.StopApplication();
             throw;
         }
     }
+
+    // Fail-stop: a stage that failed unexpectedly leaves nothing to serve writes; every caller was answered. The host stops
+    // with a non-zero exit code, so a supervisor restarts it and boot replay recovers from the WAL.
+    private void OnPipelineFaulted(Exception fault)
+    {
+        if (!_options.StopHostOnFault)
+        {
+            return;
+        }
+
+        Environment.ExitCode = ExitCodeOnFault;
+        _lifetime.StopApplication();
+    }
+
+    /// <summary>The process exit code when a store and the WAL disagree at start (<see cref="StoreWalMismatchException"/>).</summary>
+    public const int ExitCodeOnStoreMismatch = 6;
+
+    /// <summary>The process exit code after a pipeline stage failed (EX_SOFTWARE).</summary>
+    public const int ExitCodeOnFault = 70;
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         Log.Stopping(_logger);
         await _pipeline.StopAsync(cancellationToken);
         await base.StopAsync(cancellationToken);
-        if (_replayed.Task.IsCompletedSuccessfully && _wal.State == WalState.Open)
+        if (_replayed.Task.IsCompletedSuccessfully && _wal.State == WalState.Open && _pipeline.Fault is null)
         {
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStopped(_options.Service), cancellationToken);
             await _audit.CheckpointAsync(cancellationToken);

@@ -79,7 +79,7 @@ internal sealed class AuditHandler
             return refused;
         }
 
-        if (!TryParseTime(context.Request.Query["at"], out var at))
+        if (!AuditQuery.TryParseTime(context.Request.Query["at"], out var at))
         {
             return Problems.Validation(context, "Query parameter 'at' must be an ISO-8601 timestamp with an offset, e.g. 2025-01-31T12:00:00Z.", "at");
         }
@@ -183,7 +183,7 @@ internal sealed class AuditHandler
         {
             if (q[name] is { Count: > 0 } text)
             {
-                if (!TryParseTime(text, out var time))
+                if (!AuditQuery.TryParseTime(text, out var time))
                 {
                     return (null, Problems.Validation(context, $"{name} must be an ISO-8601 timestamp with an offset, e.g. 2025-01-31T12:00:00Z.", name));
                 }
@@ -224,13 +224,4 @@ internal sealed class AuditHandler
         ("userId", (q, v) => q with { UserId = v }),
         ("requestId", (q, v) => q with { RequestId = v }),
     ];
-
-    internal static bool TryParseTime(string? text, out DateTimeOffset time)
-    {
-        time = default;
-        // ISO-8601; a time without an offset is taken as UTC.
-        return !string.IsNullOrEmpty(text)
-            && text.Length <= 64
-            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out time);
-    }
 }

@@ -30,6 +30,7 @@ internal sealed class EntityHandler
 
     public async Task<IResult> GetAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
     {
+        entityId = EntityIdOf(context, entityId);
         if ((CheckRoute(context, dtoType, entityId) ?? CheckReady(context)) is { } refused)
         {
             return refused;
@@ -62,6 +63,7 @@ internal sealed class EntityHandler
 
     public async Task<IResult> WriteAsync(HttpContext context, WalOperation operation, string dtoType, string entityId, CancellationToken cancellationToken)
     {
+        entityId = EntityIdOf(context, entityId);
         var refused = CheckHeaders(context, out var expected);
         if ((CheckRoute(context, dtoType, entityId) ?? CheckReady(context) ?? refused) is { } problem)
         {
@@ -80,7 +82,7 @@ internal sealed class EntityHandler
                 }
             }
 
-            return await SubmitAsync(context, operation, dtoType, entityId, body?.RootElement, expected, expected is not null, cancellationToken);
+            return await SubmitAsync(context, operation, dtoType, entityId, body?.RootElement, expected, expected is not null, null, cancellationToken);
         }
         finally
         {
@@ -90,6 +92,7 @@ internal sealed class EntityHandler
 
     public async Task<IResult> PatchAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
     {
+        entityId = EntityIdOf(context, entityId);
         var refused = CheckHeaders(context, out var ifMatch);
         if ((CheckRoute(context, dtoType, entityId) ?? CheckReady(context) ?? refused) is { } problem)
         {
@@ -104,6 +107,9 @@ internal sealed class EntityHandler
 
         using (patch)
         {
+            // A retry must match the patch as sent, not the state it merges into (other writes may have changed it since).
+            var fingerprint = RequestFingerprint.Compute("patch", dtoType, entityId,
+                System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(patch!.RootElement));
             StoredEntity? current;
             try
             {
@@ -117,9 +123,11 @@ internal sealed class EntityHandler
             if (current is null)
             {
                 // A retry of a patch that deleted nothing but whose entity is gone since: the first outcome still wins.
-                if (await _db.FindByRequestIdAsync(RequestIds.FromCaller(context)!, cancellationToken) is not null)
+                var key = new RequestKey((context.Items[NvCaller.ItemKey] as NvCaller)?.UserId ?? string.Empty, RequestIds.FromCaller(context)!);
+                if ((await _db.FindRequestsAsync([key], cancellationToken)).ContainsKey(key))
                 {
-                    return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, patch!.RootElement, null, ifMatch is not null, cancellationToken);
+                    return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, patch!.RootElement, null, ifMatch is not null, fingerprint,
+                        cancellationToken);
                 }
 
                 return Problems.NotFound(context, $"No {dtoType} with id '{entityId}' exists; PATCH needs an existing entity.");
@@ -142,17 +150,23 @@ internal sealed class EntityHandler
                 return Problems.Validation(context, "The merge patch cannot be applied: " + ex.Message, "body");
             }
 
-            return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, merged, current.Lsn, ifMatch is not null, cancellationToken);
+            return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, merged, current.Lsn, ifMatch is not null, fingerprint, cancellationToken);
         }
     }
 
     private async Task<IResult> SubmitAsync(
         HttpContext context, WalOperation operation, string dtoType, string entityId, JsonElement? payload, Lsn? expected, bool clientPrecondition,
-        CancellationToken cancellationToken)
+        string? fingerprint, CancellationToken cancellationToken)
     {
         var caller = context.Items[NvCaller.ItemKey] as NvCaller;
+        if (!AckPreference.TryRead(context, out var ack))
+        {
+            return Problems.Validation(context, "Prefer: nv-ack must be durable, applied or audited.", "Prefer");
+        }
+
         var request = new WriteRequest
         {
+            Ack = ack,
             RequestId = RequestIds.FromCaller(context)!,
             Operation = operation,
             DtoType = dtoType,
@@ -162,11 +176,17 @@ internal sealed class EntityHandler
             Reason = context.Request.Headers["X-Reason"].ToString() is { Length: > 0 } reason ? reason : null,
             Metadata = Metadata(context),
             ExpectedLsn = expected,
+            Fingerprint = fingerprint,
         };
 
         try
         {
             var outcome = await _pipeline.WriteAsync(request, cancellationToken);
+            if (ack is { } preferred)
+            {
+                AckPreference.Applied(context, preferred);
+            }
+
             return WriteResults.From(context, outcome, operation, dtoType, entityId, clientPrecondition);
         }
         catch (WriteValidationException ex) when (ex.IsTooLarge)
@@ -177,9 +197,23 @@ internal sealed class EntityHandler
         {
             return Problems.Validation(context, ex.Message, ex.Field);
         }
+        catch (IdempotencyKeyReusedException ex)
+        {
+            return Problems.Create(context, StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyKeyReused,
+                "The request id was already used for a different request", ex.Message);
+        }
+        catch (RequestInProgressException ex)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.RequestInProgress, "The request is still in progress", ex.Message);
+        }
         catch (WalFaultedException ex)
         {
             return Problems.WalFaulted(context, "The write was not acknowledged: " + ex.Message + " Nv accepts no more writes until it is restarted.");
+        }
+        catch (PipelineUnavailableException ex)
+        {
+            return Problems.NotReady(context, ex.Message, ex.DurableLsn?.Value);
         }
         catch (InvalidOperationException ex)
         {
@@ -212,6 +246,24 @@ internal sealed class EntityHandler
         return _pipeline.IsReady ? null : Problems.NotReady(context, "Boot replay has not finished or Nv is stopping; retry shortly.");
     }
 
+    /// <summary>The entity id the client named: its path segment percent-decoded exactly once (RFC 3986).</summary>
+    /// <remarks>Kestrel decodes the path but leaves an encoded slash ("%2F") encoded, so the route value of
+    /// <c>..%2F..%2Fetc</c> is that text, which any later decoding turns into <c>../../etc</c>; and a double-encoded
+    /// <c>%252F</c> arrives as the same text. Only the raw request target tells them apart, so a route value holding
+    /// "%2F" is decoded from it (and refused by the id alphabet if it names a '/').</remarks>
+    internal static string EntityIdOf(HttpContext context, string routeValue)
+    {
+        if (!routeValue.Contains("%2F", StringComparison.OrdinalIgnoreCase))
+        {
+            return routeValue;
+        }
+
+        var raw = context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()?.RawTarget;
+        var path = raw is null ? null : raw.Split('?', 2)[0];
+        var segment = path is null || !path.StartsWith('/') ? null : path.TrimEnd('/')[(path.TrimEnd('/').LastIndexOf('/') + 1)..];
+        return segment is null ? routeValue.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase) : Uri.UnescapeDataString(segment);
+    }
+
     internal static IResult? CheckRoute(HttpContext context, string dtoType, string entityId)
     {
         if (!RequestValidator.IsValidDtoType(dtoType))
@@ -219,9 +271,10 @@ internal sealed class EntityHandler
             return Problems.Validation(context, "dtoType " + RequestValidator.DtoTypeRule + ".", "dtoType");
         }
 
-        if (entityId.Length is 0 or > RequestValidator.MaxEntityIdLength || entityId.Any(char.IsControl))
+        if (RequestValidator.EntityIdProblem(entityId) is { } problem)
         {
-            return Problems.Validation(context, $"entityId must be 1-{RequestValidator.MaxEntityIdLength} characters without control characters.", "entityId");
+            return Problems.Validation(context, $"entityId {problem} (ids are 1-{RequestValidator.MaxEntityIdLength} printable characters, " +
+                "without '/', '\\', control or format characters, and not '.' or '..').", "entityId");
         }
 
         return null;
@@ -230,9 +283,16 @@ internal sealed class EntityHandler
     private static IResult? CheckHeaders(HttpContext context, out Lsn? ifMatch)
     {
         ifMatch = null;
+        if (RequestIds.Conflict(context) is { } conflict)
+        {
+            return Problems.Validation(context, conflict, RequestIds.IdempotencyKeyHeader);
+        }
+
         if (RequestIds.FromCaller(context) is null)
         {
-            return Problems.Validation(context, "Writes need an X-Request-Id header (the idempotency key: a retry with the same id returns the first outcome).", "X-Request-Id");
+            return Problems.Validation(context,
+                "Writes need an X-Request-Id (or Idempotency-Key) header: the idempotency key; a retry with the same id returns the first outcome.",
+                "X-Request-Id");
         }
 
         var header = context.Request.Headers.IfMatch.ToString();

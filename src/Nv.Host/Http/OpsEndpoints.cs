@@ -4,16 +4,14 @@ using Microsoft.AspNetCore.Routing;
 using Nv.DbWriter;
 using Nv.Host.Http.Auth;
 using Nv.Wal;
-using OpenTelemetry.Exporter;
 
 namespace Nv.Host.Http;
 
-/// <summary>Operator endpoints (role <c>operator</c>): Prometheus <c>/metrics</c> and <c>/v1/ops/wal</c>.</summary>
+/// <summary>Operator endpoints (role <c>operator</c>): <c>/v1/ops/wal</c>. (The <c>nv</c> executable adds Prometheus <c>/metrics</c>.)</summary>
 internal static class OpsEndpoints
 {
     public static IEndpointRouteBuilder MapOpsEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPrometheusScrapingEndpoint("/metrics").RequireNvRole(NvRoles.Operator);
         app.MapGet("/v1/ops/wal", async (IWriteAheadLog wal, IDbWriter db, CancellationToken cancellationToken) =>
         {
             Lsn? resolved = null;

@@ -16,6 +16,8 @@ internal static class ProblemTypes
     public const string AlreadyExists = Base + "already-exists";
     public const string ConcurrentModification = Base + "concurrent-modification";
     public const string PreconditionFailed = Base + "precondition-failed";
+    public const string IdempotencyKeyReused = Base + "idempotency-key-reused";
+    public const string RequestInProgress = Base + "request-in-progress";
     public const string DbUnavailable = Base + "db-unavailable";
     public const string NotReady = Base + "not-ready";
     public const string WalFaulted = Base + "wal-faulted";

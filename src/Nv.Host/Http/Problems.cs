@@ -29,8 +29,9 @@ internal static class Problems
     public static IResult NotFound(HttpContext context, string detail) =>
         Create(context, StatusCodes.Status404NotFound, ProblemTypes.NotFound, "Not found", detail);
 
-    public static IResult NotReady(HttpContext context, string detail) =>
-        Create(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.NotReady, "Nv is not ready", detail);
+    public static IResult NotReady(HttpContext context, string detail, long? durableLsn = null) =>
+        Create(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.NotReady, "Nv is not ready", detail,
+            durableLsn is null ? null : new Dictionary<string, object?> { ["lsn"] = durableLsn, ["durable"] = true });
 
     public static IResult DbUnavailable(HttpContext context, string detail, long? lsn = null) =>
         Create(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.DbUnavailable, "The database is unavailable", detail,

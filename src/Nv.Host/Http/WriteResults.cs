@@ -35,6 +35,10 @@ internal static class WriteResults
                     : Results.Ok(body);
             case WriteStatus.Rejected:
                 return Rejected(context, outcome, clientPrecondition);
+            case WriteStatus.Accepted:
+                // Durable, not applied: a conflict or failed precondition is only known after the apply.
+                return Results.Accepted(RequestEndpoints.Location(outcome.RequestId),
+                    new WriteResponse(outcome.RequestId, "accepted", lsn, OperationName(operation), dtoType, entityId));
             default:
                 context.Response.Headers.RetryAfter = "1";
                 return Problems.DbUnavailable(context,

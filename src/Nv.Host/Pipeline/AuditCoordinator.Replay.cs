@@ -63,7 +63,7 @@ internal sealed partial class AuditCoordinator
 
             // Checked again under the lock: with a gap before this batch, the chain would hold its entries before the
             // missing ones and the watermark could not move anyway.
-            if (batch.Entries is null || _gap || _wal.AuditedLsn.Value < batch.First.Value - 1)
+            if (batch.Entries is null || _gap || _audited.Value < batch.First.Value - 1)
             {
                 _gap = true;
                 if (batch.Failure is not null)
@@ -75,8 +75,8 @@ internal sealed partial class AuditCoordinator
                 return 0;
             }
 
-            var inserted = batch.Entries.Count > 0 ? await _sink.AppendAsync(batch.Entries, cancellationToken) : 0;
-            _wal.AdvanceAudited(batch.Last);
+            var inserted = await _sink.AppendAsync(batch.Entries, batch.Last, cancellationToken);
+            MarkAudited(batch.Last);
             return inserted;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
@@ -114,7 +114,7 @@ internal sealed partial class AuditCoordinator
             switch (result.Status)
             {
                 case ApplyStatus.Applied:
-                    entries.Add(AuditEntryFactory.FromWalRecord(records[i], result.Before));
+                    entries.Add(BuildEntry(records[i], result.Before));
                     break;
                 case ApplyStatus.Rejected:
                     break;

@@ -9,10 +9,15 @@ namespace Nv.Host.Pipeline;
 /// <summary>Writes audit entries after database commits and backfills the ones that failed, so none is lost or duplicated.</summary>
 /// <remarks>
 /// Failure policy: an audit write failure never fails the user's write. It is logged as a WARN per entry (dtoType,
-/// operation, entityId, requestId), the audited watermark stops advancing (a gap), and <see cref="BackfillAsync"/>
+/// operation, entityId, requestId), the audited position stops advancing (a gap), and <see cref="BackfillAsync"/>
 /// later rebuilds the missing entries from the WAL records and the database's stored resolutions (exact before images).
-/// Entry ids equal WAL record ids and the sink skips known ids, so a backfill never duplicates.
-/// One lock serialises the on-time path and the backfill: the sink has a single writer, and the audited watermark
+/// Entry ids equal WAL record ids and the sink skips known ids, so a backfill never duplicates. A failure to *build* an
+/// entry (pure computation: the diff, the hashes) is a bug, not an audit store failure: it is thrown to the caller
+/// (the pipeline's audit stage faults; boot replay fails) instead of being retried forever by the backfill.
+/// Positions: <see cref="Audited"/> is what the store has committed (in memory, ahead of its durable point); it is
+/// stored in the sink in the same transaction as the entries, so after any crash the sink says where to resume. The
+/// WAL's audited watermark moves only to durable positions (<see cref="MakeDurableAsync"/>).
+/// One lock serialises the on-time path and the backfill: the sink has a single writer, and the audited position
 /// only ever claims LSNs whose applied records all have their entry.
 /// </remarks>
 internal sealed partial class AuditCoordinator : IDisposable
@@ -24,23 +29,34 @@ internal sealed partial class AuditCoordinator : IDisposable
     private readonly IAuditSink _sink;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _lock = new(1, 1);
-    private static readonly TimeSpan CoolDown = TimeSpan.FromSeconds(2);
 
     private readonly PendingAuditEntries? _pending;
     private Lsn _processedThrough;
+    private Lsn _audited;
     private bool _gap;
     private bool _parked = true; // unknown at start: the first backfill looks
-    private long _skipUntilTicks;
     private long _failures;
 
-    public AuditCoordinator(IWriteAheadLog wal, IDbWriter db, IAuditSink sink, ILogger<AuditCoordinator> logger, PendingAuditEntries? pending = null)
+    public AuditCoordinator(
+        IWriteAheadLog wal, IDbWriter db, IAuditSink sink, ILogger<AuditCoordinator> logger, PendingAuditEntries? pending = null,
+        PipelinePositions? positions = null)
     {
         _wal = wal;
         _db = db;
         _sink = sink;
         _logger = logger;
         _pending = pending;
+        Positions = positions ?? new PipelinePositions();
     }
+
+    /// <summary>The pipeline's positions, which this coordinator moves as entries are committed.</summary>
+    public PipelinePositions Positions { get; }
+
+    /// <summary>Builds the entry of an applied record (a seam for tests that inject a failing builder).</summary>
+    internal Func<WalRecord, System.Text.Json.JsonElement?, AuditEntry> BuildEntry { get; set; } = AuditEntryFactory.FromWalRecord;
+
+    /// <summary>Every applied record at or below it has its entry committed to the audit store.</summary>
+    public Lsn Audited => _audited;
 
     /// <summary>Whether some applied record is known to lack its audit entry.</summary>
     public bool HasGap => Volatile.Read(ref _gap);
@@ -54,18 +70,45 @@ internal sealed partial class AuditCoordinator : IDisposable
     /// <summary>Opens the audit store. An unavailable store is not fatal: writes go on, entries are backfilled later.</summary>
     public async Task InitializeAsync(CancellationToken cancellationToken)
     {
+        // Where the trail stands: the position the store recorded with its entries (it survives any crash with
+        // them); a store that records none (an older schema, MongoDB) resumes from the WAL's durable watermark.
+        _audited = _wal.AuditedLsn;
         try
         {
             await _sink.InitializeAsync(cancellationToken);
+            if (await _sink.GetAuditedThroughAsync(cancellationToken) is { } stored)
+            {
+                _audited = stored;
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             _gap = true;
             Log.AuditStoreUnavailable(_logger, ex);
         }
+
+        _processedThrough = Lsn.Max(_processedThrough, _audited);
+    }
+
+    /// <summary>A durable point of the audit store; returns the audited position it covers, or null when the store is
+    /// failing (the WAL's watermark then waits). Never throws for audit failures.</summary>
+    public async Task<Lsn?> MakeDurableAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            // A store that records no position commits durably (MongoDB j:true): what it committed is durable.
+            var committed = _audited;
+            return await _sink.MakeDurableAsync(cancellationToken) ?? committed;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.AuditDurablePointFailed(_logger, ex);
+            return null;
+        }
     }
 
     /// <summary>Audits a committed chunk (ascending LSN). Never throws for audit failures.</summary>
+    /// <remarks>Throws only when an entry cannot be built (a bug: see the class remarks).</remarks>
     public async Task RecordAsync(IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
     {
         var entries = new List<AuditEntry>(records.Count);
@@ -73,7 +116,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         {
             if (results[i].Status is ApplyStatus.Applied or ApplyStatus.AlreadyApplied)
             {
-                entries.Add(AuditEntryFactory.FromWalRecord(records[i], results[i].Before, results[i].After));
+                entries.Add(BuildEntry(records[i], results[i].Before));
             }
         }
 
@@ -81,34 +124,33 @@ internal sealed partial class AuditCoordinator : IDisposable
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            // After a failure, on-time writes skip the store for a cool-down: each attempt could block for the store's
-            // busy timeout and add it to every user write. The entries are deferred to the backfill, which retries.
-            if (entries.Count > 0 && _gap && Environment.TickCount64 < _skipUntilTicks)
+            _processedThrough = last;
+            if (_gap)
             {
+                // After a failure the on-time path leaves everything to the backfill until it has caught up: entries
+                // after a gap would sit in the chain before the missing ones, and the chain is kept in LSN order so that
+                // entries rebuilt after a power loss land at the same sequence with the same hashes.
                 MarkFailed(last, entries, null);
                 return;
             }
 
-            if (entries.Count > 0)
-            {
-                await _sink.AppendAsync(entries, cancellationToken);
-            }
-
-            _processedThrough = last;
-            if (!_gap)
-            {
-                _wal.AdvanceAudited(last);
-            }
+            await _sink.AppendAsync(entries, last, cancellationToken);
+            MarkAudited(last);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            _skipUntilTicks = Environment.TickCount64 + (long)CoolDown.TotalMilliseconds;
             MarkFailed(last, entries, ex);
         }
         finally
         {
             _lock.Release();
         }
+    }
+
+    private void MarkAudited(Lsn through)
+    {
+        _audited = Lsn.Max(_audited, through);
+        Positions.AuditedThrough(_audited);
     }
 
     private void MarkFailed(Lsn last, List<AuditEntry> entries, Exception? exception)
@@ -123,7 +165,8 @@ internal sealed partial class AuditCoordinator : IDisposable
     }
 
     /// <summary>Writes a system entry (service start/stop, denials). Never throws for audit failures.</summary>
-    /// <remarks>No WAL record backs these entries, so one the store cannot take is parked durably on local disk
+    /// <remarks>No WAL record backs these entries, so each is made durable at once (a durable point of the store: a power
+    /// loss cannot take it back), and one the store cannot take is parked durably on local disk
     /// (<see cref="PendingAuditEntries"/>) and stored by the next backfill: it is lost only if parking fails too (logged).</remarks>
     public async Task RecordSystemAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
@@ -131,6 +174,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         try
         {
             await _sink.AppendAsync([entry], cancellationToken);
+            await _sink.MakeDurableAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -182,6 +226,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         if (parked.Count > 0)
         {
             inserted = await _sink.AppendAsync([.. parked.Select(static p => p.Entry)], cancellationToken);
+            await _sink.MakeDurableAsync(cancellationToken); // before the files go: a power loss must not take both
             foreach (var entry in parked)
             {
                 PendingAuditEntries.Remove(entry);
@@ -210,7 +255,7 @@ internal sealed partial class AuditCoordinator : IDisposable
 
             long inserted = 0;
             var batch = new List<WalRecord>(BackfillBatchSize);
-            await foreach (var record in _wal.ReadAsync(_wal.AuditedLsn.Next, cancellationToken))
+            await foreach (var record in _wal.ReadAsync(_audited.Next, cancellationToken))
             {
                 if (record.Lsn > target)
                 {
@@ -233,7 +278,12 @@ internal sealed partial class AuditCoordinator : IDisposable
             }
 
             _gap = false;
-            _wal.AdvanceAudited(target);
+            if (target > _audited)
+            {
+                await _sink.AppendAsync([], target, cancellationToken);
+                MarkAudited(target);
+            }
+
             inserted += await StoreParkedAsync(cancellationToken);
             if (inserted > 0)
             {
@@ -244,7 +294,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Log.AuditBackfillFailed(_logger, ex, _wal.AuditedLsn.Value);
+            Log.AuditBackfillFailed(_logger, ex, _audited.Value);
             return -1;
         }
         finally
@@ -256,8 +306,8 @@ internal sealed partial class AuditCoordinator : IDisposable
     private async Task<int> BackfillBatchAsync(List<WalRecord> batch, CancellationToken cancellationToken)
     {
         var entries = await EntriesFromStoredResolutionsAsync(batch, cancellationToken);
-        var inserted = entries.Count > 0 ? await _sink.AppendAsync(entries, cancellationToken) : 0;
-        _wal.AdvanceAudited(batch[^1].Lsn);
+        var inserted = await _sink.AppendAsync(entries, batch[^1].Lsn, cancellationToken);
+        MarkAudited(batch[^1].Lsn);
         return inserted;
     }
 
@@ -277,7 +327,7 @@ internal sealed partial class AuditCoordinator : IDisposable
 
             if (resolution.Status == ApplyStatus.Applied)
             {
-                entries.Add(AuditEntryFactory.FromWalRecord(record, resolution.Before));
+                entries.Add(BuildEntry(record, resolution.Before));
             }
         }
 

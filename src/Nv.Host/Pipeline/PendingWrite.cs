@@ -1,26 +1,79 @@
+using Nv.DbWriter;
 using Nv.Wal;
 
 namespace Nv.Host.Pipeline;
 
 /// <summary>A validated request travelling through the pipeline stages, with the completion its caller awaits.</summary>
-/// <remarks>Owned by one stage at a time (commit → apply → audit); <see cref="Completion"/> may be completed early
-/// (Pending on a transient database failure) and is then left alone by later stages.</remarks>
+/// <remarks>Owned by one stage at a time (commit → apply → audit). <see cref="Completion"/> is completed once, by the
+/// stage matching <see cref="Ack"/> (or earlier: Pending on a transient database failure, a failure), and later stages
+/// leave it alone. <see cref="Final"/> keeps the outcome once the database decided it, for retries and status reads of
+/// writes that were answered <see cref="WriteStatus.Accepted"/>.</remarks>
 internal sealed class PendingWrite
 {
-    public PendingWrite(WriteRequest request)
+    private WriteOutcome? _final;
+
+    public PendingWrite(WriteRequest request, AckLevel ack = AckLevel.Applied)
     {
         Request = request;
+        Ack = ack;
+        Key = new RequestKey(request.UserId ?? string.Empty, request.RequestId);
+        Fingerprint = RequestFingerprint.Of(request);
     }
 
     public WriteRequest Request { get; }
+
+    /// <summary>When the caller is answered.</summary>
+    public AckLevel Ack { get; }
+    /// <summary>The request id in its caller's scope.</summary>
+    public RequestKey Key { get; }
+
+    /// <summary>What the request asked for (<see cref="RequestFingerprint"/>).</summary>
+    public string Fingerprint { get; }
 
     /// <summary>The record as stored in the WAL (set by the commit stage).</summary>
     public WalRecord? Record { get; set; }
 
     public TaskCompletionSource<WriteOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>The outcome the database decided (applied or rejected), once known.</summary>
+    public WriteOutcome? Final => Volatile.Read(ref _final);
+
     /// <summary>Completes the caller's task unless it was already answered.</summary>
     public void Answer(WriteOutcome outcome) => Completion.TrySetResult(outcome);
 
     public void Fail(Exception exception) => Completion.TrySetException(exception);
+
+    /// <summary>The WAL made the record durable: a <see cref="AckLevel.Durable"/> caller hears <see cref="WriteStatus.Accepted"/>.</summary>
+    public void OnDurable()
+    {
+        if (Ack == AckLevel.Durable)
+        {
+            Answer(new WriteOutcome
+            {
+                RequestId = Request.RequestId,
+                Status = WriteStatus.Accepted,
+                Lsn = Record!.Lsn,
+                Detail = "The write is durable in the WAL; its outcome is known once it is applied.",
+            });
+        }
+    }
+
+    /// <summary>The database decided: the outcome is final; an <see cref="AckLevel.Applied"/> caller hears it now.</summary>
+    public void OnApplied(WriteOutcome outcome)
+    {
+        Volatile.Write(ref _final, outcome);
+        if (Ack != AckLevel.Audited)
+        {
+            Answer(outcome);
+        }
+    }
+
+    /// <summary>The audit stage is done with it: an <see cref="AckLevel.Audited"/> caller hears the final outcome.</summary>
+    public void OnAudited()
+    {
+        if (Final is { } outcome)
+        {
+            Answer(outcome);
+        }
+    }
 }

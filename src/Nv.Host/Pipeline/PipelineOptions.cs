@@ -25,8 +25,19 @@ public sealed class PipelineOptions
     /// durable commits and fewer rewrites of the same index pages; each batch is held in memory by up to four stages.</summary>
     public int ReplayBatchSize { get; set; } = 8192;
 
-    /// <summary>Request ids remembered in memory for idempotent retries (older ones are found in the database).</summary>
+    /// <summary>Settled request ids remembered in memory for idempotent retries (older ones are found in the database's
+    /// request outcomes). Requests still in flight, or durable in the WAL but not yet applied, are never forgotten, so
+    /// the cache can hold more while the database is behind.</summary>
     public int RequestIdCacheSize { get; set; } = 100_000;
+
+    /// <summary>How long a request id's outcome is kept (default 24 hours, as in Stripe's API): a retry within it returns
+    /// the first outcome and writes nothing, whatever happened to the WAL since (truncation, restarts). Expired outcomes
+    /// are purged in the background; the same id after that is a new request.</summary>
+    public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How long a retry waits for the first attempt of its request id while that one is still in flight, before
+    /// it is answered <c>409 request-in-progress</c> (retry later with the same id).</summary>
+    public TimeSpan RequestInProgressWait { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>First delay before retrying a transiently failed database batch (doubles up to <see cref="MaxRetryDelay"/>).</summary>
     public TimeSpan InitialRetryDelay { get; set; } = TimeSpan.FromMilliseconds(100);
@@ -35,9 +46,34 @@ public sealed class PipelineOptions
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How often the WAL is truncated below both watermarks (and the database's resolutions and tombstones for the
-    /// truncated records are purged). Request ids older than the truncation point are no longer recognised as retries.</summary>
+    /// truncated records are purged), and expired request outcomes are purged (see <see cref="IdempotencyRetention"/>).</summary>
     public TimeSpan MaintenanceInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>How often the audit backfill checks for missing entries while the host runs.</summary>
     public TimeSpan AuditBackfillInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>When callers are answered unless a request says otherwise (<see cref="WriteRequest.Ack"/>, HTTP
+    /// <c>Prefer: nv-ack=durable|applied|audited</c>). Default <see cref="AckLevel.Applied"/>.</summary>
+    public AckLevel Ack { get; set; } = AckLevel.Applied;
+
+    /// <summary>Backpressure, in records: when the audit backlog (applied, not yet audited) or the apply backlog (durable,
+    /// not yet applied) exceeds this, new writes wait until it drains below it. Writes are never refused for lag.</summary>
+    public int MaxLagRecords { get; set; } = 50_000;
+
+    /// <summary>Backpressure, in time: when the oldest record of the audit or apply backlog has waited longer than this,
+    /// new writes wait until it drains.</summary>
+    public TimeSpan MaxLagTime { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Largest number of records the audit stage writes in one batch; its batches grow with the backlog up to it.</summary>
+    public int MaxAuditBatchSize { get; set; } = 8192;
+
+    /// <summary>How often the stores are made durable (a sync of each SQLite store; nothing to do on MongoDB). Only durable
+    /// positions move the WAL's watermarks, so this bounds how much boot replay redoes after a power loss and how long
+    /// the WAL keeps records the stores already hold.</summary>
+    public TimeSpan DurablePointInterval { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Whether an unexpected failure of a pipeline stage (a bug, a corrupt store) stops the host with a non-zero
+    /// exit code after every waiting caller was answered (default), so a supervisor restarts it and boot replay recovers.
+    /// When false, the pipeline stays faulted (readiness false, writes refused) until the host is restarted.</summary>
+    public bool StopHostOnFault { get; set; } = true;
 }

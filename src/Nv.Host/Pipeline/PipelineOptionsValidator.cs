@@ -43,6 +43,16 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
             errors.Add("Nv:Pipeline:RequestIdCacheSize must be positive.");
         }
 
+        if (options.IdempotencyRetention < TimeSpan.FromSeconds(1))
+        {
+            errors.Add("Nv:Pipeline:IdempotencyRetention must be at least 1 second (default 24 hours).");
+        }
+
+        if (options.RequestInProgressWait <= TimeSpan.Zero)
+        {
+            errors.Add("Nv:Pipeline:RequestInProgressWait must be positive.");
+        }
+
         if (options.InitialRetryDelay <= TimeSpan.Zero || options.MaxRetryDelay < options.InitialRetryDelay)
         {
             errors.Add("Nv:Pipeline retry delays must be positive with MaxRetryDelay >= InitialRetryDelay.");
@@ -56,6 +66,26 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
         if (options.AuditBackfillInterval <= TimeSpan.Zero)
         {
             errors.Add("Nv:Pipeline:AuditBackfillInterval must be positive.");
+        }
+
+        if (options.MaxLagRecords < 1 || options.MaxLagTime <= TimeSpan.Zero)
+        {
+            errors.Add("Nv:Pipeline:MaxLagRecords and MaxLagTime must be positive.");
+        }
+
+        if (options.MaxAuditBatchSize is < 1 or > 65536)
+        {
+            errors.Add("Nv:Pipeline:MaxAuditBatchSize must be between 1 and 65536.");
+        }
+
+        if (options.DurablePointInterval <= TimeSpan.Zero || options.DurablePointInterval > TimeSpan.FromMinutes(1))
+        {
+            errors.Add("Nv:Pipeline:DurablePointInterval must be positive and at most 1 minute.");
+        }
+
+        if (!Enum.IsDefined(options.Ack))
+        {
+            errors.Add("Nv:Pipeline:Ack must be Durable, Applied or Audited.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

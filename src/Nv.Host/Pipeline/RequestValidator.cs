@@ -43,7 +43,11 @@ internal sealed class RequestValidator
             throw new WriteValidationException("dtoType", DtoTypeRule);
         }
 
-        CheckText(request.EntityId, "entityId", MaxEntityIdLength, required: true);
+        if (EntityIdProblem(request.EntityId) is { } entityIdProblem)
+        {
+            throw new WriteValidationException("entityId", entityIdProblem);
+        }
+
         if (request.Version is < 0 or > 1_000_000)
         {
             throw new WriteValidationException("version", "must be between 0 and 1000000");
@@ -79,6 +83,81 @@ internal sealed class RequestValidator
     /// <summary>What <see cref="IsValidDtoType"/> requires, for messages.</summary>
     internal const string DtoTypeRule =
         "must start with a letter, contain only letters, digits and '_', be at most 64 characters, and not be a name Nv keeps for itself (audit_entries)";
+
+    /// <summary>The most a WAL record can hold besides its payload, reason and metadata: the fixed fields, the longest
+    /// service, dtoType, entity id, request id, user id and replay key this validator accepts (UTF-8, up to 3 bytes per
+    /// UTF-16 character) and the request fingerprint.</summary>
+    internal static int MaxRecordOverheadBytes(PipelineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        const int Fixed = 16 + 4 + 8 + 2 + 1 + 4 + 4 + 1 + 8; // id, version, timestamp, offset, operation, payload length, metadata count, expected LSN
+        const int Strings = 8 * 4; // length prefixes: service, dtoType, entityId, replayKey, requestId, userId, reason, fingerprint
+        const int Fingerprint = 32;
+        var environment = System.Text.Encoding.UTF8.GetByteCount(options.Environment ?? "");
+        var service = System.Text.Encoding.UTF8.GetByteCount(options.Service ?? "");
+        const int DtoType = 64;
+        const int EntityId = MaxEntityIdLength * 3;
+        const int Version = 7; // "1000000"
+        var replayKey = environment + service + Version + DtoType + EntityId + 4;
+        return Fixed + Strings + Fingerprint + service + DtoType + EntityId + replayKey + MaxRequestIdLength + (MaxUserIdLength * 3);
+    }
+
+    /// <summary>Why <paramref name="entityId"/> is not a safe entity id, or null when it is.</summary>
+    /// <remarks>The safe alphabet: 1–200 UTF-16 characters of printable Unicode (letters, digits, punctuation, symbols and
+    /// spaces). Refused: '/' and '\' (path separators: an id is never a path, whatever a store or a tool later builds from
+    /// it), the ids "." and ".." (path segments), control characters (C0, DEL, C1), format characters (Unicode category Cf:
+    /// zero-width and bidirectional overrides, which make two different ids look the same) and unpaired surrogates (they
+    /// cannot be encoded as UTF-8, so no JSON, BSON or SQLite text could hold them). Checked by the pipeline for every
+    /// caller, and by the HTTP layer on every route (reads included).</remarks>
+    internal static string? EntityIdProblem(string? entityId)
+    {
+        if (string.IsNullOrEmpty(entityId))
+        {
+            return "is required";
+        }
+
+        if (entityId.Length > MaxEntityIdLength)
+        {
+            return $"is longer than {MaxEntityIdLength} characters";
+        }
+
+        if (entityId is "." or "..")
+        {
+            return "may not be '.' or '..' (a path segment)";
+        }
+
+        for (var i = 0; i < entityId.Length; i++)
+        {
+            var c = entityId[i];
+            if (c is '/' or '\\')
+            {
+                return "may not contain '/' or '\\'";
+            }
+
+            if (char.IsControl(c))
+            {
+                return "may not contain NUL or other control characters";
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < entityId.Length && char.IsLowSurrogate(entityId[i + 1]))
+            {
+                i++;
+                continue;
+            }
+
+            if (char.IsSurrogate(c))
+            {
+                return "may not contain unpaired surrogates";
+            }
+
+            if (char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
+            {
+                return "may not contain invisible format characters (zero-width or bidirectional controls)";
+            }
+        }
+
+        return null;
+    }
 
     internal static bool IsValidDtoType(string? dtoType)
     {

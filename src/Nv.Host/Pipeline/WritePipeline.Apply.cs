@@ -10,7 +10,10 @@ internal sealed partial class WritePipeline
 
     // Apply stage: the only user of IDbWriter.ApplyAsync. Records arrive in LSN order and are applied in that order;
     // a transient failure keeps them at the head of the backlog (answering their callers Pending: the write is durable)
-    // and retries with exponential backoff. The applied watermark advances only after the commit returned.
+    // and retries with exponential backoff. A non-transient database failure (corruption, an I/O error the store cannot
+    // recover from) or any unexpected exception ends the loop, which faults the pipeline (RunStage): retrying a
+    // deterministic failure forever would wedge every later write behind it. Applied callers are answered right after
+    // the commit; the chunk then goes to the audit stage, off their path.
     private async Task ApplyLoopAsync(CancellationToken cancellationToken)
     {
         var reader = _committed.Reader;
@@ -49,13 +52,12 @@ internal sealed partial class WritePipeline
 
                 delay = _options.InitialRetryDelay;
                 CrashPoints.Hit(CrashPoints.AfterDbWrite);
-                _wal.AdvanceApplied(records[^1].Lsn);
                 backlog.RemoveRange(0, chunk.Count);
-                await _applied.Writer.WriteAsync(new AppliedChunk(chunk, results), cancellationToken);
+                AnswerApplied(chunk, results);
+                _positions.AppliedThrough(records[^1].Lsn);
+                _applied.Writer.TryWrite(new AppliedChunk(chunk, results));
+                _lag.Release();
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
         }
         finally
         {
@@ -97,27 +99,49 @@ internal sealed partial class WritePipeline
 
             CrashPoints.Hit(CrashPoints.AfterWalFlush);
             Log.StageBatch(_logger, "commit", next.Writes.Count, next.Writes[^1].Record!.Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(next.StartedTimestamp).TotalMilliseconds);
+            _positions.Committed(next.Writes[^1].Record!.Lsn);
             backlog.AddRange(next.Writes);
         }
     }
 
+    // A transient failure is reported as results (retried); a non-transient DbWriterException or anything unexpected is
+    // thrown to the stage, which faults the pipeline.
     private async Task<IReadOnlyList<ApplyResult>> ApplyOrTransientAsync(List<WalRecord> records, CancellationToken cancellationToken)
     {
+        IReadOnlyList<ApplyResult> results;
         try
         {
-            var results = await _db.ApplyAsync(records, cancellationToken);
-            if (results.Count != records.Count)
-            {
-                throw new InvalidOperationException($"The database writer returned {results.Count} results for {records.Count} records.");
-            }
-
-            return results;
+            results = await _db.ApplyAsync(records, cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (DbWriterException ex) when (ex.IsTransient)
         {
-            // Anything unexpected is retried like a transient failure: the records are durable and must not be skipped.
             Log.ApplyFailed(_logger, ex, records[0].Lsn.Value, records[^1].Lsn.Value);
             return [new ApplyResult { Lsn = records[0].Lsn, Status = ApplyStatus.Transient, Error = ex.Message }];
+        }
+
+        if (results.Count != records.Count)
+        {
+            throw new InvalidOperationException($"The database writer returned {results.Count} results for {records.Count} records.");
+        }
+
+        return results;
+    }
+
+    private static void AnswerApplied(List<PendingWrite> chunk, IReadOnlyList<ApplyResult> results)
+    {
+        for (var i = 0; i < chunk.Count; i++)
+        {
+            var write = chunk[i];
+            var result = results[i];
+            var rejected = result.Status == ApplyStatus.Rejected;
+            write.OnApplied(new WriteOutcome
+            {
+                RequestId = write.Request.RequestId,
+                Status = rejected ? WriteStatus.Rejected : WriteStatus.Applied,
+                Lsn = write.Record!.Lsn,
+                RejectReason = result.RejectReason,
+                Detail = rejected ? DescribeRejection(result.RejectReason) : null,
+            });
         }
     }
 

@@ -6,59 +6,47 @@ namespace Nv.Host.Pipeline;
 
 internal sealed partial class WritePipeline
 {
-    // Audit stage: writes the audit entries of every chunk committed so far in one audit batch (chunks that queued up
-    // while the previous batch was being written go out together, so the audit store's per-commit cost is shared),
-    // then answers their callers. Audit failures are absorbed by the coordinator (WARN + backfill), so a caller's
-    // outcome never depends on the audit store.
-    private const int MaxAuditBatch = 1024;
-
+    // Audit stage, off the caller's path (but for Audited acks): writes the entries of every chunk applied so far in one
+    // audit batch, up to MaxAuditBatchSize records, so its batches grow with the backlog and the audit store's per-commit
+    // cost is shared by more entries the further it falls behind; the lag gate bounds how far that is. Audit store
+    // failures are absorbed by the coordinator (WARN + backfill) and never fail a write; an exception the coordinator
+    // does not absorb (a bug building the entries) ends the loop and faults the pipeline (RunStage).
     private async Task AuditLoopAsync(CancellationToken cancellationToken)
     {
         var reader = _applied.Reader;
         var chunks = new List<AppliedChunk>();
         var records = new List<WalRecord>();
         var results = new List<ApplyResult>();
-        try
+        while (await reader.WaitToReadAsync(cancellationToken))
         {
-            while (await reader.WaitToReadAsync(cancellationToken))
+            chunks.Clear();
+            records.Clear();
+            results.Clear();
+            while (records.Count < _options.MaxAuditBatchSize && reader.TryRead(out var chunk))
             {
-                chunks.Clear();
-                records.Clear();
-                results.Clear();
-                while (records.Count < MaxAuditBatch && reader.TryRead(out var chunk))
+                chunks.Add(chunk);
+                foreach (var write in chunk.Writes)
                 {
-                    chunks.Add(chunk);
-                    records.AddRange(chunk.Writes.ConvertAll(static w => w.Record!));
-                    results.AddRange(chunk.Results);
+                    records.Add(write.Record!);
                 }
 
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                await _audit.RecordAsync(records, results, cancellationToken);
-                Log.StageBatch(_logger, "audit", records.Count, records[^1].Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                CrashPoints.Hit(CrashPoints.AfterAudit);
-                chunks.ForEach(Answer);
+                results.AddRange(chunk.Results);
             }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
 
-    private static void Answer(AppliedChunk chunk)
-    {
-        for (var i = 0; i < chunk.Writes.Count; i++)
-        {
-            var write = chunk.Writes[i];
-            var result = chunk.Results[i];
-            var rejected = result.Status == ApplyStatus.Rejected;
-            write.Answer(new WriteOutcome
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            await _audit.RecordAsync(records, results, cancellationToken);
+            Log.StageBatch(_logger, "audit", records.Count, records[^1].Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            CrashPoints.Hit(CrashPoints.AfterAudit);
+            foreach (var chunk in chunks)
             {
-                RequestId = write.Request.RequestId,
-                Status = rejected ? WriteStatus.Rejected : WriteStatus.Applied,
-                Lsn = write.Record!.Lsn,
-                RejectReason = result.RejectReason,
-                Detail = rejected ? DescribeRejection(result.RejectReason) : null,
-            });
+                foreach (var write in chunk.Writes)
+                {
+                    write.OnAudited();
+                    Done(write);
+                }
+            }
+
+            _lag.Release();
         }
     }
 
@@ -73,6 +61,7 @@ internal sealed partial class WritePipeline
                 if (_audit.HasGap || _audit.HasParked)
                 {
                     await _audit.BackfillAsync(null, null, cancellationToken);
+                    _lag.Release();
                 }
             }
         }

@@ -40,6 +40,12 @@ internal sealed partial class WritePipeline
 
                     CrashPoints.Hit(CrashPoints.AfterWalAppend);
                     previous = _wal.FlushAsync(batch[^1].Record!.Lsn, CancellationToken.None).AsTask();
+                    if (batch.Exists(static w => w.Ack == AckLevel.Durable))
+                    {
+                        // Durable callers hear back as soon as the group commit completed, not when the apply stage gets to it.
+                        _ = previous.ContinueWith(AnswerDurable, batch, CancellationToken.None,
+                            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    }
                     Log.StageBatch(_logger, "append", batch.Count, batch[^1].Record!.Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
@@ -60,6 +66,19 @@ internal sealed partial class WritePipeline
         }
     }
 
+    private void AnswerDurable(Task flush, object? state)
+    {
+        if (Volatile.Read(ref _fault) is not null)
+        {
+            return; // after a WAL fault nothing is acknowledged, even a flush that reports success
+        }
+
+        foreach (var write in (List<PendingWrite>)state!)
+        {
+            write.OnDurable();
+        }
+    }
+
     // Drains waiting requests (up to the batch limit), answers the known retries and appends the rest to the batch.
     private async Task AppendWaitingAsync(System.Threading.Channels.ChannelReader<PendingWrite> reader, List<PendingWrite> batch, CancellationToken cancellationToken)
     {
@@ -77,28 +96,55 @@ internal sealed partial class WritePipeline
         var first = batch.Count;
         batch.AddRange(taken); // before appending: if an append faults the WAL, FaultPipeline fails all of them
         var midBatch = CrashPoints.IsArmed(CrashPoints.MidBatch) && batch.Count >= 2 ? batch.Count / 2 : -1;
+        var refused = 0;
         for (var i = first; i < batch.Count; i++)
         {
-            if (i == midBatch)
+            if (i == midBatch && batch[i - 1].Record is { } previous)
             {
-                await _wal.FlushAsync(batch[i - 1].Record!.Lsn, cancellationToken);
+                await _wal.FlushAsync(previous.Lsn, cancellationToken);
                 CrashPoints.Hit(CrashPoints.MidBatch);
             }
 
-            batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request), cancellationToken);
+            try
+            {
+                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request, batch[i].Fingerprint), cancellationToken);
+            }
+            catch (WalRecordTooLargeException ex)
+            {
+                // The WAL refused this record before writing anything (it is still open): a refusal of this request only.
+                RefuseTooLarge(batch[i], ex);
+                refused++;
+            }
+        }
+
+        if (refused > 0)
+        {
+            batch.RemoveAll(static w => w.Record is null);
         }
     }
 
-    // Retries whose first attempt this process no longer remembers are found among the database's resolutions: they get
-    // the first outcome and write nothing. Returns false when nothing of the batch is left to append. When the lookup
-    // fails, the batch's callers get that error and nothing is written: appending without knowing whether a request id
-    // was already resolved could apply a retried request twice.
+    private void RefuseTooLarge(PendingWrite write, WalRecordTooLargeException ex)
+    {
+        Log.RecordTooLarge(_logger, write.Request.RequestId, ex.SizeBytes, ex.MaxBytes);
+        _requests.Remove(write);
+        write.Fail(new WriteValidationException("record",
+            $"the write serializes to {ex.SizeBytes} bytes with its ids, reason and metadata; the write-ahead log takes at most {ex.MaxBytes} " +
+            "(Nv:Wal:MaxRecordBytes). Nothing was written.", isTooLarge: true));
+        Done(write); // its place in the backlog is given back
+    }
+
+    // Retries whose first attempt this process no longer remembers are found among the database's request outcomes
+    // (kept for the idempotency retention, whatever happened to the WAL): they get the first outcome and write nothing,
+    // or 422 when the id was first used for a different request. The request-id cache never forgets a write the
+    // database cannot answer yet (in flight, or durable but unapplied), so a miss here is authoritative. Returns false
+    // when nothing of the batch is left to append. When the lookup fails, the batch's callers get that error and nothing
+    // is written: appending without knowing whether a request id was already resolved could apply a retry twice.
     private async Task<bool> AnswerKnownRequestsAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
     {
-        IReadOnlyDictionary<string, RecordResolution> known;
+        IReadOnlyDictionary<RequestKey, RequestOutcome> known;
         try
         {
-            known = await _db.FindByRequestIdsAsync(batch.ConvertAll(static w => w.Request.RequestId), cancellationToken);
+            known = await _db.FindRequestsAsync(batch.ConvertAll(static w => w.Key), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -106,6 +152,7 @@ internal sealed partial class WritePipeline
             foreach (var write in batch)
             {
                 _requests.Remove(write);
+                Done(write);
                 write.Fail(ex);
             }
 
@@ -119,12 +166,21 @@ internal sealed partial class WritePipeline
 
         batch.RemoveAll(write =>
         {
-            if (!known.TryGetValue(write.Request.RequestId, out var resolution))
+            if (!known.TryGetValue(write.Key, out var stored))
             {
                 return false;
             }
 
-            write.Answer(FromResolution(resolution));
+            if (stored.Fingerprint is { } fingerprint && !string.Equals(fingerprint, write.Fingerprint, StringComparison.Ordinal))
+            {
+                _requests.Remove(write); // the id keeps its first request; this one owns nothing
+                write.Fail(new IdempotencyKeyReusedException(write.Request.RequestId, Describe(stored)));
+                Done(write);
+                return true;
+            }
+
+            write.Answer(FromStored(stored));
+            Done(write);
             return true;
         });
         return batch.Count > 0;
@@ -133,7 +189,7 @@ internal sealed partial class WritePipeline
     private static readonly IReadOnlyDictionary<string, string> NoMetadata =
         new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
 
-    private WalRecord BuildRecord(WriteRequest request) => new()
+    private WalRecord BuildRecord(WriteRequest request, string fingerprint) => new()
     {
         Id = Guid.CreateVersion7(_time.GetUtcNow()),
         Service = _options.Service,
@@ -149,6 +205,7 @@ internal sealed partial class WritePipeline
         Reason = request.Reason,
         Metadata = request.Metadata is { Count: > 0 } metadata ? new Dictionary<string, string>(metadata, StringComparer.Ordinal) : NoMetadata,
         ExpectedLsn = request.ExpectedLsn,
+        Fingerprint = fingerprint,
     };
 
     private void FaultPipeline(Exception ex, List<PendingWrite> batch)

@@ -5,7 +5,7 @@ namespace Nv.Host.Pipeline;
 internal sealed partial class WritePipeline
 {
     // Rotation: segments wholly below both watermarks (and past retention) are removed, then the database forgets the
-    // resolutions and tombstones of the removed records. Order matters: the WAL goes first, so a crash in between
+    // resolutions and tombstones of the removed records, and the request outcomes older than the idempotency retention. Order matters: the WAL goes first, so a crash in between
     // leaves extra resolutions (harmless), never a replayable record without its resolution.
     private async Task MaintenanceLoopAsync(CancellationToken cancellationToken)
     {
@@ -33,12 +33,26 @@ internal sealed partial class WritePipeline
                 await _db.PurgeAsync(new Lsn(first.Value - 1), cancellationToken);
             }
 
+            await PurgeExpiredRequestsAsync(cancellationToken);
             return first;
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not WalFaultedException)
         {
             Log.MaintenanceFailed(_logger, ex);
             return Lsn.None;
+        }
+    }
+
+    // Request outcomes live for the idempotency retention, independently of the WAL: only their age removes them.
+    private async Task PurgeExpiredRequestsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _db.PurgeRequestsAsync(_time.GetUtcNow() - _options.IdempotencyRetention, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.RequestPurgeFailed(_logger, ex);
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -7,14 +8,22 @@ using Nv.Wal;
 
 namespace Nv.Host.Pipeline;
 
-/// <summary>The staged, batching write pipeline: commit (WAL append + one flush per batch) → apply (one database
-/// transaction per chunk) → audit (one audit batch) → answer each caller.</summary>
+/// <summary>The staged, batching write pipeline: commit (WAL append + one group commit per batch) → apply (one database
+/// transaction per chunk) → audit (one audit batch, off the caller's path) → durable points.</summary>
 /// <remarks>
-/// Each stage is one loop on its own task, so batch k+1 is being fsynced while batch k is applied and batch k-1 is
-/// audited. Only the commit loop appends, so a batch's LSNs are contiguous and the apply loop sees records in LSN
-/// order. Failure policy (see DESIGN.md): a WAL failure faults the pipeline for good (no retry, nothing acknowledged);
-/// a transient database failure answers the waiting callers Pending and retries the same records with backoff, in
-/// order, until they apply; audit failures are the <see cref="AuditCoordinator"/>'s business and never fail a write.
+/// Each stage is one loop on its own task, so batch k+1 is being fsynced while batch k is applied and earlier ones are
+/// audited. Only the commit loop appends, so a batch's LSNs are contiguous and the apply loop sees records in LSN order.
+/// Callers are answered by the stage their <see cref="AckLevel"/> names: <see cref="AckLevel.Durable"/> when the WAL
+/// group commit completed, <see cref="AckLevel.Applied"/> after the database commit, <see cref="AckLevel.Audited"/>
+/// after the audit batch. The WAL fsync is the only durable commit on a caller's path: the stores commit with
+/// <c>synchronous=NORMAL</c> and a separate loop makes them durable every <see cref="PipelineOptions.DurablePointInterval"/>;
+/// only those durable positions move the WAL's watermarks (truncation, purges).
+/// Failure policy (DESIGN.md): a WAL failure faults the pipeline for good (no retry, nothing acknowledged); a transient
+/// database failure answers the waiting callers Pending and retries the same records with backoff, in order; audit
+/// failures are the <see cref="AuditCoordinator"/>'s business and never fail a write; any other failure of a stage (a
+/// bug, a corrupt store) faults the pipeline: CRITICAL, readiness false, every waiting caller answered (with its LSN when
+/// the record is durable), and the host is stopped with a non-zero exit code unless
+/// <see cref="PipelineOptions.StopHostOnFault"/> is off.
 /// </remarks>
 internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
 {
@@ -24,12 +33,16 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private readonly PipelineOptions _options;
     private readonly RequestValidator _validator;
     private readonly RequestIdCache _requests;
+    private readonly PipelinePositions _positions;
+    private readonly LagGate _lag;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Channel<PendingWrite> _incoming;
     private readonly Channel<CommittedBatch> _committed;
     private readonly Channel<AppliedChunk> _applied;
+    private readonly ConcurrentDictionary<PendingWrite, byte> _inFlight = new(ReferenceEqualityComparer.Instance);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task[] _loops = [];
     private Exception? _fault;
     private int _started;
@@ -40,14 +53,17 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         AuditCoordinator audit,
         IOptions<PipelineOptions> options,
         ILogger<WritePipeline> logger,
-        TimeProvider? time = null)
+        TimeProvider? time = null,
+        PipelinePositions? positions = null)
     {
         _wal = wal;
         _db = db;
         _audit = audit;
         _options = options.Value;
         _validator = new RequestValidator(_options);
-        _requests = new RequestIdCache(_options.RequestIdCacheSize);
+        _requests = new RequestIdCache(_options.RequestIdCacheSize, () => _wal.AppliedLsn);
+        _positions = positions ?? audit.Positions;
+        _lag = new LagGate(_positions, _options, () => _audit.HasGap);
         _logger = logger;
         _time = time ?? TimeProvider.System;
         _incoming = Channel.CreateBounded<PendingWrite>(new BoundedChannelOptions(16 * _options.MaxBatchSize)
@@ -55,15 +71,35 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
-        _committed = Channel.CreateBounded<CommittedBatch>(new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
-        _applied = Channel.CreateBounded<AppliedChunk>(new BoundedChannelOptions(8) { SingleReader = true, SingleWriter = true });
+        // Unbounded between the stages: the backlogs are bounded by the lag gate (MaxLag), so a slow audit store holds new
+        // writes instead of stalling the apply stage and with it every caller waiting for Applied.
+        _committed = Channel.CreateUnbounded<CommittedBatch>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        _applied = Channel.CreateUnbounded<AppliedChunk>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     }
 
     /// <inheritdoc />
-    public bool IsReady => Volatile.Read(ref _started) == 1 && Volatile.Read(ref _fault) is null;
+    public bool IsReady => Volatile.Read(ref _started) == 1 && Volatile.Read(ref _fault) is null && !_stopping.IsCancellationRequested;
+
+    /// <inheritdoc />
+    public Task WhenReadyAsync(CancellationToken cancellationToken = default) => _ready.Task.WaitAsync(cancellationToken);
 
     /// <summary>Why the pipeline stopped accepting writes, if it did.</summary>
     public Exception? Fault => Volatile.Read(ref _fault);
+
+    /// <summary>Where the stages stand (backlogs, durable positions).</summary>
+    public PipelinePositions Positions => _positions;
+
+    /// <summary>Why new writes are held by backpressure now, or null.</summary>
+    public string? Backpressure => _lag.Reason;
+
+    /// <summary>Writes that had to wait for a backlog to drain, since start.</summary>
+    public long BackpressureWaits => _lag.Waits;
+
+    /// <summary>Raised once when a stage fails unexpectedly (after every waiting caller was answered).</summary>
+    public event Action<Exception>? Faulted;
+
+    /// <summary>Records that the start failed (boot replay or a store), so <see cref="WhenReadyAsync"/> callers learn why.</summary>
+    public void FailStart(Exception exception) => _ready.TrySetException(exception);
 
     /// <summary>Starts the stage loops. Called once boot replay has finished.</summary>
     public void Start()
@@ -76,12 +112,14 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         var token = _stopping.Token;
         _loops =
         [
-            Task.Run(() => CommitLoopAsync(token), CancellationToken.None),
-            Task.Run(() => ApplyLoopAsync(token), CancellationToken.None),
-            Task.Run(() => AuditLoopAsync(token), CancellationToken.None),
+            RunStage("commit", () => CommitLoopAsync(token)),
+            RunStage("apply", () => ApplyLoopAsync(token)),
+            RunStage("audit", () => AuditLoopAsync(token)),
+            RunStage("durable-point", () => DurablePointLoopAsync(token)),
             Task.Run(() => BackfillLoopAsync(token), CancellationToken.None),
             Task.Run(() => MaintenanceLoopAsync(token), CancellationToken.None),
         ];
+        _ready.TrySetResult();
     }
 
     /// <inheritdoc />
@@ -92,19 +130,30 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         _validator.Validate(request);
         request = PrepareForWal(request);
 
-        var candidate = new PendingWrite(request);
+        var candidate = new PendingWrite(request, request.Ack ?? _options.Ack);
         var owner = _requests.GetOrAdd(candidate);
         if (!ReferenceEquals(owner, candidate))
         {
+            // The id is known in this process (in flight, durable but unapplied, or recently settled).
+            if (!string.Equals(owner.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
+            {
+                throw new IdempotencyKeyReusedException(request.RequestId, Describe(owner.Request));
+            }
+
             return await RetryOutcomeAsync(owner, cancellationToken);
         }
 
         try
         {
+            // Backpressure: a slow store makes writers wait here, before anything is written; nothing is refused.
+            await _lag.EnterAsync(cancellationToken);
+            _inFlight.TryAdd(candidate, 0);
+            ThrowIfUnavailable();
             await _incoming.Writer.WriteAsync(candidate, cancellationToken);
         }
-        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException)
+        catch (Exception ex) when (ex is ChannelClosedException or OperationCanceledException or PipelineUnavailableException or WalFaultedException)
         {
+            Done(candidate);
             _requests.Remove(candidate);
             ThrowIfUnavailable();
             throw;
@@ -113,31 +162,81 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         return await candidate.Completion.Task.WaitAsync(cancellationToken);
     }
 
+    /// <inheritdoc />
+    public async Task<WriteOutcome?> GetOutcomeAsync(string requestId, string? userId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(requestId);
+        var key = new RequestKey(userId ?? string.Empty, requestId);
+        if (_requests.TryGet(key, out var write))
+        {
+            if (write.Final is { } final)
+            {
+                return final with { IsReplay = true };
+            }
+
+            if (write.Record is { } record && record.Lsn <= _wal.DurableLsn)
+            {
+                return new WriteOutcome
+                {
+                    RequestId = requestId,
+                    Status = write.Completion.Task is { IsCompletedSuccessfully: true, Result.Status: WriteStatus.Pending } ? WriteStatus.Pending : WriteStatus.Accepted,
+                    Lsn = record.Lsn,
+                    Detail = "The write is durable in the WAL and not applied yet.",
+                    IsReplay = true,
+                };
+            }
+        }
+
+        var stored = (await _db.FindRequestsAsync([key], cancellationToken)).GetValueOrDefault(key);
+        return stored is null ? null : FromStored(stored);
+    }
+
+    // A retry waits for the first attempt (bounded: past RequestInProgressWait it is told to come back, 409), and gets its
+    // outcome; a first attempt answered Pending may have been applied since, which the database's outcome tells.
     private async Task<WriteOutcome> RetryOutcomeAsync(PendingWrite first, CancellationToken cancellationToken)
     {
-        var outcome = await first.Completion.Task.WaitAsync(cancellationToken);
-        if (outcome.Status == WriteStatus.Pending)
+        WriteOutcome outcome;
+        try
         {
-            // The first attempt was answered Pending; it may have applied since.
-            var resolved = await _db.FindByRequestIdAsync(outcome.RequestId, cancellationToken);
-            if (resolved is not null)
+            outcome = await first.Completion.Task.WaitAsync(_options.RequestInProgressWait, _time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new RequestInProgressException(first.Request.RequestId, _options.RequestInProgressWait);
+        }
+
+        if (first.Final is { } final)
+        {
+            outcome = final;
+        }
+        else if (outcome.Status == WriteStatus.Pending)
+        {
+            var stored = (await _db.FindRequestsAsync([first.Key], cancellationToken)).GetValueOrDefault(first.Key);
+            if (stored is not null)
             {
-                outcome = FromResolution(resolved);
+                outcome = FromStored(stored);
             }
         }
 
         return outcome with { IsReplay = true };
     }
 
-    private static WriteOutcome FromResolution(RecordResolution resolution) => new()
+    private static WriteOutcome FromStored(RequestOutcome stored) => new()
     {
-        RequestId = resolution.RequestId,
-        Status = resolution.Status == ApplyStatus.Rejected ? WriteStatus.Rejected : WriteStatus.Applied,
-        Lsn = resolution.Lsn,
-        RejectReason = resolution.RejectReason,
-        Detail = resolution.Status == ApplyStatus.Rejected ? DescribeRejection(resolution.RejectReason) : null,
+        RequestId = stored.RequestId,
+        Status = stored.Status == ApplyStatus.Rejected ? WriteStatus.Rejected : WriteStatus.Applied,
+        Lsn = stored.Lsn,
+        RejectReason = stored.RejectReason,
+        Detail = stored.Status == ApplyStatus.Rejected ? DescribeRejection(stored.RejectReason) : null,
         IsReplay = true,
     };
+
+    private static string Describe(WriteRequest request) =>
+        $"{(request.Fingerprint is null ? RequestFingerprint.MethodOf(request.Operation) : "patch")} {request.DtoType}/{request.EntityId}";
+
+    private static string Describe(RequestOutcome stored) => stored.Operation is { } operation
+        ? $"{RequestFingerprint.MethodOf(operation)} {stored.DtoType}/{stored.EntityId}"
+        : "an earlier request";
 
     internal static string DescribeRejection(RejectReason reason) => reason switch
     {
@@ -150,23 +249,26 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
 
     private void ThrowIfUnavailable()
     {
-        if (Volatile.Read(ref _fault) is { } fault)
+        switch (Volatile.Read(ref _fault))
         {
-            throw fault as WalFaultedException ?? new WalFaultedException("The write-ahead log has failed; no writes are accepted. " + fault.Message, innerException: fault);
+            case WalFaultedException wal:
+                throw wal;
+            case { } fault:
+                throw new PipelineUnavailableException("Nv's write pipeline has failed and accepts no writes until the host is restarted: " + fault.Message, null, fault);
         }
 
         if (Volatile.Read(ref _started) == 0)
         {
-            throw new InvalidOperationException("Nv is not ready: boot replay has not finished.");
+            throw new PipelineUnavailableException("Nv is not ready: boot replay has not finished.", null);
         }
 
         if (_stopping.IsCancellationRequested)
         {
-            throw new InvalidOperationException("Nv is stopping and accepts no new writes.");
+            throw new PipelineUnavailableException("Nv is stopping and accepts no new writes.", null);
         }
     }
 
-    /// <summary>Stops accepting writes, lets in-flight batches finish, and stops the loops.</summary>
+    /// <summary>Stops accepting writes, lets in-flight batches finish, answers whatever could not, and stops the loops.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _incoming.Writer.TryComplete();
@@ -178,9 +280,19 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         {
             Log.PipelineStopTimedOut(_logger);
         }
+        catch (Exception ex) when (Volatile.Read(ref _fault) is not null)
+        {
+            // A stage failed; it was reported when it happened.
+            _ = ex;
+        }
 
         await _stopping.CancelAsync();
         await Task.WhenAll(_loops).ContinueWith(static _ => { }, TaskScheduler.Default);
+        AnswerEveryWaitingCaller("Nv stopped before this write was answered");
+        if (Volatile.Read(ref _fault) is null && Volatile.Read(ref _started) == 1)
+        {
+            await MakeStoresDurableAsync(CancellationToken.None);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -191,6 +303,74 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         }
 
         _stopping.Dispose();
+    }
+
+    // Every caller still waiting hears why: with its LSN when its record is durable (it will be applied and audited by
+    // the next boot replay), without when it never reached the WAL (nothing was written).
+    private void AnswerEveryWaitingCaller(string why)
+    {
+        var durable = _wal.DurableLsn;
+        foreach (var write in _inFlight.Keys)
+        {
+            Done(write);
+            if (write.Completion.Task.IsCompleted)
+            {
+                continue;
+            }
+
+            var lsn = write.Record is { } record && record.Lsn <= durable ? record.Lsn : (Lsn?)null;
+            write.Fail(new PipelineUnavailableException(
+                lsn is { } l ? $"{why}; it is durable in the WAL at LSN {l} and will be applied when Nv restarts." : $"{why}; nothing was written.",
+                lsn));
+        }
+
+        while (_incoming.Reader.TryRead(out var queued))
+        {
+            queued.Fail(new PipelineUnavailableException($"{why}; nothing was written.", null));
+        }
+    }
+
+    // The write has left the pipeline (audited, answered from a stored outcome, or failed): its backpressure
+    // reservation goes back. Each write is removed once, so each reservation is returned once.
+    private void Done(PendingWrite write)
+    {
+        if (_inFlight.TryRemove(write, out _))
+        {
+            _lag.Exit();
+        }
+    }
+
+    // A stage loop: an unexpected exception faults the whole pipeline (fail-stop) instead of ending the loop silently.
+    private Task RunStage(string stage, Func<Task> loop) => Task.Run(async () =>
+    {
+        try
+        {
+            await loop();
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            FaultStage(stage, ex);
+        }
+    }, CancellationToken.None);
+
+    private void FaultStage(string stage, Exception exception)
+    {
+        var fault = exception is WalFaultedException ? exception : new PipelineFaultedException(stage, exception);
+        if (Interlocked.CompareExchange(ref _fault, fault, null) is not null)
+        {
+            return;
+        }
+
+        Log.StageFaulted(_logger, exception, stage, _options.StopHostOnFault);
+        _incoming.Writer.TryComplete(fault);
+        _committed.Writer.TryComplete();
+        _applied.Writer.TryComplete();
+        AnswerEveryWaitingCaller($"Nv's {stage} stage failed ({exception.GetType().Name}: {exception.Message})");
+        _ = _stopping.CancelAsync();
+        Faulted?.Invoke(fault);
     }
 
     private static readonly JsonElement EmptyObject = JsonDocument.Parse("{}").RootElement.Clone();

@@ -37,8 +37,18 @@ internal sealed class BootReplayer
     {
         var clock = Stopwatch.StartNew();
         var stats = _wal.GetStatistics();
-        Log.ReplayStarting(_logger, stats.FirstLsn.Value, stats.LastLsn.Value, stats.AppliedLsn.Value, stats.AuditedLsn.Value);
-        var start = _wal.AppliedLsn;
+
+        // Where each store stands is read from the store itself, where it is committed with the data: after a crash or a
+        // power loss that is exactly what it holds. The WAL's watermark file only ever lags it.
+        var start = await _db.GetResolvedThroughAsync(cancellationToken);
+        var audited = _audit.Audited;
+        Log.ReplayStarting(_logger, stats.FirstLsn.Value, stats.LastLsn.Value, start.Value, audited.Value);
+        CheckAgainstWal("database", start, stats);
+        if (!_audit.HasGap)
+        {
+            CheckAgainstWal("audit", audited, stats);
+        }
+
         var total = Math.Max(0, _wal.DurableLsn.Value - start.Value);
 
         ReplayCounts counts;
@@ -55,7 +65,18 @@ internal sealed class BootReplayer
                 .RunAsync(start, total, progress, maxTransientRetries, cancellationToken);
 
             // The safety net: whatever the replay could not audit (a gap, an audit store failure) is rebuilt from the WAL.
-            backfilled += counts.Audited + Math.Max(0, await _audit.BackfillAsync(_wal.AppliedLsn, null, cancellationToken));
+            var applied = Lsn.Max(start, _wal.DurableLsn);
+            backfilled += counts.Audited + Math.Max(0, await _audit.BackfillAsync(applied, null, cancellationToken));
+
+            // One durable point of each store, then the WAL's watermarks move to what those cover.
+            var durableApplied = await _db.MakeDurableAsync(cancellationToken);
+            _wal.AdvanceApplied(durableApplied);
+            if (await _audit.MakeDurableAsync(cancellationToken) is { } durableAudited)
+            {
+                _wal.AdvanceAudited(durableAudited);
+            }
+
+            _audit.Positions.Reset(durableApplied, _audit.Audited);
             await _wal.PersistWatermarksAsync(cancellationToken);
         }
 
@@ -71,6 +92,21 @@ internal sealed class BootReplayer
         };
         Log.ReplayFinished(_logger, (long)summary.Duration.TotalMilliseconds, summary.Replayed, summary.AlreadyApplied, summary.Rejected, backfilled);
         return summary;
+    }
+
+    // A store may be at most at the WAL's last LSN (never ahead: LSNs are never reused) and at least just before its
+    // first (the records in between must still be in the WAL to be replayed).
+    private static void CheckAgainstWal(string store, Lsn held, WalStatistics wal)
+    {
+        if (held > wal.LastLsn)
+        {
+            throw new StoreWalMismatchException(store, held, wal.FirstLsn, wal.LastLsn, storeAhead: true);
+        }
+
+        if (wal.FirstLsn.Value > 1 && held.Value < wal.FirstLsn.Value - 1)
+        {
+            throw new StoreWalMismatchException(store, held, wal.FirstLsn, wal.LastLsn, storeAhead: false);
+        }
     }
 
     // Dry run: reads the WAL and classifies each record against the database's resolved watermark; writes nothing.

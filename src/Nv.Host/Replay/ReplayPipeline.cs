@@ -157,8 +157,8 @@ internal sealed class ReplayPipeline
                 }
             }
 
-            // The commit returned: the batch is durable in the database.
-            _wal.AdvanceApplied(batch[^1].Lsn);
+            // The commit returned: the batch is in the database (durable against a process crash; the store records
+            // how far, and the durable point at the end of the replay covers a power loss).
             CrashPoints.Hit(CrashPoints.ReplayAfterApply);
             var before = counts.Read;
             counts.Read += batch.Count;

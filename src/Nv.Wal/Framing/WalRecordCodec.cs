@@ -8,8 +8,12 @@ namespace Nv.Wal.Framing;
 /// <remarks>
 /// Body layout: id (16) | service | version i32 | timestamp ticks i64 | offset minutes i16 | operation u8 | dtoType |
 /// entityId | replayKey | requestId | userId? | reason? | payload (UTF-8 JSON, length -1 = undefined) |
-/// metadata count i32 + pairs | expectedLsn flag u8 + i64. Strings are i32 byte length (-1 = null) + UTF-8.
-/// The LSN is not in the body: it is the frame's sequence.
+/// metadata count i32 + pairs | flags u8 + expectedLsn i64 [| fingerprint 32 bytes]. Strings are i32 byte length
+/// (-1 = null) + UTF-8. The LSN is not in the body: it is the frame's sequence.
+/// Flags: bit 0 = an expected LSN is set; bit 1 = a request fingerprint (SHA-256) follows the expected LSN. Bit 1 is the
+/// one extension of format 1 so far: a record without a fingerprint is byte-for-byte what earlier builds wrote, so every
+/// existing log reads unchanged; a record with one is refused as unparseable by a build that predates it (no downgrade
+/// past it). Unknown flag bits are refused.
 /// </remarks>
 internal static class WalRecordCodec
 {
@@ -22,8 +26,10 @@ internal static class WalRecordCodec
         var payload = record.Payload.ValueKind == JsonValueKind.Undefined ? null : Utf8.GetBytes(record.Payload.GetRawText());
         var metadata = record.Metadata ?? new Dictionary<string, string>();
 
+        var fingerprint = record.Fingerprint is null ? null : ParseFingerprint(record.Fingerprint);
         var size = 16 + Str(record.Service) + 4 + 8 + 2 + 1 + Str(record.DtoType) + Str(record.EntityId) + Str(record.ReplayKey)
-            + Str(record.RequestId) + Str(record.UserId) + Str(record.Reason) + 4 + (payload?.Length ?? 0) + 4 + 1 + 8;
+            + Str(record.RequestId) + Str(record.UserId) + Str(record.Reason) + 4 + (payload?.Length ?? 0) + 4 + 1 + 8
+            + (fingerprint?.Length ?? 0);
         foreach (var pair in metadata)
         {
             size += Str(pair.Key) + Str(pair.Value);
@@ -31,7 +37,7 @@ internal static class WalRecordCodec
 
         if (size > maxBodyBytes)
         {
-            throw new ArgumentException($"The record is {size} bytes serialized; the maximum is {maxBodyBytes}.", nameof(record));
+            throw new WalRecordTooLargeException(size, maxBodyBytes);
         }
 
         var frame = new byte[WalFrame.HeaderSize + size];
@@ -65,8 +71,13 @@ internal static class WalRecordCodec
             w.String(pair.Value);
         }
 
-        w.Byte(record.ExpectedLsn.HasValue ? (byte)1 : (byte)0);
+        w.Byte((byte)((record.ExpectedLsn.HasValue ? HasExpectedLsn : 0) | (fingerprint is null ? 0 : HasFingerprint)));
         w.Int64(record.ExpectedLsn?.Value ?? 0);
+        if (fingerprint is not null)
+        {
+            fingerprint.CopyTo(w.Take(FingerprintBytes));
+        }
+
         bodyCrc = Crc32C.Compute(frame.AsSpan(WalFrame.HeaderSize));
         return frame;
     }
@@ -110,8 +121,19 @@ internal static class WalRecordCodec
                 metadata[r.String()!] = r.String()!;
             }
 
-            var hasExpected = r.Byte();
+            var flags = r.Byte();
             var expected = r.Int64();
+            if ((flags & ~(HasExpectedLsn | HasFingerprint)) != 0)
+            {
+                throw new FormatException($"unknown record flags 0x{flags:x2}");
+            }
+
+            string? fingerprint = null;
+            if ((flags & HasFingerprint) != 0)
+            {
+                fingerprint = Convert.ToHexStringLower(r.Take(FingerprintBytes));
+            }
+
             if (!r.AtEnd || service is null || dtoType is null || entityId is null || replayKey is null || requestId is null)
             {
                 throw new FormatException("bad record body");
@@ -133,7 +155,8 @@ internal static class WalRecordCodec
                 UserId = userId,
                 Reason = reason,
                 Metadata = metadata.AsReadOnly(),
-                ExpectedLsn = hasExpected == 1 ? new Lsn(expected) : null,
+                ExpectedLsn = (flags & HasExpectedLsn) != 0 ? new Lsn(expected) : null,
+                Fingerprint = fingerprint,
             };
         }
         catch (Exception ex) when (ex is ArgumentException or JsonException or DecoderFallbackException or IndexOutOfRangeException)
@@ -142,7 +165,21 @@ internal static class WalRecordCodec
         }
     }
 
+    private const byte HasExpectedLsn = 1;
+    private const byte HasFingerprint = 2;
+    private const int FingerprintBytes = 32;
+
     private static int Str(string? s) => 4 + (s is null ? 0 : Utf8.GetByteCount(s));
+
+    private static byte[] ParseFingerprint(string fingerprint)
+    {
+        if (fingerprint.Length != FingerprintBytes * 2 || !fingerprint.All(char.IsAsciiHexDigitLower))
+        {
+            throw new ArgumentException($"A record fingerprint is {FingerprintBytes * 2} lowercase hex digits.", nameof(fingerprint));
+        }
+
+        return Convert.FromHexString(fingerprint);
+    }
 
     private ref struct SpanWriter(Span<byte> span)
     {

@@ -1,7 +1,8 @@
 namespace Nv.Wal.IO;
 
 /// <summary>Writes a whole small file so that, once this returns, it survives a crash or power cut with either its old
-/// content or the new one: a temp file next to it, a checked fsync, a rename, then a checked fsync of the directory.</summary>
+/// content or the new one: a temp file next to it, a checked fsync, a rename, then a checked fsync of the directory (a
+/// directory it has to create is made durable in its parent first, <see cref="DurableDirectory"/>).</summary>
 /// <remarks>Failure policy: any error (including an fsync that fails, <see cref="NativeSyncException"/>) is thrown and
 /// the file must not be considered written; a leftover <c>*.tmp</c> is overwritten by the next attempt.</remarks>
 internal static class DurableFile
@@ -13,7 +14,7 @@ internal static class DurableFile
     public static void Write(string path, ReadOnlySpan<byte> bytes, bool overwrite = true, UnixFileMode? mode = null)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
+        DurableDirectory.Create(directory);
         var temp = path + ".tmp";
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
         if (mode is { } unixMode && !OperatingSystem.IsWindows())

@@ -20,7 +20,7 @@ internal static class PipelineScenario
         var callers = Args.Ints(args, "--callers", [1, 16, 64, 256]);
         var seconds = Args.Int(args, "--seconds", 5);
         var rounds = Args.Int(args, "--rounds", 3);
-        var payload = JsonSerializer.SerializeToElement(new { name = "entity", blob = new string('x', 1000) });
+        var payload = BenchPayload.Create(BenchPayload.Kind(args), 1000);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pipeline: 1 KiB entities, 50% create / 50% update, {seconds} s per cell, median of {rounds} rounds"));
         // Warm-up: JIT and tiered compilation would otherwise be charged to the first cell.
         await MeasureNvAsync(16, Math.Min(3, seconds), payload);
@@ -48,10 +48,12 @@ internal static class PipelineScenario
     internal static LatencyRecorder.Result Median(List<LatencyRecorder.Result> results) =>
         results.OrderBy(r => r.PerSecond).ElementAt(results.Count / 2);
 
-    internal static async Task<LatencyRecorder.Result> MeasureNvAsync(int callers, int seconds, JsonElement payload, Action<IServiceCollection>? services = null)
+    internal static async Task<LatencyRecorder.Result> MeasureNvAsync(
+        int callers, int seconds, JsonElement payload, Action<IServiceCollection>? services = null, AckLevel ack = AckLevel.Applied)
     {
         using var dir = new BenchDirectory("pipeline");
         await using var nv = await NvInstance.StartAsync(dir.Path, services: services);
+        var expected = ack == AckLevel.Durable ? WriteStatus.Accepted : WriteStatus.Applied;
         return await ClosedLoop.RunAsync(callers, seconds, async (c, i) =>
         {
             var create = i % 2 == 0;
@@ -63,9 +65,10 @@ internal static class PipelineScenario
                 EntityId = string.Create(CultureInfo.InvariantCulture, $"c{c}-{i / 2}"),
                 Payload = payload,
                 UserId = "bench",
+                Ack = ack,
             };
             var outcome = await nv.Pipeline.WriteAsync(request);
-            if (outcome.Status != WriteStatus.Applied)
+            if (outcome.Status != expected)
             {
                 throw new InvalidOperationException($"unexpected {outcome.Status} for {request.RequestId}: {outcome.Detail}");
             }

@@ -20,7 +20,7 @@ internal static class StageScenario
         var batches = Args.Ints(args, "--batches", [16, 64, 256]);
         var seconds = Args.Int(args, "--seconds", 3);
         var payloadBytes = Args.Int(args, "--payload-bytes", 1000);
-        var payload = JsonSerializer.SerializeToElement(new { name = "entity", blob = new string('x', payloadBytes) });
+        var payload = BenchPayload.Create(BenchPayload.Kind(args), payloadBytes);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stages: {payloadBytes}-byte blob per entity, 50% create / 50% update, {seconds} s per cell, one stage at a time"));
         Console.WriteLine("batch |  wal rec/s  ms/batch |  apply rec/s  ms/batch |  audit rec/s  ms/batch");
         foreach (var b in batches)

@@ -35,6 +35,13 @@ internal sealed class DiscardingDbWriter : IDbWriter
     public Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default) =>
         Task.FromResult(NoResolutions);
 
+    public Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys, CancellationToken cancellationToken = default) =>
+        Task.FromResult(NoRequests);
+
+    public Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) => Task.FromResult(0L);
+
+    private static readonly IReadOnlyDictionary<RequestKey, RequestOutcome> NoRequests = new Dictionary<RequestKey, RequestOutcome>();
+
     public Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default) => Task.FromResult(Lsn.None);
 
     public Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default) => Task.CompletedTask;

@@ -22,6 +22,8 @@ internal sealed class NvInstance : IAsyncDisposable
 
     public IWritePipeline Pipeline { get; }
 
+    public IServiceProvider Services => _host.Services;
+
     public ReplaySummary BootReplay { get; }
 
     public static async Task<NvInstance> StartAsync(string dataDir, Action<IConfigurationBuilder>? configure = null, Action<IServiceCollection>? services = null)

@@ -282,7 +282,7 @@ public sealed class SqliteAuditMerkleTests : AuditStoreFixture
         Assert.Equal(7, result.EntriesChecked);
         using var check = new SqliteConnection($"Data Source={path};Pooling=False");
         check.Open();
-        Assert.Equal(2L, new SqliteCommand("PRAGMA user_version", check).ExecuteScalar());
+        Assert.Equal((long)Nv.Audit.Sqlite.SqliteAuditSchema.Version, new SqliteCommand("PRAGMA user_version", check).ExecuteScalar());
     }
 
     [Fact]

@@ -276,6 +276,64 @@ public abstract class DbWriterConformanceTests : IAsyncLifetime
         Assert.Empty(await Writer.FindByRequestIdsAsync([], Ct));
     }
 
+    private const string FingerprintA = "1111111111111111111111111111111111111111111111111111111111111111";
+    private const string FingerprintB = "2222222222222222222222222222222222222222222222222222222222222222";
+
+    [Fact]
+    public async Task A_requests_outcome_is_stored_with_its_apply_in_its_callers_scope_and_the_first_record_wins()
+    {
+        await Apply(
+            Create(1, "o1", """{"v":1}""", requestId: "r-1") with { UserId = "alice", Fingerprint = FingerprintA },
+            Create(2, "o1", """{"v":2}""", requestId: "r-1") with { UserId = "bob", Fingerprint = FingerprintB },  // another caller's r-1
+            Create(3, "o3", """{"v":3}""", requestId: "r-1") with { UserId = "alice", Fingerprint = FingerprintB }, // a second record of alice's r-1
+            Delete(4, "nope", requestId: "r-4"));
+
+        var found = await Writer.FindRequestsAsync(
+            [new RequestKey("alice", "r-1"), new RequestKey("bob", "r-1"), new RequestKey("", "r-4"), new RequestKey("carol", "r-1")], Ct);
+
+        Assert.Equal(3, found.Count);
+        var alice = found[new RequestKey("alice", "r-1")];
+        Assert.Equal((new Lsn(1), ApplyStatus.Applied, FingerprintA), (alice.Lsn, alice.Status, alice.Fingerprint));
+        Assert.Equal((WalOperation.Create, DefaultType, "o1", "alice"), (alice.Operation, alice.DtoType, alice.EntityId, alice.Scope));
+        Assert.Equal(DateTimeOffset.UnixEpoch.AddSeconds(1), alice.CreatedAt);
+        var bob = found[new RequestKey("bob", "r-1")];
+        Assert.Equal((new Lsn(2), ApplyStatus.Rejected, RejectReason.AlreadyExists), (bob.Lsn, bob.Status, bob.RejectReason));
+        var anonymous = found[new RequestKey("", "r-4")];
+        Assert.Equal((new Lsn(4), ApplyStatus.Rejected, RejectReason.NotFound), (anonymous.Lsn, anonymous.Status, anonymous.RejectReason));
+        Assert.Null(anonymous.Fingerprint);
+        Assert.Empty(await Writer.FindRequestsAsync([], Ct));
+    }
+
+    [Fact]
+    public async Task Request_outcomes_outlive_the_resolution_purge_and_expire_only_by_age()
+    {
+        await Apply(
+            Create(1, "o1", "{}", requestId: "old") with { Timestamp = DateTimeOffset.UnixEpoch.AddHours(1) },
+            Create(2, "o2", "{}", requestId: "new") with { Timestamp = DateTimeOffset.UnixEpoch.AddHours(30) });
+        await Writer.MakeDurableAsync(Ct);
+        await Writer.PurgeAsync(new Lsn(2), Ct); // WAL truncation's purge: the resolutions go
+        Assert.Empty(await Writer.GetResolutionsAsync(Lsn.None, 10, Ct));
+        Assert.Equal(2, (await Writer.FindRequestsAsync([new RequestKey("", "old"), new RequestKey("", "new")], Ct)).Count);
+
+        Assert.Equal(1, await Writer.PurgeRequestsAsync(DateTimeOffset.UnixEpoch.AddHours(6), Ct));
+        var left = await Writer.FindRequestsAsync([new RequestKey("", "old"), new RequestKey("", "new")], Ct);
+        Assert.Equal(new RequestKey("", "new"), Assert.Single(left).Key);
+        Assert.Equal(0, await Writer.PurgeRequestsAsync(DateTimeOffset.UnixEpoch.AddHours(6), Ct));
+    }
+
+    [Fact]
+    public async Task Request_outcomes_survive_reopening_the_store()
+    {
+        await Apply(Update(1, "missing", "{}", requestId: "r-x") with { UserId = "alice", Fingerprint = FingerprintA });
+        await Writer.MakeDurableAsync(Ct);
+        await Writer.DisposeAsync();
+        _writer = await OpenWriterAsync();
+        await _writer.InitializeAsync(Ct);
+
+        var outcome = (await Writer.FindRequestsAsync([new RequestKey("alice", "r-x")], Ct))[new RequestKey("alice", "r-x")];
+        Assert.Equal((new Lsn(1), ApplyStatus.Rejected, RejectReason.NotFound, FingerprintA), (outcome.Lsn, outcome.Status, outcome.RejectReason, outcome.Fingerprint));
+    }
+
     [Fact]
     public async Task ResolvedThrough_stops_at_a_gap_and_advances_when_it_is_filled()
     {

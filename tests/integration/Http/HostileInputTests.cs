@@ -48,6 +48,13 @@ public sealed class HostileInputTests(OpenAppFixture fixture) : IClassFixture<Op
         ["no content type"] = new("POST", "/v1/entities/Item/h1", Utf8("{\"a\":1}"), 415, "unsupported-media-type", ContentType: ""),
         ["entity id of 201 characters"] = new("POST", "/v1/entities/Item/" + new string('i', 201), Utf8("{\"a\":1}"), 400, "validation"),
         ["entity id with a control character"] = new("POST", "/v1/entities/Item/a%01b", Utf8("{\"a\":1}"), 400, "validation"),
+        ["entity id climbing out with encoded slashes"] = new("POST", "/v1/entities/orders/..%2F..%2Fetc", Utf8("{\"a\":1}"), 400, "validation"),
+        ["entity id with an encoded backslash"] = new("PUT", "/v1/entities/orders/a%5Cb", Utf8("{\"a\":1}"), 400, "validation"),
+        ["entity id that is a parent segment"] = new("DELETE", "/v1/entities/orders/%2E%2E", null, 404, "not-found"), // Kestrel removes dot segments
+        ["entity id with a double-encoded slash is the literal text and is still refused"] = new("POST", "/v1/entities/orders/..%252F..%2Fetc",
+            Utf8("{\"a\":1}"), 400, "validation"),
+        ["entity id with a bidi override"] = new("POST", "/v1/entities/orders/abc%E2%80%AEgpj", Utf8("{\"a\":1}"), 400, "validation"),
+        ["read of a path-like id"] = new("GET", "/v1/entities/orders/..%2Fsecret", null, 400, "validation", NoRequestId: true),
         ["dto type with sql"] = new("POST", "/v1/entities/Item%3BDROP%20TABLE%20x/h1", Utf8("{\"a\":1}"), 400, "validation"),
         ["dto type starting with a digit"] = new("POST", "/v1/entities/1Item/h1", Utf8("{\"a\":1}"), 400, "validation"),
         ["dto type of 65 characters"] = new("POST", "/v1/entities/" + new string('T', 65) + "/h1", Utf8("{\"a\":1}"), 400, "validation"),

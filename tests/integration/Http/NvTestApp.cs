@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Nv.Audit;
 using Nv.Host.Hosting;
+using Nv.Cli.Hosting;
 using Nv.Host.Http;
 using Nv.Integration.Tests.Support;
 using Nv.Wal;
@@ -41,7 +42,8 @@ internal sealed class NvTestApp : IAsyncDisposable
     public static async Task<NvTestApp> StartAsync(string? apiKeys = null, params string[] settings)
     {
         var dir = new TempDirectory();
-        var args = new List<string> { "--Nv:DataDirectory=" + dir.Path, "--Serilog:MinimumLevel:Default=Warning" };
+        // Audited acks by default: these tests read the audit trail right after a write (AckLevelHttpTests covers the others).
+        var args = new List<string> { "--Nv:DataDirectory=" + dir.Path, "--Serilog:MinimumLevel:Default=Warning", "--Nv:Pipeline:Ack=Audited" };
         if (apiKeys is not null)
         {
             args.Add("--Nv:Auth:Keys=" + apiKeys);

@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Nv.Audit;
 using Nv.Audit.Sqlite;
+using Nv.Cli.Hosting;
 using Nv.Host.Hosting;
 using Nv.Host.Http;
 using Nv.Integration.Tests.Http;
@@ -75,6 +76,13 @@ public sealed class ChainOnlyProofApiTests : IAsyncLifetime
         public Task InitializeAsync(CancellationToken cancellationToken = default) => inner.InitializeAsync(cancellationToken);
 
         public Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default) => inner.AppendAsync(entries, cancellationToken);
+
+        public Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, Nv.Wal.Lsn auditedThrough, CancellationToken cancellationToken = default) =>
+            inner.AppendAsync(entries, auditedThrough, cancellationToken);
+
+        public Task<Nv.Wal.Lsn?> GetAuditedThroughAsync(CancellationToken cancellationToken = default) => inner.GetAuditedThroughAsync(cancellationToken);
+
+        public Task<Nv.Wal.Lsn?> MakeDurableAsync(CancellationToken cancellationToken = default) => inner.MakeDurableAsync(cancellationToken);
 
         public Task<IReadOnlySet<Guid>> ContainsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default) => inner.ContainsAsync(ids, cancellationToken);
 

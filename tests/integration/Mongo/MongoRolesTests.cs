@@ -32,6 +32,11 @@ public sealed class MongoRolesTests(MongoFixture fixture)
                 },
                 new BsonDocument
                 {
+                    { "resource", new BsonDocument { { "db", entityDb }, { "collection", "_nv_requests" } } },
+                    { "actions", new BsonArray { "collMod" } },
+                },
+                new BsonDocument
+                {
                     { "resource", new BsonDocument { { "db", auditDb }, { "collection", "audit_entries" } } },
                     { "actions", new BsonArray { "find", "insert", "createCollection", "createIndex" } },
                 },

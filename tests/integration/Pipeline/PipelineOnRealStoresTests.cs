@@ -74,7 +74,7 @@ public sealed class PipelineOnRealStoresTests : IDisposable
         await using var restarted = await NvTestHost.StartAsync(_dir.Path);
         var wal = restarted.Services.GetRequiredService<IWriteAheadLog>();
         var before = wal.LastLsn;
-        var retry = await restarted.Pipeline.WriteAsync(Write("once", WalOperation.Create, "a1", new { v = 2 }), Ct);
+        var retry = await restarted.Pipeline.WriteAsync(Write("once", WalOperation.Create, "a1", new { v = 1 }), Ct);
 
         Assert.True(retry.IsReplay);
         Assert.Equal(first.Lsn, retry.Lsn);
@@ -165,13 +165,15 @@ public sealed class PipelineOnRealStoresTests : IDisposable
             ["Nv:Wal:SegmentSizeBits"] = "16",
             ["Nv:Wal:PageSizeBits"] = "12",
             ["Nv:Wal:MemorySizeBits"] = "14",
-            ["Nv:Wal:MaxRecordBytes"] = "2048",
+            ["Nv:Wal:MaxRecordBytes"] = "4000",
+            ["Nv:Pipeline:MaxPayloadBytes"] = "1024", // with the largest ids it must still fit a record
         };
         await using var nv = await NvTestHost.StartAsync(_dir.Path, settings);
         await Task.WhenAll(Enumerable.Range(0, 400).Select(i =>
             nv.Pipeline.WriteAsync(Write("rot-" + i, WalOperation.Create, "a" + i, new { pad = new string('x', 400) }), Ct)));
 
         var pipeline = nv.Services.GetRequiredService<WritePipeline>();
+        await pipeline.MakeStoresDurableAsync(Ct); // only durable positions let the WAL go
         var first = await pipeline.RunMaintenanceAsync(Ct);
 
         Assert.True(first.Value > 1, $"expected the WAL to drop its first segments, first LSN is {first}");

@@ -79,7 +79,7 @@ public sealed class SqliteDbWriterTests : IDisposable
         Assert.Null(await writer.GetAsync(DefaultType, "o1", Ct));
         Assert.Equal(Lsn.None, await writer.GetResolvedThroughAsync(Ct));
         Assert.Empty(await writer.GetResolutionsAsync(Lsn.None, 10, Ct));
-        Assert.Equal(["_nv_meta", "_nv_resolutions"], Tables(writer.Connection));
+        Assert.Equal(["_nv_meta", "_nv_requests", "_nv_resolutions"], Tables(writer.Connection));
     }
 
     [Fact]
@@ -130,9 +130,24 @@ public sealed class SqliteDbWriterTests : IDisposable
 
         Assert.True(File.Exists(Path.Combine(Options().DataDirectory, "nv.db")));
         Assert.Equal("wal", Scalar(connection, "PRAGMA journal_mode"));
-        Assert.Equal(2L, Scalar(connection, "PRAGMA synchronous")); // FULL
+        Assert.Equal(1L, Scalar(connection, "PRAGMA synchronous")); // NORMAL: Nv's WAL is the durability source
         Assert.Equal(1500L, Scalar(connection, "PRAGMA busy_timeout"));
         Assert.Equal(2, connection.DefaultTimeout);
+    }
+
+    [Fact]
+    public async Task A_durable_point_records_the_resolved_position_in_the_store_and_leaves_the_connection_at_normal()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", "{}"), Create(2, "o2", "{}")], Ct);
+        var connection = writer.Connection;
+        Assert.Equal(0L, Scalar(connection, "SELECT value FROM _nv_meta WHERE key = 'durable_through'"));
+
+        Assert.Equal(new Lsn(2), await writer.MakeDurableAsync(Ct));
+
+        Assert.Equal(2L, Scalar(connection, "SELECT value FROM _nv_meta WHERE key = 'durable_through'"));
+        Assert.Equal(2L, Scalar(connection, "SELECT value FROM _nv_meta WHERE key = 'resolved_through'"));
+        Assert.Equal(1L, Scalar(connection, "PRAGMA synchronous"));
     }
 
     [Fact]
@@ -142,7 +157,7 @@ public sealed class SqliteDbWriterTests : IDisposable
         await writer.ApplyAsync([Create(1, "o1", "{}")], Ct);
         var connection = writer.Connection;
 
-        Assert.Equal(["Order", "_nv_meta", "_nv_resolutions"], Tables(connection));
+        Assert.Equal(["Order", "_nv_meta", "_nv_requests", "_nv_resolutions"], Tables(connection));
         Assert.Equal("id,document,_nv_lsn,_nv_replay_key,_nv_wal_id,_nv_deleted",
             Scalar(connection, "SELECT group_concat(name) FROM pragma_table_info('Order')"));
         Assert.Equal("lsn,wal_id,request_id,status,reject_reason,before",
@@ -201,6 +216,82 @@ public sealed class SqliteDbWriterTests : IDisposable
         Scalar(connection, "PRAGMA max_page_count=4294967294");
         Assert.Equal(1L, Scalar(connection, "SELECT _nv_lsn FROM \"Order\" WHERE id = 'o1'"));
         Assert.Equal(0L, Scalar(connection, "SELECT count(*) FROM _nv_resolutions WHERE lsn > 1"));
+    }
+
+    [Theory]
+    [InlineData(10, 778, DbErrorClass.IoError)]   // IOERR_WRITE
+    [InlineData(10, 1034, DbErrorClass.IoError)]  // IOERR_FSYNC
+    [InlineData(11, 11, DbErrorClass.Corruption)] // CORRUPT
+    [InlineData(26, 26, DbErrorClass.Corruption)] // NOTADB
+    [InlineData(8, 8, DbErrorClass.Unwritable)]   // READONLY (a read-only remount after disk errors)
+    public async Task A_non_transient_error_stops_the_store_and_is_never_retried(int primary, int extended, DbErrorClass expected)
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", """{"v":1}""")], Ct);
+        writer.InjectBatchFailure = () => new SqliteException("injected failure", primary, extended);
+
+        var failure = await Assert.ThrowsAsync<DbWriterException>(() => writer.ApplyAsync([Update(2, "o1", """{"v":2}""")], Ct));
+        Assert.False(failure.IsTransient);
+        Assert.Equal(expected, failure.ErrorClass);
+
+        // Stopped: even once the cause is gone, nothing more is written through this writer (no retry, no purge).
+        writer.InjectBatchFailure = null;
+        var again = await Assert.ThrowsAsync<DbWriterException>(() => writer.ApplyAsync([Update(2, "o1", """{"v":2}""")], Ct));
+        Assert.Same(failure, again);
+        await Assert.ThrowsAsync<DbWriterException>(() => writer.PurgeAsync(new Lsn(1), Ct));
+        Assert.Equal(1L, Scalar(writer.Connection, "SELECT _nv_lsn FROM \"Order\" WHERE id = 'o1'"));
+        Assert.Equal(new Lsn(1), await writer.GetResolvedThroughAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_failed_sync_at_a_durable_point_stops_the_store()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", """{"v":1}""")], Ct);
+        writer.InjectBatchFailure = () => new SqliteException("injected fsync failure", 10, 1034); // IOERR_FSYNC
+
+        var failure = await Assert.ThrowsAsync<DbWriterException>(() => writer.MakeDurableAsync(Ct));
+        Assert.Equal(DbErrorClass.IoError, failure.ErrorClass);
+
+        // PostgreSQL's lesson: after a failed fsync the file's state is unknown; nothing more goes through this store.
+        writer.InjectBatchFailure = null;
+        Assert.Same(failure, await Assert.ThrowsAsync<DbWriterException>(() => writer.ApplyAsync([Update(2, "o1", """{"v":2}""")], Ct)));
+        Assert.Same(failure, await Assert.ThrowsAsync<DbWriterException>(() => writer.MakeDurableAsync(Ct)));
+    }
+
+    [Fact]
+    public async Task A_busy_error_is_transient_and_the_same_batch_applies_on_retry()
+    {
+        await using var writer = Open();
+        var busy = true;
+        writer.InjectBatchFailure = () => busy ? new SqliteException("injected busy", 5, 5) : null;
+
+        var results = await writer.ApplyAsync([Create(1, "o1", "{}")], Ct);
+        Assert.All(results, r => Assert.Equal(ApplyStatus.Transient, r.Status));
+
+        busy = false;
+        var retried = await writer.ApplyAsync([Create(1, "o1", "{}")], Ct);
+        Assert.All(retried, r => Assert.Equal(ApplyStatus.Applied, r.Status));
+    }
+
+    [Fact]
+    public async Task A_store_that_is_not_a_database_fails_to_open_as_corruption()
+    {
+        var options = Options();
+        await using (var writer = DbWriters.OpenSqlite(options))
+        {
+            await writer.ApplyAsync([Create(1, "o1", "{}")], Ct);
+        }
+
+        var path = Path.Combine(options.DataDirectory, options.SqliteFileName);
+        var bytes = await File.ReadAllBytesAsync(path, Ct);
+        Array.Fill(bytes, (byte)0x5A, 0, 100); // the header: "SQLite format 3" and the page size are gone
+        await File.WriteAllBytesAsync(path, bytes, Ct);
+
+        var failure = Assert.Throws<DbWriterException>(() => DbWriters.OpenSqlite(options));
+        Assert.False(failure.IsTransient);
+        Assert.Equal(DbErrorClass.Corruption, failure.ErrorClass);
+        Assert.Contains("restore", failure.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -40,6 +40,8 @@ internal sealed class NvTestHost : IAsyncDisposable
             ["Nv:Audit:DataDirectory"] = dataDir,
             ["Nv:Pipeline:Environment"] = "test",
             ["Nv:Pipeline:Service"] = "svc",
+            // Audited acks by default: these tests read the audit trail right after a write.
+            ["Nv:Pipeline:Ack"] = "Audited",
         });
         if (settings is not null)
         {
@@ -51,8 +53,17 @@ internal sealed class NvTestHost : IAsyncDisposable
         builder.Services.AddNv();
         var host = builder.Build();
         await host.StartAsync();
-        var replay = await host.Services.GetRequiredService<NvLifecycle>().Replayed;
-        return new NvTestHost(host, replay, logs);
+        try
+        {
+            var replay = await host.Services.GetRequiredService<NvLifecycle>().Replayed;
+            return new NvTestHost(host, replay, logs);
+        }
+        catch
+        {
+            await host.StopAsync();
+            ((IDisposable)host).Dispose();
+            throw;
+        }
     }
 
     public async ValueTask DisposeAsync()

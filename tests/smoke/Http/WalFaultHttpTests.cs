@@ -33,6 +33,7 @@ public sealed class WalFaultHttpTests
             ["Nv__Wal__PageSizeBits"] = "16",
             ["Nv__Wal__MemorySizeBits"] = "20",
             ["Nv__Wal__MaxRecordBytes"] = "65000",
+            ["Nv__Pipeline__MaxPayloadBytes"] = "60000", // the payload limit must fit a record (options validation)
         };
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) };
         var acknowledged = new List<string>();

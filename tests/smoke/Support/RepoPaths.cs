@@ -8,7 +8,7 @@ internal static class RepoPaths
     public static string Configuration { get; } =
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
-    public static string NvDll { get; } = Path.Combine(Root, "src", "Nv.Host", "bin", Configuration, "net10.0", "nv.dll");
+    public static string NvDll { get; } = Path.Combine(Root, "src", "Nv.Cli", "bin", Configuration, "net10.0", "nv.dll");
 
     private static string FindRoot()
     {

@@ -94,6 +94,7 @@ public sealed class MongoWriterHoleTests
         old.Server.Put(DatabaseName, "_nv_resolutions", BsonDocument.Parse(
             """{ "_id": NumberLong(1), "walId": "0190b9d2-0000-7000-8000-000000000001", "requestId": "req-1", "status": 1, "rejectReason": 0, "before": null }"""));
         old.Server.Put(DatabaseName, "_nv_meta", new BsonDocument { { "_id", "resolved_through" }, { "value", 1L } });
+        old.Server.Put(DatabaseName, "_nv_meta", new BsonDocument { { "_id", "requests_migrated" }, { "value", 1 } }); // not this test's subject
 
         await old.Writer.InitializeAsync(Ct);
 

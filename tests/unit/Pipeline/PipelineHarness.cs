@@ -11,19 +11,26 @@ namespace Nv.Unit.Tests.Pipeline;
 /// <summary>Wires the real pipeline, audit coordinator and replayer over in-memory stores (logic tests only).</summary>
 internal sealed class PipelineHarness : IAsyncDisposable
 {
-    public PipelineHarness(InMemoryWal? wal = null, InMemoryDbWriter? db = null, InMemoryAuditSink? audit = null, Nv.Audit.Outbox.PendingAuditEntries? pending = null)
+    public PipelineHarness(
+        InMemoryWal? wal = null, InMemoryDbWriter? db = null, InMemoryAuditSink? audit = null, Nv.Audit.Outbox.PendingAuditEntries? pending = null,
+        AckLevel ack = AckLevel.Audited, Action<PipelineOptions>? configure = null)
     {
         Wal = wal ?? new InMemoryWal();
         Db = db ?? new InMemoryDbWriter();
         Audit = audit ?? new InMemoryAuditSink();
-        var options = Options.Create(new PipelineOptions
+        var settings = new PipelineOptions
         {
             Environment = "test",
             Service = "svc",
             InitialRetryDelay = TimeSpan.FromMilliseconds(10),
             MaxRetryDelay = TimeSpan.FromMilliseconds(50),
             AuditBackfillInterval = TimeSpan.FromHours(1),
-        });
+            // These logic tests look at the audit trail right after a write returns; the ack levels have their own tests.
+            Ack = ack,
+            DurablePointInterval = TimeSpan.FromHours(1),
+        };
+        configure?.Invoke(settings);
+        var options = Options.Create(settings);
         Coordinator = new AuditCoordinator(Wal, Db, Audit, AuditLogger, pending);
         Pipeline = new WritePipeline(Wal, Db, Coordinator, options, new FakeLogger<WritePipeline>());
         Replayer = new BootReplayer(Wal, Db, Coordinator, options, new FakeLogger<BootReplayer>());

@@ -81,8 +81,8 @@ public sealed class ReplayPipelineTests
     [Fact]
     public async Task Records_resolved_before_a_crash_are_audited_like_the_backfill_would()
     {
-        // A crash after the database commits but before the watermarks were persisted: the database holds outcomes the
-        // applied watermark does not claim, so replay gets AlreadyApplied and must look at the stored resolutions.
+        // A crash after the database resolved lsn 1, 2 and 4 (out of order) but not 3: its resolved-through is 2, so replay
+        // starts at 3, gets AlreadyApplied for 4 and must look at the stored resolutions, as the backfill does for 1 and 2.
         var records = new List<WalRecord>
         {
             Record(WalOperation.Create, "e1", new { v = 1 }),
@@ -95,14 +95,13 @@ public sealed class ReplayPipelineTests
         var db = new InMemoryDbWriter();
         var stored = wal.Records;
         await db.ApplyAsync([stored[0], stored[1], stored[3]], Ct);
-        await db.ApplyAsync([stored[2]], Ct);
         var sink = new InMemoryAuditSink();
         var replayer = Replayer(wal, db, sink, batchSize: 2, out _);
 
         var summary = await replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
 
-        Assert.Equal(4, summary.AlreadyApplied);
-        Assert.Equal(1, summary.Replayed);
+        Assert.Equal(1, summary.AlreadyApplied);
+        Assert.Equal(2, summary.Replayed);
         Assert.Equal(5, summary.AuditBackfilled);
         Assert.Equal([1L, 2L, 3L, 4L, 5L], sink.Entries.Select(e => e.Lsn!.Value.Value));
         Assert.Equal(2, sink.Entries[3].Before!.Value.GetProperty("v").GetInt32());
@@ -127,7 +126,7 @@ public sealed class ReplayPipelineTests
 
         var summary = await replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
 
-        Assert.Equal(2, summary.AlreadyApplied);
+        Assert.Equal(0, summary.AlreadyApplied); // both resolved before: nothing to replay, the backfill audits lsn 2 only
         Assert.Equal([2L], sink.Entries.Select(e => e.Lsn!.Value.Value));
         Assert.Equal(new Lsn(2), wal.AuditedLsn);
     }
@@ -193,9 +192,10 @@ public sealed class ReplayPipelineTests
             replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct));
 
         Assert.Contains("lsn 7", error.Message, StringComparison.Ordinal);
-        Assert.Equal(new Lsn(6), wal.AppliedLsn);
-        Assert.Equal(new Lsn(6), wal.AuditedLsn);
+        Assert.Equal(new Lsn(6), await db.GetResolvedThroughAsync(Ct)); // what the next boot starts after
         Assert.Equal(6, sink.Entries.Count);
+        Assert.Equal(Lsn.None, wal.AppliedLsn); // no durable point was reached: the WAL's watermarks claim nothing
+        Assert.Equal(Lsn.None, wal.AuditedLsn);
     }
 
     [Fact]
@@ -328,6 +328,12 @@ public sealed class ReplayPipelineTests
 
         public Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default) =>
             _inner.FindByRequestIdsAsync(requestIds, cancellationToken);
+
+        public Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys, CancellationToken cancellationToken = default) =>
+            _inner.FindRequestsAsync(keys, cancellationToken);
+
+        public Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) =>
+            _inner.PurgeRequestsAsync(createdBefore, cancellationToken);
 
         public Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default) => _inner.GetResolvedThroughAsync(cancellationToken);
 

@@ -5,18 +5,29 @@ namespace Nv.Unit.Tests.Pipeline;
 
 public sealed class RequestIdCacheTests
 {
-    private static PendingWrite Write(string requestId) => new(new WriteRequest
+    private static PendingWrite Write(string requestId, string user = "u") => new(new WriteRequest
     {
         RequestId = requestId,
         Operation = WalOperation.Create,
         DtoType = "Item",
         EntityId = "e",
+        UserId = user,
     });
+
+    // Answered Applied: the database holds its outcome, so the cache may forget it.
+    private static PendingWrite Settled(string requestId)
+    {
+        var write = Write(requestId);
+        write.Answer(new WriteOutcome { RequestId = requestId, Status = WriteStatus.Applied, Lsn = new Lsn(1) });
+        return write;
+    }
+
+    private static RequestIdCache Cache(int capacity, Func<Lsn>? applied = null) => new(capacity, applied ?? (() => Lsn.None));
 
     [Fact]
     public void The_first_write_of_an_id_owns_it_and_a_retry_gets_the_owner()
     {
-        var cache = new RequestIdCache(10);
+        var cache = Cache(10);
         var first = Write("r1");
 
         Assert.Same(first, cache.GetOrAdd(first));
@@ -24,10 +35,21 @@ public sealed class RequestIdCacheTests
     }
 
     [Fact]
-    public void Only_the_newest_ids_are_kept_up_to_the_capacity()
+    public void Request_ids_are_scoped_to_their_caller()
     {
-        var cache = new RequestIdCache(3);
-        var writes = Enumerable.Range(0, 5).Select(i => Write("r" + i)).ToList();
+        var cache = Cache(10);
+        var alice = Write("r1", "alice");
+        var bob = Write("r1", "bob");
+
+        Assert.Same(alice, cache.GetOrAdd(alice));
+        Assert.Same(bob, cache.GetOrAdd(bob));
+    }
+
+    [Fact]
+    public void Only_the_newest_settled_ids_are_kept_up_to_the_capacity()
+    {
+        var cache = Cache(3);
+        var writes = Enumerable.Range(0, 5).Select(i => Settled("r" + i)).ToList();
         writes.ForEach(w => cache.GetOrAdd(w));
 
         // r0 and r1 were forgotten: a new write of those ids owns them again; r2..r4 are still remembered.
@@ -38,14 +60,49 @@ public sealed class RequestIdCacheTests
     }
 
     [Fact]
+    public void A_write_in_flight_or_durable_but_unapplied_is_never_forgotten()
+    {
+        var applied = Lsn.None;
+        var cache = Cache(2, () => applied);
+        var inFlight = Write("in-flight");
+        var pending = Write("pending");
+        pending.Record = new WalRecord
+        {
+            Id = Guid.CreateVersion7(), Lsn = new Lsn(7), Service = "s", Version = 1, Timestamp = DateTimeOffset.UnixEpoch,
+            Operation = WalOperation.Create, DtoType = "Item", EntityId = "e", Payload = default, ReplayKey = "k", RequestId = "pending",
+        };
+        pending.Answer(new WriteOutcome { RequestId = "pending", Status = WriteStatus.Pending, Lsn = new Lsn(7) }); // database down
+        cache.GetOrAdd(inFlight);
+        cache.GetOrAdd(pending);
+        for (var i = 0; i < 50; i++)
+        {
+            cache.GetOrAdd(Settled("later-" + i));
+        }
+
+        Assert.Same(inFlight, cache.GetOrAdd(Write("in-flight")));
+        Assert.Same(pending, cache.GetOrAdd(Write("pending")));
+
+        // Once the database has applied it (the applied watermark passed its LSN), it is settled like any other.
+        applied = new Lsn(7);
+        for (var i = 0; i < 50; i++)
+        {
+            cache.GetOrAdd(Settled("even-later-" + i));
+        }
+
+        var fresh = Write("pending");
+        Assert.Same(fresh, cache.GetOrAdd(fresh));
+        Assert.Same(inFlight, cache.GetOrAdd(Write("in-flight")));
+    }
+
+    [Fact]
     public void A_removed_write_frees_its_id_and_its_slot()
     {
-        var cache = new RequestIdCache(2);
+        var cache = Cache(2);
         var refused = Write("a");
         cache.GetOrAdd(refused);
         cache.Remove(refused);
-        var b = Write("b");
-        var c = Write("c");
+        var b = Settled("b");
+        var c = Settled("c");
         cache.GetOrAdd(b);
         cache.GetOrAdd(c);
 
@@ -57,14 +114,32 @@ public sealed class RequestIdCacheTests
     }
 
     [Fact]
+    public void A_stale_entry_of_a_removed_write_never_evicts_the_ids_new_owner()
+    {
+        var cache = Cache(3);
+        var a = Write("a");
+        cache.GetOrAdd(a);
+        cache.GetOrAdd(Settled("b"));
+        cache.Remove(a);                   // refused: its queue entry stays behind, oldest
+        cache.GetOrAdd(Settled("x"));
+        var a2 = Settled("a");             // the id's new owner, newer than b and x
+        cache.GetOrAdd(a2);
+        cache.GetOrAdd(Settled("c"));      // over capacity: the oldest live id (b) goes, not a2
+
+        Assert.Same(a2, cache.GetOrAdd(Write("a")));
+        var b = Write("b");
+        Assert.Same(b, cache.GetOrAdd(b));
+    }
+
+    [Fact]
     public async Task Concurrent_adds_keep_the_cache_bounded()
     {
-        var cache = new RequestIdCache(100);
+        var cache = Cache(100);
         await Task.WhenAll(Enumerable.Range(0, 8).Select(t => Task.Run(() =>
         {
             for (var i = 0; i < 5_000; i++)
             {
-                cache.GetOrAdd(Write($"t{t}-{i}"));
+                cache.GetOrAdd(Settled($"t{t}-{i}"));
             }
         })));
 

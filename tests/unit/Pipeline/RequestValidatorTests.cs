@@ -44,6 +44,46 @@ public sealed class RequestValidatorTests
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("../../etc", "'/'")]
+    [InlineData("a/b", "'/'")]
+    [InlineData("..\\..\\windows", "'/'")]
+    [InlineData("..", "'..'")]
+    [InlineData(".", "'..'")]
+    [InlineData("a\u0000b", "control")]
+    [InlineData("a\u007fb", "control")]
+    [InlineData("a\u0085b", "control")]
+    [InlineData("abc\u202Egpj", "format")]
+    [InlineData("a\u200Bb", "format")]
+    [InlineData("", "required")]
+    public void Unsafe_entity_ids_are_refused_by_the_pipeline(string entityId, string expected)
+    {
+        var ex = Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { EntityId = entityId }));
+        Assert.Equal("entityId", ex.Field);
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Entity_ids_with_unpaired_surrogates_are_refused()
+    {
+        // Built here: theory data would be serialized as UTF-8, which turns a lone surrogate into U+FFFD.
+        foreach (var entityId in new[] { "a" + '\ud800' + "b", "a" + '\udc00', '\udc00' + "\ud83d\ude00" })
+        {
+            var ex = Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { EntityId = entityId }));
+            Assert.Contains("unpaired surrogates", ex.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("o-1")]
+    [InlineData("a..b")]
+    [InlineData("...")]
+    [InlineData(".hidden")]
+    [InlineData("caf\u00e9 au lait")]
+    [InlineData("\ud83d\ude00")]
+    [InlineData("user@example.com:42;x=1")]
+    public void Safe_entity_ids_pass(string entityId) => Validator.Validate(Valid() with { EntityId = entityId });
+
     [Fact]
     public void Deep_nesting_is_refused()
     {

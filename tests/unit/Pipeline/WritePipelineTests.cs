@@ -23,6 +23,10 @@ public sealed class WritePipelineTests
         Assert.Equal(200, h.Wal.Records.Count);
         Assert.Equal(200, h.Audit.Entries.Count);
         Assert.Equal(h.Wal.Records.Select(r => r.Id).Order(), h.Audit.Entries.Select(e => e.Id).Order());
+        Assert.Equal(new Lsn(200), h.Pipeline.Positions.Applied);
+        Assert.Equal(new Lsn(200), h.Coordinator.Audited);
+        Assert.Equal(Lsn.None, h.Wal.AppliedLsn); // the WAL's watermarks wait for a durable point of the stores
+        await h.Pipeline.MakeStoresDurableAsync(Ct);
         Assert.Equal(new Lsn(200), h.Wal.AppliedLsn);
         Assert.Equal(new Lsn(200), h.Wal.AuditedLsn);
     }
@@ -33,7 +37,7 @@ public sealed class WritePipelineTests
         await using var h = new PipelineHarness();
         h.Pipeline.Start();
         var first = await h.Pipeline.WriteAsync(PipelineHarness.Create("same", "e1", 1), Ct);
-        var retry = await h.Pipeline.WriteAsync(PipelineHarness.Create("same", "e1", 2), Ct);
+        var retry = await h.Pipeline.WriteAsync(PipelineHarness.Create("same", "e1", 1), Ct);
 
         Assert.Equal(first.Lsn, retry.Lsn);
         Assert.Equal(first.Status, retry.Status);
@@ -134,7 +138,7 @@ public sealed class WritePipelineTests
         Assert.Null(await h.Db.GetAsync("Item", "e1", Ct));
 
         h.Db.Unavailable = false;
-        await WaitUntil(() => h.Wal.AuditedLsn == new Lsn(1));
+        await WaitUntil(() => h.Coordinator.Audited == new Lsn(1));
         Assert.NotNull(await h.Db.GetAsync("Item", "e1", Ct));
         Assert.Single(h.Audit.Entries);
         var retry = await h.Pipeline.WriteAsync(PipelineHarness.Create("p1", "e1"), Ct);
@@ -157,7 +161,7 @@ public sealed class WritePipelineTests
         Assert.All(warnings, w => Assert.Contains("Item", w.Message, StringComparison.Ordinal));
         Assert.Contains(warnings, w => w.Message.Contains("requestId r7", StringComparison.Ordinal) && w.Message.Contains("e7", StringComparison.Ordinal));
         Assert.True(h.Coordinator.HasGap);
-        Assert.Equal(new Lsn(1), h.Wal.AuditedLsn);
+        Assert.Equal(new Lsn(1), h.Coordinator.Audited);
 
         h.Audit.Unwritable = false;
         var backfilled = await h.Coordinator.BackfillAsync(null, null, Ct);
@@ -166,7 +170,7 @@ public sealed class WritePipelineTests
         Assert.False(h.Coordinator.HasGap);
         Assert.Equal(21, h.Audit.Entries.Select(e => e.Id).Distinct().Count());
         Assert.Equal(21, h.Audit.Entries.Count);
-        Assert.Equal(new Lsn(21), h.Wal.AuditedLsn);
+        Assert.Equal(new Lsn(21), h.Coordinator.Audited);
         Assert.Equal(0, await h.Coordinator.BackfillAsync(null, null, Ct));
     }
 
@@ -256,7 +260,8 @@ public sealed class WritePipelineTests
     public async Task Writes_before_start_are_refused()
     {
         await using var h = new PipelineHarness();
-        await Assert.ThrowsAsync<InvalidOperationException>(() => h.Pipeline.WriteAsync(PipelineHarness.Create("early", "e1"), Ct));
+        var refused = await Assert.ThrowsAsync<PipelineUnavailableException>(() => h.Pipeline.WriteAsync(PipelineHarness.Create("early", "e1"), Ct));
+        Assert.Null(refused.DurableLsn);
         Assert.Empty(h.Wal.Records);
     }
 

@@ -6,17 +6,37 @@ namespace Nv.Unit.Tests.Support;
 internal sealed class InMemoryAuditSink : IAuditSink
 {
     private readonly List<AuditEntry> _entries = [];
+    private readonly HashSet<Guid> _ids = [];
     private readonly Lock _gate = new();
 
     /// <summary>While true, AppendAsync throws (the store is unwritable).</summary>
     public volatile bool Unwritable;
 
+    /// <summary>When set, every AppendAsync waits for it first (a stuck audit store).</summary>
+    public volatile Task? AppendGate;
+
+    /// <summary>Added to every AppendAsync (a slow audit store).</summary>
+    public TimeSpan AppendDelay { get; set; }
+
+    /// <summary>Entries per append call, in order.</summary>
+    public List<int> BatchSizes { get; } = [];
+
     public IReadOnlyList<AuditEntry> Entries { get { lock (_gate) { return [.. _entries]; } } }
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
-    public Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default)
+    public async Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default)
     {
+        if (AppendGate is { } gate)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        if (AppendDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(AppendDelay, cancellationToken);
+        }
+
         if (Unwritable)
         {
             throw new IOException("audit store is read-only");
@@ -24,17 +44,18 @@ internal sealed class InMemoryAuditSink : IAuditSink
 
         lock (_gate)
         {
+            BatchSizes.Add(entries.Count);
             var inserted = 0;
             foreach (var entry in entries)
             {
-                if (_entries.All(e => e.Id != entry.Id))
+                if (_ids.Add(entry.Id))
                 {
                     _entries.Add(entry with { Sequence = _entries.Count + 1 });
                     inserted++;
                 }
             }
 
-            return Task.FromResult(inserted);
+            return inserted;
         }
     }
 
@@ -42,7 +63,7 @@ internal sealed class InMemoryAuditSink : IAuditSink
     {
         lock (_gate)
         {
-            return Task.FromResult<IReadOnlySet<Guid>>(ids.Where(id => _entries.Any(e => e.Id == id)).ToHashSet());
+            return Task.FromResult<IReadOnlySet<Guid>>(ids.Where(_ids.Contains).ToHashSet());
         }
     }
 

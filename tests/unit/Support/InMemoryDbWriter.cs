@@ -9,6 +9,7 @@ internal sealed class InMemoryDbWriter : IDbWriter
 {
     private readonly Dictionary<(string, string), (JsonElement Doc, Lsn Lsn, bool Deleted, Guid WalId, string Key)> _entities = [];
     private readonly SortedDictionary<long, RecordResolution> _resolutions = [];
+    private readonly Dictionary<RequestKey, RequestOutcome> _requests = [];
     private readonly Lock _gate = new();
 
     /// <summary>While true, every ApplyAsync returns Transient.</summary>
@@ -16,17 +17,38 @@ internal sealed class InMemoryDbWriter : IDbWriter
 
     public int ApplyCalls;
 
+    /// <summary>When set, every ApplyAsync waits for it first (a slow or stuck database).</summary>
+    public volatile Task? ApplyGate;
+
+    /// <summary>When set, ApplyAsync throws it (a corrupt store, a bug).</summary>
+    public volatile Exception? ApplyFailure;
+
     /// <summary>When set, request-id lookups throw it.</summary>
     public volatile Exception? LookupFailure;
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
-    public Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken = default)
+    {
+        if (ApplyGate is { } gate)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        if (ApplyFailure is { } failure)
+        {
+            throw failure;
+        }
+
+        return ApplyNow(batch);
+    }
+
+    private List<ApplyResult> ApplyNow(IReadOnlyList<WalRecord> batch)
     {
         Interlocked.Increment(ref ApplyCalls);
         if (Unavailable)
         {
-            return Task.FromResult<IReadOnlyList<ApplyResult>>(batch.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Transient, Error = "db down" }).ToList());
+            return batch.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Transient, Error = "db down" }).ToList();
         }
 
         lock (_gate)
@@ -37,7 +59,7 @@ internal sealed class InMemoryDbWriter : IDbWriter
                 results.Add(ApplyOne(record));
             }
 
-            return Task.FromResult<IReadOnlyList<ApplyResult>>(results);
+            return results;
         }
     }
 
@@ -66,6 +88,19 @@ internal sealed class InMemoryDbWriter : IDbWriter
             _entities[key] = (record.Payload, record.Lsn, record.Operation == WalOperation.Delete, record.Id, record.ReplayKey);
         }
 
+        _requests.TryAdd(RequestKey.Of(record), new RequestOutcome
+        {
+            Scope = RequestKey.Of(record).Scope,
+            RequestId = record.RequestId,
+            Lsn = record.Lsn,
+            Status = status,
+            RejectReason = reason,
+            Fingerprint = record.Fingerprint,
+            Operation = record.Operation,
+            DtoType = record.DtoType,
+            EntityId = record.EntityId,
+            CreatedAt = record.Timestamp,
+        });
         _resolutions[record.Lsn.Value] = new RecordResolution
         {
             Lsn = record.Lsn,
@@ -127,6 +162,47 @@ internal sealed class InMemoryDbWriter : IDbWriter
             }
 
             return Task.FromResult<IReadOnlyDictionary<string, RecordResolution>>(found);
+        }
+    }
+
+    public Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys, CancellationToken cancellationToken = default)
+    {
+        if (LookupFailure is { } failure)
+        {
+            return Task.FromException<IReadOnlyDictionary<RequestKey, RequestOutcome>>(failure);
+        }
+
+        lock (_gate)
+        {
+            var found = new Dictionary<RequestKey, RequestOutcome>();
+            foreach (var key in keys)
+            {
+                if (_requests.TryGetValue(key, out var outcome))
+                {
+                    found[key] = outcome;
+                }
+            }
+
+            return Task.FromResult<IReadOnlyDictionary<RequestKey, RequestOutcome>>(found);
+        }
+    }
+
+    public Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var expired = _requests.Where(p => p.Value.CreatedAt < createdBefore).Select(p => p.Key).ToList();
+            expired.ForEach(k => _requests.Remove(k));
+            return Task.FromResult((long)expired.Count);
+        }
+    }
+
+    /// <summary>Forgets every resolution (as WAL truncation's purge does), keeping the request outcomes.</summary>
+    public void PurgeAllResolutions()
+    {
+        lock (_gate)
+        {
+            _resolutions.Clear();
         }
     }
 

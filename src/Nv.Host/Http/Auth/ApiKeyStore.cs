@@ -39,7 +39,7 @@ internal sealed class ApiKeyStore
     public ApiKey? Find(string secret) => _byHash.GetValueOrDefault(Hash(secret));
 
     /// <summary>Lowercase hex SHA-256 of the UTF-8 secret: what the key file stores (<c>nv keys hash</c> prints it).</summary>
-    public static string Hash(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+    public static string Hash(string secret) => ApiKeyHash.Of(secret);
 
     public static IReadOnlyList<ApiKey> Load(AuthOptions options)
     {

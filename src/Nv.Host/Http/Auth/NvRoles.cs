@@ -1,7 +1,7 @@
 namespace Nv.Host.Http.Auth;
 
 /// <summary>The roles an API key can hold.</summary>
-internal static class NvRoles
+public static class NvRoles
 {
     /// <summary>Entity writes (POST, PUT, PATCH, DELETE).</summary>
     public const string Writer = "writer";
@@ -15,5 +15,6 @@ internal static class NvRoles
     /// <summary>Operations: metrics and WAL statistics.</summary>
     public const string Operator = "operator";
 
+    /// <summary>Every role.</summary>
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Writer, Reader, Auditor, Operator };
 }

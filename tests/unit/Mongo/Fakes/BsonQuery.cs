@@ -127,7 +127,8 @@ internal static class BsonQuery
     public static BsonDocument Seed(BsonDocument filter)
     {
         var seed = new BsonDocument();
-        if (filter.TryGetValue("_id", out var id) && id is not BsonDocument)
+        if (filter.TryGetValue("_id", out var id)
+            && (id is not BsonDocument d || d.ElementCount == 0 || !d.GetElement(0).Name.StartsWith('$')))
         {
             seed["_id"] = id;
         }

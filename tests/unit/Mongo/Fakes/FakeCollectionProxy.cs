@@ -64,6 +64,7 @@ public class FakeCollectionProxy : DispatchProxy
             "ReplaceOneAsync" when args[1] is BsonDocument replacement && args[2] is ReplaceOptions or null =>
                 Async<ReplaceOneResult>(() => ReplaceOne((FilterDefinition<BsonDocument>)args[0]!, replacement, (args[2] as ReplaceOptions)?.IsUpsert == true)),
             "DeleteOneAsync" => Async<DeleteResult>(() => Delete((FilterDefinition<BsonDocument>)args[0]!, many: false)),
+            "AggregateToCollectionAsync" when args[0] is PipelineDefinition<BsonDocument, BsonDocument> pipeline => Async<bool>(() => AggregateToCollection(pipeline)),
             "DeleteManyAsync" => Async<DeleteResult>(() => Delete((FilterDefinition<BsonDocument>)args[0]!, many: true)),
             _ => throw new NotSupportedException($"The fake collection does not implement {targetMethod}."),
         };
@@ -265,6 +266,17 @@ public class FakeCollectionProxy : DispatchProxy
 
         _server.Ran(Op(many ? "deleteMany" : "delete"));
         return new DeleteResult.Acknowledged(deleted);
+    }
+
+    /// <summary>Only the case the writer's one-time migration meets on a fresh database: the first $match selects nothing.</summary>
+    private bool AggregateToCollection(PipelineDefinition<BsonDocument, BsonDocument> pipeline)
+    {
+        _server.Run(Op("aggregate"));
+        var stages = pipeline.Render(Args).Documents;
+        var match = stages.Count > 0 && stages[0].GetElement(0).Name == "$match" ? stages[0][0].AsBsonDocument : [];
+        return Data.Documents.Any(d => BsonQuery.Matches(d, match))
+            ? throw new NotSupportedException("The fake server runs an aggregation only when its first $match selects nothing.")
+            : true;
     }
 
     /// <summary>Stores a new or changed document after the server's checks: size, the test's refusals, unique keys.</summary>

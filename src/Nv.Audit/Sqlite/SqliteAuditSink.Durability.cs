@@ -1,0 +1,75 @@
+using Nv.Shared.Sqlite;
+using Nv.Wal;
+
+namespace Nv.Audit.Sqlite;
+
+/// <summary>Durable points: the store appends with <c>synchronous=NORMAL</c> and syncs only here and when it signs a
+/// checkpoint, so one sync covers many appends.</summary>
+/// <remarks>A commit made with <c>synchronous=FULL</c> syncs the SQLite WAL file, and with it every frame an earlier
+/// NORMAL commit wrote. The writer's lock is held throughout.</remarks>
+internal sealed partial class SqliteAuditSink
+{
+    public async Task<Lsn?> GetAuditedThroughAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            return _auditedThrough is { } through ? new Lsn(through) : null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async Task<Lsn?> MakeDurableAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            if (_dirty)
+            {
+                var statement = _sql!.SetDurableThrough;
+                statement.Bind(1, _auditedThrough ?? 0);
+                ExecuteSynced(() => statement.Execute());
+            }
+
+            return _auditedThrough is { } through ? new Lsn(through) : null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // Runs one autocommit statement with synchronous=FULL; afterwards everything committed so far is durable.
+    private void ExecuteSynced(Action statement)
+    {
+        var pragma = _sql!;
+        pragma.SynchronousFull.Execute();
+        try
+        {
+            statement();
+            _dirty = false;
+        }
+        finally
+        {
+            pragma.SynchronousNormal.Execute();
+        }
+    }
+
+    private static long? ReadAuditedThrough(Statements sql)
+    {
+        var select = sql.AuditedThrough;
+        try
+        {
+            return select.Step() ? select.GetInt64(0) : null;
+        }
+        finally
+        {
+            select.Reset();
+        }
+    }
+}

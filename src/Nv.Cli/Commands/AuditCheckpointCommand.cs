@@ -1,0 +1,54 @@
+using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
+using Nv.Audit;
+using Nv.Cli.Hosting;
+
+namespace Nv.Cli.Commands;
+
+/// <summary><c>nv audit checkpoint [--out DIR]</c>: sign a checkpoint of every chain that grew, then print or export the
+/// newest checkpoint of every chain (signed now or earlier), so an auditor always gets one to keep outside the store.</summary>
+internal static class AuditCheckpointCommand
+{
+    public static void AddTo(Command audit)
+    {
+        var output = new Option<string?>("--out") { Description = "Write each chain's newest checkpoint to DIR/<chain>-<size>.checkpoint." };
+        var command = new Command("checkpoint", "Sign Merkle checkpoints of the audit chains that grew and print or export the newest checkpoint of every chain for safekeeping.") { output };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(output), ct));
+        audit.Subcommands.Add(command);
+    }
+
+    private static async Task<int> RunAsync(string? output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var host = NvHostFactory.CreateHost([]);
+            await using var hostScope = (IAsyncDisposable)host;
+            var proofs = host.Services.GetRequiredService<IAuditProofs>();
+            var signed = await proofs.CheckpointAllAsync(cancellationToken);
+            // Export the newest checkpoint of every chain, not only those signed now: when no chain grew since the last
+            // checkpoint (signed at the host's stop, say) that one is still what the auditor must keep.
+            var newest = await proofs.GetLatestCheckpointsAsync(cancellationToken);
+            Console.WriteLine($"signed: {signed.Count} checkpoint(s); newest of {newest.Count} chain(s):");
+            foreach (var checkpoint in newest)
+            {
+                if (output is not null)
+                {
+                    Directory.CreateDirectory(output);
+                    var file = Path.Combine(output, $"{checkpoint.Checkpoint.ChainId}-{checkpoint.Checkpoint.TreeSize}.checkpoint");
+                    checkpoint.WriteToFile(file);
+                    Console.WriteLine(file);
+                }
+                else
+                {
+                    Console.Write(checkpoint.ToText());
+                }
+            }
+
+            return ExitCodes.Ok;
+        }
+        catch (Exception ex)
+        {
+            return CommandErrors.Report(ex);
+        }
+    }
+}

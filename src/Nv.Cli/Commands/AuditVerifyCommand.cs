@@ -1,0 +1,72 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Nv.Audit;
+using Nv.Audit.Merkle;
+using Nv.Cli.Hosting;
+
+namespace Nv.Cli.Commands;
+
+/// <summary><c>nv audit verify [--from-checkpoint FILE] [--public-key FILE] [--json]</c>: recompute every hash chain, the
+/// Merkle roots of the stored checkpoints and their signatures; exit 5 naming the first problem (chain, position, why).</summary>
+/// <remarks>With <c>--from-checkpoint</c>, a checkpoint kept outside the store must still be contained in the trail
+/// unchanged: that catches deletion of the newest entries, which a hash chain alone cannot.</remarks>
+internal static class AuditVerifyCommand
+{
+    public static Command Create()
+    {
+        var fromCheckpoint = new Option<string?>("--from-checkpoint") { Description = "A checkpoint file kept outside the store; the trail must still contain it unchanged." };
+        var publicKey = new Option<string?>("--public-key") { Description = "Public key PEM that checkpoints must verify with (default: the store's own key)." };
+        var json = new Option<bool>("--json") { Description = "Print the result as one JSON object." };
+        var command = new Command("verify", "Verify every hash chain, the Merkle roots of the stored checkpoints and their signatures; exit 5 naming the first problem.")
+        {
+            fromCheckpoint,
+            publicKey,
+            json,
+        };
+        command.SetAction((parse, ct) => RunAsync(parse.GetValue(fromCheckpoint), parse.GetValue(publicKey), parse.GetValue(json), ct));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string? fromCheckpoint, string? publicKey, bool json, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var options = new AuditVerifyOptions
+            {
+                FromCheckpoint = fromCheckpoint is null ? null : SignedCheckpoint.ReadFromFile(fromCheckpoint),
+                PublicKeyPem = publicKey is null ? null : await File.ReadAllTextAsync(publicKey, cancellationToken),
+            };
+            var host = NvHostFactory.CreateHost([]);
+            await using var hostScope = (IAsyncDisposable)host;
+            Console.Error.WriteLine("audit verify: checking the hash chains, Merkle roots and checkpoints...");
+            var result = await host.Services.GetRequiredService<IAuditProofs>().VerifyAsync(options, cancellationToken);
+            if (json)
+            {
+                CliJson.Write(result);
+            }
+            else if (result.IsValid)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"audit verify: OK: {result.EntriesChecked} entries, {result.CheckpointsChecked} checkpoints, every chain intact"));
+            }
+            else
+            {
+                var checkpoint = result.BrokenCheckpointSize is { } size ? string.Create(CultureInfo.InvariantCulture, $", checkpoint size {size}") : string.Empty;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"audit verify: BROKEN: chain '{result.BrokenChain}', entry sequence {result.BrokenSequence?.ToString(CultureInfo.InvariantCulture) ?? "-"}{checkpoint}: {result.Reason} ({result.EntriesChecked} entries checked)"));
+            }
+
+            return result.IsValid ? ExitCodes.Ok : ExitCodes.VerifyFailed;
+        }
+        catch (CheckpointFormatException ex)
+        {
+            Console.Error.WriteLine("nv: error: " + ex.Message.ReplaceLineEndings(" "));
+            return ExitCodes.Usage;
+        }
+        catch (Exception ex)
+        {
+            return CommandErrors.Report(ex);
+        }
+    }
+}

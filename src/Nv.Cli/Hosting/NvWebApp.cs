@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Nv.Host.Diagnostics;
+using Nv.Host.Http;
+using Nv.Host.Http.Auth;
+using OpenTelemetry.Metrics;
+
+namespace Nv.Cli.Hosting;
+
+/// <summary>Builds the <c>nv serve</c> web application: the Nv hosting library (<c>AddNv</c>, <c>AddNvHttp</c>, <c>UseNv</c>,
+/// <c>MapNvEndpoints</c>) with Serilog and OpenTelemetry's Prometheus <c>/metrics</c>. Used by <c>ServeCommand</c> and by
+/// the in-process HTTP tests, so both run exactly the same app.</summary>
+internal static class NvWebApp
+{
+    /// <summary>Meters exported on <c>/metrics</c>.</summary>
+    public static readonly string[] Meters =
+        [.. NvTelemetry.MeterNames, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel"];
+
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = NvHostFactory.CreateWebApplicationBuilder(args);
+        builder.Services.AddNvHttp();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(Meters).AddPrometheusExporter());
+        configure?.Invoke(builder);
+        var app = builder.Build();
+        app.UseNv();
+        app.MapNvEndpoints();
+        app.MapPrometheusScrapingEndpoint("/metrics").RequireNvRole(NvRoles.Operator);
+        return app;
+    }
+
+    /// <summary>Checks what can only be checked once configuration is final; returns why the host must not start, or null.</summary>
+    public static string? CheckStartup(WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return NvHttpStartup.Check(app.Services, app.Configuration);
+    }
+}

@@ -1,0 +1,105 @@
+using MongoDB.Bson;
+using MongoDB.Driver;
+using Nv.Wal;
+
+namespace Nv.DbWriter.Mongo;
+
+internal sealed partial class MongoDbWriter
+{
+    /// <summary>The TTL index of the idempotency collection (its expiry follows the configured retention), and the one-time
+    /// copy of resolutions stored before request ids were scoped. Runs in <see cref="EnsureReadyAsync"/>.</summary>
+    private async Task EnsureRequestsAsync(CancellationToken cancellationToken)
+    {
+        var requests = _database!.GetCollection<BsonDocument>(MongoRequests.Collection).WithWriteConcern(_writeConcern);
+        try
+        {
+            await requests.Indexes.CreateOneAsync(MongoRequests.TtlIndex(_options.IdempotencyRetention), cancellationToken: cancellationToken);
+        }
+        catch (MongoCommandException ex) when (ex.Code == 85) // IndexOptionsConflict: the retention changed since
+        {
+            await _database!.RunCommandAsync<BsonDocument>(MongoRequests.CollMod(_options.IdempotencyRetention), cancellationToken: cancellationToken);
+        }
+
+        if (await Find(_meta!, MongoCommands.MetaId(MongoRequests.MigratedId)).AnyAsync(cancellationToken))
+        {
+            return;
+        }
+
+        await _resolutions!.AggregateToCollectionAsync(
+            PipelineDefinition<BsonDocument, BsonDocument>.Create(MongoRequests.LegacyMigration(DateTimeOffset.UtcNow)), cancellationToken: cancellationToken);
+        await _meta!.UpdateOneAsync(MongoCommands.MetaId(MongoRequests.MigratedId), new BsonDocument("$set", new BsonDocument("value", 1)),
+            new UpdateOptions { IsUpsert = true }, cancellationToken);
+    }
+
+    /// <summary>Records the outcome of every record's request (first record wins) once the batch's writes are durable.
+    /// Called last in a batch: a failure makes the batch transient, and its retry records them again (idempotent).</summary>
+    private async Task RecordRequestsAsync(IReadOnlyList<WalRecord> batch, ApplyResult[] results, CancellationToken cancellationToken)
+    {
+        var models = new List<WriteModel<BsonDocument>>(batch.Count);
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (results[i].Status is ApplyStatus.Applied or ApplyStatus.AlreadyApplied or ApplyStatus.Rejected)
+            {
+                models.Add(MongoRequests.Record(batch[i], results[i].Status, results[i].RejectReason));
+            }
+        }
+
+        if (models.Count > 0)
+        {
+            await _database!.GetCollection<BsonDocument>(MongoRequests.Collection).WithWriteConcern(_writeConcern)
+                .BulkWriteAsync(models, new BulkWriteOptions { IsOrdered = false }, cancellationToken);
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var found = new Dictionary<RequestKey, RequestOutcome>();
+        if (keys.Count == 0)
+        {
+            return found;
+        }
+
+        return await LockedAsync<IReadOnlyDictionary<RequestKey, RequestOutcome>>("read of request outcomes", async () =>
+        {
+            var documents = await Find(_database!.GetCollection<BsonDocument>(MongoRequests.Collection), MongoRequests.Lookup(keys))
+                .ToListAsync(cancellationToken);
+            var legacy = new Dictionary<string, RequestOutcome>(StringComparer.Ordinal);
+            foreach (var outcome in documents.Select(MongoRequests.Read))
+            {
+                if (outcome.Scope is null)
+                {
+                    legacy[outcome.RequestId] = outcome;
+                }
+                else
+                {
+                    found[new RequestKey(outcome.Scope, outcome.RequestId)] = outcome;
+                }
+            }
+
+            foreach (var key in keys)
+            {
+                if (!found.ContainsKey(key) && legacy.TryGetValue(key.RequestId, out var unscoped))
+                {
+                    found[key] = unscoped;
+                }
+            }
+
+            return found;
+        }, cancellationToken);
+    }
+
+    public async Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) =>
+        await LockedAsync("purge of request outcomes", async () =>
+        {
+            var deleted = (await _database!.GetCollection<BsonDocument>(MongoRequests.Collection).WithWriteConcern(_writeConcern)
+                .DeleteManyAsync(MongoRequests.CreatedBefore(createdBefore), cancellationToken)).DeletedCount;
+            if (deleted > 0)
+            {
+                _logger.RequestsPurged(deleted, createdBefore);
+            }
+
+            return deleted;
+        }, cancellationToken);
+}

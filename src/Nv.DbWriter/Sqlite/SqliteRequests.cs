@@ -1,0 +1,156 @@
+using Microsoft.Data.Sqlite;
+using Nv.Shared.Sqlite;
+using Nv.Wal;
+
+namespace Nv.DbWriter.Sqlite;
+
+/// <summary>The idempotency table <c>_nv_requests</c> (schema version 2): one row per request id and caller, with the
+/// request's fingerprint and outcome, written in the same transaction as the request's record is applied.</summary>
+/// <remarks>
+/// Keyed by the record's LSN (the rowid: cheap appends in LSN order) with a unique index on (request_id, scope), so the
+/// first record of a request wins and a second record of the same request, if any, never replaces its outcome. Rows
+/// live independently of WAL truncation and of the resolution purge: they are deleted only by
+/// <see cref="PurgeSql"/> once older than the retention window (<c>created_at</c> is the record's timestamp, so a
+/// replay after a crash stores the same value). A null <c>scope</c> marks a row migrated from a store written before
+/// request ids were scoped (schema version 1): it matches every caller, and its fingerprint and target are unknown.
+/// Owned by <see cref="SqliteDbWriter"/>; the insert runs under its lock, inside the batch transaction.
+/// </remarks>
+internal sealed class SqliteRequests : IDisposable
+{
+    public const string CreateSql = """
+        CREATE TABLE IF NOT EXISTS _nv_requests (
+            lsn INTEGER NOT NULL PRIMARY KEY,
+            scope TEXT,
+            request_id TEXT NOT NULL,
+            fingerprint BLOB,
+            operation INTEGER,
+            dto_type TEXT,
+            entity_id TEXT,
+            status INTEGER NOT NULL,
+            reject_reason INTEGER NOT NULL,
+            created_at INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX IF NOT EXISTS _nv_requests_key ON _nv_requests (request_id, scope);
+        CREATE INDEX IF NOT EXISTS _nv_requests_created_at ON _nv_requests (created_at);
+        """;
+
+    /// <summary>Version 1 → 2: the table, plus one unscoped row per stored resolution, so a retry of a request made before
+    /// the upgrade is still recognised for one retention window (counted from the migration).</summary>
+    public const string MigrateFromVersion1Sql = """
+        INSERT OR IGNORE INTO _nv_requests (lsn, scope, request_id, fingerprint, operation, dto_type, entity_id, status, reject_reason, created_at)
+        SELECT lsn, NULL, request_id, NULL, NULL, NULL, NULL, status, reject_reason, $now FROM _nv_resolutions ORDER BY lsn;
+        """;
+
+    public const string Columns = "lsn, scope, request_id, fingerprint, operation, dto_type, entity_id, status, reject_reason, created_at";
+
+    /// <summary>Deletes up to <c>$limit</c> rows older than <c>$cutoff</c> (unix milliseconds), oldest first.</summary>
+    public const string PurgeSql =
+        "DELETE FROM _nv_requests WHERE lsn IN (SELECT lsn FROM _nv_requests WHERE created_at < $cutoff ORDER BY created_at LIMIT $limit)";
+
+    private const int FingerprintBytes = 32;
+
+    private readonly SqliteStatement _insert;
+
+    public SqliteRequests(SqliteConnection connection)
+    {
+        _insert = new SqliteStatement(connection, $"INSERT OR IGNORE INTO _nv_requests ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    }
+
+    /// <summary>Records the outcome of <paramref name="record"/>'s request unless the request already has one.</summary>
+    public void Insert(WalRecord record, ApplyStatus status, RejectReason reason)
+    {
+        var key = RequestKey.Of(record);
+        _insert.Bind(1, record.Lsn.Value);
+        _insert.Bind(2, key.Scope);
+        _insert.Bind(3, key.RequestId);
+        if (record.Fingerprint is { } fingerprint)
+        {
+            Span<byte> bytes = stackalloc byte[FingerprintBytes];
+            if (fingerprint.Length != FingerprintBytes * 2
+                || Convert.FromHexString(fingerprint, bytes, out _, out var written) != System.Buffers.OperationStatus.Done
+                || written != FingerprintBytes)
+            {
+                throw new ArgumentException($"Record at LSN {record.Lsn} has a malformed fingerprint.", nameof(record));
+            }
+
+            _insert.BindBlob(4, bytes);
+        }
+        else
+        {
+            _insert.BindNull(4);
+        }
+
+        _insert.Bind(5, (long)record.Operation);
+        _insert.Bind(6, record.DtoType);
+        _insert.Bind(7, record.EntityId);
+        _insert.Bind(8, (long)status);
+        _insert.Bind(9, (long)reason);
+        _insert.Bind(10, record.Timestamp.ToUnixTimeMilliseconds());
+        _insert.Execute();
+    }
+
+    public static string SelectSql(string where) => $"SELECT {Columns} FROM _nv_requests WHERE {where}";
+
+    /// <summary>Reads one row, refusing values no writer of this table produces (a damaged or hand-edited store).</summary>
+    /// <exception cref="DbWriterException">The row is damaged (class <see cref="DbErrorClass.Corruption"/>).</exception>
+    public static RequestOutcome ReadRow(SqliteDataReader reader)
+    {
+        var lsn = reader.IsDBNull(0) ? 0 : reader.GetInt64(0);
+        try
+        {
+            return ReadRow(reader, lsn);
+        }
+        catch (Exception ex) when (ex is InvalidCastException or ArgumentOutOfRangeException or FormatException or OverflowException)
+        {
+            throw Damaged(lsn, "a value of the wrong type or range (" + ex.Message + ")");
+        }
+    }
+
+    private static RequestOutcome ReadRow(SqliteDataReader reader, long lsn)
+    {
+        string? fingerprint = null;
+        if (!reader.IsDBNull(3))
+        {
+            var bytes = (byte[])reader.GetValue(3);
+            fingerprint = bytes.Length == FingerprintBytes ? Convert.ToHexStringLower(bytes) : throw Damaged(lsn, "a fingerprint that is not 32 bytes");
+        }
+
+        var status = (ApplyStatus)reader.GetInt64(7);
+        if (status is not (ApplyStatus.Applied or ApplyStatus.AlreadyApplied or ApplyStatus.Rejected))
+        {
+            throw Damaged(lsn, $"status {(long)status}");
+        }
+
+        var reason = (RejectReason)reader.GetInt64(8);
+        if (!Enum.IsDefined(reason))
+        {
+            throw Damaged(lsn, $"reject reason {(long)reason}");
+        }
+
+        WalOperation? operation = reader.IsDBNull(4) ? null : (WalOperation)reader.GetInt64(4);
+        if (operation is { } op && !Enum.IsDefined(op))
+        {
+            throw Damaged(lsn, $"operation {(long)op}");
+        }
+
+        return new RequestOutcome
+        {
+            Lsn = lsn > 0 ? new Lsn(lsn) : throw Damaged(lsn, "a non-positive LSN"),
+            Scope = reader.IsDBNull(1) ? null : reader.GetString(1),
+            RequestId = reader.GetString(2),
+            Fingerprint = fingerprint,
+            Operation = operation,
+            DtoType = reader.IsDBNull(5) ? null : reader.GetString(5),
+            EntityId = reader.IsDBNull(6) ? null : reader.GetString(6),
+            Status = status,
+            RejectReason = reason,
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)),
+        };
+    }
+
+    private static DbWriterException Damaged(long lsn, string what) =>
+        new($"The request outcome stored for LSN {lsn} in _nv_requests is damaged: it holds {what}. Restore the store from a backup or rebuild it from the WAL.",
+            DbErrorClass.Corruption);
+
+    public void Dispose() => _insert.Dispose();
+}

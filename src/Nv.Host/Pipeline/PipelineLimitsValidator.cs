@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Options;
+using Nv.Wal;
+
+namespace Nv.Host.Pipeline;
+
+/// <summary>Checks at startup that the pipeline's payload limit fits the WAL's record limit.</summary>
+/// <remarks>Every payload the pipeline accepts must fit in one WAL record together with the record's other fields, or
+/// a write the pipeline validated would reach the WAL and be refused there. The check allows for the largest ids
+/// (<see cref="RequestValidator.MaxRecordOverheadBytes"/>); a reason and metadata are bounded too but can be large, so a
+/// record that still does not fit is refused for that request alone (413, nothing written), never by faulting the WAL.</remarks>
+internal sealed class PipelineLimitsValidator : IValidateOptions<PipelineOptions>
+{
+    private readonly IOptions<WalOptions> _wal;
+
+    public PipelineLimitsValidator(IOptions<WalOptions> wal)
+    {
+        _wal = wal;
+    }
+
+    public ValidateOptionsResult Validate(string? name, PipelineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var maxRecord = (long)_wal.Value.MaxRecordBytes;
+        var overhead = RequestValidator.MaxRecordOverheadBytes(options);
+        if (options.MaxPayloadBytes + (long)overhead <= maxRecord)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        return ValidateOptionsResult.Fail(
+            $"Nv:Pipeline:MaxPayloadBytes ({options.MaxPayloadBytes}) plus up to {overhead} bytes of record overhead (ids, replay key, " +
+            $"fingerprint) does not fit Nv:Wal:MaxRecordBytes ({maxRecord}): lower Nv:Pipeline:MaxPayloadBytes to at most " +
+            $"{Math.Max(0, maxRecord - overhead)} or raise Nv:Wal:MaxRecordBytes to at least {options.MaxPayloadBytes + (long)overhead} " +
+            "(it must fit a WAL page: 2^Nv:Wal:PageSizeBits minus 64 bytes).");
+    }
+}

@@ -1,0 +1,34 @@
+using Nv.DbWriter;
+using Nv.Host.Pipeline;
+
+namespace Nv.Host.Replay;
+
+/// <summary>Runs a replay on demand, without serving writes: what <c>nv replay</c> does after a crash.</summary>
+/// <remarks>Opens the stores, then brings the database and the audit trail in line with the WAL exactly as boot replay
+/// does (idempotently). Do not run it while a host with the same WAL is running: the WAL's directory lock refuses
+/// that.</remarks>
+public sealed class NvReplay
+{
+    private readonly IDbWriter _db;
+    private readonly AuditCoordinator _audit;
+    private readonly BootReplayer _replayer;
+
+    internal NvReplay(IDbWriter db, AuditCoordinator audit, BootReplayer replayer)
+    {
+        _db = db;
+        _audit = audit;
+        _replayer = replayer;
+    }
+
+    /// <summary>Replays every durable record the stores do not reflect yet and backfills missing audit entries.</summary>
+    /// <param name="dryRun">Count what would be replayed; write nothing.</param>
+    /// <param name="progress">Receives (records done, records expected).</param>
+    /// <param name="cancellationToken">Stops the replay; what was committed stays committed.</param>
+    /// <exception cref="InvalidOperationException">The database stayed unavailable through several retries.</exception>
+    public async Task<ReplaySummary> RunAsync(bool dryRun, Action<long, long>? progress, CancellationToken cancellationToken = default)
+    {
+        await _db.InitializeAsync(cancellationToken);
+        await _audit.InitializeAsync(cancellationToken);
+        return await _replayer.RunAsync(dryRun, progress, maxTransientRetries: 5, cancellationToken);
+    }
+}

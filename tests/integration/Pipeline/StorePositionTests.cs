@@ -1,0 +1,135 @@
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Nv.Audit;
+using Nv.DbWriter;
+using Nv.Host.Pipeline;
+using Nv.Host.Replay;
+using Nv.Integration.Tests.Support;
+using Nv.Wal;
+using Nv.Wal.Watermarks;
+
+namespace Nv.Integration.Tests.Pipeline;
+
+/// <summary>Boot replay starts from what each store holds (its own LSN, committed with its data), never from the WAL's
+/// watermark file; and a store that disagrees with the WAL in a way replay cannot repair refuses to start.</summary>
+public sealed class StorePositionTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static readonly Dictionary<string, string?> SmallSegments = new()
+    {
+        ["Nv:Wal:SegmentSizeBits"] = "16",
+        ["Nv:Wal:PageSizeBits"] = "12",
+        ["Nv:Wal:MemorySizeBits"] = "14",
+        ["Nv:Wal:MaxRecordBytes"] = "4000", // the payload limit plus the largest ids must fit a record (options validation)
+        ["Nv:Pipeline:MaxPayloadBytes"] = "1024",
+    };
+
+    private static WriteRequest Write(string requestId, WalOperation operation, string entityId, object? payload = null) => new()
+    {
+        RequestId = requestId,
+        Operation = operation,
+        DtoType = "Account",
+        EntityId = entityId,
+        Payload = payload is null ? null : JsonSerializer.SerializeToElement(payload),
+        UserId = "alice",
+    };
+
+    [Theory]
+    [InlineData("deleted")]
+    [InlineData("zeroed")]
+    public async Task After_truncation_the_host_starts_without_its_watermark_file_and_loses_nothing(string damage)
+    {
+        Lsn last;
+        await using (var nv = await NvTestHost.StartAsync(_dir.Path, SmallSegments))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 400).Select(i =>
+                nv.Pipeline.WriteAsync(Write("w-" + i, WalOperation.Create, "a" + i, new { pad = new string('x', 400) }), Ct)));
+            var pipeline = nv.Services.GetRequiredService<WritePipeline>();
+            await pipeline.MakeStoresDurableAsync(Ct);
+            Assert.True((await pipeline.RunMaintenanceAsync(Ct)).Value > 1, "the test needs a truncated WAL");
+            last = nv.Services.GetRequiredService<IWriteAheadLog>().LastLsn;
+        }
+
+        var checkpoint = Path.Combine(_dir.Path, "wal", WatermarkCheckpoint.FileName);
+        if (damage == "deleted")
+        {
+            File.Delete(checkpoint);
+        }
+        else
+        {
+            File.WriteAllBytes(checkpoint, new byte[new FileInfo(checkpoint).Length]);
+        }
+
+        await using var again = await NvTestHost.StartAsync(_dir.Path, SmallSegments);
+        Assert.Equal(0, again.BootReplay.Replayed);
+        Assert.True(again.Pipeline.IsReady);
+        var db = again.Services.GetRequiredService<IDbWriter>();
+        Assert.Equal(last, await db.GetResolvedThroughAsync(Ct));
+        Assert.NotNull(await db.GetAsync("Account", "a0", Ct));
+        Assert.NotNull(await db.GetAsync("Account", "a399", Ct));
+        var next = await again.Pipeline.WriteAsync(Write("after", WalOperation.Create, "b1", new { n = 1 }), Ct);
+        Assert.Equal(WriteStatus.Applied, next.Status);
+        Assert.Equal(last.Next, next.Lsn);
+        Assert.True((await again.Services.GetRequiredService<IAuditSink>().VerifyAsync(Ct)).IsValid);
+    }
+
+    [Fact]
+    public async Task A_database_ahead_of_the_wal_refuses_to_start_and_no_lsn_is_reused()
+    {
+        await using (var nv = await NvTestHost.StartAsync(_dir.Path))
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                await nv.Pipeline.WriteAsync(Write("w-" + i, WalOperation.Create, "a" + i, new { n = i }), Ct);
+            }
+        }
+
+        Directory.Delete(Path.Combine(_dir.Path, "wal"), recursive: true); // the WAL is lost; the stores hold LSN 1..5
+
+        var error = await Assert.ThrowsAsync<StoreWalMismatchException>(() => NvTestHost.StartAsync(_dir.Path));
+        Assert.True(error.StoreAhead);
+        Assert.Equal(new Lsn(5), error.StoreLsn);
+        Assert.Contains("will not reuse LSNs", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_database_replaced_by_an_older_copy_refuses_to_start_when_the_wal_no_longer_holds_the_gap()
+    {
+        var copy = Path.Combine(_dir.Path, "older-nv.db");
+        await using (var nv = await NvTestHost.StartAsync(_dir.Path, SmallSegments))
+        {
+            await nv.Pipeline.WriteAsync(Write("w-first", WalOperation.Create, "first", new { n = 0 }), Ct);
+            await nv.Services.GetRequiredService<WritePipeline>().MakeStoresDurableAsync(Ct);
+            await using (var source = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_dir.Path, "nv.db")};Mode=ReadOnly;Pooling=False"))
+            await using (var target = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={copy};Pooling=False"))
+            {
+                source.Open();
+                target.Open();
+                source.BackupDatabase(target);
+            }
+
+            await Task.WhenAll(Enumerable.Range(0, 400).Select(i =>
+                nv.Pipeline.WriteAsync(Write("w-" + i, WalOperation.Create, "a" + i, new { pad = new string('x', 400) }), Ct)));
+            var pipeline = nv.Services.GetRequiredService<WritePipeline>();
+            await pipeline.MakeStoresDurableAsync(Ct);
+            Assert.True((await pipeline.RunMaintenanceAsync(Ct)).Value > 2, "the test needs a truncated WAL");
+        }
+
+        foreach (var file in Directory.GetFiles(_dir.Path, "nv.db*"))
+        {
+            File.Delete(file);
+        }
+
+        File.Move(copy, Path.Combine(_dir.Path, "nv.db"));
+
+        var error = await Assert.ThrowsAsync<StoreWalMismatchException>(() => NvTestHost.StartAsync(_dir.Path, SmallSegments));
+        Assert.False(error.StoreAhead);
+        Assert.Equal("database", error.Store);
+        Assert.Equal(new Lsn(1), error.StoreLsn);
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

@@ -1,0 +1,160 @@
+using Microsoft.Data.Sqlite;
+using Nv.DbWriter;
+using Nv.DbWriter.Sqlite;
+using Nv.Integration.Tests.Support;
+using Nv.Wal;
+using static Nv.Integration.Tests.Support.WalRecords;
+
+namespace Nv.Integration.Tests.Sqlite;
+
+/// <summary>The SQLite store's request outcomes (schema version 2): migration of stores written by schema 1, damaged
+/// rows, a future version, and that an outcome commits with its write or not at all.</summary>
+public sealed class SqliteRequestOutcomeTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public void Dispose() => _directory.Dispose();
+
+    private DbWriterOptions Options => new() { DataDirectory = _directory.Path, SqliteFileName = "nv.db" };
+
+    private string DbPath => Path.Combine(_directory.Path, "nv.db");
+
+    private void Execute(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={DbPath};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private object? Scalar(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={DbPath};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    // nv.db as written by `nv load --count 12 --entities 4 --writers 1 --seed 7 --run-id v1` on the build before request
+    // outcomes (main at 4a74d75, schema version 1): 12 records, LSN 1..12, request ids v1-0-0..v1-0-11; v1-0-9 (LSN 10)
+    // applied, v1-0-1 (LSN 2) rejected as not found; entities Item/e0, e1, e3.
+    private static string SchemaOneFixture => Path.Combine(RepoRoot(), "tests", "integration", "Sqlite", "Fixtures", "nv-schema1.db");
+
+    private static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Nv.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("Nv.sln not found above " + AppContext.BaseDirectory);
+    }
+
+    [Fact]
+    public async Task A_store_written_by_schema_1_is_migrated_in_place_and_its_outcomes_answer_retries_from_any_caller()
+    {
+        File.Copy(SchemaOneFixture, DbPath);
+        Assert.Equal(1L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+
+        await using (var writer = DbWriters.OpenSqlite(Options))
+        {
+            Assert.Equal(2L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(12L, Scalar("SELECT count(*) FROM _nv_requests WHERE scope IS NULL AND fingerprint IS NULL"));
+
+            var found = await writer.FindRequestsAsync([new RequestKey("anyone", "v1-0-9"), new RequestKey("", "v1-0-1"), new RequestKey("x", "nope")], Ct);
+            Assert.Equal(2, found.Count);
+            var applied = found[new RequestKey("anyone", "v1-0-9")];
+            Assert.Equal((new Lsn(10), ApplyStatus.Applied, (string?)null, (string?)null), (applied.Lsn, applied.Status, applied.Scope, applied.Fingerprint));
+            var rejected = found[new RequestKey("", "v1-0-1")];
+            Assert.Equal((new Lsn(2), ApplyStatus.Rejected, RejectReason.NotFound), (rejected.Lsn, rejected.Status, rejected.RejectReason));
+            Assert.True(DateTimeOffset.UtcNow - applied.CreatedAt < TimeSpan.FromMinutes(5), "kept for one retention window from the migration");
+
+            // The migrated store goes on: entities written by schema 1 are readable, new applies record scoped outcomes.
+            Assert.Equal(new Lsn(12), await writer.GetResolvedThroughAsync(Ct));
+            Assert.NotNull(await writer.GetAsync("Item", "e0", Ct));
+            var results = await writer.ApplyAsync([Create(13, "e9", "{}", dtoType: "Item", requestId: "v2-0") with { UserId = "alice" }], Ct);
+            Assert.Equal(ApplyStatus.Applied, Assert.Single(results).Status);
+            Assert.Equal("alice", (await writer.FindRequestsAsync([new RequestKey("alice", "v2-0")], Ct))[new RequestKey("alice", "v2-0")].Scope);
+        }
+
+        // A second open finds version 2 and migrates nothing again.
+        await using (var again = DbWriters.OpenSqlite(Options))
+        {
+            Assert.Equal(13L, Scalar("SELECT count(*) FROM _nv_requests"));
+            Assert.Equal(2L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+        }
+    }
+
+    [Fact]
+    public async Task A_caller_s_own_outcome_wins_over_a_migrated_unscoped_one()
+    {
+        File.Copy(SchemaOneFixture, DbPath);
+        await using var writer = DbWriters.OpenSqlite(Options);
+        await writer.ApplyAsync([Create(13, "e9", "{}", dtoType: "Item", requestId: "v1-0-9") with { UserId = "bob" }], Ct);
+
+        var found = await writer.FindRequestsAsync([new RequestKey("bob", "v1-0-9"), new RequestKey("alice", "v1-0-9")], Ct);
+        Assert.Equal(new Lsn(13), found[new RequestKey("bob", "v1-0-9")].Lsn);
+        Assert.Equal(new Lsn(10), found[new RequestKey("alice", "v1-0-9")].Lsn);
+    }
+
+    [Theory]
+    [InlineData("UPDATE _nv_requests SET fingerprint = x'0102030405' WHERE lsn = 1", "fingerprint")]
+    [InlineData("UPDATE _nv_requests SET fingerprint = 'not a blob' WHERE lsn = 1", "wrong type")]
+    [InlineData("UPDATE _nv_requests SET status = 99 WHERE lsn = 1", "status 99")]
+    [InlineData("UPDATE _nv_requests SET reject_reason = 42 WHERE lsn = 1", "reject reason 42")]
+    [InlineData("UPDATE _nv_requests SET operation = 9 WHERE lsn = 1", "operation 9")]
+    public async Task A_damaged_outcome_row_is_reported_as_corruption_never_answered(string damage, string expected)
+    {
+        await using (var writer = DbWriters.OpenSqlite(Options))
+        {
+            await writer.ApplyAsync([Create(1, "o1", "{}", requestId: "r1") with { Fingerprint = new string('a', 64) }], Ct);
+        }
+
+        Execute(damage);
+        await using var reopened = DbWriters.OpenSqlite(Options);
+        var failure = await Assert.ThrowsAsync<DbWriterException>(() => reopened.FindRequestsAsync([new RequestKey("", "r1")], Ct));
+        Assert.Equal(DbErrorClass.Corruption, failure.ErrorClass);
+        Assert.Contains(expected, failure.Message, StringComparison.Ordinal);
+        Assert.Contains("LSN 1", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_store_of_a_newer_schema_version_is_refused_at_open()
+    {
+        await using (DbWriters.OpenSqlite(Options))
+        {
+        }
+
+        Execute("UPDATE _nv_meta SET value = 3 WHERE key = 'schema_version'");
+        var failure = Assert.Throws<DbWriterException>(() => DbWriters.OpenSqlite(Options));
+        Assert.False(failure.IsTransient);
+        Assert.Contains("schema version 3", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_outcome_commits_with_its_write_or_not_at_all()
+    {
+        await using var writer = (SqliteDbWriter)DbWriters.OpenSqlite(Options);
+        await writer.ApplyAsync([Create(1, "o1", "{}", requestId: "r1")], Ct);
+        using (var command = writer.Connection.CreateCommand())
+        {
+            command.CommandText = "SELECT page_count FROM pragma_page_count";
+            var pages = (long)command.ExecuteScalar()!;
+            command.CommandText = $"PRAGMA max_page_count={pages}";
+            command.ExecuteNonQuery();
+        }
+
+        // r2 is written, then r3 (too big for the capped file) fails the batch: r2's outcome must go with its write.
+        var big = new string('x', 256 * 1024);
+        var results = await writer.ApplyAsync([Create(2, "o2", "{}", requestId: "r2"), Create(3, "o3", $$"""{"b":"{{big}}"}""", requestId: "r3")], Ct);
+        Assert.All(results, r => Assert.Equal(ApplyStatus.Transient, r.Status));
+        Assert.Empty(await writer.FindRequestsAsync([new RequestKey("", "r2"), new RequestKey("", "r3")], Ct));
+        Assert.Null(await writer.GetAsync(DefaultType, "o2", Ct));
+        Assert.Single(await writer.FindRequestsAsync([new RequestKey("", "r1")], Ct));
+    }
+}

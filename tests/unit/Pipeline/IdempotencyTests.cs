@@ -1,0 +1,201 @@
+using System.Text.Json;
+using Nv.DbWriter;
+using Nv.Host.Pipeline;
+using Nv.Unit.Tests.Support;
+using Nv.Wal;
+
+namespace Nv.Unit.Tests.Pipeline;
+
+/// <summary>Request ids: scoped to the caller, fingerprinted, remembered until the database can answer for them.</summary>
+public sealed class IdempotencyTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static WriteRequest Put(string requestId, string entityId, int balance, string user = "u1") => new()
+    {
+        RequestId = requestId,
+        Operation = WalOperation.Update,
+        DtoType = "Acct",
+        EntityId = entityId,
+        Payload = JsonSerializer.SerializeToElement(new { balance }),
+        UserId = user,
+    };
+
+    private static WriteRequest Post(string requestId, string entityId, int balance, string user = "u1") =>
+        Put(requestId, entityId, balance, user) with { Operation = WalOperation.Create };
+
+    private static async Task<int> BalanceAsync(PipelineHarness h, string entityId) =>
+        (await h.Db.GetAsync("Acct", entityId, Ct))!.Document.GetProperty("balance").GetInt32();
+
+    [Fact]
+    public async Task A_late_retry_after_the_cache_moved_on_and_the_resolutions_were_purged_replays_the_first_outcome()
+    {
+        // The lost update, without a restart: c1, p1, p2; the cache forgets p1; the WAL is truncated and the
+        // resolutions purged; the retry of p1 must not put the balance back to 50.
+        await using var h = new PipelineHarness(configure: o => o.RequestIdCacheSize = 4);
+        h.Pipeline.Start();
+        await h.Pipeline.WriteAsync(Post("c1", "a1", 100), Ct);
+        var p1 = await h.Pipeline.WriteAsync(Put("p1", "a1", 50), Ct);
+        await h.Pipeline.WriteAsync(Put("p2", "a1", 70), Ct);
+        for (var i = 0; i < 20; i++)
+        {
+            await h.Pipeline.WriteAsync(Post("filler-" + i, "f" + i, i), Ct);
+        }
+
+        h.Db.PurgeAllResolutions();
+        var records = h.Wal.Records.Count;
+        var retry = await h.Pipeline.WriteAsync(Put("p1", "a1", 50), Ct);
+
+        Assert.True(retry.IsReplay);
+        Assert.Equal((WriteStatus.Applied, p1.Lsn), (retry.Status, retry.Lsn));
+        Assert.Equal(records, h.Wal.Records.Count);
+        Assert.Equal(70, await BalanceAsync(h, "a1"));
+        Assert.Single(h.Audit.Entries, e => e.RequestId == "p1");
+    }
+
+    [Fact]
+    public async Task A_durable_but_unapplied_write_is_never_appended_twice_when_the_cache_moves_on()
+    {
+        await using var h = new PipelineHarness(configure: o =>
+        {
+            o.RequestIdCacheSize = 2;
+            o.MaxLagTime = TimeSpan.FromHours(1); // backpressure is not under test: the writes during the outage go through
+        });
+        h.Pipeline.Start();
+        h.Db.Unavailable = true;
+        WriteOutcome first;
+        try
+        {
+            first = await h.Pipeline.WriteAsync(Post("r1", "a1", 1), Ct);
+            Assert.Equal(WriteStatus.Pending, first.Status);
+            for (var i = 2; i <= 6; i++)
+            {
+                Assert.Equal(WriteStatus.Pending, (await h.Pipeline.WriteAsync(Post("r" + i, "a" + i, i), Ct)).Status);
+            }
+
+            // The database knows nothing of r1 yet; the cache must still own it (answered at once, from memory).
+            var retry = await h.Pipeline.WriteAsync(Post("r1", "a1", 1), Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+            Assert.True(retry.IsReplay);
+            Assert.Equal(first.Lsn, retry.Lsn);
+            Assert.Equal(6, h.Wal.Records.Count);
+            Assert.Single(h.Wal.Records, r => r.RequestId == "r1");
+        }
+        finally
+        {
+            h.Db.Unavailable = false; // else stopping the pipeline waits for an outage that never ends
+        }
+
+        await WritePipelineTests.WaitUntil(() => h.Coordinator.Audited == new Lsn(6)); // applied, then audited
+        var late = await h.Pipeline.WriteAsync(Post("r1", "a1", 1), Ct);
+        Assert.Equal((WriteStatus.Applied, first.Lsn, true), (late.Status, late.Lsn, late.IsReplay));
+        Assert.Equal(6, h.Wal.Records.Count);
+    }
+
+    [Fact]
+    public async Task The_same_request_id_on_a_different_request_is_refused_and_writes_nothing()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        await h.Pipeline.WriteAsync(Post("k", "a", 1), Ct);
+
+        var otherEntity = await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => h.Pipeline.WriteAsync(Post("k", "b", 1), Ct));
+        Assert.Contains("create Acct/a", otherEntity.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => h.Pipeline.WriteAsync(Post("k", "a", 2), Ct));
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => h.Pipeline.WriteAsync(Put("k", "a", 1), Ct));
+
+        Assert.Single(h.Wal.Records);
+        Assert.Null(await h.Db.GetAsync("Acct", "b", Ct));
+        var retry = await h.Pipeline.WriteAsync(Post("k", "a", 1), Ct); // the first request itself is still a retry
+        Assert.True(retry.IsReplay);
+    }
+
+    [Fact]
+    public async Task The_same_request_id_on_a_different_request_is_refused_after_a_restart_too()
+    {
+        var wal = new InMemoryWal();
+        var db = new InMemoryDbWriter();
+        await using (var before = new PipelineHarness(wal, db))
+        {
+            before.Pipeline.Start();
+            await before.Pipeline.WriteAsync(Post("k", "a", 1), Ct);
+        }
+
+        await using var after = new PipelineHarness(wal, db);
+        after.Pipeline.Start();
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => after.Pipeline.WriteAsync(Post("k", "b", 1), Ct));
+        Assert.Single(wal.Records);
+        Assert.True((await after.Pipeline.WriteAsync(Post("k", "a", 1), Ct)).IsReplay);
+    }
+
+    [Fact]
+    public async Task Request_ids_are_scoped_to_their_caller()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        var alice = await h.Pipeline.WriteAsync(Post("same-id", "a", 1, user: "alice"), Ct);
+        var bob = await h.Pipeline.WriteAsync(Post("same-id", "b", 2, user: "bob"), Ct);
+
+        Assert.False(alice.IsReplay);
+        Assert.False(bob.IsReplay);
+        Assert.Equal(2, h.Wal.Records.Count);
+        Assert.Equal(2, await BalanceAsync(h, "b"));
+    }
+
+    [Fact]
+    public async Task A_retry_while_the_first_attempt_is_in_flight_waits_for_its_outcome()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Db.ApplyGate = gate.Task;
+        var first = h.Pipeline.WriteAsync(Post("slow", "a", 1), Ct);
+        await WritePipelineTests.WaitUntil(() => h.Wal.Records.Count == 1);
+        var retry = h.Pipeline.WriteAsync(Post("slow", "a", 1), Ct);
+        await Task.Delay(50, Ct);
+        Assert.False(retry.IsCompleted);
+
+        gate.SetResult();
+        Assert.Equal((await first).Lsn, (await retry).Lsn);
+        Assert.True((await retry).IsReplay);
+        Assert.Single(h.Wal.Records);
+    }
+
+    [Fact]
+    public async Task A_retry_of_a_first_attempt_in_flight_too_long_is_told_to_come_back_and_writes_nothing()
+    {
+        await using var h = new PipelineHarness(configure: o => o.RequestInProgressWait = TimeSpan.FromMilliseconds(100));
+        h.Pipeline.Start();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Db.ApplyGate = gate.Task;
+        var first = h.Pipeline.WriteAsync(Post("stuck", "a", 1), Ct);
+        await WritePipelineTests.WaitUntil(() => h.Wal.Records.Count == 1);
+
+        var ex = await Assert.ThrowsAsync<RequestInProgressException>(() => h.Pipeline.WriteAsync(Post("stuck", "a", 1), Ct));
+        Assert.True(ex.IsTransient);
+        Assert.Single(h.Wal.Records);
+
+        gate.SetResult();
+        Assert.Equal(WriteStatus.Applied, (await first).Status);
+    }
+
+    [Fact]
+    public async Task Past_the_retention_window_an_expired_request_id_is_a_new_request()
+    {
+        await using var h = new PipelineHarness(configure: o =>
+        {
+            o.RequestIdCacheSize = 1;
+            o.IdempotencyRetention = TimeSpan.FromSeconds(1);
+        });
+        h.Pipeline.Start();
+        await h.Pipeline.WriteAsync(Post("old", "a", 1), Ct);
+        await h.Pipeline.WriteAsync(Post("other", "b", 1), Ct);
+        await h.Pipeline.WriteAsync(Post("another", "c", 1), Ct);
+        await Task.Delay(1200, Ct);
+        await h.Pipeline.RunMaintenanceAsync(Ct);
+
+        Assert.Empty(await h.Db.FindRequestsAsync([new RequestKey("u1", "old")], Ct));
+        var reused = await h.Pipeline.WriteAsync(Put("old", "a", 5), Ct);
+        Assert.False(reused.IsReplay);
+        Assert.Equal(4, h.Wal.Records.Count);
+    }
+}

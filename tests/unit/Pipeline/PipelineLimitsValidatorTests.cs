@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Options;
+using Nv.Host.Pipeline;
+using Nv.Wal;
+
+namespace Nv.Unit.Tests.Pipeline;
+
+public sealed class PipelineLimitsValidatorTests
+{
+    private static ValidateOptionsResult Check(PipelineOptions pipeline, WalOptions wal) =>
+        new PipelineLimitsValidator(Options.Create(wal)).Validate(null, pipeline);
+
+    [Fact]
+    public void The_default_limits_fit_together() => Assert.True(Check(new PipelineOptions(), new WalOptions()).Succeeded);
+
+    [Fact]
+    public void A_payload_limit_larger_than_a_wal_record_is_refused_in_one_line_naming_both_settings()
+    {
+        // The configuration: Nv__Pipeline__MaxPayloadBytes=4194304 with the WAL's default 1 MiB records.
+        var result = Check(new PipelineOptions { MaxPayloadBytes = 4_194_304 }, new WalOptions());
+
+        Assert.True(result.Failed);
+        var message = Assert.Single(result.Failures!);
+        Assert.DoesNotContain('\n', message);
+        Assert.Contains("Nv:Pipeline:MaxPayloadBytes (4194304)", message, StringComparison.Ordinal);
+        Assert.Contains("Nv:Wal:MaxRecordBytes (1048576)", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_record_overhead_counts_too()
+    {
+        var overhead = RequestValidator.MaxRecordOverheadBytes(new PipelineOptions());
+        Assert.InRange(overhead, 1000, 8000);
+        Assert.True(Check(new PipelineOptions { MaxPayloadBytes = 8192 - overhead }, new WalOptions { MaxRecordBytes = 8192 }).Succeeded);
+        Assert.True(Check(new PipelineOptions { MaxPayloadBytes = 8192 - overhead + 1 }, new WalOptions { MaxRecordBytes = 8192 }).Failed);
+    }
+}
