@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nv.DbWriter;
+using Nv.Host.Diagnostics;
 using Nv.Wal;
 
 namespace Nv.Host.Pipeline;
@@ -126,11 +127,28 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     public async Task<WriteOutcome> WriteAsync(WriteRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var ack = request.Ack ?? _options.Ack;
+        using var activity = NvActivities.StartWrite(request, ack);
+        try
+        {
+            var outcome = await WriteCoreAsync(request, ack, activity, cancellationToken);
+            NvActivities.Answered(activity, outcome);
+            return outcome;
+        }
+        catch (Exception ex)
+        {
+            NvActivities.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task<WriteOutcome> WriteCoreAsync(WriteRequest request, AckLevel ack, System.Diagnostics.Activity? activity, CancellationToken cancellationToken)
+    {
         ThrowIfUnavailable();
         _validator.Validate(request);
         request = PrepareForWal(request);
 
-        var candidate = new PendingWrite(request, request.Ack ?? _options.Ack);
+        var candidate = new PendingWrite(request, ack) { Activity = activity };
         var owner = _requests.GetOrAdd(candidate);
         if (!ReferenceEquals(owner, candidate))
         {
