@@ -28,7 +28,8 @@ public sealed class ChainOnlyProofApiTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _app = NvWebApp.Build(["--Nv:DataDirectory=" + _directory.Path, "--Serilog:MinimumLevel:Default=Warning"], builder =>
+        // Audited acks: the test reads the audit trail right after its write.
+        _app = NvWebApp.Build(["--Nv:DataDirectory=" + _directory.Path, "--Serilog:MinimumLevel:Default=Warning", "--Nv:Pipeline:Ack=Audited"], builder =>
         {
             builder.WebHost.UseTestServer();
             builder.Services.Replace(ServiceDescriptor.Singleton<IAuditSink>(sp =>
