@@ -149,10 +149,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     {
         ThrowIfUnavailable();
         _validator.Validate(request);
-        request = request with
-        {
-            Payload = request.Operation == WalOperation.Delete ? EmptyObject : request.Payload!.Value.Clone(),
-        };
+        request = PrepareForWal(request);
 
         return await SubmitAsync(new PendingWrite(request, ack) { Activity = activity }, cancellationToken);
     }
@@ -290,6 +287,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             RejectReason.AlreadyExists => "the entity already exists",
             RejectReason.NotFound => "the entity does not exist",
             RejectReason.PreconditionFailed => "the entity's version does not match the expected version",
+            RejectReason.Unstorable => "the database cannot store this record (a value or size beyond its limits, or an id held by a document Nv did not write); the Nv log says which",
             _ => "rejected by the database",
         };
         return failedItem is { } item
