@@ -24,11 +24,21 @@ public sealed class AuditOptions
     /// <summary>MongoDB connection string (<c>NV_MONGO_URI</c>); null or empty selects the embedded SQLite store.</summary>
     public string? MongoUri { get; set; }
 
-    /// <summary>MongoDB database name (<c>NV_MONGO_DB</c>); entries go to its <c>audit_entries</c> collection.</summary>
-    public string MongoDatabase { get; set; } = "nv";
+    /// <summary>MongoDB database of the audit trail (<c>NV_MONGO_AUDIT_DB</c>, default <c>nv_audit</c>; with only
+    /// <c>NV_MONGO_DB</c> set, that name plus <c>_audit</c>); entries go to its <c>audit_entries</c> collection. A database of
+    /// its own, apart from the entity collections, so a role can grant insert-only access to it (README.md).</summary>
+    public string MongoDatabase { get; set; } = "nv_audit";
 
-    /// <summary>How long the MongoDB audit store waits for a server (at start and per operation) before failing.</summary>
+    /// <summary>How long the MongoDB audit store waits for a server (at start, for server selection and connecting).</summary>
     public TimeSpan MongoConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bound of each MongoDB audit operation: the write concern's <c>wtimeout</c>, reads' <c>maxTimeMS</c>, the wait
+    /// for a pooled connection; sockets time out 10 s later. A failed append is backfilled later.</summary>
+    public TimeSpan MongoOperationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Write concern <c>w</c> of audit inserts (always <c>j:true</c>): <c>auto</c> (<c>majority</c> on a replica set
+    /// or through a mongos, else 1), <c>majority</c>, a number of members, or a replica-set tag.</summary>
+    public string MongoWriteConcern { get; set; } = "auto";
 
     /// <summary>PEM file with the ECDSA P-256 private key that signs Merkle checkpoints. The environment variable
     /// <c>NV_AUDIT_SIGNING_KEY</c> (PEM text) takes precedence. With neither, a key is generated on first start into

@@ -8,6 +8,13 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
     /// <summary>Largest allowed <see cref="AuditOptions.MaxBatchSize"/>; bigger batches only lengthen the write lock.</summary>
     public const int MaxBatchSizeLimit = 10_000;
 
+    /// <summary>auto, majority, 1-50 members, or a tag name; never 0 (unacknowledged writes are not durable).</summary>
+    internal static bool IsValidWriteConcern(string? value) =>
+        string.IsNullOrWhiteSpace(value) || value is "auto" or "majority"
+        || (int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count)
+            ? count is >= 1 and <= 50
+            : value.Length <= 64 && char.IsAsciiLetter(value[0]) && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-'));
+
     public ValidateOptionsResult Validate(string? name, AuditOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -56,6 +63,19 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
         if (options.SigningKeyPath is { } keyPath && (keyPath.Length == 0 || keyPath.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
         {
             failures.Add($"{nameof(AuditOptions.SigningKeyPath)} is not a valid path.");
+        }
+
+        if (!string.IsNullOrWhiteSpace(options.MongoUri))
+        {
+            if (options.MongoOperationTimeout < TimeSpan.FromSeconds(1) || options.MongoOperationTimeout > TimeSpan.FromMinutes(10))
+            {
+                failures.Add($"{nameof(AuditOptions.MongoOperationTimeout)} must be between 1 second and 10 minutes (was {options.MongoOperationTimeout}).");
+            }
+
+            if (!IsValidWriteConcern(options.MongoWriteConcern))
+            {
+                failures.Add($"{nameof(AuditOptions.MongoWriteConcern)} must be auto, majority, a number of members (1-50) or a tag name (was '{options.MongoWriteConcern}').");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -12,7 +12,9 @@ public static class AuditServiceCollectionExtensions
 {
     /// <summary>Adds <see cref="AuditOptions"/> (bound to <see cref="AuditOptions.SectionName"/>, validated on start) and the
     /// <see cref="IAuditSink"/>, unless one is already registered: MongoDB when <see cref="AuditOptions.MongoUri"/> is set,
-    /// else the embedded SQLite store; and <see cref="IAuditProofs"/> (Merkle proofs and checkpoints, SQLite only).</summary>
+    /// else the embedded SQLite store; and <see cref="IAuditProofs"/>: Merkle proofs and checkpoints from the embedded store;
+    /// from a store without a Merkle tree (MongoDB), chain verification only, and proofs throw
+    /// <see cref="AuditProofsUnavailableException"/>.</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Optional extra configuration, applied after binding.</param>
     /// <returns>The same service collection.</returns>
@@ -36,9 +38,11 @@ public static class AuditServiceCollectionExtensions
                 ? new SqliteAuditSink(value, sp.GetService<ILogger<SqliteAuditSink>>(), sp.GetService<TimeProvider>())
                 : new MongoAuditSink(MongoAuditSinks.Copy(value), sp.GetService<ILogger<MongoAuditSink>>());
         });
-        // Proofs and checkpoints come from the sink itself (the embedded store implements both).
-        services.TryAddSingleton<IAuditProofs>(sp => sp.GetRequiredService<IAuditSink>() as IAuditProofs
-            ?? throw new NotSupportedException("The configured audit store does not support Merkle proofs and checkpoints."));
+        // Proofs and checkpoints come from the sink itself (the embedded store implements both); a store without a Merkle
+        // tree verifies its chains and refuses proofs with a clear exception (HTTP 501), never a failed resolution (500).
+        services.TryAddSingleton<IAuditProofs>(sp => sp.GetRequiredService<IAuditSink>() is var sink && sink is IAuditProofs proofs
+            ? proofs
+            : new ChainOnlyAuditProofs(sink, sink is MongoAuditSink ? "MongoDB" : sink.GetType().Name));
         return services;
     }
 }

@@ -15,6 +15,10 @@ internal static partial class Log
         Message = "Audit append of {Count} entries rolled back; chain heads will be reloaded from the store")]
     public static partial void AppendRolledBack(ILogger logger, int count, Exception exception);
 
+    [LoggerMessage(EventId = 3013, Level = LogLevel.Warning,
+        Message = "MongoDB audit append of {Count} entries failed; nothing is rolled back: a prefix of them may be stored (an ordered insert stops at its first error) and the retry skips it. Chain heads will be reloaded")]
+    public static partial void MongoAppendFailed(ILogger logger, int count, Exception exception);
+
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Audit trail verified: {EntriesChecked} entries, every chain intact")]
     public static partial void VerificationPassed(ILogger logger, long entriesChecked);
 

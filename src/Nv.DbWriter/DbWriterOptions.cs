@@ -20,7 +20,8 @@ public sealed class DbWriterOptions
     /// <summary>MongoDB connection string (<c>NV_MONGO_URI</c>); null or empty selects SQLite.</summary>
     public string? MongoUri { get; set; }
 
-    /// <summary>MongoDB database name (<c>NV_MONGO_DB</c>).</summary>
+    /// <summary>MongoDB database name (<c>NV_MONGO_DB</c>). It belongs to Nv: one collection per dtoType plus
+    /// <c>_nv_*</c>; the audit trail lives in its own database (<c>Nv:Audit:MongoDatabase</c>).</summary>
     public string MongoDatabase { get; set; } = "nv";
 
     /// <summary>How long request outcomes are kept (the idempotency window); <c>AddNv</c> sets it from
@@ -31,6 +32,15 @@ public sealed class DbWriterOptions
     /// copy in free pages. <c>AddNv</c> turns it on with encryption at rest.</summary>
     public bool SecureDelete { get; set; }
 
-    /// <summary>How long startup waits for the MongoDB server before failing.</summary>
+    /// <summary>How long startup waits for the MongoDB server before failing (also server selection and connecting).</summary>
     public TimeSpan MongoConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Bound of each MongoDB operation: the write concern's <c>wtimeout</c>, reads' <c>maxTimeMS</c>, the wait for a
+    /// pooled connection; sockets time out 10 s later. A timeout is a transient failure: the record stays in the WAL.</summary>
+    public TimeSpan MongoOperationTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Write concern <c>w</c> (always with <c>j:true</c>): <c>auto</c> (default: <c>majority</c> on a replica set
+    /// or through a mongos, else 1), <c>majority</c>, a number of members, or a replica-set tag. The connection string's
+    /// <c>w</c>/<c>journal</c>/<c>wtimeoutMS</c> are not used.</summary>
+    public string MongoWriteConcern { get; set; } = "auto";
 }

@@ -55,6 +55,16 @@ internal sealed class DbWriterOptionsValidator : IValidateOptions<DbWriterOption
             {
                 failures.Add($"{nameof(DbWriterOptions.MongoConnectTimeout)} must be positive; it is {options.MongoConnectTimeout}.");
             }
+
+            if (options.MongoOperationTimeout < TimeSpan.FromSeconds(1) || options.MongoOperationTimeout > TimeSpan.FromMinutes(10))
+            {
+                failures.Add($"{nameof(DbWriterOptions.MongoOperationTimeout)} must be between 1 second and 10 minutes; it is {options.MongoOperationTimeout}.");
+            }
+
+            if (!Nv.DbWriter.Mongo.MongoCommands.IsValidWriteConcern(options.MongoWriteConcern))
+            {
+                failures.Add($"{nameof(DbWriterOptions.MongoWriteConcern)} must be auto, majority, a number of members (1-50) or a tag name; it is '{options.MongoWriteConcern}'.");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Nv.Wal;
 
 namespace Nv.DbWriter;
@@ -52,6 +53,16 @@ public interface IDbWriter : IAsyncDisposable
     /// <remarks>Read from the store itself, where it is written atomically with the data: after a crash or a power
     /// loss it says exactly what the store holds, so boot replay starts after it.</remarks>
     Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Checks, before a record is appended to the WAL, that this writer can store <paramref name="payload"/> as a
+    /// document of <paramref name="dtoType"/> (the pipeline refuses the request with 400/413 when it cannot).</summary>
+    /// <remarks>Pure and side-effect free; called on the caller's thread for every create and update. A record that
+    /// reached the WAL anyway (written under other limits, or by another writer) is rejected at apply time with
+    /// <see cref="RejectReason.Unstorable"/>, never retried. The default has no limits beyond the pipeline's.</remarks>
+    /// <param name="dtoType">The (validated) entity type.</param>
+    /// <param name="payload">The (validated, normalized) JSON object payload.</param>
+    /// <returns>Null when the writer can store it; otherwise why not.</returns>
+    DbWriterRefusal? CheckStorable(string dtoType, JsonElement payload) => null;
 
     /// <summary>A durable point: makes every committed batch survive a power loss and returns the resolved-through LSN
     /// it covers (also recorded inside the store).</summary>

@@ -14,4 +14,9 @@ public enum RejectReason
 
     /// <summary>The record's expected LSN did not match the stored entity's LSN.</summary>
     PreconditionFailed = 3,
+
+    /// <summary>The database cannot store this record, deterministically: a document or value beyond what the store can
+    /// hold (size, nesting, a number it cannot represent exactly), or an entity slot holding a document Nv did not write.
+    /// <see cref="ApplyResult.Error"/> says which; replay never retries it.</summary>
+    Unstorable = 4,
 }

@@ -4,8 +4,14 @@ using MongoDB.Driver;
 namespace Nv.Audit.Mongo;
 
 /// <summary>Connection: parse the connection string, reach the server within the connect timeout, create the indexes.</summary>
+/// <remarks>Every operation is bounded as the MongoDB writer's are: server selection and connecting by the connect
+/// timeout, the pool wait and the write concern's <c>wtimeout</c> and reads' <c>maxTimeMS</c> by the operation timeout,
+/// sockets by the operation timeout plus 10 s. Reads go to the primary (a chain head read from a lagging secondary would
+/// link new entries to an old head; the unique (service, sequence) index would then refuse them).</remarks>
 internal sealed partial class MongoAuditSink
 {
+    private static readonly TimeSpan SocketMargin = TimeSpan.FromSeconds(10);
+
     private static MongoClientSettings Settings(AuditOptions options)
     {
         if (string.IsNullOrWhiteSpace(options.MongoUri))
@@ -29,7 +35,22 @@ internal sealed partial class MongoAuditSink
         var settings = MongoClientSettings.FromUrl(url);
         settings.ServerSelectionTimeout = options.MongoConnectTimeout;
         settings.ConnectTimeout = options.MongoConnectTimeout;
+        settings.WaitQueueTimeout = options.MongoOperationTimeout;
+        settings.SocketTimeout = options.MongoOperationTimeout + SocketMargin;
+        settings.ReadPreference = ReadPreference.Primary;
         return settings;
+    }
+
+    /// <summary>The write concern of every insert: always journaled; with <c>auto</c>, <c>w:majority</c> when the server is
+    /// a replica set member (<c>setName</c>) or a mongos (<c>msg: "isdbgrid"</c>: every shard is a replica set), else
+    /// <c>w:1</c>; the configured value otherwise. <paramref name="timeout"/> is the <c>wtimeout</c>.</summary>
+    internal static WriteConcern WriteConcernFor(BsonDocument hello, string? configured, TimeSpan timeout)
+    {
+        var replicated = hello.Contains("setName") || hello.GetValue("msg", BsonNull.Value) is BsonString { Value: "isdbgrid" };
+        WriteConcern.WValue w = string.IsNullOrWhiteSpace(configured) || configured == "auto"
+            ? (replicated ? WriteConcern.WMajority.W : 1)
+            : WriteConcern.WValue.Parse(configured);
+        return new WriteConcern(w, wTimeout: timeout, journal: true);
     }
 
     private async Task InitializeCoreAsync(CancellationToken cancellationToken)
@@ -40,10 +61,10 @@ internal sealed partial class MongoAuditSink
             return;
         }
 
-        var client = new MongoClient(_settings);
+        var client = _injectedDatabase is null ? new MongoClient(_settings) : null;
         try
         {
-            var database = client.GetDatabase(_options.MongoDatabase);
+            var database = _injectedDatabase ?? client!.GetDatabase(_options.MongoDatabase);
             BsonDocument hello;
             try
             {
@@ -56,20 +77,24 @@ internal sealed partial class MongoAuditSink
                     $"(Nv:Audit:MongoConnectTimeout): {FirstLine(ex.Message)}", ex);
             }
 
-            var writeConcern = hello.Contains("setName") ? WriteConcern.WMajority.With(journal: true) : new WriteConcern(1, journal: true);
-            var entries = database.GetCollection<BsonDocument>(MongoAuditDocument.Collection).WithWriteConcern(writeConcern);
+            var writeConcern = WriteConcernFor(hello, _options.MongoWriteConcern, _options.MongoOperationTimeout);
+            var entries = database.WithReadPreference(ReadPreference.Primary).WithWriteConcern(writeConcern)
+                .GetCollection<BsonDocument>(MongoAuditDocument.Collection);
             await entries.Indexes.CreateManyAsync(Indexes(), cancellationToken);
             _entries = entries;
             _client = client;
             _initialized = true;
-            Log.StoreOpened(_logger, Location, 1);
+            Log.StoreOpened(_logger, Location, 2);
         }
         catch
         {
-            client.Dispose();
+            client?.Dispose();
             throw;
         }
     }
+
+    /// <summary>A find bounded by the operation timeout on the server (<c>maxTimeMS</c>).</summary>
+    private FindOptions FindOptions() => new() { MaxTime = _options.MongoOperationTimeout };
 
     /// <summary>The chain index (unique: a chain never forks) and the query indexes: requestId, entity, service,
     /// timestamp, userId; each ends with the keyset order where the query pages by it.</summary>

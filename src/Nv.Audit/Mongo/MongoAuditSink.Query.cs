@@ -20,7 +20,7 @@ internal sealed partial class MongoAuditSink
         foreach (var chunk in ids.Distinct().Chunk(1000))
         {
             var filter = new BsonDocument("_id", new BsonDocument("$in", new BsonArray(chunk.Select(AuditCanonicalEncoding.FormatId))));
-            foreach (var document in await entries.Find(filter).Project(new BsonDocument("_id", 1)).ToListAsync(cancellationToken))
+            foreach (var document in await entries.Find(filter, FindOptions()).Project(new BsonDocument("_id", 1)).ToListAsync(cancellationToken))
             {
                 found.Add(Guid.ParseExact(document["_id"].AsString, "D"));
             }
@@ -32,7 +32,7 @@ internal sealed partial class MongoAuditSink
     public async Task<AuditEntry?> GetAsync(Guid id, CancellationToken cancellationToken = default)
     {
         var entries = await EntriesAsync(cancellationToken);
-        var document = await entries.Find(new BsonDocument("_id", AuditCanonicalEncoding.FormatId(id))).FirstOrDefaultAsync(cancellationToken);
+        var document = await entries.Find(new BsonDocument("_id", AuditCanonicalEncoding.FormatId(id)), FindOptions()).FirstOrDefaultAsync(cancellationToken);
         return document is null ? null : MongoAuditDocument.FromBson(document);
     }
 
@@ -44,7 +44,7 @@ internal sealed partial class MongoAuditSink
         var entries = await EntriesAsync(cancellationToken);
         var direction = query.Ascending ? 1 : -1;
         // One extra document tells whether another page exists without a second query.
-        var documents = await entries.Find(QueryFilter(query, cursor))
+        var documents = await entries.Find(QueryFilter(query, cursor), FindOptions())
             .Sort(new BsonDocument { { "timestamp", direction }, { "_id", direction } })
             .Limit(limit + 1)
             .ToListAsync(cancellationToken);

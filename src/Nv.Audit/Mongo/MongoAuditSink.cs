@@ -16,8 +16,12 @@ namespace Nv.Audit.Mongo;
 /// part-way leaves a prefix of each chain, and the retry links the rest to the new head. The unique index on
 /// (service, sequence) keeps every chain single-valued even if two writers race: the loser fails instead of forking.
 /// Immutability: this class has no update or delete path; MongoDB cannot forbid them by itself, so deploy the Nv user
-/// with a role granting only <c>find</c>, <c>insert</c> and <c>createIndex</c> on <c>audit_entries</c> (README.md).
-/// Durability: inserts use write concern <c>j:true</c> (plus <c>w:majority</c> on a replica set).
+/// with a role granting only <c>find</c>, <c>insert</c>, <c>createCollection</c> and <c>createIndex</c> on
+/// <c>audit_entries</c> of the audit database (README.md). That only works because the audit trail has a database of its
+/// own (<see cref="AuditOptions.MongoDatabase"/>, default <c>nv_audit</c>): MongoDB grants per collection or per
+/// database, never "all but one", so the writer's read-write grant on its database would cover a collection there.
+/// Durability: inserts use write concern <c>j:true</c> (plus <c>w:majority</c> on a replica set or through a mongos),
+/// with a <c>wtimeout</c>. Proofs: no Merkle tree is kept here yet; <see cref="ChainOnlyAuditProofs"/> verifies the chain.
 /// Threading: appends are serialized by one gate; reads run concurrently.
 /// </remarks>
 internal sealed partial class MongoAuditSink : IAuditSink
@@ -26,6 +30,7 @@ internal sealed partial class MongoAuditSink : IAuditSink
     private readonly ILogger _logger;
     private readonly MongoClientSettings _settings;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly IMongoDatabase? _injectedDatabase;
     private readonly Dictionary<string, ChainHead> _heads = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _scratch = new(4096);
     private MongoClient? _client;
@@ -35,11 +40,19 @@ internal sealed partial class MongoAuditSink : IAuditSink
 
     /// <exception cref="ArgumentException">The connection string is malformed.</exception>
     public MongoAuditSink(AuditOptions options, ILogger<MongoAuditSink>? logger = null)
+        : this(options, database: null, logger)
+    {
+    }
+
+    /// <summary>Tests only: a sink over <paramref name="database"/> (a fake) instead of a client built from the connection
+    /// string; everything else is the real code.</summary>
+    internal MongoAuditSink(AuditOptions options, IMongoDatabase? database, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _logger = logger ?? NullLogger<MongoAuditSink>.Instance;
         _settings = Settings(options);
+        _injectedDatabase = database;
     }
 
     /// <summary>Where the entries live, for messages (no credentials).</summary>
@@ -132,7 +145,7 @@ internal sealed partial class MongoAuditSink : IAuditSink
             }
 
             var stored = new HashSet<string>(StringComparer.Ordinal);
-            var existing = await _entries!.Find(new BsonDocument("_id", new BsonDocument("$in", ids)))
+            var existing = await _entries!.Find(new BsonDocument("_id", new BsonDocument("$in", ids)), FindOptions())
                 .Project(new BsonDocument("_id", 1)).ToListAsync(cancellationToken);
             foreach (var document in existing)
             {
@@ -152,14 +165,15 @@ internal sealed partial class MongoAuditSink : IAuditSink
                     head = await ReadHeadAsync(entry.Service, cancellationToken);
                 }
 
-                // A sealed entry needs encoding version 3, and a chain never goes back to an older version.
+                // The current encoding, stored with the entry, as the SQLite sink does; a sealed entry needs version 3, and a
+                // chain never goes back to an older version.
                 var version = Math.Max(AuditCanonicalEncoding.VersionOf(entry with { EncodingVersion = 0 }), head.Version);
                 var linked = entry with
                 {
                     Sequence = head.Sequence + 1,
                     PrevHash = head.Hash,
                     Hash = string.Empty,
-                    EncodingVersion = version >= AuditCanonicalEncoding.Version3 ? version : entry.EncodingVersion,
+                    EncodingVersion = version,
                 };
                 linked = linked with { Hash = AuditHash.Compute(linked, _scratch) };
                 documents.Add(MongoAuditDocument.ToBson(linked, _scratch));
@@ -173,9 +187,10 @@ internal sealed partial class MongoAuditSink : IAuditSink
         }
         catch (Exception ex)
         {
-            // The cached heads may no longer match the collection (part of an ordered insert may have landed).
+            // Nothing is rolled back: an ordered insert stops at its first error, so a prefix of the chunk may be stored.
+            // The cached heads may no longer match the collection; they are reloaded on the next append.
             _heads.Clear();
-            Log.AppendRolledBack(_logger, count, ex);
+            Log.MongoAppendFailed(_logger, count, ex);
             throw;
         }
 
@@ -189,7 +204,7 @@ internal sealed partial class MongoAuditSink : IAuditSink
 
     private async Task<ChainHead> ReadHeadAsync(string chain, CancellationToken cancellationToken)
     {
-        var last = await _entries!.Find(new BsonDocument("service", chain)).Sort(new BsonDocument("sequence", -1)).Limit(1)
+        var last = await _entries!.Find(new BsonDocument("service", chain), FindOptions()).Sort(new BsonDocument("sequence", -1)).Limit(1)
             .Project(new BsonDocument { { "sequence", 1 }, { "hash", 1 }, { "encoding", 1 } }).FirstOrDefaultAsync(cancellationToken);
         if (last is null)
         {

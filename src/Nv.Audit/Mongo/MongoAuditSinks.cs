@@ -56,5 +56,7 @@ public static class MongoAuditSinks
         MongoUri = options.MongoUri,
         MongoDatabase = options.MongoDatabase,
         MongoConnectTimeout = options.MongoConnectTimeout,
+        MongoOperationTimeout = options.MongoOperationTimeout,
+        MongoWriteConcern = options.MongoWriteConcern,
     };
 }

@@ -11,8 +11,13 @@ namespace Nv.DbWriter.Mongo;
 /// <c>{ _id: entityId, doc: {payload} | null, _nv: { lsn, replayKey, walId, deleted } }</c>; the payload sits under
 /// <c>doc</c>, so its keys can never reach <c>_id</c>, <c>_nv</c> or an update operator. A tombstone has <c>doc: null</c>,
 /// <c>deleted: true</c> and keeps the LSN. Resolution (<c>_nv_resolutions</c>):
-/// <c>{ _id: lsn, walId, requestId, status, rejectReason, before, pending? }</c>. Watermark (<c>_nv_meta</c>):
-/// <c>{ _id: "resolved_through", value }</c>.
+/// <c>{ _id: lsn, walId, requestId, status, rejectReason, before, pending?, expectedWalId?, expectedLsn?, error? }</c>:
+/// a pending (Applied, entity write not yet known durable) resolution keeps the version its decision read
+/// (<c>expectedWalId</c>/<c>expectedLsn</c>, absent when the slot was empty) so the redo is held to it; a rejection for
+/// <see cref="RejectReason.Unstorable"/> keeps its <c>error</c> text. Watermark (<c>_nv_meta</c>):
+/// <c>{ _id: "resolved_through", value }</c>; schema version <c>{ _id: "schema_version", value }</c>.
+/// Schema versions: 1 (the first); 2 adds the optional resolution fields above and reject reason 4 (Unstorable). A
+/// version-1 database is upgraded in place at open (nothing to rewrite: every new field is optional).
 /// </remarks>
 internal static class MongoCommands
 {
@@ -20,7 +25,10 @@ internal static class MongoCommands
     public const string MetaCollection = "_nv_meta";
     public const string ResolvedThroughId = "resolved_through";
     public const string SchemaVersionId = "schema_version";
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
+
+    /// <summary>Schema versions this build opens and upgrades to <see cref="SchemaVersion"/>.</summary>
+    public const int OldestReadableSchemaVersion = 1;
 
     public const string Doc = "doc";
     public const string Nv = "_nv";
@@ -28,10 +36,45 @@ internal static class MongoCommands
     public const string NvWalId = "_nv.walId";
     public const string NvDeleted = "_nv.deleted";
     public const string Pending = "pending";
+    public const string ExpectedWalId = "expectedWalId";
+    public const string ExpectedLsn = "expectedLsn";
+    public const string Error = "error";
 
-    /// <summary>Durable before results are returned: journaled, and on a replica set acknowledged by a majority.</summary>
-    public static WriteConcern WriteConcernFor(bool replicaSet) =>
-        replicaSet ? WriteConcern.WMajority.With(journal: true) : new WriteConcern(1, journal: true);
+    /// <summary>The configured write concern value that lets Nv choose from the topology.</summary>
+    public const string AutoWriteConcern = "auto";
+
+    /// <summary>Durable before results are returned: always journaled; with <c>auto</c>, acknowledged by a majority on a
+    /// replica set or a sharded cluster (a <c>mongos</c>), where a write a minority holds can roll back on failover, and
+    /// by the one server otherwise. <paramref name="timeout"/> is the <c>wtimeout</c>: a replication wait that cannot
+    /// complete fails (code 64, transient) instead of blocking the writer forever.</summary>
+    /// <param name="topology">What the server said it is.</param>
+    /// <param name="configured"><c>auto</c> (or null), <c>majority</c>, a number of members, or a replica-set tag name.</param>
+    /// <param name="timeout">The wtimeout.</param>
+    public static WriteConcern WriteConcernFor(MongoTopology topology, string? configured, TimeSpan timeout)
+    {
+        WriteConcern.WValue w = string.IsNullOrWhiteSpace(configured) || configured == AutoWriteConcern
+            ? (topology == MongoTopology.Standalone ? 1 : WriteConcern.WMajority.W)
+            : WriteConcern.WValue.Parse(configured);
+        return new WriteConcern(w, wTimeout: timeout, journal: true);
+    }
+
+    /// <summary>Whether <paramref name="configured"/> is a write concern Nv accepts: <c>auto</c>, <c>majority</c>, a
+    /// number of members from 1, or a tag name (never 0: unacknowledged writes are not durable).</summary>
+    public static bool IsValidWriteConcern(string? configured)
+    {
+        if (string.IsNullOrWhiteSpace(configured) || configured is AutoWriteConcern or "majority")
+        {
+            return true;
+        }
+
+        if (int.TryParse(configured, NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+        {
+            return count is >= 1 and <= 50;
+        }
+
+        // A replica-set tag name: starts with a letter (so it never reads as a number).
+        return configured.Length <= 64 && char.IsAsciiLetter(configured[0]) && configured.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-');
+    }
 
     /// <summary>Ordered bulk writes: an op runs only after every op before it succeeded, so an error has one index.</summary>
     public static BulkWriteOptions Ordered { get; } = new() { IsOrdered = true };
@@ -88,8 +131,11 @@ internal static class MongoCommands
     };
 
     /// <summary>A resolution. <paramref name="pending"/> marks an Applied outcome whose entity write is not yet durable:
-    /// it is invisible to readers and not counted by the watermark until cleared.</summary>
-    public static BsonDocument Resolution(WalRecord record, ApplyStatus status, RejectReason reason, BsonDocument? before, bool pending)
+    /// it is invisible to readers and not counted by the watermark until cleared; it keeps the version its decision read
+    /// (<paramref name="expectedWalId"/>, <paramref name="expectedLsn"/>; null when the slot was empty) so a redo writes
+    /// only over that version. <paramref name="error"/> explains an Unstorable rejection.</summary>
+    public static BsonDocument Resolution(WalRecord record, ApplyStatus status, RejectReason reason, BsonDocument? before, bool pending,
+        string? expectedWalId = null, long? expectedLsn = null, string? error = null)
     {
         var document = new BsonDocument
         {
@@ -108,10 +154,30 @@ internal static class MongoCommands
         if (pending)
         {
             document.Add(Pending, true);
+            if (expectedWalId is not null)
+            {
+                document.Add(ExpectedWalId, expectedWalId);
+                document.Add(ExpectedLsn, expectedLsn ?? 0);
+            }
+        }
+
+        if (error is not null)
+        {
+            document.Add(Error, error);
         }
 
         return document;
     }
+
+    /// <summary>The final rejection of a record the store cannot hold (replaces whatever resolution it had).</summary>
+    public static BsonDocument Unstorable(WalRecord record, string error) =>
+        Resolution(record, ApplyStatus.Rejected, RejectReason.Unstorable, before: null, pending: false, error: error);
+
+    /// <summary>The redo of a pending outcome, held to the version its decision read: pinned to <paramref name="expectedWalId"/>
+    /// (no upsert, so a slot that never reached that version is not created), or, when the decision found no slot, an
+    /// LSN-guarded upsert as the first attempt was.</summary>
+    public static UpdateOneModel<BsonDocument> EntityRedo(WalRecord record, BsonDocument? document, string? expectedWalId) =>
+        new(EntityFilter(record, expectedWalId), EntityUpdate(record, document)) { IsUpsert = expectedWalId is null };
 
     /// <summary>Resolutions of the given LSNs, pending or not (the writer's own lookup).</summary>
     public static BsonDocument ResolutionsOf(IEnumerable<long> lsns) => new("_id", new BsonDocument("$in", new BsonArray(lsns)));
@@ -135,6 +201,11 @@ internal static class MongoCommands
 
     /// <summary>Makes pending resolutions final once their entity writes are durable.</summary>
     public static BsonDocument ClearPending { get; } = new("$unset", new BsonDocument(Pending, ""));
+
+    /// <summary>One single-document update per resolution, sent as one ordered bulk write: unlike a multi-document
+    /// updateMany, single-document writes are retryable writes, so the driver retries a network error exactly once.</summary>
+    public static IEnumerable<UpdateOneModel<BsonDocument>> ClearPendingOf(IEnumerable<long> lsns) =>
+        lsns.Select(lsn => new UpdateOneModel<BsonDocument>(new BsonDocument("_id", lsn), ClearPending));
 
     /// <summary>The watermark only moves forward, even if two updates race or a stale value is written.</summary>
     public static BsonDocument AdvanceResolvedThrough(long value) => new("$max", new BsonDocument("value", value));

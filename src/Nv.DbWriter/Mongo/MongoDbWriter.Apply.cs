@@ -18,18 +18,19 @@ internal sealed partial class MongoDbWriter
             return [];
         }
 
-        // Everything is checked and converted before anything is sent: a bad batch writes nothing.
-        var documents = Validate(batch);
+        // Everything is checked and converted before anything is sent. A record the store cannot hold is marked (and
+        // will be rejected), never thrown: one record must not stop the writer.
+        var prepared = Prepare(batch);
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            await EnsureReadyAsync(cancellationToken);
             if (batch.Any(static r => r.Operation == WalOperation.Erase))
             {
-                return await ApplyWithErasuresAsync(batch, documents, cancellationToken);
+                await EnsureReadyAsync(cancellationToken);
+                return await ApplyWithErasuresAsync(batch, prepared, cancellationToken);
             }
 
-            return await ApplySegmentAsync(batch, documents, cancellationToken);
+            return await ApplySegmentAsync(batch, prepared, cancellationToken);
         }
         finally
         {
@@ -40,7 +41,7 @@ internal sealed partial class MongoDbWriter
     // Erase records split the batch: the records before one are applied first (so their keys are assigned before the
     // erasure destroys them), then the erasure, then the rest. A transient failure anywhere makes the whole batch
     // transient; its retry finds what was done (stored outcomes, idempotent erasure steps) and completes it.
-    private async Task<IReadOnlyList<ApplyResult>> ApplyWithErasuresAsync(IReadOnlyList<WalRecord> batch, BsonDocument?[] documents,
+    private async Task<IReadOnlyList<ApplyResult>> ApplyWithErasuresAsync(IReadOnlyList<WalRecord> batch, Prepared[] prepared,
         CancellationToken cancellationToken)
     {
         var results = new List<ApplyResult>(batch.Count);
@@ -54,7 +55,7 @@ internal sealed partial class MongoDbWriter
 
             if (i > start)
             {
-                var part = await ApplySegmentAsync(batch.Skip(start).Take(i - start).ToList(), documents[start..i], cancellationToken);
+                var part = await ApplySegmentAsync(batch.Skip(start).Take(i - start).ToList(), prepared[start..i], cancellationToken);
                 if (part.Count > 0 && part[0].Status == ApplyStatus.Transient)
                 {
                     return Transient(batch, part[0].Error);
@@ -88,18 +89,25 @@ internal sealed partial class MongoDbWriter
         return results;
     }
 
-    private async Task<IReadOnlyList<ApplyResult>> ApplySegmentAsync(IReadOnlyList<WalRecord> batch, BsonDocument?[] documents, CancellationToken cancellationToken) =>
-        batch.Any(static r => r.Operation == WalOperation.Batch)
-            ? await ApplyWithBatchesLockedAsync(batch, documents, cancellationToken)
-            : await ApplyLockedAsync(batch, documents, cancellationToken);
+    private async Task<IReadOnlyList<ApplyResult>> ApplySegmentAsync(IReadOnlyList<WalRecord> batch, Prepared[] prepared, CancellationToken cancellationToken)
+    {
+        if (batch.Any(static r => r.Operation == WalOperation.Batch))
+        {
+            await EnsureReadyAsync(cancellationToken);
+            return await ApplyWithBatchesLockedAsync(batch, prepared, cancellationToken);
+        }
+
+        return await ApplyLockedAsync(batch, prepared, cancellationToken);
+    }
 
     private static ApplyResult[] Transient(IReadOnlyList<WalRecord> batch, string? error) =>
         [.. batch.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Transient, Error = error })];
 
-    /// <summary>Checks every record and converts each payload to BSON; payload keys MongoDB would interpret are refused.</summary>
-    private static BsonDocument?[] Validate(IReadOnlyList<WalRecord> batch)
+    /// <summary>Checks every record and converts each payload to BSON. Contract violations (no LSN, no ids, unknown
+    /// operation: nothing the WAL can hold) throw; what MongoDB cannot store is marked <see cref="Prepared.Unstorable"/>.</summary>
+    private static Prepared[] Prepare(IReadOnlyList<WalRecord> batch)
     {
-        var documents = new BsonDocument?[batch.Count];
+        var prepared = new Prepared[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
             var record = batch[i] ?? throw new ArgumentException($"Batch item {i} is null.", nameof(batch));
@@ -110,6 +118,8 @@ internal sealed partial class MongoDbWriter
 
             if (record.Operation == WalOperation.Batch)
             {
+                // Batches are checked against MongoDB's limits before they reach the WAL (CheckStorable); a batch record is
+                // validated here and applied in its own transaction (MongoDbWriter.Batch.cs).
                 ApplyRules.ValidateBatch(record, nameof(batch));
                 foreach (var item in record.Items!)
                 {
@@ -126,14 +136,13 @@ internal sealed partial class MongoDbWriter
                     }
                 }
 
+                prepared[i] = new Prepared(null, null);
                 continue;
             }
 
-            ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
-
-            if (string.IsNullOrEmpty(record.EntityId) || record.ReplayKey is null || record.RequestId is null)
+            if (string.IsNullOrEmpty(record.EntityId) || record.ReplayKey is null || record.RequestId is null || record.DtoType is null)
             {
-                throw new ArgumentException($"Record at LSN {record.Lsn} lacks an entity id, replay key or request id.", nameof(batch));
+                throw new ArgumentException($"Record at LSN {record.Lsn} lacks a dtoType, entity id, replay key or request id.", nameof(batch));
             }
 
             if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.Erase))
@@ -148,6 +157,7 @@ internal sealed partial class MongoDbWriter
                     throw new ArgumentException($"Erase record at LSN {record.Lsn} names no subject.", nameof(batch));
                 }
 
+                prepared[i] = new Prepared(null, null);
                 continue;
             }
 
@@ -158,84 +168,102 @@ internal sealed partial class MongoDbWriter
                     DbErrorClass.Internal);
             }
 
-            if (record.Operation == WalOperation.Delete)
-            {
-                continue;
-            }
-
-            if (record.Payload.ValueKind != JsonValueKind.Object)
-            {
-                throw new ArgumentException(
-                    $"Record at LSN {record.Lsn} ({record.Operation}) needs a JSON object payload, not {record.Payload.ValueKind}.", nameof(batch));
-            }
-
-            try
-            {
-                documents[i] = MongoJson.ToBson(record.Payload);
-            }
-            catch (ArgumentException ex)
-            {
-                throw new ArgumentException($"Record at LSN {record.Lsn}: {ex.Message}", nameof(batch), ex);
-            }
+            BsonDocument? document = null;
+            var refusal = record.Operation == WalOperation.Delete
+                ? MongoLimits.CheckDtoType(record.DtoType)
+                : MongoLimits.Check(record.DtoType, record.EntityId, record.ReplayKey, record.Payload, out document);
+            prepared[i] = refusal is null
+                ? new Prepared(document, null)
+                : new Prepared(null, $"{record.DtoType} '{record.EntityId}' cannot be stored in MongoDB: {refusal.Reason}");
         }
 
-        return documents;
+        return prepared;
     }
 
-    private async Task<ApplyResult[]> ApplyLockedAsync(IReadOnlyList<WalRecord> batch, BsonDocument?[] documents,
-        CancellationToken cancellationToken)
+    private async Task<ApplyResult[]> ApplyLockedAsync(IReadOnlyList<WalRecord> batch, Prepared[] prepared, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var first = batch[0].Lsn.Value;
         var last = batch[^1].Lsn.Value;
-        Plan plan;
-        try
+        Plan? plan = null;
+        for (var round = 0; ; round++)
         {
-            await AssignKeysAsync(batch, cancellationToken); // before any outcome is final: see AssignKeysAsync
-            plan = await DecideAsync(batch, documents, cancellationToken);
-
-            // Step 1: outcomes (Applied ones pending) are durable before any entity changes.
-            if (plan.NewResolutions.Count > 0)
+            try
             {
-                await _resolutions!.InsertManyAsync(plan.NewResolutions, new InsertManyOptions { IsOrdered = true }, cancellationToken);
-            }
+                await EnsureReadyAsync(cancellationToken);
+                await AssignKeysAsync(batch, cancellationToken); // before any outcome is final: see AssignKeysAsync
+                plan = await DecideAsync(batch, prepared, cancellationToken);
 
-            // Step 2: the entity writes.
-            ThrowIfInjected("entity-writes");
-            foreach (var (dtoType, writes) in plan.Writes)
+                // Step 1: outcomes (Applied ones pending) are durable before any entity changes. Pending outcomes whose
+                // decision no longer holds (see DecideAsync) are dropped first: their records are decided again.
+                if (plan.Stale.Count > 0)
+                {
+                    await _resolutions!.DeleteManyAsync(MongoCommands.ResolutionsOf(plan.Stale), cancellationToken);
+                }
+
+                if (plan.NewResolutions.Count > 0)
+                {
+                    await InsertResolutionsAsync(plan, cancellationToken);
+                }
+
+                // Step 2: the entity writes: redos of stored outcomes first (they precede the new ones in LSN order).
+                ThrowIfInjected("entity-writes");
+                foreach (var redo in plan.Redos)
+                {
+                    await RedoAsync(redo, cancellationToken);
+                }
+
+                foreach (var (dtoType, writes) in plan.Writes)
+                {
+                    await WriteEntitiesAsync(await CollectionAsync(dtoType, cancellationToken), writes, cancellationToken);
+                }
+
+                // Step 3: the outcomes become visible, then the watermark moves.
+                ThrowIfInjected("clear-pending");
+                if (plan.Completed.Count > 0)
+                {
+                    await _resolutions!.BulkWriteAsync(MongoCommands.ClearPendingOf(plan.Completed), MongoCommands.Ordered, cancellationToken);
+                }
+
+                _maxResolutionLsn = Math.Max(_maxResolutionLsn, plan.MaxResolvedLsn);
+                if (plan.TouchesWatermark)
+                {
+                    _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
+                }
+
+                await RecordRequestsAsync(batch, plan.Results, cancellationToken); // the requests' outcomes, once the writes are durable
+                break;
+            }
+            catch (RedecideException ex) when (round < (2 * batch.Count) + 2)
             {
-                await WriteEntitiesAsync(await CollectionAsync(dtoType, cancellationToken), writes, cancellationToken);
+                // A record was rejected (stored final) or a stored outcome dropped: decide the batch again from the store.
+                _logger.BatchRedecided(ex.Lsn, ex.Message);
+                _ready = false;
             }
-
-            // Step 3: the outcomes become visible, then the watermark moves.
-            ThrowIfInjected("clear-pending");
-            if (plan.Completed.Count > 0)
+            catch (Exception ex) when (MongoErrors.IsTransient(ex))
             {
-                await _resolutions!.UpdateManyAsync(MongoCommands.ResolutionsOf(plan.Completed), MongoCommands.ClearPending,
-                    cancellationToken: cancellationToken);
-            }
+                _ready = false;
+                if (plan is not null)
+                {
+                    _unreported.UnionWith(plan.Completed);
+                }
 
-            _maxResolutionLsn = Math.Max(_maxResolutionLsn, plan.MaxResolvedLsn);
-            if (plan.TouchesWatermark)
+                _logger.BatchTransient(ex, batch.Count, first, last, ex.Message);
+                _metrics.BatchDone(Stopwatch.GetElapsedTime(started), committed: false);
+                _metrics.Records(ApplyStatus.Transient, batch.Count);
+                return [.. batch.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Transient, Error = ex.Message })];
+            }
+            catch (Exception ex) when (ex is MongoException or DbWriterException or BsonException or RedecideException)
             {
-                _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
+                _ready = false;
+                _logger.BatchFailed(ex, batch.Count, first, last);
+                throw ex as DbWriterException ?? MongoErrors.Wrap(ex, "batch apply");
             }
-
-            await RecordRequestsAsync(batch, plan.Results, cancellationToken); // the requests' outcomes, once the writes are durable
         }
-        catch (Exception ex) when (MongoErrors.IsTransient(ex))
+
+        foreach (var record in batch)
         {
-            _ready = false;
-            _logger.BatchTransient(ex, batch.Count, first, last, ex.Message);
-            _metrics.BatchDone(Stopwatch.GetElapsedTime(started), committed: false);
-            _metrics.Records(ApplyStatus.Transient, batch.Count);
-            return [.. batch.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Transient, Error = ex.Message })];
-        }
-        catch (Exception ex) when (ex is MongoException or DbWriterException)
-        {
-            _ready = false;
-            _logger.BatchFailed(ex, batch.Count, first, last);
-            throw ex as DbWriterException ?? MongoErrors.Wrap(ex, "batch apply");
+            _unreported.Remove(record.Lsn.Value);
         }
 
         var results = plan.Results;
@@ -258,9 +286,26 @@ internal sealed partial class MongoDbWriter
         return results;
     }
 
+    /// <summary>Inserts the batch's new outcomes in LSN order. A resolution the server refuses for the document itself
+    /// (its before image too large, say) rejects its record, and the batch is decided again.</summary>
+    private async Task InsertResolutionsAsync(Plan plan, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _resolutions!.InsertManyAsync(plan.NewResolutions, new InsertManyOptions { IsOrdered = true }, cancellationToken);
+        }
+        catch (MongoBulkWriteException<BsonDocument> ex) when (ex.WriteConcernError is null && ex.WriteErrors.Count == 1
+            && MongoErrors.IsDocumentRejection(ex.WriteErrors[0].Code))
+        {
+            var record = plan.NewResolutionRecords[ex.WriteErrors[0].Index];
+            await RejectAsync(record, $"its outcome could not be stored: {ex.WriteErrors[0].Message}", cancellationToken);
+        }
+    }
+
     /// <summary>Runs one collection's entity writes as ordered bulk writes. An E11000 at index i means the guard failed
     /// and the upsert tried to insert an existing <c>_id</c>: the slot is read, and the write counts as already applied
-    /// only when the stored LSN is at or above the record's; the bulk then resumes after it.</summary>
+    /// only when the stored LSN is at or above the record's; the bulk then resumes after it. A write the server refuses
+    /// for the document itself, or a slot taken by a document Nv did not write, rejects that record.</summary>
     private async Task WriteEntitiesAsync(IMongoCollection<BsonDocument> collection, List<PlannedWrite> writes,
         CancellationToken cancellationToken)
     {
@@ -278,25 +323,104 @@ internal sealed partial class MongoDbWriter
                 await collection.BulkWriteAsync(models, MongoCommands.Ordered, cancellationToken);
                 return;
             }
-            catch (MongoBulkWriteException<BsonDocument> ex) when (ex.WriteConcernError is null && MongoErrors.IsDuplicateKey(ex))
+            catch (MongoBulkWriteException<BsonDocument> ex) when (ex.WriteConcernError is null && ex.WriteErrors.Count > 0
+                && (MongoErrors.IsDuplicateKey(ex) || MongoErrors.IsDocumentRejection(ex.WriteErrors[0].Code)))
             {
                 var failed = start + ex.WriteErrors[0].Index;
                 var record = writes[failed].Record;
-                var stored = await collection.Find(MongoCommands.ById(record.EntityId)).FirstOrDefaultAsync(cancellationToken);
-                var storedLsn = StoredLsn(stored);
-                if (storedLsn is not { } proven || proven < record.Lsn.Value)
+                if (MongoErrors.IsDuplicateKey(ex))
                 {
-                    throw new DbWriterException(string.Create(CultureInfo.InvariantCulture,
-                        $"{record.DtoType} '{record.EntityId}' changed under the writer (LSN {record.Lsn} expected the version it read, " +
-                        $"the store holds LSN {storedLsn?.ToString(CultureInfo.InvariantCulture) ?? "none"}): is another writer using database " +
-                        $"'{_options.MongoDatabase}'?"), isTransient: false, MongoErrors.DuplicateKey, ex);
+                    await CheckAlreadyAppliedAsync(collection, record, ex, cancellationToken);
+                    start = failed + 1;
                 }
-
-                _logger.DuplicateKeyAlreadyApplied(record.Lsn.Value, record.DtoType, record.EntityId, proven);
-                start = failed + 1;
+                else
+                {
+                    // Throws: the records after it may have been decided on the assumption it was written.
+                    await RejectAsync(record, $"MongoDB refused the document: {ex.WriteErrors[0].Message}", cancellationToken);
+                }
             }
         }
     }
+
+    /// <summary>Redoes the entity write of an outcome stored by an attempt that failed, held to the version its decision
+    /// read. If the slot never reached that version (an earlier record of the same entity was rejected since), the stored
+    /// outcome no longer holds: it is dropped and the record decided again.</summary>
+    private async Task RedoAsync(PlannedWrite redo, CancellationToken cancellationToken)
+    {
+        var collection = await CollectionAsync(redo.Record.DtoType, cancellationToken);
+        UpdateResult result;
+        try
+        {
+            result = await collection.UpdateOneAsync(redo.Model.Filter, redo.Model.Update, new UpdateOptions { IsUpsert = redo.Model.IsUpsert },
+                cancellationToken);
+        }
+        catch (MongoWriteException ex) when (ex.WriteConcernError is null && ex.WriteError is { } error
+            && (MongoErrors.IsDuplicateKey(ex) || MongoErrors.IsDocumentRejection(error.Code)))
+        {
+            if (MongoErrors.IsDuplicateKey(ex))
+            {
+                await CheckAlreadyAppliedAsync(collection, redo.Record, ex, cancellationToken);
+            }
+            else
+            {
+                await RejectAsync(redo.Record, $"MongoDB refused the document: {error.Message}", cancellationToken);
+            }
+
+            return;
+        }
+
+        if (result.IsAcknowledged && result.MatchedCount == 0 && result.UpsertedId is null)
+        {
+            var stored = await Find(collection, MongoCommands.ById(redo.Record.EntityId)).FirstOrDefaultAsync(cancellationToken);
+            var slot = stored is null ? null : Slot.Read(stored);
+            if (slot is { IsForeign: false } && slot.Lsn >= redo.Record.Lsn.Value)
+            {
+                return; // the write had happened
+            }
+
+            await _resolutions!.DeleteOneAsync(
+                new BsonDocument { { "_id", redo.Record.Lsn.Value }, { MongoCommands.Pending, new BsonDocument("$exists", true) } }, cancellationToken);
+            throw new RedecideException(redo.Record.Lsn.Value,
+                string.Create(CultureInfo.InvariantCulture, $"LSN {redo.Record.Lsn}: {redo.Record.DtoType} '{redo.Record.EntityId}' is not at the version its stored outcome expected; deciding it again"));
+        }
+    }
+
+    /// <summary>After a guard failure (E11000): the write had happened if the stored LSN is at or above the record's; a
+    /// slot taken by a document Nv did not write rejects the record; anything else is another writer in the database.</summary>
+    private async Task CheckAlreadyAppliedAsync(IMongoCollection<BsonDocument> collection, WalRecord record, MongoException ex,
+        CancellationToken cancellationToken)
+    {
+        var stored = await Find(collection, MongoCommands.ById(record.EntityId)).FirstOrDefaultAsync(cancellationToken);
+        var slot = stored is null ? null : Slot.Read(stored);
+        if (slot is { IsForeign: true })
+        {
+            await RejectAsync(record, ForeignSlot(record), cancellationToken);
+        }
+
+        if (slot is null || slot.Lsn < record.Lsn.Value)
+        {
+            throw new DbWriterException(string.Create(CultureInfo.InvariantCulture,
+                $"{record.DtoType} '{record.EntityId}' changed under the writer (LSN {record.Lsn} expected the version it read, " +
+                $"the store holds LSN {slot?.Lsn.ToString(CultureInfo.InvariantCulture) ?? "none"}): is another writer using database " +
+                $"'{_options.MongoDatabase}'?"), isTransient: false, MongoErrors.DuplicateKey, ex);
+        }
+
+        _logger.DuplicateKeyAlreadyApplied(record.Lsn.Value, record.DtoType, record.EntityId, slot.Lsn);
+    }
+
+    /// <summary>Stores the final rejection of a record the store cannot hold, replacing its pending outcome, and has the
+    /// batch decided again (the records after it may have been decided on the assumption it was written).</summary>
+    private async Task RejectAsync(WalRecord record, string error, CancellationToken cancellationToken)
+    {
+        var message = string.Create(CultureInfo.InvariantCulture, $"{record.DtoType} '{record.EntityId}' cannot be stored in MongoDB: {error}");
+        await _resolutions!.ReplaceOneAsync(new BsonDocument("_id", record.Lsn.Value), MongoCommands.Unstorable(record, message),
+            new ReplaceOptions { IsUpsert = true }, cancellationToken);
+        _logger.RecordUnstorable(record.Lsn.Value, record.DtoType, record.EntityId, message);
+        throw new RedecideException(record.Lsn.Value, string.Create(CultureInfo.InvariantCulture, $"LSN {record.Lsn} rejected: {message}"));
+    }
+
+    private static string ForeignSlot(WalRecord record) =>
+        $"{record.DtoType} '{record.EntityId}' holds a document Nv did not write (no valid _nv field); Nv neither overwrites nor deletes it.";
 
     /// <summary>Tests only: fails the batch at <paramref name="step"/> with the error a lost connection gives.</summary>
     private void ThrowIfInjected(string step)
@@ -313,7 +437,13 @@ internal sealed partial class MongoDbWriter
         var next = from;
         using (var cursor = await _resolutions!.FindAsync(
             MongoCommands.ResolutionsBetween(from, long.MaxValue),
-            new FindOptions<BsonDocument> { Sort = MongoCommands.SortById, Projection = new BsonDocument("_id", 1), BatchSize = 1024 },
+            new FindOptions<BsonDocument>
+            {
+                Sort = MongoCommands.SortById,
+                Projection = new BsonDocument("_id", 1),
+                BatchSize = 1024,
+                MaxTime = _options.MongoOperationTimeout,
+            },
             cancellationToken))
         {
             var contiguous = true;
@@ -341,8 +471,12 @@ internal sealed partial class MongoDbWriter
         return next;
     }
 
-    private static long? StoredLsn(BsonDocument? stored) =>
-        stored is not null && stored.TryGetValue(MongoCommands.Nv, out var nv) && nv is BsonDocument guard && guard.TryGetValue("lsn", out var lsn)
-            ? lsn.ToInt64()
-            : null;
+    /// <summary>One record made ready to send: its document (null for a delete), or why the store cannot hold it.</summary>
+    private readonly record struct Prepared(BsonDocument? Document, string? Unstorable);
+
+    /// <summary>Thrown inside a batch when a record was rejected or a stored outcome dropped: the batch is decided again.</summary>
+    private sealed class RedecideException(long lsn, string message) : Exception(message)
+    {
+        public long Lsn { get; } = lsn;
+    }
 }

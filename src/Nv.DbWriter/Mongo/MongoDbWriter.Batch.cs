@@ -8,14 +8,14 @@ namespace Nv.DbWriter.Mongo;
 internal sealed partial class MongoDbWriter
 {
     /// <inheritdoc />
-    public string? BatchesUnsupportedReason => _client is not null && !_replicaSet
+    public string? BatchesUnsupportedReason => _client is not null && _topology == MongoTopology.Standalone
         ? MongoBatchCommands.StandaloneRefusal(MongoConnection.Describe(_settings), _options.MongoDatabase)
         : null;
 
     // A chunk holding batch records: runs of single records go through the three-step path, each batch record through its
     // own transaction, in LSN order. A transient failure anywhere makes every result Transient, as the contract says; what
     // an earlier run or batch committed is found again by the retry (its stored resolution), never written twice.
-    private async Task<IReadOnlyList<ApplyResult>> ApplyWithBatchesLockedAsync(IReadOnlyList<WalRecord> batch, BsonDocument?[] documents,
+    private async Task<IReadOnlyList<ApplyResult>> ApplyWithBatchesLockedAsync(IReadOnlyList<WalRecord> batch, Prepared[] prepared,
         CancellationToken cancellationToken)
     {
         var results = new List<ApplyResult>(batch.Count);
@@ -36,7 +36,7 @@ internal sealed partial class MongoDbWriter
                     end++;
                 }
 
-                part = await ApplyLockedAsync([.. batch.Skip(start).Take(end - start)], documents[start..end], cancellationToken);
+                part = await ApplyLockedAsync([.. batch.Skip(start).Take(end - start)], prepared[start..end], cancellationToken);
                 start = end;
             }
 
@@ -55,7 +55,7 @@ internal sealed partial class MongoDbWriter
     {
         var started = Stopwatch.GetTimestamp();
         var lsn = record.Lsn.Value;
-        if (!_replicaSet)
+        if (_topology == MongoTopology.Standalone)
         {
             // A batch in the WAL that this server cannot apply atomically: stop rather than apply half of it.
             throw new DbWriterException(MongoBatchCommands.StandaloneRefusal(MongoConnection.Describe(_settings), _options.MongoDatabase)

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.Json;
 using MongoDB.Bson;
 using MongoDB.Driver;
 using Nv.Wal;
@@ -8,23 +6,24 @@ namespace Nv.DbWriter.Mongo;
 
 internal sealed partial class MongoDbWriter
 {
-    /// <summary>Reads the batch's stored resolutions and slots, then decides every record in LSN order exactly as the
-    /// SQLite writer does, tracking each slot's state through the batch in memory. Nothing is written here.</summary>
-    private async Task<Plan> DecideAsync(IReadOnlyList<WalRecord> batch, BsonDocument?[] documents, CancellationToken cancellationToken)
+    /// <summary>Reads the batch's stored resolutions and slots (from the primary), then decides every record in LSN order
+    /// exactly as the SQLite writer does, tracking each slot's state through the batch in memory. Nothing is written here.</summary>
+    private async Task<Plan> DecideAsync(IReadOnlyList<WalRecord> batch, Prepared[] prepared, CancellationToken cancellationToken)
     {
         var plan = new Plan(batch.Count);
         var stored = new Dictionary<long, BsonDocument>();
         var lookups = batch.Where(r => r.Lsn.Value <= _maxResolutionLsn).Select(r => r.Lsn.Value).ToList();
         if (lookups.Count > 0)
         {
-            foreach (var document in await _resolutions!.Find(MongoCommands.ResolutionsOf(lookups)).ToListAsync(cancellationToken))
+            foreach (var document in await Find(_resolutions!, MongoCommands.ResolutionsOf(lookups)).ToListAsync(cancellationToken))
             {
                 stored[document["_id"].ToInt64()] = document;
             }
         }
 
         var slots = new Dictionary<(string DtoType, string EntityId), Slot?>();
-        foreach (var group in batch.Where(r => !IsFinal(stored, r.Lsn.Value) && r.Lsn.Value > _resolvedThrough).GroupBy(r => r.DtoType))
+        var toRead = batch.Where((r, i) => prepared[i].Unstorable is null && !IsFinal(stored, r.Lsn.Value) && r.Lsn.Value > _resolvedThrough);
+        foreach (var group in toRead.GroupBy(r => r.DtoType))
         {
             var collection = await CollectionAsync(group.Key, cancellationToken);
             var ids = group.Select(r => r.EntityId).Distinct(StringComparer.Ordinal).ToList();
@@ -33,7 +32,7 @@ internal sealed partial class MongoDbWriter
                 slots[(group.Key, id)] = null;
             }
 
-            foreach (var document in await collection.Find(MongoCommands.ByIds(ids)).ToListAsync(cancellationToken))
+            foreach (var document in await Find(collection, MongoCommands.ByIds(ids)).ToListAsync(cancellationToken))
             {
                 if (document["_id"] is BsonString id)
                 {
@@ -57,21 +56,34 @@ internal sealed partial class MongoDbWriter
                 var outcome = ReadResolution(resolution);
                 if (!resolution.Contains(MongoCommands.Pending))
                 {
-                    plan.Results[i] = FromResolution(record, outcome);
+                    plan.Results[i] = FromResolution(record, outcome, resolution, appliedNow: _unreported.Contains(lsn));
                     continue;
                 }
 
-                // Decided and stored by an attempt that failed before its entity write was known durable: keep that
-                // outcome and before image, redo the write (a no-op through the LSN guard if it already happened).
-                pendingSeen++;
-                plan.AddWrite(record, MongoCommands.EntityWrite(record, documents[i], expectedWalId: null));
-                plan.Complete(lsn);
-                Advance(slots, record, documents[i]);
-                plan.Results[i] = new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.Applied, Before = outcome.Before, After = ApplyRules.AfterImage(record) };
-                continue;
-            }
+                if (prepared[i].Unstorable is null)
+                {
+                    // Decided and stored by an attempt that failed before its entity write was known durable: keep that
+                    // outcome and before image, redo the write held to the version the decision read (a no-op if it
+                    // already happened; the outcome is dropped and decided again if that version never came to be).
+                    pendingSeen++;
+                    var expected = resolution.GetValue(MongoCommands.ExpectedWalId, BsonNull.Value) is BsonString walId ? walId.Value : null;
+                    plan.Redos.Add(new PlannedWrite(record, MongoCommands.EntityRedo(record, prepared[i].Document, expected)));
+                    plan.Complete(lsn);
+                    Advance(slots, record, prepared[i].Document);
+                    plan.Results[i] = new ApplyResult
+                    {
+                        Lsn = record.Lsn,
+                        Status = ApplyStatus.Applied,
+                        Before = outcome.Before,
+                        After = ApplyRules.AfterImage(record),
+                    };
+                    continue;
+                }
 
-            if (lsn <= _resolvedThrough)
+                // A pending outcome for a payload the store cannot hold (never stored by this build): decide it again.
+                plan.Stale.Add(lsn);
+            }
+            else if (lsn <= _resolvedThrough)
             {
                 // Resolved once, then purged with WAL truncation: the database already reflects it.
                 plan.Results[i] = new ApplyResult
@@ -84,7 +96,9 @@ internal sealed partial class MongoDbWriter
                 continue;
             }
 
-            plan.Results[i] = Decide(plan, slots, record, documents[i]);
+            plan.Results[i] = prepared[i].Unstorable is { } why
+                ? Reject(plan, record, why)
+                : Decide(plan, slots, record, prepared[i].Document);
         }
 
         if (pendingSeen > 0)
@@ -99,6 +113,11 @@ internal sealed partial class MongoDbWriter
     {
         var lsn = record.Lsn.Value;
         var slot = slots[(record.DtoType, record.EntityId)];
+        if (slot is { IsForeign: true })
+        {
+            return Reject(plan, record, ForeignSlot(record));
+        }
+
         var exists = slot is not null;
         var live = exists && !slot!.Deleted;
         var before = live ? slot!.Document : null;
@@ -115,7 +134,8 @@ internal sealed partial class MongoDbWriter
             Advance(slots, record, document);
         }
 
-        plan.NewResolutions.Add(MongoCommands.Resolution(record, status, reason, before, pending: status == ApplyStatus.Applied));
+        plan.AddResolution(record, MongoCommands.Resolution(record, status, reason, before, pending: status == ApplyStatus.Applied,
+            expectedWalId: slot?.WalId, expectedLsn: slot?.Lsn));
         plan.MaxResolvedLsn = Math.Max(plan.MaxResolvedLsn, lsn);
         _logger.RecordApplied(lsn, record.Operation, record.DtoType, record.EntityId, status, reason);
         return new ApplyResult
@@ -129,11 +149,21 @@ internal sealed partial class MongoDbWriter
         };
     }
 
+    /// <summary>A record the store cannot hold: rejected for good, its slot untouched (so the records after it are
+    /// decided against what is really stored).</summary>
+    private ApplyResult Reject(Plan plan, WalRecord record, string error)
+    {
+        plan.AddResolution(record, MongoCommands.Unstorable(record, error));
+        plan.MaxResolvedLsn = Math.Max(plan.MaxResolvedLsn, record.Lsn.Value);
+        _logger.RecordUnstorable(record.Lsn.Value, record.DtoType, record.EntityId, error);
+        return new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.Rejected, RejectReason = RejectReason.Unstorable, Error = error };
+    }
+
     /// <summary>The slot's state after <paramref name="record"/> is written (if the guard lets it write).</summary>
     private static void Advance(Dictionary<(string DtoType, string EntityId), Slot?> slots, WalRecord record, BsonDocument? document)
     {
         var key = (record.DtoType, record.EntityId);
-        if (!slots.TryGetValue(key, out var slot) || slot is null || slot.Lsn < record.Lsn.Value)
+        if (!slots.TryGetValue(key, out var slot) || slot is null || slot.IsForeign || slot.Lsn < record.Lsn.Value)
         {
             slots[key] = new Slot(record.Lsn.Value, MongoCommands.FormatId(record.Id), record.Operation == WalOperation.Delete, document);
         }
@@ -159,26 +189,53 @@ internal sealed partial class MongoDbWriter
         };
     }
 
-    private static ApplyResult FromResolution(WalRecord record, RecordResolution stored) => stored.Status == ApplyStatus.Rejected
-        ? new ApplyResult
-        {
-            Lsn = record.Lsn,
-            Status = ApplyStatus.Rejected,
-            RejectReason = stored.RejectReason,
-            Before = stored.Before,
-            Error = ApplyRules.Describe(record, stored.RejectReason, storedLsn: null),
-        }
-        : new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.AlreadyApplied, Before = stored.Before, After = ApplyRules.AfterImage(record) };
+    /// <summary>The result of a record whose final outcome is stored. Applied is reported as AlreadyApplied (a replay)
+    /// unless this process stored it in an attempt that failed before returning (<paramref name="appliedNow"/>).</summary>
+    private static ApplyResult FromResolution(WalRecord record, RecordResolution stored, BsonDocument document, bool appliedNow) =>
+        stored.Status == ApplyStatus.Rejected
+            ? new ApplyResult
+            {
+                Lsn = record.Lsn,
+                Status = ApplyStatus.Rejected,
+                RejectReason = stored.RejectReason,
+                Before = stored.Before,
+                Error = document.GetValue(MongoCommands.Error, BsonNull.Value) is BsonString error
+                    ? error.Value
+                    : ApplyRules.Describe(record, stored.RejectReason, storedLsn: null),
+            }
+            : new ApplyResult
+            {
+                Lsn = record.Lsn,
+                Status = appliedNow && stored.Status == ApplyStatus.Applied ? ApplyStatus.Applied : ApplyStatus.AlreadyApplied,
+                Before = stored.Before,
+                After = ApplyRules.AfterImage(record),
+            };
 
-    /// <summary>A stored slot as read before the batch (or as the batch leaves it): the guard fields and the live document.</summary>
-    private sealed record Slot(long Lsn, string WalId, bool Deleted, BsonDocument? Document)
+    /// <summary>A stored slot as read before the batch (or as the batch leaves it): the guard fields and the live document;
+    /// or a document Nv did not write (<see cref="IsForeign"/>: no <c>_nv</c> object with a numeric LSN and a WAL id).</summary>
+    private sealed record Slot(long Lsn, string WalId, bool Deleted, BsonDocument? Document, bool IsForeign = false)
     {
+        private static readonly Slot Foreign = new(0, string.Empty, Deleted: false, Document: null, IsForeign: true);
+
+        /// <summary>Never throws: whatever the stored document holds, it is either Nv's or foreign.</summary>
         public static Slot Read(BsonDocument stored)
         {
-            var nv = stored[MongoCommands.Nv].AsBsonDocument;
-            var deleted = nv.GetValue("deleted", BsonBoolean.False).ToBoolean();
+            if (stored.GetValue(MongoCommands.Nv, BsonNull.Value) is not BsonDocument nv
+                || nv.GetValue("lsn", BsonNull.Value) is not { IsNumeric: true } lsn
+                || nv.GetValue("walId", BsonNull.Value) is not BsonString walId
+                || !Guid.TryParseExact(walId.Value, "D", out _)
+                || nv.GetValue("deleted", BsonBoolean.False) is not BsonBoolean deleted)
+            {
+                return Foreign;
+            }
+
             var document = stored.GetValue(MongoCommands.Doc, BsonNull.Value) as BsonDocument;
-            return new Slot(nv["lsn"].ToInt64(), nv["walId"].AsString, deleted, deleted ? null : document ?? []);
+            if (!deleted.Value && document is null)
+            {
+                return Foreign; // a live entity always has its document under "doc"
+            }
+
+            return new Slot(lsn.ToInt64(), walId.Value, deleted.Value, deleted.Value ? null : document);
         }
     }
 
@@ -189,6 +246,15 @@ internal sealed partial class MongoDbWriter
 
         public List<BsonDocument> NewResolutions { get; } = [];
 
+        /// <summary>The record of each of <see cref="NewResolutions"/>, by index.</summary>
+        public List<WalRecord> NewResolutionRecords { get; } = [];
+
+        /// <summary>Pending outcomes to drop before the new ones are inserted (their records are decided again).</summary>
+        public List<long> Stale { get; } = [];
+
+        /// <summary>Entity writes of outcomes stored by a failed attempt, in LSN order.</summary>
+        public List<PlannedWrite> Redos { get; } = [];
+
         public Dictionary<string, List<PlannedWrite>> Writes { get; } = new(StringComparer.Ordinal);
 
         /// <summary>LSNs whose entity write this batch performs (their resolutions are cleared of <c>pending</c>).</summary>
@@ -197,6 +263,12 @@ internal sealed partial class MongoDbWriter
         public long MaxResolvedLsn { get; set; }
 
         public bool TouchesWatermark { get; set; }
+
+        public void AddResolution(WalRecord record, BsonDocument resolution)
+        {
+            NewResolutions.Add(resolution);
+            NewResolutionRecords.Add(record);
+        }
 
         public void AddWrite(WalRecord record, UpdateOneModel<BsonDocument> model)
         {

@@ -13,27 +13,35 @@ internal sealed partial class MongoDbWriter
         ArgumentException.ThrowIfNullOrEmpty(entityId);
         return await LockedAsync("read", async () =>
         {
-            var stored = await _database!.GetCollection<BsonDocument>(dtoType).Find(MongoCommands.ById(entityId))
+            var stored = await Find(_database!.GetCollection<BsonDocument>(dtoType), MongoCommands.ById(entityId))
                 .FirstOrDefaultAsync(cancellationToken);
             if (stored is null)
             {
                 return null;
             }
 
-            var nv = stored[MongoCommands.Nv].AsBsonDocument;
-            if (nv.GetValue("deleted", BsonBoolean.False).ToBoolean())
+            // A document Nv did not write is not an Nv entity (and a write to its id is rejected): not found.
+            var slot = Slot.Read(stored);
+            if (slot.IsForeign)
+            {
+                _logger.ForeignDocumentRead(dtoType, entityId);
+                return null;
+            }
+
+            if (slot.Deleted)
             {
                 return null;
             }
 
+            var nv = stored[MongoCommands.Nv].AsBsonDocument;
             return new StoredEntity
             {
                 DtoType = dtoType,
                 EntityId = entityId,
-                Document = MongoJson.ToJson(stored.GetValue(MongoCommands.Doc, new BsonDocument())),
-                Lsn = new Lsn(nv["lsn"].ToInt64()),
-                ReplayKey = nv["replayKey"].AsString,
-                WalId = Guid.ParseExact(nv["walId"].AsString, "D"),
+                Document = MongoJson.ToJson(slot.Document!),
+                Lsn = new Lsn(slot.Lsn),
+                ReplayKey = nv.GetValue("replayKey", BsonNull.Value) is BsonString key ? key.Value : string.Empty,
+                WalId = Guid.ParseExact(slot.WalId, "D"),
             };
         }, cancellationToken);
     }
@@ -45,7 +53,7 @@ internal sealed partial class MongoDbWriter
         var upTo = after.Value > long.MaxValue - limit ? long.MaxValue : after.Value + limit;
         return await LockedAsync<IReadOnlyList<RecordResolution>>("read of resolutions", async () =>
         {
-            var documents = await _resolutions!.Find(MongoCommands.ResolutionsBetween(after.Value, upTo))
+            var documents = await Find(_resolutions!, MongoCommands.ResolutionsBetween(after.Value, upTo))
                 .Sort(MongoCommands.SortById).ToListAsync(cancellationToken);
             return [.. documents.Select(ReadResolution)];
         }, cancellationToken);
@@ -68,7 +76,7 @@ internal sealed partial class MongoDbWriter
 
         return await LockedAsync<IReadOnlyDictionary<string, RecordResolution>>("read of resolutions", async () =>
         {
-            var documents = await _resolutions!.Find(MongoCommands.ResolutionsOfRequests(requestIds))
+            var documents = await Find(_resolutions!, MongoCommands.ResolutionsOfRequests(requestIds))
                 .Sort(MongoCommands.SortById).ToListAsync(cancellationToken);
             foreach (var document in documents)
             {
@@ -103,21 +111,37 @@ internal sealed partial class MongoDbWriter
                 new BsonDocument("_id", new BsonDocument("$lte", effective)), cancellationToken);
             long tombstones = 0;
             var names = await (await _database!.ListCollectionNamesAsync(cancellationToken: cancellationToken)).ToListAsync(cancellationToken);
-            foreach (var name in names.Where(SqliteIdentifiers.IsValidDtoType).Order(StringComparer.Ordinal))
+            foreach (var name in names.Where(IsEntityCollection).Order(StringComparer.Ordinal))
             {
-                var collection = await CollectionAsync(name, cancellationToken);
+                // No index is created here: a collection this writer has not opened may not be an entity collection, and
+                // the filter only matches Nv's own tombstones.
+                var collection = _collections.GetValueOrDefault(name) ?? _database.GetCollection<BsonDocument>(name);
                 tombstones += (await collection.DeleteManyAsync(MongoCommands.TombstonesUpTo(effective), cancellationToken)).DeletedCount;
             }
 
-            _logger.Purged(effective, (int)Math.Min(int.MaxValue, resolutions.DeletedCount), (int)Math.Min(int.MaxValue, tombstones));
+            if (resolutions.DeletedCount + tombstones > 0)
+            {
+                _logger.Purged(effective, (int)Math.Min(int.MaxValue, resolutions.DeletedCount), (int)Math.Min(int.MaxValue, tombstones));
+            }
             return 0;
         }, cancellationToken);
 
-    /// <summary>Runs a read or maintenance operation under the gate, after initialization, wrapping store errors.</summary>
+    /// <summary>Whether a collection of the writer's database can hold entities: a valid dtoType that is not one of Nv's
+    /// own names (Nv's own start with <c>_nv</c>; <c>audit_entries</c> is reserved in case the audit trail shares the database).</summary>
+    internal static bool IsEntityCollection(string name) => SqliteIdentifiers.IsValidDtoType(name) && !DtoTypes.IsReserved(name);
+
+    /// <summary>Runs a read or maintenance operation under the gate, after initialization, wrapping store errors. Waits for
+    /// the gate (held by a batch, each of whose operations is bounded) at most twice the operation timeout.</summary>
     private async Task<T> LockedAsync<T>(string operation, Func<Task<T>> action, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        await _gate.WaitAsync(cancellationToken);
+        if (!await _gate.WaitAsync(2 * _options.MongoOperationTimeout, cancellationToken))
+        {
+            throw new DbWriterException(
+                $"MongoDB {operation} timed out waiting for the writer (a batch has held it for {2 * _options.MongoOperationTimeout.TotalSeconds:0.###} s).",
+                isTransient: true);
+        }
+
         try
         {
             await EnsureReadyAsync(cancellationToken);

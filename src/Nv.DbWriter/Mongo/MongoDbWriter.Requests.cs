@@ -20,7 +20,7 @@ internal sealed partial class MongoDbWriter
             await _database!.RunCommandAsync<BsonDocument>(MongoRequests.CollMod(_options.IdempotencyRetention), cancellationToken: cancellationToken);
         }
 
-        if (await _meta!.Find(MongoCommands.MetaId(MongoRequests.MigratedId)).AnyAsync(cancellationToken))
+        if (await Find(_meta!, MongoCommands.MetaId(MongoRequests.MigratedId)).AnyAsync(cancellationToken))
         {
             return;
         }
@@ -63,8 +63,8 @@ internal sealed partial class MongoDbWriter
 
         return await LockedAsync<IReadOnlyDictionary<RequestKey, RequestOutcome>>("read of request outcomes", async () =>
         {
-            var documents = await _database!.GetCollection<BsonDocument>(MongoRequests.Collection)
-                .Find(MongoRequests.Lookup(keys)).ToListAsync(cancellationToken);
+            var documents = await Find(_database!.GetCollection<BsonDocument>(MongoRequests.Collection), MongoRequests.Lookup(keys))
+                .ToListAsync(cancellationToken);
             var legacy = new Dictionary<string, RequestOutcome>(StringComparer.Ordinal);
             foreach (var outcome in documents.Select(MongoRequests.Read))
             {

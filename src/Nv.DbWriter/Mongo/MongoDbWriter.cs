@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using MongoDB.Bson;
@@ -12,29 +13,37 @@ namespace Nv.DbWriter.Mongo;
 /// <remarks>
 /// Atomicity without multi-document transactions (they need a replica set; this works on a standalone server too).
 /// A batch is written in three durable steps, each with write concern <c>j:true</c> (plus <c>w:majority</c> on a
-/// replica set):
+/// replica set or through a mongos) and a <c>wtimeout</c>:
 /// <list type="number">
-/// <item>Every outcome is decided against the stored slots (read first) and inserted into <c>_nv_resolutions</c>.
-/// Rejections and superseded records are final at once. An Applied outcome is inserted <c>pending</c>, with its exact
-/// before image: from now on its outcome is fixed, but it is invisible (GetResolutions, FindByRequestId and the
-/// resolved-through watermark skip it) because the entity is not yet written.</item>
+/// <item>Every outcome is decided against the stored slots (read first, from the primary) and inserted into
+/// <c>_nv_resolutions</c>. Rejections and superseded records are final at once. An Applied outcome is inserted
+/// <c>pending</c>, with its exact before image and the version it read: from now on its outcome is fixed, but it is
+/// invisible (GetResolutions, FindByRequestId and the resolved-through watermark skip it) because the entity is not yet
+/// written.</item>
 /// <item>The entity writes, one ordered bulk write per collection. Each is an upsert guarded by
 /// <c>_nv.lsn &lt; record.lsn</c> (an older or equal LSN never overwrites) and pinned to the <c>_nv.walId</c> of the
 /// version that was read, so the returned before image is exactly what the write replaced. A guard that fails turns the
 /// upsert into an insert of an existing <c>_id</c> (E11000); that is "already applied" only when the stored LSN is at or
 /// above the record's, otherwise another writer changed the slot and the batch fails (not transient).</item>
-/// <item>The pending flags are cleared and the watermark advanced (<c>$max</c>, never backwards).</item>
+/// <item>The pending flags are cleared (one retryable single-document update each) and the watermark advanced
+/// (<c>$max</c>, never backwards).</item>
 /// </list>
-/// Failure policy. A transient error (network, not primary, timeouts, write-concern errors) at any step makes every
-/// result <see cref="ApplyStatus.Transient"/>; the records stay in the WAL and are applied again. What the failed
-/// attempt left is completed, never undone (roll-forward): a record found with a pending resolution keeps that outcome
-/// and before image, its entity write is redone (a no-op through the LSN guard if it had happened) and it is reported
-/// Applied. A crash between steps is the same case after a restart: the boot replay re-applies from the WAL's applied
-/// watermark, which advances only after results are returned. Unlike SQLite, a failure <em>during</em> step 2 can
-/// leave some of the batch's entity writes visible to <see cref="GetAsync"/> until the retry completes the batch;
-/// their resolutions stay invisible and the watermark does not move. A resolution's before image is therefore always
-/// exact; there is no "applied, before image lost" case. A non-transient error throws <see cref="DbWriterException"/>.
-/// Threading: every operation is serialized by one async gate; the contract allows one applier.
+/// Failure policy. A transient error (network, not primary, pool paused, timeouts, write-concern errors) at any step,
+/// connecting included, makes every result <see cref="ApplyStatus.Transient"/>; the records stay in the WAL and are
+/// applied again. What the failed attempt left is completed, never undone (roll-forward): a record found with a pending
+/// resolution keeps that outcome and before image, and its entity write is redone, held to the version its decision
+/// read (a no-op if it had happened). A record whose outcome this process stored as Applied in an attempt that failed
+/// before returning is reported Applied by the retry, not AlreadyApplied. A crash between steps is the same case after
+/// a restart: the boot replay re-applies from the WAL's applied watermark, which advances only after results are
+/// returned. Unlike SQLite, a failure <em>during</em> step 2 can leave some of the batch's entity writes visible to
+/// <see cref="GetAsync"/> until the retry completes the batch; their resolutions stay invisible and the watermark does
+/// not move. A resolution's before image is therefore always exact.
+/// One record never stops the writer: a record the store cannot hold (<see cref="MongoLimits"/>, an invalid or
+/// reserved dtoType, a slot holding a document Nv did not write, or a write the server refuses for the document
+/// itself) is rejected with <see cref="RejectReason.Unstorable"/>, stored as final, and the rest of the batch is decided
+/// again without it. A non-transient error of the store throws <see cref="DbWriterException"/>.
+/// Threading: every operation is serialized by one async gate; the contract allows one applier. A read waits for the
+/// gate at most twice the operation timeout, then fails as transient.
 /// </remarks>
 internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 {
@@ -43,13 +52,17 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
     private readonly ILogger _logger;
     private readonly DbWriterMetrics _metrics;
     private readonly MongoClientSettings _settings;
+    private readonly IMongoDatabase? _injectedDatabase;
     private readonly Dictionary<string, IMongoCollection<BsonDocument>> _collections = new(StringComparer.Ordinal);
+
+    // LSNs this process decided Applied in an attempt that failed before returning; the retry reports them Applied.
+    private readonly HashSet<long> _unreported = [];
     private MongoClient? _client;
     private IMongoDatabase? _database;
     private IMongoCollection<BsonDocument>? _resolutions;
     private IMongoCollection<BsonDocument>? _meta;
-    private WriteConcern _writeConcern = MongoCommands.WriteConcernFor(replicaSet: false);
-    private bool _replicaSet;
+    private WriteConcern _writeConcern;
+    private MongoTopology _topology;
     private bool _ready;
     private bool _disposed;
 
@@ -59,10 +72,20 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 
     /// <exception cref="ArgumentException">The connection string is malformed.</exception>
     public MongoDbWriter(DbWriterOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
+        : this(options, database: null, loggerFactory, meterFactory)
+    {
+    }
+
+    /// <summary>Tests only: a writer over <paramref name="database"/> (a fake) instead of a client built from the
+    /// connection string; everything else is the real code.</summary>
+    internal MongoDbWriter(DbWriterOptions options, IMongoDatabase? database, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _settings = MongoConnection.Settings(options.MongoUri, options.MongoConnectTimeout, DbWriterOptions.SectionName + ":MongoUri");
+        _settings = MongoConnection.Settings(options.MongoUri, options.MongoConnectTimeout, options.MongoOperationTimeout,
+            DbWriterOptions.SectionName + ":MongoUri");
+        _injectedDatabase = database;
+        _writeConcern = MongoCommands.WriteConcernFor(MongoTopology.Standalone, options.MongoWriteConcern, options.MongoOperationTimeout);
         _logger = (ILogger?)loggerFactory?.CreateLogger<MongoDbWriter>() ?? NullLogger.Instance;
         _metrics = new DbWriterMetrics(meterFactory);
     }
@@ -71,8 +94,11 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
     /// fails the batch there with a transient error, as a lost connection would.</summary>
     internal Func<string, bool>? FailBefore { get; set; }
 
-    /// <summary>Whether writes wait for a majority (known after initialization).</summary>
+    /// <summary>The write concern of every write (known after initialization).</summary>
     internal WriteConcern WriteConcern => _writeConcern;
+
+    /// <summary>The client settings built from the connection string (timeouts, read preference).</summary>
+    internal MongoClientSettings ClientSettings => _settings;
 
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
@@ -86,6 +112,9 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
             _gate.Release();
         }
     }
+
+    public DbWriterRefusal? CheckStorable(string dtoType, JsonElement payload) =>
+        MongoLimits.Check(dtoType, entityId: null, replayKey: null, payload, out _);
 
     public async ValueTask DisposeAsync()
     {
@@ -112,8 +141,10 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
         }
     }
 
-    /// <summary>Connects (within the connect timeout), creates the Nv collections' indexes, and loads the watermark.
-    /// Runs again after a failed batch, so in-memory state never trusts a write whose acknowledgement was lost.</summary>
+    /// <summary>Connects (within the connect timeout), creates the Nv collections' indexes, checks the schema version and
+    /// loads the watermark. Runs again after a failed batch, so in-memory state never trusts a write whose
+    /// acknowledgement was lost.</summary>
+    /// <exception cref="DbWriterException">The store could not be reached (transient) or is not usable.</exception>
     private async Task EnsureReadyAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -122,25 +153,25 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
             return;
         }
 
-        if (_client is null)
+        if (_database is null)
         {
-            var client = new MongoClient(_settings);
+            var client = _injectedDatabase is null ? new MongoClient(_settings) : null;
             try
             {
-                var database = client.GetDatabase(_options.MongoDatabase);
-                _replicaSet = await MongoConnection.ProbeAsync(database, _settings, cancellationToken);
-                _database = database;
+                var database = _injectedDatabase ?? client!.GetDatabase(_options.MongoDatabase);
+                _topology = await MongoConnection.ProbeAsync(database, _settings, cancellationToken);
+                _writeConcern = MongoCommands.WriteConcernFor(_topology, _options.MongoWriteConcern, _options.MongoOperationTimeout);
+                _database = MongoConnection.ForWriter(database, _writeConcern);
             }
             catch
             {
-                client.Dispose();
+                client?.Dispose();
                 throw;
             }
 
             _client = client;
-            _writeConcern = MongoCommands.WriteConcernFor(_replicaSet);
-            _resolutions = _database.GetCollection<BsonDocument>(MongoCommands.ResolutionsCollection).WithWriteConcern(_writeConcern);
-            _meta = _database.GetCollection<BsonDocument>(MongoCommands.MetaCollection).WithWriteConcern(_writeConcern);
+            _resolutions = _database.GetCollection<BsonDocument>(MongoCommands.ResolutionsCollection);
+            _meta = _database.GetCollection<BsonDocument>(MongoCommands.MetaCollection);
         }
 
         try
@@ -152,43 +183,50 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
             await CheckSchemaAsync(cancellationToken);
             await EnsureKeyIndexesAsync(cancellationToken);
             await EnsureRequestsAsync(cancellationToken);
-            var stored = await _meta!.Find(MongoCommands.MetaId(MongoCommands.ResolvedThroughId)).FirstOrDefaultAsync(cancellationToken);
+            var stored = await Find(_meta!, MongoCommands.MetaId(MongoCommands.ResolvedThroughId)).FirstOrDefaultAsync(cancellationToken);
             _resolvedThrough = stored?["value"].ToInt64() ?? 0;
-            var max = await _resolutions.Find(FilterDefinition<BsonDocument>.Empty)
+            var max = await Find(_resolutions, FilterDefinition<BsonDocument>.Empty)
                 .Sort(new BsonDocument("_id", -1)).Limit(1).FirstOrDefaultAsync(cancellationToken);
             _maxResolutionLsn = Math.Max(_resolvedThrough, max?["_id"].ToInt64() ?? 0);
             // A crash after the last batch's resolutions were final but before the watermark moved: catch up now.
             _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
         }
-        catch (MongoException ex)
-        {
-            throw MongoErrors.Wrap(ex, "initialization");
-        }
-        catch (TimeoutException ex)
+        catch (Exception ex) when (ex is MongoException or TimeoutException)
         {
             throw MongoErrors.Wrap(ex, "initialization");
         }
 
         _ready = true;
-        _logger.MongoOpened(MongoConnection.Describe(_settings), _options.MongoDatabase, _replicaSet,
+        _logger.MongoOpened(MongoConnection.Describe(_settings), _options.MongoDatabase, _topology.ToString(),
             _writeConcern.ToBsonDocument().ToJson(), _resolvedThrough);
     }
 
+    /// <summary>Stamps a new database with the schema version, upgrades an older readable one, refuses a newer one.</summary>
     private async Task CheckSchemaAsync(CancellationToken cancellationToken)
     {
         var id = MongoCommands.MetaId(MongoCommands.SchemaVersionId);
         await _meta!.UpdateOneAsync(id, new BsonDocument("$setOnInsert", new BsonDocument("value", MongoCommands.SchemaVersion)),
             new UpdateOptions { IsUpsert = true }, cancellationToken);
-        var version = (await _meta.Find(id).FirstAsync(cancellationToken))["value"].ToInt32();
+        var version = (await Find(_meta, id).FirstAsync(cancellationToken))["value"].ToInt32();
+        if (version is >= MongoCommands.OldestReadableSchemaVersion and < MongoCommands.SchemaVersion)
+        {
+            // Every field version 2 adds is optional: upgrading is stamping the new number ($max: never downgrade).
+            await _meta.UpdateOneAsync(id, new BsonDocument("$max", new BsonDocument("value", MongoCommands.SchemaVersion)),
+                cancellationToken: cancellationToken);
+            _logger.MongoSchemaUpgraded(_options.MongoDatabase, version, MongoCommands.SchemaVersion);
+            version = MongoCommands.SchemaVersion;
+        }
+
         if (version != MongoCommands.SchemaVersion)
         {
             throw new DbWriterException(
-                $"MongoDB database '{_options.MongoDatabase}' has Nv schema version {version}; this build understands {MongoCommands.SchemaVersion}.",
+                $"MongoDB database '{_options.MongoDatabase}' has Nv schema version {version}; this build understands " +
+                $"{MongoCommands.OldestReadableSchemaVersion} to {MongoCommands.SchemaVersion}.",
                 isTransient: false);
         }
     }
 
-    /// <summary>The collection of a (validated) dtoType, with the writer's write concern; creates its purge index once.</summary>
+    /// <summary>The collection of a (validated) dtoType; creates its purge index once.</summary>
     private async Task<IMongoCollection<BsonDocument>> CollectionAsync(string dtoType, CancellationToken cancellationToken)
     {
         if (_collections.TryGetValue(dtoType, out var collection))
@@ -196,7 +234,7 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
             return collection;
         }
 
-        collection = _database!.GetCollection<BsonDocument>(dtoType).WithWriteConcern(_writeConcern);
+        collection = _database!.GetCollection<BsonDocument>(dtoType);
         await collection.Indexes.CreateOneAsync(
             new CreateIndexModel<BsonDocument>(new BsonDocument(MongoCommands.NvLsn, 1), new CreateIndexOptions<BsonDocument>
             {
@@ -208,6 +246,17 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
         return _collections[dtoType] = collection;
     }
 
-    private static void ThrowIfInvalidDtoType(string dtoType, string paramName) =>
+    /// <summary>A find bounded by the operation timeout on the server (<c>maxTimeMS</c>).</summary>
+    private IFindFluent<BsonDocument, BsonDocument> Find(IMongoCollection<BsonDocument> collection, FilterDefinition<BsonDocument> filter) =>
+        collection.Find(filter, new FindOptions { MaxTime = _options.MongoOperationTimeout });
+
+    /// <summary>Refuses a dtoType that is not a safe collection name, or is one of Nv's own.</summary>
+    private static void ThrowIfInvalidDtoType(string dtoType, string paramName)
+    {
         SqliteIdentifiers.ThrowIfInvalidDtoType(dtoType, paramName);
+        if (DtoTypes.IsReserved(dtoType))
+        {
+            throw new ArgumentException($"dtoType '{dtoType}' is reserved for Nv's own collections.", paramName);
+        }
+    }
 }

@@ -9,7 +9,9 @@ public static class MongoDbWriters
     /// <summary>Connects to the MongoDB server named by <see cref="DbWriterOptions.MongoUri"/> and prepares database
     /// <see cref="DbWriterOptions.MongoDatabase"/> (indexes, watermark).</summary>
     /// <remarks>Fails within <see cref="DbWriterOptions.MongoConnectTimeout"/> when no server answers. Writes use write
-    /// concern <c>j:true</c>, plus <c>w:majority</c> on a replica set. One applier owns the writer (see <see cref="IDbWriter"/>).</remarks>
+    /// concern <c>j:true</c>, plus <c>w:majority</c> on a replica set or through a mongos (see
+    /// <see cref="DbWriterOptions.MongoWriteConcern"/>); reads go to the primary; every operation is bounded by
+    /// <see cref="DbWriterOptions.MongoOperationTimeout"/>. One applier owns the writer (see <see cref="IDbWriter"/>).</remarks>
     /// <param name="options">The connection string, database and connect timeout.</param>
     /// <param name="loggerFactory">Logging, or none.</param>
     /// <param name="meterFactory">Creates the <c>Nv.DbWriter</c> meter; without one the writer owns a plain meter.</param>
@@ -46,6 +48,8 @@ public static class MongoDbWriters
         MongoUri = options.MongoUri,
         MongoDatabase = options.MongoDatabase,
         MongoConnectTimeout = options.MongoConnectTimeout,
+        MongoOperationTimeout = options.MongoOperationTimeout,
+        MongoWriteConcern = options.MongoWriteConcern,
         IdempotencyRetention = options.IdempotencyRetention,
     };
 }

@@ -14,15 +14,25 @@ internal static class MongoErrors
     [
         6,     // HostUnreachable
         7,     // HostNotFound
+        24,    // LockTimeout
+        43,    // CursorNotFound (a cursor timed out or was killed by a failover: read again)
+        46,    // LockBusy
         50,    // MaxTimeMSExpired
-        64,    // WriteConcernFailed (wtimeout)
+        63,    // StaleShardVersion
+        64,    // WriteConcernTimeout (wtimeout; formerly WriteConcernFailed)
         89,    // NetworkTimeout
         91,    // ShutdownInProgress
         112,   // WriteConflict
+        133,   // FailedToSatisfyReadPreference (no primary right now)
         134,   // ReadConcernMajorityNotAvailableYet
+        150,   // StaleEpoch
         189,   // PrimarySteppedDown
+        202,   // NetworkInterfaceExceededTimeLimit (mongos to shard)
+        216,   // ElectionInProgress
+        237,   // CursorKilled
         262,   // ExceededTimeLimit
         9001,  // SocketException
+        13388, // StaleConfig
         10107, // NotWritablePrimary
         11600, // InterruptedAtShutdown
         11602, // InterruptedDueToReplStateChange
@@ -30,7 +40,30 @@ internal static class MongoErrors
         13436, // NotPrimaryOrSecondary
     ];
 
-    private static readonly string[] TransientLabels = ["RetryableWriteError", "TransientTransactionError", "NetworkError"];
+    // Server error codes that refuse one document for what it is, not for the state of the cluster: retrying the same
+    // write can never succeed, so the record is rejected (RejectReason.Unstorable) instead of retried.
+    private static readonly HashSet<int> DocumentCodes =
+    [
+        2,     // BadValue (e.g. an invalid field name for this server version)
+        14,    // TypeMismatch
+        15,    // Overflow (nesting too deep)
+        16,    // InvalidLength
+        22,    // InvalidBSON
+        28,    // PathNotViable ($set "_nv.lsn" into a document whose _nv is not an object)
+        52,    // DollarPrefixedFieldName
+        55,    // InvalidDBRef
+        56,    // EmptyFieldName
+        53,    // InvalidIdField
+        57,    // DottedFieldName
+        66,    // ImmutableField
+        121,   // DocumentValidationFailure (a validator someone put on the collection)
+        10334, // BSONObjectTooLarge
+        17419, // document after update larger than the limit (older servers)
+        17420, // document after update larger than the limit (older servers)
+    ];
+
+    private static readonly string[] TransientLabels =
+        ["RetryableWriteError", "TransientTransactionError", "NetworkError", "RetryableError", "SystemOverloadedError"];
 
     /// <summary>Whether a retry later may succeed. A write-concern error is transient too: the write may or may not be
     /// durable, so no result is returned and the retry decides from the stored state.</summary>
@@ -38,6 +71,10 @@ internal static class MongoErrors
     {
         MongoConnectionException or MongoNotPrimaryException or MongoNodeIsRecoveringException or MongoExecutionTimeoutException
             or MongoWriteConcernException => true,
+        // Connection pool states: paused after a server was marked unknown (a failover), or too many waiters.
+        MongoConnectionPoolPausedException or MongoWaitQueueFullException => true,
+        // Our own wrap of a failure (initialization, reads) keeps its classification.
+        DbWriterException db => db.IsTransient,
         // Server selection gives up with a plain TimeoutException when no server answers.
         TimeoutException => true,
         MongoException m when TransientLabels.Any(m.HasErrorLabel) => true,
@@ -46,6 +83,9 @@ internal static class MongoErrors
         MongoCommandException c => TransientCodes.Contains(c.Code),
         _ => false,
     };
+
+    /// <summary>Whether a server write error refuses the document itself (retrying can never succeed).</summary>
+    public static bool IsDocumentRejection(int code) => DocumentCodes.Contains(code);
 
     /// <summary>Whether the failure is E11000 (a unique index, here <c>_id</c>, already holds the key).</summary>
     public static bool IsDuplicateKey(Exception exception) => exception switch

@@ -11,9 +11,11 @@ namespace Nv.DbWriter.Mongo;
 /// Key safety: a field name that MongoDB would interpret (<c>$</c>-prefixed, containing <c>.</c>) or cannot store (NUL)
 /// is refused with <see cref="ArgumentException"/> before anything is sent; so is a duplicate name in one object. The
 /// pipeline validates payloads already; this is the writer defending itself.
-/// Numbers keep their value exactly: each JSON number becomes the first BSON type whose canonical text is the original
-/// token (Int32, Int64, then Double printed round-trip), else Decimal128, which keeps up to 34 significant digits and
-/// the token's scale (<c>1.50</c>, <c>-0.0</c>). A number Decimal128 cannot hold (beyond ±10^6144) is refused.
+/// Numbers keep their value exactly and come back in Nv's canonical form (<see cref="JsonNumbers"/>): each JSON number
+/// becomes the first BSON type that prints back to the token's canonical text (Int32, Int64, then Double printed
+/// round-trip), else Decimal128 (up to 34 significant digits, exponent −6176…6111). A number none of them holds exactly
+/// is refused. Every stored number, whatever its BSON type or origin, is printed in canonical form, so <c>1e5</c>,
+/// <c>100000</c> and <c>1E+5</c> all read back as <c>100000</c>, byte for byte what the SQLite writer returns.
 /// </remarks>
 internal static class MongoJson
 {
@@ -108,34 +110,40 @@ internal static class MongoJson
         }
     }
 
-    /// <summary>The BSON number whose canonical text is <paramref name="token"/>, else Decimal128.</summary>
+    /// <summary>The BSON number that prints back to the canonical text of <paramref name="token"/>.</summary>
+    /// <exception cref="ArgumentException">No BSON number type holds the value exactly.</exception>
     internal static BsonValue ToNumber(string token, string path = "")
     {
         var inv = CultureInfo.InvariantCulture;
-        if (int.TryParse(token, NumberStyles.AllowLeadingSign, inv, out var i32) && i32.ToString(inv) == token)
+        var canonical = JsonNumbers.Canonicalize(token);
+        if (int.TryParse(canonical, NumberStyles.AllowLeadingSign, inv, out var i32) && i32.ToString(inv) == canonical)
         {
             return new BsonInt32(i32);
         }
 
-        if (long.TryParse(token, NumberStyles.AllowLeadingSign, inv, out var i64) && i64.ToString(inv) == token)
+        if (long.TryParse(canonical, NumberStyles.AllowLeadingSign, inv, out var i64) && i64.ToString(inv) == canonical)
         {
             return new BsonInt64(i64);
         }
 
-        if (double.TryParse(token, NumberStyles.Float, inv, out var d) && double.IsFinite(d) && FormatDouble(d) == token)
+        if (double.TryParse(canonical, NumberStyles.Float, inv, out var d) && double.IsFinite(d) && FormatDouble(d) == canonical)
         {
             return new BsonDouble(d);
         }
 
-        if (Decimal128.TryParse(token, out var dec) && !Decimal128.IsInfinity(dec) && !Decimal128.IsNaN(dec))
+        if (Decimal128.TryParse(canonical, out var dec) && !Decimal128.IsInfinity(dec) && !Decimal128.IsNaN(dec)
+            && JsonNumbers.Canonicalize(dec.ToString()) == canonical)
         {
             return new BsonDecimal128(dec);
         }
 
-        throw new ArgumentException($"Number {Printable(token)} at '{Printable(path)}' is out of MongoDB's range.", nameof(token));
+        throw new ArgumentException(
+            $"Number {Printable(token)} at '{Printable(path)}' cannot be stored exactly in MongoDB (more than 34 significant digits, " +
+            "or an exponent beyond Decimal128's range).", nameof(token));
     }
 
-    private static string FormatDouble(double d) => d.ToString("R", CultureInfo.InvariantCulture);
+    /// <summary>A finite double in canonical form: its shortest round-trip text, respelled.</summary>
+    private static string FormatDouble(double d) => JsonNumbers.Canonicalize(d.ToString("R", CultureInfo.InvariantCulture));
 
     private static void Write(Utf8JsonWriter writer, BsonValue value)
     {
@@ -164,6 +172,7 @@ internal static class MongoJson
                 writer.WriteStringValue(value.AsString);
                 break;
             case BsonType.Int32:
+                // Integers print canonically as they are (never -0, never more than 21 digits).
                 writer.WriteNumberValue(value.AsInt32);
                 break;
             case BsonType.Int64:
@@ -173,7 +182,8 @@ internal static class MongoJson
                 writer.WriteRawValue(FormatDouble(value.AsDouble), skipInputValidation: false);
                 break;
             case BsonType.Decimal128 when !Decimal128.IsNaN(value.AsDecimal128) && !Decimal128.IsInfinity(value.AsDecimal128):
-                writer.WriteRawValue(value.AsDecimal128.ToString(), skipInputValidation: false);
+                // Decimal128 keeps a scale (1.50, 1E+5, 0E+3): print the value canonically, not the scale.
+                writer.WriteRawValue(JsonNumbers.Canonicalize(value.AsDecimal128.ToString()), skipInputValidation: false);
                 break;
             case BsonType.Boolean:
                 writer.WriteBooleanValue(value.AsBoolean);

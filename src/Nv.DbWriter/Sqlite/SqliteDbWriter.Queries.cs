@@ -226,7 +226,10 @@ internal sealed partial class SqliteDbWriter
                 }
 
                 transaction.Commit();
-                _logger.Purged(effective, resolutions, tombstones);
+                if (resolutions + tombstones > 0)
+                {
+                    _logger.Purged(effective, resolutions, tombstones); // every maintenance pass purges; only news are logged
+                }
             }
             catch (SqliteException ex)
             {

@@ -6,7 +6,8 @@ namespace Nv.Host.Configuration;
 /// <remarks>
 /// <c>NV_DATA_DIR</c> (default <c>./data</c>) holds the SQLite files, logs and, unless <c>NV_WAL_DIR</c> says otherwise,
 /// the WAL (<c>{NV_DATA_DIR}/wal</c>). <c>NV_ENV</c> and <c>NV_SERVICE</c> name the environment and service (replay keys,
-/// audit chain). <c>NV_MONGO_URI</c>/<c>NV_MONGO_DB</c> select MongoDB. <c>NV_URLS</c> sets the HTTP listen addresses.
+/// audit chain). <c>NV_MONGO_URI</c>/<c>NV_MONGO_DB</c> select MongoDB (<c>NV_MONGO_AUDIT_DB</c>, default
+/// <c>{NV_MONGO_DB}_audit</c>, holds the audit trail). <c>NV_URLS</c> sets the HTTP listen addresses.
 /// <c>NV_API_KEYS_FILE</c>/<c>NV_API_KEYS</c> configure API keys (none: authentication off, loopback only);
 /// <c>NV_MAX_BODY_BYTES</c> caps request bodies. <c>NV_MASTER_KEY_FILE</c> turns encryption at rest on.
 /// </remarks>
@@ -29,7 +30,16 @@ public static class NvEnvironment
         Map(values, "NV_MONGO_URI", "Nv:DbWriter:MongoUri");
         Map(values, "NV_MONGO_URI", "Nv:Audit:MongoUri");
         Map(values, "NV_MONGO_DB", "Nv:DbWriter:MongoDatabase");
-        Map(values, "NV_MONGO_DB", "Nv:Audit:MongoDatabase");
+        // The audit trail keeps a database of its own (so a role can make it insert-only): NV_MONGO_AUDIT_DB, else the
+        // entity database's name plus "_audit", else the default (nv_audit).
+        if (Env("NV_MONGO_AUDIT_DB") is { } auditDb)
+        {
+            values["Nv:Audit:MongoDatabase"] = auditDb;
+        }
+        else if (Env("NV_MONGO_DB") is { } entityDb)
+        {
+            values["Nv:Audit:MongoDatabase"] = entityDb + "_audit";
+        }
         Map(values, "NV_API_KEYS_FILE", "Nv:Auth:KeysFile");
         Map(values, "NV_API_KEYS", "Nv:Auth:Keys");
         Map(values, "NV_MAX_BODY_BYTES", "Nv:Http:MaxRequestBodyBytes");

@@ -282,7 +282,7 @@ internal sealed partial class EntityHandler
     {
         if (!RequestValidator.IsValidDtoType(dtoType))
         {
-            return Problems.Validation(context, "dtoType must start with a letter, contain only letters, digits and '_', and be at most 64 characters.", "dtoType");
+            return Problems.Validation(context, "dtoType " + RequestValidator.DtoTypeRule + ".", "dtoType");
         }
 
         if (RequestValidator.EntityIdProblem(entityId) is { } problem)

@@ -36,6 +36,8 @@ internal sealed class ErrorMiddleware
                 BadHttpRequestException bad => Problems.Create(context, bad.StatusCode, ProblemTypes.Validation, "Bad request", bad.Message),
                 WalFaultedException fault => Problems.WalFaulted(context, fault.Message),
                 DbWriterException { IsTransient: true } db => Problems.DbUnavailable(context, db.Message),
+                Nv.Audit.AuditProofsUnavailableException proofs => Problems.Create(context, StatusCodes.Status501NotImplemented,
+                    ProblemTypes.ProofsUnavailable, "Merkle proofs are not available", proofs.Message),
                 _ => null,
             };
             if (result is null)

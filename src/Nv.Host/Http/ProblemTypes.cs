@@ -24,4 +24,6 @@ internal static class ProblemTypes
     public const string Internal = Base + "internal";
     public const string BatchesNotSupported = Base + "batches-not-supported";
     public const string ChangesGone = Base + "changes-gone";
+    public const string Unstorable = Base + "unstorable";
+    public const string ProofsUnavailable = Base + "proofs-unavailable";
 }

@@ -61,6 +61,8 @@ internal static class WriteResults
                 ProblemTypes.PreconditionFailed, "Precondition failed", "The entity's version does not match If-Match; read it again and retry.", ext),
             RejectReason.PreconditionFailed => Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.ConcurrentModification,
                 "Concurrent modification", "The entity changed between the read and the write of this patch; nothing was lost. Retry with a new X-Request-Id.", ext),
+            RejectReason.Unstorable => Problems.Create(context, StatusCodes.Status422UnprocessableEntity, ProblemTypes.Unstorable,
+                "The database cannot store this record", outcome.Detail ?? "The database cannot store this record; it is rejected for good.", ext),
             _ => Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.AlreadyExists, "Rejected", outcome.Detail ?? "Rejected by the database.", ext),
         };
     }

@@ -40,7 +40,7 @@ internal sealed class RequestValidator
 
         if (!IsValidDtoType(request.DtoType))
         {
-            throw new WriteValidationException("dtoType", "must start with a letter, contain only letters, digits and '_', and be at most 64 characters");
+            throw new WriteValidationException("dtoType", DtoTypeRule);
         }
 
         if (EntityIdProblem(request.EntityId) is { } entityIdProblem)
@@ -79,6 +79,10 @@ internal sealed class RequestValidator
 
         CheckObject(payload, "", 1);
     }
+
+    /// <summary>What <see cref="IsValidDtoType"/> requires, for messages.</summary>
+    internal const string DtoTypeRule =
+        "must start with a letter, contain only letters, digits and '_', be at most 64 characters, and not be a name Nv keeps for itself (audit_entries)";
 
     /// <summary>The most a WAL record can hold besides its payload, reason and metadata: the fixed fields, the longest
     /// service, dtoType, entity id, request id, user id and replay key this validator accepts (UTF-8, up to 3 bytes per
@@ -160,6 +164,12 @@ internal sealed class RequestValidator
 
     internal static bool IsValidDtoType(string? dtoType)
     {
+        // Nv's own collection names (the audit trail's) are not entity types: a write there would land in the audit trail.
+        if (Nv.DbWriter.DtoTypes.IsReserved(dtoType))
+        {
+            return false;
+        }
+
         if (string.IsNullOrEmpty(dtoType) || dtoType.Length > 64 || !char.IsAsciiLetter(dtoType[0]))
         {
             return false;

@@ -92,6 +92,18 @@ internal sealed partial class WritePipeline
                 }
             }
 
+            if (operation != WalOperation.Delete)
+            {
+                // As for single writes (WritePipeline.Storable.cs): one canonical form of numbers, and what the writer cannot
+                // store is refused before the WAL.
+                payload = JsonNumbers.Normalize(payload);
+                if (_db.CheckStorable(item.DtoType, payload) is { } unstorable)
+                {
+                    throw new WriteValidationException(
+                        string.Create(CultureInfo.InvariantCulture, $"items/{i}/payload{unstorable.Path}"), unstorable.Reason, unstorable.IsTooLarge);
+                }
+            }
+
             items[i] = new WalBatchItem
             {
                 Id = Guid.CreateVersion7(_time.GetUtcNow()),

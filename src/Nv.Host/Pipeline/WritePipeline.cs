@@ -162,15 +162,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     {
         ThrowIfUnavailable();
         _validator.Validate(request);
-        request = request with
-        {
-            Payload = request.Operation switch
-            {
-                WalOperation.Delete => EmptyObject,
-                WalOperation.Erase => null,
-                _ => request.Payload!.Value.Clone(),
-            },
-        };
+        request = PrepareForWal(request);
 
         return await SubmitAsync(new PendingWrite(request, ack) { Activity = activity }, cancellationToken);
     }
@@ -308,6 +300,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             RejectReason.AlreadyExists => "the entity already exists",
             RejectReason.NotFound => "the entity does not exist",
             RejectReason.PreconditionFailed => "the entity's version does not match the expected version",
+            RejectReason.Unstorable => "the database cannot store this record (a value or size beyond its limits, or an id held by a document Nv did not write); the Nv log says which",
             _ => "rejected by the database",
         };
         return failedItem is { } item

@@ -20,8 +20,8 @@ namespace Nv.Wal.IO;
 /// <para>Durability and errors: FASTER's own manager wrote the file through a device whose errors went only to its
 /// logger, never fsynced the new file's directory, and created its directories without fsyncing their parents. This one
 /// writes FASTER's format itself (length-prefixed, zero-padded to 512 bytes): a temp file in <c>commits/</c>, a checked
-/// fsync, a rename into <c>log-commits/</c>, a checked fsync of that directory, then the previous metadata file is
-/// deleted. Its directories are created with <see cref="DurableDirectory"/>. Any failure is reported to the owner
+/// fsync, a rename into <c>log-commits/</c>, a checked fsync of both directories (the strict POSIX rule for a rename
+/// across directories, as the power-loss images model it), then the previous metadata file is deleted. Its directories are created with <see cref="DurableDirectory"/>. Any failure is reported to the owner
 /// (<c>onWriteError</c>: the WAL faults) and kept in <see cref="Failure"/>; it is never thrown into FasterLog's commit
 /// worker, which would stall every later commit, and no later metadata is written (no retry after a failed fsync).</para>
 /// </remarks>
@@ -143,7 +143,10 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
         }
 
         File.Move(temp, path, overwrite: true);
+        // A rename across directories is durable, under the strict POSIX rules, only once both directories are synced
+        // (ext4's journal commits it whole, but a power loss may keep neither name where that does not hold).
         NativeFileSync.FsyncDirectory(_commitDirectory);
+        NativeFileSync.FsyncDirectory(_directory);
     }
 
     private void TryDelete(long commitNum)

@@ -31,12 +31,19 @@ public sealed class AuthTests(KeyedAppFixture fixture) : IClassFixture<KeyedAppF
         ["GET /v1/audit/chains/{chain}/checkpoint"] = ("/v1/audit/chains/nv/checkpoint{signed}", null, 200),
         ["* /metrics"] = ("/metrics", null, 200), // the Prometheus scraper maps every method; called with GET
         ["GET /v1/ops/wal"] = ("/v1/ops/wal", null, 200),
+        ["GET /v1/ops/status"] = ("/v1/ops/status", null, 200),
+        ["GET /v1/audit/entries/{id}/leaf"] = ("/v1/audit/entries/{entry}/leaf", null, 200),
+        ["GET /v1/requests/{requestId}"] = ("/v1/requests/{new}", null, 404), // past the role check: no such request
+        ["POST /v1/batch"] = ("/v1/batch", """{"items":[{"op":"create","dtoType":"Guarded","entityId":"{new}","payload":{"a":1}}]}""", 200),
+        ["GET /v1/changes"] = ("/v1/changes?follow=false", null, 200),
         // The fixture runs without encryption at rest: past the role check an erasure is refused (400, nothing written);
         // ErasureApiTests cover the erasure itself.
         ["DELETE /v1/subjects/{dtoType}/{entityId}"] = ("/v1/subjects/Guarded/{id}", null, 400),
     };
 
-    private static readonly string[] Public = ["GET /health/live", "GET /health/ready"];
+    // The explorer page loads without a key (it asks for one), and /v1/me authenticates the key it is given itself
+    // (an unknown key is a 401, audited like any other): neither grants anything.
+    private static readonly string[] Public = ["GET /health/live", "GET /health/ready", "GET /ui/{**path}", "GET /v1/me"];
 
     /// <summary>Every route the app maps, as "METHOD pattern", with the role it requires (null: none).</summary>
     private List<(string Route, string? Role)> MappedRoutes() =>
@@ -69,7 +76,9 @@ public sealed class AuthTests(KeyedAppFixture fixture) : IClassFixture<KeyedAppF
             {
                 var (path, body, success) = Calls[route];
                 var requestId = NvTestApp.NewRequestId();
-                var request = NvTestApp.Request(Method(route), await ResolveAsync(path), body, requestId,
+                // The body is resolved with the path, so that both name the same entity.
+                var resolved = (await ResolveAsync(body is null ? path : path + "\u0001" + body)).Split('\u0001');
+                var request = NvTestApp.Request(Method(route), resolved[0], body is null ? null : resolved[1], requestId,
                     KeyedAppFixture.Secret(key), route.StartsWith("PATCH", StringComparison.Ordinal) ? "application/merge-patch+json" : "application/json");
                 using var response = await _app.Client.SendAsync(request, TestContext.Current.CancellationToken);
                 var text = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);

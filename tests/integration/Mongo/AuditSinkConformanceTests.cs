@@ -104,6 +104,43 @@ public abstract class AuditSinkConformanceTests : IAsyncLifetime
         Assert.Equal(8, verification.EntriesChecked);
     }
 
+    /// <summary>Entity mutations commit to their WAL record (encoding 2 covers <see cref="AuditEntry.WalRecordHash"/>): the
+    /// store keeps that hash and the version, so the chain verifies and the hashes are the canonical ones (issue 19 item 1).</summary>
+    [Fact]
+    public async Task Entries_that_commit_to_their_wal_record_keep_the_hash_and_verify()
+    {
+        var records = Enumerable.Range(1, 4).Select(i => new WalRecord
+        {
+            Id = Guid.CreateVersion7(),
+            Lsn = new Lsn(Interlocked.Increment(ref _counter)),
+            Service = "walhash",
+            Version = 1,
+            Timestamp = new DateTimeOffset(2025, 2, 1, 0, 0, i, TimeSpan.Zero),
+            Operation = i == 1 ? WalOperation.Create : WalOperation.Update,
+            DtoType = "Order",
+            EntityId = "o-1",
+            Payload = Json($$"""{"n":{{i}}}"""),
+            ReplayKey = "test:walhash:1:Order:o-1",
+            RequestId = "rq-" + i,
+        }).ToList();
+        var entries = records.Select((r, i) => AuditEntryFactory.FromWalRecord(r, i == 0 ? null : Json($$"""{"n":{{i}}}"""))).ToList();
+        entries.Insert(2, AuditEntryFactory.ServiceStarted("walhash"));
+
+        Assert.Equal(entries.Count, await Sink.AppendAsync(entries, Ct));
+
+        var expected = ExpectedHashes(entries);
+        for (var i = 0; i < entries.Count; i++)
+        {
+            var stored = await Sink.GetAsync(entries[i].Id, Ct);
+            Assert.Equal(entries[i].WalRecordHash, stored!.WalRecordHash);
+            Assert.Equal(AuditCanonicalEncoding.Version, stored.EncodingVersion);
+            Assert.Equal(expected[i], stored.Hash);
+        }
+
+        var verification = await Sink.VerifyAsync(Ct);
+        Assert.True(verification.IsValid, verification.Reason);
+    }
+
     [Fact]
     public async Task Appending_an_id_again_is_a_no_op()
     {

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using MongoDB.Bson;
+using MongoDB.Driver;
 using Nv.DbWriter;
 using Nv.DbWriter.Mongo;
 using Nv.Wal;
@@ -67,11 +69,99 @@ public sealed class MongoDbWriterTests(MongoFixture fixture) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Unsafe_payload_keys_are_refused_and_nothing_is_written()
+    public async Task Unsafe_payload_keys_are_rejected_and_the_batch_goes_on()
     {
-        await Assert.ThrowsAsync<ArgumentException>(() => Writer.ApplyAsync(
-            [Create(1, "ok", "{}"), Create(2, "bad", """{"$inc":{"n":1}}""")], Ct));
-        Assert.Null(await Writer.GetAsync(DefaultType, "ok", Ct));
-        Assert.Equal(Lsn.None, await Writer.GetResolvedThroughAsync(Ct));
+        var results = await Writer.ApplyAsync([Create(1, "ok", "{}"), Create(2, "bad", """{"$inc":{"n":1}}""")], Ct);
+
+        Assert.Equal([ApplyStatus.Applied, ApplyStatus.Rejected], results.Select(r => r.Status));
+        Assert.Equal(RejectReason.Unstorable, results[1].RejectReason);
+        Assert.NotNull(await Writer.GetAsync(DefaultType, "ok", Ct));
+        Assert.Null(await Writer.GetAsync(DefaultType, "bad", Ct));
+        Assert.Equal(new Lsn(2), await Writer.GetResolvedThroughAsync(Ct));
+    }
+
+    /// <summary>Issue 19 item 4 on a real server: a number no BSON type holds, a document over 16 MiB of BSON and one
+    /// nested past MongoDB's limit are each rejected, and the records around them apply.</summary>
+    [Fact]
+    public async Task Documents_mongodb_cannot_hold_are_rejected_without_stopping_the_writer()
+    {
+        var large = "{\"a\":[" + string.Join(",", Enumerable.Repeat("1", 1_500_000)) + "]}";
+        var deep = string.Concat(Enumerable.Repeat("{\"a\":", 120)) + "{}" + new string('}', 120);
+        WalRecord[] batch =
+        [
+            Create(1, "a", "{}"),
+            Create(2, "n", """{"n":12345678901234567890123456789012345}"""),
+            Create(3, "l", large),
+            Create(4, "d", "{}") with { Payload = JsonDocument.Parse(deep, new JsonDocumentOptions { MaxDepth = 256 }).RootElement.Clone() },
+            Create(5, "z", "{}"),
+        ];
+
+        var results = await Writer.ApplyAsync(batch, Ct);
+
+        Assert.Equal([ApplyStatus.Applied, ApplyStatus.Rejected, ApplyStatus.Rejected, ApplyStatus.Rejected, ApplyStatus.Applied],
+            results.Select(r => r.Status));
+        Assert.Equal(new Lsn(5), await Writer.GetResolvedThroughAsync(Ct));
+    }
+
+    /// <summary>Issue 19 items 4 and 5 on a real server: a collection validator refusing a document, and a document written
+    /// by another program, each reject only their record.</summary>
+    [Fact]
+    public async Task A_validator_refusal_and_a_foreign_document_reject_only_their_record()
+    {
+        using var client = new MongoClient(fixture.RequireServer());
+        var database = client.GetDatabase(_database);
+        await database.CreateCollectionAsync("Guarded", new CreateCollectionOptions<BsonDocument>
+        {
+            Validator = new BsonDocument("doc.n", new BsonDocument("$gte", 0)),
+        }, Ct);
+        await database.GetCollection<BsonDocument>(DefaultType).InsertOneAsync(new BsonDocument { { "_id", "foreign" }, { "name", "by hand" } }, cancellationToken: Ct);
+
+        Assert.Null(await Writer.GetAsync(DefaultType, "foreign", Ct));
+        var results = await Writer.ApplyAsync(
+        [
+            Create(1, "g", """{"n":-1}""", dtoType: "Guarded"),
+            Update(2, "g", """{"n":1}""", dtoType: "Guarded"),
+            Update(3, "foreign", """{"name":"mine"}"""),
+            Create(4, "ok", """{"n":1}""", dtoType: "Guarded"),
+        ], Ct);
+
+        Assert.Equal([RejectReason.Unstorable, RejectReason.NotFound, RejectReason.Unstorable, RejectReason.None], results.Select(r => r.RejectReason));
+        var foreign = await database.GetCollection<BsonDocument>(DefaultType).Find(new BsonDocument("_id", "foreign")).SingleAsync(Ct);
+        Assert.Equal("by hand", foreign["name"].AsString);
+    }
+
+    /// <summary>Issue 19 item 6 on a real server: numbers come back in the canonical form, whatever BSON type holds them.</summary>
+    [Fact]
+    public async Task Numbers_come_back_in_canonical_form()
+    {
+        var payload = JsonNumbers.Normalize(Json("""{"a":1e5,"b":1.50,"c":-0.0,"d":1e21,"e":1e-7,"f":12345678901234567890,"g":3.141592653589793238462643383279502}"""));
+        await Writer.ApplyAsync([Create(1, "n", payload.GetRawText())], Ct);
+
+        var stored = await Writer.GetAsync(DefaultType, "n", Ct);
+
+        Assert.Equal("""{"a":100000,"b":1.5,"c":0,"d":1e+21,"e":1e-7,"f":12345678901234567890,"g":3.141592653589793238462643383279502}""",
+            stored!.Document.GetRawText());
+    }
+
+    /// <summary>Issue 19 item 8 on a real server: a write concern the one-node replica set cannot satisfy (w:2) times out
+    /// after wtimeout (code 64): the batch is transient within the operation timeout, and a writer with the right write
+    /// concern completes it from the stored outcomes.</summary>
+    [Fact]
+    public async Task A_write_concern_that_cannot_be_satisfied_times_out_as_transient()
+    {
+        await using var strict = new MongoDbWriter(new DbWriterOptions
+        {
+            MongoUri = fixture.RequireServer(),
+            MongoDatabase = _database,
+            MongoWriteConcern = "2",
+            MongoOperationTimeout = TimeSpan.FromSeconds(1),
+        });
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var results = await strict.ApplyAsync([Create(1, "w", "{}")], Ct);
+
+        Assert.Equal(ApplyStatus.Transient, results.Single().Status);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(30));
+        Assert.Equal(ApplyStatus.Applied, (await Writer.ApplyAsync([Create(1, "w", "{}")], Ct)).Single().Status);
     }
 }

@@ -130,8 +130,11 @@ public sealed class CrashWindowTests
         var writing = workload.RunAsync(server.Client, 4, int.MaxValue, stop.Token);
         using (new AuditStoreLock(scenario.DataDir))
         {
-            var target = workload.Answered + random.Next(4, 20); // each audit batch waits out the 1 s busy timeout meanwhile
-            while (workload.Answered < target && !writing.IsCompleted)
+            // Writes are answered once applied, whatever the audit store does, so the lock is held past the audit's 1 s busy
+            // timeout (its batches then fail and leave a gap for the backfill) and until some more writes were answered.
+            var target = workload.Answered + random.Next(4, 20);
+            var until = DateTime.UtcNow + TimeSpan.FromMilliseconds(1500 + random.Next(0, 1500));
+            while ((workload.Answered < target || DateTime.UtcNow < until) && !writing.IsCompleted)
             {
                 await Task.Delay(10, ct);
             }

@@ -187,7 +187,41 @@ internal sealed class ChildProcess : IDisposable
     {
         var exit = _process.HasExited ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "running";
         return $"exit {exit}\n--- stdout (tail)\n{string.Join('\n', Stdout.Where(l => !l.StartsWith("ACK ", StringComparison.Ordinal)).TakeLast(lines))}"
-            + $"\n--- stderr (tail)\n{string.Join('\n', Stderr.TakeLast(lines))}";
+            + $"\n--- stderr (tail, repeats folded)\n{string.Join('\n', FoldRepeats(Stderr).TakeLast(lines))}";
+    }
+
+    // A periodic log line repeated for minutes would push everything else out of the tail: consecutive lines that differ
+    // only in their "[hh:mm:ss LVL]" time are folded into the first one and a count.
+    private static List<string> FoldRepeats(IEnumerable<string> lines)
+    {
+        var folded = new List<string>();
+        string? previous = null;
+        var repeats = 0;
+        foreach (var line in lines)
+        {
+            var message = line.Length > 10 && line[0] == '[' && line[9] == ' ' ? line[10..] : line;
+            if (message == previous)
+            {
+                repeats++;
+                continue;
+            }
+
+            if (repeats > 0)
+            {
+                folded.Add($"    (repeated {repeats} more times)");
+            }
+
+            folded.Add(line);
+            previous = message;
+            repeats = 0;
+        }
+
+        if (repeats > 0)
+        {
+            folded.Add($"    (repeated {repeats} more times)");
+        }
+
+        return folded;
     }
 
     private static int? ChildOf(int pid)

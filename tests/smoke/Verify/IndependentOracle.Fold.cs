@@ -98,6 +98,11 @@ internal sealed partial class IndependentOracle
         var entry = record.Entry!;
         var write = record.Write;
         var metadata = JNode.Object(write.Metadata.Select(m => KeyValuePair.Create(m.Key.ToLowerInvariant(), JNode.String(m.Value)))).Canonical();
+        // The audit entry's metadata is the write's plus the DTO version it was written under (nv.dtoVersion; the
+        // workloads send no X-Dto-Version header, so 1); the WAL record's hash covers the write's own metadata.
+        var auditMetadata = JNode.Object(write.Metadata
+            .Select(m => KeyValuePair.Create(m.Key.ToLowerInvariant(), JNode.String(m.Value)))
+            .Append(KeyValuePair.Create("nv.dtoVersion", JNode.String("1")))).Canonical();
         var payload = write.Operation == "delete" ? "{}" : after!.Canonical();
         var hash = WalRecordHash.Compute(
         [
@@ -115,7 +120,7 @@ internal sealed partial class IndependentOracle
             ("changes", FieldChanges.CanonicalJson(before, after), entry.Changes),
             ("userId", write.UserId, entry.UserId),
             ("reason", write.Reason, entry.Reason),
-            ("metadata", metadata, entry.Metadata),
+            ("metadata", auditMetadata, entry.Metadata),
             ("walRecordHash", hash, entry.WalRecordHash),
         };
         foreach (var (field, want, have) in expected.Where(e => e.Want != e.Have))

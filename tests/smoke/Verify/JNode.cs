@@ -6,7 +6,7 @@ namespace Nv.Smoke.Tests.Verify;
 
 /// <summary>The oracle's own JSON tree: parsed with System.Text.Json's reader, but merged, compared and written
 /// canonically here, from the specifications (RFC 7396, docs/audit-hash-chain.md), sharing no code with Nv.</summary>
-/// <remarks>Numbers keep their source token (canonical JSON writes them unchanged) and compare by value (a diff treats
+/// <remarks>Numbers take the one form Nv gives them before the WAL (<see cref="CanonicalNumber"/>) and compare by value (a diff treats
 /// 10.50 and 10.5 as equal); objects keep duplicate names in document order.</remarks>
 internal sealed class JNode
 {
@@ -38,7 +38,7 @@ internal sealed class JNode
         JsonValueKind.Object => new JNode(JsonValueKind.Object, members: element.EnumerateObject().Select(p => KeyValuePair.Create(p.Name, From(p.Value))).ToList()),
         JsonValueKind.Array => new JNode(JsonValueKind.Array, items: element.EnumerateArray().Select(From).ToList()),
         JsonValueKind.String => new JNode(JsonValueKind.String, element.GetString()),
-        JsonValueKind.Number => new JNode(JsonValueKind.Number, element.GetRawText()),
+        JsonValueKind.Number => new JNode(JsonValueKind.Number, CanonicalNumber.Of(element.GetRawText())), // as Nv writes it (docs/json-numbers.md)
         _ => new JNode(element.ValueKind),
     };
 

@@ -44,7 +44,7 @@ internal sealed class StoreSnapshot
             {
                 snapshot.Audit.Add(new AuditRow(
                     (string)row[0]!, (string)row[1]!, (string)row[2]!, (string)row[3]!, (string)row[4]!, (string?)row[5], (string?)row[6],
-                    (string)row[7]!, (string?)row[8], (string?)row[9], (string)row[10]!, (string?)row[11], (string)row[12]!,
+                    (string)row[7]!, Lz4Block.Text(row[8]), Lz4Block.Text(row[9]), Lz4Block.Text(row[10])!, (string?)row[11], Lz4Block.Text(row[12])!,
                     (string)row[13]!, (long?)row[14], (long)row[15]!, (string?)row[16]));
             }
         }

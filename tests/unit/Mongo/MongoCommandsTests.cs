@@ -96,8 +96,12 @@ public sealed class MongoCommandsTests
     [Fact]
     public void Writes_are_journaled_and_majority_acknowledged_on_a_replica_set()
     {
-        Assert.Equal(BsonDocument.Parse("""{ "w": 1, "j": true }"""), MongoCommands.WriteConcernFor(replicaSet: false).ToBsonDocument());
-        Assert.Equal(BsonDocument.Parse("""{ "w": "majority", "j": true }"""), MongoCommands.WriteConcernFor(replicaSet: true).ToBsonDocument());
+        var standalone = MongoCommands.WriteConcernFor(MongoTopology.Standalone, "auto", TimeSpan.FromSeconds(30)).ToBsonDocument();
+        var replicaSet = MongoCommands.WriteConcernFor(MongoTopology.ReplicaSet, "auto", TimeSpan.FromSeconds(30)).ToBsonDocument();
+        Assert.Equal(1, standalone["w"].AsInt32);
+        Assert.True(standalone["j"].AsBoolean);
+        Assert.Equal("majority", replicaSet["w"].AsString);
+        Assert.True(replicaSet["j"].AsBoolean);
         Assert.True(MongoCommands.Ordered.IsOrdered);
     }
 

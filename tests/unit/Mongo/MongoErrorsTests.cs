@@ -17,7 +17,7 @@ public sealed class MongoErrorsTests
         new(Connection, "boom", new BsonDocument("insert", "x"), new BsonDocument { { "ok", 0 }, { "code", code }, { "codeName", name }, { "errmsg", "boom" } });
 
     public static TheoryData<string> TransientCases() => ["connection", "not-primary", "recovering", "timeout", "exec-timeout", "code-91", "code-189",
-        "code-10107", "code-11602", "label"];
+        "code-10107", "code-11602", "label", "code-43", "code-133", "code-202", "code-64", "pool-paused", "wait-queue-full", "db-transient"];
 
     private static Exception Make(string name) => name switch
     {
@@ -31,6 +31,13 @@ public sealed class MongoErrorsTests
         "code-10107" => Command(10107, "NotWritablePrimary"),
         "code-11602" => Command(11602, "InterruptedDueToReplStateChange"),
         "label" => Labelled(Command(2), "RetryableWriteError"),
+        "code-43" => Command(43, "CursorNotFound"),
+        "code-133" => Command(133, "FailedToSatisfyReadPreference"),
+        "code-202" => Command(202, "NetworkInterfaceExceededTimeLimit"),
+        "code-64" => Command(64, "WriteConcernTimeout"),
+        "pool-paused" => new MongoConnectionPoolPausedException("The connection pool is in paused state for server localhost:27017."),
+        "wait-queue-full" => new MongoWaitQueueFullException("The wait queue for acquiring a connection to server localhost:27017 is full."),
+        "db-transient" => new Nv.DbWriter.DbWriterException("MongoDB initialization failed: no server", isTransient: true),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -55,6 +62,19 @@ public sealed class MongoErrorsTests
         Assert.False(MongoErrors.IsTransient(Command(2, "BadValue")));
         Assert.False(MongoErrors.IsTransient(Command(13, "Unauthorized")));
         Assert.False(MongoErrors.IsTransient(new InvalidOperationException("bug")));
+    }
+
+    [Theory]
+    [InlineData(121)] // DocumentValidationFailure
+    [InlineData(10334)] // BSONObjectTooLarge
+    [InlineData(28)] // PathNotViable
+    [InlineData(15)] // Overflow
+    public void A_write_error_that_refuses_the_document_itself_is_a_rejection_not_a_transient(int code)
+    {
+        Assert.True(MongoErrors.IsDocumentRejection(code));
+        Assert.False(MongoErrors.IsTransient(Command(code)));
+        Assert.False(MongoErrors.IsDocumentRejection(11000));
+        Assert.False(MongoErrors.IsDocumentRejection(91));
     }
 
     [Fact]

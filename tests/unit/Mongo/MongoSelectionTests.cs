@@ -87,13 +87,16 @@ public sealed class MongoSelectionTests
     [Theory]
     [InlineData("""{"$set":{"admin":true}}""")]
     [InlineData("""{"profile":{"a.b":1}}""")]
-    public async Task The_writer_refuses_unsafe_keys_before_sending_anything(string json)
+    public void The_writer_refuses_unsafe_keys_before_sending_anything(string json)
     {
-        // The server is unreachable: an ArgumentException (not a connection timeout) proves nothing was sent.
-        await using var writer = new MongoDbWriter(new DbWriterOptions { MongoUri = Unreachable, MongoConnectTimeout = TimeSpan.FromSeconds(30) });
+        // The server is unreachable: a refusal (not a connection timeout) proves nothing was sent. The pipeline turns it
+        // into a 400 before the WAL append; a record that reaches ApplyAsync anyway is rejected (Unstorable).
+        var writer = new MongoDbWriter(new DbWriterOptions { MongoUri = Unreachable, MongoConnectTimeout = TimeSpan.FromSeconds(30) });
         var record = MongoCommandsTests.Record(1, WalOperation.Create, json);
         var clock = Stopwatch.StartNew();
-        await Assert.ThrowsAsync<ArgumentException>(() => writer.ApplyAsync([record], TestContext.Current.CancellationToken));
+        var refusal = writer.CheckStorable(record.DtoType, record.Payload);
+        Assert.NotNull(refusal);
+        Assert.Contains("cannot be stored in MongoDB", refusal.Reason, StringComparison.Ordinal);
         Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
     }
 
@@ -101,8 +104,8 @@ public sealed class MongoSelectionTests
     public async Task Hostile_dto_types_are_refused_as_collection_names()
     {
         await using var writer = new MongoDbWriter(new DbWriterOptions { MongoUri = Unreachable });
-        var record = MongoCommandsTests.Record(1, WalOperation.Create) with { DtoType = "system.users" };
-        await Assert.ThrowsAsync<ArgumentException>(() => writer.ApplyAsync([record], TestContext.Current.CancellationToken));
+        Assert.NotNull(writer.CheckStorable("system.users", System.Text.Json.JsonDocument.Parse("{}").RootElement));
         await Assert.ThrowsAsync<ArgumentException>(() => writer.GetAsync("$cmd", "x", TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<ArgumentException>(() => writer.GetAsync("audit_entries", "x", TestContext.Current.CancellationToken));
     }
 }

@@ -1,0 +1,86 @@
+using MongoDB.Bson;
+using MongoDB.Bson.Serialization;
+using MongoDB.Driver;
+
+namespace Nv.Unit.Tests.Mongo.Fakes;
+
+/// <summary>An in-memory stand-in for a MongoDB server, just large enough for the writer's and the audit sink's
+/// protocol steps: documents are stored as BSON bytes (through the driver's own serializer), filters and updates are
+/// rendered by the driver and evaluated here (equality, $lt/$lte/$gt/$gte/$in/$eq/$exists, $and/$or; $set, $unset,
+/// $max, $setOnInsert; upsert; ordered bulk writes that stop at the first error, E11000 on a duplicate _id or unique
+/// index key, 10334 on a document over 16 MiB). Hooks fail or reject chosen operations, as a server or network would.</summary>
+public sealed class FakeMongoServer
+{
+    private readonly Dictionary<string, Dictionary<string, FakeCollectionData>> _databases = new(StringComparer.Ordinal);
+
+    /// <summary>The answer to <c>hello</c>.</summary>
+    public BsonDocument Hello { get; set; } = new() { { "ok", 1 }, { "isWritablePrimary", true } };
+
+    /// <summary>Called before every operation; a returned exception is thrown instead of running it.</summary>
+    public Func<FakeOperation, Exception?>? Before { get; set; }
+
+    /// <summary>Called after a write ran (its effects are stored); a returned exception is thrown, as a lost acknowledgement.</summary>
+    public Func<FakeOperation, Exception?>? After { get; set; }
+
+    /// <summary>Called for every document a write would store; a returned (code, message) refuses it with that write error,
+    /// as a collection validator (121) or a server limit would.</summary>
+    public Func<string, BsonDocument, (int Code, string Message)?>? RefuseDocument { get; set; }
+
+    /// <summary>Every operation run, in order.</summary>
+    public List<FakeOperation> Operations { get; } = [];
+
+    /// <summary>A database of this server, as the driver's <see cref="IMongoDatabase"/>.</summary>
+    public IMongoDatabase Database(string name) => FakeMongoDatabase.Create(this, name, new MongoDatabaseSettings());
+
+    /// <summary>The stored documents of a collection (copies), in insertion order.</summary>
+    public IReadOnlyList<BsonDocument> Documents(string database, string collection) =>
+        Collection(database, collection, create: false) is { } data ? [.. data.Documents.Select(Clone)] : [];
+
+    /// <summary>Stores a document directly, as another program would.</summary>
+    public void Put(string database, string collection, BsonDocument document) =>
+        Collection(database, collection, create: true)!.Replace(Clone(document));
+
+    /// <summary>The collections of a database.</summary>
+    public IReadOnlyList<string> CollectionNames(string database) =>
+        _databases.TryGetValue(database, out var collections) ? [.. collections.Keys] : [];
+
+    internal FakeCollectionData? Collection(string database, string collection, bool create)
+    {
+        if (!_databases.TryGetValue(database, out var collections))
+        {
+            if (!create)
+            {
+                return null;
+            }
+
+            _databases[database] = collections = new Dictionary<string, FakeCollectionData>(StringComparer.Ordinal);
+        }
+
+        if (!collections.TryGetValue(collection, out var data) && create)
+        {
+            collections[collection] = data = new FakeCollectionData();
+        }
+
+        return data;
+    }
+
+    internal void Run(FakeOperation operation)
+    {
+        Operations.Add(operation);
+        if (Before?.Invoke(operation) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    internal void Ran(FakeOperation operation)
+    {
+        if (After?.Invoke(operation) is { } failure)
+        {
+            throw failure;
+        }
+    }
+
+    /// <summary>A deep copy made by serializing to BSON bytes and back, as a server round trip does.</summary>
+    internal static BsonDocument Clone(BsonDocument document) => BsonSerializer.Deserialize<BsonDocument>(document.ToBson());
+}
