@@ -66,7 +66,9 @@ internal sealed class JsonBodyReader
             JsonDocument document;
             try
             {
-                document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth });
+                // JsonDocument keeps the memory it parses for its whole life; the pooled buffer goes back to the pool below
+                // (another request may rent it while this one still reads its document), so it parses its own copy.
+                document = JsonDocument.Parse(bytes.ToArray(), new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth });
             }
             catch (JsonException ex)
             {
