@@ -39,6 +39,8 @@ public static class AuditServiceCollectionExtensions
         // Proofs and checkpoints come from the sink itself (the embedded store implements both).
         services.TryAddSingleton<IAuditProofs>(sp => sp.GetRequiredService<IAuditSink>() as IAuditProofs
             ?? throw new NotSupportedException("The configured audit store does not support Merkle proofs and checkpoints."));
+        services.TryAddSingleton<Nv.Audit.Archive.IAuditRetention>(sp => sp.GetRequiredService<IAuditSink>() as Nv.Audit.Archive.IAuditRetention
+            ?? throw new NotSupportedException("The configured audit store does not support archives and retention."));
         return services;
     }
 }

@@ -18,11 +18,18 @@ internal sealed partial class SqliteAuditSink
     {
         var publicKeyPem = options?.PublicKeyPem ?? await GetPublicKeyPemAsync(cancellationToken);
         using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(publicKeyPem);
-        var verifier = new AuditChainVerifier();
         var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
         await using var connection = await OpenReaderAsync(cancellationToken);
-        var result = await VerifyEntriesAsync(connection, verifier, trees, cancellationToken)
+        // Chains pruned by retention start after their marker, linking to its hash, with the kept leaves of the pruned prefix.
+        var (pruned, prunedProblem) = await LoadPrunedAsync(connection, trees, cancellationToken);
+        var verifier = new AuditChainVerifier(pruned);
+        var result = prunedProblem
+            ?? await VerifyEntriesAsync(connection, verifier, trees, cancellationToken)
             ?? await VerifyCheckpointsAsync(connection, keyVerifier, trees, verifier.EntriesChecked, cancellationToken);
+        if (result.IsValid)
+        {
+            result = await VerifyPrunedAreArchivedAsync(connection, pruned, result, cancellationToken);
+        }
         if (result.IsValid && options?.FromCheckpoint is { } external)
         {
             result = VerifyExternal(external, keyVerifier, trees, result);

@@ -14,6 +14,11 @@ internal sealed partial class SqliteDbWriter
         List<string>? missing = null;
         for (var i = 0; i < batch.Count; i++)
         {
+            if (batch[i].Operation == WalOperation.AuditEvent)
+            {
+                continue; // no entity, no table
+            }
+
             var dtoType = batch[i].DtoType;
             if (_tables.TryGetValue(dtoType, out var table))
             {
@@ -66,7 +71,10 @@ internal sealed partial class SqliteDbWriter
 
         for (var i = 0; i < batch.Count; i++)
         {
-            tables[i] ??= _tables[batch[i].DtoType];
+            if (batch[i].Operation != WalOperation.AuditEvent)
+            {
+                tables[i] ??= _tables[batch[i].DtoType];
+            }
         }
 
         return tables;

@@ -19,7 +19,8 @@ internal static class CrashPoints
     public const string ReplayAfterApply = "replay-after-apply";
     public const string ReplayAfterAudit = "replay-after-audit";
 
-    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit];
+    internal static readonly string[] All = [AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit,
+        "archive-after-write", "archive-after-rename", "prune-after-chunk"]; // the last three are the audit store's own (Nv.Audit)
 
     private static readonly string? Point;
     private static readonly long Target;

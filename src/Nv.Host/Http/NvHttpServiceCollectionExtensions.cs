@@ -24,6 +24,7 @@ public static class NvHttpServiceCollectionExtensions
         services.TryAddSingleton<JsonBodyReader>();
         services.TryAddSingleton<EntityHandler>();
         services.TryAddSingleton<AuditHandler>();
+        services.TryAddSingleton<AuditEventHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, KestrelLimits>());
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {

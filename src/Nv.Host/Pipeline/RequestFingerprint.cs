@@ -50,6 +50,7 @@ internal static class RequestFingerprint
         WalOperation.Create => "create",
         WalOperation.Update => "update",
         WalOperation.Delete => "delete",
+        WalOperation.AuditEvent => "audit-event",
         _ => "unknown",
     };
 }

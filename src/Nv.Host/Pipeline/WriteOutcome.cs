@@ -23,4 +23,7 @@ public sealed record WriteOutcome
 
     /// <summary>True when this outcome was returned for a retried request id (nothing new was written).</summary>
     public bool IsReplay { get; init; }
+
+    /// <summary>The id of the WAL record (and of its audit entry), when this process knows it.</summary>
+    internal Guid? RecordId { get; init; }
 }

@@ -141,6 +141,7 @@ internal sealed partial class WritePipeline
                 Lsn = write.Record!.Lsn,
                 RejectReason = result.RejectReason,
                 Detail = rejected ? DescribeRejection(result.RejectReason) : null,
+                RecordId = write.Record.Id,
             });
         }
     }
@@ -156,6 +157,7 @@ internal sealed partial class WritePipeline
                 Lsn = write.Record!.Lsn,
                 Detail = "The write is durable in the WAL at LSN " + write.Record.Lsn + " but the database is unavailable ("
                     + (error ?? "unknown error") + "); it will be applied when the database is back.",
+                RecordId = write.Record.Id,
             });
         }
     }

@@ -181,7 +181,10 @@ public sealed class SqliteAuditMerkleTests : AuditStoreFixture
             Execute(raw, "DROP TRIGGER injected_failure;");
         }
 
-        Assert.Equal(2, (await WaitForCheckpointAsync((IAuditProofs)sink, "orders", 2)).Checkpoint.TreeSize);
+        // The failure is in the trail too (system-events, once per retry period), and the checkpoint covers it.
+        var failed = Assert.Single((await sink.QueryAsync(new AuditQuery { Operation = "checkpoint-failed" }, Ct)).Entries);
+        Assert.Equal((AuditCategory.SystemEvents, 3L, "2"), (failed.Category, failed.Sequence, failed.Metadata["treeSize"]));
+        Assert.Equal(3, (await WaitForCheckpointAsync((IAuditProofs)sink, "orders", 3)).Checkpoint.TreeSize);
     }
 
     private static async Task<SignedCheckpoint> WaitForCheckpointAsync(IAuditProofs proofs, string chain, long size)

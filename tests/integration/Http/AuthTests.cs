@@ -20,6 +20,7 @@ public sealed class AuthTests(KeyedAppFixture fixture) : IClassFixture<KeyedAppF
         ["audit verify"] = ("GET", "/v1/audit/verify", null, "auditor"),
         ["metrics"] = ("GET", "/metrics", null, "operator"),
         ["wal status"] = ("GET", "/v1/ops/wal", null, "operator"),
+        ["audit event"] = ("POST", "/v1/audit/events", """{"category":"system-events","operation":"report-exported","entityId":"r-1"}""", "audit-writer"),
     };
 
     public static TheoryData<string, string> Matrix()

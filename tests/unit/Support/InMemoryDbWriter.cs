@@ -83,7 +83,7 @@ internal sealed class InMemoryDbWriter : IDbWriter
         var live = exists && !current.Deleted;
         var (status, reason) = ApplyRules.Decide(record, exists, live, exists ? current.Lsn.Value : 0);
         JsonElement? before = live && status != ApplyStatus.AlreadyApplied ? current.Doc : null;
-        if (status == ApplyStatus.Applied)
+        if (status == ApplyStatus.Applied && record.Operation != WalOperation.AuditEvent)
         {
             _entities[key] = (record.Payload, record.Lsn, record.Operation == WalOperation.Delete, record.Id, record.ReplayKey);
         }
