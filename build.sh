@@ -3,6 +3,7 @@
 #   ./build.sh run [nv args]   build and run the host (embedded SQLite default, no server needed)
 #   ./build.sh test            build and run every test project; ends with "N passed, N failed, N skipped"
 #   ./build.sh bench [args]    run the benchmarks (Release); see README.md for the scenarios
+#   ./build.sh pack [args]     NuGet packages of Nv.Wal, Nv.DbWriter, Nv.Audit and Nv.Host in artifacts/packages (Release)
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
@@ -19,11 +20,20 @@ case "$cmd" in
   bench)
     exec dotnet run --project tests/benchmarks -c Release -- "$@"
     ;;
+  pack)
+    # Version: VersionPrefix in Directory.Build.props. NvPack=true builds with ContinuousIntegrationBuild (no local paths in
+    # the assemblies), so the same commit gives the same packages anywhere. Extra arguments go to dotnet pack (--no-build).
+    mkdir -p artifacts/packages
+    for proj in src/Nv.Wal src/Nv.DbWriter src/Nv.Audit src/Nv.Host; do
+      dotnet pack "$proj" -c Release -nologo -v quiet -o artifacts/packages -p:NvPack=true "$@"
+    done
+    ls -1 artifacts/packages/*.nupkg
+    ;;
   test)
     dotnet build Nv.sln -c Release -nologo -v quiet
     log="$(mktemp)"
     status=0
-    for proj in tests/unit tests/integration tests/smoke; do
+    for proj in tests/unit tests/integration tests/smoke tests/samples; do
       name="$(basename "$proj"/*.csproj .csproj)"
       echo "== $name"
       if ! dotnet test "$proj" -c Release --no-build -nologo --logger "console;verbosity=normal" 2>&1 | tee -a "$log"; then
@@ -44,7 +54,7 @@ case "$cmd" in
     exit "$status"
     ;;
   *)
-    echo "usage: ./build.sh run|test|bench [args]" >&2
+    echo "usage: ./build.sh run|test|bench|pack [args]" >&2
     exit 2
     ;;
 esac

@@ -98,6 +98,14 @@ internal static partial class Log
         Message = "Stored {Count} audit entries parked while the audit store was unavailable ({Inserted} new)")]
     public static partial void ParkedEntriesStored(ILogger logger, int count, long inserted);
 
+    [LoggerMessage(EventId = 3114, Level = LogLevel.Error,
+        Message = "The WAL holds {Size} bytes, over Nv:Pipeline:MaxWalBytes ({Limit}), because applied records wait for their audit entries; new writes are refused (503) until the audit store is back and the WAL is truncated")]
+    public static partial void WalOverLimit(ILogger logger, long size, long limit);
+
+    [LoggerMessage(EventId = 3113, Level = LogLevel.Critical,
+        Message = "The stores hold records up to LSN {Highest} but the WAL ends at LSN {WalLast}; the loss was accepted (Nv:Pipeline:AcceptStoreAheadOfWal): LSNs continue above {Highest}. Turn the setting off again")]
+    public static partial void StoreAheadAccepted(ILogger logger, long walLast, long highest);
+
     [LoggerMessage(EventId = 3110, Level = LogLevel.Critical,
         Message = "The pipeline's {Stage} stage failed; Nv accepts no more writes (stop host: {StopHost}). Every waiting caller was answered; acknowledged writes are durable in the WAL and a restart recovers them through boot replay")]
     public static partial void StageFaulted(ILogger logger, Exception exception, string stage, bool stopHost);

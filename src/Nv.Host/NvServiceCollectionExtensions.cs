@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Nv.Host.Diagnostics;
@@ -10,7 +11,15 @@ namespace Microsoft.Extensions.DependencyInjection;
 /// <summary>Registers the whole Nv write path: WAL, database writer, audit trail, pipeline and boot replay.</summary>
 public static class NvServiceCollectionExtensions
 {
-    /// <summary>Adds Nv: <c>IWritePipeline</c> for in-process writes, boot replay before readiness, and the lifecycle service.</summary>
+    /// <summary>Adds Nv: <c>IWritePipeline</c> for in-process writes, reads and audit queries; the WAL, the database writer
+    /// (embedded SQLite, or MongoDB when <c>Nv:DbWriter:MongoUri</c> is set) and the audit trail; and the hosted service that
+    /// opens them, runs boot replay and then accepts writes.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Applied after the app's configuration (<c>Nv:Pipeline</c>).</param>
+    /// <returns>The same service collection.</returns>
+    /// <remarks>Options are bound from the app's configuration: <c>Nv:Wal</c>, <c>Nv:DbWriter</c>, <c>Nv:Audit</c>,
+    /// <c>Nv:Pipeline</c>. <c>IWritePipeline.IsReady</c> (and the health check added by <c>AddHealthChecks().AddNv()</c>)
+    /// stays false until boot replay has finished. Calling it again adds nothing.</remarks>
     public static IServiceCollection AddNv(this IServiceCollection services, Action<PipelineOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -43,6 +52,47 @@ public static class NvServiceCollectionExtensions
         services.TryAddSingleton<NvLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<NvLifecycle>());
         return services;
+    }
+
+    /// <summary>Adds Nv configured from <paramref name="configuration"/>: the app's <c>Nv</c> section (e.g.
+    /// <c>builder.Configuration.GetSection("Nv")</c>) or any section shaped like it.</summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The <c>Nv</c> section: <c>DataDirectory</c> (the SQLite files and, under <c>wal/</c>, the WAL;
+    /// default <c>data</c>), and the subsections <c>Pipeline</c>, <c>Wal</c>, <c>DbWriter</c> and <c>Audit</c>.</param>
+    /// <param name="configure">Applied after the configuration.</param>
+    /// <returns>The same service collection.</returns>
+    /// <remarks>Everything <see cref="AddNv(IServiceCollection, Action{PipelineOptions}?)"/> registers; the options are bound from
+    /// the app's configuration (<c>Nv:*</c>) first, then from <paramref name="configuration"/>, then <paramref name="configure"/>.
+    /// Options are validated when the host starts: a bad value stops the start with a message naming it.</remarks>
+    public static IServiceCollection AddNv(this IServiceCollection services, IConfiguration configuration, Action<PipelineOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.AddNv();
+
+        // DataDirectory is the one setting most services need: the stores go in it and the WAL under it, unless a
+        // subsection names its own directory (bound right after, so it wins).
+        services.Configure<Nv.Wal.WalOptions>(o => DataDirectory(configuration, d => o.Directory = Path.Combine(d, "wal")));
+        services.Configure<Nv.DbWriter.DbWriterOptions>(o => DataDirectory(configuration, d => o.DataDirectory = d));
+        services.Configure<Nv.Audit.AuditOptions>(o => DataDirectory(configuration, d => o.DataDirectory = d));
+        services.Configure<Nv.Wal.WalOptions>(configuration.GetSection("Wal"));
+        services.Configure<Nv.DbWriter.DbWriterOptions>(configuration.GetSection("DbWriter"));
+        services.Configure<Nv.Audit.AuditOptions>(configuration.GetSection("Audit"));
+        services.Configure<PipelineOptions>(configuration.GetSection("Pipeline"));
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        return services;
+    }
+
+    private static void DataDirectory(IConfiguration configuration, Action<string> apply)
+    {
+        if (configuration["DataDirectory"] is { Length: > 0 } directory)
+        {
+            apply(directory);
+        }
     }
 
     // Wraps the registered WAL in MeteredWriteAheadLog (once, however often AddNv is called).

@@ -27,8 +27,14 @@ internal sealed partial class FasterWriteAheadLog
 
         if (from.Value > 0 && first > 0 && from.Value < first)
         {
-            throw new ArgumentOutOfRangeException(nameof(from), from,
-                $"LSN {from} was truncated from the write-ahead log; the first record held is LSN {first}.");
+            throw new WalTruncatedException(from, new Lsn(first));
+        }
+
+        var floor = _jumps.Floor;
+        if (first == 0 && from.Value > 0 && from.Value <= floor)
+        {
+            // An empty log that continues above LSNs it never held (ContinueAfterAsync).
+            throw new WalTruncatedException(from, new Lsn(floor + 1));
         }
 
         var wanted = Math.Max(from.Value, first);

@@ -13,10 +13,12 @@ namespace Nv.Wal;
 /// <c>Recover</c> itself), it can come back empty over existing segments, and it can report a committed address the
 /// files do not hold. Nv therefore parses every entry of the committed range from the files (<see cref="LogScanner"/>),
 /// validating frame, CRC and sequence. When FasterLog recovered nothing (or failed), the files are scanned to their
-/// end instead. Damage handling follows <see cref="WalOptions.RecoveryMode"/>; whenever records must be dropped the
-/// valid records are copied into a fresh FasterLog (<c>log.rebuild</c>) which atomically replaces <c>log</c>, after
-/// the damaged bytes were saved to a <c>*.broken</c> file. Rebuilding (rather than moving FasterLog's tail back) also
-/// guarantees no stale bytes remain past the new tail.
+/// end instead. Damage handling follows <see cref="WalOptions.RecoveryMode"/>, and never cuts below the durable point
+/// unless the operator chose a mode that does (FasterWriteAheadLog.Validation.cs); whenever records must be dropped the
+/// valid records are copied into a fresh FasterLog (<c>log.rebuild</c>), which replaces <c>log</c> only after it
+/// verified (FasterWriteAheadLog.Rebuild.cs), after the damaged bytes were saved to a <c>*.broken</c> file. Rebuilding
+/// (rather than moving FasterLog's tail back) also guarantees no stale bytes remain past the new tail. LSN jumps are
+/// accepted only where <see cref="LsnJumps"/> records them.
 /// </remarks>
 internal sealed partial class FasterWriteAheadLog
 {
@@ -29,38 +31,17 @@ internal sealed partial class FasterWriteAheadLog
     private long _syncedSegment = -1;
     private LazyLogCommitManager _commitManager = null!;
 
-    private sealed class Validation
-    {
-        public long First { get; set; }
-
-        public long FirstAddress { get; set; }
-
-        public long Last { get; set; }
-
-        public long Count { get; set; }
-
-        public long EndAddress { get; set; }
-
-        public long Skipped { get; set; }
-
-        public long TailBytesCut { get; set; }
-
-        public string? BrokenPath { get; set; }
-
-        public bool NeedsRebuild { get; set; }
-
-        public List<(long From, long To)> Keep { get; } = [];
-
-        public List<string> Details { get; } = [];
-    }
-
     private WalRecoveryReport Recover()
     {
         var stopwatch = Stopwatch.StartNew();
         var details = new List<string>();
-        Directory.CreateDirectory(_directory);
         CompletePendingRebuild();
-        LoadWatermarks(details);
+        if (Directory.Exists(Path.Combine(_directory, OldFolder)))
+        {
+            Log.OriginalKept(_logger, Path.Combine(_directory, OldFolder));
+        }
+
+        var watermarks = LoadWatermarks(details);
         try
         {
             OpenFaster(out var recoverError);
@@ -77,15 +58,17 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             var diskEnd = segments.Count > 0 ? (segments[^1].Index + 1) << _options.SegmentSizeBits : 0;
+            _jumps = LsnJumps.Load(_directory, logExists: segments.Count > 0);
 
             // Commit metadata is written lazily, so FasterLog's committed address usually comes from its forward scan for
             // commit records, which stops silently at the first damaged entry. Nv therefore always parses the files to
             // their end and compares where the entries really end with what FasterLog recovered.
-            var result = Validate(from, long.MaxValue, diskEnd, fasterEmpty ? -1 : committed);
+            var evidence = new CommitEvidence(_reader, _options.PageSizeBits, ReadMetadataCommitPoint());
+            var result = Validate(from, long.MaxValue, diskEnd, evidence);
             if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress < end)
             {
                 // The files end before FasterLog's committed address: the exact check reports that as damage.
-                result = Validate(from, end, diskEnd, fasterEmpty ? -1 : committed);
+                result = Validate(from, end, diskEnd, evidence);
             }
             else if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress > end)
             {
@@ -114,14 +97,28 @@ internal sealed partial class FasterWriteAheadLog
                 result.NeedsRebuild = true;
             }
 
+            // Jumps this recovery accepts for the first time (records a skip left out, or a log from before the jump list
+            // existed) are recorded before any rebuild makes them part of the log; a new log gets its (empty) list.
+            if (result.Jumps.Count > 0 || !File.Exists(Path.Combine(_directory, LsnJumps.FileName)))
+            {
+                var jumps = _jumps;
+                foreach (var (after, next) in result.Jumps)
+                {
+                    jumps = jumps.With(after, next);
+                }
+
+                jumps.Save(_directory);
+                _jumps = jumps;
+            }
+
             if (result.NeedsRebuild)
             {
-                Rebuild(result.Keep);
-                var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0, -1);
+                Rebuild(result);
+                var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0, null);
                 if (rebuilt.NeedsRebuild || rebuilt.Count != result.Count)
                 {
                     throw new InvalidOperationException(
-                        $"The rebuilt WAL does not verify ({rebuilt.Count} records, expected {result.Count}).");
+                        $"The rebuilt WAL does not verify after the swap ({rebuilt.Count} records, expected {result.Count}); the original log is kept in '{Path.Combine(_directory, OldFolder)}'.");
                 }
 
                 Log.Rebuilt(_logger, rebuilt.Count, rebuilt.First, rebuilt.Last);
@@ -129,13 +126,27 @@ internal sealed partial class FasterWriteAheadLog
                 rebuilt.Skipped = result.Skipped;
                 rebuilt.TailBytesCut = result.TailBytesCut;
                 rebuilt.BrokenPath = result.BrokenPath;
+                rebuilt.Saved.AddRange(result.Saved);
                 result = rebuilt;
             }
 
             details.AddRange(result.Details);
+            if (watermarks == WatermarkCheckpoint.LoadStatus.Missing && result.Count > 0)
+            {
+                var checkpoint = Path.Combine(_directory, WatermarkCheckpoint.FileName);
+                Log.CheckpointMissing(_logger, checkpoint);
+                details.Add($"watermark checkpoint '{checkpoint}' missing; watermarks start at 0");
+            }
+
             _firstLsn = result.First;
             _firstAddress = result.Count > 0 ? result.FirstAddress : _log.BeginAddress;
-            _lastLsn = result.Last;
+            _lastRecordLsn = result.Last;
+            _lastLsn = Math.Max(result.Last, _jumps.Floor);
+            if (_lastLsn > result.Last)
+            {
+                details.Add($"LSNs continue after {_lastLsn} (a recorded jump; the last record is LSN {result.Last})");
+            }
+
             CheckWatermarksAgainstLog(result, details);
             _durable = new DurablePoint(_lastLsn, result.Count > 0 ? result.EndAddress : _log.CommittedUntilAddress);
             // FasterLog never fsyncs directories. The tail segment may have been created by a run that crashed before
@@ -146,8 +157,10 @@ internal sealed partial class FasterWriteAheadLog
             var tailSegment = _log.TailAddress >> _options.SegmentSizeBits;
             _syncedSegment = File.Exists($"{Path.Combine(_logDirectory, SegmentBaseName)}.{tailSegment}") ? tailSegment : tailSegment - 1;
 
+            DeleteVerifiedOriginal();
             var report = new WalRecoveryReport
             {
+                BrokenPaths = [.. result.Saved],
                 RecordCount = result.Count,
                 FirstLsn = new Lsn(result.First),
                 LastLsn = new Lsn(result.Last),
@@ -167,263 +180,8 @@ internal sealed partial class FasterWriteAheadLog
         }
     }
 
-    // commitPoint: FasterLog's recovered committed address, or -1 when unknown. LSNs must be dense: a missing LSN is
-    // damage. When the missing records' bytes were never written (all zeros: a failed or torn write, e.g. EIO/ENOSPC
-    // while later pages still reached the disk) and they lie past the commit point, nothing from there on was ever
-    // acknowledged (a flush completes only when every earlier byte is committed): that is a damaged tail, cut and saved
-    // aside. Written-but-corrupt bytes, or a gap below the commit point, stay mid-log corruption (refuse to open).
-    private Validation Validate(long from, long end, long diskEnd, long commitPoint)
-    {
-        var uncommittedGap = false;
-        var afterSkip = false;
-        _index.Clear();
-        var result = new Validation { FirstAddress = from, EndAddress = from };
-        var scanner = new LogScanner(_reader, _options.PageSizeBits);
-        var address = from;
-        var rangeStart = from;
-        var previous = 0L;
-        var searchEnd = end == long.MaxValue ? diskEnd : end;
-        while (true)
-        {
-            var step = scanner.Next(ref address, end);
-            string? reason = scanner.Reason;
-            if (step == ScanStep.Record)
-            {
-                // LSNs are dense, with two deliberate exceptions: the record right after a region this scan skipped
-                // (SkipAnyCorruptedRecord), and a record that directly follows the previous one (a hole an earlier skip
-                // left, rebuilt into the log). Any other jump has bytes between the two records and is handled below:
-                // LSNs never written past the commit point (a failed write while a later page reached the disk) are an
-                // unacknowledged tail and are cut; anything else is damage.
-                var jump = previous != 0 && scanner.Sequence > previous + 1;
-                if (previous == 0 || scanner.Sequence == previous + 1
-                    || (jump && (afterSkip || scanner.RecordAddress == result.EndAddress)))
-                {
-                    afterSkip = false;
-                    if (previous == 0)
-                    {
-                        result.First = scanner.Sequence;
-                        result.FirstAddress = scanner.RecordAddress;
-                    }
-
-                    previous = scanner.Sequence;
-                    result.Count++;
-                    result.Last = previous;
-                    result.EndAddress = address;
-                    _index.Add(previous, scanner.RecordAddress);
-                    continue;
-                }
-
-                reason = $"sequence {scanner.Sequence} does not follow {previous}";
-                address = scanner.RecordAddress;
-                if (previous != 0 && scanner.Sequence > previous + 1 && commitPoint >= 0 && result.EndAddress >= commitPoint
-                    && IsUnwritten(scanner, result.EndAddress, scanner.RecordAddress))
-                {
-                    reason = $"LSNs {previous + 1}..{scanner.Sequence - 1} were never written (unwritten bytes after the last commit at address {commitPoint})";
-                    address = result.EndAddress;
-                    uncommittedGap = true;
-                }
-            }
-            else if (step == ScanStep.End)
-            {
-                if (end != long.MaxValue || address >= diskEnd || scanner.Resync(address, diskEnd) < 0)
-                {
-                    result.Keep.Add((rangeStart, address));
-                    result.EndAddress = end != long.MaxValue ? address : Math.Max(from, scanner.EntryEnd);
-                    return result;
-                }
-
-                reason = "the segment files have a gap";
-            }
-
-            // Damage at `address`: is there a valid record after it?
-            var damage = address;
-            reason ??= "unparseable entry";
-            var resync = scanner.Resync(damage, searchEnd);
-            var nextLsn = 0L;
-            if (resync >= 0)
-            {
-                var probe = resync;
-                scanner.Next(ref probe, end == long.MaxValue ? long.MaxValue : end);
-                nextLsn = scanner.Sequence;
-            }
-
-            if (resync >= 0 && previous != 0 && nextLsn == previous + 1)
-            {
-                Log.BenignGap(_logger, damage, reason, nextLsn);
-                result.Details.Add($"unparseable bytes at address {damage} ({reason}) before the expected LSN {nextLsn}; nothing lost");
-                address = resync;
-                continue;
-            }
-
-            var path = _reader.SegmentPath(damage);
-            if (resync < 0 || uncommittedGap || _options.RecoveryMode == WalRecoveryMode.PointInTime)
-            {
-                if (_options.RecoveryMode == WalRecoveryMode.AbsoluteConsistency)
-                {
-                    throw new WalCorruptionException(
-                        $"Damaged WAL tail at address {damage} in '{path}' ({reason}) after LSN {previous}; refusing to open in AbsoluteConsistency mode.",
-                        path, damage, new Lsn(previous));
-                }
-
-                result.Keep.Add((rangeStart, damage));
-                result.EndAddress = damage;
-                result.NeedsRebuild = true;
-                var brokenEnd = end == long.MaxValue ? diskEnd : end;
-                result.BrokenPath = SaveBroken(scanner, damage, brokenEnd, out var bytes);
-                result.TailBytesCut = bytes;
-                if (resync < 0 || uncommittedGap)
-                {
-                    Log.TailCut(_logger, damage, path, reason, previous, bytes, result.BrokenPath);
-                    result.Details.Add($"cut a damaged tail at address {damage} in '{path}' ({reason}) after LSN {previous}");
-                }
-                else
-                {
-                    Log.PointInTimeCut(_logger, damage, path, reason, result.BrokenPath);
-                    result.Details.Add($"point-in-time cut at address {damage} in '{path}' ({reason}) after LSN {previous}; valid records from LSN {nextLsn} dropped");
-                }
-
-                return result;
-            }
-
-            if (_options.RecoveryMode != WalRecoveryMode.SkipAnyCorruptedRecord)
-            {
-                throw new WalCorruptionException(
-                    $"Damaged WAL record at address {damage} in '{path}' ({reason}) after LSN {previous}, followed by valid records from LSN {nextLsn}. "
-                    + "Refusing to open; choose PointInTime or SkipAnyCorruptedRecord recovery to continue.",
-                    path, damage, new Lsn(previous));
-            }
-
-            var missing = Math.Max(1, nextLsn - previous - 1);
-            Log.RegionSkipped(_logger, damage, path, reason, missing, nextLsn);
-            result.Details.Add($"skipped damage at address {damage} in '{path}' ({reason}); {missing} LSNs lost before LSN {nextLsn}");
-            result.Skipped += missing;
-            result.Keep.Add((rangeStart, damage));
-            result.NeedsRebuild = true;
-            rangeStart = resync;
-            address = resync;
-            afterSkip = true;
-        }
-    }
-
-    private static bool IsUnwritten(LogScanner scanner, long from, long to)
-    {
-        if (to <= from || to - from > 64L << 20)
-        {
-            return false;
-        }
-
-        using var bytes = new MemoryStream((int)(to - from));
-        scanner.CopyRaw(from, to, bytes);
-        return bytes.Length == to - from && !bytes.GetBuffer().AsSpan(0, (int)bytes.Length).ContainsAnyExcept((byte)0);
-    }
-
-    private string SaveBroken(LogScanner scanner, long from, long to, out long bytes)
-    {
-        var stamp = DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", CultureInfo.InvariantCulture);
-        var path = Path.Combine(_directory, $"wal-{from}-{stamp}.broken");
-        using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
-        {
-            if (to > from)
-            {
-                scanner.CopyRaw(from, to, stream);
-            }
-
-            stream.Flush();
-            bytes = stream.Length;
-            NativeFileSync.Fsync(stream.SafeFileHandle, path);
-        }
-
-        NativeFileSync.FsyncDirectory(_directory);
-        return path;
-    }
-
-    private void Rebuild(List<(long From, long To)> keep)
-    {
-        var target = Path.Combine(_directory, RebuildFolder);
-        if (Directory.Exists(target))
-        {
-            Directory.Delete(target, recursive: true);
-        }
-
-        Directory.CreateDirectory(target);
-        using (var device = CreateDevice(target))
-        using (var commits = CreateCommitManager(target))
-        {
-            using var log = new FasterLog(CreateSettings(device, commits));
-            var scanner = new LogScanner(_reader, _options.PageSizeBits);
-            foreach (var (from, to) in keep)
-            {
-                var address = from;
-                while (scanner.Next(ref address, to) == ScanStep.Record)
-                {
-                    log.Enqueue(scanner.Frame.Span);
-                }
-            }
-
-            log.Commit(spinWait: true);
-        }
-
-        var marker = Path.Combine(target, RebuildCompleteMarker);
-        using (var handle = File.OpenHandle(marker, FileMode.Create, FileAccess.Write))
-        {
-            NativeFileSync.Fsync(handle, marker);
-        }
-
-        foreach (var commits in new[] { Path.Combine(target, "commits", "log-commits"), Path.Combine(target, "commits") })
-        {
-            if (Directory.Exists(commits))
-            {
-                NativeFileSync.FsyncDirectory(commits);
-            }
-        }
-
-        NativeFileSync.FsyncDirectory(target);
-        CloseFaster();
-        CompletePendingRebuild();
-        OpenFaster(out var error);
-        if (error is not null)
-        {
-            throw new InvalidOperationException("FasterLog cannot recover the rebuilt WAL.", error);
-        }
-    }
-
-    /// <summary>Finishes (or discards) a rebuild interrupted by a crash: a rebuild replaces the log only once complete.</summary>
-    private void CompletePendingRebuild()
-    {
-        var rebuild = Path.Combine(_directory, RebuildFolder);
-        var old = Path.Combine(_directory, OldFolder);
-        if (Directory.Exists(rebuild))
-        {
-            if (File.Exists(Path.Combine(rebuild, RebuildCompleteMarker)))
-            {
-                if (Directory.Exists(_logDirectory))
-                {
-                    if (Directory.Exists(old))
-                    {
-                        Directory.Delete(old, recursive: true);
-                    }
-
-                    Directory.Move(_logDirectory, old);
-                }
-
-                Directory.Move(rebuild, _logDirectory);
-                File.Delete(Path.Combine(_logDirectory, RebuildCompleteMarker));
-                NativeFileSync.FsyncDirectory(_directory);
-            }
-            else
-            {
-                Directory.Delete(rebuild, recursive: true);
-            }
-        }
-
-        if (Directory.Exists(old) && Directory.Exists(_logDirectory))
-        {
-            Directory.Delete(old, recursive: true);
-            NativeFileSync.FsyncDirectory(_directory);
-        }
-    }
-
-    private void LoadWatermarks(List<string> details)
+    /// <summary>Loads the watermarks; a missing, unreadable or corrupt checkpoint never stops the open (they start at 0).</summary>
+    private WatermarkCheckpoint.LoadStatus LoadWatermarks(List<string> details)
     {
         var status = WatermarkCheckpoint.TryLoad(_directory, out var values, out var detail);
         if (status == WatermarkCheckpoint.LoadStatus.Corrupt)
@@ -436,6 +194,7 @@ internal sealed partial class FasterWriteAheadLog
         _applied = values.Applied.Value;
         _audited = values.Audited.Value;
         _persisted = values;
+        return status;
     }
 
     private void CheckWatermarksAgainstLog(Validation result, List<string> details)
@@ -456,14 +215,40 @@ internal sealed partial class FasterWriteAheadLog
 
         Log.WatermarkAhead(_logger, watermark, _lastLsn);
         details.Add($"data loss: watermarks reach LSN {watermark} but the WAL ends at LSN {_lastLsn}; new LSNs continue after {watermark}");
+        var jumps = _jumps.With(_lastRecordLsn, watermark + 1);
+        jumps.Save(_directory);
+        _jumps = jumps;
         _lastLsn = watermark;
+    }
+
+    /// <summary>The committed address in the newest readable FasterLog commit metadata, or -1 when there is none.</summary>
+    /// <remarks>Metadata is written only after the commit it describes completed, so every byte below this address was
+    /// acknowledged (FasterLog's recovered address may be higher: it also scans the log for later commit records).</remarks>
+    private long ReadMetadataCommitPoint()
+    {
+        foreach (var commitNum in _commitManager.ListCommits())
+        {
+            try
+            {
+                var info = new FasterLogRecoveryInfo();
+                using var reader = new BinaryReader(new MemoryStream(_commitManager.GetCommitMetadata(commitNum)));
+                info.Initialize(reader);
+                return info.UntilAddress;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Unreadable metadata is no evidence; FasterLog skipped it the same way.
+            }
+        }
+
+        return -1;
     }
 
     private void OpenFaster(out Exception? recoverError)
     {
-        Directory.CreateDirectory(_logDirectory);
+        DurableDirectory.Create(_logDirectory);
         _device = _deviceFactory?.Invoke(Path.Combine(_logDirectory, SegmentBaseName)) ?? CreateDevice(_logDirectory);
-        _commitManager = CreateCommitManager(_logDirectory);
+        _commitManager = CreateCommitManager(_logDirectory, ex => Fault(ex));
         _log = new FasterLog(CreateSettings(_device, _commitManager));
         _reader = new SegmentReader(Path.Combine(_logDirectory, SegmentBaseName), _options.SegmentSizeBits);
         recoverError = null;
@@ -492,8 +277,11 @@ internal sealed partial class FasterWriteAheadLog
     private static SegmentFileDevice CreateDevice(string directory) => new(Path.Combine(directory, SegmentBaseName));
 
     /// <summary>Commit metadata is written lazily (see <see cref="LazyLogCommitManager"/>); commit records in the log carry durability.</summary>
-    private static LazyLogCommitManager CreateCommitManager(string directory) =>
-        new(Path.Combine(directory, "commits"), CommitMetadataInterval);
+    /// <param name="directory">The log's directory.</param>
+    /// <param name="onWriteError">Told about a failed metadata write (the live log faults); null where the caller checks
+    /// <see cref="LazyLogCommitManager.Failure"/> itself.</param>
+    private static LazyLogCommitManager CreateCommitManager(string directory, Action<Exception>? onWriteError = null) =>
+        new(Path.Combine(directory, "commits"), CommitMetadataInterval, onWriteError);
 
     private FasterLogSettings CreateSettings(IDevice device, LazyLogCommitManager commitManager) => new()
     {

@@ -28,10 +28,14 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
 
     private static readonly byte[] CloseCookie = "nv-wal-close"u8.ToArray();
     private readonly Func<string, IDevice>? _deviceFactory;
+    private readonly Action<string>? _rebuildStep;
     private IDevice _device = null!;
     private FasterLog _log = null!;
     private SegmentReader _reader = null!;
     private long _lastLsn;
+    private long _lastRecordLsn;
+    private bool _appendedSinceOpen;
+    private LsnJumps _jumps = LsnJumps.Empty;
     private long _firstLsn;
     private long _firstAddress;
     private int _state;
@@ -45,7 +49,8 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     /// <param name="options">Validated here.</param>
     /// <param name="logger">Optional.</param>
     /// <param name="deviceFactory">Test hook: creates the segment device for a base path (fault injection).</param>
-    internal FasterWriteAheadLog(WalOptions options, ILogger? logger, Func<string, IDevice>? deviceFactory = null)
+    /// <param name="rebuildStep">Test hook: called with the name of each step of a rebuild as it completes (crash injection).</param>
+    internal FasterWriteAheadLog(WalOptions options, ILogger? logger, Func<string, IDevice>? deviceFactory = null, Action<string>? rebuildStep = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var validation = new WalOptionsValidator().Validate(null, options);
@@ -56,9 +61,13 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
 
         _options = options;
         _deviceFactory = deviceFactory;
+        _rebuildStep = rebuildStep;
         _logger = logger ?? NullLogger.Instance;
         _directory = Path.GetFullPath(options.Directory);
         _logDirectory = Path.Combine(_directory, LogFolder);
+
+        // A new WAL directory (and any parent this creates) is made durable in its parent before anything is put in it.
+        DurableDirectory.Create(_directory);
         _directoryLock = DirectoryLock.Acquire(_directory);
         try
         {
@@ -105,6 +114,8 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
             }
 
             _index.Add(lsn, address);
+            _appendedSinceOpen = true;
+            _lastRecordLsn = lsn;
             if (_firstLsn == 0)
             {
                 _firstLsn = lsn;
@@ -115,6 +126,38 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         }
 
         return ValueTask.FromResult(record with { Lsn = new Lsn(lsn) });
+    }
+
+    public ValueTask ContinueAfterAsync(Lsn highestSeen, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ThrowIfNotOpen();
+        lock (_appendLock)
+        {
+            ThrowIfNotOpen();
+            if (_appendedSinceOpen)
+            {
+                throw new InvalidOperationException(
+                    "ContinueAfterAsync must be called before the first append after the WAL was opened: records were appended since.");
+            }
+
+            if (highestSeen.Value <= _lastLsn)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            // Durable before anything changes in memory: a failed write leaves the log as it was (and may be retried:
+            // each attempt writes a new temp file, never re-syncs the pages of a failed one).
+            var jumps = _jumps.With(_lastRecordLsn, highestSeen.Value + 1);
+            jumps.Save(_directory);
+            _jumps = jumps;
+            var previous = _lastLsn;
+            Volatile.Write(ref _lastLsn, highestSeen.Value);
+            PublishDurable(highestSeen.Value, Volatile.Read(ref _durable).Address);
+            Log.ContinuedAfter(_logger, highestSeen.Value, previous, Path.Combine(_directory, LsnJumps.FileName));
+        }
+
+        return ValueTask.CompletedTask;
     }
 
     public WalStatistics GetStatistics()
@@ -200,6 +243,11 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         {
             path = nse.Path;
             errno = nse.Errno;
+        }
+        else if (cause is CommitMetadataWriteException metadata)
+        {
+            path = metadata.Path;
+            errno = metadata.Errno;
         }
         else if (cause is IOException io && io.HResult != 0)
         {

@@ -38,8 +38,24 @@ public interface IWriteAheadLog : IAsyncDisposable
     /// <exception cref="WalFaultedException">The write or sync failed (now or earlier): nothing past <see cref="DurableLsn"/> is acknowledged.</exception>
     ValueTask FlushAsync(Lsn upTo, CancellationToken cancellationToken = default);
 
+    /// <summary>Makes the next appended LSN <c><paramref name="highestSeen"/> + 1</c>, durably: after data loss, the stores
+    /// (database, audit) may hold LSNs above the WAL's last one, and an LSN must never be reused.</summary>
+    /// <remarks>
+    /// Call it after open and before the first append; a value at or below <see cref="LastLsn"/> changes nothing. The jump
+    /// is recorded (checked fsync) before this returns, so it survives a crash before or after the next append and the
+    /// truncation of every older record; recovery accepts exactly the recorded jumps and refuses any other gap in the
+    /// LSNs. <see cref="LastLsn"/> and <see cref="DurableLsn"/> become <paramref name="highestSeen"/>; reads skip the LSNs
+    /// that were never in this log.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">A record was appended since the log was opened.</exception>
+    /// <exception cref="IOException">The jump could not be made durable; nothing changed.</exception>
+    ValueTask ContinueAfterAsync(Lsn highestSeen, CancellationToken cancellationToken = default);
+
     /// <summary>Reads durable records with LSN at or after <paramref name="from"/>, in LSN order, up to the durable tail at the time of the call.</summary>
-    /// <remarks>Every record returned has passed its frame and CRC check; a damaged record throws <see cref="WalCorruptionException"/>, it is never returned.</remarks>
+    /// <remarks>Every record returned has passed its frame and CRC check; a damaged record throws <see cref="WalCorruptionException"/>, it is never returned.
+    /// <see cref="Lsn.None"/> reads from the first record held.</remarks>
+    /// <exception cref="WalTruncatedException"><paramref name="from"/> is below the first LSN the log still holds (thrown by the first
+    /// <c>MoveNextAsync</c>).</exception>
     IAsyncEnumerable<WalRecord> ReadAsync(Lsn from, CancellationToken cancellationToken = default);
 
     /// <summary>Raises the applied watermark (monotonic; lower values are ignored). Persisted by <see cref="PersistWatermarksAsync"/> and periodically.</summary>

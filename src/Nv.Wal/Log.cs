@@ -14,8 +14,8 @@ internal static partial class Log
     public static partial void TailCut(ILogger logger, long address, string path, string reason, long lastGoodLsn, long bytes, string brokenPath);
 
     [LoggerMessage(1002, LogLevel.Error,
-        "Skipped a damaged WAL region at address {Address} in {Path} ({Reason}); {MissingLsns} LSNs lost before LSN {NextLsn}")]
-    public static partial void RegionSkipped(ILogger logger, long address, string path, string reason, long missingLsns, long nextLsn);
+        "Skipped a damaged WAL region at address {Address} in {Path} ({Reason}); {MissingLsns} LSNs lost before LSN {NextLsn}; the bytes are saved to {BrokenPath}")]
+    public static partial void RegionSkipped(ILogger logger, long address, string path, string reason, long missingLsns, long nextLsn, string brokenPath);
 
     [LoggerMessage(1003, LogLevel.Error,
         "FasterLog recovered committed address {CommittedAddress} (error: {RecoveryError}) but the segment files hold {RecordCount} valid records; rebuilding from the files")]
@@ -25,7 +25,8 @@ internal static partial class Log
         "Unparseable bytes at WAL address {Address} ({Reason}) are followed by the expected LSN {Lsn}; no record is lost")]
     public static partial void BenignGap(ILogger logger, long address, string reason, long lsn);
 
-    [LoggerMessage(1005, LogLevel.Warning, "Ignoring the watermark checkpoint: {Detail}; watermarks restart at 0 (replay is idempotent)")]
+    [LoggerMessage(1005, LogLevel.Warning,
+        "Ignoring the watermark checkpoint: {Detail}; watermarks restart at 0 (replay is idempotent; the host recomputes them from the stores)")]
     public static partial void CheckpointCorrupt(ILogger logger, string detail);
 
     [LoggerMessage(1006, LogLevel.Critical,
@@ -53,4 +54,21 @@ internal static partial class Log
 
     [LoggerMessage(1013, LogLevel.Information, "WAL closed at LSN {LastLsn} (durable {DurableLsn})")]
     public static partial void Closed(ILogger logger, long lastLsn, long durableLsn);
+
+    [LoggerMessage(1015, LogLevel.Critical,
+        "{Mode} recovery cut acknowledged WAL records at address {Address} in {Path} ({Reason}) after LSN {LastGoodLsn}; they were durable up to address {DurableAddress}; saved to {BrokenPath}")]
+    public static partial void AcknowledgedCut(ILogger logger, long address, string path, string reason, long lastGoodLsn, long durableAddress,
+        WalRecoveryMode mode, string brokenPath);
+
+    [LoggerMessage(1016, LogLevel.Warning,
+        "The original WAL of an earlier rebuild is kept in {Path} until this open has verified the rebuilt log; it is deleted after that")]
+    public static partial void OriginalKept(ILogger logger, string path);
+
+    [LoggerMessage(1017, LogLevel.Warning,
+        "LSNs continue after {HighestSeen}: the WAL ended at LSN {LastLsn}, and the LSNs between were never in it; the jump is recorded in {Path}")]
+    public static partial void ContinuedAfter(ILogger logger, long highestSeen, long lastLsn, string path);
+
+    [LoggerMessage(1014, LogLevel.Warning,
+        "The watermark checkpoint {Path} is missing although the WAL holds records; watermarks restart at 0 (the host recomputes them from the stores)")]
+    public static partial void CheckpointMissing(ILogger logger, string path);
 }

@@ -1,6 +1,8 @@
-namespace Nv.Wal;
+namespace Nv;
 
-/// <summary>Base class of every Nv-specific failure.</summary>
+/// <summary>Base class of every Nv-specific failure, whichever library throws it (WAL, database writer, audit trail, pipeline).</summary>
+/// <remarks>In the root namespace <c>Nv</c>, so code in any <c>Nv.*</c> namespace sees it without a <c>using</c>. It lives in the
+/// <c>Nv.Wal</c> assembly only because every Nv library and package depends on that one; it is not a WAL type.</remarks>
 public abstract class NvException : Exception
 {
     /// <summary>Creates the exception.</summary>

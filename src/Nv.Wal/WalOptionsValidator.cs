@@ -3,7 +3,7 @@ using Microsoft.Extensions.Options;
 namespace Nv.Wal;
 
 /// <summary>Validates <see cref="WalOptions"/> at startup.</summary>
-public sealed class WalOptionsValidator : IValidateOptions<WalOptions>
+internal sealed class WalOptionsValidator : IValidateOptions<WalOptions>
 {
     /// <summary>Checks sizes (page ≤ segment, page &lt; memory, records fit a page), the directory, the mode and intervals.</summary>
     public ValidateOptionsResult Validate(string? name, WalOptions options)

@@ -18,6 +18,10 @@ public sealed record WalRecoveryReport
     /// <summary>Where the cut tail was saved, if any.</summary>
     public string? BrokenTailPath { get; init; }
 
+    /// <summary>Every file recovery saved damaged bytes to: each region skipped in <see cref="WalRecoveryMode.SkipAnyCorruptedRecord"/>
+    /// mode and the cut tail (<c>*.broken</c> files in the WAL directory, never deleted by Nv).</summary>
+    public IReadOnlyList<string> BrokenPaths { get; init; } = [];
+
     /// <summary>Damaged records skipped (only in <see cref="WalRecoveryMode.SkipAnyCorruptedRecord"/>).</summary>
     public long RecordsSkipped { get; init; }
 

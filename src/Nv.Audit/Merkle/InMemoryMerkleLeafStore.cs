@@ -2,7 +2,7 @@ namespace Nv.Audit.Merkle;
 
 /// <summary>An <see cref="IMerkleLeafStore"/> held in process memory (32 bytes per leaf).</summary>
 /// <remarks>Not durable and not thread-safe. Used by tests, benchmarks and offline verification tools.</remarks>
-public sealed class InMemoryMerkleLeafStore : IMerkleLeafStore
+internal sealed class InMemoryMerkleLeafStore : IMerkleLeafStore
 {
     private readonly HashList _leaves = new();
 

@@ -49,6 +49,6 @@ internal static class NvHostFactory
             // Logs go to stderr so stdout carries only command output (ACK lines, summaries, --json).
             .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: CultureInfo.InvariantCulture)
             .WriteTo.File(new CompactJsonFormatter(), Path.Combine(configuration["Nv:DataDirectory"] ?? "data", "logs", "nv-.json"), rollingInterval: RollingInterval.Day));
-        services.AddNv();
+        services.AddNv(configuration.GetSection(NvHostApplicationBuilderExtensions.SectionName));
     }
 }

@@ -8,7 +8,8 @@ using OpenTelemetry.Metrics;
 namespace Nv.Cli.Hosting;
 
 /// <summary>Builds the <c>nv serve</c> web application: the Nv hosting library (<c>AddNv</c>, <c>AddNvHttp</c>, <c>UseNv</c>,
-/// <c>MapNvEndpoints</c>) with Serilog and OpenTelemetry's Prometheus <c>/metrics</c>. Used by <c>ServeCommand</c> and by
+/// <c>MapNvEndpoints</c>) with Serilog, OpenTelemetry's Prometheus <c>/metrics</c> and, when configured, traces
+/// (<see cref="NvTracing"/>). Used by <c>ServeCommand</c> and by
 /// the in-process HTTP tests, so both run exactly the same app.</summary>
 internal static class NvWebApp
 {
@@ -20,7 +21,8 @@ internal static class NvWebApp
     {
         var builder = NvHostFactory.CreateWebApplicationBuilder(args);
         builder.Services.AddNvHttp();
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(Meters).AddPrometheusExporter());
+        var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(Meters).AddPrometheusExporter());
+        NvTracing.Add(telemetry, builder.Configuration);
         configure?.Invoke(builder);
         var app = builder.Build();
         app.UseNv();
@@ -33,6 +35,6 @@ internal static class NvWebApp
     public static string? CheckStartup(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        return NvHttpStartup.Check(app.Services, app.Configuration);
+        return NvTracing.Check(app.Configuration) ?? NvHttpStartup.Check(app.Services, app.Configuration);
     }
 }

@@ -46,6 +46,8 @@ internal sealed class MeteredWriteAheadLog : IWriteAheadLog
         _metrics.Flushed(Stopwatch.GetElapsedTime(started), Interlocked.Exchange(ref _appendedSinceFlush, 0));
     }
 
+    public ValueTask ContinueAfterAsync(Lsn highestSeen, CancellationToken cancellationToken = default) => _inner.ContinueAfterAsync(highestSeen, cancellationToken);
+
     public IAsyncEnumerable<WalRecord> ReadAsync(Lsn from, CancellationToken cancellationToken = default) => _inner.ReadAsync(from, cancellationToken);
 
     public void AdvanceApplied(Lsn lsn) => _inner.AdvanceApplied(lsn);

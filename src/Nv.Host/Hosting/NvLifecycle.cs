@@ -26,6 +26,8 @@ internal sealed partial class NvLifecycle : BackgroundService
     private readonly ILogger _logger;
     private readonly Diagnostics.HostMetrics? _metrics;
     private readonly TaskCompletionSource<ReplaySummary> _replayed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _stopGate = new();
+    private Task? _stopped;
 
     public NvLifecycle(
         IWriteAheadLog wal,
@@ -102,7 +104,18 @@ internal sealed partial class NvLifecycle : BackgroundService
     /// <summary>The process exit code after a pipeline stage failed (EX_SOFTWARE).</summary>
     public const int ExitCodeOnFault = 70;
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
+    // One stop, however often the host asks: WebApplication.Run stops the host itself (and then disposes it) when a test's
+    // WebApplicationFactory stops the same host, so two stops can overlap. A second call waits for the first, which
+    // keeps the disposal after the stop and writes one service-stop entry.
+    public override Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_stopGate)
+        {
+            return _stopped ??= StopOnceAsync(cancellationToken);
+        }
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
         Log.Stopping(_logger);
         await _pipeline.StopAsync(cancellationToken);

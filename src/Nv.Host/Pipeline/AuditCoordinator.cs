@@ -54,11 +54,17 @@ internal sealed partial class AuditCoordinator : IDisposable
         Positions = positions ?? new PipelinePositions();
     }
 
+    /// <summary>The audit store, for queries (reads need no lock: the store serves them beside its single writer).</summary>
+    public IAuditSink Sink => _sink;
+
     /// <summary>The pipeline's positions, which this coordinator moves as entries are committed.</summary>
     public PipelinePositions Positions { get; }
 
     /// <summary>Builds the entry of an applied record (a seam for tests that inject a failing builder).</summary>
     internal Func<WalRecord, System.Text.Json.JsonElement?, AuditEntry> BuildEntry { get; set; } = AuditEntryFactory.FromWalRecord;
+
+    /// <summary>The audit store is empty although the WAL's watermark says entries were written to it.</summary>
+    public bool TrailLost { get; private set; }
 
     /// <summary>Every applied record at or below it has its entry committed to the audit store.</summary>
     public Lsn Audited => _audited;
@@ -84,6 +90,14 @@ internal sealed partial class AuditCoordinator : IDisposable
             if (await _sink.GetAuditedThroughAsync(cancellationToken) is { } stored)
             {
                 _audited = stored;
+            }
+            else if (_audited.Value > 0
+                && (await _sink.QueryAsync(new AuditQuery { Limit = 1 }, cancellationToken)).Entries.Count == 0)
+            {
+                // The WAL's watermark says entries up to it were durably written, yet the store is empty: it was deleted or
+                // replaced. Boot replay refuses to start unless the WAL still holds every record to rebuild them from.
+                TrailLost = true;
+                _audited = Lsn.None;
             }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)

@@ -1,13 +1,26 @@
+using Nv.Audit;
+
 namespace Nv.Host.Pipeline;
 
-/// <summary>The durable write path: validate → WAL append → WAL flush → database apply → audit → reply.</summary>
+/// <summary>What a service uses Nv through, in process: writes (validate → WAL append → WAL flush → database apply →
+/// audit), reads of entities, and audit queries.</summary>
 /// <remarks>
-/// Thread-safe; concurrent callers are batched end to end (one WAL sync, one database transaction and one audit batch
-/// per batch) while each caller gets its own outcome. Failure semantics:
-/// invalid input throws <see cref="WriteValidationException"/> before anything is written;
-/// a WAL failure throws <see cref="Nv.Wal.WalFaultedException"/> and the pipeline stops accepting writes;
-/// a transient database failure returns <see cref="WriteStatus.Pending"/> (the record is durable and is retried in the background);
-/// an audit failure never fails the write (a WARN is logged and a backfill writes the entry later).
+/// Registered by <c>services.AddNv()</c> as a singleton; thread-safe. Concurrent writers are batched end to end (one WAL
+/// sync, one database transaction and one audit batch per batch) while each caller gets its own outcome.
+/// Every failure is an <see cref="NvException"/> (or a standard argument exception for misuse), each carrying
+/// <see cref="NvException.IsTransient"/>:
+/// <list type="bullet">
+/// <item><see cref="WriteValidationException"/>: the request is invalid; nothing was written.</item>
+/// <item><see cref="PipelineUnavailableException"/>: boot replay has not finished, Nv is stopping, or a stage failed; its
+/// <see cref="PipelineUnavailableException.DurableLsn"/> says whether the write is durable anyway.</item>
+/// <item><see cref="Nv.Wal.WalFaultedException"/>: the WAL failed; the write was not acknowledged and Nv takes no more writes.</item>
+/// <item><see cref="Nv.DbWriter.DbWriterException"/> (reads, outcome lookups): the database failed; transient when it is
+/// merely unavailable.</item>
+/// <item><see cref="AuditUnavailableException"/> (audit queries): the audit store could not answer.</item>
+/// </list>
+/// A transient database failure during a write is not an exception: the write is durable and answered
+/// <see cref="WriteStatus.Pending"/> (the background applier retries). An audit store failure never fails a write (a
+/// WARN is logged and a backfill writes the entry later).
 /// </remarks>
 public interface IWritePipeline
 {
@@ -30,6 +43,39 @@ public interface IWritePipeline
     /// <summary>Writes one mutation and returns at the request's <see cref="AckLevel"/> (default: once the database decided).</summary>
     /// <exception cref="WriteValidationException">The request is invalid; nothing was written.</exception>
     /// <exception cref="Nv.Wal.WalFaultedException">The WAL failed; the write was not acknowledged.</exception>
-    /// <exception cref="InvalidOperationException">The pipeline is not ready (boot replay running) or is stopping.</exception>
+    /// <exception cref="PipelineUnavailableException">The pipeline is not ready (boot replay running), is stopping, or failed.</exception>
     Task<WriteOutcome> WriteAsync(WriteRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>The entity's current state, or null when it does not exist or is deleted.</summary>
+    /// <remarks>Reads the database: a write answered <see cref="WriteStatus.Applied"/> on this host is visible; one answered
+    /// <see cref="WriteStatus.Accepted"/> or <see cref="WriteStatus.Pending"/> may not be yet.</remarks>
+    /// <exception cref="ArgumentException">The type or id is malformed (see <see cref="WriteRequest.DtoType"/>, <see cref="WriteRequest.EntityId"/>).</exception>
+    /// <exception cref="PipelineUnavailableException">Boot replay has not finished.</exception>
+    /// <exception cref="Nv.DbWriter.DbWriterException">The database failed (transient when it is unavailable).</exception>
+    Task<EntitySnapshot?> ReadAsync(string dtoType, string entityId, CancellationToken cancellationToken = default);
+
+    /// <summary>The audit trail of one entity (its create, update and delete entries, with before/after images and field
+    /// changes), newest first, one page at a time.</summary>
+    /// <param name="dtoType">Entity type.</param>
+    /// <param name="entityId">Entity id.</param>
+    /// <param name="cursor">The previous page's <see cref="AuditPage.NextCursor"/>; null for the first page.</param>
+    /// <param name="limit">Page size, 1 to 1000.</param>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    /// <remarks>An entry follows its write off the caller's path; write with <see cref="AckLevel.Audited"/> to read it right after.</remarks>
+    /// <exception cref="ArgumentException">A malformed type, id, cursor or limit.</exception>
+    /// <exception cref="PipelineUnavailableException">Boot replay has not finished.</exception>
+    /// <exception cref="AuditUnavailableException">The audit store could not answer.</exception>
+    Task<AuditPage> GetHistoryAsync(string dtoType, string entityId, string? cursor = null, int limit = 100, CancellationToken cancellationToken = default);
+
+    /// <summary>Every audit entry caused by one request id, oldest first (usually one).</summary>
+    /// <exception cref="ArgumentException">The request id is empty.</exception>
+    /// <exception cref="PipelineUnavailableException">Boot replay has not finished.</exception>
+    /// <exception cref="AuditUnavailableException">The audit store could not answer.</exception>
+    Task<IReadOnlyList<AuditEntry>> GetAuditByRequestAsync(string requestId, CancellationToken cancellationToken = default);
+
+    /// <summary>Searches the audit trail: every set field of <paramref name="query"/> must match; one page at a time.</summary>
+    /// <exception cref="ArgumentException">A cursor this API did not return, or a limit outside 1 to 1000.</exception>
+    /// <exception cref="PipelineUnavailableException">Boot replay has not finished.</exception>
+    /// <exception cref="AuditUnavailableException">The audit store could not answer.</exception>
+    Task<AuditPage> QueryAuditAsync(AuditQuery query, CancellationToken cancellationToken = default);
 }

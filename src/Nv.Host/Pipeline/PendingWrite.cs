@@ -30,6 +30,10 @@ internal sealed class PendingWrite
     /// <summary>What the request asked for (<see cref="RequestFingerprint"/>).</summary>
     public string Fingerprint { get; }
 
+    /// <summary>The write's trace activity (<c>nv.write</c>), or null when nobody listens; the stages' spans name it as
+    /// their parent or link to it.</summary>
+    public System.Diagnostics.Activity? Activity { get; init; }
+
     /// <summary>The record as stored in the WAL (set by the commit stage).</summary>
     public WalRecord? Record { get; set; }
 

@@ -76,4 +76,15 @@ public sealed class PipelineOptions
     /// exit code after every waiting caller was answered (default), so a supervisor restarts it and boot replay recovers.
     /// When false, the pipeline stays faulted (readiness false, writes refused) until the host is restarted.</summary>
     public bool StopHostOnFault { get; set; } = true;
+
+    /// <summary>The last stop of an audit outage: while the WAL holds more than this many bytes (it cannot be truncated
+    /// below records still waiting for their audit entries), new writes are refused with a 503 that says so, instead of
+    /// filling the disk. 0 turns the limit off. Default 8 GiB.</summary>
+    public long MaxWalBytes { get; set; } = 8L << 30;
+
+    /// <summary>Accept, once, that a store holds LSNs the WAL no longer has (the WAL was lost or restored from an older
+    /// copy): the WAL's LSNs then continue above the highest any store holds, durably, so none is ever reused. Off by
+    /// default: Nv refuses to start and says so (exit code 6). Turn it on only after deciding the lost WAL records are
+    /// gone for good, and turn it off again afterwards.</summary>
+    public bool AcceptStoreAheadOfWal { get; set; }
 }

@@ -83,6 +83,11 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
             errors.Add("Nv:Pipeline:DurablePointInterval must be positive and at most 1 minute.");
         }
 
+        if (options.MaxWalBytes < 0)
+        {
+            errors.Add("Nv:Pipeline:MaxWalBytes must be 0 (no limit) or positive.");
+        }
+
         if (!Enum.IsDefined(options.Ack))
         {
             errors.Add("Nv:Pipeline:Ack must be Durable, Applied or Audited.");

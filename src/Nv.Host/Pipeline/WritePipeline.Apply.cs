@@ -40,7 +40,19 @@ internal sealed partial class WritePipeline
                 var chunk = backlog.GetRange(0, Math.Min(backlog.Count, MaxApplyChunk));
                 var records = chunk.ConvertAll(w => w.Record!);
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                var results = await ApplyOrTransientAsync(records, cancellationToken);
+                var span = NvActivities.StartBatch(NvActivities.ApplyName, chunk, chunk.Count);
+                IReadOnlyList<ApplyResult> results;
+                try
+                {
+                    results = await ApplyOrTransientAsync(records, cancellationToken);
+                }
+                catch (Exception ex)
+                {
+                    NvActivities.EndBatch(span, ex);
+                    throw;
+                }
+
+                NvActivities.EndBatch(span, results[0].Status == ApplyStatus.Transient ? results[0].Error ?? "transient database failure" : null);
                 Log.StageBatch(_logger, "apply", records.Count, records[^1].Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 if (results[0].Status == ApplyStatus.Transient)
                 {

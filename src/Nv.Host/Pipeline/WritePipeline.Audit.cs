@@ -34,7 +34,11 @@ internal sealed partial class WritePipeline
             }
 
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var span = NvActivities.Source.HasListeners()
+                ? NvActivities.StartBatch(NvActivities.AuditName, chunks.SelectMany(static c => c.Writes), records.Count)
+                : null;
             await _audit.RecordAsync(records, results, cancellationToken);
+            NvActivities.EndBatch(span);
             Log.StageBatch(_logger, "audit", records.Count, records[^1].Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             CrashPoints.Hit(CrashPoints.AfterAudit);
             foreach (var chunk in chunks)

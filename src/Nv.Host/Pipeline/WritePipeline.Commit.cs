@@ -39,7 +39,14 @@ internal sealed partial class WritePipeline
                     }
 
                     CrashPoints.Hit(CrashPoints.AfterWalAppend);
+                    var flushSpan = NvActivities.StartBatch(NvActivities.FlushName, batch, batch.Count);
                     previous = _wal.FlushAsync(batch[^1].Record!.Lsn, CancellationToken.None).AsTask();
+                    if (flushSpan is not null)
+                    {
+                        _ = previous.ContinueWith(static (flush, span) => NvActivities.EndBatch((System.Diagnostics.Activity)span!, flush.Exception?.InnerException),
+                            flushSpan, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                    }
+
                     if (batch.Exists(static w => w.Ack == AckLevel.Durable))
                     {
                         // Durable callers hear back as soon as the group commit completed, not when the apply stage gets to it.
@@ -105,6 +112,7 @@ internal sealed partial class WritePipeline
                 CrashPoints.Hit(CrashPoints.MidBatch);
             }
 
+            var append = NvActivities.StartAppend(batch[i]);
             try
             {
                 batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i].Request, batch[i].Fingerprint), cancellationToken);
@@ -112,9 +120,18 @@ internal sealed partial class WritePipeline
             catch (WalRecordTooLargeException ex)
             {
                 // The WAL refused this record before writing anything (it is still open): a refusal of this request only.
+                NvActivities.EndBatch(append, ex);
                 RefuseTooLarge(batch[i], ex);
                 refused++;
+                continue;
             }
+            catch (Exception ex)
+            {
+                NvActivities.EndBatch(append, ex);
+                throw;
+            }
+
+            NvActivities.Appended(append, batch[i]);
         }
 
         if (refused > 0)

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nv.DbWriter;
+using Nv.Host.Diagnostics;
 using Nv.Wal;
 
 namespace Nv.Host.Pipeline;
@@ -45,6 +46,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task[] _loops = [];
     private Exception? _fault;
+    private string? _walFull; // why writes are refused for the WAL's size, or null
     private int _started;
 
     public WritePipeline(
@@ -126,6 +128,23 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     public async Task<WriteOutcome> WriteAsync(WriteRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        var ack = request.Ack ?? _options.Ack;
+        using var activity = NvActivities.StartWrite(request, ack);
+        try
+        {
+            var outcome = await WriteCoreAsync(request, ack, activity, cancellationToken);
+            NvActivities.Answered(activity, outcome);
+            return outcome;
+        }
+        catch (Exception ex)
+        {
+            NvActivities.Failed(activity, ex);
+            throw;
+        }
+    }
+
+    private async Task<WriteOutcome> WriteCoreAsync(WriteRequest request, AckLevel ack, System.Diagnostics.Activity? activity, CancellationToken cancellationToken)
+    {
         ThrowIfUnavailable();
         _validator.Validate(request);
         request = request with
@@ -133,7 +152,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             Payload = request.Operation == WalOperation.Delete ? EmptyObject : request.Payload!.Value.Clone(),
         };
 
-        var candidate = new PendingWrite(request, request.Ack ?? _options.Ack);
+        var candidate = new PendingWrite(request, ack) { Activity = activity };
         var owner = _requests.GetOrAdd(candidate);
         if (!ReferenceEquals(owner, candidate))
         {
@@ -267,6 +286,11 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         if (_stopping.IsCancellationRequested)
         {
             throw new PipelineUnavailableException("Nv is stopping and accepts no new writes.", null);
+        }
+
+        if (Volatile.Read(ref _walFull) is { } full)
+        {
+            throw new PipelineUnavailableException(full, null);
         }
     }
 

@@ -41,12 +41,24 @@ internal sealed class BootReplayer
         // Where each store stands is read from the store itself, where it is committed with the data: after a crash or a
         // power loss that is exactly what it holds. The WAL's watermark file only ever lags it.
         var start = await _db.GetResolvedThroughAsync(cancellationToken);
-        var audited = _audit.Audited;
+        var audited = _audit.HasGap ? Lsn.None : _audit.Audited;
         Log.ReplayStarting(_logger, stats.FirstLsn.Value, stats.LastLsn.Value, start.Value, audited.Value);
-        CheckAgainstWal("database", start, stats);
-        if (!_audit.HasGap)
+        var highest = Lsn.Max(start, audited);
+        if (highest > stats.LastLsn && _options.AcceptStoreAheadOfWal && !dryRun)
         {
-            CheckAgainstWal("audit", audited, stats);
+            // The operator accepted that the WAL records between its end and what the stores hold are gone: LSNs continue
+            // above the highest any store holds (recorded durably by the WAL), so none is ever issued twice.
+            Log.StoreAheadAccepted(_logger, stats.LastLsn.Value, highest.Value);
+            await _wal.ContinueAfterAsync(highest, cancellationToken);
+            stats = _wal.GetStatistics();
+        }
+        else
+        {
+            CheckAgainstWal("database", start, stats);
+            if (!_audit.HasGap)
+            {
+                CheckAgainstWal("audit", audited, stats);
+            }
         }
 
         var total = Math.Max(0, _wal.DurableLsn.Value - start.Value);
@@ -96,6 +108,7 @@ internal sealed class BootReplayer
 
     // A store may be at most at the WAL's last LSN (never ahead: LSNs are never reused) and at least just before its
     // first (the records in between must still be in the WAL to be replayed).
+    // (An audit store that was deleted or replaced reads as holding nothing, see AuditCoordinator.TrailLost.)
     private static void CheckAgainstWal(string store, Lsn held, WalStatistics wal)
     {
         if (held > wal.LastLsn)
@@ -103,7 +116,7 @@ internal sealed class BootReplayer
             throw new StoreWalMismatchException(store, held, wal.FirstLsn, wal.LastLsn, storeAhead: true);
         }
 
-        if (wal.FirstLsn.Value > 1 && held.Value < wal.FirstLsn.Value - 1)
+        if (wal.FirstLsn.Value > held.Value + 1)
         {
             throw new StoreWalMismatchException(store, held, wal.FirstLsn, wal.LastLsn, storeAhead: false);
         }

@@ -41,7 +41,7 @@ public sealed class StoreWalMismatchException : NvException
     private static string Describe(string store, Lsn storeLsn, Lsn walFirst, Lsn walLast, bool storeAhead) => storeAhead
         ? $"The {store} holds LSN {storeLsn.Value}, but the WAL ends at LSN {walLast.Value}: records the store reflects are missing from the WAL "
           + "(the WAL was lost, restored from an older copy, or cut). Nv will not reuse LSNs. Restore the WAL that belongs to this store, "
-          + "or accept the loss explicitly with Nv__Recovery__AcceptStoreAheadOfWal=true (LSNs then continue above the highest the stores hold)."
+          + "or accept the loss explicitly with Nv__Pipeline__AcceptStoreAheadOfWal=true (LSNs then continue above the highest the stores hold)."
         : $"The {store} holds LSN {storeLsn.Value}, but the WAL starts at LSN {walFirst.Value}: records {storeLsn.Value + 1}..{walFirst.Value - 1} "
           + "are in neither (the store was replaced by an older copy or deleted). Restore the store from a copy at or after LSN "
           + $"{walFirst.Value - 1}; nothing was written.";

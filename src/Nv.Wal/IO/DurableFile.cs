@@ -1,19 +1,25 @@
 namespace Nv.Wal.IO;
 
 /// <summary>Writes a whole small file so that, once this returns, it survives a crash or power cut with either its old
-/// content or the new one: a temp file next to it, a checked fsync, a rename, then a checked fsync of the directory.</summary>
+/// content or the new one: a temp file next to it, a checked fsync, a rename, then a checked fsync of the directory (a
+/// directory it has to create is made durable in its parent first, <see cref="DurableDirectory"/>).</summary>
 /// <remarks>Failure policy: any error (including an fsync that fails, <see cref="NativeSyncException"/>) is thrown and
-/// the file must not be considered written; a leftover <c>*.tmp</c> is overwritten by the next attempt.</remarks>
-internal static class DurableFile
+/// the file must not be considered written; a leftover <c>*.tmp</c> is overwritten by the next attempt.
+/// Public because the other Nv libraries make their own small files durable with it (audit signing keys, parked audit
+/// entries), and so can a service.</remarks>
+public static class DurableFile
 {
+    /// <summary>Writes <paramref name="bytes"/> as the whole content of <paramref name="path"/>, durably (see the class).</summary>
     /// <param name="path">The file to create or replace.</param>
     /// <param name="bytes">Its whole content.</param>
     /// <param name="overwrite">False: an existing file is an error (<see cref="IOException"/>) and stays untouched.</param>
     /// <param name="mode">Unix permissions of a new file (ignored on Windows); null for the process default.</param>
+    /// <exception cref="IOException">The file could not be written or made durable (a failed fsync included), or it exists
+    /// and <paramref name="overwrite"/> is false.</exception>
     public static void Write(string path, ReadOnlySpan<byte> bytes, bool overwrite = true, UnixFileMode? mode = null)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory);
+        DurableDirectory.Create(directory);
         var temp = path + ".tmp";
         var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, Share = FileShare.None };
         if (mode is { } unixMode && !OperatingSystem.IsWindows())

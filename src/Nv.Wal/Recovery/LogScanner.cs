@@ -31,6 +31,10 @@ internal sealed class LogScanner
         _page = new byte[_pageSize];
     }
 
+    /// <summary>When set, <see cref="Next"/> returns <see cref="ScanStep.Commit"/> for each valid FasterLog commit record (and
+    /// <see cref="ScanStep.Damage"/> for a damaged one) instead of skipping them unchecked.</summary>
+    public bool ReportCommitRecords { get; init; }
+
     /// <summary>Where the damage (or end) was found, and why.</summary>
     public string? Reason { get; private set; }
 
@@ -128,7 +132,22 @@ internal sealed class LogScanner
 
             if (length < 0)
             {
-                address += size; // FasterLog fast-commit record
+                // FasterLog fast-commit record
+                if (ReportCommitRecords)
+                {
+                    if (!FasterCommitRecord.TryParse(_page.AsSpan(offset, (int)Math.Min(size, valid - offset)), address, out _))
+                    {
+                        Reason = "damaged FasterLog commit record";
+                        return ScanStep.Damage;
+                    }
+
+                    RecordAddress = address;
+                    address += size;
+                    EntryEnd = address;
+                    return ScanStep.Commit;
+                }
+
+                address += size;
                 EntryEnd = address;
                 continue;
             }

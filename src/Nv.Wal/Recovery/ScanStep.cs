@@ -11,4 +11,7 @@ internal enum ScanStep
 
     /// <summary>Bytes that are neither a valid entry nor valid padding.</summary>
     Damage,
+
+    /// <summary>A valid FasterLog commit record (only with <see cref="LogScanner.ReportCommitRecords"/>).</summary>
+    Commit,
 }

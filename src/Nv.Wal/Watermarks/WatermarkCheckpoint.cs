@@ -8,8 +8,9 @@ namespace Nv.Wal.Watermarks;
 /// <remarks>
 /// Layout (40 bytes, little-endian): magic "NVWM" | version u32 | applied i64 | audited i64 | writes i64 | crc32c u32 |
 /// pad u32. Written to a temp file, fsynced (checked), renamed over the old one, then the directory is fsynced
-/// (checked). A file that fails its CRC is reported and treated as missing: watermarks may lag (replay is
-/// idempotent) but are never read as higher than what was persisted.
+/// (checked). A file that fails its CRC (or cannot be read) is reported and treated as missing: watermarks may lag
+/// (replay is idempotent, and the host recomputes them from the stores) but are never read as higher than what was
+/// persisted, and the log opens either way.
 /// </remarks>
 internal static class WatermarkCheckpoint
 {
@@ -37,7 +38,18 @@ internal static class WatermarkCheckpoint
             return LoadStatus.Missing;
         }
 
-        var bytes = File.ReadAllBytes(path);
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Unreadable is as good as corrupt: the watermarks are recomputed from the stores, never a reason not to open.
+            detail = $"'{path}' cannot be read ({ex.Message})";
+            return LoadStatus.Corrupt;
+        }
+
         if (bytes.Length != Size)
         {
             detail = $"'{path}' is {bytes.Length} bytes, expected {Size}";

@@ -96,6 +96,56 @@ public sealed class StorePositionTests : IDisposable
     }
 
     [Fact]
+    public async Task An_accepted_loss_of_the_wal_continues_lsns_above_the_highest_the_stores_hold_and_survives_a_restart()
+    {
+        await using (var nv = await NvTestHost.StartAsync(_dir.Path))
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                await nv.Pipeline.WriteAsync(Write("w-" + i, WalOperation.Create, "a" + i, new { n = i }), Ct);
+            }
+        }
+
+        Directory.Delete(Path.Combine(_dir.Path, "wal"), recursive: true);
+
+        await using (var nv = await NvTestHost.StartAsync(_dir.Path, new Dictionary<string, string?> { ["Nv:Pipeline:AcceptStoreAheadOfWal"] = "true" }))
+        {
+            Assert.Contains(nv.Logs.GetSnapshot(), r => r.Id.Id == 3113);
+            var next = await nv.Pipeline.WriteAsync(Write("after", WalOperation.Create, "b1", new { n = 9 }), Ct);
+            Assert.Equal(WriteStatus.Applied, next.Status);
+            Assert.Equal(new Lsn(6), next.Lsn); // never 1: LSN 1..5 are taken in the stores
+        }
+
+        // The setting is off again: the jump was recorded durably, the stores match the WAL, nothing is refused.
+        await using var again = await NvTestHost.StartAsync(_dir.Path);
+        var last = await again.Pipeline.WriteAsync(Write("later", WalOperation.Create, "b2", new { n = 10 }), Ct);
+        Assert.Equal(new Lsn(7), last.Lsn);
+        Assert.True((await again.Services.GetRequiredService<IAuditSink>().VerifyAsync(Ct)).IsValid);
+    }
+
+    [Fact]
+    public async Task A_deleted_audit_store_refuses_to_start_when_the_wal_no_longer_holds_its_records()
+    {
+        await using (var nv = await NvTestHost.StartAsync(_dir.Path, SmallSegments))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 400).Select(i =>
+                nv.Pipeline.WriteAsync(Write("w-" + i, WalOperation.Create, "a" + i, new { pad = new string('x', 400) }), Ct)));
+            var pipeline = nv.Services.GetRequiredService<WritePipeline>();
+            await pipeline.MakeStoresDurableAsync(Ct);
+            Assert.True((await pipeline.RunMaintenanceAsync(Ct)).Value > 1, "the test needs a truncated WAL");
+        }
+
+        foreach (var file in Directory.GetFiles(_dir.Path, "audit.db*"))
+        {
+            File.Delete(file);
+        }
+
+        var error = await Assert.ThrowsAsync<StoreWalMismatchException>(() => NvTestHost.StartAsync(_dir.Path, SmallSegments));
+        Assert.Equal("audit", error.Store);
+        Assert.False(error.StoreAhead);
+    }
+
+    [Fact]
     public async Task A_database_replaced_by_an_older_copy_refuses_to_start_when_the_wal_no_longer_holds_the_gap()
     {
         var copy = Path.Combine(_dir.Path, "older-nv.db");

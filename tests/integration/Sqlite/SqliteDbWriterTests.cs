@@ -123,6 +123,22 @@ public sealed class SqliteDbWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task An_lsn_whose_stored_outcome_belongs_to_another_record_is_an_error_not_a_stored_outcome()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(5, "o1", """{"a":1}""")], Ct);
+
+        // The same LSN issued again to a different record (a WAL that restarted below what this database holds).
+        var reused = Create(5, "o2", """{"b":2}""") with { Id = Guid.CreateVersion7() };
+        var error = await Assert.ThrowsAsync<DbWriterException>(() => writer.ApplyAsync([reused], Ct));
+
+        Assert.False(error.IsTransient);
+        Assert.Contains("issued twice", error.Message, StringComparison.Ordinal);
+        Assert.Null(await writer.GetAsync("Order", "o2", Ct));
+        Assert.NotNull(await writer.GetAsync("Order", "o1", Ct));
+    }
+
+    [Fact]
     public async Task The_directory_is_created_and_the_durability_pragmas_are_really_set()
     {
         await using var writer = Open(busy: TimeSpan.FromMilliseconds(1500));

@@ -30,6 +30,15 @@ internal static class FaultTools
     public static string[] StraceInject(string syscalls, string error, int from) =>
         ["strace", "-f", "-qq", "-o", "/dev/null", "-e", $"trace={syscalls}", "-e", "signal=none", "-e", $"inject={syscalls}:error={error}:when={from}+"];
 
+    /// <summary>Like <see cref="StraceInject(string, string, int)"/>, but only calls on <paramref name="paths"/> are traced,
+    /// counted and failed (strace <c>-P</c>: a path argument, or a descriptor open on that path when the call is made).</summary>
+    /// <remarks>The count is still per thread, but only calls on these paths count: other files' fsyncs no longer shift it.</remarks>
+    public static string[] StraceInjectOn(IEnumerable<string> paths, string syscalls, string error, int from) =>
+        [
+            "strace", "-f", "-qq", "-o", "/dev/null", .. paths.SelectMany(p => new[] { "-P", p }),
+            "-e", $"trace={syscalls}", "-e", "signal=none", "-e", $"inject={syscalls}:error={error}:when={from}+",
+        ];
+
     public static (int Exit, string Output) Run(string command, params string[] args)
     {
         try

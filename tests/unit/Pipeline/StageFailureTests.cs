@@ -117,4 +117,28 @@ public sealed class StageFailureTests
         Assert.Equal(callers * 40, sink.Entries.Count);
         Assert.True(sink.BatchSizes.Max() > callers, "the audit batches should grow with the backlog");
     }
+
+    [Fact]
+    public async Task Past_max_wal_bytes_during_an_audit_outage_new_writes_are_refused_with_the_reason_and_resume_when_it_shrinks()
+    {
+        await using var h = new PipelineHarness(ack: AckLevel.Applied, configure: o => o.MaxWalBytes = 1000);
+        h.Pipeline.Start();
+        await h.Pipeline.WriteAsync(PipelineHarness.Create("before", "e0"), Ct);
+        h.Audit.Unwritable = true;
+        await h.Pipeline.WriteAsync(PipelineHarness.Create("during", "e1"), Ct);
+        await WritePipelineTests.WaitUntil(() => h.Coordinator.HasGap);
+        h.Wal.SizeBytes = 5000; // the WAL could not be truncated below the unaudited records
+
+        await h.Pipeline.CheckWalSizeAsync(Ct);
+        var refused = await Assert.ThrowsAsync<PipelineUnavailableException>(() => h.Pipeline.WriteAsync(PipelineHarness.Create("over", "e2"), Ct));
+
+        Assert.Contains("MaxWalBytes", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("audit store is failing", refused.Message, StringComparison.Ordinal);
+        Assert.Null(refused.DurableLsn);
+        Assert.Equal(2, h.Wal.Records.Count); // nothing written for the refused request
+
+        h.Wal.SizeBytes = 500;
+        await h.Pipeline.CheckWalSizeAsync(Ct);
+        Assert.Equal(WriteStatus.Applied, (await h.Pipeline.WriteAsync(PipelineHarness.Create("after", "e3"), Ct)).Status);
+    }
 }

@@ -56,6 +56,10 @@ internal sealed class InMemoryWal : IWriteAheadLog
         }
     }
 
+    /// <summary>Not modelled: the fake never loses data, so it never has to continue above LSNs it did not hold.</summary>
+    public ValueTask ContinueAfterAsync(Lsn highestSeen, CancellationToken cancellationToken = default) =>
+        highestSeen <= LastLsn ? ValueTask.CompletedTask : throw new NotSupportedException("InMemoryWal cannot skip LSNs.");
+
     public async IAsyncEnumerable<WalRecord> ReadAsync(Lsn from, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await Task.Yield();
@@ -97,8 +101,11 @@ internal sealed class InMemoryWal : IWriteAheadLog
         AppliedLsn = AppliedLsn,
         AuditedLsn = AuditedLsn,
         SegmentCount = 0,
-        SizeBytes = 0,
+        SizeBytes = SizeBytes,
     };
+
+    /// <summary>What <see cref="GetStatistics"/> reports as the log's size on disk.</summary>
+    public long SizeBytes { get; set; }
 
     public ValueTask DisposeAsync()
     {

@@ -18,43 +18,17 @@ public sealed class WalCorruptionTests : WalTestBase
     }
 
     /// <summary>Finds each frame by its magic + LSN in segment 0 (layout: 12-byte FasterLog header, then the Nv frame).</summary>
-    private List<(long Start, long End)> Locate(int count) => Locate(SegmentPath(), count);
-
-    /// <summary>With <paramref name="untilMissing"/>, stops at the first LSN not on disk (a crash image's unwritten tail).</summary>
-    private static List<(long Start, long End)> Locate(string segment, int count, bool untilMissing = false)
-    {
-        var bytes = File.ReadAllBytes(segment);
-        var result = new List<(long, long)>();
-        for (long lsn = 1; lsn <= count; lsn++)
-        {
-            for (var p = 64; p + 32 <= bytes.Length; p += 4)
-            {
-                if (bytes[p + 12] == 0x4E && bytes[p + 13] == 0x56 && BitConverter.ToInt64(bytes, p + 20) == lsn
-                    && BitConverter.ToInt32(bytes, p + 8) > 20)
-                {
-                    var len = BitConverter.ToInt32(bytes, p + 8);
-                    result.Add((p, p + 12 + len));
-                    break;
-                }
-            }
-
-            if (untilMissing && result.Count < lsn)
-            {
-                return result;
-            }
-        }
-
-        Assert.Equal(count, result.Count);
-        return result;
-    }
+    private List<(long Start, long End)> Locate(int count) => LocateFrames(SegmentPath(), count);
 
     [Fact]
-    public async Task Truncating_the_segment_anywhere_in_the_last_records_opens_to_the_valid_prefix()
+    public async Task Truncating_the_segment_below_the_committed_address_refuses_to_open_and_point_in_time_opens_the_valid_prefix()
     {
+        // A clean close writes FasterLog's commit metadata: every record below its address was acknowledged.
         var ranges = await WriteLog(6);
         var snapshot = Path.Combine(Directory, "snapshot");
         CopyDirectory(LogDirectory, snapshot);
         var original = File.ReadAllBytes(SegmentPath());
+        var dataEnd = original.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
         var cuts = new SortedSet<long>();
         for (var cut = ranges[^2].Start; cut <= original.Length; cut += 13)
         {
@@ -70,34 +44,72 @@ public sealed class WalCorruptionTests : WalTestBase
             }
         }
 
+        cuts.Add(dataEnd);
         foreach (var cut in cuts.Where(c => c <= original.Length))
         {
-            System.IO.Directory.Delete(LogDirectory, recursive: true);
-            CopyDirectory(snapshot, LogDirectory);
-            File.WriteAllBytes(SegmentPath(), original.AsSpan(0, (int)cut).ToArray());
+            Restore(snapshot, original, cut);
             var expectedLast = ranges.Count(r => r.End <= cut);
-            await using var wal = Open();
-            var read = await ReadAll(wal);
-            Assert.True(expectedLast == read.Count, $"cut at {cut}: expected {expectedLast} records, read {read.Count}; {wal.Recovery.Detail}");
-            Assert.Equal(Enumerable.Range(1, expectedLast).Select(i => (long)i), read.Select(r => r.Lsn.Value));
-            Assert.Equal(new Lsn(expectedLast), wal.LastLsn);
-            if (expectedLast < 6)
+            if (cut < ranges[^1].End)
             {
-                Assert.NotNull(wal.Recovery.BrokenTailPath);
-                Assert.True(File.Exists(wal.Recovery.BrokenTailPath));
+                // Acknowledged records were cut away: refuse, naming the file, the offset and the ways forward.
+                var ex = Assert.Throws<WalCorruptionException>(() => Open());
+                Assert.EndsWith("nv.log.0", ex.Path);
+                Assert.InRange(ex.FileOffset, ranges[expectedLast - 1].End, ranges[expectedLast].End);
+                Assert.Equal(new Lsn(expectedLast), ex.LastGoodLsn);
+                Assert.Contains("acknowledged", ex.Message, StringComparison.Ordinal);
+                Assert.Contains("nv wal verify", ex.Message, StringComparison.Ordinal);
+                Assert.Contains("PointInTime", ex.Message, StringComparison.Ordinal);
+                Assert.Contains("nv.log.0", ex.Message, StringComparison.Ordinal);
+
+                // The operator's explicit choice: cut there, keep every record before, save the rest aside.
+                await using var pit = Open(WalRecoveryMode.PointInTime);
+                var kept = await ReadAll(pit);
+                Assert.Equal(Enumerable.Range(1, expectedLast).Select(i => (long)i), kept.Select(r => r.Lsn.Value));
+                Assert.NotNull(pit.Recovery.BrokenTailPath);
+                Assert.True(File.Exists(pit.Recovery.BrokenTailPath));
+                continue;
+            }
+
+            // Past the last record only FasterLog's commit records and zero padding remain: never fewer records, and a cut
+            // in the padding after the data is no damage at all.
+            try
+            {
+                await using var wal = Open();
+                Assert.True((await ReadAll(wal)).Count == 6, $"cut at {cut}: {wal.Recovery.Detail}");
+                Assert.Equal(new Lsn(6), wal.LastLsn);
+            }
+            catch (WalCorruptionException) when (cut < dataEnd)
+            {
             }
         }
     }
 
+    private void Restore(string snapshot, byte[] original, long cut)
+    {
+        System.IO.Directory.Delete(LogDirectory, recursive: true);
+        CopyDirectory(snapshot, LogDirectory);
+        File.WriteAllBytes(SegmentPath(), original.AsSpan(0, (int)cut).ToArray());
+        foreach (var broken in System.IO.Directory.GetFiles(Directory, "*.broken"))
+        {
+            File.Delete(broken);
+        }
+    }
+
     [Fact]
-    public async Task Bit_flip_in_the_last_record_cuts_the_tail()
+    public async Task Bit_flip_in_the_last_committed_record_refuses_to_open_by_default()
     {
         var ranges = await WriteLog(5);
         var bytes = File.ReadAllBytes(SegmentPath());
         bytes[ranges[^1].Start + 40] ^= 0x08;
         File.WriteAllBytes(SegmentPath(), bytes);
 
-        await using var wal = Open();
+        var ex = Assert.Throws<WalCorruptionException>(() => Open());
+        Assert.Equal(new Lsn(4), ex.LastGoodLsn);
+        Assert.Equal(ranges[^1].Start, ex.FileOffset);
+        Assert.EndsWith("nv.log.0", ex.Path);
+        Assert.Contains("acknowledged", ex.Message, StringComparison.Ordinal);
+
+        await using var wal = Open(WalRecoveryMode.PointInTime);
         Assert.Equal(new Lsn(4), wal.LastLsn);
         Assert.Equal(4, (await ReadAll(wal)).Count);
         Assert.NotNull(wal.Recovery.BrokenTailPath);
@@ -181,14 +193,18 @@ public sealed class WalCorruptionTests : WalTestBase
     }
 
     [Fact]
-    public async Task Zero_filled_tail_is_cut()
+    public async Task Zero_filled_acknowledged_records_refuse_to_open()
     {
         var ranges = await WriteLog(6);
         var bytes = File.ReadAllBytes(SegmentPath());
         Array.Clear(bytes, (int)ranges[4].Start + 20, bytes.Length - (int)ranges[4].Start - 20);
         File.WriteAllBytes(SegmentPath(), bytes);
 
-        await using var wal = Open();
+        var ex = Assert.Throws<WalCorruptionException>(() => Open());
+        Assert.Equal(new Lsn(4), ex.LastGoodLsn);
+        Assert.Equal(ranges[4].Start, ex.FileOffset);
+
+        await using var wal = Open(WalRecoveryMode.PointInTime);
         Assert.Equal(new Lsn(4), wal.LastLsn);
         Assert.Equal(4, (await ReadAll(wal)).Count);
     }
@@ -222,7 +238,7 @@ public sealed class WalCorruptionTests : WalTestBase
         }
 
         var segment = Path.Combine(image, "log", "nv.log.0");
-        var ranges = Locate(segment, total, untilMissing: true);
+        var ranges = LocateFrames(segment, total, untilMissing: true);
         var committedEnd = ranges[flushed - 1].End;
         var holeStart = (committedEnd / pageBytes + 1) * pageBytes;
         var lastBefore = ranges.FindLastIndex(r => r.End <= holeStart) + 1;
@@ -254,14 +270,17 @@ public sealed class WalCorruptionTests : WalTestBase
     }
 
     [Fact]
-    public async Task Zero_filled_entry_header_in_the_tail_is_cut_not_skipped()
+    public async Task Zero_filled_entry_header_of_the_last_committed_record_refuses_to_open_and_is_never_skipped()
     {
         var ranges = await WriteLog(6);
         var bytes = File.ReadAllBytes(SegmentPath());
         Array.Clear(bytes, (int)ranges[5].Start, 12);
         File.WriteAllBytes(SegmentPath(), bytes);
 
-        await using var wal = Open();
+        var ex = Assert.Throws<WalCorruptionException>(() => Open());
+        Assert.Equal(new Lsn(5), ex.LastGoodLsn);
+
+        await using var wal = Open(WalRecoveryMode.PointInTime);
         Assert.Equal(new Lsn(5), wal.LastLsn);
     }
 

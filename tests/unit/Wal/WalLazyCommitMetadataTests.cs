@@ -35,4 +35,38 @@ public sealed class WalLazyCommitMetadataTests : WalTestBase
         Assert.Equal(written.Select(r => r.RequestId), read.Select(r => r.RequestId));
         Assert.Null(reopened.Recovery.BrokenTailPath);
     }
+
+    [Fact]
+    public async Task A_failed_commit_metadata_write_faults_the_wal_naming_the_file()
+    {
+        await using var wal = Open();
+        await AppendFlushed(wal, 3);
+
+        // Make the next metadata write fail for real: its directory is now a file (rename into it: ENOTDIR).
+        var metadata = Path.Combine(LogDirectory, "commits", "log-commits");
+        System.IO.Directory.Delete(metadata, recursive: true);
+        await File.WriteAllTextAsync(metadata, "not a directory", Ct);
+
+        // Metadata is written at most every 100 ms: keep committing until a write was attempted and the WAL faulted.
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        WalFaultedException? fault = null;
+        while (fault is null && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            await Task.Delay(120, Ct);
+            try
+            {
+                var r = await wal.AppendAsync(Record(9), Ct);
+                await wal.FlushAsync(r.Lsn, Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(5), Ct);
+            }
+            catch (WalFaultedException ex)
+            {
+                fault = ex;
+            }
+        }
+
+        Assert.NotNull(fault);
+        Assert.Equal(WalState.Faulted, wal.State);
+        Assert.Contains(metadata, fault.Path, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<WalFaultedException>(async () => await wal.AppendAsync(Record(10), Ct));
+    }
 }

@@ -81,7 +81,14 @@ public abstract class WalTestBase : IDisposable
         {
             if (Path.GetFileName(file) != "nv.lock")
             {
-                File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+                try
+                {
+                    File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+                }
+                catch (FileNotFoundException)
+                {
+                    // A temp file renamed away while copying (commit metadata being written): not part of the image.
+                }
             }
         }
 
@@ -92,6 +99,106 @@ public abstract class WalTestBase : IDisposable
                 CopyDirectory(dir, Path.Combine(to, Path.GetFileName(dir)));
             }
         }
+    }
+
+    /// <summary>Finds each frame by its magic + LSN in a segment file (layout: 12-byte FasterLog header, then the Nv frame) and
+    /// returns its (start, end) byte range. With <paramref name="untilMissing"/>, stops at the first LSN not on disk (a crash image's unwritten tail).</summary>
+    protected static List<(long Start, long End)> LocateFrames(string segment, int count, bool untilMissing = false)
+    {
+        var bytes = File.ReadAllBytes(segment);
+        var result = new List<(long, long)>();
+        for (long lsn = 1; lsn <= count; lsn++)
+        {
+            for (var p = 64; p + 32 <= bytes.Length; p += 4)
+            {
+                if (bytes[p + 12] == 0x4E && bytes[p + 13] == 0x56 && BitConverter.ToInt64(bytes, p + 20) == lsn
+                    && BitConverter.ToInt32(bytes, p + 8) > 20)
+                {
+                    var len = BitConverter.ToInt32(bytes, p + 8);
+                    result.Add((p, p + 12 + len));
+                    break;
+                }
+            }
+
+            if (untilMissing && result.Count < lsn)
+            {
+                return result;
+            }
+        }
+
+        Assert.Equal(count, result.Count);
+        return result;
+    }
+
+    /// <summary>Segment 0 of a log just before and just after one flush, and a crash image of the whole directory taken
+    /// before that flush (so its commit metadata covers at most <see cref="Acknowledged"/>).</summary>
+    protected sealed record FlushCapture(string Image, byte[] Before, byte[] After, IReadOnlyList<WalRecord> Acknowledged, IReadOnlyList<WalRecord> Flushed)
+    {
+        /// <summary>The 512-byte sectors of segment 0 the flush wrote with new content.</summary>
+        public IReadOnlyList<int> ChangedSectors { get; } = [.. Enumerable.Range(0, (After.Length + 511) / 512).Where(i => !Sector(Before, i).SequenceEqual(Sector(After, i)))];
+
+        /// <summary>A sector's bytes (zeros past the end of the file).</summary>
+        public static byte[] Sector(byte[] file, int index)
+        {
+            var sector = new byte[512];
+            if (index * 512 < file.Length)
+            {
+                file.AsSpan(index * 512, Math.Min(512, file.Length - index * 512)).CopyTo(sector);
+            }
+
+            return sector;
+        }
+    }
+
+    /// <summary>Appends and flushes <paramref name="acknowledged"/> records one by one, takes the crash image, then appends
+    /// <paramref name="next"/> and flushes them with one commit.</summary>
+    protected async Task<FlushCapture> CaptureFlushAsync(int acknowledged, IReadOnlyList<WalRecord> next, Func<int, WalRecord>? acknowledgedRecord = null)
+    {
+        var image = Path.Combine(Directory, "before-flush");
+        var acked = new List<WalRecord>();
+        var flushed = new List<WalRecord>();
+        byte[] after;
+        await using (var wal = Open())
+        {
+            for (var i = 0; i < acknowledged; i++)
+            {
+                var r = await wal.AppendAsync((acknowledgedRecord ?? (n => Record(n)))(i), Ct);
+                await wal.FlushAsync(r.Lsn, Ct);
+                acked.Add(r);
+            }
+
+            CopyDirectory(Directory, image);
+            foreach (var r in next)
+            {
+                flushed.Add(await wal.AppendAsync(r, Ct));
+            }
+
+            await wal.FlushAsync(wal.LastLsn, Ct);
+            after = File.ReadAllBytes(SegmentPath());
+        }
+
+        return new FlushCapture(image, File.ReadAllBytes(Path.Combine(image, "log", "nv.log.0")), after, acked, flushed);
+    }
+
+    /// <summary>A crash image of <paramref name="capture"/> in <paramref name="target"/>: the directory before the flush, with
+    /// segment 0 as the flush left it on a disk that wrote only the sectors in <paramref name="landed"/> (each sector whole:
+    /// new content, or the old one).</summary>
+    protected static void ComposeImage(FlushCapture capture, string target, IEnumerable<int> landed)
+    {
+        if (System.IO.Directory.Exists(target))
+        {
+            System.IO.Directory.Delete(target, recursive: true);
+        }
+
+        CopyDirectory(capture.Image, target);
+        var bytes = new byte[Math.Max(capture.Before.Length, capture.After.Length)];
+        capture.Before.CopyTo(bytes, 0);
+        foreach (var sector in landed)
+        {
+            FlushCapture.Sector(capture.After, sector).AsSpan(0, Math.Min(512, bytes.Length - sector * 512)).CopyTo(bytes.AsSpan(sector * 512));
+        }
+
+        File.WriteAllBytes(Path.Combine(target, "log", "nv.log.0"), bytes);
     }
 
     protected string SegmentPath(int index = 0) => Path.Combine(LogDirectory, $"nv.log.{index}");

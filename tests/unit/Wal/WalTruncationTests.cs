@@ -30,7 +30,11 @@ public sealed class WalTruncationTests : WalTestBase
             var read = await ReadAll(wal, new Lsn(251));
             Assert.Equal(Enumerable.Range(251, 150).Select(i => (long)i), read.Select(r => r.Lsn.Value));
             Assert.Equal(251, (await ReadAll(wal)).First().Lsn.Value);
-            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await ReadAll(wal, new Lsn(10)));
+            var truncated = await Assert.ThrowsAsync<WalTruncatedException>(async () => await ReadAll(wal, new Lsn(10)));
+            Assert.Equal(new Lsn(10), truncated.RequestedLsn);
+            Assert.Equal(new Lsn(251), truncated.FirstLsn);
+            Assert.Contains("LSN 10", truncated.Message, StringComparison.Ordinal);
+            Assert.Contains("LSN 251", truncated.Message, StringComparison.Ordinal);
             await AppendFlushed(wal, 5, 1000);
         }
 

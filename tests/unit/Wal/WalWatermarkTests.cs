@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Nv.Wal;
 
 namespace Nv.Unit.Tests.Wal;
@@ -90,5 +92,55 @@ public sealed class WalWatermarkTests : WalTestBase
         }
 
         Assert.True(File.Exists(CheckpointPath));
+    }
+
+    [Theory]
+    [InlineData("missing")]
+    [InlineData("garbage")]
+    [InlineData("empty")]
+    public async Task A_lost_checkpoint_after_truncation_still_opens_with_a_warning_and_reads_below_the_first_lsn_throw_typed(string damage)
+    {
+        await using (var wal = Open(segmentBits: 13))
+        {
+            await AppendFlushed(wal, 300);
+            wal.AdvanceApplied(new Lsn(250));
+            wal.AdvanceAudited(new Lsn(250));
+            Assert.Equal(new Lsn(251), await wal.TruncateAsync(Ct));
+        }
+
+        switch (damage)
+        {
+            case "missing":
+                File.Delete(CheckpointPath);
+                break;
+            case "garbage":
+                File.WriteAllBytes(CheckpointPath, [.. Enumerable.Range(0, 40).Select(i => (byte)(i * 7))]);
+                break;
+            default:
+                File.WriteAllBytes(CheckpointPath, []);
+                break;
+        }
+
+        var logger = new FakeLogger();
+        await using var reopened = new FasterWriteAheadLog(Options(segmentBits: 13), logger);
+        Assert.Equal(Lsn.None, reopened.AppliedLsn);
+        Assert.Equal(Lsn.None, reopened.AuditedLsn);
+        Assert.Equal(new Lsn(300), reopened.LastLsn);
+        var warning = Assert.Single(logger.Collector.GetSnapshot(), r => r.Level == LogLevel.Warning && r.Message.Contains("watermark", StringComparison.Ordinal));
+        Assert.Contains(CheckpointPath, warning.Message, StringComparison.Ordinal);
+
+        // What boot replay does with watermarks at 0: read from LSN 1, which the log no longer holds.
+        var ex = await Assert.ThrowsAsync<WalTruncatedException>(async () => await ReadAll(reopened, reopened.AppliedLsn.Next));
+        Assert.Equal(new Lsn(1), ex.RequestedLsn);
+        Assert.Equal(new Lsn(251), ex.FirstLsn);
+        Assert.Equal(Enumerable.Range(251, 50).Select(i => (long)i), (await ReadAll(reopened, ex.FirstLsn)).Select(r => r.Lsn.Value));
+    }
+
+    [Fact]
+    public async Task A_new_log_has_no_checkpoint_and_opens_without_a_warning()
+    {
+        var logger = new FakeLogger();
+        await using var wal = new FasterWriteAheadLog(Options(), logger);
+        Assert.DoesNotContain(logger.Collector.GetSnapshot(), r => r.Level >= LogLevel.Warning);
     }
 }
