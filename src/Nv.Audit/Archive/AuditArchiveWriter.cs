@@ -28,7 +28,7 @@ internal sealed class AuditArchiveWriter : IDisposable
     {
         Path = System.IO.Path.GetFullPath(path);
         _temp = Path + ".tmp";
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        DurableFile.SyncDirectory(System.IO.Path.GetDirectoryName(Path)!); // created durably: the file's entry will live in it
         _file = new FileStream(_temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024);
         _gzip = new GZipStream(_file, CompressionLevel.Optimal, leaveOpen: true);
         _json = new Utf8JsonWriter(_gzip);
@@ -81,8 +81,7 @@ internal sealed class AuditArchiveWriter : IDisposable
         EndLine();
         _json.Dispose();
         _gzip.Dispose();
-        _file.Flush();
-        NativeFileSync.Fsync(_file.SafeFileHandle, _temp);
+        DurableFile.Sync(_file);
         _file.Dispose();
         _completed = true;
         using var read = File.OpenRead(_temp);
@@ -93,7 +92,7 @@ internal sealed class AuditArchiveWriter : IDisposable
     public void Publish()
     {
         File.Move(_temp, Path, overwrite: true);
-        NativeFileSync.FsyncDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        DurableFile.SyncDirectory(System.IO.Path.GetDirectoryName(Path)!);
     }
 
     public void Dispose()
