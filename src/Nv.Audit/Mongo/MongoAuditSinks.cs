@@ -56,5 +56,8 @@ public static class MongoAuditSinks
         MongoUri = options.MongoUri,
         MongoDatabase = options.MongoDatabase,
         MongoConnectTimeout = options.MongoConnectTimeout,
+        SigningKeyPath = options.SigningKeyPath,
+        CheckpointEveryEntries = options.CheckpointEveryEntries,
+        CheckpointInterval = options.CheckpointInterval,
     };
 }

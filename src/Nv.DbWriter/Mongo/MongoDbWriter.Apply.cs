@@ -39,7 +39,11 @@ internal sealed partial class MongoDbWriter
         for (var i = 0; i < batch.Count; i++)
         {
             var record = batch[i] ?? throw new ArgumentException($"Batch item {i} is null.", nameof(batch));
-            ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
+            if (record.Operation != WalOperation.AuditEvent) // an audit event names no collection
+            {
+                ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
+            }
+
             if (record.Lsn.Value <= 0)
             {
                 throw new ArgumentException($"Batch item {i} has no LSN (it was never appended to the WAL).", nameof(batch));
@@ -50,12 +54,12 @@ internal sealed partial class MongoDbWriter
                 throw new ArgumentException($"Record at LSN {record.Lsn} lacks an entity id, replay key or request id.", nameof(batch));
             }
 
-            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete))
+            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent))
             {
                 throw new ArgumentException($"Record at LSN {record.Lsn} has an unknown operation {record.Operation}.", nameof(batch));
             }
 
-            if (record.Operation == WalOperation.Delete)
+            if (record.Operation is WalOperation.Delete or WalOperation.AuditEvent)
             {
                 continue;
             }

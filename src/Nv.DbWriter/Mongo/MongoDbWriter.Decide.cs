@@ -24,7 +24,8 @@ internal sealed partial class MongoDbWriter
         }
 
         var slots = new Dictionary<(string DtoType, string EntityId), Slot?>();
-        foreach (var group in batch.Where(r => !IsFinal(stored, r.Lsn.Value) && r.Lsn.Value > _resolvedThrough).GroupBy(r => r.DtoType))
+        foreach (var group in batch.Where(r => !IsFinal(stored, r.Lsn.Value) && r.Lsn.Value > _resolvedThrough && r.Operation != WalOperation.AuditEvent)
+                     .GroupBy(r => r.DtoType))
         {
             var collection = await CollectionAsync(group.Key, cancellationToken);
             var ids = group.Select(r => r.EntityId).Distinct(StringComparer.Ordinal).ToList();
@@ -84,7 +85,7 @@ internal sealed partial class MongoDbWriter
                 continue;
             }
 
-            plan.Results[i] = Decide(plan, slots, record, documents[i]);
+            plan.Results[i] = record.Operation == WalOperation.AuditEvent ? DecideAuditEvent(plan, record) : Decide(plan, slots, record, documents[i]);
         }
 
         if (pendingSeen > 0)

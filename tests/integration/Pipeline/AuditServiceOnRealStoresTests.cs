@@ -118,7 +118,7 @@ public sealed class AuditServiceOnRealStoresTests : IDisposable
     }
 
     [Fact]
-    public async Task A_tail_cut_at_recovery_is_a_system_event()
+    public async Task A_cut_at_recovery_is_a_system_event()
     {
         var walDir = Path.Combine(_dir.Path, "wal");
         await using (var wal = WriteAheadLog.Open(new WalOptions { Directory = walDir }))
@@ -134,14 +134,15 @@ public sealed class AuditServiceOnRealStoresTests : IDisposable
             }
         }
 
-        // One flipped bit in the last record's payload: its CRC fails, recovery cuts it (an unacknowledged tail).
+        // One flipped bit in the last record's payload: its CRC fails. The record is durable (acknowledged), so recovery
+        // refuses by default; the operator's PointInTime mode cuts it and keeps what precedes.
         var segment = Directory.GetFiles(Path.Combine(walDir, "log"), "nv.log.*").Single();
         var bytes = File.ReadAllBytes(segment);
         var at = bytes.AsSpan().IndexOf("TAIL-2"u8);
         bytes[at] ^= 0x01;
         File.WriteAllBytes(segment, bytes);
 
-        await using var nv = await NvTestHost.StartAsync(_dir.Path);
+        await using var nv = await NvTestHost.StartAsync(_dir.Path, new Dictionary<string, string?> { ["Nv:Wal:RecoveryMode"] = "PointInTime" });
         var cut = Assert.Single((await nv.Services.GetRequiredService<IAuditSink>().QueryAsync(
             new AuditQuery { Category = AuditCategory.SystemEvents, Operation = "wal-tail-cut" }, Ct)).Entries);
         Assert.True(long.Parse(cut.Metadata["tailBytesCut"], System.Globalization.CultureInfo.InvariantCulture) > 0);
