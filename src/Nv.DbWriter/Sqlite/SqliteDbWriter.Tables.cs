@@ -13,6 +13,11 @@ internal sealed partial class SqliteDbWriter
         for (var i = 0; i < batch.Count; i++)
         {
             firstIndex[i] = dtoTypes.Count;
+            if (batch[i].Operation == WalOperation.AuditEvent)
+            {
+                continue; // no entity, no table
+            }
+
             if (batch[i].Items is { } items)
             {
                 foreach (var item in items)

@@ -245,7 +245,9 @@ internal sealed partial class WritePipeline
         DtoType = request.DtoType,
         EntityId = request.EntityId,
         Payload = request.Payload!.Value,
-        ReplayKey = ReplayKey.Create(_options.Environment, _options.Service, request.Version, request.DtoType, request.EntityId),
+        // An audit event names no slot (its dtoType is optional): its key says so.
+        ReplayKey = ReplayKey.Create(_options.Environment, _options.Service, request.Version,
+            request.Operation == WalOperation.AuditEvent ? AuditEventSlot : request.DtoType, request.EntityId),
         RequestId = request.RequestId,
         UserId = request.UserId,
         Reason = request.Reason,
@@ -254,12 +256,16 @@ internal sealed partial class WritePipeline
         Fingerprint = fingerprint,
     };
 
+    /// <summary>The dtoType part of an audit event's replay key (no entity type can start with '_').</summary>
+    internal const string AuditEventSlot = "_audit";
+
     private void FaultPipeline(Exception ex, List<PendingWrite> batch)
     {
         var fault = ex as WalFaultedException ?? new WalFaultedException("The write-ahead log failed: " + ex.Message, innerException: ex);
         if (Interlocked.CompareExchange(ref _fault, fault, null) is null)
         {
             Log.WalFaulted(_logger, fault, fault.Path, fault.ErrnoName, fault.Advice);
+            RecordFault("commit", fault);
         }
 
         _incoming.Writer.TryComplete(fault);
