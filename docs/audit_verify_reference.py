@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Reference implementation of the Nv audit hash chain (docs/audit-hash-chain.md, encodings 1, 2 and 3) and of the
-Merkle tree checks (docs/audit-merkle.md).
+"""Reference implementation of the Nv audit hash chain (docs/audit-hash-chain.md, encodings 1, 2 and 3), of the
+Merkle tree checks (docs/audit-merkle.md) and of archive files (docs/audit-archive.md).
 
 Usage: audit_verify_reference.py path/to/audit.db [public-key.pem]
-  -> verifies every chain in a SQLite audit store, recomputes each chain's RFC 9162 Merkle tree from the entries,
-     checks the stored leaf hashes and every stored checkpoint's size and root, and (with a public key and the
-     `cryptography` package) each checkpoint's ECDSA P-256 signature.
+  -> verifies every chain in a SQLite audit store, recomputes each chain's RFC 9162 Merkle tree from the entries
+     (for a chain retention pruned: from its kept leaf hashes, then its entries, which must link to the kept hash),
+     checks the stored leaf hashes and every stored checkpoint's size and root, that every pruned entry lies in a
+     recorded archive, and (with a public key and the `cryptography` package) each checkpoint's ECDSA P-256 signature.
+       audit_verify_reference.py --archive FILE [public-key.pem]
+  -> verifies an archive file offline: entries link and hash, the Merkle root recomputed from the header's frontier
+     and the entries is the one its checkpoint signs, and (with a public key) the signature.
 Independent of the .NET code on purpose: it is how the spec is checked.
 """
-import base64, hashlib, json, sqlite3, struct, sys
+import base64, gzip, hashlib, json, sqlite3, struct, sys
 
 
 class Num(str):
@@ -193,16 +197,115 @@ def check_signature(text, public_key_pem):
     return None
 
 
+def mth_with_base(base_size, frontier, leaves):
+    """RFC 9162 root over `base_size` leaves known only by their frontier (the complete subtrees, largest first) and then
+    `leaves` (an archive's view of its chain's tree)."""
+    blocks, start = {}, 0
+    for level in range(62, -1, -1):
+        if (base_size >> level) & 1:
+            blocks[(start, 1 << level)] = frontier.pop(0)
+            start += 1 << level
+    if frontier:
+        raise ValueError("the frontier has more hashes than set bits of its size")
+
+    def h(start, count):
+        if (start, count) in blocks:
+            return blocks[(start, count)]
+        if start + count <= base_size:
+            raise ValueError("a subtree inside the frontier was asked for")
+        if count == 1:
+            return leaves[start - base_size]
+        k = 1
+        while k * 2 < count:
+            k *= 2
+        return node_hash(h(start, k), h(start + k, count - k))
+
+    n = base_size + len(leaves)
+    return hashlib.sha256(b"").digest() if n == 0 else h(0, n)
+
+
+ARCHIVE_FIELDS = {"user_id": "userId", "dto_type": "dtoType", "entity_id": "entityId", "before_json": "before",
+                  "after_json": "after", "changes_json": "changes", "metadata_json": "metadata", "request_id": "requestId",
+                  "prev_hash": "prevHash", "wal_record_hash": "walRecordHash"}
+
+
+def verify_archive(path, public_key_pem=None):
+    with gzip.open(path, "rt", encoding="utf-8", newline="\n") as f:
+        lines = f.read().split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    header = json.loads(lines[0])
+    if header.get("format") != "nv-audit-archive/v1":
+        return "BROKEN: not an nv-audit-archive/v1 file"
+    chain, seq, prev = header["chain"], header["firstSequence"] - 1, header["prevHash"]
+    frontier = [bytes.fromhex(x) for x in header["frontier"]]
+    leaves, end = [], None
+    for line in lines[1:]:
+        a = json.loads(line)
+        if a.get("end"):
+            end = a
+            break
+        e = {k: a[ARCHIVE_FIELDS.get(k, k)] for k in ("id", "timestamp", "service", "category", "operation", "user_id", "dto_type",
+                                                       "entity_id", "before_json", "after_json", "changes_json", "reason",
+                                                       "metadata_json", "request_id", "lsn", "sequence", "prev_hash",
+                                                       "wal_record_hash", "encoding")}
+        # Encoding 3 (encryption at rest): the data key id and the sealed bytes (base64 in the archive line).
+        e["key_id"] = a.get("keyId")
+        e["sealed"] = None if a.get("sealed") is None else base64.b64decode(a["sealed"])
+        if e["service"] != chain or e["sequence"] != seq + 1:
+            return f"BROKEN {chain} #{e['sequence']}: expected sequence {seq + 1}"
+        if e["prev_hash"] != prev:
+            return f"BROKEN {chain} #{e['sequence']}: prevHash mismatch"
+        if entry_hash(e) != a["hash"]:
+            return f"BROKEN {chain} #{e['sequence']}: hash mismatch (edited)"
+        leaves.append(leaf_hash(canonical_bytes(e)))
+        seq, prev = e["sequence"], a["hash"]
+    if end is None or end["lastSequence"] != seq or end["lastHash"] != prev or end["entries"] != len(leaves):
+        return "BROKEN: the end line is missing or does not match the entries (truncated, entries removed or added)"
+    text = end["checkpoint"]
+    fields = dict(l.split(": ", 1) for l in text.split("\n")[1:6])
+    if fields["chain"] != chain or int(fields["size"]) != seq:
+        return "BROKEN: the checkpoint is for another chain or size"
+    if mth_with_base(header["firstSequence"] - 1, frontier, leaves) != base64.b64decode(fields["root"]):
+        return "BROKEN: Merkle root mismatch (entries rewritten)"
+    key = public_key_pem if public_key_pem is not None else end["publicKey"].encode()
+    try:
+        if problem := check_signature(text, key):
+            return f"BROKEN: checkpoint {problem}"
+    except ImportError:
+        return f"OK {len(leaves)} entries {header['firstSequence']}..{seq} of {chain} (signature not checked: no cryptography package)"
+    pinned = "" if public_key_pem is not None else " (with the key the file carries)"
+    return f"OK {len(leaves)} entries {header['firstSequence']}..{seq} of {chain}, root and signature verified{pinned}"
+
+
 def verify(path, public_key_pem=None):
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     db.row_factory = sqlite3.Row
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    pruned = {}
+    if "audit_pruned" in tables:
+        pruned = {r[0]: (r[1], r[2]) for r in db.execute("SELECT chain, through, last_hash FROM audit_pruned")}
     chain, last_seq, last_hash, last_version, n = None, 0, "0" * 64, 0, 0
     leaves = {}
+    for c, (through, _) in pruned.items():
+        leaves[c] = [bytes(r[0]) for r in db.execute(
+            "SELECT hash FROM audit_merkle_leaves WHERE chain = ? AND idx < ? ORDER BY idx", (c, through))]
+        if len(leaves[c]) != through:
+            return f"BROKEN {c}: Merkle leaves of the pruned entries 1..{through} are missing"
+        covered = 0
+        for first, last, h in db.execute(
+                "SELECT first_sequence, last_sequence, last_hash FROM audit_archives WHERE chain = ? ORDER BY first_sequence", (c,)):
+            if first != covered + 1 or covered >= through:
+                break
+            covered, covered_hash = last, h
+        if covered < through:
+            return f"BROKEN {c}: entries {covered + 1}..{through} were pruned but no recorded archive holds them"
     for row in db.execute("SELECT * FROM audit_entries ORDER BY service, sequence"):
         e = dict(row)
         if e["service"] != chain:
-            chain, last_seq, last_hash, last_version = e["service"], 0, "0" * 64, 0
-            leaves[chain] = []
+            chain, last_version = e["service"], 0
+            last_seq, last_hash = pruned.get(chain, (0, "0" * 64))
+            leaves.setdefault(chain, [])
         n += 1
         if e["sequence"] != last_seq + 1:
             return f"BROKEN {chain} #{e['sequence']}: expected sequence {last_seq + 1}"
@@ -219,7 +322,6 @@ def verify(path, public_key_pem=None):
             return f"BROKEN {chain} #{e['sequence']}: hash mismatch (edited)"
         leaves[chain].append(leaf_hash(canonical_bytes(e)))
         last_seq, last_hash, last_version = e["sequence"], e["hash"], version
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     checkpoints = 0
     if "audit_checkpoints" in tables:
         for row in db.execute("SELECT chain, size, text FROM audit_checkpoints ORDER BY chain, position"):
@@ -272,7 +374,9 @@ def fixed_wal_record():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--golden"]:
+    if sys.argv[1:2] == ["--archive"]:
+        print(verify_archive(sys.argv[2], open(sys.argv[3], "rb").read() if len(sys.argv) > 3 else None))
+    elif sys.argv[1:] == ["--golden"]:
         e = fixed_entry_v2()
         print("v2", entry_hash(e))
         e["encoding"], e["wal_record_hash"] = 1, None

@@ -29,13 +29,21 @@ public static class AuditEntryFactory
     /// is covered by the hash chain and the Merkle tree like every other field.</remarks>
     public const string DtoVersionKey = "nv.dtoVersion";
 
-    /// <summary>The audit operation name of a WAL operation: <c>create</c>, <c>update</c>, <c>delete</c> or <c>erase</c>.</summary>
+    /// <summary>Operation name of the entry Nv writes after boot replay (system-events).</summary>
+    public const string ReplayFinishedOperation = "replay-finished";
+
+    /// <summary>Operation name of an environment-change entry.</summary>
+    public const string EnvironmentChangedOperation = "environment-changed";
+
+    /// <summary>The audit operation name of a WAL operation: <c>create</c>, <c>update</c>, <c>delete</c> or
+    /// <c>audit-event</c> or <c>erase</c> (the name a WAL record hash encodes; an audit event's entry has its own operation).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined operation.</exception>
     public static string OperationName(WalOperation operation) => operation switch
     {
         WalOperation.Create => "create",
         WalOperation.Update => "update",
         WalOperation.Delete => "delete",
+        WalOperation.AuditEvent => "audit-event",
         WalOperation.Erase => "erase",
         _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "Unknown WAL operation."),
     };
@@ -49,6 +57,12 @@ public static class AuditEntryFactory
     public static AuditEntry FromWalRecord(WalRecord record, JsonElement? before, JsonElement? after)
     {
         ArgumentNullException.ThrowIfNull(record);
+        if (record.Operation == WalOperation.AuditEvent)
+        {
+            // A custom event's entry comes from the record alone: there is no entity, so no before image to read.
+            return AuditEvents.ToEntry(record);
+        }
+
         RequireText(record.RequestId, "record.RequestId");
         RequireText(record.EntityId, "record.EntityId");
         RequireText(record.Service, "record.Service");
@@ -100,6 +114,45 @@ public static class AuditEntryFactory
     /// <param name="metadata">Extra details, e.g. the stop reason.</param>
     public static AuditEntry ServiceStopped(string service, TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string>? metadata = null) =>
         ServiceEvent(service, ServiceStopOperation, timeProvider, metadata);
+
+    /// <summary>Builds a <c>system-events</c> entry Nv writes about itself (boot replay finished, the WAL faulted, a tail cut
+    /// at recovery, WAL truncation, a store stopped, a checkpoint failure, audit entries pruned), with a fresh UUIDv7 id.</summary>
+    /// <param name="service">The service (the chain the entry goes to).</param>
+    /// <param name="operation">What happened, e.g. <c>replay-finished</c>.</param>
+    /// <param name="subject">What it happened to (the entry's entity id), e.g. <c>wal</c>, <c>audit</c>, the service.</param>
+    /// <param name="reason">A human-readable account, if any.</param>
+    /// <param name="metadata">The figures: counts, positions, error classes.</param>
+    /// <param name="timeProvider">Clock; the system clock when null.</param>
+    /// <exception cref="ArgumentException">A required field is missing.</exception>
+    public static AuditEntry SystemEvent(
+        string service, string operation, string subject, string? reason = null,
+        IReadOnlyDictionary<string, string>? metadata = null, TimeProvider? timeProvider = null)
+    {
+        var id = Guid.CreateVersion7((timeProvider ?? TimeProvider.System).GetUtcNow());
+        return Build(service, AuditCategory.SystemEvents, operation, "system:" + id.ToString("D"), subject,
+            userId: null, dtoType: null, reason, timeProvider, metadata, id);
+    }
+
+    /// <summary>Builds an <c>environment-change</c> entry: what differs from the last run (environment, service name,
+    /// writer kind, signing key id, version...), as the before and after images and their field-level diff.</summary>
+    /// <param name="service">The service that started.</param>
+    /// <param name="previous">The last run's values, or null when no earlier run is known.</param>
+    /// <param name="current">This run's values.</param>
+    /// <param name="timeProvider">Clock; the system clock when null.</param>
+    public static AuditEntry EnvironmentChanged(
+        string service, IReadOnlyDictionary<string, string>? previous, IReadOnlyDictionary<string, string> current, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        var id = Guid.CreateVersion7((timeProvider ?? TimeProvider.System).GetUtcNow());
+        var before = previous is null ? (JsonElement?)null : ToJson(previous);
+        var after = ToJson(current);
+        var entry = Build(service, AuditCategory.EnvironmentChange, EnvironmentChangedOperation, "system:" + id.ToString("D"), service,
+            userId: null, dtoType: null, previous is null ? "first recorded start" : "differs from the last run", timeProvider, null, id);
+        return entry with { Before = before, After = after, Changes = JsonDiff.Compute(before, after) };
+    }
+
+    private static JsonElement ToJson(IReadOnlyDictionary<string, string> values) =>
+        JsonSerializer.SerializeToElement(new SortedDictionary<string, string>(values.ToDictionary(StringComparer.Ordinal), StringComparer.Ordinal));
 
     /// <summary>Builds an authentication-failure entry, with a fresh UUIDv7 id.</summary>
     /// <param name="service">The service that refused the request.</param>

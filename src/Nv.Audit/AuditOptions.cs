@@ -53,4 +53,13 @@ public sealed class AuditOptions
     /// time). Checked on every append and, in the embedded store, about every 100 ms while the store is open, so a chain
     /// that went quiet is signed within one interval of its last entry.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long entries stay in the store (<c>Nv:Audit:Retention</c>); null (the default) keeps every entry. Once all
+    /// entries of a range recorded by <c>nv audit archive</c> are older than this, the host prunes them from the store, after
+    /// verifying the archive file again; the leaf hashes and each chain's last hash stay, so every proof and
+    /// verification of what remains still works, and archived entries are proven from their archive.</summary>
+    public TimeSpan? Retention { get; set; }
+
+    /// <summary>Entries deleted per transaction when pruning (each chunk moves the chain's pruned marker with it).</summary>
+    public int PruneBatchSize { get; set; } = 10_000;
 }

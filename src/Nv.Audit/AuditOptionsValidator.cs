@@ -60,6 +60,16 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
             failures.Add($"{nameof(AuditOptions.CheckpointInterval)} must not be negative (was {options.CheckpointInterval}).");
         }
 
+        if (options.Retention is { } retention && retention <= TimeSpan.Zero)
+        {
+            failures.Add($"{nameof(AuditOptions.Retention)} must be positive, or unset to keep every entry (was {retention}).");
+        }
+
+        if (options.PruneBatchSize is < 1 or > 1_000_000)
+        {
+            failures.Add($"{nameof(AuditOptions.PruneBatchSize)} must be between 1 and 1000000 (was {options.PruneBatchSize}).");
+        }
+
         if (options.SigningKeyPath is { } keyPath && (keyPath.Length == 0 || keyPath.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
         {
             failures.Add($"{nameof(AuditOptions.SigningKeyPath)} is not a valid path.");

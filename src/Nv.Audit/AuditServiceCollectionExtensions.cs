@@ -43,6 +43,8 @@ public static class AuditServiceCollectionExtensions
         services.TryAddSingleton<IAuditProofs>(sp => sp.GetRequiredService<IAuditSink>() is var sink && sink is IAuditProofs proofs
             ? proofs
             : new ChainOnlyAuditProofs(sink, sink is MongoAuditSink ? "MongoDB" : sink.GetType().Name));
+        services.TryAddSingleton<Nv.Audit.Archive.IAuditRetention>(sp => sp.GetRequiredService<IAuditSink>() as Nv.Audit.Archive.IAuditRetention
+            ?? throw new NotSupportedException("The configured audit store does not support archives and retention."));
         return services;
     }
 }

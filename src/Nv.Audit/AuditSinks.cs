@@ -37,6 +37,8 @@ public static class AuditSinks
             SigningKeyPath = options.SigningKeyPath,
             CheckpointEveryEntries = options.CheckpointEveryEntries,
             CheckpointInterval = options.CheckpointInterval,
+            Retention = options.Retention,
+            PruneBatchSize = options.PruneBatchSize,
         };
         return new SqliteAuditSink(copy, loggerFactory?.CreateLogger<SqliteAuditSink>());
     }

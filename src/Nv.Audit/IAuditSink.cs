@@ -34,6 +34,16 @@ public interface IAuditSink : IAsyncDisposable
     /// covers an entry a power loss could take back.</remarks>
     Task<Lsn?> MakeDurableAsync(CancellationToken cancellationToken = default) => GetAuditedThroughAsync(cancellationToken);
 
+    /// <summary>The values the last run recorded with <see cref="SetRunEnvironmentAsync"/> (environment, service name, writer
+    /// kind, signing key id, version...), or null when none are recorded (a new store, or a store that does not keep them:
+    /// the host then compares with the newest service-start entry).</summary>
+    /// <remarks>Kept apart from the entries because retention may prune the last service-start entry of a long run.</remarks>
+    Task<IReadOnlyDictionary<string, string>?> GetRunEnvironmentAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyDictionary<string, string>?>(null);
+
+    /// <summary>Records this run's values for the next start to compare with (replacing the last run's).</summary>
+    Task SetRunEnvironmentAsync(IReadOnlyDictionary<string, string> values, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
     /// <summary>Which of <paramref name="ids"/> are stored.</summary>
     Task<IReadOnlySet<Guid>> ContainsAsync(IReadOnlyCollection<Guid> ids, CancellationToken cancellationToken = default);
 

@@ -48,4 +48,22 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3012, Level = LogLevel.Debug, Message = "Background SQLite WAL checkpoint of the audit store failed; retrying")]
     public static partial void WalCheckpointFailed(ILogger logger, Exception exception);
+
+    // 3050-3069: archives and retention.
+    [LoggerMessage(EventId = 3050, Level = LogLevel.Warning, Message = "The audit store could not record its own {Operation} entry; the WARN above says what happened")]
+    public static partial void SystemEntryFailed(ILogger logger, string operation, Exception exception);
+
+    [LoggerMessage(EventId = 3051, Level = LogLevel.Information,
+        Message = "Archived chain {Chain} entries {First}..{Last} to {File} (verified, recorded)")]
+    public static partial void Archived(ILogger logger, string chain, long first, long last, string file);
+
+    [LoggerMessage(EventId = 3052, Level = LogLevel.Information, Message = "Pruned chain {Chain} entries {First}..{Last}: they are in the verified archive {File}")]
+    public static partial void Pruned(ILogger logger, string chain, long first, long last, string file);
+
+    [LoggerMessage(EventId = 3053, Level = LogLevel.Warning,
+        Message = "Not pruning chain {Chain} from entry {First}: its archive {File} does not verify against the store ({Reason}); restore the file or archive again")]
+    public static partial void PruneSkipped(ILogger logger, string chain, long first, string file, string reason);
+
+    [LoggerMessage(EventId = 3054, Level = LogLevel.Information, Message = "Removed {File}: an unrecorded archive a crashed run left")]
+    public static partial void OrphanArchiveRemoved(ILogger logger, string file);
 }

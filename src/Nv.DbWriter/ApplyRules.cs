@@ -13,6 +13,8 @@ namespace Nv.DbWriter;
 /// 3. create of a live entity → <see cref="RejectReason.AlreadyExists"/>;
 /// 4. update or delete of a missing or deleted entity → <see cref="RejectReason.NotFound"/>;
 /// 5. otherwise → <see cref="ApplyStatus.Applied"/>.
+/// An audit event (<see cref="WalOperation.AuditEvent"/>) targets no slot: it is always applied (only its request's outcome
+/// is stored; no entity is written).
 /// </remarks>
 internal static partial class ApplyRules
 {
@@ -22,6 +24,11 @@ internal static partial class ApplyRules
     /// <param name="storedLsn">The slot's LSN when it exists.</param>
     public static (ApplyStatus Status, RejectReason Reason) Decide(WalRecord record, bool exists, bool live, long storedLsn)
     {
+        if (record.Operation == WalOperation.AuditEvent)
+        {
+            return (ApplyStatus.Applied, RejectReason.None);
+        }
+
         if (exists && storedLsn >= record.Lsn.Value)
         {
             return (ApplyStatus.AlreadyApplied, RejectReason.None);

@@ -151,4 +151,14 @@ internal static partial class Log
     [LoggerMessage(EventId = 3182, Level = LogLevel.Information,
         Message = "Change feed consumer asked for LSN {Requested}, which is gone (the WAL now starts at LSN {First}); it was told so")]
     public static partial void ChangeFeedGone(ILogger logger, long requested, long first);
+    // 3170-3189: the audit trail as a service (custom events, system events, retention).
+    [LoggerMessage(EventId = 3170, Level = LogLevel.Warning,
+        Message = "Could not read the audit trail to compare this run's environment with the last one; no environment-change entry is written this time")]
+    public static partial void EnvironmentCheckFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3171, Level = LogLevel.Warning, Message = "Looking up the audit entry of a retried audit event failed; it is answered without its entry id")]
+    public static partial void EventEntryLookupFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 3172, Level = LogLevel.Warning, Message = "Audit retention (Nv:Audit:Retention) failed; nothing more is pruned until the next maintenance pass")]
+    public static partial void RetentionFailed(ILogger logger, Exception exception);
 }

@@ -60,6 +60,7 @@ public static class NvServiceCollectionExtensions
         services.TryAddSingleton<AuditCoordinator>();
         services.TryAddSingleton<WritePipeline>();
         services.TryAddSingleton<IWritePipeline>(sp => sp.GetRequiredService<WritePipeline>());
+        services.TryAddSingleton<IAuditEventWriter>(sp => sp.GetRequiredService<WritePipeline>());
         services.TryAddSingleton<BootReplayer>();
         services.TryAddSingleton<Nv.Host.Changes.IChangeFeed, Nv.Host.Changes.ChangeFeed>();
         services.TryAddSingleton(sp => new NvReplay(sp.GetRequiredService<Nv.DbWriter.IDbWriter>(), sp.GetRequiredService<AuditCoordinator>(),

@@ -26,6 +26,8 @@ internal static class Program
                 return await HttpScenario.RunAsync(args[1..]);
             case "stages":
                 return await StageScenario.RunAsync(args[1..]);
+            case "audit-indexes":
+                return await AuditIndexScenario.RunAsync(args[1..]);
             case "wal":
                 return await WalScenario.RunAsync(args[1..]);
             case "payload-format":

@@ -12,11 +12,21 @@ namespace Nv.Audit.Chain;
 internal sealed class AuditChainVerifier
 {
     private readonly ArrayBufferWriter<byte> _scratch = new(2048);
+    private readonly IReadOnlyDictionary<string, (long Sequence, string Hash)>? _starts;
     private string? _chain;
     private long _lastSequence;
     private string _lastHash = AuditHash.Genesis;
     private long _lastPosition = long.MinValue;
     private int _lastVersion;
+
+    /// <summary>A verifier whose chains start at sequence 1.</summary>
+    public AuditChainVerifier()
+    {
+    }
+
+    /// <summary>A verifier for chains whose first entries were pruned (or lie in an earlier archive): a chain named in
+    /// <paramref name="starts"/> continues after that sequence, linking to that hash.</summary>
+    public AuditChainVerifier(IReadOnlyDictionary<string, (long Sequence, string Hash)> starts) => _starts = starts;
 
     /// <summary>Entries checked so far.</summary>
     public long EntriesChecked { get; private set; }
@@ -50,8 +60,7 @@ internal sealed class AuditChainVerifier
         if (!string.Equals(entry.Service, _chain, StringComparison.Ordinal))
         {
             _chain = entry.Service;
-            _lastSequence = 0;
-            _lastHash = AuditHash.Genesis;
+            (_lastSequence, _lastHash) = _starts is not null && _starts.TryGetValue(entry.Service, out var start) ? start : (0, AuditHash.Genesis);
             _lastPosition = long.MinValue;
             _lastVersion = 0;
         }

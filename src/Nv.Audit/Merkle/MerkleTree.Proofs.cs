@@ -78,6 +78,30 @@ public sealed partial class MerkleTree
         }
     }
 
+    /// <summary>The hashes of the complete subtrees that make up the first <paramref name="size"/> leaves, largest (leftmost)
+    /// first: one per set bit of <paramref name="size"/>. With them and the leaves from <paramref name="size"/> on, the root
+    /// of any larger tree and the inclusion proof of any later leaf can be computed (an archive of a range carries them).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The size is negative or larger than <see cref="Size"/>.</exception>
+    internal IReadOnlyList<MerkleHash> GetFrontier(long size)
+    {
+        lock (_gate)
+        {
+            CheckRange(size, 0, _size, nameof(size));
+            var frontier = new List<MerkleHash>();
+            long start = 0;
+            for (var level = 62; level >= 0; level--)
+            {
+                if (((size >> level) & 1) == 1)
+                {
+                    frontier.Add(SubtreeHash(level, start >> level));
+                    start += 1L << level;
+                }
+            }
+
+            return frontier;
+        }
+    }
+
     private InclusionProof BuildInclusionProof(long leafIndex, long treeSize)
     {
         CheckRange(treeSize, 1, _size, nameof(treeSize));

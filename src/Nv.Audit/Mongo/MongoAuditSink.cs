@@ -119,6 +119,7 @@ internal sealed partial class MongoAuditSink : IAuditSink
             }
 
             _disposed = true;
+            _merkle.Dispose();
             if (_client is not null)
             {
                 _client.Dispose();

@@ -58,5 +58,8 @@ public static class MongoAuditSinks
         MongoConnectTimeout = options.MongoConnectTimeout,
         MongoOperationTimeout = options.MongoOperationTimeout,
         MongoWriteConcern = options.MongoWriteConcern,
+        SigningKeyPath = options.SigningKeyPath,
+        CheckpointEveryEntries = options.CheckpointEveryEntries,
+        CheckpointInterval = options.CheckpointInterval,
     };
 }

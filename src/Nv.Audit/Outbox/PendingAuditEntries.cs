@@ -12,8 +12,10 @@ namespace Nv.Audit.Outbox;
 /// Entries of WAL records need no parking: the backfill rebuilds them from the WAL. The others exist nowhere else, so
 /// when an append fails each is written to its own file under <c>&lt;data&gt;/audit-pending/</c> (temp file, checked
 /// fsync, rename, directory fsync) and appended later; the audit sink skips ids it already holds, so a file left behind
-/// by a crash between the append and the delete costs nothing. File format (version 1):
-/// <c>{"format":"nv-pending-audit-entry/1","sha256":"&lt;hex of the entry's bytes&gt;","entry":{...}}</c>. A file that
+/// by a crash between the append and the delete costs nothing. File format (version 2):
+/// <c>{"format":"nv-pending-audit-entry/2","sha256":"&lt;hex of the entry's bytes&gt;","entry":{...}}</c>; version 2 adds
+/// the entry's <c>before</c>, <c>after</c> and <c>changes</c> (canonical JSON text, or null) that environment-change entries
+/// carry; version-1 files (no images) are still read. A file that
 /// does not parse or whose digest does not match is moved aside as <c>*.broken</c> and reported, never appended.
 /// Bounded: past <see cref="Capacity"/> parked entries a new one is refused (the caller logs it), so a flood of denied
 /// requests during an outage cannot fill the disk. Not thread-safe: the audit coordinator serialises its callers.
@@ -23,7 +25,8 @@ public sealed class PendingAuditEntries
     /// <summary>The folder inside the data directory.</summary>
     public const string FolderName = "audit-pending";
 
-    private const string Format = "nv-pending-audit-entry/1";
+    private const string Format = "nv-pending-audit-entry/2";
+    private const string Format1 = "nv-pending-audit-entry/1";
     private const string Extension = ".json";
 
     private readonly string _directory;
@@ -50,7 +53,8 @@ public sealed class PendingAuditEntries
     public bool Park(AuditEntry entry)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (entry.Lsn is not null || entry.Before is not null || entry.After is not null || entry.Changes.Count > 0 || entry.WalRecordHash is not null)
+        // Entries no WAL record backs carry no LSN or WAL record hash; they may carry images (environment-change).
+        if (entry.Lsn is not null || entry.WalRecordHash is not null)
         {
             throw new ArgumentException("Only entries without a WAL record are parked; the backfill rebuilds the others.", nameof(entry));
         }
@@ -123,6 +127,11 @@ public sealed class PendingAuditEntries
 
             w.WriteEndObject();
             w.WriteString("requestId", entry.RequestId);
+            w.WriteString("before", entry.Before is { } before ? Chain.CanonicalJson.ToText(before) : null);
+            w.WriteString("after", entry.After is { } after ? Chain.CanonicalJson.ToText(after) : null);
+            var changes = new ArrayBufferWriter<byte>(256);
+            Chain.CanonicalJson.WriteChanges(entry.Changes, changes);
+            w.WriteString("changes", System.Text.Encoding.UTF8.GetString(changes.WrittenSpan));
             w.WriteEndObject();
         }
 
@@ -144,9 +153,10 @@ public sealed class PendingAuditEntries
     {
         using var document = JsonDocument.Parse(bytes);
         var root = document.RootElement;
-        if (root.GetProperty("format").GetString() != Format)
+        var format = root.GetProperty("format").GetString();
+        if (format is not (Format or Format1))
         {
-            throw new FormatException($"Not a parked audit entry of format {Format}.");
+            throw new FormatException($"Not a parked audit entry of format {Format} (or {Format1}).");
         }
 
         // GetRawText is the element's original text, so its UTF-8 bytes are the bytes the digest was taken over.
@@ -177,6 +187,17 @@ public sealed class PendingAuditEntries
             Metadata = metadata,
             RequestId = entry.GetProperty("requestId").GetString()!,
         };
+        if (format == Format)
+        {
+            decoded = decoded with
+            {
+                Before = Chain.StoredJson.Value(entry.GetProperty("before").GetString()),
+                After = Chain.StoredJson.Value(entry.GetProperty("after").GetString()),
+                Changes = Chain.StoredJson.Changes(entry.GetProperty("changes").GetString() ?? throw new FormatException("changes is null"))
+                    is { Count: > 0 } changes ? changes : Array.Empty<FieldChange>(),
+            };
+        }
+
         AuditEntryValidation.Validate(decoded);
         return decoded;
     }

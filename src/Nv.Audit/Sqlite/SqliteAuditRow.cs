@@ -27,11 +27,11 @@ internal static class SqliteAuditRow
                 UserId = NullableString(reader, offset + 5),
                 DtoType = NullableString(reader, offset + 6),
                 EntityId = reader.GetString(offset + 7),
-                Before = ParseJson(AuditColumnCodec.Read(reader, offset + 8)),
-                After = ParseJson(AuditColumnCodec.Read(reader, offset + 9)),
-                Changes = ParseChanges(AuditColumnCodec.Read(reader, offset + 10) ?? throw new FormatException("changes_json is null")),
+                Before = StoredJson.Value(AuditColumnCodec.Read(reader, offset + 8)),
+                After = StoredJson.Value(AuditColumnCodec.Read(reader, offset + 9)),
+                Changes = StoredJson.Changes(AuditColumnCodec.Read(reader, offset + 10) ?? throw new FormatException("changes_json is null")),
                 Reason = NullableString(reader, offset + 11),
-                Metadata = ParseMetadata(AuditColumnCodec.Read(reader, offset + 12) ?? throw new FormatException("metadata_json is null")),
+                Metadata = StoredJson.Metadata(AuditColumnCodec.Read(reader, offset + 12) ?? throw new FormatException("metadata_json is null")),
                 RequestId = reader.GetString(offset + 13),
                 Lsn = reader.IsDBNull(offset + 14) ? null : new Lsn(reader.GetInt64(offset + 14)),
                 Sequence = reader.GetInt64(offset + 15),
@@ -54,31 +54,4 @@ internal static class SqliteAuditRow
         : throw new FormatException($"encoding {version} is not a known version");
 
     private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
-
-    private static JsonElement? ParseJson(string? text) => text is null ? null : JsonSerializer.Deserialize<JsonElement>(text);
-
-    private static SortedDictionary<string, string> ParseMetadata(string text) =>
-        JsonSerializer.Deserialize<Dictionary<string, string>>(text) is { } map
-            ? new SortedDictionary<string, string>(map, StringComparer.Ordinal)
-            : throw new FormatException("metadata_json is null");
-
-    private static List<FieldChange> ParseChanges(string text)
-    {
-        var array = JsonSerializer.Deserialize<JsonElement>(text);
-        if (array.ValueKind != JsonValueKind.Array)
-        {
-            throw new FormatException("changes_json is not an array");
-        }
-
-        var changes = new List<FieldChange>(array.GetArrayLength());
-        foreach (var item in array.EnumerateArray())
-        {
-            var path = item.GetProperty("path").GetString() ?? throw new FormatException("change path is null");
-            JsonElement? before = item.TryGetProperty("before", out var b) ? b : null;
-            JsonElement? after = item.TryGetProperty("after", out var a) ? a : null;
-            changes.Add(new FieldChange(path, before, after));
-        }
-
-        return changes;
-    }
 }

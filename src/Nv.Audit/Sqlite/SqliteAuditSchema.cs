@@ -1,17 +1,22 @@
 namespace Nv.Audit.Sqlite;
 
-/// <summary>DDL of the SQLite audit store (schema version 2).</summary>
+/// <summary>DDL of the SQLite audit store (schema version 4).</summary>
 /// <remarks>The service column is the hash chain's id: UNIQUE (service, sequence) makes each chain dense and
 /// single-valued. <c>position</c> is the rowid alias, so it is stable (VACUUM keeps it) and records insertion
 /// order, which the verifier uses to catch moved entries. Immutability is enforced inside the database by
 /// triggers, so no client (including a future bug of ours) can update or delete an entry, a Merkle leaf or a
 /// checkpoint through SQL. Version 2 (issue 6) adds <c>wal_record_hash</c> and <c>encoding</c> (the canonical
 /// encoding version of each entry; rows written by version 1 read as encoding 1), the Merkle leaf hashes and the
-/// signed checkpoints; opening a version-1 file upgrades it in place.</remarks>
+/// signed checkpoints; opening a version-1 file upgrades it in place. Version 3 adds <c>audit_meta</c>. Version 4 (issue
+/// 17) replaces the entity and user indexes with composite ones ending in (timestamp, id) and adds one on (category,
+/// timestamp, id), so each of the three query shapes (an entity's history, a user's activity, a filtered search, by time)
+/// reads one index range in order; it adds the archive records and the pruned-prefix marker of each chain, and lets the
+/// delete trigger pass only entries covered by a recorded archive (<see cref="CreateRetention"/>). Every older version
+/// is migrated in place when opened.</remarks>
 internal static class SqliteAuditSchema
 {
     /// <summary>The <c>PRAGMA user_version</c> this code writes and understands.</summary>
-    /// <remarks>5: <c>key_id</c> and <c>sealed</c> (encryption at rest, issue 16); 4 is left to issue 17's schema.</remarks>
+    /// <remarks>5: <c>key_id</c> and <c>sealed</c> (encryption at rest, issue 16), after issue 17's 4.</remarks>
     public const int Version = 5;
 
     /// <summary>The message of the immutability triggers.</summary>
@@ -42,8 +47,6 @@ internal static class SqliteAuditSchema
             UNIQUE (service, sequence)
         );
         CREATE INDEX IF NOT EXISTS ix_audit_entries_request_id ON audit_entries (request_id);
-        CREATE INDEX IF NOT EXISTS ix_audit_entries_entity ON audit_entries (entity_id, dto_type);
-        CREATE INDEX IF NOT EXISTS ix_audit_entries_user_id ON audit_entries (user_id);
         CREATE INDEX IF NOT EXISTS ix_audit_entries_timestamp ON audit_entries (timestamp, id);
         CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries
         BEGIN
@@ -53,6 +56,18 @@ internal static class SqliteAuditSchema
         BEGIN
             SELECT RAISE(ABORT, 'audit entries are immutable');
         END;
+        """;
+
+    /// <summary>The secondary indexes of version 4, one per query shape (besides <c>request_id</c> and <c>(timestamp, id)</c>):
+    /// an entity's history, a user's activity and a filtered search, each in (timestamp, id) order, which is the order
+    /// every query returns and pages by. They replace version 3's <c>(entity_id, dto_type)</c> and <c>(user_id)</c>
+    /// indexes rather than adding to them: every index costs each append.</summary>
+    public const string CreateIndexes = """
+        DROP INDEX IF EXISTS ix_audit_entries_entity;
+        DROP INDEX IF EXISTS ix_audit_entries_user_id;
+        CREATE INDEX IF NOT EXISTS ix_audit_entries_entity_time ON audit_entries (entity_id, dto_type, timestamp, id);
+        CREATE INDEX IF NOT EXISTS ix_audit_entries_user_time ON audit_entries (user_id, timestamp, id);
+        CREATE INDEX IF NOT EXISTS ix_audit_entries_category_time ON audit_entries (category, timestamp, id);
         """;
 
     /// <summary>Version-2 columns added to a version-1 <c>audit_entries</c> table.</summary>
@@ -117,6 +132,70 @@ internal static class SqliteAuditSchema
         ) WITHOUT ROWID;
         """;
 
+    /// <summary>Version 4: retention. <c>audit_archives</c> records each archive file written by <c>nv audit archive</c>
+    /// (a chain's entries <c>first_sequence..last_sequence</c>, the hash of the last one, the signed checkpoint at
+    /// <c>last_sequence</c>, the file's name and SHA-256); <c>audit_pruned</c> holds, per chain, the last sequence whose
+    /// entry was deleted by retention and that entry's hash, so the chain still links and every Merkle proof still works
+    /// (the leaves are never deleted). Archive records are immutable; a pruned marker only moves forward. The entry delete
+    /// trigger passes only entries inside a recorded archive's range: nothing else can ever be deleted.</summary>
+    public const string CreateRetention = """
+        CREATE TABLE IF NOT EXISTS audit_archives (
+            position       INTEGER PRIMARY KEY,
+            chain          TEXT    NOT NULL,
+            first_sequence INTEGER NOT NULL CHECK (first_sequence >= 1),
+            last_sequence  INTEGER NOT NULL,
+            last_hash      TEXT    NOT NULL,
+            last_timestamp TEXT    NOT NULL,
+            file_name      TEXT    NOT NULL,
+            file_sha256    TEXT    NOT NULL,
+            checkpoint     TEXT    NOT NULL,
+            created        TEXT    NOT NULL,
+            CHECK (last_sequence >= first_sequence),
+            UNIQUE (chain, first_sequence)
+        );
+        CREATE TABLE IF NOT EXISTS audit_pruned (
+            chain     TEXT    NOT NULL PRIMARY KEY,
+            through   INTEGER NOT NULL CHECK (through >= 1),
+            last_hash TEXT    NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TRIGGER IF NOT EXISTS audit_archives_no_update BEFORE UPDATE ON audit_archives
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries are immutable');
+        END;
+        CREATE TRIGGER IF NOT EXISTS audit_archives_no_delete BEFORE DELETE ON audit_archives
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries are immutable');
+        END;
+        CREATE TRIGGER IF NOT EXISTS audit_pruned_no_delete BEFORE DELETE ON audit_pruned
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries are immutable');
+        END;
+        CREATE TRIGGER IF NOT EXISTS audit_pruned_forward_only BEFORE UPDATE ON audit_pruned
+        WHEN NEW.chain IS NOT OLD.chain OR NEW.through < OLD.through
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries are immutable');
+        END;
+        """;
+
+    /// <summary>Version 4's entry delete trigger (replacing the unconditional one of versions 1 to 3).</summary>
+    public const string ReplaceDeleteTrigger = """
+        DROP TRIGGER IF EXISTS audit_entries_no_delete;
+        CREATE TRIGGER audit_entries_no_delete BEFORE DELETE ON audit_entries
+        WHEN NOT EXISTS (SELECT 1 FROM audit_archives a
+                         WHERE a.chain = OLD.service AND OLD.sequence BETWEEN a.first_sequence AND a.last_sequence)
+        BEGIN
+            SELECT RAISE(ABORT, 'audit entries are immutable');
+        END;
+        """;
+
+    /// <summary>Version 4: the environment the last run recorded (see <see cref="IAuditSink.GetRunEnvironmentAsync"/>).</summary>
+    public const string CreateEnvironment = """
+        CREATE TABLE IF NOT EXISTS audit_environment (
+            key   TEXT NOT NULL PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """;
+
     /// <summary>Records the audited position (in the append transaction).</summary>
     public const string SetAuditedThrough =
         "INSERT INTO audit_meta (key, value) VALUES ('audited_through', ?1) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)";
@@ -154,8 +233,9 @@ internal static class SqliteAuditSchema
     /// <summary>Inserts a signed checkpoint.</summary>
     public const string InsertCheckpoint = "INSERT INTO audit_checkpoints (chain, size, created, text) VALUES (?1, ?2, ?3, ?4)";
 
-    /// <summary>A chain's newest checkpoint.</summary>
-    public const string LatestCheckpoint = "SELECT text FROM audit_checkpoints WHERE chain = ?1 ORDER BY position DESC LIMIT 1";
+    /// <summary>A chain's newest checkpoint: the one with the largest tree size (an archive's checkpoint, signed later for
+    /// an earlier size, does not replace it), the latest of those.</summary>
+    public const string LatestCheckpoint = "SELECT text FROM audit_checkpoints WHERE chain = ?1 ORDER BY size DESC, position DESC LIMIT 1";
 
     /// <summary>Every checkpoint in storage order, chain by chain (verification).</summary>
     public const string AllCheckpoints = "SELECT position, chain, size, text FROM audit_checkpoints ORDER BY chain, position";
@@ -163,8 +243,11 @@ internal static class SqliteAuditSchema
     /// <summary>A chain's last entry.</summary>
     public const string Head = "SELECT sequence, hash, encoding FROM audit_entries WHERE service = ?1 ORDER BY sequence DESC LIMIT 1";
 
-    /// <summary>Every chain that has entries.</summary>
-    public const string Chains = "SELECT DISTINCT service FROM audit_entries ORDER BY service";
+    /// <summary>Every chain that has entries, or had them before retention pruned them all.</summary>
+    public const string Chains = "SELECT service FROM audit_entries UNION SELECT chain FROM audit_pruned ORDER BY 1";
+
+    /// <summary>Where a chain's pruned prefix ends (sequence, hash), if retention pruned any of it.</summary>
+    public const string Pruned = "SELECT through, last_hash FROM audit_pruned WHERE chain = ?1";
 
     /// <summary>Every entry in chain order, for verification (served by the (service, sequence) index).</summary>
     public const string ScanChains = "SELECT " + Columns + ", position FROM audit_entries ORDER BY service, sequence";

@@ -96,9 +96,32 @@ internal sealed partial class SqliteAuditSink
                 return;
             }
 
-            foreach (var chain in _chains.Values)
+            // The chains this writer has loaded, reloaded from the file when another process wrote to it meanwhile.
+            var names = _chains.Keys.ToList();
+            ForgetChainsIfChangedElsewhere();
+            List<(ChainState, Exception)>? failed = null;
+            foreach (var name in names)
             {
-                CheckpointIfDue(chain);
+                ChainState chain;
+                try
+                {
+                    chain = Chain(name);
+                }
+                catch (Exception ex) when (ex is AuditChainBrokenException or Microsoft.Data.Sqlite.SqliteException)
+                {
+                    Log.CheckpointFailed(_logger, name, Period.TotalSeconds, ex);
+                    continue;
+                }
+
+                if (CheckpointIfDue(chain) is { } failure)
+                {
+                    (failed ??= []).Add((chain, failure));
+                }
+            }
+
+            if (failed is not null)
+            {
+                RecordCheckpointFailures(failed);
             }
         }
         finally

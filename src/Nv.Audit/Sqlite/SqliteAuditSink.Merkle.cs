@@ -35,6 +35,7 @@ internal sealed partial class SqliteAuditSink
         try
         {
             InitializeCore();
+            ForgetChainsIfChangedElsewhere();
             var chain = Chain(entry.Service);
             var index = entry.Sequence - 1;
             SignedCheckpoint? checkpoint;
@@ -77,6 +78,7 @@ internal sealed partial class SqliteAuditSink
         try
         {
             InitializeCore();
+            ForgetChainsIfChangedElsewhere();
             var tree = Chain(chain).Tree;
             return new AuditConsistencyProof
             {
@@ -99,6 +101,7 @@ internal sealed partial class SqliteAuditSink
         try
         {
             InitializeCore();
+            ForgetChainsIfChangedElsewhere();
             var state = Chain(chain);
             return state.Tree.Size == 0 ? null : CheckpointCore(state);
         }
@@ -114,6 +117,7 @@ internal sealed partial class SqliteAuditSink
         try
         {
             InitializeCore();
+            ForgetChainsIfChangedElsewhere();
             var signed = new List<SignedCheckpoint>();
             foreach (var name in ChainNames())
             {
@@ -140,6 +144,7 @@ internal sealed partial class SqliteAuditSink
         try
         {
             InitializeCore();
+            ForgetChainsIfChangedElsewhere();
             return Chain(chain).Latest;
         }
         finally
@@ -154,6 +159,7 @@ internal sealed partial class SqliteAuditSink
         try
         {
             InitializeCore();
+            ForgetChainsIfChangedElsewhere();
             var latest = new List<SignedCheckpoint>();
             foreach (var name in ChainNames())
             {
@@ -175,14 +181,14 @@ internal sealed partial class SqliteAuditSink
     private static readonly TimeSpan MaxCheckpointRetryDelay = TimeSpan.FromSeconds(30);
 
     // After a committed append, and on the idle tick: checkpoint by count or by age. Never throws: the entries are
-    // already durable.
-    private void CheckpointIfDue(ChainState chain)
+    // already durable. Returns the failure when signing failed now (the caller records it in the trail).
+    private Exception? CheckpointIfDue(ChainState chain)
     {
         var size = chain.Tree.Size;
         var lastSize = chain.Latest?.Checkpoint.TreeSize ?? 0;
         if (size <= lastSize)
         {
-            return;
+            return null;
         }
 
         var now = _time.GetUtcNow();
@@ -190,12 +196,13 @@ internal sealed partial class SqliteAuditSink
         var byTime = _options.CheckpointInterval > TimeSpan.Zero && now - chain.LastCheckpointAt >= _options.CheckpointInterval;
         if ((!byCount && !byTime) || now < chain.RetryAfter)
         {
-            return;
+            return null;
         }
 
         try
         {
             CheckpointCore(chain);
+            return null;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -205,6 +212,28 @@ internal sealed partial class SqliteAuditSink
                 : MaxCheckpointRetryDelay;
             chain.RetryAfter = now + period;
             Log.CheckpointFailed(_logger, chain.Name, period.TotalSeconds, ex);
+            return ex;
+        }
+    }
+
+    // A failed automatic checkpoint is a system-events entry of its chain, written by the store itself (synced: no WAL
+    // record backs it). Best effort: when the store cannot take it either, the WARN already logged is what remains.
+    private void RecordCheckpointFailures(List<(ChainState Chain, Exception Failure)> failures)
+    {
+        var entries = failures.ConvertAll(f => AuditEntryFactory.SystemEvent(f.Chain.Name, "checkpoint-failed", "audit",
+            f.Failure.Message, new Dictionary<string, string>
+            {
+                ["treeSize"] = f.Chain.Tree.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["lastCheckpointSize"] = (f.Chain.Latest?.Checkpoint.TreeSize ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["exception"] = f.Failure.GetType().Name,
+            }, _time));
+        try
+        {
+            AppendChunk(entries, 0, entries.Count, null, synced: true);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Log.SystemEntryFailed(_logger, "checkpoint-failed", ex);
         }
     }
 
@@ -289,6 +318,12 @@ internal sealed partial class SqliteAuditSink
             sql.Head.Reset();
         }
 
+        if (sequence == 0 && ReadPruned(sql, name) is { } pruned)
+        {
+            // Retention pruned every entry of the chain: it goes on from the last pruned one.
+            (sequence, hash) = pruned;
+        }
+
         // Linking new entries to a damaged head would extend a chain that can no longer verify: refuse.
         if (!AuditHash.IsWellFormed(hash))
         {
@@ -340,6 +375,20 @@ internal sealed partial class SqliteAuditSink
         };
         _chains[name] = state;
         return state;
+    }
+
+    // The chain's pruned prefix (last pruned sequence and its hash), if retention pruned any.
+    private static (long Through, string Hash)? ReadPruned(Statements sql, string chain)
+    {
+        try
+        {
+            sql.Pruned.Bind(1, chain);
+            return sql.Pruned.Step() ? (sql.Pruned.GetInt64(0), sql.Pruned.GetString(1)) : null;
+        }
+        finally
+        {
+            sql.Pruned.Reset();
+        }
     }
 
     /// <summary>What the writer knows about one chain.</summary>

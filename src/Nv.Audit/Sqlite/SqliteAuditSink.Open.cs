@@ -7,7 +7,7 @@ using Nv.Shared.Sqlite;
 
 namespace Nv.Audit.Sqlite;
 
-/// <summary>Opening: pragmas, schema creation and migration (version 1 → 2), prepared statements, the signing key.</summary>
+/// <summary>Opening: pragmas, schema creation and migration (versions 1 to 3 → 4), prepared statements, the signing key.</summary>
 internal sealed partial class SqliteAuditSink
 {
     private void InitializeCore()
@@ -48,19 +48,30 @@ internal sealed partial class SqliteAuditSink
                     Execute(writer, SqliteAuditSchema.AddVersion2Columns, transaction);
                 }
 
+                Execute(writer, SqliteAuditSchema.CreateMerkle, transaction);
+                Execute(writer, SqliteAuditSchema.CreateMeta, transaction);
+                Execute(writer, SqliteAuditSchema.CreateRetention, transaction);
+                Execute(writer, SqliteAuditSchema.CreateEnvironment, transaction);
+                if (version < 4)
+                {
+                    // Version 4: composite indexes instead of the entity and user ones, and a delete trigger that passes
+                    // only archived entries. DDL is transactional in SQLite: a crash here leaves version 3 as it was.
+                    Execute(writer, SqliteAuditSchema.CreateIndexes, transaction);
+                    Execute(writer, SqliteAuditSchema.ReplaceDeleteTrigger, transaction);
+                }
+
+                // Version 5 (encryption at rest): the data key id and the sealed data of each entry (NULL for plain ones).
                 if (!HasColumn(writer, transaction, "audit_entries", "key_id"))
                 {
                     Execute(writer, SqliteAuditSchema.AddSealedColumns, transaction);
                 }
 
-                Execute(writer, SqliteAuditSchema.CreateMerkle, transaction);
-                Execute(writer, SqliteAuditSchema.CreateMeta, transaction);
                 migrated = ComputeMissingLeaves(writer, transaction);
                 Execute(writer, $"PRAGMA user_version = {SqliteAuditSchema.Version};", transaction);
                 transaction.Commit();
             }
 
-            if (version < SqliteAuditSchema.Version && migrated > 0)
+            if (version is > 0 and < SqliteAuditSchema.Version)
             {
                 Log.StoreMigrated(_logger, SqliteAuditSchema.Version, migrated);
             }
@@ -189,6 +200,8 @@ internal sealed partial class SqliteAuditSink
 
         public SqliteStatement Chains { get; } = new(writer, SqliteAuditSchema.Chains);
 
+        public SqliteStatement Pruned { get; } = new(writer, SqliteAuditSchema.Pruned);
+
         public SqliteStatement SetAuditedThrough { get; } = new(writer, SqliteAuditSchema.SetAuditedThrough);
 
         public SqliteStatement SetDurableThrough { get; } = new(writer, SqliteAuditSchema.SetDurableThrough);
@@ -198,6 +211,8 @@ internal sealed partial class SqliteAuditSink
         public SqliteStatement SynchronousFull { get; } = new(writer, "PRAGMA synchronous=FULL");
 
         public SqliteStatement SynchronousNormal { get; } = new(writer, "PRAGMA synchronous=NORMAL");
+
+        public SqliteStatement DataVersion { get; } = new(writer, "PRAGMA data_version");
 
         public void Dispose()
         {
@@ -211,11 +226,13 @@ internal sealed partial class SqliteAuditSink
             LatestCheckpoint.Dispose();
             InsertCheckpoint.Dispose();
             Chains.Dispose();
+            Pruned.Dispose();
             SetAuditedThrough.Dispose();
             SetDurableThrough.Dispose();
             AuditedThrough.Dispose();
             SynchronousFull.Dispose();
             SynchronousNormal.Dispose();
+            DataVersion.Dispose();
         }
     }
 }

@@ -18,14 +18,21 @@ internal sealed partial class SqliteAuditSink
     {
         var publicKeyPem = options?.PublicKeyPem ?? await GetPublicKeyPemAsync(cancellationToken);
         using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(publicKeyPem);
-        var verifier = new AuditChainVerifier();
         var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
         await using var connection = await OpenReaderAsync(cancellationToken);
-        var result = await VerifyEntriesAsync(connection, verifier, trees, cancellationToken)
+        // Chains pruned by retention start after their marker, linking to its hash, with the kept leaves of the pruned prefix.
+        var (pruned, prunedProblem) = await LoadPrunedAsync(connection, trees, cancellationToken);
+        var verifier = new AuditChainVerifier(pruned);
+        var result = prunedProblem
+            ?? await VerifyEntriesAsync(connection, verifier, trees, cancellationToken)
             ?? await VerifyCheckpointsAsync(connection, keyVerifier, trees, verifier.EntriesChecked, cancellationToken);
+        if (result.IsValid)
+        {
+            result = await VerifyPrunedAreArchivedAsync(connection, pruned, result, cancellationToken);
+        }
         if (result.IsValid && options?.FromCheckpoint is { } external)
         {
-            result = VerifyExternal(external, keyVerifier, trees, result);
+            result = CheckpointChecks.VerifyExternal(external, keyVerifier, trees, result);
         }
 
         if (result.IsValid)
@@ -148,7 +155,7 @@ internal sealed partial class SqliteAuditSink
                     $"({signature.Failure}: {signature.Reason}) (checkpoint forged or altered)");
             }
 
-            var failure = CompareWithTree(checkpoint, trees.GetValueOrDefault(storedChain), lastGoodSize);
+            var failure = CheckpointChecks.CompareWithTree(checkpoint, trees.GetValueOrDefault(storedChain), lastGoodSize);
             if (failure is not null)
             {
                 return Broken(failure.Value.Sequence, failure.Value.Reason);
@@ -158,71 +165,6 @@ internal sealed partial class SqliteAuditSink
         }
 
         return new AuditVerification { IsValid = true, EntriesChecked = entries, CheckpointsChecked = checkedCount };
-    }
-
-    private static AuditVerification VerifyExternal(
-        SignedCheckpoint external, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, AuditVerification soFar)
-    {
-        var checkpoint = external.Checkpoint;
-        AuditVerification Broken(long? sequence, string reason) => soFar with
-        {
-            IsValid = false,
-            CheckpointsChecked = soFar.CheckpointsChecked + 1,
-            BrokenChain = checkpoint.ChainId,
-            BrokenSequence = sequence,
-            BrokenCheckpointSize = checkpoint.TreeSize,
-            Reason = "external checkpoint: " + reason,
-        };
-
-        var signature = keyVerifier.Verify(external);
-        if (!signature.IsValid)
-        {
-            return Broken(null, $"signature does not verify ({signature.Failure}: {signature.Reason})");
-        }
-
-        var tree = trees.GetValueOrDefault(checkpoint.ChainId);
-        var failure = CompareWithTree(checkpoint, tree, 0);
-        if (failure is not null)
-        {
-            return Broken(failure.Value.Sequence, failure.Value.Reason);
-        }
-
-        // Equal roots already prove it; the consistency proof is what an auditor without the entries would check.
-        var size = tree?.Size ?? 0;
-        if (tree is not null && checkpoint.TreeSize > 0)
-        {
-            var proof = tree.GetConsistencyProof(checkpoint.TreeSize, size);
-            if (!proof.Verify(checkpoint.RootHash, tree.Root))
-            {
-                return Broken(null, $"the tree at size {size} is not consistent with the checkpoint at size {checkpoint.TreeSize}");
-            }
-        }
-
-        return soFar with { CheckpointsChecked = soFar.CheckpointsChecked + 1 };
-    }
-
-    // Whether the recomputed tree still contains the checkpoint's tree: same size or larger, same root at its size.
-    private static (long? Sequence, string Reason)? CompareWithTree(Checkpoint checkpoint, MerkleTree? tree, long lastGoodSize)
-    {
-        var size = tree?.Size ?? 0;
-        var when = checkpoint.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
-        if (checkpoint.TreeSize > size)
-        {
-            var missing = checkpoint.TreeSize - size == 1
-                ? $"entry {checkpoint.TreeSize} is missing"
-                : $"entries {size + 1}..{checkpoint.TreeSize} are missing";
-            return (size + 1, $"{missing}: the chain has {size} entries but the checkpoint signed at {when} covers {checkpoint.TreeSize} " +
-                "(newest entries deleted)");
-        }
-
-        var root = checkpoint.TreeSize == 0 ? MerkleHasher.EmptyRoot : tree!.RootAt(checkpoint.TreeSize);
-        if (root != checkpoint.RootHash)
-        {
-            return (lastGoodSize + 1, $"Merkle root mismatch: entries {lastGoodSize + 1}..{checkpoint.TreeSize} no longer match the checkpoint " +
-                $"signed at {when} (history rewritten, with recomputed hashes)");
-        }
-
-        return null;
     }
 
     private static async Task<AuditVerification> VerifyLeavesAsync(

@@ -50,6 +50,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     private volatile bool _initialized;
     private bool _dirty; // appended since the last durable point
     private long? _auditedThrough; // committed audited position (null: none recorded yet)
+    private long _dataVersion; // PRAGMA data_version when the cached chains were last known to match the file
     private bool _disposed;
     private int _disposeStarted;
 
@@ -77,6 +78,10 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
 
     /// <summary>The audit database file.</summary>
     public string FilePath => _path;
+
+    /// <summary>A test seam: called at each archive and prune step before the <c>NV_CRASH_AT</c> check (an exception thrown
+    /// here stands for a crash at that step in in-process tests).</summary>
+    internal Action<string>? StepHook { get; set; }
 
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {
@@ -175,16 +180,24 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     }
 
     // One transaction per chunk: either every new entry of the chunk is stored with its chain link and Merkle leaf, or
-    // none. The in-memory chain heads and trees change only after the commit.
-    private int AppendChunk(IReadOnlyList<AuditEntry> entries, int start, int count, long? auditedThrough)
+    // none. The in-memory chain heads and trees change only after the commit. inTransaction runs inside the same
+    // transaction after the inserts (archive records, pruning); synced commits with synchronous=FULL (entries no WAL
+    // record backs, written by the store itself).
+    private int AppendChunk(IReadOnlyList<AuditEntry> entries, int start, int count, long? auditedThrough, Action? inTransaction = null, bool synced = false)
     {
         var sql = _sql!;
         _pending.Clear();
         _newLeaves.Clear();
         var inserted = 0;
+        if (synced)
+        {
+            sql.SynchronousFull.Execute();
+        }
+
         sql.Begin.Execute();
         try
         {
+            ForgetChainsIfChangedElsewhere();
             Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
             Span<byte> leafBytes = stackalloc byte[MerkleHash.Size];
             for (var i = start; i < start + count; i++)
@@ -229,8 +242,9 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
                 sql.SetAuditedThrough.Execute();
             }
 
+            inTransaction?.Invoke();
             sql.Commit.Execute();
-            _dirty = true;
+            _dirty = !synced;
             if (advanced)
             {
                 _auditedThrough = auditedThrough;
@@ -243,6 +257,13 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
             _chains.Clear();
             Log.AppendRolledBack(_logger, count, ex);
             throw;
+        }
+        finally
+        {
+            if (synced)
+            {
+                sql.SynchronousNormal.Execute();
+            }
         }
 
         foreach (var (service, head) in _pending)
@@ -258,9 +279,18 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
             chain.Tree.Append(leaf);
         }
 
+        List<(ChainState, Exception)>? failed = null;
         foreach (var service in _pending.Keys)
         {
-            CheckpointIfDue(_chains[service]);
+            if (CheckpointIfDue(_chains[service]) is { } failure)
+            {
+                (failed ??= []).Add((_chains[service], failure));
+            }
+        }
+
+        if (failed is not null)
+        {
+            RecordCheckpointFailures(failed);
         }
 
         return inserted;
@@ -325,6 +355,28 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
         else
         {
             statement.BindText(parameter, Field(written, field));
+        }
+    }
+
+    // Another process committed to the file since this writer last knew it (nv audit archive or prune next to a live
+    // host appends its own entries): the cached chain heads and trees may be stale, so they are reloaded from the file.
+    // PRAGMA data_version changes only with other connections' commits; one read per transaction.
+    private void ForgetChainsIfChangedElsewhere()
+    {
+        var version = _sql!.DataVersion;
+        try
+        {
+            version.Step();
+            var current = version.GetInt64(0);
+            if (current != _dataVersion)
+            {
+                _dataVersion = current;
+                _chains.Clear();
+            }
+        }
+        finally
+        {
+            version.Reset();
         }
     }
 

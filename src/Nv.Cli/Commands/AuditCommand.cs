@@ -15,6 +15,8 @@ internal static class AuditCommand
         audit.Subcommands.Add(AuditVerifyCommand.Create());
         AuditProveCommand.AddTo(audit);
         AuditCheckpointCommand.AddTo(audit);
+        AuditArchiveCommand.AddTo(audit);
+        AuditPruneCommand.AddTo(audit);
         return audit;
     }
 

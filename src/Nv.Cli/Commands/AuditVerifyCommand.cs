@@ -8,7 +8,9 @@ using Nv.Cli.Hosting;
 namespace Nv.Cli.Commands;
 
 /// <summary><c>nv audit verify [--from-checkpoint FILE] [--public-key FILE] [--json]</c>: recompute every hash chain, the
-/// Merkle roots of the stored checkpoints and their signatures; exit 5 naming the first problem (chain, position, why).</summary>
+/// Merkle roots of the stored checkpoints and their signatures; exit 5 naming the first problem (chain, position, why).
+/// <c>nv audit verify --archive FILE [--archive FILE2 ...] [--public-key FILE]</c> verifies archive files offline instead
+/// (no store is opened): each on its own, and consecutive archives of a chain link to each other.</summary>
 /// <remarks>With <c>--from-checkpoint</c>, a checkpoint kept outside the store must still be contained in the trail
 /// unchanged: that catches deletion of the newest entries, which a hash chain alone cannot.</remarks>
 internal static class AuditVerifyCommand
@@ -18,13 +20,21 @@ internal static class AuditVerifyCommand
         var fromCheckpoint = new Option<string?>("--from-checkpoint") { Description = "A checkpoint file kept outside the store; the trail must still contain it unchanged." };
         var publicKey = new Option<string?>("--public-key") { Description = "Public key PEM that checkpoints must verify with (default: the store's own key)." };
         var json = new Option<bool>("--json") { Description = "Print the result as one JSON object." };
+        var archives = new Option<string[]>("--archive")
+        {
+            Description = "Verify these archive files offline instead of the store (repeatable; consecutive ranges must link).",
+            AllowMultipleArgumentsPerToken = false,
+        };
         var command = new Command("verify", "Verify every hash chain, the Merkle roots of the stored checkpoints and their signatures; exit 5 naming the first problem.")
         {
             fromCheckpoint,
             publicKey,
             json,
+            archives,
         };
-        command.SetAction((parse, ct) => RunAsync(parse.GetValue(fromCheckpoint), parse.GetValue(publicKey), parse.GetValue(json), ct));
+        command.SetAction((parse, ct) => parse.GetValue(archives) is { Length: > 0 } files
+            ? AuditVerifyArchives.RunAsync(files, parse.GetValue(publicKey), parse.GetValue(json), ct)
+            : RunAsync(parse.GetValue(fromCheckpoint), parse.GetValue(publicKey), parse.GetValue(json), ct));
         return command;
     }
 

@@ -67,13 +67,17 @@ internal sealed class InMemoryDbWriter : IDbWriter
                 continue;
             }
 
-            SqliteIdentifiers.ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
+            if (record.Operation != WalOperation.AuditEvent)
+            {
+                SqliteIdentifiers.ThrowIfInvalidDtoType(record.DtoType, nameof(batch)); // an audit event names no table
+            }
+
             if (string.IsNullOrEmpty(record.EntityId) || record.ReplayKey is null || record.RequestId is null)
             {
                 throw new ArgumentException($"Record at LSN {record.Lsn} lacks an entity id, replay key or request id.", nameof(batch));
             }
 
-            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete))
+            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent))
             {
                 throw new ArgumentException($"Record at LSN {record.Lsn} has an unknown operation {record.Operation}.", nameof(batch));
             }
@@ -129,6 +133,20 @@ internal sealed class InMemoryDbWriter : IDbWriter
                 After = ApplyRules.AfterImage(record),
                 Error = "The resolution of this record was purged; its outcome is no longer known.",
             };
+        }
+
+        if (record.Operation == WalOperation.AuditEvent)
+        {
+            // No entity: only the request's outcome is recorded (as the SQLite writer's ResolveAuditEvent does).
+            changes.Resolve(record, new RecordResolution
+            {
+                Lsn = record.Lsn,
+                WalId = record.Id,
+                RequestId = record.RequestId,
+                Status = ApplyStatus.Applied,
+                RejectReason = RejectReason.None,
+            });
+            return new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.Applied };
         }
 
         var slot = changes.Slot(record.DtoType, record.EntityId);

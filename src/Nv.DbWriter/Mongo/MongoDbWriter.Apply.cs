@@ -145,10 +145,17 @@ internal sealed partial class MongoDbWriter
                 throw new ArgumentException($"Record at LSN {record.Lsn} lacks a dtoType, entity id, replay key or request id.", nameof(batch));
             }
 
-            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.Erase))
+            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent or WalOperation.Erase))
             {
                 throw new ArgumentException($"Record at LSN {record.Lsn} has an unknown operation {record.Operation}.", nameof(batch));
             }
+
+            if (record.Operation == WalOperation.AuditEvent)
+            {
+                prepared[i] = new Prepared(null, null); // no entity: only the request's outcome is recorded
+                continue;
+            }
+
 
             if (record.Operation == WalOperation.Erase)
             {

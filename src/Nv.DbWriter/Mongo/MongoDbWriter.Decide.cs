@@ -22,7 +22,7 @@ internal sealed partial class MongoDbWriter
         }
 
         var slots = new Dictionary<(string DtoType, string EntityId), Slot?>();
-        var toRead = batch.Where((r, i) => prepared[i].Unstorable is null && !IsFinal(stored, r.Lsn.Value) && r.Lsn.Value > _resolvedThrough);
+        var toRead = batch.Where((r, i) => prepared[i].Unstorable is null && r.Operation != WalOperation.AuditEvent && !IsFinal(stored, r.Lsn.Value) && r.Lsn.Value > _resolvedThrough);
         foreach (var group in toRead.GroupBy(r => r.DtoType))
         {
             var collection = await CollectionAsync(group.Key, cancellationToken);
@@ -96,8 +96,8 @@ internal sealed partial class MongoDbWriter
                 continue;
             }
 
-            plan.Results[i] = prepared[i].Unstorable is { } why
-                ? Reject(plan, record, why)
+            plan.Results[i] = record.Operation == WalOperation.AuditEvent ? DecideAuditEvent(plan, record)
+                : prepared[i].Unstorable is { } why ? Reject(plan, record, why)
                 : Decide(plan, slots, record, prepared[i].Document);
         }
 

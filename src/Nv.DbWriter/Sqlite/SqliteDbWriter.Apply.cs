@@ -46,14 +46,18 @@ internal sealed partial class SqliteDbWriter
                 continue;
             }
 
-            SqliteIdentifiers.ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
+            if (record.Operation != WalOperation.AuditEvent)
+            {
+                // An audit event names no table (its dtoType, empty when none, is only carried to its audit entry).
+                SqliteIdentifiers.ThrowIfInvalidDtoType(record.DtoType, nameof(batch));
+            }
 
             if (string.IsNullOrEmpty(record.EntityId) || record.ReplayKey is null || record.RequestId is null)
             {
                 throw new ArgumentException($"Record at LSN {record.Lsn} lacks an entity id, replay key or request id.", nameof(batch));
             }
 
-            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.Erase))
+            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent or WalOperation.Erase))
             {
                 throw new ArgumentException($"Record at LSN {record.Lsn} has an unknown operation {record.Operation}.", nameof(batch));
             }
@@ -131,7 +135,7 @@ internal sealed partial class SqliteDbWriter
                 {
                     WalOperation.Batch => ApplyBatch(new ArraySegment<SqliteTable>(tables, firstTable[i], record.Items!.Count), record, resolvedThrough,
                         ref maxResolutionLsn, ref advance),
-                    WalOperation.Erase => ApplyOne(null, record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction),
+                    WalOperation.Erase or WalOperation.AuditEvent => ApplyOne(null, record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction),
                     _ => ApplyOne(tables[firstTable[i]], record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction),
                 };
                 results[i] = result;
@@ -227,6 +231,11 @@ internal sealed partial class SqliteDbWriter
             return ApplyErase(record, ref maxResolutionLsn, ref advance, resolvedThrough, transaction);
         }
 
+        if (record.Operation == WalOperation.AuditEvent)
+        {
+            return ResolveAuditEvent(record, resolvedThrough, ref maxResolutionLsn, ref advance);
+        }
+
         // 2. Decide against the current row, read in this transaction.
         var exists = table!.TryRead(record.EntityId, out var document, out var storedLsn, out var deleted);
         var live = exists && !deleted;
@@ -272,6 +281,23 @@ internal sealed partial class SqliteDbWriter
             After = status is ApplyStatus.Rejected ? null : ApplyRules.AfterImage(record),
             Error = reason == RejectReason.None ? null : ApplyRules.Describe(record, reason, exists ? storedLsn : null),
         };
+    }
+
+    // An audit event touches no entity: it is resolved as applied (the audit stage writes its entry) and its request's
+    // outcome is stored, in the batch transaction like any record, so replay, the backfill and retries treat it uniformly.
+    private ApplyResult ResolveAuditEvent(WalRecord record, long resolvedThrough, ref long maxResolutionLsn, ref bool advance)
+    {
+        var lsn = record.Lsn.Value;
+        _resolutions!.Insert(lsn, record.Id, record.RequestId, ApplyStatus.Applied, RejectReason.None, null);
+        _requests!.Insert(record, ApplyStatus.Applied, RejectReason.None);
+        maxResolutionLsn = Math.Max(maxResolutionLsn, lsn);
+        if (lsn == resolvedThrough + 1)
+        {
+            advance = true;
+        }
+
+        _logger.RecordApplied(lsn, record.Operation, record.DtoType, record.EntityId, ApplyStatus.Applied, RejectReason.None);
+        return new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.Applied };
     }
 
     /// <summary>The payload as compact UTF-8 JSON in a buffer reused for every record (valid until the next call).</summary>

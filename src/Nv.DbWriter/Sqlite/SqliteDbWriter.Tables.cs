@@ -13,9 +13,9 @@ internal sealed partial class SqliteDbWriter
         for (var i = 0; i < batch.Count; i++)
         {
             firstIndex[i] = dtoTypes.Count;
-            if (batch[i].Operation == WalOperation.Erase)
+            if (batch[i].Operation is WalOperation.AuditEvent or WalOperation.Erase)
             {
-                continue; // an erasure touches only tables that exist (ApplyErase), and creates none
+                continue; // no entity, no table (an erasure touches only tables that exist, ApplyErase)
             }
 
             if (batch[i].Items is { } items)

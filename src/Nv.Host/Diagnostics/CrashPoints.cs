@@ -47,6 +47,7 @@ internal static class CrashPoints
         AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit, MidBatchApply, BootAfterWalOpen,
         BootAfterStoresOpen, BootAfterReplay, AfterWatermarkPersist, AfterWalTruncate, AfterResolutionPurge, AfterBackfillBatch, AfterPark,
         AfterUnparkAppend, AfterCheckpointSign, EraseBeforeScrub,
+        "archive-after-write", "archive-after-rename", "prune-after-chunk", // the audit store's own (Nv.Audit)
     ];
 
     private static readonly string? Point;

@@ -10,10 +10,11 @@ using Nv.Wal;
 namespace Nv.Host.Hosting;
 
 /// <summary>Start order: open the WAL (recovery, on first resolve) → initialise stores → boot replay + audit backfill →
-/// service-start audit entry → accept writes. Stop: drain the pipeline → service-stop entry → signed audit checkpoints → persist watermarks.</summary>
+/// system-events entries (a cut WAL tail, replay's counts), environment-change (what differs from the last run) and
+/// service-start audit entries → accept writes. Stop: drain the pipeline → service-stop entry → signed audit checkpoints → persist watermarks.</summary>
 /// <remarks>Replay runs in <see cref="ExecuteAsync"/>, so the host (and its health endpoint) is up while it runs;
 /// <see cref="IsReady"/> stays false until it completes. A failure during start stops the host with a non-zero exit.</remarks>
-internal sealed class NvLifecycle : BackgroundService
+internal sealed partial class NvLifecycle : BackgroundService
 {
     private readonly IWriteAheadLog _wal;
     private readonly IDbWriter _db;
@@ -76,7 +77,7 @@ internal sealed class NvLifecycle : BackgroundService
             var summary = await _replayer.RunAsync(dryRun: false, progress: _metrics is null ? null : _metrics.ReplayProgress, maxTransientRetries: null, stoppingToken);
             await _keys.StartWritingAsync(stoppingToken);
             Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterReplay);
-            await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStarted(_options.Service), stoppingToken);
+            await RecordStartAsync(summary, stoppingToken);
             _pipeline.Faulted += OnPipelineFaulted;
             _pipeline.Start();
             Log.Ready(_logger, _options.Service, _options.Environment);
@@ -132,6 +133,7 @@ internal sealed class NvLifecycle : BackgroundService
         Log.Stopping(_logger);
         await _pipeline.StopAsync(cancellationToken);
         await base.StopAsync(cancellationToken);
+        await _audit.DrainSystemEntriesAsync(TimeSpan.FromSeconds(5)); // a fault's system-events entry, say
         if (_replayed.Task.IsCompletedSuccessfully && _wal.State == WalState.Open && _pipeline.Fault is null)
         {
             await _audit.RecordSystemAsync(AuditEntryFactory.ServiceStopped(_options.Service), cancellationToken);

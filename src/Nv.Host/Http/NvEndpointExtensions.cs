@@ -21,7 +21,7 @@ public static class NvEndpointExtensions
     }
 
     /// <summary>Maps Nv's endpoints: <c>/health/*</c>, <c>/v1/entities/*</c>, <c>/v1/batch</c>, <c>/v1/changes</c>, <c>/v1/requests/*</c>, <c>/v1/audit/*</c> (proofs
-    /// included), <c>/v1/ops/*</c>, <c>/v1/me</c> and the audit explorer page at <c>/ui</c>. Every API endpoint but the health
+    /// and <c>POST /v1/audit/events</c> included), <c>/v1/ops/*</c>, <c>/v1/me</c> and the audit explorer page at <c>/ui</c>. Every API endpoint but the health
     /// probes and <c>/v1/me</c> requires a role (see <see cref="NvRoles"/>); the page's static files need none (it asks
     /// for a key and every API call it makes is checked).</summary>
     public static IEndpointRouteBuilder MapNvEndpoints(this IEndpointRouteBuilder app)
@@ -33,6 +33,7 @@ public static class NvEndpointExtensions
         app.MapChangeEndpoints();
         app.MapRequestEndpoints();
         app.MapAuditEndpoints();
+        app.MapAuditEventEndpoints();
         app.MapProofEndpoints();
         app.MapOpsEndpoints();
         app.MapSubjectEndpoints();

@@ -25,6 +25,7 @@ public static class NvHttpServiceCollectionExtensions
         services.TryAddSingleton<EntityHandler>();
         services.TryAddSingleton<BatchHandler>();
         services.TryAddSingleton<AuditHandler>();
+        services.TryAddSingleton<AuditEventHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, KestrelLimits>());
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {

@@ -32,6 +32,9 @@ internal sealed partial class AuditCoordinator : IDisposable
 
     private readonly PendingAuditEntries? _pending;
     private readonly Protection.KeyRing? _keys;
+    private readonly List<Task> _background = []; // system entries recorded off a stage's path (see RecordSystemInBackground)
+    private readonly AuditOptions? _auditOptions;
+    private readonly TimeProvider _time;
     private Lsn _processedThrough;
     private Lsn _audited;
     private bool _gap;
@@ -40,9 +43,12 @@ internal sealed partial class AuditCoordinator : IDisposable
 
     public AuditCoordinator(
         IWriteAheadLog wal, IDbWriter db, IAuditSink sink, ILogger<AuditCoordinator> logger, PendingAuditEntries? pending = null,
-        PipelinePositions? positions = null, Protection.KeyRing? keys = null)
+        PipelinePositions? positions = null, Microsoft.Extensions.Options.IOptions<AuditOptions>? auditOptions = null, TimeProvider? time = null,
+        Protection.KeyRing? keys = null)
     {
         _keys = keys;
+        _auditOptions = auditOptions?.Value;
+        _time = time ?? TimeProvider.System;
         _wal = wal;
         _db = db;
         _sink = sink;
@@ -366,6 +372,22 @@ internal sealed partial class AuditCoordinator : IDisposable
         return _keys is not null && _keys.TryGetKey(keyId, out var key)
             ? AuditEntrySealing.Seal(entry, key)
             : AuditEntrySealing.SealedWithoutData(entry, keyId);
+    }
+
+    /// <summary>The id of the audit entry of the request's record at <paramref name="lsn"/>, or null when the trail does not
+    /// hold it (yet). For a retried custom event whose first attempt this process no longer remembers.</summary>
+    public async Task<Guid?> FindEventEntryAsync(string requestId, string? userId, Lsn lsn, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var page = await _sink.QueryAsync(new AuditQuery { RequestId = requestId, UserId = userId, Limit = 100 }, cancellationToken);
+            return page.Entries.FirstOrDefault(e => e.Lsn == lsn)?.Id;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.EventEntryLookupFailed(_logger, ex);
+            return null;
+        }
     }
 
     public void Dispose() => _lock.Dispose();

@@ -69,6 +69,7 @@ internal sealed class PendingWrite
                 Status = WriteStatus.Accepted,
                 Lsn = Record!.Lsn,
                 Detail = "The write is durable in the WAL; its outcome is known once it is applied.",
+                RecordId = Record.Id,
             });
         }
     }

@@ -51,6 +51,7 @@ internal static class RequestFingerprint
         WalOperation.Update => "update",
         WalOperation.Delete => "delete",
         WalOperation.Batch => "batch",
+        WalOperation.AuditEvent => "audit-event",
         WalOperation.Erase => "erase",
         _ => "unknown",
     };

@@ -35,10 +35,15 @@ internal sealed class RequestValidator
         CheckToken(request.RequestId, "requestId", MaxRequestIdLength);
         if (!Enum.IsDefined(request.Operation) || request.Operation == WalOperation.Batch)
         {
-            throw new WriteValidationException("operation", "must be create, update or delete");
+            throw new WriteValidationException("operation", "must be create, update, delete or an audit event");
         }
 
-        if (!IsValidDtoType(request.DtoType))
+        var auditEvent = request.Operation == WalOperation.AuditEvent;
+        if (auditEvent && string.IsNullOrEmpty(request.DtoType))
+        {
+            // An audit event's entity type is optional.
+        }
+        else if (!IsValidDtoType(request.DtoType))
         {
             throw new WriteValidationException("dtoType", DtoTypeRule);
         }
@@ -59,6 +64,12 @@ internal sealed class RequestValidator
         if (request.ExpectedLsn is { Value: < 0 })
         {
             throw new WriteValidationException("expectedLsn", "must not be negative");
+        }
+
+        if (auditEvent)
+        {
+            ValidateAuditEvent(request);
+            return;
         }
 
         if (request.Operation is WalOperation.Delete or WalOperation.Erase)
@@ -83,6 +94,44 @@ internal sealed class RequestValidator
     /// <summary>What <see cref="IsValidDtoType"/> requires, for messages.</summary>
     internal const string DtoTypeRule =
         "must start with a letter, contain only letters, digits and '_', be at most 64 characters, and not be a name Nv keeps for itself (audit_entries)";
+    // The event's payload (category, operation, optional before/after images): the images follow the rules of an entity
+    // body (size, depth, keys), so whatever a store or a tool does with them later, they are as safe as entity states.
+    private void ValidateAuditEvent(WriteRequest request)
+    {
+        if (request.ExpectedLsn is not null)
+        {
+            throw new WriteValidationException("expectedLsn", "an audit event has no entity version to expect");
+        }
+
+        if (request.Payload is not { ValueKind: JsonValueKind.Object } payload)
+        {
+            throw new WriteValidationException("payload", "must be an audit event (category, operation, before, after)");
+        }
+
+        var size = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(payload).Length;
+        if (size > _maxPayloadBytes)
+        {
+            throw new WriteValidationException("payload", $"is {size} bytes; the limit is {_maxPayloadBytes}", isTooLarge: true);
+        }
+
+        try
+        {
+            var (_, _, before, after) = Nv.Audit.AuditEvents.ParsePayload(payload);
+            if (before is { } b)
+            {
+                CheckValue(b, "/before", 1);
+            }
+
+            if (after is { } a)
+            {
+                CheckValue(a, "/after", 1);
+            }
+        }
+        catch (FormatException ex)
+        {
+            throw new WriteValidationException("payload", ex.Message);
+        }
+    }
 
     /// <summary>The most a WAL record can hold besides its payload, reason and metadata: the fixed fields, the longest
     /// service, dtoType, entity id, request id, user id and replay key this validator accepts (UTF-8, up to 3 bytes per

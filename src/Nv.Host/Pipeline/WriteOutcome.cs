@@ -26,4 +26,6 @@ public sealed record WriteOutcome
 
     /// <summary>For a rejected batch: the item that rejected it.</summary>
     public int? FailedItem { get; init; }
+    /// <summary>The id of the WAL record (and of its audit entry), when this process knows it.</summary>
+    internal Guid? RecordId { get; init; }
 }

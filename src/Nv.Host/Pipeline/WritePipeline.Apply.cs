@@ -155,6 +155,7 @@ internal sealed partial class WritePipeline
                 RejectReason = result.RejectReason,
                 Detail = rejected ? DescribeRejection(result.RejectReason, result.FailedItem) : null,
                 FailedItem = result.FailedItem,
+                RecordId = write.Record.Id,
             });
         }
     }
@@ -170,6 +171,7 @@ internal sealed partial class WritePipeline
                 Lsn = write.Record!.Lsn,
                 Detail = "The write is durable in the WAL at LSN " + write.Record.Lsn + " but the database is unavailable ("
                     + (error ?? "unknown error") + "); it will be applied when the database is back.",
+                RecordId = write.Record.Id,
             });
         }
     }

@@ -235,6 +235,13 @@ internal sealed partial class WritePipeline
                     continue;
                 }
 
+                if (request.Operation == WalOperation.AuditEvent)
+                {
+                    // A custom audit event is the service's own record of what happened, written in plain (it names no
+                    // entity of Nv's and no data subject); erasure does not reach it.
+                    continue;
+                }
+
                 if (write.Items is { } items)
                 {
                     // Each item of a batch is sealed under its own subject's key (an item id binds its payload).
@@ -317,8 +324,10 @@ internal sealed partial class WritePipeline
         Operation = request.Operation,
         DtoType = request.DtoType,
         EntityId = request.EntityId,
-        Payload = request.Payload ?? default,
-        ReplayKey = ReplayKey.Create(_options.Environment, _options.Service, request.Version, request.DtoType, request.EntityId),
+        Payload = request.Payload ?? default, // an erasure carries none
+        // An audit event names no slot (its dtoType is optional): its key says so.
+        ReplayKey = ReplayKey.Create(_options.Environment, _options.Service, request.Version,
+            request.Operation == WalOperation.AuditEvent ? AuditEventSlot : request.DtoType, request.EntityId),
         RequestId = request.RequestId,
         UserId = request.UserId,
         Reason = request.Reason,
@@ -327,12 +336,16 @@ internal sealed partial class WritePipeline
         Fingerprint = fingerprint,
     };
 
+    /// <summary>The dtoType part of an audit event's replay key (no entity type can start with '_').</summary>
+    internal const string AuditEventSlot = "_audit";
+
     private void FaultPipeline(Exception ex, List<PendingWrite> batch)
     {
         var fault = ex as WalFaultedException ?? new WalFaultedException("The write-ahead log failed: " + ex.Message, innerException: ex);
         if (Interlocked.CompareExchange(ref _fault, fault, null) is null)
         {
             Log.WalFaulted(_logger, fault, fault.Path, fault.ErrnoName, fault.Advice);
+            RecordFault("commit", fault);
         }
 
         _incoming.Writer.TryComplete(fault);

@@ -27,8 +27,14 @@ internal sealed partial class WritePipeline
     {
         try
         {
+            var held = _wal.GetStatistics().FirstLsn;
             var first = await _wal.TruncateAsync(cancellationToken);
             Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterWalTruncate);
+            if (held.Value > 0 && first > held)
+            {
+                await RecordTruncationAsync(held, first, cancellationToken);
+            }
+
             if (first.Value > 1)
             {
                 await _db.PurgeAsync(new Lsn(first.Value - 1), cancellationToken);
@@ -36,6 +42,7 @@ internal sealed partial class WritePipeline
             }
 
             await PurgeExpiredRequestsAsync(cancellationToken);
+            await _audit.ApplyRetentionAsync(cancellationToken);
             return first;
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not WalFaultedException)

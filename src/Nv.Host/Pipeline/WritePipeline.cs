@@ -287,7 +287,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     }
 
     private static string Describe(WriteRequest request) =>
-        $"{(request.Fingerprint is null ? RequestFingerprint.MethodOf(request.Operation) : "patch")} {request.DtoType}/{request.EntityId}";
+        $"{(request.Fingerprint is null || request.Operation == WalOperation.AuditEvent ? RequestFingerprint.MethodOf(request.Operation) : "patch")} {request.DtoType}/{request.EntityId}";
 
     private static string Describe(RequestOutcome stored) => stored.Operation is { } operation
         ? $"{RequestFingerprint.MethodOf(operation)} {stored.DtoType}/{stored.EntityId}"
@@ -431,6 +431,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         }
 
         Log.StageFaulted(_logger, exception, stage, _options.StopHostOnFault);
+        RecordFault(stage, exception);
         _incoming.Writer.TryComplete(fault);
         _committed.Writer.TryComplete();
         _applied.Writer.TryComplete();

@@ -177,9 +177,9 @@ internal static partial class WalRecordCodec
                 throw new FormatException($"unknown record flags 0x{flags:x2}");
             }
 
-            if (operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.Erase))
+            if (operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent or WalOperation.Erase))
             {
-                throw new FormatException($"operation {(byte)operation} is not a single-entity operation");
+                throw new FormatException($"operation {(byte)operation} is not a single-record operation");
             }
 
             string? fingerprint = null;

@@ -37,4 +37,24 @@ public static class DurableFile
         File.Move(temp, path, overwrite);
         NativeFileSync.FsyncDirectory(directory);
     }
+
+    /// <summary>For a file too large to write at once (an audit archive): flushes <paramref name="stream"/> and makes its
+    /// content durable with a checked fsync. Rename it into place and call <see cref="SyncDirectory"/> afterwards.</summary>
+    /// <exception cref="IOException">The flush or the fsync failed: the content must not be considered durable.</exception>
+    public static void Sync(FileStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        stream.Flush();
+        NativeFileSync.Fsync(stream.SafeFileHandle, stream.Name);
+    }
+
+    /// <summary>Creates <paramref name="directory"/> (and missing parents) durably, or makes an existing one's entries
+    /// (a file created or renamed in it) durable: a checked fsync of the directory.</summary>
+    /// <exception cref="IOException">A create or an fsync failed.</exception>
+    public static void SyncDirectory(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        DurableDirectory.Create(directory);
+        NativeFileSync.FsyncDirectory(Path.GetFullPath(directory));
+    }
 }

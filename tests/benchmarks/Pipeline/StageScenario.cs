@@ -22,19 +22,19 @@ internal static class StageScenario
         var payloadBytes = Args.Int(args, "--payload-bytes", 1000);
         var payload = BenchPayload.Create(BenchPayload.Kind(args), payloadBytes);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"stages: {payloadBytes}-byte blob per entity, 50% create / 50% update, {seconds} s per cell, one stage at a time"));
-        Console.WriteLine("batch |  wal rec/s  ms/batch |  apply rec/s  ms/batch |  audit rec/s  ms/batch");
+        Console.WriteLine("batch |  wal rec/s  ms/batch |  apply rec/s  ms/batch |  audit rec/s  ms/batch  cpu µs/rec");
         foreach (var b in batches)
         {
             var wal = args.Contains("--no-wal") ? default : await MeasureWalAsync(b, seconds, payload);
             var (apply, audit) = await MeasureApplyAndAuditAsync(b, seconds, payload);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{b,5} | {wal.PerSecond,10:F0} {wal.MsPerBatch,9:F2} | {apply.PerSecond,12:F0} {apply.MsPerBatch,9:F2} | {audit.PerSecond,12:F0} {audit.MsPerBatch,9:F2}"));
+                $"{b,5} | {wal.PerSecond,10:F0} {wal.MsPerBatch,9:F2} | {apply.PerSecond,12:F0} {apply.MsPerBatch,9:F2} | {audit.PerSecond,12:F0} {audit.MsPerBatch,9:F2} {audit.CpuMicrosPerRecord,11:F1}"));
         }
 
         return 0;
     }
 
-    private readonly record struct Cell(double PerSecond, double MsPerBatch);
+    private readonly record struct Cell(double PerSecond, double MsPerBatch, double CpuMicrosPerRecord = 0);
 
     private static async Task<Cell> MeasureWalAsync(int batch, int seconds, JsonElement payload)
     {
@@ -71,6 +71,8 @@ internal static class StageScenario
             var applyTimes = new List<double>();
             var auditTimes = new List<double>();
             double applySeconds = 0, auditSeconds = 0;
+            var auditCpu = TimeSpan.Zero; // process CPU (all threads: the append and the store's background checkpoints) while appending
+            var process = Process.GetCurrentProcess();
             long n = 0;
             var clock = Stopwatch.StartNew();
             while (clock.Elapsed.TotalSeconds < seconds * 2)
@@ -91,7 +93,11 @@ internal static class StageScenario
                     entries.Add(AuditEntryFactory.FromWalRecord(records[i], results[i].Before, results[i].After));
                 }
 
+                process.Refresh();
+                var cpuBefore = process.TotalProcessorTime;
                 await sink.AppendAsync(entries);
+                process.Refresh();
+                auditCpu += process.TotalProcessorTime - cpuBefore;
                 var total = Stopwatch.GetElapsedTime(start);
                 applyTimes.Add(applied.TotalMilliseconds);
                 auditTimes.Add((total - applied).TotalMilliseconds);
@@ -99,7 +105,7 @@ internal static class StageScenario
                 auditSeconds += (total - applied).TotalSeconds;
             }
 
-            return (new Cell(n / applySeconds, Median(applyTimes)), new Cell(n / auditSeconds, Median(auditTimes)));
+            return (new Cell(n / applySeconds, Median(applyTimes)), new Cell(n / auditSeconds, Median(auditTimes), auditCpu.TotalMicroseconds / n));
         }
         finally
         {

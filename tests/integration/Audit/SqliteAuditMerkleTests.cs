@@ -183,7 +183,13 @@ public sealed class SqliteAuditMerkleTests : AuditStoreFixture
             Execute(raw, "DROP TRIGGER injected_failure;");
         }
 
-        Assert.Equal(2, (await WaitForCheckpointAsync((IAuditProofs)sink, "orders", 2)).Checkpoint.TreeSize);
+        // Each failed attempt is in the trail too (system-events, once per retry period, not per tick): the two failures
+        // waited for above, the second one covering the first's entry; the checkpoint then covers both.
+        var failed = (await sink.QueryAsync(new AuditQuery { Operation = "checkpoint-failed" }, Ct)).Entries.OrderBy(e => e.Sequence).ToList();
+        Assert.Equal(2, failed.Count);
+        Assert.Equal((AuditCategory.SystemEvents, 3L, "2"), (failed[0].Category, failed[0].Sequence, failed[0].Metadata["treeSize"]));
+        Assert.Equal((AuditCategory.SystemEvents, 4L, "3"), (failed[1].Category, failed[1].Sequence, failed[1].Metadata["treeSize"]));
+        Assert.Equal(4, (await WaitForCheckpointAsync((IAuditProofs)sink, "orders", 4)).Checkpoint.TreeSize);
     }
 
     private static async Task<SignedCheckpoint> WaitForCheckpointAsync(IAuditProofs proofs, string chain, long size)

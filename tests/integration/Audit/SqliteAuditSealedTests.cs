@@ -169,6 +169,36 @@ public sealed class SqliteAuditSealedTests : AuditStoreFixture
         await ReopenAsync();
     }
 
+    [Fact]
+    public async Task Sealed_entries_archive_prune_and_prove_from_their_archive_after_their_key_is_destroyed()
+    {
+        var (_, ada, _, adaKey) = await TrailAsync();
+        var retention = (Nv.Audit.Archive.IAuditRetention)Sink;
+        var archiveDir = Path.Combine(Directory, "archives");
+        var cutoff = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero); // after every entry of the trail
+        var archive = Assert.Single(await retention.ArchiveAsync(cutoff, archiveDir, Ct));
+        _keys.Destroy(adaKey.Id);
+        await retention.PruneAsync(cutoff, Ct);
+        Assert.Null(await Sink.GetAsync(ada[1].Id, Ct));
+
+        var publicKey = await Proofs.GetPublicKeyPemAsync(Ct);
+        var verified = Nv.Audit.Archive.AuditArchives.Verify(archive.FilePath, publicKey);
+        Assert.True(verified.IsValid, verified.Reason);
+        var proof = Nv.Audit.Archive.AuditArchives.Prove(archive.FilePath, ada[1].Id, publicKey)!;
+        Assert.True(proof.Verify());
+        var store = await Proofs.VerifyAsync(null, Ct);
+        Assert.True(store.IsValid, store.Reason);
+        await using (var gz = new System.IO.Compression.GZipStream(File.OpenRead(archive.FilePath), System.IO.Compression.CompressionMode.Decompress))
+        using (var reader = new StreamReader(gz))
+        {
+            var text = await reader.ReadToEndAsync(Ct);
+            Assert.Contains("\"keyId\"", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("Whitcher", text, StringComparison.Ordinal);
+        }
+
+        SqliteAuditCompressionTests.AssertPythonVerifierSays("--archive", archive.FilePath, "OK 12 entries");
+    }
+
     private async Task<SqliteConnection> TamperableAsync()
     {
         await TrailAsync();

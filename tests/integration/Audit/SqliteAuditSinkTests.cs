@@ -176,8 +176,29 @@ public sealed class SqliteAuditSinkTests : AuditStoreFixture
     public async Task Failed_append_propagates_and_the_chain_recovers()
     {
         await Sink.AppendAsync(Entries(2), Ct);
-        // Another writer (simulated) appends behind the sink's back, so the cached head is stale: the insert hits
-        // UNIQUE (service, sequence), the error propagates, and the next append reloads the head from the file.
+        using (var raw = Raw())
+        {
+            Execute(raw, "CREATE TRIGGER injected_failure BEFORE INSERT ON audit_entries BEGIN SELECT RAISE(ABORT, 'injected'); END;");
+        }
+
+        await Assert.ThrowsAsync<SqliteException>(() => Sink.AppendAsync(Entries(1), Ct));
+        using (var raw = Raw())
+        {
+            Execute(raw, "DROP TRIGGER injected_failure;");
+        }
+
+        var next = Entries(1);
+        Assert.Equal(1, await Sink.AppendAsync(next, Ct));
+        Assert.Equal(3, (await Sink.GetAsync(next[0].Id, Ct))!.Sequence);
+        Assert.True((await Sink.VerifyAsync(Ct)).IsValid);
+    }
+
+    [Fact]
+    public async Task Another_writers_appends_are_picked_up_before_the_next_append()
+    {
+        await Sink.AppendAsync(Entries(2), Ct);
+        // Another writer (nv audit archive next to a live host, say) appends behind the sink's back, so the cached head is
+        // stale; the sink notices (PRAGMA data_version) and reloads it, instead of hitting UNIQUE (service, sequence).
         using (var raw = Raw())
         {
             Execute(raw, "INSERT INTO audit_entries (" + "id, timestamp, service, category, operation, entity_id, changes_json, metadata_json, " +
@@ -187,7 +208,6 @@ public sealed class SqliteAuditSinkTests : AuditStoreFixture
             Execute(raw, "INSERT INTO audit_merkle_leaves (chain, idx, hash) VALUES ('orders', 2, zeroblob(32))");
         }
 
-        await Assert.ThrowsAsync<SqliteException>(() => Sink.AppendAsync(Entries(1), Ct));
         var next = Entries(1);
         Assert.Equal(1, await Sink.AppendAsync(next, Ct));
         Assert.Equal(4, (await Sink.GetAsync(next[0].Id, Ct))!.Sequence);

@@ -280,6 +280,30 @@ public abstract class DbWriterConformanceTests : IAsyncLifetime
     private const string FingerprintB = "2222222222222222222222222222222222222222222222222222222222222222";
 
     [Fact]
+    public async Task An_audit_event_is_applied_without_touching_an_entity_and_its_request_outcome_is_stored()
+    {
+        // Between two writes of the entity it names: the event must neither create nor change it.
+        var payload = Json("""{"category":"system-events","operation":"report-exported","after":{"rows":3}}""");
+        var batch = new[]
+        {
+            Create(1, "o1", """{"v":1}"""),
+            Create(2, "o1", "{}", requestId: "ev-1") with { Operation = WalOperation.AuditEvent, DtoType = "", Payload = payload, UserId = "billing" },
+            Update(3, "o1", """{"v":3}"""),
+        };
+
+        var results = await Writer.ApplyAsync(batch, Ct);
+
+        Assert.Equal([ApplyStatus.Applied, ApplyStatus.Applied, ApplyStatus.Applied], results.Select(r => r.Status));
+        Assert.Null(results[1].Before);
+        AssertJson("""{"v":3}""", (await Writer.GetAsync(DefaultType, "o1", Ct))!.Document);
+        var outcome = (await Writer.FindRequestsAsync([new RequestKey("billing", "ev-1")], Ct)).Values.Single();
+        Assert.Equal((new Lsn(2), ApplyStatus.Applied, WalOperation.AuditEvent), (outcome.Lsn, outcome.Status, outcome.Operation));
+        Assert.Equal(new Lsn(3), await Writer.GetResolvedThroughAsync(Ct));
+        Assert.Equal(ApplyStatus.Applied, (await Writer.GetResolutionsAsync(new Lsn(1), 1, Ct)).Single().Status);
+        Assert.Equal(ApplyStatus.AlreadyApplied, (await Writer.ApplyAsync([batch[1]], Ct)).Single().Status);
+    }
+
+    [Fact]
     public async Task A_requests_outcome_is_stored_with_its_apply_in_its_callers_scope_and_the_first_record_wins()
     {
         await Apply(

@@ -38,8 +38,34 @@ internal sealed class KeptOpen(IDbWriter store) : IDbWriter
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 
     /// <summary>The same for an audit sink.</summary>
-    internal sealed class Sink(IAuditSink sink) : IAuditSink
+    internal sealed class Sink(IAuditSink sink) : IAuditSink, IAuditProofs
     {
+        // The wrapped sink's proofs, when it has them (the in-memory and embedded stores do).
+        private IAuditProofs Proofs => sink as IAuditProofs ?? throw new NotSupportedException($"{sink.GetType().Name} keeps no Merkle tree.");
+
+        public Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default) => Proofs.GetPublicKeyPemAsync(cancellationToken);
+
+        public Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default) =>
+            Proofs.GetInclusionProofAsync(entryId, treeSize, cancellationToken);
+
+        public Task<AuditConsistencyProof> GetConsistencyProofAsync(string chain, long fromSize, long toSize, CancellationToken cancellationToken = default) =>
+            Proofs.GetConsistencyProofAsync(chain, fromSize, toSize, cancellationToken);
+
+        public Task<Nv.Audit.Merkle.SignedCheckpoint?> CheckpointAsync(string chain, CancellationToken cancellationToken = default) =>
+            Proofs.CheckpointAsync(chain, cancellationToken);
+
+        public Task<IReadOnlyList<Nv.Audit.Merkle.SignedCheckpoint>> CheckpointAllAsync(CancellationToken cancellationToken = default) =>
+            Proofs.CheckpointAllAsync(cancellationToken);
+
+        public Task<Nv.Audit.Merkle.SignedCheckpoint?> GetLatestCheckpointAsync(string chain, CancellationToken cancellationToken = default) =>
+            Proofs.GetLatestCheckpointAsync(chain, cancellationToken);
+
+        public Task<IReadOnlyList<Nv.Audit.Merkle.SignedCheckpoint>> GetLatestCheckpointsAsync(CancellationToken cancellationToken = default) =>
+            Proofs.GetLatestCheckpointsAsync(cancellationToken);
+
+        public Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default) =>
+            Proofs.VerifyAsync(options, cancellationToken);
+
         public Task InitializeAsync(CancellationToken cancellationToken = default) => sink.InitializeAsync(cancellationToken);
 
         public Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default) => sink.AppendAsync(entries, cancellationToken);

@@ -36,6 +36,7 @@ public sealed class AuthTests(KeyedAppFixture fixture) : IClassFixture<KeyedAppF
         ["GET /v1/requests/{requestId}"] = ("/v1/requests/{new}", null, 404), // past the role check: no such request
         ["POST /v1/batch"] = ("/v1/batch", """{"items":[{"op":"create","dtoType":"Guarded","entityId":"{new}","payload":{"a":1}}]}""", 200),
         ["GET /v1/changes"] = ("/v1/changes?follow=false", null, 200),
+        ["POST /v1/audit/events"] = ("/v1/audit/events", """{"category":"system-events","operation":"report-exported","entityId":"{new}"}""", 201),
         // The fixture runs without encryption at rest: past the role check an erasure is refused (400, nothing written);
         // ErasureApiTests cover the erasure itself.
         ["DELETE /v1/subjects/{dtoType}/{entityId}"] = ("/v1/subjects/Guarded/{id}", null, 400),

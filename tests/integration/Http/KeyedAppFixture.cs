@@ -13,6 +13,7 @@ public sealed class KeyedAppFixture : IAsyncLifetime
         ["reader"] = ["reader"],
         ["auditor"] = ["auditor"],
         ["operator"] = ["operator"],
+        ["eventer"] = ["audit-writer"],
         ["admin"] = ["writer", "reader", "auditor", "operator"],
     };
 

@@ -8,6 +8,7 @@ namespace Nv.Integration.Tests.Mongo;
 public sealed class MongoAuditSinkConformanceTests(MongoFixture fixture) : AuditSinkConformanceTests
 {
     private readonly string _database = MongoFixture.DatabaseFor(typeof(MongoAuditSinkConformanceTests));
+    private readonly Nv.Integration.Tests.Support.TempDirectory _keys = new(); // where the checkpoint signing key is generated
     private bool _dropped;
 
     protected override async Task<IAuditSink> OpenSinkAsync()
@@ -19,7 +20,13 @@ public sealed class MongoAuditSinkConformanceTests(MongoFixture fixture) : Audit
             _dropped = true;
         }
 
-        return await MongoAuditSinks.OpenAsync(new AuditOptions { MongoUri = uri, MongoDatabase = _database, MaxBatchSize = 3 },
+        return await MongoAuditSinks.OpenAsync(new AuditOptions { MongoUri = uri, MongoDatabase = _database, MaxBatchSize = 3, DataDirectory = _keys.Path },
             cancellationToken: TestContext.Current.CancellationToken);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _keys.Dispose();
     }
 }

@@ -38,7 +38,8 @@ public sealed class StoreMigrationTests : IDisposable
             var proofs = (IAuditProofs)nv.Services.GetRequiredService<IAuditSink>();
             var verified = await proofs.VerifyAsync(null, Ct);
             Assert.True(verified.IsValid, verified.Reason);
-            Assert.Equal(entries + 1, verified.EntriesChecked); // + this start's service-start entry
+            // + this start's environment-change entry (its last start recorded no environment) and its service-start entry
+            Assert.Equal(entries + 2, verified.EntriesChecked);
 
             var next = await nv.Pipeline.WriteAsync(new WriteRequest
             {
@@ -57,6 +58,71 @@ public sealed class StoreMigrationTests : IDisposable
         Assert.Equal(entityRows + 1, Count(Path.Combine(_dir.Path, "nv.db"), "SELECT count(*) FROM Item WHERE _nv_deleted = 0"));
         await using var again = await NvTestHost.StartAsync(_dir.Path);
         Assert.Equal(0, again.BootReplay.Replayed);
+        var final = await ((IAuditProofs)again.Services.GetRequiredService<IAuditSink>()).VerifyAsync(null, Ct);
+        Assert.True(final.IsValid, final.Reason);
+    }
+
+    /// <summary>The fixture tests/integration/Fixtures/store-ba79c82 was made by commit ba79c82's executable (audit store
+    /// schema 3): <c>NV_SERVICE=svc NV_ENV=test nv load --count 40 --writers 4 --entities 10 --seed 7 --run-id fx3</c>, then
+    /// a clean stop.</summary>
+    [Fact]
+    public async Task A_schema_3_audit_store_is_migrated_through_4_and_5_in_place_and_keeps_its_chain()
+    {
+        CopyFixture(Path.Combine(AppContext.BaseDirectory, "Fixtures", "store-ba79c82"), _dir.Path);
+        var audit = Path.Combine(_dir.Path, "audit.db");
+        Assert.Equal(3, Count(audit, "PRAGMA user_version"));
+        var entries = Count(audit, "SELECT count(*) FROM audit_entries");
+        var checkpoints = Count(audit, "SELECT count(*) FROM audit_checkpoints");
+        Assert.Equal(1, Count(audit, "SELECT count(*) FROM sqlite_master WHERE name = 'ix_audit_entries_entity'"));
+
+        await using (var nv = await NvTestHost.StartAsync(_dir.Path))
+        {
+            Assert.Equal(0, nv.BootReplay.Replayed);
+            Assert.Equal(0, nv.BootReplay.AuditBackfilled);
+            var proofs = (IAuditProofs)nv.Services.GetRequiredService<IAuditSink>();
+            var verified = await proofs.VerifyAsync(null, Ct);
+            Assert.True(verified.IsValid, verified.Reason);
+            Assert.True(verified.EntriesChecked > entries, "this start's own entries follow the migrated ones");
+            Assert.True(verified.CheckpointsChecked >= checkpoints);
+
+            var next = await nv.Pipeline.WriteAsync(new WriteRequest
+            {
+                RequestId = "after-migration-4",
+                Operation = WalOperation.Create,
+                DtoType = "Item",
+                EntityId = "new-4",
+                Payload = JsonSerializer.SerializeToElement(new { n = 4 }),
+            }, Ct);
+            Assert.Equal(new Lsn(41), next.Lsn);
+            var history = await nv.Services.GetRequiredService<IAuditSink>().QueryAsync(new AuditQuery { DtoType = "Item", EntityId = "e3" }, Ct);
+            Assert.NotEmpty(history.Entries);
+        }
+
+        // One line of migrations: 4 (composite indexes, retention) then 5 (encryption at rest: key_id, sealed).
+        Assert.Equal(5, Nv.Audit.Sqlite.SqliteAuditSchema.Version);
+        Assert.Equal(5, Count(audit, "PRAGMA user_version"));
+        Assert.Equal(2, Count(audit, "SELECT count(*) FROM pragma_table_info('audit_entries') WHERE name IN ('key_id', 'sealed')"));
+        foreach (var gone in new[] { "ix_audit_entries_entity", "ix_audit_entries_user_id" })
+        {
+            Assert.Equal(0, Count(audit, $"SELECT count(*) FROM sqlite_master WHERE name = '{gone}'"));
+        }
+
+        foreach (var added in new[] { "ix_audit_entries_entity_time", "ix_audit_entries_user_time", "ix_audit_entries_category_time", "audit_archives", "audit_pruned" })
+        {
+            Assert.Equal(1, Count(audit, $"SELECT count(*) FROM sqlite_master WHERE name = '{added}'"));
+        }
+
+        // The migrated delete trigger still refuses every entry no archive covers.
+        using (var raw = new SqliteConnection($"Data Source={audit};Pooling=False"))
+        {
+            raw.Open();
+            using var delete = raw.CreateCommand();
+            delete.CommandText = "DELETE FROM audit_entries WHERE sequence = 1";
+            var refused = Assert.Throws<SqliteException>(() => delete.ExecuteNonQuery());
+            Assert.Contains("immutable", refused.Message, StringComparison.Ordinal);
+        }
+
+        await using var again = await NvTestHost.StartAsync(_dir.Path);
         var final = await ((IAuditProofs)again.Services.GetRequiredService<IAuditSink>()).VerifyAsync(null, Ct);
         Assert.True(final.IsValid, final.Reason);
     }

@@ -24,6 +24,36 @@ public sealed class PendingAuditEntriesTests : IDisposable
             new FixedTime(at), new Dictionary<string, string> { ["path"] = "/v1/entities/Order/o-1", ["method"] = "PUT" });
 
     [Fact]
+    public void A_parked_environment_change_keeps_its_before_and_after_images_and_its_diff()
+    {
+        var store = new PendingAuditEntries(_dir);
+        var change = AuditEntryFactory.EnvironmentChanged("svc",
+            new Dictionary<string, string> { ["environment"] = "test" }, new Dictionary<string, string> { ["environment"] = "prod", ["n"] = "1" });
+
+        Assert.True(store.Park(change));
+        var back = Assert.Single(store.Load((_, ex) => Assert.Fail(ex.Message))).Entry;
+
+        Assert.Equal(Nv.Audit.Chain.CanonicalJson.ToText(change.Before!.Value), Nv.Audit.Chain.CanonicalJson.ToText(back.Before!.Value));
+        Assert.Equal(Nv.Audit.Chain.CanonicalJson.ToText(change.After!.Value), Nv.Audit.Chain.CanonicalJson.ToText(back.After!.Value));
+        Assert.Equal(change.Changes.Select(c => c.Path), back.Changes.Select(c => c.Path));
+        Assert.Equal(Nv.Audit.Chain.AuditCanonicalEncoding.Encode(change), Nv.Audit.Chain.AuditCanonicalEncoding.Encode(back));
+    }
+
+    [Fact]
+    public void A_file_parked_by_the_previous_format_still_reads()
+    {
+        var entry = """{"id":"01a207d9-217b-7aba-a13e-c4a230b3a07a","timestamp":"2026-11-23T10:00:00.0000000Z","service":"svc","category":"ServiceStartStop","operation":"service-start","userId":null,"dtoType":null,"entityId":"svc","reason":null,"metadata":{},"requestId":"system:1"}""";
+        var digest = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(entry)));
+        Directory.CreateDirectory(Folder);
+        File.WriteAllText(Path.Combine(Folder, "old.json"), $$"""{"format":"nv-pending-audit-entry/1","sha256":"{{digest}}","entry":{{entry}}}""");
+
+        var back = Assert.Single(new PendingAuditEntries(_dir).Load((_, ex) => Assert.Fail(ex.Message))).Entry;
+        Assert.Equal((AuditCategory.ServiceStartStop, "service-start"), (back.Category, back.Operation));
+        Assert.Null(back.Before);
+        Assert.Empty(back.Changes);
+    }
+
+    [Fact]
     public void A_parked_entry_reads_back_exactly()
     {
         var store = new PendingAuditEntries(_dir);
@@ -75,7 +105,7 @@ public sealed class PendingAuditEntriesTests : IDisposable
     public void Entries_of_wal_records_are_not_parked()
     {
         var store = new PendingAuditEntries(_dir);
-        var mutation = Denial(DateTimeOffset.UtcNow) with { After = JsonDocument.Parse("{}").RootElement };
+        var mutation = Denial(DateTimeOffset.UtcNow) with { After = JsonDocument.Parse("{}").RootElement, Lsn = new Nv.Wal.Lsn(3) };
 
         Assert.Throws<ArgumentException>(() => store.Park(mutation));
         Assert.False(Directory.Exists(Folder) && Directory.GetFiles(Folder).Length > 0);

@@ -137,14 +137,15 @@ public sealed class MongoAuditStoreTests
     [Fact]
     public async Task Without_a_merkle_tree_verify_checks_the_chain_and_proofs_fail_clearly()
     {
+        // The MongoDB store keeps its own Merkle tree (so it is its own IAuditProofs); a store without one gets the
+        // chain-only stand-in, which refuses proofs with a clear, non-transient exception (HTTP 501).
         await using var provider = new ServiceCollection()
             .AddSingleton<Microsoft.Extensions.Configuration.IConfiguration>(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build())
             .AddNvAudit(o => { o.MongoUri = "mongodb://127.0.0.1:1/"; o.DataDirectory = Path.GetTempPath(); })
             .BuildServiceProvider();
+        Assert.IsType<MongoAuditSink>(provider.GetRequiredService<IAuditProofs>());
 
-        var proofs = provider.GetRequiredService<IAuditProofs>();
-
-        Assert.IsType<ChainOnlyAuditProofs>(proofs);
+        var proofs = new ChainOnlyAuditProofs(AuditSinks.CreateInMemory(), "MongoDB");
         var ex = await Assert.ThrowsAsync<AuditProofsUnavailableException>(() => proofs.GetInclusionProofAsync(Guid.NewGuid(), null, Ct));
         Assert.False(ex.IsTransient);
         Assert.Contains("MongoDB", ex.Message, StringComparison.Ordinal);

@@ -20,6 +20,32 @@ public sealed class RequestValidatorTests
     [Fact]
     public void A_well_formed_request_passes() => Validator.Validate(Valid());
 
+    private static WriteRequest Event(string payloadJson) => new()
+    {
+        RequestId = "ev-1",
+        Operation = WalOperation.AuditEvent,
+        DtoType = "",
+        EntityId = "r-1",
+        Payload = JsonDocument.Parse(payloadJson).RootElement.Clone(),
+    };
+
+    [Fact]
+    public void An_audit_event_needs_no_dtoType_but_a_valid_event_payload()
+    {
+        Validator.Validate(Event("""{"category":"system-events","operation":"report-exported","after":{"rows":1}}"""));
+        Validator.Validate(Event("""{"category":"permission","operation":"role-granted"}""") with { DtoType = "User" });
+        Assert.Equal("dtoType", Assert.Throws<WriteValidationException>(() =>
+            Validator.Validate(Event("""{"category":"permission","operation":"x"}""") with { DtoType = "1bad" })).Field);
+        Assert.Equal("payload", Assert.Throws<WriteValidationException>(() =>
+            Validator.Validate(Event("""{"category":"entity-mutation","operation":"update"}"""))).Field);
+        Assert.Equal("payload/after/$set", Assert.Throws<WriteValidationException>(() =>
+            Validator.Validate(Event("""{"category":"permission","operation":"x","after":{"$set":1}}"""))).Field);
+        Assert.Equal("expectedLsn", Assert.Throws<WriteValidationException>(() =>
+            Validator.Validate(Event("""{"category":"permission","operation":"x"}""") with { ExpectedLsn = new Lsn(3) })).Field);
+        Assert.True(Assert.Throws<WriteValidationException>(() => Validator.Validate(
+            Event("{\"category\":\"permission\",\"operation\":\"x\",\"after\":\"" + new string('x', 5000) + "\"}"))).IsTooLarge);
+    }
+
     [Fact]
     public void Escaped_surrogate_pairs_and_unicode_keys_pass() =>
         Validator.Validate(Valid("{\"\\ud83d\\ude00\":\"\\ud83d\\ude00 \\u00e9\",\"caf\u00e9\":1}"));

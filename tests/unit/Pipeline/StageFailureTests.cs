@@ -49,6 +49,11 @@ public sealed class StageFailureTests
         Assert.Equal(new Lsn(1), error.DurableLsn);
         Assert.Equal("apply", Assert.IsType<PipelineFaultedException>(h.Pipeline.Fault).Stage);
         Assert.False(h.Pipeline.IsReady);
+
+        // The stop is in the audit trail, as a system event with the store's error class.
+        await h.Coordinator.DrainSystemEntriesAsync(TimeSpan.FromSeconds(30));
+        var stopped = Assert.Single(h.Audit.Entries, e => e.Operation == "store-stopped");
+        Assert.Equal((Nv.Audit.AuditCategory.SystemEvents, "database", "Internal"), (stopped.Category, stopped.EntityId, stopped.Metadata["errorClass"]));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using Nv.Audit;
 using Nv.DbWriter;
 using Nv.Host.Pipeline;
 using Nv.Unit.Tests.Support;
@@ -239,7 +240,10 @@ public sealed class WritePipelineTests
 
         Assert.False(h.Pipeline.IsReady);
         Assert.Equal(0, h.Db.ApplyCalls);
-        Assert.Empty(h.Audit.Entries);
+        // No entry of a write; only the fault itself, as a system-events entry (written off the failing stage's path).
+        await h.Coordinator.DrainSystemEntriesAsync(TimeSpan.FromSeconds(30));
+        var entry = Assert.Single(h.Audit.Entries);
+        Assert.Equal((AuditCategory.SystemEvents, "wal-faulted", "wal"), (entry.Category, entry.Operation, entry.EntityId));
     }
 
     [Fact]

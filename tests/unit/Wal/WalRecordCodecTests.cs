@@ -60,6 +60,17 @@ public sealed class WalRecordCodecTests
     }
 
     [Fact]
+    public void An_audit_event_record_round_trips_with_an_empty_dtoType()
+    {
+        var original = Full() with { Operation = WalOperation.AuditEvent, DtoType = "", ExpectedLsn = null };
+        var frame = Frame(original, 42);
+        Assert.True(WalFrame.TryValidate(frame, out var seq, out var body, out _));
+        var decoded = WalRecordCodec.DecodeBody(body, seq);
+        Assert.Equal((WalOperation.AuditEvent, ""), (decoded.Operation, decoded.DtoType));
+        Assert.Equal(original.Payload.GetRawText(), decoded.Payload.GetRawText());
+    }
+
+    [Fact]
     public void Round_trip_of_nulls_and_undefined_payload()
     {
         var original = Full() with { UserId = null, Reason = null, ExpectedLsn = null, Payload = default, Metadata = new Dictionary<string, string>() };

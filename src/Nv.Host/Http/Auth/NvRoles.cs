@@ -15,6 +15,9 @@ public static class NvRoles
     /// <summary>Operations: metrics and WAL statistics.</summary>
     public const string Operator = "operator";
 
+    /// <summary>Recording a service's own audit events (<c>POST /v1/audit/events</c>); reading the trail is <see cref="Auditor"/>.</summary>
+    public const string AuditWriter = "audit-writer";
+
     /// <summary>Every role.</summary>
-    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Writer, Reader, Auditor, Operator };
+    public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal) { Writer, Reader, Auditor, Operator, AuditWriter };
 }

@@ -1,0 +1,48 @@
+using MongoDB.Bson;
+using MongoDB.Driver;
+using Nv.Audit.Merkle;
+
+namespace Nv.Audit.Mongo;
+
+/// <summary>What the MongoDB audit store keeps in memory for its Merkle trees (see <c>MongoAuditSink.Merkle.cs</c>).</summary>
+/// <remarks>Everything here is guarded by <see cref="Gate"/>, which is not the append gate: catching a tree up with the
+/// entries reads and writes other collections and must not hold appends back.</remarks>
+internal sealed class MongoMerkleState : IDisposable
+{
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+
+    public Dictionary<string, MongoChainTree> Chains { get; } = new(StringComparer.Ordinal);
+
+    public IMongoCollection<BsonDocument>? Leaves { get; set; }
+
+    public IMongoCollection<BsonDocument>? Checkpoints { get; set; }
+
+    public CheckpointSigner? Signer { get; set; }
+
+    public CancellationTokenSource? Stop { get; set; }
+
+    public Task? Loop { get; set; }
+
+    public void Dispose()
+    {
+        Stop?.Cancel();
+        Stop?.Dispose();
+        Signer?.Dispose();
+        Gate.Dispose();
+    }
+}
+
+/// <summary>One chain's tree as far as its leaves are computed, with the hash the next entry must link to.</summary>
+internal sealed class MongoChainTree(string name, MerkleTree tree, string lastHash)
+{
+    public string Name { get; } = name;
+
+    public MerkleTree Tree { get; } = tree;
+
+    /// <summary>The hash of the entry whose leaf is the tree's last (64 zeros for an empty tree).</summary>
+    public string LastHash { get; set; } = lastHash;
+
+    public SignedCheckpoint? Latest { get; set; }
+
+    public DateTimeOffset LastCheckpointAt { get; set; }
+}

@@ -1,0 +1,171 @@
+using Microsoft.Data.Sqlite;
+using Nv.Audit;
+using Nv.Audit.Sqlite;
+
+namespace Nv.Integration.Tests.Audit;
+
+/// <summary>The three query shapes of the audit trail (an entity's history, a user's activity, a filtered search, each by
+/// time) read one composite index range in order: <c>EXPLAIN QUERY PLAN</c> of the exact statement the store runs names
+/// the shape's index and shows no sort of its own.</summary>
+public sealed class SqliteAuditIndexTests : AuditStoreFixture
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static readonly DateTimeOffset T0 = new(2025, 3, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private static readonly string Cursor = new AuditCursor("2025-03-01T00:00:00.0000000Z", Guid.Empty.ToString("D")).Encode();
+
+    public static TheoryData<string, string> Shapes() => new()
+    {
+        { "history", "ix_audit_entries_entity_time" },
+        { "history-page-2", "ix_audit_entries_entity_time" },
+        { "as-of", "ix_audit_entries_entity_time" },
+        { "history-any-category", "ix_audit_entries_entity_time" },
+        { "user", "ix_audit_entries_user_time" },
+        { "user-range", "ix_audit_entries_user_time" },
+        { "user-page-2-ascending", "ix_audit_entries_user_time" },
+        { "category", "ix_audit_entries_category_time" },
+        { "category-range", "ix_audit_entries_category_time" },
+        { "category-operation", "ix_audit_entries_category_time" },
+        { "category-service-range", "ix_audit_entries_category_time" },
+        { "time-range", "ix_audit_entries_timestamp" },
+    };
+
+    private static readonly string[] ShapeNames =
+    [
+        "history", "history-page-2", "as-of", "history-any-category", "user", "user-range", "user-page-2-ascending", "category",
+        "category-range", "category-operation", "category-service-range", "time-range",
+    ];
+
+    private static AuditQuery Shape(string name) => name switch
+    {
+        "history" => new AuditQuery { DtoType = "Order", EntityId = "o-1", Category = AuditCategory.EntityMutation },
+        "history-page-2" => new AuditQuery { DtoType = "Order", EntityId = "o-1", Category = AuditCategory.EntityMutation, Cursor = Cursor },
+        "as-of" => new AuditQuery { DtoType = "Order", EntityId = "o-1", Category = AuditCategory.EntityMutation, To = T0.AddDays(1), Limit = 16 },
+        "history-any-category" => new AuditQuery { DtoType = "Order", EntityId = "o-1", Ascending = true },
+        "user" => new AuditQuery { UserId = "alice" },
+        "user-range" => new AuditQuery { UserId = "alice", From = T0, To = T0.AddDays(1) },
+        "user-page-2-ascending" => new AuditQuery { UserId = "alice", Ascending = true, Cursor = Cursor },
+        "category" => new AuditQuery { Category = AuditCategory.Permission },
+        "category-range" => new AuditQuery { Category = AuditCategory.SystemEvents, From = T0, To = T0.AddHours(1) },
+        "category-operation" => new AuditQuery { Category = AuditCategory.SystemEvents, Operation = "report-exported" },
+        "category-service-range" => new AuditQuery { Category = AuditCategory.Permission, Service = "orders", From = T0 },
+        "time-range" => new AuditQuery { From = T0, To = T0.AddHours(1) },
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public async Task Each_query_shape_reads_its_composite_index_in_order(string shape, string index)
+    {
+        await SeedAsync();
+        var plan = Explain(Shape(shape));
+        Assert.Contains(plan, line => line.Contains("USING INDEX " + index + " ", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, line => line.Contains("TEMP B-TREE", StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, line => line.StartsWith("SCAN audit_entries", StringComparison.Ordinal) && !line.Contains("INDEX", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_replaced_version_3_indexes_are_gone_and_no_other_was_added()
+    {
+        await SeedAsync();
+        using var raw = Raw();
+        using var command = raw.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_entries' AND sql IS NOT NULL ORDER BY name";
+        var names = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                names.Add(reader.GetString(0));
+            }
+        }
+
+        Assert.Equal(
+            ["ix_audit_entries_category_time", "ix_audit_entries_entity_time", "ix_audit_entries_request_id", "ix_audit_entries_timestamp", "ix_audit_entries_user_time"],
+            names);
+    }
+
+    [Fact]
+    public async Task The_shapes_return_the_same_entries_as_a_full_scan_would()
+    {
+        var seeded = await SeedAsync();
+        foreach (var name in ShapeNames)
+        {
+            var query = Shape(name) with { Limit = 1000 };
+            var page = await Sink.QueryAsync(query, Ct);
+            var expected = seeded.Where(e => Matches(query, e))
+                .OrderBy(e => e.Timestamp).ThenBy(e => e.Id.ToString("D"), StringComparer.Ordinal)
+                .Select(e => e.Id).ToList();
+            if (!query.Ascending)
+            {
+                expected.Reverse();
+            }
+
+            Assert.True(expected.SequenceEqual(page.Entries.Select(e => e.Id)), name);
+        }
+    }
+
+    private static bool Matches(AuditQuery q, AuditEntry e)
+    {
+        var cursor = q.Cursor is null ? (AuditCursor?)null : AuditCursor.Decode(q.Cursor);
+        var key = (Nv.Audit.Chain.AuditCanonicalEncoding.FormatTimestamp(e.Timestamp), e.Id.ToString("D"));
+        return (q.DtoType is null || q.DtoType == e.DtoType) && (q.EntityId is null || q.EntityId == e.EntityId)
+            && (q.UserId is null || q.UserId == e.UserId) && (q.Category is null || q.Category == e.Category)
+            && (q.Operation is null || q.Operation == e.Operation) && (q.Service is null || q.Service == e.Service)
+            && (q.From is null || e.Timestamp >= q.From) && (q.To is null || e.Timestamp < q.To)
+            && (cursor is not { } c || (q.Ascending
+                ? string.CompareOrdinal(key.Item1 + key.Item2, c.Timestamp + c.Id) > 0
+                : string.CompareOrdinal(key.Item1 + key.Item2, c.Timestamp + c.Id) < 0));
+    }
+
+    // Entries over a few entities, users and categories, spread over two days.
+    private async Task<List<AuditEntry>> SeedAsync()
+    {
+        var entries = new List<AuditEntry>();
+        var categories = new[] { AuditCategory.EntityMutation, AuditCategory.Permission, AuditCategory.SystemEvents };
+        for (var i = 0; i < 300; i++)
+        {
+            var category = categories[i % 3];
+            entries.Add(Entry(
+                service: i % 5 == 0 ? "billing" : "orders",
+                entityId: "o-" + (i % 7),
+                timestamp: T0.AddMinutes(i * 10),
+                requestId: "req-" + i,
+                userId: i % 4 == 0 ? null : "user-" + (i % 3 == 0 ? "alice" : "bob"),
+                category: category,
+                operation: category == AuditCategory.SystemEvents ? (i % 2 == 0 ? "report-exported" : "setting-changed") : "update"));
+        }
+
+        // A few under the literal user name the shapes ask for.
+        for (var i = 0; i < 5; i++)
+        {
+            entries.Add(Entry(entityId: "o-1", timestamp: T0.AddMinutes(3 + i), requestId: "alice-" + i, userId: "alice"));
+        }
+
+        await Sink.AppendAsync(entries, Ct);
+        return entries;
+    }
+
+    private List<string> Explain(AuditQuery query)
+    {
+        var (sql, parameters) = SqliteAuditSink.BuildQuery(query, query.Limit);
+        using var raw = Raw();
+        using var command = raw.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        var plan = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            plan.Add(reader.GetString(3));
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine(sql + "\n  " + string.Join("\n  ", plan));
+        return plan;
+    }
+}
