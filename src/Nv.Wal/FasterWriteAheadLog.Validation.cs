@@ -102,8 +102,18 @@ internal sealed partial class FasterWriteAheadLog
 
                 reason = $"LSN {scanner.Sequence} does not follow LSN {previous} and no recorded jump allows it";
                 address = scanner.RecordAddress;
-                if (jump && metadataPoint >= 0 && result.EndAddress >= metadataPoint
-                    && evidence!.HasHole(result.EndAddress, scanner.RecordAddress))
+
+                // The missing records lay between the last entry before this record and this record. That last entry may be
+                // a FasterLog commit record after the last Nv record: a truncation's commit writes the metadata exactly at
+                // its end, so the region starts there, not at the end of the last Nv record. FasterLog writes the pages of
+                // one flush concurrently (the rest of a partially written page waits for the write before it; a page that
+                // starts the range is written at once), so a crash can leave a later page, even its commit record, on disk
+                // while the end of the earlier page never landed: zeros there mean that commit never completed.
+                var gapStart = scanner.PrecedingEntryEnd >= result.EndAddress && scanner.PrecedingEntryEnd <= scanner.RecordAddress
+                    ? scanner.PrecedingEntryEnd
+                    : result.EndAddress;
+                if (jump && metadataPoint >= 0 && gapStart >= metadataPoint
+                    && evidence!.HasHole(gapStart, scanner.RecordAddress))
                 {
                     reason = $"LSNs {previous + 1}..{scanner.Sequence - 1} were never written (bytes that never landed after the last commit metadata at address {metadataPoint})";
                     address = result.EndAddress;

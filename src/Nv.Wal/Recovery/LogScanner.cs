@@ -45,6 +45,11 @@ internal sealed class LogScanner
     /// <summary>The address just past the last entry parsed (an Nv record or a FasterLog commit record); 0 before any.</summary>
     public long EntryEnd { get; private set; }
 
+    /// <summary>For the record <see cref="Next"/> just returned: the end of the entry this scanner parsed before it (an Nv
+    /// record or a FasterLog commit record; 0 before any). Between it and <see cref="RecordAddress"/> lie only padding and
+    /// zeros: no entry, so where records are missing there, their bytes never reached the file.</summary>
+    public long PrecedingEntryEnd { get; private set; }
+
     public ReadOnlyMemory<byte> Frame { get; private set; }
 
     public static int Align(int length) => (length + 3) & ~3;
@@ -159,6 +164,7 @@ internal sealed class LogScanner
                 return ScanStep.Damage;
             }
 
+            PrecedingEntryEnd = EntryEnd;
             RecordAddress = address;
             Sequence = sequence;
             Frame = frame;

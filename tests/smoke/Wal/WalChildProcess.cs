@@ -10,6 +10,9 @@ internal sealed class WalChildProcess : IDisposable
     private readonly List<string> _stdout = [];
     private readonly List<string> _stderr = [];
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _killedOnLine = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _killPrefix;
+    private int _killCountdown;
 
     private WalChildProcess(Process process)
     {
@@ -74,6 +77,10 @@ internal sealed class WalChildProcess : IDisposable
                 lock (child._stdout)
                 {
                     child._stdout.Add(e.Data);
+                    if (child._killPrefix is { } prefix && e.Data.StartsWith(prefix, StringComparison.Ordinal) && --child._killCountdown == 0)
+                    {
+                        child.KillNow();
+                    }
                 }
             }
         };
@@ -124,6 +131,23 @@ internal sealed class WalChildProcess : IDisposable
         return false;
     }
 
+    /// <summary>Arms a SIGKILL sent from the output reader the moment the <paramref name="count"/>th line starting with
+    /// <paramref name="prefix"/> (counting lines already read) arrives, with no polling delay; the task completes then.</summary>
+    public Task KillOnLineAsync(string prefix, int count)
+    {
+        lock (_stdout)
+        {
+            _killCountdown = count - _stdout.Count(l => l.StartsWith(prefix, StringComparison.Ordinal));
+            _killPrefix = prefix;
+            if (_killCountdown <= 0)
+            {
+                KillNow();
+            }
+        }
+
+        return _killedOnLine.Task;
+    }
+
     /// <summary>SIGKILL (no chance to flush or close anything), then waits until every line it printed was read.</summary>
     /// <remarks>The whole tree: killing only a strace wrapper would detach it and leave the child running.</remarks>
     public void Kill()
@@ -138,6 +162,21 @@ internal sealed class WalChildProcess : IDisposable
         }
 
         _process.WaitForExit();
+    }
+
+    private void KillNow()
+    {
+        _killPrefix = null;
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // Already exited.
+        }
+
+        _killedOnLine.TrySetResult();
     }
 
     /// <summary>Waits for a normal exit (kills the child and throws on timeout).</summary>

@@ -13,6 +13,22 @@ public sealed class MongoWriterHoleTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
+    /// <summary>Fails without the WAL id check in DecideAsync: the stored outcome of another record was answered.</summary>
+    [Fact]
+    public async Task An_lsn_whose_stored_outcome_belongs_to_another_record_is_an_error_not_a_stored_outcome()
+    {
+        await using var mongo = new FakeMongoWriter();
+        await mongo.Writer.ApplyAsync([Create(5, "o1", """{"a":1}""")], Ct);
+
+        // The same LSN issued again to a different record (a WAL that restarted below what this database holds).
+        var reused = Create(5, "o2", """{"b":2}""") with { Id = Guid.CreateVersion7() };
+        var error = await Assert.ThrowsAsync<DbWriterException>(() => mongo.Writer.ApplyAsync([reused], Ct));
+
+        Assert.False(error.IsTransient);
+        Assert.Contains("issued twice", error.Message, StringComparison.Ordinal);
+        Assert.Null(await mongo.Writer.GetAsync("Order", "o2", Ct));
+    }
+
     [Fact]
     public async Task A_server_that_cannot_be_reached_makes_the_batch_transient_instead_of_throwing()
     {
