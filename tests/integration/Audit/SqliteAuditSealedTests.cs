@@ -197,6 +197,33 @@ public sealed class SqliteAuditSealedTests : AuditStoreFixture
         }
 
         SqliteAuditCompressionTests.AssertPythonVerifierSays("--archive", archive.FilePath, "OK 12 entries");
+
+        // Corrupted input: a sealed value changed in the archive (one base64 character), or a key id swapped, is found.
+        foreach (var (name, edit) in new (string, Func<string, string>)[]
+        {
+            ("ciphertext", text => System.Text.RegularExpressions.Regex.Replace(text, "\"sealed\":\"(.)", m => "\"sealed\":\"" + (m.Groups[1].Value == "A" ? "B" : "A"), System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(5))),
+            ("key id", text => text.Replace(adaKey.Id.ToString("D"), Guid.NewGuid().ToString("D"), StringComparison.Ordinal)),
+        })
+        {
+            var damaged = Path.Combine(Directory, "damaged-" + name.Replace(' ', '-') + ".nvarchive");
+            string original;
+            await using (var gz = new System.IO.Compression.GZipStream(File.OpenRead(archive.FilePath), System.IO.Compression.CompressionMode.Decompress))
+            using (var reader = new StreamReader(gz))
+            {
+                original = await reader.ReadToEndAsync(Ct);
+            }
+
+            var changed = edit(original);
+            Assert.NotEqual(original, changed);
+            await using (var output = new System.IO.Compression.GZipStream(File.Create(damaged), System.IO.Compression.CompressionLevel.Fastest))
+            {
+                await output.WriteAsync(System.Text.Encoding.UTF8.GetBytes(changed), Ct);
+            }
+
+            var result = Nv.Audit.Archive.AuditArchives.Verify(damaged, publicKey);
+            Assert.False(result.IsValid, name);
+            SqliteAuditCompressionTests.AssertPythonVerifierSays("--archive", damaged, "BROKEN");
+        }
     }
 
     private async Task<SqliteConnection> TamperableAsync()
