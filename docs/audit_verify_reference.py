@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reference implementation of the Nv audit hash chain (docs/audit-hash-chain.md, encodings 1 and 2), of the
+"""Reference implementation of the Nv audit hash chain (docs/audit-hash-chain.md, encodings 1, 2 and 3), of the
 Merkle tree checks (docs/audit-merkle.md) and of archive files (docs/audit-archive.md).
 
 Usage: audit_verify_reference.py path/to/audit.db [public-key.pem]
@@ -116,8 +116,11 @@ def canonical_bytes(e):
     """e: dict with the stored form of each field; JSON fields as JSON text (or LZ4-compressed text) or None."""
     e = {k: (column_text(v) if k.endswith("_json") else v) for k, v in e.items()}
     version = e.get("encoding") or 1
-    if version not in (1, 2):
+    if version not in (1, 2, 3):
         raise ValueError(f"unknown encoding {version}")
+    if e.get("key_id") is not None and (e["before_json"] is not None or e["after_json"] is not None
+                                        or canon(load(e["changes_json"])) != "[]"):
+        raise ValueError("a sealed entry holds plain data beside its ciphertext")
     parts = [b"NVAE", bytes([version])]
     for name in ("id", "timestamp", "service", "category", "operation", "user_id", "dto_type", "entity_id"):
         parts.append(field(e[name]))
@@ -129,10 +132,17 @@ def canonical_bytes(e):
     parts.append(field(None if e["lsn"] is None else str(e["lsn"])))
     parts.append(field(str(e["sequence"])))
     parts.append(field(e["prev_hash"]))
-    if version == 2:
+    if version >= 2:
         parts.append(field(e["wal_record_hash"]))
     elif e.get("wal_record_hash") is not None:
         raise ValueError("encoding 1 cannot hold a WAL record hash")
+    if version == 3:
+        # Encryption at rest: the data key id and the sealed before/after/changes (standard base64 of the raw bytes).
+        # The hash covers the ciphertext, so it verifies with or without the key, and after the key was destroyed.
+        parts.append(field(e["key_id"]))
+        parts.append(field(None if e["sealed"] is None else base64.b64encode(bytes(e["sealed"])).decode("ascii")))
+    elif e.get("key_id") is not None or e.get("sealed") is not None:
+        raise ValueError(f"encoding {version} cannot hold a sealed entry")
     return b"".join(parts)
 
 
@@ -239,6 +249,9 @@ def verify_archive(path, public_key_pem=None):
                                                        "entity_id", "before_json", "after_json", "changes_json", "reason",
                                                        "metadata_json", "request_id", "lsn", "sequence", "prev_hash",
                                                        "wal_record_hash", "encoding")}
+        # Encoding 3 (encryption at rest): the data key id and the sealed bytes (base64 in the archive line).
+        e["key_id"] = a.get("keyId")
+        e["sealed"] = None if a.get("sealed") is None else base64.b64decode(a["sealed"])
         if e["service"] != chain or e["sequence"] != seq + 1:
             return f"BROKEN {chain} #{e['sequence']}: expected sequence {seq + 1}"
         if e["prev_hash"] != prev:
@@ -301,7 +314,11 @@ def verify(path, public_key_pem=None):
         version = e.get("encoding") or 1
         if version < last_version:
             return f"BROKEN {chain} #{e['sequence']}: encoding downgraded"
-        if entry_hash(e) != e["hash"]:
+        try:
+            computed = entry_hash(e)
+        except ValueError as ex:
+            return f"BROKEN {chain} #{e['sequence']}: {ex} (edited)"
+        if computed != e["hash"]:
             return f"BROKEN {chain} #{e['sequence']}: hash mismatch (edited)"
         leaves[chain].append(leaf_hash(canonical_bytes(e)))
         last_seq, last_hash, last_version = e["sequence"], e["hash"], version

@@ -20,4 +20,8 @@ public enum AuditCategory
 
     /// <summary>The service's environment or configuration changed.</summary>
     EnvironmentChange = 6,
+
+    /// <summary>A data subject was erased (crypto-shredding): its data keys destroyed, its live entities deleted. The entry
+    /// names the subject, who asked and why; it holds no personal data.</summary>
+    DataErasure = 7,
 }

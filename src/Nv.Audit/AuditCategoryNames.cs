@@ -14,6 +14,7 @@ public static class AuditCategoryNames
         AuditCategory.SystemEvents => "system-events",
         AuditCategory.ServiceStartStop => "service-start-stop",
         AuditCategory.EnvironmentChange => "environment-change",
+        AuditCategory.DataErasure => "data-erasure",
         _ => throw new ArgumentOutOfRangeException(nameof(category), category, "Unknown audit category."),
     };
 
@@ -27,6 +28,7 @@ public static class AuditCategoryNames
         "system-events" => AuditCategory.SystemEvents,
         "service-start-stop" => AuditCategory.ServiceStartStop,
         "environment-change" => AuditCategory.EnvironmentChange,
+        "data-erasure" => AuditCategory.DataErasure,
         _ => throw new FormatException($"Unknown audit category '{name}'."),
     };
 }

@@ -57,9 +57,25 @@ public sealed record AuditEntry
     /// system events. Covered by the hash chain and the Merkle tree from encoding version 2 on.</summary>
     public string? WalRecordHash { get; init; }
 
-    /// <summary>The canonical encoding version the entry is hashed with (1 or 2); 0 before it is appended, when the sink
-    /// assigns the current version (docs/audit-hash-chain.md).</summary>
+    /// <summary>The canonical encoding version the entry is hashed with (1, 2 or 3); 0 before it is appended, when the sink
+    /// assigns the version it needs (docs/audit-hash-chain.md).</summary>
     public int EncodingVersion { get; init; }
+
+    /// <summary>Encryption at rest: the data key <see cref="Before"/>, <see cref="After"/> and <see cref="Changes"/> are
+    /// sealed under (the entry's subject's key); null for an entry stored in plain.</summary>
+    /// <remarks>A sealed entry is hashed with encoding version 3 over <see cref="KeyId"/> and <see cref="Sealed"/> (the
+    /// ciphertext), never over the plaintext: destroying the key (erasure) leaves its hash, its Merkle leaf and every proof
+    /// that covers it valid. See <see cref="AuditEntrySealing"/>.</remarks>
+    public Guid? KeyId { get; init; }
+
+    /// <summary>The sealed before, after and changes (<see cref="Nv.Wal.Protection.DataKey"/> format) when
+    /// <see cref="KeyId"/> is set; null when the key was already destroyed when the entry was written (its data was erased
+    /// before it could be audited).</summary>
+    public byte[]? Sealed { get; init; }
+
+    /// <summary>True when the entry is sealed and its data cannot be read any more: its key was destroyed by an erasure of
+    /// its subject (or no master key is available to the reader). Set by readers; not stored, not hashed.</summary>
+    public bool Erased { get; init; }
 
     /// <summary>Position in the chain (1-based), assigned on append.</summary>
     public long Sequence { get; init; }

@@ -36,7 +36,7 @@ public static class AuditEntryFactory
     public const string EnvironmentChangedOperation = "environment-changed";
 
     /// <summary>The audit operation name of a WAL operation: <c>create</c>, <c>update</c>, <c>delete</c> or
-    /// <c>audit-event</c> (the name a WAL record hash encodes; an audit event's entry has its own operation).</summary>
+    /// <c>audit-event</c> or <c>erase</c> (the name a WAL record hash encodes; an audit event's entry has its own operation).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined operation.</exception>
     public static string OperationName(WalOperation operation) => operation switch
     {
@@ -44,10 +44,12 @@ public static class AuditEntryFactory
         WalOperation.Update => "update",
         WalOperation.Delete => "delete",
         WalOperation.AuditEvent => "audit-event",
+        WalOperation.Erase => "erase",
         _ => throw new ArgumentOutOfRangeException(nameof(operation), operation, "Unknown WAL operation."),
     };
 
-    /// <summary>Builds the entity-mutation entry of an applied WAL record.</summary>
+    /// <summary>Builds the entity-mutation entry of an applied WAL record (for an erase record, its <c>data-erasure</c>
+    /// entry: the subject, who, why and when, never an image).</summary>
     /// <param name="record">The applied record.</param>
     /// <param name="before">The entity before the write; null when it did not exist.</param>
     /// <param name="after">The entity after the write; null for a delete.</param>
@@ -65,14 +67,15 @@ public static class AuditEntryFactory
         RequireText(record.EntityId, "record.EntityId");
         RequireText(record.Service, "record.Service");
         RequireText(record.DtoType, "record.DtoType");
-        var beforeCopy = before?.Clone();
-        var afterCopy = after?.Clone();
+        var erasure = record.Operation == WalOperation.Erase;
+        var beforeCopy = erasure ? null : before?.Clone();
+        var afterCopy = erasure ? null : after?.Clone();
         return new AuditEntry
         {
             Id = record.Id,
             Timestamp = record.Timestamp,
             Service = record.Service,
-            Category = AuditCategory.EntityMutation,
+            Category = erasure ? AuditCategory.DataErasure : AuditCategory.EntityMutation,
             Operation = OperationName(record.Operation),
             UserId = record.UserId,
             DtoType = record.DtoType,
@@ -95,7 +98,7 @@ public static class AuditEntryFactory
     public static AuditEntry FromWalRecord(WalRecord record, JsonElement? before)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return FromWalRecord(record, before, record.Operation == WalOperation.Delete ? null : record.Payload);
+        return FromWalRecord(record, before, record.Operation is WalOperation.Delete or WalOperation.Erase || record.PayloadUnavailable ? null : record.Payload);
     }
 
     /// <summary>Builds a service-start entry (subject: the service itself), with a fresh UUIDv7 id.</summary>

@@ -14,11 +14,18 @@ namespace Nv.Audit;
 /// 4-byte big-endian length, UTF-8): id, lsn, service, version, timestamp, operation, dtoType, entityId, payload
 /// (canonical JSON; absent when the record has none), replayKey, requestId, userId, reason, metadata (canonical JSON
 /// object of strings), expectedLsn. Specified in docs/audit-hash-chain.md.
+/// A record whose payload is sealed (encryption at rest, <see cref="WalRecord.PayloadKeyId"/> set) is hashed with version
+/// <c>0x02</c>: the same 15 fields with the payload absent, then keyId (GUID text), subject and the sealed payload
+/// (standard base64 of <see cref="WalRecord.SealedPayload"/>). It commits to the ciphertext, so it is the same before and
+/// after the key is destroyed, and reveals nothing about the plaintext.
 /// </remarks>
 public static class WalRecordHasher
 {
-    /// <summary>The version byte of the canonical WAL record encoding.</summary>
+    /// <summary>The version byte of the canonical WAL record encoding of a record stored in plain.</summary>
     public const byte Version = 1;
+
+    /// <summary>The version byte of the canonical encoding of a record whose payload is sealed.</summary>
+    public const byte SealedVersion = 2;
 
     private const int MaxKeptBuffer = 64 * 1024;
 
@@ -55,8 +62,14 @@ public static class WalRecordHasher
     private static void Write(WalRecord record, ArrayBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(record);
+        var sealedPayload = record.PayloadKeyId is not null;
+        if (sealedPayload && record.SealedPayload.IsEmpty)
+        {
+            throw new ArgumentException("A record whose payload is sealed is hashed over its sealed bytes, which it lacks (it was not appended).", nameof(record));
+        }
+
         output.Write(Magic);
-        output.Write<byte>([Version]);
+        output.Write<byte>([sealedPayload ? SealedVersion : Version]);
         AuditCanonicalEncoding.WriteId(output, record.Id);
         AuditCanonicalEncoding.WriteNumber(output, record.Lsn.Value);
         AuditCanonicalEncoding.WriteText(output, record.Service);
@@ -65,12 +78,18 @@ public static class WalRecordHasher
         AuditCanonicalEncoding.WriteText(output, AuditEntryFactory.OperationName(record.Operation));
         AuditCanonicalEncoding.WriteText(output, record.DtoType);
         AuditCanonicalEncoding.WriteText(output, record.EntityId);
-        AuditCanonicalEncoding.WriteJson(output, record.Payload.ValueKind == JsonValueKind.Undefined ? null : record.Payload);
+        AuditCanonicalEncoding.WriteJson(output, sealedPayload || record.Payload.ValueKind == JsonValueKind.Undefined ? null : record.Payload);
         AuditCanonicalEncoding.WriteText(output, record.ReplayKey);
         AuditCanonicalEncoding.WriteText(output, record.RequestId);
         AuditCanonicalEncoding.WriteText(output, record.UserId);
         AuditCanonicalEncoding.WriteText(output, record.Reason);
         AuditCanonicalEncoding.WriteStringMap(output, record.Metadata);
         AuditCanonicalEncoding.WriteNumber(output, record.ExpectedLsn?.Value);
+        if (sealedPayload)
+        {
+            AuditCanonicalEncoding.WriteText(output, record.PayloadKeyId!.Value.ToString("D"));
+            AuditCanonicalEncoding.WriteText(output, record.Subject);
+            AuditCanonicalEncoding.WriteText(output, Convert.ToBase64String(record.SealedPayload.Span));
+        }
     }
 }

@@ -5,7 +5,7 @@ using Serilog;
 
 namespace Nv.Cli;
 
-/// <summary>The <c>nv</c> executable: <c>serve</c> (default), <c>replay</c>, <c>load</c>, <c>wal</c>, <c>audit</c>, <c>keys</c>.</summary>
+/// <summary>The <c>nv</c> executable: <c>serve</c> (default), <c>replay</c>, <c>load</c>, <c>wal</c>, <c>audit</c>, <c>keys</c>, <c>erase</c>.</summary>
 internal static class Program
 {
     public static async Task<int> Main(string[] args)
@@ -28,6 +28,7 @@ internal static class Program
             WalCommand.AddTo(root);
             AuditCommand.AddTo(root);
             KeysCommand.AddTo(root);
+            EraseCommand.AddTo(root);
             var parsed = root.Parse(args);
             if (parsed.Errors.Count > 0)
             {

@@ -49,9 +49,9 @@ internal static partial class ApplyRules
             : (ApplyStatus.Applied, RejectReason.None);
     }
 
-    /// <summary>The after image of a record: its payload, or null for a delete.</summary>
+    /// <summary>The after image of a record: its payload, or null for a delete or an erasure.</summary>
     public static JsonElement? AfterImage(WalRecord record) =>
-        record.Operation == WalOperation.Delete ? null : record.Payload.Clone();
+        record.Operation is WalOperation.Delete or WalOperation.Erase || record.Payload.ValueKind == JsonValueKind.Undefined ? null : record.Payload.Clone();
 
     /// <summary>A human-readable reason for a rejection (<see cref="ApplyResult.Error"/>).</summary>
     public static string Describe(WalRecord record, RejectReason reason, long? storedLsn) => reason switch

@@ -28,6 +28,10 @@ public sealed class DbWriterOptions
     /// <c>Nv:Pipeline:IdempotencyRetention</c>. MongoDB expires them with a TTL index built from it.</summary>
     public TimeSpan IdempotencyRetention { get; set; } = TimeSpan.FromHours(24);
 
+    /// <summary>Overwrite deleted content with zeros (SQLite <c>PRAGMA secure_delete=ON</c>), so an erased entity leaves no
+    /// copy in free pages. <c>AddNv</c> turns it on with encryption at rest.</summary>
+    public bool SecureDelete { get; set; }
+
     /// <summary>How long startup waits for the MongoDB server before failing (also server selection and connecting).</summary>
     public TimeSpan MongoConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 

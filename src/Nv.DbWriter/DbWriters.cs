@@ -28,6 +28,7 @@ public static class DbWriters
             DataDirectory = options.DataDirectory,
             SqliteFileName = options.SqliteFileName,
             SqliteBusyTimeout = options.SqliteBusyTimeout,
+            SecureDelete = options.SecureDelete,
         };
         var validation = new DbWriterOptionsValidator().Validate(null, sqliteOnly);
         if (validation.Failed)

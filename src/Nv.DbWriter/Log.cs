@@ -57,4 +57,18 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3082, Level = LogLevel.Information, Message = "Purged {Count} request outcomes created before {Cutoff:o} (idempotency retention)")]
     public static partial void RequestsPurged(this ILogger logger, long count, DateTimeOffset cutoff);
+
+    [LoggerMessage(EventId = 3090, Level = LogLevel.Information,
+        Message = "Erased subject {Subject} at LSN {Lsn}: {KeysDestroyed} data keys destroyed, {EntitiesDeleted} live entities deleted")]
+    public static partial void SubjectErased(this ILogger logger, long lsn, string subject, int keysDestroyed, int entitiesDeleted);
+
+    [LoggerMessage(EventId = 3091, Level = LogLevel.Information, Message = "Key store: {Count} data keys stored ({Purpose})")]
+    public static partial void KeysStored(this ILogger logger, int count, string purpose);
+
+    [LoggerMessage(EventId = 3092, Level = LogLevel.Information, Message = "Key store: {Count} unassigned data keys deleted")]
+    public static partial void UnassignedKeysDeleted(this ILogger logger, long count);
+
+    [LoggerMessage(EventId = 3093, Level = LogLevel.Warning,
+        Message = "Scrub of {Path}: a reader held the SQLite WAL file; it is emptied at the next scrub")]
+    public static partial void ScrubIncomplete(this ILogger logger, string path);
 }

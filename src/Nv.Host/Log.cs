@@ -124,6 +124,23 @@ internal static partial class Log
     [LoggerMessage(EventId = 3151, Level = LogLevel.Warning, Message = "Purging expired request outcomes failed; it will be retried at the next interval")]
     public static partial void RequestPurgeFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 3160, Level = LogLevel.Information,
+        Message = "Encryption at rest on: master key {MasterKeyId}; {Keys} data keys for {Subjects} subjects, {Erasures} erasures recorded")]
+    public static partial void KeyRingOpened(ILogger logger, string masterKeyId, long keys, long subjects, long erasures);
+
+    [LoggerMessage(EventId = 3161, Level = LogLevel.Debug, Message = "Erased subject {Subject}: its destroyed data keys left memory")]
+    public static partial void SubjectKeysForgotten(ILogger logger, string subject);
+
+    [LoggerMessage(EventId = 3162, Level = LogLevel.Information, Message = "Erasure of {Subject} at LSN {Lsn} is durable and scrubbed ({Scrubbed})")]
+    public static partial void ErasureCompleted(ILogger logger, string subject, long lsn, bool scrubbed);
+
+    [LoggerMessage(EventId = 3163, Level = LogLevel.Warning, Message = "Encryption at rest is off: payloads are stored in plain text and subjects cannot be erased")]
+    public static partial void EncryptionOff(ILogger logger);
+
+    [LoggerMessage(EventId = 3164, Level = LogLevel.Error,
+        Message = "Choosing the data keys of {Count} writes failed (key store or master key); they were refused and nothing was written")]
+    public static partial void KeyAssignmentFailed(ILogger logger, Exception exception, int count);
+
     [LoggerMessage(EventId = 3180, Level = LogLevel.Warning,
         Message = "Nv runs IN MEMORY (Nv:Pipeline:InMemory): the WAL, the entities and the audit trail live in this process only. NOTHING IS DURABLE: every write is lost when the process stops. For development and tests only")]
     public static partial void InMemoryMode(ILogger logger);

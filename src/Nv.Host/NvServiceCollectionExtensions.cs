@@ -56,13 +56,15 @@ public static class NvServiceCollectionExtensions
             sp.GetService<HostMetrics>()?.Attach(positions);
             return positions;
         });
+        AddEncryption(services);
         services.TryAddSingleton<AuditCoordinator>();
         services.TryAddSingleton<WritePipeline>();
         services.TryAddSingleton<IWritePipeline>(sp => sp.GetRequiredService<WritePipeline>());
         services.TryAddSingleton<IAuditEventWriter>(sp => sp.GetRequiredService<WritePipeline>());
         services.TryAddSingleton<BootReplayer>();
         services.TryAddSingleton<Nv.Host.Changes.IChangeFeed, Nv.Host.Changes.ChangeFeed>();
-        services.TryAddSingleton(sp => new NvReplay(sp.GetRequiredService<Nv.DbWriter.IDbWriter>(), sp.GetRequiredService<AuditCoordinator>(), sp.GetRequiredService<BootReplayer>()));
+        services.TryAddSingleton(sp => new NvReplay(sp.GetRequiredService<Nv.DbWriter.IDbWriter>(), sp.GetRequiredService<AuditCoordinator>(),
+            sp.GetRequiredService<BootReplayer>(), sp.GetRequiredService<Nv.Host.Protection.KeyRing>()));
         services.TryAddSingleton<NvLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<NvLifecycle>());
         return services;
@@ -72,7 +74,7 @@ public static class NvServiceCollectionExtensions
     /// <c>builder.Configuration.GetSection("Nv")</c>) or any section shaped like it.</summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configuration">The <c>Nv</c> section: <c>DataDirectory</c> (the SQLite files and, under <c>wal/</c>, the WAL;
-    /// default <c>data</c>), and the subsections <c>Pipeline</c>, <c>Wal</c>, <c>DbWriter</c> and <c>Audit</c>.</param>
+    /// default <c>data</c>), and the subsections <c>Pipeline</c>, <c>Wal</c>, <c>DbWriter</c>, <c>Audit</c> and <c>Encryption</c>.</param>
     /// <param name="configure">Applied after the configuration.</param>
     /// <returns>The same service collection.</returns>
     /// <remarks>Everything <see cref="AddNv(IServiceCollection, Action{PipelineOptions}?)"/> registers; the options are bound from
@@ -93,12 +95,29 @@ public static class NvServiceCollectionExtensions
         services.Configure<Nv.DbWriter.DbWriterOptions>(configuration.GetSection("DbWriter"));
         services.Configure<Nv.Audit.AuditOptions>(configuration.GetSection("Audit"));
         services.Configure<PipelineOptions>(configuration.GetSection("Pipeline"));
+        services.Configure<Nv.Host.Protection.EncryptionOptions>(configuration.GetSection("Encryption"));
         if (configure is not null)
         {
             services.Configure(configure);
         }
 
         return services;
+    }
+
+    // Encryption at rest: on when Nv:Encryption:MasterKeyFile is set or an IMasterKeyProvider is registered (a KMS). The
+    // key ring is the WAL's and the audit trail's source of data keys; secure_delete follows encryption.
+    private static void AddEncryption(IServiceCollection services)
+    {
+        services.AddOptions<Nv.Host.Protection.EncryptionOptions>().BindConfiguration(Nv.Host.Protection.EncryptionOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Nv.Host.Protection.EncryptionOptions>, Nv.Host.Protection.EncryptionOptionsValidator>());
+        services.AddOptions<Nv.DbWriter.DbWriterOptions>().Configure<IOptions<Nv.Host.Protection.EncryptionOptions>, IServiceProvider>(static (db, encryption, sp) =>
+            db.SecureDelete |= !string.IsNullOrWhiteSpace(encryption.Value.MasterKeyFile) || sp.GetService<Nv.Wal.Protection.IMasterKeyProvider>() is not null);
+        services.TryAddSingleton(sp => new Nv.Host.Protection.KeyRing(
+            sp.GetRequiredService<IOptions<Nv.Host.Protection.EncryptionOptions>>(),
+            sp.GetRequiredService<Nv.DbWriter.IDbWriter>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILogger<Nv.Host.Protection.KeyRing>>(),
+            sp.GetService<Nv.Wal.Protection.IMasterKeyProvider>()));
+        services.TryAddSingleton<Nv.Wal.Protection.IDataKeyProvider>(sp => sp.GetRequiredService<Nv.Host.Protection.KeyRing>());
     }
 
     private static void DataDirectory(IConfiguration configuration, Action<string> apply)

@@ -102,7 +102,7 @@ internal sealed partial class FasterWriteAheadLog
                 WalRecord record;
                 try
                 {
-                    record = WalRecordCodec.DecodeBody(body, sequence, WalFrame.FormatOf(scanner.Frame.Span));
+                    record = WalRecordCodec.DecodeBody(body, sequence, WalFrame.FormatOf(scanner.Frame.Span), _protection);
                 }
                 catch (FormatException ex)
                 {

@@ -25,6 +25,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     private readonly string _logDirectory;
     private readonly Lock _appendLock = new();
     private readonly LsnIndex _index = new();
+    private readonly WalPayloadProtection _protection;
 
     private static readonly byte[] CloseCookie = "nv-wal-close"u8.ToArray();
     private readonly Func<string, IDevice>? _deviceFactory;
@@ -41,8 +42,8 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     private int _state;
     private WalFaultedException? _fault;
 
-    public FasterWriteAheadLog(IOptions<WalOptions> options, ILogger<FasterWriteAheadLog>? logger = null)
-        : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), (ILogger?)logger)
+    public FasterWriteAheadLog(IOptions<WalOptions> options, ILogger<FasterWriteAheadLog>? logger = null, Protection.IDataKeyProvider? keys = null)
+        : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), (ILogger?)logger, keys: keys)
     {
     }
 
@@ -50,7 +51,9 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     /// <param name="logger">Optional.</param>
     /// <param name="deviceFactory">Test hook: creates the segment device for a base path (fault injection).</param>
     /// <param name="rebuildStep">Test hook: called with the name of each step of a rebuild as it completes (crash injection).</param>
-    internal FasterWriteAheadLog(WalOptions options, ILogger? logger, Func<string, IDevice>? deviceFactory = null, Action<string>? rebuildStep = null)
+    /// <param name="keys">The data keys payloads are sealed with and opened by (encryption at rest); null: none.</param>
+    internal FasterWriteAheadLog(WalOptions options, ILogger? logger, Func<string, IDevice>? deviceFactory = null, Action<string>? rebuildStep = null,
+        Protection.IDataKeyProvider? keys = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var validation = new WalOptionsValidator().Validate(null, options);
@@ -60,6 +63,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         }
 
         _options = options;
+        _protection = new WalPayloadProtection(keys, options.CompressPayloads);
         _deviceFactory = deviceFactory;
         _rebuildStep = rebuildStep;
         _logger = logger ?? NullLogger.Instance;
@@ -101,7 +105,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfNotOpen();
-        var frame = WalRecordCodec.EncodeFrame(record, MaxBodyBytes, out var bodyCrc);
+        var frame = WalRecordCodec.EncodeFrame(record, MaxBodyBytes, _protection, out var bodyCrc, out var stored);
         long lsn;
         lock (_appendLock)
         {
@@ -130,7 +134,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
             Volatile.Write(ref _lastLsn, lsn);
         }
 
-        return ValueTask.FromResult(record with { Lsn = new Lsn(lsn) });
+        return ValueTask.FromResult(stored with { Lsn = new Lsn(lsn) });
     }
 
     public ValueTask ContinueAfterAsync(Lsn highestSeen, CancellationToken cancellationToken = default)

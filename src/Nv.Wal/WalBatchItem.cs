@@ -31,4 +31,16 @@ public sealed record WalBatchItem
     /// <summary>When set, the item (and with it the whole batch) applies only if the stored entity was last written at
     /// this LSN.</summary>
     public Lsn? ExpectedLsn { get; init; }
+
+    /// <summary>The data key the item's payload is sealed with (encryption at rest), or null; see <see cref="WalRecord.PayloadKeyId"/>.</summary>
+    public Guid? PayloadKeyId { get; init; }
+
+    /// <summary>The item's data subject, when its payload is sealed; see <see cref="WalRecord.Subject"/>.</summary>
+    public string? Subject { get; init; }
+
+    /// <summary>The item's payload as sealed in the log; see <see cref="WalRecord.SealedPayload"/>.</summary>
+    public ReadOnlyMemory<byte> SealedPayload { get; init; }
+
+    /// <summary>The item's payload is sealed and its key was not available when read; see <see cref="WalRecord.PayloadUnavailable"/>.</summary>
+    public bool PayloadUnavailable { get; init; }
 }

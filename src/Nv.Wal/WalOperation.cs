@@ -21,4 +21,10 @@ public enum WalOperation
     /// subject in <see cref="WalRecord.EntityId"/>, its optional entity type in <see cref="WalRecord.DtoType"/>, empty
     /// when none). Boot replay and the audit backfill cover it like any other record.</summary>
     AuditEvent = 5,
+
+    /// <summary>Erase a data subject (crypto-shredding): destroy every data key its payloads were sealed with, delete its
+    /// live entities, and record the erasure. The record's <see cref="WalRecord.Subject"/> names the subject; it carries no
+    /// payload.</summary>
+    /// <remarks>Numbered apart from the others (16) so that operations added on other branches do not collide with it.</remarks>
+    Erase = 16,
 }

@@ -27,6 +27,10 @@ public sealed class WalOptions
     /// <summary>How often advanced watermarks are persisted in the background.</summary>
     public TimeSpan WatermarkPersistInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>Compress record payloads with LZ4 when that saves at least an eighth (payloads of 128 bytes or more;
+    /// default on). Records are readable either way; turning it off only changes how new records are written.</summary>
+    public bool CompressPayloads { get; set; } = true;
+
     /// <summary>Segments below both watermarks are kept this long before truncation removes them.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.Zero;
 }

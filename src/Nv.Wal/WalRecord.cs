@@ -58,6 +58,31 @@ public sealed record WalRecord
     /// (HTTP 422), also after a restart or a crash between the WAL and the database.</remarks>
     public string? Fingerprint { get; init; }
 
+    /// <summary>The data key this record's payload is sealed with in the log (AES-256-GCM), or null when the payload is
+    /// stored in plain (encryption at rest off, or a record written before it was on).</summary>
+    /// <remarks>Set by the writer before <see cref="IWriteAheadLog.AppendAsync"/>: the log seals <see cref="Payload"/> with
+    /// that key (which its <see cref="Protection.IDataKeyProvider"/> must hold). On read, when the key no longer exists (its
+    /// subject was erased) or no master key is configured, <see cref="Payload"/> is undefined and
+    /// <see cref="PayloadUnavailable"/> is true; the sealed bytes are still in <see cref="SealedPayload"/>.</remarks>
+    public Guid? PayloadKeyId { get; init; }
+
+    /// <summary>The data subject this record's payload belongs to (<c>dtoType/entityId</c>: the entity itself by default, or
+    /// the subject a payload field names), or null when the payload is not sealed. For an
+    /// <see cref="WalOperation.Erase"/> record, the subject being erased.</summary>
+    /// <remarks>The database writer assigns <see cref="PayloadKeyId"/> to this subject in the same transaction as the write,
+    /// so an erasure of the subject destroys every key its records were sealed with.</remarks>
+    public string? Subject { get; init; }
+
+    /// <summary>The payload as sealed in the log (version, flags, nonce, tag, ciphertext) when <see cref="PayloadKeyId"/> is
+    /// set; empty otherwise. Set by the log on append and on read.</summary>
+    /// <remarks>Audit entries commit to these bytes rather than to the plaintext, so their hashes stay verifiable after the
+    /// key is destroyed.</remarks>
+    public ReadOnlyMemory<byte> SealedPayload { get; init; }
+
+    /// <summary>True when the payload is sealed and its key was not available when the record was read: the subject was
+    /// erased (the key destroyed), or no master key is configured. <see cref="Payload"/> is then undefined.</summary>
+    public bool PayloadUnavailable { get; init; }
+
     /// <summary>For a <see cref="WalOperation.Batch"/> record, its ordered items (at least one, each entity at most once);
     /// null for a single-entity record.</summary>
     /// <remarks>A batch record is one WAL record: one frame, one CRC, one LSN, so it is durable (and replayed) whole or not
@@ -106,6 +131,10 @@ public sealed record WalRecord
                 Reason = Reason,
                 Metadata = Metadata,
                 ExpectedLsn = item.ExpectedLsn,
+                PayloadKeyId = item.PayloadKeyId,
+                Subject = item.Subject,
+                SealedPayload = item.SealedPayload,
+                PayloadUnavailable = item.PayloadUnavailable,
             };
         }
 

@@ -9,7 +9,9 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class WalServiceCollectionExtensions
 {
     /// <summary>Adds <see cref="IWriteAheadLog"/> as a singleton bound to section <see cref="WalOptions.SectionName"/>, validated on start.</summary>
-    /// <remarks>The log opens (and recovers) when first resolved; <c>NV_WAL_DIR</c> overrides <see cref="WalOptions.Directory"/>.</remarks>
+    /// <remarks>The log opens (and recovers) when first resolved; <c>NV_WAL_DIR</c> overrides <see cref="WalOptions.Directory"/>.
+    /// When an <see cref="Nv.Wal.Protection.IDataKeyProvider"/> is registered, payloads of records naming a data key are
+    /// sealed with it (encryption at rest).</remarks>
     public static IServiceCollection AddNvWal(this IServiceCollection services, Action<WalOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -30,7 +32,8 @@ public static class WalServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WalOptions>, WalOptionsValidator>());
         services.TryAddSingleton<IWriteAheadLog>(sp => new FasterWriteAheadLog(
             sp.GetRequiredService<IOptions<WalOptions>>(),
-            sp.GetService<ILogger<FasterWriteAheadLog>>()));
+            sp.GetService<ILogger<FasterWriteAheadLog>>(),
+            sp.GetService<Nv.Wal.Protection.IDataKeyProvider>()));
         return services;
     }
 }

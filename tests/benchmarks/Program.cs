@@ -4,7 +4,7 @@ using Nv.Benchmarks.Wal;
 
 namespace Nv.Benchmarks;
 
-/// <summary>Scenario runners for throughput/latency under concurrency (<c>pipeline</c>, <c>batch</c>, <c>bounds</c>, <c>stages</c>, <c>replay</c>, <c>wal</c>),
+/// <summary>Scenario runners for throughput/latency under concurrency (<c>pipeline</c>, <c>batch</c>, <c>bounds</c>, <c>stages</c>, <c>replay</c>, <c>wal</c>, <c>payload-format</c>),
 /// and BenchmarkDotNet for micro-benchmarks (everything else, e.g. <c>--filter '*Merkle*'</c>).</summary>
 internal static class Program
 {
@@ -30,6 +30,8 @@ internal static class Program
                 return await AuditIndexScenario.RunAsync(args[1..]);
             case "wal":
                 return await WalScenario.RunAsync(args[1..]);
+            case "payload-format":
+                return await PayloadFormatScenario.RunAsync(args[1..]);
             default:
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
                 return 0;

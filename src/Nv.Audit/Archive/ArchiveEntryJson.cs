@@ -9,7 +9,7 @@ namespace Nv.Audit.Archive;
 /// <summary>One stored entry as a line of an archive: every field its hash covers, plus the hash.</summary>
 /// <remarks>Shape (docs/audit-archive.md): <c>{"id","timestamp","service","category","operation","userId","dtoType",
 /// "entityId","before","after","changes","reason","metadata","requestId","lsn","sequence","prevHash","hash",
-/// "walRecordHash","encoding"}</c>. The JSON fields (before, after, changes, metadata) are their canonical JSON
+/// "walRecordHash","encoding"}</c>, and for encoding 3 (sealed entries, encryption at rest) <c>"keyId","sealed"</c> (base64). The JSON fields (before, after, changes, metadata) are their canonical JSON
 /// <em>text</em>, exactly the bytes the hash covers (so number tokens survive); null means absent. Times and ids are their
 /// canonical text.</remarks>
 internal static class ArchiveEntryJson
@@ -48,7 +48,16 @@ internal static class ArchiveEntryJson
         w.WriteString("prevHash", entry.PrevHash);
         w.WriteString("hash", entry.Hash);
         w.WriteString("walRecordHash", entry.WalRecordHash);
-        w.WriteNumber("encoding", entry.EncodingVersion == 0 ? AuditCanonicalEncoding.Version : entry.EncodingVersion);
+        var version = AuditCanonicalEncoding.VersionOf(entry);
+        w.WriteNumber("encoding", version);
+        if (version >= AuditCanonicalEncoding.Version3)
+        {
+            // Encryption at rest: what the hash covers instead of the plaintext (the ciphertext stays readable to nobody
+            // once its key is destroyed, in the archive as in the store).
+            w.WriteString("keyId", entry.KeyId?.ToString("D"));
+            w.WriteString("sealed", entry.Sealed is null ? null : Convert.ToBase64String(entry.Sealed));
+        }
+
         w.WriteEndObject();
     }
 
@@ -58,7 +67,7 @@ internal static class ArchiveEntryJson
         try
         {
             var encoding = line.GetProperty("encoding").GetInt32();
-            if (encoding is not (AuditCanonicalEncoding.Version1 or AuditCanonicalEncoding.Version))
+            if (encoding is not (AuditCanonicalEncoding.Version1 or AuditCanonicalEncoding.Version or AuditCanonicalEncoding.Version3))
             {
                 throw new FormatException($"encoding {encoding} is not a known version");
             }
@@ -85,6 +94,8 @@ internal static class ArchiveEntryJson
                 Hash = Text(line, "hash"),
                 WalRecordHash = Nullable(line, "walRecordHash"),
                 EncodingVersion = encoding,
+                KeyId = encoding >= AuditCanonicalEncoding.Version3 && Nullable(line, "keyId") is { } keyId ? Guid.ParseExact(keyId, "D") : null,
+                Sealed = encoding >= AuditCanonicalEncoding.Version3 && Nullable(line, "sealed") is { } sealedData ? Convert.FromBase64String(sealedData) : null,
             };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or OverflowException)

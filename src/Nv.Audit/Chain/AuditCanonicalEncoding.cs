@@ -9,8 +9,10 @@ namespace Nv.Audit.Chain;
 /// <summary>The canonical, versioned byte encoding of an audit entry that the hash chain is computed over.</summary>
 /// <remarks>Specified in docs/audit-hash-chain.md so that an external verifier can reproduce it. Every field except
 /// <see cref="AuditEntry.Hash"/> is encoded, in a fixed order, each as a length-prefixed UTF-8 field. Version 1 has
-/// 17 fields; version 2 (written since the Merkle tree, issue 6) appends an 18th, the WAL record hash. Changing
-/// anything here breaks every stored chain: add a new version instead.</remarks>
+/// 17 fields; version 2 (written since the Merkle tree, issue 6) appends an 18th, the WAL record hash; version 3
+/// (encryption at rest, issue 16) appends a 19th and 20th, the data key id and the sealed data (standard base64), and for
+/// a sealed entry encodes before and after as absent and changes as <c>[]</c>: it commits to the ciphertext, never to the
+/// plaintext. Changing anything here breaks every stored chain: add a new version instead.</remarks>
 internal static class AuditCanonicalEncoding
 {
     /// <summary>The encoding version new entries are written with, the 5th byte of the encoding.</summary>
@@ -19,8 +21,15 @@ internal static class AuditCanonicalEncoding
     /// <summary>The first version (no WAL record hash); entries stored with it stay verifiable.</summary>
     public const byte Version1 = 1;
 
-    /// <summary>Number of fields a version-2 encoding has (version 1 has one fewer).</summary>
-    public const int FieldCount = 18;
+    /// <summary>The version of sealed entries (encryption at rest) and of every later entry of their chain: version 2 plus
+    /// the data key id and the sealed data.</summary>
+    public const byte Version3 = 3;
+
+    /// <summary>The newest version this build writes and verifies.</summary>
+    public const byte LatestVersion = Version3;
+
+    /// <summary>Number of fields the newest encoding has (version 1 has 17, version 2 has 18).</summary>
+    public const int FieldCount = 20;
 
     /// <summary>The timestamp format: UTC, 100 ns precision, fixed width (so text order is time order).</summary>
     public const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
@@ -28,7 +37,8 @@ internal static class AuditCanonicalEncoding
     private static ReadOnlySpan<byte> Magic => "NVAE"u8;
 
     /// <summary>The version <paramref name="entry"/> is encoded with: its own, or <see cref="Version"/> when not yet assigned.</summary>
-    public static byte VersionOf(AuditEntry entry) => entry.EncodingVersion == 0 ? Version : checked((byte)entry.EncodingVersion);
+    public static byte VersionOf(AuditEntry entry) =>
+        entry.EncodingVersion == 0 ? (entry.KeyId is null ? Version : Version3) : checked((byte)entry.EncodingVersion);
 
     /// <summary>Writes the canonical bytes of <paramref name="entry"/> (including Sequence and PrevHash, excluding Hash).</summary>
     public static void Write(AuditEntry entry, ArrayBufferWriter<byte> output)
@@ -40,7 +50,7 @@ internal static class AuditCanonicalEncoding
     /// <summary>Writes the canonical bytes of <paramref name="entry"/> as if it had the given version, sequence and
     /// previous hash (the sink links entries without copying them).</summary>
     /// <param name="entry">The entry.</param>
-    /// <param name="version">1 or 2.</param>
+    /// <param name="version">1, 2 or 3.</param>
     /// <param name="sequence">Its position in the chain.</param>
     /// <param name="prevHash">The previous entry's hash.</param>
     /// <param name="output">Where to write.</param>
@@ -50,7 +60,7 @@ internal static class AuditCanonicalEncoding
     public static void Write(AuditEntry entry, byte version, long sequence, string prevHash, ArrayBufferWriter<byte> output, Span<int> fields)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        if (version is not (Version1 or Version))
+        if (version is not (Version1 or Version or Version3))
         {
             throw new ArgumentException($"Unknown audit encoding version {version}.", nameof(version));
         }
@@ -59,6 +69,19 @@ internal static class AuditCanonicalEncoding
         {
             throw new ArgumentException("Encoding version 1 cannot hold a WAL record hash.", nameof(entry));
         }
+
+        if (version < Version3 && (entry.KeyId is not null || entry.Sealed is not null))
+        {
+            throw new ArgumentException($"Encoding version {version} cannot hold a sealed entry.", nameof(entry));
+        }
+
+        if (entry.KeyId is null && entry.Sealed is not null)
+        {
+            throw new ArgumentException("Sealed data needs the id of its key.", nameof(entry));
+        }
+
+        // A sealed entry commits to its ciphertext: whatever plaintext a reader filled in is not part of it.
+        var isSealed = entry.KeyId is not null;
 
         var f = new FieldWriter(output, fields);
         output.Write(Magic);
@@ -71,9 +94,9 @@ internal static class AuditCanonicalEncoding
         f.Text(entry.UserId);
         f.Text(entry.DtoType);
         f.Text(entry.EntityId);
-        f.Json(entry.Before);
-        f.Json(entry.After);
-        f.Field(static (changes, o) => CanonicalJson.WriteChanges(changes, o), entry.Changes);
+        f.Json(isSealed ? null : entry.Before);
+        f.Json(isSealed ? null : entry.After);
+        f.Field(static (changes, o) => CanonicalJson.WriteChanges(changes, o), isSealed ? [] : entry.Changes);
         f.Text(entry.Reason);
         f.Field(static (metadata, o) => CanonicalJson.WriteStringMap(metadata, o), entry.Metadata);
         f.Text(entry.RequestId);
@@ -83,6 +106,12 @@ internal static class AuditCanonicalEncoding
         if (version >= Version)
         {
             f.Text(entry.WalRecordHash);
+        }
+
+        if (version >= Version3)
+        {
+            f.Text(entry.KeyId?.ToString("D"));
+            f.Text(entry.Sealed is null ? null : Convert.ToBase64String(entry.Sealed));
         }
     }
 

@@ -122,7 +122,7 @@ internal sealed class AuditChainVerifier
             return "prevHash mismatch: does not link to the previous entry (entry reordered, replaced or forged)";
         }
 
-        if (entry.EncodingVersion is < 0 or > AuditCanonicalEncoding.Version)
+        if (entry.EncodingVersion is < 0 or > AuditCanonicalEncoding.LatestVersion)
         {
             return $"unknown encoding version {entry.EncodingVersion} (entry edited)";
         }
@@ -131,6 +131,12 @@ internal sealed class AuditChainVerifier
         if (version < _lastVersion)
         {
             return $"encoding version {version} after version {_lastVersion} (entry edited or forged)";
+        }
+
+        // A sealed entry commits to its ciphertext only: plain data stored beside it would not be covered by its hash.
+        if (entry.KeyId is not null && (entry.Before is not null || entry.After is not null || entry.Changes.Count > 0))
+        {
+            return "sealed entry holds plain data beside its ciphertext (entry edited)";
         }
 
         string actual;

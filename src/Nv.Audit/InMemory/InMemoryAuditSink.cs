@@ -65,12 +65,14 @@ internal sealed class InMemoryAuditSink : IAuditSink, IAuditProofs
                 {
                     Sequence = chain.Sequence + 1,
                     PrevHash = chain.Hash,
-                    EncodingVersion = AuditCanonicalEncoding.Version,
+                    // A chain never goes back to an older encoding (the verifier refuses that): a sealed entry moves it to 3.
+                    EncodingVersion = Math.Max(AuditCanonicalEncoding.VersionOf(entry with { EncodingVersion = 0 }), chain.Version),
                 };
                 stored = stored with { Hash = AuditHash.Compute(stored, _scratch, out var leaf) };
                 chain.Tree.Append(leaf);
                 chain.Sequence = stored.Sequence;
                 chain.Hash = stored.Hash;
+                chain.Version = stored.EncodingVersion;
                 _byId[stored.Id] = stored;
                 _entries.Add(stored);
                 inserted++;
@@ -365,6 +367,8 @@ internal sealed class InMemoryAuditSink : IAuditSink, IAuditProofs
         public long Sequence { get; set; }
 
         public string Hash { get; set; } = AuditHash.Genesis;
+
+        public int Version { get; set; }
 
         public List<SignedCheckpoint> Checkpoints { get; } = [];
     }

@@ -10,7 +10,7 @@ namespace Nv.Audit.Mongo;
 /// <summary>Maps audit entries to and from documents of the <c>audit_entries</c> collection.</summary>
 /// <remarks>
 /// Shape: <c>{ _id: id, timestamp, service, category, operation, userId, dtoType, entityId, before, after, changes,
-/// reason, metadata, requestId, lsn, sequence, prevHash, hash, walRecordHash, encoding }</c>: every field the canonical
+/// reason, metadata, requestId, lsn, sequence, prevHash, hash, walRecordHash, encoding[, keyId, sealed] }</c>: every field the canonical
 /// encoding covers, plus the encoding version the hash was computed with (docs/audit-hash-chain.md), so the verifier
 /// recomputes exactly that hash. <c>_id</c> is the entry id (36-character text, as encoded), which makes inserts idempotent.
 /// Documents written before <c>walRecordHash</c> and <c>encoding</c> were stored (no <c>encoding</c> field) were hashed
@@ -25,7 +25,22 @@ internal static class MongoAuditDocument
     public const string Collection = "audit_entries";
 
     /// <summary>The document of an entry whose sequence and hashes are assigned.</summary>
-    public static BsonDocument ToBson(AuditEntry entry, ArrayBufferWriter<byte> scratch) => new()
+    /// <remarks>A sealed entry (encryption at rest, <c>encoding: 3</c>) also has <c>keyId</c> (text) and <c>sealed</c>
+    /// (binary; null when its key was destroyed before it was written); so does every later entry of its chain (<c>keyId</c>
+    /// and <c>sealed</c> null when plain).</remarks>
+    public static BsonDocument ToBson(AuditEntry entry, ArrayBufferWriter<byte> scratch)
+    {
+        var document = ToBsonCore(entry, scratch);
+        if (AuditCanonicalEncoding.VersionOf(entry) >= AuditCanonicalEncoding.Version3)
+        {
+            document.Add("keyId", entry.KeyId is { } keyId ? new BsonString(keyId.ToString("D")) : BsonNull.Value);
+            document.Add("sealed", entry.Sealed is { } sealedData ? new BsonBinaryData(sealedData) : BsonNull.Value);
+        }
+
+        return document;
+    }
+
+    private static BsonDocument ToBsonCore(AuditEntry entry, ArrayBufferWriter<byte> scratch) => new()
     {
         { "_id", AuditCanonicalEncoding.FormatId(entry.Id) },
         { "timestamp", AuditCanonicalEncoding.FormatTimestamp(entry.Timestamp) },
@@ -35,9 +50,9 @@ internal static class MongoAuditDocument
         { "userId", Text(entry.UserId) },
         { "dtoType", Text(entry.DtoType) },
         { "entityId", entry.EntityId },
-        { "before", entry.Before is { } before ? Json(scratch, w => CanonicalJson.Write(before, w)) : BsonNull.Value },
-        { "after", entry.After is { } after ? Json(scratch, w => CanonicalJson.Write(after, w)) : BsonNull.Value },
-        { "changes", Json(scratch, w => CanonicalJson.WriteChanges(entry.Changes, w)) },
+        { "before", entry.KeyId is null && entry.Before is { } before ? Json(scratch, w => CanonicalJson.Write(before, w)) : BsonNull.Value },
+        { "after", entry.KeyId is null && entry.After is { } after ? Json(scratch, w => CanonicalJson.Write(after, w)) : BsonNull.Value },
+        { "changes", Json(scratch, w => CanonicalJson.WriteChanges(entry.KeyId is null ? entry.Changes : [], w)) },
         { "reason", Text(entry.Reason) },
         { "metadata", Json(scratch, w => CanonicalJson.WriteStringMap(entry.Metadata, w)) },
         { "requestId", entry.RequestId },
@@ -84,6 +99,8 @@ internal static class MongoAuditDocument
                 Hash = document["hash"].AsString,
                 WalRecordHash = NullableText(document, "walRecordHash"),
                 EncodingVersion = ReadVersion(document),
+                KeyId = document.GetValue("keyId", BsonNull.Value) is BsonString keyId ? Guid.ParseExact(keyId.Value, "D") : null,
+                Sealed = document.GetValue("sealed", BsonNull.Value) is BsonBinaryData sealedData ? sealedData.Bytes : null,
             };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidCastException or ArgumentException
@@ -101,7 +118,7 @@ internal static class MongoAuditDocument
         }
 
         var version = value.AsInt32;
-        return version is AuditCanonicalEncoding.Version1 or AuditCanonicalEncoding.Version
+        return version is AuditCanonicalEncoding.Version1 or AuditCanonicalEncoding.Version or AuditCanonicalEncoding.Version3
             ? version
             : throw new FormatException($"encoding {version} is not a known version");
     }

@@ -166,17 +166,19 @@ internal sealed partial class MongoAuditSink : IAuditSink
                     head = await ReadHeadAsync(entry.Service, cancellationToken);
                 }
 
-                // The current encoding, stored with the entry, as the SQLite sink does.
+                // The current encoding, stored with the entry, as the SQLite sink does; a sealed entry needs version 3, and a
+                // chain never goes back to an older version.
+                var version = Math.Max(AuditCanonicalEncoding.VersionOf(entry with { EncodingVersion = 0 }), head.Version);
                 var linked = entry with
                 {
                     Sequence = head.Sequence + 1,
                     PrevHash = head.Hash,
                     Hash = string.Empty,
-                    EncodingVersion = AuditCanonicalEncoding.Version,
+                    EncodingVersion = version,
                 };
                 linked = linked with { Hash = AuditHash.Compute(linked, _scratch) };
                 documents.Add(MongoAuditDocument.ToBson(linked, _scratch));
-                pending[entry.Service] = new ChainHead(linked.Sequence, linked.Hash);
+                pending[entry.Service] = new ChainHead(linked.Sequence, linked.Hash, version);
             }
 
             if (documents.Count > 0)
@@ -204,19 +206,21 @@ internal sealed partial class MongoAuditSink : IAuditSink
     private async Task<ChainHead> ReadHeadAsync(string chain, CancellationToken cancellationToken)
     {
         var last = await _entries!.Find(new BsonDocument("service", chain), FindOptions()).Sort(new BsonDocument("sequence", -1)).Limit(1)
-            .Project(new BsonDocument { { "sequence", 1 }, { "hash", 1 } }).FirstOrDefaultAsync(cancellationToken);
+            .Project(new BsonDocument { { "sequence", 1 }, { "hash", 1 }, { "encoding", 1 } }).FirstOrDefaultAsync(cancellationToken);
         if (last is null)
         {
-            return new ChainHead(0, AuditHash.Genesis);
+            return new ChainHead(0, AuditHash.Genesis, 0);
         }
+
+        var version = last.GetValue("encoding", BsonNull.Value) is { IsNumeric: true } encoding ? encoding.ToInt32() : 0;
 
         var sequence = last.GetValue("sequence", 0L).ToInt64();
         var hash = last.GetValue("hash", BsonNull.Value) is BsonString text ? text.Value : null;
         // Linking new entries to a damaged head would extend a chain that can no longer verify: refuse.
         return AuditHash.IsWellFormed(hash)
-            ? new ChainHead(sequence, hash!)
+            ? new ChainHead(sequence, hash!, version)
             : throw new AuditChainBrokenException(chain, sequence, "the chain head's hash is not a SHA-256 hex digest");
     }
 
-    private readonly record struct ChainHead(long Sequence, string Hash);
+    private readonly record struct ChainHead(long Sequence, string Hash, int Version);
 }

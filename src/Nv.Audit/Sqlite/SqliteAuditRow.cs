@@ -39,6 +39,8 @@ internal static class SqliteAuditRow
                 Hash = reader.GetString(offset + 17),
                 WalRecordHash = NullableString(reader, offset + 18),
                 EncodingVersion = CheckVersion(reader.GetInt32(offset + 19)),
+                KeyId = reader.IsDBNull(offset + 20) ? null : Guid.ParseExact(reader.GetString(offset + 20), "D"),
+                Sealed = reader.IsDBNull(offset + 21) ? null : (byte[])reader.GetValue(offset + 21),
             };
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidCastException or ArgumentException or OverflowException)
@@ -47,7 +49,7 @@ internal static class SqliteAuditRow
         }
     }
 
-    private static int CheckVersion(int version) => version is AuditCanonicalEncoding.Version1 or AuditCanonicalEncoding.Version
+    private static int CheckVersion(int version) => version is AuditCanonicalEncoding.Version1 or AuditCanonicalEncoding.Version or AuditCanonicalEncoding.Version3
         ? version
         : throw new FormatException($"encoding {version} is not a known version");
 

@@ -16,7 +16,8 @@ namespace Nv.Audit.Sqlite;
 internal static class SqliteAuditSchema
 {
     /// <summary>The <c>PRAGMA user_version</c> this code writes and understands.</summary>
-    public const int Version = 4;
+    /// <remarks>5: <c>key_id</c> and <c>sealed</c> (encryption at rest, issue 16), after issue 17's 4.</remarks>
+    public const int Version = 5;
 
     /// <summary>The message of the immutability triggers.</summary>
     public const string ImmutableMessage = "audit entries are immutable";
@@ -73,6 +74,14 @@ internal static class SqliteAuditSchema
     public const string AddVersion2Columns = """
         ALTER TABLE audit_entries ADD COLUMN wal_record_hash TEXT;
         ALTER TABLE audit_entries ADD COLUMN encoding INTEGER NOT NULL DEFAULT 1;
+        """;
+
+    /// <summary>Version-5 columns (encryption at rest): the data key an entry's before, after and changes are sealed under,
+    /// and the sealed bytes (encoding version 3 commits to both; before_json and after_json are NULL and changes_json
+    /// <c>[]</c> for a sealed entry). NULL for entries stored in plain, every earlier one included.</summary>
+    public const string AddSealedColumns = """
+        ALTER TABLE audit_entries ADD COLUMN key_id TEXT;
+        ALTER TABLE audit_entries ADD COLUMN sealed BLOB;
         """;
 
     /// <summary>The Merkle leaf and checkpoint tables (version 2), if missing.</summary>
@@ -201,16 +210,16 @@ internal static class SqliteAuditSchema
     /// <summary>Every stored entry column but <c>position</c>, in <see cref="SqliteAuditRow"/> order.</summary>
     public const string Columns =
         "id, timestamp, service, category, operation, user_id, dto_type, entity_id, before_json, after_json, " +
-        "changes_json, reason, metadata_json, request_id, lsn, sequence, prev_hash, hash, wal_record_hash, encoding";
+        "changes_json, reason, metadata_json, request_id, lsn, sequence, prev_hash, hash, wal_record_hash, encoding, key_id, sealed";
 
     /// <summary>Number of columns in <see cref="Columns"/>.</summary>
-    public const int ColumnCount = 20;
+    public const int ColumnCount = 22;
 
     /// <summary>Inserts one entry unless its id is stored (then nothing changes: idempotent backfill). Only an id
     /// conflict is ignored; any other constraint failure (a chain position taken) still aborts.</summary>
     public const string Insert =
         "INSERT INTO audit_entries (" + Columns + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, " +
-        "?16, ?17, ?18, ?19, ?20) ON CONFLICT (id) DO NOTHING";
+        "?16, ?17, ?18, ?19, ?20, ?21, ?22) ON CONFLICT (id) DO NOTHING";
 
     /// <summary>Inserts one Merkle leaf.</summary>
     public const string InsertLeaf = "INSERT INTO audit_merkle_leaves (chain, idx, hash) VALUES (?1, ?2, ?3)";
@@ -232,7 +241,7 @@ internal static class SqliteAuditSchema
     public const string AllCheckpoints = "SELECT position, chain, size, text FROM audit_checkpoints ORDER BY chain, position";
 
     /// <summary>A chain's last entry.</summary>
-    public const string Head = "SELECT sequence, hash FROM audit_entries WHERE service = ?1 ORDER BY sequence DESC LIMIT 1";
+    public const string Head = "SELECT sequence, hash, encoding FROM audit_entries WHERE service = ?1 ORDER BY sequence DESC LIMIT 1";
 
     /// <summary>Every chain that has entries, or had them before retention pruned them all.</summary>
     public const string Chains = "SELECT service FROM audit_entries UNION SELECT chain FROM audit_pruned ORDER BY 1";

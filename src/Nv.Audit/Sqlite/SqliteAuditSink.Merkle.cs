@@ -302,6 +302,7 @@ internal sealed partial class SqliteAuditSink
         var sql = _sql!;
         long sequence = 0;
         var hash = AuditHash.Genesis;
+        var version = 0;
         try
         {
             sql.Head.Bind(1, name);
@@ -309,6 +310,7 @@ internal sealed partial class SqliteAuditSink
             {
                 sequence = sql.Head.GetInt64(0);
                 hash = sql.Head.GetString(1);
+                version = (int)sql.Head.GetInt64(2);
             }
         }
         finally
@@ -366,6 +368,7 @@ internal sealed partial class SqliteAuditSink
         {
             Sequence = sequence,
             Hash = hash,
+            Version = version,
             Latest = latest,
             // Without a checkpoint, the interval counts from when the chain was loaded.
             LastCheckpointAt = latest?.Checkpoint.Timestamp ?? _time.GetUtcNow(),
@@ -398,6 +401,9 @@ internal sealed partial class SqliteAuditSink
         public long Sequence { get; set; }
 
         public string Hash { get; set; } = AuditHash.Genesis;
+
+        /// <summary>The encoding version of the chain's last entry: the next one is written with at least it.</summary>
+        public int Version { get; set; }
 
         public SignedCheckpoint? Latest { get; set; }
 

@@ -60,6 +60,12 @@ internal sealed partial class SqliteAuditSink
                     Execute(writer, SqliteAuditSchema.ReplaceDeleteTrigger, transaction);
                 }
 
+                // Version 5 (encryption at rest): the data key id and the sealed data of each entry (NULL for plain ones).
+                if (!HasColumn(writer, transaction, "audit_entries", "key_id"))
+                {
+                    Execute(writer, SqliteAuditSchema.AddSealedColumns, transaction);
+                }
+
                 migrated = ComputeMissingLeaves(writer, transaction);
                 Execute(writer, $"PRAGMA user_version = {SqliteAuditSchema.Version};", transaction);
                 transaction.Commit();

@@ -206,18 +206,20 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
                 var chain = Chain(entry.Service);
                 if (!_pending.TryGetValue(entry.Service, out var head))
                 {
-                    head = new ChainHead(chain.Sequence, chain.Hash);
+                    head = new ChainHead(chain.Sequence, chain.Hash, chain.Version);
                 }
 
                 var sequence = head.Sequence + 1;
+                // A sealed entry needs version 3, and a chain never goes back to an older version (the verifier refuses that).
+                var version = (byte)Math.Max(AuditCanonicalEncoding.VersionOf(entry with { EncodingVersion = 0 }), head.Version);
                 _scratch.Clear();
                 Convert.FromHexString(head.Hash, _scratch.GetSpan(32), out _, out _);
                 _scratch.Advance(32);
-                AuditCanonicalEncoding.Write(entry, AuditCanonicalEncoding.Version, sequence, head.Hash, _scratch, _fields);
+                AuditCanonicalEncoding.Write(entry, version, sequence, head.Hash, _scratch, _fields);
                 var written = _scratch.WrittenSpan;
                 SHA256.HashData(written, digest);
                 var hash = Convert.ToHexStringLower(digest);
-                if (!InsertEntry(sql.Insert, written, entry, sequence, hash))
+                if (!InsertEntry(sql.Insert, written, entry, sequence, hash, version))
                 {
                     continue; // already stored: idempotent backfill
                 }
@@ -228,7 +230,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
                 sql.InsertLeaf.Bind(2, sequence - 1);
                 sql.InsertLeaf.BindBlob(3, leafBytes);
                 sql.InsertLeaf.Execute();
-                _pending[entry.Service] = new ChainHead(sequence, hash);
+                _pending[entry.Service] = new ChainHead(sequence, hash, version);
                 _newLeaves.Add((chain, leaf));
                 inserted++;
             }
@@ -269,6 +271,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
             var chain = _chains[service];
             chain.Sequence = head.Sequence;
             chain.Hash = head.Hash;
+            chain.Version = head.Version;
         }
 
         foreach (var (chain, leaf) in _newLeaves)
@@ -294,7 +297,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     }
 
     // Binds every column from the canonical encoding (field k of the encoding is column k for the first 14 columns).
-    private bool InsertEntry(SqliteStatement insert, ReadOnlySpan<byte> written, AuditEntry entry, long sequence, string hash)
+    private bool InsertEntry(SqliteStatement insert, ReadOnlySpan<byte> written, AuditEntry entry, long sequence, string hash, byte version)
     {
         for (var k = 0; k < 14; k++)
         {
@@ -321,7 +324,25 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
         BindField(insert, 17, written, 16);
         insert.Bind(18, hash);
         BindField(insert, 19, written, 17);
-        insert.Bind(20, AuditCanonicalEncoding.Version);
+        insert.Bind(20, version);
+        if (version >= AuditCanonicalEncoding.Version3)
+        {
+            BindField(insert, 21, written, 18); // key id
+            if (entry.Sealed is { } sealedData)
+            {
+                insert.BindBlob(22, sealedData); // the raw bytes; the encoding carries their base64
+            }
+            else
+            {
+                insert.BindNull(22);
+            }
+        }
+        else
+        {
+            insert.BindNull(21);
+            insert.BindNull(22);
+        }
+
         return insert.Execute() == 1;
     }
 
@@ -376,5 +397,5 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
         }
     }
 
-    private readonly record struct ChainHead(long Sequence, string Hash);
+    private readonly record struct ChainHead(long Sequence, string Hash, int Version);
 }

@@ -25,14 +25,14 @@ internal static class AuditHistoryCommand
 
             try
             {
-                await using var store = await AuditStore.OpenAsync(ct);
-                var page = await store.Sink.QueryAsync(new AuditQuery
+                await using var store = await AuditStore.OpenAsync(ct, withKeys: true);
+                var page = store.Open(await store.Sink.QueryAsync(new AuditQuery
                 {
                     DtoType = type,
                     EntityId = parse.GetValue(id),
                     Category = AuditCategory.EntityMutation,
                     Limit = parse.GetValue(limit),
-                }, ct);
+                }, ct));
                 AuditOutput.Write(page, parse.GetValue(json), withChanges: true);
                 return ExitCodes.Ok;
             }

@@ -38,13 +38,26 @@ internal static class AuditOutput
             };
             if (withChanges)
             {
-                cells.Add(Markup.Escape(string.Join("\n", e.Changes.Select(c => $"{c.Path}: {c.Before?.GetRawText() ?? "-"} -> {c.After?.GetRawText() ?? "-"}"))));
+                cells.Add(Markup.Escape(SealedNote(e) ?? string.Join("\n", e.Changes.Select(c => $"{c.Path}: {c.Before?.GetRawText() ?? "-"} -> {c.After?.GetRawText() ?? "-"}"))));
             }
 
             table.AddRow(cells.ToArray());
         }
 
         AnsiConsole.Write(table);
+        if (!withChanges && page.Entries.Any(static e => SealedNote(e) is not null))
+        {
+            Console.WriteLine("sealed entries (encryption at rest): " + string.Join("; ", page.Entries.Where(static e => SealedNote(e) is not null)
+                .Select(static e => string.Create(CultureInfo.InvariantCulture, $"#{e.Sequence} {SealedNote(e)}"))));
+        }
+
         Console.WriteLine(string.Create(inv, $"{page.Entries.Count} entries") + (page.NextCursor is null ? "" : "; next page: --cursor " + page.NextCursor));
     }
+
+    // Encryption at rest: what a sealed entry whose data is not shown is (erased, or ciphertext for lack of the master key).
+    private static string? SealedNote(AuditEntry e) => e.KeyId is not { } keyId || e.Before is not null || e.After is not null || e.Changes.Count > 0
+        ? null
+        : e.Erased
+            ? $"erased (key {keyId:D} destroyed)"
+            : string.Create(CultureInfo.InvariantCulture, $"ciphertext, {e.Sealed?.Length ?? 0} bytes under key {keyId:D} (set NV_MASTER_KEY_FILE to read it)");
 }

@@ -81,8 +81,8 @@ internal static class AuditQueryCommand
 
             try
             {
-                await using var store = await AuditStore.OpenAsync(ct);
-                AuditOutput.Write(await store.Sink.QueryAsync(query, ct), parse.GetValue(json), withChanges: false);
+                await using var store = await AuditStore.OpenAsync(ct, withKeys: true);
+                AuditOutput.Write(store.Open(await store.Sink.QueryAsync(query, ct)), parse.GetValue(json), withChanges: false);
                 return ExitCodes.Ok;
             }
             catch (ArgumentException ex) when (query.Cursor is not null)

@@ -3,7 +3,8 @@ using Nv.Host.Http.Auth;
 
 namespace Nv.Cli.Commands;
 
-/// <summary><c>nv keys hash &lt;key&gt;</c>: print the SHA-256 to put in <c>NV_API_KEYS</c> or the key file (the key itself is never stored).</summary>
+/// <summary><c>nv keys hash &lt;key&gt;</c>: print the SHA-256 to put in <c>NV_API_KEYS</c> or the key file (the key itself is never
+/// stored); <c>nv keys new-master|rotate-master|stat</c>: encryption at rest (<see cref="MasterKeyCommands"/>).</summary>
 internal static class KeysCommand
 {
     public static void AddTo(RootCommand root)
@@ -27,7 +28,10 @@ internal static class KeysCommand
             Console.WriteLine(ApiKeyHash.Of(secret));
             return ExitCodes.Ok;
         });
-        var keys = new Command("keys", "API key helpers.") { hash };
+        var keys = new Command("keys", "API key helpers, and the master and data keys of encryption at rest.")
+        {
+            hash, MasterKeyCommands.NewMaster(), MasterKeyCommands.RotateMaster(), MasterKeyCommands.Stat(),
+        };
         root.Subcommands.Add(keys);
     }
 }

@@ -35,7 +35,7 @@ internal static class WalDumpCommand
             await using var scope = (IAsyncDisposable)host;
             var wal = host.Services.GetRequiredService<IWriteAheadLog>();
             var start = new Lsn(Math.Max(from, wal.GetStatistics().FirstLsn.Value));
-            var table = json ? null : new Table().AddColumns("lsn", "timestamp", "op", "dtoType", "entityId", "requestId", "userId", "bytes");
+            var table = json ? null : new Table().AddColumns("lsn", "timestamp", "op", "dtoType", "entityId", "requestId", "userId", "payload");
             var count = 0;
             await foreach (var record in wal.ReadAsync(start, cancellationToken))
             {
@@ -73,7 +73,9 @@ internal static class WalDumpCommand
                             expectedLsn = i.ExpectedLsn?.Value,
                             replayKey = i.ReplayKey,
                             payload = PayloadOf(i.Payload),
+                            sealedPayload = Sealed(i.PayloadKeyId, i.Subject, i.SealedPayload, i.PayloadUnavailable),
                         }),
+                        sealedPayload = Sealed(record.PayloadKeyId, record.Subject, record.SealedPayload, record.PayloadUnavailable),
                     });
                     continue;
                 }
@@ -87,8 +89,7 @@ internal static class WalDumpCommand
                     Markup.Escape(record.Items is { } batch ? string.Create(inv, $"({batch.Count} items)") : record.EntityId),
                     Markup.Escape(record.RequestId),
                     Markup.Escape(record.UserId ?? ""),
-                    (record.Items is { } sized ? sized.Sum(static i => i.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? 0 : i.Payload.GetRawText().Length)
-                        : record.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? 0 : record.Payload.GetRawText().Length).ToString(inv));
+                    PayloadCell(record));
             }
 
             if (table is not null)
@@ -111,4 +112,37 @@ internal static class WalDumpCommand
     // A batch record is "batch"; its items carry their own operations (--json lists them).
     private static string OperationName(WalRecord record) =>
         record.Operation == WalOperation.Batch ? "batch" : Nv.Audit.AuditEntryFactory.OperationName(record.Operation);
+
+    // Encryption at rest: a sealed payload is shown as what it is on disk (its key id, subject and ciphertext), and as
+    // plain JSON only when the master key is configured and the key still exists (an erased subject's never is).
+    private static object? Sealed(Guid? payloadKeyId, string? subject, ReadOnlyMemory<byte> sealedPayload, bool unavailable) => payloadKeyId is not { } keyId
+        ? null
+        : new
+        {
+            keyId,
+            subject,
+            ciphertext = Convert.ToBase64String(sealedPayload.Span),
+            state = unavailable ? "encrypted: key not available (erased, or no master key)" : "decrypted",
+        };
+
+    private static string PayloadCell(WalRecord record)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (record.Items is { } items)
+        {
+            var sealedItems = items.Count(static i => i.PayloadKeyId is not null);
+            var plainBytes = items.Sum(static i => i.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? 0 : i.Payload.GetRawText().Length);
+            return sealedItems == 0 ? string.Create(inv, $"{plainBytes} B") : string.Create(inv, $"{items.Count} items, {sealedItems} sealed");
+        }
+
+        var plain = record.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? null : record.Payload.GetRawText();
+        if (record.PayloadKeyId is { } keyId)
+        {
+            return record.PayloadUnavailable
+                ? string.Create(inv, $"[encrypted] {record.SealedPayload.Length} B, key {keyId:D}")
+                : string.Create(inv, $"{plain!.Length} B (decrypted, key {keyId:D})");
+        }
+
+        return plain is null ? (record.Operation == WalOperation.Erase ? Markup.Escape("erase " + record.Subject) : "-") : string.Create(inv, $"{plain.Length} B");
+    }
 }

@@ -35,6 +35,7 @@ internal static class NvWebApp
     public static string? CheckStartup(WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        return NvTracing.Check(app.Configuration) ?? NvHttpStartup.Check(app.Services, app.Configuration);
+        return NvTracing.Check(app.Configuration) ?? NvHttpStartup.Check(app.Services, app.Configuration)
+            ?? Nv.Host.Protection.EncryptionStartup.Check(app.Services);
     }
 }

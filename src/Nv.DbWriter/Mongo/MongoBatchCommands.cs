@@ -43,6 +43,12 @@ internal static class MongoBatchCommands
         }
 
         document.Add("items", items);
+        if (record.Items?.Any(static i => i.PayloadKeyId is not null) == true)
+        {
+            // Which data key seals each item's subject: an erasure forgets the before images kept under its keys.
+            document.Add("itemKeyIds", new BsonArray(record.Items.Select(static i => i.PayloadKeyId is { } id ? (BsonValue)MongoCommands.FormatId(id) : BsonNull.Value)));
+        }
+
         return document;
     }
 

@@ -146,6 +146,11 @@ internal static class MongoCommands
             { "rejectReason", (int)reason },
             { "before", (BsonValue?)before ?? BsonNull.Value },
         };
+        if (record.PayloadKeyId is { } keyId)
+        {
+            document.Add("keyId", FormatId(keyId)); // an erasure of the record's subject forgets the before image
+        }
+
         if (pending)
         {
             document.Add(Pending, true);

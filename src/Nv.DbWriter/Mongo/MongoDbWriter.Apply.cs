@@ -24,19 +24,84 @@ internal sealed partial class MongoDbWriter
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            if (batch.Any(static r => r.Operation == WalOperation.Batch))
+            if (batch.Any(static r => r.Operation == WalOperation.Erase))
             {
                 await EnsureReadyAsync(cancellationToken);
-                return await ApplyWithBatchesLockedAsync(batch, prepared, cancellationToken);
+                return await ApplyWithErasuresAsync(batch, prepared, cancellationToken);
             }
 
-            return await ApplyLockedAsync(batch, prepared, cancellationToken);
+            return await ApplySegmentAsync(batch, prepared, cancellationToken);
         }
         finally
         {
             _gate.Release();
         }
     }
+
+    // Erase records split the batch: the records before one are applied first (so their keys are assigned before the
+    // erasure destroys them), then the erasure, then the rest. A transient failure anywhere makes the whole batch
+    // transient; its retry finds what was done (stored outcomes, idempotent erasure steps) and completes it.
+    private async Task<IReadOnlyList<ApplyResult>> ApplyWithErasuresAsync(IReadOnlyList<WalRecord> batch, Prepared[] prepared,
+        CancellationToken cancellationToken)
+    {
+        var results = new List<ApplyResult>(batch.Count);
+        var start = 0;
+        for (var i = 0; i <= batch.Count; i++)
+        {
+            if (i < batch.Count && batch[i].Operation != WalOperation.Erase)
+            {
+                continue;
+            }
+
+            if (i > start)
+            {
+                var part = await ApplySegmentAsync(batch.Skip(start).Take(i - start).ToList(), prepared[start..i], cancellationToken);
+                if (part.Count > 0 && part[0].Status == ApplyStatus.Transient)
+                {
+                    return Transient(batch, part[0].Error);
+                }
+
+                results.AddRange(part);
+            }
+
+            if (i < batch.Count)
+            {
+                try
+                {
+                    results.Add(await ApplyEraseAsync(batch[i], cancellationToken));
+                }
+                catch (Exception ex) when (MongoErrors.IsTransient(ex))
+                {
+                    _ready = false;
+                    _logger.BatchTransient(ex, batch.Count, batch[0].Lsn.Value, batch[^1].Lsn.Value, ex.Message);
+                    return Transient(batch, ex.Message);
+                }
+                catch (Exception ex) when (ex is MongoException)
+                {
+                    _ready = false;
+                    throw MongoErrors.Wrap(ex, "erasure");
+                }
+            }
+
+            start = i + 1;
+        }
+
+        return results;
+    }
+
+    private async Task<IReadOnlyList<ApplyResult>> ApplySegmentAsync(IReadOnlyList<WalRecord> batch, Prepared[] prepared, CancellationToken cancellationToken)
+    {
+        if (batch.Any(static r => r.Operation == WalOperation.Batch))
+        {
+            await EnsureReadyAsync(cancellationToken);
+            return await ApplyWithBatchesLockedAsync(batch, prepared, cancellationToken);
+        }
+
+        return await ApplyLockedAsync(batch, prepared, cancellationToken);
+    }
+
+    private static ApplyResult[] Transient(IReadOnlyList<WalRecord> batch, string? error) =>
+        [.. batch.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Transient, Error = error })];
 
     /// <summary>Checks every record and converts each payload to BSON. Contract violations (no LSN, no ids, unknown
     /// operation: nothing the WAL can hold) throw; what MongoDB cannot store is marked <see cref="Prepared.Unstorable"/>.</summary>
@@ -80,7 +145,7 @@ internal sealed partial class MongoDbWriter
                 throw new ArgumentException($"Record at LSN {record.Lsn} lacks a dtoType, entity id, replay key or request id.", nameof(batch));
             }
 
-            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent))
+            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent or WalOperation.Erase))
             {
                 throw new ArgumentException($"Record at LSN {record.Lsn} has an unknown operation {record.Operation}.", nameof(batch));
             }
@@ -89,6 +154,25 @@ internal sealed partial class MongoDbWriter
             {
                 prepared[i] = new Prepared(null, null); // no entity: only the request's outcome is recorded
                 continue;
+            }
+
+
+            if (record.Operation == WalOperation.Erase)
+            {
+                if (string.IsNullOrEmpty(record.Subject))
+                {
+                    throw new ArgumentException($"Erase record at LSN {record.Lsn} names no subject.", nameof(batch));
+                }
+
+                prepared[i] = new Prepared(null, null);
+                continue;
+            }
+
+            if (record.PayloadUnavailable)
+            {
+                throw new DbWriterException(
+                    $"WAL record {record.Lsn} is sealed under data key {record.PayloadKeyId}, which is not available (destroyed by an erasure, or no master key); it cannot be applied.",
+                    DbErrorClass.Internal);
             }
 
             BsonDocument? document = null;
@@ -114,6 +198,7 @@ internal sealed partial class MongoDbWriter
             try
             {
                 await EnsureReadyAsync(cancellationToken);
+                await AssignKeysAsync(batch, cancellationToken); // before any outcome is final: see AssignKeysAsync
                 plan = await DecideAsync(batch, prepared, cancellationToken);
 
                 // Step 1: outcomes (Applied ones pending) are durable before any entity changes. Pending outcomes whose

@@ -72,6 +72,8 @@ internal sealed partial class MongoDbWriter
         ApplyResult result;
         try
         {
+            await AssignKeysAsync(items, cancellationToken); // idempotent, before the outcome is final (see AssignKeysAsync)
+
             // Collections (and their indexes) are created before the transaction: index builds cannot run inside one.
             foreach (var dtoType in items.Select(i => i.DtoType).Distinct(StringComparer.Ordinal))
             {

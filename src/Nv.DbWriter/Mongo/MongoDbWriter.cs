@@ -45,7 +45,7 @@ namespace Nv.DbWriter.Mongo;
 /// Threading: every operation is serialized by one async gate; the contract allows one applier. A read waits for the
 /// gate at most twice the operation timeout, then fails as transient.
 /// </remarks>
-internal sealed partial class MongoDbWriter : IDbWriter
+internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly DbWriterOptions _options;
@@ -181,6 +181,7 @@ internal sealed partial class MongoDbWriter : IDbWriter
                     new CreateIndexOptions { Name = "requestId_lsn" }),
                 cancellationToken: cancellationToken);
             await CheckSchemaAsync(cancellationToken);
+            await EnsureKeyIndexesAsync(cancellationToken);
             await EnsureRequestsAsync(cancellationToken);
             var stored = await Find(_meta!, MongoCommands.MetaId(MongoCommands.ResolvedThroughId)).FirstOrDefaultAsync(cancellationToken);
             _resolvedThrough = stored?["value"].ToInt64() ?? 0;

@@ -57,9 +57,27 @@ internal sealed partial class SqliteDbWriter
                 throw new ArgumentException($"Record at LSN {record.Lsn} lacks an entity id, replay key or request id.", nameof(batch));
             }
 
-            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent))
+            if (record.Operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent or WalOperation.Erase))
             {
                 throw new ArgumentException($"Record at LSN {record.Lsn} has an unknown operation {record.Operation}.", nameof(batch));
+            }
+
+            if (record.Operation == WalOperation.Erase)
+            {
+                if (string.IsNullOrEmpty(record.Subject))
+                {
+                    throw new ArgumentException($"Erase record at LSN {record.Lsn} names no subject.", nameof(batch));
+                }
+
+                continue;
+            }
+
+            if (record.PayloadUnavailable)
+            {
+                // Sealed under a key that is gone or was never given to the log: applying it would write nothing true.
+                throw new DbWriterException(
+                    $"WAL record {record.Lsn} is sealed under data key {record.PayloadKeyId}, which is not available (destroyed by an erasure, or no master key); it cannot be applied.",
+                    DbErrorClass.Internal);
             }
 
             if (record.Operation != WalOperation.Delete && record.Payload.ValueKind != JsonValueKind.Object)
@@ -113,9 +131,13 @@ internal sealed partial class SqliteDbWriter
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var record = batch[i];
-                var result = record.Operation == WalOperation.Batch
-                    ? ApplyBatch(new ArraySegment<SqliteTable>(tables, firstTable[i], record.Items!.Count), record, resolvedThrough, ref maxResolutionLsn, ref advance)
-                    : ApplyOne(record.Operation == WalOperation.AuditEvent ? null! : tables[firstTable[i]], record, resolvedThrough, ref maxResolutionLsn, ref advance);
+                var result = record.Operation switch
+                {
+                    WalOperation.Batch => ApplyBatch(new ArraySegment<SqliteTable>(tables, firstTable[i], record.Items!.Count), record, resolvedThrough,
+                        ref maxResolutionLsn, ref advance),
+                    WalOperation.Erase or WalOperation.AuditEvent => ApplyOne(null, record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction),
+                    _ => ApplyOne(tables[firstTable[i]], record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction),
+                };
                 results[i] = result;
                 switch (result.Status)
                 {
@@ -166,8 +188,8 @@ internal sealed partial class SqliteDbWriter
     }
 
     // Runs inside the batch transaction the connection holds (raw statements join it).
-    private ApplyResult ApplyOne(SqliteTable table, WalRecord record, long resolvedThrough,
-        ref long maxResolutionLsn, ref bool advance)
+    private ApplyResult ApplyOne(SqliteTable? table, WalRecord record, long resolvedThrough,
+        ref long maxResolutionLsn, ref bool advance, SqliteTransaction transaction)
     {
         var lsn = record.Lsn.Value;
 
@@ -204,13 +226,18 @@ internal sealed partial class SqliteDbWriter
             }
         }
 
+        if (record.Operation == WalOperation.Erase)
+        {
+            return ApplyErase(record, ref maxResolutionLsn, ref advance, resolvedThrough, transaction);
+        }
+
         if (record.Operation == WalOperation.AuditEvent)
         {
             return ResolveAuditEvent(record, resolvedThrough, ref maxResolutionLsn, ref advance);
         }
 
         // 2. Decide against the current row, read in this transaction.
-        var exists = table.TryRead(record.EntityId, out var document, out var storedLsn, out var deleted);
+        var exists = table!.TryRead(record.EntityId, out var document, out var storedLsn, out var deleted);
         var live = exists && !deleted;
         var before = live ? document : null;
         var (status, reason) = ApplyRules.Decide(record, exists, live, storedLsn);
@@ -231,8 +258,9 @@ internal sealed partial class SqliteDbWriter
             }
         }
 
-        _resolutions!.Insert(lsn, record.Id, record.RequestId, status, reason, before);
+        _resolutions!.Insert(lsn, record.Id, record.RequestId, status, reason, before, record.PayloadKeyId);
         _requests!.Insert(record, status, reason); // the request's outcome commits with its write (first record wins)
+        _keys!.Assign(record, status); // the key its payload is sealed with now belongs to its subject, whatever the outcome
         if (lsn > maxResolutionLsn)
         {
             maxResolutionLsn = lsn;

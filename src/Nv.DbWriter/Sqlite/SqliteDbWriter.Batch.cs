@@ -71,7 +71,13 @@ internal sealed partial class SqliteDbWriter
         }
 
         _resolutions!.Insert(lsn, record.Id, record.RequestId, decision.Status, decision.Reason, before: null);
-        _resolutions.InsertBatch(lsn, decision.FailedItem, itemsJson);
+        _resolutions.InsertBatch(lsn, decision.FailedItem, itemsJson, SqliteKeys.ItemKeyIdsJson(items));
+        for (var i = 0; i < items.Count; i++)
+        {
+            // Every item's key belongs to its subject now, whatever the batch's outcome (its ciphertext is in the WAL).
+            _keys!.Assign(items[i], decision.Status == ApplyStatus.Applied ? decision.ItemStatuses[i] : decision.Status);
+        }
+
         if (lsn > maxResolutionLsn)
         {
             maxResolutionLsn = lsn;

@@ -13,9 +13,9 @@ internal sealed partial class SqliteDbWriter
         for (var i = 0; i < batch.Count; i++)
         {
             firstIndex[i] = dtoTypes.Count;
-            if (batch[i].Operation == WalOperation.AuditEvent)
+            if (batch[i].Operation is WalOperation.AuditEvent or WalOperation.Erase)
             {
-                continue; // no entity, no table
+                continue; // no entity, no table (an erasure touches only tables that exist, ApplyErase)
             }
 
             if (batch[i].Items is { } items)

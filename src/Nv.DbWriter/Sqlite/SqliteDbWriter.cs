@@ -26,11 +26,15 @@ namespace Nv.DbWriter.Sqlite;
 /// Threading: one connection, kept open, guarded by one lock. Every operation is serialized, so a concurrent read
 /// waits for the batch in progress; the contract still allows only one applier.
 /// </remarks>
-internal sealed partial class SqliteDbWriter : IDbWriter
+internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
 {
     private const string ResolvedThroughKey = "resolved_through";
     private const string DurableThroughKey = "durable_through";
-    private const int SchemaVersion = 2; // 2: _nv_requests (request outcomes kept for the idempotency window)
+
+    // 2: _nv_requests (request outcomes kept for the idempotency window);
+    // 3: the key store (_nv_keys, _nv_subjects, _nv_erasures), _nv_resolutions.key_id and _nv_batch_resolutions.item_key_ids
+    //    (encryption at rest).
+    private const int SchemaVersion = 3;
 
     private readonly Lock _gate = new();
     private readonly DbWriterOptions _options;
@@ -44,6 +48,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
     private SqliteConnection? _connection;
     private SqliteResolutions? _resolutions;
     private SqliteRequests? _requests;
+    private SqliteKeys? _keys;
     private bool _disposed;
     private DbWriterException? _fault; // set by the first non-transient failure of a write: the store has stopped
 
@@ -124,6 +129,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter
             _resolutions = null;
             _requests?.Dispose();
             _requests = null;
+            _keys?.Dispose();
+            _keys = null;
             if (_readConnectionString is { } readers)
             {
                 _readConnectionString = null;
@@ -156,6 +163,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter
             CreateSchema(connection, _logger, Path);
             _resolutions = new SqliteResolutions(connection);
             _requests = new SqliteRequests(connection);
+            _keys = new SqliteKeys(connection);
             (_resolvedThrough, _maxResolutionLsn) = _resolutions.LoadState();
         }
         catch (Exception ex)
@@ -164,6 +172,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter
             _resolutions = null;
             _requests?.Dispose();
             _requests = null;
+            _keys?.Dispose();
+            _keys = null;
             connection.Dispose();
             if (ex is SqliteException sqlite)
             {
@@ -214,6 +224,13 @@ internal sealed partial class SqliteDbWriter : IDbWriter
             ExecuteNonQuery(connection, string.Create(CultureInfo.InvariantCulture,
                 $"PRAGMA busy_timeout={(long)Math.Ceiling(busy.TotalMilliseconds)}"));
             ExecuteNonQuery(connection, "PRAGMA foreign_keys=OFF");
+            if (_options.SecureDelete)
+            {
+                // Deleted rows (an erased entity, a destroyed key, a forgotten before image) are overwritten with zeros
+                // in the page, and freed pages zeroed, instead of lingering until the space is reused.
+                ExecuteNonQuery(connection, "PRAGMA secure_delete=ON");
+            }
+
             return connection;
         }
         catch (SqliteException ex)
@@ -230,7 +247,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter
 
     // Creates the schema of a new store, or migrates one written by an earlier version in place (one transaction: a
     // crash leaves the old version intact). Version 1 → 2 adds _nv_requests and carries the stored resolutions over as
-    // unscoped request outcomes. A newer version than this build knows is refused.
+    // unscoped request outcomes; 2 → 3 adds the key store tables and _nv_resolutions.key_id (NULL for every earlier
+    // record: they were written in plain). A newer version than this build knows is refused.
     private static void CreateSchema(SqliteConnection connection, ILogger logger, string path)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
@@ -247,25 +265,53 @@ internal sealed partial class SqliteDbWriter : IDbWriter
                 INSERT OR IGNORE INTO _nv_meta (key, value) VALUES ('{DurableThroughKey}', 0);
                 {SqliteResolutions.CreateSql}
                 {SqliteRequests.CreateSql}
+                {SqliteKeys.CreateSql}
                 """;
             command.ExecuteNonQuery();
             command.CommandText = "SELECT value FROM _nv_meta WHERE key = 'schema_version'";
             var version = command.ExecuteScalar() is long stored ? stored : -1;
+            if (version is < 1 or > SchemaVersion)
+            {
+                throw new DbWriterException(
+                    $"The SQLite store {path} has schema version {version}; this build reads versions 1 to {SchemaVersion} (a newer Nv wrote it, or it is damaged).",
+                    DbErrorClass.Internal);
+            }
+
+            var from = version;
+            long carried = 0;
             if (version == 1)
             {
                 command.CommandText = SqliteRequests.MigrateFromVersion1Sql;
                 command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-                var carried = command.ExecuteNonQuery();
+                carried = command.ExecuteNonQuery();
                 command.Parameters.Clear();
+                version = 2;
+            }
+
+            if (version == 2)
+            {
+                command.CommandText = "SELECT count(*) FROM pragma_table_info('_nv_resolutions') WHERE name = 'key_id'";
+                if ((long)command.ExecuteScalar()! == 0)
+                {
+                    command.CommandText = "ALTER TABLE _nv_resolutions ADD COLUMN key_id BLOB";
+                    command.ExecuteNonQuery();
+                }
+
+                command.CommandText = "SELECT count(*) FROM pragma_table_info('_nv_batch_resolutions') WHERE name = 'item_key_ids'";
+                if ((long)command.ExecuteScalar()! == 0)
+                {
+                    command.CommandText = "ALTER TABLE _nv_batch_resolutions ADD COLUMN item_key_ids TEXT";
+                    command.ExecuteNonQuery();
+                }
+
+                version = 3;
+            }
+
+            if (from != SchemaVersion)
+            {
                 command.CommandText = $"UPDATE _nv_meta SET value = {SchemaVersion} WHERE key = 'schema_version'";
                 command.ExecuteNonQuery();
-                logger.SchemaMigrated(path, 1, SchemaVersion, carried);
-            }
-            else if (version != SchemaVersion)
-            {
-                throw new DbWriterException(
-                    $"The SQLite store {path} has schema version {version}; this build reads versions 1 and {SchemaVersion} (a newer Nv wrote it, or it is damaged).",
-                    DbErrorClass.Internal);
+                logger.SchemaMigrated(path, (int)from, SchemaVersion, (int)carried);
             }
         }
 

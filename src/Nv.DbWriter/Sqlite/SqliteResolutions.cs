@@ -16,13 +16,15 @@ internal sealed class SqliteResolutions : IDisposable
             request_id TEXT NOT NULL,
             status INTEGER NOT NULL,
             reject_reason INTEGER NOT NULL,
-            before TEXT
+            before TEXT,
+            key_id BLOB
         );
         CREATE INDEX IF NOT EXISTS _nv_resolutions_request_id ON _nv_resolutions (request_id, lsn);
         CREATE TABLE IF NOT EXISTS _nv_batch_resolutions (
             lsn INTEGER NOT NULL PRIMARY KEY,
             failed_item INTEGER,
-            items TEXT
+            items TEXT,
+            item_key_ids TEXT
         );
         """;
 
@@ -44,10 +46,10 @@ internal sealed class SqliteResolutions : IDisposable
     {
         _connection = connection;
         _select = new SqliteStatement(connection, $"SELECT {Columns} FROM {From} WHERE lsn = ?1");
-        _insert = new SqliteStatement(connection, $"INSERT INTO _nv_resolutions ({InsertColumns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+        _insert = new SqliteStatement(connection, $"INSERT INTO _nv_resolutions ({InsertColumns}, key_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
         _following = new SqliteStatement(connection, "SELECT lsn FROM _nv_resolutions WHERE lsn > ?1 ORDER BY lsn");
         _setResolvedThrough = new SqliteStatement(connection, "UPDATE _nv_meta SET value = ?1 WHERE key = 'resolved_through'");
-        _insertBatch = new SqliteStatement(connection, "INSERT INTO _nv_batch_resolutions (lsn, failed_item, items) VALUES (?1, ?2, ?3)");
+        _insertBatch = new SqliteStatement(connection, "INSERT INTO _nv_batch_resolutions (lsn, failed_item, items, item_key_ids) VALUES (?1, ?2, ?3, ?4)");
     }
 
     /// <summary>Reads the committed watermark and the highest stored resolution LSN.</summary>
@@ -92,7 +94,9 @@ internal sealed class SqliteResolutions : IDisposable
         }
     }
 
-    public void Insert(long lsn, Guid walId, string requestId, ApplyStatus status, RejectReason reason, byte[]? before)
+    /// <summary>Stores a record's outcome; <paramref name="keyId"/> names the data key its subject's data is sealed with, so
+    /// an erasure of the subject forgets the before image too (schema version 3).</summary>
+    public void Insert(long lsn, Guid walId, string requestId, ApplyStatus status, RejectReason reason, byte[]? before, Guid? keyId = null)
     {
         _insert.Bind(1, lsn);
         _insert.Bind(2, walId);
@@ -100,12 +104,32 @@ internal sealed class SqliteResolutions : IDisposable
         _insert.Bind(4, (long)status);
         _insert.Bind(5, (long)reason);
         _insert.BindText(6, before);
+        if (keyId is { } id)
+        {
+            _insert.Bind(7, id);
+        }
+        else
+        {
+            _insert.BindNull(7);
+        }
+
         _insert.Execute();
     }
 
-    /// <summary>The batch part of a batch record's resolution (same transaction as <see cref="Insert"/>).</summary>
-    public void InsertBatch(long lsn, int? failedItem, byte[]? items)
+    /// <summary>The batch part of a batch record's resolution (same transaction as <see cref="Insert"/>).
+    /// <paramref name="itemKeyIds"/>: a JSON array naming each item's data key (null entries for items stored in plain), so
+    /// an erasure can forget the before images kept under its keys (schema version 3); null when no item is sealed.</summary>
+    public void InsertBatch(long lsn, int? failedItem, byte[]? items, string? itemKeyIds = null)
     {
+        if (itemKeyIds is null)
+        {
+            _insertBatch.BindNull(4);
+        }
+        else
+        {
+            _insertBatch.Bind(4, itemKeyIds);
+        }
+
         _insertBatch.Bind(1, lsn);
         if (failedItem is { } failed)
         {

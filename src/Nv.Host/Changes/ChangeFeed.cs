@@ -156,6 +156,10 @@ internal sealed class ChangeFeed : IChangeFeed
         }
     }
 
+    // No after image for a delete or an erasure (an "erase" event tells consumers to forget the subject), nor for a payload
+    // whose data key was destroyed since (its subject was erased): it is gone for good.
     private static System.Text.Json.JsonElement? AfterImage(WalRecord change) =>
-        change.Operation == WalOperation.Delete ? null : change.Payload.Clone();
+        change.Operation is WalOperation.Delete or WalOperation.Erase || change.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined
+            ? null
+            : change.Payload.Clone();
 }

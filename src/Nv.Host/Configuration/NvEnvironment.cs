@@ -9,7 +9,7 @@ namespace Nv.Host.Configuration;
 /// audit chain). <c>NV_MONGO_URI</c>/<c>NV_MONGO_DB</c> select MongoDB (<c>NV_MONGO_AUDIT_DB</c>, default
 /// <c>{NV_MONGO_DB}_audit</c>, holds the audit trail). <c>NV_URLS</c> sets the HTTP listen addresses.
 /// <c>NV_API_KEYS_FILE</c>/<c>NV_API_KEYS</c> configure API keys (none: authentication off, loopback only);
-/// <c>NV_MAX_BODY_BYTES</c> caps request bodies.
+/// <c>NV_MAX_BODY_BYTES</c> caps request bodies. <c>NV_MASTER_KEY_FILE</c> turns encryption at rest on.
 /// </remarks>
 public static class NvEnvironment
 {
@@ -43,6 +43,7 @@ public static class NvEnvironment
         Map(values, "NV_API_KEYS_FILE", "Nv:Auth:KeysFile");
         Map(values, "NV_API_KEYS", "Nv:Auth:Keys");
         Map(values, "NV_MAX_BODY_BYTES", "Nv:Http:MaxRequestBodyBytes");
+        Map(values, "NV_MASTER_KEY_FILE", "Nv:Encryption:MasterKeyFile");
         values["urls"] = Env("NV_URLS") ?? current["urls"] ?? DefaultUrls;
         return builder.AddInMemoryCollection(values);
     }

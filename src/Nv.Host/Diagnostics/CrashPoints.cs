@@ -15,7 +15,8 @@ namespace Nv.Host.Diagnostics;
 /// removed, the database's resolutions not yet purged) and <c>after-resolution-purge</c>; in the audit path,
 /// <c>after-backfill-batch</c> (a backfilled batch appended, the audited watermark not yet moved), <c>after-park</c> (a
 /// system entry parked on disk), <c>after-unpark-append</c> (parked entries appended to the store, their files not yet
-/// removed) and <c>after-checkpoint-sign</c> (checkpoints signed at stop).
+/// removed) and <c>after-checkpoint-sign</c> (checkpoints signed at stop); <c>erase-before-scrub</c> (an erasure applied, audited and
+/// durable, its store not yet scrubbed).
 /// SIGKILL gives the process no chance to flush or clean up, like a power cut for everything not yet on disk.</remarks>
 internal static class CrashPoints
 {
@@ -36,6 +37,7 @@ internal static class CrashPoints
     public const string AfterPark = "after-park";
     public const string AfterUnparkAppend = "after-unpark-append";
     public const string AfterCheckpointSign = "after-checkpoint-sign";
+    public const string EraseBeforeScrub = "erase-before-scrub";
 
     /// <summary>Inside the database writer (Nv.DbWriter handles it): half of a batch record's items written in the open transaction.</summary>
     public const string MidBatchApply = "mid-batch-apply";
@@ -44,7 +46,7 @@ internal static class CrashPoints
     [
         AfterWalAppend, AfterWalFlush, AfterDbWrite, AfterAudit, MidBatch, ReplayAfterApply, ReplayAfterAudit, MidBatchApply, BootAfterWalOpen,
         BootAfterStoresOpen, BootAfterReplay, AfterWatermarkPersist, AfterWalTruncate, AfterResolutionPurge, AfterBackfillBatch, AfterPark,
-        AfterUnparkAppend, AfterCheckpointSign,
+        AfterUnparkAppend, AfterCheckpointSign, EraseBeforeScrub,
         "archive-after-write", "archive-after-rename", "prune-after-chunk", // the audit store's own (Nv.Audit)
     ];
 

@@ -21,6 +21,7 @@ internal sealed partial class NvLifecycle : BackgroundService
     private readonly AuditCoordinator _audit;
     private readonly BootReplayer _replayer;
     private readonly WritePipeline _pipeline;
+    private readonly Protection.KeyRing _keys;
     private readonly PipelineOptions _options;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
@@ -38,8 +39,10 @@ internal sealed partial class NvLifecycle : BackgroundService
         IOptions<PipelineOptions> options,
         IHostApplicationLifetime lifetime,
         ILogger<NvLifecycle> logger,
+        Protection.KeyRing keys,
         Diagnostics.HostMetrics? metrics = null)
     {
+        _keys = keys;
         _metrics = metrics;
         _wal = wal;
         _db = db;
@@ -68,9 +71,11 @@ internal sealed partial class NvLifecycle : BackgroundService
             }
 
             await _db.InitializeAsync(stoppingToken);
+            await _keys.OpenAsync(stoppingToken); // before anything is decrypted: the master key must be the store's
             await _audit.InitializeAsync(stoppingToken);
             Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterStoresOpen);
             var summary = await _replayer.RunAsync(dryRun: false, progress: _metrics is null ? null : _metrics.ReplayProgress, maxTransientRetries: null, stoppingToken);
+            await _keys.StartWritingAsync(stoppingToken);
             Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.BootAfterReplay);
             await RecordStartAsync(summary, stoppingToken);
             _pipeline.Faulted += OnPipelineFaulted;

@@ -43,6 +43,14 @@ public sealed record AuditEntryView
     public required string PrevHash { get; init; }
     /// <summary>This entry's chain hash.</summary>
     public required string Hash { get; init; }
+    /// <summary>Encryption at rest: the data key its before, after and changes are sealed under; null for a plain entry.</summary>
+    public Guid? KeyId { get; init; }
+    /// <summary>True when the entry is sealed and its data can no longer be read: its subject was erased (the key destroyed).
+    /// Its hash and proofs still verify.</summary>
+    public bool Erased { get; init; }
+    /// <summary>The sealed before/after/changes (standard base64) of a sealed entry whose data is not shown: erased, or read
+    /// without the master key (operator tools). Null when the data is shown or the entry is plain.</summary>
+    public string? Ciphertext { get; init; }
 
     /// <summary>The view of a stored entry.</summary>
     public static AuditEntryView From(AuditEntry entry) => new()
@@ -65,5 +73,10 @@ public sealed record AuditEntryView
         Changes = entry.Changes.Select(c => new FieldChangeView(c.Path, c.Before, c.After)).ToList(),
         PrevHash = entry.PrevHash,
         Hash = entry.Hash,
+        KeyId = entry.KeyId,
+        Erased = entry.Erased,
+        Ciphertext = entry.KeyId is not null && entry.Sealed is { } sealedData && entry.Before is null && entry.After is null && entry.Changes.Count == 0
+            ? Convert.ToBase64String(sealedData)
+            : null,
     };
 }

@@ -10,11 +10,14 @@ internal sealed class AuditHandler
 {
     private readonly IAuditSink _sink;
     private readonly HttpOptions _options;
+    private readonly Nv.Wal.Protection.IDataKeyProvider? _keys;
 
-    public AuditHandler(IAuditSink sink, IOptions<HttpOptions> options)
+    public AuditHandler(IAuditSink sink, IOptions<HttpOptions> options, Protection.KeyRing? keys = null)
     {
         _sink = sink;
         _options = options.Value;
+        // Encryption at rest: entries are shown opened with their subjects' keys; erased ones as erased.
+        _keys = keys is { Enabled: true } ? keys : null;
     }
 
     public async Task<IResult> ByRequestAsync(HttpContext context, string requestId, CancellationToken cancellationToken)
@@ -67,7 +70,7 @@ internal sealed class AuditHandler
         }
 
         return await _sink.GetAsync(guid, cancellationToken) is { } entry
-            ? Results.Json(AuditEntryView.From(entry))
+            ? Results.Json(AuditEntryView.From(AuditEntrySealing.OpenWith(entry, _keys)))
             : Problems.NotFound(context, $"No audit entry has id {guid}.");
     }
 
@@ -86,14 +89,14 @@ internal sealed class AuditHandler
 
         // "At or before": the sink's upper bound is exclusive, so ask for everything before the next tick. Entries with the
         // same timestamp are ordered by LSN (the WAL's order), not by id.
-        var page = await _sink.QueryAsync(new AuditQuery
+        var page = AuditEntrySealing.OpenWith(await _sink.QueryAsync(new AuditQuery
         {
             DtoType = dtoType,
             EntityId = entityId,
             Category = AuditCategory.EntityMutation,
             To = at.AddTicks(1),
             Limit = 16,
-        }, cancellationToken);
+        }, cancellationToken), _keys);
         var latest = page.Entries
             .Where(e => e.Timestamp == page.Entries[0].Timestamp)
             .MaxBy(e => e.Lsn?.Value ?? 0);
@@ -129,7 +132,7 @@ internal sealed class AuditHandler
     {
         try
         {
-            return (await _sink.QueryAsync(query, cancellationToken), null);
+            return (AuditEntrySealing.OpenWith(await _sink.QueryAsync(query, cancellationToken), _keys), null);
         }
         catch (ArgumentException)
         {

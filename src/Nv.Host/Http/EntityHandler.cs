@@ -11,7 +11,7 @@ namespace Nv.Host.Http;
 /// <remarks>Everything about the request (ids, headers, body) is checked before the pipeline is called, and the pipeline
 /// validates again: a refused request writes nothing. PATCH reads the current state, applies the merge patch and writes
 /// an update guarded by the version it read, so a concurrent change is reported (409/412), never lost.</remarks>
-internal sealed class EntityHandler
+internal sealed partial class EntityHandler
 {
     private const string MetaPrefix = "X-Meta-";
 

@@ -36,6 +36,7 @@ public static class NvEndpointExtensions
         app.MapAuditEventEndpoints();
         app.MapProofEndpoints();
         app.MapOpsEndpoints();
+        app.MapSubjectEndpoints();
         Nv.Host.Http.Ui.UiEndpoints.MapUiEndpoints(app);
         return app;
     }

@@ -16,7 +16,7 @@ internal sealed partial class AuditCoordinator
     {
         if (record.Items is null)
         {
-            entries.Add(BuildEntry(record, before));
+            entries.Add(Sealed(record, BuildEntry(record, before)));
             return;
         }
 
@@ -35,7 +35,7 @@ internal sealed partial class AuditCoordinator
         {
             if (items[i].Status == ApplyStatus.Applied)
             {
-                entries.Add(BuildEntry(changes[i], items[i].Before));
+                entries.Add(Sealed(changes[i], BuildEntry(changes[i], items[i].Before)));
             }
         }
     }

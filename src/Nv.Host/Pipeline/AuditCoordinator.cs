@@ -31,6 +31,7 @@ internal sealed partial class AuditCoordinator : IDisposable
     private readonly SemaphoreSlim _lock = new(1, 1);
 
     private readonly PendingAuditEntries? _pending;
+    private readonly Protection.KeyRing? _keys;
     private readonly List<Task> _background = []; // system entries recorded off a stage's path (see RecordSystemInBackground)
     private readonly AuditOptions? _auditOptions;
     private readonly TimeProvider _time;
@@ -42,8 +43,10 @@ internal sealed partial class AuditCoordinator : IDisposable
 
     public AuditCoordinator(
         IWriteAheadLog wal, IDbWriter db, IAuditSink sink, ILogger<AuditCoordinator> logger, PendingAuditEntries? pending = null,
-        PipelinePositions? positions = null, Microsoft.Extensions.Options.IOptions<AuditOptions>? auditOptions = null, TimeProvider? time = null)
+        PipelinePositions? positions = null, Microsoft.Extensions.Options.IOptions<AuditOptions>? auditOptions = null, TimeProvider? time = null,
+        Protection.KeyRing? keys = null)
     {
+        _keys = keys;
         _auditOptions = auditOptions?.Value;
         _time = time ?? TimeProvider.System;
         _wal = wal;
@@ -354,6 +357,21 @@ internal sealed partial class AuditCoordinator : IDisposable
         }
 
         return entries;
+    }
+
+    // Encryption at rest: the entry of a record sealed under its subject's key is sealed under the same key (before, after
+    // and changes; the hash covers the ciphertext). When that key is gone (the subject was erased before this entry was
+    // written, e.g. by a backfill after the erasure), the entry names the key and holds no data: it is born erased.
+    private AuditEntry Sealed(WalRecord record, AuditEntry entry)
+    {
+        if (record.PayloadKeyId is not { } keyId || record.Operation == WalOperation.Erase)
+        {
+            return entry;
+        }
+
+        return _keys is not null && _keys.TryGetKey(keyId, out var key)
+            ? AuditEntrySealing.Seal(entry, key)
+            : AuditEntrySealing.SealedWithoutData(entry, keyId);
     }
 
     /// <summary>The id of the audit entry of the request's record at <paramref name="lsn"/>, or null when the trail does not

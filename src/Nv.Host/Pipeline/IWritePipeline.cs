@@ -46,6 +46,19 @@ public interface IWritePipeline
     /// <exception cref="PipelineUnavailableException">The pipeline is not ready (boot replay running), is stopping, or failed.</exception>
     Task<WriteOutcome> WriteAsync(WriteRequest request, CancellationToken cancellationToken = default);
 
+    /// <summary>Erases a data subject (crypto-shredding): destroys every data key its payloads were sealed with, in the
+    /// WAL and in the audit trail, deletes its live entities, and records an audit entry of category
+    /// <c>data-erasure</c> that holds no personal data. Returns once the erasure is applied, audited, made durable and
+    /// scrubbed from the store's files.</summary>
+    /// <remarks>The hash chain and the Merkle tree commit to the ciphertext, so every proof, erased entries' included,
+    /// still verifies; reads of erased entries show their data as erased. Idempotent by request id; a crash at any step
+    /// converges on restart (the erasure is a WAL record, replayed like any write). Needs encryption at rest
+    /// (<c>Nv:Encryption</c>): without it the subject's data is stored in plain text and cannot be shredded.</remarks>
+    /// <exception cref="WriteValidationException">The request is invalid, or encryption at rest is off; nothing was written.</exception>
+    /// <exception cref="Nv.Wal.WalFaultedException">The WAL failed; the erasure was not acknowledged.</exception>
+    /// <exception cref="PipelineUnavailableException">The pipeline is not ready, is stopping, or failed.</exception>
+    Task<WriteOutcome> EraseAsync(EraseRequest request, CancellationToken cancellationToken = default);
+
     /// <summary>The entity's current state, or null when it does not exist or is deleted.</summary>
     /// <remarks>Reads the database: a write answered <see cref="WriteStatus.Applied"/> on this host is visible; one answered
     /// <see cref="WriteStatus.Accepted"/> or <see cref="WriteStatus.Pending"/> may not be yet.</remarks>

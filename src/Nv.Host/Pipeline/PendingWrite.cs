@@ -24,7 +24,7 @@ internal sealed class PendingWrite
 
     /// <summary>For a batch: its items, ready for the WAL (patches merged, ids and replay keys assigned); null for a
     /// single write. <see cref="Request"/> then carries the batch's request id, user, reason, metadata and ack.</summary>
-    public IReadOnlyList<WalBatchItem>? Items { get; init; }
+    public IReadOnlyList<WalBatchItem>? Items { get; set; }
 
     /// <summary>When the caller is answered.</summary>
     public AckLevel Ack { get; }
@@ -37,6 +37,13 @@ internal sealed class PendingWrite
     /// <summary>The write's trace activity (<c>nv.write</c>), or null when nobody listens; the stages' spans name it as
     /// their parent or link to it.</summary>
     public System.Diagnostics.Activity? Activity { get; init; }
+
+    /// <summary>The data subject of the write and the data key its payload is sealed with (set by the commit stage when
+    /// encryption at rest is on; for an erasure, the subject only).</summary>
+    public string? Subject { get; set; }
+
+    /// <inheritdoc cref="Subject"/>
+    public Guid? KeyId { get; set; }
 
     /// <summary>The record as stored in the WAL (set by the commit stage).</summary>
     public WalRecord? Record { get; set; }

@@ -11,17 +11,21 @@ namespace Nv.Host.Pipeline;
 internal sealed class PipelineLimitsValidator : IValidateOptions<PipelineOptions>
 {
     private readonly IOptions<WalOptions> _wal;
+    private readonly bool _sealing;
 
-    public PipelineLimitsValidator(IOptions<WalOptions> wal)
+    public PipelineLimitsValidator(
+        IOptions<WalOptions> wal, IOptions<Protection.EncryptionOptions>? encryption = null, Nv.Wal.Protection.IMasterKeyProvider? master = null)
     {
         _wal = wal;
+        // Encryption at rest on: records also carry a key id, a seal and the subject.
+        _sealing = master is not null || !string.IsNullOrWhiteSpace(encryption?.Value.MasterKeyFile);
     }
 
     public ValidateOptionsResult Validate(string? name, PipelineOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var maxRecord = (long)_wal.Value.MaxRecordBytes;
-        var overhead = RequestValidator.MaxRecordOverheadBytes(options);
+        var overhead = RequestValidator.MaxRecordOverheadBytes(options, _sealing);
         if (options.MaxPayloadBytes + (long)overhead <= maxRecord)
         {
             return ValidateOptionsResult.Success;

@@ -39,7 +39,7 @@ internal static class RequestFingerprint
             return given;
         }
 
-        var body = request.Operation != WalOperation.Delete && request.Payload is { ValueKind: JsonValueKind.Object } payload
+        var body = request.Operation is not (WalOperation.Delete or WalOperation.Erase) && request.Payload is { ValueKind: JsonValueKind.Object } payload
             ? System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(payload)
             : [];
         return Compute(MethodOf(request.Operation), request.DtoType, request.EntityId, body);
@@ -52,6 +52,7 @@ internal static class RequestFingerprint
         WalOperation.Delete => "delete",
         WalOperation.Batch => "batch",
         WalOperation.AuditEvent => "audit-event",
+        WalOperation.Erase => "erase",
         _ => "unknown",
     };
 }

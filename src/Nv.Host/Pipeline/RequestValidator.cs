@@ -72,7 +72,7 @@ internal sealed class RequestValidator
             return;
         }
 
-        if (request.Operation == WalOperation.Delete)
+        if (request.Operation is WalOperation.Delete or WalOperation.Erase)
         {
             return;
         }
@@ -135,20 +135,23 @@ internal sealed class RequestValidator
 
     /// <summary>The most a WAL record can hold besides its payload, reason and metadata: the fixed fields, the longest
     /// service, dtoType, entity id, request id, user id and replay key this validator accepts (UTF-8, up to 3 bytes per
-    /// UTF-16 character) and the request fingerprint.</summary>
-    internal static int MaxRecordOverheadBytes(PipelineOptions options)
+    /// UTF-16 character) and the request fingerprint; with <paramref name="sealing"/> (encryption at rest on) also what
+    /// sealing adds (key id, seal, subject; compression never makes a payload larger).</summary>
+    internal static int MaxRecordOverheadBytes(PipelineOptions options, bool sealing = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         const int Fixed = 16 + 4 + 8 + 2 + 1 + 4 + 4 + 1 + 8; // id, version, timestamp, offset, operation, payload length, metadata count, expected LSN
         const int Strings = 8 * 4; // length prefixes: service, dtoType, entityId, replayKey, requestId, userId, reason, fingerprint
         const int Fingerprint = 32;
+        // Encryption at rest: the envelope kind, the key id, the seal (header, nonce, tag) and the subject (type, '/', id).
+        const int Sealing = 1 + 16 + Nv.Wal.Protection.DataKey.SealOverhead + 4 + 64 + 1 + (MaxEntityIdLength * 3);
         var environment = System.Text.Encoding.UTF8.GetByteCount(options.Environment ?? "");
         var service = System.Text.Encoding.UTF8.GetByteCount(options.Service ?? "");
         const int DtoType = 64;
         const int EntityId = MaxEntityIdLength * 3;
         const int Version = 7; // "1000000"
         var replayKey = environment + service + Version + DtoType + EntityId + 4;
-        return Fixed + Strings + Fingerprint + service + DtoType + EntityId + replayKey + MaxRequestIdLength + (MaxUserIdLength * 3);
+        return Fixed + Strings + Fingerprint + (sealing ? Sealing : 0) + service + DtoType + EntityId + replayKey + MaxRequestIdLength + (MaxUserIdLength * 3);
     }
 
     /// <summary>Why <paramref name="entityId"/> is not a safe entity id, or null when it is.</summary>

@@ -63,6 +63,7 @@ internal sealed partial class WritePipeline
                 }
 
                 delay = _options.InitialRetryDelay;
+                await _keys.AfterApplyAsync(records, results, cancellationToken);
                 CrashPoints.Hit(CrashPoints.AfterDbWrite);
                 backlog.RemoveRange(0, chunk.Count);
                 AnswerApplied(chunk, results);

@@ -1,3 +1,4 @@
+using Nv.Host.Protection;
 using Nv.DbWriter;
 using Nv.Host.Diagnostics;
 using Nv.Wal;
@@ -95,7 +96,7 @@ internal sealed partial class WritePipeline
             taken.Add(write);
         }
 
-        if (taken.Count == 0 || !await AnswerKnownRequestsAsync(taken, cancellationToken))
+        if (taken.Count == 0 || !await AnswerKnownRequestsAsync(taken, cancellationToken) || !await AssignKeysAsync(taken, cancellationToken))
         {
             return;
         }
@@ -212,9 +213,88 @@ internal sealed partial class WritePipeline
     private static readonly IReadOnlyDictionary<string, string> NoMetadata =
         new System.Collections.ObjectModel.ReadOnlyDictionary<string, string>(new Dictionary<string, string>());
 
+    // Encryption at rest: each write's subject and the data key its payload is sealed with, in append order, so that an
+    // erasure appended here is ordered with the writes around it (KeyRing.BeginErase). When the key store cannot be read
+    // or the pool cannot be refilled, these writes fail and nothing is appended.
+    private async Task<bool> AssignKeysAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
+    {
+        if (!_keys.Enabled)
+        {
+            return true;
+        }
+
+        try
+        {
+            foreach (var write in batch)
+            {
+                var request = write.Request;
+                if (request.Operation == WalOperation.Erase)
+                {
+                    write.Subject = Protection.SubjectResolver.Of(request.DtoType, request.EntityId);
+                    _keys.BeginErase(write.Subject);
+                    continue;
+                }
+
+                if (request.Operation == WalOperation.AuditEvent)
+                {
+                    // A custom audit event is the service's own record of what happened, written in plain (it names no
+                    // entity of Nv's and no data subject); erasure does not reach it.
+                    continue;
+                }
+
+                if (write.Items is { } items)
+                {
+                    // Each item of a batch is sealed under its own subject's key (an item id binds its payload).
+                    var keyed = new WalBatchItem[items.Count];
+                    for (var i = 0; i < items.Count; i++)
+                    {
+                        var item = items[i];
+                        var subject = await SubjectOfAsync(item.Operation, item.DtoType, item.EntityId, item.Payload, cancellationToken);
+                        keyed[i] = item with
+                        {
+                            Subject = subject,
+                            PayloadKeyId = await _keys.KeyForAsync(subject, cancellationToken),
+                            // A delete seals an empty object, as a single delete does: its key still names the subject of
+                            // the before image the audit trail keeps.
+                            Payload = item.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? EmptyObject : item.Payload,
+                        };
+                    }
+
+                    write.Items = keyed;
+                    continue;
+                }
+
+                write.Subject = await SubjectOfAsync(request.Operation, request.DtoType, request.EntityId, request.Payload, cancellationToken);
+                write.KeyId = await _keys.KeyForAsync(write.Subject, cancellationToken);
+            }
+
+            return true;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.KeyAssignmentFailed(_logger, ex, batch.Count);
+            foreach (var write in batch)
+            {
+                _requests.Remove(write);
+                Done(write);
+                write.Fail(ex);
+            }
+
+            batch.Clear();
+            return false;
+        }
+    }
+
+    private async Task<string> SubjectOfAsync(WalOperation operation, string dtoType, string entityId, System.Text.Json.JsonElement? payload,
+        CancellationToken cancellationToken) =>
+        operation == WalOperation.Delete && _keys.Subjects.IsMapped(dtoType)
+            ? await _db.FindEntitySubjectOrDefaultAsync(dtoType, entityId, cancellationToken)
+            : _keys.Subjects.Resolve(dtoType, entityId, payload);
+
     // (A batch record carries no request fingerprint: format 2 has no field for it; see WalRecordCodec.Batch.cs.)
-    private WalRecord BuildRecord(PendingWrite write) =>
-        write.Items is { } items ? BuildBatchRecord(write.Request, items) : BuildRecord(write.Request, write.Fingerprint);
+    private WalRecord BuildRecord(PendingWrite write) => write.Items is { } items
+        ? BuildBatchRecord(write.Request, items)
+        : BuildRecord(write.Request, write.Fingerprint) with { PayloadKeyId = write.KeyId, Subject = write.Subject };
 
     // A batch record: one LSN and one request id for every item; its own entity fields are empty (WalRecord.Items).
     private WalRecord BuildBatchRecord(WriteRequest request, IReadOnlyList<WalBatchItem> items) => new()
@@ -244,7 +324,7 @@ internal sealed partial class WritePipeline
         Operation = request.Operation,
         DtoType = request.DtoType,
         EntityId = request.EntityId,
-        Payload = request.Payload!.Value,
+        Payload = request.Payload ?? default, // an erasure carries none
         // An audit event names no slot (its dtoType is optional): its key says so.
         ReplayKey = ReplayKey.Create(_options.Environment, _options.Service, request.Version,
             request.Operation == WalOperation.AuditEvent ? AuditEventSlot : request.DtoType, request.EntityId),

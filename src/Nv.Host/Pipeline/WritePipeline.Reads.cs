@@ -64,7 +64,8 @@ internal sealed partial class WritePipeline
         ThrowIfNotStarted();
         try
         {
-            return await _audit.Sink.QueryAsync(query, cancellationToken);
+            // Sealed entries are opened with their subjects' keys; an erased subject's entries read as erased.
+            return AuditEntrySealing.OpenWith(await _audit.Sink.QueryAsync(query, cancellationToken), _keys.Enabled ? _keys : null);
         }
         catch (Exception ex) when (ex is not (NvException or ArgumentException or OperationCanceledException))
         {

@@ -15,6 +15,11 @@ internal sealed partial class WritePipeline
             return request with { Payload = EmptyObject };
         }
 
+        if (request.Operation == WalOperation.Erase)
+        {
+            return request with { Payload = null }; // an erasure carries no data
+        }
+
         var payload = JsonNumbers.Normalize(request.Payload!.Value);
         if (_db.CheckStorable(request.DtoType, payload) is { } refusal)
         {

@@ -37,6 +37,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private readonly RequestIdCache _requests;
     private readonly PipelinePositions _positions;
     private readonly LagGate _lag;
+    private readonly Protection.KeyRing _keys;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Channel<PendingWrite> _incoming;
@@ -57,10 +58,12 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         IOptions<PipelineOptions> options,
         ILogger<WritePipeline> logger,
         TimeProvider? time = null,
-        PipelinePositions? positions = null)
+        PipelinePositions? positions = null,
+        Protection.KeyRing? keys = null)
     {
         _wal = wal;
         _db = db;
+        _keys = keys ?? new Protection.KeyRing(new Protection.EncryptionOptions(), store: null, logger: null, master: null);
         _audit = audit;
         _options = options.Value;
         _validator = new RequestValidator(_options);
@@ -130,6 +133,16 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     public async Task<WriteOutcome> WriteAsync(WriteRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
+        if (request.Operation == WalOperation.Erase)
+        {
+            throw new WriteValidationException("operation", "must be create, update or delete (an erasure goes through EraseAsync)");
+        }
+
+        return await WriteOrEraseAsync(request, cancellationToken);
+    }
+
+    private async Task<WriteOutcome> WriteOrEraseAsync(WriteRequest request, CancellationToken cancellationToken)
+    {
         var ack = request.Ack ?? _options.Ack;
         using var activity = NvActivities.StartWrite(request, ack);
         try

@@ -17,12 +17,15 @@ internal sealed class BootReplayer
 {
     private readonly IWriteAheadLog _wal;
     private readonly IDbWriter _db;
+    private readonly Protection.KeyRing? _keys;
     private readonly AuditCoordinator _audit;
     private readonly PipelineOptions _options;
     private readonly ILogger _logger;
 
-    public BootReplayer(IWriteAheadLog wal, IDbWriter db, AuditCoordinator audit, IOptions<PipelineOptions> options, ILogger<BootReplayer> logger)
+    public BootReplayer(IWriteAheadLog wal, IDbWriter db, AuditCoordinator audit, IOptions<PipelineOptions> options, ILogger<BootReplayer> logger,
+        Protection.KeyRing? keys = null)
     {
+        _keys = keys;
         _wal = wal;
         _db = db;
         _audit = audit;
@@ -73,7 +76,7 @@ internal sealed class BootReplayer
         {
             // First the records an earlier run applied but did not audit, so the chain keeps LSN order.
             backfilled += Math.Max(0, await _audit.BackfillAsync(start, null, cancellationToken));
-            counts = await new ReplayPipeline(_wal, _db, _audit, _options, _logger)
+            counts = await new ReplayPipeline(_wal, _db, _audit, _options, _logger, _keys)
                 .RunAsync(start, total, progress, maxTransientRetries, cancellationToken);
 
             // The safety net: whatever the replay could not audit (a gap, an audit store failure) is rebuilt from the WAL.

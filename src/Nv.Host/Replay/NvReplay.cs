@@ -12,9 +12,11 @@ public sealed class NvReplay
     private readonly IDbWriter _db;
     private readonly AuditCoordinator _audit;
     private readonly BootReplayer _replayer;
+    private readonly Protection.KeyRing? _keys;
 
-    internal NvReplay(IDbWriter db, AuditCoordinator audit, BootReplayer replayer)
+    internal NvReplay(IDbWriter db, AuditCoordinator audit, BootReplayer replayer, Protection.KeyRing? keys = null)
     {
+        _keys = keys;
         _db = db;
         _audit = audit;
         _replayer = replayer;
@@ -25,9 +27,15 @@ public sealed class NvReplay
     /// <param name="progress">Receives (records done, records expected).</param>
     /// <param name="cancellationToken">Stops the replay; what was committed stays committed.</param>
     /// <exception cref="InvalidOperationException">The database stayed unavailable through several retries.</exception>
+    /// <exception cref="Nv.Wal.Protection.MasterKeyException">The master key is missing or is not the one the stored data keys were wrapped with.</exception>
     public async Task<ReplaySummary> RunAsync(bool dryRun, Action<long, long>? progress, CancellationToken cancellationToken = default)
     {
         await _db.InitializeAsync(cancellationToken);
+        if (_keys is not null)
+        {
+            await _keys.OpenAsync(cancellationToken);
+        }
+
         await _audit.InitializeAsync(cancellationToken);
         return await _replayer.RunAsync(dryRun, progress, maxTransientRetries: 5, cancellationToken);
     }

@@ -27,12 +27,14 @@ internal sealed class ReplayPipeline
 
     private readonly IWriteAheadLog _wal;
     private readonly IDbWriter _db;
+    private readonly Protection.KeyRing? _keys;
     private readonly AuditCoordinator _audit;
     private readonly PipelineOptions _options;
     private readonly ILogger _logger;
 
-    public ReplayPipeline(IWriteAheadLog wal, IDbWriter db, AuditCoordinator audit, PipelineOptions options, ILogger logger)
+    public ReplayPipeline(IWriteAheadLog wal, IDbWriter db, AuditCoordinator audit, PipelineOptions options, ILogger logger, Protection.KeyRing? keys = null)
     {
+        _keys = keys;
         _wal = wal;
         _db = db;
         _audit = audit;
@@ -201,6 +203,11 @@ internal sealed class ReplayPipeline
                 results = await _db.ApplyAsync(batch, cancellationToken);
                 if (results.Count == batch.Count && results[0].Status != ApplyStatus.Transient)
                 {
+                    if (_keys is not null)
+                    {
+                        await _keys.AfterApplyAsync(batch, results, cancellationToken); // erased subjects' keys leave memory
+                    }
+
                     return results;
                 }
 

@@ -7,7 +7,11 @@ namespace Nv.Wal.Framing;
 /// Format 2, a batch record (<see cref="WalOperation.Batch"/>), written with frame format byte 2:
 /// kind u8 (1 = batch) | id (16) | service | timestamp ticks i64 | offset minutes i16 | requestId | userId? | reason? |
 /// metadata count i32 + pairs | item count i32 (≥ 1), then per item: id (16) | operation u8 (create, update or delete) |
-/// version i32 | dtoType | entityId | replayKey | payload (UTF-8 JSON, length -1 = undefined) | expectedLsn flag u8 + i64.
+/// version i32 | dtoType | entityId | replayKey | payload (UTF-8 JSON, length -1 = undefined) | flags u8 + expectedLsn i64
+/// [| subject]. Item flags: bit 0 = the expected LSN is set; bit 1 = the payload is an envelope (compressed or sealed for
+/// the item's id, as in format 1's payload format 2, see <c>WalRecordCodec.Payload.cs</c>); bit 2 = the item's data subject
+/// follows. A batch without compression or encryption is byte-for-byte what builds before them wrote; other flag bits are
+/// refused.
 /// The whole batch is one frame: one CRC covers every item and the frame has one sequence, so recovery keeps or cuts a
 /// batch as a whole and a torn batch can never be read back as a shorter one. The leading kind byte leaves room for
 /// other record shapes in format 2 without another frame format.
@@ -16,12 +20,18 @@ internal static partial class WalRecordCodec
 {
     private const byte BatchKind = 1;
 
-    private static byte[] EncodeBatchFrame(WalRecord record, int maxBodyBytes, out uint bodyCrc)
+    private const byte ItemHasExpectedLsn = 1;
+    private const byte ItemPayloadEnvelope = 2;
+    private const byte ItemHasSubject = 4;
+
+    private static byte[] EncodeBatchFrame(WalRecord record, int maxBodyBytes, WalPayloadProtection protection, out uint bodyCrc, out WalRecord stored)
     {
         CheckBatchEnvelope(record);
         var items = record.Items!;
         var metadata = record.Metadata ?? new Dictionary<string, string>();
         var payloads = new byte[]?[items.Count];
+        var envelopes = new bool[items.Count];
+        var sealedPayloads = new ReadOnlyMemory<byte>[items.Count];
         long size = 1 + 16 + Str(record.Service) + 8 + 2 + Str(record.RequestId) + Str(record.UserId) + Str(record.Reason) + 4 + 4;
         foreach (var pair in metadata)
         {
@@ -31,8 +41,9 @@ internal static partial class WalRecordCodec
         for (var i = 0; i < items.Count; i++)
         {
             var item = items[i] ?? throw new ArgumentException($"Batch item {i} is null.", nameof(record));
-            payloads[i] = item.Payload.ValueKind == JsonValueKind.Undefined ? null : Utf8.GetBytes(item.Payload.GetRawText());
-            size += 16 + 1 + 4 + Str(item.DtoType) + Str(item.EntityId) + Str(item.ReplayKey) + 4 + (payloads[i]?.Length ?? 0) + 1 + 8;
+            (payloads[i], envelopes[i]) = EncodePayload(item.Id, item.Payload, item.PayloadKeyId, protection, out sealedPayloads[i]);
+            size += 16 + 1 + 4 + Str(item.DtoType) + Str(item.EntityId) + Str(item.ReplayKey) + 4 + (payloads[i]?.Length ?? 0) + 1 + 8
+                + (item.Subject is null ? 0 : Str(item.Subject));
             if (size > maxBodyBytes)
             {
                 break; // reported below, without measuring the rest
@@ -82,11 +93,19 @@ internal static partial class WalRecordCodec
                 w.Int32(-1);
             }
 
-            w.Byte(item.ExpectedLsn.HasValue ? (byte)1 : (byte)0);
+            w.Byte((byte)((item.ExpectedLsn.HasValue ? ItemHasExpectedLsn : 0) | (envelopes[i] ? ItemPayloadEnvelope : 0)
+                | (item.Subject is null ? 0 : ItemHasSubject)));
             w.Int64(item.ExpectedLsn?.Value ?? 0);
+            if (item.Subject is not null)
+            {
+                w.String(item.Subject);
+            }
         }
 
         bodyCrc = Crc32C.Compute(frame.AsSpan(WalFrame.HeaderSize));
+        stored = sealedPayloads.All(static p => p.IsEmpty)
+            ? record
+            : record with { Items = [.. items.Select((item, i) => sealedPayloads[i].IsEmpty ? item : item with { SealedPayload = sealedPayloads[i] })] };
         return frame;
     }
 
@@ -117,7 +136,7 @@ internal static partial class WalRecordCodec
 
     /// <summary>Decodes a format-2 body (a batch record) whose frame already validated.</summary>
     /// <exception cref="FormatException">The body does not parse.</exception>
-    private static WalRecord DecodeBatchBody(ReadOnlySpan<byte> body, long sequence)
+    private static WalRecord DecodeBatchBody(ReadOnlySpan<byte> body, long sequence, WalPayloadProtection protection)
     {
         try
         {
@@ -157,7 +176,7 @@ internal static partial class WalRecordCodec
             var items = new WalBatchItem[itemCount];
             for (var i = 0; i < itemCount; i++)
             {
-                items[i] = DecodeItem(ref r);
+                items[i] = DecodeItem(ref r, protection);
             }
 
             if (!r.AtEnd || service is null || requestId is null)
@@ -184,13 +203,17 @@ internal static partial class WalRecordCodec
                 Items = items,
             };
         }
+        catch (Protection.PayloadSealException ex)
+        {
+            throw new FormatException("A sealed batch item payload does not authenticate.", ex);
+        }
         catch (Exception ex) when (ex is ArgumentException or JsonException or DecoderFallbackException or IndexOutOfRangeException)
         {
             throw new FormatException("The WAL batch record body does not parse.", ex);
         }
     }
 
-    private static WalBatchItem DecodeItem(ref SpanReader r)
+    private static WalBatchItem DecodeItem(ref SpanReader r, WalPayloadProtection protection)
     {
         var id = new Guid(r.Take(16));
         var operation = (WalOperation)r.Byte();
@@ -204,23 +227,23 @@ internal static partial class WalRecordCodec
         var entityId = r.String() ?? throw new FormatException("null item entityId");
         var replayKey = r.String() ?? throw new FormatException("null item replayKey");
         var payloadLength = r.Int32();
-        JsonElement payload = default;
-        if (payloadLength >= 0)
-        {
-            using var doc = JsonDocument.Parse(r.Take(payloadLength).ToArray());
-            payload = doc.RootElement.Clone();
-        }
-        else if (payloadLength != -1)
+        if (payloadLength < -1)
         {
             throw new FormatException("bad item payload length");
         }
 
-        var hasExpected = r.Byte();
+        var payloadBytes = payloadLength >= 0 ? r.Take(payloadLength) : default;
+        var flags = r.Byte();
         var expected = r.Int64();
-        if (hasExpected > 1)
+        if ((flags & ~(ItemHasExpectedLsn | ItemPayloadEnvelope | ItemHasSubject)) != 0)
         {
-            throw new FormatException("bad item expectedLsn flag");
+            throw new FormatException($"unknown batch item flags 0x{flags:x2}");
         }
+
+        var subject = (flags & ItemHasSubject) != 0 ? r.String() ?? throw new FormatException("null item subject") : null;
+        var payload = DecodePayload(payloadBytes, payloadLength < 0, (flags & ItemPayloadEnvelope) != 0, id, protection,
+            out var keyId, out var sealedPayload, out var unavailable);
+        var hasExpected = (flags & ItemHasExpectedLsn) != 0 ? 1 : 0;
 
         return new WalBatchItem
         {
@@ -232,6 +255,10 @@ internal static partial class WalRecordCodec
             Payload = payload,
             ReplayKey = replayKey,
             ExpectedLsn = hasExpected == 1 ? new Lsn(expected) : null,
+            PayloadKeyId = keyId,
+            Subject = subject,
+            SealedPayload = sealedPayload,
+            PayloadUnavailable = unavailable,
         };
     }
 }

@@ -15,6 +15,13 @@ namespace Nv.Wal.Framing;
 /// one extension of format 1 so far: a record without a fingerprint is byte-for-byte what earlier builds wrote, so every
 /// existing log reads unchanged; a record with one is refused as unparseable by a build that predates it (no downgrade
 /// past it). Unknown flag bits are refused.
+/// Bit 2 (payload format 2, data at rest): the payload bytes are an envelope: a kind byte, then for kind 1 (LZ4) the raw
+/// length u32 and one LZ4 block (<see cref="Protection.PayloadCompression"/>), for kind 2 (sealed) the data key id (16
+/// bytes, RFC 4122 order) and the sealed value (<see cref="Protection.DataKey"/>: version, flags, nonce, tag, ciphertext of
+/// the UTF-8 JSON, itself compressed inside when that paid), bound to <c>"nv-wal-payload-v1" ‖ record id ‖ key id</c>.
+/// Without bit 2 the payload is the UTF-8 JSON as before (payload format 1), so logs written before stay readable and a
+/// record whose payload is neither compressed nor sealed is byte-for-byte what earlier builds wrote. Bit 3: the record's
+/// data subject follows the fingerprint (a string). Records using bits 2 or 3 are refused by builds that predate them.
 /// Format 2 (batch records) is described in <c>WalRecordCodec.Batch.cs</c>. The format is the frame header's format
 /// byte (<see cref="WalFrame.FormatOf"/>). The LSN is not in the body: it is the frame's sequence.
 /// </remarks>
@@ -22,22 +29,32 @@ internal static partial class WalRecordCodec
 {
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    /// <summary>Builds a frame (header left blank) and the CRC-32C of its body.</summary>
-    public static byte[] EncodeFrame(WalRecord record, int maxBodyBytes, out uint bodyCrc)
+    /// <summary>Builds a frame (header left blank) and the CRC-32C of its body, with the payload in plain text (tests,
+    /// tools).</summary>
+    public static byte[] EncodeFrame(WalRecord record, int maxBodyBytes, out uint bodyCrc) =>
+        EncodeFrame(record, maxBodyBytes, WalPayloadProtection.None, out bodyCrc, out _);
+
+    /// <summary>Builds a frame (header left blank) and the CRC-32C of its body; the payload compressed and sealed as
+    /// <paramref name="protection"/> and the record say. <paramref name="stored"/> receives the record as stored: with its
+    /// sealed payloads (<see cref="WalRecord.SealedPayload"/>, and each batch item's) set.</summary>
+    /// <exception cref="InvalidOperationException">The record names a data key <paramref name="protection"/> does not hold.</exception>
+    public static byte[] EncodeFrame(WalRecord record, int maxBodyBytes, WalPayloadProtection protection, out uint bodyCrc, out WalRecord stored)
     {
         ArgumentNullException.ThrowIfNull(record);
+        ArgumentNullException.ThrowIfNull(protection);
         if (record.Operation == WalOperation.Batch || record.Items is not null)
         {
-            return EncodeBatchFrame(record, maxBodyBytes, out bodyCrc);
+            return EncodeBatchFrame(record, maxBodyBytes, protection, out bodyCrc, out stored);
         }
 
-        var payload = record.Payload.ValueKind == JsonValueKind.Undefined ? null : Utf8.GetBytes(record.Payload.GetRawText());
+        var (payload, envelope) = EncodePayload(record, protection, out var sealedPayload);
+        stored = sealedPayload.IsEmpty ? record : record with { SealedPayload = sealedPayload };
         var metadata = record.Metadata ?? new Dictionary<string, string>();
 
         var fingerprint = record.Fingerprint is null ? null : ParseFingerprint(record.Fingerprint);
         var size = 16 + Str(record.Service) + 4 + 8 + 2 + 1 + Str(record.DtoType) + Str(record.EntityId) + Str(record.ReplayKey)
             + Str(record.RequestId) + Str(record.UserId) + Str(record.Reason) + 4 + (payload?.Length ?? 0) + 4 + 1 + 8
-            + (fingerprint?.Length ?? 0);
+            + (fingerprint?.Length ?? 0) + (record.Subject is null ? 0 : Str(record.Subject));
         foreach (var pair in metadata)
         {
             size += Str(pair.Key) + Str(pair.Value);
@@ -79,30 +96,50 @@ internal static partial class WalRecordCodec
             w.String(pair.Value);
         }
 
-        w.Byte((byte)((record.ExpectedLsn.HasValue ? HasExpectedLsn : 0) | (fingerprint is null ? 0 : HasFingerprint)));
+        w.Byte((byte)((record.ExpectedLsn.HasValue ? HasExpectedLsn : 0) | (fingerprint is null ? 0 : HasFingerprint)
+            | (envelope ? PayloadEnvelope : 0) | (record.Subject is null ? 0 : HasSubject)));
         w.Int64(record.ExpectedLsn?.Value ?? 0);
         if (fingerprint is not null)
         {
             fingerprint.CopyTo(w.Take(FingerprintBytes));
         }
 
+        if (record.Subject is not null)
+        {
+            w.String(record.Subject);
+        }
+
         bodyCrc = Crc32C.Compute(frame.AsSpan(WalFrame.HeaderSize));
         return frame;
     }
 
-    /// <summary>Decodes a body whose frame already validated, in the frame's body format.</summary>
+    /// <summary>Decodes a body whose frame already validated, in the frame's body format, with no data keys.</summary>
     /// <exception cref="FormatException">The body does not parse (a format bug or undetected damage), or the format is unknown.</exception>
-    public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence, byte format) => format switch
+    public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence, byte format) => DecodeBody(body, sequence, format, WalPayloadProtection.None);
+
+    /// <summary>Decodes a body whose frame already validated, in the frame's body format; sealed payloads are opened when
+    /// <paramref name="protection"/> holds their keys.</summary>
+    /// <exception cref="FormatException">The body does not parse (a format bug or undetected damage), or the format is unknown.</exception>
+    public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence, byte format, WalPayloadProtection protection) => format switch
     {
-        WalFrame.FormatVersion1 => DecodeBody(body, sequence),
-        WalFrame.FormatVersion2 => DecodeBatchBody(body, sequence),
+        WalFrame.FormatVersion1 => DecodeBody(body, sequence, protection),
+        WalFrame.FormatVersion2 => DecodeBatchBody(body, sequence, protection),
         _ => throw new FormatException($"Unknown WAL record body format {format}."),
     };
 
-    /// <summary>Decodes a format-1 body (a single-entity record) whose frame already validated.</summary>
+    /// <summary>Decodes a format-1 body (a single-entity record) whose frame already validated, with no data keys (a
+    /// sealed payload stays unavailable).</summary>
     /// <exception cref="FormatException">The body does not parse (a format bug or undetected damage).</exception>
-    public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence)
+    public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence) => DecodeBody(body, sequence, WalPayloadProtection.None);
+
+    /// <summary>Decodes a body whose frame already validated; a sealed payload is opened when
+    /// <paramref name="protection"/> holds its key, else left unavailable (<see cref="WalRecord.PayloadUnavailable"/>).</summary>
+    /// <exception cref="FormatException">The body does not parse, or a sealed payload does not authenticate (damage or
+    /// tampering that kept the CRC valid).</exception>
+    /// <exception cref="Protection.MasterKeyException">The payload's key exists but the master key cannot unwrap it.</exception>
+    public static WalRecord DecodeBody(ReadOnlySpan<byte> body, long sequence, WalPayloadProtection protection)
     {
+        ArgumentNullException.ThrowIfNull(protection);
         try
         {
             var r = new SpanReader(body);
@@ -119,12 +156,7 @@ internal static partial class WalRecordCodec
             var userId = r.String();
             var reason = r.String();
             var payloadLength = r.Int32();
-            JsonElement payload = default;
-            if (payloadLength >= 0)
-            {
-                using var doc = JsonDocument.Parse(r.Take(payloadLength).ToArray());
-                payload = doc.RootElement.Clone();
-            }
+            var payloadBytes = payloadLength >= 0 ? r.Take(payloadLength) : default;
 
             var count = r.Int32();
             if (count < 0 || count > body.Length)
@@ -140,12 +172,12 @@ internal static partial class WalRecordCodec
 
             var flags = r.Byte();
             var expected = r.Int64();
-            if ((flags & ~(HasExpectedLsn | HasFingerprint)) != 0)
+            if ((flags & ~(HasExpectedLsn | HasFingerprint | PayloadEnvelope | HasSubject)) != 0)
             {
                 throw new FormatException($"unknown record flags 0x{flags:x2}");
             }
 
-            if (operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent))
+            if (operation is not (WalOperation.Create or WalOperation.Update or WalOperation.Delete or WalOperation.AuditEvent or WalOperation.Erase))
             {
                 throw new FormatException($"operation {(byte)operation} is not a single-record operation");
             }
@@ -156,10 +188,14 @@ internal static partial class WalRecordCodec
                 fingerprint = Convert.ToHexStringLower(r.Take(FingerprintBytes));
             }
 
+            var subject = (flags & HasSubject) != 0 ? r.String() ?? throw new FormatException("null subject") : null;
             if (!r.AtEnd || service is null || dtoType is null || entityId is null || replayKey is null || requestId is null)
             {
                 throw new FormatException("bad record body");
             }
+
+            var payload = DecodePayload(payloadBytes, payloadLength < 0, (flags & PayloadEnvelope) != 0, id, protection,
+                out var keyId, out var sealedPayload, out var unavailable);
 
             return new WalRecord
             {
@@ -179,7 +215,15 @@ internal static partial class WalRecordCodec
                 Metadata = metadata.AsReadOnly(),
                 ExpectedLsn = (flags & HasExpectedLsn) != 0 ? new Lsn(expected) : null,
                 Fingerprint = fingerprint,
+                PayloadKeyId = keyId,
+                Subject = subject,
+                SealedPayload = sealedPayload,
+                PayloadUnavailable = unavailable,
             };
+        }
+        catch (Protection.PayloadSealException ex)
+        {
+            throw new FormatException("The WAL record's sealed payload does not authenticate.", ex);
         }
         catch (Exception ex) when (ex is ArgumentException or JsonException or DecoderFallbackException or IndexOutOfRangeException)
         {
@@ -189,6 +233,8 @@ internal static partial class WalRecordCodec
 
     private const byte HasExpectedLsn = 1;
     private const byte HasFingerprint = 2;
+    private const byte PayloadEnvelope = 4;
+    private const byte HasSubject = 8;
     private const int FingerprintBytes = 32;
 
     private static int Str(string? s) => 4 + (s is null ? 0 : Utf8.GetByteCount(s));

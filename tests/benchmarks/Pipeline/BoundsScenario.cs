@@ -14,7 +14,10 @@ namespace Nv.Benchmarks.Pipeline;
 /// requests per FULL transaction; 64-request transactions back to back on one thread). Each row also shows the CPU time
 /// the process spent per write, which on a 2-core machine bounds the rate at 2 s / (CPU per write), and the ratios the
 /// write-path issue targets are printed from the same run.</summary>
-/// <remarks>Run: <c>./build.sh bench bounds [--callers 64] [--seconds 5] [--rounds 3] [--json]</c>. 1 KiB entities, half
+/// <remarks>Run: <c>./build.sh bench bounds [--callers 64] [--seconds 5] [--rounds 3] [--encryption] [--json]</c>. With
+/// <c>--encryption</c> the three ack levels also run with encryption at rest on (a master key file made for the run:
+/// payloads sealed per subject in the WAL and the audit store, keys in the database) and the encrypted/plain ratios are
+/// printed from the same run (target: within 15%). 1 KiB entities, half
 /// creates, half updates; the variants run round-robin, so every row's median is taken over the same stretch of machine
 /// noise. With <c>--json</c> the table goes to stderr and stdout carries one JSON object
 /// <c>{"rows":[{"name","writesPerSecond","p50Ms","p99Ms","cpuUsPerWrite"}]}</c> (last caller count). The "free" stages
@@ -38,11 +41,28 @@ internal static class BoundsScenario
         var table = json ? Console.Error : Console.Out;
         var kind = BenchPayload.Kind(args);
         var payload = BenchPayload.Create(kind, 1000);
+        var encryption = Args.Flag(args, "--encryption");
+        using var keyDir = new BenchDirectory("bounds-keys");
+        var master = Path.Combine(keyDir.Path, "master.key");
+        if (encryption)
+        {
+            Nv.Wal.Protection.FileMasterKeyProvider.CreateKeyFile(master);
+        }
+
+        Variant[] encrypted = encryption
+            ?
+            [
+                new("nv: ack=durable, encrypted", (c, s, p) => PipelineScenario.MeasureNvAsync(c, s, p, ack: AckLevel.Durable, masterKeyFile: master)),
+                new("nv: ack=applied, encrypted", (c, s, p) => PipelineScenario.MeasureNvAsync(c, s, p, ack: AckLevel.Applied, masterKeyFile: master)),
+                new("nv: ack=audited, encrypted", (c, s, p) => PipelineScenario.MeasureNvAsync(c, s, p, ack: AckLevel.Audited, masterKeyFile: master)),
+            ]
+            : [];
         Variant[] variants =
         [
             new("nv: ack=durable", (c, s, p) => PipelineScenario.MeasureNvAsync(c, s, p, ack: AckLevel.Durable)),
             new("nv: ack=applied", (c, s, p) => PipelineScenario.MeasureNvAsync(c, s, p, ack: AckLevel.Applied)),
             new("nv: ack=audited", (c, s, p) => PipelineScenario.MeasureNvAsync(c, s, p, ack: AckLevel.Audited)),
+            .. encrypted,
             new("nv: ack=applied, audit append free", (c, s, p) => PipelineScenario.MeasureNvAsync(c, s, p, FreeAudit)),
             new("nv: WAL path alone", (c, s, p) => PipelineScenario.MeasureNvAsync(c, s, p, FreeApplyAndAudit)),
             new("sqlite: 1 txn per request", SqliteBaseline.MeasureAsync),
@@ -111,6 +131,17 @@ internal static class BoundsScenario
         {
             table.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {label,-42} {ratio,6:F2}x  (target >= {target:F1}x: {(ratio >= target ? "met" : "not met")})"));
+        }
+
+        // Encryption at rest (issue 16): the encrypted pipeline within 15% of the plain one, per ack level.
+        foreach (var ack in new[] { "durable", "applied", "audited" })
+        {
+            if (rows.FirstOrDefault(r => r.Name == $"nv: ack={ack}, encrypted") is { } sealedRow)
+            {
+                var ratio = sealedRow.WritesPerSecond / Rate($"nv: ack={ack}");
+                table.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {"ack=" + ack + " encrypted / plain",-42} {ratio,6:F2}x  (target >= 0.85x: {(ratio >= 0.85 ? "met" : "not met")})"));
+            }
         }
     }
 

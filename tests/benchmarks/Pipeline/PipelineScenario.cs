@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Nv.Benchmarks.Support;
 using Nv.Host.Pipeline;
@@ -49,10 +50,12 @@ internal static class PipelineScenario
         results.OrderBy(r => r.PerSecond).ElementAt(results.Count / 2);
 
     internal static async Task<LatencyRecorder.Result> MeasureNvAsync(
-        int callers, int seconds, JsonElement payload, Action<IServiceCollection>? services = null, AckLevel ack = AckLevel.Applied)
+        int callers, int seconds, JsonElement payload, Action<IServiceCollection>? services = null, AckLevel ack = AckLevel.Applied,
+        string? masterKeyFile = null)
     {
         using var dir = new BenchDirectory("pipeline");
-        await using var nv = await NvInstance.StartAsync(dir.Path, services: services);
+        await using var nv = await NvInstance.StartAsync(dir.Path, services: services, configure: masterKeyFile is null ? null : c => c.AddInMemoryCollection(
+            new Dictionary<string, string?> { ["Nv:Encryption:MasterKeyFile"] = masterKeyFile }));
         var expected = ack == AckLevel.Durable ? WriteStatus.Accepted : WriteStatus.Applied;
         return await ClosedLoop.RunAsync(callers, seconds, async (c, i) =>
         {

@@ -78,10 +78,12 @@ public sealed class SqliteAuditCompressionTests : AuditStoreFixture
         return command.ExecuteScalar();
     }
 
-    internal static void AssertPythonVerifierSays(string auditDb, string expectedStart)
+    internal static void AssertPythonVerifierSays(string auditDb, string expectedStart) => AssertPythonVerifierSays(null, auditDb, expectedStart);
+
+    internal static void AssertPythonVerifierSays(string? option, string file, string expectedStart)
     {
         var script = Path.Combine(Support.RepoRoot.Path, "docs", "audit_verify_reference.py");
-        ProcessStartInfo info = new("python3", [script, auditDb]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        ProcessStartInfo info = new("python3", option is null ? [script, file] : [script, option, file]) { RedirectStandardOutput = true, RedirectStandardError = true };
         Process process;
         try
         {

@@ -149,7 +149,7 @@ public sealed class SqliteAuditTamperCorpusTests : AuditStoreFixture
         forged = forged with { Hash = AuditHash.Compute(forged) };
         Execute(raw, $"INSERT INTO audit_entries ({Columns}) SELECT '{forged.Id:D}', timestamp, service, category, operation, user_id, dto_type, " +
             $"'forged', before_json, after_json, changes_json, reason, metadata_json, request_id, lsn, 3, '{forged.PrevHash}', '{forged.Hash}', " +
-            "NULL, 2 FROM audit_entries WHERE service = 'orders' AND sequence = 2");
+            "NULL, 2, NULL, NULL FROM audit_entries WHERE service = 'orders' AND sequence = 2");
         var result = await Proofs.VerifyAsync(null, Ct);
         Assert.False(result.IsValid);
         Assert.Equal("orders", result.BrokenChain);

@@ -133,7 +133,7 @@ public sealed class SqliteAuditTamperTests : AuditStoreFixture
         Execute(raw, $"ATTACH DATABASE '{Path.Combine(Directory, "forge.db")}' AS forge");
         Execute(raw, $"INSERT INTO audit_entries ({SqliteColumns}) SELECT id, timestamp, service, category, operation, user_id, dto_type, " +
             $"entity_id, before_json, after_json, changes_json, reason, metadata_json, request_id, lsn, 3, '{forged.PrevHash}', " +
-            $"'{forged.Hash}', wal_record_hash, encoding FROM forge.audit_entries");
+            $"'{forged.Hash}', wal_record_hash, encoding, key_id, sealed FROM forge.audit_entries");
         var result = await Sink.VerifyAsync(Ct);
         Assert.False(result.IsValid);
         Assert.Equal("orders", result.BrokenChain);
@@ -149,7 +149,7 @@ public sealed class SqliteAuditTamperTests : AuditStoreFixture
         var last = (await Sink.GetAsync(_entries[^1].Id, Ct))!;
         Execute(raw, $"INSERT INTO audit_entries ({SqliteColumns}) SELECT '00000000-0000-0000-0000-0000000000ff', timestamp, service, category, " +
             $"operation, user_id, dto_type, entity_id, before_json, after_json, changes_json, 'forged', metadata_json, request_id, lsn, 6, " +
-            $"'{last.Hash}', hash, wal_record_hash, encoding FROM audit_entries WHERE service = 'orders' AND sequence = 5");
+            $"'{last.Hash}', hash, wal_record_hash, encoding, key_id, sealed FROM audit_entries WHERE service = 'orders' AND sequence = 5");
         await AssertBrokenAsync(6, "edited");
     }
 

@@ -37,6 +37,9 @@ public sealed class AuthTests(KeyedAppFixture fixture) : IClassFixture<KeyedAppF
         ["POST /v1/batch"] = ("/v1/batch", """{"items":[{"op":"create","dtoType":"Guarded","entityId":"{new}","payload":{"a":1}}]}""", 200),
         ["GET /v1/changes"] = ("/v1/changes?follow=false", null, 200),
         ["POST /v1/audit/events"] = ("/v1/audit/events", """{"category":"system-events","operation":"report-exported","entityId":"{new}"}""", 201),
+        // The fixture runs without encryption at rest: past the role check an erasure is refused (400, nothing written);
+        // ErasureApiTests cover the erasure itself.
+        ["DELETE /v1/subjects/{dtoType}/{entityId}"] = ("/v1/subjects/Guarded/{id}", null, 400),
     };
 
     // The explorer page loads without a key (it asks for one), and /v1/me authenticates the key it is given itself

@@ -66,7 +66,7 @@ public sealed class StoreMigrationTests : IDisposable
     /// schema 3): <c>NV_SERVICE=svc NV_ENV=test nv load --count 40 --writers 4 --entities 10 --seed 7 --run-id fx3</c>, then
     /// a clean stop.</summary>
     [Fact]
-    public async Task A_schema_3_audit_store_is_migrated_to_4_in_place_and_keeps_its_chain()
+    public async Task A_schema_3_audit_store_is_migrated_through_4_and_5_in_place_and_keeps_its_chain()
     {
         CopyFixture(Path.Combine(AppContext.BaseDirectory, "Fixtures", "store-ba79c82"), _dir.Path);
         var audit = Path.Combine(_dir.Path, "audit.db");
@@ -98,7 +98,10 @@ public sealed class StoreMigrationTests : IDisposable
             Assert.NotEmpty(history.Entries);
         }
 
-        Assert.Equal(4, Count(audit, "PRAGMA user_version"));
+        // One line of migrations: 4 (composite indexes, retention) then 5 (encryption at rest: key_id, sealed).
+        Assert.Equal(5, Nv.Audit.Sqlite.SqliteAuditSchema.Version);
+        Assert.Equal(5, Count(audit, "PRAGMA user_version"));
+        Assert.Equal(2, Count(audit, "SELECT count(*) FROM pragma_table_info('audit_entries') WHERE name IN ('key_id', 'sealed')"));
         foreach (var gone in new[] { "ix_audit_entries_entity", "ix_audit_entries_user_id" })
         {
             Assert.Equal(0, Count(audit, $"SELECT count(*) FROM sqlite_master WHERE name = '{gone}'"));

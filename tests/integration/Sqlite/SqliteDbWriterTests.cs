@@ -79,7 +79,7 @@ public sealed class SqliteDbWriterTests : IDisposable
         Assert.Null(await writer.GetAsync(DefaultType, "o1", Ct));
         Assert.Equal(Lsn.None, await writer.GetResolvedThroughAsync(Ct));
         Assert.Empty(await writer.GetResolutionsAsync(Lsn.None, 10, Ct));
-        Assert.Equal(["_nv_batch_resolutions", "_nv_meta", "_nv_requests", "_nv_resolutions"], Tables(writer.Connection));
+        Assert.Equal(["_nv_batch_resolutions", "_nv_erasures", "_nv_keys", "_nv_meta", "_nv_requests", "_nv_resolutions", "_nv_subjects"], Tables(writer.Connection));
     }
 
     [Fact]
@@ -173,13 +173,13 @@ public sealed class SqliteDbWriterTests : IDisposable
         await writer.ApplyAsync([Create(1, "o1", "{}")], Ct);
         var connection = writer.Connection;
 
-        Assert.Equal(["Order", "_nv_batch_resolutions", "_nv_meta", "_nv_requests", "_nv_resolutions"], Tables(connection));
+        Assert.Equal(["Order", "_nv_batch_resolutions", "_nv_erasures", "_nv_keys", "_nv_meta", "_nv_requests", "_nv_resolutions", "_nv_subjects"], Tables(connection));
         Assert.Equal("id,document,_nv_lsn,_nv_replay_key,_nv_wal_id,_nv_deleted",
             Scalar(connection, "SELECT group_concat(name) FROM pragma_table_info('Order')"));
-        Assert.Equal("lsn,wal_id,request_id,status,reject_reason,before",
+        Assert.Equal("lsn,wal_id,request_id,status,reject_reason,before,key_id",
             Scalar(connection, "SELECT group_concat(name) FROM pragma_table_info('_nv_resolutions')"));
         Assert.Equal(1L, Scalar(connection, "SELECT count(*) FROM pragma_index_list('_nv_resolutions') WHERE name = '_nv_resolutions_request_id'"));
-        Assert.Equal("lsn,failed_item,items", Scalar(connection, "SELECT group_concat(name) FROM pragma_table_info('_nv_batch_resolutions')"));
+        Assert.Equal("lsn,failed_item,items,item_key_ids", Scalar(connection, "SELECT group_concat(name) FROM pragma_table_info('_nv_batch_resolutions')"));
         Assert.Equal(1L, Scalar(connection, "SELECT value FROM _nv_meta WHERE key = 'resolved_through'"));
     }
 

@@ -63,7 +63,7 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
 
         await using (var writer = DbWriters.OpenSqlite(Options))
         {
-            Assert.Equal(2L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(3L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
             Assert.Equal(12L, Scalar("SELECT count(*) FROM _nv_requests WHERE scope IS NULL AND fingerprint IS NULL"));
 
             var found = await writer.FindRequestsAsync([new RequestKey("anyone", "v1-0-9"), new RequestKey("", "v1-0-1"), new RequestKey("x", "nope")], Ct);
@@ -86,7 +86,7 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         await using (var again = DbWriters.OpenSqlite(Options))
         {
             Assert.Equal(13L, Scalar("SELECT count(*) FROM _nv_requests"));
-            Assert.Equal(2L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(3L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
         }
     }
 
@@ -130,10 +130,10 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         {
         }
 
-        Execute("UPDATE _nv_meta SET value = 3 WHERE key = 'schema_version'");
+        Execute("UPDATE _nv_meta SET value = 4 WHERE key = 'schema_version'");
         var failure = Assert.Throws<DbWriterException>(() => DbWriters.OpenSqlite(Options));
         Assert.False(failure.IsTransient);
-        Assert.Contains("schema version 3", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("schema version 4", failure.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -9,10 +9,15 @@ namespace Nv.Smoke.Tests.Support;
 /// oracle built by folding the WAL's records once, in LSN order, with the writer's documented rules.</summary>
 internal static class StoreInspector
 {
-    public static async Task VerifyAsync(string dataDir, IReadOnlyList<Ack> acks, string context, CancellationToken ct)
+    /// <param name="masterKeyFile">With encryption at rest: the master key, so the WAL's sealed payloads are read with the
+    /// data keys the store holds.</param>
+    public static async Task VerifyAsync(string dataDir, IReadOnlyList<Ack> acks, string context, CancellationToken ct, string? masterKeyFile = null)
     {
         var records = new List<WalRecord>();
-        await using (var wal = WriteAheadLog.Open(new WalOptions { Directory = Path.Combine(dataDir, "wal") }))
+        await using var keyStore = masterKeyFile is null ? null : DbWriters.OpenSqlite(new DbWriterOptions { DataDirectory = dataDir });
+        using var ring = masterKeyFile is null ? null : new Nv.Host.Protection.KeyRing(
+            new Nv.Host.Protection.EncryptionOptions { MasterKeyFile = masterKeyFile }, (IDataKeyStore)keyStore!, null, null);
+        await using (var wal = WriteAheadLog.Open(new WalOptions { Directory = Path.Combine(dataDir, "wal") }, null, ring))
         {
             await foreach (var record in wal.ReadAsync(new Lsn(1), ct))
             {

@@ -57,6 +57,43 @@ public sealed class MongoAuditDocumentTests
     }
 
     [Fact]
+    public void A_sealed_entry_round_trips_through_bson_with_its_key_id_and_ciphertext_and_the_same_hash()
+    {
+        using var key = Nv.Wal.Protection.DataKey.Generate();
+        var sealedEntry = AuditEntrySealing.Seal(Linked() with { Hash = string.Empty }, key) with { EncodingVersion = AuditCanonicalEncoding.Version3 };
+        sealedEntry = sealedEntry with { Hash = AuditHash.Compute(sealedEntry) };
+        var plainInV3 = Linked() with { Sequence = 2, PrevHash = sealedEntry.Hash, EncodingVersion = AuditCanonicalEncoding.Version3 };
+        plainInV3 = plainInV3 with { Hash = AuditHash.Compute(plainInV3) };
+        var verifier = new AuditChainVerifier();
+        foreach (var entry in new[] { sealedEntry, plainInV3 })
+        {
+            var document = MongoAuditDocument.ToBson(entry, new ArrayBufferWriter<byte>());
+            Assert.Equal(3, document["encoding"].ToInt32());
+            var back = MongoAuditDocument.FromBson(BsonSerializer.Deserialize<BsonDocument>(document.ToBson()));
+            Assert.Equal(entry.KeyId, back.KeyId);
+            Assert.Equal(entry.Sealed, back.Sealed);
+            Assert.Equal(3, back.EncodingVersion);
+            Assert.Equal(entry.Hash, AuditHash.Compute(back));
+            Assert.True(verifier.Add(back), verifier.ToResult().Reason);
+        }
+
+        var stored = MongoAuditDocument.ToBson(sealedEntry, new ArrayBufferWriter<byte>());
+        Assert.True(stored["before"].IsBsonNull); // no plaintext beside the ciphertext
+        Assert.True(stored["after"].IsBsonNull);
+        Assert.DoesNotContain("Zoë", stored.ToJson(), StringComparison.Ordinal);
+        var opened = AuditEntrySealing.Open(MongoAuditDocument.FromBson(stored), key);
+        Assert.Equal("Zoë", opened.After!.Value.GetProperty("name").GetString());
+
+        var flipped = (byte[])sealedEntry.Sealed!.Clone();
+        flipped[^3] ^= 1;
+        stored["sealed"] = new BsonBinaryData(flipped);
+        Assert.NotEqual(sealedEntry.Hash, AuditHash.Compute(MongoAuditDocument.FromBson(stored)));
+        stored["sealed"] = new BsonBinaryData(sealedEntry.Sealed);
+        stored["keyId"] = Guid.NewGuid().ToString("D");
+        Assert.NotEqual(sealedEntry.Hash, AuditHash.Compute(MongoAuditDocument.FromBson(stored)));
+    }
+
+    [Fact]
     public void Payload_keys_are_kept_as_json_text_never_as_bson_field_names()
     {
         var entry = Linked();

@@ -33,4 +33,18 @@ public sealed class PipelineLimitsValidatorTests
         Assert.True(Check(new PipelineOptions { MaxPayloadBytes = 8192 - overhead }, new WalOptions { MaxRecordBytes = 8192 }).Succeeded);
         Assert.True(Check(new PipelineOptions { MaxPayloadBytes = 8192 - overhead + 1 }, new WalOptions { MaxRecordBytes = 8192 }).Failed);
     }
+
+    [Fact]
+    public void With_encryption_at_rest_the_seal_and_subject_count_too()
+    {
+        var plain = RequestValidator.MaxRecordOverheadBytes(new PipelineOptions());
+        var sealing = RequestValidator.MaxRecordOverheadBytes(new PipelineOptions(), sealing: true);
+        Assert.True(sealing > plain + Nv.Wal.Protection.DataKey.SealOverhead);
+        var encryption = Options.Create(new Nv.Host.Protection.EncryptionOptions { MasterKeyFile = "/keys/master.key" });
+        var pipeline = new PipelineOptions { MaxPayloadBytes = 8192 - plain };
+        Assert.True(Check(pipeline, new WalOptions { MaxRecordBytes = 8192 }).Succeeded);
+        Assert.True(new PipelineLimitsValidator(Options.Create(new WalOptions { MaxRecordBytes = 8192 }), encryption).Validate(null, pipeline).Failed);
+        Assert.True(new PipelineLimitsValidator(Options.Create(new WalOptions { MaxRecordBytes = 8192 }), encryption)
+            .Validate(null, new PipelineOptions { MaxPayloadBytes = 8192 - sealing }).Succeeded);
+    }
 }

@@ -32,6 +32,8 @@ internal sealed record AuditLeafView
     public required long Sequence { get; init; }
     public required string PrevHash { get; init; }
     public string? WalRecordHash { get; init; }
+    public string? KeyId { get; init; }
+    public string? Sealed { get; init; }
     public required string Hash { get; init; }
 
     /// <summary>UTC with 7 fractional digits, as the canonical encoding writes it (docs/audit-hash-chain.md, field 2).</summary>
@@ -50,9 +52,11 @@ internal sealed record AuditLeafView
         UserId = entry.UserId,
         DtoType = entry.DtoType,
         EntityId = entry.EntityId,
-        Before = entry.Before?.GetRawText(),
-        After = entry.After?.GetRawText(),
-        Changes = entry.Changes.Select(c => new AuditLeafChangeView(c.Path, c.Before?.GetRawText(), c.After?.GetRawText())).ToList(),
+        // A sealed entry (encoding 3) commits to its key id and ciphertext; its before, after and changes are not part of
+        // its canonical bytes (absent, absent, []), whatever a reader could decrypt.
+        Before = entry.KeyId is null ? entry.Before?.GetRawText() : null,
+        After = entry.KeyId is null ? entry.After?.GetRawText() : null,
+        Changes = entry.KeyId is null ? entry.Changes.Select(c => new AuditLeafChangeView(c.Path, c.Before?.GetRawText(), c.After?.GetRawText())).ToList() : [],
         Reason = entry.Reason,
         Metadata = entry.Metadata,
         RequestId = entry.RequestId,
@@ -60,6 +64,8 @@ internal sealed record AuditLeafView
         Sequence = entry.Sequence,
         PrevHash = entry.PrevHash,
         WalRecordHash = entry.WalRecordHash,
+        KeyId = entry.KeyId?.ToString("D"),
+        Sealed = entry.Sealed is null ? null : Convert.ToBase64String(entry.Sealed),
         Hash = entry.Hash,
     };
 }

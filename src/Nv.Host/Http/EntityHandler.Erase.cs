@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Http;
+using Nv.Host.Http.Auth;
+using Nv.Host.Pipeline;
+using Nv.Wal;
+
+namespace Nv.Host.Http;
+
+internal sealed partial class EntityHandler
+{
+    /// <summary><c>DELETE /v1/subjects/{dtoType}/{entityId}</c>: erases a data subject (crypto-shredding). Needs
+    /// <c>X-Request-Id</c> (a retry returns the first outcome) and <c>X-Reason</c> (recorded in the audit trail; no personal
+    /// data). Answers once the erasure is applied, audited, durable and scrubbed.</summary>
+    public async Task<IResult> EraseAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
+    {
+        entityId = EntityIdOf(context, entityId);
+        var refused = CheckHeaders(context, out _);
+        if ((CheckRoute(context, dtoType, entityId) ?? CheckReady(context) ?? refused) is { } problem)
+        {
+            return problem;
+        }
+
+        if (context.Request.Headers["X-Reason"].ToString() is not { Length: > 0 } reason)
+        {
+            return Problems.Validation(context, "An erasure needs X-Reason: why the subject is erased (e.g. the request's reference; no personal data).", "X-Reason");
+        }
+
+        var caller = context.Items[NvCaller.ItemKey] as NvCaller;
+        try
+        {
+            var outcome = await _pipeline.EraseAsync(new EraseRequest
+            {
+                RequestId = RequestIds.FromCaller(context)!,
+                DtoType = dtoType,
+                EntityId = entityId,
+                Reason = reason,
+                UserId = caller?.UserId,
+                Metadata = Metadata(context),
+            }, cancellationToken);
+            if (outcome.IsReplay)
+            {
+                context.Response.Headers[WriteResults.ReplayedHeader] = "true";
+            }
+
+            return outcome.Status == WriteStatus.Applied
+                ? Results.Ok(new EraseResponse(outcome.RequestId, "erased", outcome.Lsn.Value, dtoType, entityId))
+                : WriteResults.From(context, outcome, WalOperation.Erase, dtoType, entityId, clientPrecondition: false);
+        }
+        catch (WriteValidationException ex)
+        {
+            return Problems.Validation(context, ex.Message, ex.Field);
+        }
+        catch (IdempotencyKeyReusedException ex)
+        {
+            return Problems.Create(context, StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyKeyReused,
+                "The request id was already used for a different request", ex.Message);
+        }
+        catch (RequestInProgressException ex)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            return Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.RequestInProgress, "The request is still in progress", ex.Message);
+        }
+        catch (WalFaultedException ex)
+        {
+            return Problems.WalFaulted(context, "The erasure was not acknowledged: " + ex.Message);
+        }
+        catch (PipelineUnavailableException ex)
+        {
+            return Problems.NotReady(context, ex.Message, ex.DurableLsn?.Value);
+        }
+    }
+
+    /// <summary>The body of a completed erasure.</summary>
+    internal sealed record EraseResponse(string RequestId, string Status, long Lsn, string DtoType, string EntityId);
+}

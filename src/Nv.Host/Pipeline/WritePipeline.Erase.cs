@@ -1,0 +1,52 @@
+using Nv.DbWriter;
+using Nv.Host.Diagnostics;
+using Nv.Host.Protection;
+using Nv.Wal;
+
+namespace Nv.Host.Pipeline;
+
+internal sealed partial class WritePipeline
+{
+    // Erasure is a WAL record like any write (so a crash at any step converges: boot replay applies and audits it), written
+    // through the same stages with ack=audited, then made durable in both stores and scrubbed from the entity store's
+    // files before the caller hears back.
+    /// <inheritdoc />
+    public async Task<WriteOutcome> EraseAsync(EraseRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!_keys.Enabled)
+        {
+            throw new WriteValidationException("subject",
+                "cannot be erased: encryption at rest is off (set NV_MASTER_KEY_FILE), so the WAL and the audit trail hold its data in plain text and no key can be destroyed");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Reason))
+        {
+            throw new WriteValidationException("reason", "is required for an erasure");
+        }
+
+        var outcome = await WriteOrEraseAsync(new WriteRequest
+        {
+            RequestId = request.RequestId,
+            Operation = WalOperation.Erase,
+            DtoType = request.DtoType,
+            EntityId = request.EntityId,
+            UserId = request.UserId,
+            Reason = request.Reason,
+            Metadata = request.Metadata,
+            Ack = AckLevel.Audited,
+        }, cancellationToken);
+
+        if (outcome.Status == WriteStatus.Applied)
+        {
+            // Durable in both stores (a power loss cannot bring the keys back), then no copy of the deleted rows is left in
+            // the entity store's WAL file. A retry of the request id comes here too and scrubs again (harmless).
+            await MakeStoresDurableAsync(cancellationToken);
+            CrashPoints.Hit(CrashPoints.EraseBeforeScrub);
+            var scrubbed = _db is not IDataKeyStore store || await store.ScrubAsync(cancellationToken);
+            Log.ErasureCompleted(_logger, SubjectResolver.Of(request.DtoType, request.EntityId), outcome.Lsn.Value, scrubbed);
+        }
+
+        return outcome;
+    }
+}

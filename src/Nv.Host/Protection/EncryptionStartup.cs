@@ -1,0 +1,54 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Nv.DbWriter;
+using Nv.Wal.Protection;
+
+namespace Nv.Host.Protection;
+
+/// <summary>The start check of encryption at rest: the master key is readable and is the one the stored data keys were
+/// wrapped with (or, with encryption off, the store holds no keys).</summary>
+public static class EncryptionStartup
+{
+    /// <summary>Why Nv must not start, in one line, or null. Opens the database writer's store (not the WAL).</summary>
+    /// <param name="services">The built host's services (after <c>AddNv</c>).</param>
+    public static string? Check(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        try
+        {
+            _ = services.GetRequiredService<IOptions<EncryptionOptions>>().Value;
+            var ring = services.GetRequiredService<KeyRing>();
+            var writer = services.GetRequiredService<IDbWriter>();
+            writer.InitializeAsync().GetAwaiter().GetResult();
+            ring.OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
+            return null;
+        }
+        catch (MasterKeyException ex)
+        {
+            return ex.Message.ReplaceLineEndings(" ");
+        }
+        catch (OptionsValidationException ex)
+        {
+            return ex.Message.ReplaceLineEndings(" ");
+        }
+    }
+
+    /// <summary>For operator tools that read stored data (audit query, history): the data keys when encryption at rest is
+    /// configured (master key checked against the store), or null when it is not, so sealed data is shown as ciphertext.</summary>
+    /// <param name="services">The built host's services (after <c>AddNv</c>).</param>
+    /// <param name="cancellationToken">Cancels opening the store.</param>
+    /// <exception cref="MasterKeyException">The master key is unreadable or is not the one the stored keys are wrapped with.</exception>
+    public static async Task<IDataKeyProvider?> OpenKeysAsync(IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var ring = services.GetRequiredService<KeyRing>();
+        if (!ring.Enabled)
+        {
+            return null;
+        }
+
+        await services.GetRequiredService<IDbWriter>().InitializeAsync(cancellationToken);
+        await ring.OpenAsync(cancellationToken);
+        return ring;
+    }
+}

@@ -1,0 +1,225 @@
+using Nv.DbWriter;
+using Nv.Wal;
+using Nv.Wal.Protection;
+
+namespace Nv.Host.Protection;
+
+internal sealed partial class KeyRing
+{
+    /// <summary>The key each subject's next payload is sealed with: its current key (read from the store on first use), or a
+    /// new key from the pool (pending until the record that names it is applied). Called by the commit stage only, in
+    /// append order, with the subjects of the writes it is about to append (erasures are handled by
+    /// <see cref="BeginErase"/>, in the same order).</summary>
+    public async Task<Guid> KeyForAsync(string subject, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_subjects.TryGetValue(subject, out var id) && _keys.ContainsKey(id))
+            {
+                return id;
+            }
+        }
+
+        var erasing = false;
+        lock (_gate)
+        {
+            erasing = _erasing.ContainsKey(subject);
+        }
+
+        if (!erasing && _store is not null)
+        {
+            // The subject's current key, unless an erasure of it is on its way: that erasure will destroy it.
+            var stored = await _store.FindSubjectKeysAsync([subject], cancellationToken);
+            if (stored.Count > 0)
+            {
+                var key = Remember(Unwrap(stored[0]), subject);
+                lock (_gate)
+                {
+                    if (!_erasing.ContainsKey(subject))
+                    {
+                        _subjects[subject] = key.Id;
+                        return key.Id;
+                    }
+                }
+            }
+        }
+
+        var fresh = await TakePoolKeyAsync(cancellationToken);
+        lock (_gate)
+        {
+            _pending[fresh.Id] = subject;
+            _subjects[subject] = fresh.Id;
+        }
+
+        Remember(fresh, subject);
+        return fresh.Id;
+    }
+
+    /// <summary>The commit stage appends an erase record for <paramref name="subject"/>: writes appended after it get a new
+    /// key (the erasure destroys every key the subject had when it is applied, and is applied before them).</summary>
+    public void BeginErase(string subject)
+    {
+        lock (_gate)
+        {
+            _subjects.Remove(subject);
+            _erasing[subject] = _erasing.GetValueOrDefault(subject) + 1;
+        }
+    }
+
+    /// <summary>A chunk of records was applied (committed): their keys are assigned now, and for each erasure applied the
+    /// destroyed keys leave memory (a key of the subject that is still pending, taken after the erasure, stays).</summary>
+    public async Task AfterApplyAsync(IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
+    {
+        if (!Enabled)
+        {
+            return;
+        }
+
+        List<string>? erased = null;
+        lock (_gate)
+        {
+            for (var i = 0; i < records.Count; i++)
+            {
+                var record = records[i];
+                if (results[i].Status == ApplyStatus.Transient)
+                {
+                    continue;
+                }
+
+                if (record.Operation == WalOperation.Erase && record.Subject is { } subject)
+                {
+                    (erased ??= []).Add(subject);
+                }
+                else if (record.PayloadKeyId is { } id)
+                {
+                    _pending.Remove(id);
+                }
+            }
+        }
+
+        if (erased is null)
+        {
+            return;
+        }
+
+        foreach (var subject in erased)
+        {
+            var alive = _store is null ? [] : (await _store.FindSubjectKeysAsync([subject], cancellationToken)).Select(k => k.KeyId).ToHashSet();
+            lock (_gate)
+            {
+                foreach (var (id, entry) in _keys)
+                {
+                    if (string.Equals(entry.Subject, subject, StringComparison.Ordinal) && !alive.Contains(id) && !_pending.ContainsKey(id))
+                    {
+                        _keys.TryRemove(id, out _);
+                        _destroyed.TryAdd(id, 0);
+                        if (_subjects.TryGetValue(subject, out var current) && current == id)
+                        {
+                            _subjects.Remove(subject);
+                        }
+                    }
+                }
+
+                if (_erasing.TryGetValue(subject, out var count))
+                {
+                    if (count <= 1)
+                    {
+                        _erasing.Remove(subject);
+                    }
+                    else
+                    {
+                        _erasing[subject] = count - 1;
+                    }
+                }
+            }
+
+            Log.SubjectKeysForgotten(_logger, subject);
+        }
+    }
+
+    private async Task<DataKey> TakePoolKeyAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            if (_pool.TryDequeue(out var key))
+            {
+                if (_pool.Count < Math.Max(1, _options.KeyPoolSize / 4))
+                {
+                    StartRefill();
+                }
+
+                return key;
+            }
+
+            StartRefill();
+            await _refill.WaitAsync(cancellationToken);
+        }
+    }
+
+    private void StartRefill()
+    {
+        lock (_gate)
+        {
+            if (_refill.IsCompleted)
+            {
+                _refill = Task.Run(() => RefillAsync(CancellationToken.None), CancellationToken.None);
+            }
+        }
+    }
+
+    // Creates a batch of keys, wraps them and stores them durably (one commit), then hands them out. A failure leaves the
+    // pool as it was (the commit stage waiting for a key fails that batch of writes; nothing was appended).
+    private async Task RefillAsync(CancellationToken cancellationToken)
+    {
+        await _refillGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!_pool.IsEmpty && _pool.Count >= _options.KeyPoolSize / 4)
+            {
+                return;
+            }
+
+            var keys = new List<DataKey>(_options.KeyPoolSize);
+            var stored = new List<StoredDataKey>(_options.KeyPoolSize);
+            var now = DateTimeOffset.UtcNow;
+            for (var i = 0; i < _options.KeyPoolSize; i++)
+            {
+                var key = DataKey.Generate();
+                var material = key.ExportKeyMaterial();
+                try
+                {
+                    stored.Add(new StoredDataKey { KeyId = key.Id, MasterKeyId = _master!.KeyId, WrappedKey = _master.Wrap(key.Id, material), CreatedAt = now });
+                }
+                finally
+                {
+                    System.Security.Cryptography.CryptographicOperations.ZeroMemory(material);
+                }
+
+                keys.Add(key);
+            }
+
+            await _store!.AddKeysAsync(stored, cancellationToken);
+            foreach (var key in keys)
+            {
+                _pool.Enqueue(key);
+            }
+        }
+        finally
+        {
+            _refillGate.Release();
+        }
+    }
+
+    /// <summary>Tests: how many keys wait in the pool.</summary>
+    internal int PoolCount => _pool.Count;
+
+    /// <summary>Tests: whether a key is held in memory.</summary>
+    internal bool Holds(Guid keyId) => _keys.ContainsKey(keyId);
+
+    /// <summary>The subject of a key the ring knows, for display.</summary>
+    internal string? SubjectOf(Guid keyId) => _keys.TryGetValue(keyId, out var entry) ? entry.Subject : null;
+
+    /// <summary>Whether this store can keep keys at all.</summary>
+    internal bool HasStore => _store is not null;
+
+}

@@ -1,0 +1,214 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Nv.DbWriter;
+using Nv.Wal.Protection;
+
+namespace Nv.Host.Protection;
+
+/// <summary>The data keys of encryption at rest, in memory: unwrapped keys by id (for the WAL's record codec and the audit
+/// trail), each subject's current key (for new writes), a pool of keys created ahead of use, and the erasures in flight.</summary>
+/// <remarks>
+/// Durability: a WAL record may name a key only once the key store holds it durably; new keys are therefore created in
+/// batches (<see cref="EncryptionOptions.KeyPoolSize"/>) and stored with one durable commit, off the callers' path, before
+/// any is handed out. A key is assigned to its subject by the database writer in the apply transaction of the first
+/// record sealed with it; until then it is "pending" here. Keys never assigned (a crash before their record was durable)
+/// are deleted after boot replay (<see cref="StartWritingAsync"/>), so no key is ever reused for another subject.
+/// Erasure order: the commit stage calls <see cref="BeginErase"/> when it appends the erase record, so a write after it
+/// takes a new key (which the erasure, applied in LSN order, never sees); once the erase record is applied,
+/// <see cref="AfterApplyAsync"/> drops the destroyed keys from memory. Threading: <see cref="TryGetKey"/> is called from any
+/// thread; subject bookkeeping is under one lock; the commit stage is the only caller of <see cref="KeyForAsync"/> and
+/// <see cref="BeginErase"/>.
+/// </remarks>
+internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
+{
+    private readonly IMasterKeyProvider? _master;
+    private readonly IDataKeyStore? _store;
+    private readonly EncryptionOptions _options;
+    private readonly ILogger _logger;
+    private readonly bool _ownsMaster;
+    private readonly ConcurrentDictionary<Guid, Entry> _keys = new();
+    private readonly ConcurrentDictionary<Guid, byte> _destroyed = new();
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, Guid> _subjects = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _erasing = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, string> _pending = [];
+    private readonly ConcurrentQueue<DataKey> _pool = new();
+    private readonly SemaphoreSlim _refillGate = new(1, 1);
+    private Task _refill = Task.CompletedTask;
+
+    public KeyRing(IOptions<EncryptionOptions> options, Nv.DbWriter.IDbWriter writer, ILogger<KeyRing>? logger = null, IMasterKeyProvider? master = null)
+        : this(options.Value, writer as IDataKeyStore, logger, master)
+    {
+    }
+
+    internal KeyRing(EncryptionOptions options, IDataKeyStore? store, ILogger? logger, IMasterKeyProvider? master)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _store = store;
+        _logger = logger ?? NullLogger.Instance;
+        if (master is null && !string.IsNullOrWhiteSpace(options.MasterKeyFile))
+        {
+            master = FileMasterKeyProvider.Open(options.MasterKeyFile);
+            _ownsMaster = true;
+        }
+
+        _master = master;
+        Subjects = new SubjectResolver(options);
+    }
+
+    /// <summary>Whether encryption at rest is on (a master key is configured).</summary>
+    public bool Enabled => _master is not null;
+
+    /// <summary>The master key's id, when on.</summary>
+    public string? MasterKeyId => _master?.KeyId;
+
+    public SubjectResolver Subjects { get; }
+
+    /// <summary>Checks the master key against the key store before anything is decrypted or written.</summary>
+    /// <exception cref="MasterKeyException">Encryption is on and the store's keys are wrapped by another master key (or the
+    /// writer keeps no keys), or it is off while the store holds keys.</exception>
+    public async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        if (_store is null)
+        {
+            if (Enabled)
+            {
+                throw new MasterKeyException("Encryption at rest is configured, but the database writer keeps no data keys.");
+            }
+
+            return;
+        }
+
+        var stats = await _store.GetKeyStatisticsAsync(cancellationToken);
+        var total = stats.AssignedKeys + stats.PoolKeys;
+        if (!Enabled)
+        {
+            if (total > 0)
+            {
+                throw new MasterKeyException(
+                    $"The key store holds {total} data keys wrapped by master key {string.Join(", ", stats.KeysByMasterKey.Keys)}, so the WAL and the audit trail hold "
+                    + "encrypted data; set NV_MASTER_KEY_FILE (Nv:Encryption:MasterKeyFile) to that master key.");
+            }
+
+            return;
+        }
+
+        var foreign = stats.KeysByMasterKey.Where(p => !string.Equals(p.Key, _master!.KeyId, StringComparison.Ordinal)).ToList();
+        if (foreign.Count > 0)
+        {
+            var source = _master is FileMasterKeyProvider file ? "the master key file " + file.Source : "the configured master key provider";
+            throw new MasterKeyException(
+                $"{foreign.Sum(p => p.Value)} of the key store's {total} data keys are wrapped by master key {string.Join(", ", foreign.Select(p => p.Key))}, but {source} holds "
+                + $"{_master!.KeyId}: start with the master key that wraps them (or finish nv keys rotate-master).");
+        }
+
+        Log.KeyRingOpened(_logger, _master!.KeyId, stats.AssignedKeys, stats.Subjects, stats.Erasures);
+    }
+
+    /// <summary>After boot replay, before the first write: deletes keys no durable record names, scrubs the store and
+    /// fills the pool.</summary>
+    /// <remarks>The scrub finishes an erasure the process died in the middle of (after the erasure was durable, before its
+    /// scrub), or that boot replay just applied: until then the store's own WAL file may still hold the erased rows'
+    /// old page images. It is one checkpoint, cheap at start.</remarks>
+    public async Task StartWritingAsync(CancellationToken cancellationToken)
+    {
+        if (!Enabled || _store is null)
+        {
+            return;
+        }
+
+        await _store.DeleteUnassignedKeysAsync(cancellationToken);
+        await _store.ScrubAsync(cancellationToken);
+        await RefillAsync(cancellationToken);
+    }
+
+    public bool TryGetKey(Guid keyId, [NotNullWhen(true)] out DataKey? key)
+    {
+        if (_keys.TryGetValue(keyId, out var entry))
+        {
+            key = entry.Key;
+            return true;
+        }
+
+        key = null;
+        if (_master is null || _store is null || _destroyed.ContainsKey(keyId))
+        {
+            return false;
+        }
+
+        // A key this process has not used yet: read and unwrap it (synchronously: the WAL's codec is; SQLite is anyway).
+        var stored = _store.FindKeysAsync([keyId]).GetAwaiter().GetResult();
+        if (stored.Count == 0)
+        {
+            _destroyed.TryAdd(keyId, 0); // keys are stored before any record names them: absent means destroyed
+            return false;
+        }
+
+        key = Remember(Unwrap(stored[0]), stored[0].Subject);
+        return true;
+    }
+
+    /// <summary>Unwraps a stored key.</summary>
+    /// <exception cref="MasterKeyException">The master key cannot unwrap it.</exception>
+    public DataKey Unwrap(StoredDataKey stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        var material = _master!.Unwrap(stored.MasterKeyId, stored.KeyId, stored.WrappedKey);
+        try
+        {
+            return DataKey.FromKeyMaterial(stored.KeyId, material);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(material);
+        }
+    }
+
+    private DataKey Remember(DataKey key, string? subject)
+    {
+        if (_keys.Count >= _options.KeyCacheSize)
+        {
+            Trim();
+        }
+
+        return _keys.GetOrAdd(key.Id, new Entry(key, subject)).Key;
+    }
+
+    // Over the cache size: forget every key that is not pending assignment (they are read again when needed). Rare: the
+    // cache holds the working set of subjects.
+    private void Trim()
+    {
+        lock (_gate)
+        {
+            foreach (var id in _keys.Keys)
+            {
+                if (!_pending.ContainsKey(id))
+                {
+                    _keys.TryRemove(id, out _);
+                }
+            }
+
+            _subjects.Clear();
+            foreach (var (id, subject) in _pending)
+            {
+                _subjects[subject] = id;
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _refillGate.Dispose();
+        if (_ownsMaster && _master is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
+    }
+
+    private sealed record Entry(DataKey Key, string? Subject);
+}

@@ -1,0 +1,75 @@
+using System.Globalization;
+using System.Text.Json;
+using Nv.Host.Pipeline;
+using Nv.Wal;
+
+namespace Nv.Host.Protection;
+
+/// <summary>Names the data subject of a write: <c>dtoType/entityId</c> (the entity itself), or the subject a payload field
+/// names when <see cref="EncryptionOptions.Subjects"/> maps the dtoType.</summary>
+internal sealed class SubjectResolver
+{
+    private readonly Dictionary<string, (string Type, string Field)> _rules = new(StringComparer.Ordinal);
+
+    public SubjectResolver(EncryptionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var (dtoType, rule) in options.Subjects)
+        {
+            if (ParseRule(rule) is { } parsed)
+            {
+                _rules[dtoType] = parsed;
+            }
+        }
+    }
+
+    /// <summary>Whether the subject of this dtoType's entities may be another entity (so a delete must look it up).</summary>
+    public bool IsMapped(string dtoType) => _rules.ContainsKey(dtoType);
+
+    public static string Of(string dtoType, string entityId) => dtoType + "/" + entityId;
+
+    /// <summary>The subject of a create or update (a delete's is looked up from the store: see <see cref="IsMapped"/>).</summary>
+    public string Resolve(string dtoType, string entityId, JsonElement? payload)
+    {
+        if (_rules.TryGetValue(dtoType, out var rule) && payload is { ValueKind: JsonValueKind.Object } document
+            && document.TryGetProperty(rule.Field, out var value))
+        {
+            var id = value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString(),
+                JsonValueKind.Number => value.GetRawText(),
+                _ => null,
+            };
+            if (id is not null && RequestValidator.EntityIdProblem(id) is null)
+            {
+                return Of(rule.Type, id);
+            }
+        }
+
+        return Of(dtoType, entityId);
+    }
+
+    /// <summary>Parses <c>SubjectType:field</c>; null when malformed.</summary>
+    public static (string Type, string Field)? ParseRule(string? rule)
+    {
+        var colon = rule?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+        if (rule is null || colon <= 0 || colon == rule.Length - 1)
+        {
+            return null;
+        }
+
+        var type = rule[..colon];
+        var field = rule[(colon + 1)..];
+        return RequestValidator.IsValidDtoType(type) && field.Length <= RequestValidator.MaxKeyLength ? (type, field) : null;
+    }
+
+    /// <summary>Splits a subject back into (type, id).</summary>
+    public static (string DtoType, string EntityId) Split(string subject)
+    {
+        var slash = subject.IndexOf('/', StringComparison.Ordinal);
+        return slash <= 0 ? throw new FormatException(string.Create(CultureInfo.InvariantCulture, $"'{subject}' is not a subject.")) : (subject[..slash], subject[(slash + 1)..]);
+    }
+
+    /// <summary>Whether a record with this operation carries a payload to seal.</summary>
+    public static bool Seals(WalOperation operation) => operation is WalOperation.Create or WalOperation.Update or WalOperation.Delete;
+}

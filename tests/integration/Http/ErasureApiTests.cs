@@ -1,0 +1,94 @@
+using System.Collections.Immutable;
+using System.Net;
+using Nv.Audit.Merkle;
+using Nv.Integration.Tests.Support;
+using Nv.Wal.Protection;
+
+namespace Nv.Integration.Tests.Http;
+
+/// <summary><c>DELETE /v1/subjects/{dtoType}/{entityId}</c> with encryption at rest on: the reason is required, the
+/// subject's entity is gone, its audit history reads as erased (no plaintext in any response), every proof of its entries
+/// still verifies, the trail verifies, a retry replays the first outcome and another subject is untouched.</summary>
+public sealed class ErasureApiTests : IAsyncLifetime
+{
+    private const string Secret = "Hilda-Whitcher-http-8841";
+
+    private readonly TempDirectory _keys = new();
+    private NvTestApp _app = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        var master = Path.Combine(_keys.Path, "master.key");
+        FileMasterKeyProvider.CreateKeyFile(master);
+        _app = await NvTestApp.StartAsync(null, "--Nv:Encryption:MasterKeyFile=" + master);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        _keys.Dispose();
+    }
+
+    private async Task<(HttpStatusCode Status, string Body, HttpResponseMessage Response)> EraseAsync(string id, string? reason, string requestId)
+    {
+        var request = NvTestApp.Request(HttpMethod.Delete, $"/v1/subjects/Customer/{id}", requestId: requestId);
+        if (reason is not null)
+        {
+            request.Headers.Add("X-Reason", reason);
+        }
+
+        var response = await _app.Client.SendAsync(request, TestContext.Current.CancellationToken);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken), response);
+    }
+
+    private async Task<string> GetTextAsync(string path) =>
+        await (await _app.SendAsync(HttpMethod.Get, path)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+    [Fact]
+    public async Task An_erased_subject_is_gone_its_history_reads_as_erased_and_every_proof_still_verifies()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await _app.CreateAsync("Customer", "ada", $$"""{"name":"{{Secret}}"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _app.SendAsync(HttpMethod.Put, "/v1/entities/Customer/ada", $$"""{"name":"{{Secret}}","n":2}""", NvTestApp.NewRequestId())).StatusCode);
+        Assert.Equal(HttpStatusCode.Created, (await _app.CreateAsync("Customer", "bob", """{"name":"Bob"}""")).StatusCode);
+        Assert.Contains(Secret, await GetTextAsync("/v1/audit/entities/Customer/ada/history"), StringComparison.Ordinal); // opened with the key
+
+        var (noReason, _, r0) = await EraseAsync("ada", null, NvTestApp.NewRequestId());
+        r0.Dispose();
+        Assert.Equal(HttpStatusCode.BadRequest, noReason);
+        Assert.Equal(HttpStatusCode.OK, (await _app.SendAsync(HttpMethod.Get, "/v1/entities/Customer/ada")).StatusCode); // nothing written
+
+        var requestId = NvTestApp.NewRequestId();
+        var (status, body, r1) = await EraseAsync("ada", "ticket 17", requestId);
+        r1.Dispose();
+        Assert.True(status == HttpStatusCode.OK, body);
+        Assert.Contains("\"erased\"", body, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await _app.SendAsync(HttpMethod.Get, "/v1/entities/Customer/ada")).StatusCode);
+
+        var history = await NvTestApp.JsonAsync(await _app.SendAsync(HttpMethod.Get, "/v1/audit/entities/Customer/ada/history"));
+        var entries = history.GetProperty("entries").EnumerateArray().ToList();
+        Assert.Equal(2, entries.Count);
+        Assert.All(entries, e => Assert.True(e.GetProperty("erased").GetBoolean()));
+        Assert.DoesNotContain(Secret, await GetTextAsync("/v1/audit/entities/Customer/ada/history"), StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, await GetTextAsync("/v1/audit/entries?entityId=ada&limit=100"), StringComparison.Ordinal);
+        Assert.Contains("\"Bob\"", await GetTextAsync("/v1/audit/entities/Customer/bob/history"), StringComparison.Ordinal);
+
+        foreach (var entry in entries)
+        {
+            var proof = await NvTestApp.JsonAsync(await _app.SendAsync(HttpMethod.Get, $"/v1/audit/entries/{entry.GetProperty("id").GetString()}/proof"));
+            ImmutableArray<MerkleHash> path = [.. proof.GetProperty("path").EnumerateArray().Select(h => MerkleHash.FromHex(h.GetString()!))];
+            Assert.True(MerkleProofVerifier.VerifyInclusion(
+                MerkleHash.FromHex(proof.GetProperty("leafHash").GetString()!), proof.GetProperty("leafIndex").GetInt64(), proof.GetProperty("treeSize").GetInt64(),
+                path.AsSpan(), MerkleHash.FromHex(proof.GetProperty("root").GetString()!)));
+        }
+
+        var verify = await NvTestApp.JsonAsync(await _app.SendAsync(HttpMethod.Get, "/v1/audit/verify"));
+        Assert.True(verify.GetProperty("isValid").GetBoolean(), verify.ToString());
+
+        var (again, _, r2) = await EraseAsync("ada", "ticket 17", requestId);
+        using (r2)
+        {
+            Assert.Equal(HttpStatusCode.OK, again);
+            Assert.Equal("true", r2.Headers.GetValues("X-Nv-Replayed").Single());
+        }
+    }
+}

@@ -1,0 +1,354 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Nv.DbWriter;
+using Nv.Host.Pipeline;
+using Nv.Host.Protection;
+using Nv.Integration.Tests.Support;
+using Nv.Wal;
+using Nv.Wal.Protection;
+
+namespace Nv.Integration.Tests.Pipeline;
+
+/// <summary>Encryption at rest and erasure over the real FasterLog WAL and SQLite stores: payloads sealed per subject,
+/// keys checked at start, an erasure that destroys the subject's keys and leaves later writes alone.</summary>
+public sealed class EncryptionAtRestTests : IDisposable
+{
+    private const string Secret = "Hilda Whitcher, 078-05-1120";
+
+    private readonly TempDirectory _dir = new();
+    private readonly TempDirectory _keys = new();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private string Data => Path.Combine(_dir.Path, "data");
+
+    private string MasterKey(string name = "master.key")
+    {
+        var path = Path.Combine(_keys.Path, name);
+        if (!File.Exists(path))
+        {
+            FileMasterKeyProvider.CreateKeyFile(path);
+        }
+
+        return path;
+    }
+
+    private Task<NvTestHost> StartAsync(string? masterKey, Dictionary<string, string?>? more = null)
+    {
+        var settings = new Dictionary<string, string?> { ["Nv:Encryption:MasterKeyFile"] = masterKey, ["Nv:Encryption:KeyPoolSize"] = "16" };
+        foreach (var (key, value) in more ?? [])
+        {
+            settings[key] = value;
+        }
+
+        return NvTestHost.StartAsync(Data, settings);
+    }
+
+    private static WriteRequest Write(string requestId, WalOperation operation, string entityId, object? payload = null, string dtoType = "Customer") => new()
+    {
+        RequestId = requestId,
+        Operation = operation,
+        DtoType = dtoType,
+        EntityId = entityId,
+        Payload = payload is null ? null : JsonSerializer.SerializeToElement(payload),
+        UserId = "alice",
+        Reason = "test",
+    };
+
+    private static async Task<List<WalRecord>> ReadWal(IWriteAheadLog wal)
+    {
+        var records = new List<WalRecord>();
+        await foreach (var record in wal.ReadAsync(Lsn.None, Ct))
+        {
+            records.Add(record);
+        }
+
+        return records;
+    }
+
+    private byte[] WalBytes() => [.. Directory.GetFiles(Path.Combine(Data, "wal"), "*", SearchOption.AllDirectories).SelectMany(File.ReadAllBytes)];
+
+    private static bool Holds(byte[] bytes, string text) => bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
+
+    [Fact]
+    public async Task Writes_round_trip_sealed_per_subject_and_the_wal_holds_no_plaintext()
+    {
+        var key = MasterKey();
+        await using (var nv = await StartAsync(key))
+        {
+            Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = Secret, n = 1 }), Ct)).Status);
+            Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("u1", WalOperation.Update, "ada", new { name = Secret, n = 2 }), Ct)).Status);
+            Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("c2", WalOperation.Create, "bob", new { name = "Bob" }), Ct)).Status);
+            Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("d2", WalOperation.Delete, "bob"), Ct)).Status);
+            var batch = await nv.Pipeline.WriteBatchAsync(new BatchRequest
+            {
+                RequestId = "b1",
+                Items =
+                [
+                    new BatchItem { Operation = BatchOperation.Create, DtoType = "Customer", EntityId = "cy", Payload = JsonSerializer.SerializeToElement(new { name = "Cy " + Secret }) },
+                    new BatchItem { Operation = BatchOperation.Update, DtoType = "Customer", EntityId = "ada", Payload = JsonSerializer.SerializeToElement(new { name = Secret, n = 3 }) },
+                ],
+            }, Ct);
+            Assert.Equal(WriteStatus.Applied, batch.Status);
+
+            var records = await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>());
+            var entities = records.SelectMany(r => r.EntityChanges()).ToList();
+            Assert.All(entities, r => Assert.NotNull(r.PayloadKeyId));
+            Assert.All(entities, r => Assert.False(r.PayloadUnavailable));
+            var adaKeys = entities.Where(r => r.EntityId == "ada").Select(r => r.PayloadKeyId).Distinct().ToList();
+            Assert.Single(adaKeys); // one key per subject
+            Assert.NotEqual(adaKeys[0], entities.First(r => r.EntityId == "bob").PayloadKeyId);
+            Assert.Equal(3, (await nv.Pipeline.ReadAsync("Customer", "ada", Ct))!.Document.GetProperty("n").GetInt32());
+        }
+
+        Assert.False(Holds(WalBytes(), "Whitcher"));
+        Assert.False(Holds(WalBytes(), "078-05-1120"));
+
+        await using (var again = await StartAsync(key))
+        {
+            Assert.Equal(0, again.BootReplay.Replayed);
+            Assert.Equal(3, (await again.Pipeline.ReadAsync("Customer", "ada", Ct))!.Document.GetProperty("n").GetInt32());
+            Assert.Equal(Secret, (await again.Pipeline.ReadAsync("Customer", "ada", Ct))!.Document.GetProperty("name").GetString());
+            var records = await ReadWal(again.Services.GetRequiredService<IWriteAheadLog>());
+            Assert.Equal(Secret, records.First(r => r.RequestId == "c1").Payload.GetProperty("name").GetString());
+        }
+
+        // Without the master key the log still opens (operator tools): the payloads are ciphertext.
+        await using var plain = WriteAheadLog.Open(new WalOptions { Directory = Path.Combine(Data, "wal") });
+        var sealedRecords = await ReadWal(plain);
+        Assert.All(sealedRecords.Where(r => r.RequestId == "c1"), r => Assert.True(r.PayloadUnavailable));
+    }
+
+    [Fact]
+    public async Task Start_fails_with_one_clear_line_for_a_wrong_missing_or_absent_master_key()
+    {
+        var right = MasterKey("right.key");
+        await using (var nv = await StartAsync(right))
+        {
+            await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = Secret }), Ct);
+        }
+
+        var wrong = MasterKey("wrong.key");
+        var ex = await Assert.ThrowsAsync<MasterKeyException>(() => StartAsync(wrong));
+        Assert.DoesNotContain('\n', ex.Message);
+        using (var rightProvider = FileMasterKeyProvider.Open(right))
+        using (var wrongProvider = FileMasterKeyProvider.Open(wrong))
+        {
+            Assert.Contains(rightProvider.KeyId, ex.Message);
+            Assert.Contains(wrongProvider.KeyId, ex.Message);
+        }
+
+        var missing = await Assert.ThrowsAsync<MasterKeyException>(() => StartAsync(Path.Combine(_keys.Path, "nope.key")));
+        Assert.Contains("nope.key", missing.Message);
+        Assert.DoesNotContain('\n', missing.Message);
+
+        var off = await Assert.ThrowsAsync<MasterKeyException>(() => StartAsync(null));
+        Assert.Contains("NV_MASTER_KEY_FILE", off.Message);
+        Assert.DoesNotContain('\n', off.Message);
+
+        await using var fine = await StartAsync(right); // nothing was harmed
+        Assert.Equal(Secret, (await fine.Pipeline.ReadAsync("Customer", "ada", Ct))!.Document.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task An_erasure_destroys_the_subjects_keys_and_entity_and_a_later_write_to_it_gets_a_new_key()
+    {
+        var key = MasterKey();
+        Guid oldKey;
+        await using (var nv = await StartAsync(key))
+        {
+            await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = Secret }), Ct);
+            await nv.Pipeline.WriteAsync(Write("c2", WalOperation.Create, "bob", new { name = "Bob" }), Ct);
+            var erased = await nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "GDPR ticket 17" }, Ct);
+            Assert.Equal(WriteStatus.Applied, erased.Status);
+            Assert.Null(await nv.Pipeline.ReadAsync("Customer", "ada", Ct));
+            Assert.NotNull(await nv.Pipeline.ReadAsync("Customer", "bob", Ct));
+
+            var wal = nv.Services.GetRequiredService<IWriteAheadLog>();
+            var records = await ReadWal(wal);
+            var c1 = records.Single(r => r.RequestId == "c1");
+            oldKey = c1.PayloadKeyId!.Value;
+            Assert.True(c1.PayloadUnavailable); // shredded: the ciphertext is still there, its key is not
+            Assert.False(records.Single(r => r.RequestId == "c2").PayloadUnavailable);
+            Assert.Equal(WalOperation.Erase, records[^1].Operation);
+            Assert.Empty(await ((IDataKeyStore)nv.Services.GetRequiredService<IDbWriter>()).FindKeysAsync([oldKey], Ct));
+
+            // A retry of the erasure is a replay of its first outcome; a new write to the subject is a new life.
+            var retry = await nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "GDPR ticket 17" }, Ct);
+            Assert.True(retry.IsReplay);
+            Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("c3", WalOperation.Create, "ada", new { name = "Ada 2" }), Ct)).Status);
+            var c3 = (await ReadWal(wal)).Single(r => r.RequestId == "c3");
+            Assert.NotEqual(oldKey, c3.PayloadKeyId);
+        }
+
+        await using var again = await StartAsync(key);
+        Assert.Equal("Ada 2", (await again.Pipeline.ReadAsync("Customer", "ada", Ct))!.Document.GetProperty("name").GetString());
+        var all = await ReadWal(again.Services.GetRequiredService<IWriteAheadLog>());
+        Assert.True(all.Single(r => r.RequestId == "c1").PayloadUnavailable);
+        var stats = await ((IDataKeyStore)again.Services.GetRequiredService<IDbWriter>()).GetKeyStatisticsAsync(Ct);
+        Assert.Equal(1, stats.Erasures);
+    }
+
+    [Fact]
+    public async Task Audit_entries_are_sealed_and_after_an_erasure_read_as_erased_while_the_trail_and_its_proofs_verify()
+    {
+        var key = MasterKey();
+        await using (var nv = await StartAsync(key))
+        {
+            await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = Secret, n = 1 }) with { Ack = AckLevel.Audited }, Ct);
+            await nv.Pipeline.WriteAsync(Write("u1", WalOperation.Update, "ada", new { name = Secret, n = 2 }) with { Ack = AckLevel.Audited }, Ct);
+            await nv.Pipeline.WriteAsync(Write("c2", WalOperation.Create, "bob", new { name = "Bob" }) with { Ack = AckLevel.Audited }, Ct);
+            var history = await nv.Pipeline.GetHistoryAsync("Customer", "ada", cancellationToken: Ct);
+            Assert.Equal(2, history.Entries.Count);
+            Assert.All(history.Entries, e => Assert.False(e.Erased));
+            Assert.All(history.Entries, e => Assert.Equal(Secret, e.After!.Value.GetProperty("name").GetString())); // opened with the key
+            var stored = (await nv.Services.GetRequiredService<Nv.Audit.IAuditSink>().GetAsync(history.Entries[0].Id, Ct))!;
+            Assert.Equal(3, stored.EncodingVersion);
+            Assert.NotNull(stored.KeyId);
+            Assert.Null(stored.After); // the store holds only the ciphertext
+        }
+
+        var audit = Path.Combine(Data, "audit.db");
+        Assert.False(Holds([.. Directory.GetFiles(Data, "audit.db*").SelectMany(File.ReadAllBytes)], "Whitcher"));
+
+        await using (var nv = await StartAsync(key))
+        {
+            var erased = await nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "GDPR ticket 17" }, Ct);
+            Assert.Equal(WriteStatus.Applied, erased.Status);
+        }
+
+        await using var again = await StartAsync(key);
+        var adaHistory = await again.Pipeline.GetHistoryAsync("Customer", "ada", cancellationToken: Ct);
+        Assert.Equal(2, adaHistory.Entries.Count);
+        Assert.All(adaHistory.Entries, e => Assert.True(e.Erased));
+        Assert.All(adaHistory.Entries, e => Assert.Null(e.After));
+        Assert.All(adaHistory.Entries, e => Assert.Empty(e.Changes));
+        var bob = Assert.Single((await again.Pipeline.GetHistoryAsync("Customer", "bob", cancellationToken: Ct)).Entries);
+        Assert.False(bob.Erased);
+        Assert.Equal("Bob", bob.After!.Value.GetProperty("name").GetString());
+        var erasure = Assert.Single((await again.Pipeline.QueryAuditAsync(new Nv.Audit.AuditQuery { Category = Nv.Audit.AuditCategory.DataErasure, Limit = 10 }, Ct)).Entries);
+        Assert.Equal("ada", erasure.EntityId);
+        Assert.Null(erasure.Before);
+        Assert.Null(erasure.After);
+
+        var proofs = (Nv.Audit.IAuditProofs)again.Services.GetRequiredService<Nv.Audit.IAuditSink>();
+        var verified = await proofs.VerifyAsync(null, Ct);
+        Assert.True(verified.IsValid, verified.Reason);
+        foreach (var entry in adaHistory.Entries)
+        {
+            var proof = (await proofs.GetInclusionProofAsync(entry.Id, cancellationToken: Ct))!;
+            Assert.True(proof.Verify());
+        }
+
+        var size = (await proofs.GetConsistencyProofAsync(erasure.Service, 1, erasure.Sequence, Ct)).Verify();
+        Assert.True(size);
+        Assert.True(File.Exists(audit));
+    }
+
+    // Every file under the data directory, and the host's log lines, as bytes.
+    private List<(string Path, byte[] Bytes)> EveryFile() =>
+        [.. Directory.GetFiles(Data, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)).Select(f => (f, ReadShared(f)))];
+
+    // Read beside the running host (which holds its files open); the WAL's lock file is held exclusively and empty.
+    private static byte[] ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private static void AssertNowhere(IEnumerable<(string Path, byte[] Bytes)> files, params string[] secrets)
+    {
+        foreach (var (path, bytes) in files)
+        {
+            foreach (var secret in secrets)
+            {
+                Assert.False(Holds(bytes, secret), $"{Path.GetFileName(path)} still holds \"{secret}\"");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task After_an_erasure_no_byte_of_the_subjects_payloads_is_left_in_any_file_under_the_data_directory()
+    {
+        // Distinct, long enough to never occur by chance: one per image the subject ever had (create, update, batch, a
+        // patch-like update that only changes a field, and a delete's before image of a second entity of the subject).
+        string[] secrets = ["Hilda-Whitcher-create-4711", "Hilda-Whitcher-update-4712", "Hilda-Whitcher-batch-4713", "ssn-078-05-1120-x", "Ada-order-item-4714"];
+        var key = MasterKey();
+        await using (var nv = await StartAsync(key, new() { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" }))
+        {
+            await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = secrets[0], ssn = secrets[3] }), Ct);
+            await nv.Pipeline.WriteAsync(Write("u1", WalOperation.Update, "ada", new { name = secrets[1], ssn = secrets[3] }), Ct);
+            await nv.Pipeline.WriteBatchAsync(new BatchRequest
+            {
+                RequestId = "b1",
+                Items =
+                [
+                    new BatchItem { Operation = BatchOperation.Update, DtoType = "Customer", EntityId = "ada", Payload = JsonSerializer.SerializeToElement(new { name = secrets[2], ssn = secrets[3] }) },
+                    new BatchItem { Operation = BatchOperation.Create, DtoType = "Customer", EntityId = "bob", Payload = JsonSerializer.SerializeToElement(new { name = "Bob-Visible-9001" }) },
+                ],
+            }, Ct);
+            await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-1", new { customerId = "ada", item = secrets[4] }, "Order"), Ct);
+            await nv.Pipeline.WriteAsync(Write("o1d", WalOperation.Delete, "o-1", dtoType: "Order"), Ct);
+            await nv.Pipeline.WriteAsync(Write("o2", WalOperation.Create, "o-2", new { customerId = "ada", item = secrets[4] }, "Order") with { Ack = AckLevel.Audited }, Ct);
+
+            Assert.True(EveryFile().Any(f => Holds(f.Bytes, secrets[2])), "the live entity is stored in plain text before the erasure");
+            var erased = await nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "GDPR ticket 17" }, Ct);
+            Assert.Equal(WriteStatus.Applied, erased.Status);
+
+            // While the host runs: the erasure scrubbed the entity store (secure_delete, TRUNCATE checkpoint).
+            AssertNowhere(EveryFile(), secrets);
+            Assert.True(EveryFile().Any(f => Holds(f.Bytes, "Bob-Visible-9001")), "the scan sees plain text where there is some");
+            Assert.DoesNotContain(nv.Logs.GetSnapshot(), r => secrets.Any(s => r.Message.Contains(s, StringComparison.Ordinal)));
+        }
+
+        AssertNowhere(EveryFile(), secrets); // after a clean stop (checkpoints at close)
+        await using (var again = await StartAsync(key, new() { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" }))
+        {
+            Assert.Null(await again.Pipeline.ReadAsync("Customer", "ada", Ct));
+            Assert.Null(await again.Pipeline.ReadAsync("Order", "o-2", Ct));
+            Assert.NotNull(await again.Pipeline.ReadAsync("Customer", "bob", Ct));
+        }
+
+        AssertNowhere(EveryFile(), secrets);
+    }
+
+    [Fact]
+    public async Task Erasure_without_encryption_is_refused_and_writes_nothing()
+    {
+        await using var nv = await NvTestHost.StartAsync(Data);
+        await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = Secret }), Ct);
+        var ex = await Assert.ThrowsAsync<WriteValidationException>(() =>
+            nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "r" }, Ct));
+        Assert.Contains("encryption at rest is off", ex.Message);
+        Assert.NotNull(await nv.Pipeline.ReadAsync("Customer", "ada", Ct));
+        Assert.DoesNotContain(await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>()), r => r.Operation == WalOperation.Erase);
+    }
+
+    [Fact]
+    public async Task A_subject_from_a_payload_field_is_erased_with_its_orders_across_types()
+    {
+        var key = MasterKey();
+        await using var nv = await StartAsync(key, new() { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" });
+        await nv.Pipeline.WriteAsync(Write("c", WalOperation.Create, "c-17", new { name = Secret }), Ct);
+        await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-1", new { customerId = "c-17", item = "Whitcher's book" }, "Order"), Ct);
+        await nv.Pipeline.WriteAsync(Write("o2", WalOperation.Create, "o-2", new { customerId = "c-18", item = "other" }, "Order"), Ct);
+
+        var records = await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>());
+        Assert.Equal("Customer/c-17", records.Single(r => r.RequestId == "o1").Subject);
+        Assert.Equal(records.Single(r => r.RequestId == "c").PayloadKeyId, records.Single(r => r.RequestId == "o1").PayloadKeyId);
+
+        await nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e", DtoType = "Customer", EntityId = "c-17", Reason = "request 9" }, Ct);
+        Assert.Null(await nv.Pipeline.ReadAsync("Customer", "c-17", Ct));
+        Assert.Null(await nv.Pipeline.ReadAsync("Order", "o-1", Ct));
+        Assert.NotNull(await nv.Pipeline.ReadAsync("Order", "o-2", Ct));
+    }
+
+    public void Dispose()
+    {
+        _dir.Dispose();
+        _keys.Dispose();
+    }
+}

@@ -1,0 +1,115 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Nv.Smoke.Tests.Support;
+
+namespace Nv.Smoke.Tests.Cli;
+
+/// <summary>The operator tools with encryption at rest: <c>nv keys new-master</c>, <c>nv wal dump</c> and <c>nv audit
+/// query/history</c> show sealed data as ciphertext unless the master key is configured (and as erased once the subject is
+/// erased), <c>nv keys stat</c> reports keys, erasures and the master key id, <c>nv keys rotate-master</c> re-wraps the
+/// keys so the new master key reads everything.</summary>
+public sealed class EncryptionCliTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+
+    private const string AdaSecret = "Hilda-Whitcher-cli-6631";
+    private const string BobSecret = "Bob-Builder-cli-6632";
+
+    private static string All(NvRun run) => string.Join('\n', run.Stdout) + "\n" + string.Join('\n', run.Stderr);
+
+    [Fact]
+    public async Task Operator_tools_show_ciphertext_without_the_master_key_plain_text_with_it_and_erased_subjects_as_erased()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var dir = new TempDirectory("enc-cli");
+        using var keys = new TempDirectory("enc-cli-keys");
+        var master = Path.Combine(keys.Path, "master.key");
+        var created = await NvProcess.RunAsync(dir.Path, null, Timeout, "keys", "new-master", "--out", master);
+        Assert.True(created.ExitCode == 0, created.Describe());
+        var masterId = created.Stdout.Single().Trim();
+        Assert.StartsWith("mk-", masterId, StringComparison.Ordinal);
+        var again = await NvProcess.RunAsync(dir.Path, null, Timeout, "keys", "new-master", "--out", master);
+        Assert.NotEqual(0, again.ExitCode); // never overwritten
+        Assert.Contains("already exists", All(again), StringComparison.Ordinal);
+
+        var on = new Dictionary<string, string> { ["NV_ENV"] = "smoke", ["NV_SERVICE"] = "smoke", ["NV_MASTER_KEY_FILE"] = master };
+        var off = new Dictionary<string, string> { ["NV_ENV"] = "smoke", ["NV_SERVICE"] = "smoke" };
+        using (var server = await NvServer.StartAsync(dir.Path, on, null, ct))
+        {
+            Assert.True(await server.WaitReadyAsync(TimeSpan.FromSeconds(60), ct), server.Process.Describe());
+            foreach (var (id, secret) in new[] { ("ada", AdaSecret), ("bob", BobSecret) })
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, $"/v1/entities/Customer/{id}") { Content = JsonContent.Create(new { name = secret }) };
+                request.Headers.Add("X-Request-Id", "w-" + id);
+                request.Headers.TryAddWithoutValidation("Prefer", "nv-ack=audited");
+                using var response = await server.Client.SendAsync(request, ct);
+                Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(ct));
+            }
+
+            await server.StopAsync(ct);
+        }
+
+        // With the master key: plain text. Without it: ciphertext, shown as such.
+        var dumpOn = await NvProcess.RunAsync(dir.Path, on, Timeout, "wal", "dump", "--json");
+        Assert.True(dumpOn.ExitCode == 0, dumpOn.Describe());
+        Assert.Contains(AdaSecret, All(dumpOn), StringComparison.Ordinal);
+        var dumpOff = await NvProcess.RunAsync(dir.Path, off, Timeout, "wal", "dump", "--json");
+        Assert.True(dumpOff.ExitCode == 0, dumpOff.Describe());
+        Assert.DoesNotContain(AdaSecret, All(dumpOff), StringComparison.Ordinal);
+        Assert.Contains("encrypted: key not available", All(dumpOff), StringComparison.Ordinal);
+
+        var queryOn = await NvProcess.RunAsync(dir.Path, on, Timeout, "audit", "query", "--entity", "Customer/ada", "--json");
+        Assert.True(queryOn.ExitCode == 0, queryOn.Describe());
+        Assert.Contains(AdaSecret, All(queryOn), StringComparison.Ordinal);
+        var queryOff = await NvProcess.RunAsync(dir.Path, off, Timeout, "audit", "query", "--entity", "Customer/ada", "--json");
+        Assert.True(queryOff.ExitCode == 0, queryOff.Describe());
+        Assert.DoesNotContain(AdaSecret, All(queryOff), StringComparison.Ordinal);
+        using (var page = JsonDocument.Parse(string.Join('\n', queryOff.Stdout)))
+        {
+            var entry = Assert.Single(page.RootElement.GetProperty("entries").EnumerateArray());
+            Assert.False(entry.GetProperty("erased").GetBoolean());
+            Assert.False(string.IsNullOrEmpty(entry.GetProperty("ciphertext").GetString()));
+            Assert.Equal(JsonValueKind.String, entry.GetProperty("keyId").ValueKind);
+        }
+
+        var tableOff = await NvProcess.RunAsync(dir.Path, off, Timeout, "audit", "history", "Customer", "ada");
+        Assert.True(tableOff.ExitCode == 0, tableOff.Describe());
+        Assert.Contains("ciphertext", All(tableOff), StringComparison.Ordinal);
+
+        // Erase ada: with the master key her entries read as erased, bob's still open.
+        var erase = await NvProcess.RunAsync(dir.Path, on, Timeout, "erase", "--dto-type", "Customer", "--entity-id", "ada", "--reason", "ticket 9");
+        Assert.True(erase.ExitCode == 0, erase.Describe());
+        var erased = await NvProcess.RunAsync(dir.Path, on, Timeout, "audit", "query", "--entity", "Customer/ada", "--json");
+        Assert.DoesNotContain(AdaSecret, All(erased), StringComparison.Ordinal);
+        using (var page = JsonDocument.Parse(string.Join('\n', erased.Stdout)))
+        {
+            Assert.Contains(page.RootElement.GetProperty("entries").EnumerateArray(), e => e.GetProperty("erased").GetBoolean());
+        }
+
+        var history = await NvProcess.RunAsync(dir.Path, on, Timeout, "audit", "history", "Customer", "ada");
+        Assert.Contains("erased (key", All(history), StringComparison.Ordinal);
+        Assert.Contains(BobSecret, All(await NvProcess.RunAsync(dir.Path, on, Timeout, "audit", "query", "--entity", "Customer/bob", "--json")), StringComparison.Ordinal);
+        var dumpErased = await NvProcess.RunAsync(dir.Path, on, Timeout, "wal", "dump", "--json");
+        Assert.DoesNotContain(AdaSecret, All(dumpErased), StringComparison.Ordinal);
+        Assert.Contains(BobSecret, All(dumpErased), StringComparison.Ordinal);
+
+        var stat = await NvProcess.RunAsync(dir.Path, on, Timeout, "keys", "stat");
+        Assert.True(stat.ExitCode == 0, stat.Describe());
+        Assert.Contains("on, master key " + masterId, All(stat), StringComparison.Ordinal);
+        Assert.Contains("erased subjects:     1", All(stat), StringComparison.Ordinal);
+        Assert.Contains("Customer/ada", All(stat), StringComparison.Ordinal);
+
+        // Rotation: the new master key reads everything, the old one is refused with one line.
+        var next = Path.Combine(keys.Path, "next.key");
+        Assert.Equal(0, (await NvProcess.RunAsync(dir.Path, null, Timeout, "keys", "new-master", "--out", next)).ExitCode);
+        var rotate = await NvProcess.RunAsync(dir.Path, on, Timeout, "keys", "rotate-master", "--new", next);
+        Assert.True(rotate.ExitCode == 0, rotate.Describe());
+        var withNext = new Dictionary<string, string>(on) { ["NV_MASTER_KEY_FILE"] = next };
+        Assert.Contains(BobSecret, All(await NvProcess.RunAsync(dir.Path, withNext, Timeout, "audit", "query", "--entity", "Customer/bob", "--json")), StringComparison.Ordinal);
+        var old = await NvProcess.RunAsync(dir.Path, on, Timeout, "audit", "query", "--entity", "Customer/bob", "--json");
+        Assert.NotEqual(0, old.ExitCode);
+        Assert.Single(old.Stderr, l => l.StartsWith("nv: error:", StringComparison.Ordinal));
+        var verify = await NvProcess.RunAsync(dir.Path, off, Timeout, "audit", "verify"); // needs no key at all
+        Assert.True(verify.ExitCode == 0, verify.Describe());
+    }
+}
