@@ -379,6 +379,9 @@ if __name__ == "__main__":
     elif sys.argv[1:] == ["--golden"]:
         e = fixed_entry_v2()
         print("v2", entry_hash(e))
+        sealed = dict(e, encoding=3, before_json=None, after_json=None, changes_json="[]",
+                      key_id="0f8fad5b-d9cb-469f-a165-70867728950e", sealed=bytes(range(32)))
+        print("v3", entry_hash(sealed))
         e["encoding"], e["wal_record_hash"] = 1, None
         print("v1", entry_hash(e))
         print("wal", wal_record_hash(fixed_wal_record()))

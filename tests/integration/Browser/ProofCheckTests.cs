@@ -141,10 +141,14 @@ public sealed class ProofCheckTests(AuditExplorerFixture fixture) : IClassFixtur
                 prevHash: 'a'.repeat(64), walRecordHash: null,
               };
               const v2 = { ...v1, encoding: 2, walRecordHash: '5f1c0e3c2b7d41e8569a0c2b7d41e8569a0c2b7d41e8569a0c2b7d41e8569a0c' };
-              return [await c.chainHashHex(v1.prevHash, c.encodeEntry(v1)), await c.chainHashHex(v2.prevHash, c.encodeEntry(v2))];
+              const sealed = btoa(String.fromCharCode(...Array.from({ length: 32 }, (_, i) => i)));
+              const v3 = { ...v2, encoding: 3, before: null, after: null, changes: [], keyId: '0f8fad5b-d9cb-469f-a165-70867728950e', sealed };
+              return [await c.chainHashHex(v1.prevHash, c.encodeEntry(v1)), await c.chainHashHex(v2.prevHash, c.encodeEntry(v2)),
+                await c.chainHashHex(v3.prevHash, c.encodeEntry(v3))];
             }
             """);
-        Assert.Equal(["3bb064d8292630830ccbb436d6c31b30095a72fa1c10a19f99609c1d02adfe4d", "16c48083f8107245b6800b68a0874598983185fabe1c413dc7a4fab6042544dc"], hashes);
+        Assert.Equal(["3bb064d8292630830ccbb436d6c31b30095a72fa1c10a19f99609c1d02adfe4d", "16c48083f8107245b6800b68a0874598983185fabe1c413dc7a4fab6042544dc",
+            "9229caf25fae8fa996c13c3891cdb7f7ab0fd9137aead41e502fe9c3e2682432"], hashes);
     }
 
     [Fact]

@@ -31,6 +31,24 @@ public sealed class AuditCanonicalEncodingTests
         Assert.Equal(AuditCanonicalEncoding.Encode(FixedEntry())[5..], bytes[5..^69]);
     }
 
+    // Version 3 (a sealed entry: key id and ciphertext, never the plaintext); also recomputed by
+    // docs/audit_verify_reference.py --golden (line "v3") and by the explorer page (ProofCheckTests).
+    private const string GoldenHashV3 = "9229caf25fae8fa996c13c3891cdb7f7ab0fd9137aead41e502fe9c3e2682432";
+
+    [Fact]
+    public void Fixed_entry_sealed_in_version_3_has_the_golden_hash_whatever_plaintext_a_reader_filled_in()
+    {
+        var sealedEntry = FixedEntryV2() with
+        {
+            EncodingVersion = 3,
+            KeyId = Guid.Parse("0f8fad5b-d9cb-469f-a165-70867728950e"),
+            Sealed = [.. Enumerable.Range(0, 32).Select(i => (byte)i)],
+        };
+        Assert.Equal(GoldenHashV3, AuditHash.Compute(sealedEntry));
+        Assert.Equal(GoldenHashV3, AuditHash.Compute(sealedEntry with { Before = null, After = null, Changes = [] }));
+        Assert.Equal(3, AuditCanonicalEncoding.Encode(sealedEntry)[4]);
+    }
+
     [Fact]
     public void Encoding_is_stable_and_independent_of_member_and_metadata_order()
     {

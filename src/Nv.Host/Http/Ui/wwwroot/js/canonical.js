@@ -1,5 +1,6 @@
 // The audit entry's canonical bytes, rebuilt in the browser from its fields (docs/audit-hash-chain.md): "NVAE", the
-// version byte, then 17 (version 1) or 18 (version 2) fields, each absent (0x00) or present (0x01, a 4-byte big-endian
+// version byte, then 17 (version 1), 18 (version 2) or 20 (version 3: a sealed entry's key id and base64 ciphertext; its
+// before and after absent, its changes []) fields, each absent (0x00) or present (0x01, a 4-byte big-endian
 // length, UTF-8). Nothing here asks the server for a hash: every hash the proof check compares is computed from these bytes.
 import { JsonNumber, canonicalString, canonicalTree, parseJsonTree } from './json.js';
 
@@ -93,8 +94,13 @@ const HASH = /^[0-9a-f]{64}$/;
  */
 export function encodeEntry(leaf) {
   const version = leaf.encoding;
-  if (version !== 1 && version !== 2) throw new Error(`unknown encoding version ${version}`);
+  if (version !== 1 && version !== 2 && version !== 3) throw new Error(`unknown encoding version ${version}`);
   if (version === 1 && leaf.walRecordHash != null) throw new Error('encoding version 1 cannot hold a WAL record hash');
+  if (version < 3 && (leaf.keyId != null || leaf.sealed != null)) throw new Error(`encoding version ${version} cannot hold a sealed entry`);
+  const sealed = leaf.keyId != null;
+  if (sealed && (leaf.before != null || leaf.after != null || (leaf.changes ?? []).length > 0)) {
+    throw new Error('a sealed entry holds plain data beside its ciphertext');
+  }
   if (!ID.test(leaf.id)) throw new Error(`id is not a lowercase UUID: ${leaf.id}`);
   if (!CANONICAL_TIME.test(leaf.timestamp)) throw new Error(`timestamp is not in the canonical form: ${leaf.timestamp}`);
   if (!HASH.test(leaf.prevHash)) throw new Error('prevHash is not 64 lowercase hex digits');
@@ -125,6 +131,10 @@ export function encodeEntry(leaf) {
   field(decimal(leaf.sequence));
   field(leaf.prevHash);
   if (version >= 2) field(leaf.walRecordHash);
+  if (version >= 3) {
+    field(leaf.keyId ?? null);
+    field(leaf.sealed ?? null);
+  }
   return concat(...parts);
 }
 
