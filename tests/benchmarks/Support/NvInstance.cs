@@ -37,6 +37,7 @@ internal sealed class NvInstance : IAsyncDisposable
             ["Nv:Pipeline:Environment"] = "bench",
             ["Nv:Pipeline:Service"] = "bench",
         });
+        builder.Configuration.AddEnvironmentVariables(); // e.g. Nv__Pipeline__DurablePointInterval=00:00:01 for a sweep
         configure?.Invoke(builder.Configuration);
         builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         services?.Invoke(builder.Services); // before AddNv, whose registrations only fill what is missing
