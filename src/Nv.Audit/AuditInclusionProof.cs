@@ -34,4 +34,17 @@ public sealed record AuditInclusionProof
 
     /// <summary>Checks the path against <see cref="Root"/> (not the signature: see <see cref="CheckpointVerifier"/>).</summary>
     public bool Verify() => Path.Verify(LeafHash, Root);
+
+    // The proof of the leaf at index in the first treeSize leaves of a chain's tree (every store builds it the same way).
+    internal static AuditInclusionProof FromTree(AuditEntry entry, string chain, MerkleTree tree, long index, long treeSize, SignedCheckpoint? checkpoint) => new()
+    {
+        Entry = entry,
+        Chain = chain,
+        LeafIndex = index,
+        TreeSize = treeSize,
+        LeafHash = tree.GetLeaf(index),
+        Path = tree.GetInclusionProof(index, treeSize),
+        Root = tree.RootAt(treeSize),
+        Checkpoint = checkpoint,
+    };
 }

@@ -252,17 +252,7 @@ internal sealed class InMemoryAuditSink : IAuditSink, IAuditProofs
                 size = checkpoint.Checkpoint.TreeSize;
             }
 
-            return Task.FromResult<AuditInclusionProof?>(new AuditInclusionProof
-            {
-                Entry = entry,
-                Chain = chain.Name,
-                LeafIndex = index,
-                TreeSize = size,
-                LeafHash = chain.Tree.GetLeaf(index),
-                Path = chain.Tree.GetInclusionProof(index, size),
-                Root = chain.Tree.RootAt(size),
-                Checkpoint = checkpoint,
-            });
+            return Task.FromResult<AuditInclusionProof?>(AuditInclusionProof.FromTree(entry, chain.Name, chain.Tree, index, size, checkpoint));
         }
     }
 

@@ -87,11 +87,11 @@ internal static class MongoAuditDocument
                 UserId = NullableText(document, "userId"),
                 DtoType = NullableText(document, "dtoType"),
                 EntityId = document["entityId"].AsString,
-                Before = ParseJson(NullableText(document, "before")),
-                After = ParseJson(NullableText(document, "after")),
-                Changes = ParseChanges(document["changes"].AsString),
+                Before = StoredJson.Value(NullableText(document, "before")),
+                After = StoredJson.Value(NullableText(document, "after")),
+                Changes = StoredJson.Changes(document["changes"].AsString),
                 Reason = NullableText(document, "reason"),
-                Metadata = ParseMetadata(document["metadata"].AsString),
+                Metadata = StoredJson.Metadata(document["metadata"].AsString),
                 RequestId = document["requestId"].AsString,
                 Lsn = document.GetValue("lsn", BsonNull.Value).IsBsonNull ? null : new Lsn(document["lsn"].AsInt64),
                 Sequence = document["sequence"].AsInt64,
@@ -136,32 +136,5 @@ internal static class MongoAuditDocument
         scratch.Clear();
         write(scratch);
         return new BsonString(Encoding.UTF8.GetString(scratch.WrittenSpan));
-    }
-
-    private static JsonElement? ParseJson(string? text) => text is null ? null : JsonSerializer.Deserialize<JsonElement>(text);
-
-    private static SortedDictionary<string, string> ParseMetadata(string text) =>
-        JsonSerializer.Deserialize<Dictionary<string, string>>(text) is { } map
-            ? new SortedDictionary<string, string>(map, StringComparer.Ordinal)
-            : throw new FormatException("metadata is null");
-
-    private static List<FieldChange> ParseChanges(string text)
-    {
-        var array = JsonSerializer.Deserialize<JsonElement>(text);
-        if (array.ValueKind != JsonValueKind.Array)
-        {
-            throw new FormatException("changes is not an array");
-        }
-
-        var changes = new List<FieldChange>(array.GetArrayLength());
-        foreach (var item in array.EnumerateArray())
-        {
-            var path = item.GetProperty("path").GetString() ?? throw new FormatException("change path is null");
-            JsonElement? before = item.TryGetProperty("before", out var b) ? b : null;
-            JsonElement? after = item.TryGetProperty("after", out var a) ? a : null;
-            changes.Add(new FieldChange(path, before, after));
-        }
-
-        return changes;
     }
 }

@@ -62,17 +62,7 @@ internal sealed partial class MongoAuditSink : IAuditProofs
                 size = checkpoint.Checkpoint.TreeSize;
             }
 
-            return new AuditInclusionProof
-            {
-                Entry = entry,
-                Chain = chain.Name,
-                LeafIndex = index,
-                TreeSize = size,
-                LeafHash = chain.Tree.GetLeaf(index),
-                Path = chain.Tree.GetInclusionProof(index, size),
-                Root = chain.Tree.RootAt(size),
-                Checkpoint = checkpoint,
-            };
+            return AuditInclusionProof.FromTree(entry, chain.Name, chain.Tree, index, size, checkpoint);
         }
         finally
         {

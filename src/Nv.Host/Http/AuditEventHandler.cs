@@ -196,31 +196,9 @@ internal sealed class AuditEventHandler
         {
             outcome = await _events.RecordAsync(request, cancellationToken);
         }
-        catch (WriteValidationException ex) when (ex.IsTooLarge)
+        catch (NvException ex) when (WriteProblems.Handles(ex))
         {
-            return Problems.TooLarge(context, ex.Message);
-        }
-        catch (WriteValidationException ex)
-        {
-            return Problems.Validation(context, ex.Message, ex.Field);
-        }
-        catch (IdempotencyKeyReusedException ex)
-        {
-            return Problems.Create(context, StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyKeyReused,
-                "The request id was already used for a different request", ex.Message);
-        }
-        catch (RequestInProgressException ex)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            return Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.RequestInProgress, "The request is still in progress", ex.Message);
-        }
-        catch (WalFaultedException ex)
-        {
-            return Problems.WalFaulted(context, "The event was not acknowledged: " + ex.Message + " Nv records nothing until it is restarted.");
-        }
-        catch (PipelineUnavailableException ex)
-        {
-            return Problems.NotReady(context, ex.Message, ex.DurableLsn?.Value);
+            return WriteProblems.For(context, ex, "event");
         }
 
         AckPreference.Applied(context, ack ?? AckLevel.Audited);

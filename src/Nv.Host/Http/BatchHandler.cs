@@ -96,26 +96,14 @@ internal sealed class BatchHandler
         {
             outcome = await _pipeline.WriteBatchAsync(request, cancellationToken);
         }
-        catch (WriteValidationException ex) when (ex.IsTooLarge)
-        {
-            return Problems.TooLarge(context, ex.Message);
-        }
-        catch (WriteValidationException ex)
-        {
-            return Problems.Validation(context, ex.Message, ex.Field);
-        }
         catch (BatchesNotSupportedException ex)
         {
             return Problems.Create(context, StatusCodes.Status501NotImplemented, ProblemTypes.BatchesNotSupported,
                 "Batches are not supported by this store", ex.Message + " Nothing was written.");
         }
-        catch (WalFaultedException ex)
+        catch (NvException ex) when (WriteProblems.Handles(ex))
         {
-            return Problems.WalFaulted(context, "The batch was not acknowledged: " + ex.Message + " Nv accepts no more writes until it is restarted.");
-        }
-        catch (PipelineUnavailableException ex)
-        {
-            return Problems.NotReady(context, ex.Message, ex.DurableLsn?.Value);
+            return WriteProblems.For(context, ex, "batch");
         }
         catch (InvalidOperationException ex)
         {

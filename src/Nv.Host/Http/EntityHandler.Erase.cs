@@ -45,27 +45,9 @@ internal sealed partial class EntityHandler
                 ? Results.Ok(new EraseResponse(outcome.RequestId, "erased", outcome.Lsn.Value, dtoType, entityId))
                 : WriteResults.From(context, outcome, WalOperation.Erase, dtoType, entityId, clientPrecondition: false);
         }
-        catch (WriteValidationException ex)
+        catch (NvException ex) when (WriteProblems.Handles(ex))
         {
-            return Problems.Validation(context, ex.Message, ex.Field);
-        }
-        catch (IdempotencyKeyReusedException ex)
-        {
-            return Problems.Create(context, StatusCodes.Status422UnprocessableEntity, ProblemTypes.IdempotencyKeyReused,
-                "The request id was already used for a different request", ex.Message);
-        }
-        catch (RequestInProgressException ex)
-        {
-            context.Response.Headers.RetryAfter = "1";
-            return Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.RequestInProgress, "The request is still in progress", ex.Message);
-        }
-        catch (WalFaultedException ex)
-        {
-            return Problems.WalFaulted(context, "The erasure was not acknowledged: " + ex.Message);
-        }
-        catch (PipelineUnavailableException ex)
-        {
-            return Problems.NotReady(context, ex.Message, ex.DurableLsn?.Value);
+            return WriteProblems.For(context, ex, "erasure");
         }
     }
 

@@ -142,6 +142,16 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
             NativeFileSync.Fsync(stream.SafeFileHandle, temp);
         }
 
+        // The metadata names a committed address: the segment files holding it must not vanish in a power loss that keeps the
+        // metadata. FasterLog creates a segment during a flush and the WAL syncs the segment directory only after the commit
+        // (FasterWriteAheadLog.Flush.cs), so a metadata write inside that commit could become durable first and name a
+        // segment whose entry was lost: recovery then refused to open (found by the full-size power-loss sweep, image 191 of
+        // NV_TEST_SEED=1212832362). Segments live in the parent of this directory (log/, beside log/commits).
+        if (Path.GetDirectoryName(_directory) is { } segments && Directory.Exists(segments))
+        {
+            NativeFileSync.FsyncDirectory(segments);
+        }
+
         File.Move(temp, path, overwrite: true);
         // A rename across directories is durable, under the strict POSIX rules, only once both directories are synced
         // (ext4's journal commits it whole, but a power loss may keep neither name where that does not hold).

@@ -19,6 +19,23 @@ public sealed class BatchApiTests(OpenAppFixture fixture) : IClassFixture<OpenAp
         return _app.Client.SendAsync(request, Ct);
     }
 
+    /// <summary>Was a 500: the batch endpoint mapped only some of the pipeline's refusals (WriteProblems now maps them for
+    /// every write endpoint).</summary>
+    [Fact]
+    public async Task A_request_id_reused_for_another_batch_is_a_422_and_writes_nothing()
+    {
+        var (a, b) = (Id(), Id());
+        var requestId = NvTestApp.NewRequestId();
+        var first = await Batch($$$"""{"items":[{"op":"create","dtoType":"Order","entityId":"{{{a}}}","payload":{"n":1}}]}""", requestId);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+
+        var reused = await Batch($$$"""{"items":[{"op":"create","dtoType":"Order","entityId":"{{{b}}}","payload":{"n":2}}]}""", requestId);
+
+        Assert.Equal((HttpStatusCode)422, reused.StatusCode);
+        Assert.Contains("https://nv.dev/problems/idempotency-key-reused", await reused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await _app.SendAsync(HttpMethod.Get, $"/v1/entities/Order/{b}")).StatusCode);
+    }
+
     [Fact]
     public async Task A_batch_writes_every_item_at_one_lsn_and_audits_each_under_the_request_id()
     {
