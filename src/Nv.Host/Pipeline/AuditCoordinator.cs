@@ -277,6 +277,15 @@ internal sealed partial class AuditCoordinator : IDisposable
                 _processedThrough = Lsn.Max(_processedThrough, boot);
             }
 
+            // The WAL truncates only below what the audit store made durable, so records it no longer holds were audited.
+            // Without this, a boot with the audit store unreadable and the WAL's watermarks lost started from LSN 1 and
+            // failed on every retry (WalTruncatedException; found by the full-size CrashWindowTests after-unpark-append).
+            var first = _wal.GetStatistics().FirstLsn;
+            if (first.Value > 1 && _audited.Value < first.Value - 1)
+            {
+                MarkAudited(new Lsn(first.Value - 1));
+            }
+
             long inserted = 0;
             var batch = new List<WalRecord>(BackfillBatchSize);
             await foreach (var record in _wal.ReadAsync(_audited.Next, cancellationToken))
