@@ -9,6 +9,10 @@ internal static partial class Log
         Message = "Audit write failed for {DtoType} {Operation} {EntityId} (requestId {RequestId}, lsn {Lsn}); the write succeeded and the entry will be backfilled from the WAL")]
     public static partial void AuditWriteFailed(ILogger logger, Exception? exception, string? dtoType, string operation, string entityId, string requestId, long lsn);
 
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning,
+        Message = "Audit write failed for system entry {Operation} (requestId {RequestId}); it is parked on disk and stored once the audit store answers")]
+    public static partial void SystemAuditWriteFailed(ILogger logger, Exception? exception, string operation, string requestId);
+
     [LoggerMessage(EventId = 3002, Level = LogLevel.Information, Message = "Audit backfill wrote {Count} missing entries (audited through lsn {Lsn})")]
     public static partial void AuditBackfilled(ILogger logger, long count, long lsn);
 

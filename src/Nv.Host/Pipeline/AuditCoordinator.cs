@@ -201,7 +201,7 @@ internal sealed partial class AuditCoordinator : IDisposable
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Interlocked.Increment(ref _failures);
-            Log.AuditWriteFailed(_logger, ex, entry.DtoType, entry.Operation, entry.EntityId, entry.RequestId, 0);
+            Log.SystemAuditWriteFailed(_logger, ex, entry.Operation, entry.RequestId);
             Park(entry);
         }
         finally

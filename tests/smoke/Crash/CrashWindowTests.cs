@@ -32,6 +32,7 @@ public sealed class CrashWindowTests
         var seed = TestSeeds.For(point);
         var random = new Random(seed);
         var context = $"[{point}, {TestSeeds.Describe(seed)}]";
+        TestContext.Current.TestOutputHelper?.WriteLine(context); // also for a failure that throws before the asserts below
         using var dir = new TempDirectory("window");
         var scenario = new HostScenario(dir.Path, seed);
         var env = new Dictionary<string, string> { ["Nv__Audit__BusyTimeout"] = "00:00:01" };
@@ -131,11 +132,15 @@ public sealed class CrashWindowTests
         using (new AuditStoreLock(scenario.DataDir))
         {
             // Writes are answered once applied, whatever the audit store does, so the lock is held past the audit's 1 s busy
-            // timeout (its batches then fail and leave a gap for the backfill) and until some more writes were answered.
+            // timeout and until some more writes were answered, and in any case until an audit batch of records failed (its
+            // WARN names a record's LSN): that failure is the gap the backfill fills. Time alone is not enough: under load
+            // the only write the lock made fail could be a system entry (e.g. wal-truncated), which is parked, not backfilled.
             var target = workload.Answered + random.Next(4, 20);
             var until = DateTime.UtcNow + TimeSpan.FromMilliseconds(1500 + random.Next(0, 1500));
-            while ((workload.Answered < target || DateTime.UtcNow < until) && !writing.IsCompleted)
+            var giveUp = DateTime.UtcNow + Timeout;
+            while ((workload.Answered < target || DateTime.UtcNow < until || !RecordAuditFailed(server.Process)) && !writing.IsCompleted)
             {
+                Assert.True(DateTime.UtcNow < giveUp, $"no audit batch of records failed while the audit store was locked\n{server.Process.Describe()}");
                 await Task.Delay(10, ct);
             }
         }
@@ -144,6 +149,10 @@ public sealed class CrashWindowTests
         await server.Process.WaitForExitAsync(Timeout, ct);
         return Crashed.Of(server.Process);
     }
+
+    // The WARN of an audit write that failed for WAL records (a system entry's failure is parked instead: another message).
+    private static bool RecordAuditFailed(ChildProcess process) =>
+        process.Stderr.Any(static l => l.Contains("the entry will be backfilled from the WAL", StringComparison.Ordinal));
 
     // The audit store is locked while the host boots: its service-start entry is parked on disk. With release, the lock
     // goes away once the host is ready and writing, and the backfill loop stores the parked entry.
