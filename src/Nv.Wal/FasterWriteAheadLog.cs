@@ -41,6 +41,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     private long _firstAddress;
     private int _state;
     private WalFaultedException? _fault;
+    private Task? _closing; // the one close; every DisposeAsync awaits it
 
     public FasterWriteAheadLog(IOptions<WalOptions> options, ILogger<FasterWriteAheadLog>? logger = null, Protection.IDataKeyProvider? keys = null)
         : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), (ILogger?)logger, keys: keys)
@@ -185,7 +186,40 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         };
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>Closes the log; every call, concurrent or later, completes only once the files are closed. (A host disposed twice
+    /// at once, as WebApplicationFactory does with a minimal-hosting app, used to see its second call return while the first was
+    /// still writing the close commit.)</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (Volatile.Read(ref _closing) is { } running)
+        {
+            return new ValueTask(running);
+        }
+
+        var closing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _closing, closing.Task, null) is { } other)
+        {
+            return new ValueTask(other);
+        }
+
+        return new ValueTask(CloseOnceAsync(closing));
+    }
+
+    private async Task CloseOnceAsync(TaskCompletionSource closing)
+    {
+        try
+        {
+            await CloseAsync();
+            closing.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            closing.TrySetException(ex);
+            throw;
+        }
+    }
+
+    private async Task CloseAsync()
     {
         if (Interlocked.CompareExchange(ref _state, (int)WalState.Disposed, (int)WalState.Open) != (int)WalState.Open
             && Interlocked.Exchange(ref _state, (int)WalState.Disposed) == (int)WalState.Disposed)

@@ -216,7 +216,20 @@ public sealed class OrdersApiTests : IAsyncLifetime
     public async ValueTask DisposeAsync()
     {
         _client.Dispose();
+        var wal = _factory.Services.GetRequiredService<IWriteAheadLog>();
         await _factory.DisposeAsync();
+
+        // WebApplicationFactory disposes a minimal-hosting app twice at once (its own call, and the app's Run returning on the
+        // entry-point thread); the service provider lets the second call return at once, so the factory's call can return while
+        // the other thread is still closing the WAL (its close commit then wrote into a directory being deleted: "Directory not
+        // empty", 2 runs in 6). Wait until that close has started, then for it to end (every DisposeAsync awaits the one close).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (wal.State != WalState.Disposed && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(5, CancellationToken.None);
+        }
+
+        await wal.DisposeAsync();
         _dir.Dispose();
     }
 }

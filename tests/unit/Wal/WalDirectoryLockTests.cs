@@ -26,6 +26,36 @@ public sealed class WalDirectoryLockTests : IDisposable
         Assert.Equal(WalState.Open, again.State);
     }
 
+    [Fact]
+    public async Task Every_dispose_call_returns_only_once_the_log_is_closed()
+    {
+        // A host disposed from two threads at once (WebApplicationFactory and a minimal-hosting app's own Run): the second call
+        // used to return at once, while the first was still writing the close commit and held the directory.
+        var options = new WalOptions { Directory = _dir, PageSizeBits = 12, SegmentSizeBits = 16, MemorySizeBits = 14, MaxRecordBytes = 2048 };
+        var wal = WriteAheadLog.Open(options);
+        await wal.AppendAsync(new WalRecord
+        {
+            Id = Guid.CreateVersion7(),
+            Service = "orders",
+            Version = 1,
+            Timestamp = DateTimeOffset.UnixEpoch,
+            Operation = WalOperation.Create,
+            DtoType = "Item",
+            EntityId = "a",
+            RequestId = "r1",
+            ReplayKey = ReplayKey.Create("test", "orders", 1, "Item", "a"),
+            Payload = System.Text.Json.JsonDocument.Parse("{\"n\":1}").RootElement.Clone(),
+        }, TestContext.Current.CancellationToken);
+
+        var first = wal.DisposeAsync().AsTask();
+        await wal.DisposeAsync();
+
+        Assert.True(first.IsCompleted, "the second DisposeAsync returned before the first had closed the log");
+        await using var again = WriteAheadLog.Open(options);
+        Assert.Equal(new Lsn(1), again.LastLsn);
+        await first;
+    }
+
     public void Dispose()
     {
         try
