@@ -105,6 +105,11 @@ internal sealed partial class MongoDbWriter
             {
                 _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
             }
+
+            // The request's outcome, once the batch is durable, as for single records (an upsert: a retry after a transient
+            // failure here finds the stored resolution and records it again). Without it a batch retried after a restart
+            // and a resolution purge was applied a second time.
+            await RecordRequestsAsync([record], [result], cancellationToken);
         }
         catch (Exception ex) when (MongoErrors.IsTransient(ex))
         {

@@ -211,4 +211,26 @@ public abstract class BatchConformanceTests : IAsyncLifetime
         Assert.Equal(ApplyStatus.AlreadyApplied, replayed.Status);
         await AssertStored("a", """{"v":1}""", 1);
     }
+
+    [Fact]
+    public async Task A_batch_keeps_its_request_outcome_like_a_single_write_across_a_reopen_and_the_resolution_purge()
+    {
+        // Without it, a batch retried after a restart and a WAL truncation was appended and applied a second time (the
+        // pipeline finds a first attempt it no longer remembers only among the stored request outcomes).
+        var fingerprint = new string('a', 64);
+        await Apply(
+            Batch(1, BatchRecords.Create(1, 0, "a", """{"v":1}""")) with { Fingerprint = fingerprint },
+            Batch(2, BatchRecords.Create(2, 0, "a", """{"v":2}""")) with { RequestId = "batch-rejected" });
+        await Writer.PurgeAsync(new Lsn(2), Ct);
+        await Reopen();
+
+        var found = await Writer.FindRequestsAsync([new RequestKey("tester", "batch-1"), new RequestKey("tester", "batch-rejected")], Ct);
+
+        Assert.Equal(2, found.Count);
+        var applied = found[new RequestKey("tester", "batch-1")];
+        Assert.Equal((new Lsn(1), ApplyStatus.Applied, "tester", fingerprint, WalOperation.Batch),
+            (applied.Lsn, applied.Status, applied.Scope, applied.Fingerprint, applied.Operation));
+        var rejected = found[new RequestKey("tester", "batch-rejected")];
+        Assert.Equal((new Lsn(2), ApplyStatus.Rejected, RejectReason.AlreadyExists), (rejected.Lsn, rejected.Status, rejected.RejectReason));
+    }
 }

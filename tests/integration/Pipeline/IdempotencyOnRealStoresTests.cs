@@ -113,6 +113,46 @@ public sealed class IdempotencyOnRealStoresTests : IDisposable
         await AssertP1ReplayedAsync(nv, p1);
     }
 
+    private static BatchRequest Transfer(int amount) => new()
+    {
+        RequestId = "t1",
+        UserId = "alice",
+        Items =
+        [
+            new BatchItem { Operation = BatchOperation.Update, DtoType = "Acct", EntityId = "a1", Payload = JsonSerializer.SerializeToElement(new { balance = 100 - amount }) },
+            new BatchItem { Operation = BatchOperation.Update, DtoType = "Acct", EntityId = "a2", Payload = JsonSerializer.SerializeToElement(new { balance = amount }) },
+        ],
+    };
+
+    [Fact]
+    public async Task A_batch_retried_after_a_restart_returns_its_first_outcome_and_the_id_on_another_batch_is_refused()
+    {
+        // SQLite stored no request outcome for batch records: after a restart the retry was appended and applied again
+        // (here: over a later write, a lost update), and the same id on a different batch was accepted.
+        BatchOutcome first;
+        await using (var nv = await NvTestHost.StartAsync(_dir.Path, Settings()))
+        {
+            await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "a1", new { balance = 100 }), Ct);
+            await nv.Pipeline.WriteAsync(Write("c2", WalOperation.Create, "a2", new { balance = 0 }), Ct);
+            first = await nv.Pipeline.WriteBatchAsync(Transfer(30), Ct);
+            Assert.Equal(WriteStatus.Applied, first.Status);
+            await nv.Pipeline.WriteAsync(Write("later", WalOperation.Update, "a1", new { balance = 5 }), Ct);
+        }
+
+        await using var restarted = await NvTestHost.StartAsync(_dir.Path, Settings());
+        var wal = restarted.Services.GetRequiredService<IWriteAheadLog>();
+        var last = wal.LastLsn;
+
+        var retry = await restarted.Pipeline.WriteBatchAsync(Transfer(30), Ct);
+
+        Assert.True(retry.IsReplay, "the retried batch must be answered as a replay");
+        Assert.Equal((WriteStatus.Applied, first.Lsn), (retry.Status, retry.Lsn));
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => restarted.Pipeline.WriteBatchAsync(Transfer(40), Ct));
+        Assert.Equal(last, wal.LastLsn);
+        var a1 = await restarted.Services.GetRequiredService<IDbWriter>().GetAsync("Acct", "a1", Ct);
+        Assert.Equal(5, a1!.Document.GetProperty("balance").GetInt32());
+    }
+
     [Fact]
     public async Task The_same_request_id_for_another_request_after_a_restart_is_refused_and_writes_nothing()
     {
