@@ -35,7 +35,9 @@ public interface IDbWriter : IAsyncDisposable
     Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default);
 
     /// <summary>For each of <paramref name="requestIds"/> that has one, the stored outcome of the first record carrying it.</summary>
-    /// <remarks>One round trip for a whole batch: the pipeline's commit stage checks every new request id this way.</remarks>
+    /// <remarks>One round trip for the whole list. The SQLite store finds a record through its request's outcome (see
+    /// <see cref="FindRequestsAsync"/>), so once <see cref="PurgeRequestsAsync"/> removed that, its resolution is found by LSN
+    /// only (<see cref="GetResolutionsAsync"/>).</remarks>
     Task<IReadOnlyDictionary<string, RecordResolution>> FindByRequestIdsAsync(IReadOnlyCollection<string> requestIds, CancellationToken cancellationToken = default);
 
     /// <summary>For each of <paramref name="keys"/> that has one, the stored outcome of its request (see <see cref="RequestOutcome"/>).</summary>

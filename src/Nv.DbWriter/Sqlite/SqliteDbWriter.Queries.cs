@@ -100,7 +100,11 @@ internal sealed partial class SqliteDbWriter
                     command.Parameters.AddWithValue(names[i], chunk[i]);
                 }
 
-                command.CommandText = SqliteResolutions.SelectSql($"request_id IN ({string.Join(',', names)}) ORDER BY lsn");
+                // Through the request outcomes' unique (request_id, scope) key: the first record of a request id in each
+                // scope has a row there, so the lowest of those LSNs is the first record carrying the id (schema 4 keeps no
+                // request-id index on _nv_resolutions: one random B-tree page fewer per write).
+                command.CommandText = SqliteResolutions.SelectSql(
+                    $"lsn IN (SELECT lsn FROM _nv_requests WHERE request_id IN ({string.Join(',', names)})) ORDER BY lsn");
                 using var reader = command.ExecuteReader();
                 while (reader.Read())
                 {

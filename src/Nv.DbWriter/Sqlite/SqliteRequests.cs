@@ -41,6 +41,16 @@ internal sealed class SqliteRequests : IDisposable
         SELECT lsn, NULL, request_id, NULL, NULL, NULL, NULL, status, reject_reason, $now FROM _nv_resolutions ORDER BY lsn;
         """;
 
+    /// <summary>Version 3 → 4: one unscoped outcome per stored batch resolution whose request id has none (version 3 wrote
+    /// none for batch records, so a batch retried after a restart was applied again), kept for one retention window.</summary>
+    public static readonly string MigrateFromVersion3Sql = $"""
+        INSERT OR IGNORE INTO _nv_requests (lsn, scope, request_id, fingerprint, operation, dto_type, entity_id, status, reject_reason, created_at)
+        SELECT r.lsn, NULL, r.request_id, NULL, {(int)WalOperation.Batch}, '', '', r.status, r.reject_reason, $now
+        FROM _nv_resolutions r JOIN _nv_batch_resolutions b ON b.lsn = r.lsn
+        WHERE NOT EXISTS (SELECT 1 FROM _nv_requests q WHERE q.request_id = r.request_id)
+        ORDER BY r.lsn;
+        """;
+
     public const string Columns = "lsn, scope, request_id, fingerprint, operation, dto_type, entity_id, status, reject_reason, created_at";
 
     /// <summary>Deletes up to <c>$limit</c> rows older than <c>$cutoff</c> (unix milliseconds), oldest first.</summary>

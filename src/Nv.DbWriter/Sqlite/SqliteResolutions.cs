@@ -19,7 +19,6 @@ internal sealed class SqliteResolutions : IDisposable
             before TEXT,
             key_id BLOB
         );
-        CREATE INDEX IF NOT EXISTS _nv_resolutions_request_id ON _nv_resolutions (request_id, lsn);
         CREATE TABLE IF NOT EXISTS _nv_batch_resolutions (
             lsn INTEGER NOT NULL PRIMARY KEY,
             failed_item INTEGER,

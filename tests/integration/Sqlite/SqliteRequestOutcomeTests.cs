@@ -42,6 +42,12 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
     // nv.db as written by `nv load --count 12 --entities 4 --writers 1 --seed 7 --run-id v1` on the build before request
     // outcomes (main at 4a74d75, schema version 1): 12 records, LSN 1..12, request ids v1-0-0..v1-0-11; v1-0-9 (LSN 10)
     // applied, v1-0-1 (LSN 2) rejected as not found; entities Item/e0, e1, e3.
+    // nv.db as written by the build before schema 4 (main at 77cfd9f, schema version 3): `nv load --count 12 --entities 4
+    // --writers 1 --seed 7 --run-id v3`, then `nv load --count 4 --entities 4 --writers 1 --seed 7 --run-id v3b --batch-size 2`:
+    // single records LSN 1..12 (v3-0-0..v3-0-11; v3-0-9 at LSN 10 rejected), batches LSN 13..16 (v3b-0-0..v3b-0-3, applied),
+    // 12 request outcomes (none for the batches), and the request-id index on _nv_resolutions.
+    private static string SchemaThreeFixture => Path.Combine(RepoRoot(), "tests", "integration", "Sqlite", "Fixtures", "nv-schema3.db");
+
     private static string SchemaOneFixture => Path.Combine(RepoRoot(), "tests", "integration", "Sqlite", "Fixtures", "nv-schema1.db");
 
     private static string RepoRoot()
@@ -63,7 +69,7 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
 
         await using (var writer = DbWriters.OpenSqlite(Options))
         {
-            Assert.Equal(3L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(4L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
             Assert.Equal(12L, Scalar("SELECT count(*) FROM _nv_requests WHERE scope IS NULL AND fingerprint IS NULL"));
 
             var found = await writer.FindRequestsAsync([new RequestKey("anyone", "v1-0-9"), new RequestKey("", "v1-0-1"), new RequestKey("x", "nope")], Ct);
@@ -86,7 +92,39 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         await using (var again = DbWriters.OpenSqlite(Options))
         {
             Assert.Equal(13L, Scalar("SELECT count(*) FROM _nv_requests"));
-            Assert.Equal(3L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(4L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+        }
+    }
+
+    [Fact]
+    public async Task A_store_written_by_schema_3_loses_the_request_id_index_and_gains_its_batches_outcomes()
+    {
+        File.Copy(SchemaThreeFixture, DbPath);
+        Assert.Equal(3L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+        Assert.Equal(12L, Scalar("SELECT count(*) FROM _nv_requests"));
+
+        await using (var writer = DbWriters.OpenSqlite(Options))
+        {
+            Assert.Equal(4L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(0L, Scalar("SELECT count(*) FROM pragma_index_list('_nv_resolutions') WHERE name = '_nv_resolutions_request_id'"));
+            Assert.Equal(4L, Scalar("SELECT count(*) FROM _nv_requests WHERE scope IS NULL AND operation = 4 AND fingerprint IS NULL"));
+
+            // A retry of a batch written by schema 3 is found, for any caller (its caller was not stored).
+            var batch = (await writer.FindRequestsAsync([new RequestKey("anyone", "v3b-0-1")], Ct))[new RequestKey("anyone", "v3b-0-1")];
+            Assert.Equal((new Lsn(14), ApplyStatus.Applied, (string?)null), (batch.Lsn, batch.Status, batch.Scope));
+
+            // Lookups by request id go through the outcomes now, single records and batches alike.
+            Assert.Equal((new Lsn(10), ApplyStatus.Rejected), ((await writer.FindByRequestIdAsync("v3-0-9", Ct))!.Lsn, (await writer.FindByRequestIdAsync("v3-0-9", Ct))!.Status));
+            var found = await writer.FindByRequestIdsAsync(["v3-0-0", "v3b-0-3", "nope"], Ct);
+            Assert.Equal([1L, 16L], found.Values.Select(r => r.Lsn.Value).Order());
+            Assert.Equal(2, (await writer.FindByRequestIdAsync("v3b-0-3", Ct))!.Items!.Count);
+            Assert.Equal(new Lsn(16), await writer.GetResolvedThroughAsync(Ct));
+        }
+
+        await using (var again = DbWriters.OpenSqlite(Options))
+        {
+            Assert.Equal(16L, Scalar("SELECT count(*) FROM _nv_requests"));
+            Assert.Equal(4L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
         }
     }
 
@@ -130,10 +168,10 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         {
         }
 
-        Execute("UPDATE _nv_meta SET value = 4 WHERE key = 'schema_version'");
+        Execute("UPDATE _nv_meta SET value = 5 WHERE key = 'schema_version'");
         var failure = Assert.Throws<DbWriterException>(() => DbWriters.OpenSqlite(Options));
         Assert.False(failure.IsTransient);
-        Assert.Contains("schema version 4", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("schema version 5", failure.Message, StringComparison.Ordinal);
     }
 
     [Fact]
