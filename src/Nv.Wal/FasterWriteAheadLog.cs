@@ -202,7 +202,8 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
             return new ValueTask(other);
         }
 
-        return new ValueTask(CloseOnceAsync(closing));
+        _ = CloseOnceAsync(closing); // completes closing.Task, which every caller (this one too) awaits
+        return new ValueTask(closing.Task);
     }
 
     private async Task CloseOnceAsync(TaskCompletionSource closing)
@@ -215,7 +216,6 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         catch (Exception ex)
         {
             closing.TrySetException(ex);
-            throw;
         }
     }
 

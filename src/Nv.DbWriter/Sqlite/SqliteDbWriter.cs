@@ -316,7 +316,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
                 command.ExecuteNonQuery();
                 command.CommandText = SqliteRequests.MigrateFromVersion3Sql;
                 command.Parameters.AddWithValue("$now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-                carried = command.ExecuteNonQuery();
+                carried += command.ExecuteNonQuery();
                 command.Parameters.Clear();
                 version = 4;
             }

@@ -291,9 +291,10 @@ internal sealed partial class WritePipeline
             ? await _db.FindEntitySubjectOrDefaultAsync(dtoType, entityId, cancellationToken)
             : _keys.Subjects.Resolve(dtoType, entityId, payload);
 
-    // (A batch record carries no request fingerprint: format 2 has no field for it; see WalRecordCodec.Batch.cs.)
+    // A batch record carries its request's fingerprint too (format 2, kind 2: see WalRecordCodec.Batch.cs), so the outcome
+    // stored when it is applied, also by a replay after a crash, refuses the id on a different request.
     private WalRecord BuildRecord(PendingWrite write) => write.Items is { } items
-        ? BuildBatchRecord(write.Request, items)
+        ? BuildBatchRecord(write.Request, items) with { Fingerprint = write.Fingerprint }
         : BuildRecord(write.Request, write.Fingerprint) with { PayloadKeyId = write.KeyId, Subject = write.Subject };
 
     // A batch record: one LSN and one request id for every item; its own entity fields are empty (WalRecord.Items).

@@ -5,7 +5,7 @@ namespace Nv.Wal.Framing;
 
 /// <remarks>
 /// Format 2, a batch record (<see cref="WalOperation.Batch"/>), written with frame format byte 2:
-/// kind u8 (1 = batch) | id (16) | service | timestamp ticks i64 | offset minutes i16 | requestId | userId? | reason? |
+/// kind u8 (1 = batch; 2 = batch with the request's fingerprint, then 32 bytes of it) | id (16) | service | timestamp ticks i64 | offset minutes i16 | requestId | userId? | reason? |
 /// metadata count i32 + pairs | item count i32 (≥ 1), then per item: id (16) | operation u8 (create, update or delete) |
 /// version i32 | dtoType | entityId | replayKey | payload (UTF-8 JSON, length -1 = undefined) | flags u8 + expectedLsn i64
 /// [| subject]. Item flags: bit 0 = the expected LSN is set; bit 1 = the payload is an envelope (compressed or sealed for
@@ -19,6 +19,7 @@ namespace Nv.Wal.Framing;
 internal static partial class WalRecordCodec
 {
     private const byte BatchKind = 1;
+    private const byte FingerprintedBatchKind = 2; // a batch without a fingerprint is still kind 1, byte for byte
 
     private const byte ItemHasExpectedLsn = 1;
     private const byte ItemPayloadEnvelope = 2;
@@ -29,10 +30,11 @@ internal static partial class WalRecordCodec
         CheckBatchEnvelope(record);
         var items = record.Items!;
         var metadata = record.Metadata ?? new Dictionary<string, string>();
+        var fingerprint = record.Fingerprint is null ? null : ParseFingerprint(record.Fingerprint);
         var payloads = new byte[]?[items.Count];
         var envelopes = new bool[items.Count];
         var sealedPayloads = new ReadOnlyMemory<byte>[items.Count];
-        long size = 1 + 16 + Str(record.Service) + 8 + 2 + Str(record.RequestId) + Str(record.UserId) + Str(record.Reason) + 4 + 4;
+        long size = 1 + (fingerprint?.Length ?? 0) + 16 + Str(record.Service) + 8 + 2 + Str(record.RequestId) + Str(record.UserId) + Str(record.Reason) + 4 + 4;
         foreach (var pair in metadata)
         {
             size += Str(pair.Key) + Str(pair.Value);
@@ -58,7 +60,12 @@ internal static partial class WalRecordCodec
         var frame = new byte[WalFrame.HeaderSize + (int)size];
         frame[2] = WalFrame.FormatVersion2;
         var w = new SpanWriter(frame.AsSpan(WalFrame.HeaderSize));
-        w.Byte(BatchKind);
+        w.Byte(fingerprint is null ? BatchKind : FingerprintedBatchKind);
+        if (fingerprint is not null)
+        {
+            fingerprint.CopyTo(w.Take(fingerprint.Length));
+        }
+
         record.Id.TryWriteBytes(w.Take(16));
         w.String(record.Service);
         w.Int64(record.Timestamp.Ticks);
@@ -142,10 +149,12 @@ internal static partial class WalRecordCodec
         {
             var r = new SpanReader(body);
             var kind = r.Byte();
-            if (kind != BatchKind)
+            if (kind is not (BatchKind or FingerprintedBatchKind))
             {
                 throw new FormatException($"unknown format-2 record kind {kind}");
             }
+
+            var fingerprint = kind == FingerprintedBatchKind ? Convert.ToHexStringLower(r.Take(FingerprintBytes)) : null;
 
             var id = new Guid(r.Take(16));
             var service = r.String();
@@ -201,6 +210,7 @@ internal static partial class WalRecordCodec
                 Reason = reason,
                 Metadata = metadata.AsReadOnly(),
                 Items = items,
+                Fingerprint = fingerprint,
             };
         }
         catch (Protection.PayloadSealException ex)

@@ -137,7 +137,7 @@ public sealed class CrashWindowTests
             // the only write the lock made fail could be a system entry (e.g. wal-truncated), which is parked, not backfilled.
             var target = workload.Answered + random.Next(4, 20);
             var until = DateTime.UtcNow + TimeSpan.FromMilliseconds(1500 + random.Next(0, 1500));
-            var giveUp = DateTime.UtcNow + Timeout;
+            var giveUp = DateTime.UtcNow + TimeSpan.FromSeconds(30); // well before the writers stop (Timeout)
             while ((workload.Answered < target || DateTime.UtcNow < until || !RecordAuditFailed(server.Process)) && !writing.IsCompleted)
             {
                 Assert.True(DateTime.UtcNow < giveUp, $"no audit batch of records failed while the audit store was locked\n{server.Process.Describe()}");

@@ -80,6 +80,32 @@ public sealed class WalBatchRecordCodecTests
     }
 
     [Fact]
+    public void A_batch_with_its_request_fingerprint_is_kind_2_and_round_trips_and_one_without_is_still_kind_1()
+    {
+        // Kind 2 carries the request's fingerprint, so the outcome a replay stores still refuses the id on another request.
+        var fingerprint = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("batch"u8));
+        var plain = Batch(2);
+        var withFingerprint = plain with { Fingerprint = fingerprint };
+
+        var kind1 = Frame(plain, 9);
+        var kind2 = Frame(withFingerprint, 9);
+
+        Assert.Equal(1, kind1[WalFrame.HeaderSize]);
+        Assert.Equal(2, kind2[WalFrame.HeaderSize]);
+        Assert.Equal(kind1.Length + 32, kind2.Length);
+        Assert.Equal(kind1.AsSpan(WalFrame.HeaderSize + 1).ToArray(), kind2.AsSpan(WalFrame.HeaderSize + 1 + 32).ToArray()); // the rest unchanged
+        Assert.Null(Decode(kind1).Fingerprint);
+        var decoded = Decode(kind2);
+        Assert.Equal(fingerprint, decoded.Fingerprint);
+        Assert.Equal((plain.Id, plain.RequestId, plain.Items!.Count), (decoded.Id, decoded.RequestId, decoded.Items!.Count));
+
+        // Cut inside the fingerprint (a body that passed its CRC but lies): refused, never read as a shorter batch.
+        var body = kind2.AsSpan(WalFrame.HeaderSize, 1 + 20).ToArray();
+        Assert.Throws<FormatException>(() => WalRecordCodec.DecodeBody(body, 9, WalFrame.FormatVersion2));
+        Assert.Throws<ArgumentException>(() => WalRecordCodec.EncodeFrame(plain with { Fingerprint = "not-hex" }, 1 << 20, out _));
+    }
+
+    [Fact]
     public void A_batch_with_no_user_reason_or_metadata_round_trips()
     {
         var original = Batch(1) with { UserId = null, Reason = null, Metadata = new Dictionary<string, string>() };
