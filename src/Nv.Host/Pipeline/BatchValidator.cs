@@ -74,10 +74,11 @@ internal sealed class BatchValidator
         }
     }
 
-    /// <summary>The batch's size in the WAL's format-2 record (the codec's own layout, byte for byte).</summary>
+    /// <summary>The batch's size in the WAL's format-2 record (the codec's own layout, byte for byte: kind 2, with the request's
+    /// 32-byte fingerprint, as the pipeline writes every batch).</summary>
     internal static long EstimateBytes(BatchRequest request, IReadOnlyList<WalBatchItem> items, PipelineOptions options)
     {
-        long size = 1 + 16 + Str(options.Service) + 8 + 2 + Str(request.RequestId) + Str(request.UserId) + Str(request.Reason) + 4 + 4;
+        long size = 1 + 32 + 16 + Str(options.Service) + 8 + 2 + Str(request.RequestId) + Str(request.UserId) + Str(request.Reason) + 4 + 4;
         foreach (var (key, value) in request.Metadata ?? new Dictionary<string, string>())
         {
             size += Str(key) + Str(value);

@@ -199,7 +199,7 @@ public sealed class BatchPipelineTests
         {
             Id = Guid.CreateVersion7(), Service = "svc", Version = 0, Timestamp = DateTimeOffset.UtcNow, Operation = WalOperation.Batch,
             DtoType = "", EntityId = "", Payload = default, ReplayKey = "", RequestId = "b1", UserId = "u1", Reason = "checkout",
-            Metadata = request.Metadata!, Items = items,
+            Metadata = request.Metadata!, Items = items, Fingerprint = new string('a', 64), // the pipeline writes every batch with it
         };
 
         await using var wal = Nv.Wal.WriteAheadLog.CreateInMemory(new WalOptions { MaxRecordBytes = (int)BatchValidator.EstimateBytes(request, items, options) });
