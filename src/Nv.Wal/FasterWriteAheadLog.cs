@@ -191,11 +191,6 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     /// still writing the close commit.)</summary>
     public ValueTask DisposeAsync()
     {
-        if (Volatile.Read(ref _closing) is { } running)
-        {
-            return new ValueTask(running);
-        }
-
         var closing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         if (Interlocked.CompareExchange(ref _closing, closing.Task, null) is { } other)
         {

@@ -294,11 +294,11 @@ internal sealed partial class WritePipeline
     // A batch record carries its request's fingerprint too (format 2, kind 2: see WalRecordCodec.Batch.cs), so the outcome
     // stored when it is applied, also by a replay after a crash, refuses the id on a different request.
     private WalRecord BuildRecord(PendingWrite write) => write.Items is { } items
-        ? BuildBatchRecord(write.Request, items) with { Fingerprint = write.Fingerprint }
+        ? BuildBatchRecord(write.Request, write.Fingerprint, items)
         : BuildRecord(write.Request, write.Fingerprint) with { PayloadKeyId = write.KeyId, Subject = write.Subject };
 
     // A batch record: one LSN and one request id for every item; its own entity fields are empty (WalRecord.Items).
-    private WalRecord BuildBatchRecord(WriteRequest request, IReadOnlyList<WalBatchItem> items) => new()
+    private WalRecord BuildBatchRecord(WriteRequest request, string fingerprint, IReadOnlyList<WalBatchItem> items) => new()
     {
         Id = Guid.CreateVersion7(_time.GetUtcNow()),
         Service = _options.Service,
@@ -314,6 +314,7 @@ internal sealed partial class WritePipeline
         Reason = request.Reason,
         Metadata = request.Metadata is { Count: > 0 } metadata ? new Dictionary<string, string>(metadata, StringComparer.Ordinal) : NoMetadata,
         Items = items,
+        Fingerprint = fingerprint,
     };
 
     private WalRecord BuildRecord(WriteRequest request, string fingerprint) => new()

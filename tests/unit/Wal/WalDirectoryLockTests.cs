@@ -33,19 +33,7 @@ public sealed class WalDirectoryLockTests : IDisposable
         // used to return at once, while the first was still writing the close commit and held the directory.
         var options = new WalOptions { Directory = _dir, PageSizeBits = 12, SegmentSizeBits = 16, MemorySizeBits = 14, MaxRecordBytes = 2048 };
         var wal = WriteAheadLog.Open(options);
-        await wal.AppendAsync(new WalRecord
-        {
-            Id = Guid.CreateVersion7(),
-            Service = "orders",
-            Version = 1,
-            Timestamp = DateTimeOffset.UnixEpoch,
-            Operation = WalOperation.Create,
-            DtoType = "Item",
-            EntityId = "a",
-            RequestId = "r1",
-            ReplayKey = ReplayKey.Create("test", "orders", 1, "Item", "a"),
-            Payload = System.Text.Json.JsonDocument.Parse("{\"n\":1}").RootElement.Clone(),
-        }, TestContext.Current.CancellationToken);
+        await wal.AppendAsync(WalRecordCodecTestsData.Single(), TestContext.Current.CancellationToken);
 
         var first = wal.DisposeAsync().AsTask();
         await wal.DisposeAsync();
