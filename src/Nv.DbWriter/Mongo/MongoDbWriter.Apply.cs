@@ -211,6 +211,15 @@ internal sealed partial class MongoDbWriter
                 if (plan.NewResolutions.Count > 0)
                 {
                     await InsertResolutionsAsync(plan, cancellationToken);
+
+                    // Step 1b: the requests of outcomes final at once (rejections, superseded records, audit events). A boot
+                    // after a crash moves the watermark past a final resolution without replaying its record, so its
+                    // request's outcome must already be stored (skipped when every new outcome is pending: no extra write).
+                    ThrowIfInjected("final-requests");
+                    if (plan.FinalOnly(batch) is { } final)
+                    {
+                        await RecordRequestsAsync(batch, plan.Results, final, cancellationToken);
+                    }
                 }
 
                 // Step 2: the entity writes: redos of stored outcomes first (they precede the new ones in LSN order).
@@ -225,6 +234,11 @@ internal sealed partial class MongoDbWriter
                     await WriteEntitiesAsync(await CollectionAsync(dtoType, cancellationToken), writes, cancellationToken);
                 }
 
+                // The requests' outcomes, once the writes are durable and before any resolution becomes final: until the
+                // pending flags are cleared, a crash leaves these records to the boot replay, which records them then.
+                ThrowIfInjected("record-requests");
+                await RecordRequestsAsync(batch, plan.Results, include: null, cancellationToken);
+
                 // Step 3: the outcomes become visible, then the watermark moves.
                 ThrowIfInjected("clear-pending");
                 if (plan.Completed.Count > 0)
@@ -238,7 +252,6 @@ internal sealed partial class MongoDbWriter
                     _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
                 }
 
-                await RecordRequestsAsync(batch, plan.Results, cancellationToken); // the requests' outcomes, once the writes are durable
                 break;
             }
             catch (RedecideException ex) when (round < (2 * batch.Count) + 2)

@@ -82,9 +82,10 @@ internal sealed partial class MongoDbWriter
 
             using var session = await _client!.StartSessionAsync(cancellationToken: cancellationToken);
             session.StartTransaction(MongoBatchCommands.Transaction);
+            bool outcomeRecorded;
             try
             {
-                result = await ApplyBatchInTransactionAsync(session, record, items, documents, cancellationToken);
+                (result, outcomeRecorded) = await ApplyBatchInTransactionAsync(session, record, items, documents, cancellationToken);
                 if (session.IsInTransaction)
                 {
                     await session.CommitTransactionAsync(cancellationToken);
@@ -106,10 +107,14 @@ internal sealed partial class MongoDbWriter
                 _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
             }
 
-            // The request's outcome, once the batch is durable, as for single records (an upsert: a retry after a transient
-            // failure here finds the stored resolution and records it again). Without it a batch retried after a restart
-            // and a resolution purge was applied a second time.
-            await RecordRequestsAsync([record], [result], cancellationToken);
+            // A batch decided now has its request's outcome committed with it, in the transaction. One found already
+            // resolved (a retry, a boot replay) records it here in case the commit that resolved it predates that (an
+            // upsert that never replaces the first outcome). Without it a batch retried after a restart and a
+            // resolution purge was applied a second time.
+            if (!outcomeRecorded)
+            {
+                await RecordRequestsAsync([record], [result], include: null, cancellationToken);
+            }
         }
         catch (Exception ex) when (MongoErrors.IsTransient(ex))
         {
@@ -131,21 +136,22 @@ internal sealed partial class MongoDbWriter
         return result;
     }
 
-    private async Task<ApplyResult> ApplyBatchInTransactionAsync(IClientSessionHandle session, WalRecord record, IReadOnlyList<WalRecord> items,
-        BsonDocument?[] documents, CancellationToken cancellationToken)
+    // The result, and whether the request's outcome was written in the transaction (only for a batch decided now).
+    private async Task<(ApplyResult Result, bool OutcomeRecorded)> ApplyBatchInTransactionAsync(IClientSessionHandle session, WalRecord record,
+        IReadOnlyList<WalRecord> items, BsonDocument?[] documents, CancellationToken cancellationToken)
     {
         var lsn = record.Lsn.Value;
         var resolutions = _database!.GetCollection<BsonDocument>(MongoCommands.ResolutionsCollection);
         if (await resolutions.Find(session, MongoCommands.ResolutionsOf([lsn])).FirstOrDefaultAsync(cancellationToken) is { } existing)
         {
             await session.AbortTransactionAsync(cancellationToken);
-            return ApplyRules.FromBatchResolution(record, ReadResolution(existing));
+            return (ApplyRules.FromBatchResolution(record, ReadResolution(existing)), false);
         }
 
         if (lsn <= _resolvedThrough)
         {
             await session.AbortTransactionAsync(cancellationToken);
-            return ApplyRules.PurgedBatch(record);
+            return (ApplyRules.PurgedBatch(record), false);
         }
 
         // In a transaction, operations carry no write concern of their own: the commit's applies (w:majority, j:true).
@@ -175,19 +181,24 @@ internal sealed partial class MongoDbWriter
 
         var befores = slots.Select(s => s is { Deleted: false } ? s.Document : null).ToList();
         await resolutions.InsertOneAsync(session, MongoBatchCommands.Resolution(record, decision, befores), cancellationToken: cancellationToken);
+
+        // The request's outcome commits with the batch: no crash can leave the one without the other.
+        var outcome = MongoRequests.Record(record, decision.Status, decision.Reason);
+        await _database.GetCollection<BsonDocument>(MongoRequests.Collection).UpdateOneAsync(session, outcome.Filter, outcome.Update,
+            new UpdateOptions { IsUpsert = true }, cancellationToken);
         _logger.RecordApplied(lsn, record.Operation, "(batch)", record.RequestId, decision.Status, decision.Reason);
         if (decision.Status == ApplyStatus.Rejected)
         {
-            return new ApplyResult
+            return (new ApplyResult
             {
                 Lsn = record.Lsn,
                 Status = ApplyStatus.Rejected,
                 RejectReason = decision.Reason,
                 FailedItem = decision.FailedItem,
                 Error = ApplyRules.DescribeBatch(items, decision.FailedItem!.Value, decision.Reason, decision.FailedStoredLsn),
-            };
+            }, true);
         }
 
-        return ApplyRules.BatchResult(record, decision.Status, items, decision.ItemStatuses, [.. befores.Select(MongoJson.ToJsonOrNull)]);
+        return (ApplyRules.BatchResult(record, decision.Status, items, decision.ItemStatuses, [.. befores.Select(MongoJson.ToJsonOrNull)]), true);
     }
 }

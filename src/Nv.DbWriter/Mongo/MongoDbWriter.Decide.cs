@@ -290,6 +290,15 @@ internal sealed partial class MongoDbWriter
             list.Add(new PlannedWrite(record, model));
         }
 
+        /// <summary>Which records of <paramref name="batch"/> got a new outcome in this attempt that is final at once (not
+        /// pending an entity write); null when there is none.</summary>
+        public bool[]? FinalOnly(IReadOnlyList<WalRecord> batch)
+        {
+            var completed = Completed.ToHashSet();
+            var fresh = NewResolutionRecords.Select(r => r.Lsn.Value).Where(lsn => !completed.Contains(lsn)).ToHashSet();
+            return fresh.Count == 0 ? null : [.. batch.Select(r => fresh.Contains(r.Lsn.Value))];
+        }
+
         public void Complete(long lsn)
         {
             Completed.Add(lsn);

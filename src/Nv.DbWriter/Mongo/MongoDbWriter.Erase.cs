@@ -10,7 +10,7 @@ internal sealed partial class MongoDbWriter
     // resolution is stored last, so a crash or a failure anywhere leaves the record unresolved and its replay finishes the
     // job: (1) the erasure is recorded (first attempt's counts win), (2) the before images kept under the subject's keys
     // are forgotten and (3) the keys deleted, (4) the subject's live entities get tombstones at this LSN (guarded: nothing
-    // written after the erasure is touched), (5) the subject mappings go, (6) the outcome is stored.
+    // written after the erasure is touched), (5) the subject mappings go, (6) the request's outcome and (7) the resolution are stored.
     private async Task<ApplyResult> ApplyEraseAsync(WalRecord record, CancellationToken cancellationToken)
     {
         var lsn = record.Lsn.Value;
@@ -61,16 +61,20 @@ internal sealed partial class MongoDbWriter
         }
 
         await Subjects.DeleteManyAsync(new BsonDocument("subject", subject), cancellationToken);
+
+        // The request's outcome before the resolution: once the resolution is stored, a boot after a crash moves the
+        // watermark past this record without replaying it.
+        var applied = new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.Applied };
+        await RecordRequestsAsync([record], [applied], include: null, cancellationToken);
         var resolution = MongoCommands.Resolution(record, ApplyStatus.Applied, RejectReason.None, before: null, pending: false);
         await _resolutions!.ReplaceOneAsync(new BsonDocument("_id", lsn), resolution, new ReplaceOptions { IsUpsert = true }, cancellationToken);
+        ThrowIfInjected("erase-resolved");
         _maxResolutionLsn = Math.Max(_maxResolutionLsn, lsn);
         if (lsn == _resolvedThrough + 1)
         {
             _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
         }
 
-        var applied = new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.Applied };
-        await RecordRequestsAsync([record], [applied], cancellationToken);
         _logger.SubjectErased(lsn, subject, keyIds.Count, deleted);
         return applied;
     }

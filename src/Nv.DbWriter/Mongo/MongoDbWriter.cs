@@ -28,6 +28,11 @@ namespace Nv.DbWriter.Mongo;
 /// <item>The pending flags are cleared (one retryable single-document update each) and the watermark advanced
 /// (<c>$max</c>, never backwards).</item>
 /// </list>
+/// Request outcomes (<c>_nv_requests</c>) are stored before the resolution they belong to can be passed by the watermark,
+/// because a boot after a crash moves the watermark over every final resolution without replaying its record: those of
+/// outcomes final at step 1 right after it (a write only when there are such), every other one between steps 2 and 3 (a
+/// crash before that leaves the pending resolutions, whose records the boot replays and records then); a batch record's
+/// in its transaction; an erasure's before its resolution.
 /// Failure policy. A transient error (network, not primary, pool paused, timeouts, write-concern errors) at any step,
 /// connecting included, makes every result <see cref="ApplyStatus.Transient"/>; the records stay in the WAL and are
 /// applied again. What the failed attempt left is completed, never undone (roll-forward): a record found with a pending
@@ -90,7 +95,8 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
         _metrics = new DbWriterMetrics(meterFactory);
     }
 
-    /// <summary>Tests only: called with a step name ("entity-writes", "clear-pending") before that step; returning true
+    /// <summary>Tests only: called with a step name ("final-requests", "entity-writes", "record-requests", "clear-pending",
+    /// "erase-resolved") before that step; returning true
     /// fails the batch there with a transient error, as a lost connection would.</summary>
     internal Func<string, bool>? FailBefore { get; set; }
 

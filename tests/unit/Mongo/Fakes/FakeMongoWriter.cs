@@ -16,11 +16,18 @@ internal sealed class FakeMongoWriter : IAsyncDisposable
     {
         var options = new DbWriterOptions { MongoUri = "mongodb://fake:27017", MongoDatabase = DatabaseName };
         configure?.Invoke(options);
+        _options = options;
         var db = Server.Database(DatabaseName);
         Writer = new MongoDbWriter(options, database?.Invoke(db) ?? db, loggerFactory);
     }
 
+    private readonly DbWriterOptions _options;
+
     public FakeMongoServer Server { get; } = new();
+
+    /// <summary>A new writer on the same server, as a process restarted after a crash opens one (nothing in memory
+    /// carried over).</summary>
+    public MongoDbWriter Reopen() => new(_options, Server.Database(DatabaseName));
 
     public MongoDbWriter Writer { get; }
 
