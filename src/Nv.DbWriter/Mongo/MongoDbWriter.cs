@@ -95,9 +95,9 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
         _metrics = new DbWriterMetrics(meterFactory);
     }
 
-    /// <summary>Tests only: called with a step name ("final-requests", "entity-writes", "record-requests", "clear-pending",
-    /// "erase-resolved") before that step; returning true
-    /// fails the batch there with a transient error, as a lost connection would.</summary>
+    /// <summary>Tests only: called with a step name ("final-requests", "entity-writes", "record-requests", "clear-pending"
+    /// before that step; "erase-resolved" right after an erasure's resolution is stored); returning true fails the batch
+    /// there with a transient error, as a lost connection would.</summary>
     internal Func<string, bool>? FailBefore { get; set; }
 
     /// <summary>The write concern of every write (known after initialization).</summary>
