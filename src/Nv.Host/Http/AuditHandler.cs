@@ -100,6 +100,14 @@ internal sealed class AuditHandler
         var latest = page.Entries
             .Where(e => e.Timestamp == page.Entries[0].Timestamp)
             .MaxBy(e => e.Lsn?.Value ?? 0);
+        if (latest is { Erased: true } && latest.Operation != "delete")
+        {
+            // The entity existed then, but the state it had is gone with its data key: not "did not exist", not a deletion.
+            return Problems.Create(context, StatusCodes.Status410Gone, ProblemTypes.Erased, "That state was erased",
+                $"{dtoType} '{entityId}' existed at {at:O}, but the state written by its {latest.Operation} at {latest.Timestamp:O} "
+                + $"(lsn {latest.Lsn?.Value}) cannot be read: it is sealed under a data key this host cannot open (destroyed by an erasure, or no master key).");
+        }
+
         if (latest is null || latest.Operation == "delete" || latest.After is not { ValueKind: System.Text.Json.JsonValueKind.Object } after)
         {
             return Problems.Create(context, StatusCodes.Status404NotFound, ProblemTypes.DidNotExist, "Did not exist at that time",

@@ -26,4 +26,5 @@ internal static class ProblemTypes
     public const string ChangesGone = Base + "changes-gone";
     public const string Unstorable = Base + "unstorable";
     public const string ProofsUnavailable = Base + "proofs-unavailable";
+    public const string Erased = Base + "erased";
 }

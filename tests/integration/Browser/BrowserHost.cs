@@ -46,7 +46,8 @@ internal sealed class BrowserHost : IAsyncDisposable
 
     public static string Secret(string name) => "browser-secret-" + name + "-0123456789";
 
-    public static async Task<BrowserHost> StartAsync()
+    /// <summary>Starts a host; <paramref name="settings"/> are more command-line settings (<c>--Key=value</c>).</summary>
+    public static async Task<BrowserHost> StartAsync(params string[] settings)
     {
         var dir = new TempDirectory();
         var keys = string.Join(';', Keys.Select(kv => $"{kv.Key}:{string.Join('+', kv.Value)}:{ApiKeyStore.Hash(Secret(kv.Key))}"));
@@ -56,6 +57,7 @@ internal sealed class BrowserHost : IAsyncDisposable
             "--Nv:Auth:Keys=" + keys,
             "--urls=http://127.0.0.1:0",
             "--Nv:Pipeline:Ack=Audited", // the pages read the trail right after each write
+            .. settings,
         ]);
         Assert.Null(NvWebApp.CheckStartup(app));
         await app.StartAsync();

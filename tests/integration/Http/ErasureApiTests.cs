@@ -81,6 +81,16 @@ public sealed class ErasureApiTests : IAsyncLifetime
                 path.AsSpan(), MerkleHash.FromHex(proof.GetProperty("root").GetString()!)));
         }
 
+        // Time travel to a moment the entity existed: its state was erased (410 erased), not "did not exist: deleted".
+        var created = entries[^1].GetProperty("timestamp").GetString()!;
+        using (var asOf = await _app.SendAsync(HttpMethod.Get, $"/v1/audit/entities/Customer/ada/as-of?at={Uri.EscapeDataString(created)}"))
+        {
+            var problem = await asOf.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.Gone, asOf.StatusCode);
+            Assert.Contains("problems/erased", problem, StringComparison.Ordinal);
+            Assert.DoesNotContain(Secret, problem, StringComparison.Ordinal);
+        }
+
         var verify = await NvTestApp.JsonAsync(await _app.SendAsync(HttpMethod.Get, "/v1/audit/verify"));
         Assert.True(verify.GetProperty("isValid").GetBoolean(), verify.ToString());
 

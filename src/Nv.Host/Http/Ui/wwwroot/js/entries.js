@@ -15,7 +15,18 @@ export function changeKind(entry, change) {
 
 const SYMBOL = { added: '+', removed: '−', changed: '~' };
 
+/**
+ * What an entry whose data cannot be opened shows instead of it: its images are sealed under a data key this host does
+ * not hold (destroyed by an erasure, or no master key configured); the API marks it erased.
+ */
+export const erasedNotice = () => h('p', {
+  class: 'erased', dataset: { testid: 'erased' },
+  text: 'Data erased or sealed: this entry\'s before and after images are sealed under a data key this host cannot open '
+    + '(destroyed by an erasure, or no master key configured). Who, when, why and the proof remain.',
+});
+
 export function diffTable(entry) {
+  if (entry.erased) return erasedNotice();
   const changes = entry.changes || [];
   if (changes.length === 0) return h('p', { class: 'muted', text: 'No field changed.' });
   return h('table', { class: 'diff' },

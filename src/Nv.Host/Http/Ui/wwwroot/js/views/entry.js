@@ -34,11 +34,15 @@ export function entryView(main, { params }) {
       h('h2', { text: 'Changes' }),
       diffTable(entry),
       h('div', { class: 'grid two' },
-        h('div', {}, h('h3', { text: 'Before' }), entry.before != null ? jsonBlock(entry.before, { dataset: { testid: 'before' } }) : h('p', { class: 'muted', text: '—' })),
-        h('div', {}, h('h3', { text: 'After' }), entry.after != null ? jsonBlock(entry.after, { dataset: { testid: 'after' } }) : h('p', { class: 'muted', text: '—' }))),
+        h('div', {}, h('h3', { text: 'Before' }), image(entry, entry.before, 'before')),
+        h('div', {}, h('h3', { text: 'After' }), image(entry, entry.after, 'after'))),
       proofPanel(entry));
   }).catch((e) => put(body, message('error', e.message)));
 }
+
+// An image, or why there is none: erased (its key destroyed) or not part of this operation.
+const image = (entry, json, testid) => (json != null ? jsonBlock(json, { dataset: { testid } })
+  : h('p', { class: 'muted', text: entry.erased ? 'erased' : '—' }));
 
 function proofPanel(entry) {
   const pem = h('textarea', {

@@ -95,6 +95,9 @@ export function timeline(main, { params, query }) {
       if (e.status === 404 && e.type === 'did-not-exist') {
         state.dataset.exists = 'false';
         put(state, message('info', h('strong', { text: 'Did not exist. ' }), e.message));
+      } else if (e.status === 410 && e.type === 'erased') {
+        state.dataset.exists = 'erased';
+        put(state, message('info', h('strong', { dataset: { testid: 'asof-erased' }, text: 'Erased. ' }), e.message));
       } else {
         put(state, message('error', e.message));
       }
