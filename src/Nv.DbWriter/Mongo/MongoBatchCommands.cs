@@ -7,8 +7,8 @@ namespace Nv.DbWriter.Mongo;
 /// <summary>What the MongoDB writer sends for a batch record (<see cref="WalOperation.Batch"/>), as pure functions
 /// (unit-tested as BSON, without a server).</summary>
 /// <remarks>
-/// A batch is applied in one multi-document transaction (snapshot reads; commit with write concern <c>w:majority,
-/// j:true</c>): its item writes (the same guarded upserts as single records, <see cref="MongoCommands.EntityWrite"/>)
+/// A batch is applied in one multi-document transaction (snapshot reads; commit with the writer's write concern: its
+/// <c>w</c>, <c>j:true</c> and <c>wtimeout</c>): its item writes (the same guarded upserts as single records, <see cref="MongoCommands.EntityWrite"/>)
 /// and its resolution <c>{ _id: lsn, walId, requestId, status, rejectReason, before: null, failedItem, items }</c> commit
 /// together or not at all. <c>items</c> holds each item's outcome as SQLite stores it (<see cref="BatchItemsJson"/>): the
 /// before image (a document), <c>null</c> (it did not exist) or <c>false</c> (superseded). Transactions need a replica set
@@ -16,11 +16,13 @@ namespace Nv.DbWriter.Mongo;
 /// </remarks>
 internal static class MongoBatchCommands
 {
-    /// <summary>The transaction of one batch: reads see one snapshot, the commit is majority-acknowledged and journaled.</summary>
-    public static TransactionOptions Transaction { get; } = new(
+    /// <summary>The transaction of one batch: reads see one snapshot; the commit is acknowledged as every other write of
+    /// the writer (<paramref name="writeConcern"/>: the configured or topology's <c>w</c>, journaled, with its
+    /// <c>wtimeout</c>, so a commit that cannot replicate fails as transient instead of waiting for the socket).</summary>
+    public static TransactionOptions Transaction(WriteConcern writeConcern) => new(
         readConcern: ReadConcern.Snapshot,
         readPreference: ReadPreference.Primary,
-        writeConcern: WriteConcern.WMajority.With(journal: true));
+        writeConcern: writeConcern);
 
     /// <summary>The resolution of a batch record.</summary>
     /// <param name="record">The batch record.</param>

@@ -11,13 +11,15 @@ namespace Nv.DbWriter.Mongo;
 /// <c>{ _id: entityId, doc: {payload} | null, _nv: { lsn, replayKey, walId, deleted } }</c>; the payload sits under
 /// <c>doc</c>, so its keys can never reach <c>_id</c>, <c>_nv</c> or an update operator. A tombstone has <c>doc: null</c>,
 /// <c>deleted: true</c> and keeps the LSN. Resolution (<c>_nv_resolutions</c>):
-/// <c>{ _id: lsn, walId, requestId, status, rejectReason, before, pending?, expectedWalId?, expectedLsn?, error? }</c>:
-/// a pending (Applied, entity write not yet known durable) resolution keeps the version its decision read
+/// <c>{ _id: lsn, walId, requestId, status, rejectReason, before, pending?, unrecorded?, expectedWalId?, expectedLsn?, error? }</c>:
+/// a pending (Applied, entity write not yet known durable) or unrecorded (final at once, its request's outcome not yet
+/// stored) resolution is invisible to readers and to the watermark until both flags are cleared; a pending one keeps the version its decision read
 /// (<c>expectedWalId</c>/<c>expectedLsn</c>, absent when the slot was empty) so the redo is held to it; a rejection for
 /// <see cref="RejectReason.Unstorable"/> keeps its <c>error</c> text. Watermark (<c>_nv_meta</c>):
 /// <c>{ _id: "resolved_through", value }</c>; schema version <c>{ _id: "schema_version", value }</c>.
-/// Schema versions: 1 (the first); 2 adds the optional resolution fields above and reject reason 4 (Unstorable). A
-/// version-1 database is upgraded in place at open (nothing to rewrite: every new field is optional).
+/// Schema versions: 1 (the first); 2 adds the optional resolution fields above and reject reason 4 (Unstorable); 3 adds
+/// <c>unrecorded</c> (a build that does not know it would take such a resolution for a final one). An older database is
+/// upgraded in place at open (nothing to rewrite: every new field is optional), and a newer one refused.
 /// </remarks>
 internal static class MongoCommands
 {
@@ -25,7 +27,7 @@ internal static class MongoCommands
     public const string MetaCollection = "_nv_meta";
     public const string ResolvedThroughId = "resolved_through";
     public const string SchemaVersionId = "schema_version";
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     /// <summary>Schema versions this build opens and upgrades to <see cref="SchemaVersion"/>.</summary>
     public const int OldestReadableSchemaVersion = 1;
@@ -36,6 +38,7 @@ internal static class MongoCommands
     public const string NvWalId = "_nv.walId";
     public const string NvDeleted = "_nv.deleted";
     public const string Pending = "pending";
+    public const string Unrecorded = "unrecorded";
     public const string ExpectedWalId = "expectedWalId";
     public const string ExpectedLsn = "expectedLsn";
     public const string Error = "error";
@@ -187,6 +190,7 @@ internal static class MongoCommands
     {
         { "_id", new BsonDocument { { "$gt", after }, { "$lte", upTo } } },
         { Pending, new BsonDocument("$exists", false) },
+        { Unrecorded, new BsonDocument("$exists", false) },
     };
 
     /// <summary>The non-pending resolutions of any of <paramref name="requestIds"/>.</summary>
@@ -194,13 +198,21 @@ internal static class MongoCommands
     {
         { "requestId", new BsonDocument("$in", new BsonArray(requestIds)) },
         { Pending, new BsonDocument("$exists", false) },
+        { Unrecorded, new BsonDocument("$exists", false) },
+    };
+
+    /// <summary>The unrecorded resolutions among <paramref name="lsns"/> (final outcomes not yet shown).</summary>
+    public static BsonDocument UnrecordedOf(IEnumerable<long> lsns) => new()
+    {
+        { "_id", new BsonDocument("$in", new BsonArray(lsns)) },
+        { Unrecorded, new BsonDocument("$exists", true) },
     };
 
     /// <summary>Pending resolutions (left by a batch that failed between its resolution insert and its entity writes).</summary>
     public static BsonDocument PendingResolutions { get; } = new(Pending, new BsonDocument("$exists", true));
 
-    /// <summary>Makes pending resolutions final once their entity writes are durable.</summary>
-    public static BsonDocument ClearPending { get; } = new("$unset", new BsonDocument(Pending, ""));
+    /// <summary>Makes resolutions visible once their entity writes are durable and their requests' outcomes stored.</summary>
+    public static BsonDocument ClearPending { get; } = new("$unset", new BsonDocument { { Pending, "" }, { Unrecorded, "" } });
 
     /// <summary>One single-document update per resolution, sent as one ordered bulk write: unlike a multi-document
     /// updateMany, single-document writes are retryable writes, so the driver retries a network error exactly once.</summary>

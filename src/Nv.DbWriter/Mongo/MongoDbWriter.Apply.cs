@@ -192,6 +192,7 @@ internal sealed partial class MongoDbWriter
         var started = Stopwatch.GetTimestamp();
         var first = batch[0].Lsn.Value;
         var last = batch[^1].Lsn.Value;
+        _applying = [.. batch.Select(r => r.Lsn.Value)];
         Plan? plan = null;
         for (var round = 0; ; round++)
         {
@@ -211,15 +212,6 @@ internal sealed partial class MongoDbWriter
                 if (plan.NewResolutions.Count > 0)
                 {
                     await InsertResolutionsAsync(plan, cancellationToken);
-
-                    // Step 1b: the requests of outcomes final at once (rejections, superseded records, audit events). A boot
-                    // after a crash moves the watermark past a final resolution without replaying its record, so its
-                    // request's outcome must already be stored (skipped when every new outcome is pending: no extra write).
-                    ThrowIfInjected("final-requests");
-                    if (plan.FinalOnly(batch) is { } final)
-                    {
-                        await RecordRequestsAsync(batch, plan.Results, final, cancellationToken);
-                    }
                 }
 
                 // Step 2: the entity writes: redos of stored outcomes first (they precede the new ones in LSN order).
@@ -234,16 +226,18 @@ internal sealed partial class MongoDbWriter
                     await WriteEntitiesAsync(await CollectionAsync(dtoType, cancellationToken), writes, cancellationToken);
                 }
 
-                // The requests' outcomes, once the writes are durable and before any resolution becomes final: until the
-                // pending flags are cleared, a crash leaves these records to the boot replay, which records them then.
+                // The requests' outcomes, once the writes are durable and before any of these resolutions is visible: a boot
+                // moves the watermark over visible resolutions without replaying their records, and until the flags are
+                // cleared a crash leaves these records to the boot replay, which records them then.
                 ThrowIfInjected("record-requests");
-                await RecordRequestsAsync(batch, plan.Results, include: null, cancellationToken);
+                await RecordRequestsAsync(batch, plan.Results, cancellationToken);
 
-                // Step 3: the outcomes become visible, then the watermark moves.
+                // Step 3: the outcomes become visible (pending and unrecorded flags cleared), then the watermark moves.
                 ThrowIfInjected("clear-pending");
-                if (plan.Completed.Count > 0)
+                if (plan.Completed.Count + plan.Unrecorded.Count > 0)
                 {
-                    await _resolutions!.BulkWriteAsync(MongoCommands.ClearPendingOf(plan.Completed), MongoCommands.Ordered, cancellationToken);
+                    await _resolutions!.BulkWriteAsync(MongoCommands.ClearPendingOf(plan.Completed.Concat(plan.Unrecorded)), MongoCommands.Ordered,
+                        cancellationToken);
                 }
 
                 _maxResolutionLsn = Math.Max(_maxResolutionLsn, plan.MaxResolvedLsn);
@@ -266,6 +260,7 @@ internal sealed partial class MongoDbWriter
                 if (plan is not null)
                 {
                     _unreported.UnionWith(plan.Completed);
+                    _unreported.UnionWith(plan.Unrecorded);
                 }
 
                 _logger.BatchTransient(ex, batch.Count, first, last, ex.Message);
@@ -430,11 +425,22 @@ internal sealed partial class MongoDbWriter
 
     /// <summary>Stores the final rejection of a record the store cannot hold, replacing its pending outcome, and has the
     /// batch decided again (the records after it may have been decided on the assumption it was written).</summary>
+    /// <remarks>The rejection is stored unrecorded (invisible until its request's outcome is stored, see
+    /// <see cref="Plan.AddResolution"/>). First the batch's unrecorded outcomes after it are dropped: decided on the
+    /// assumption it was written (a create after it refused as existing, say), and never shown to anyone, they are
+    /// decided again. Pending ones after it are held to the version they read (<see cref="RedoAsync"/>).</remarks>
     private async Task RejectAsync(WalRecord record, string error, CancellationToken cancellationToken)
     {
         var message = string.Create(CultureInfo.InvariantCulture, $"{record.DtoType} '{record.EntityId}' cannot be stored in MongoDB: {error}");
-        await _resolutions!.ReplaceOneAsync(new BsonDocument("_id", record.Lsn.Value), MongoCommands.Unstorable(record, message),
-            new ReplaceOptions { IsUpsert = true }, cancellationToken);
+        var later = _applying.Where(lsn => lsn > record.Lsn.Value).ToList();
+        if (later.Count > 0)
+        {
+            await _resolutions!.DeleteManyAsync(MongoCommands.UnrecordedOf(later), cancellationToken);
+        }
+
+        var rejection = MongoCommands.Unstorable(record, message);
+        rejection[MongoCommands.Unrecorded] = true;
+        await _resolutions!.ReplaceOneAsync(new BsonDocument("_id", record.Lsn.Value), rejection, new ReplaceOptions { IsUpsert = true }, cancellationToken);
         _logger.RecordUnstorable(record.Lsn.Value, record.DtoType, record.EntityId, message);
         throw new RedecideException(record.Lsn.Value, string.Create(CultureInfo.InvariantCulture, $"LSN {record.Lsn} rejected: {message}"));
     }

@@ -81,7 +81,7 @@ internal sealed partial class MongoDbWriter
             }
 
             using var session = await _client!.StartSessionAsync(cancellationToken: cancellationToken);
-            session.StartTransaction(MongoBatchCommands.Transaction);
+            session.StartTransaction(MongoBatchCommands.Transaction(_writeConcern));
             bool outcomeRecorded;
             try
             {
@@ -113,7 +113,7 @@ internal sealed partial class MongoDbWriter
             // resolution purge was applied a second time.
             if (!outcomeRecorded)
             {
-                await RecordRequestsAsync([record], [result], include: null, cancellationToken);
+                await RecordRequestsAsync([record], [result], cancellationToken);
             }
         }
         catch (Exception ex) when (MongoErrors.IsTransient(ex))

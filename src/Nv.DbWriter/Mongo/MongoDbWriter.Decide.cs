@@ -66,7 +66,15 @@ internal sealed partial class MongoDbWriter
 
                 if (!resolution.Contains(MongoCommands.Pending))
                 {
-                    plan.Results[i] = FromResolution(record, outcome, resolution, appliedNow: _unreported.Contains(lsn));
+                    // Unrecorded: final, stored by an attempt that failed before it returned (never reported, so an Applied
+                    // outcome is reported Applied); its request's outcome is recorded and then it is shown.
+                    var unrecorded = resolution.Contains(MongoCommands.Unrecorded);
+                    plan.Results[i] = FromResolution(record, outcome, resolution, appliedNow: unrecorded || _unreported.Contains(lsn));
+                    if (unrecorded)
+                    {
+                        plan.Reveal(lsn);
+                    }
+
                     continue;
                 }
 
@@ -274,10 +282,28 @@ internal sealed partial class MongoDbWriter
 
         public bool TouchesWatermark { get; set; }
 
+        /// <summary>LSNs of final outcomes stored unrecorded: shown (step 3) once their requests' outcomes are stored.</summary>
+        public List<long> Unrecorded { get; } = [];
+
+        /// <summary>A new outcome. A final one (not pending) is stored <c>unrecorded</c>: invisible, like a pending one, until
+        /// its request's outcome is stored, because a boot moves the watermark over visible resolutions without replaying
+        /// their records.</summary>
         public void AddResolution(WalRecord record, BsonDocument resolution)
         {
+            if (!resolution.Contains(MongoCommands.Pending))
+            {
+                resolution[MongoCommands.Unrecorded] = true;
+                Reveal(record.Lsn.Value);
+            }
+
             NewResolutions.Add(resolution);
             NewResolutionRecords.Add(record);
+        }
+
+        public void Reveal(long lsn)
+        {
+            Unrecorded.Add(lsn);
+            MaxResolvedLsn = Math.Max(MaxResolvedLsn, lsn);
         }
 
         public void AddWrite(WalRecord record, UpdateOneModel<BsonDocument> model)
@@ -288,15 +314,6 @@ internal sealed partial class MongoDbWriter
             }
 
             list.Add(new PlannedWrite(record, model));
-        }
-
-        /// <summary>Which records of <paramref name="batch"/> got a new outcome in this attempt that is final at once (not
-        /// pending an entity write); null when there is none.</summary>
-        public bool[]? FinalOnly(IReadOnlyList<WalRecord> batch)
-        {
-            var completed = Completed.ToHashSet();
-            var fresh = NewResolutionRecords.Select(r => r.Lsn.Value).Where(lsn => !completed.Contains(lsn)).ToHashSet();
-            return fresh.Count == 0 ? null : [.. batch.Select(r => fresh.Contains(r.Lsn.Value))];
         }
 
         public void Complete(long lsn)

@@ -65,7 +65,7 @@ internal sealed partial class MongoDbWriter
         // The request's outcome before the resolution: once the resolution is stored, a boot after a crash moves the
         // watermark past this record without replaying it.
         var applied = new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.Applied };
-        await RecordRequestsAsync([record], [applied], include: null, cancellationToken);
+        await RecordRequestsAsync([record], [applied], cancellationToken);
         var resolution = MongoCommands.Resolution(record, ApplyStatus.Applied, RejectReason.None, before: null, pending: false);
         await _resolutions!.ReplaceOneAsync(new BsonDocument("_id", lsn), resolution, new ReplaceOptions { IsUpsert = true }, cancellationToken);
         ThrowIfInjected("erase-resolved");

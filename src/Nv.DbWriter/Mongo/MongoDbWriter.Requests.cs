@@ -31,19 +31,14 @@ internal sealed partial class MongoDbWriter
             new UpdateOptions { IsUpsert = true }, cancellationToken);
     }
 
-    /// <summary>Records the outcome of each record's request (first record wins; <paramref name="include"/>: only those, or
-    /// every record when null; an empty selection writes nothing). Called before the outcomes it records can be passed by
-    /// the watermark: a failure makes the batch transient, and its retry, or the boot replay, records them again.</summary>
-    private async Task RecordRequestsAsync(IReadOnlyList<WalRecord> batch, ApplyResult[] results, bool[]? include, CancellationToken cancellationToken)
+    /// <summary>Records the outcome of every record's request (first record wins). Called before the resolutions it
+    /// covers become visible to the watermark: a failure makes the batch transient, and its retry, or the boot replay,
+    /// records them again (idempotent).</summary>
+    private async Task RecordRequestsAsync(IReadOnlyList<WalRecord> batch, ApplyResult[] results, CancellationToken cancellationToken)
     {
         var models = new List<WriteModel<BsonDocument>>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
-            if (include is not null && !include[i])
-            {
-                continue;
-            }
-
             if (results[i].Status is ApplyStatus.Applied or ApplyStatus.AlreadyApplied or ApplyStatus.Rejected)
             {
                 models.Add(MongoRequests.Record(batch[i], results[i].Status, results[i].RejectReason));

@@ -28,11 +28,13 @@ namespace Nv.DbWriter.Mongo;
 /// <item>The pending flags are cleared (one retryable single-document update each) and the watermark advanced
 /// (<c>$max</c>, never backwards).</item>
 /// </list>
-/// Request outcomes (<c>_nv_requests</c>) are stored before the resolution they belong to can be passed by the watermark,
-/// because a boot after a crash moves the watermark over every final resolution without replaying its record: those of
-/// outcomes final at step 1 right after it (a write only when there are such), every other one between steps 2 and 3 (a
-/// crash before that leaves the pending resolutions, whose records the boot replays and records then); a batch record's
-/// in its transaction; an erasure's before its resolution.
+/// Request outcomes (<c>_nv_requests</c>) are stored before the resolution they belong to becomes visible, because a boot
+/// after a crash moves the watermark over every visible resolution without replaying its record: step 1 stores a final
+/// outcome (a rejection, a superseded record, an audit event) <c>unrecorded</c>, as invisible as a pending one; every
+/// request's outcome is stored between steps 2 and 3, and step 3 clears both flags (a crash before that leaves the records
+/// to the boot replay, which keeps the stored outcomes and records them then). An unrecorded outcome decided after a
+/// record whose write the server then refuses is dropped and decided again. A batch record's outcome commits in its
+/// transaction; an erasure's is stored before its resolution.
 /// Failure policy. A transient error (network, not primary, pool paused, timeouts, write-concern errors) at any step,
 /// connecting included, makes every result <see cref="ApplyStatus.Transient"/>; the records stay in the WAL and are
 /// applied again. What the failed attempt left is completed, never undone (roll-forward): a record found with a pending
@@ -62,6 +64,9 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 
     // LSNs this process decided Applied in an attempt that failed before returning; the retry reports them Applied.
     private readonly HashSet<long> _unreported = [];
+
+    // The LSNs of the batch of single records being applied (under the gate), for RejectAsync.
+    private long[] _applying = [];
     private MongoClient? _client;
     private IMongoDatabase? _database;
     private IMongoCollection<BsonDocument>? _resolutions;
@@ -95,8 +100,7 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
         _metrics = new DbWriterMetrics(meterFactory);
     }
 
-    /// <summary>Tests only: called with a step name ("final-requests", "entity-writes", "record-requests", "clear-pending"
-    /// before that step; "erase-resolved" right after an erasure's resolution is stored); returning true fails the batch
+    /// <summary>Tests only: called with a step name ("entity-writes", "record-requests", "clear-pending" before that step; "erase-resolved" right after an erasure's resolution is stored); returning true fails the batch
     /// there with a transient error, as a lost connection would.</summary>
     internal Func<string, bool>? FailBefore { get; set; }
 

@@ -80,7 +80,11 @@ internal static class MongoRequests
     /// the lowest LSN of a request wins, and an outcome already recorded is kept.</summary>
     public static BsonDocument[] LegacyMigration(DateTimeOffset now) =>
     [
-        new("$match", new BsonDocument(MongoCommands.Pending, new BsonDocument("$exists", false))),
+        new("$match", new BsonDocument
+        {
+            { MongoCommands.Pending, new BsonDocument("$exists", false) },
+            { MongoCommands.Unrecorded, new BsonDocument("$exists", false) },
+        }),
         new("$sort", new BsonDocument("_id", -1)),
         new("$group", new BsonDocument
         {

@@ -44,12 +44,12 @@ public sealed class MongoBatchCommandsTests
     };
 
     [Fact]
-    public void A_batch_runs_in_a_snapshot_transaction_committed_with_majority_and_journal()
+    public void A_batch_runs_in_a_snapshot_transaction_committed_with_the_writers_write_concern()
     {
-        var options = MongoBatchCommands.Transaction;
+        var options = MongoBatchCommands.Transaction(MongoCommands.WriteConcernFor(MongoTopology.ReplicaSet, "dc-east", TimeSpan.FromSeconds(10)));
         Assert.Equal(ReadConcern.Snapshot, options.ReadConcern);
         Assert.Equal(ReadPreference.Primary, options.ReadPreference);
-        Assert.Equal(BsonDocument.Parse("""{ "w": "majority", "j": true }"""), options.WriteConcern!.ToBsonDocument());
+        Assert.Equal(BsonDocument.Parse("""{ "w": "dc-east", "wtimeout": 10000, "j": true }"""), options.WriteConcern!.ToBsonDocument());
     }
 
     [Fact]

@@ -129,12 +129,12 @@ public sealed class MongoCommandsTests
     }
 
     [Fact]
-    public void Readers_never_see_pending_resolutions_and_the_watermark_only_moves_forward()
+    public void Readers_never_see_pending_or_unrecorded_resolutions_and_the_watermark_only_moves_forward()
     {
-        Assert.Equal(BsonDocument.Parse("""{ "_id": { "$gt": NumberLong(3), "$lte": NumberLong(9) }, "pending": { "$exists": false } }"""),
+        Assert.Equal(BsonDocument.Parse("""{ "_id": { "$gt": NumberLong(3), "$lte": NumberLong(9) }, "pending": { "$exists": false }, "unrecorded": { "$exists": false } }"""),
             MongoCommands.ResolutionsBetween(3, 9));
-        Assert.Equal(BsonDocument.Parse("""{ "requestId": { "$in": ["r", "s"] }, "pending": { "$exists": false } }"""), MongoCommands.ResolutionsOfRequests(["r", "s"]));
-        Assert.Equal(BsonDocument.Parse("""{ "$unset": { "pending": "" } }"""), MongoCommands.ClearPending);
+        Assert.Equal(BsonDocument.Parse("""{ "requestId": { "$in": ["r", "s"] }, "pending": { "$exists": false }, "unrecorded": { "$exists": false } }"""), MongoCommands.ResolutionsOfRequests(["r", "s"]));
+        Assert.Equal(BsonDocument.Parse("""{ "$unset": { "pending": "", "unrecorded": "" } }"""), MongoCommands.ClearPending);
         Assert.Equal(BsonDocument.Parse("""{ "$max": { "value": NumberLong(12) } }"""), MongoCommands.AdvanceResolvedThrough(12));
         Assert.Equal(BsonDocument.Parse("""{ "_nv.deleted": true, "_nv.lsn": { "$lte": NumberLong(4) } }"""), MongoCommands.TombstonesUpTo(4));
     }

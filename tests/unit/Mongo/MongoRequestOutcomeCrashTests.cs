@@ -53,6 +53,77 @@ public sealed class MongoRequestOutcomeCrashTests
         Assert.Equal(ApplyStatus.Applied, outcomes.GetValueOrDefault(Key(2))?.Status);
     }
 
+    /// <summary>An audit event's outcome is final at once: it stays invisible until its request's outcome is stored.</summary>
+    [Theory]
+    [InlineData("entity-writes")]
+    [InlineData("record-requests")]
+    public async Task An_audit_events_request_outcome_survives_a_crash_before_its_batch_completes(string step)
+    {
+        await using var mongo = new FakeMongoWriter();
+        WalRecord[] wal = [MongoCommandsTests.Record(1, WalOperation.AuditEvent), Create(2, "b")];
+        mongo.Writer.FailBefore = s => s == step;
+        await mongo.Writer.ApplyAsync(wal, Ct); // the process dies here
+
+        await using var restarted = mongo.Reopen();
+        await BootReplayAsync(restarted, wal);
+
+        var outcomes = await restarted.FindRequestsAsync([Key(1), Key(2)], Ct);
+        Assert.Equal(ApplyStatus.Applied, outcomes.GetValueOrDefault(Key(1))?.Status);
+        Assert.Equal(ApplyStatus.Applied, outcomes.GetValueOrDefault(Key(2))?.Status);
+    }
+
+    /// <summary>A resolution the server refuses rejects its own record, also behind an audit event (whose outcome was once
+    /// missing from the list that maps an insert's failed index back to its record).</summary>
+    [Fact]
+    public async Task A_refused_resolution_behind_an_audit_event_rejects_its_own_record()
+    {
+        await using var mongo = new FakeMongoWriter();
+        mongo.Server.RefuseDocument = (collection, document) =>
+            collection == "_nv_resolutions" && document["_id"] == 2 && document.Contains("pending") ? (10334, "BSONObj size is invalid (fake)") : null;
+
+        var results = await mongo.Writer.ApplyAsync([MongoCommandsTests.Record(1, WalOperation.AuditEvent), Create(2, "a"), Create(3, "b")], Ct);
+
+        Assert.Equal([ApplyStatus.Applied, ApplyStatus.Rejected, ApplyStatus.Applied], results.Select(r => r.Status));
+        Assert.Equal(RejectReason.Unstorable, results[1].RejectReason);
+        Assert.NotNull(await mongo.Writer.GetAsync("Order", "b", Ct));
+    }
+
+    /// <summary>A record the server refuses at the entity write is rejected for good; its outcome reaches the idempotency
+    /// collection even when the process dies before the rest of the batch completes.</summary>
+    [Fact]
+    public async Task A_rejection_found_at_the_entity_write_keeps_its_request_outcome_across_a_crash()
+    {
+        await using var mongo = new FakeMongoWriter();
+        mongo.Server.RefuseDocument = (collection, document) => collection == "Order" && document["_id"] == "a" ? (121, "Document failed validation") : null;
+        var down = true;
+        mongo.Server.Before = op => down && op.Collection == "_nv_requests" && op.Kind == "bulk" ? FakeErrors.ConnectionLost() : null;
+        WalRecord[] wal = [Create(1, "a")];
+        Assert.Equal(ApplyStatus.Transient, (await mongo.Writer.ApplyAsync(wal, Ct)).Single().Status); // the process dies here
+        down = false;
+
+        await using var restarted = mongo.Reopen();
+        await BootReplayAsync(restarted, wal);
+
+        var outcome = (await restarted.FindRequestsAsync([Key(1)], Ct)).GetValueOrDefault(Key(1));
+        Assert.Equal((ApplyStatus.Rejected, RejectReason.Unstorable), (outcome?.Status, outcome?.RejectReason));
+    }
+
+    /// <summary>An outcome decided on the assumption that an earlier record of the batch is written is decided again when
+    /// that write is refused: the create after a refused create of the same entity is applied, not "already exists".</summary>
+    [Fact]
+    public async Task Outcomes_decided_after_a_refused_write_are_decided_again()
+    {
+        await using var mongo = new FakeMongoWriter();
+        mongo.Server.RefuseDocument = (collection, document) =>
+            collection == "Order" && document["doc"].AsBsonDocument.GetValue("v", 0) == 1 ? (121, "Document failed validation") : null;
+
+        var results = await mongo.Writer.ApplyAsync([Create(1, "v", """{"v":1}"""), Create(2, "v", """{"v":2}""")], Ct);
+
+        Assert.Equal([ApplyStatus.Rejected, ApplyStatus.Applied], results.Select(r => r.Status));
+        Assert.Equal(new Lsn(2), (await mongo.Writer.GetAsync("Order", "v", Ct))!.Lsn);
+        Assert.Equal(new Lsn(2), await mongo.Writer.GetResolvedThroughAsync(Ct));
+    }
+
     [Fact]
     public async Task An_erasures_request_outcome_is_stored_before_its_resolution()
     {

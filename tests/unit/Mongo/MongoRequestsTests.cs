@@ -98,7 +98,7 @@ public sealed class MongoRequestsTests
     {
         var stages = MongoRequests.LegacyMigration(new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero));
 
-        Assert.Equal(BsonDocument.Parse("""{ "$match": { "pending": { "$exists": false } } }"""), stages[0]);
+        Assert.Equal(BsonDocument.Parse("""{ "$match": { "pending": { "$exists": false }, "unrecorded": { "$exists": false } } }"""), stages[0]);
         Assert.Equal(BsonDocument.Parse("""{ "$sort": { "_id": -1 } }"""), stages[1]);
         Assert.Equal("$last", stages[2]["$group"]["lsn"].AsBsonDocument.Names.Single());
         Assert.Equal(BsonDocument.Parse("""{ "s": { "$literal": null }, "r": "$requestId" }"""), stages[2]["$group"]["_id"]);

@@ -102,11 +102,13 @@ public sealed class MongoWriterHoleTests
         Assert.All(mongo.Stored("_nv_resolutions"), d => Assert.False(d.Contains("pending")));
     }
 
-    [Fact]
-    public async Task A_version_1_database_is_upgraded_and_a_newer_one_refused()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public async Task An_older_database_is_upgraded_and_a_newer_one_refused(int version)
     {
         await using var old = new FakeMongoWriter();
-        old.Server.Put(DatabaseName, "_nv_meta", new BsonDocument { { "_id", "schema_version" }, { "value", 1 } });
+        old.Server.Put(DatabaseName, "_nv_meta", new BsonDocument { { "_id", "schema_version" }, { "value", version } });
         old.Server.Put(DatabaseName, "_nv_resolutions", BsonDocument.Parse(
             """{ "_id": NumberLong(1), "walId": "0190b9d2-0000-7000-8000-000000000001", "requestId": "req-1", "status": 1, "rejectReason": 0, "before": null }"""));
         old.Server.Put(DatabaseName, "_nv_meta", new BsonDocument { { "_id", "resolved_through" }, { "value", 1L } });
@@ -114,19 +116,19 @@ public sealed class MongoWriterHoleTests
 
         await old.Writer.InitializeAsync(Ct);
 
-        Assert.Equal(2, old.Stored("_nv_meta").Single(d => d["_id"] == "schema_version")["value"].ToInt32());
+        Assert.Equal(3, old.Stored("_nv_meta").Single(d => d["_id"] == "schema_version")["value"].ToInt32());
         Assert.Equal(new Nv.Wal.Lsn(1), await old.Writer.GetResolvedThroughAsync(Ct));
         Assert.Equal(ApplyStatus.Applied, (await old.Writer.FindByRequestIdAsync("req-1", Ct))!.Status);
 
         await using var newer = new FakeMongoWriter();
-        newer.Server.Put(DatabaseName, "_nv_meta", new BsonDocument { { "_id", "schema_version" }, { "value", 3 } });
+        newer.Server.Put(DatabaseName, "_nv_meta", new BsonDocument { { "_id", "schema_version" }, { "value", 4 } });
         var ex = await Assert.ThrowsAsync<DbWriterException>(() => newer.Writer.InitializeAsync(Ct));
         Assert.False(ex.IsTransient);
-        Assert.Contains("schema version 3", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("schema version 4", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
-    public async Task A_resolution_of_schema_version_2_round_trips_and_a_damaged_one_is_refused()
+    public async Task A_resolution_of_schema_version_3_round_trips_and_a_damaged_one_is_refused()
     {
         await using var mongo = new FakeMongoWriter();
         mongo.Writer.FailBefore = step => step == "entity-writes";
@@ -137,6 +139,10 @@ public sealed class MongoWriterHoleTests
         Assert.Equal(ApplyStatus.Applied, MongoDbWriter.ReadResolution(pending).Status);
         Assert.Equal(RejectReason.Unstorable, MongoDbWriter.ReadResolution(rejected).RejectReason);
         Assert.Contains("cannot be stored", rejected["error"].AsString, StringComparison.Ordinal);
+        // Version 3: until the batch's request outcomes are stored, a final outcome is unrecorded and a write's pending.
+        Assert.True(rejected[MongoCommands.Unrecorded].AsBoolean);
+        Assert.False(pending.Contains(MongoCommands.Unrecorded));
+        Assert.Null(await mongo.Writer.FindByRequestIdAsync("req-2", Ct)); // invisible
 
         var damaged = rejected.DeepClone().AsBsonDocument;
         damaged["walId"] = "not a guid";
