@@ -201,10 +201,10 @@ internal static class MongoCommands
         { Unrecorded, new BsonDocument("$exists", false) },
     };
 
-    /// <summary>The unrecorded resolutions among <paramref name="lsns"/> (final outcomes not yet shown).</summary>
-    public static BsonDocument UnrecordedOf(IEnumerable<long> lsns) => new()
+    /// <summary>The unrecorded resolutions (final outcomes not yet shown) after <paramref name="lsn"/>.</summary>
+    public static BsonDocument UnrecordedAfter(long lsn) => new()
     {
-        { "_id", new BsonDocument("$in", new BsonArray(lsns)) },
+        { "_id", new BsonDocument("$gt", lsn) },
         { Unrecorded, new BsonDocument("$exists", true) },
     };
 

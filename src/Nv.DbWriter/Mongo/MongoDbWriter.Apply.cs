@@ -192,7 +192,6 @@ internal sealed partial class MongoDbWriter
         var started = Stopwatch.GetTimestamp();
         var first = batch[0].Lsn.Value;
         var last = batch[^1].Lsn.Value;
-        _applying = [.. batch.Select(r => r.Lsn.Value)];
         Plan? plan = null;
         for (var round = 0; ; round++)
         {
@@ -393,6 +392,7 @@ internal sealed partial class MongoDbWriter
                 return; // the write had happened
             }
 
+            await DropUnrecordedAfterAsync(redo.Record.Lsn.Value, cancellationToken);
             await _resolutions!.DeleteOneAsync(
                 new BsonDocument { { "_id", redo.Record.Lsn.Value }, { MongoCommands.Pending, new BsonDocument("$exists", true) } }, cancellationToken);
             throw new RedecideException(redo.Record.Lsn.Value,
@@ -426,24 +426,25 @@ internal sealed partial class MongoDbWriter
     /// <summary>Stores the final rejection of a record the store cannot hold, replacing its pending outcome, and has the
     /// batch decided again (the records after it may have been decided on the assumption it was written).</summary>
     /// <remarks>The rejection is stored unrecorded (invisible until its request's outcome is stored, see
-    /// <see cref="Plan.AddResolution"/>). First the batch's unrecorded outcomes after it are dropped: decided on the
-    /// assumption it was written (a create after it refused as existing, say), and never shown to anyone, they are
-    /// decided again. Pending ones after it are held to the version they read (<see cref="RedoAsync"/>).</remarks>
+    /// <see cref="Plan.AddResolution"/>), after <see cref="DropUnrecordedAfterAsync"/>.</remarks>
     private async Task RejectAsync(WalRecord record, string error, CancellationToken cancellationToken)
     {
         var message = string.Create(CultureInfo.InvariantCulture, $"{record.DtoType} '{record.EntityId}' cannot be stored in MongoDB: {error}");
-        var later = _applying.Where(lsn => lsn > record.Lsn.Value).ToList();
-        if (later.Count > 0)
-        {
-            await _resolutions!.DeleteManyAsync(MongoCommands.UnrecordedOf(later), cancellationToken);
-        }
-
+        await DropUnrecordedAfterAsync(record.Lsn.Value, cancellationToken);
         var rejection = MongoCommands.Unstorable(record, message);
         rejection[MongoCommands.Unrecorded] = true;
         await _resolutions!.ReplaceOneAsync(new BsonDocument("_id", record.Lsn.Value), rejection, new ReplaceOptions { IsUpsert = true }, cancellationToken);
         _logger.RecordUnstorable(record.Lsn.Value, record.DtoType, record.EntityId, message);
         throw new RedecideException(record.Lsn.Value, string.Create(CultureInfo.InvariantCulture, $"LSN {record.Lsn} rejected: {message}"));
     }
+
+    /// <summary>Drops every unrecorded outcome after <paramref name="lsn"/>, whose write did not happen as decided: those
+    /// outcomes may rest on the assumption that it did (a create after it refused as existing, say), and, never shown or
+    /// recorded, they are decided again. Any of them, in this batch or left by a larger attempt before a restart: an
+    /// attempt that recorded its requests' outcomes had written every record, so none of its records is refused later.
+    /// Pending outcomes after it are held to the version they read (<see cref="RedoAsync"/>).</summary>
+    private async Task DropUnrecordedAfterAsync(long lsn, CancellationToken cancellationToken) =>
+        await _resolutions!.DeleteManyAsync(MongoCommands.UnrecordedAfter(lsn), cancellationToken);
 
     private static string ForeignSlot(WalRecord record) =>
         $"{record.DtoType} '{record.EntityId}' holds a document Nv did not write (no valid _nv field); Nv neither overwrites nor deletes it.";

@@ -154,7 +154,7 @@ internal sealed partial class MongoDbWriter
             return (ApplyRules.PurgedBatch(record), false);
         }
 
-        // In a transaction, operations carry no write concern of their own: the commit's applies (w:majority, j:true).
+        // In a transaction, operations carry no write concern of their own: the commit's applies (the writer's w, j:true, wtimeout).
         var slots = new Slot?[items.Count];
         for (var i = 0; i < items.Count; i++)
         {

@@ -16,7 +16,8 @@ namespace Nv.DbWriter.Mongo;
 /// replica set or through a mongos) and a <c>wtimeout</c>:
 /// <list type="number">
 /// <item>Every outcome is decided against the stored slots (read first, from the primary) and inserted into
-/// <c>_nv_resolutions</c>. Rejections and superseded records are final at once. An Applied outcome is inserted
+/// <c>_nv_resolutions</c>. Rejections, superseded records and audit events are final at once (inserted
+/// <c>unrecorded</c>, invisible until step 3, see below). An Applied outcome is inserted
 /// <c>pending</c>, with its exact before image and the version it read: from now on its outcome is fixed, but it is
 /// invisible (GetResolutions, FindByRequestId and the resolved-through watermark skip it) because the entity is not yet
 /// written.</item>
@@ -47,8 +48,8 @@ namespace Nv.DbWriter.Mongo;
 /// not move. A resolution's before image is therefore always exact.
 /// One record never stops the writer: a record the store cannot hold (<see cref="MongoLimits"/>, an invalid or
 /// reserved dtoType, a slot holding a document Nv did not write, or a write the server refuses for the document
-/// itself) is rejected with <see cref="RejectReason.Unstorable"/>, stored as final, and the rest of the batch is decided
-/// again without it. A non-transient error of the store throws <see cref="DbWriterException"/>.
+/// itself) is rejected with <see cref="RejectReason.Unstorable"/>, stored as final (unrecorded until step 3), and the rest
+/// of the batch is decided again without it. A non-transient error of the store throws <see cref="DbWriterException"/>.
 /// Threading: every operation is serialized by one async gate; the contract allows one applier. A read waits for the
 /// gate at most twice the operation timeout, then fails as transient.
 /// </remarks>
@@ -64,9 +65,6 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 
     // LSNs this process decided Applied in an attempt that failed before returning; the retry reports them Applied.
     private readonly HashSet<long> _unreported = [];
-
-    // The LSNs of the batch of single records being applied (under the gate), for RejectAsync.
-    private long[] _applying = [];
     private MongoClient? _client;
     private IMongoDatabase? _database;
     private IMongoCollection<BsonDocument>? _resolutions;
@@ -220,7 +218,7 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
         var version = (await Find(_meta, id).FirstAsync(cancellationToken))["value"].ToInt32();
         if (version is >= MongoCommands.OldestReadableSchemaVersion and < MongoCommands.SchemaVersion)
         {
-            // Every field version 2 adds is optional: upgrading is stamping the new number ($max: never downgrade).
+            // Every field versions 2 and 3 add is optional: upgrading is stamping the new number ($max: never downgrade).
             await _meta.UpdateOneAsync(id, new BsonDocument("$max", new BsonDocument("value", MongoCommands.SchemaVersion)),
                 cancellationToken: cancellationToken);
             _logger.MongoSchemaUpgraded(_options.MongoDatabase, version, MongoCommands.SchemaVersion);

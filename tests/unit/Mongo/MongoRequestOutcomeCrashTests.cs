@@ -57,6 +57,7 @@ public sealed class MongoRequestOutcomeCrashTests
     [Theory]
     [InlineData("entity-writes")]
     [InlineData("record-requests")]
+    [InlineData("clear-pending")]
     public async Task An_audit_events_request_outcome_survives_a_crash_before_its_batch_completes(string step)
     {
         await using var mongo = new FakeMongoWriter();
@@ -123,6 +124,81 @@ public sealed class MongoRequestOutcomeCrashTests
         Assert.Equal(new Lsn(2), (await mongo.Writer.GetAsync("Order", "v", Ct))!.Lsn);
         Assert.Equal(new Lsn(2), await mongo.Writer.GetResolvedThroughAsync(Ct));
     }
+
+    /// <summary>A redo that finds its expected version never came to be (the record before it was refused) also drops the
+    /// outcomes decided on it: the create after them is applied, not "already exists".</summary>
+    [Fact]
+    public async Task Outcomes_decided_on_a_redo_that_cannot_happen_are_decided_again()
+    {
+        await using var mongo = new FakeMongoWriter();
+        mongo.Server.RefuseDocument = RefuseVersion1;
+
+        var results = await mongo.Writer.ApplyAsync([Create(1, "v", """{"v":1}"""), Update(2, "v", """{"v":2}"""), Create(3, "v", """{"v":3}""")], Ct);
+
+        Assert.Equal([ApplyStatus.Rejected, ApplyStatus.Rejected, ApplyStatus.Applied], results.Select(r => r.Status));
+        Assert.Equal(new Lsn(3), (await mongo.Writer.GetAsync("Order", "v", Ct))?.Lsn);
+    }
+
+    /// <summary>After a restart the boot replay may apply in smaller chunks than the attempt that died: an outcome it left
+    /// after a record that is now refused is decided again although it is outside the chunk being applied.</summary>
+    [Fact]
+    public async Task Outcomes_left_by_a_larger_attempt_are_decided_again_when_a_record_before_them_is_refused()
+    {
+        await using var mongo = new FakeMongoWriter();
+        mongo.Server.RefuseDocument = RefuseVersion1;
+        WalRecord[] wal = [Create(1, "v", """{"v":1}"""), Create(2, "v", """{"v":2}""")];
+        mongo.Writer.FailBefore = s => s == "entity-writes";
+        await mongo.Writer.ApplyAsync(wal, Ct); // the process dies here
+
+        await using var restarted = mongo.Reopen();
+        var first = await restarted.ApplyAsync([wal[0]], Ct); // replay chunks of one record
+        var second = await restarted.ApplyAsync([wal[1]], Ct);
+
+        Assert.Equal((ApplyStatus.Rejected, ApplyStatus.Applied), (first[0].Status, second[0].Status));
+    }
+
+    [Fact]
+    public async Task A_batch_of_rejections_only_stays_hidden_until_its_requests_outcomes_are_stored()
+    {
+        await using var mongo = new FakeMongoWriter();
+        WalRecord[] wal = [Update(1, "missing"), Delete(2, "gone")];
+        mongo.Writer.FailBefore = s => s == "clear-pending";
+        await mongo.Writer.ApplyAsync(wal, Ct); // the process dies here
+        Assert.Empty(await mongo.Writer.GetResolutionsAsync(Lsn.None, 10, Ct));
+
+        await using var restarted = mongo.Reopen();
+        Assert.Equal(Lsn.None, await restarted.GetResolvedThroughAsync(Ct));
+        await BootReplayAsync(restarted, wal);
+
+        Assert.Equal(new Lsn(2), await restarted.GetResolvedThroughAsync(Ct));
+        Assert.Equal(2, (await restarted.FindRequestsAsync([Key(1), Key(2)], Ct)).Count);
+    }
+
+    /// <summary>Outcomes stored unrecorded by a failed attempt, mixed with new ones in the retry (in process and after a
+    /// restart): kept, recorded, shown; nothing stays hidden.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Stored_unrecorded_outcomes_and_new_ones_complete_together(bool restart)
+    {
+        await using var mongo = new FakeMongoWriter();
+        WalRecord[] wal = [MongoCommandsTests.Record(1, WalOperation.AuditEvent), Update(2, "missing"), Create(3, "b"), Create(4, "c")];
+        mongo.Writer.FailBefore = s => s == "record-requests";
+        await mongo.Writer.ApplyAsync(wal[..3], Ct);
+        mongo.Writer.FailBefore = null;
+
+        await using var writer = restart ? mongo.Reopen() : null;
+        var results = await (writer ?? mongo.Writer).ApplyAsync(wal, Ct);
+
+        Assert.Equal([ApplyStatus.Applied, ApplyStatus.Rejected, ApplyStatus.Applied, ApplyStatus.Applied], results.Select(r => r.Status));
+        Assert.Equal(new Lsn(4), await (writer ?? mongo.Writer).GetResolvedThroughAsync(Ct));
+        Assert.Equal(4, (await (writer ?? mongo.Writer).FindRequestsAsync([Key(1), Key(2), Key(3), Key(4)], Ct)).Count);
+        Assert.DoesNotContain(mongo.Stored("_nv_resolutions"), d => d.Contains("unrecorded") || d.Contains("pending"));
+    }
+
+    private static (int, string)? RefuseVersion1(string collection, MongoDB.Bson.BsonDocument document) =>
+        collection == "Order" && document.GetValue("doc", MongoDB.Bson.BsonNull.Value) is MongoDB.Bson.BsonDocument d && d.GetValue("v", 0) == 1
+            ? (121, "Document failed validation") : null;
 
     [Fact]
     public async Task An_erasures_request_outcome_is_stored_before_its_resolution()
