@@ -47,6 +47,7 @@ internal static class AuditArchiveCommand
         {
             var host = NvHostFactory.CreateHost([]);
             await using var hostScope = (IAsyncDisposable)host;
+            ExistingData.RequireAudit(host.Services);
             var retention = host.Services.GetRequiredService<IAuditRetention>();
             Console.Error.WriteLine($"audit archive: entries before {time:O} to {Path.GetFullPath(output)}...");
             var archives = await retention.ArchiveAsync(time, output, cancellationToken);

@@ -23,6 +23,7 @@ internal static class AuditCheckpointCommand
         {
             var host = NvHostFactory.CreateHost([]);
             await using var hostScope = (IAsyncDisposable)host;
+            ExistingData.RequireAudit(host.Services);
             var proofs = host.Services.GetRequiredService<IAuditProofs>();
             var signed = await proofs.CheckpointAllAsync(cancellationToken);
             // Export the newest checkpoint of every chain, not only those signed now: when no chain grew since the last

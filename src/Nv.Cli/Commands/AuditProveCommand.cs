@@ -38,6 +38,7 @@ internal static class AuditProveCommand
         {
             var host = NvHostFactory.CreateHost([]);
             await using var hostScope = (IAsyncDisposable)host;
+            ExistingData.RequireAudit(host.Services);
             var proofs = host.Services.GetRequiredService<IAuditProofs>();
             var proof = await proofs.GetInclusionProofAsync(entryId, treeSize, cancellationToken);
             if (proof is null)

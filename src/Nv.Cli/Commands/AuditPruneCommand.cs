@@ -42,6 +42,7 @@ internal static class AuditPruneCommand
         {
             var host = NvHostFactory.CreateHost([]);
             await using var hostScope = (IAsyncDisposable)host;
+            ExistingData.RequireAudit(host.Services);
             var retention = host.Services.GetRequiredService<IOptions<AuditOptions>>().Value.Retention;
             if ((cutoff ??= DateTimeOffset.UtcNow - retention) is not { } olderThan)
             {

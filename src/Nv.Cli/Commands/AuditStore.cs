@@ -32,6 +32,7 @@ internal sealed class AuditStore : IAsyncDisposable
         var host = NvHostFactory.CreateHost([]);
         try
         {
+            ExistingData.RequireAudit(host.Services);
             var sink = host.Services.GetRequiredService<IAuditSink>();
             await sink.InitializeAsync(cancellationToken);
             var keys = withKeys ? await Nv.Host.Protection.EncryptionStartup.OpenKeysAsync(host.Services, cancellationToken) : null;

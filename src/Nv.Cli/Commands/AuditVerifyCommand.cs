@@ -49,6 +49,7 @@ internal static class AuditVerifyCommand
             };
             var host = NvHostFactory.CreateHost([]);
             await using var hostScope = (IAsyncDisposable)host;
+            ExistingData.RequireAudit(host.Services);
             Console.Error.WriteLine("audit verify: checking the hash chains, Merkle roots and checkpoints...");
             var result = await host.Services.GetRequiredService<IAuditProofs>().VerifyAsync(options, cancellationToken);
             if (json)

@@ -11,6 +11,7 @@ internal static class CommandErrors
         WalCorruptionException => ExitCodes.WalCorrupt,
         WalFaultedException => ExitCodes.WalFaulted,
         OptionsValidationException => ExitCodes.Usage,
+        NoDataException => ExitCodes.Usage,
         WalConfigurationException => ExitCodes.Usage,
         Nv.Wal.Protection.MasterKeyException => ExitCodes.Usage,
         Nv.Host.Replay.StoreWalMismatchException => ExitCodes.StoreWalMismatch,

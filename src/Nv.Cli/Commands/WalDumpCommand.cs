@@ -33,6 +33,7 @@ internal static class WalDumpCommand
         {
             var host = NvHostFactory.CreateHost([]);
             await using var scope = (IAsyncDisposable)host;
+            ExistingData.RequireWal(host.Services);
             var wal = host.Services.GetRequiredService<IWriteAheadLog>();
             var start = new Lsn(Math.Max(from, wal.GetStatistics().FirstLsn.Value));
             var table = json ? null : new Table().AddColumns("lsn", "timestamp", "op", "dtoType", "entityId", "requestId", "userId", "payload");

@@ -26,6 +26,7 @@ internal static class WalStatCommand
         {
             var host = NvHostFactory.CreateHost([]);
             await using var scope = (IAsyncDisposable)host;
+            ExistingData.RequireWal(host.Services);
             var wal = host.Services.GetRequiredService<IWriteAheadLog>();
             var db = host.Services.GetRequiredService<IDbWriter>();
             Lsn? resolved = null;

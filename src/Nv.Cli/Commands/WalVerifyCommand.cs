@@ -29,6 +29,7 @@ internal static class WalVerifyCommand
         {
             var host = NvHostFactory.CreateHost([], services => services.Configure<WalOptions>(o => o.RecoveryMode = WalRecoveryMode.AbsoluteConsistency));
             await using var scope = (IAsyncDisposable)host;
+            ExistingData.RequireWal(host.Services);
             var wal = host.Services.GetRequiredService<IWriteAheadLog>();
             var stats = wal.GetStatistics();
             var total = Math.Max(0, stats.DurableLsn.Value - stats.FirstLsn.Value + 1);

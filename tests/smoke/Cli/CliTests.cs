@@ -18,6 +18,29 @@ public sealed class CliTests
         Assert.True(load.ExitCode == 0, load.Describe());
     }
 
+    /// <summary>Fails without ExistingData: on a mistyped data directory <c>wal verify</c> and <c>audit verify</c> created empty
+    /// stores (and a signing key) there and answered "OK: 0 records", a false all-clear for an operator checking after a crash.</summary>
+    [Theory]
+    [InlineData("wal", "stat")]
+    [InlineData("wal", "verify")]
+    [InlineData("wal", "dump")]
+    [InlineData("audit", "verify")]
+    [InlineData("audit", "query")]
+    [InlineData("audit", "checkpoint")]
+    public async Task An_inspecting_command_on_a_directory_without_nv_data_exits_2_with_one_line_and_creates_nothing(string group, string command)
+    {
+        using var dir = new TempDirectory("cli-nodata");
+        var missing = Path.Combine(dir.Path, "mistyped");
+
+        var run = await Nv(missing, group, command);
+
+        Assert.True(run.ExitCode == 2, run.Describe());
+        var line = Assert.Single(run.Stderr, l => l.StartsWith("nv: error: ", StringComparison.Ordinal));
+        Assert.Contains(missing, line, StringComparison.Ordinal);
+        Assert.Empty(run.Stdout);
+        Assert.False(Directory.Exists(missing), "the command created " + missing);
+    }
+
     [Fact]
     public async Task Wal_stat_dump_and_verify_describe_a_log_written_by_load()
     {
