@@ -74,6 +74,11 @@ internal static class AuditQueryCommand
                 }
             }
 
+            if (query.From is { } start && query.To is { } end && start >= end)
+            {
+                return Usage("--from must be before --to (--from is inclusive, --to exclusive)");
+            }
+
             if (query.Limit is < 1 or > 1000)
             {
                 return Usage("--limit must be from 1 to 1000");

@@ -203,6 +203,12 @@ internal sealed class AuditHandler
             }
         }
 
+        if (query.From is { } start && query.To is { } end && start >= end)
+        {
+            // An empty range is a mistake (from and to swapped, say), not a question whose answer is "no entries".
+            return (null, Problems.Validation(context, "from must be before to (from is inclusive, to exclusive).", "from"));
+        }
+
         if (q["order"] is { Count: > 0 } order)
         {
             if (order.ToString() is not ("asc" or "desc"))

@@ -117,6 +117,8 @@ public sealed class AuditApiTests(OpenAppFixture fixture) : IClassFixture<OpenAp
     [InlineData("limit=abc")]
     [InlineData("category=nope")]
     [InlineData("from=yesterday")]
+    [InlineData("from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z")]
+    [InlineData("from=2026-01-01T00:00:00Z&to=2026-01-01T00:00:00Z")]
     [InlineData("order=sideways")]
     [InlineData("cursor=bm90LWEtY3Vyc29y")]
     [InlineData("cursor=%%%")]

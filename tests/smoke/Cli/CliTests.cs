@@ -203,6 +203,15 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task An_empty_time_range_is_bad_usage_not_zero_entries()
+    {
+        using var dir = new TempDirectory("cli-range");
+        var run = await Nv(dir.Path, "audit", "query", "--from", "2030-01-01T00:00:00Z", "--to", "2020-01-01T00:00:00Z");
+        Assert.True(run.ExitCode == 2, run.Describe());
+        Assert.Contains("--from must be before --to", Assert.Single(run.Stderr), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Keys_hash_prints_the_sha256_of_the_key()
     {
         using var dir = new TempDirectory("cli-keys");
