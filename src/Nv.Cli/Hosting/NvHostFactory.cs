@@ -46,13 +46,37 @@ internal static class NvHostFactory
             .ReadFrom.Configuration(configuration)
             .ReadFrom.Services(sp)
             .Enrich.FromLogContext()
-            // Logs go to stderr so stdout carries only command output (ACK lines, summaries, --json).
-            .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: CultureInfo.InvariantCulture)
+            // Logs go to stderr so stdout carries only command output (ACK lines, summaries, --json). A start that fails for
+            // a reason Nv explains (a locked WAL, a corrupt one, a store ahead of it, a wrong master key) is reported in one
+            // line by the command; the generic host's own "Hosting failed to start" event with its stack trace stays in the
+            // file log only.
+            .WriteTo.Logger(console => console
+                .Filter.ByExcluding(IsExplainedStartFailure)
+                .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: CultureInfo.InvariantCulture))
             .WriteTo.File(new CompactJsonFormatter(), Path.Combine(configuration["Nv:DataDirectory"] ?? "data", "logs", "nv-.json"), rollingInterval: RollingInterval.Day));
         // The in-memory mode is chosen when the services are registered (nv serve allows it only with --in-memory).
         services.AddNv(
             configuration.GetSection(NvHostApplicationBuilderExtensions.SectionName),
             configuration.GetValue<bool>(InMemoryKey) ? static o => o.UseInMemory() : null);
+    }
+
+    private static bool IsExplainedStartFailure(LogEvent logEvent)
+    {
+        if (logEvent.Exception is null || !logEvent.Properties.TryGetValue("SourceContext", out var source)
+            || source.ToString() != "\"Microsoft.Extensions.Hosting.Internal.Host\"")
+        {
+            return false;
+        }
+
+        for (var ex = logEvent.Exception; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is NvException)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The configuration key of the in-memory mode (<c>Nv:Pipeline:InMemory</c>).</summary>

@@ -211,6 +211,29 @@ public sealed class CliTests
         Assert.Contains("--from must be before --to", Assert.Single(run.Stderr), StringComparison.Ordinal);
     }
 
+    /// <summary>Fails without the console filter in NvHostFactory: the generic host logged "Hosting failed to start" with a
+    /// 40-line stack trace before nv's own line.</summary>
+    [Fact]
+    public async Task A_second_host_on_a_locked_directory_fails_with_one_line_and_no_stack_trace()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var dir = new TempDirectory("cli-locked");
+        using var first = await NvServer.StartAsync(dir.Path, null, null, ct);
+        Assert.True(await first.WaitReadyAsync(TimeSpan.FromSeconds(60), ct), first.Process.Describe());
+
+        foreach (var command in new[] { "serve", "replay" })
+        {
+            var second = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string> { ["NV_URLS"] = "http://127.0.0.1:0" }, Timeout, command);
+
+            Assert.True(second.ExitCode == 1, second.Describe());
+            var line = Assert.Single(second.Stderr, l => l.StartsWith("nv: error: ", StringComparison.Ordinal));
+            Assert.Contains("in use by another process", line, StringComparison.Ordinal);
+            Assert.DoesNotContain(second.Stderr, l => l.TrimStart().StartsWith("at ", StringComparison.Ordinal) || l.Contains("[ERR]", StringComparison.Ordinal));
+        }
+
+        await first.StopAsync(ct);
+    }
+
     [Fact]
     public async Task Keys_hash_prints_the_sha256_of_the_key()
     {
