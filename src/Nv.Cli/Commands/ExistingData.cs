@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Nv.Audit;
+using Nv.DbWriter;
 using Nv.Wal;
 
 namespace Nv.Cli.Commands;
@@ -17,6 +18,23 @@ internal static class ExistingData
         if (!Directory.Exists(directory) || !Directory.EnumerateFileSystemEntries(directory).Any())
         {
             throw new NoDataException($"no WAL at {directory} (NV_DATA_DIR or NV_WAL_DIR names where Nv keeps its data); nothing was created.");
+        }
+    }
+
+    /// <summary>Throws <see cref="NoDataException"/> when the database (and key store) is a SQLite file that does not exist
+    /// (a MongoDB database is the server's to report).</summary>
+    public static void RequireDatabase(IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<DbWriterOptions>>().Value;
+        if (!string.IsNullOrWhiteSpace(options.MongoUri))
+        {
+            return;
+        }
+
+        var path = Path.GetFullPath(Path.Combine(options.DataDirectory, options.SqliteFileName));
+        if (!File.Exists(path))
+        {
+            throw new NoDataException($"no database at {path} (NV_DATA_DIR names where Nv keeps its data); nothing was created.");
         }
     }
 

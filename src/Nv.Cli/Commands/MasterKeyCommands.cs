@@ -63,6 +63,7 @@ internal static class MasterKeyCommands
         {
             var host = NvHostFactory.CreateHost([]);
             await using var scope = (IAsyncDisposable)host;
+            ExistingData.RequireDatabase(host.Services);
             var options = host.Services.GetRequiredService<IOptions<EncryptionOptions>>().Value;
             if (string.IsNullOrWhiteSpace(options.MasterKeyFile))
             {
@@ -111,6 +112,7 @@ internal static class MasterKeyCommands
         {
             var host = NvHostFactory.CreateHost([]);
             await using var scope = (IAsyncDisposable)host;
+            ExistingData.RequireDatabase(host.Services);
             var options = host.Services.GetRequiredService<IOptions<EncryptionOptions>>().Value;
             string? master = null;
             if (!string.IsNullOrWhiteSpace(options.MasterKeyFile))

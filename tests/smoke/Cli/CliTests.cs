@@ -27,6 +27,7 @@ public sealed class CliTests
     [InlineData("audit", "verify")]
     [InlineData("audit", "query")]
     [InlineData("audit", "checkpoint")]
+    [InlineData("keys", "stat")]
     public async Task An_inspecting_command_on_a_directory_without_nv_data_exits_2_with_one_line_and_creates_nothing(string group, string command)
     {
         using var dir = new TempDirectory("cli-nodata");
