@@ -21,6 +21,29 @@ internal static class ExistingData
         }
     }
 
+    /// <summary>Throws <see cref="NoDataException"/> when none of the WAL, the database and the audit store holds anything (a
+    /// command that rebuilds the stores from the WAL, or reports that they disagree with it, needs at least one).</summary>
+    public static void RequireAny(IServiceProvider services)
+    {
+        var failures = new List<NoDataException>();
+        foreach (var check in new Action<IServiceProvider>[] { RequireWal, RequireDatabase, RequireAudit })
+        {
+            try
+            {
+                check(services);
+                return;
+            }
+            catch (NoDataException ex)
+            {
+                failures.Add(ex);
+            }
+        }
+
+        var directory = Path.GetFullPath(services.GetRequiredService<IOptions<WalOptions>>().Value.Directory);
+        throw new NoDataException(
+            $"no Nv data: no WAL at {directory}, and no database or audit store beside it (NV_DATA_DIR names where Nv keeps its data); nothing was created.");
+    }
+
     /// <summary>Throws <see cref="NoDataException"/> when the database (and key store) is a SQLite file that does not exist
     /// (a MongoDB database is the server's to report).</summary>
     public static void RequireDatabase(IServiceProvider services)

@@ -29,6 +29,7 @@ internal static class ReplayCommand
         {
             var host = NvHostFactory.CreateHost([]);
             await using var hostScope = (IAsyncDisposable)host;
+            ExistingData.RequireAny(host.Services);
             var replay = host.Services.GetRequiredService<NvReplay>();
             var progress = new ProgressLine("replay");
             var summary = await replay.RunAsync(dryRun, progress.Report, cancellationToken);

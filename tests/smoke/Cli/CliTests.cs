@@ -203,6 +203,21 @@ public sealed class CliTests
         Assert.Empty(run.Stdout);
     }
 
+    /// <summary>Fails without ExistingData.RequireAny: replay on a mistyped directory created empty stores and answered
+    /// "replayed: 0 records". (A directory whose WAL is lost under stores that hold records is exit 6, StoreMismatchCliTests.)</summary>
+    [Fact]
+    public async Task Replay_on_a_directory_without_nv_data_exits_2_and_creates_nothing()
+    {
+        using var dir = new TempDirectory("cli-noreplay");
+        var missing = Path.Combine(dir.Path, "mistyped");
+
+        var run = await Nv(missing, "replay");
+
+        Assert.True(run.ExitCode == 2, run.Describe());
+        Assert.Contains("no Nv data", Assert.Single(run.Stderr, l => l.StartsWith("nv: error: ", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.False(Directory.Exists(missing), "replay created " + missing);
+    }
+
     [Fact]
     public async Task An_empty_time_range_is_bad_usage_not_zero_entries()
     {
