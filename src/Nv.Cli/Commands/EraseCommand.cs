@@ -41,6 +41,9 @@ internal static class EraseCommand
         await using var scope = (IAsyncDisposable)host;
         try
         {
+            // An erasure on a mistyped data directory would create empty stores there and confirm "erased" while the
+            // subject's data stays where it is.
+            ExistingData.RequireAny(host.Services);
             if (Nv.Host.Protection.EncryptionStartup.Check(host.Services) is { } refusal)
             {
                 Console.Error.WriteLine("nv: error: " + refusal);

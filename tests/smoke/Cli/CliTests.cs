@@ -218,6 +218,25 @@ public sealed class CliTests
         Assert.False(Directory.Exists(missing), "replay created " + missing);
     }
 
+    /// <summary>Fails without the check in EraseCommand: on a mistyped directory it created empty stores there and confirmed
+    /// "erased Customer/ada" with exit 0, while the subject's data stayed where it was.</summary>
+    [Fact]
+    public async Task Erase_on_a_directory_without_nv_data_exits_2_and_confirms_nothing()
+    {
+        using var dir = new TempDirectory("cli-noerase");
+        var master = Path.Combine(dir.Path, "master.key");
+        global::Nv.Wal.Protection.FileMasterKeyProvider.CreateKeyFile(master);
+        var missing = Path.Combine(dir.Path, "mistyped");
+
+        var run = await NvProcess.RunAsync(missing, new Dictionary<string, string> { ["NV_MASTER_KEY_FILE"] = master }, Timeout,
+            "erase", "--dto-type", "Customer", "--entity-id", "ada", "--reason", "ticket 9");
+
+        Assert.True(run.ExitCode == 2, run.Describe());
+        Assert.Contains("no Nv data", Assert.Single(run.Stderr, l => l.StartsWith("nv: error: ", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Empty(run.Stdout);
+        Assert.False(Directory.Exists(missing), "erase created " + missing);
+    }
+
     [Fact]
     public async Task An_empty_time_range_is_bad_usage_not_zero_entries()
     {
