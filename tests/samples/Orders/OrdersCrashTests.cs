@@ -59,7 +59,9 @@ public sealed class OrdersCrashTests
                             }
                         }
                     }
-                    catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+                    // A host killed mid-connect can also surface as a bare SocketException ("Transport endpoint is not connected",
+                    // from the connection's remote end point), not wrapped in an HttpRequestException.
+                    catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException or System.Net.Sockets.SocketException)
                     {
                         if (sample.HasExited)
                         {

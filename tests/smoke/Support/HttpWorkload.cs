@@ -56,7 +56,9 @@ internal sealed class HttpWorkload(WriteLog log, string runId, int seed, int ent
                         _retryable.Enqueue(write);
                     }
                 }
-                catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException)
+                // A host killed mid-connect can also surface as a bare SocketException ("Transport endpoint is not connected",
+                // from the connection's remote end point), not wrapped in an HttpRequestException.
+                catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException or IOException or System.Net.Sockets.SocketException)
                 {
                     return;
                 }
