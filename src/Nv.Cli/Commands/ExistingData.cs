@@ -8,16 +8,35 @@ namespace Nv.Cli.Commands;
 
 /// <summary>The commands that inspect or maintain what is stored read what is there: on a directory holding no Nv data (a
 /// mistyped <c>NV_DATA_DIR</c>, say) they stop with one line and exit code 2 instead of creating empty stores and a
-/// signing key there and reporting them intact.</summary>
+/// signing key there and reporting them intact. A MongoDB store is the server's to report: it counts as present.</summary>
 internal static class ExistingData
 {
+    private const string Hint = "(NV_DATA_DIR names where Nv keeps its data); nothing was created.";
+
     /// <summary>Throws <see cref="NoDataException"/> when the configured WAL directory is missing or empty.</summary>
     public static void RequireWal(IServiceProvider services)
     {
-        var directory = Path.GetFullPath(services.GetRequiredService<IOptions<WalOptions>>().Value.Directory);
-        if (!Directory.Exists(directory) || !Directory.EnumerateFileSystemEntries(directory).Any())
+        if (!HasWal(services, out var directory))
         {
             throw new NoDataException($"no WAL at {directory} (NV_DATA_DIR or NV_WAL_DIR names where Nv keeps its data); nothing was created.");
+        }
+    }
+
+    /// <summary>Throws <see cref="NoDataException"/> when the database (and key store) is a SQLite file that does not exist.</summary>
+    public static void RequireDatabase(IServiceProvider services)
+    {
+        if (!HasDatabase(services, out var path))
+        {
+            throw new NoDataException($"no database at {path} {Hint}");
+        }
+    }
+
+    /// <summary>Throws <see cref="NoDataException"/> when the audit store is a SQLite file that does not exist.</summary>
+    public static void RequireAudit(IServiceProvider services)
+    {
+        if (!HasAudit(services, out var path))
+        {
+            throw new NoDataException($"no audit store at {path} {Hint}");
         }
     }
 
@@ -25,56 +44,33 @@ internal static class ExistingData
     /// command that rebuilds the stores from the WAL, or reports that they disagree with it, needs at least one).</summary>
     public static void RequireAny(IServiceProvider services)
     {
-        var failures = new List<NoDataException>();
-        foreach (var check in new Action<IServiceProvider>[] { RequireWal, RequireDatabase, RequireAudit })
+        if (!HasWal(services, out var directory) && !HasDatabase(services, out _) && !HasAudit(services, out _))
         {
-            try
-            {
-                check(services);
-                return;
-            }
-            catch (NoDataException ex)
-            {
-                failures.Add(ex);
-            }
+            throw new NoDataException($"no Nv data: no WAL at {directory}, and no database or audit store beside it {Hint}");
         }
-
-        var directory = Path.GetFullPath(services.GetRequiredService<IOptions<WalOptions>>().Value.Directory);
-        throw new NoDataException(
-            $"no Nv data: no WAL at {directory}, and no database or audit store beside it (NV_DATA_DIR names where Nv keeps its data); nothing was created.");
     }
 
-    /// <summary>Throws <see cref="NoDataException"/> when the database (and key store) is a SQLite file that does not exist
-    /// (a MongoDB database is the server's to report).</summary>
-    public static void RequireDatabase(IServiceProvider services)
+    private static bool HasWal(IServiceProvider services, out string directory)
+    {
+        directory = Path.GetFullPath(services.GetRequiredService<IOptions<WalOptions>>().Value.Directory);
+        return Directory.Exists(directory) && Directory.EnumerateFileSystemEntries(directory).Any();
+    }
+
+    private static bool HasDatabase(IServiceProvider services, out string path)
     {
         var options = services.GetRequiredService<IOptions<DbWriterOptions>>().Value;
-        if (!string.IsNullOrWhiteSpace(options.MongoUri))
-        {
-            return;
-        }
-
-        var path = Path.GetFullPath(Path.Combine(options.DataDirectory, options.SqliteFileName));
-        if (!File.Exists(path))
-        {
-            throw new NoDataException($"no database at {path} (NV_DATA_DIR names where Nv keeps its data); nothing was created.");
-        }
+        return HasStore(options.MongoUri, options.DataDirectory, options.SqliteFileName, out path);
     }
 
-    /// <summary>Throws <see cref="NoDataException"/> when the audit store is a SQLite file that does not exist (a MongoDB
-    /// audit store is the server's to report).</summary>
-    public static void RequireAudit(IServiceProvider services)
+    private static bool HasAudit(IServiceProvider services, out string path)
     {
         var options = services.GetRequiredService<IOptions<AuditOptions>>().Value;
-        if (!string.IsNullOrWhiteSpace(options.MongoUri))
-        {
-            return;
-        }
+        return HasStore(options.MongoUri, options.DataDirectory, options.SqliteFileName, out path);
+    }
 
-        var path = Path.GetFullPath(Path.Combine(options.DataDirectory, options.SqliteFileName));
-        if (!File.Exists(path))
-        {
-            throw new NoDataException($"no audit store at {path} (NV_DATA_DIR names where Nv keeps its data); nothing was created.");
-        }
+    private static bool HasStore(string? mongoUri, string directory, string sqliteFile, out string path)
+    {
+        path = Path.GetFullPath(Path.Combine(directory, sqliteFile));
+        return !string.IsNullOrWhiteSpace(mongoUri) || File.Exists(path);
     }
 }

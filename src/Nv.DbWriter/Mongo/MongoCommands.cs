@@ -201,6 +201,13 @@ internal static class MongoCommands
         { Unrecorded, new BsonDocument("$exists", false) },
     };
 
+    /// <summary>Marks a final resolution unrecorded: hidden until its request's outcome is stored (see the class remarks).</summary>
+    public static BsonDocument AsUnrecorded(BsonDocument resolution)
+    {
+        resolution[Unrecorded] = true;
+        return resolution;
+    }
+
     /// <summary>The unrecorded resolutions (final outcomes not yet shown) after <paramref name="lsn"/>.</summary>
     public static BsonDocument UnrecordedAfter(long lsn) => new()
     {

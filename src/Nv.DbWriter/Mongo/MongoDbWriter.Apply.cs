@@ -431,9 +431,8 @@ internal sealed partial class MongoDbWriter
     {
         var message = string.Create(CultureInfo.InvariantCulture, $"{record.DtoType} '{record.EntityId}' cannot be stored in MongoDB: {error}");
         await DropUnrecordedAfterAsync(record.Lsn.Value, cancellationToken);
-        var rejection = MongoCommands.Unstorable(record, message);
-        rejection[MongoCommands.Unrecorded] = true;
-        await _resolutions!.ReplaceOneAsync(new BsonDocument("_id", record.Lsn.Value), rejection, new ReplaceOptions { IsUpsert = true }, cancellationToken);
+        await _resolutions!.ReplaceOneAsync(new BsonDocument("_id", record.Lsn.Value), MongoCommands.AsUnrecorded(MongoCommands.Unstorable(record, message)),
+            new ReplaceOptions { IsUpsert = true }, cancellationToken);
         _logger.RecordUnstorable(record.Lsn.Value, record.DtoType, record.EntityId, message);
         throw new RedecideException(record.Lsn.Value, string.Create(CultureInfo.InvariantCulture, $"LSN {record.Lsn} rejected: {message}"));
     }

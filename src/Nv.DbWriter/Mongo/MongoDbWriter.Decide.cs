@@ -292,7 +292,7 @@ internal sealed partial class MongoDbWriter
         {
             if (!resolution.Contains(MongoCommands.Pending))
             {
-                resolution[MongoCommands.Unrecorded] = true;
+                MongoCommands.AsUnrecorded(resolution);
                 Reveal(record.Lsn.Value);
             }
 
