@@ -225,6 +225,35 @@ internal sealed partial class WritePipeline
 
         try
         {
+            // Each write's subject first, so that the subjects the ring does not hold are looked up in one query.
+            var subjects = new List<string>(batch.Count);
+            var itemSubjects = new Dictionary<PendingWrite, string[]>();
+            foreach (var write in batch)
+            {
+                var request = write.Request;
+                if (request.Operation is WalOperation.Erase or WalOperation.AuditEvent)
+                {
+                    continue;
+                }
+
+                if (write.Items is { } items)
+                {
+                    var ofItems = new string[items.Count];
+                    for (var i = 0; i < items.Count; i++)
+                    {
+                        ofItems[i] = await SubjectOfAsync(items[i].Operation, items[i].DtoType, items[i].EntityId, items[i].Payload, cancellationToken);
+                    }
+
+                    itemSubjects[write] = ofItems;
+                    subjects.AddRange(ofItems);
+                    continue;
+                }
+
+                write.Subject = await SubjectOfAsync(request.Operation, request.DtoType, request.EntityId, request.Payload, cancellationToken);
+                subjects.Add(write.Subject);
+            }
+
+            await _keys.LookUpAsync(subjects, cancellationToken);
             foreach (var write in batch)
             {
                 var request = write.Request;
@@ -245,15 +274,15 @@ internal sealed partial class WritePipeline
                 if (write.Items is { } items)
                 {
                     // Each item of a batch is sealed under its own subject's key (an item id binds its payload).
+                    var ofItems = itemSubjects[write];
                     var keyed = new WalBatchItem[items.Count];
                     for (var i = 0; i < items.Count; i++)
                     {
                         var item = items[i];
-                        var subject = await SubjectOfAsync(item.Operation, item.DtoType, item.EntityId, item.Payload, cancellationToken);
                         keyed[i] = item with
                         {
-                            Subject = subject,
-                            PayloadKeyId = await _keys.KeyForAsync(subject, cancellationToken),
+                            Subject = ofItems[i],
+                            PayloadKeyId = await _keys.KeyForAsync(ofItems[i], cancellationToken),
                             // A delete seals an empty object, as a single delete does: its key still names the subject of
                             // the before image the audit trail keeps.
                             Payload = item.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? EmptyObject : item.Payload,
@@ -264,8 +293,7 @@ internal sealed partial class WritePipeline
                     continue;
                 }
 
-                write.Subject = await SubjectOfAsync(request.Operation, request.DtoType, request.EntityId, request.Payload, cancellationToken);
-                write.KeyId = await _keys.KeyForAsync(write.Subject, cancellationToken);
+                write.KeyId = await _keys.KeyForAsync(write.Subject!, cancellationToken);
             }
 
             return true;
@@ -282,6 +310,10 @@ internal sealed partial class WritePipeline
 
             batch.Clear();
             return false;
+        }
+        finally
+        {
+            _keys.EndLookups();
         }
     }
 

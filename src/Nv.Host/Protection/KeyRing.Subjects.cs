@@ -26,7 +26,7 @@ internal sealed partial class KeyRing
             erasing = _erasing.ContainsKey(subject);
         }
 
-        if (!erasing && _store is not null)
+        if (!erasing && _store is not null && !_storedNone.Contains(subject))
         {
             // The subject's current key, unless an erasure of it is on its way: that erasure will destroy it.
             var stored = await _store.FindSubjectKeysAsync([subject], cancellationToken);
@@ -54,6 +54,59 @@ internal sealed partial class KeyRing
         Remember(fresh, subject);
         return fresh.Id;
     }
+
+    /// <summary>Looks up, in one query, the stored keys of the subjects the commit stage is about to ask
+    /// <see cref="KeyForAsync"/> for and does not hold yet: those with a key are remembered as a lookup by
+    /// <see cref="KeyForAsync"/> would, and those without one (new subjects: every create of a new entity) are answered
+    /// from this lookup instead of one query each, until <see cref="EndLookups"/>. Commit stage only, per batch.</summary>
+    /// <remarks>Sound because only the commit stage hands keys to subjects and only the apply stage stores their
+    /// assignment, which follows the appends of this batch: no key of these subjects can be stored in between.</remarks>
+    public async Task LookUpAsync(IReadOnlyCollection<string> subjects, CancellationToken cancellationToken)
+    {
+        if (_store is null || subjects.Count == 0)
+        {
+            return;
+        }
+
+        var unknown = new HashSet<string>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            foreach (var subject in subjects)
+            {
+                if (!(_subjects.TryGetValue(subject, out var id) && _keys.ContainsKey(id)) && !_erasing.ContainsKey(subject))
+                {
+                    unknown.Add(subject);
+                }
+            }
+        }
+
+        if (unknown.Count == 0)
+        {
+            return;
+        }
+
+        var stored = await _store.FindSubjectKeysAsync(unknown, cancellationToken);
+        foreach (var key in stored)
+        {
+            // Newest first: a subject's first row is its current key, as KeyForAsync takes it.
+            if (key.Subject is { } subject && unknown.Remove(subject))
+            {
+                var data = Remember(Unwrap(key), subject);
+                lock (_gate)
+                {
+                    if (!_erasing.ContainsKey(subject))
+                    {
+                        _subjects[subject] = data.Id;
+                    }
+                }
+            }
+        }
+
+        _storedNone.UnionWith(unknown);
+    }
+
+    /// <summary>The commit stage's batch is appended: what <see cref="LookUpAsync"/> found absent is no longer vouched for.</summary>
+    public void EndLookups() => _storedNone.Clear();
 
     /// <summary>The commit stage appends an erase record for <paramref name="subject"/>: writes appended after it get a new
     /// key (the erasure destroys every key the subject had when it is applied, and is applied before them).</summary>

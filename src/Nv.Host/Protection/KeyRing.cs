@@ -37,6 +37,7 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
     private readonly Dictionary<string, int> _erasing = new(StringComparer.Ordinal);
     private readonly Dictionary<Guid, string> _pending = [];
     private readonly ConcurrentQueue<DataKey> _pool = new();
+    private readonly HashSet<string> _storedNone = new(StringComparer.Ordinal); // commit stage only: subjects without a stored key, this batch
     private readonly SemaphoreSlim _refillGate = new(1, 1);
     private Task _refill = Task.CompletedTask;
 

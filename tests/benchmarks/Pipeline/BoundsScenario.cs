@@ -14,10 +14,11 @@ namespace Nv.Benchmarks.Pipeline;
 /// requests per FULL transaction; 64-request transactions back to back on one thread). Each row also shows the CPU time
 /// the process spent per write, which on a 2-core machine bounds the rate at 2 s / (CPU per write), and the ratios the
 /// write-path issue targets are printed from the same run.</summary>
-/// <remarks>Run: <c>./build.sh bench bounds [--callers 64] [--seconds 5] [--rounds 3] [--encryption] [--json]</c>. With
+/// <remarks>Run: <c>./build.sh bench bounds [--callers 64] [--seconds 5] [--rounds 3] [--encryption] [--json] [--only 'name|name'] [--stages]</c>. With
 /// <c>--encryption</c> the three ack levels also run with encryption at rest on (a master key file made for the run:
 /// payloads sealed per subject in the WAL and the audit store, keys in the database) and the encrypted/plain ratios are
-/// printed from the same run (target: within 15%). 1 KiB entities, half
+/// printed from the same run (target: within 15%). With <c>--stages</c> the last round also prints, per variant, the
+/// batches of each stage (WAL flush, apply, audit): count, median and p99 duration, median size and busy share. 1 KiB entities, half
 /// creates, half updates; the variants run round-robin, so every row's median is taken over the same stretch of machine
 /// noise. With <c>--json</c> the table goes to stderr and stdout carries one JSON object
 /// <c>{"rows":[{"name","writesPerSecond","p50Ms","p99Ms","cpuUsPerWrite"}]}</c> (last caller count). The "free" stages
@@ -42,6 +43,7 @@ internal static class BoundsScenario
         var kind = BenchPayload.Kind(args);
         var payload = BenchPayload.Create(kind, 1000);
         var encryption = Args.Flag(args, "--encryption");
+        var stages = Args.Flag(args, "--stages");
         using var keyDir = new BenchDirectory("bounds-keys");
         var master = Path.Combine(keyDir.Path, "master.key");
         if (encryption)
@@ -70,6 +72,13 @@ internal static class BoundsScenario
             new("sqlite: 64/txn back to back, no callers", (_, s, p) => SqliteGroupCommitBaseline.MeasureBackToBackAsync(s, p, 64)),
         ];
 
+        if (Args.String(args, "--only") is { } only)
+        {
+            // A quick A/B of a few rows (name fragments separated by |); the ratios need their rows and are skipped.
+            var fragments = only.Split('|', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            variants = variants.Where(v => fragments.Any(f => v.Name.Contains(f, StringComparison.OrdinalIgnoreCase))).ToArray();
+        }
+
         table.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"bounds: 1 KiB {kind} entities, 50% create / 50% update, {seconds} s per cell, median of {rounds} rounds, {Environment.ProcessorCount} cores"));
         foreach (var variant in variants)
@@ -85,9 +94,16 @@ internal static class BoundsScenario
             {
                 for (var v = 0; v < variants.Length; v++)
                 {
+                    using var trace = stages && r == rounds - 1 ? new StageTrace() : null;
                     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                     var result = await variants[v].Measure(c, seconds, payload);
                     var spent = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+                    if (trace is not null)
+                    {
+                        table.WriteLine($"{variants[v].Name} (last round: {result.PerSecond:F0} writes/s), stage batches:");
+                        trace.Print(table);
+                    }
+
                     results[v].Add((result, spent.TotalMicroseconds / Math.Max(1, result.Operations)));
                 }
             }
@@ -103,7 +119,10 @@ internal static class BoundsScenario
                     $"{variants[v].Name,-40} | {median.Result.PerSecond,10:F0} {median.Result.P50Ms,8:F2} {median.Result.P99Ms,8:F2} | {cpuUs,12:F0} | {Environment.ProcessorCount * 1e6 / cpuUs,18:F0}"));
             }
 
-            PrintRatios(table, rows);
+            if (!args.Contains("--only"))
+            {
+                PrintRatios(table, rows);
+            }
         }
 
         if (json)

@@ -18,4 +18,10 @@ internal static class Args
     }
 
     public static bool Flag(string[] args, string name) => args.Contains(name);
+
+    public static string? String(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
 }

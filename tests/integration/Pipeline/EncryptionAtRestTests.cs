@@ -191,6 +191,57 @@ public sealed class EncryptionAtRestTests : IDisposable
     }
 
     [Fact]
+    public async Task After_a_restart_writes_in_one_commit_batch_keep_their_subjects_stored_keys_and_new_subjects_get_new_ones()
+    {
+        // The commit stage looks up the subjects of a whole batch at once: known subjects must find their stored key
+        // (not a fresh one), new subjects must each get their own, and an erasure in the same batch still ends a key.
+        var key = MasterKey();
+        var stored = new Dictionary<string, Guid>();
+        await using (var nv = await StartAsync(key))
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write($"c{i}", WalOperation.Create, $"k{i}", new { n = 0 }), Ct)).Status);
+            }
+
+            foreach (var record in await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>()))
+            {
+                stored[record.EntityId] = record.PayloadKeyId!.Value;
+            }
+        }
+
+        await using (var again = await StartAsync(key))
+        {
+            var writes = new List<Task<WriteOutcome>>();
+            for (var i = 0; i < 6; i++)
+            {
+                writes.Add(again.Pipeline.WriteAsync(Write($"u{i}", WalOperation.Update, $"k{i}", new { n = 1 }), Ct));
+                writes.Add(again.Pipeline.WriteAsync(Write($"n{i}", WalOperation.Create, $"new{i}", new { n = 1 }), Ct));
+            }
+
+            var erase = again.Pipeline.EraseAsync(new EraseRequest { RequestId = "e0", DtoType = "Customer", EntityId = "k0", Reason = "ticket" }, Ct);
+            var reborn = again.Pipeline.WriteAsync(Write("r0", WalOperation.Create, "k0", new { n = 2 }), Ct);
+            Assert.All(await Task.WhenAll(writes), o => Assert.Equal(WriteStatus.Applied, o.Status));
+            Assert.Equal(WriteStatus.Applied, (await erase).Status);
+            Assert.Equal(WriteStatus.Applied, (await reborn).Status);
+
+            var records = await ReadWal(again.Services.GetRequiredService<IWriteAheadLog>());
+            for (var i = 1; i < 6; i++)
+            {
+                Assert.Equal(stored[$"k{i}"], records.Single(r => r.RequestId == $"u{i}").PayloadKeyId);
+            }
+
+            var fresh = Enumerable.Range(0, 6).Select(i => records.Single(r => r.RequestId == $"n{i}").PayloadKeyId!.Value).ToList();
+            Assert.Equal(6, fresh.Distinct().Count());
+            Assert.DoesNotContain(fresh, stored.ContainsValue);
+            var r0 = records.Single(r => r.RequestId == "r0");
+            Assert.NotEqual(stored["k0"], r0.PayloadKeyId);
+            Assert.False(r0.PayloadUnavailable);
+            Assert.Equal(2, (await again.Pipeline.ReadAsync("Customer", "k0", Ct))!.Document.GetProperty("n").GetInt32());
+        }
+    }
+
+    [Fact]
     public async Task Audit_entries_are_sealed_and_after_an_erasure_read_as_erased_while_the_trail_and_its_proofs_verify()
     {
         var key = MasterKey();
