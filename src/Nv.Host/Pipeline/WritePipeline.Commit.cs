@@ -223,6 +223,7 @@ internal sealed partial class WritePipeline
             return true;
         }
 
+        List<string>? erasing = null;
         try
         {
             // Each write's subject first, so that the subjects the ring does not hold are looked up in one query.
@@ -261,6 +262,7 @@ internal sealed partial class WritePipeline
                 {
                     write.Subject = Protection.SubjectResolver.Of(request.DtoType, request.EntityId);
                     _keys.BeginErase(write.Subject);
+                    (erasing ??= []).Add(write.Subject);
                     continue;
                 }
 
@@ -301,6 +303,11 @@ internal sealed partial class WritePipeline
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.KeyAssignmentFailed(_logger, ex, batch.Count);
+            foreach (var subject in erasing ?? [])
+            {
+                _keys.CancelErase(subject); // nothing of this batch is appended: no erasure is on its way
+            }
+
             foreach (var write in batch)
             {
                 _requests.Remove(write);

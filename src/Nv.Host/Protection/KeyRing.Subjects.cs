@@ -119,6 +119,16 @@ internal sealed partial class KeyRing
         }
     }
 
+    /// <summary>The erase record <see cref="BeginErase"/> announced was not appended after all (its batch failed before
+    /// the append): the subject's stored keys are its current keys again.</summary>
+    public void CancelErase(string subject)
+    {
+        lock (_gate)
+        {
+            EndErasing(subject);
+        }
+    }
+
     /// <summary>A chunk of records was applied (committed): their keys are assigned now, and for each erasure applied the
     /// destroyed keys leave memory (a key of the subject that is still pending, taken after the erasure, stays).</summary>
     public async Task AfterApplyAsync(IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
@@ -147,6 +157,17 @@ internal sealed partial class KeyRing
                 {
                     _pending.Remove(id);
                 }
+                else if (record.Items is { } items)
+                {
+                    // A batch record names its keys per item: each is assigned in the batch's transaction.
+                    foreach (var item in items)
+                    {
+                        if (item.PayloadKeyId is { } itemKey)
+                        {
+                            _pending.Remove(itemKey);
+                        }
+                    }
+                }
             }
         }
 
@@ -173,20 +194,26 @@ internal sealed partial class KeyRing
                     }
                 }
 
-                if (_erasing.TryGetValue(subject, out var count))
-                {
-                    if (count <= 1)
-                    {
-                        _erasing.Remove(subject);
-                    }
-                    else
-                    {
-                        _erasing[subject] = count - 1;
-                    }
-                }
+                EndErasing(subject);
             }
 
             Log.SubjectKeysForgotten(_logger, subject);
+        }
+    }
+
+    // Under _gate: one erasure of the subject is no longer on its way.
+    private void EndErasing(string subject)
+    {
+        if (_erasing.TryGetValue(subject, out var count))
+        {
+            if (count <= 1)
+            {
+                _erasing.Remove(subject);
+            }
+            else
+            {
+                _erasing[subject] = count - 1;
+            }
         }
     }
 

@@ -180,8 +180,8 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
         return _keys.GetOrAdd(key.Id, new Entry(key, subject)).Key;
     }
 
-    // Over the cache size: forget every key that is not pending assignment (they are read again when needed). Rare: the
-    // cache holds the working set of subjects.
+    // Over the cache size: forget every key that is not pending assignment (they are read again when needed), and every
+    // subject whose current key was forgotten. Rare: the cache holds the working set of subjects.
     private void Trim()
     {
         lock (_gate)
@@ -194,10 +194,14 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
                 }
             }
 
-            _subjects.Clear();
-            foreach (var (id, subject) in _pending)
+            // Keep exactly the subjects whose current key stayed (a pending one): rebuilding the map from the pending keys
+            // could point a subject back at an older pending key that an erasure appended since will destroy.
+            foreach (var (subject, id) in _subjects.ToList())
             {
-                _subjects[subject] = id;
+                if (!_keys.ContainsKey(id))
+                {
+                    _subjects.Remove(subject);
+                }
             }
         }
     }

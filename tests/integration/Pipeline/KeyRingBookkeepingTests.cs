@@ -1,0 +1,120 @@
+using System.Text.Json;
+using Nv.DbWriter;
+using Nv.Host.Protection;
+using Nv.Integration.Tests.Support;
+using Nv.Wal;
+using Nv.Wal.Protection;
+
+namespace Nv.Integration.Tests.Pipeline;
+
+/// <summary>The key ring's subject bookkeeping around erasures, batch records and cache trims, on a real SQLite key store
+/// and master key file, driven in the order the commit and apply stages call it.</summary>
+public sealed class KeyRingBookkeepingTests : IAsyncLifetime
+{
+    private static readonly JsonElement Empty = JsonDocument.Parse("{}").RootElement;
+    private readonly TempDirectory _dir = new();
+    private IDbWriter _db = null!;
+    private FileMasterKeyProvider _master = null!;
+    private KeyRing _ring = null!;
+    private long _lsn;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _db = DbWriters.OpenSqlite(new DbWriterOptions { DataDirectory = _dir.Path });
+        await _db.InitializeAsync(Ct);
+        var keyFile = Path.Combine(_dir.Path, "master.key");
+        FileMasterKeyProvider.CreateKeyFile(keyFile);
+        _master = FileMasterKeyProvider.Open(keyFile);
+        _ring = new KeyRing(new EncryptionOptions { KeyPoolSize = 4, KeyCacheSize = 16 }, (IDataKeyStore)_db, null, _master);
+        await _ring.OpenAsync(Ct);
+        await _ring.StartWritingAsync(Ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _ring.Dispose();
+        _master.Dispose();
+        await _db.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    private WalRecord Record(WalOperation operation, string entityId, Guid? keyId = null, IReadOnlyList<WalBatchItem>? items = null) => new()
+    {
+        Id = Guid.CreateVersion7(),
+        Lsn = new Lsn(++_lsn),
+        Service = "test",
+        Version = 1,
+        Timestamp = DateTimeOffset.UtcNow,
+        Operation = operation,
+        DtoType = "Customer",
+        EntityId = entityId,
+        Payload = Empty,
+        ReplayKey = ReplayKey.Create("test", "test", 1, "Customer", entityId),
+        RequestId = "r" + _lsn,
+        Subject = "Customer/" + entityId,
+        PayloadKeyId = keyId,
+        Items = items,
+    };
+
+    private Task AppliedAsync(params WalRecord[] records) =>
+        _ring.AfterApplyAsync(records, [.. records.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Applied })], Ct);
+
+    [Fact]
+    public async Task An_erasure_forgets_the_key_a_batch_item_was_first_sealed_with()
+    {
+        // Before the fix a batch record's item keys stayed "pending" for ever: an erasure of their subject kept them in
+        // memory (the erased data still decrypted until a restart), and a later cache trim could hand them out again.
+        var key = await _ring.KeyForAsync("Customer/b", Ct);
+        var item = new WalBatchItem
+        {
+            Id = Guid.CreateVersion7(), Operation = WalOperation.Create, Version = 1, DtoType = "Customer", EntityId = "b", Payload = Empty,
+            ReplayKey = ReplayKey.Create("test", "test", 1, "Customer", "b"), Subject = "Customer/b", PayloadKeyId = key,
+        };
+        await AppliedAsync(Record(WalOperation.Batch, "batch-1", items: [item]) with { Subject = null, PayloadKeyId = null });
+        Assert.True(_ring.Holds(key));
+
+        _ring.BeginErase("Customer/b");
+        await AppliedAsync(Record(WalOperation.Erase, "b"));
+
+        Assert.False(_ring.Holds(key));
+        Assert.False(_ring.TryGetKey(key, out _));
+        Assert.NotEqual(key, await _ring.KeyForAsync("Customer/b", Ct));
+    }
+
+    [Fact]
+    public async Task A_cache_trim_never_points_a_subject_back_at_a_key_an_erasure_on_its_way_will_destroy()
+    {
+        // Before the fix a trim rebuilt each subject's current key from the pending keys, last one wins in the
+        // dictionary's slot order: after a removal freed an earlier slot, the erased subject's old key won, and the next
+        // write of that subject was sealed under a key its erasure then destroyed (unreadable after a restart).
+        var other = await _ring.KeyForAsync("Customer/a", Ct);
+        var old = await _ring.KeyForAsync("Customer/s", Ct);
+        await AppliedAsync(Record(WalOperation.Create, "a", other)); // frees the first slot of the pending keys
+        _ring.BeginErase("Customer/s");
+        var reborn = await _ring.KeyForAsync("Customer/s", Ct); // written after the erasure: takes the freed slot
+        Assert.NotEqual(old, reborn);
+
+        for (var i = 0; i < 20; i++)
+        {
+            await _ring.KeyForAsync("Customer/filler-" + i, Ct); // past KeyCacheSize (16): the ring trims
+        }
+
+        Assert.Equal(reborn, await _ring.KeyForAsync("Customer/s", Ct));
+    }
+
+    [Fact]
+    public async Task A_batch_that_fails_after_announcing_an_erasure_leaves_the_subjects_stored_key_current()
+    {
+        var key = await _ring.KeyForAsync("Customer/c", Ct); // stored by the pool refill, assigned by the apply below
+        await _db.ApplyAsync([Record(WalOperation.Create, "c", key) with { Payload = JsonDocument.Parse("""{"n":1}""").RootElement }], Ct);
+
+        // A new ring (a restart) that starts an erasure and then cancels it (its batch failed before the append).
+        using var again = new KeyRing(new EncryptionOptions { KeyPoolSize = 4, KeyCacheSize = 16 }, (IDataKeyStore)_db, null, _master);
+        await again.OpenAsync(Ct);
+        again.BeginErase("Customer/c");
+        again.CancelErase("Customer/c");
+        Assert.Equal(key, await again.KeyForAsync("Customer/c", Ct));
+    }
+}
