@@ -105,6 +105,69 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_commit_batchs_subjects_are_looked_up_in_one_query_and_each_keeps_the_key_the_store_holds_for_it()
+    {
+        var known = await _ring.KeyForAsync("Customer/known", Ct); // stored by the pool refill, assigned by the apply below
+        await _db.ApplyAsync([Record(WalOperation.Create, "known", known) with { Payload = JsonDocument.Parse("""{"n":1}""").RootElement }], Ct);
+
+        var counting = new CountingKeyStore((IDataKeyStore)_db);
+        using var again = new KeyRing(new EncryptionOptions { KeyPoolSize = 4, KeyCacheSize = 16 }, counting, null, _master);
+        await again.OpenAsync(Ct);
+        await again.StartWritingAsync(Ct);
+        counting.SubjectQueries = 0;
+
+        string[] subjects = ["Customer/known", "Customer/new-1", "Customer/new-2", "Customer/new-1"];
+        await again.LookUpAsync(subjects, Ct);
+        var keys = new List<Guid>();
+        foreach (var subject in subjects)
+        {
+            keys.Add(await again.KeyForAsync(subject, Ct));
+        }
+
+        again.EndLookups();
+        Assert.Equal(1, counting.SubjectQueries); // one for the batch, none per new subject
+        Assert.Equal(known, keys[0]);
+        Assert.Equal(keys[1], keys[3]);
+        Assert.Equal(3, keys.Distinct().Count());
+
+        // Once the batch is appended the lookup vouches for nothing: a subject is asked of the store again.
+        await again.KeyForAsync("Customer/new-3", Ct);
+        Assert.Equal(2, counting.SubjectQueries);
+    }
+
+    /// <summary>The SQLite key store, counting subject lookups.</summary>
+    private sealed class CountingKeyStore(IDataKeyStore inner) : IDataKeyStore
+    {
+        public int SubjectQueries { get; set; }
+
+        public Task<IReadOnlyList<StoredDataKey>> FindSubjectKeysAsync(IReadOnlyCollection<string> subjects, CancellationToken cancellationToken = default)
+        {
+            SubjectQueries++;
+            return inner.FindSubjectKeysAsync(subjects, cancellationToken);
+        }
+
+        public Task AddKeysAsync(IReadOnlyList<StoredDataKey> keys, CancellationToken cancellationToken = default) => inner.AddKeysAsync(keys, cancellationToken);
+
+        public Task<IReadOnlyList<StoredDataKey>> FindKeysAsync(IReadOnlyCollection<Guid> keyIds, CancellationToken cancellationToken = default) =>
+            inner.FindKeysAsync(keyIds, cancellationToken);
+
+        public Task<string?> FindEntitySubjectAsync(string dtoType, string entityId, CancellationToken cancellationToken = default) =>
+            inner.FindEntitySubjectAsync(dtoType, entityId, cancellationToken);
+
+        public Task<long> DeleteUnassignedKeysAsync(CancellationToken cancellationToken = default) => inner.DeleteUnassignedKeysAsync(cancellationToken);
+
+        public Task<DataKeyStatistics> GetKeyStatisticsAsync(CancellationToken cancellationToken = default) => inner.GetKeyStatisticsAsync(cancellationToken);
+
+        public Task<IReadOnlyList<SubjectErasure>> GetErasuresAsync(int limit, CancellationToken cancellationToken = default) =>
+            inner.GetErasuresAsync(limit, cancellationToken);
+
+        public Task<long> RewrapKeysAsync(string fromMasterKeyId, string toMasterKeyId, Func<StoredDataKey, byte[]> rewrap, Action<long>? progress = null,
+            CancellationToken cancellationToken = default) => inner.RewrapKeysAsync(fromMasterKeyId, toMasterKeyId, rewrap, progress, cancellationToken);
+
+        public Task<bool> ScrubAsync(CancellationToken cancellationToken = default) => inner.ScrubAsync(cancellationToken);
+    }
+
+    [Fact]
     public async Task A_batch_that_fails_after_announcing_an_erasure_leaves_the_subjects_stored_key_current()
     {
         var key = await _ring.KeyForAsync("Customer/c", Ct); // stored by the pool refill, assigned by the apply below
