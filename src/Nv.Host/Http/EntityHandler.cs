@@ -132,16 +132,20 @@ internal sealed partial class EntityHandler
                 return Problems.DbUnavailable(context, "The database is unavailable; nothing was written: " + ex.Message);
             }
 
-            if (current is null)
+            if (current is null || (ifMatch is { } expected && expected != current.Lsn))
             {
-                // A retry of a patch that deleted nothing but whose entity is gone since: the first outcome still wins.
+                // A retry of a patch that already happened (the entity has moved on since, or is gone): the first outcome
+                // wins, whatever the state it would merge into or the version its If-Match named now.
                 var key = new RequestKey((context.Items[NvCaller.ItemKey] as NvCaller)?.UserId ?? string.Empty, RequestIds.FromCaller(context)!);
                 if ((await _db.FindRequestsAsync([key], cancellationToken)).ContainsKey(key))
                 {
                     return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, patch!.RootElement, null, ifMatch is not null, fingerprint,
-                        version ?? 1, cancellationToken);
+                        version ?? current?.DtoVersion ?? 1, cancellationToken);
                 }
+            }
 
+            if (current is null)
+            {
                 return Problems.NotFound(context, $"No {dtoType} with id '{entityId}' exists; PATCH needs an existing entity.");
             }
 

@@ -112,6 +112,32 @@ public sealed class IdempotencyApiTests(OpenAppFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_conditional_patch_retried_after_it_was_applied_replays_its_first_outcome_instead_of_a_412()
+    {
+        // The first attempt moved the entity past the version its If-Match names; its retry (the answer was lost) must
+        // get that first outcome, not "precondition failed" for a patch that in fact succeeded.
+        var id = Id();
+        var created = await _app.CreateAsync("Item", id, """{"balance":100}""");
+        var etag = created.Headers.ETag!.Tag;
+        var key = NvTestApp.NewRequestId();
+        var patch = await SendAsync(HttpMethod.Patch, $"/v1/entities/Item/{id}", """{"balance":50}""", ("X-Request-Id", key), ("If-Match", etag));
+        Assert.Equal(HttpStatusCode.OK, patch.StatusCode);
+        var before = _app.Wal.LastLsn;
+
+        var retry = await SendAsync(HttpMethod.Patch, $"/v1/entities/Item/{id}", """{"balance":50}""", ("X-Request-Id", key), ("If-Match", etag));
+
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal("true", retry.Headers.GetValues("X-Nv-Replayed").Single());
+        Assert.Equal(patch.Headers.ETag?.Tag, retry.Headers.ETag?.Tag);
+        Assert.Equal(before, _app.Wal.LastLsn);
+
+        // Another request with the same stale If-Match is still refused.
+        var stale = await SendAsync(HttpMethod.Patch, $"/v1/entities/Item/{id}", """{"balance":40}""", ("X-Request-Id", NvTestApp.NewRequestId()), ("If-Match", etag));
+        await NvTestApp.AssertProblemAsync(stale, 412, "precondition-failed");
+        Assert.Equal(before, _app.Wal.LastLsn);
+    }
+
+    [Fact]
     public async Task Request_ids_are_scoped_to_the_caller()
     {
         var key = NvTestApp.NewRequestId();
