@@ -130,16 +130,26 @@ internal sealed partial class AuditCoordinator : IDisposable
     }
 
     /// <summary>Audits a committed chunk (ascending LSN). Never throws for audit failures.</summary>
-    /// <remarks>Throws only when an entry cannot be built (a bug: see the class remarks).</remarks>
+    /// <remarks>Throws only when an entry cannot be built (a bug: see the class remarks). A store failure while building
+    /// (sealing an entry may read its data key from the key store) is an audit failure like any other: the backfill
+    /// builds the entries again later.</remarks>
     public async Task RecordAsync(IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
     {
         var entries = new List<AuditEntry>(records.Count);
-        for (var i = 0; i < records.Count; i++)
+        DbWriterException? unbuilt = null;
+        try
         {
-            if (results[i].Status is ApplyStatus.Applied or ApplyStatus.AlreadyApplied)
+            for (var i = 0; i < records.Count; i++)
             {
-                AddEntries(entries, records[i], results[i].Before, results[i].Items);
+                if (results[i].Status is ApplyStatus.Applied or ApplyStatus.AlreadyApplied)
+                {
+                    AddEntries(entries, records[i], results[i].Before, results[i].Items);
+                }
             }
+        }
+        catch (DbWriterException ex)
+        {
+            unbuilt = ex;
         }
 
         var last = records[^1].Lsn;
@@ -147,6 +157,18 @@ internal sealed partial class AuditCoordinator : IDisposable
         try
         {
             _processedThrough = last;
+            if (unbuilt is not null)
+            {
+                foreach (var record in records)
+                {
+                    Log.AuditWriteFailed(_logger, unbuilt, record.DtoType, record.Operation.ToString().ToLowerInvariant(), record.EntityId,
+                        record.RequestId, record.Lsn.Value);
+                }
+
+                MarkFailed(last, [], unbuilt);
+                return;
+            }
+
             if (_gap)
             {
                 // After a failure the on-time path leaves everything to the backfill until it has caught up: entries

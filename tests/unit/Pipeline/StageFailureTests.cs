@@ -37,6 +37,30 @@ public sealed class StageFailureTests
     }
 
     [Fact]
+    public async Task A_transient_store_failure_while_building_entries_is_an_audit_failure_that_the_backfill_heals_not_a_fault()
+    {
+        // Building an encrypted entry may read a data key from the store (a key the cache let go of): a transient store
+        // error there used to end the audit stage and fault the pipeline, breaking "an audit failure never fails a write".
+        await using var h = new PipelineHarness(ack: AckLevel.Applied);
+        var calls = 0;
+        h.Coordinator.BuildEntry = (record, before) => Interlocked.Increment(ref calls) == 1
+            ? throw new DbWriterException("database is locked", isTransient: true)
+            : Nv.Audit.AuditEntryFactory.FromWalRecord(record, before);
+        h.Pipeline.Start();
+
+        var outcome = await h.Pipeline.WriteAsync(PipelineHarness.Create("r1", "e1"), Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(WriteStatus.Applied, outcome.Status);
+        await WritePipelineTests.WaitUntil(() => h.Coordinator.HasGap);
+        Assert.Null(h.Pipeline.Fault);
+        Assert.True(h.Pipeline.IsReady);
+        Assert.DoesNotContain(h.Audit.Entries, e => e.RequestId == "r1");
+
+        Assert.Equal(1, await h.Coordinator.BackfillAsync(null, null, Ct));
+        Assert.Single(h.Audit.Entries, e => e.RequestId == "r1");
+        Assert.Equal(WriteStatus.Applied, (await h.Pipeline.WriteAsync(PipelineHarness.Create("r2", "e2"), Ct)).Status);
+    }
+
+    [Fact]
     public async Task A_non_transient_database_failure_faults_the_pipeline_instead_of_being_retried_forever()
     {
         var db = new InMemoryDbWriter { ApplyFailure = new DbWriterException("database disk image is malformed", isTransient: false) };
