@@ -37,6 +37,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "WAL rotation failed; it will be retried at the next interval")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 3090, Level = LogLevel.Warning,
+        Message = "A retry of rejected batch {RequestId} (lsn {Lsn}) is answered without its failed item: its stored resolution could not be read")]
+    public static partial void FailedItemUnknown(ILogger logger, Exception exception, string requestId, long lsn);
+
     [LoggerMessage(EventId = 3014, Level = LogLevel.Debug, Message = "Pipeline {Stage}: {Count} records through lsn {Lsn} in {Ms:F2} ms")]
     public static partial void StageBatch(ILogger logger, string stage, int count, long lsn, double ms);
 

@@ -273,14 +273,23 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     };
 
     // A rejected batch's outcome names the item that failed; the request outcome table does not keep it, the record's
-    // stored resolution does (while the WAL still holds the record; after that the item is unknown: null).
+    // stored resolution does (while the WAL still holds the record; after that the item is unknown: null). When that
+    // read fails the answer leaves the item unknown too: the outcome itself is known, and a store error here must not
+    // fail the commit stage (it answers a whole batch of callers).
     private async Task<WriteOutcome> FromStoredAsync(RequestOutcome stored, CancellationToken cancellationToken)
     {
         int? failedItem = null;
         if (stored is { Status: ApplyStatus.Rejected, Operation: WalOperation.Batch })
         {
-            var resolutions = await _db.GetResolutionsAsync(new Lsn(stored.Lsn.Value - 1), 1, cancellationToken);
-            failedItem = resolutions.FirstOrDefault(r => r.Lsn == stored.Lsn)?.FailedItem;
+            try
+            {
+                var resolutions = await _db.GetResolutionsAsync(new Lsn(stored.Lsn.Value - 1), 1, cancellationToken);
+                failedItem = resolutions.FirstOrDefault(r => r.Lsn == stored.Lsn)?.FailedItem;
+            }
+            catch (DbWriterException ex)
+            {
+                Log.FailedItemUnknown(_logger, ex, stored.RequestId, stored.Lsn.Value);
+            }
         }
 
         return FromStored(stored, failedItem);

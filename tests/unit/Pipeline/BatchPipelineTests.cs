@@ -91,6 +91,34 @@ public sealed class BatchPipelineTests
     }
 
     [Fact]
+    public async Task A_store_failure_while_answering_a_retried_rejected_batch_answers_without_its_failed_item_instead_of_faulting()
+    {
+        // The failed item of a rejected batch is read from its stored resolution; that second read failing used to escape
+        // the commit stage, which faulted the pipeline as a WAL failure and left the batch's other callers unanswered.
+        var wal = new InMemoryWal();
+        var db = new InMemoryDbWriter();
+        await using (var before = new PipelineHarness(wal, db))
+        {
+            before.Pipeline.Start();
+            await before.Pipeline.WriteBatchAsync(Batch("b1", Create("a", "{}")), Ct);
+            Assert.Equal(1, (await before.Pipeline.WriteBatchAsync(Batch("b2", Create("b", "{}"), Create("a", "{}")), Ct)).FailedItem);
+        }
+
+        await using var after = new PipelineHarness(wal, db);
+        after.Pipeline.Start();
+        db.ResolutionsFailure = new DbWriterException("connection reset", isTransient: true);
+        var again = await after.Pipeline.WriteBatchAsync(Batch("b2", Create("b", "{}"), Create("a", "{}")), Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+
+        Assert.Equal((WriteStatus.Rejected, RejectReason.AlreadyExists, true), (again.Status, again.RejectReason, again.IsReplay));
+        Assert.Null(again.FailedItem); // unknown for now: the answer says so rather than failing
+        Assert.Null(after.Pipeline.Fault);
+        Assert.True(after.Pipeline.IsReady);
+        db.ResolutionsFailure = null;
+        Assert.Equal(WriteStatus.Applied, (await after.Pipeline.WriteBatchAsync(Batch("b3", Create("c", "{}")), Ct)).Status);
+        Assert.Equal(3, wal.Records.Count);
+    }
+
+    [Fact]
     public async Task A_retried_batch_returns_its_first_outcome_and_writes_nothing_also_after_a_restart()
     {
         var wal = new InMemoryWal();

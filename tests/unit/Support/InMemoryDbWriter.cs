@@ -24,6 +24,9 @@ internal sealed class InMemoryDbWriter : IDbWriter
     /// <summary>When set, request-id lookups throw it.</summary>
     public volatile Exception? LookupFailure;
 
+    /// <summary>When set, reads of stored resolutions fail with it.</summary>
+    public volatile Exception? ResolutionsFailure;
+
     /// <summary>When set, <see cref="BatchesUnsupportedReason"/> returns it (a store that cannot take batches).</summary>
     public volatile string? BatchesUnsupported;
 
@@ -56,7 +59,9 @@ internal sealed class InMemoryDbWriter : IDbWriter
         _store.GetAsync(dtoType, entityId, cancellationToken);
 
     public Task<IReadOnlyList<RecordResolution>> GetResolutionsAsync(Lsn after, int limit, CancellationToken cancellationToken = default) =>
-        _store.GetResolutionsAsync(after, limit, cancellationToken);
+        ResolutionsFailure is { } failure
+            ? Task.FromException<IReadOnlyList<RecordResolution>>(failure)
+            : _store.GetResolutionsAsync(after, limit, cancellationToken);
 
     // The single lookup is the batched one with one id, as in the real writers (first record by LSN, LookupFailure).
     public async Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default) =>
