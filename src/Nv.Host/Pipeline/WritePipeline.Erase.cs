@@ -20,6 +20,14 @@ internal sealed partial class WritePipeline
                 "cannot be erased: encryption at rest is off (set NV_MASTER_KEY_FILE), so the WAL and the audit trail hold its data in plain text and no key can be destroyed");
         }
 
+        if (_keys.Subjects.RuleFor(request.DtoType) is { } rule)
+        {
+            // Its entities are sealed under another subject's key: destroying "its" key would destroy nothing.
+            throw new WriteValidationException("dtoType",
+                $"{request.DtoType} entities are sealed under the {rule.Type} their '{rule.Field}' field names (Nv:Encryption:Subjects:{request.DtoType}), "
+                + $"so {request.DtoType}/{request.EntityId} is not a data subject of its own: erase that {rule.Type} instead, which erases its {request.DtoType} entities too. Nothing was written.");
+        }
+
         if (string.IsNullOrWhiteSpace(request.Reason))
         {
             throw new WriteValidationException("reason", "is required for an erasure");

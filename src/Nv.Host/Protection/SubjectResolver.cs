@@ -26,6 +26,9 @@ internal sealed class SubjectResolver
     /// <summary>Whether the subject of this dtoType's entities may be another entity (so a delete must look it up).</summary>
     public bool IsMapped(string dtoType) => _rules.ContainsKey(dtoType);
 
+    /// <summary>The subject type and payload field a mapped dtoType's entities are sealed under, or null.</summary>
+    public (string Type, string Field)? RuleFor(string dtoType) => _rules.TryGetValue(dtoType, out var rule) ? rule : null;
+
     public static string Of(string dtoType, string entityId) => dtoType + "/" + entityId;
 
     /// <summary>The subject of a create or update (a delete's is looked up from the store: see <see cref="IsMapped"/>).</summary>

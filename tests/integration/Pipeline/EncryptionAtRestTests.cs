@@ -379,6 +379,26 @@ public sealed class EncryptionAtRestTests : IDisposable
     }
 
     [Fact]
+    public async Task Erasing_an_entity_of_a_mapped_type_is_refused_with_the_subject_to_erase_and_writes_nothing()
+    {
+        // An Order is sealed under its customer's key: "erasing" Order/o-1 destroyed no key (its history stayed readable)
+        // yet answered as an erasure. It is refused now, naming the subject whose erasure reaches the order.
+        var key = MasterKey();
+        await using var nv = await StartAsync(key, new() { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" });
+        await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-1", new { customerId = "c-17", item = "book" }, "Order"), Ct);
+        var wal = nv.Services.GetRequiredService<IWriteAheadLog>();
+        var before = wal.LastLsn;
+
+        var refused = await Assert.ThrowsAsync<WriteValidationException>(() =>
+            nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e", DtoType = "Order", EntityId = "o-1", Reason = "request 9" }, Ct));
+
+        Assert.Contains("Customer", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("customerId", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(before, wal.LastLsn);
+        Assert.NotNull(await nv.Pipeline.ReadAsync("Order", "o-1", Ct));
+    }
+
+    [Fact]
     public async Task A_subject_from_a_payload_field_is_erased_with_its_orders_across_types()
     {
         var key = MasterKey();
