@@ -181,6 +181,7 @@ internal sealed partial class KeyRing
             var alive = _store is null ? [] : (await _store.FindSubjectKeysAsync([subject], cancellationToken)).Select(k => k.KeyId).ToHashSet();
             lock (_gate)
             {
+                _erasuresApplied++; // a key read from the store before the erasure committed is read again (TryGetKey)
                 foreach (var (id, entry) in _keys)
                 {
                     if (string.Equals(entry.Subject, subject, StringComparison.Ordinal) && !alive.Contains(id) && !_pending.ContainsKey(id))

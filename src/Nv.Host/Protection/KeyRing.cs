@@ -37,6 +37,7 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
     private readonly Dictionary<string, int> _erasing = new(StringComparer.Ordinal);
     private readonly Dictionary<Guid, string> _pending = [];
     private readonly ConcurrentQueue<DataKey> _pool = new();
+    private long _erasuresApplied; // under _gate: erasures whose destroyed keys AfterApplyAsync dropped from memory
     private readonly HashSet<string> _storedNone = new(StringComparer.Ordinal); // commit stage only: subjects without a stored key, this batch
     private readonly SemaphoreSlim _refillGate = new(1, 1);
     private Task _refill = Task.CompletedTask;
@@ -143,15 +144,28 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
         }
 
         // A key this process has not used yet: read and unwrap it (synchronously: the WAL's codec is; SQLite is anyway).
-        var stored = _store.FindKeysAsync([keyId]).GetAwaiter().GetResult();
-        if (stored.Count == 0)
+        // An erasure applied while the read was on its way may have destroyed it after it was read, and found nothing of
+        // it in memory to forget: then read again rather than keep a destroyed key (see AfterApplyAsync).
+        while (true)
         {
-            _destroyed.TryAdd(keyId, 0); // keys are stored before any record names them: absent means destroyed
-            return false;
-        }
+            var epoch = Volatile.Read(ref _erasuresApplied);
+            var stored = _store.FindKeysAsync([keyId]).GetAwaiter().GetResult();
+            if (stored.Count == 0)
+            {
+                _destroyed.TryAdd(keyId, 0); // keys are stored before any record names them: absent means destroyed
+                return false;
+            }
 
-        key = Remember(Unwrap(stored[0]), stored[0].Subject);
-        return true;
+            var unwrapped = Unwrap(stored[0]);
+            lock (_gate)
+            {
+                if (_erasuresApplied == epoch)
+                {
+                    key = Remember(unwrapped, stored[0].Subject);
+                    return true;
+                }
+            }
+        }
     }
 
     /// <summary>Unwraps a stored key.</summary>

@@ -135,10 +135,46 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
         Assert.Equal(2, counting.SubjectQueries);
     }
 
-    /// <summary>The SQLite key store, counting subject lookups.</summary>
+    [Fact]
+    public async Task A_key_read_from_the_store_just_before_its_erasure_committed_is_not_kept_in_memory()
+    {
+        // A reader (the audit stage, a history read) that found a key in the store just before the subject's erasure
+        // committed used to cache it after the erasure had already dropped that subject's keys from memory: the erased
+        // data decrypted again in this process until a restart.
+        var key = await _ring.KeyForAsync("Customer/late", Ct);
+        await _db.ApplyAsync([Record(WalOperation.Create, "late", key) with { Payload = JsonDocument.Parse("""{"n":1}""").RootElement }], Ct);
+
+        var gated = new CountingKeyStore((IDataKeyStore)_db) { AfterKeyRead = new TaskCompletionSource() };
+        using var ring = new KeyRing(new EncryptionOptions { KeyPoolSize = 4, KeyCacheSize = 16 }, gated, null, _master);
+        await ring.OpenAsync(Ct);
+        var read = Task.Run(() => ring.TryGetKey(key, out _), Ct);
+        await gated.KeyRead.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct); // the key was read; its caller has not kept it yet
+
+        ring.BeginErase("Customer/late");
+        var erase = Record(WalOperation.Erase, "late");
+        await _db.ApplyAsync([erase], Ct);
+        gated.AfterKeyRead = null;
+        await ring.AfterApplyAsync([erase], [new ApplyResult { Lsn = erase.Lsn, Status = ApplyStatus.Applied }], Ct);
+        gated.ReleaseKeyRead();
+
+        Assert.False(await read.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+        Assert.False(ring.Holds(key));
+        Assert.False(ring.TryGetKey(key, out _));
+    }
+
+    /// <summary>The SQLite key store, counting subject lookups, and able to hold a key read after the read.</summary>
     private sealed class CountingKeyStore(IDataKeyStore inner) : IDataKeyStore
     {
+        private TaskCompletionSource? _release;
+
         public int SubjectQueries { get; set; }
+
+        /// <summary>When set, a key read by id completes <see cref="KeyRead"/> and then waits for <see cref="ReleaseKeyRead"/>.</summary>
+        public TaskCompletionSource? AfterKeyRead { get; set; }
+
+        public TaskCompletionSource KeyRead { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void ReleaseKeyRead() => _release?.TrySetResult();
 
         public Task<IReadOnlyList<StoredDataKey>> FindSubjectKeysAsync(IReadOnlyCollection<string> subjects, CancellationToken cancellationToken = default)
         {
@@ -148,8 +184,18 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
 
         public Task AddKeysAsync(IReadOnlyList<StoredDataKey> keys, CancellationToken cancellationToken = default) => inner.AddKeysAsync(keys, cancellationToken);
 
-        public Task<IReadOnlyList<StoredDataKey>> FindKeysAsync(IReadOnlyCollection<Guid> keyIds, CancellationToken cancellationToken = default) =>
-            inner.FindKeysAsync(keyIds, cancellationToken);
+        public async Task<IReadOnlyList<StoredDataKey>> FindKeysAsync(IReadOnlyCollection<Guid> keyIds, CancellationToken cancellationToken = default)
+        {
+            var found = await inner.FindKeysAsync(keyIds, cancellationToken);
+            if (AfterKeyRead is not null && _release is null)
+            {
+                _release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                KeyRead.TrySetResult();
+                await _release.Task.WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+            }
+
+            return found;
+        }
 
         public Task<string?> FindEntitySubjectAsync(string dtoType, string entityId, CancellationToken cancellationToken = default) =>
             inner.FindEntitySubjectAsync(dtoType, entityId, cancellationToken);
