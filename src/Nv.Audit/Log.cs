@@ -64,6 +64,10 @@ internal static partial class Log
         Message = "Not pruning chain {Chain} from entry {First}: its archive {File} does not verify against the store ({Reason}); restore the file or archive again")]
     public static partial void PruneSkipped(ILogger logger, string chain, long first, string file, string reason);
 
+    [LoggerMessage(EventId = 3055, Level = LogLevel.Critical,
+        Message = "The audit store {Path} stopped after a failed sync; entries since its last durable point may not be on disk. Restart Nv: boot replay rebuilds them from the WAL")]
+    public static partial void StoreStoppedAfterSyncFailure(ILogger logger, string path, Exception exception);
+
     [LoggerMessage(EventId = 3054, Level = LogLevel.Information, Message = "Removed {File}: an unrecorded archive a crashed run left")]
     public static partial void OrphanArchiveRemoved(ILogger logger, string file);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Nv.Shared.Sqlite;
 using Nv.Wal;
 
@@ -44,15 +45,30 @@ internal sealed partial class SqliteAuditSink
         }
     }
 
-    // Runs one autocommit statement with synchronous=FULL; afterwards everything committed so far is durable.
+    // Runs one autocommit statement with synchronous=FULL; afterwards everything committed so far is durable. An I/O error
+    // there (a failed write or fsync of the WAL file) stops the store: the kernel may have dropped the dirty pages and
+    // reports the error once, so a later sync could succeed over frames that never reached the disk, and a durable point
+    // or a signed checkpoint would then cover entries a power loss takes back. Stopped, the store answers every call with
+    // that failure (audit failures: writes go on, the WAL keeps what the trail lacks) until a restart rebuilds it.
     private void ExecuteSynced(Action statement)
     {
         var pragma = _sql!;
         pragma.SynchronousFull.Execute();
         try
         {
+            if (InjectSyncFailure?.Invoke() is { } injected)
+            {
+                throw injected;
+            }
+
             statement();
             _dirty = false;
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SQLitePCL.raw.SQLITE_IOERR)
+        {
+            _syncFault = ex;
+            Log.StoreStoppedAfterSyncFailure(_logger, _path, ex);
+            throw;
         }
         finally
         {

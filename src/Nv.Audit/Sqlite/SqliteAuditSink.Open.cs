@@ -13,6 +13,13 @@ internal sealed partial class SqliteAuditSink
     private void InitializeCore()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_syncFault is { } fault)
+        {
+            throw new InvalidOperationException(
+                $"The audit store {_path} stopped after a failed sync ({fault.Message}): entries appended since its last durable point may never reach the disk, "
+                + "and a later sync could report them durable (Linux reports a write-back error once). Restart Nv: boot replay rebuilds them from the WAL.", fault);
+        }
+
         if (_initialized)
         {
             return;

@@ -49,10 +49,14 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     private CheckpointSigner? _signer;
     private volatile bool _initialized;
     private bool _dirty; // appended since the last durable point
+    private SqliteException? _syncFault; // a synced commit failed with an I/O error: the store is stopped until a restart
     private long? _auditedThrough; // committed audited position (null: none recorded yet)
     private long _dataVersion; // PRAGMA data_version when the cached chains were last known to match the file
     private bool _disposed;
     private int _disposeStarted;
+
+    /// <summary>Tests: an exception thrown by the next synced commits in place of their statement (a failed fsync).</summary>
+    internal Func<SqliteException?>? InjectSyncFailure { get; set; }
 
     public SqliteAuditSink(AuditOptions options, ILogger<SqliteAuditSink>? logger = null, TimeProvider? timeProvider = null)
     {

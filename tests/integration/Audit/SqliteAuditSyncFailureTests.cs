@@ -1,0 +1,47 @@
+using Microsoft.Data.Sqlite;
+using Nv.Audit;
+using Nv.Audit.Sqlite;
+using Nv.Wal;
+
+namespace Nv.Integration.Tests.Audit;
+
+/// <summary>A failed sync of the audit store stops it: no later durable point or signed checkpoint can claim entries
+/// that a write-back error may have dropped.</summary>
+public sealed class SqliteAuditSyncFailureTests : AuditStoreFixture
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_failed_sync_stops_the_store_so_a_later_sync_cannot_report_unsynced_entries_durable()
+    {
+        // Linux reports a write-back error once: the fsync after a failed one succeeds although the frames it should have
+        // written are gone. Before the fix the next durable point returned the audited position (the WAL's watermark
+        // moved, truncation followed, and a power loss lost those entries for good).
+        var sink = (SqliteAuditSink)Sink;
+        Assert.Equal(2, await sink.AppendAsync([Entry(entityId: "a"), Entry(entityId: "b")], new Lsn(2), Ct));
+        sink.InjectSyncFailure = () => new SqliteException("disk I/O error", SQLitePCL.raw.SQLITE_IOERR, 1034); // IOERR_FSYNC
+
+        await Assert.ThrowsAsync<SqliteException>(() => sink.MakeDurableAsync(Ct));
+        sink.InjectSyncFailure = null; // the next fsync would "succeed"
+
+        var stopped = await Assert.ThrowsAsync<InvalidOperationException>(() => sink.MakeDurableAsync(Ct));
+        Assert.Contains("failed sync", stopped.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => sink.AppendAsync([Entry(entityId: "c")], new Lsn(3), Ct));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => sink.CheckpointAsync("orders", Ct));
+
+        // A restart opens the store again (boot replay then rebuilds from the WAL whatever the file lacks).
+        await ReopenAsync();
+        Assert.Equal(new Lsn(2), await Sink.MakeDurableAsync(Ct));
+    }
+
+    [Fact]
+    public async Task A_busy_store_during_a_sync_is_not_an_io_failure_and_does_not_stop_it()
+    {
+        var sink = (SqliteAuditSink)Sink;
+        await sink.AppendAsync([Entry(entityId: "a")], new Lsn(1), Ct);
+        sink.InjectSyncFailure = () => new SqliteException("database is locked", SQLitePCL.raw.SQLITE_BUSY);
+        await Assert.ThrowsAsync<SqliteException>(() => sink.MakeDurableAsync(Ct));
+        sink.InjectSyncFailure = null;
+        Assert.Equal(new Lsn(1), await sink.MakeDurableAsync(Ct));
+    }
+}
