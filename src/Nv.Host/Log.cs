@@ -37,6 +37,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "WAL rotation failed; it will be retried at the next interval")]
     public static partial void MaintenanceFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 3092, Level = LogLevel.Warning,
+        Message = "The audit trail's position (lsn {Audited}) is below the WAL's first record (lsn {FirstLsn}): the WAL truncates only below what the audit store made durable, so the records in between are taken as audited. If the audit store was restored from an older copy, entries between them are missing: run nv audit verify")]
+    public static partial void AuditedPositionBelowWal(ILogger logger, long audited, long firstLsn);
+
     [LoggerMessage(EventId = 3090, Level = LogLevel.Warning,
         Message = "A retry of rejected batch {RequestId} (lsn {Lsn}) is answered without its failed item: its stored resolution could not be read")]
     public static partial void FailedItemUnknown(ILogger logger, Exception exception, string requestId, long lsn);

@@ -305,6 +305,8 @@ internal sealed partial class AuditCoordinator : IDisposable
             var first = _wal.GetStatistics().FirstLsn;
             if (first.Value > 1 && _audited.Value < first.Value - 1)
             {
+                // Said out loud: if an audit store ever lost durable entries, this is where it would show.
+                Log.AuditedPositionBelowWal(_logger, _audited.Value, first.Value);
                 MarkAudited(new Lsn(first.Value - 1));
             }
 

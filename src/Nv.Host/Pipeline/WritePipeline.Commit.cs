@@ -144,6 +144,11 @@ internal sealed partial class WritePipeline
     private void RefuseTooLarge(PendingWrite write, WalRecordTooLargeException ex)
     {
         Log.RecordTooLarge(_logger, write.Request.RequestId, ex.SizeBytes, ex.MaxBytes);
+        if (write.Request.Operation == WalOperation.Erase && write.Subject is { } subject)
+        {
+            _keys.CancelErase(subject); // announced by AssignKeysAsync, never appended
+        }
+
         _requests.Remove(write);
         write.Fail(new WriteValidationException("record",
             $"the write serializes to {ex.SizeBytes} bytes with its ids, reason and metadata; the write-ahead log takes at most {ex.MaxBytes} " +

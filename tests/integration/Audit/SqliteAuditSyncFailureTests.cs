@@ -35,6 +35,27 @@ public sealed class SqliteAuditSyncFailureTests : AuditStoreFixture
     }
 
     [Fact]
+    public async Task The_first_durable_point_after_opening_syncs_even_when_nothing_was_appended_since()
+    {
+        // Entries a killed run appended with synchronous=NORMAL may sit unsynced in the page cache; the next run's first
+        // durable point (boot, nothing to replay) used to skip the sync and report them durable.
+        await Sink.AppendAsync([Entry(entityId: "a")], new Lsn(1), Ct);
+        await ReopenAsync(); // no durable point before: as after a SIGKILL
+        var sink = (SqliteAuditSink)Sink;
+        var synced = 0;
+        sink.InjectSyncFailure = () =>
+        {
+            synced++;
+            return null;
+        };
+
+        Assert.Equal(new Lsn(1), await sink.MakeDurableAsync(Ct));
+        Assert.Equal(1, synced);
+        Assert.Equal(new Lsn(1), await sink.MakeDurableAsync(Ct));
+        Assert.Equal(1, synced); // clean now: nothing to sync
+    }
+
+    [Fact]
     public async Task A_busy_store_during_a_sync_is_not_an_io_failure_and_does_not_stop_it()
     {
         var sink = (SqliteAuditSink)Sink;

@@ -379,6 +379,25 @@ public sealed class EncryptionAtRestTests : IDisposable
     }
 
     [Fact]
+    public async Task An_erasure_refused_as_too_large_leaves_the_subject_on_its_stored_key()
+    {
+        // The commit stage announces an erasure to the key ring before appending it; when the WAL refused the record as
+        // too large the announcement stayed, and every later write of the subject took a new key instead of its own.
+        var key = MasterKey();
+        await using var nv = await StartAsync(key, new() { ["Nv:Wal:MaxRecordBytes"] = "8192", ["Nv:Pipeline:MaxPayloadBytes"] = "4096" });
+        Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = "Ada" }), Ct)).Status);
+        var metadata = Enumerable.Range(0, 16).ToDictionary(i => "k" + i, _ => new string('x', 600));
+
+        var refused = await Assert.ThrowsAsync<WriteValidationException>(() => nv.Pipeline.EraseAsync(
+            new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "ticket", Metadata = metadata }, Ct));
+        Assert.True(refused.IsTooLarge);
+
+        Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("u1", WalOperation.Update, "ada", new { name = "Ada L." }), Ct)).Status);
+        var records = await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>());
+        Assert.Equal(records.Single(r => r.RequestId == "c1").PayloadKeyId, records.Single(r => r.RequestId == "u1").PayloadKeyId);
+    }
+
+    [Fact]
     public async Task Erasing_an_entity_of_a_mapped_type_is_refused_with_the_subject_to_erase_and_writes_nothing()
     {
         // An Order is sealed under its customer's key: "erasing" Order/o-1 destroyed no key (its history stayed readable)
