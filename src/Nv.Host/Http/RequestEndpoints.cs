@@ -17,13 +17,21 @@ internal static class RequestEndpoints
         app.MapGet("/v1/requests/{requestId}", async (HttpContext context, string requestId, IWritePipeline pipeline) =>
         {
             var outcome = await pipeline.GetOutcomeAsync(requestId, (context.Items[NvCaller.ItemKey] as NvCaller)?.UserId, context.RequestAborted);
-            return outcome is null
-                ? Problems.NotFound(context, $"No write with request id '{requestId}' is known (never written, or older than the retention window).")
-                : Results.Json(new RequestStatusView(outcome.RequestId, StatusName(outcome.Status), outcome.Lsn.Value,
-                    outcome.Status == WriteStatus.Rejected ? outcome.RejectReason.ToString() : null, outcome.Detail, outcome.FailedItem));
+            return Answer(context, requestId, outcome, pipeline.IsReady);
         }).RequireNvRole(NvRoles.Writer);
         return app;
     }
+
+    // Unknown while boot replay runs (or Nv stops) is not "never written": a write answered 202 before a crash is only
+    // known again once replay applied it, and a client told 404 might write it again under a new id.
+    internal static IResult Answer(HttpContext context, string requestId, WriteOutcome? outcome, bool ready) => outcome switch
+    {
+        null when !ready => Problems.NotReady(context,
+            $"No outcome for request id '{requestId}' is known yet: boot replay has not finished (or Nv is stopping), and a durable write may still be replayed. Retry shortly."),
+        null => Problems.NotFound(context, $"No write with request id '{requestId}' is known (never written, or older than the retention window)."),
+        _ => Results.Json(new RequestStatusView(outcome.RequestId, StatusName(outcome.Status), outcome.Lsn.Value,
+            outcome.Status == WriteStatus.Rejected ? outcome.RejectReason.ToString() : null, outcome.Detail, outcome.FailedItem)),
+    };
 
     internal static string StatusName(WriteStatus status) => status switch
     {
