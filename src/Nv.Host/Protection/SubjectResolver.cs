@@ -32,25 +32,35 @@ internal sealed class SubjectResolver
     public static string Of(string dtoType, string entityId) => dtoType + "/" + entityId;
 
     /// <summary>The subject of a create or update (a delete's is looked up from the store: see <see cref="IsMapped"/>).</summary>
-    public string Resolve(string dtoType, string entityId, JsonElement? payload)
+    public string Resolve(string dtoType, string entityId, JsonElement? payload) =>
+        _rules.TryGetValue(dtoType, out var rule) && MappedId(rule.Field, payload) is { } id ? Of(rule.Type, id) : Of(dtoType, entityId);
+
+    /// <summary>Why a create or update of a mapped dtoType names no subject (its field missing, not a string or number, or
+    /// not a valid entity id), or null. Such a write is refused: sealed under the entity's own key instead, it would leave
+    /// the entity mapped to its old subject, whose erasure would then delete it while its data stays readable.</summary>
+    public string? MissingSubject(string dtoType, JsonElement? payload) =>
+        _rules.TryGetValue(dtoType, out var rule) && MappedId(rule.Field, payload) is null
+            ? $"names the data subject of {dtoType} entities (Nv:Encryption:Subjects:{dtoType} = {rule.Type}:{rule.Field}): it must be a string or number that is a valid entity id. Nothing was written."
+            : null;
+
+    private static string? MappedId(string field, JsonElement? payload)
     {
-        if (_rules.TryGetValue(dtoType, out var rule) && payload is { ValueKind: JsonValueKind.Object } document
-            && document.TryGetProperty(rule.Field, out var value))
+        if (payload is not { ValueKind: JsonValueKind.Object } document || !document.TryGetProperty(field, out var value))
         {
-            var id = value.ValueKind switch
-            {
-                JsonValueKind.String => value.GetString(),
-                JsonValueKind.Number => value.GetRawText(),
-                _ => null,
-            };
-            if (id is not null && RequestValidator.EntityIdProblem(id) is null)
-            {
-                return Of(rule.Type, id);
-            }
+            return null;
         }
 
-        return Of(dtoType, entityId);
+        var id = value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString(),
+            JsonValueKind.Number => value.GetRawText(),
+            _ => null,
+        };
+        return id is not null && RequestValidator.EntityIdProblem(id) is null ? id : null;
     }
+
+    /// <summary>The payload field that names a mapped dtoType's subject, or null.</summary>
+    public string? FieldOf(string dtoType) => _rules.TryGetValue(dtoType, out var rule) ? rule.Field : null;
 
     /// <summary>Parses <c>SubjectType:field</c>; null when malformed.</summary>
     public static (string Type, string Field)? ParseRule(string? rule)

@@ -398,6 +398,35 @@ public sealed class EncryptionAtRestTests : IDisposable
     }
 
     [Fact]
+    public async Task A_write_of_a_mapped_type_that_names_no_subject_is_refused_and_writes_nothing()
+    {
+        // Sealed under the entity's own key instead, such a write left the entity mapped to its earlier subject: that
+        // subject's erasure then deleted the entity while its current data, under a key nobody destroys, stayed readable.
+        var key = MasterKey();
+        await using var nv = await StartAsync(key, new() { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" });
+        Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-1", new { customerId = "c-17", n = 1 }, "Order"), Ct)).Status);
+        var wal = nv.Services.GetRequiredService<IWriteAheadLog>();
+        var before = wal.LastLsn;
+
+        var missing = await Assert.ThrowsAsync<WriteValidationException>(() =>
+            nv.Pipeline.WriteAsync(Write("u1", WalOperation.Update, "o-1", new { n = 2 }, "Order"), Ct));
+        Assert.Equal("payload/customerId", missing.Field);
+        await Assert.ThrowsAsync<WriteValidationException>(() =>
+            nv.Pipeline.WriteAsync(Write("u2", WalOperation.Update, "o-1", new { customerId = new { id = 1 }, n = 2 }, "Order"), Ct));
+        var inBatch = await Assert.ThrowsAsync<WriteValidationException>(() => nv.Pipeline.WriteBatchAsync(new BatchRequest
+        {
+            RequestId = "b1",
+            Items = [new BatchItem { Operation = BatchOperation.Create, DtoType = "Order", EntityId = "o-2", Payload = JsonSerializer.SerializeToElement(new { n = 1 }) }],
+        }, Ct));
+        Assert.Equal("items/0/payload/customerId", inBatch.Field);
+        Assert.Equal(before, wal.LastLsn);
+
+        // A numeric id names a subject too; other types are not affected.
+        Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("u3", WalOperation.Update, "o-1", new { customerId = 17, n = 3 }, "Order"), Ct)).Status);
+        Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "c-17", new { n = 1 }), Ct)).Status);
+    }
+
+    [Fact]
     public async Task Erasing_an_entity_of_a_mapped_type_is_refused_with_the_subject_to_erase_and_writes_nothing()
     {
         // An Order is sealed under its customer's key: "erasing" Order/o-1 destroyed no key (its history stayed readable)
