@@ -225,6 +225,8 @@ internal sealed partial class MongoDbWriter
                     await WriteEntitiesAsync(await CollectionAsync(dtoType, cancellationToken), writes, cancellationToken);
                 }
 
+                await MapSubjectsAsync(batch, plan.Results, cancellationToken);
+
                 // The requests' outcomes, once the writes are durable and before any of these resolutions is visible: a boot
                 // moves the watermark over visible resolutions without replaying their records, and until the flags are
                 // cleared a crash leaves these records to the boot replay, which records them then.

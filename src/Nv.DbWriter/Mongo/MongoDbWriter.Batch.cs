@@ -176,6 +176,11 @@ internal sealed partial class MongoDbWriter
                 var write = MongoCommands.EntityWrite(items[i], documents[i], expectedWalId: slots[i]?.WalId);
                 await _database.GetCollection<BsonDocument>(items[i].DtoType).UpdateOneAsync(session, write.Filter, write.Update,
                     new UpdateOptions { IsUpsert = true }, cancellationToken);
+                if (MongoKeys.MappingOf(items[i]) is { } mapping)
+                {
+                    // Only an applied batch changes which subject its entities belong to, and with them (one transaction).
+                    await Subjects.BulkWriteAsync(session, [mapping], MongoCommands.Ordered, cancellationToken);
+                }
             }
         }
 

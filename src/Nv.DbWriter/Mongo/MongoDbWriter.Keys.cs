@@ -143,34 +143,39 @@ internal sealed partial class MongoDbWriter
     /// encrypt the storage itself). Nothing to do here: the erased data is unreadable because its keys are gone.</remarks>
     public Task<bool> ScrubAsync(CancellationToken cancellationToken = default) => Task.FromResult(true);
 
-    // Key assignments and subject mappings of a batch, before its outcomes are stored: idempotent, so a batch that fails and
-    // is retried (or replayed after a crash) does them again harmlessly, and a record's outcome is never final before
-    // the key its ciphertext names belongs to its subject.
+    // Key assignments of a batch, before its outcomes are stored: idempotent, so a batch that fails and is retried (or
+    // replayed after a crash) does them again harmlessly, and a record's outcome is never final before the key its
+    // ciphertext names belongs to its subject (whatever that outcome: the ciphertext is in the WAL either way).
     private async Task AssignKeysAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken)
     {
         var assignments = new List<WriteModel<BsonDocument>>();
-        var mappings = new List<WriteModel<BsonDocument>>();
         foreach (var record in batch)
         {
-            if (record.PayloadKeyId is null || record.Subject is null || record.Operation == WalOperation.Erase)
+            if (record.PayloadKeyId is not null && record.Subject is not null && record.Operation != WalOperation.Erase)
             {
-                continue;
-            }
-
-            assignments.Add(MongoKeys.Assign(record));
-            if (record.Operation == WalOperation.Delete)
-            {
-                mappings.Add(MongoKeys.UnmapSubject(record));
-            }
-            else if (!MongoKeys.IsOwnSubject(record))
-            {
-                mappings.Add(MongoKeys.MapSubject(record));
+                assignments.Add(MongoKeys.Assign(record));
             }
         }
 
         if (assignments.Count > 0)
         {
             await Keys.BulkWriteAsync(assignments, MongoCommands.Ordered, cancellationToken);
+        }
+    }
+
+    // Subject mappings of the records applied (only they change which subject their entity belongs to: a rejected create
+    // of an existing entity, or a delete refused by its precondition, leaves the mapping as it was), after the entity
+    // writes and before the outcomes become visible: a crash in between leaves the records pending, and their replay maps
+    // them again (idempotent).
+    private async Task MapSubjectsAsync(IReadOnlyList<WalRecord> batch, ApplyResult[] results, CancellationToken cancellationToken)
+    {
+        var mappings = new List<WriteModel<BsonDocument>>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (results[i].Status == ApplyStatus.Applied && MongoKeys.MappingOf(batch[i]) is { } mapping)
+            {
+                mappings.Add(mapping);
+            }
         }
 
         if (mappings.Count > 0)

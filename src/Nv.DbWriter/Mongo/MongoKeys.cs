@@ -59,6 +59,14 @@ internal static class MongoKeys
 
     public static DeleteOneModel<BsonDocument> UnmapSubject(WalRecord record) => new(EntityKey(record.DtoType, record.EntityId));
 
+    /// <summary>The change an applied record makes to <c>_nv_subjects</c>: a delete forgets its entity's subject, a write
+    /// sealed under another entity's subject records it; none for a record sealed under its own entity, or unsealed.</summary>
+    public static WriteModel<BsonDocument>? MappingOf(WalRecord record) =>
+        record.PayloadKeyId is null || record.Subject is null || record.Operation is WalOperation.Erase or WalOperation.AuditEvent ? null
+        : record.Operation == WalOperation.Delete ? UnmapSubject(record)
+        : IsOwnSubject(record) ? null
+        : MapSubject(record);
+
     /// <summary>Whether a record's subject is its own entity (no <c>_nv_subjects</c> entry needed).</summary>
     public static bool IsOwnSubject(WalRecord record) =>
         string.Equals(record.Subject, record.DtoType + "/" + record.EntityId, StringComparison.Ordinal);
