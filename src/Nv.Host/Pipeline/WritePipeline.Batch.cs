@@ -97,7 +97,6 @@ internal sealed partial class WritePipeline
                 // As for single writes (WritePipeline.Storable.cs): one canonical form of numbers, and what the writer cannot
                 // store is refused before the WAL.
                 payload = JsonNumbers.Normalize(payload);
-                CheckSubject(operation, item.DtoType, payload, string.Create(CultureInfo.InvariantCulture, $"items/{i}/payload"));
                 if (_db.CheckStorable(item.DtoType, payload) is { } unstorable)
                 {
                     throw new WriteValidationException(

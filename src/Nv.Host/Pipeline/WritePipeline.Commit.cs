@@ -96,7 +96,8 @@ internal sealed partial class WritePipeline
             taken.Add(write);
         }
 
-        if (taken.Count == 0 || !await AnswerKnownRequestsAsync(taken, cancellationToken) || !await AssignKeysAsync(taken, cancellationToken))
+        if (taken.Count == 0 || !await AnswerKnownRequestsAsync(taken, cancellationToken) || !RefuseMissingSubjects(taken)
+            || !await AssignKeysAsync(taken, cancellationToken))
         {
             return;
         }
@@ -139,6 +140,55 @@ internal sealed partial class WritePipeline
         {
             batch.RemoveAll(static w => w.Record is null);
         }
+    }
+
+    // Encryption at rest with a dtoType mapped to a subject named by a payload field: a create or update (or a batch item)
+    // that names none is refused, only this request and nothing written. Here, after the retries were answered, so that
+    // a retry of an earlier request (a PATCH retry carries its patch, not the merged document) gets its first outcome.
+    // Returns false when nothing is left to append.
+    private bool RefuseMissingSubjects(List<PendingWrite> batch)
+    {
+        if (!_keys.Enabled)
+        {
+            return true;
+        }
+
+        batch.RemoveAll(write =>
+        {
+            if (MissingSubject(write) is not { } refusal)
+            {
+                return false;
+            }
+
+            _requests.Remove(write);
+            write.Fail(refusal);
+            Done(write); // its place in the backlog is given back
+            return true;
+        });
+        return batch.Count > 0;
+    }
+
+    private WriteValidationException? MissingSubject(PendingWrite write)
+    {
+        if (write.Items is { } items)
+        {
+            for (var i = 0; i < items.Count; i++)
+            {
+                if (items[i].Operation is WalOperation.Create or WalOperation.Update
+                    && _keys.Subjects.MissingSubject(items[i].DtoType, items[i].Payload) is { } itemProblem)
+                {
+                    return new WriteValidationException(
+                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"items/{i}/payload/{_keys.Subjects.FieldOf(items[i].DtoType)}"), itemProblem);
+                }
+            }
+
+            return null;
+        }
+
+        var request = write.Request;
+        return request.Operation is WalOperation.Create or WalOperation.Update && _keys.Subjects.MissingSubject(request.DtoType, request.Payload) is { } problem
+            ? new WriteValidationException("payload/" + _keys.Subjects.FieldOf(request.DtoType), problem)
+            : null;
     }
 
     private void RefuseTooLarge(PendingWrite write, WalRecordTooLargeException ex)

@@ -162,7 +162,6 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     {
         ThrowIfUnavailable();
         _validator.Validate(request);
-        CheckSubject(request.Operation, request.DtoType, request.Payload, "payload");
         request = PrepareForWal(request);
 
         return await SubmitAsync(new PendingWrite(request, ack) { Activity = activity }, cancellationToken);
@@ -294,15 +293,6 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         }
 
         return FromStored(stored, failedItem);
-    }
-
-    // Encryption at rest with a dtoType mapped to a subject named by a payload field: a create or update must name it.
-    private void CheckSubject(WalOperation operation, string dtoType, System.Text.Json.JsonElement? payload, string path)
-    {
-        if (_keys.Enabled && operation is WalOperation.Create or WalOperation.Update && _keys.Subjects.MissingSubject(dtoType, payload) is { } problem)
-        {
-            throw new WriteValidationException(path + "/" + _keys.Subjects.FieldOf(dtoType), problem);
-        }
     }
 
     private static string Describe(WriteRequest request) =>

@@ -427,6 +427,29 @@ public sealed class EncryptionAtRestTests : IDisposable
     }
 
     [Fact]
+    public async Task A_retried_patch_of_a_mapped_type_gets_its_first_outcome_though_its_patch_names_no_subject()
+    {
+        // A PATCH retry is submitted with the patch as sent (the merge target has moved on), which need not carry the
+        // subject field: the subject check must not refuse a request whose id already has an outcome.
+        var key = MasterKey();
+        var settings = new Dictionary<string, string?> { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" };
+        WriteRequest Patch(object payload) => Write("p1", WalOperation.Update, "o-1", payload, "Order") with { Fingerprint = new string('a', 64) };
+        await using (var nv = await StartAsync(key, settings))
+        {
+            await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-1", new { customerId = "c-17", n = 1 }, "Order"), Ct);
+            Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Patch(new { customerId = "c-17", n = 2 }), Ct)).Status);
+            var retry = await nv.Pipeline.WriteAsync(Patch(new { n = 2 }), Ct);
+            Assert.True(retry.IsReplay);
+            Assert.Equal(WriteStatus.Applied, retry.Status);
+        }
+
+        await using var again = await StartAsync(key, settings); // the retry found in the store, not in memory
+        var afterRestart = await again.Pipeline.WriteAsync(Patch(new { n = 2 }), Ct);
+        Assert.True(afterRestart.IsReplay);
+        Assert.Equal(WriteStatus.Applied, afterRestart.Status);
+    }
+
+    [Fact]
     public async Task Erasing_an_entity_of_a_mapped_type_is_refused_with_the_subject_to_erase_and_writes_nothing()
     {
         // An Order is sealed under its customer's key: "erasing" Order/o-1 destroyed no key (its history stayed readable)
