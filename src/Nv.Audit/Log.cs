@@ -65,7 +65,7 @@ internal static partial class Log
     public static partial void PruneSkipped(ILogger logger, string chain, long first, string file, string reason);
 
     [LoggerMessage(EventId = 3055, Level = LogLevel.Critical,
-        Message = "The audit store {Path} stopped after a failed sync; entries since its last durable point may not be on disk. Restart Nv: boot replay rebuilds them from the WAL")]
+        Message = "The audit store {Path} stopped after a failed sync; entries since its last durable point may not be on disk. Check the disk and reboot the machine (the page cache may still hold what the disk lost) before starting Nv again: boot replay then rebuilds them from the WAL")]
     public static partial void StoreStoppedAfterSyncFailure(ILogger logger, string path, Exception exception);
 
     [LoggerMessage(EventId = 3054, Level = LogLevel.Information, Message = "Removed {File}: an unrecorded archive a crashed run left")]

@@ -91,9 +91,9 @@ internal sealed partial class SqliteAuditSink
 
         try
         {
-            if (_disposed || _signer is null)
+            if (_disposed || _signer is null || _syncFault is not null)
             {
-                return;
+                return; // a store stopped after a failed sync signs nothing more (see ExecuteSynced)
             }
 
             // The chains this writer has loaded, reloaded from the file when another process wrote to it meanwhile.

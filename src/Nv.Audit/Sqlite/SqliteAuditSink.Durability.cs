@@ -66,14 +66,21 @@ internal sealed partial class SqliteAuditSink
         }
         catch (SqliteException ex) when (ex.SqliteErrorCode == SQLitePCL.raw.SQLITE_IOERR)
         {
-            _syncFault = ex;
-            Log.StoreStoppedAfterSyncFailure(_logger, _path, ex);
+            StopAfterSyncFailure(ex);
             throw;
         }
         finally
         {
             pragma.SynchronousNormal.Execute();
         }
+    }
+
+    // Every synced commit (durable points, checkpoints, and the entries, archive records and prunes the store commits
+    // synced itself) stops the store on an I/O error: see ExecuteSynced.
+    private void StopAfterSyncFailure(SqliteException failure)
+    {
+        _syncFault ??= failure;
+        Log.StoreStoppedAfterSyncFailure(_logger, _path, failure);
     }
 
     private static long? ReadAuditedThrough(Statements sql)

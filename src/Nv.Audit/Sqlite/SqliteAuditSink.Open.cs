@@ -17,7 +17,8 @@ internal sealed partial class SqliteAuditSink
         {
             throw new InvalidOperationException(
                 $"The audit store {_path} stopped after a failed sync ({fault.Message}): entries appended since its last durable point may never reach the disk, "
-                + "and a later sync could report them durable (Linux reports a write-back error once). Restart Nv: boot replay rebuilds them from the WAL.", fault);
+                + "and a later sync could report them durable (Linux reports a write-back error once). Check the disk, reboot the machine (the page cache may still hold what the disk lost), "
+                + "then start Nv: the WAL keeps every record the store's last durable point does not cover, and boot replay rebuilds them.", fault);
         }
 
         if (_initialized)

@@ -260,6 +260,11 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
             // The chain states cached in memory may no longer match the file (or never did): reload them next time.
             _chains.Clear();
             Log.AppendRolledBack(_logger, count, ex);
+            if (synced && ex is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_IOERR } io)
+            {
+                StopAfterSyncFailure(io);
+            }
+
             throw;
         }
         finally

@@ -16,8 +16,10 @@ internal static class RequestEndpoints
     {
         app.MapGet("/v1/requests/{requestId}", async (HttpContext context, string requestId, IWritePipeline pipeline) =>
         {
+            // Readiness first: if replay finishes (and applies this write) during the lookup, "not ready" is still true.
+            var ready = pipeline.IsReady;
             var outcome = await pipeline.GetOutcomeAsync(requestId, (context.Items[NvCaller.ItemKey] as NvCaller)?.UserId, context.RequestAborted);
-            return Answer(context, requestId, outcome, pipeline.IsReady);
+            return Answer(context, requestId, outcome, ready);
         }).RequireNvRole(NvRoles.Writer);
         return app;
     }
