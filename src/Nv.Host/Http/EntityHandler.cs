@@ -139,8 +139,10 @@ internal sealed partial class EntityHandler
                 var key = new RequestKey((context.Items[NvCaller.ItemKey] as NvCaller)?.UserId ?? string.Empty, RequestIds.FromCaller(context)!);
                 if ((await _db.FindRequestsAsync([key], cancellationToken)).ContainsKey(key))
                 {
-                    return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, patch!.RootElement, null, ifMatch is not null, fingerprint,
-                        version ?? current?.DtoVersion ?? 1, cancellationToken);
+                    // Guarded by the stale If-Match: should the outcome be purged before the pipeline looks again, this
+                    // patch as sent is refused as a failed precondition instead of replacing the entity.
+                    return await SubmitAsync(context, WalOperation.Update, dtoType, entityId, patch!.RootElement, current is null ? null : ifMatch,
+                        ifMatch is not null, fingerprint, version ?? current?.DtoVersion ?? 1, cancellationToken);
                 }
             }
 
