@@ -68,6 +68,11 @@ internal static class EraseCommand
             await host.StopAsync(cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"erased {request.DtoType}/{request.EntityId}: {outcome.Status.ToString().ToLowerInvariant()} at lsn {outcome.Lsn.Value} (request {outcome.RequestId}{(outcome.IsReplay ? ", a retry" : "")})"));
+            if (outcome.Detail is { } detail)
+            {
+                Console.Error.WriteLine("nv: warning: " + detail);
+            }
+
             return outcome.Status == WriteStatus.Applied ? ExitCodes.Ok : ExitCodes.Failed;
         }
         catch (Exception ex)

@@ -51,10 +51,20 @@ internal sealed partial class WritePipeline
             // the entity store's WAL file. A retry of the request id comes here too and scrubs again (harmless).
             await MakeStoresDurableAsync(cancellationToken);
             CrashPoints.Hit(CrashPoints.EraseBeforeScrub);
+            // A TRUNCATE checkpoint cannot finish while a reader uses the WAL file (SQLite waits the busy timeout first).
             var scrubbed = _db is not IDataKeyStore store || await store.ScrubAsync(cancellationToken);
             Log.ErasureCompleted(_logger, SubjectResolver.Of(request.DtoType, request.EntityId), outcome.Lsn.Value, scrubbed);
+            if (!scrubbed)
+            {
+                // Erased (the keys are gone for good), but a reader still holds the entity store's WAL file, so the page
+                // images of the erased rows are still in it: the caller hears so, and a retry or the next start empties it.
+                return outcome with { Detail = Unscrubbed };
+            }
         }
 
         return outcome;
     }
+
+    internal const string Unscrubbed = "Erased: the subject's keys are destroyed. The entity store's WAL file (nv.db-wal) could not be emptied yet (a reader "
+        + "held it), so it still holds page images of the erased rows; retry the erasure (same request id) or restart to empty it.";
 }

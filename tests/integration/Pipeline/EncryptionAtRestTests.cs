@@ -450,6 +450,39 @@ public sealed class EncryptionAtRestTests : IDisposable
     }
 
     [Fact]
+    public async Task An_erasure_that_cannot_empty_the_entity_stores_wal_file_says_so_and_a_retry_empties_it()
+    {
+        // A reader holding nv.db-wal keeps the TRUNCATE checkpoint from finishing: the erasure was answered as if scrubbed
+        // while the page images of the erased rows stayed in that file. It now says so (and a retry scrubs again).
+        var key = MasterKey();
+        await using var nv = await StartAsync(key);
+        await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = Secret }), Ct);
+        var erase = new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "ticket" };
+        WriteOutcome held;
+        using (var reader = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(Data, "nv.db")};Pooling=False"))
+        {
+            reader.Open();
+            using var transaction = reader.BeginTransaction(deferred: true);
+            using (var read = reader.CreateCommand())
+            {
+                read.Transaction = transaction;
+                read.CommandText = "SELECT count(*) FROM _nv_meta";
+                read.ExecuteScalar(); // a read transaction on the current WAL snapshot
+            }
+
+            held = await nv.Pipeline.EraseAsync(erase, Ct);
+        }
+
+        Assert.Equal(WriteStatus.Applied, held.Status);
+        Assert.Equal(WritePipeline.Unscrubbed, held.Detail);
+
+        var retry = await nv.Pipeline.EraseAsync(erase, Ct);
+        Assert.True(retry.IsReplay);
+        Assert.Null(retry.Detail);
+        Assert.Equal(0, new FileInfo(Path.Combine(Data, "nv.db-wal")).Length);
+    }
+
+    [Fact]
     public async Task Erasing_an_entity_of_a_mapped_type_is_refused_with_the_subject_to_erase_and_writes_nothing()
     {
         // An Order is sealed under its customer's key: "erasing" Order/o-1 destroyed no key (its history stayed readable)
