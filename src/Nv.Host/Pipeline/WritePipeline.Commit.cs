@@ -160,9 +160,7 @@ internal sealed partial class WritePipeline
                 return false;
             }
 
-            _requests.Remove(write);
-            write.Fail(refusal);
-            Done(write); // its place in the backlog is given back
+            Refuse(write, refusal);
             return true;
         });
         return batch.Count > 0;
@@ -175,10 +173,10 @@ internal sealed partial class WritePipeline
             for (var i = 0; i < items.Count; i++)
             {
                 if (items[i].Operation is WalOperation.Create or WalOperation.Update
-                    && _keys.Subjects.MissingSubject(items[i].DtoType, items[i].Payload) is { } itemProblem)
+                    && _keys.Subjects.MissingSubject(items[i].DtoType, items[i].Payload) is ({ } itemField, { } itemProblem))
                 {
                     return new WriteValidationException(
-                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"items/{i}/payload/{_keys.Subjects.FieldOf(items[i].DtoType)}"), itemProblem);
+                        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"items/{i}/payload/{itemField}"), itemProblem);
                 }
             }
 
@@ -186,9 +184,18 @@ internal sealed partial class WritePipeline
         }
 
         var request = write.Request;
-        return request.Operation is WalOperation.Create or WalOperation.Update && _keys.Subjects.MissingSubject(request.DtoType, request.Payload) is { } problem
-            ? new WriteValidationException("payload/" + _keys.Subjects.FieldOf(request.DtoType), problem)
+        return request.Operation is WalOperation.Create or WalOperation.Update && _keys.Subjects.MissingSubject(request.DtoType, request.Payload) is ({ } field, { } problem)
+            ? new WriteValidationException("payload/" + field, problem)
             : null;
+    }
+
+    // A write that will not be appended: its request id owns nothing, its place in the backlog is given back, its caller
+    // hears why.
+    private void Refuse(PendingWrite write, Exception reason)
+    {
+        _requests.Remove(write);
+        Done(write);
+        write.Fail(reason);
     }
 
     private void RefuseTooLarge(PendingWrite write, WalRecordTooLargeException ex)
@@ -199,11 +206,9 @@ internal sealed partial class WritePipeline
             _keys.CancelErase(subject); // announced by AssignKeysAsync, never appended
         }
 
-        _requests.Remove(write);
-        write.Fail(new WriteValidationException("record",
+        Refuse(write, new WriteValidationException("record",
             $"the write serializes to {ex.SizeBytes} bytes with its ids, reason and metadata; the write-ahead log takes at most {ex.MaxBytes} " +
             "(Nv:Wal:MaxRecordBytes). Nothing was written.", isTooLarge: true));
-        Done(write); // its place in the backlog is given back
     }
 
     // Retries whose first attempt this process no longer remembers are found among the database's request outcomes
@@ -224,9 +229,7 @@ internal sealed partial class WritePipeline
             Log.RequestLookupFailed(_logger, ex, batch.Count);
             foreach (var write in batch)
             {
-                _requests.Remove(write);
-                Done(write);
-                write.Fail(ex);
+                Refuse(write, ex);
             }
 
             return false;
@@ -252,9 +255,7 @@ internal sealed partial class WritePipeline
 
             if (stored.Fingerprint is { } fingerprint && !string.Equals(fingerprint, write.Fingerprint, StringComparison.Ordinal))
             {
-                _requests.Remove(write); // the id keeps its first request; this one owns nothing
-                write.Fail(new IdempotencyKeyReusedException(write.Request.RequestId, Describe(stored)));
-                Done(write);
+                Refuse(write, new IdempotencyKeyReusedException(write.Request.RequestId, Describe(stored))); // the id keeps its first request
                 return true;
             }
 
@@ -365,9 +366,7 @@ internal sealed partial class WritePipeline
 
             foreach (var write in batch)
             {
-                _requests.Remove(write);
-                Done(write);
-                write.Fail(ex);
+                Refuse(write, ex);
             }
 
             batch.Clear();

@@ -30,17 +30,9 @@ internal sealed partial class KeyRing
         {
             // The subject's current key, unless an erasure of it is on its way: that erasure will destroy it.
             var stored = await _store.FindSubjectKeysAsync([subject], cancellationToken);
-            if (stored.Count > 0)
+            if (stored.Count > 0 && Adopt(stored[0], subject) is { } current)
             {
-                var key = Remember(Unwrap(stored[0]), subject);
-                lock (_gate)
-                {
-                    if (!_erasing.ContainsKey(subject))
-                    {
-                        _subjects[subject] = key.Id;
-                        return key.Id;
-                    }
-                }
+                return current;
             }
         }
 
@@ -91,18 +83,28 @@ internal sealed partial class KeyRing
             // Newest first: a subject's first row is its current key, as KeyForAsync takes it.
             if (key.Subject is { } subject && unknown.Remove(subject))
             {
-                var data = Remember(Unwrap(key), subject);
-                lock (_gate)
-                {
-                    if (!_erasing.ContainsKey(subject))
-                    {
-                        _subjects[subject] = data.Id;
-                    }
-                }
+                Adopt(key, subject);
             }
         }
 
         _storedNone.UnionWith(unknown);
+    }
+
+    // A subject's stored current key becomes its key in memory, unless an erasure of the subject is on its way (that
+    // erasure destroys it): then null.
+    private Guid? Adopt(StoredDataKey stored, string subject)
+    {
+        var key = Remember(Unwrap(stored), subject);
+        lock (_gate)
+        {
+            if (_erasing.ContainsKey(subject))
+            {
+                return null;
+            }
+
+            _subjects[subject] = key.Id;
+            return key.Id;
+        }
     }
 
     /// <summary>The commit stage's batch is appended: what <see cref="LookUpAsync"/> found absent is no longer vouched for.</summary>

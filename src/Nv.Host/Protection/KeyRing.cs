@@ -165,6 +165,8 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
                     return true;
                 }
             }
+
+            unwrapped.Dispose();
         }
     }
 
@@ -191,7 +193,13 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
             Trim();
         }
 
-        return _keys.GetOrAdd(key.Id, new Entry(key, subject)).Key;
+        var kept = _keys.GetOrAdd(key.Id, new Entry(key, subject)).Key;
+        if (!ReferenceEquals(kept, key))
+        {
+            key.Dispose(); // the same key read twice: the copy in memory serves, this one's material is zeroed
+        }
+
+        return kept;
     }
 
     // Over the cache size: forget every key that is not pending assignment (they are read again when needed), and every

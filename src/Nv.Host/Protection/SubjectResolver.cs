@@ -36,11 +36,12 @@ internal sealed class SubjectResolver
         _rules.TryGetValue(dtoType, out var rule) && MappedId(rule.Field, payload) is { } id ? Of(rule.Type, id) : Of(dtoType, entityId);
 
     /// <summary>Why a create or update of a mapped dtoType names no subject (its field missing, not a string or number, or
-    /// not a valid entity id), or null. Such a write is refused: sealed under the entity's own key instead, it would leave
-    /// the entity mapped to its old subject, whose erasure would then delete it while its data stays readable.</summary>
-    public string? MissingSubject(string dtoType, JsonElement? payload) =>
+    /// not a valid entity id): the field and the problem; or null. Such a write is refused: sealed under the entity's own
+    /// key instead, it would leave the entity mapped to its old subject, whose erasure would then delete it while its
+    /// data stays readable.</summary>
+    public (string Field, string Problem)? MissingSubject(string dtoType, JsonElement? payload) =>
         _rules.TryGetValue(dtoType, out var rule) && MappedId(rule.Field, payload) is null
-            ? $"names the data subject of {dtoType} entities (Nv:Encryption:Subjects:{dtoType} = {rule.Type}:{rule.Field}): it must be a string or number that is a valid entity id. Nothing was written."
+            ? (rule.Field, $"names the data subject of {dtoType} entities (Nv:Encryption:Subjects:{dtoType} = {rule.Type}:{rule.Field}): it must be a string or number that is a valid entity id. Nothing was written.")
             : null;
 
     private static string? MappedId(string field, JsonElement? payload)
@@ -58,9 +59,6 @@ internal sealed class SubjectResolver
         };
         return id is not null && RequestValidator.EntityIdProblem(id) is null ? id : null;
     }
-
-    /// <summary>The payload field that names a mapped dtoType's subject, or null.</summary>
-    public string? FieldOf(string dtoType) => _rules.TryGetValue(dtoType, out var rule) ? rule.Field : null;
 
     /// <summary>Parses <c>SubjectType:field</c>; null when malformed.</summary>
     public static (string Type, string Field)? ParseRule(string? rule)
