@@ -45,25 +45,6 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
         CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000),
     };
 
-    protected static WalRecord Sealed(WalRecord record, Guid keyId, string? subject = null) =>
-        record with { PayloadKeyId = keyId, Subject = subject ?? record.DtoType + "/" + record.EntityId };
-
-    protected static WalRecord Erase(long lsn, string dtoType, string entityId) => new()
-    {
-        Id = IdFor(lsn),
-        Lsn = new Lsn(lsn),
-        Service = "tests",
-        Version = 1,
-        Timestamp = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000 + lsn),
-        Operation = WalOperation.Erase,
-        DtoType = dtoType,
-        EntityId = entityId,
-        Payload = default,
-        ReplayKey = KeyFor(dtoType, entityId),
-        RequestId = "erase-" + lsn,
-        Subject = dtoType + "/" + entityId,
-    };
-
     [Fact]
     public async Task Keys_are_stored_found_by_id_and_counted_unassigned_until_a_record_names_them()
     {

@@ -11,7 +11,6 @@ namespace Nv.Integration.Tests.Pipeline;
 /// and master key file, driven in the order the commit and apply stages call it.</summary>
 public sealed class KeyRingBookkeepingTests : IAsyncLifetime
 {
-    private static readonly JsonElement Empty = JsonDocument.Parse("{}").RootElement;
     private readonly TempDirectory _dir = new();
     private IDbWriter _db = null!;
     private FileMasterKeyProvider _master = null!;
@@ -40,23 +39,10 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
         _dir.Dispose();
     }
 
-    private WalRecord Record(WalOperation operation, string entityId, Guid? keyId = null, IReadOnlyList<WalBatchItem>? items = null) => new()
-    {
-        Id = Guid.CreateVersion7(),
-        Lsn = new Lsn(++_lsn),
-        Service = "test",
-        Version = 1,
-        Timestamp = DateTimeOffset.UtcNow,
-        Operation = operation,
-        DtoType = "Customer",
-        EntityId = entityId,
-        Payload = Empty,
-        ReplayKey = ReplayKey.Create("test", "test", 1, "Customer", entityId),
-        RequestId = "r" + _lsn,
-        Subject = "Customer/" + entityId,
-        PayloadKeyId = keyId,
-        Items = items,
-    };
+    // Customer records with the next LSN (the shared builders), sealed under a key when one is given.
+    private WalRecord Create(string entityId, Guid key) => WalRecords.Sealed(WalRecords.Create(++_lsn, entityId, """{"n":1}""", "Customer"), key);
+
+    private WalRecord Erase(string entityId) => WalRecords.Erase(++_lsn, "Customer", entityId);
 
     private Task AppliedAsync(params WalRecord[] records) =>
         _ring.AfterApplyAsync(records, [.. records.Select(r => new ApplyResult { Lsn = r.Lsn, Status = ApplyStatus.Applied })], Ct);
@@ -67,16 +53,13 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
         // Before the fix a batch record's item keys stayed "pending" for ever: an erasure of their subject kept them in
         // memory (the erased data still decrypted until a restart), and a later cache trim could hand them out again.
         var key = await _ring.KeyForAsync("Customer/b", Ct);
-        var item = new WalBatchItem
-        {
-            Id = Guid.CreateVersion7(), Operation = WalOperation.Create, Version = 1, DtoType = "Customer", EntityId = "b", Payload = Empty,
-            ReplayKey = ReplayKey.Create("test", "test", 1, "Customer", "b"), Subject = "Customer/b", PayloadKeyId = key,
-        };
-        await AppliedAsync(Record(WalOperation.Batch, "batch-1", items: [item]) with { Subject = null, PayloadKeyId = null });
+        var lsn = ++_lsn;
+        var item = BatchRecords.Create(lsn, 0, "b", "{}", "Customer") with { Subject = "Customer/b", PayloadKeyId = key };
+        await AppliedAsync(BatchRecords.Batch(lsn, item));
         Assert.True(_ring.Holds(key));
 
         _ring.BeginErase("Customer/b");
-        await AppliedAsync(Record(WalOperation.Erase, "b"));
+        await AppliedAsync(Erase("b"));
 
         Assert.False(_ring.Holds(key));
         Assert.False(_ring.TryGetKey(key, out _));
@@ -91,7 +74,7 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
         // write of that subject was sealed under a key its erasure then destroyed (unreadable after a restart).
         var other = await _ring.KeyForAsync("Customer/a", Ct);
         var old = await _ring.KeyForAsync("Customer/s", Ct);
-        await AppliedAsync(Record(WalOperation.Create, "a", other)); // frees the first slot of the pending keys
+        await AppliedAsync(Create("a", other)); // frees the first slot of the pending keys
         _ring.BeginErase("Customer/s");
         var reborn = await _ring.KeyForAsync("Customer/s", Ct); // written after the erasure: takes the freed slot
         Assert.NotEqual(old, reborn);
@@ -108,7 +91,7 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
     public async Task A_commit_batchs_subjects_are_looked_up_in_one_query_and_each_keeps_the_key_the_store_holds_for_it()
     {
         var known = await _ring.KeyForAsync("Customer/known", Ct); // stored by the pool refill, assigned by the apply below
-        await _db.ApplyAsync([Record(WalOperation.Create, "known", known) with { Payload = JsonDocument.Parse("""{"n":1}""").RootElement }], Ct);
+        await _db.ApplyAsync([Create("known", known)], Ct);
 
         var counting = new CountingKeyStore((IDataKeyStore)_db);
         using var again = new KeyRing(new EncryptionOptions { KeyPoolSize = 4, KeyCacheSize = 16 }, counting, null, _master);
@@ -142,7 +125,7 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
         // committed used to cache it after the erasure had already dropped that subject's keys from memory: the erased
         // data decrypted again in this process until a restart.
         var key = await _ring.KeyForAsync("Customer/late", Ct);
-        await _db.ApplyAsync([Record(WalOperation.Create, "late", key) with { Payload = JsonDocument.Parse("""{"n":1}""").RootElement }], Ct);
+        await _db.ApplyAsync([Create("late", key)], Ct);
 
         var gated = new CountingKeyStore((IDataKeyStore)_db) { AfterKeyRead = new TaskCompletionSource() };
         using var ring = new KeyRing(new EncryptionOptions { KeyPoolSize = 4, KeyCacheSize = 16 }, gated, null, _master);
@@ -151,7 +134,7 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
         await gated.KeyRead.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct); // the key was read; its caller has not kept it yet
 
         ring.BeginErase("Customer/late");
-        var erase = Record(WalOperation.Erase, "late");
+        var erase = Erase("late");
         await _db.ApplyAsync([erase], Ct);
         gated.AfterKeyRead = null;
         await ring.AfterApplyAsync([erase], [new ApplyResult { Lsn = erase.Lsn, Status = ApplyStatus.Applied }], Ct);
@@ -217,7 +200,7 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
     public async Task A_batch_that_fails_after_announcing_an_erasure_leaves_the_subjects_stored_key_current()
     {
         var key = await _ring.KeyForAsync("Customer/c", Ct); // stored by the pool refill, assigned by the apply below
-        await _db.ApplyAsync([Record(WalOperation.Create, "c", key) with { Payload = JsonDocument.Parse("""{"n":1}""").RootElement }], Ct);
+        await _db.ApplyAsync([Create("c", key)], Ct);
 
         // A new ring (a restart) that starts an erasure and then cancels it (its batch failed before the append).
         using var again = new KeyRing(new EncryptionOptions { KeyPoolSize = 4, KeyCacheSize = 16 }, (IDataKeyStore)_db, null, _master);

@@ -19,6 +19,14 @@ internal static class WalRecords
     public static WalRecord Delete(long lsn, string entityId, string dtoType = DefaultType, string? requestId = null, Lsn? expectedLsn = null) =>
         Build(lsn, WalOperation.Delete, dtoType, entityId, default, requestId, expectedLsn);
 
+    /// <summary>An erase record of the subject <c>dtoType/entityId</c> (request id <c>erase-{lsn}</c>).</summary>
+    public static WalRecord Erase(long lsn, string dtoType, string entityId) =>
+        Build(lsn, WalOperation.Erase, dtoType, entityId, default, "erase-" + lsn, null) with { Subject = dtoType + "/" + entityId };
+
+    /// <summary>The record sealed under <paramref name="keyId"/> for its subject (by default its own entity).</summary>
+    public static WalRecord Sealed(WalRecord record, Guid keyId, string? subject = null) =>
+        record with { PayloadKeyId = keyId, Subject = subject ?? record.DtoType + "/" + record.EntityId };
+
     public static JsonElement Json(string json)
     {
         using var document = JsonDocument.Parse(json);
