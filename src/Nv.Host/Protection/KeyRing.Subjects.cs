@@ -188,7 +188,7 @@ internal sealed partial class KeyRing
                 {
                     if (string.Equals(entry.Subject, subject, StringComparison.Ordinal) && !alive.Contains(id) && !_pending.ContainsKey(id))
                     {
-                        _keys.TryRemove(id, out _);
+                        Forget(id);
                         _destroyed.TryAdd(id, 0);
                         if (_subjects.TryGetValue(subject, out var current) && current == id)
                         {

@@ -31,6 +31,7 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
     private readonly ILogger _logger;
     private readonly bool _ownsMaster;
     private readonly ConcurrentDictionary<Guid, Entry> _keys = new();
+    private int _cachedKeys; // _keys' size: ConcurrentDictionary.Count takes every bucket lock (up to 1024), per new key
     private readonly ConcurrentDictionary<Guid, byte> _destroyed = new();
     private readonly Lock _gate = new();
     private readonly Dictionary<string, Guid> _subjects = new(StringComparer.Ordinal);
@@ -188,13 +189,17 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
 
     private DataKey Remember(DataKey key, string? subject)
     {
-        if (_keys.Count >= _options.KeyCacheSize)
+        if (Volatile.Read(ref _cachedKeys) >= _options.KeyCacheSize)
         {
             Trim();
         }
 
         var kept = _keys.GetOrAdd(key.Id, new Entry(key, subject)).Key;
-        if (!ReferenceEquals(kept, key))
+        if (ReferenceEquals(kept, key))
+        {
+            Interlocked.Increment(ref _cachedKeys);
+        }
+        else
         {
             key.Dispose(); // the same key read twice: the copy in memory serves, this one's material is zeroed
         }
@@ -212,7 +217,7 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
             {
                 if (!_pending.ContainsKey(id))
                 {
-                    _keys.TryRemove(id, out _);
+                    Forget(id);
                 }
             }
 
@@ -227,6 +232,17 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
             }
         }
     }
+
+    private void Forget(Guid id)
+    {
+        if (_keys.TryRemove(id, out _))
+        {
+            Interlocked.Decrement(ref _cachedKeys);
+        }
+    }
+
+    /// <summary>Keys held in memory (tests).</summary>
+    internal int CachedKeys => Volatile.Read(ref _cachedKeys);
 
     public void Dispose()
     {

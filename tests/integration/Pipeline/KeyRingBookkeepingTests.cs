@@ -88,6 +88,30 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_key_cache_stays_within_its_size_and_its_count_matches_the_keys_it_holds()
+    {
+        // The ring counts its keys itself (ConcurrentDictionary.Count takes every bucket lock: it cost the commit stage
+        // several microseconds per new subject); a count that drifted would trim too early or never.
+        var keys = new List<Guid>();
+        for (var i = 0; i < 40; i++)
+        {
+            var key = await _ring.KeyForAsync("Customer/c" + i, Ct);
+            await AppliedAsync(Create("c" + i, key)); // assigned: no longer pending, so a trim may forget it
+            keys.Add(key);
+            Assert.InRange(_ring.CachedKeys, 1, 16); // KeyCacheSize
+            Assert.Equal(keys.Count(_ring.Holds), _ring.CachedKeys);
+        }
+
+        var held = _ring.CachedKeys;
+        _ring.BeginErase("Customer/c39");
+        await AppliedAsync(Erase("c39"));
+        Assert.False(_ring.Holds(keys[^1]));
+        Assert.Equal(held - 1, _ring.CachedKeys);
+        Assert.True(_ring.TryGetKey(keys[^2], out _)); // read back from the store after a trim forgot it, or still held
+        Assert.Equal(keys.Count(_ring.Holds), _ring.CachedKeys);
+    }
+
+    [Fact]
     public async Task A_commit_batchs_subjects_are_looked_up_in_one_query_and_each_keeps_the_key_the_store_holds_for_it()
     {
         var known = await _ring.KeyForAsync("Customer/known", Ct); // stored by the pool refill, assigned by the apply below
