@@ -25,8 +25,18 @@ internal sealed partial class SqliteDbWriter
         var legacy = new Dictionary<string, RequestOutcome>(StringComparer.Ordinal);
         try
         {
+            var ids = wanted.Select(static k => k.RequestId).Distinct(StringComparer.Ordinal).ToList();
+            if (RequestProbe()?.TryProbe(ids) is { } present)
+            {
+                ids.RemoveAll(id => !present.Contains(id)); // new ids (nearly always all of them) are not read in full
+                if (ids.Count == 0)
+                {
+                    return Task.FromResult<IReadOnlyDictionary<RequestKey, RequestOutcome>>(found);
+                }
+            }
+
             using var connection = OpenReader();
-            foreach (var chunk in wanted.Select(static k => k.RequestId).Distinct(StringComparer.Ordinal).Chunk(MaxIdsPerQuery))
+            foreach (var chunk in ids.Chunk(MaxIdsPerQuery))
             {
                 using var command = connection.CreateCommand();
                 var names = new string[chunk.Length];
@@ -66,6 +76,33 @@ internal sealed partial class SqliteDbWriter
         }
 
         return Task.FromResult<IReadOnlyDictionary<RequestKey, RequestOutcome>>(found);
+    }
+
+    // The probe of request ids, opened on first use (and again after a failed read closed it); null once disposed.
+    private SqliteRequestProbe? RequestProbe()
+    {
+        var probe = Volatile.Read(ref _requestProbe);
+        if (probe is not null && !probe.IsClosed)
+        {
+            return probe;
+        }
+
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return null;
+            }
+
+            EnsureOpen();
+            if (_requestProbe is null || _requestProbe.IsClosed)
+            {
+                _requestProbe?.Dispose();
+                _requestProbe = new SqliteRequestProbe(_readConnectionString!);
+            }
+
+            return _requestProbe;
+        }
     }
 
     public Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default)

@@ -50,6 +50,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     private SqliteConnection? _connection;
     private SqliteResolutions? _resolutions;
     private SqliteRequests? _requests;
+    private SqliteRequestProbe? _requestProbe; // opened on the first lookup, under _gate
     private SqliteKeys? _keys;
     private bool _disposed;
     private DbWriterException? _fault; // set by the first non-transient failure of a write: the store has stopped
@@ -131,6 +132,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
             _resolutions = null;
             _requests?.Dispose();
             _requests = null;
+            _requestProbe?.Dispose();
+            _requestProbe = null;
             _keys?.Dispose();
             _keys = null;
             if (_readConnectionString is { } readers)
