@@ -52,7 +52,21 @@ internal sealed partial class SqliteDbWriter
     public Task<IReadOnlyList<StoredDataKey>> FindSubjectKeysAsync(IReadOnlyCollection<string> subjects, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(subjects);
-        return ReadKeys(subjects.Cast<object>().ToList(), "subject", cancellationToken);
+        IEnumerable<string> wanted = subjects;
+        try
+        {
+            // The commit stage asks for a batch's new subjects, which nearly always have no key yet: only those that do are read.
+            if (subjects.Count > 0 && Probe(ref _subjectProbe, "SELECT 1 FROM _nv_keys WHERE subject = ?1 LIMIT 1")?.TryProbe(subjects) is { } present)
+            {
+                wanted = subjects.Where(present.Contains);
+            }
+        }
+        catch (SqliteException ex)
+        {
+            throw SqliteErrors.Wrap(ex, "read of the key store");
+        }
+
+        return ReadKeys(wanted.Cast<object>().ToList(), "subject", cancellationToken);
     }
 
     private Task<IReadOnlyList<StoredDataKey>> ReadKeys(List<object> values, string column, CancellationToken cancellationToken)

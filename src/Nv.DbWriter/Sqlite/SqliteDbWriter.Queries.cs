@@ -271,6 +271,34 @@ internal sealed partial class SqliteDbWriter
         return connection;
     }
 
+    // An index probe of the commit stage's lookups, opened on first use (and again after a failed read closed it); null
+    // once the writer is disposed.
+    private SqliteIndexProbe? Probe(ref SqliteIndexProbe? field, string existsSql)
+    {
+        var probe = Volatile.Read(ref field);
+        if (probe is not null && !probe.IsClosed)
+        {
+            return probe;
+        }
+
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return null;
+            }
+
+            EnsureOpen();
+            if (field is null || field.IsClosed)
+            {
+                field?.Dispose();
+                field = new SqliteIndexProbe(_readConnectionString!, existsSql);
+            }
+
+            return field;
+        }
+    }
+
     // SQLite table names ignore case, dtoTypes do not: a read of "order" must not see table "Order".
     private bool TableExists(SqliteConnection connection, string dtoType)
     {

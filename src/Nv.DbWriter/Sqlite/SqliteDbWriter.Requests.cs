@@ -26,7 +26,7 @@ internal sealed partial class SqliteDbWriter
         try
         {
             var ids = wanted.Select(static k => k.RequestId).Distinct(StringComparer.Ordinal).ToList();
-            if (RequestProbe()?.TryProbe(ids) is { } present)
+            if (Probe(ref _requestProbe, "SELECT 1 FROM _nv_requests WHERE request_id = ?1 LIMIT 1")?.TryProbe(ids) is { } present)
             {
                 ids.RemoveAll(id => !present.Contains(id)); // new ids (nearly always all of them) are not read in full
                 if (ids.Count == 0)
@@ -76,33 +76,6 @@ internal sealed partial class SqliteDbWriter
         }
 
         return Task.FromResult<IReadOnlyDictionary<RequestKey, RequestOutcome>>(found);
-    }
-
-    // The probe of request ids, opened on first use (and again after a failed read closed it); null once disposed.
-    private SqliteRequestProbe? RequestProbe()
-    {
-        var probe = Volatile.Read(ref _requestProbe);
-        if (probe is not null && !probe.IsClosed)
-        {
-            return probe;
-        }
-
-        lock (_gate)
-        {
-            if (_disposed)
-            {
-                return null;
-            }
-
-            EnsureOpen();
-            if (_requestProbe is null || _requestProbe.IsClosed)
-            {
-                _requestProbe?.Dispose();
-                _requestProbe = new SqliteRequestProbe(_readConnectionString!);
-            }
-
-            return _requestProbe;
-        }
     }
 
     public Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default)

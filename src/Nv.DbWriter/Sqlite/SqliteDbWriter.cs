@@ -50,7 +50,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     private SqliteConnection? _connection;
     private SqliteResolutions? _resolutions;
     private SqliteRequests? _requests;
-    private SqliteRequestProbe? _requestProbe; // opened on the first lookup, under _gate
+    private SqliteIndexProbe? _requestProbe; // request ids with an outcome; opened on the first lookup, under _gate
+    private SqliteIndexProbe? _subjectProbe; // subjects with a data key; likewise
     private SqliteKeys? _keys;
     private bool _disposed;
     private DbWriterException? _fault; // set by the first non-transient failure of a write: the store has stopped
@@ -134,6 +135,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
             _requests = null;
             _requestProbe?.Dispose();
             _requestProbe = null;
+            _subjectProbe?.Dispose();
+            _subjectProbe = null;
             _keys?.Dispose();
             _keys = null;
             if (_readConnectionString is { } readers)

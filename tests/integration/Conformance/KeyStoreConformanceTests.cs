@@ -74,6 +74,23 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_batch_of_subjects_finds_the_keys_of_exactly_those_that_have_one_among_new_ones()
+    {
+        // The commit stage's lookup: mostly new subjects (SQLite probes its subject index first and reads only the hits).
+        var a = NewKey();
+        var b = NewKey();
+        var unassigned = NewKey();
+        await Keys.AddKeysAsync([a, b, unassigned], Ct);
+        await Writer.ApplyAsync([Sealed(Create(1, "o-1", """{"n":1}"""), a.KeyId), Sealed(Create(2, "o-2", """{"n":2}"""), b.KeyId)], Ct);
+
+        var found = await Keys.FindSubjectKeysAsync(["Order/new-1", "Order/o-2", "Order/new-2", "Order/o-1", "Order/new-3"], Ct);
+        Assert.Equal(
+            new[] { ("Order/o-1", a.KeyId), ("Order/o-2", b.KeyId) }.Order(),
+            found.Select(k => (k.Subject!, k.KeyId)).Order());
+        Assert.Empty(await Keys.FindSubjectKeysAsync(["Order/new-4", "Order/new-5"], Ct));
+    }
+
+    [Fact]
     public async Task A_rejected_record_still_assigns_its_key_and_the_first_record_wins()
     {
         var a = NewKey();

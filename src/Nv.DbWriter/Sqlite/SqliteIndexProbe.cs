@@ -3,19 +3,19 @@ using Nv.Shared.Sqlite;
 
 namespace Nv.DbWriter.Sqlite;
 
-/// <summary>Which of a batch's request ids have any stored outcome: one prepared index probe per id, all in one read
-/// transaction, on a read-only connection of its own.</summary>
+/// <summary>Which of a batch's values have a row: one prepared index probe per value, all in one read transaction, on a
+/// read-only connection of its own.</summary>
 /// <remarks>
-/// The commit stage asks the store about every batch it appends, and nearly always every id is new. A full read through
-/// Microsoft.Data.Sqlite (a pooled connection, a command whose text depends on the batch size and is parsed each time,
-/// by-name parameters) cost ~70 µs per batch plus ~4.5 µs per id on the serial commit stage; the probe reads only the
-/// <c>(request_id, scope)</c> index, and the full read runs for the ids it finds (retries), so answers are unchanged: an id
-/// the probe does not find had no outcome in the snapshot it read, as an id the full read does not find. Used by one
-/// caller at a time: <see cref="TryProbe"/> answers null when another thread holds it (the caller then reads in full).
-/// The transaction ends with every call, so the connection never pins the store's WAL file (checkpoints, the erasure
-/// scrub).
+/// The commit stage asks the store about every batch it appends (request outcomes; with encryption on, the data keys of
+/// the batch's subjects), and nearly always every value is new. A full read through Microsoft.Data.Sqlite (a pooled
+/// connection, a command whose text depends on the batch size and is parsed each time, by-name parameters) cost ~70 µs
+/// per batch plus ~4.5 µs per request id on the serial commit stage; a probe reads only an index, and the full read runs
+/// for the values it finds, so answers are unchanged: a value the probe does not find had no row in the snapshot it
+/// read, as one the full read does not find. Used by one caller at a time: <see cref="TryProbe"/> answers null when
+/// another thread holds it (the caller then reads in full). The transaction ends with every call, so the connection
+/// never pins the store's WAL file (checkpoints, the erasure scrub).
 /// </remarks>
-internal sealed class SqliteRequestProbe : IDisposable
+internal sealed class SqliteIndexProbe : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly SqliteConnection _connection;
@@ -24,14 +24,16 @@ internal sealed class SqliteRequestProbe : IDisposable
     private readonly SqliteStatement _end;
     private bool _disposed;
 
-    public SqliteRequestProbe(string readConnectionString)
+    /// <param name="readConnectionString">A read-only connection to the store.</param>
+    /// <param name="existsSql">A query returning a row when <c>?1</c> has one, served by an index.</param>
+    public SqliteIndexProbe(string readConnectionString, string existsSql)
     {
         _connection = new SqliteConnection(readConnectionString);
         try
         {
             _connection.Open();
             _begin = new SqliteStatement(_connection, "BEGIN");
-            _probe = new SqliteStatement(_connection, "SELECT 1 FROM _nv_requests WHERE request_id = ?1 LIMIT 1");
+            _probe = new SqliteStatement(_connection, existsSql);
             _end = new SqliteStatement(_connection, "COMMIT");
         }
         catch
@@ -43,10 +45,9 @@ internal sealed class SqliteRequestProbe : IDisposable
         }
     }
 
-    /// <summary>The ids of <paramref name="requestIds"/> that have at least one stored outcome (for any caller), or null
-    /// when the probe is busy or closed.</summary>
+    /// <summary>The values of <paramref name="values"/> that have a row, or null when the probe is busy or closed.</summary>
     /// <exception cref="SqliteException">The store could not be read.</exception>
-    public HashSet<string>? TryProbe(IEnumerable<string> requestIds)
+    public HashSet<string>? TryProbe(IEnumerable<string> values)
     {
         if (!_gate.TryEnter())
         {
@@ -64,14 +65,14 @@ internal sealed class SqliteRequestProbe : IDisposable
             try
             {
                 _begin.Execute();
-                foreach (var id in requestIds)
+                foreach (var value in values)
                 {
-                    _probe.Bind(1, id);
+                    _probe.Bind(1, value);
                     var found = _probe.Step();
                     _probe.Reset();
                     if (found)
                     {
-                        present.Add(id);
+                        present.Add(value);
                     }
                 }
 
