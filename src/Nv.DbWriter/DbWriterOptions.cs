@@ -43,4 +43,7 @@ public sealed class DbWriterOptions
     /// or through a mongos, else 1), <c>majority</c>, a number of members, or a replica-set tag. The connection string's
     /// <c>w</c>/<c>journal</c>/<c>wtimeoutMS</c> are not used.</summary>
     public string MongoWriteConcern { get; set; } = "auto";
+
+    /// <summary>The smallest request-id filter the SQLite writer builds (tests make it small to see it rebuilt).</summary>
+    internal long RequestIdFilterMinCapacity { get; init; } = Sqlite.SqliteRequestIdFilter.MinCapacity;
 }

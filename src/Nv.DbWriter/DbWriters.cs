@@ -29,6 +29,7 @@ public static class DbWriters
             SqliteFileName = options.SqliteFileName,
             SqliteBusyTimeout = options.SqliteBusyTimeout,
             SecureDelete = options.SecureDelete,
+            RequestIdFilterMinCapacity = options.RequestIdFilterMinCapacity,
         };
         var validation = new DbWriterOptionsValidator().Validate(null, sqliteOnly);
         if (validation.Failed)

@@ -58,6 +58,14 @@ internal static partial class Log
     [LoggerMessage(EventId = 3082, Level = LogLevel.Information, Message = "Purged {Count} request outcomes created before {Cutoff:o} (idempotency retention)")]
     public static partial void RequestsPurged(this ILogger logger, long count, DateTimeOffset cutoff);
 
+    [LoggerMessage(EventId = 3083, Level = LogLevel.Debug,
+        Message = "Request-id filter built from {Count} stored request ids (sized for {Capacity}, {Bytes} bytes) in {Milliseconds:F0} ms")]
+    public static partial void RequestIdFilterBuilt(this ILogger logger, long count, long capacity, long bytes, double milliseconds);
+
+    [LoggerMessage(EventId = 3084, Level = LogLevel.Warning,
+        Message = "Could not build the request-id filter (lookups read the store meanwhile, as they would without it); trying again in {Seconds} s")]
+    public static partial void RequestIdFilterFailed(this ILogger logger, Exception exception, double seconds);
+
     [LoggerMessage(EventId = 3090, Level = LogLevel.Information,
         Message = "Erased subject {Subject} at LSN {Lsn}: {KeysDestroyed} data keys destroyed, {EntitiesDeleted} live entities deleted")]
     public static partial void SubjectErased(this ILogger logger, long lsn, string subject, int keysDestroyed, int entitiesDeleted);

@@ -92,6 +92,7 @@ internal sealed partial class SqliteDbWriter
     {
         ThrowIfStopped();
         var connection = EnsureOpen();
+        _requestIds?.StartBuildIfDue(StoredRequestIds); // between transactions: see SqliteRequestIdFilter
         var started = Stopwatch.GetTimestamp();
         var first = batch[0].Lsn.Value;
         var last = batch[^1].Lsn.Value;

@@ -26,6 +26,15 @@ internal sealed partial class SqliteDbWriter
         try
         {
             var ids = wanted.Select(static k => k.RequestId).Distinct(StringComparer.Ordinal).ToList();
+            if (_requestIds is { IsReady: true } filter)
+            {
+                ids.RemoveAll(id => !filter.MightHave(id)); // never stored: nothing to read
+                if (ids.Count == 0)
+                {
+                    return Task.FromResult<IReadOnlyDictionary<RequestKey, RequestOutcome>>(found);
+                }
+            }
+
             if (Probe(ref _requestProbe, "SELECT 1 FROM _nv_requests WHERE request_id = ?1 LIMIT 1")?.TryProbe(ids) is { } present)
             {
                 ids.RemoveAll(id => !present.Contains(id)); // new ids (nearly always all of them) are not read in full
@@ -77,6 +86,15 @@ internal sealed partial class SqliteDbWriter
 
         return Task.FromResult<IReadOnlyDictionary<RequestKey, RequestOutcome>>(found);
     }
+
+    /// <summary>The request-id filter's latest build (tests).</summary>
+    internal Task RequestIdFilterBuild => _requestIds?.Build ?? Task.CompletedTask;
+
+    /// <summary>The request-id filter, once the store is open (tests).</summary>
+    internal SqliteRequestIdFilter? RequestIdFilter => _requestIds;
+
+    /// <summary>Whether lookups skip the store for ids the filter has never seen (tests).</summary>
+    internal bool RequestIdFilterReady => _requestIds?.IsReady == true;
 
     public Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default)
     {

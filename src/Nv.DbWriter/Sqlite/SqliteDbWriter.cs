@@ -52,6 +52,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     private SqliteRequests? _requests;
     private SqliteIndexProbe? _requestProbe; // request ids with an outcome; opened on the first lookup, under _gate
     private SqliteIndexProbe? _subjectProbe; // subjects with a data key; likewise
+    private SqliteRequestIdFilter? _requestIds; // request ids with an outcome, in memory; built when the store opens
     private SqliteKeys? _keys;
     private bool _disposed;
     private DbWriterException? _fault; // set by the first non-transient failure of a write: the store has stopped
@@ -133,6 +134,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
             _resolutions = null;
             _requests?.Dispose();
             _requests = null;
+            _requestIds?.Dispose();
+            _requestIds = null;
             _requestProbe?.Dispose();
             _requestProbe = null;
             _subjectProbe?.Dispose();
@@ -156,6 +159,10 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
 
         return ValueTask.CompletedTask;
     }
+
+    // An upper bound of the request outcomes stored (rows are keyed by LSN), to size the request-id filter.
+    private long StoredRequestIds() =>
+        (long)(ExecuteScalar(_connection!, "SELECT coalesce(max(lsn) - min(lsn) + 1, 0) FROM _nv_requests") ?? 0L);
 
     private SqliteConnection EnsureOpen()
     {
@@ -200,6 +207,9 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
             DefaultTimeout = Math.Max(1, (int)Math.Ceiling(_options.SqliteBusyTimeout.TotalSeconds)),
         }.ToString();
         _logger.SqliteOpened(Path, "wal", (long)(ExecuteScalar(connection, "PRAGMA synchronous") ?? -1L), _resolvedThrough);
+        _requestIds = new SqliteRequestIdFilter(_readConnectionString, _logger, _options.RequestIdFilterMinCapacity);
+        _requests!.Filter = _requestIds;
+        _requestIds.StartBuildIfDue(StoredRequestIds);
         return connection;
     }
 

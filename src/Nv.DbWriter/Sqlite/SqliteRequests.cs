@@ -66,10 +66,14 @@ internal sealed class SqliteRequests : IDisposable
         _insert = new SqliteStatement(connection, $"INSERT OR IGNORE INTO _nv_requests ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
     }
 
+    /// <summary>Told of every request id inserted, before the insert's transaction commits.</summary>
+    public SqliteRequestIdFilter? Filter { get; set; }
+
     /// <summary>Records the outcome of <paramref name="record"/>'s request unless the request already has one.</summary>
     public void Insert(WalRecord record, ApplyStatus status, RejectReason reason)
     {
         var key = RequestKey.Of(record);
+        Filter?.Add(key.RequestId);
         _insert.Bind(1, record.Lsn.Value);
         _insert.Bind(2, key.Scope);
         _insert.Bind(3, key.RequestId);

@@ -221,8 +221,9 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
     public async Task The_request_lookup_leaves_no_read_transaction_open_on_the_store()
     {
         // A reader left inside a transaction would pin nv.db-wal: no checkpoint could empty it (an erasure's scrub).
-        await using var writer = DbWriters.OpenSqlite(Options);
+        await using var writer = (SqliteDbWriter)DbWriters.OpenSqlite(Options);
         await writer.ApplyAsync([Create(1, "e1", "{}", requestId: "stored-1")], Ct);
+        await writer.RequestIdFilterBuild; // the request-id filter's build reads in a snapshot of its own while it runs
         Assert.Single(await writer.FindRequestsAsync([new RequestKey("", "stored-1"), new RequestKey("", "new-1")], Ct));
         Assert.Empty(await writer.FindRequestsAsync([new RequestKey("", "new-2")], Ct));
 
@@ -237,5 +238,57 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         }
 
         Assert.Equal(0L, new FileInfo(DbPath + "-wal").Length);
+    }
+
+    [Fact]
+    public async Task A_reopened_store_finds_every_stored_request_id_once_its_filter_is_built_and_no_new_one()
+    {
+        await using (var first = DbWriters.OpenSqlite(Options))
+        {
+            await first.ApplyAsync([.. Enumerable.Range(1, 3_000).Select(i => Create(i, "e" + i, "{}", requestId: "stored-" + i))], Ct);
+        }
+
+        await using var writer = (SqliteDbWriter)DbWriters.OpenSqlite(Options);
+        await writer.GetAsync(DefaultType, "e1", Ct); // opens the store, which starts the filter's build
+        await writer.RequestIdFilterBuild;
+        Assert.True(writer.RequestIdFilterReady);
+
+        var stored = Enumerable.Range(1, 3_000).Select(i => new RequestKey("", "stored-" + i)).ToList();
+        var fresh = Enumerable.Range(1, 3_000).Select(i => new RequestKey("", "new-" + i)).ToList();
+        var found = await writer.FindRequestsAsync([.. stored, .. fresh], Ct);
+        Assert.Equal(stored.Select(k => k.RequestId).Order(), found.Keys.Select(k => k.RequestId).Order());
+    }
+
+    [Fact]
+    public async Task Request_ids_written_while_the_filter_is_rebuilt_are_all_found()
+    {
+        // A filter sized for 1,024 ids is rebuilt once it overflows. The build scans the store in one snapshot while the
+        // writer goes on: ids committed after that snapshot must reach the new filter through the writer's own adds.
+        var options = new DbWriterOptions { DataDirectory = _directory.Path, SqliteFileName = "nv.db", RequestIdFilterMinCapacity = 1_024 };
+        await using var writer = (SqliteDbWriter)DbWriters.OpenSqlite(options);
+        await writer.GetAsync(DefaultType, "e1", Ct); // opens the store: the first build (of nothing)
+        await writer.RequestIdFilterBuild;
+        var lsn = 0;
+        List<WalRecord> Batch(int count) => [.. Enumerable.Range(0, count).Select(_ => { lsn++; return Create(lsn, "e" + lsn, "{}", requestId: "stored-" + lsn); })];
+        await writer.ApplyAsync(Batch(1_100), Ct); // past the filter's size: the next transaction starts a build
+
+        using var snapshotTaken = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        writer.RequestIdFilter!.AfterSnapshot = () =>
+        {
+            snapshotTaken.Set();
+            release.Wait(TimeSpan.FromSeconds(30), CancellationToken.None); // the build thread: released by the test
+        };
+        await writer.ApplyAsync(Batch(1), Ct); // starts the build
+        Assert.True(snapshotTaken.Wait(TimeSpan.FromSeconds(30), Ct));
+        var during = Batch(200);
+        await writer.ApplyAsync(during, Ct); // committed after the build's snapshot
+        release.Set();
+        await writer.RequestIdFilterBuild;
+        Assert.True(writer.RequestIdFilterReady);
+
+        Assert.Equal(during.Count, (await writer.FindRequestsAsync([.. during.Select(r => new RequestKey("", r.RequestId!))], Ct)).Count);
+        var all = Enumerable.Range(1, lsn).Select(i => new RequestKey("", "stored-" + i)).ToList();
+        Assert.Equal(lsn, (await writer.FindRequestsAsync([.. all, new RequestKey("", "never")], Ct)).Count);
     }
 }
