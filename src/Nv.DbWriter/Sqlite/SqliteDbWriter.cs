@@ -161,8 +161,18 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     }
 
     // An upper bound of the request outcomes stored (rows are keyed by LSN), to size the request-id filter.
-    private long StoredRequestIds() =>
-        (long)(ExecuteScalar(_connection!, "SELECT coalesce(max(lsn) - min(lsn) + 1, 0) FROM _nv_requests") ?? 0L);
+    // Only sizes the filter: a failed read (the apply or open that follows reports the store's trouble) sizes it at its least.
+    private long StoredRequestIds()
+    {
+        try
+        {
+            return (long)(ExecuteScalar(_connection!, "SELECT coalesce(max(lsn) - min(lsn) + 1, 0) FROM _nv_requests") ?? 0L);
+        }
+        catch (SqliteException)
+        {
+            return 0;
+        }
+    }
 
     private SqliteConnection EnsureOpen()
     {

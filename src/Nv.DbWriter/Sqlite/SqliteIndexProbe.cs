@@ -13,7 +13,8 @@ namespace Nv.DbWriter.Sqlite;
 /// for the values it finds, so answers are unchanged: a value the probe does not find had no row in the snapshot it
 /// read, as one the full read does not find. Used by one caller at a time: <see cref="TryProbe"/> answers null when
 /// another thread holds it (the caller then reads in full). The transaction ends with every call, so the connection
-/// never pins the store's WAL file (checkpoints, the erasure scrub).
+/// never pins the store's WAL file (checkpoints, the erasure scrub); the connection is not pooled, so a probe that failed
+/// inside its transaction cannot hand that transaction to another reader (it is rolled back, then the connection closed).
 /// </remarks>
 internal sealed class SqliteIndexProbe : IDisposable
 {
@@ -22,16 +23,18 @@ internal sealed class SqliteIndexProbe : IDisposable
     private readonly SqliteStatement _begin;
     private readonly SqliteStatement _probe;
     private readonly SqliteStatement _end;
-    private bool _disposed;
+    private volatile bool _disposed;
 
-    /// <param name="readConnectionString">A read-only connection to the store.</param>
+    /// <param name="readConnectionString">A read-only connection to the store (its pooling is turned off here).</param>
     /// <param name="existsSql">A query returning a row when <c>?1</c> has one, served by an index.</param>
-    public SqliteIndexProbe(string readConnectionString, string existsSql)
+    /// <param name="busyTimeout">How long a probe waits for a lock (raw statements bypass Microsoft.Data.Sqlite's retry loop).</param>
+    public SqliteIndexProbe(string readConnectionString, string existsSql, TimeSpan busyTimeout)
     {
-        _connection = new SqliteConnection(readConnectionString);
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder(readConnectionString) { Pooling = false }.ToString());
         try
         {
             _connection.Open();
+            SQLitePCL.raw.sqlite3_busy_timeout(_connection.Handle, (int)Math.Ceiling(busyTimeout.TotalMilliseconds));
             _begin = new SqliteStatement(_connection, "BEGIN");
             _probe = new SqliteStatement(_connection, existsSql);
             _end = new SqliteStatement(_connection, "COMMIT");
@@ -80,9 +83,9 @@ internal sealed class SqliteIndexProbe : IDisposable
             }
             catch
             {
-                // Whatever state the connection is left in (a read transaction still open would pin the WAL file), it is
-                // closed: the owner opens a new probe next time.
-                Close();
+                // A read transaction left open would pin the WAL file: rolled back, and the connection closed (the owner
+                // opens a new probe next time).
+                RollBackAndClose();
                 throw;
             }
 
@@ -95,16 +98,7 @@ internal sealed class SqliteIndexProbe : IDisposable
     }
 
     /// <summary>Whether the probe was closed (disposed, or after a failed read).</summary>
-    public bool IsClosed
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _disposed;
-            }
-        }
-    }
+    public bool IsClosed => _disposed;
 
     public void Dispose()
     {
@@ -112,6 +106,25 @@ internal sealed class SqliteIndexProbe : IDisposable
         {
             Close();
         }
+    }
+
+    private void RollBackAndClose()
+    {
+        try
+        {
+            _probe.Reset();
+            if (SQLitePCL.raw.sqlite3_get_autocommit(_connection.Handle) == 0)
+            {
+                using var rollback = new SqliteStatement(_connection, "ROLLBACK");
+                rollback.Execute();
+            }
+        }
+        catch (SqliteException)
+        {
+            // Closing the connection ends whatever is left of the transaction.
+        }
+
+        Close();
     }
 
     private void Close()

@@ -16,8 +16,9 @@ namespace Nv.DbWriter.Sqlite;
 /// "maybe".</para>
 /// <para>Purged outcomes stay in the filter as false positives; a new build starts once more ids were added than the
 /// filter was sized for (up to <see cref="MaxCapacity"/>; past that the false-positive rate grows, answers stay exact).
-/// Valid while this writer is the only one inserting request outcomes into the file: one host per data directory, which
-/// the WAL's lock enforces.</para>
+/// Valid while this writer is the only one inserting request outcomes into the file: one host per store, which the WAL's
+/// directory lock enforces in the default layout (two hosts given one entity store but different WAL directories were
+/// never supported: their retries were not found either before they were applied).</para>
 /// </remarks>
 internal sealed class SqliteRequestIdFilter : IDisposable
 {
@@ -28,6 +29,9 @@ internal sealed class SqliteRequestIdFilter : IDisposable
     internal const long MaxCapacity = 1 << 23;
 
     private static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(30);
+
+    // Rows per read snapshot of a build.
+    private const int ChunkRows = 65_536;
 
     private readonly string _readConnectionString;
     private readonly ILogger _logger;
@@ -52,7 +56,7 @@ internal sealed class SqliteRequestIdFilter : IDisposable
     /// <summary>The latest build (tests).</summary>
     internal Task Build => _build;
 
-    /// <summary>Runs on the build's thread once its read snapshot is taken (tests hold a build there).</summary>
+    /// <summary>Runs on the build's thread once its first read snapshot is taken (tests hold a build there).</summary>
     internal Action? AfterSnapshot { get; set; }
 
     /// <summary>False only when the store holds no outcome for <paramref name="requestId"/>.</summary>
@@ -77,7 +81,8 @@ internal sealed class SqliteRequestIdFilter : IDisposable
         }
 
         var ready = _ready;
-        if (ready is null ? Stopwatch.GetTimestamp() < Interlocked.Read(ref _retryAt) : ready.Count <= ready.Capacity || ready.Capacity >= MaxCapacity)
+        if (Stopwatch.GetTimestamp() < Interlocked.Read(ref _retryAt) // a build failed a short while ago
+            || (ready is not null && (ready.Count <= ready.Capacity || ready.Capacity >= MaxCapacity)))
         {
             return;
         }
@@ -93,24 +98,40 @@ internal sealed class SqliteRequestIdFilter : IDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
-            using var connection = new SqliteConnection(_readConnectionString);
+            // Its own connection (not pooled), in chunks by LSN, each its own short read snapshot: a long scan would pin the
+            // store's WAL file (no checkpoint could empty it, an erasure's scrub included). Chunking keeps the argument of
+            // the remarks: every row committed before the build started is in whichever snapshot reads its LSN range (rows
+            // are never moved, only purged), and every row inserted since reaches this filter through Add.
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder(_readConnectionString) { Pooling = false }.ToString());
             connection.Open();
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT request_id FROM _nv_requests";
-            using var reader = command.ExecuteReader();
-            var more = reader.Read(); // the read snapshot is taken here
-            AfterSnapshot?.Invoke();
+            command.CommandText = "SELECT lsn, request_id FROM _nv_requests WHERE lsn > $after ORDER BY lsn LIMIT $chunk";
+            var after = command.Parameters.AddWithValue("$after", 0L);
+            command.Parameters.AddWithValue("$chunk", ChunkRows);
             long read = 0;
-            while (more)
+            int rows;
+            do
             {
-                if ((++read & 4095) == 0)
+                cancellationToken.ThrowIfCancellationRequested();
+                rows = 0;
+                using (var reader = command.ExecuteReader())
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
+                    if (read == 0)
+                    {
+                        AfterSnapshot?.Invoke();
+                    }
+
+                    while (reader.Read())
+                    {
+                        after.Value = reader.GetInt64(0);
+                        filter.Add(reader.GetString(1));
+                        rows++;
+                    }
                 }
 
-                filter.Add(reader.GetString(0));
-                more = reader.Read();
+                read += rows;
             }
+            while (rows == ChunkRows);
 
             _ready = filter;
             _building = null;

@@ -243,9 +243,10 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
     [Fact]
     public async Task A_reopened_store_finds_every_stored_request_id_once_its_filter_is_built_and_no_new_one()
     {
+        const int Stored = 70_000; // more than one of the build's read chunks (65,536 rows)
         await using (var first = DbWriters.OpenSqlite(Options))
         {
-            await first.ApplyAsync([.. Enumerable.Range(1, 3_000).Select(i => Create(i, "e" + i, "{}", requestId: "stored-" + i))], Ct);
+            await first.ApplyAsync([.. Enumerable.Range(1, Stored).Select(i => Create(i, "e" + i, "{}", requestId: "stored-" + i))], Ct);
         }
 
         await using var writer = (SqliteDbWriter)DbWriters.OpenSqlite(Options);
@@ -253,7 +254,7 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         await writer.RequestIdFilterBuild;
         Assert.True(writer.RequestIdFilterReady);
 
-        var stored = Enumerable.Range(1, 3_000).Select(i => new RequestKey("", "stored-" + i)).ToList();
+        var stored = Enumerable.Range(1, Stored).Select(i => new RequestKey("", "stored-" + i)).ToList();
         var fresh = Enumerable.Range(1, 3_000).Select(i => new RequestKey("", "new-" + i)).ToList();
         var found = await writer.FindRequestsAsync([.. stored, .. fresh], Ct);
         Assert.Equal(stored.Select(k => k.RequestId).Order(), found.Keys.Select(k => k.RequestId).Order());
@@ -290,5 +291,49 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         Assert.Equal(during.Count, (await writer.FindRequestsAsync([.. during.Select(r => new RequestKey("", r.RequestId!))], Ct)).Count);
         var all = Enumerable.Range(1, lsn).Select(i => new RequestKey("", "stored-" + i)).ToList();
         Assert.Equal(lsn, (await writer.FindRequestsAsync([.. all, new RequestKey("", "never")], Ct)).Count);
+    }
+
+    [Fact]
+    public async Task A_probe_that_fails_inside_its_read_transaction_leaves_no_transaction_open()
+    {
+        // Before the fix the probe's connection came from the readers' pool and went back to it still inside its read
+        // transaction: the next reader saw a stale snapshot (a stored outcome "not found") and nv.db-wal stayed pinned.
+        await using (var writer = DbWriters.OpenSqlite(Options))
+        {
+            await writer.ApplyAsync([Create(1, "e1", "{}", requestId: "stored-1")], Ct);
+        }
+
+        var readers = $"Data Source={DbPath};Mode=ReadOnly;Pooling=True";
+        var probe = new SqliteIndexProbe(readers, "SELECT 1 FROM _nv_requests WHERE request_id = ?1 LIMIT 1", TimeSpan.FromSeconds(5));
+        static IEnumerable<string> FailingAfterOne()
+        {
+            yield return "stored-1";
+            throw new InvalidOperationException("enumeration failed mid-probe");
+        }
+
+        Assert.Throws<InvalidOperationException>(() => probe.TryProbe(FailingAfterOne()));
+        Assert.True(probe.IsClosed);
+        probe.Dispose();
+
+        await using (var writer = DbWriters.OpenSqlite(Options))
+        {
+            await writer.ApplyAsync([Create(2, "e2", "{}", requestId: "stored-2")], Ct);
+        }
+
+        using var pooled = new SqliteConnection(readers);
+        pooled.Open();
+        Assert.Equal(1, SQLitePCL.raw.sqlite3_get_autocommit(pooled.Handle)); // not inside a transaction left behind
+        using var count = pooled.CreateCommand();
+        count.CommandText = "SELECT count(*) FROM _nv_requests";
+        Assert.Equal(2L, count.ExecuteScalar());
+        pooled.Close();
+
+        using var connection = new SqliteConnection($"Data Source={DbPath};Pooling=False");
+        connection.Open();
+        using var checkpoint = connection.CreateCommand();
+        checkpoint.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+        using var reader = checkpoint.ExecuteReader();
+        Assert.True(reader.Read());
+        Assert.Equal(0L, reader.GetInt64(0)); // not busy
     }
 }
