@@ -8,10 +8,11 @@ namespace Nv.DbWriter.Sqlite;
 /// store for ids it has never seen, which is nearly every id.</summary>
 /// <remarks>
 /// <para>The filter may answer "maybe" for an id the store does not hold (the store is then read, as without it), never
-/// "no" for one it holds. Two sources fill it: a build, which scans every stored id in one read snapshot, and the writer,
-/// which adds each id it inserts inside the insert's transaction, before the commit (<see cref="Add"/>). A build starts only
-/// between the writer's transactions, under its lock (<see cref="StartBuildIfDue"/>): every id committed before the build's
-/// snapshot is in the snapshot, and every id inserted after the build started is added to the new filter directly. Until
+/// "no" for one it holds. Two sources fill it: a build, which scans every stored id (in chunks by LSN, each read in a short
+/// snapshot of its own), and the writer, which adds each id it inserts inside the insert's transaction, before the commit
+/// (<see cref="Add"/>). A build starts only between the writer's transactions, under its lock (<see cref="StartBuildIfDue"/>):
+/// every id committed before the build started is in whichever snapshot reads its chunk (rows are never moved, only
+/// purged), and every id inserted after the build started is added to the new filter directly. Until
 /// the first build finishes (a few hundred milliseconds per million stored ids, in the background) every id reads as
 /// "maybe".</para>
 /// <para>Purged outcomes stay in the filter as false positives; a new build starts once more ids were added than the
