@@ -292,7 +292,7 @@ internal sealed partial class SqliteDbWriter
             if (field is null || field.IsClosed)
             {
                 field?.Dispose();
-                field = new SqliteIndexProbe(_readConnectionString!, existsSql, _options.SqliteBusyTimeout);
+                field = new SqliteIndexProbe(_ownReadConnectionString!, existsSql, _options.SqliteBusyTimeout);
             }
 
             return field;

@@ -87,14 +87,8 @@ internal sealed partial class SqliteDbWriter
         return Task.FromResult<IReadOnlyDictionary<RequestKey, RequestOutcome>>(found);
     }
 
-    /// <summary>The request-id filter's latest build (tests).</summary>
-    internal Task RequestIdFilterBuild => _requestIds?.Build ?? Task.CompletedTask;
-
     /// <summary>The request-id filter, once the store is open (tests).</summary>
     internal SqliteRequestIdFilter? RequestIdFilter => _requestIds;
-
-    /// <summary>Whether lookups skip the store for ids the filter has never seen (tests).</summary>
-    internal bool RequestIdFilterReady => _requestIds?.IsReady == true;
 
     public Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default)
     {

@@ -47,6 +47,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     private readonly Utf8JsonWriter _payloadWriter;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _knownTables = new(StringComparer.Ordinal);
     private string? _readConnectionString;
+    private string? _ownReadConnectionString; // read-only, not pooled
     private SqliteConnection? _connection;
     private SqliteResolutions? _resolutions;
     private SqliteRequests? _requests;
@@ -130,18 +131,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
             _tables.Clear();
             _payloadWriter.Dispose();
             _metrics.Dispose();
-            _resolutions?.Dispose();
-            _resolutions = null;
-            _requests?.Dispose();
-            _requests = null;
-            _requestIds?.Dispose();
-            _requestIds = null;
-            _requestProbe?.Dispose();
-            _requestProbe = null;
-            _subjectProbe?.Dispose();
-            _subjectProbe = null;
-            _keys?.Dispose();
-            _keys = null;
+            DisposeStatements();
             if (_readConnectionString is { } readers)
             {
                 _readConnectionString = null;
@@ -158,6 +148,23 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
         }
 
         return ValueTask.CompletedTask;
+    }
+
+    // Everything that holds statements or connections of the store, but the writer's connection itself (under _gate).
+    private void DisposeStatements()
+    {
+        _requestIds?.Dispose(); // first: its build reads on a connection of its own until it stops
+        _requestIds = null;
+        _requestProbe?.Dispose();
+        _requestProbe = null;
+        _subjectProbe?.Dispose();
+        _subjectProbe = null;
+        _resolutions?.Dispose();
+        _resolutions = null;
+        _requests?.Dispose();
+        _requests = null;
+        _keys?.Dispose();
+        _keys = null;
     }
 
     // An upper bound of the request outcomes stored (rows are keyed by LSN), to size the request-id filter.
@@ -193,12 +200,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
         }
         catch (Exception ex)
         {
-            _resolutions?.Dispose();
-            _resolutions = null;
-            _requests?.Dispose();
-            _requests = null;
-            _keys?.Dispose();
-            _keys = null;
+            DisposeStatements();
             connection.Dispose();
             if (ex is SqliteException sqlite)
             {
@@ -217,7 +219,9 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
             DefaultTimeout = Math.Max(1, (int)Math.Ceiling(_options.SqliteBusyTimeout.TotalSeconds)),
         }.ToString();
         _logger.SqliteOpened(Path, "wal", (long)(ExecuteScalar(connection, "PRAGMA synchronous") ?? -1L), _resolvedThrough);
-        _requestIds = new SqliteRequestIdFilter(_readConnectionString, _logger, _options.RequestIdFilterMinCapacity);
+        // The lookup probes and the filter's build keep connections of their own, outside the readers' pool (SqliteIndexProbe).
+        _ownReadConnectionString = new SqliteConnectionStringBuilder(_readConnectionString) { Pooling = false }.ToString();
+        _requestIds = new SqliteRequestIdFilter(_ownReadConnectionString, _logger, _options.RequestIdFilterMinCapacity);
         _requests!.Filter = _requestIds;
         _requestIds.StartBuildIfDue(StoredRequestIds);
         return connection;

@@ -25,12 +25,12 @@ internal sealed class SqliteIndexProbe : IDisposable
     private readonly SqliteStatement _end;
     private volatile bool _disposed;
 
-    /// <param name="readConnectionString">A read-only connection to the store (its pooling is turned off here).</param>
+    /// <param name="readConnectionString">A read-only, unpooled connection to the store.</param>
     /// <param name="existsSql">A query returning a row when <c>?1</c> has one, served by an index.</param>
     /// <param name="busyTimeout">How long a probe waits for a lock (raw statements bypass Microsoft.Data.Sqlite's retry loop).</param>
     public SqliteIndexProbe(string readConnectionString, string existsSql, TimeSpan busyTimeout)
     {
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder(readConnectionString) { Pooling = false }.ToString());
+        _connection = new SqliteConnection(readConnectionString);
         try
         {
             _connection.Open();

@@ -99,11 +99,11 @@ internal sealed class SqliteRequestIdFilter : IDisposable
         var started = Stopwatch.GetTimestamp();
         try
         {
-            // Its own connection (not pooled), in chunks by LSN, each its own short read snapshot: a long scan would pin the
+            // Its own connection (the writer gives an unpooled one), in chunks by LSN, each its own short read snapshot: a long scan would pin the
             // store's WAL file (no checkpoint could empty it, an erasure's scrub included). Chunking keeps the argument of
             // the remarks: every row committed before the build started is in whichever snapshot reads its LSN range (rows
             // are never moved, only purged), and every row inserted since reaches this filter through Add.
-            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder(_readConnectionString) { Pooling = false }.ToString());
+            using var connection = new SqliteConnection(_readConnectionString);
             connection.Open();
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT lsn, request_id FROM _nv_requests WHERE lsn > $after ORDER BY lsn LIMIT $chunk";

@@ -223,7 +223,7 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         // A reader left inside a transaction would pin nv.db-wal: no checkpoint could empty it (an erasure's scrub).
         await using var writer = (SqliteDbWriter)DbWriters.OpenSqlite(Options);
         await writer.ApplyAsync([Create(1, "e1", "{}", requestId: "stored-1")], Ct);
-        await writer.RequestIdFilterBuild; // the request-id filter's build reads in a snapshot of its own while it runs
+        await writer.RequestIdFilter!.Build; // the request-id filter's build reads in a snapshot of its own while it runs
         Assert.Single(await writer.FindRequestsAsync([new RequestKey("", "stored-1"), new RequestKey("", "new-1")], Ct));
         Assert.Empty(await writer.FindRequestsAsync([new RequestKey("", "new-2")], Ct));
 
@@ -251,8 +251,8 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
 
         await using var writer = (SqliteDbWriter)DbWriters.OpenSqlite(Options);
         await writer.GetAsync(DefaultType, "e1", Ct); // opens the store, which starts the filter's build
-        await writer.RequestIdFilterBuild;
-        Assert.True(writer.RequestIdFilterReady);
+        await writer.RequestIdFilter!.Build;
+        Assert.True(writer.RequestIdFilter!.IsReady);
 
         var stored = Enumerable.Range(1, Stored).Select(i => new RequestKey("", "stored-" + i)).ToList();
         var fresh = Enumerable.Range(1, 3_000).Select(i => new RequestKey("", "new-" + i)).ToList();
@@ -268,7 +268,7 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         var options = new DbWriterOptions { DataDirectory = _directory.Path, SqliteFileName = "nv.db", RequestIdFilterMinCapacity = 1_024 };
         await using var writer = (SqliteDbWriter)DbWriters.OpenSqlite(options);
         await writer.GetAsync(DefaultType, "e1", Ct); // opens the store: the first build (of nothing)
-        await writer.RequestIdFilterBuild;
+        await writer.RequestIdFilter!.Build;
         var lsn = 0;
         List<WalRecord> Batch(int count) => [.. Enumerable.Range(0, count).Select(_ => { lsn++; return Create(lsn, "e" + lsn, "{}", requestId: "stored-" + lsn); })];
         await writer.ApplyAsync(Batch(1_100), Ct); // past the filter's size: the next transaction starts a build
@@ -285,8 +285,8 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         var during = Batch(200);
         await writer.ApplyAsync(during, Ct); // committed after the build's snapshot
         release.Set();
-        await writer.RequestIdFilterBuild;
-        Assert.True(writer.RequestIdFilterReady);
+        await writer.RequestIdFilter!.Build;
+        Assert.True(writer.RequestIdFilter!.IsReady);
 
         Assert.Equal(during.Count, (await writer.FindRequestsAsync([.. during.Select(r => new RequestKey("", r.RequestId!))], Ct)).Count);
         var all = Enumerable.Range(1, lsn).Select(i => new RequestKey("", "stored-" + i)).ToList();
@@ -296,7 +296,8 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
     [Fact]
     public async Task A_probe_that_fails_inside_its_read_transaction_leaves_no_transaction_open()
     {
-        // Before the fix the probe's connection came from the readers' pool and went back to it still inside its read
+        // Given a pooled connection on purpose: the rollback alone must keep its transaction from reaching the pool. Before
+        // the fix the probe's connection came from the readers' pool and went back to it still inside its read
         // transaction: the next reader saw a stale snapshot (a stored outcome "not found") and nv.db-wal stayed pinned.
         await using (var writer = DbWriters.OpenSqlite(Options))
         {
