@@ -66,6 +66,10 @@ internal static partial class Log
         Message = "Could not build the request-id filter (lookups read the store meanwhile, as they would without it); trying again in {Seconds} s")]
     public static partial void RequestIdFilterFailed(this ILogger logger, Exception exception, double seconds);
 
+    [LoggerMessage(EventId = 3085, Level = LogLevel.Warning,
+        Message = "Background checkpoint of {Path} failed; trying again in a second (the writer's own checkpoint bounds the SQLite WAL file meanwhile)")]
+    public static partial void WalCheckpointFailed(this ILogger logger, Exception exception, string path);
+
     [LoggerMessage(EventId = 3090, Level = LogLevel.Information,
         Message = "Erased subject {Subject} at LSN {Lsn}: {KeysDestroyed} data keys destroyed, {EntitiesDeleted} live entities deleted")]
     public static partial void SubjectErased(this ILogger logger, long lsn, string subject, int keysDestroyed, int entitiesDeleted);

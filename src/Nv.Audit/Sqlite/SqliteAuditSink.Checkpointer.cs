@@ -5,15 +5,21 @@ namespace Nv.Audit.Sqlite;
 
 /// <summary>Background SQLite WAL checkpointing, so appends do not pay for copying the WAL into the database file.</summary>
 /// <remarks>SQLite's automatic checkpoint runs inside the committing call and roughly doubles the page writes an append
-/// makes. Here a separate connection runs a PASSIVE checkpoint every <see cref="Period"/> on another thread (it never
-/// blocks the writer or readers, and skips pages it cannot copy yet). The writer keeps an automatic checkpoint at a
-/// high threshold (<see cref="WriterAutoCheckpointPages"/>) as a bound on the WAL if this loop falls behind or fails.
+/// makes. Here a separate connection runs a PASSIVE checkpoint every <see cref="WalCheckpointEvery"/> on another thread
+/// (it never blocks the writer or readers, and skips pages it cannot copy yet). Not on every tick: each run copies every
+/// page the appends changed since the last run once, however often they rewrote it (index leaves, the last page of each
+/// table), so a run every half second copies far fewer pages than one every tick (README, "Benchmarks"). The writer
+/// keeps an automatic checkpoint at a high threshold (<see cref="WriterAutoCheckpointPages"/>) as a bound on the WAL if
+/// this loop falls behind or fails.
 /// Durability is unchanged: a commit is durable once its WAL frames are synced; checkpoints only move pages.
 /// The same loop signs overdue Merkle checkpoints while no appends arrive (see <see cref="SignOverdueCheckpoints"/>).</remarks>
 internal sealed partial class SqliteAuditSink
 {
-    /// <summary>How often the background loop checkpoints.</summary>
+    /// <summary>How often the background loop runs (overdue Merkle checkpoints are signed on each run).</summary>
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often the background loop copies the SQLite WAL file into the database file.</summary>
+    private static readonly TimeSpan WalCheckpointEvery = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The writer's own automatic checkpoint threshold (pages), a backstop only.</summary>
     private const int WriterAutoCheckpointPages = 16_384;
@@ -62,16 +68,21 @@ internal sealed partial class SqliteAuditSink
         await using var checkpoint = connection.CreateCommand();
         checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
         using var timer = new PeriodicTimer(Period);
+        var lastCheckpoint = System.Diagnostics.Stopwatch.GetTimestamp();
         while (await timer.WaitForNextTickAsync(cancellationToken))
         {
-            try
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(lastCheckpoint) >= WalCheckpointEvery)
             {
-                await checkpoint.ExecuteNonQueryAsync(cancellationToken);
-            }
-            catch (SqliteException ex)
-            {
-                // Busy or failing: the writer's backstop threshold still bounds the WAL; try again next tick.
-                Log.WalCheckpointFailed(_logger, ex);
+                lastCheckpoint = System.Diagnostics.Stopwatch.GetTimestamp();
+                try
+                {
+                    await checkpoint.ExecuteNonQueryAsync(cancellationToken);
+                }
+                catch (SqliteException ex)
+                {
+                    // Busy or failing: the writer's backstop threshold still bounds the WAL; try again next time.
+                    Log.WalCheckpointFailed(_logger, ex);
+                }
             }
 
             await SignOverdueCheckpoints(cancellationToken);

@@ -287,12 +287,16 @@ internal sealed partial class SqliteDbWriter
             {
                 // TRUNCATE: copies every frame into the database file (where secure_delete already zeroed the erased
                 // content), syncs it, and cuts the WAL file to zero bytes, so the old page images that held the erased rows
-                // are gone from it. It cannot finish while a reader still uses frames; then the next scrub does it.
-                using var command = connection.CreateCommand();
-                command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
-                using var reader = command.ExecuteReader();
-                reader.Read();
-                var busy = reader.GetInt64(0) != 0;
+                // are gone from it. It cannot finish while a reader still uses frames (then the next scrub does it), nor while
+                // the background checkpoint runs (SQLite answers busy at once instead of waiting): it waits for that one.
+                var busy = _checkpointer!.Exclusive(() =>
+                {
+                    using var command = connection.CreateCommand();
+                    command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                    using var reader = command.ExecuteReader();
+                    reader.Read();
+                    return reader.GetInt64(0) != 0;
+                });
                 if (busy)
                 {
                     _logger.ScrubIncomplete(Path);

@@ -54,6 +54,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     private SqliteIndexProbe? _requestProbe; // request ids with an outcome; opened on the first lookup, under _gate
     private SqliteIndexProbe? _subjectProbe; // subjects with a data key; likewise
     private SqliteRequestIdFilter? _requestIds; // request ids with an outcome, in memory; built when the store opens
+    private SqliteWalCheckpointer? _checkpointer; // copies the SQLite WAL file into the database file, in the background
     private SqliteKeys? _keys;
     private bool _disposed;
     private DbWriterException? _fault; // set by the first non-transient failure of a write: the store has stopped
@@ -153,7 +154,9 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     // Everything that holds statements or connections of the store, but the writer's connection itself (under _gate).
     private void DisposeStatements()
     {
-        _requestIds?.Dispose(); // first: its build reads on a connection of its own until it stops
+        _checkpointer?.Dispose(); // first, with the filter: each works on a connection of its own until it stops
+        _checkpointer = null;
+        _requestIds?.Dispose(); // its build reads on a connection of its own until it stops
         _requestIds = null;
         _requestProbe?.Dispose();
         _requestProbe = null;
@@ -224,6 +227,9 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
         _requestIds = new SqliteRequestIdFilter(_ownReadConnectionString, _logger, _options.RequestIdFilterMinCapacity);
         _requests!.Filter = _requestIds;
         _requestIds.StartBuildIfDue(StoredRequestIds);
+        _checkpointer = new SqliteWalCheckpointer(
+            new SqliteConnectionStringBuilder(_readConnectionString) { Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString(), Path, _logger,
+            () => Volatile.Read(ref _fault) is not null);
         return connection;
     }
 
@@ -256,6 +262,9 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
             ExecuteNonQuery(connection, string.Create(CultureInfo.InvariantCulture,
                 $"PRAGMA busy_timeout={(long)Math.Ceiling(busy.TotalMilliseconds)}"));
             ExecuteNonQuery(connection, "PRAGMA foreign_keys=OFF");
+            // A backstop: the background checkpointer copies the WAL file far more often (SqliteWalCheckpointer).
+            ExecuteNonQuery(connection, string.Create(CultureInfo.InvariantCulture,
+                $"PRAGMA wal_autocheckpoint={SqliteWalCheckpointer.WriterAutoCheckpointPages}"));
             if (_options.SecureDelete)
             {
                 // Deleted rows (an erased entity, a destroyed key, a forgotten before image) are overwritten with zeros

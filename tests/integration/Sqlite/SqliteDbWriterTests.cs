@@ -152,6 +152,42 @@ public sealed class SqliteDbWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task Applied_pages_reach_the_database_file_in_the_background_and_the_writer_only_checkpoints_as_a_backstop()
+    {
+        // Fails without the background checkpointer: SQLite's own checkpoint (1,000 pages by default, inside a commit)
+        // never runs for a write this small, so the page stays in nv.db-wal only.
+        await using var writer = Open();
+        Assert.Equal((long)SqliteWalCheckpointer.WriterAutoCheckpointPages, Scalar(writer.Connection, "PRAGMA wal_autocheckpoint"));
+        const string marker = "checkpointed-by-the-background-loop";
+        await writer.ApplyAsync([Create(1, "o1", $$"""{"note":"{{marker}}"}""")], Ct);
+
+        var database = Path.Combine(Options().DataDirectory, "nv.db");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!Contains(database, marker))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the applied page did not reach nv.db within 10 s");
+            await Task.Delay(50, Ct);
+        }
+
+        // And the background loop does not stand in the scrub's way: its TRUNCATE checkpoint empties the WAL file.
+        for (var i = 0; i < 20; i++)
+        {
+            await writer.ApplyAsync([Update(2 + i, "o1", $$"""{"n":{{i}}}""")], Ct);
+            Assert.True(await writer.ScrubAsync(Ct));
+            Assert.Equal(0, new FileInfo(database + "-wal").Length);
+            await Task.Delay(40, Ct);
+        }
+    }
+
+    private static bool Contains(string path, string text)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.GetBuffer().AsSpan(0, (int)copy.Length).IndexOf(System.Text.Encoding.UTF8.GetBytes(text)) >= 0;
+    }
+
+    [Fact]
     public async Task A_durable_point_records_the_resolved_position_in_the_store_and_leaves_the_connection_at_normal()
     {
         await using var writer = Open();

@@ -1,0 +1,124 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Nv.DbWriter.Sqlite;
+
+/// <summary>Copies the store's SQLite WAL file into the database file in the background, on a connection of its own, so
+/// that the apply stage's commits do not pay for it.</summary>
+/// <remarks>SQLite's automatic checkpoint runs inside the commit that crosses its threshold (1,000 pages by default),
+/// and each run copies every page written since the last one. Most of the apply's pages are B-tree pages it rewrites over
+/// and over (random request-id and primary-key leaves, the last page of each table): run rarely, one checkpoint copies
+/// each such page once however often it changed meanwhile. Here a PASSIVE checkpoint every <see cref="Period"/> (it never
+/// blocks the writer or readers, and skips what it cannot copy yet); the writer keeps its automatic checkpoint at
+/// <see cref="WriterAutoCheckpointPages"/> as a bound on the WAL file should this loop fall behind or fail.
+/// Durability is unchanged: a checkpoint only moves committed pages (syncing the WAL file before and the database file
+/// after), and what is durable is still decided by the synced commits (<see cref="SqliteDbWriter.MakeDurableAsync"/>).
+/// A TRUNCATE checkpoint (the scrub after an erasure) runs through <see cref="Exclusive{T}"/>: SQLite answers a second
+/// checkpoint that overlaps a running one with "busy" instead of waiting.</remarks>
+internal sealed class SqliteWalCheckpointer : IDisposable
+{
+    /// <summary>How often the background loop checkpoints.</summary>
+    public static readonly TimeSpan Period = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The writer connection's own automatic checkpoint threshold (pages, 64 MiB at 4 KiB pages), a backstop only.</summary>
+    public const int WriterAutoCheckpointPages = 16_384;
+
+    private readonly string _connectionString;
+    private readonly string _path;
+    private readonly ILogger _logger;
+    private readonly Func<bool> _stopped;
+    private readonly Lock _running = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _loop;
+
+    /// <param name="connectionString">A read-write, unpooled connection string of the store.</param>
+    /// <param name="path">The store's file, for log lines.</param>
+    /// <param name="logger">Where a failed checkpoint is reported.</param>
+    /// <param name="stopped">True once the store has stopped (a non-transient failure): then its files are left alone.</param>
+    public SqliteWalCheckpointer(string connectionString, string path, ILogger logger, Func<bool> stopped)
+    {
+        _connectionString = connectionString;
+        _path = path;
+        _logger = logger;
+        _stopped = stopped;
+        _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
+    }
+
+    /// <summary>Runs <paramref name="action"/> while no background checkpoint runs (and none starts).</summary>
+    public T Exclusive<T>(Func<T> action)
+    {
+        lock (_running)
+        {
+            return action();
+        }
+    }
+
+    /// <summary>Stops the loop (waiting for a checkpoint in progress) and closes its connection.</summary>
+    public void Dispose()
+    {
+        if (_stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stop.Cancel();
+        try
+        {
+            _loop.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopping.
+        }
+
+        _stop.Dispose();
+    }
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        SqliteConnection? connection = null;
+        try
+        {
+            using var timer = new PeriodicTimer(Period);
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                try
+                {
+                    lock (_running)
+                    {
+                        if (cancellationToken.IsCancellationRequested)
+                        {
+                            return;
+                        }
+
+                        if (_stopped())
+                        {
+                            continue;
+                        }
+
+                        if (connection is null)
+                        {
+                            connection = new SqliteConnection(_connectionString);
+                            connection.Open();
+                        }
+
+                        using var checkpoint = connection.CreateCommand();
+                        checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE)";
+                        checkpoint.ExecuteNonQuery();
+                    }
+                }
+                catch (SqliteException ex)
+                {
+                    // Busy or failing: the writer's backstop threshold still bounds the WAL file; a fresh connection next tick.
+                    _logger.WalCheckpointFailed(ex, _path);
+                    connection?.Dispose();
+                    connection = null;
+                }
+            }
+        }
+        finally
+        {
+            connection?.Dispose();
+        }
+    }
+}
