@@ -107,9 +107,10 @@ internal sealed class SqliteWalCheckpointer : IDisposable
                         checkpoint.ExecuteNonQuery();
                     }
                 }
-                catch (SqliteException ex)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // Busy or failing: the writer's backstop threshold still bounds the WAL file; a fresh connection next tick.
+                    // Busy, failing or unopenable: the writer's backstop threshold still bounds the WAL file; a fresh
+                    // connection next tick. Never ends the loop, so stopping it never throws.
                     _logger.WalCheckpointFailed(ex, _path);
                     connection?.Dispose();
                     connection = null;
