@@ -67,7 +67,7 @@ internal static partial class Log
     public static partial void RequestIdFilterFailed(this ILogger logger, Exception exception, double seconds);
 
     [LoggerMessage(EventId = 3085, Level = LogLevel.Warning,
-        Message = "Background checkpoint of {Path} failed; trying again in a second (the writer's own checkpoint bounds the SQLite WAL file meanwhile)")]
+        Message = "Background checkpoint of {Path} failed; trying again at the next tick (the writer's own checkpoint bounds the SQLite WAL file meanwhile)")]
     public static partial void WalCheckpointFailed(this ILogger logger, Exception exception, string path);
 
     [LoggerMessage(EventId = 3090, Level = LogLevel.Information,

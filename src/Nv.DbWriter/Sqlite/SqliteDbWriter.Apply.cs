@@ -363,6 +363,8 @@ internal sealed partial class SqliteDbWriter
             _logger.StoreStopped(failure, Path, failure.ErrorClass);
         }
 
+        // A background checkpoint in flight finishes before this returns; none starts after it (SqliteWalCheckpointer).
+        _checkpointer?.Exclusive(static () => 0);
         return _fault!;
     }
 

@@ -283,31 +283,35 @@ internal sealed partial class SqliteDbWriter
         {
             ThrowIfStopped();
             var connection = EnsureOpen();
-            try
+
+            // TRUNCATE: copies every frame into the database file (where secure_delete already zeroed the erased content),
+            // syncs it, and cuts the WAL file to zero bytes, so the old page images that held the erased rows are gone from
+            // it. It cannot finish while a reader still uses frames (then the next scrub does it), nor while the background
+            // checkpoint runs (SQLite answers busy at once instead of waiting): it waits for that one. A failure stops the
+            // store inside that wait, so the background loop never runs after it.
+            bool Truncate()
             {
-                // TRUNCATE: copies every frame into the database file (where secure_delete already zeroed the erased
-                // content), syncs it, and cuts the WAL file to zero bytes, so the old page images that held the erased rows
-                // are gone from it. It cannot finish while a reader still uses frames (then the next scrub does it), nor while
-                // the background checkpoint runs (SQLite answers busy at once instead of waiting): it waits for that one.
-                var busy = _checkpointer!.Exclusive(() =>
+                try
                 {
                     using var command = connection.CreateCommand();
                     command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
                     using var reader = command.ExecuteReader();
                     reader.Read();
                     return reader.GetInt64(0) != 0;
-                });
-                if (busy)
-                {
-                    _logger.ScrubIncomplete(Path);
                 }
+                catch (SqliteException ex)
+                {
+                    throw Stop(SqliteErrors.Wrap(ex, "scrub"));
+                }
+            }
 
-                return Task.FromResult(!busy);
-            }
-            catch (SqliteException ex)
+            var busy = _checkpointer is { } checkpointer ? checkpointer.Exclusive(Truncate) : Truncate();
+            if (busy)
             {
-                throw Stop(SqliteErrors.Wrap(ex, "scrub"));
+                _logger.ScrubIncomplete(Path);
             }
+
+            return Task.FromResult(!busy);
         }
     }
 

@@ -55,6 +55,9 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     private SqliteIndexProbe? _subjectProbe; // subjects with a data key; likewise
     private SqliteRequestIdFilter? _requestIds; // request ids with an outcome, in memory; built when the store opens
     private SqliteWalCheckpointer? _checkpointer; // copies the SQLite WAL file into the database file, in the background
+
+    /// <summary>Tests only: the background checkpointer (null before the store opens).</summary>
+    internal SqliteWalCheckpointer? Checkpointer => _checkpointer;
     private SqliteKeys? _keys;
     private bool _disposed;
     private DbWriterException? _fault; // set by the first non-transient failure of a write: the store has stopped
@@ -229,7 +232,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
         _requestIds.StartBuildIfDue(StoredRequestIds);
         _checkpointer = new SqliteWalCheckpointer(
             new SqliteConnectionStringBuilder(_readConnectionString) { Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString(), Path, _logger,
-            () => Volatile.Read(ref _fault) is not null);
+            () => Volatile.Read(ref _fault) is not null, ex => Stop(SqliteErrors.Wrap(ex, "background checkpoint")));
         return connection;
     }
 

@@ -27,6 +27,7 @@ internal sealed class SqliteWalCheckpointer : IDisposable
     private readonly string _path;
     private readonly ILogger _logger;
     private readonly Func<bool> _stopped;
+    private readonly Action<SqliteException> _failed;
     private readonly Lock _running = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
@@ -35,16 +36,23 @@ internal sealed class SqliteWalCheckpointer : IDisposable
     /// <param name="path">The store's file, for log lines.</param>
     /// <param name="logger">Where a failed checkpoint is reported.</param>
     /// <param name="stopped">True once the store has stopped (a non-transient failure): then its files are left alone.</param>
-    public SqliteWalCheckpointer(string connectionString, string path, ILogger logger, Func<bool> stopped)
+    /// <param name="failed">Told of each failed checkpoint (after it is logged), to stop the store when the failure is not
+    /// transient.</param>
+    public SqliteWalCheckpointer(string connectionString, string path, ILogger logger, Func<bool> stopped, Action<SqliteException> failed)
     {
         _connectionString = connectionString;
         _path = path;
         _logger = logger;
         _stopped = stopped;
+        _failed = failed;
         _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
     }
 
-    /// <summary>Runs <paramref name="action"/> while no background checkpoint runs (and none starts).</summary>
+    /// <summary>Tests only: called on the loop's thread at each tick, inside the lock <see cref="Exclusive{T}"/> takes,
+    /// before the checkpoint.</summary>
+    internal Action? OnTick { get; set; }
+
+    /// <summary>Runs <paramref name="action"/> while no background checkpoint runs (and none starts). Reentrant.</summary>
     public T Exclusive<T>(Func<T> action)
     {
         lock (_running)
@@ -91,6 +99,7 @@ internal sealed class SqliteWalCheckpointer : IDisposable
                             return;
                         }
 
+                        OnTick?.Invoke();
                         if (_stopped())
                         {
                             continue;
@@ -100,6 +109,11 @@ internal sealed class SqliteWalCheckpointer : IDisposable
                         {
                             connection = new SqliteConnection(_connectionString);
                             connection.Open();
+                            // Explicit, not the library's default: the database file is synced after the copy, before
+                            // the writer may start the WAL file over the frames it copied.
+                            using var pragma = connection.CreateCommand();
+                            pragma.CommandText = "PRAGMA synchronous=FULL";
+                            pragma.ExecuteNonQuery();
                         }
 
                         using var checkpoint = connection.CreateCommand();
@@ -109,11 +123,16 @@ internal sealed class SqliteWalCheckpointer : IDisposable
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // Busy, failing or unopenable: the writer's backstop threshold still bounds the WAL file; a fresh
-                    // connection next tick. Never ends the loop, so stopping it never throws.
+                    // Busy or failing: the writer's backstop threshold still bounds the WAL file, and a non-transient
+                    // failure stops the store (_failed); a fresh connection next tick. Never ends the loop, so stopping it
+                    // never throws.
                     _logger.WalCheckpointFailed(ex, _path);
                     connection?.Dispose();
                     connection = null;
+                    if (ex is SqliteException sqlite)
+                    {
+                        _failed(sqlite);
+                    }
                 }
             }
         }

@@ -169,14 +169,54 @@ public sealed class SqliteDbWriterTests : IDisposable
             await Task.Delay(50, Ct);
         }
 
-        // And the background loop does not stand in the scrub's way: its TRUNCATE checkpoint empties the WAL file.
-        for (var i = 0; i < 20; i++)
+    }
+
+    [Fact]
+    public async Task A_scrub_waits_for_a_background_checkpoint_in_flight_and_then_empties_the_wal_file()
+    {
+        // Fails without the wait: SQLite answers a TRUNCATE checkpoint that overlaps a running one with "busy" at once,
+        // so the scrub would return (false, or true before the loop let go) while the loop still held its tick.
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", """{"n":1}""")], Ct);
+        using var inTick = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        writer.Checkpointer!.OnTick = () =>
         {
-            await writer.ApplyAsync([Update(2 + i, "o1", $$"""{"n":{{i}}}""")], Ct);
-            Assert.True(await writer.ScrubAsync(Ct));
-            Assert.Equal(0, new FileInfo(database + "-wal").Length);
-            await Task.Delay(40, Ct);
+            inTick.Set();
+            release.Wait(TimeSpan.FromSeconds(30));
+        };
+        Assert.True(inTick.Wait(TimeSpan.FromSeconds(10), Ct), "the background loop did not tick within 10 s");
+        writer.Checkpointer.OnTick = null;
+
+        var scrub = Task.Run(() => writer.ScrubAsync(Ct), Ct);
+        await Task.Delay(300, Ct);
+        Assert.False(scrub.IsCompleted); // waiting for the tick in flight
+        release.Set();
+        Assert.True(await scrub);
+        Assert.Equal(0, new FileInfo(Path.Combine(Options().DataDirectory, "nv.db") + "-wal").Length);
+    }
+
+    [Fact]
+    public async Task A_stopped_store_is_left_alone_by_the_background_checkpoint()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(1, "o1", """{"n":1}""")], Ct);
+        writer.InjectBatchFailure = () => new SqliteException("disk I/O error (injected)", 10); // SQLITE_IOERR: not transient
+        await Assert.ThrowsAsync<DbWriterException>(() => writer.ApplyAsync([Create(2, "o2", "{}")], Ct));
+        // Fails without the skip: the loop would copy the first write's frames into nv.db (the store's stop does not
+        // stop its files from being written otherwise).
+        var database = Path.Combine(Options().DataDirectory, "nv.db");
+        var before = await File.ReadAllBytesAsync(database, Ct);
+        var ticks = 0;
+        writer.Checkpointer!.OnTick = () => Interlocked.Increment(ref ticks);
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (Volatile.Read(ref ticks) < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the background loop did not tick within 10 s");
+            await Task.Delay(50, Ct);
         }
+
+        Assert.Equal(before, await File.ReadAllBytesAsync(database, Ct));
     }
 
     private static bool Contains(string path, string text)
