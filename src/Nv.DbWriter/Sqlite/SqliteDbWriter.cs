@@ -55,9 +55,6 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     private SqliteIndexProbe? _subjectProbe; // subjects with a data key; likewise
     private SqliteRequestIdFilter? _requestIds; // request ids with an outcome, in memory; built when the store opens
     private SqliteWalCheckpointer? _checkpointer; // copies the SQLite WAL file into the database file, in the background
-
-    /// <summary>Tests only: the background checkpointer (null before the store opens).</summary>
-    internal SqliteWalCheckpointer? Checkpointer => _checkpointer;
     private SqliteKeys? _keys;
     private bool _disposed;
     private DbWriterException? _fault; // set by the first non-transient failure of a write: the store has stopped
@@ -84,6 +81,9 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     /// <summary>Tests only: called inside each batch (and durable point) transaction before its first write; an exception it returns is thrown
     /// there, as SQLite would raise it (fault injection of result codes no real file can be made to produce on demand).</summary>
     internal Func<SqliteException?>? InjectBatchFailure { get; set; }
+
+    /// <summary>Tests only: the background checkpointer (null before the store opens).</summary>
+    internal SqliteWalCheckpointer? Checkpointer => _checkpointer;
 
     /// <summary>The open connection, for tests that inspect pragmas or inject failures. Use only under no concurrency.</summary>
     internal SqliteConnection Connection
