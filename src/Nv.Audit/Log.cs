@@ -46,7 +46,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "Audit store migrated to schema version {SchemaVersion}: {Leaves} Merkle leaves computed for existing entries")]
     public static partial void StoreMigrated(ILogger logger, int schemaVersion, long leaves);
 
-    [LoggerMessage(EventId = 3012, Level = LogLevel.Debug, Message = "Background SQLite WAL checkpoint of the audit store failed; retrying")]
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Debug, Message = "Background SQLite WAL checkpoint of the audit store failed; retrying at the next tick")]
     public static partial void WalCheckpointFailed(ILogger logger, Exception exception);
 
     // 3050-3069: archives and retention.

@@ -1,41 +1,39 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using Nv.Shared.Sqlite;
 
 namespace Nv.Audit.Sqlite;
 
-/// <summary>Background SQLite WAL checkpointing, so appends do not pay for copying the WAL into the database file.</summary>
-/// <remarks>SQLite's automatic checkpoint runs inside the committing call and roughly doubles the page writes an append
-/// makes. Here a separate connection runs a PASSIVE checkpoint every <see cref="WalCheckpointEvery"/> on another thread
-/// (it never blocks the writer or readers, and skips pages it cannot copy yet). Not on every tick: each run copies every
-/// page the appends changed since the last run once, however often they rewrote it (index leaves, the last page of each
-/// table), so a run every half second copies far fewer pages than one every tick (README, "Benchmarks"). The writer
-/// keeps an automatic checkpoint at a high threshold (<see cref="WriterAutoCheckpointPages"/>) as a bound on the WAL if
-/// this loop falls behind or fails.
-/// Durability is unchanged: a commit is durable once its WAL frames are synced; checkpoints only move pages.
-/// The same loop signs overdue Merkle checkpoints while no appends arrive (see <see cref="SignOverdueCheckpoints"/>).</remarks>
+/// <summary>The audit store's background work: SQLite WAL checkpoints, so appends do not pay for copying the WAL into the
+/// database file, and the signing of overdue Merkle checkpoints.</summary>
+/// <remarks>The checkpoints are <see cref="SqliteWalCheckpointer"/>'s, as for the entity store (PASSIVE, on a connection
+/// of its own, every <see cref="SqliteWalCheckpointer.Period"/>; the writer's own automatic checkpoint at
+/// <see cref="SqliteWalCheckpointer.WriterAutoCheckpointPages"/> is a backstop). Durability is unchanged: a commit is
+/// durable once its WAL frames are synced; checkpoints only move pages. A second loop signs overdue Merkle checkpoints
+/// every <see cref="Period"/> while no appends arrive (see <see cref="SignOverdueCheckpoints"/>).</remarks>
 internal sealed partial class SqliteAuditSink
 {
-    /// <summary>How often the background loop runs (overdue Merkle checkpoints are signed on each run).</summary>
+    /// <summary>How often overdue Merkle checkpoints are looked for.</summary>
     private static readonly TimeSpan Period = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How often the background loop copies the SQLite WAL file into the database file.</summary>
-    private static readonly TimeSpan WalCheckpointEvery = TimeSpan.FromMilliseconds(500);
-
-    /// <summary>The writer's own automatic checkpoint threshold (pages), a backstop only.</summary>
-    private const int WriterAutoCheckpointPages = 16_384;
-
+    private SqliteWalCheckpointer? _walCheckpointer;
     private CancellationTokenSource? _checkpointStop;
     private Task? _checkpointLoop;
 
     private void StartCheckpointer()
     {
+        // A failure is logged and tried again at the next tick; a store whose sync failed stops signing (ExecuteSynced),
+        // its checkpoints go on as they did when SQLite ran them inside the commits.
+        _walCheckpointer = new SqliteWalCheckpointer(_writeConnectionString, static () => false, ex => Log.WalCheckpointFailed(_logger, ex));
         _checkpointStop = new CancellationTokenSource();
         var token = _checkpointStop.Token;
-        _checkpointLoop = Task.Run(() => CheckpointLoopAsync(token), CancellationToken.None);
+        _checkpointLoop = Task.Run(() => SignOverdueLoopAsync(token), CancellationToken.None);
     }
 
     private async Task StopCheckpointerAsync()
     {
+        _walCheckpointer?.Dispose();
+        _walCheckpointer = null;
         if (_checkpointStop is null)
         {
             return;
@@ -55,36 +53,11 @@ internal sealed partial class SqliteAuditSink
         _checkpointStop = null;
     }
 
-    private async Task CheckpointLoopAsync(CancellationToken cancellationToken)
+    private async Task SignOverdueLoopAsync(CancellationToken cancellationToken)
     {
-        await using var connection = new SqliteConnection(_writeConnectionString);
-        await connection.OpenAsync(cancellationToken);
-        await using (var pragma = connection.CreateCommand())
-        {
-            pragma.CommandText = "PRAGMA synchronous=FULL;";
-            await pragma.ExecuteNonQueryAsync(cancellationToken);
-        }
-
-        await using var checkpoint = connection.CreateCommand();
-        checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
         using var timer = new PeriodicTimer(Period);
-        var lastCheckpoint = System.Diagnostics.Stopwatch.GetTimestamp();
         while (await timer.WaitForNextTickAsync(cancellationToken))
         {
-            if (System.Diagnostics.Stopwatch.GetElapsedTime(lastCheckpoint) >= WalCheckpointEvery)
-            {
-                lastCheckpoint = System.Diagnostics.Stopwatch.GetTimestamp();
-                try
-                {
-                    await checkpoint.ExecuteNonQueryAsync(cancellationToken);
-                }
-                catch (SqliteException ex)
-                {
-                    // Busy or failing: the writer's backstop threshold still bounds the WAL; try again next time.
-                    Log.WalCheckpointFailed(_logger, ex);
-                }
-            }
-
             await SignOverdueCheckpoints(cancellationToken);
         }
     }

@@ -37,7 +37,7 @@ internal sealed partial class SqliteAuditSink
             // NORMAL: an append survives a process crash, not a power loss; Nv's WAL is the durability source, so entries
             // lost with a power cut are rebuilt from it byte for byte. MakeDurableAsync and every checkpoint signing sync.
             Execute(writer, "PRAGMA synchronous=NORMAL;");
-            Execute(writer, $"PRAGMA wal_autocheckpoint={WriterAutoCheckpointPages};");
+            Execute(writer, $"PRAGMA wal_autocheckpoint={SqliteWalCheckpointer.WriterAutoCheckpointPages};");
             // Raw statements bypass Microsoft.Data.Sqlite's own busy retry loop: let SQLite wait instead.
             SQLitePCL.raw.sqlite3_busy_timeout(writer.Handle, (int)Math.Ceiling(_options.BusyTimeout.TotalMilliseconds));
             var version = Convert.ToInt32(Scalar(writer, "PRAGMA user_version;"), CultureInfo.InvariantCulture);

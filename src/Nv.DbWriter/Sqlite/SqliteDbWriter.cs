@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Nv.Shared.Sqlite;
 
 namespace Nv.DbWriter.Sqlite;
 
@@ -154,6 +155,16 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
         return ValueTask.CompletedTask;
     }
 
+    // A background checkpoint failed (on the checkpointer's thread): logged, and the store stops unless it was transient.
+    private void CheckpointFailed(Exception exception)
+    {
+        _logger.WalCheckpointFailed(exception, Path);
+        if (exception is SqliteException sqlite)
+        {
+            Stop(SqliteErrors.Wrap(sqlite, "background checkpoint"));
+        }
+    }
+
     // Everything that holds statements or connections of the store, but the writer's connection itself (under _gate).
     private void DisposeStatements()
     {
@@ -231,8 +242,8 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
         _requests!.Filter = _requestIds;
         _requestIds.StartBuildIfDue(StoredRequestIds);
         _checkpointer = new SqliteWalCheckpointer(
-            new SqliteConnectionStringBuilder(_readConnectionString) { Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString(), Path, _logger,
-            () => Volatile.Read(ref _fault) is not null, ex => Stop(SqliteErrors.Wrap(ex, "background checkpoint")));
+            new SqliteConnectionStringBuilder(_readConnectionString) { Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString(),
+            () => Volatile.Read(ref _fault) is not null, CheckpointFailed);
         return connection;
     }
 

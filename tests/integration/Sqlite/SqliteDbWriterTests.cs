@@ -157,7 +157,7 @@ public sealed class SqliteDbWriterTests : IDisposable
         // Fails without the background checkpointer: SQLite's own checkpoint (1,000 pages by default, inside a commit)
         // never runs for a write this small, so the page stays in nv.db-wal only.
         await using var writer = Open();
-        Assert.Equal((long)SqliteWalCheckpointer.WriterAutoCheckpointPages, Scalar(writer.Connection, "PRAGMA wal_autocheckpoint"));
+        Assert.Equal(16_384L, Scalar(writer.Connection, "PRAGMA wal_autocheckpoint")); // SqliteWalCheckpointer.WriterAutoCheckpointPages
         const string marker = "checkpointed-by-the-background-loop";
         await writer.ApplyAsync([Create(1, "o1", $$"""{"note":"{{marker}}"}""")], Ct);
 

@@ -1,48 +1,43 @@
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging;
 
-namespace Nv.DbWriter.Sqlite;
+namespace Nv.Shared.Sqlite;
 
-/// <summary>Copies the store's SQLite WAL file into the database file in the background, on a connection of its own, so
-/// that the apply stage's commits do not pay for it.</summary>
+/// <summary>Copies a store's SQLite WAL file into its database file in the background, on a connection of its own, so
+/// that the store's commits do not pay for it. Both SQLite stores use it (the entity store and the audit store).</summary>
 /// <remarks>SQLite's automatic checkpoint runs inside the commit that crosses its threshold (1,000 pages by default),
-/// and each run copies every page written since the last one. Most of the apply's pages are B-tree pages it rewrites over
-/// and over (random request-id and primary-key leaves, the last page of each table): run rarely, one checkpoint copies
-/// each such page once however often it changed meanwhile. Here a PASSIVE checkpoint every <see cref="Period"/> (it never
+/// and each run copies every page written since the last one. Most of what the stores write are B-tree pages they rewrite
+/// over and over (random request-id, primary-key and index leaves, the last page of each table): run rarely, one
+/// checkpoint copies each such page once however often it changed meanwhile. Here a PASSIVE checkpoint every <see cref="Period"/> (it never
 /// blocks the writer or readers, and skips what it cannot copy yet); the writer keeps its automatic checkpoint at
 /// <see cref="WriterAutoCheckpointPages"/> as a bound on the WAL file should this loop fall behind or fail.
 /// Durability is unchanged: a checkpoint only moves committed pages (syncing the WAL file before and the database file
-/// after), and what is durable is still decided by the synced commits (<see cref="SqliteDbWriter.MakeDurableAsync"/>).
+/// after), and what is durable is still decided by each store's synced commits (its durable points).
 /// A TRUNCATE checkpoint (the scrub after an erasure) runs through <see cref="Exclusive{T}"/>: SQLite answers a second
-/// checkpoint that overlaps a running one with "busy" instead of waiting.</remarks>
+/// checkpoint that overlaps a running one with "busy" instead of waiting. One source file compiled into both Nv.DbWriter
+/// and Nv.Audit, as <see cref="SqliteStatement"/>.</remarks>
 internal sealed class SqliteWalCheckpointer : IDisposable
 {
-    /// <summary>How often the background loop checkpoints.</summary>
+    /// <summary>How often the background loop checkpoints (README, "Background SQLite checkpoints": 250 ms to 2 s measured
+    /// alike; SQLite's own default, inside the commits, was slower).</summary>
     public static readonly TimeSpan Period = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The writer connection's own automatic checkpoint threshold (pages, 64 MiB at 4 KiB pages), a backstop only.</summary>
     public const int WriterAutoCheckpointPages = 16_384;
 
     private readonly string _connectionString;
-    private readonly string _path;
-    private readonly ILogger _logger;
     private readonly Func<bool> _stopped;
-    private readonly Action<SqliteException> _failed;
+    private readonly Action<Exception> _failed;
     private readonly Lock _running = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
     /// <param name="connectionString">A read-write, unpooled connection string of the store.</param>
-    /// <param name="path">The store's file, for log lines.</param>
-    /// <param name="logger">Where a failed checkpoint is reported.</param>
     /// <param name="stopped">True once the store has stopped (a non-transient failure): then its files are left alone.</param>
-    /// <param name="failed">Told of each failed checkpoint (after it is logged), to stop the store when the failure is not
-    /// transient.</param>
-    public SqliteWalCheckpointer(string connectionString, string path, ILogger logger, Func<bool> stopped, Action<SqliteException> failed)
+    /// <param name="failed">Told of each failed checkpoint (on the loop's thread, outside the lock), to log it and to stop
+    /// the store when the failure is not transient; the loop tries again at the next tick on a fresh connection.</param>
+    public SqliteWalCheckpointer(string connectionString, Func<bool> stopped, Action<Exception> failed)
     {
         _connectionString = connectionString;
-        _path = path;
-        _logger = logger;
         _stopped = stopped;
         _failed = failed;
         _loop = Task.Run(() => RunAsync(_stop.Token), CancellationToken.None);
@@ -123,16 +118,11 @@ internal sealed class SqliteWalCheckpointer : IDisposable
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // Busy or failing: the writer's backstop threshold still bounds the WAL file, and a non-transient
-                    // failure stops the store (_failed); a fresh connection next tick. Never ends the loop, so stopping it
-                    // never throws.
-                    _logger.WalCheckpointFailed(ex, _path);
+                    // Busy or failing: the writer's backstop threshold still bounds the WAL file; a fresh connection next
+                    // tick. Never ends the loop, so stopping it never throws.
                     connection?.Dispose();
                     connection = null;
-                    if (ex is SqliteException sqlite)
-                    {
-                        _failed(sqlite);
-                    }
+                    _failed(ex);
                 }
             }
         }
