@@ -68,8 +68,11 @@ public sealed class AuditArchiveCrashTests
         var killed = await Nv(dir.Path, new Dictionary<string, string>(chunks) { ["NV_CRASH_AT"] = $"prune-after-chunk:{chunk}" },
             "audit", "prune", "--before", before);
         Assert.True(killed.ExitCode == NvProcess.KilledExitCode, $"[chunk {chunk}] expected SIGKILL: {killed.Describe()}");
-        Assert.Equal(7 * chunk, Scalar(dir.Path, "SELECT through FROM audit_pruned"));
-        Assert.Equal(0, Scalar(dir.Path, "SELECT count(*) FROM audit_entries WHERE operation = 'audit-pruned'"));
+        // How many entries the load leaves to archive varies (its writers race; a rejected write has no entry): when the
+        // killed chunk was the range's last one, the prune had finished and written its audit-pruned entry.
+        var last = 7 * chunk >= archived;
+        Assert.Equal(Math.Min(7 * chunk, archived), Scalar(dir.Path, "SELECT through FROM audit_pruned"));
+        Assert.Equal(last ? 1 : 0, Scalar(dir.Path, "SELECT count(*) FROM audit_entries WHERE operation = 'audit-pruned'"));
         var half = await Nv(dir.Path, null, "audit", "verify");
         Assert.True(half.ExitCode == 0, "a half-pruned trail verifies: " + half.Describe());
 
