@@ -1,3 +1,4 @@
+using System.Buffers;
 using FASTER.core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -106,33 +107,44 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfNotOpen();
-        var frame = WalRecordCodec.EncodeFrame(record, MaxBodyBytes, _protection, out var bodyCrc, out var stored);
+        var frame = WalRecordCodec.EncodeFrame(record, MaxBodyBytes, _protection, rent: true, out var length, out var bodyCrc, out var stored, out var rented);
         long lsn;
-        lock (_appendLock)
+        try
         {
-            ThrowIfNotOpen();
-            lsn = _lastLsn + 1;
-            WalFrame.Seal(frame, lsn, bodyCrc);
-            long address;
-            try
+            lock (_appendLock)
             {
-                address = _log.Enqueue(frame);
-            }
-            catch (Exception ex)
-            {
-                throw Fault(ex);
-            }
+                ThrowIfNotOpen();
+                lsn = _lastLsn + 1;
+                var sealedFrame = frame.AsSpan(0, length);
+                WalFrame.Seal(sealedFrame, lsn, bodyCrc);
+                long address;
+                try
+                {
+                    address = _log.Enqueue(sealedFrame);
+                }
+                catch (Exception ex)
+                {
+                    throw Fault(ex);
+                }
 
-            _index.Add(lsn, address);
-            _appendedSinceOpen = true;
-            _lastRecordLsn = lsn;
-            if (_firstLsn == 0)
-            {
-                _firstLsn = lsn;
-                _firstAddress = address;
-            }
+                _index.Add(lsn, address);
+                _appendedSinceOpen = true;
+                _lastRecordLsn = lsn;
+                if (_firstLsn == 0)
+                {
+                    _firstLsn = lsn;
+                    _firstAddress = address;
+                }
 
-            Volatile.Write(ref _lastLsn, lsn);
+                Volatile.Write(ref _lastLsn, lsn);
+            }
+        }
+        finally
+        {
+            if (rented)
+            {
+                ArrayPool<byte>.Shared.Return(frame); // FASTER copied the frame into its page
+            }
         }
 
         return ValueTask.FromResult(stored with { Lsn = new Lsn(lsn) });

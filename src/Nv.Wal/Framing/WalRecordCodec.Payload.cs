@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Nv.Wal.Protection;
 
@@ -43,7 +44,8 @@ internal static partial class WalRecordCodec
             return (null, false);
         }
 
-        var raw = Utf8.GetBytes(payloadElement.GetRawText());
+        // The element's own UTF-8 bytes (a parsed JsonDocument validated them), without a UTF-16 round trip.
+        var raw = JsonMarshal.GetRawUtf8Value(payloadElement);
         if (payloadKeyId is { } keyId)
         {
             if (protection.Keys is null || !protection.Keys.TryGetKey(keyId, out var key))
@@ -61,15 +63,13 @@ internal static partial class WalRecordCodec
             return (bytes, true);
         }
 
-        if (protection.Compress && PayloadCompression.TryCompress(raw) is { } compressed)
+        if (protection.Compress && PayloadCompression.TryCompress(raw, reserve: 1) is { } compressed)
         {
-            var bytes = new byte[1 + compressed.Length];
-            bytes[0] = PayloadLz4;
-            compressed.CopyTo(bytes, 1);
-            return (bytes, true);
+            compressed[0] = PayloadLz4;
+            return (compressed, true);
         }
 
-        return (raw, false);
+        return (raw.ToArray(), false);
     }
 
     private static JsonElement DecodePayload(ReadOnlySpan<byte> field, bool isNull, bool envelope, Guid recordId, WalPayloadProtection protection,

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
@@ -38,13 +39,25 @@ internal static partial class WalRecordCodec
     /// <paramref name="protection"/> and the record say. <paramref name="stored"/> receives the record as stored: with its
     /// sealed payloads (<see cref="WalRecord.SealedPayload"/>, and each batch item's) set.</summary>
     /// <exception cref="InvalidOperationException">The record names a data key <paramref name="protection"/> does not hold.</exception>
-    public static byte[] EncodeFrame(WalRecord record, int maxBodyBytes, WalPayloadProtection protection, out uint bodyCrc, out WalRecord stored)
+    public static byte[] EncodeFrame(WalRecord record, int maxBodyBytes, WalPayloadProtection protection, out uint bodyCrc, out WalRecord stored) =>
+        EncodeFrame(record, maxBodyBytes, protection, rent: false, out _, out bodyCrc, out stored, out _);
+
+    /// <summary>As <see cref="EncodeFrame(WalRecord, int, WalPayloadProtection, out uint, out WalRecord)"/>; the frame is
+    /// the first <paramref name="length"/> bytes of the array returned. With <paramref name="rent"/>, a single-entity
+    /// record's frame is built in a buffer rented from <see cref="ArrayPool{T}.Shared"/> (<paramref name="rented"/> says
+    /// so, and the caller returns it once the frame is copied into the log), sparing the append path one allocation the
+    /// size of the record.</summary>
+    public static byte[] EncodeFrame(WalRecord record, int maxBodyBytes, WalPayloadProtection protection, bool rent, out int length, out uint bodyCrc,
+        out WalRecord stored, out bool rented)
     {
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(protection);
         if (record.Operation == WalOperation.Batch || record.Items is not null)
         {
-            return EncodeBatchFrame(record, maxBodyBytes, protection, out bodyCrc, out stored);
+            var batch = EncodeBatchFrame(record, maxBodyBytes, protection, out bodyCrc, out stored);
+            length = batch.Length;
+            rented = false;
+            return batch;
         }
 
         var (payload, envelope) = EncodePayload(record, protection, out var sealedPayload);
@@ -65,8 +78,11 @@ internal static partial class WalRecordCodec
             throw new WalRecordTooLargeException(size, maxBodyBytes);
         }
 
-        var frame = new byte[WalFrame.HeaderSize + size];
-        var w = new SpanWriter(frame.AsSpan(WalFrame.HeaderSize));
+        length = WalFrame.HeaderSize + size;
+        rented = rent;
+        var frame = rent ? ArrayPool<byte>.Shared.Rent(length) : new byte[length];
+        frame.AsSpan(0, WalFrame.HeaderSize).Clear(); // the header is left blank for WalFrame.Seal
+        var w = new SpanWriter(frame.AsSpan(WalFrame.HeaderSize, size));
         record.Id.TryWriteBytes(w.Take(16));
         w.String(record.Service);
         w.Int32(record.Version);
@@ -109,7 +125,7 @@ internal static partial class WalRecordCodec
             w.String(record.Subject);
         }
 
-        bodyCrc = Crc32C.Compute(frame.AsSpan(WalFrame.HeaderSize));
+        bodyCrc = Crc32C.Compute(frame.AsSpan(WalFrame.HeaderSize, size));
         return frame;
     }
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using K4os.Compression.LZ4;
 
@@ -14,25 +15,42 @@ internal static class PayloadCompression
     public const int HeaderLength = 4;
 
     /// <summary>The compressed form of <paramref name="raw"/>, or null when compressing does not save at least an eighth.</summary>
-    public static byte[]? TryCompress(ReadOnlySpan<byte> raw)
+    public static byte[]? TryCompress(ReadOnlySpan<byte> raw) => TryCompress(raw, reserve: 0);
+
+    /// <summary>The compressed form of <paramref name="raw"/> after <paramref name="reserve"/> bytes left for the caller
+    /// (zero), or null when compressing does not save at least an eighth.</summary>
+    /// <remarks>Compresses into a pooled scratch buffer (cleared after) and copies once into an array of the exact size.</remarks>
+    public static byte[]? TryCompress(ReadOnlySpan<byte> raw, int reserve)
     {
         if (raw.Length < MinimumLength)
         {
             return null;
         }
 
-        var buffer = new byte[HeaderLength + LZ4Codec.MaximumOutputSize(raw.Length)];
-        var written = LZ4Codec.Encode(raw, buffer.AsSpan(HeaderLength), LZ4Level.L00_FAST);
-        if (written <= 0 || HeaderLength + written > raw.Length - (raw.Length / 8))
+        var scratch = ArrayPool<byte>.Shared.Rent(LZ4Codec.MaximumOutputSize(raw.Length));
+        var written = 0;
+        try
         {
-            return null;
-        }
+            written = LZ4Codec.Encode(raw, scratch, LZ4Level.L00_FAST);
+            if (written <= 0 || HeaderLength + written > raw.Length - (raw.Length / 8))
+            {
+                return null;
+            }
 
-        BinaryPrimitives.WriteUInt32LittleEndian(buffer, (uint)raw.Length);
-        return buffer.AsSpan(0, HeaderLength + written).ToArray();
+            var result = new byte[reserve + HeaderLength + written];
+            BinaryPrimitives.WriteUInt32LittleEndian(result.AsSpan(reserve), (uint)raw.Length);
+            scratch.AsSpan(0, written).CopyTo(result.AsSpan(reserve + HeaderLength));
+            return result;
+        }
+        finally
+        {
+            // The scratch held a payload (perhaps one about to be sealed): cleared before another renter sees it.
+            scratch.AsSpan(0, written > 0 ? written : scratch.Length).Clear();
+            ArrayPool<byte>.Shared.Return(scratch);
+        }
     }
 
-    /// <summary>Decompresses what <see cref="TryCompress"/> returned.</summary>
+    /// <summary>Decompresses what <see cref="TryCompress(ReadOnlySpan{byte})"/> returned.</summary>
     /// <exception cref="FormatException">The bytes are not a valid compressed payload of at most <paramref name="maxLength"/> bytes.</exception>
     public static byte[] Decompress(ReadOnlySpan<byte> compressed, int maxLength)
     {

@@ -53,6 +53,45 @@ public sealed class WalPayloadFormatTests : WalTestBase
         Assert.False(decoded.PayloadUnavailable);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_frame_built_in_a_rented_buffer_is_the_plain_frame_byte_for_byte_even_when_the_buffer_held_a_batch_frame(bool compress)
+    {
+        var record = Personal(3);
+        var protection = new WalPayloadProtection(null, compress);
+        var (expected, _) = Encode(record, protection, lsn: 5);
+
+        // The append path rents its frame buffer: hand it one whose header still says "format 2" (a batch) everywhere.
+        var dirty = System.Buffers.ArrayPool<byte>.Shared.Rent(expected.Length);
+        dirty.AsSpan().Fill(WalFrame.FormatVersion2);
+        System.Buffers.ArrayPool<byte>.Shared.Return(dirty);
+
+        var rentedFrame = WalRecordCodec.EncodeFrame(record, 1 << 20, protection, rent: true, out var length, out var crc, out _, out var rented);
+        try
+        {
+            Assert.True(rented);
+            Assert.Same(dirty, rentedFrame); // this thread's pool handed the dirty buffer back
+            WalFrame.Seal(rentedFrame.AsSpan(0, length), 5, crc);
+            Assert.Equal(expected, rentedFrame.AsSpan(0, length).ToArray());
+            Assert.Equal(record.Payload.GetRawText(), Decode(rentedFrame.AsSpan(0, length).ToArray(), WalPayloadProtection.None).Payload.GetRawText());
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rentedFrame);
+        }
+    }
+
+    [Fact]
+    public void A_payload_is_stored_as_the_element_s_own_UTF8_bytes_escapes_and_all()
+    {
+        const string raw = """{"s":"caf\u00e9 café \ud83d\ude00 😀 \"q\" \/","n":1.50e+3,"a":[ ]}""";
+        var record = Record(4) with { Payload = JsonDocument.Parse(raw).RootElement.Clone() };
+        var (frame, _) = Encode(record, WalPayloadProtection.None);
+        Assert.True(Contains(frame, raw)); // not re-serialized: escapes, number spelling and spacing kept
+        Assert.Equal(raw, Decode(frame, WalPayloadProtection.None).Payload.GetRawText());
+    }
+
     [Fact]
     public void A_small_or_incompressible_payload_is_written_exactly_as_before()
     {
