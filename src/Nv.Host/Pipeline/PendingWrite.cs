@@ -20,7 +20,7 @@ internal sealed class PendingWrite
         Fingerprint = RequestFingerprint.Of(request);
     }
 
-    public WriteRequest Request { get; }
+    public WriteRequest Request { get; private set; }
 
     /// <summary>For a batch: its items, ready for the WAL (patches merged, ids and replay keys assigned); null for a
     /// single write. <see cref="Request"/> then carries the batch's request id, user, reason, metadata and ack.</summary>
@@ -83,6 +83,29 @@ internal sealed class PendingWrite
             Answer(outcome);
         }
     }
+
+    /// <summary>Every stage is done with the write (audited, or answered from a stored outcome): drops what only the
+    /// stages read (the request's and the record's payloads, batch items) and keeps what a retry or a status read asks
+    /// (key, fingerprint, outcome, the record's LSN and id, what the request named).</summary>
+    /// <remarks>The request-id cache keeps the last <see cref="PipelineOptions.RequestIdCacheSize"/> settled writes
+    /// (100,000 by default). With their payloads they held most of the heap, and every write's payload was copied through
+    /// both younger GC generations into the oldest; what stays now is a few hundred bytes per write.</remarks>
+    public void ReleasePayloads()
+    {
+        if (Request.Payload is not null || Request.Metadata is not null)
+        {
+            Request = Request with { Payload = null, Metadata = null };
+        }
+
+        Items = null;
+        if (Record is { } record && (record.Payload.ValueKind != System.Text.Json.JsonValueKind.Undefined || record.Items is not null
+            || !record.SealedPayload.IsEmpty || record.Metadata is { Count: > 0 }))
+        {
+            Record = record with { Payload = default, SealedPayload = default, Items = null, Metadata = EmptyMetadata };
+        }
+    }
+
+    private static readonly IReadOnlyDictionary<string, string> EmptyMetadata = new Dictionary<string, string>();
 
     /// <summary>The audit stage is done with it: an <see cref="AckLevel.Audited"/> caller hears the final outcome.</summary>
     public void OnAudited()

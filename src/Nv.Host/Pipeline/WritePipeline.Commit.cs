@@ -260,6 +260,7 @@ internal sealed partial class WritePipeline
             }
 
             write.Answer(answers[write.Key]);
+            write.ReleasePayloads();
             Done(write);
             return true;
         });

@@ -231,6 +231,9 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         return stored is null ? null : await FromStoredAsync(stored, cancellationToken);
     }
 
+    /// <summary>The write the request-id cache remembers for <paramref name="key"/> (tests).</summary>
+    internal bool TryGetRemembered(RequestKey key, out PendingWrite write) => _requests.TryGet(key, out write);
+
     // A retry waits for the first attempt (bounded: past RequestInProgressWait it is told to come back, 409), and gets its
     // outcome; a first attempt answered Pending may have been applied since, which the database's outcome tells.
     private async Task<WriteOutcome> RetryOutcomeAsync(PendingWrite first, CancellationToken cancellationToken)

@@ -27,6 +27,37 @@ public sealed class IdempotencyTests
     private static async Task<int> BalanceAsync(PipelineHarness h, string entityId) =>
         (await h.Db.GetAsync("Acct", entityId, Ct))!.Document.GetProperty("balance").GetInt32();
 
+    [Theory]
+    [InlineData(AckLevel.Durable)]
+    [InlineData(AckLevel.Applied)]
+    [InlineData(AckLevel.Audited)]
+    public async Task A_settled_write_is_remembered_without_its_payload_and_still_answers_its_retries(AckLevel ack)
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        var first = await h.Pipeline.WriteAsync(Post("k1", "a1", 100) with { Ack = ack }, Ct);
+        Assert.True(h.Pipeline.TryGetRemembered(new RequestKey("u1", "k1"), out var remembered));
+
+        // Once every stage is done with it (audited), the cache keeps a few hundred bytes, not the payloads.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (remembered.Request.Payload is not null && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10, Ct);
+        }
+
+        Assert.Null(remembered.Request.Payload);
+        Assert.Equal(JsonValueKind.Undefined, remembered.Record!.Payload.ValueKind);
+        Assert.Equal((first.Lsn, first.RecordId ?? remembered.Record.Id), (remembered.Record.Lsn, remembered.Record.Id));
+        Assert.Single(h.Audit.Entries, e => e.RequestId == "k1" && e.After is { } after && after.GetProperty("balance").GetInt32() == 100);
+
+        var retry = await h.Pipeline.WriteAsync(Post("k1", "a1", 100), Ct);
+        Assert.True(retry.IsReplay);
+        Assert.Equal((WriteStatus.Applied, first.Lsn), (retry.Status, retry.Lsn));
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => h.Pipeline.WriteAsync(Post("k1", "a1", 99), Ct));
+        Assert.Equal(WriteStatus.Applied, (await h.Pipeline.GetOutcomeAsync("k1", "u1", Ct))!.Status);
+        Assert.Single(h.Wal.Records);
+    }
+
     [Fact]
     public async Task A_late_retry_after_the_cache_moved_on_and_the_resolutions_were_purged_replays_the_first_outcome()
     {
