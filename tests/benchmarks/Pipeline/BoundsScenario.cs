@@ -12,8 +12,9 @@ namespace Nv.Benchmarks.Pipeline;
 /// <summary>The write path at a given caller count for each ack level, next to what bounds it: the WAL path alone (apply
 /// and audit made free) and the SQLite baselines (one FULL transaction per request; a naive group commit of up to 64
 /// requests per FULL transaction; 64-request transactions back to back on one thread). Each row also shows the CPU time
-/// the process spent per write, which on a 2-core machine bounds the rate at 2 s / (CPU per write), and the ratios the
-/// write-path issue targets are printed from the same run.</summary>
+/// the process spent per write, which on a 2-core machine bounds the rate at 2 s / (CPU per write), the bytes the process
+/// allocated per write and the share of the run's wall time the garbage collector held every thread paused, and the
+/// ratios the write-path issue targets are printed from the same run.</summary>
 /// <remarks>Run: <c>./build.sh bench bounds [--callers 64] [--seconds 5] [--rounds 3] [--encryption] [--json] [--only 'name|name'] [--stages]</c>. With
 /// <c>--encryption</c> the three ack levels also run with encryption at rest on (a master key file made for the run:
 /// payloads sealed per subject in the WAL and the audit store, keys in the database) and the encrypted/plain ratios are
@@ -89,34 +90,41 @@ internal static class BoundsScenario
         var rows = new List<Row>();
         foreach (var c in callers)
         {
-            var results = variants.Select(_ => new List<(LatencyRecorder.Result Result, double CpuUs)>()).ToArray();
+            var results = variants.Select(_ => new List<(LatencyRecorder.Result Result, double CpuUs, double AllocKb, double GcPercent)>()).ToArray();
             for (var r = 0; r < rounds; r++)
             {
                 for (var v = 0; v < variants.Length; v++)
                 {
                     using var trace = stages && r == rounds - 1 ? new StageTrace() : null;
                     var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                    var allocated = GC.GetTotalAllocatedBytes();
+                    var paused = GC.GetTotalPauseDuration();
+                    var wall = Stopwatch.GetTimestamp();
                     var result = await variants[v].Measure(c, seconds, payload);
                     var spent = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+                    var allocKb = (GC.GetTotalAllocatedBytes() - allocated) / 1024.0 / Math.Max(1, result.Operations);
+                    var gcPercent = 100 * (GC.GetTotalPauseDuration() - paused) / Stopwatch.GetElapsedTime(wall);
                     if (trace is not null)
                     {
                         table.WriteLine($"{variants[v].Name} (last round: {result.PerSecond:F0} writes/s), stage batches:");
                         trace.Print(table);
                     }
 
-                    results[v].Add((result, spent.TotalMicroseconds / Math.Max(1, result.Operations)));
+                    results[v].Add((result, spent.TotalMicroseconds / Math.Max(1, result.Operations), allocKb, gcPercent));
                 }
             }
 
             rows.Clear();
-            table.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c + " callers",-40} |   writes/s   p50 ms   p99 ms | CPU us/write | 2-core CPU bound/s"));
+            table.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{c + " callers",-40} |   writes/s   p50 ms   p99 ms | CPU us/write | 2-core CPU bound/s | alloc KB/write  GC pause %"));
             for (var v = 0; v < variants.Length; v++)
             {
                 var median = results[v].OrderBy(x => x.Result.PerSecond).ElementAt(results[v].Count / 2);
                 var cpuUs = results[v].Select(x => x.CpuUs).Order().ElementAt(results[v].Count / 2);
+                var allocKb = results[v].Select(x => x.AllocKb).Order().ElementAt(results[v].Count / 2);
+                var gcPercent = results[v].Select(x => x.GcPercent).Order().ElementAt(results[v].Count / 2);
                 rows.Add(new Row(variants[v].Name, median.Result.PerSecond, median.Result.P50Ms, median.Result.P99Ms, cpuUs));
                 table.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{variants[v].Name,-40} | {median.Result.PerSecond,10:F0} {median.Result.P50Ms,8:F2} {median.Result.P99Ms,8:F2} | {cpuUs,12:F0} | {Environment.ProcessorCount * 1e6 / cpuUs,18:F0}"));
+                    $"{variants[v].Name,-40} | {median.Result.PerSecond,10:F0} {median.Result.P50Ms,8:F2} {median.Result.P99Ms,8:F2} | {cpuUs,12:F0} | {Environment.ProcessorCount * 1e6 / cpuUs,18:F0} | {allocKb,14:F1} {gcPercent,11:F1}"));
             }
 
             if (!args.Contains("--only"))
