@@ -46,7 +46,7 @@ internal sealed partial class SqliteAuditSink
             }
 
             transaction.Commit();
-            _dirty = true;
+            MarkDirty();
         }
         finally
         {
