@@ -46,7 +46,7 @@ internal sealed partial class SqliteAuditSink
             }
 
             transaction.Commit();
-            MarkDirty();
+            _dirty = true;
         }
         finally
         {

@@ -49,8 +49,6 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     private CheckpointSigner? _signer;
     private volatile bool _initialized;
     private bool _dirty; // appended since the last durable point
-    private long _dirtyEpoch; // counts the commits that set _dirty, so a durable point knows whether one came during its sync
-    private readonly SemaphoreSlim _durablePointGate = new(1, 1);
     private SqliteException? _syncFault; // a synced commit failed with an I/O error: the store is stopped until a restart
     private long? _auditedThrough; // committed audited position (null: none recorded yet)
     private long _dataVersion; // PRAGMA data_version when the cached chains were last known to match the file
@@ -250,14 +248,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
 
             inTransaction?.Invoke();
             sql.Commit.Execute();
-            if (synced)
-            {
-                _dirty = false; // a synced commit covers every commit before it
-            }
-            else
-            {
-                MarkDirty();
-            }
+            _dirty = !synced;
             if (advanced)
             {
                 _auditedThrough = auditedThrough;

@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Nv.Shared.Sqlite;
 using Nv.Wal;
 
 namespace Nv.DbWriter.Sqlite;
@@ -138,81 +137,37 @@ internal sealed partial class SqliteDbWriter
     public Task<Lsn> MakeDurableAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        lock (_durablePointGate) // one durable point at a time; applies go on meanwhile
+        lock (_gate)
         {
-            long target;
-            lock (_gate)
+            ThrowIfStopped();
+            var connection = EnsureOpen();
+            var target = _resolvedThrough;
+            if (target == _durableThrough)
             {
-                ThrowIfStopped();
-                var connection = EnsureOpen();
-                target = _resolvedThrough;
-                if (target <= _durableThrough)
-                {
-                    return Task.FromResult(new Lsn(_durableThrough));
-                }
+                return Task.FromResult(new Lsn(target));
+            }
 
+            try
+            {
+                // One FULL commit syncs the SQLite WAL file, and with it every frame an earlier NORMAL commit wrote.
+                ExecuteNonQuery(connection, "PRAGMA synchronous=FULL");
                 try
                 {
+                    using var transaction = connection.BeginTransaction(deferred: false);
                     if (InjectBatchFailure?.Invoke() is { } injected)
                     {
                         throw injected;
                     }
 
-                    // Written now (synchronous=NORMAL, no sync), synced below with every commit before it.
-                    using var command = connection.CreateCommand();
-                    command.CommandText = $"UPDATE _nv_meta SET value = $lsn WHERE key = '{DurableThroughKey}'";
-                    command.Parameters.AddWithValue("$lsn", target);
-                    command.ExecuteNonQuery();
-                }
-                catch (SqliteException ex)
-                {
-                    throw Stop(SqliteErrors.Wrap(ex, "durable point"));
-                }
-            }
+                    using (var command = connection.CreateCommand())
+                    {
+                        command.Transaction = transaction;
+                        command.CommandText = $"UPDATE _nv_meta SET value = $lsn WHERE key = '{DurableThroughKey}'";
+                        command.Parameters.AddWithValue("$lsn", target);
+                        command.ExecuteNonQuery();
+                    }
 
-            // The sync runs outside the writer's lock (SqliteWalFileSync says why that is as good as a FULL commit): the
-            // apply stage is no longer held up for the length of a disk flush every durable point.
-            try
-            {
-                if (!SqliteWalFileSync.TrySync(Path))
-                {
-                    SyncWithFullCommit(target);
-                }
-            }
-            catch (IOException ex)
-            {
-                lock (_gate)
-                {
-                    throw Stop(new DbWriterException($"The durable point's sync of the SQLite WAL file failed: {ex.Message}", isTransient: false, innerException: ex));
-                }
-            }
-
-            lock (_gate)
-            {
-                _durableThrough = Math.Max(_durableThrough, target);
-            }
-
-            _logger.DurablePoint(target);
-            return Task.FromResult(new Lsn(target));
-        }
-    }
-
-    // No WAL file to sync (nothing went through it since it was last removed): one FULL commit syncs whatever holds the data.
-    private void SyncWithFullCommit(long target)
-    {
-        lock (_gate)
-        {
-            ThrowIfStopped();
-            var connection = EnsureOpen();
-            try
-            {
-                ExecuteNonQuery(connection, "PRAGMA synchronous=FULL");
-                try
-                {
-                    using var command = connection.CreateCommand();
-                    command.CommandText = $"UPDATE _nv_meta SET value = $lsn WHERE key = '{DurableThroughKey}'";
-                    command.Parameters.AddWithValue("$lsn", target);
-                    command.ExecuteNonQuery();
+                    transaction.Commit();
                 }
                 finally
                 {
@@ -221,8 +176,12 @@ internal sealed partial class SqliteDbWriter
             }
             catch (SqliteException ex)
             {
-                throw Stop(SqliteErrors.Wrap(ex, "durable point"));
+                throw Stop(SqliteErrors.Wrap(ex, "durable point")); // a failed sync (IOERR_FSYNC) stops the store
             }
+
+            _durableThrough = target;
+            _logger.DurablePoint(target);
+            return Task.FromResult(new Lsn(target));
         }
     }
 

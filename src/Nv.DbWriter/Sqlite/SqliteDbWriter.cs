@@ -20,9 +20,8 @@ namespace Nv.DbWriter.Sqlite;
 /// or request lookup throws the same exception without touching the file, until the writer is reopened.
 /// Durability: <c>journal_mode=WAL</c> with <c>synchronous=NORMAL</c>: a commit is written to the SQLite WAL file (it
 /// survives a process crash) but not synced, because Nv's own WAL, fsynced before any apply, is the one durability
-/// source. <see cref="MakeDurableAsync"/> is the periodic durable point: a commit that records <c>durable_through</c>,
-/// then an <c>fdatasync</c> of the SQLite WAL file outside the lock (<see cref="Nv.Shared.Sqlite.SqliteWalFileSync"/>),
-/// covering every earlier commit as a <c>synchronous=FULL</c> commit would; a failed sync stops the store. After a power loss the
+/// source. <see cref="MakeDurableAsync"/> is the periodic durable point: one commit with <c>synchronous=FULL</c> that
+/// records <c>durable_through</c> and syncs the SQLite WAL file, covering every earlier commit. After a power loss the
 /// file is a prefix of its commits (SQLite's WAL frames are checksummed), and <c>resolved_through</c>, committed with
 /// the data it describes, says where boot replay resumes. Results are returned only after their commit succeeds.
 /// Threading: one connection, kept open, guarded by one lock. Every operation is serialized, so a concurrent read
@@ -41,7 +40,6 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     private const int SchemaVersion = 4;
 
     private readonly Lock _gate = new();
-    private readonly Lock _durablePointGate = new();
     private readonly DbWriterOptions _options;
     private readonly ILogger _logger;
     private readonly DbWriterMetrics _metrics;
