@@ -36,6 +36,24 @@ internal sealed partial class FasterWriteAheadLog
     public async ValueTask<Lsn> TruncateAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfNotOpen();
+
+        // One at a time: a truncation picks its cut from the durable point and the first LSN it reads, then looks the cut
+        // up in the files; another truncation finishing in between moves the log's start past both (its index entries
+        // and segments gone), and the lookup then failed as damage ("Cannot locate LSN ... for truncation"), faulting a
+        // caller for nothing (seen in the WAL truncation crash test, whose writers all truncate).
+        await _truncateGate.WaitAsync(cancellationToken);
+        try
+        {
+            return await TruncateCoreAsync(cancellationToken);
+        }
+        finally
+        {
+            _truncateGate.Release();
+        }
+    }
+
+    private async ValueTask<Lsn> TruncateCoreAsync(CancellationToken cancellationToken)
+    {
         await PersistWatermarksCoreAsync(cancellationToken);
         var passed = Math.Min(_persisted.Applied.Value, _persisted.Audited.Value);
         var durable = Volatile.Read(ref _durable);
@@ -51,6 +69,11 @@ internal sealed partial class FasterWriteAheadLog
         if (first == 0 || cutLsn <= first)
         {
             return new Lsn(first);
+        }
+
+        if (BeforeCutLookup is { } hook)
+        {
+            await hook();
         }
 
         var (cutAddress, foundLsn) = FindRecord(cutLsn, durable.Address);

@@ -25,6 +25,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     private readonly string _directory;
     private readonly string _logDirectory;
     private readonly Lock _appendLock = new();
+    private readonly SemaphoreSlim _truncateGate = new(1, 1); // truncations one at a time (see TruncateAsync)
     private readonly LsnIndex _index = new();
     private readonly WalPayloadProtection _protection;
 
@@ -43,6 +44,9 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     private int _state;
     private WalFaultedException? _fault;
     private Task? _closing; // the one close; every DisposeAsync awaits it
+
+    /// <summary>Test hook: runs inside a truncation once it has chosen its cut, before it looks the cut up.</summary>
+    internal Func<Task>? BeforeCutLookup { get; set; }
 
     public FasterWriteAheadLog(IOptions<WalOptions> options, ILogger<FasterWriteAheadLog>? logger = null, Protection.IDataKeyProvider? keys = null)
         : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), (ILogger?)logger, keys: keys)

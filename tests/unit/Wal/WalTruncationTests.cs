@@ -48,6 +48,36 @@ public sealed class WalTruncationTests : WalTestBase
     }
 
     [Fact]
+    public async Task A_truncation_that_finishes_while_another_looks_up_its_cut_does_not_fault_the_other()
+    {
+        // Seen in the WAL truncation crash test (every writer truncates): truncation A chose its cut (LSN 31), truncation B
+        // then cut further (LSN 81) and dropped the index entries and segments below; A's lookup of LSN 31 started past
+        // its own durable end and threw WalCorruptionException. Truncations now run one at a time.
+        await using var wal = Open(segmentBits: 13);
+        var faster = Assert.IsType<FasterWriteAheadLog>(wal);
+        await AppendFlushed(wal, 60);
+        wal.AdvanceApplied(new Lsn(30));
+        wal.AdvanceAudited(new Lsn(30));
+        Task<Lsn>? other = null;
+        faster.BeforeCutLookup = async () =>
+        {
+            faster.BeforeCutLookup = null; // once, in truncation A
+            await AppendFlushed(wal, 40, 100);
+            wal.AdvanceApplied(new Lsn(80));
+            wal.AdvanceAudited(new Lsn(80));
+            other = wal.TruncateAsync(Ct).AsTask();
+            await Task.WhenAny(other, Task.Delay(TimeSpan.FromSeconds(2), Ct)); // B finishes first, unless it must wait for A
+        };
+
+        var first = await wal.TruncateAsync(Ct);
+        Assert.NotNull(other);
+        var second = await other;
+        Assert.Equal(new Lsn(31), first);
+        Assert.Equal(new Lsn(81), second);
+        Assert.Equal(Enumerable.Range(81, 20).Select(i => (long)i), (await ReadAll(wal)).Select(r => r.Lsn.Value));
+    }
+
+    [Fact]
     public async Task Truncation_keeps_the_last_record()
     {
         await using var wal = Open(segmentBits: 13);
