@@ -89,7 +89,7 @@ public static class WalRecordHasher
         {
             AuditCanonicalEncoding.WriteText(output, record.PayloadKeyId!.Value.ToString("D"));
             AuditCanonicalEncoding.WriteText(output, record.Subject);
-            AuditCanonicalEncoding.WriteText(output, Convert.ToBase64String(record.SealedPayload.Span));
+            AuditCanonicalEncoding.WriteBase64(output, record.SealedPayload.Span);
         }
     }
 }

@@ -185,4 +185,21 @@ public sealed class AuditCanonicalEncodingTests
         Assert.Contains("payment received", text, StringComparison.Ordinal);
         Assert.Contains("""{"a":"first","z":"last"}""", text, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(1337)]
+    public void A_base64_field_is_the_text_field_of_its_base64_string_byte_for_byte(int length)
+    {
+        var bytes = new byte[length];
+        new Random(length).NextBytes(bytes);
+        var direct = new System.Buffers.ArrayBufferWriter<byte>();
+        AuditCanonicalEncoding.WriteBase64(direct, bytes);
+        var viaString = new System.Buffers.ArrayBufferWriter<byte>();
+        AuditCanonicalEncoding.WriteText(viaString, Convert.ToBase64String(bytes));
+        Assert.Equal(viaString.WrittenSpan.ToArray(), direct.WrittenSpan.ToArray());
+    }
 }
