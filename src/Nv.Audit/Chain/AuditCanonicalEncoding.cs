@@ -111,7 +111,14 @@ internal static class AuditCanonicalEncoding
         if (version >= Version3)
         {
             f.Text(entry.KeyId?.ToString("D"));
-            f.Base64(entry.Sealed);
+            if (entry.Sealed is { } sealedBytes)
+            {
+                f.Base64(sealedBytes);
+            }
+            else
+            {
+                f.Text(null);
+            }
         }
     }
 
@@ -185,14 +192,8 @@ internal static class AuditCanonicalEncoding
 
         // Standard base64 (with padding) of the bytes, as UTF-8: what Text(Convert.ToBase64String(bytes)) writes, without
         // the string (a sealed entry's data or a WAL record's sealed payload: kilobytes per write).
-        public void Base64(ReadOnlySpan<byte> bytes, bool present = true)
+        public void Base64(ReadOnlySpan<byte> bytes)
         {
-            if (!present)
-            {
-                Absent();
-                return;
-            }
-
             var length = System.Buffers.Text.Base64.GetMaxEncodedToUtf8Length(bytes.Length);
             var span = output.GetSpan(5 + length);
             span[0] = 1;
@@ -205,8 +206,6 @@ internal static class AuditCanonicalEncoding
             Record(output.WrittenCount + 5, length);
             output.Advance(5 + length);
         }
-
-        public void Base64(byte[]? bytes) => Base64(bytes, bytes is not null);
 
         // The round-trip format of a UTC DateTime is exactly TimestampFormat (7 fraction digits, 'Z'), written as UTF-8.
         public void Timestamp(DateTimeOffset value) =>

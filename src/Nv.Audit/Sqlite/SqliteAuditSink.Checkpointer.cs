@@ -22,12 +22,22 @@ internal sealed partial class SqliteAuditSink
 
     private void StartCheckpointer()
     {
-        // A failure is logged and tried again at the next tick; a store whose sync failed stops signing (ExecuteSynced),
-        // its checkpoints go on as they did when SQLite ran them inside the commits.
-        _walCheckpointer = new SqliteWalCheckpointer(_writeConnectionString, static () => false, ex => Log.WalCheckpointFailed(_logger, ex));
+        // A busy or passing failure is logged and tried again at the next tick. An I/O error (the checkpoint's sync of the
+        // WAL file or of the database file failed) stops the store as a failed synced commit does (ExecuteSynced), and a
+        // stopped store's files are left alone, as the entity store's are.
+        _walCheckpointer = new SqliteWalCheckpointer(_writeConnectionString, () => _syncFault is not null, WalCheckpointFailed);
         _checkpointStop = new CancellationTokenSource();
         var token = _checkpointStop.Token;
         _checkpointLoop = Task.Run(() => SignOverdueLoopAsync(token), CancellationToken.None);
+    }
+
+    private void WalCheckpointFailed(Exception exception)
+    {
+        Log.WalCheckpointFailed(_logger, exception);
+        if (exception is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_IOERR } io)
+        {
+            StopAfterSyncFailure(io);
+        }
     }
 
     private async Task StopCheckpointerAsync()

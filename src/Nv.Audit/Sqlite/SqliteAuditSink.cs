@@ -58,6 +58,9 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     /// <summary>Tests: an exception thrown by the next synced commits in place of their statement (a failed fsync).</summary>
     internal Func<SqliteException?>? InjectSyncFailure { get; set; }
 
+    /// <summary>Tests only: the background WAL checkpointer (null before the store opens).</summary>
+    internal SqliteWalCheckpointer? WalCheckpointer => _walCheckpointer;
+
     public SqliteAuditSink(AuditOptions options, ILogger<SqliteAuditSink>? logger = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);

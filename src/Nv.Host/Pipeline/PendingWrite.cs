@@ -101,11 +101,9 @@ internal sealed class PendingWrite
         if (Record is { } record && (record.Payload.ValueKind != System.Text.Json.JsonValueKind.Undefined || record.Items is not null
             || !record.SealedPayload.IsEmpty || record.Metadata is { Count: > 0 }))
         {
-            Record = record with { Payload = default, SealedPayload = default, Items = null, Metadata = EmptyMetadata };
+            Record = record with { Payload = default, SealedPayload = default, Items = null, Metadata = System.Collections.ObjectModel.ReadOnlyDictionary<string, string>.Empty };
         }
     }
-
-    private static readonly IReadOnlyDictionary<string, string> EmptyMetadata = new Dictionary<string, string>();
 
     /// <summary>The audit stage is done with it: an <see cref="AckLevel.Audited"/> caller hears the final outcome.</summary>
     public void OnAudited()

@@ -35,6 +35,46 @@ public sealed class SqliteAuditSyncFailureTests : AuditStoreFixture
     }
 
     [Fact]
+    public async Task An_io_error_in_a_background_checkpoint_stops_the_store()
+    {
+        // The checkpoint syncs the WAL file before copying it and the database file after: an I/O error there is the same
+        // lost write-back a failed durable point reports, and used to be logged at Debug only.
+        var sink = (SqliteAuditSink)Sink;
+        await sink.AppendAsync([Entry(entityId: "a")], new Lsn(1), Ct);
+        var checkpointer = sink.WalCheckpointer!;
+        var ticks = 0;
+        var failed = new TaskCompletionSource();
+        checkpointer.OnTick = () =>
+        {
+            if (Interlocked.Increment(ref ticks) == 1)
+            {
+                failed.TrySetResult();
+                throw new SqliteException("disk I/O error", SQLitePCL.raw.SQLITE_IOERR, 1034); // IOERR_FSYNC
+            }
+        };
+
+        await failed.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        Exception? stopped = null;
+        while (stopped is null && DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                await sink.MakeDurableAsync(Ct);
+                await Task.Delay(20, Ct);
+            }
+            catch (InvalidOperationException ex)
+            {
+                stopped = ex;
+            }
+        }
+
+        Assert.NotNull(stopped);
+        Assert.Contains("failed sync", stopped.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => sink.AppendAsync([Entry(entityId: "b")], new Lsn(2), Ct));
+    }
+
+    [Fact]
     public async Task The_first_durable_point_after_opening_syncs_even_when_nothing_was_appended_since()
     {
         // Entries a killed run appended with synchronous=NORMAL may sit unsynced in the page cache; the next run's first
