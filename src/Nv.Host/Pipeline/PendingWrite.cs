@@ -87,9 +87,9 @@ internal sealed class PendingWrite
     /// <summary>Every stage is done with the write (audited, or answered from a stored outcome): drops what only the
     /// stages read (the request's and the record's payloads, batch items) and keeps what a retry or a status read asks
     /// (key, fingerprint, outcome, the record's LSN and id, what the request named).</summary>
-    /// <remarks>The request-id cache keeps the last <see cref="PipelineOptions.RequestIdCacheSize"/> settled writes
-    /// (100,000 by default). With their payloads, every write's payload stayed live as long as its id was remembered,
-    /// copied through both younger GC generations into the oldest; what stays now is a few hundred bytes per write.</remarks>
+    /// <remarks>The request-id cache keeps the last <see cref="PipelineOptions.RequestIdCacheSize"/> settled writes. With
+    /// their payloads, every write's payload stayed live as long as its id was remembered, copied through both younger GC
+    /// generations into the oldest; what stays now is a few hundred bytes per write.</remarks>
     public void ReleasePayloads()
     {
         if (Request.Payload is not null || Request.Metadata is not null)
