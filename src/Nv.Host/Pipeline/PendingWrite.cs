@@ -11,6 +11,7 @@ namespace Nv.Host.Pipeline;
 internal sealed class PendingWrite
 {
     private WriteOutcome? _final;
+    private volatile bool _finished;
 
     public PendingWrite(WriteRequest request, AckLevel ack = AckLevel.Applied)
     {
@@ -74,6 +75,11 @@ internal sealed class PendingWrite
         }
     }
 
+    /// <summary>Every stage is done with the write (<see cref="ReleasePayloads"/> was called): audited, or answered from a
+    /// stored outcome. Its caller has its answer, whatever its ack level, and the database's request outcome answers a
+    /// retry the same way.</summary>
+    public bool IsFinished => _finished;
+
     /// <summary>The database decided: the outcome is final; an <see cref="AckLevel.Applied"/> caller hears it now.</summary>
     public void OnApplied(WriteOutcome outcome)
     {
@@ -92,6 +98,7 @@ internal sealed class PendingWrite
     /// generations into the oldest; what stays now is a few hundred bytes per write.</remarks>
     public void ReleasePayloads()
     {
+        _finished = true;
         if (Request.Payload is not null || Request.Metadata is not null)
         {
             Request = Request with { Payload = null, Metadata = null };

@@ -7,11 +7,12 @@ namespace Nv.Host.Pipeline;
 /// <summary>Remembers recent request ids (in their caller's scope) and the write that owns each, so a retry finds the
 /// first attempt without asking the database.</summary>
 /// <remarks>
-/// Authoritative for requests the database cannot answer yet: a write is <em>settled</em> once the database holds its
-/// outcome (answered from the database's request outcomes, answered Applied or Rejected, or at or below the applied
-/// watermark), and only settled ids are ever forgotten. An id still in flight, or durable in the WAL but not yet applied
-/// (answered Pending while the database is down), stays remembered however many writes follow, so a retry of it can
-/// never append a second record. Settled ids are forgotten oldest first beyond the capacity; a forgotten id is found in
+/// Authoritative for requests the database cannot answer yet, or not yet the way their first attempt answers: a write is
+/// <em>settled</em> once every stage is done with it (applied and audited, or answered from the database's request
+/// outcomes) or it was refused before the WAL, and only settled ids are ever forgotten. An id still in flight, durable in
+/// the WAL but not yet applied (answered Pending while the database is down), or applied but not yet audited, stays
+/// remembered however many writes follow, so a retry of it can never append a second record, nor hear an Audited answer
+/// before the audit. Settled ids are forgotten oldest first beyond the capacity; a forgotten id is found in
 /// the database's request outcomes. Thread-safe; the work per call is bounded.
 /// </remarks>
 internal sealed class RequestIdCache
@@ -23,18 +24,14 @@ internal sealed class RequestIdCache
     private readonly ConcurrentDictionary<RequestKey, PendingWrite> _byKey = new();
     private readonly ConcurrentQueue<PendingWrite> _order = new();
     private readonly int _capacity;
-    private readonly Func<Lsn> _appliedLsn;
     private int _count; // ConcurrentDictionary.Count takes every bucket lock: far too dear on the per-request path
     private int _queued;
 
     /// <param name="capacity">Settled ids to keep.</param>
-    /// <param name="appliedLsn">The applied watermark: the database reflects every record at or below it.</param>
-    public RequestIdCache(int capacity, Func<Lsn> appliedLsn)
+    public RequestIdCache(int capacity)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
-        ArgumentNullException.ThrowIfNull(appliedLsn);
         _capacity = capacity;
-        _appliedLsn = appliedLsn;
     }
 
     /// <summary>Ids currently remembered.</summary>
@@ -68,16 +65,29 @@ internal sealed class RequestIdCache
         }
     }
 
-    // Looks at the oldest entries: removed or replaced ones (stale) are dropped from the queue, settled ones are forgotten
-    // while over capacity, unsettled ones go to the back of the queue (they are never forgotten).
+    // Looks at the oldest entries: removed or replaced ones (stale) are dropped from the queue and settled ones forgotten
+    // while over capacity. An unsettled oldest entry stops the look: writes settle nearly in the order they came (the audit
+    // stage goes in LSN order), so the ones behind it are mostly unsettled too, and moving it to the back instead cost every
+    // add its whole budget of queue operations while an audit backlog sat at the head. Unsettled writes are outstanding
+    // ones, which the lag gate bounds (MaxLagRecords), so the cache stays bounded while it waits.
     private void MakeRoom()
     {
         var budget = EvictionBudget;
         while (budget-- > 0 && (Volatile.Read(ref _count) > _capacity || Volatile.Read(ref _queued) > 2 * _capacity)
-            && _order.TryDequeue(out var oldest))
+            && _order.TryPeek(out var head))
         {
+            if (IsLive(head) && !IsSettled(head))
+            {
+                return;
+            }
+
+            if (!_order.TryDequeue(out var oldest))
+            {
+                return;
+            }
+
             Interlocked.Decrement(ref _queued);
-            if (!_byKey.TryGetValue(oldest.Key, out var current) || !ReferenceEquals(current, oldest))
+            if (!IsLive(oldest))
             {
                 continue; // removed, or the id has a newer owner with its own queue entry
             }
@@ -89,25 +99,26 @@ internal sealed class RequestIdCache
                 continue;
             }
 
+            // Another add took the head between the look and the take, or the cache is back within capacity: keep it.
             _order.Enqueue(oldest);
             Interlocked.Increment(ref _queued);
         }
     }
 
-    /// <summary>Whether the database can answer a retry of this write by itself.</summary>
-    private bool IsSettled(PendingWrite write)
+    private bool IsLive(PendingWrite write) => _byKey.TryGetValue(write.Key, out var current) && ReferenceEquals(current, write);
+
+    /// <summary>Whether the database can answer a retry of this write by itself, exactly as this write answers it.</summary>
+    /// <remarks>Only once every stage is done with it: an applied write is not settled before its audit, because a retry of
+    /// an Audited write waits for the audit of its first attempt, while the database's outcome (there since the apply)
+    /// would answer at once (found by a review when the cache shrank to 1,024: one slow audit batch was enough).</remarks>
+    private static bool IsSettled(PendingWrite write)
     {
+        if (write.IsFinished)
+        {
+            return true; // audited, or answered from a stored outcome
+        }
+
         var completion = write.Completion.Task;
-        if (write.Final is not null || (completion.IsCompletedSuccessfully && completion.Result.Status is WriteStatus.Applied or WriteStatus.Rejected))
-        {
-            return true; // its outcome is in the database (decided by the apply stage, or found there)
-        }
-
-        if (write.Record is { } record)
-        {
-            return record.Lsn <= _appliedLsn(); // appended: settled once applied, however its caller was answered
-        }
-
-        return completion.IsFaulted || completion.IsCanceled; // refused or failed before the WAL: nothing to protect
+        return write.Record is null && (completion.IsFaulted || completion.IsCanceled); // refused or failed before the WAL
     }
 }

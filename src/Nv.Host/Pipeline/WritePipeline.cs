@@ -68,7 +68,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         _options = options.Value;
         _validator = new RequestValidator(_options);
         _batchValidator = new BatchValidator(_options, _validator);
-        _requests = new RequestIdCache(_options.RequestIdCacheSize, () => _wal.AppliedLsn);
+        _requests = new RequestIdCache(_options.RequestIdCacheSize);
         _positions = positions ?? audit.Positions;
         _lag = new LagGate(_positions, _options, () => _audit.HasGap);
         _logger = logger;

@@ -229,4 +229,58 @@ public sealed class IdempotencyTests
         Assert.False(reused.IsReplay);
         Assert.Equal(4, h.Wal.Records.Count);
     }
+
+    [Fact]
+    public async Task An_applied_write_is_remembered_until_its_audit_so_a_retry_of_an_audited_write_waits_for_the_audit()
+    {
+        // The request-id cache forgets settled writes beyond its size, and a forgotten id is answered from the database's
+        // outcome, which exists from the apply on: a write forgotten between its apply and its audit let a retry of an
+        // Audited write hear "applied" before the audit entry existed (a review found it once the cache shrank to 1,024).
+        var auditGate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var audit = new InMemoryAuditSink { AppendGate = auditGate.Task };
+        await using var h = new PipelineHarness(audit: audit, ack: AckLevel.Applied, configure: o =>
+        {
+            o.RequestIdCacheSize = 1;
+            o.MaxLagTime = TimeSpan.FromHours(1);
+        });
+        h.Pipeline.Start();
+        var first = h.Pipeline.WriteAsync(PipelineHarness.Create("w", "a") with { Ack = AckLevel.Audited }, Ct);
+        Task<WriteOutcome> retry;
+        try
+        {
+            await WritePipelineTests.WaitUntil(() => h.Pipeline.Positions.Applied >= new Lsn(1));
+            for (var i = 0; i < 3; i++)
+            {
+                Assert.Equal(WriteStatus.Applied, (await h.Pipeline.WriteAsync(PipelineHarness.Create("f" + i, "f" + i), Ct)).Status);
+            }
+
+            Assert.True(h.Pipeline.TryGetRemembered(new RequestKey("u1", "w"), out _), "an applied but unaudited write was forgotten");
+            retry = h.Pipeline.WriteAsync(PipelineHarness.Create("w", "a") with { Ack = AckLevel.Audited }, Ct);
+            await Task.Delay(100, Ct);
+            Assert.False(retry.IsCompleted, "a retry of an Audited write was answered before its audit");
+            Assert.False(first.IsCompleted);
+        }
+        finally
+        {
+            auditGate.TrySetResult(); // also when an assertion failed: the pipeline's stop waits for the audit stage
+        }
+
+        var answer = await retry.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.True(answer.IsReplay);
+        Assert.Equal(WriteStatus.Applied, answer.Status);
+        Assert.Equal(WriteStatus.Applied, (await first.WaitAsync(TimeSpan.FromSeconds(10), Ct)).Status);
+        Assert.Single(audit.Entries, e => e.RequestId == "w");
+
+        // Audited now: settled, so it is forgotten as later writes come, and a retry is answered from the database alike.
+        for (var i = 3; i < 6; i++)
+        {
+            await h.Pipeline.WriteAsync(PipelineHarness.Create("f" + i, "f" + i) with { Ack = AckLevel.Audited }, Ct);
+        }
+
+        Assert.False(h.Pipeline.TryGetRemembered(new RequestKey("u1", "w"), out _));
+        var late = await h.Pipeline.WriteAsync(PipelineHarness.Create("w", "a") with { Ack = AckLevel.Audited }, Ct);
+        Assert.True(late.IsReplay);
+        Assert.Equal(answer.Lsn, late.Lsn);
+        Assert.Single(h.Wal.Records, r => r.RequestId == "w");
+    }
 }

@@ -14,15 +14,16 @@ public sealed class RequestIdCacheTests
         UserId = user,
     });
 
-    // Answered Applied: the database holds its outcome, so the cache may forget it.
+    // Answered Applied and every stage done with it (audited): the database answers a retry alike, so the cache may forget it.
     private static PendingWrite Settled(string requestId)
     {
         var write = Write(requestId);
         write.Answer(new WriteOutcome { RequestId = requestId, Status = WriteStatus.Applied, Lsn = new Lsn(1) });
+        write.ReleasePayloads();
         return write;
     }
 
-    private static RequestIdCache Cache(int capacity, Func<Lsn>? applied = null) => new(capacity, applied ?? (() => Lsn.None));
+    private static RequestIdCache Cache(int capacity) => new(capacity);
 
     [Fact]
     public void The_first_write_of_an_id_owns_it_and_a_retry_gets_the_owner()
@@ -60,10 +61,9 @@ public sealed class RequestIdCacheTests
     }
 
     [Fact]
-    public void A_write_in_flight_or_durable_but_unapplied_is_never_forgotten()
+    public void A_write_in_flight_durable_but_unapplied_or_applied_but_unaudited_is_never_forgotten()
     {
-        var applied = Lsn.None;
-        var cache = Cache(2, () => applied);
+        var cache = Cache(2);
         var inFlight = Write("in-flight");
         var pending = Write("pending");
         pending.Record = new WalRecord
@@ -72,8 +72,11 @@ public sealed class RequestIdCacheTests
             Operation = WalOperation.Create, DtoType = "Item", EntityId = "e", Payload = default, ReplayKey = "k", RequestId = "pending",
         };
         pending.Answer(new WriteOutcome { RequestId = "pending", Status = WriteStatus.Pending, Lsn = new Lsn(7) }); // database down
+        var unaudited = Write("unaudited");
+        unaudited.OnApplied(new WriteOutcome { RequestId = "unaudited", Status = WriteStatus.Applied, Lsn = new Lsn(8) }); // its audit still to come
         cache.GetOrAdd(inFlight);
         cache.GetOrAdd(pending);
+        cache.GetOrAdd(unaudited);
         for (var i = 0; i < 50; i++)
         {
             cache.GetOrAdd(Settled("later-" + i));
@@ -81,17 +84,53 @@ public sealed class RequestIdCacheTests
 
         Assert.Same(inFlight, cache.GetOrAdd(Write("in-flight")));
         Assert.Same(pending, cache.GetOrAdd(Write("pending")));
+        Assert.Same(unaudited, cache.GetOrAdd(Write("unaudited")));
 
-        // Once the database has applied it (the applied watermark passed its LSN), it is settled like any other.
-        applied = new Lsn(7);
+        // Once every stage is done with them (applied, then audited), they are settled like any other: forgotten once the
+        // oldest write, still in flight, no longer holds the line (writes settle nearly in order, so the cache waits for
+        // its oldest unsettled write instead of cycling it; the lag gate bounds how many there are).
+        pending.ReleasePayloads();
+        unaudited.ReleasePayloads();
+        cache.GetOrAdd(Settled("even-later"));
+        Assert.Same(pending, cache.GetOrAdd(Write("pending")));
+        Assert.Same(inFlight, cache.GetOrAdd(Write("in-flight")));
+
+        inFlight.Answer(new WriteOutcome { RequestId = "in-flight", Status = WriteStatus.Applied, Lsn = new Lsn(6) });
+        inFlight.ReleasePayloads();
         for (var i = 0; i < 50; i++)
         {
             cache.GetOrAdd(Settled("even-later-" + i));
         }
 
-        var fresh = Write("pending");
-        Assert.Same(fresh, cache.GetOrAdd(fresh));
-        Assert.Same(inFlight, cache.GetOrAdd(Write("in-flight")));
+        foreach (var id in (string[])["in-flight", "pending", "unaudited"])
+        {
+            var fresh = Write(id);
+            Assert.Same(fresh, cache.GetOrAdd(fresh));
+        }
+
+        Assert.InRange(cache.Count, 1, 2 + 3); // the capacity, plus the fresh writes of the three ids (unsettled)
+    }
+
+    [Fact]
+    public void An_unsettled_oldest_write_holds_eviction_back_and_the_cache_catches_up_once_it_settles()
+    {
+        var cache = Cache(2);
+        var oldest = Write("oldest");
+        cache.GetOrAdd(oldest);
+        for (var i = 0; i < 20; i++)
+        {
+            cache.GetOrAdd(Settled("s" + i));
+        }
+
+        Assert.Equal(21, cache.Count); // nothing forgotten past the unsettled head
+        oldest.Answer(new WriteOutcome { RequestId = "oldest", Status = WriteStatus.Applied, Lsn = new Lsn(1) });
+        oldest.ReleasePayloads();
+        for (var i = 0; i < 4; i++)
+        {
+            cache.GetOrAdd(Settled("t" + i)); // each add forgets up to its budget of settled ids
+        }
+
+        Assert.Equal(2, cache.Count);
     }
 
     [Fact]
