@@ -141,23 +141,29 @@ internal sealed class BatchHandler
 
     private static IResult Rejected(HttpContext context, BatchRequest request, BatchOutcome outcome, List<BatchItemView> views)
     {
-        var failed = outcome.FailedItem is { } f && f >= 0 && f < request.Items.Count ? f : 0;
-        var item = request.Items[failed];
+        // A retry answered from the stored request outcome after the batch's record left the WAL (its resolution, which
+        // names the failed item, is purged with it) knows why the batch was rejected but not which item: it says so
+        // instead of naming item 0 (which named a wrong item, and could turn a 412 into a 409).
+        int? failed = outcome.FailedItem is { } f && f >= 0 && f < request.Items.Count ? f : null;
+        var item = failed is { } known ? request.Items[known] : null;
         var ext = new Dictionary<string, object?>
         {
             ["lsn"] = outcome.Lsn == Lsn.None ? null : outcome.Lsn.Value,
             ["failedItem"] = failed,
-            ["item"] = views[failed],
+            ["item"] = failed is { } index ? views[index] : null,
             ["items"] = views,
         };
-        var name = string.Create(CultureInfo.InvariantCulture, $"Batch item {failed} ({OpName(item.Operation)} {item.DtoType} '{item.EntityId}')");
+        var name = item is null
+            ? "One item (which one is no longer known: the batch's record has left the WAL)"
+            : string.Create(CultureInfo.InvariantCulture, $"Batch item {failed} ({OpName(item.Operation)} {item.DtoType} '{item.EntityId}')");
+        var namesVersion = item is null ? request.Items.Any(static i => i.ExpectedLsn is not null) : item.ExpectedLsn is not null;
         return outcome.RejectReason switch
         {
             RejectReason.AlreadyExists => Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.AlreadyExists,
                 "An item's entity already exists", name + " creates an entity that already exists; nothing of the batch was written.", ext),
             RejectReason.NotFound => Problems.Create(context, StatusCodes.Status404NotFound, ProblemTypes.NotFound,
                 "An item's entity does not exist", name + " targets an entity that does not exist (or was deleted); nothing of the batch was written.", ext),
-            RejectReason.PreconditionFailed when item.ExpectedLsn is not null => Problems.Create(context, StatusCodes.Status412PreconditionFailed,
+            RejectReason.PreconditionFailed when namesVersion => Problems.Create(context, StatusCodes.Status412PreconditionFailed,
                 ProblemTypes.PreconditionFailed, "Precondition failed",
                 name + " names a version (ifMatch) the entity is not at; read it again and retry. Nothing of the batch was written.", ext),
             RejectReason.PreconditionFailed => Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.ConcurrentModification,

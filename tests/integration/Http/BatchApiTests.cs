@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Nv.Integration.Tests.Http;
 
@@ -195,5 +196,34 @@ public sealed class BatchApiTests(OpenAppFixture fixture) : IClassFixture<OpenAp
         var bad = NvTestApp.Request(HttpMethod.Post, $"/v1/entities/Item/{Id()}", "{}", NvTestApp.NewRequestId());
         bad.Headers.Add("X-Dto-Version", "-1");
         await NvTestApp.AssertProblemAsync(await _app.Client.SendAsync(bad, Ct), 400, "validation");
+    }
+
+    [Fact]
+    public async Task A_retried_rejected_batch_whose_record_left_the_wal_does_not_name_a_wrong_item()
+    {
+        // The request-id cache (of 1 here) forgets the batch once later writes are audited, and WAL truncation purges the
+        // record's resolution, the only place that names the failed item: the retry is answered from the request outcome.
+        await using var app = await NvTestApp.StartAsync(null, "--Nv:Pipeline:RequestIdCacheSize=1");
+        var existing = Id();
+        await app.CreateAsync("Order", existing, "{}");
+        var requestId = NvTestApp.NewRequestId();
+        var body = $$$"""{"items":[{"op":"create","dtoType":"Order","entityId":"{{{Id()}}}","payload":{}},{"op":"create","dtoType":"Order","entityId":"{{{existing}}}","payload":{}}]}""";
+        var first = await NvTestApp.AssertProblemAsync(
+            await app.Client.SendAsync(NvTestApp.Request(HttpMethod.Post, "/v1/batch", body, requestId), Ct), 409, "already-exists");
+        Assert.Equal(1, first.GetProperty("failedItem").GetInt32());
+        for (var i = 0; i < 3; i++)
+        {
+            await app.CreateAsync("Order", Id(), "{}"); // audited: settled, so the batch is forgotten
+        }
+
+        await app.App.Services.GetRequiredService<Nv.DbWriter.IDbWriter>().PurgeAsync(app.Wal.DurableLsn, Ct);
+
+        var retry = await app.Client.SendAsync(NvTestApp.Request(HttpMethod.Post, "/v1/batch", body, requestId), Ct);
+        Assert.Equal("true", retry.Headers.GetValues("X-Nv-Replayed").Single());
+        var problem = await NvTestApp.AssertProblemAsync(retry, 409, "already-exists");
+        Assert.Equal(JsonValueKind.Null, problem.GetProperty("failedItem").ValueKind);
+        Assert.Equal(JsonValueKind.Null, problem.GetProperty("item").ValueKind);
+        Assert.DoesNotContain("Batch item 0", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(first.GetProperty("lsn").GetInt64(), problem.GetProperty("lsn").GetInt64());
     }
 }
