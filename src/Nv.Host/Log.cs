@@ -42,7 +42,7 @@ internal static partial class Log
     public static partial void AuditedPositionBelowWal(ILogger logger, long audited, long firstLsn);
 
     [LoggerMessage(EventId = 3090, Level = LogLevel.Warning,
-        Message = "A retry of rejected batch {RequestId} (lsn {Lsn}) is answered without its failed item: its stored resolution could not be read")]
+        Message = "A retry of request {RequestId} (lsn {Lsn}) is answered without what only its stored resolution holds (a rejected batch's failed item, an audit event's entry id): the resolution could not be read")]
     public static partial void FailedItemUnknown(ILogger logger, Exception exception, string requestId, long lsn);
 
     [LoggerMessage(EventId = 3014, Level = LogLevel.Debug, Message = "Pipeline {Stage}: {Count} records through lsn {Lsn} in {Ms:F2} ms")]

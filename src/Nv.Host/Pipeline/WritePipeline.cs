@@ -275,19 +275,21 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         FailedItem = failedItem,
     };
 
-    // A rejected batch's outcome names the item that failed; the request outcome table does not keep it, the record's
-    // stored resolution does (while the WAL still holds the record; after that the item is unknown: null). When that
-    // read fails the answer leaves the item unknown too: the outcome itself is known, and a store error here must not
-    // fail the commit stage (it answers a whole batch of callers).
+    // The request outcome table keeps what every answer needs; two answers need more, which the record's stored resolution
+    // has (while the WAL still holds the record; after that it is unknown: null): a rejected batch's failed item, and a
+    // custom audit event's record id, which is its audit entry's id (the event's answer names it; the entry itself may not
+    // be in the trail yet: its audit failed and waits for the backfill). When that read fails the answer leaves them
+    // unknown too: the outcome itself is known, and a store error here must not fail the commit stage (it answers a
+    // whole batch of callers).
     private async Task<WriteOutcome> FromStoredAsync(RequestOutcome stored, CancellationToken cancellationToken)
     {
-        int? failedItem = null;
-        if (stored is { Status: ApplyStatus.Rejected, Operation: WalOperation.Batch })
+        RecordResolution? resolution = null;
+        if (stored is { Status: ApplyStatus.Rejected, Operation: WalOperation.Batch } or { Status: ApplyStatus.Applied, Operation: WalOperation.AuditEvent })
         {
             try
             {
                 var resolutions = await _db.GetResolutionsAsync(new Lsn(stored.Lsn.Value - 1), 1, cancellationToken);
-                failedItem = resolutions.FirstOrDefault(r => r.Lsn == stored.Lsn)?.FailedItem;
+                resolution = resolutions.FirstOrDefault(r => r.Lsn == stored.Lsn);
             }
             catch (DbWriterException ex)
             {
@@ -295,7 +297,8 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             }
         }
 
-        return FromStored(stored, failedItem);
+        var outcome = FromStored(stored, resolution?.FailedItem);
+        return stored.Operation == WalOperation.AuditEvent && resolution is not null ? outcome with { RecordId = resolution.WalId } : outcome;
     }
 
     private static string Describe(WriteRequest request) =>

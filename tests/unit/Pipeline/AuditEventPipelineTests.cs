@@ -70,4 +70,32 @@ public sealed class AuditEventPipelineTests
             h.Pipeline.RecordAsync(Event("e3") with { EntityId = "../x" }, Ct))).Field);
         Assert.Empty(h.Wal.Records);
     }
+
+    [Fact]
+    public async Task A_retry_of_a_forgotten_event_names_the_same_entry_even_while_its_audit_waits_for_the_backfill()
+    {
+        // The answer names the event's entry (its id is the WAL record's). A retry the request-id cache no longer remembers
+        // is answered from the database's outcome, which does not keep that id: it was looked up in the audit trail, where
+        // an event whose audit failed is missing until the backfill, so the retry named no entry.
+        var audit = new InMemoryAuditSink { Unwritable = true };
+        await using var h = new PipelineHarness(audit: audit, ack: AckLevel.Applied, configure: o => o.RequestIdCacheSize = 1);
+        h.Pipeline.Start();
+        var first = await h.Pipeline.RecordAsync(Event("ev-1") with { Ack = AckLevel.Applied }, Ct);
+        Assert.NotNull(first.EntryId);
+        await WritePipelineTests.WaitUntil(() => h.Coordinator.HasGap); // its audit failed: the entry waits for the backfill
+        var key = new Nv.DbWriter.RequestKey("admin", "ev-1");
+        for (var i = 0; h.Pipeline.TryGetRemembered(key, out _); i++)
+        {
+            Assert.True(i < 100, "the event was never forgotten");
+            await h.Pipeline.WriteAsync(PipelineHarness.Create("w" + i, "e" + i), Ct);
+        }
+
+        var retry = await h.Pipeline.RecordAsync(Event("ev-1") with { Ack = AckLevel.Applied }, Ct);
+        Assert.True(retry.IsReplay);
+        Assert.Equal(first.EntryId, retry.EntryId);
+
+        audit.Unwritable = false;
+        Assert.True(await h.Coordinator.BackfillAsync(null, null, Ct) > 0);
+        Assert.Contains(audit.Entries, e => e.Id == first.EntryId);
+    }
 }
