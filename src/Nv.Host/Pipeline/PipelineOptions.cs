@@ -36,8 +36,8 @@ public sealed class PipelineOptions
     public int ReplayBatchSize { get; set; } = 256;
 
     /// <summary>Settled request ids remembered in memory for idempotent retries (older ones are found in the database's
-    /// request outcomes). Requests still in flight, or durable in the WAL but not yet applied, are never forgotten, so
-    /// the cache can hold more while the database is behind.</summary>
+    /// request outcomes). Requests still in flight, durable in the WAL but not yet applied, or applied but not yet audited
+    /// are never forgotten, so the cache can hold more while the database or the audit store is behind.</summary>
     /// <remarks>Only retries are answered from it (a new id is never in it), and a retry of a forgotten id gets the same
     /// answer from the database, so its size is a cost, not a guarantee. 1,024 by default (100,000 until 2026-12-07):
     /// every remembered write outlives a few young-generation collections and is copied into the oldest one, and at

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Nv.DbWriter;
-using Nv.Wal;
 
 namespace Nv.Host.Pipeline;
 
