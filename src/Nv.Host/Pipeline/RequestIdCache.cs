@@ -25,6 +25,7 @@ internal sealed class RequestIdCache
     private readonly int _capacity;
     private int _count; // ConcurrentDictionary.Count takes every bucket lock: far too dear on the per-request path
     private int _queued;
+    private int _stale; // queue entries of removed writes, still queued
 
     /// <param name="capacity">Settled ids to keep.</param>
     public RequestIdCache(int capacity)
@@ -35,6 +36,9 @@ internal sealed class RequestIdCache
 
     /// <summary>Ids currently remembered.</summary>
     public int Count => Volatile.Read(ref _count);
+
+    /// <summary>Entries in the eviction queue, stale ones included (tests).</summary>
+    internal int Queued => Volatile.Read(ref _queued);
 
     /// <summary>Adds <paramref name="candidate"/> unless its id is known; returns the write that owns the id.</summary>
     public PendingWrite GetOrAdd(PendingWrite candidate)
@@ -61,6 +65,7 @@ internal sealed class RequestIdCache
         if (_byKey.TryRemove(new KeyValuePair<RequestKey, PendingWrite>(write.Key, write)))
         {
             Interlocked.Decrement(ref _count);
+            Interlocked.Increment(ref _stale); // its queue entry stays until MakeRoom drops it
         }
     }
 
@@ -68,14 +73,17 @@ internal sealed class RequestIdCache
     // while over capacity. An unsettled oldest entry stops the look: writes settle nearly in the order they came (the audit
     // stage goes in LSN order), so the ones behind it are mostly unsettled too, and moving it to the back instead cost every
     // add its whole budget of queue operations while an audit backlog sat at the head. Unsettled writes are outstanding
-    // ones, which the lag gate bounds (MaxLagRecords), so the cache stays bounded while it waits.
+    // ones, which the lag gate bounds (MaxLagRecords), so the cache stays bounded while it waits. The entries of removed
+    // writes (refused, or given up before the queue: callers timing out during a database outage, say) are not bounded by
+    // it: past the capacity of them, the unsettled head goes to the back again so that the stale entries behind it are
+    // dropped (found by a review: they piled up for as long as the head stayed unsettled, each holding its payload).
     private void MakeRoom()
     {
         var budget = EvictionBudget;
         while (budget-- > 0 && (Volatile.Read(ref _count) > _capacity || Volatile.Read(ref _queued) > 2 * _capacity)
             && _order.TryPeek(out var head))
         {
-            if (IsLive(head) && !IsSettled(head))
+            if (IsLive(head) && !IsSettled(head) && Volatile.Read(ref _stale) <= _capacity)
             {
                 return;
             }
@@ -88,7 +96,8 @@ internal sealed class RequestIdCache
             Interlocked.Decrement(ref _queued);
             if (!IsLive(oldest))
             {
-                continue; // removed, or the id has a newer owner with its own queue entry
+                Interlocked.Decrement(ref _stale);
+                continue; // removed (the id may have a newer owner, with its own queue entry)
             }
 
             if (Volatile.Read(ref _count) > _capacity && IsSettled(oldest)

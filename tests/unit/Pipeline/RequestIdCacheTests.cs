@@ -184,4 +184,24 @@ public sealed class RequestIdCacheTests
 
         Assert.InRange(cache.Count, 1, 100);
     }
+
+    [Fact]
+    public void Removed_writes_behind_an_unsettled_oldest_write_do_not_pile_up_in_the_queue()
+    {
+        // During a database outage the oldest write stays unsettled (answered Pending) while callers give up on newer ones
+        // (removed): their queue entries were dropped only past the head, so they piled up for as long as the outage lasted.
+        var cache = Cache(4);
+        var stuck = Write("stuck");
+        cache.GetOrAdd(stuck);
+        for (var i = 0; i < 1_000; i++)
+        {
+            var gaveUp = Write("r" + i);
+            cache.GetOrAdd(gaveUp);
+            cache.Remove(gaveUp);
+        }
+
+        Assert.InRange(cache.Queued, 1, 2 * (4 + 8)); // capacity-bound, not 1,001
+        Assert.Same(stuck, cache.GetOrAdd(Write("stuck")));
+        Assert.Equal(1, cache.Count);
+    }
 }
