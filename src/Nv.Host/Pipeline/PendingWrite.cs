@@ -75,7 +75,7 @@ internal sealed class PendingWrite
         }
     }
 
-    /// <summary>Every stage is done with the write (<see cref="ReleasePayloads"/> was called): audited, or answered from a
+    /// <summary>Every stage is done with the write (<see cref="Finish"/> was called): audited, or answered from a
     /// stored outcome. Its caller has its answer, whatever its ack level, and the database's request outcome answers a
     /// retry the same way.</summary>
     public bool IsFinished => _finished;
@@ -90,13 +90,14 @@ internal sealed class PendingWrite
         }
     }
 
-    /// <summary>Every stage is done with the write (audited, or answered from a stored outcome): drops what only the
-    /// stages read (the request's and the record's payloads, batch items) and keeps what a retry or a status read asks
-    /// (key, fingerprint, outcome, the record's LSN and id, what the request named).</summary>
+    /// <summary>Every stage is done with the write (audited, or answered from a stored outcome): marks it finished (the
+    /// request-id cache may forget it from now on) and drops what only the stages read (the request's and the record's
+    /// payloads, batch items), keeping what a retry or a status read asks (key, fingerprint, outcome, the record's LSN and
+    /// id, what the request named).</summary>
     /// <remarks>The request-id cache keeps the last <see cref="PipelineOptions.RequestIdCacheSize"/> settled writes. With
     /// their payloads, every write's payload stayed live as long as its id was remembered, copied through both younger GC
     /// generations into the oldest; what stays now is a few hundred bytes per write.</remarks>
-    public void ReleasePayloads()
+    public void Finish()
     {
         _finished = true;
         if (Request.Payload is not null || Request.Metadata is not null)

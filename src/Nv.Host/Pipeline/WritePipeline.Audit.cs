@@ -46,7 +46,7 @@ internal sealed partial class WritePipeline
                 foreach (var write in chunk.Writes)
                 {
                     write.OnAudited();
-                    write.ReleasePayloads();
+                    write.Finish();
                     Done(write);
                 }
             }

@@ -260,7 +260,7 @@ internal sealed partial class WritePipeline
             }
 
             write.Answer(answers[write.Key]);
-            write.ReleasePayloads();
+            write.Finish();
             Done(write);
             return true;
         });

@@ -19,11 +19,20 @@ public sealed class RequestIdCacheTests
     {
         var write = Write(requestId);
         write.Answer(new WriteOutcome { RequestId = requestId, Status = WriteStatus.Applied, Lsn = new Lsn(1) });
-        write.ReleasePayloads();
+        write.Finish();
         return write;
     }
 
     private static RequestIdCache Cache(int capacity) => new(capacity);
+
+    // A cache whose oldest entry is a write still in flight (or answered Pending while the database is down).
+    private static (RequestIdCache Cache, PendingWrite Oldest) WithUnsettledHead(int capacity)
+    {
+        var cache = Cache(capacity);
+        var oldest = Write("oldest");
+        cache.GetOrAdd(oldest);
+        return (cache, oldest);
+    }
 
     [Fact]
     public void The_first_write_of_an_id_owns_it_and_a_retry_gets_the_owner()
@@ -89,14 +98,14 @@ public sealed class RequestIdCacheTests
         // Once every stage is done with them (applied, then audited), they are settled like any other: forgotten once the
         // oldest write, still in flight, no longer holds the line (writes settle nearly in order, so the cache waits for
         // its oldest unsettled write instead of cycling it; the lag gate bounds how many there are).
-        pending.ReleasePayloads();
-        unaudited.ReleasePayloads();
+        pending.Finish();
+        unaudited.Finish();
         cache.GetOrAdd(Settled("even-later"));
         Assert.Same(pending, cache.GetOrAdd(Write("pending")));
         Assert.Same(inFlight, cache.GetOrAdd(Write("in-flight")));
 
         inFlight.Answer(new WriteOutcome { RequestId = "in-flight", Status = WriteStatus.Applied, Lsn = new Lsn(6) });
-        inFlight.ReleasePayloads();
+        inFlight.Finish();
         for (var i = 0; i < 50; i++)
         {
             cache.GetOrAdd(Settled("even-later-" + i));
@@ -114,9 +123,7 @@ public sealed class RequestIdCacheTests
     [Fact]
     public void An_unsettled_oldest_write_holds_eviction_back_and_the_cache_catches_up_once_it_settles()
     {
-        var cache = Cache(2);
-        var oldest = Write("oldest");
-        cache.GetOrAdd(oldest);
+        var (cache, oldest) = WithUnsettledHead(2);
         for (var i = 0; i < 20; i++)
         {
             cache.GetOrAdd(Settled("s" + i));
@@ -124,7 +131,7 @@ public sealed class RequestIdCacheTests
 
         Assert.Equal(21, cache.Count); // nothing forgotten past the unsettled head
         oldest.Answer(new WriteOutcome { RequestId = "oldest", Status = WriteStatus.Applied, Lsn = new Lsn(1) });
-        oldest.ReleasePayloads();
+        oldest.Finish();
         for (var i = 0; i < 4; i++)
         {
             cache.GetOrAdd(Settled("t" + i)); // each add forgets up to its budget of settled ids
@@ -190,9 +197,7 @@ public sealed class RequestIdCacheTests
     {
         // During a database outage the oldest write stays unsettled (answered Pending) while callers give up on newer ones
         // (removed): their queue entries were dropped only past the head, so they piled up for as long as the outage lasted.
-        var cache = Cache(4);
-        var stuck = Write("stuck");
-        cache.GetOrAdd(stuck);
+        var (cache, stuck) = WithUnsettledHead(4);
         for (var i = 0; i < 1_000; i++)
         {
             var gaveUp = Write("r" + i);
@@ -201,7 +206,7 @@ public sealed class RequestIdCacheTests
         }
 
         Assert.InRange(cache.Queued, 1, 2 * (4 + 8)); // capacity-bound, not 1,001
-        Assert.Same(stuck, cache.GetOrAdd(Write("stuck")));
+        Assert.Same(stuck, cache.GetOrAdd(Write("oldest")));
         Assert.Equal(1, cache.Count);
     }
 }
