@@ -47,8 +47,7 @@ internal static class StraceLog
                     continue;
                 }
 
-                // "= ?": the process died inside the call, whose effect may or may not have happened.
-                yield return ret is not null && ret.StartsWith('?')
+                yield return Unknown(ret)
                     ? new Syscall(tid, started.Name, started.Args + moreArgs, null, started.Entry, int.MaxValue)
                     : new Syscall(tid, started.Name, started.Args + moreArgs, ret, started.Entry, number);
                 continue;
@@ -70,8 +69,8 @@ internal static class StraceLog
 
             if (SplitReturn(body, out var args, out var result))
             {
-                yield return result is not null && result.StartsWith('?')
-                    ? new Syscall(tid, name, args, null, number, int.MaxValue) // died inside the call
+                yield return Unknown(result)
+                    ? new Syscall(tid, name, args, null, number, int.MaxValue)
                     : new Syscall(tid, name, args, result, number, number);
             }
         }
@@ -81,6 +80,12 @@ internal static class StraceLog
             yield return new Syscall(tid, started.Name, started.Args, null, started.Entry, int.MaxValue);
         }
     }
+
+    // "= ?": the process died inside the call, whose effect may or may not have happened. "= -1 (errno N)" with no name
+    // for N: strace read a return value no kernel call gives (seen as the last answer of a write whose thread was being
+    // SIGKILLed: the write had happened, strace printed errno 2^64-18); the effect is just as unknown.
+    private static bool Unknown(string? ret) =>
+        ret is not null && (ret.StartsWith('?') || ret.StartsWith("-1 (errno ", StringComparison.Ordinal));
 
     // "args) = ret" (strace pads with spaces before '='): the last " = " that follows a ')'.
     private static bool SplitReturn(ReadOnlySpan<char> text, out string args, out string? ret)
