@@ -36,14 +36,14 @@ public sealed class DataKey : IDisposable
     /// <summary>The key's id: stored next to every value it seals, and with the wrapped key.</summary>
     public Guid Id { get; }
 
-    /// <summary>A new random key (from the OS CSPRNG) with a new UUIDv7 id.</summary>
+    /// <summary>A new random key (from the OS CSPRNG) with a new id (<see cref="DataKeyIds"/>: in creation order where it is stored).</summary>
     public static DataKey Generate()
     {
         Span<byte> material = stackalloc byte[KeyMaterialSize];
         RandomNumberGenerator.Fill(material);
         try
         {
-            return new DataKey(Guid.CreateVersion7(), material);
+            return new DataKey(DataKeyIds.Next(), material);
         }
         finally
         {

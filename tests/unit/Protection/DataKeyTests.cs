@@ -97,4 +97,25 @@ public sealed class DataKeyTests
         CryptographicOperations.ZeroMemory(material);
         Assert.Throws<ArgumentException>(() => DataKey.FromKeyMaterial(Guid.NewGuid(), new byte[16]));
     }
+
+    // SQLite stores a key id as Guid.ToByteArray(), MongoDB as its "D" text; keys are stored and assigned in the order they
+    // were made. UUIDv7 ids (before) sorted in that order only as text: each key's insert and assignment then hit a random
+    // page of SQLite's key table.
+    [Fact]
+    public void New_key_ids_are_unique_and_sort_in_creation_order_as_stored_bytes_and_as_text()
+    {
+        var ids = new List<Guid>();
+        for (var i = 0; i < 2000; i++)
+        {
+            using var key = DataKey.Generate();
+            ids.Add(key.Id);
+        }
+
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        for (var i = 1; i < ids.Count; i++)
+        {
+            Assert.True(ids[i - 1].ToByteArray().AsSpan().SequenceCompareTo(ids[i].ToByteArray()) < 0, $"stored bytes out of order at {i}");
+            Assert.True(string.CompareOrdinal(ids[i - 1].ToString("D"), ids[i].ToString("D")) < 0, $"text out of order at {i}");
+        }
+    }
 }
