@@ -85,14 +85,16 @@ internal sealed class LogScanner
             var valid = LoadPage(pageStart);
             if (offset + EntryHeaderSize > valid)
             {
-                if (end == long.MaxValue && offset >= valid)
+                // FasterLog writes whole sectors, zero-filled after its tail: when the last entry ends 4 or 8 bytes before a
+                // sector boundary, the file ends with zeros too short for a header, which are the end of the log.
+                if (end == long.MaxValue && (offset >= valid || !_page.AsSpan(offset, valid - offset).ContainsAnyExcept((byte)0)))
                 {
                     return ScanStep.End;
                 }
 
                 if (end == long.MaxValue)
                 {
-                    // FasterLog writes whole sectors: a file that ends inside an entry header is a torn or cut write.
+                    // Non-zero bytes too short for a header: a torn or cut write.
                     Reason = $"segment file '{_reader.SegmentPath(address)}' ends inside an entry header";
                     return ScanStep.Damage;
                 }
