@@ -12,9 +12,12 @@ namespace Nv.Wal.Protection;
 /// Unix time in milliseconds when it made its first key (6 bytes, big-endian) and 2 random bytes. The last eight, which
 /// both forms keep in byte order, are a counter (5 bytes, big-endian) and 3 random bytes: the ids one process makes sort in
 /// the order it made them in both forms.
-/// Unique: within a process by the counter; across processes by the start time and the random bytes (two processes
-/// starting in the same millisecond share an id only if 5 random bytes also match). Ids are not secret and never were: a
-/// key id travels in the clear next to every value sealed under it.
+/// Unique: within a process by the counter; across processes by the start time and 40 random bits (2 bytes in the prefix,
+/// 3 in each id): two processes whose first keys fall in the same millisecond make a common id with a chance of about
+/// n / 2^40 for n keys, where UUIDv7 had 74 random bits per id. A collision cannot go unnoticed: the key store refuses a
+/// second key with the same id (primary key), that refill fails as a whole (writes waiting for a key fail, nothing is
+/// appended) and the next one makes new ids. Ids are not secret and never were: a key id travels in the clear next to
+/// every value sealed under it.
 /// </remarks>
 internal static class DataKeyIds
 {

@@ -9,12 +9,21 @@ internal sealed partial class FsModel
     public List<string> CompareWith(string actual)
     {
         var problems = new List<string>();
-        var uncertain = _dirOps.Where(o => !o.Finished).SelectMany(o => new[] { o.Name, o.FromName }).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var uncertain = new HashSet<(FsNode Dir, string Name)>();
+        foreach (var op in _dirOps.Where(o => !o.Finished))
+        {
+            uncertain.Add((op.Dir, op.Name));
+            if (op.FromDir is not null && op.FromName is not null)
+            {
+                uncertain.Add((op.FromDir, op.FromName));
+            }
+        }
+
         Compare(_rootNode, actual, "", uncertain, problems);
         return problems;
     }
 
-    private void Compare(FsNode dir, string actualDir, string relative, HashSet<string> uncertain, List<string> problems)
+    private void Compare(FsNode dir, string actualDir, string relative, HashSet<(FsNode Dir, string Name)> uncertain, List<string> problems)
     {
         var names = Directory.Exists(actualDir)
             ? Directory.EnumerateFileSystemEntries(actualDir).Select(Path.GetFileName).OfType<string>()
@@ -25,27 +34,21 @@ internal sealed partial class FsModel
         {
             var path = relative.Length == 0 ? name : relative + "/" + name;
             var actualPath = Path.Combine(actualDir, name);
-            if (Excluded(Path.Combine(_root, path)) || uncertain.Contains(name))
+            if (Excluded(Path.Combine(_root, path)) || uncertain.Contains((dir, name)))
             {
                 continue; // not modelled, or named by a call that was still running when the process died
             }
 
             if (!dir.Children.TryGetValue(name, out var node))
             {
-                if (!uncertain.Contains(name))
-                {
-                    problems.Add($"{path}: on disk but not in the model");
-                }
+                problems.Add($"{path}: on disk but not in the model");
 
                 continue;
             }
 
             if (!names.Contains(name))
             {
-                if (!uncertain.Contains(name))
-                {
-                    problems.Add($"{path}: in the model but not on disk");
-                }
+                problems.Add($"{path}: in the model but not on disk");
 
                 continue;
             }
@@ -63,14 +66,12 @@ internal sealed partial class FsModel
     private static void CompareFile(FsNode node, string actualPath, string path, List<string> problems)
     {
         var expected = new GrowableBuffer(node.Initial ?? []);
-        var dontCare = new List<(long From, long To)>();
-        long maxEnd = 0;
+        var unknown = new List<DataOp>();
         foreach (var op in node.Ops)
         {
             if (!op.Finished)
             {
-                dontCare.Add(op.Data is null ? (Math.Min(op.Size, long.MaxValue), long.MaxValue) : (op.Offset, op.End));
-                maxEnd = Math.Max(maxEnd, op.End);
+                unknown.Add(op); // the process died inside it: it may or may not have happened
                 continue;
             }
 
@@ -86,8 +87,12 @@ internal sealed partial class FsModel
 
         var want = expected.ToArray();
         var have = File.ReadAllBytes(actualPath);
-        if (have.Length != want.Length && !(dontCare.Count > 0 && have.Length >= Math.Min(want.Length, dontCare.Min(d => d.From))
-                                             && have.Length <= Math.Max(want.Length, maxEnd)))
+
+        // A write never makes a file shorter: only an unknown truncation may leave it below the model's size, and only unknown
+        // writes or extensions may take it past.
+        var shortest = unknown.Where(o => o.Data is null && !o.ExtendOnly).Select(o => o.Size).Append(want.Length).Min();
+        var longest = unknown.Select(o => o.End).Append(want.Length).Max();
+        if (have.Length < shortest || have.Length > longest)
         {
             problems.Add($"{path}: {have.Length} bytes on disk, the model says {want.Length}");
             return;
@@ -102,21 +107,28 @@ internal sealed partial class FsModel
             written.Add((op.Offset, op.End, op));
         }
 
-        var length = Math.Min(have.Length, want.Length);
-        for (var i = 0; i < length; i++)
+        for (var i = 0; i < have.Length; i++)
         {
-            if (have[i] == want[i] || dontCare.Exists(d => i >= d.From && i < d.To))
+            var modelled = i < want.Length;
+            if ((modelled && have[i] == want[i]) || (!modelled && have[i] == 0)) // past the model's end: a hole or an extension
             {
                 continue;
+            }
+
+            if (unknown.Exists(o => o.Data is { } data && i >= o.Offset && i < o.End && data[i - o.Offset] == have[i]))
+            {
+                continue; // an unknown write's own byte
             }
 
             var last = written.FindLast(w => i >= w.From && i < w.To);
-            if (want[i] == 0 && last.Op is not null && last.Op.Data![i - last.From] == 0)
+            if (modelled && want[i] == 0 && last.Op is not null && last.Op.Data![i - last.From] == 0)
             {
                 continue;
             }
 
-            problems.Add($"{path}: first differing byte at offset {i} (disk 0x{have[i]:x2}, model 0x{want[i]:x2})");
+            problems.Add(modelled
+                ? $"{path}: first differing byte at offset {i} (disk 0x{have[i]:x2}, model 0x{want[i]:x2})"
+                : $"{path}: byte 0x{have[i]:x2} at offset {i}, past the model's {want.Length} bytes, that no call wrote");
             return;
         }
     }

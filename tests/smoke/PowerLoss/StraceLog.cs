@@ -14,6 +14,7 @@ internal static class StraceLog
     public static IEnumerable<Syscall> Read(string path)
     {
         var pending = new Dictionary<int, (string Name, string Args, int Entry)>();
+        var died = new Dictionary<int, int>(); // thread → line of the call it died in (it must make no other)
         using var reader = new StreamReader(path, Encoding.Latin1, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 20);
         var number = 0;
         while (reader.ReadLine() is { } line)
@@ -47,9 +48,16 @@ internal static class StraceLog
                     continue;
                 }
 
-                yield return Unknown(ret)
-                    ? new Syscall(tid, started.Name, started.Args + moreArgs, null, started.Entry, int.MaxValue)
-                    : new Syscall(tid, started.Name, started.Args + moreArgs, ret, started.Entry, number);
+                if (Unknown(ret))
+                {
+                    died.TryAdd(tid, number);
+                    yield return new Syscall(tid, started.Name, started.Args + moreArgs, null, started.Entry, int.MaxValue);
+                }
+                else
+                {
+                    yield return new Syscall(tid, started.Name, started.Args + moreArgs, ret, started.Entry, number);
+                }
+
                 continue;
             }
 
@@ -61,6 +69,11 @@ internal static class StraceLog
 
             var name = rest[..paren].ToString();
             var body = rest[(paren + 1)..];
+            if (died.TryGetValue(tid, out var diedAt))
+            {
+                throw new FormatException($"trace line {number}: thread {tid} made a call after its call on line {diedAt} ended as if the process died inside it");
+            }
+
             if (body.EndsWith(Unfinished, StringComparison.Ordinal))
             {
                 pending[tid] = (name, body[..^Unfinished.Length].ToString(), number);
@@ -69,9 +82,15 @@ internal static class StraceLog
 
             if (SplitReturn(body, out var args, out var result))
             {
-                yield return Unknown(result)
-                    ? new Syscall(tid, name, args, null, number, int.MaxValue)
-                    : new Syscall(tid, name, args, result, number, number);
+                if (Unknown(result))
+                {
+                    died.TryAdd(tid, number);
+                    yield return new Syscall(tid, name, args, null, number, int.MaxValue);
+                }
+                else
+                {
+                    yield return new Syscall(tid, name, args, result, number, number);
+                }
             }
         }
 
@@ -81,11 +100,32 @@ internal static class StraceLog
         }
     }
 
-    // "= ?": the process died inside the call, whose effect may or may not have happened. "= -1 (errno N)" with no name
-    // for N: strace read a return value no kernel call gives (seen as the last answer of a write whose thread was being
-    // SIGKILLed: the write had happened, strace printed errno 2^64-18); the effect is just as unknown.
-    private static bool Unknown(string? ret) =>
-        ret is not null && (ret.StartsWith('?') || ret.StartsWith("-1 (errno ", StringComparison.Ordinal));
+    // "= ?": the process died inside the call, whose effect may or may not have happened. "= -1 (errno N)" with N above the
+    // largest errno (4095): a return value no kernel call gives, which strace printed for a write whose thread was being
+    // SIGKILLed (in CI a SQLite frame header, here a page: each had reached the page cache; N was 2^64 - 18); its effect is
+    // just as unknown. Either way the thread made no further call (Read checks that). An unnamed errno in range is a failure.
+    private static bool Unknown(string? ret)
+    {
+        const string UnnamedErrno = "-1 (errno ";
+        if (ret is null)
+        {
+            return false;
+        }
+
+        if (ret.StartsWith('?'))
+        {
+            return true;
+        }
+
+        if (!ret.StartsWith(UnnamedErrno, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var digits = ret.AsSpan(UnnamedErrno.Length);
+        digits = digits[..Math.Max(0, digits.IndexOf(')'))];
+        return !ulong.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var errno) || errno > 4095;
+    }
 
     // "args) = ret" (strace pads with spaces before '='): the last " = " that follows a ')'.
     private static bool SplitReturn(ReadOnlySpan<char> text, out string args, out string? ret)
