@@ -8,9 +8,9 @@ namespace Nv.Unit.Tests.Wal;
 /// entry. When that entry ends 4 or 8 bytes before the boundary, what is left cannot hold an entry header (12 bytes).</summary>
 public sealed class WalTailPaddingTests : WalTestBase
 {
-    // Seen in CI: `nv wal verify` after `nv load` exited 5 with "segment file ... ends inside an entry header" at the end of
-    // a clean log, 4 bytes before a sector boundary; recovery in AbsoluteConsistency mode refused to open it (the default
-    // mode cut the zeros as a damaged tail). Record sizes are swept until both short tails have been seen.
+    // Seen in a fresh-clone .ci/run: `nv wal verify` after `nv load` exited 5 with "segment file ... ends inside an entry
+    // header" at the end of a clean log, 4 bytes before a sector boundary; recovery in AbsoluteConsistency mode refused to
+    // open it (the default mode cut the zeros as a damaged tail). Record sizes are swept until both short tails occur.
     [Fact]
     public async Task A_clean_log_whose_last_entry_ends_less_than_a_header_before_a_sector_boundary_opens_with_every_record()
     {
