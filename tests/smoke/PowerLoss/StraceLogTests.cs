@@ -8,19 +8,13 @@ public sealed class StraceLogTests
     [Fact]
     public void A_call_that_ended_with_a_question_mark_or_an_unnamed_errno_is_unknown_and_a_named_errno_is_a_failure()
     {
-        using var dir = new TempDirectory("strace-log");
-        var trace = Path.Combine(dir.Path, "trace.txt");
-        File.WriteAllLines(trace,
-        [
+        var calls = ReadTrace(
             "7 pwrite64(5</d/f>, \"ab\", 2, 0) = 2",
             "7 pwrite64(5</d/f>, \"cd\", 2, 2) = -1 ENOSPC (No space left on device)",
             "9 pwrite64(5</d/f>, \"gh\", 2, 6) = -1 (errno 600)",
             "7 pwrite64(5</d/f>, \"ef\", 2, 4 <unfinished ...>",
             "8 fsync(6</d/g>) = ?",
-            "7 <... pwrite64 resumed>) = -1 (errno 18446744073709551598)",
-        ]);
-
-        var calls = StraceLog.Read(trace).ToList();
+            "7 <... pwrite64 resumed>) = -1 (errno 18446744073709551598)");
 
         Assert.Equal(5, calls.Count);
         Assert.True(calls[0].Finished && calls[0].Succeeded);
@@ -35,15 +29,9 @@ public sealed class StraceLogTests
     [Fact]
     public void A_thread_that_makes_a_call_after_one_it_died_in_is_refused()
     {
-        using var dir = new TempDirectory("strace-log");
-        var trace = Path.Combine(dir.Path, "trace.txt");
-        File.WriteAllLines(trace,
-        [
+        var error = Assert.Throws<FormatException>(() => ReadTrace(
             "7 pwrite64(5</d/f>, \"ab\", 2, 0) = -1 (errno 18446744073709551598)",
-            "7 fsync(5</d/f>) = 0",
-        ]);
-
-        var error = Assert.Throws<FormatException>(() => StraceLog.Read(trace).ToList());
+            "7 fsync(5</d/f>) = 0"));
         Assert.Contains("thread 7", error.Message, StringComparison.Ordinal);
     }
 
@@ -104,5 +92,13 @@ public sealed class StraceLogTests
 
         var problem = Assert.Single(model.CompareWith(live));
         Assert.Contains(expected, problem, StringComparison.Ordinal);
+    }
+
+    private static List<Syscall> ReadTrace(params string[] lines)
+    {
+        using var dir = new TempDirectory("strace-log");
+        var trace = Path.Combine(dir.Path, "trace.txt");
+        File.WriteAllLines(trace, lines);
+        return StraceLog.Read(trace).ToList();
     }
 }
