@@ -115,9 +115,9 @@ internal sealed partial class FsModel
                 continue;
             }
 
-            if (unknown.Exists(o => o.Data is { } data && i >= o.Offset && i < o.End && data[i - o.Offset] == have[i]))
+            if (unknown.Exists(o => o.Data is { } data && i >= o.Offset && i < o.End && (data[i - o.Offset] == have[i] || data[i - o.Offset] == 0)))
             {
-                continue; // an unknown write's own byte
+                continue; // an unknown write's own byte (or one it was traced with as zero: see above)
             }
 
             var last = written.FindLast(w => i >= w.From && i < w.To);
