@@ -23,12 +23,7 @@ internal sealed partial class FsModel
                 Open(call, Resolve(null, args[0]), "O_WRONLY|O_CREAT|O_TRUNC");
                 break;
             case "close":
-                if (call.Finished)
-                {
-                    _fds.Remove(StraceLog.Fd(args[0]));
-                    _stdout.Remove(StraceLog.Fd(args[0]));
-                }
-
+                Close(call, StraceLog.Fd(args[0]));
                 break;
             case "dup" or "dup2" or "dup3":
                 Dup(call, StraceLog.Fd(args[0]), call.Name == "dup" ? null : StraceLog.Fd(args[1]));
@@ -155,6 +150,23 @@ internal sealed partial class FsModel
         }
 
         _fds[fd] = new OpenFile(node, path, sync, flags.Contains("O_APPEND", StringComparison.Ordinal));
+        _fdSince[fd] = call.Exit;
+    }
+
+    // The kernel frees a descriptor's number as the close starts, so another thread's open can get the number and finish
+    // before this close does (calls are modelled in the order they finished). A close forgets only a descriptor made before
+    // it started: forgetting the new one made its O_SYNC writes look unsynced (power-loss images without a segment's data
+    // under commit metadata that names it; found by a WAL power-loss run, trace kept).
+    private void Close(Syscall call, int fd)
+    {
+        if (!call.Finished || (_fdSince.TryGetValue(fd, out var since) && since > call.Entry))
+        {
+            return;
+        }
+
+        _fds.Remove(fd);
+        _stdout.Remove(fd);
+        _fdSince.Remove(fd);
     }
 
     private void Dup(Syscall call, int from, int? to)
@@ -174,6 +186,12 @@ internal sealed partial class FsModel
         {
             _fds[fd] = file;
         }
+        else
+        {
+            _fds.Remove(fd); // dup2/dup3 closed what the number held
+        }
+
+        _fdSince[fd] = call.Exit;
     }
 
     private FsNode? FdNode(string arg)

@@ -24,6 +24,7 @@ internal sealed partial class FsModel
     private readonly Dictionary<FsNode, Dictionary<string, FsNode>> _initialTree = [];
     private readonly Dictionary<int, OpenFile> _fds = [];
     private readonly HashSet<int> _stdout = [1];
+    private readonly Dictionary<int, int> _fdSince = []; // descriptor → trace line where the call that made it finished
     private readonly AckSource _ackSource;
     private string _cwd = "/";
 
