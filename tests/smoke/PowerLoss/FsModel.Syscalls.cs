@@ -112,6 +112,11 @@ internal sealed partial class FsModel
                 var created = NewNode(false, null, path);
                 _dirOps.Add(new DirOp(call.Entry, call.Exit, maybe.Parent, maybe.Name, created, null, null, null));
             }
+            else if (!call.Finished && flags.Contains("O_TRUNC", StringComparison.Ordinal) && Lookup(path) is { IsDirectory: false, Size: > 0 } existing)
+            {
+                // Killed while opening with O_TRUNC: the file may or may not have been emptied.
+                AddData(existing, new DataOp(call.Entry, call.Exit, 0, null, 0, false, SyncFd: false), Relative(path)!, "truncate");
+            }
 
             return;
         }
@@ -151,6 +156,7 @@ internal sealed partial class FsModel
 
         _fds[fd] = new OpenFile(node, path, sync, flags.Contains("O_APPEND", StringComparison.Ordinal));
         _fdSince[fd] = call.Exit;
+        _stdout.Remove(fd); // a new file under a number a duplicate of stdout once had
     }
 
     // The kernel frees a descriptor's number as the close starts, so another thread's open can get the number and finish
@@ -180,6 +186,10 @@ internal sealed partial class FsModel
         if (_stdout.Contains(from))
         {
             _stdout.Add(fd); // .NET writes Console output through a duplicate of descriptor 1
+        }
+        else
+        {
+            _stdout.Remove(fd);
         }
 
         if (_fds.TryGetValue(from, out var file))

@@ -39,4 +39,29 @@ public sealed class FsModelDescriptorTests
 
         Assert.Equal("abcd", File.ReadAllText(Path.Combine(image, "f"))); // written through O_SYNC: durable once it returned
     }
+
+    [Fact]
+    public void A_dup2_from_an_untracked_descriptor_replaces_what_the_number_held()
+    {
+        using var dir = new TempDirectory("fsmodel-fd");
+        var snapshot = Directory.CreateDirectory(Path.Combine(dir.Path, "snapshot")).FullName;
+        var live = Directory.CreateDirectory(Path.Combine(dir.Path, "live")).FullName;
+        foreach (var root in new[] { snapshot, live })
+        {
+            File.WriteAllBytes(Path.Combine(root, "f"), "0000"u8.ToArray());
+        }
+
+        var file = Path.Combine(live, "f");
+        var trace = Path.Combine(dir.Path, "trace.txt");
+        File.WriteAllLines(trace,
+        [
+            $"7 openat(AT_FDCWD</>, \"{file}\", O_RDWR|O_SYNC|O_CLOEXEC) = 5<{file}>",
+            "7 dup2(7<pipe:[3]>, 5) = 5<pipe:[3]>",
+            "7 pwrite64(5<pipe:[3]>, \"zz\", 2, 0) = 2",
+        ]);
+
+        var model = FsModel.Build(snapshot, live, trace, AckSource.StdoutLines);
+
+        Assert.Empty(model.CompareWith(live)); // the write went to the pipe, not to f
+    }
 }

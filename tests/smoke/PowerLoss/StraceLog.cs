@@ -114,7 +114,9 @@ internal static class StraceLog
 
         if (ret.StartsWith('?'))
         {
-            return true;
+            // "? ERESTARTSYS (To be restarted ...)": a signal interrupted the call before it did anything (the runtime signals
+            // threads to suspend them for the GC); the thread goes on and the call is made again. A failure, not a death.
+            return !ret.StartsWith("? ERESTART", StringComparison.Ordinal);
         }
 
         if (!ret.StartsWith(UnnamedErrno, StringComparison.Ordinal))

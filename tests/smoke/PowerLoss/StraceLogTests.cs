@@ -35,6 +35,17 @@ public sealed class StraceLogTests
         Assert.Contains("thread 7", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void A_call_a_signal_interrupted_before_it_did_anything_is_a_failure_and_its_thread_goes_on()
+    {
+        var calls = ReadTrace(
+            "9 write(1<pipe:[1]>, \"x\", 1) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)",
+            "9 write(1<pipe:[1]>, \"x\", 1) = 1");
+
+        Assert.True(calls[0].Finished && !calls[0].Succeeded);
+        Assert.True(calls[1].Finished && calls[1].Succeeded);
+    }
+
     // Seen in CI: a thread SIGKILLed inside SQLite's write of a WAL frame header (here, reproduced, of a page); the bytes
     // reached the page cache, and strace printed the write's answer as "-1 (errno 18446744073709551598)". Read as a
     // failure, the model left them out and reported "nv.db-wal: 2566816 bytes on disk, the model says 2566792" for a run
@@ -52,6 +63,13 @@ public sealed class StraceLogTests
 
         Assert.Empty(Problems("0000abcdefgh", calls));
         Assert.Single(Problems("0000abcdefghij", calls)); // the check still sees bytes no call could have written
+    }
+
+    [Fact]
+    public void An_open_with_O_TRUNC_the_process_died_in_may_have_emptied_the_file()
+    {
+        Assert.Empty(Problems("", "8 openat(AT_FDCWD</>, \"FILE\", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0666) = ?"));
+        Assert.Empty(Problems("0000", "8 openat(AT_FDCWD</>, \"FILE\", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0666) = ?"));
     }
 
     // The check stays strict around a call whose effect is unknown: a write never shortens a file, and the bytes it may have
