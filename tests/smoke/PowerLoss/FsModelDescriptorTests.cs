@@ -13,17 +13,7 @@ public sealed class FsModelDescriptorTests
     public void A_close_that_finishes_after_another_thread_reused_its_number_keeps_the_new_descriptor()
     {
         using var dir = new TempDirectory("fsmodel-fd");
-        var snapshot = Directory.CreateDirectory(Path.Combine(dir.Path, "snapshot")).FullName;
-        var live = Directory.CreateDirectory(Path.Combine(dir.Path, "live")).FullName;
-        foreach (var root in new[] { snapshot, live })
-        {
-            File.WriteAllBytes(Path.Combine(root, "f"), "0000"u8.ToArray());
-        }
-
-        var file = Path.Combine(live, "f");
-        File.WriteAllBytes(file, "abcd"u8.ToArray());
-        var trace = Path.Combine(dir.Path, "trace.txt");
-        File.WriteAllLines(trace,
+        var (model, live, file) = OneFileTrace.Build(dir, "abcd", (live, file) =>
         [
             $"8 openat(AT_FDCWD</>, \"{live}\", O_RDONLY) = 5<{live}>",
             $"8 close(5<{live}> <unfinished ...>",
@@ -32,35 +22,22 @@ public sealed class FsModelDescriptorTests
             $"7 pwrite64(5<{file}>, \"abcd\", 4, 0) = 4",
         ]);
 
-        var model = FsModel.Build(snapshot, live, trace, AckSource.StdoutLines);
         Assert.Empty(model.CompareWith(live));
         var image = Path.Combine(dir.Path, "image");
         model.Materialize(model.End, ImagePolicy.DurableOnly, 1, image);
-
-        Assert.Equal("abcd", File.ReadAllText(Path.Combine(image, "f"))); // written through O_SYNC: durable once it returned
+        Assert.Equal("abcd", File.ReadAllText(Path.Combine(image, Path.GetFileName(file)))); // O_SYNC: durable once it returned
     }
 
     [Fact]
     public void A_dup2_from_an_untracked_descriptor_replaces_what_the_number_held()
     {
         using var dir = new TempDirectory("fsmodel-fd");
-        var snapshot = Directory.CreateDirectory(Path.Combine(dir.Path, "snapshot")).FullName;
-        var live = Directory.CreateDirectory(Path.Combine(dir.Path, "live")).FullName;
-        foreach (var root in new[] { snapshot, live })
-        {
-            File.WriteAllBytes(Path.Combine(root, "f"), "0000"u8.ToArray());
-        }
-
-        var file = Path.Combine(live, "f");
-        var trace = Path.Combine(dir.Path, "trace.txt");
-        File.WriteAllLines(trace,
+        var (model, live, _) = OneFileTrace.Build(dir, "0000", (_, file) =>
         [
             $"7 openat(AT_FDCWD</>, \"{file}\", O_RDWR|O_SYNC|O_CLOEXEC) = 5<{file}>",
             "7 dup2(7<pipe:[3]>, 5) = 5<pipe:[3]>",
             "7 pwrite64(5<pipe:[3]>, \"zz\", 2, 0) = 2",
         ]);
-
-        var model = FsModel.Build(snapshot, live, trace, AckSource.StdoutLines);
 
         Assert.Empty(model.CompareWith(live)); // the write went to the pipe, not to f
     }

@@ -94,19 +94,14 @@ public sealed class StraceLogTests
         }
     }
 
-    // A file "f" holding "0000" before the run and onDisk after it; the trace opens it as descriptor 5, then the calls
-    // (FILE stands for its path). The model's differences from the directory the run left.
+    // The model's differences from the directory the run left, for a trace that opens "f" as descriptor 5, then makes the
+    // calls (FILE stands for its path).
     private static List<string> Problems(string onDisk, params string[] calls)
     {
         using var dir = new TempDirectory("strace-model");
-        var snapshot = Directory.CreateDirectory(Path.Combine(dir.Path, "snapshot")).FullName;
-        var live = Directory.CreateDirectory(Path.Combine(dir.Path, "live")).FullName;
-        File.WriteAllBytes(Path.Combine(snapshot, "f"), "0000"u8.ToArray());
-        var file = Path.Combine(live, "f");
-        File.WriteAllBytes(file, System.Text.Encoding.ASCII.GetBytes(onDisk));
-        var trace = Path.Combine(dir.Path, "trace.txt");
-        File.WriteAllLines(trace, [$"7 openat(AT_FDCWD<{live}>, \"{file}\", O_RDWR|O_CLOEXEC) = 5<{file}>", .. calls.Select(c => c.Replace("FILE", file, StringComparison.Ordinal))]);
-        return FsModel.Build(snapshot, live, trace, AckSource.StdoutLines).CompareWith(live);
+        var (model, live, _) = OneFileTrace.Build(dir, onDisk, (live, file) =>
+            [$"7 openat(AT_FDCWD<{live}>, \"{file}\", O_RDWR|O_CLOEXEC) = 5<{file}>", .. calls.Select(c => c.Replace("FILE", file, StringComparison.Ordinal))]);
+        return model.CompareWith(live);
     }
 
     private static List<Syscall> ReadTrace(params string[] lines)
