@@ -37,6 +37,7 @@ public sealed class WalTailPaddingTests : WalTestBase
             }
 
             tails.Add(tail);
+            await NonZeroShortTailIsStillDamage(options, tail);
             await using var reopened = WriteAheadLog.Open(options); // AbsoluteConsistency: any damage throws
             var read = await ReadAll(reopened);
             Assert.Equal([1L, 2, 3, 4], read.Select(r => r.Lsn.Value));
@@ -44,6 +45,26 @@ public sealed class WalTailPaddingTests : WalTestBase
         }
 
         Assert.True(tails.Contains(4) && tails.Contains(8), $"the sweep never ended a log 4 and 8 bytes before a sector boundary (saw {string.Join(',', tails)})");
+    }
+
+    // The same log with the short tail's bytes non-zero (a torn write of a next entry's header): damage, refused in
+    // AbsoluteConsistency mode; past the durable point, so the default mode cuts it aside and keeps every record.
+    private async Task NonZeroShortTailIsStillDamage(WalOptions clean, long tail)
+    {
+        var options = Options(WalRecoveryMode.AbsoluteConsistency);
+        options.Directory = clean.Directory + "-torn";
+        CopyDirectory(clean.Directory, options.Directory);
+        var segment = Path.Combine(options.Directory, "log", "nv.log.0");
+        var bytes = File.ReadAllBytes(segment);
+        bytes.AsSpan(bytes.Length - (int)tail).Fill(0x5A);
+        File.WriteAllBytes(segment, bytes);
+        var refused = Assert.Throws<WalCorruptionException>(() => WriteAheadLog.Open(options));
+        Assert.Contains("ends inside an entry header", refused.Message, StringComparison.Ordinal);
+
+        options.RecoveryMode = WalRecoveryMode.TolerateCorruptedTail;
+        await using var tolerant = WriteAheadLog.Open(options);
+        Assert.Equal([1L, 2, 3, 4], (await ReadAll(tolerant)).Select(r => r.Lsn.Value));
+        Assert.NotNull(tolerant.Recovery.BrokenTailPath);
     }
 
     // Bytes between the end of the last entry (an Nv record or a FasterLog commit record) and the end of the segment file.
