@@ -264,16 +264,23 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         return outcome with { IsReplay = true };
     }
 
-    private static WriteOutcome FromStored(RequestOutcome stored, int? failedItem = null) => new()
+    // The answer from a stored outcome, completed by the record's resolution when one was read: a rejected batch's failed
+    // item, an audit event's record id (its entry's id).
+    private static WriteOutcome FromStored(RequestOutcome stored, RecordResolution? resolution)
     {
-        RequestId = stored.RequestId,
-        Status = stored.Status == ApplyStatus.Rejected ? WriteStatus.Rejected : WriteStatus.Applied,
-        Lsn = stored.Lsn,
-        RejectReason = stored.RejectReason,
-        Detail = stored.Status == ApplyStatus.Rejected ? DescribeRejection(stored.RejectReason, failedItem) : null,
-        IsReplay = true,
-        FailedItem = failedItem,
-    };
+        var failedItem = resolution?.FailedItem;
+        return new()
+        {
+            RequestId = stored.RequestId,
+            Status = stored.Status == ApplyStatus.Rejected ? WriteStatus.Rejected : WriteStatus.Applied,
+            Lsn = stored.Lsn,
+            RejectReason = stored.RejectReason,
+            Detail = stored.Status == ApplyStatus.Rejected ? DescribeRejection(stored.RejectReason, failedItem) : null,
+            IsReplay = true,
+            FailedItem = failedItem,
+            RecordId = stored.Operation == WalOperation.AuditEvent && resolution is not null ? resolution.WalId : null,
+        };
+    }
 
     // The request outcome table keeps what every answer needs; two answers need more, which the record's stored resolution
     // has (while the WAL still holds the record; after that it is unknown: null): a rejected batch's failed item, and a
@@ -297,8 +304,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             }
         }
 
-        var outcome = FromStored(stored, resolution?.FailedItem);
-        return stored.Operation == WalOperation.AuditEvent && resolution is not null ? outcome with { RecordId = resolution.WalId } : outcome;
+        return FromStored(stored, resolution);
     }
 
     private static string Describe(WriteRequest request) =>
