@@ -13,7 +13,8 @@ namespace Nv.Wal;
 /// <c>Recover</c> itself), it can come back empty over existing segments, and it can report a committed address the
 /// files do not hold. Nv therefore parses every entry of the committed range from the files (<see cref="LogScanner"/>),
 /// validating frame, CRC and sequence. When FasterLog recovered nothing (or failed), the files are scanned to their
-/// end instead. Damage handling follows <see cref="WalOptions.RecoveryMode"/>, and never cuts below the durable point
+/// end instead, and must still reach the committed address its commit metadata names, if any (bytes below it were
+/// acknowledged). Damage handling follows <see cref="WalOptions.RecoveryMode"/>, and never cuts below the durable point
 /// unless the operator chose a mode that does (FasterWriteAheadLog.Validation.cs); whenever records must be dropped the
 /// valid records are copied into a fresh FasterLog (<c>log.rebuild</c>), which replaces <c>log</c> only after it
 /// verified (FasterWriteAheadLog.Rebuild.cs), after the damaged bytes were saved to a <c>*.broken</c> file. Rebuilding
@@ -65,9 +66,16 @@ internal sealed partial class FasterWriteAheadLog
             // their end and compares where the entries really end with what FasterLog recovered.
             var evidence = new CommitEvidence(_reader, _options.PageSizeBits, ReadMetadataCommitPoint());
             var result = Validate(from, long.MaxValue, diskEnd, evidence);
-            if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress < end)
+            if (fasterEmpty && evidence.MetadataPoint > from)
             {
-                // The files end before FasterLog's committed address: the exact check reports that as damage.
+                // FasterLog failed (or came back empty) but its commit metadata names an acknowledged address: the files
+                // must reach it, as they must reach FasterLog's committed address otherwise.
+                end = evidence.MetadataPoint;
+            }
+
+            if ((!fasterEmpty || end != long.MaxValue) && !result.NeedsRebuild && result.EndAddress < end)
+            {
+                // The files end before the committed address: the exact check reports that as damage.
                 result = Validate(from, end, diskEnd, evidence);
             }
             else if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress > end)
