@@ -172,15 +172,24 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private async Task<WriteOutcome> SubmitAsync(PendingWrite candidate, CancellationToken cancellationToken)
     {
         var owner = _requests.GetOrAdd(candidate);
-        if (!ReferenceEquals(owner, candidate))
+        while (!ReferenceEquals(owner, candidate))
         {
             // The id is known in this process (in flight, durable but unapplied, or recently settled).
-            if (!string.Equals(owner.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
+            if (string.Equals(owner.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
+            {
+                return await RetryOutcomeAsync(owner, cancellationToken);
+            }
+
+            // A different request owns the id here. Once it is in the WAL, it is the id's first request. Before that, the
+            // database may know the id from a first request the cache forgot, which would refuse the owner and make this
+            // candidate (that first request's retry, perhaps) the one to answer: wait until the owner is decided.
+            var next = owner.Record is null && await RefusedBeforeTheWalAsync(owner, cancellationToken) ? _requests.GetOrAdd(candidate) : owner;
+            if (ReferenceEquals(next, owner))
             {
                 throw new IdempotencyKeyReusedException(candidate.Request.RequestId, Describe(owner.Request));
             }
 
-            return await RetryOutcomeAsync(owner, cancellationToken);
+            owner = next; // the refused owner is forgotten: this candidate, or a newer owner, has the id now
         }
 
         try
@@ -233,6 +242,28 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
 
     /// <summary>The write the request-id cache remembers for <paramref name="key"/> (tests).</summary>
     internal bool TryGetRemembered(RequestKey key, out PendingWrite write) => _requests.TryGet(key, out write);
+
+    // Whether a write that owns a request id in the cache fails without reaching the WAL (refused, as by the database's
+    // outcome of the id's first request); waits as a retry does, bounded by RequestInProgressWait (409 past it). A write
+    // answered from the database is that first request's retry: not refused.
+    private async Task<bool> RefusedBeforeTheWalAsync(PendingWrite owner, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await owner.Completion.Task.WaitAsync(_options.RequestInProgressWait, _time, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new RequestInProgressException(owner.Request.RequestId, _options.RequestInProgressWait);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The owner's own failure is its caller's answer; what matters here is whether it reached the WAL.
+            return owner.Record is null;
+        }
+
+        return false;
+    }
 
     // A retry waits for the first attempt (bounded: past RequestInProgressWait it is told to come back, 409), and gets its
     // outcome; a first attempt answered Pending may have been applied since, which the database's outcome tells.

@@ -140,6 +140,64 @@ public sealed class IdempotencyTests
         Assert.True(retry.IsReplay);
     }
 
+    // The cache forgot k's first request; the first request's retry and a different request under k (an impostor) come
+    // together, and whichever came first owns the id in the cache while the commit stage looks it up. A retry behind the
+    // impostor used to be refused at once (422), by the impostor's fingerprint; it waits for the impostor to be decided
+    // now, and gets its first outcome. Behind the retry, the impostor is refused once the retry is answered.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_late_retry_and_an_impostor_in_flight_together_get_the_first_outcome_and_a_refusal(bool impostorFirst)
+    {
+        await using var h = new PipelineHarness(configure: o => o.RequestIdCacheSize = 2);
+        h.Pipeline.Start();
+        var first = await h.Pipeline.WriteAsync(Post("k", "a", 1), Ct);
+        for (var i = 0; i < 10; i++)
+        {
+            await h.Pipeline.WriteAsync(Post("filler-" + i, "f" + i, i) with { Ack = AckLevel.Audited }, Ct);
+        }
+
+        Assert.False(h.Pipeline.TryGetRemembered(new RequestKey("u1", "k"), out _), "the cache still remembers k");
+        var records = h.Wal.Records.Count;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Db.LookupGate = gate.Task;
+        Task<WriteOutcome> impostor = Task.FromResult<WriteOutcome>(null!), retry = impostor;
+        try
+        {
+            if (impostorFirst)
+            {
+                impostor = h.Pipeline.WriteAsync(Post("k", "b", 9), Ct);
+            }
+            else
+            {
+                retry = h.Pipeline.WriteAsync(Post("k", "a", 1), Ct);
+            }
+
+            Assert.True(h.Pipeline.TryGetRemembered(new RequestKey("u1", "k"), out var owner) && owner.Request.EntityId == (impostorFirst ? "b" : "a"));
+            if (impostorFirst)
+            {
+                retry = h.Pipeline.WriteAsync(Post("k", "a", 1), Ct);
+                await Task.Delay(50, Ct);
+                Assert.False(retry.IsCompleted, $"the retry was answered before the impostor was decided: {retry.Exception?.InnerException?.Message}");
+            }
+            else
+            {
+                impostor = h.Pipeline.WriteAsync(Post("k", "b", 9), Ct);
+            }
+        }
+        finally
+        {
+            gate.SetResult(); // else stopping the pipeline waits for the lookup forever
+        }
+
+        var refused = await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => impostor);
+        Assert.Contains("create Acct/a", refused.Message, StringComparison.Ordinal);
+        var answer = await retry;
+        Assert.Equal((WriteStatus.Applied, first.Lsn, true), (answer.Status, answer.Lsn, answer.IsReplay));
+        Assert.Equal(records, h.Wal.Records.Count);
+        Assert.Null(await h.Db.GetAsync("Acct", "b", Ct));
+    }
+
     [Fact]
     public async Task The_same_request_id_on_a_different_request_is_refused_after_a_restart_too()
     {

@@ -21,6 +21,9 @@ internal sealed class InMemoryDbWriter : IDbWriter
     /// <summary>When set, ApplyAsync throws it (a corrupt store, a bug).</summary>
     public volatile Exception? ApplyFailure;
 
+    /// <summary>When set, every request-id lookup waits for it first (a slow store under the commit stage's lookup).</summary>
+    public volatile Task? LookupGate;
+
     /// <summary>When set, request-id lookups throw it.</summary>
     public volatile Exception? LookupFailure;
 
@@ -72,10 +75,15 @@ internal sealed class InMemoryDbWriter : IDbWriter
             ? Task.FromException<IReadOnlyDictionary<string, RecordResolution>>(failure)
             : _store.FindByRequestIdsAsync(requestIds, cancellationToken);
 
-    public Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys, CancellationToken cancellationToken = default) =>
-        LookupFailure is { } failure
-            ? Task.FromException<IReadOnlyDictionary<RequestKey, RequestOutcome>>(failure)
-            : _store.FindRequestsAsync(keys, cancellationToken);
+    public async Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys, CancellationToken cancellationToken = default)
+    {
+        if (LookupGate is { } gate)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        return LookupFailure is { } failure ? throw failure : await _store.FindRequestsAsync(keys, cancellationToken);
+    }
 
     public Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) =>
         _store.PurgeRequestsAsync(createdBefore, cancellationToken);
