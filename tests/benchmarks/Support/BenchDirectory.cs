@@ -1,6 +1,7 @@
 namespace Nv.Benchmarks.Support;
 
-/// <summary>A fresh directory on the same disk as the repository (not tmpfs), deleted on dispose.</summary>
+/// <summary>A fresh directory on the same disk as the repository (not tmpfs), deleted on dispose unless
+/// <c>NV_BENCH_KEEP=1</c> (to look at what a run left: table sizes, file sizes).</summary>
 internal sealed class BenchDirectory : IDisposable
 {
     public BenchDirectory(string name)
@@ -14,6 +15,12 @@ internal sealed class BenchDirectory : IDisposable
 
     public void Dispose()
     {
+        if (Environment.GetEnvironmentVariable("NV_BENCH_KEEP") == "1")
+        {
+            Console.Error.WriteLine($"kept {Path}");
+            return;
+        }
+
         try
         {
             Directory.Delete(Path, recursive: true);
