@@ -5,6 +5,14 @@ internal sealed partial class FsModel
 {
     private const int Sector = 512;
 
+    /// <summary>Which files (by name) are written from a buffer their writer keeps filling during the write (FasterLog's
+    /// segments): where such a write traced zeros past its last byte, images may hold newer bytes (see FillTail).</summary>
+    public Func<string, bool>? FilledWhileWritten { get; set; }
+
+    /// <summary>A FasterLog segment file's name (<c>nv.log.N</c>): FasterLog flushes pages it is still appending to.</summary>
+    public static bool IsWalSegment(string name) =>
+        name.StartsWith("nv.log.", StringComparison.Ordinal) && name.Length > 7 && name.AsSpan(7).IndexOfAnyExceptInRange('0', '9') < 0;
+
     /// <summary>Writes into <paramref name="target"/> (created, must not exist) the directory as a cut at trace line
     /// <paramref name="cut"/> may leave it under <paramref name="policy"/>.</summary>
     public ImageInfo Materialize(int cut, ImagePolicy policy, int seed, string target)
@@ -30,7 +38,7 @@ internal sealed partial class FsModel
 
         Directory.CreateDirectory(target);
         WriteTree(tree, _rootNode, target, cut, policy, random, counts);
-        return new ImageInfo(cut, policy, seed, counts.Durable, counts.Kept, counts.Dropped, counts.Torn);
+        return new ImageInfo(cut, policy, seed, counts.Durable, counts.Kept, counts.Dropped, counts.Torn, counts.Filled);
     }
 
     private bool DirOpDurable(DirOp op, int cut) =>
@@ -146,6 +154,7 @@ internal sealed partial class FsModel
         var ops = node.Ops.Where(o => o.Entry <= cut).ToList();
         var kept = Choose(ops, o => DataOpDurable(node, o, cut), o => o.Exit <= cut, policy, random, counts);
         var buffer = new GrowableBuffer(node.Initial ?? []);
+        var fillable = FilledWhileWritten?.Invoke(Path.GetFileName(node.FirstPath)) == true;
         var lastMaybeWrite = policy == ImagePolicy.RandomSubset ? kept.FindLastIndex(o => o.Data is not null && !DataOpDurable(node, o, cut)) : -1;
         for (var i = 0; i < kept.Count; i++)
         {
@@ -166,9 +175,41 @@ internal sealed partial class FsModel
             }
 
             buffer.Write(op.Offset, data);
+            if (data.Length == op.Data.Length && fillable && random.Next(2) == 0)
+            {
+                FillTail(node, op, buffer, random, counts);
+            }
         }
 
         return buffer.ToArray();
+    }
+
+    // strace copies a write's buffer when the call starts; the kernel copies it a moment later. A writer that keeps filling
+    // the buffer meanwhile (FasterLog appends to the page it is flushing) can put newer bytes on the disk where the trace
+    // shows the zeros past its tail. The nearest later write of the same bytes shows what the buffer came to hold: a random
+    // prefix of that is put in the zeros (its end may cut an entry: a torn write of it).
+    private static void FillTail(FsNode node, DataOp op, GrowableBuffer buffer, Random random, Counts counts)
+    {
+        var data = op.Data!;
+        var from = op.Offset + data.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
+        if (from == op.Offset || from >= op.End)
+        {
+            return; // nothing written, or no zeros past the tail
+        }
+
+        var later = node.Ops.Where(o => o.Entry > op.Entry && o.Data is not null && o.Offset <= from && from < o.End).MinBy(o => o.Entry);
+        if (later is null)
+        {
+            return;
+        }
+
+        var to = from + 1 + random.NextInt64(Math.Min(op.End, later.End) - from);
+        var newer = later.Data.AsSpan((int)(from - later.Offset), (int)(to - from));
+        if (newer.ContainsAnyExcept((byte)0))
+        {
+            buffer.Write(from, newer);
+            counts.Filled++;
+        }
     }
 
     private sealed class Counts
@@ -180,5 +221,7 @@ internal sealed partial class FsModel
         public int Dropped { get; set; }
 
         public int Torn { get; set; }
+
+        public int Filled { get; set; }
     }
 }
