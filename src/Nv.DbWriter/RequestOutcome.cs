@@ -35,6 +35,14 @@ public sealed record RequestOutcome
     /// <summary>The entity id, or null when unknown.</summary>
     public string? EntityId { get; init; }
 
+    /// <summary>A rejected batch's first rejected item (0-based), or null (not a rejected batch, or an outcome stored
+    /// before the store kept it: then it is known only while the record's resolution is).</summary>
+    public int? FailedItem { get; init; }
+
+    /// <summary>An audit event's record id (its audit entry's id), or null (not an audit event, or an outcome stored before
+    /// the store kept it).</summary>
+    public Guid? RecordId { get; init; }
+
     /// <summary>When the request was accepted (its record's timestamp); it expires a retention window later.</summary>
     public required DateTimeOffset CreatedAt { get; init; }
 }

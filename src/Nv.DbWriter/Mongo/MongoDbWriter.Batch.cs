@@ -188,7 +188,7 @@ internal sealed partial class MongoDbWriter
         await resolutions.InsertOneAsync(session, MongoBatchCommands.Resolution(record, decision, befores), cancellationToken: cancellationToken);
 
         // The request's outcome commits with the batch: no crash can leave the one without the other.
-        var outcome = MongoRequests.Record(record, decision.Status, decision.Reason);
+        var outcome = MongoRequests.Record(record, decision.Status, decision.Reason, decision.FailedItem);
         await _database.GetCollection<BsonDocument>(MongoRequests.Collection).UpdateOneAsync(session, outcome.Filter, outcome.Update,
             new UpdateOptions { IsUpsert = true }, cancellationToken);
         _logger.RecordApplied(lsn, record.Operation, "(batch)", record.RequestId, decision.Status, decision.Reason);

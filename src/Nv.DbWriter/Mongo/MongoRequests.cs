@@ -7,7 +7,9 @@ namespace Nv.DbWriter.Mongo;
 /// <summary>The idempotency collection <c>_nv_requests</c> of the MongoDB writer, as pure functions (unit-tested as BSON).</summary>
 /// <remarks>
 /// Shape: <c>{ _id: { s: scope, r: requestId }, lsn, fingerprint: BinData | null, op, dtoType, entityId, status,
-/// rejectReason, createdAt: Date }</c>. The compound <c>_id</c> makes (caller, request id) unique, and each write is an
+/// rejectReason, createdAt: Date, failedItem?, recordId? }</c>: a rejected batch's failed item and an audit event's record
+/// id (UUID), absent otherwise and in outcomes stored before this build kept them (then known only from the record's
+/// resolution, while it is stored: additive, no migration). The compound <c>_id</c> makes (caller, request id) unique, and each write is an
 /// upsert with <c>$setOnInsert</c>, so the request's first record keeps its outcome. A TTL index on <c>createdAt</c>
 /// (<c>expireAfterSeconds</c> = the idempotency retention) lets the server delete expired outcomes by itself; the
 /// pipeline's maintenance deletes them too, on the same index, so expiry does not wait for the server's TTL pass.
@@ -19,6 +21,8 @@ internal static class MongoRequests
     public const string CreatedAt = "createdAt";
     public const string TtlIndexName = "createdAt_ttl";
     public const string MigratedId = "requests_migrated";
+    public const string FailedItem = "failedItem";
+    public const string RecordId = "recordId";
 
     /// <summary>The <c>_id</c> of a request's outcome (field order matters for equality: scope, then request id).</summary>
     public static BsonDocument Id(string? scope, string requestId) => new()
@@ -28,7 +32,11 @@ internal static class MongoRequests
     };
 
     /// <summary>The upsert that records <paramref name="record"/>'s outcome unless its request already has one.</summary>
-    public static UpdateOneModel<BsonDocument> Record(WalRecord record, ApplyStatus status, RejectReason reason)
+    /// <param name="record">The request's record; an audit event's id is kept as its record id.</param>
+    /// <param name="status">Its outcome.</param>
+    /// <param name="reason">Why it was rejected, if it was.</param>
+    /// <param name="failedItem">A rejected batch's first rejected item.</param>
+    public static UpdateOneModel<BsonDocument> Record(WalRecord record, ApplyStatus status, RejectReason reason, int? failedItem = null)
     {
         var key = RequestKey.Of(record);
         var fields = new BsonDocument
@@ -42,6 +50,16 @@ internal static class MongoRequests
             { "rejectReason", (int)reason },
             { CreatedAt, new BsonDateTime(record.Timestamp.UtcDateTime) },
         };
+        if (failedItem is { } item)
+        {
+            fields.Add(FailedItem, item);
+        }
+
+        if (record.Operation == WalOperation.AuditEvent)
+        {
+            fields.Add(RecordId, new BsonBinaryData(record.Id, GuidRepresentation.Standard));
+        }
+
         return new UpdateOneModel<BsonDocument>(new BsonDocument("_id", Id(key.Scope, key.RequestId)), new BsonDocument("$setOnInsert", fields))
         {
             IsUpsert = true,
@@ -124,6 +142,20 @@ internal static class MongoRequests
                 throw new FormatException("unexpected status, reject reason or fingerprint");
             }
 
+            int? failedItem = document.GetValue(FailedItem, BsonNull.Value) is { IsBsonNull: false } item ? item.AsInt32 : null;
+            if (failedItem < 0 || (failedItem is not null && (op.IsBsonNull || (WalOperation)op.ToInt32() != WalOperation.Batch || status != ApplyStatus.Rejected)))
+            {
+                throw new FormatException($"failed item {failedItem} (only a rejected batch names one, from 0)");
+            }
+
+            Guid? recordId = document.GetValue(RecordId, BsonNull.Value) switch
+            {
+                BsonNull => null,
+                BsonBinaryData { SubType: BsonBinarySubType.UuidStandard } uuid when !op.IsBsonNull && (WalOperation)op.ToInt32() == WalOperation.AuditEvent
+                    => uuid.ToGuid(GuidRepresentation.Standard),
+                var other => throw new FormatException($"record id {other} (only an audit event has one, a standard UUID)"),
+            };
+
             return new RequestOutcome
             {
                 Scope = id["s"].IsBsonNull ? null : id["s"].AsString,
@@ -136,6 +168,8 @@ internal static class MongoRequests
                 DtoType = document.GetValue("dtoType", BsonNull.Value) is BsonString dtoType ? dtoType.Value : null,
                 EntityId = document.GetValue("entityId", BsonNull.Value) is BsonString entityId ? entityId.Value : null,
                 CreatedAt = new DateTimeOffset(document[CreatedAt].ToUniversalTime(), TimeSpan.Zero),
+                FailedItem = failedItem,
+                RecordId = recordId,
             };
         }
         catch (Exception ex) when (ex is InvalidCastException or KeyNotFoundException or FormatException or ArgumentOutOfRangeException)

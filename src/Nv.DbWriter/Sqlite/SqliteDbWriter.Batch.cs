@@ -72,7 +72,7 @@ internal sealed partial class SqliteDbWriter
 
         _resolutions!.Insert(lsn, record.Id, record.RequestId, decision.Status, decision.Reason, before: null);
         _resolutions.InsertBatch(lsn, decision.FailedItem, itemsJson, SqliteKeys.ItemKeyIdsJson(items));
-        _requests!.Insert(record, decision.Status, decision.Reason); // a retry of the batch finds it like a single write's
+        _requests!.Insert(record, decision.Status, decision.Reason, decision.FailedItem); // a retry of the batch finds it like a single write's
         for (var i = 0; i < items.Count; i++)
         {
             // Every item's key belongs to its subject now, whatever the batch's outcome (its ciphertext is in the WAL).

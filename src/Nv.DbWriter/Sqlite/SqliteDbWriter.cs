@@ -37,7 +37,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     //    (encryption at rest);
     // 4: no request-id index on _nv_resolutions (a lookup by request id goes through _nv_requests' unique key): one random
     //    B-tree page fewer per write (measured: 1.18x the sustained write rate at ack=applied).
-    private const int SchemaVersion = 4;
+    private const int SchemaVersion = 5;
 
     private readonly Lock _gate = new();
     private readonly DbWriterOptions _options;
@@ -304,7 +304,9 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     // crash leaves the old version intact). Version 1 → 2 adds _nv_requests and carries the stored resolutions over as
     // unscoped request outcomes; 2 → 3 adds the key store tables and _nv_resolutions.key_id (NULL for every earlier
     // record: they were written in plain); 3 → 4 drops _nv_resolutions' request-id index and gives every batch record an
-    // unscoped request outcome (version 3 stored none for batches). A newer version than this build knows is refused.
+    // unscoped request outcome (version 3 stored none for batches); 4 → 5 keeps a rejected batch's failed item and an audit
+    // event's record id in its request outcome (carried over from the resolutions still stored). A newer version than this
+    // build knows is refused.
     private static void CreateSchema(SqliteConnection connection, ILogger logger, string path)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
@@ -372,6 +374,23 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
                 carried += command.ExecuteNonQuery();
                 command.Parameters.Clear();
                 version = 4;
+            }
+
+            if (version == 4)
+            {
+                foreach (var (name, type) in SqliteRequests.Version5Columns)
+                {
+                    command.CommandText = $"SELECT count(*) FROM pragma_table_info('_nv_requests') WHERE name = '{name}'";
+                    if ((long)command.ExecuteScalar()! == 0)
+                    {
+                        command.CommandText = $"ALTER TABLE _nv_requests ADD COLUMN {name} {type}";
+                        command.ExecuteNonQuery();
+                    }
+                }
+
+                command.CommandText = SqliteRequests.MigrateFromVersion4Sql;
+                command.ExecuteNonQuery();
+                version = 5;
             }
 
             if (from != SchemaVersion)

@@ -4,8 +4,9 @@ using Nv.Wal;
 
 namespace Nv.DbWriter.Sqlite;
 
-/// <summary>The idempotency table <c>_nv_requests</c> (schema version 2): one row per request id and caller, with the
-/// request's fingerprint and outcome, written in the same transaction as the request's record is applied.</summary>
+/// <summary>The idempotency table <c>_nv_requests</c> (schema version 2; version 5 adds a rejected batch's failed item and
+/// an audit event's record id): one row per request id and caller, with the request's fingerprint and outcome, written in
+/// the same transaction as the request's record is applied.</summary>
 /// <remarks>
 /// Keyed by the record's LSN (the rowid: cheap appends in LSN order) with a unique index on (request_id, scope), so the
 /// first record of a request wins and a second record of the same request, if any, never replaces its outcome. Rows
@@ -28,7 +29,9 @@ internal sealed class SqliteRequests : IDisposable
             entity_id TEXT,
             status INTEGER NOT NULL,
             reject_reason INTEGER NOT NULL,
-            created_at INTEGER NOT NULL
+            created_at INTEGER NOT NULL,
+            failed_item INTEGER,
+            record_id BLOB
         );
         CREATE UNIQUE INDEX IF NOT EXISTS _nv_requests_key ON _nv_requests (request_id, scope);
         CREATE INDEX IF NOT EXISTS _nv_requests_created_at ON _nv_requests (created_at);
@@ -51,7 +54,20 @@ internal sealed class SqliteRequests : IDisposable
         ORDER BY r.lsn;
         """;
 
-    public const string Columns = "lsn, scope, request_id, fingerprint, operation, dto_type, entity_id, status, reject_reason, created_at";
+    /// <summary>Version 4 → 5: the two answers an outcome could only complete from the record's resolution (purged with the
+    /// WAL), kept in the outcome itself: a rejected batch's failed item and an audit event's record id, carried over from
+    /// the resolutions still stored (NULL where none is: unknown, as before).</summary>
+    public static readonly string MigrateFromVersion4Sql = $"""
+        UPDATE _nv_requests SET failed_item = (SELECT b.failed_item FROM _nv_batch_resolutions b WHERE b.lsn = _nv_requests.lsn)
+        WHERE operation = {(int)WalOperation.Batch} AND status = {(int)ApplyStatus.Rejected};
+        UPDATE _nv_requests SET record_id = (SELECT r.wal_id FROM _nv_resolutions r WHERE r.lsn = _nv_requests.lsn)
+        WHERE operation = {(int)WalOperation.AuditEvent};
+        """;
+
+    /// <summary>The columns version 5 adds (checked one by one: a store migrated from version 1 gets the table whole).</summary>
+    public static readonly (string Name, string Type)[] Version5Columns = [("failed_item", "INTEGER"), ("record_id", "BLOB")];
+
+    public const string Columns = "lsn, scope, request_id, fingerprint, operation, dto_type, entity_id, status, reject_reason, created_at, failed_item, record_id";
 
     /// <summary>Deletes up to <c>$limit</c> rows older than <c>$cutoff</c> (unix milliseconds), oldest first.</summary>
     public const string PurgeSql =
@@ -63,14 +79,18 @@ internal sealed class SqliteRequests : IDisposable
 
     public SqliteRequests(SqliteConnection connection)
     {
-        _insert = new SqliteStatement(connection, $"INSERT OR IGNORE INTO _nv_requests ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+        _insert = new SqliteStatement(connection, $"INSERT OR IGNORE INTO _nv_requests ({Columns}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
     }
 
     /// <summary>Told of every request id inserted, before the insert's transaction commits.</summary>
     public SqliteRequestIdFilter? Filter { get; set; }
 
     /// <summary>Records the outcome of <paramref name="record"/>'s request unless the request already has one.</summary>
-    public void Insert(WalRecord record, ApplyStatus status, RejectReason reason)
+    /// <param name="record">The request's record; an audit event's id is kept as its record id.</param>
+    /// <param name="status">Its outcome.</param>
+    /// <param name="reason">Why it was rejected, if it was.</param>
+    /// <param name="failedItem">A rejected batch's first rejected item.</param>
+    public void Insert(WalRecord record, ApplyStatus status, RejectReason reason, int? failedItem = null)
     {
         var key = RequestKey.Of(record);
         Filter?.Add(key.RequestId);
@@ -100,6 +120,24 @@ internal sealed class SqliteRequests : IDisposable
         _insert.Bind(8, (long)status);
         _insert.Bind(9, (long)reason);
         _insert.Bind(10, record.Timestamp.ToUnixTimeMilliseconds());
+        if (failedItem is { } item)
+        {
+            _insert.Bind(11, item);
+        }
+        else
+        {
+            _insert.BindNull(11);
+        }
+
+        if (record.Operation == WalOperation.AuditEvent)
+        {
+            _insert.Bind(12, record.Id);
+        }
+        else
+        {
+            _insert.BindNull(12);
+        }
+
         _insert.Execute();
     }
 
@@ -147,6 +185,21 @@ internal sealed class SqliteRequests : IDisposable
             throw Damaged(lsn, $"operation {(long)op}");
         }
 
+        int? failedItem = reader.IsDBNull(10) ? null : checked((int)reader.GetInt64(10));
+        if (failedItem < 0 || (failedItem is not null && (operation != WalOperation.Batch || status != ApplyStatus.Rejected)))
+        {
+            throw Damaged(lsn, $"failed item {failedItem} (only a rejected batch names one, from 0)");
+        }
+
+        Guid? recordId = null;
+        if (!reader.IsDBNull(11))
+        {
+            var bytes = (byte[])reader.GetValue(11);
+            recordId = bytes.Length == 16 && operation == WalOperation.AuditEvent
+                ? new Guid(bytes)
+                : throw Damaged(lsn, "a record id that is not the 16 bytes of an audit event's id");
+        }
+
         return new RequestOutcome
         {
             Lsn = lsn > 0 ? new Lsn(lsn) : throw Damaged(lsn, "a non-positive LSN"),
@@ -159,6 +212,8 @@ internal sealed class SqliteRequests : IDisposable
             Status = status,
             RejectReason = reason,
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)),
+            FailedItem = failedItem,
+            RecordId = recordId,
         };
     }
 

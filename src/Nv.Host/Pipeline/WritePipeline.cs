@@ -295,11 +295,11 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         return outcome with { IsReplay = true };
     }
 
-    // The answer from a stored outcome, completed by the record's resolution when one was read: a rejected batch's failed
-    // item, an audit event's record id (its entry's id).
+    // The answer from a stored outcome, completed by the record's resolution when the outcome does not say (stored before
+    // the store kept them): a rejected batch's failed item, an audit event's record id (its entry's id).
     private static WriteOutcome FromStored(RequestOutcome stored, RecordResolution? resolution)
     {
-        var failedItem = resolution?.FailedItem;
+        var failedItem = stored.FailedItem ?? resolution?.FailedItem;
         return new()
         {
             RequestId = stored.RequestId,
@@ -309,20 +309,21 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             Detail = stored.Status == ApplyStatus.Rejected ? DescribeRejection(stored.RejectReason, failedItem) : null,
             IsReplay = true,
             FailedItem = failedItem,
-            RecordId = stored.Operation == WalOperation.AuditEvent && resolution is not null ? resolution.WalId : null,
+            RecordId = stored.Operation == WalOperation.AuditEvent ? stored.RecordId ?? resolution?.WalId : null,
         };
     }
 
-    // The request outcome table keeps what every answer needs; two answers need more, which the record's stored resolution
-    // has (while the WAL still holds the record; after that it is unknown: null): a rejected batch's failed item, and a
-    // custom audit event's record id, which is its audit entry's id (the event's answer names it; the entry itself may not
-    // be in the trail yet: its audit failed and waits for the backfill). When that read fails the answer leaves them
-    // unknown too: the outcome itself is known, and a store error here must not fail the commit stage (it answers a
-    // whole batch of callers).
+    // The request outcome keeps what every answer needs, a rejected batch's failed item and a custom audit event's record
+    // id (its audit entry's id; the entry itself may not be in the trail yet: its audit failed and waits for the backfill)
+    // included. An outcome stored before the stores kept those two lacks them: they are read from the record's stored
+    // resolution then (while the WAL still holds the record; after that they are unknown: null). When that read fails the
+    // answer leaves them unknown too: the outcome itself is known, and a store error here must not fail the commit stage
+    // (it answers a whole batch of callers).
     private async Task<WriteOutcome> FromStoredAsync(RequestOutcome stored, CancellationToken cancellationToken)
     {
         RecordResolution? resolution = null;
-        if (stored is { Status: ApplyStatus.Rejected, Operation: WalOperation.Batch } or { Status: ApplyStatus.Applied, Operation: WalOperation.AuditEvent })
+        if (stored is { Status: ApplyStatus.Rejected, Operation: WalOperation.Batch, FailedItem: null }
+            or { Status: ApplyStatus.Applied, Operation: WalOperation.AuditEvent, RecordId: null })
         {
             try
             {

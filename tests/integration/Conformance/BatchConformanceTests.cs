@@ -130,6 +130,12 @@ public abstract class BatchConformanceTests : IAsyncLifetime
         Assert.Equal(new Lsn(4), await Writer.GetResolvedThroughAsync(Ct));
         var stored = Assert.Single(await Writer.GetResolutionsAsync(new Lsn(3), 1, Ct));
         Assert.Equal((ApplyStatus.Rejected, 2), (stored.Status, stored.FailedItem));
+
+        // The request outcome names the failed item too, and keeps it once the resolution is purged with the WAL.
+        var key = RequestKey.Of(Batch(4));
+        await Writer.PurgeAsync(new Lsn(4), Ct);
+        var outcome = (await Writer.FindRequestsAsync([key], Ct))[key];
+        Assert.Equal((ApplyStatus.Rejected, (int?)2, (Guid?)null), (outcome.Status, outcome.FailedItem, outcome.RecordId));
     }
 
     [Fact]

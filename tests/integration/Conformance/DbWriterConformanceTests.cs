@@ -298,6 +298,7 @@ public abstract class DbWriterConformanceTests : IAsyncLifetime
         AssertJson("""{"v":3}""", (await Writer.GetAsync(DefaultType, "o1", Ct))!.Document);
         var outcome = (await Writer.FindRequestsAsync([new RequestKey("billing", "ev-1")], Ct)).Values.Single();
         Assert.Equal((new Lsn(2), ApplyStatus.Applied, WalOperation.AuditEvent), (outcome.Lsn, outcome.Status, outcome.Operation));
+        Assert.Equal(((Guid?)batch[1].Id, (int?)null), (outcome.RecordId, outcome.FailedItem)); // the event's entry id
         Assert.Equal(new Lsn(3), await Writer.GetResolvedThroughAsync(Ct));
         Assert.Equal(ApplyStatus.Applied, (await Writer.GetResolutionsAsync(new Lsn(1), 1, Ct)).Single().Status);
         Assert.Equal(ApplyStatus.AlreadyApplied, (await Writer.ApplyAsync([batch[1]], Ct)).Single().Status);

@@ -199,10 +199,11 @@ public sealed class BatchApiTests(OpenAppFixture fixture) : IClassFixture<OpenAp
     }
 
     [Fact]
-    public async Task A_retried_rejected_batch_whose_record_left_the_wal_does_not_name_a_wrong_item()
+    public async Task A_retried_rejected_batch_whose_record_left_the_wal_still_names_its_failed_item()
     {
         // The request-id cache (of 1 here) forgets the batch once later writes are audited, and WAL truncation purges the
-        // record's resolution, the only place that names the failed item: the retry is answered from the request outcome.
+        // record's resolution: the retry is answered from the request outcome, which names the failed item itself (it used
+        // to be kept only in the resolution: the answer said it was no longer known, and before that named item 0).
         await using var app = await NvTestApp.StartAsync(null, "--Nv:Pipeline:RequestIdCacheSize=1");
         var existing = Id();
         await app.CreateAsync("Order", existing, "{}");
@@ -221,8 +222,8 @@ public sealed class BatchApiTests(OpenAppFixture fixture) : IClassFixture<OpenAp
         var retry = await app.Client.SendAsync(NvTestApp.Request(HttpMethod.Post, "/v1/batch", body, requestId), Ct);
         Assert.Equal("true", retry.Headers.GetValues("X-Nv-Replayed").Single());
         var problem = await NvTestApp.AssertProblemAsync(retry, 409, "already-exists");
-        Assert.Equal(JsonValueKind.Null, problem.GetProperty("failedItem").ValueKind);
-        Assert.Equal(JsonValueKind.Null, problem.GetProperty("item").ValueKind);
+        Assert.Equal(1, problem.GetProperty("failedItem").GetInt32());
+        Assert.Equal(JsonSerializer.Serialize(first.GetProperty("item")), JsonSerializer.Serialize(problem.GetProperty("item")));
         Assert.DoesNotContain("Batch item 0", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(first.GetProperty("lsn").GetInt64(), problem.GetProperty("lsn").GetInt64());
     }

@@ -46,6 +46,11 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
     // --writers 1 --seed 7 --run-id v3`, then `nv load --count 4 --entities 4 --writers 1 --seed 7 --run-id v3b --batch-size 2`:
     // single records LSN 1..12 (v3-0-0..v3-0-11; v3-0-9 at LSN 10 rejected), batches LSN 13..16 (v3b-0-0..v3b-0-3, applied),
     // 12 request outcomes (none for the batches), and the request-id index on _nv_resolutions.
+    // nv.db as written by the build before schema 5 (main at 352c334, schema version 4), by its own DbWriter: LSN 1 a create
+    // (s4-1), LSN 2 an audit event (s4-ev, record id WalRecords.IdFor(2)), LSN 3 a batch rejected at item 1 (s4-b: it
+    // creates b, then a again), LSN 4 an applied batch (s4-ok); all by caller u1.
+    private static string SchemaFourFixture => Path.Combine(RepoRoot(), "tests", "integration", "Sqlite", "Fixtures", "nv-schema4.db");
+
     private static string SchemaThreeFixture => Path.Combine(RepoRoot(), "tests", "integration", "Sqlite", "Fixtures", "nv-schema3.db");
 
     private static string SchemaOneFixture => Path.Combine(RepoRoot(), "tests", "integration", "Sqlite", "Fixtures", "nv-schema1.db");
@@ -69,7 +74,7 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
 
         await using (var writer = DbWriters.OpenSqlite(Options))
         {
-            Assert.Equal(4L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(5L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
             Assert.Equal(12L, Scalar("SELECT count(*) FROM _nv_requests WHERE scope IS NULL AND fingerprint IS NULL"));
 
             var found = await writer.FindRequestsAsync([new RequestKey("anyone", "v1-0-9"), new RequestKey("", "v1-0-1"), new RequestKey("x", "nope")], Ct);
@@ -92,7 +97,7 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         await using (var again = DbWriters.OpenSqlite(Options))
         {
             Assert.Equal(13L, Scalar("SELECT count(*) FROM _nv_requests"));
-            Assert.Equal(4L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(5L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
         }
     }
 
@@ -105,7 +110,7 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
 
         await using (var writer = DbWriters.OpenSqlite(Options))
         {
-            Assert.Equal(4L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(5L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
             Assert.Equal(0L, Scalar("SELECT count(*) FROM pragma_index_list('_nv_resolutions') WHERE name = '_nv_resolutions_request_id'"));
             Assert.Equal(4L, Scalar("SELECT count(*) FROM _nv_requests WHERE scope IS NULL AND operation = 4 AND fingerprint IS NULL"));
 
@@ -124,7 +129,44 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         await using (var again = DbWriters.OpenSqlite(Options))
         {
             Assert.Equal(16L, Scalar("SELECT count(*) FROM _nv_requests"));
-            Assert.Equal(4L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(5L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+        }
+    }
+
+    [Fact]
+    public async Task A_store_written_by_schema_4_keeps_failed_items_and_record_ids_in_its_outcomes()
+    {
+        File.Copy(SchemaFourFixture, DbPath);
+        Assert.Equal(4L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+        var keys = new[] { new RequestKey("u1", "s4-1"), new RequestKey("u1", "s4-ev"), new RequestKey("u1", "s4-b"), new RequestKey("u1", "s4-ok") };
+
+        await using (var writer = DbWriters.OpenSqlite(Options))
+        {
+            Assert.Equal(5L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            var found = await writer.FindRequestsAsync(keys, Ct);
+            Assert.Equal(((int?)null, (Guid?)null), (found[keys[0]].FailedItem, found[keys[0]].RecordId));
+            Assert.Equal(((int?)null, (Guid?)WalRecords.IdFor(2)), (found[keys[1]].FailedItem, found[keys[1]].RecordId));
+            Assert.Equal((ApplyStatus.Rejected, (int?)1, (Guid?)null), (found[keys[2]].Status, found[keys[2]].FailedItem, found[keys[2]].RecordId));
+            Assert.Equal((ApplyStatus.Applied, (int?)null), (found[keys[3]].Status, found[keys[3]].FailedItem));
+
+            // Carried over from the resolutions: the outcomes answer by themselves once those are purged with the WAL.
+            await writer.PurgeAsync(new Lsn(4), Ct);
+            Assert.Equal(0L, Scalar("SELECT count(*) FROM _nv_batch_resolutions"));
+            var after = await writer.FindRequestsAsync(keys, Ct);
+            Assert.Equal(((int?)1, (Guid?)WalRecords.IdFor(2)), (after[keys[2]].FailedItem, after[keys[1]].RecordId));
+
+            // New outcomes keep them as they are written.
+            var results = await writer.ApplyAsync([BatchRecords.Batch(5, BatchRecords.Create(5, 0, "n", "{}"), BatchRecords.Update(5, 1, "missing", "{}"))
+                with { RequestId = "s5-b", UserId = "u1" }], Ct);
+            Assert.Equal((ApplyStatus.Rejected, (int?)1), (results[0].Status, results[0].FailedItem));
+            Assert.Equal(1, (await writer.FindRequestsAsync([new RequestKey("u1", "s5-b")], Ct)).Values.Single().FailedItem);
+        }
+
+        // A second open finds version 5 and migrates nothing again.
+        await using (var again = DbWriters.OpenSqlite(Options))
+        {
+            Assert.Equal(5L, Scalar("SELECT value FROM _nv_meta WHERE key = 'schema_version'"));
+            Assert.Equal(1, (await again.FindRequestsAsync([keys[2]], Ct)).Values.Single().FailedItem);
         }
     }
 
@@ -146,6 +188,10 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
     [InlineData("UPDATE _nv_requests SET status = 99 WHERE lsn = 1", "status 99")]
     [InlineData("UPDATE _nv_requests SET reject_reason = 42 WHERE lsn = 1", "reject reason 42")]
     [InlineData("UPDATE _nv_requests SET operation = 9 WHERE lsn = 1", "operation 9")]
+    [InlineData("UPDATE _nv_requests SET failed_item = 0 WHERE lsn = 1", "failed item 0")]
+    [InlineData("UPDATE _nv_requests SET operation = 4, status = 3, failed_item = -2 WHERE lsn = 1", "failed item -2")]
+    [InlineData("UPDATE _nv_requests SET record_id = x'0102' WHERE lsn = 1", "record id")]
+    [InlineData("UPDATE _nv_requests SET operation = 5, record_id = 'text' WHERE lsn = 1", "wrong type")]
     public async Task A_damaged_outcome_row_is_reported_as_corruption_never_answered(string damage, string expected)
     {
         await using (var writer = DbWriters.OpenSqlite(Options))
@@ -168,10 +214,10 @@ public sealed class SqliteRequestOutcomeTests : IDisposable
         {
         }
 
-        Execute("UPDATE _nv_meta SET value = 5 WHERE key = 'schema_version'");
+        Execute("UPDATE _nv_meta SET value = 6 WHERE key = 'schema_version'");
         var failure = Assert.Throws<DbWriterException>(() => DbWriters.OpenSqlite(Options));
         Assert.False(failure.IsTransient);
-        Assert.Contains("schema version 5", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("schema version 6", failure.Message, StringComparison.Ordinal);
     }
 
     [Fact]

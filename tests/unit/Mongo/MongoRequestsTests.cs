@@ -81,7 +81,33 @@ public sealed class MongoRequestsTests
         Assert.Equal(new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero), read.CreatedAt);
     }
 
+    [Fact]
+    public void A_rejected_batchs_failed_item_and_an_audit_events_record_id_round_trip_and_older_outcomes_have_neither()
+    {
+        var batch = MongoRequests.Record(Record() with { Operation = WalOperation.Batch }, ApplyStatus.Rejected, RejectReason.AlreadyExists, failedItem: 2);
+        var @event = MongoRequests.Record(Record() with { Operation = WalOperation.AuditEvent }, ApplyStatus.Applied, RejectReason.None);
+        Assert.Equal(2, batch.Update.Render(Args)["$setOnInsert"]["failedItem"].AsInt32);
+        Assert.Equal(BsonBinarySubType.UuidStandard, @event.Update.Render(Args)["$setOnInsert"]["recordId"].AsBsonBinaryData.SubType);
+
+        Assert.Equal(((int?)2, (Guid?)null), Answers(RoundTrip(batch)));
+        Assert.Equal(((int?)null, (Guid?)Record().Id), Answers(RoundTrip(@event)));
+        Assert.Equal(((int?)null, (Guid?)null), Answers(RoundTrip(MongoRequests.Record(Record(), ApplyStatus.Applied, RejectReason.None))));
+
+        static (int?, Guid?) Answers(RequestOutcome outcome) => (outcome.FailedItem, outcome.RecordId);
+    }
+
+    private static RequestOutcome RoundTrip(UpdateOneModel<BsonDocument> model)
+    {
+        var document = new BsonDocument("_id", model.Filter.Render(Args)["_id"]).AddRange(model.Update.Render(Args)["$setOnInsert"].AsBsonDocument);
+        return MongoRequests.Read(BsonSerializer.Deserialize<BsonDocument>(document.ToBson()));
+    }
+
     [Theory]
+    [InlineData("""{ "_id": { "s": "a", "r": "r" }, "lsn": 1, "op": 2, "status": 1, "rejectReason": 0, "createdAt": ISODate("2026-01-01T00:00:00Z"), "failedItem": 0 }""")]
+    [InlineData("""{ "_id": { "s": "a", "r": "r" }, "lsn": 1, "op": 4, "status": 3, "rejectReason": 2, "createdAt": ISODate("2026-01-01T00:00:00Z"), "failedItem": -1 }""")]
+    [InlineData("""{ "_id": { "s": "a", "r": "r" }, "lsn": 1, "op": 4, "status": 3, "rejectReason": 2, "createdAt": ISODate("2026-01-01T00:00:00Z"), "failedItem": "one" }""")]
+    [InlineData("""{ "_id": { "s": "a", "r": "r" }, "lsn": 1, "op": 2, "status": 1, "rejectReason": 0, "createdAt": ISODate("2026-01-01T00:00:00Z"), "recordId": UUID("01234567-89ab-cdef-0123-456789abcdef") }""")]
+    [InlineData("""{ "_id": { "s": "a", "r": "r" }, "lsn": 1, "op": 5, "status": 1, "rejectReason": 0, "createdAt": ISODate("2026-01-01T00:00:00Z"), "recordId": BinData(0, "AQID") }""")]
     [InlineData("""{ "_id": { "s": "a", "r": "r" }, "lsn": 1, "fingerprint": BinData(0, "AQID"), "status": 1, "rejectReason": 0, "createdAt": ISODate("2026-01-01T00:00:00Z") }""")]
     [InlineData("""{ "_id": { "s": "a", "r": "r" }, "lsn": 1, "fingerprint": null, "status": 99, "rejectReason": 0, "createdAt": ISODate("2026-01-01T00:00:00Z") }""")]
     [InlineData("""{ "_id": { "s": "a", "r": "r" }, "lsn": 1, "fingerprint": "text", "status": 1, "rejectReason": 0, "createdAt": ISODate("2026-01-01T00:00:00Z") }""")]

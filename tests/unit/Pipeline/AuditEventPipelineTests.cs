@@ -97,5 +97,10 @@ public sealed class AuditEventPipelineTests
         audit.Unwritable = false;
         Assert.True(await h.Coordinator.BackfillAsync(null, null, Ct) > 0);
         Assert.Contains(audit.Entries, e => e.Id == first.EntryId);
+
+        // Once the record's resolution is purged too (the WAL moved on), the request outcome still names the entry.
+        h.Db.PurgeAllResolutions();
+        var late = await h.Pipeline.RecordAsync(Event("ev-1") with { Ack = AckLevel.Applied }, Ct);
+        Assert.Equal((true, first.EntryId), (late.IsReplay, late.EntryId));
     }
 }

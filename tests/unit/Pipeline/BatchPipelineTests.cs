@@ -93,10 +93,11 @@ public sealed class BatchPipelineTests
     [Fact]
     public async Task A_store_failure_while_answering_a_retried_rejected_batch_answers_without_its_failed_item_instead_of_faulting()
     {
-        // The failed item of a rejected batch is read from its stored resolution; that second read failing used to escape
-        // the commit stage, which faulted the pipeline as a WAL failure and left the batch's other callers unanswered.
+        // The failed item of a rejected batch whose outcome was stored without it (before the stores kept it) is read from
+        // its stored resolution; that second read failing used to escape the commit stage, which faulted the pipeline as a
+        // WAL failure and left the batch's other callers unanswered.
         var wal = new InMemoryWal();
-        var db = new InMemoryDbWriter();
+        var db = new InMemoryDbWriter { OutcomesWithoutAnswers = true };
         await using (var before = new PipelineHarness(wal, db))
         {
             before.Pipeline.Start();
@@ -116,6 +117,31 @@ public sealed class BatchPipelineTests
         db.ResolutionsFailure = null;
         Assert.Equal(WriteStatus.Applied, (await after.Pipeline.WriteBatchAsync(Batch("b3", Create("c", "{}")), Ct)).Status);
         Assert.Equal(3, wal.Records.Count);
+    }
+
+    [Fact]
+    public async Task A_retried_rejected_batch_names_its_failed_item_after_its_resolution_was_purged()
+    {
+        // The failed item was kept only in the record's resolution, purged once the WAL no longer holds the record: a retry
+        // after that was told the item was no longer known. The request outcome keeps it now.
+        var wal = new InMemoryWal();
+        var db = new InMemoryDbWriter();
+        await using (var before = new PipelineHarness(wal, db))
+        {
+            before.Pipeline.Start();
+            await before.Pipeline.WriteBatchAsync(Batch("b1", Create("a", "{}")), Ct);
+            Assert.Equal(1, (await before.Pipeline.WriteBatchAsync(Batch("b2", Create("b", "{}"), Create("a", "{}")), Ct)).FailedItem);
+        }
+
+        db.PurgeAllResolutions();
+        await using var after = new PipelineHarness(wal, db);
+        after.Pipeline.Start();
+        var again = await after.Pipeline.WriteBatchAsync(Batch("b2", Create("b", "{}"), Create("a", "{}")), Ct);
+
+        Assert.Equal((WriteStatus.Rejected, RejectReason.AlreadyExists, (int?)1, true), (again.Status, again.RejectReason, again.FailedItem, again.IsReplay));
+        Assert.Contains("item 1", again.Detail, StringComparison.Ordinal);
+        Assert.Equal(1, (await after.Pipeline.GetOutcomeAsync("b2", "u1", Ct))!.FailedItem);
+        Assert.Equal(2, wal.Records.Count);
     }
 
     [Fact]

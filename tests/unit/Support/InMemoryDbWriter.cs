@@ -24,6 +24,10 @@ internal sealed class InMemoryDbWriter : IDbWriter
     /// <summary>When set, every request-id lookup waits for it first (a slow store under the commit stage's lookup).</summary>
     public volatile Task? LookupGate;
 
+    /// <summary>While true, request-id lookups return outcomes without a failed item or record id, as a store written
+    /// before it kept them does (the answer then needs the record's resolution).</summary>
+    public volatile bool OutcomesWithoutAnswers;
+
     /// <summary>When set, request-id lookups throw it.</summary>
     public volatile Exception? LookupFailure;
 
@@ -82,7 +86,8 @@ internal sealed class InMemoryDbWriter : IDbWriter
             await gate.WaitAsync(cancellationToken);
         }
 
-        return LookupFailure is { } failure ? throw failure : await _store.FindRequestsAsync(keys, cancellationToken);
+        var found = LookupFailure is { } failure ? throw failure : await _store.FindRequestsAsync(keys, cancellationToken);
+        return OutcomesWithoutAnswers ? found.ToDictionary(p => p.Key, p => p.Value with { FailedItem = null, RecordId = null }) : found;
     }
 
     public Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) =>
