@@ -11,6 +11,7 @@ namespace Nv.Host.Pipeline;
 internal sealed class PendingWrite
 {
     private WriteOutcome? _final;
+    private readonly TaskCompletionSource<bool> _placed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private volatile bool _finished;
 
     public PendingWrite(WriteRequest request, AckLevel ack = AckLevel.Applied)
@@ -50,6 +51,14 @@ internal sealed class PendingWrite
     public WalRecord? Record { get; set; }
 
     public TaskCompletionSource<WriteOutcome> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes once the commit stage is done with the write: true when its record was appended to the WAL,
+    /// false when it ended without one (answered from the database, refused, or given up before the queue). A different
+    /// request under the same id waits for this, not for the write's answer, which may come much later.</summary>
+    public Task<bool> Placed => _placed.Task;
+
+    /// <inheritdoc cref="Placed"/>
+    public void MarkPlaced(bool appended) => _placed.TrySetResult(appended);
 
     /// <summary>The outcome the database decided (applied or rejected), once known.</summary>
     public WriteOutcome? Final => Volatile.Read(ref _final);

@@ -118,6 +118,7 @@ internal sealed partial class WritePipeline
             try
             {
                 batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i]), cancellationToken);
+                batch[i].MarkPlaced(true);
             }
             catch (WalRecordTooLargeException ex)
             {
@@ -196,6 +197,7 @@ internal sealed partial class WritePipeline
         _requests.Remove(write);
         Done(write);
         write.Fail(reason);
+        write.MarkPlaced(false); // after the failure: a request waiting for this one reads why it ended
     }
 
     private void RefuseTooLarge(PendingWrite write, WalRecordTooLargeException ex)
@@ -260,6 +262,7 @@ internal sealed partial class WritePipeline
             }
 
             write.Answer(answers[write.Key]);
+            write.MarkPlaced(false);
             write.Finish();
             Done(write);
             return true;

@@ -181,9 +181,10 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             }
 
             // A different request owns the id here. Once it is in the WAL, it is the id's first request. Before that, the
-            // database may know the id from a first request the cache forgot, which would refuse the owner and make this
-            // candidate (that first request's retry, perhaps) the one to answer: wait until the owner is decided.
-            var next = owner.Record is null && await RefusedBeforeTheWalAsync(owner, cancellationToken) ? _requests.GetOrAdd(candidate) : owner;
+            // database may know the id from a first request the cache forgot: then the owner is refused for it, and this
+            // candidate (that first request's retry, perhaps) is answered from the database in turn. Any other end of the
+            // owner leaves the candidate refused as before (a batch built its items assuming the id was a retry's).
+            var next = owner.Record is null && await RefusedAsTakenAsync(owner, cancellationToken) ? _requests.GetOrAdd(candidate) : owner;
             if (ReferenceEquals(next, owner))
             {
                 throw new IdempotencyKeyReusedException(candidate.Request.RequestId, Describe(owner.Request));
@@ -204,6 +205,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         {
             Done(candidate);
             _requests.Remove(candidate);
+            candidate.MarkPlaced(false);
             ThrowIfUnavailable();
             throw;
         }
@@ -243,26 +245,21 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     /// <summary>The write the request-id cache remembers for <paramref name="key"/> (tests).</summary>
     internal bool TryGetRemembered(RequestKey key, out PendingWrite write) => _requests.TryGet(key, out write);
 
-    // Whether a write that owns a request id in the cache fails without reaching the WAL (refused, as by the database's
-    // outcome of the id's first request); waits as a retry does, bounded by RequestInProgressWait (409 past it). A write
-    // answered from the database is that first request's retry: not refused.
-    private async Task<bool> RefusedBeforeTheWalAsync(PendingWrite owner, CancellationToken cancellationToken)
+    // Whether a write that owns a request id in the cache was refused before the WAL because the database already holds
+    // the id for another request. Waits until the commit stage is done with the owner (not for its answer), as a retry
+    // waits, bounded by RequestInProgressWait (409 past it).
+    private async Task<bool> RefusedAsTakenAsync(PendingWrite owner, CancellationToken cancellationToken)
     {
         try
         {
-            await owner.Completion.Task.WaitAsync(_options.RequestInProgressWait, _time, cancellationToken);
+            await Task.WhenAny(owner.Placed, owner.Completion.Task).WaitAsync(_options.RequestInProgressWait, _time, cancellationToken);
         }
         catch (TimeoutException)
         {
             throw new RequestInProgressException(owner.Request.RequestId, _options.RequestInProgressWait);
         }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            // The owner's own failure is its caller's answer; what matters here is whether it reached the WAL.
-            return owner.Record is null;
-        }
 
-        return false;
+        return owner.Record is null && owner.Completion.Task is { IsFaulted: true, Exception.InnerException: IdempotencyKeyReusedException };
     }
 
     // A retry waits for the first attempt (bounded: past RequestInProgressWait it is told to come back, 409), and gets its

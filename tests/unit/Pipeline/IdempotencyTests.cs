@@ -198,6 +198,52 @@ public sealed class IdempotencyTests
         Assert.Null(await h.Db.GetAsync("Acct", "b", Ct));
     }
 
+    // A different request behind an owner that ends before the WAL for any other reason than the id being taken (here: the
+    // commit stage's lookup fails) is refused as before: it never takes the id over (a batch behind it built its items as a
+    // retry's, without its own preconditions). Behind an owner that reaches the WAL, the refusal comes once the owner is
+    // appended, not when it is answered.
+    [Fact]
+    public async Task A_different_request_behind_an_owner_that_ends_for_another_reason_or_is_appended_is_refused_and_writes_nothing()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        var lookup = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Db.LookupGate = lookup.Task;
+        Task<WriteOutcome> owner, other;
+        try
+        {
+            owner = h.Pipeline.WriteAsync(Post("k", "a", 1), Ct);
+            other = h.Pipeline.WriteAsync(Post("k", "b", 9), Ct);
+            await Task.Delay(50, Ct);
+            h.Db.LookupFailure = new DbWriterException("connection reset", isTransient: true);
+        }
+        finally
+        {
+            lookup.SetResult();
+        }
+
+        await Assert.ThrowsAsync<DbWriterException>(() => owner);
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => other);
+        h.Db.LookupFailure = null;
+        h.Db.LookupGate = null;
+        Assert.Empty(h.Wal.Records);
+
+        var apply = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Db.ApplyGate = apply.Task;
+        try
+        {
+            var slow = h.Pipeline.WriteAsync(Post("j", "a", 1), Ct);
+            await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => h.Pipeline.WriteAsync(Post("j", "b", 9), Ct).WaitAsync(TimeSpan.FromSeconds(2), Ct));
+            Assert.False(slow.IsCompleted, "the owner was answered: the refusal did not come before its answer");
+        }
+        finally
+        {
+            apply.SetResult();
+        }
+
+        Assert.Single(h.Wal.Records);
+    }
+
     [Fact]
     public async Task The_same_request_id_on_a_different_request_is_refused_after_a_restart_too()
     {
