@@ -17,6 +17,9 @@ namespace Nv.Wal.Recovery;
 /// hole is a write that never landed, and a commit whose bytes below it never landed never completed: FasterLog
 /// completes a commit only when every byte below its record is written. Written-but-wrong bytes with a commit record
 /// after them are therefore damage to acknowledged data (bit rot, a foreign write), never an unfinished write.</para>
+/// <para>An entry whose header is zero while bytes follow it in its page (page padding is zeros to the page's end) is a
+/// hole too: FasterLog copies an entry's payload before its header, so only a write taken while the entry was being
+/// copied holds it so, and the write of every completed commit covering the entry holds it whole.</para>
 /// <para>Limit: damage that looks like an unfinished write (zeros, a file cut at a sector boundary) in the last metadata
 /// interval before a crash is indistinguishable from one, and is cut as a tail (saved aside as <c>*.broken</c>).</para>
 /// </remarks>
@@ -87,8 +90,15 @@ internal sealed class CommitEvidence
     }
 
     /// <summary>Whether [<paramref name="from"/>, <paramref name="to"/>) holds bytes that never landed (see the remarks).</summary>
+    /// <param name="from">An entry boundary: where the damage (or the missing records) starts.</param>
+    /// <param name="to">Where the evidence after it starts (a commit record, the next valid record).</param>
     public bool HasHole(long from, long to)
     {
+        if (HeaderNeverLanded(from))
+        {
+            return true;
+        }
+
         var sector = from & ~(long)(SectorSize - 1);
         if (sector < from)
         {
@@ -109,6 +119,25 @@ internal sealed class CommitEvidence
         }
 
         return false;
+    }
+
+    /// <summary>Whether the entry at <paramref name="at"/> is there without its header: a zero header that is not page padding
+    /// (bytes follow it in its page; padding is zeros to the page's end). FasterLog copies an entry's payload before its
+    /// header, and flushes the page it is still appending to, so a write of the page can carry the payload (and entries or
+    /// a commit record appended after it) while the header is still zero; every later write of the page, that of the
+    /// flush that completes a commit covering the entry among them, carries the whole entry.</summary>
+    private bool HeaderNeverLanded(long at)
+    {
+        var offset = (int)(at & (_pageSize - 1));
+        if (offset + LogScanner.EntryHeaderSize > _pageSize)
+        {
+            return false;
+        }
+
+        var valid = LoadPage(at - offset);
+        return offset + LogScanner.EntryHeaderSize < valid
+            && !_page.AsSpan(offset, LogScanner.EntryHeaderSize).ContainsAnyExcept((byte)0)
+            && _page.AsSpan(offset + LogScanner.EntryHeaderSize, valid - offset - LogScanner.EntryHeaderSize).ContainsAnyExcept((byte)0);
     }
 
     /// <summary>Walks the entries after the damage to the first valid commit record: its address and the address it made durable.</summary>
