@@ -146,7 +146,7 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
         // metadata. FasterLog creates a segment during a flush and the WAL syncs the segment directory only after the commit
         // (FasterWriteAheadLog.Flush.cs), so a metadata write inside that commit could become durable first and name a
         // segment whose entry was lost: recovery then refused to open (found by the full-size power-loss sweep, image 191 of
-        // NV_TEST_SEED=1212832362). Segments live in the parent of this directory (log/, beside log/commits).
+        // NV_TEST_SEED=1212832362, as the harness of that time built images). Segments live in the parent of this directory (log/, beside log/commits).
         if (Path.GetDirectoryName(_directory) is { } segments && Directory.Exists(segments))
         {
             NativeFileSync.FsyncDirectory(segments);

@@ -1,9 +1,12 @@
+using System.Buffers.Binary;
+
 namespace Nv.Smoke.Tests.PowerLoss;
 
 /// <summary>Building an image: the directory as it may look after a power loss (or crash) at a trace position.</summary>
 internal sealed partial class FsModel
 {
     private const int Sector = 512;
+    private const int FasterEntryHeader = 12; // FasterLog's per-entry header: an 8-byte checksum, then the 4-byte length
 
     /// <summary>Which files (by name) are written from a buffer their writer keeps filling during the write (FasterLog's
     /// segments): where such a write traced zeros past its last byte, images may hold newer bytes (see FillTail).</summary>
@@ -184,10 +187,12 @@ internal sealed partial class FsModel
         return buffer.ToArray();
     }
 
-    // strace copies a write's buffer when the call starts; the kernel copies it a moment later. A writer that keeps filling
-    // the buffer meanwhile (FasterLog appends to the page it is flushing) can put newer bytes on the disk where the trace
-    // shows the zeros past its tail. The nearest later write of the same bytes shows what the buffer came to hold: a random
-    // prefix of that is put in the zeros (its end may cut an entry: a torn write of it).
+    // strace copies a write's buffer when the call starts; the kernel copies it a moment later. FasterLog keeps appending
+    // to the page it is flushing meanwhile, so the disk can hold newer entries where the trace shows the zeros past the
+    // write's last entry. What the buffer came to hold is in the nearest later write of the same bytes; each of its entries
+    // in that range is put in the image as FasterLog's writers leave one at any moment: not copied yet (zeros), its payload
+    // copied but not its header (FasterLog writes an entry's header last), or whole. Writers copy concurrently, so every
+    // entry is chosen on its own; the kernel copies forward, so a header it saw always comes with its whole payload.
     private static void FillTail(FsNode node, DataOp op, GrowableBuffer buffer, Random random, Counts counts)
     {
         var data = op.Data!;
@@ -198,16 +203,44 @@ internal sealed partial class FsModel
         }
 
         var later = node.Ops.Where(o => o.Entry > op.Entry && o.Data is not null && o.Offset <= from && from < o.End).MinBy(o => o.Entry);
-        if (later is null)
+        var shared = later is null ? 0 : (int)(from - Math.Max(op.Offset, later.Offset));
+        if (later is null || !later.Data.AsSpan((int)(from - shared - later.Offset), shared).SequenceEqual(data.AsSpan((int)(from - shared - op.Offset), shared)))
         {
-            return;
+            return; // no later write of these bytes, or not the same page later on
         }
 
-        var to = from + 1 + random.NextInt64(Math.Min(op.End, later.End) - from);
-        var newer = later.Data.AsSpan((int)(from - later.Offset), (int)(to - from));
-        if (newer.ContainsAnyExcept((byte)0))
+        var limit = Math.Min(op.End, later.End);
+        var newer = later.Data.AsSpan();
+        var filled = false;
+        for (var position = (from + 3) & ~3L; position + FasterEntryHeader <= limit;)
         {
-            buffer.Write(from, newer);
+            var at = (int)(position - later.Offset);
+            var length = BinaryPrimitives.ReadInt32LittleEndian(newer.Slice(at + 8, 4));
+            if (length == 0)
+            {
+                break; // the rest of the page is padding, or nothing was appended past here
+            }
+
+            var payload = length < 0 ? (length == int.MinValue ? int.MaxValue : -(long)length) : length;
+            var end = position + FasterEntryHeader + ((payload + 3) & ~3L);
+            var state = random.Next(4); // 0: not copied yet, 1: payload only, 2 and 3: whole
+            if (state > 0 && end > position + FasterEntryHeader)
+            {
+                var payloadEnd = (int)(Math.Min(end, limit) - later.Offset);
+                buffer.Write(position + FasterEntryHeader, newer[(at + FasterEntryHeader)..payloadEnd]);
+                if (state > 1)
+                {
+                    buffer.Write(position, newer.Slice(at, FasterEntryHeader));
+                }
+
+                filled = true;
+            }
+
+            position = end;
+        }
+
+        if (filled)
+        {
             counts.Filled++;
         }
     }
