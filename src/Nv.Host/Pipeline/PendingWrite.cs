@@ -28,6 +28,12 @@ internal sealed class PendingWrite
     /// single write. <see cref="Request"/> then carries the batch's request id, user, reason, metadata and ack.</summary>
     public IReadOnlyList<WalBatchItem>? Items { get; set; }
 
+    /// <summary>Built as a retry of a request id known when it was built (a batch whose own refusal, a missing entity or a
+    /// failed precondition, was left for the first attempt's outcome): answered only from what the id already has, never
+    /// appended. If the id turns out to be unknown, the commit stage refuses it with <see cref="UnknownRetryException"/>
+    /// and its caller gets the refusal it was built without.</summary>
+    public bool RetryOnly { get; init; }
+
     /// <summary>When the caller is answered.</summary>
     public AckLevel Ack { get; }
     /// <summary>The request id in its caller's scope.</summary>

@@ -19,7 +19,7 @@ internal sealed partial class WritePipeline
             throw new BatchesNotSupportedException(unsupported);
         }
 
-        var (items, refused) = await PrepareItemsAsync(request, cancellationToken);
+        var (items, refused, unlessRetry) = await PrepareItemsAsync(request, cancellationToken);
         if (refused is not null)
         {
             return refused;
@@ -39,17 +39,29 @@ internal sealed partial class WritePipeline
             Ack = request.Ack,
             Fingerprint = Fingerprint(request),
         };
-        var outcome = await SubmitAsync(new PendingWrite(header, request.Ack ?? _options.Ack) { Items = items }, cancellationToken);
-        return ToBatchOutcome(request, outcome);
+        try
+        {
+            var outcome = await SubmitAsync(new PendingWrite(header, request.Ack ?? _options.Ack) { Items = items, RetryOnly = unlessRetry is not null },
+                cancellationToken);
+            return ToBatchOutcome(request, outcome);
+        }
+        catch (UnknownRetryException) when (unlessRetry is not null)
+        {
+            return unlessRetry; // the id's first attempt left no trace: this batch's own refusal, nothing written
+        }
     }
 
     // Turns the request's items into WAL items: ids, DTO versions and replay keys; a patch becomes an update of the merged
     // state guarded by the version it was merged with (so a concurrent change rejects the batch, never goes lost). A patch
     // of a missing entity, or a precondition that the read already shows failing, refuses the batch before the WAL —
-    // unless the request id is already known: then this is a retry and its first outcome is answered instead.
-    private async Task<(IReadOnlyList<WalBatchItem> Items, BatchOutcome? Refused)> PrepareItemsAsync(BatchRequest request, CancellationToken cancellationToken)
+    // unless the request id is already known: then this is a retry and its first outcome is answered instead; the refusal
+    // is kept (UnlessRetry) for the case that the id's first attempt leaves no trace after all (the batch is built
+    // without its precondition, so it must never be appended: PendingWrite.RetryOnly).
+    private async Task<(IReadOnlyList<WalBatchItem> Items, BatchOutcome? Refused, BatchOutcome? UnlessRetry)> PrepareItemsAsync(BatchRequest request,
+        CancellationToken cancellationToken)
     {
         var items = new WalBatchItem[request.Items.Count];
+        BatchOutcome? unlessRetry = null;
         bool? known = null;
         for (var i = 0; i < items.Length; i++)
         {
@@ -69,9 +81,14 @@ internal sealed partial class WritePipeline
                 RejectReason? refusal = current is null ? RejectReason.NotFound
                     : expected is { } wanted && wanted != current.Lsn ? RejectReason.PreconditionFailed
                     : null;
-                if (refusal is { } reason && !(known ??= await IsKnownRequestAsync(request, cancellationToken)))
+                if (refusal is { } reason)
                 {
-                    return (items, Refused(request, i, reason, current?.Lsn));
+                    if (!(known ??= await IsKnownRequestAsync(request, cancellationToken)))
+                    {
+                        return (items, Refused(request, i, reason, current?.Lsn), null);
+                    }
+
+                    unlessRetry ??= Refused(request, i, reason, current?.Lsn);
                 }
 
                 if (current is not null)
@@ -117,7 +134,7 @@ internal sealed partial class WritePipeline
             };
         }
 
-        return (items, null);
+        return (items, null, unlessRetry);
     }
 
     private async Task<bool> IsKnownRequestAsync(BatchRequest request, CancellationToken cancellationToken)

@@ -237,9 +237,22 @@ internal sealed partial class WritePipeline
             return false;
         }
 
+        // A write built as a retry of an id known when it was built, whose first attempt has since left without a trace (it
+        // was refused or given up before the WAL): its own refusal stands; it is never appended as built.
+        batch.RemoveAll(write =>
+        {
+            if (!write.RetryOnly || known.ContainsKey(write.Key))
+            {
+                return false;
+            }
+
+            Refuse(write, new UnknownRetryException(write.Request.RequestId));
+            return true;
+        });
+
         if (known.Count == 0)
         {
-            return true;
+            return batch.Count > 0;
         }
 
         var answers = new Dictionary<RequestKey, WriteOutcome>();

@@ -144,6 +144,46 @@ public sealed class BatchPipelineTests
         Assert.Equal(2, wal.Records.Count);
     }
 
+    // A batch whose patch refuses it (a missing entity here) while its request id is known is built as a retry: its refusal
+    // is left for the first attempt's outcome, the patch kept unmerged. If that first attempt leaves without a trace while
+    // the batch is still being built (refused before the WAL: a failed lookup here), the batch must not be appended as
+    // built (its preconditions dropped): it gets its own refusal. Found by a read-only review.
+    [Fact]
+    public async Task A_batch_built_as_a_retry_of_an_attempt_that_then_left_without_a_trace_gets_its_own_refusal_and_writes_nothing()
+    {
+        await using var h = await StartedAsync(ack: AckLevel.Applied);
+        await h.Pipeline.WriteBatchAsync(Batch("seed", Create("b", "{}")), Ct);
+        var records = h.Wal.Records.Count;
+        var lookup = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Db.LookupGate = lookup.Task;
+        h.Db.ReadGate = read.Task;
+        h.Db.ReadGateEntity = "b";
+        Task<BatchOutcome> first, second;
+        try
+        {
+            first = h.Pipeline.WriteBatchAsync(Batch("k", Create("c", "{}")), Ct); // owns k, held at the commit stage's lookup
+            Assert.True(h.Pipeline.TryGetRemembered(new RequestKey("u1", "k"), out _));
+            second = h.Pipeline.WriteBatchAsync(Batch("k",
+                new BatchItem { Operation = BatchOperation.Patch, DtoType = "Order", EntityId = "nope", Payload = Json("""{"x":1}""") },
+                new BatchItem { Operation = BatchOperation.Patch, DtoType = "Order", EntityId = "b", Payload = Json("""{"x":2}""") }), Ct);
+            await Task.Delay(50, Ct); // k known: item 0's refusal left to the first attempt; item 1's read held
+            h.Db.LookupFailure = new DbWriterException("connection reset", isTransient: true);
+            lookup.SetResult();
+            await Assert.ThrowsAsync<DbWriterException>(() => first); // the first attempt leaves: refused before the WAL
+            h.Db.LookupFailure = null;
+        }
+        finally
+        {
+            lookup.TrySetResult();
+            read.SetResult();
+        }
+
+        var outcome = await second;
+        Assert.Equal((WriteStatus.Rejected, RejectReason.NotFound, (int?)0, Lsn.None), (outcome.Status, outcome.RejectReason, outcome.FailedItem, outcome.Lsn));
+        Assert.Equal(records, h.Wal.Records.Count);
+    }
+
     [Fact]
     public async Task A_retried_batch_returns_its_first_outcome_and_writes_nothing_also_after_a_restart()
     {

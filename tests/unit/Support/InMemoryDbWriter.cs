@@ -21,6 +21,12 @@ internal sealed class InMemoryDbWriter : IDbWriter
     /// <summary>When set, ApplyAsync throws it (a corrupt store, a bug).</summary>
     public volatile Exception? ApplyFailure;
 
+    /// <summary>When set, reads of the entity <see cref="ReadGateEntity"/> wait for it first.</summary>
+    public volatile Task? ReadGate;
+
+    /// <inheritdoc cref="ReadGate"/>
+    public volatile string? ReadGateEntity;
+
     /// <summary>When set, every request-id lookup waits for it first (a slow store under the commit stage's lookup).</summary>
     public volatile Task? LookupGate;
 
@@ -62,8 +68,15 @@ internal sealed class InMemoryDbWriter : IDbWriter
         return await _store.ApplyAsync(batch, cancellationToken);
     }
 
-    public Task<StoredEntity?> GetAsync(string dtoType, string entityId, CancellationToken cancellationToken = default) =>
-        _store.GetAsync(dtoType, entityId, cancellationToken);
+    public async Task<StoredEntity?> GetAsync(string dtoType, string entityId, CancellationToken cancellationToken = default)
+    {
+        if (ReadGate is { } gate && entityId == ReadGateEntity)
+        {
+            await gate.WaitAsync(cancellationToken);
+        }
+
+        return await _store.GetAsync(dtoType, entityId, cancellationToken);
+    }
 
     public Task<IReadOnlyList<RecordResolution>> GetResolutionsAsync(Lsn after, int limit, CancellationToken cancellationToken = default) =>
         ResolutionsFailure is { } failure
