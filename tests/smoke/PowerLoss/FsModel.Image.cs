@@ -8,9 +8,12 @@ internal sealed partial class FsModel
     private const int Sector = 512;
     private const int FasterEntryHeader = 12; // FasterLog's per-entry header: an 8-byte checksum, then the 4-byte length
 
-    /// <summary>Which files (by name) are written from a buffer their writer keeps filling during the write (FasterLog's
-    /// segments): where such a write traced zeros past its last byte, images may hold newer bytes (see FillTail).</summary>
-    public Func<string, bool>? FilledWhileWritten { get; set; }
+    /// <summary>The page size of the files (by name) FasterLog writes its log to, null for any other file: where a write of
+    /// such a file traced zeros past its last entry, images may hold the entries FasterLog was still copying (FillTail).</summary>
+    public Func<string, int?>? FasterLogPageSize { get; set; }
+
+    /// <summary><see cref="FasterLogPageSize"/> for Nv's WAL segments written with pages of <paramref name="pageSize"/> bytes.</summary>
+    public static Func<string, int?> WalSegments(int pageSize) => name => IsWalSegment(name) ? pageSize : null;
 
     /// <summary>A FasterLog segment file's name (<c>nv.log.N</c>): FasterLog flushes pages it is still appending to.</summary>
     public static bool IsWalSegment(string name) =>
@@ -157,7 +160,8 @@ internal sealed partial class FsModel
         var ops = node.Ops.Where(o => o.Entry <= cut).ToList();
         var kept = Choose(ops, o => DataOpDurable(node, o, cut), o => o.Exit <= cut, policy, random, counts);
         var buffer = new GrowableBuffer(node.Initial ?? []);
-        var fillable = FilledWhileWritten?.Invoke(Path.GetFileName(node.FirstPath)) == true;
+        var pageSize = FasterLogPageSize?.Invoke(Path.GetFileName(node.FirstPath));
+        byte[]? entries = null; // the file with every write applied: where its entries start (they never move)
         var lastMaybeWrite = policy == ImagePolicy.RandomSubset ? kept.FindLastIndex(o => o.Data is not null && !DataOpDurable(node, o, cut)) : -1;
         for (var i = 0; i < kept.Count; i++)
         {
@@ -178,9 +182,9 @@ internal sealed partial class FsModel
             }
 
             buffer.Write(op.Offset, data);
-            if (data.Length == op.Data.Length && fillable && random.Next(2) == 0)
+            if (data.Length == op.Data.Length && pageSize is { } page && random.Next(2) == 0)
             {
-                FillTail(node, op, buffer, random, counts);
+                FillTail(node, op, buffer, page, entries ??= Written(node), random, counts);
             }
         }
 
@@ -189,11 +193,13 @@ internal sealed partial class FsModel
 
     // strace copies a write's buffer when the call starts; the kernel copies it a moment later. FasterLog keeps appending
     // to the page it is flushing meanwhile, so the disk can hold newer entries where the trace shows the zeros past the
-    // write's last entry. What the buffer came to hold is in the nearest later write of the same bytes; each of its entries
-    // in that range is put in the image as FasterLog's writers leave one at any moment: not copied yet (zeros), its payload
+    // write's last entry. What the buffer came to hold is in the nearest later write of the same bytes; each entry of it in
+    // that range is put in the image as FasterLog's writers leave one at any moment: not copied yet (zeros), its payload
     // copied but not its header (FasterLog writes an entry's header last), or whole. Writers copy concurrently, so every
-    // entry is chosen on its own; the kernel copies forward, so a header it saw always comes with its whole payload.
-    private static void FillTail(FsNode node, DataOp op, GrowableBuffer buffer, Random random, Counts counts)
+    // entry is chosen on its own; the kernel copies forward, so a header it saw always comes with its whole payload. Entry
+    // boundaries are walked from the page's start in the file as every write left it (entries never move once placed; a
+    // record's own trailing zeros are no boundary).
+    private static void FillTail(FsNode node, DataOp op, GrowableBuffer buffer, int pageSize, byte[] written, Random random, Counts counts)
     {
         var data = op.Data!;
         var from = op.Offset + data.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
@@ -210,39 +216,59 @@ internal sealed partial class FsModel
         }
 
         var limit = Math.Min(op.End, later.End);
-        var newer = later.Data.AsSpan();
+        var pageStart = from & ~(long)(pageSize - 1);
+        var pageEnd = Math.Min(pageStart + pageSize, written.Length);
+        var position = pageStart == 0 ? FirstEntry(written) : pageStart;
         var filled = false;
-        for (var position = (from + 3) & ~3L; position + FasterEntryHeader <= limit;)
+        while (position + FasterEntryHeader <= Math.Min(limit, pageEnd))
         {
-            var at = (int)(position - later.Offset);
-            var length = BinaryPrimitives.ReadInt32LittleEndian(newer.Slice(at + 8, 4));
+            var length = BinaryPrimitives.ReadInt32LittleEndian(written.AsSpan((int)position + 8, 4));
             if (length == 0)
             {
-                break; // the rest of the page is padding, or nothing was appended past here
+                break; // the rest of the page is padding, or nothing was ever appended past here
             }
 
             var payload = length < 0 ? (length == int.MinValue ? int.MaxValue : -(long)length) : length;
             var end = position + FasterEntryHeader + ((payload + 3) & ~3L);
-            var state = random.Next(4); // 0: not copied yet, 1: payload only, 2 and 3: whole
-            if (state > 0 && end > position + FasterEntryHeader)
+            if (position >= from)
             {
-                var payloadEnd = (int)(Math.Min(end, limit) - later.Offset);
-                buffer.Write(position + FasterEntryHeader, newer[(at + FasterEntryHeader)..payloadEnd]);
-                if (state > 1)
+                var state = random.Next(4); // 0: not copied yet, 1: payload only, 2 and 3: whole
+                var at = (int)(position - later.Offset);
+                if (state > 0 && end > position + FasterEntryHeader)
                 {
-                    buffer.Write(position, newer.Slice(at, FasterEntryHeader));
-                }
+                    buffer.Write(position + FasterEntryHeader, later.Data.AsSpan()[(at + FasterEntryHeader)..(int)(Math.Min(end, limit) - later.Offset)]);
+                    if (state > 1)
+                    {
+                        buffer.Write(position, later.Data.AsSpan(at, FasterEntryHeader));
+                    }
 
-                filled = true;
+                    filled = true;
+                }
             }
 
-            position = end;
+            position = end; // entries before the tail, and the one it ends in (its own trailing zeros), stay as traced
         }
 
         if (filled)
         {
             counts.Filled++;
         }
+    }
+
+    // FasterLog's log starts at address 64 (the first 64 bytes of the first segment are never written).
+    private static long FirstEntry(byte[] written) =>
+        written.Length >= 64 && !written.AsSpan(0, 64).ContainsAnyExcept((byte)0) ? 64 : 0;
+
+    // A file as all its writes (in the order they finished) left it.
+    private static byte[] Written(FsNode node)
+    {
+        var buffer = new GrowableBuffer(node.Initial ?? []);
+        foreach (var op in node.Ops.Where(o => o.Data is not null))
+        {
+            buffer.Write(op.Offset, op.Data);
+        }
+
+        return buffer.ToArray();
     }
 
     private sealed class Counts

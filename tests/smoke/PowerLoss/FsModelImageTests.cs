@@ -12,35 +12,37 @@ public sealed class FsModelImageTests
     [Fact]
     public void Entries_a_write_traced_as_zeros_past_its_tail_may_be_on_disk_whole_or_without_their_header()
     {
-        var e1 = Entry('A');
-        var e2 = Entry('B');
-        var e3 = Entry('C');
-        var traced = e1 + new string('\0', 32);
+        // The first entry's payload ends in zeros, as a WAL record without fingerprint or metadata does: the tail starts
+        // where that entry ends, not at its last non-zero byte.
+        var e1 = Entry("aa\0\0\0\0\0\0");
+        var e2 = Entry("bbbbbbbb");
+        var e3 = Entry("cccccccc");
+        var traced = e1 + new string('\0', 40);
         using var dir = new TempDirectory("fsmodel-fill");
         var (model, live, file) = OneFileTrace.Build(dir, e1 + e2 + e3, (live, file) =>
         [
             $"7 openat(AT_FDCWD</>, \"{file}\", O_RDWR|O_SYNC|O_CLOEXEC) = 5<{file}>",
-            $"7 pwrite64(5<{file}>, \"{Escape(traced)}\", 48, 0) = 48",
-            $"7 pwrite64(5<{file}>, \"{Escape(e1 + e2 + e3)}\", 48, 0) = 48",
+            $"7 pwrite64(5<{file}>, \"{Escape(traced)}\", 60, 0) = 60",
+            $"7 pwrite64(5<{file}>, \"{Escape(e1 + e2 + e3)}\", 60, 0) = 60",
         ]);
         Assert.Empty(model.CompareWith(live));
         var cut = model.Events.First(e => e.Kind == "write").Exit; // after the first write only
 
         Assert.Equal([traced], Images(model, dir, cut, "plain"));
 
-        model.FilledWhileWritten = name => name == Path.GetFileName(file);
+        model.FasterLogPageSize = name => name == Path.GetFileName(file) ? 4096 : null;
         var filled = Images(model, dir, cut, "filled");
         var allowed = (from second in States(e2) from third in States(e3) select e1 + second + third).ToHashSet();
         Assert.Subset(allowed, filled.ToHashSet());
         Assert.Contains(e1 + e2 + e3, filled);
-        Assert.Contains(e1 + new string('\0', 12) + e2[12..] + new string('\0', 16), filled);
-        Assert.Contains(e1 + new string('\0', 16) + e3, filled);
+        Assert.Contains(e1 + new string('\0', 12) + e2[12..] + new string('\0', 20), filled);
+        Assert.Contains(e1 + new string('\0', 20) + e3, filled);
 
-        static string[] States(string entry) => [new string('\0', 16), new string('\0', 12) + entry[12..], entry];
+        static string[] States(string entry) => [new string('\0', 20), new string('\0', 12) + entry[12..], entry];
     }
 
-    // A FasterLog entry: an 8-byte checksum, the payload length (4, little-endian), a 4-byte payload.
-    private static string Entry(char c) => new string(c, 8) + "\u0004\0\0\0" + new string(char.ToLowerInvariant(c), 4);
+    // A FasterLog entry: an 8-byte checksum, the payload length (8, little-endian), the 8-byte payload.
+    private static string Entry(string payload) => "XXXXXXXX" + "\u0008\0\0\0" + payload;
 
     private static string Escape(string bytes) => string.Concat(bytes.Select(ch => ch is >= 'a' and <= 'z' or >= 'A' and <= 'Z' ? ch.ToString() : $"\\x{(int)ch:x2}"));
 

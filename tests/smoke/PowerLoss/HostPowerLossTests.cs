@@ -50,7 +50,7 @@ public sealed class HostPowerLossTests
         }
 
         var model = FsModel.Build(snapshot, scenario.DataDir, trace, AckSource.SocketRequestIds);
-        model.FilledWhileWritten = FsModel.IsWalSegment;
+        model.FasterLogPageSize = FsModel.WalSegments(1 << 12); // HostScenario: Nv__Wal__PageSizeBits=12
         var drift = model.CompareWith(scenario.DataDir);
         Assert.True(drift.Count == 0, $"seed {seed}: the trace does not explain the directory the run left:\n{string.Join('\n', drift.Take(20))}");
         var acked = scenario.Log.Acknowledged();

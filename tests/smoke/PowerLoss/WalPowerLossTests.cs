@@ -93,7 +93,7 @@ public sealed class WalPowerLossTests
         Assert.DoesNotContain(child.Stdout, l => l.StartsWith("FAULT", StringComparison.Ordinal) || l.StartsWith("ERROR", StringComparison.Ordinal));
 
         var model = FsModel.Build(snapshot, walDir, trace, AckSource.StdoutLines);
-        model.FilledWhileWritten = FsModel.IsWalSegment;
+        model.FasterLogPageSize = FsModel.WalSegments(1 << Geometry(walDir).PageSizeBits);
         var drift = model.CompareWith(walDir);
         Assert.True(drift.Count == 0, $"seed {seed}: the trace does not explain the directory the run left (the model missed a call):\n{string.Join('\n', drift.Take(20))}");
         var acks = model.Acks.Where(a => a.Text.StartsWith("ACK ", StringComparison.Ordinal)).ToList();
