@@ -177,7 +177,21 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             // The id is known in this process (in flight, durable but unapplied, or recently settled).
             if (string.Equals(owner.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
             {
-                return await RetryOutcomeAsync(owner, cancellationToken);
+                if (await RetryOutcomeAsync(owner, cancellationToken) is { } outcome)
+                {
+                    return outcome;
+                }
+
+                // The first attempt left before the queue without an answer (its caller gave up): this retry is the
+                // request now, as if the first attempt had never come.
+                var taker = _requests.GetOrAdd(candidate);
+                if (ReferenceEquals(taker, owner))
+                {
+                    throw new RequestInProgressException(owner.Request.RequestId, _options.RequestInProgressWait);
+                }
+
+                owner = taker;
+                continue;
             }
 
             // A different request owns the id here. Once it is in the WAL, it is the id's first request. Before that, the
@@ -264,12 +278,23 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
 
     // A retry waits for the first attempt (bounded: past RequestInProgressWait it is told to come back, 409), and gets its
     // outcome; a first attempt answered Pending may have been applied since, which the database's outcome tells.
-    private async Task<WriteOutcome> RetryOutcomeAsync(PendingWrite first, CancellationToken cancellationToken)
+    // Null when the first attempt left before the queue without an answer (its caller gave up in backpressure): then
+    // nothing of it was written and the retry goes on as the request itself.
+    private async Task<WriteOutcome?> RetryOutcomeAsync(PendingWrite first, CancellationToken cancellationToken)
     {
         WriteOutcome outcome;
+        var started = _time.GetTimestamp();
         try
         {
-            outcome = await first.Completion.Task.WaitAsync(_options.RequestInProgressWait, _time, cancellationToken);
+            var answer = first.Completion.Task;
+            await Task.WhenAny(answer, first.Placed).WaitAsync(_options.RequestInProgressWait, _time, cancellationToken);
+            if (!answer.IsCompleted && first.Placed is { IsCompletedSuccessfully: true, Result: false })
+            {
+                return null;
+            }
+
+            var left = _options.RequestInProgressWait - _time.GetElapsedTime(started);
+            outcome = await answer.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time, cancellationToken);
         }
         catch (TimeoutException)
         {

@@ -313,6 +313,47 @@ public sealed class IdempotencyTests
         Assert.Equal(WriteStatus.Applied, (await first).Status);
     }
 
+    // A first attempt held back by backpressure whose caller gives up leaves the cache without ever being answered; a retry
+    // that found it waiting used to wait out RequestInProgressWait and be told to come back (409). It goes on as the request
+    // itself now, and is written once. Raised by a read-only review.
+    [Fact]
+    public async Task A_retry_of_a_first_attempt_whose_caller_gave_up_in_backpressure_goes_on_as_the_request()
+    {
+        var audit = new InMemoryAuditSink();
+        await using var h = new PipelineHarness(audit: audit, ack: AckLevel.Applied, configure: o =>
+        {
+            o.MaxLagRecords = 1;
+            o.MaxLagTime = TimeSpan.FromMinutes(1);
+            o.RequestInProgressWait = TimeSpan.FromMilliseconds(500);
+        });
+        h.Pipeline.Start();
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        audit.AppendGate = gate.Task;
+        Task<WriteOutcome> retry;
+        try
+        {
+            await h.Pipeline.WriteAsync(Post("w0", "a0", 0), Ct); // applied, its audit held: the lag is full
+            using var giveUp = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+            var first = h.Pipeline.WriteAsync(Post("x", "a1", 1), giveUp.Token);
+            await Task.Delay(50, Ct);
+            Assert.True(h.Pipeline.TryGetRemembered(new RequestKey("u1", "x"), out _), "the first attempt is not waiting in backpressure");
+            retry = h.Pipeline.WriteAsync(Post("x", "a1", 1), Ct);
+            await Task.Delay(50, Ct);
+            await giveUp.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+            await Task.Delay(1000, Ct); // past RequestInProgressWait
+            Assert.False(retry.IsFaulted, $"the retry failed: {retry.Exception?.InnerException?.Message}");
+        }
+        finally
+        {
+            gate.SetResult();
+        }
+
+        var outcome = await retry.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal((WriteStatus.Applied, false), (outcome.Status, outcome.IsReplay));
+        Assert.Single(h.Wal.Records, r => r.RequestId == "x");
+    }
+
     [Fact]
     public async Task Past_the_retention_window_an_expired_request_id_is_a_new_request()
     {
