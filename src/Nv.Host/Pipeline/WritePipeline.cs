@@ -172,12 +172,13 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private async Task<WriteOutcome> SubmitAsync(PendingWrite candidate, CancellationToken cancellationToken)
     {
         var owner = _requests.GetOrAdd(candidate);
+        var started = _time.GetTimestamp();
         while (!ReferenceEquals(owner, candidate))
         {
             // The id is known in this process (in flight, durable but unapplied, or recently settled).
             if (string.Equals(owner.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
             {
-                if (await RetryOutcomeAsync(owner, cancellationToken) is { } outcome)
+                if (await RetryOutcomeAsync(owner, started, cancellationToken) is { } outcome)
                 {
                     return outcome;
                 }
@@ -198,7 +199,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             // database may know the id from a first request the cache forgot: then the owner is refused for it, and this
             // candidate (that first request's retry, perhaps) is answered from the database in turn. Any other end of the
             // owner leaves the candidate refused as before (a batch built its items assuming the id was a retry's).
-            var next = owner.Record is null && await RefusedAsTakenAsync(owner, cancellationToken) ? _requests.GetOrAdd(candidate) : owner;
+            var next = owner.Record is null && await RefusedAsTakenAsync(owner, started, cancellationToken) ? _requests.GetOrAdd(candidate) : owner;
             if (ReferenceEquals(next, owner))
             {
                 throw new IdempotencyKeyReusedException(candidate.Request.RequestId, Describe(owner.Request));
@@ -262,11 +263,11 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     // Whether a write that owns a request id in the cache was refused before the WAL because the database already holds
     // the id for another request. Waits until the commit stage is done with the owner (not for its answer), as a retry
     // waits, bounded by RequestInProgressWait (409 past it).
-    private async Task<bool> RefusedAsTakenAsync(PendingWrite owner, CancellationToken cancellationToken)
+    private async Task<bool> RefusedAsTakenAsync(PendingWrite owner, long started, CancellationToken cancellationToken)
     {
         try
         {
-            await Task.WhenAny(owner.Placed, owner.Completion.Task).WaitAsync(_options.RequestInProgressWait, _time, cancellationToken);
+            await Task.WhenAny(owner.Placed, owner.Completion.Task).WaitAsync(Left(started), _time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -276,25 +277,35 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         return owner.Record is null && owner.Completion.Task is { IsFaulted: true, Exception.InnerException: IdempotencyKeyReusedException };
     }
 
+    // What is left of one RequestInProgressWait since started (a request waits that long in all, whatever owners it meets).
+    private TimeSpan Left(long started)
+    {
+        var left = _options.RequestInProgressWait - _time.GetElapsedTime(started);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
+    }
+
     // A retry waits for the first attempt (bounded: past RequestInProgressWait it is told to come back, 409), and gets its
     // outcome; a first attempt answered Pending may have been applied since, which the database's outcome tells.
     // Null when the first attempt left before the queue without an answer (its caller gave up in backpressure): then
     // nothing of it was written and the retry goes on as the request itself.
-    private async Task<WriteOutcome?> RetryOutcomeAsync(PendingWrite first, CancellationToken cancellationToken)
+    private async Task<WriteOutcome?> RetryOutcomeAsync(PendingWrite first, long started, CancellationToken cancellationToken)
     {
         WriteOutcome outcome;
-        var started = _time.GetTimestamp();
         try
         {
             var answer = first.Completion.Task;
-            await Task.WhenAny(answer, first.Placed).WaitAsync(_options.RequestInProgressWait, _time, cancellationToken);
+            await Task.WhenAny(answer, first.Placed).WaitAsync(Left(started), _time, cancellationToken);
             if (!answer.IsCompleted && first.Placed is { IsCompletedSuccessfully: true, Result: false })
             {
                 return null;
             }
 
-            var left = _options.RequestInProgressWait - _time.GetElapsedTime(started);
-            outcome = await answer.WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero, _time, cancellationToken);
+            if (answer is { IsFaulted: true, Exception.InnerException: UnknownRetryException })
+            {
+                return null; // the first attempt was a batch built as a retry, refused as one: its answer is not this retry's
+            }
+
+            outcome = await answer.WaitAsync(Left(started), _time, cancellationToken);
         }
         catch (TimeoutException)
         {

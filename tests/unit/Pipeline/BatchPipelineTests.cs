@@ -184,6 +184,57 @@ public sealed class BatchPipelineTests
         Assert.Equal(records, h.Wal.Records.Count);
     }
 
+    // The same body sent again while a batch built as a retry owns the id: if the entity its patch missed exists by now,
+    // the new one is no retry-only batch, and the owner's refusal as an unknown retry is not its answer (it used to reach
+    // the caller as an unhandled exception: HTTP 500). It takes the id over and is applied. Found by a read-only review.
+    [Fact]
+    public async Task A_resend_behind_a_batch_built_as_a_retry_that_is_then_refused_is_applied_on_its_own()
+    {
+        await using var h = await StartedAsync(ack: AckLevel.Applied);
+        await h.Pipeline.WriteBatchAsync(Batch("seed", Create("b", "{}")), Ct);
+        var lookup = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var body = new[]
+        {
+            new BatchItem { Operation = BatchOperation.Patch, DtoType = "Order", EntityId = "n", Payload = Json("""{"x":1}""") },
+            new BatchItem { Operation = BatchOperation.Patch, DtoType = "Order", EntityId = "b", Payload = Json("""{"x":2}""") },
+        };
+        Task<BatchOutcome> retryOnly, resend;
+        try
+        {
+            h.Db.LookupGate = lookup.Task;
+            h.Db.ReadGate = read.Task;
+            h.Db.ReadGateEntity = "b";
+            var first = h.Pipeline.WriteBatchAsync(Batch("k", Create("c", "{}")), Ct); // owns k at the commit stage's lookup
+            retryOnly = h.Pipeline.WriteBatchAsync(Batch("k", body), Ct); // n missing, k known: built as a retry; held at b
+            await Task.Delay(50, Ct);
+            h.Db.LookupFailure = new DbWriterException("connection reset", isTransient: true);
+            lookup.SetResult();
+            await Assert.ThrowsAsync<DbWriterException>(() => first);
+            h.Db.LookupFailure = null;
+            h.Db.LookupGate = null;
+            await h.Pipeline.WriteBatchAsync(Batch("make-n", Create("n", "{}")), Ct);
+            h.Db.LookupGate = hold.Task;
+            read.SetResult(); // the retry-only batch goes on: owns k, held at the lookup
+            await WritePipelineTests.WaitUntil(() => h.Pipeline.TryGetRemembered(new RequestKey("u1", "k"), out var o) && o.Items?.Count == 2);
+            resend = h.Pipeline.WriteBatchAsync(Batch("k", body), Ct); // n exists now: no refusal, no retry-only batch
+            await Task.Delay(50, Ct);
+        }
+        finally
+        {
+            lookup.TrySetResult();
+            read.TrySetResult();
+            hold.SetResult();
+        }
+
+        var own = await retryOnly;
+        Assert.Equal((WriteStatus.Rejected, RejectReason.NotFound, (int?)0, Lsn.None), (own.Status, own.RejectReason, own.FailedItem, own.Lsn));
+        var applied = await resend.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal((WriteStatus.Applied, false), (applied.Status, applied.IsReplay));
+        Assert.Single(h.Wal.Records, r => r.RequestId == "k");
+    }
+
     [Fact]
     public async Task A_retried_batch_returns_its_first_outcome_and_writes_nothing_also_after_a_restart()
     {
