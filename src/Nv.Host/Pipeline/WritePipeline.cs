@@ -202,6 +202,11 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             var next = owner.Record is null && await RefusedAsTakenAsync(owner, started, cancellationToken) ? _requests.GetOrAdd(candidate) : owner;
             if (ReferenceEquals(next, owner))
             {
+                if (owner.Record is null)
+                {
+                    ThrowIfUnavailable(); // the owner was ended by a stop or a fault, not by the id: that is the answer (503)
+                }
+
                 throw new IdempotencyKeyReusedException(candidate.Request.RequestId, Describe(owner.Request));
             }
 

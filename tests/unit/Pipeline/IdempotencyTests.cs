@@ -354,6 +354,27 @@ public sealed class IdempotencyTests
         Assert.Single(h.Wal.Records, r => r.RequestId == "x");
     }
 
+    // A different request behind an owner that a stop ends before the WAL is told the pipeline is unavailable (503), not
+    // that its id is taken (422): the id never was.
+    [Fact]
+    public async Task A_different_request_behind_an_owner_ended_by_a_stop_is_told_the_pipeline_is_unavailable()
+    {
+        var db = new InMemoryDbWriter { LookupGate = new TaskCompletionSource().Task }; // the commit stage's lookup never ends
+        await using var h = new PipelineHarness(db: db);
+        h.Pipeline.Start();
+        var owner = h.Pipeline.WriteAsync(Post("k", "a", 1), Ct);
+        await Task.Delay(50, Ct);
+        var other = h.Pipeline.WriteAsync(Post("k", "b", 9), Ct);
+        await Task.Delay(50, Ct);
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        await h.Pipeline.StopAsync(timeout.Token);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => owner.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+        await Assert.ThrowsAsync<PipelineUnavailableException>(() => other.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+        Assert.Empty(h.Wal.Records);
+    }
+
     [Fact]
     public async Task Past_the_retention_window_an_expired_request_id_is_a_new_request()
     {
