@@ -73,7 +73,7 @@ internal sealed partial class FasterWriteAheadLog
                 end = evidence.MetadataPoint;
             }
 
-            if ((!fasterEmpty || end != long.MaxValue) && !result.NeedsRebuild && result.EndAddress < end)
+            if (end != long.MaxValue && !result.NeedsRebuild && result.EndAddress < end)
             {
                 // The files end before the committed address: the exact check reports that as damage.
                 result = Validate(from, end, diskEnd, evidence);
