@@ -11,7 +11,8 @@ namespace Nv.Host.Pipeline;
 internal sealed class PendingWrite
 {
     private WriteOutcome? _final;
-    private readonly TaskCompletionSource<bool> _placed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<bool>? _placed; // made only for a request that waits on this one (rare)
+    private int _placement; // 0: not yet, 1: appended, 2: ended without a record
     private volatile bool _finished;
 
     public PendingWrite(WriteRequest request, AckLevel ack = AckLevel.Applied)
@@ -61,10 +62,41 @@ internal sealed class PendingWrite
     /// <summary>Completes once the commit stage is done with the write: true when its record was appended to the WAL,
     /// false when it ended without one (answered from the database, refused, or given up before the queue). A different
     /// request under the same id waits for this, not for the write's answer, which may come much later.</summary>
-    public Task<bool> Placed => _placed.Task;
+    /// <remarks>Nearly every write ends without anyone waiting on it, so the task is made on first use. Both sides
+    /// publish with a full fence (Interlocked) before they read the other's field: whichever comes second completes it.</remarks>
+    public Task<bool> Placed
+    {
+        get
+        {
+            var placed = Volatile.Read(ref _placed);
+            if (placed is null)
+            {
+                var made = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+                placed = Interlocked.CompareExchange(ref _placed, made, null) ?? made;
+            }
+
+            CompleteIfPlaced(placed);
+            return placed.Task;
+        }
+    }
 
     /// <inheritdoc cref="Placed"/>
-    public void MarkPlaced(bool appended) => _placed.TrySetResult(appended);
+    public void MarkPlaced(bool appended)
+    {
+        if (Interlocked.CompareExchange(ref _placement, appended ? 1 : 2, 0) == 0 && Volatile.Read(ref _placed) is { } placed)
+        {
+            CompleteIfPlaced(placed);
+        }
+    }
+
+    private void CompleteIfPlaced(TaskCompletionSource<bool> placed)
+    {
+        var placement = Volatile.Read(ref _placement);
+        if (placement != 0)
+        {
+            placed.TrySetResult(placement == 1);
+        }
+    }
 
     /// <summary>The outcome the database decided (applied or rejected), once known.</summary>
     public WriteOutcome? Final => Volatile.Read(ref _final);

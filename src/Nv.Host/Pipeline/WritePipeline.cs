@@ -270,16 +270,22 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     // waits, bounded by RequestInProgressWait (409 past it).
     private async Task<bool> RefusedAsTakenAsync(PendingWrite owner, long started, CancellationToken cancellationToken)
     {
+        await WaitWithinAsync(Task.WhenAny(owner.Placed, owner.Completion.Task), owner, started, cancellationToken);
+        return owner.Record is null && owner.Completion.Task is { IsFaulted: true, Exception.InnerException: IdempotencyKeyReusedException };
+    }
+
+    // Waits for what a request needs of the id's owner within what is left of its RequestInProgressWait: past it, the
+    // request is told to come back (409), having written nothing.
+    private async Task WaitWithinAsync(Task awaited, PendingWrite owner, long started, CancellationToken cancellationToken)
+    {
         try
         {
-            await Task.WhenAny(owner.Placed, owner.Completion.Task).WaitAsync(Left(started), _time, cancellationToken);
+            await awaited.WaitAsync(Left(started), _time, cancellationToken);
         }
         catch (TimeoutException)
         {
             throw new RequestInProgressException(owner.Request.RequestId, _options.RequestInProgressWait);
         }
-
-        return owner.Record is null && owner.Completion.Task is { IsFaulted: true, Exception.InnerException: IdempotencyKeyReusedException };
     }
 
     // What is left of one RequestInProgressWait since started (a request waits that long in all, whatever owners it meets).
@@ -295,27 +301,20 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     // nothing of it was written and the retry goes on as the request itself.
     private async Task<WriteOutcome?> RetryOutcomeAsync(PendingWrite first, long started, CancellationToken cancellationToken)
     {
-        WriteOutcome outcome;
-        try
+        var answer = first.Completion.Task;
+        await WaitWithinAsync(Task.WhenAny(answer, first.Placed), first, started, cancellationToken);
+        if (!answer.IsCompleted && first.Placed is { IsCompletedSuccessfully: true, Result: false })
         {
-            var answer = first.Completion.Task;
-            await Task.WhenAny(answer, first.Placed).WaitAsync(Left(started), _time, cancellationToken);
-            if (!answer.IsCompleted && first.Placed is { IsCompletedSuccessfully: true, Result: false })
-            {
-                return null;
-            }
-
-            if (answer is { IsFaulted: true, Exception.InnerException: UnknownRetryException })
-            {
-                return null; // the first attempt was a batch built as a retry, refused as one: its answer is not this retry's
-            }
-
-            outcome = await answer.WaitAsync(Left(started), _time, cancellationToken);
+            return null;
         }
-        catch (TimeoutException)
+
+        if (answer is { IsFaulted: true, Exception.InnerException: UnknownRetryException })
         {
-            throw new RequestInProgressException(first.Request.RequestId, _options.RequestInProgressWait);
+            return null; // the first attempt was a batch built as a retry, refused as one: its answer is not this retry's
         }
+
+        await WaitWithinAsync(answer, first, started, cancellationToken);
+        var outcome = await answer;
 
         if (first.Final is { } final)
         {
