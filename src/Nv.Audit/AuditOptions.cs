@@ -60,6 +60,12 @@ public sealed class AuditOptions
     /// verification of what remains still works, and archived entries are proven from their archive.</summary>
     public TimeSpan? Retention { get; set; }
 
+    /// <summary>A boot replay (or <c>nv replay</c>) expected to append at least this many audit entries, and at least as many
+    /// as the store already holds, appends them without the store's query indexes and builds those once at its end (in
+    /// bulk, which costs less than keeping them up entry by entry); 0 turns this off. Queries during the replay still
+    /// answer, by scanning. Only the embedded SQLite store defers; see README, "Replay".</summary>
+    public long BulkIndexThreshold { get; set; } = 100_000;
+
     /// <summary>Entries deleted per transaction when pruning (each chunk moves the chain's pruned marker with it).</summary>
     public int PruneBatchSize { get; set; } = 10_000;
 }

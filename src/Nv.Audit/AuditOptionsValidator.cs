@@ -50,6 +50,11 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
             failures.Add($"{nameof(AuditOptions.MaxBatchSize)} must be between 1 and {MaxBatchSizeLimit} (was {options.MaxBatchSize}).");
         }
 
+        if (options.BulkIndexThreshold < 0)
+        {
+            failures.Add($"{nameof(AuditOptions.BulkIndexThreshold)} must not be negative (was {options.BulkIndexThreshold}; 0 turns it off).");
+        }
+
         if (options.CheckpointEveryEntries < 0)
         {
             failures.Add($"{nameof(AuditOptions.CheckpointEveryEntries)} must not be negative (was {options.CheckpointEveryEntries}).");

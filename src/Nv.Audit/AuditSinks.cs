@@ -39,6 +39,7 @@ public static class AuditSinks
             CheckpointInterval = options.CheckpointInterval,
             Retention = options.Retention,
             PruneBatchSize = options.PruneBatchSize,
+            BulkIndexThreshold = options.BulkIndexThreshold,
         };
         return new SqliteAuditSink(copy, loggerFactory?.CreateLogger<SqliteAuditSink>());
     }

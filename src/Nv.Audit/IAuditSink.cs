@@ -34,6 +34,16 @@ public interface IAuditSink : IAsyncDisposable
     /// covers an entry a power loss could take back.</remarks>
     Task<Lsn?> MakeDurableAsync(CancellationToken cancellationToken = default) => GetAuditedThroughAsync(cancellationToken);
 
+    /// <summary>Before a long append (boot replay): lets the store append about <paramref name="entries"/> entries without
+    /// keeping its query indexes up, to build them once in bulk by <see cref="BuildIndexesAsync"/>. Reads still answer
+    /// meanwhile, only slower.</summary>
+    /// <returns>Whether the store deferred any index (stores that cannot, or when deferring would not pay, return false).</returns>
+    Task<bool> DeferIndexesAsync(long entries, CancellationToken cancellationToken = default) => Task.FromResult(false);
+
+    /// <summary>Builds every query index the store lacks: those <see cref="DeferIndexesAsync"/> deferred, or that a run
+    /// stopped mid-replay left missing. Nothing to do when none is missing.</summary>
+    Task BuildIndexesAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
     /// <summary>The values the last run recorded with <see cref="SetRunEnvironmentAsync"/> (environment, service name, writer
     /// kind, signing key id, version...), or null when none are recorded (a new store, or a store that does not keep them:
     /// the host then compares with the newest service-start entry).</summary>

@@ -49,6 +49,16 @@ internal static partial class Log
     [LoggerMessage(EventId = 3012, Level = LogLevel.Debug, Message = "Background SQLite WAL checkpoint of the audit store failed; retrying at the next tick")]
     public static partial void WalCheckpointFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 3014, Level = LogLevel.Information,
+        Message = "Audit store: appending about {Entries} entries ({Held} held) without its query indexes; they are built in bulk at the end of the replay")]
+    public static partial void QueryIndexesDeferred(ILogger logger, long entries, long held);
+
+    [LoggerMessage(EventId = 3015, Level = LogLevel.Information, Message = "Audit store: building the query indexes {Indexes} over {Held} entries")]
+    public static partial void QueryIndexesBuilding(ILogger logger, string indexes, long held);
+
+    [LoggerMessage(EventId = 3016, Level = LogLevel.Information, Message = "Audit store: {Count} query indexes built in {Seconds:F1} s")]
+    public static partial void QueryIndexesBuilt(ILogger logger, int count, double seconds);
+
     // 3050-3069: archives and retention.
     [LoggerMessage(EventId = 3050, Level = LogLevel.Warning, Message = "The audit store could not record its own {Operation} entry; the WARN above says what happened")]
     public static partial void SystemEntryFailed(ILogger logger, string operation, Exception exception);

@@ -168,6 +168,10 @@ internal static partial class Log
         Message = "Could not read the audit trail to compare this run's environment with the last one; no environment-change entry is written this time")]
     public static partial void EnvironmentCheckFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 3173, Level = LogLevel.Warning,
+        Message = "Audit store: {Step} its query indexes failed; audit queries scan the entries until a later start builds them (nothing is lost)")]
+    public static partial void AuditIndexesFailed(ILogger logger, Exception exception, string step);
+
     [LoggerMessage(EventId = 3171, Level = LogLevel.Warning, Message = "Looking up the audit entry of a retried audit event failed; it is answered without its entry id")]
     public static partial void EventEntryLookupFailed(ILogger logger, Exception exception);
 

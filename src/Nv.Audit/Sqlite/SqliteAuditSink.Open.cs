@@ -38,6 +38,9 @@ internal sealed partial class SqliteAuditSink
             // lost with a power cut are rebuilt from it byte for byte. MakeDurableAsync and every checkpoint signing sync.
             Execute(writer, "PRAGMA synchronous=NORMAL;");
             Execute(writer, $"PRAGMA wal_autocheckpoint={SqliteWalCheckpointer.WriterAutoCheckpointPages};");
+            // After a large transaction (a bulk index build) the WAL file shrinks back to this once checkpointed, instead
+            // of keeping its largest size on disk.
+            Execute(writer, $"PRAGMA journal_size_limit={SqliteWalCheckpointer.JournalSizeLimitBytes};");
             // Raw statements bypass Microsoft.Data.Sqlite's own busy retry loop: let SQLite wait instead.
             SQLitePCL.raw.sqlite3_busy_timeout(writer.Handle, (int)Math.Ceiling(_options.BusyTimeout.TotalMilliseconds));
             var version = Convert.ToInt32(Scalar(writer, "PRAGMA user_version;"), CultureInfo.InvariantCulture);

@@ -92,6 +92,37 @@ internal sealed partial class AuditCoordinator
         }
     }
 
+    /// <summary>Before a boot replay that will append about <paramref name="entries"/> entries: lets the store defer its
+    /// query indexes (<see cref="IAuditSink.DeferIndexesAsync"/>). Never throws for audit failures: the replay then keeps
+    /// the indexes up as it goes.</summary>
+    public async Task DeferIndexesAsync(long entries, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _sink.DeferIndexesAsync(entries, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.AuditIndexesFailed(_logger, ex, "deferring");
+        }
+    }
+
+    /// <summary>At the end of every boot replay: builds whatever query index the store lacks (deferred by this replay, or
+    /// left missing by one that stopped mid-way). Never throws for audit failures: queries scan until the next start
+    /// builds them.</summary>
+    public async Task BuildIndexesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _sink.BuildIndexesAsync(cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Interlocked.Increment(ref _failures);
+            Log.AuditIndexesFailed(_logger, ex, "building");
+        }
+    }
+
     private async Task<List<AuditEntry>> BuildReplayedEntriesAsync(
         IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
     {

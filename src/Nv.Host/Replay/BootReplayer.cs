@@ -74,6 +74,10 @@ internal sealed class BootReplayer
         }
         else
         {
+            // Every record past the audited position gets its entry in this run: a long run appends without the audit
+            // store's query indexes and builds them once at the end.
+            await _audit.DeferIndexesAsync(Math.Max(0, _wal.DurableLsn.Value - audited.Value), cancellationToken);
+
             // First the records an earlier run applied but did not audit, so the chain keeps LSN order.
             backfilled += Math.Max(0, await _audit.BackfillAsync(start, null, cancellationToken));
             counts = await new ReplayPipeline(_wal, _db, _audit, _options, _logger, _keys)
@@ -82,6 +86,9 @@ internal sealed class BootReplayer
             // The safety net: whatever the replay could not audit (a gap, an audit store failure) is rebuilt from the WAL.
             var applied = Lsn.Max(start, _wal.DurableLsn);
             backfilled += counts.Audited + Math.Max(0, await _audit.BackfillAsync(applied, null, cancellationToken));
+
+            // Also the indexes a run stopped mid-replay left missing; the durable point below covers the build.
+            await _audit.BuildIndexesAsync(cancellationToken);
 
             // One durable point of each store, then the WAL's watermarks move to what those cover.
             var durableApplied = await _db.MakeDurableAsync(cancellationToken);

@@ -24,6 +24,10 @@ internal sealed class SqliteWalCheckpointer : IDisposable
     /// <summary>The writer connection's own automatic checkpoint threshold (pages, 64 MiB at 4 KiB pages), a backstop only.</summary>
     public const int WriterAutoCheckpointPages = 16_384;
 
+    /// <summary>The WAL file's size limit once reset after a checkpoint (<c>PRAGMA journal_size_limit</c>, 64 MiB): a
+    /// transaction larger than that (an audit store's bulk index build) does not leave its size behind on disk.</summary>
+    public const long JournalSizeLimitBytes = 64L * 1024 * 1024;
+
     private readonly string _connectionString;
     private readonly Func<bool> _stopped;
     private readonly Action<Exception> _failed;

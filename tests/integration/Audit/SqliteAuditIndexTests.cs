@@ -6,7 +6,8 @@ namespace Nv.Integration.Tests.Audit;
 
 /// <summary>The three query shapes of the audit trail (an entity's history, a user's activity, a filtered search, each by
 /// time) read one composite index range in order: <c>EXPLAIN QUERY PLAN</c> of the exact statement the store runs names
-/// the shape's index and shows no sort of its own.</summary>
+/// the shape's index and shows no sort of its own. A long append (boot replay) may defer the indexes and build them again
+/// in bulk: the answers stay the same throughout.</summary>
 public sealed class SqliteAuditIndexTests : AuditStoreFixture
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -69,27 +70,89 @@ public sealed class SqliteAuditIndexTests : AuditStoreFixture
     public async Task The_replaced_version_3_indexes_are_gone_and_no_other_was_added()
     {
         await SeedAsync();
-        using var raw = Raw();
-        using var command = raw.CreateCommand();
-        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_entries' AND sql IS NOT NULL ORDER BY name";
-        var names = new List<string>();
-        using (var reader = command.ExecuteReader())
-        {
-            while (reader.Read())
-            {
-                names.Add(reader.GetString(0));
-            }
-        }
-
-        Assert.Equal(
-            ["ix_audit_entries_category_time", "ix_audit_entries_entity_time", "ix_audit_entries_request_id", "ix_audit_entries_timestamp", "ix_audit_entries_user_time"],
-            names);
+        Assert.Equal(AllQueryIndexes, QueryIndexNames());
     }
 
     [Fact]
     public async Task The_shapes_return_the_same_entries_as_a_full_scan_would()
     {
+        await AssertShapesMatchAsync(await SeedAsync());
+    }
+
+    [Fact]
+    public async Task A_long_append_runs_without_the_query_indexes_and_the_build_brings_back_every_one_with_the_same_answers()
+    {
+        await ReopenWithThresholdAsync(100);
+        Assert.True(await Sink.DeferIndexesAsync(1_000, Ct));
+        Assert.Empty(QueryIndexNames());
+
         var seeded = await SeedAsync();
+        await AssertShapesMatchAsync(seeded); // answered by scanning meanwhile
+        Assert.Contains(Explain(Shape("history")), line => line.StartsWith("SCAN audit_entries", StringComparison.Ordinal));
+
+        await Sink.BuildIndexesAsync(Ct);
+        Assert.Equal(AllQueryIndexes, QueryIndexNames());
+        await AssertShapesMatchAsync(seeded);
+        Assert.Contains(Explain(Shape("history")), line => line.Contains("USING INDEX ix_audit_entries_entity_time ", StringComparison.Ordinal));
+        Assert.True((await Sink.VerifyAsync(Ct)).IsValid);
+    }
+
+    [Fact]
+    public async Task Indexes_are_kept_when_fewer_entries_come_than_the_store_holds_below_the_threshold_or_when_turned_off()
+    {
+        await SeedAsync(); // 305 entries held
+        await ReopenWithThresholdAsync(100);
+        Assert.False(await Sink.DeferIndexesAsync(300, Ct)); // fewer than held: the build would cost more than it saves
+        await ReopenWithThresholdAsync(2_000);
+        Assert.False(await Sink.DeferIndexesAsync(1_000, Ct));
+        await ReopenWithThresholdAsync(0);
+        Assert.False(await Sink.DeferIndexesAsync(1_000_000, Ct));
+        Assert.Equal(AllQueryIndexes, QueryIndexNames());
+    }
+
+    [Fact]
+    public async Task Indexes_a_run_stopped_mid_replay_left_missing_stay_missing_until_the_next_build_and_queries_still_answer()
+    {
+        await ReopenWithThresholdAsync(1);
+        Assert.True(await Sink.DeferIndexesAsync(1_000, Ct));
+        var seeded = await SeedAsync();
+        await ReopenAsync(); // the next start (opening never drops or builds them: the replay decides)
+        Assert.Empty(QueryIndexNames());
+        await AssertShapesMatchAsync(seeded);
+
+        await Sink.BuildIndexesAsync(Ct);
+        Assert.Equal(AllQueryIndexes, QueryIndexNames());
+        await Sink.BuildIndexesAsync(Ct); // nothing missing: nothing to do
+        Assert.Equal(AllQueryIndexes, QueryIndexNames());
+    }
+
+    private static readonly string[] AllQueryIndexes =
+        ["ix_audit_entries_category_time", "ix_audit_entries_entity_time", "ix_audit_entries_request_id", "ix_audit_entries_timestamp", "ix_audit_entries_user_time"];
+
+    // The store keeps a copy of its options (AuditSinks.OpenSqlite).
+    private async Task ReopenWithThresholdAsync(long threshold)
+    {
+        Options.BulkIndexThreshold = threshold;
+        await ReopenAsync();
+    }
+
+    private List<string> QueryIndexNames()
+    {
+        using var raw = Raw();
+        using var command = raw.CreateCommand();
+        command.CommandText = "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_entries' AND sql IS NOT NULL ORDER BY name";
+        var names = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
+    }
+
+    private async Task AssertShapesMatchAsync(List<AuditEntry> seeded)
+    {
         foreach (var name in ShapeNames)
         {
             var query = Shape(name) with { Limit = 1000 };
@@ -104,6 +167,9 @@ public sealed class SqliteAuditIndexTests : AuditStoreFixture
 
             Assert.True(expected.SequenceEqual(page.Entries.Select(e => e.Id)), name);
         }
+
+        var byRequest = await Sink.QueryAsync(new AuditQuery { RequestId = "req-42" }, Ct);
+        Assert.Equal(seeded.Where(e => e.RequestId == "req-42").Select(e => e.Id), byRequest.Entries.Select(e => e.Id));
     }
 
     private static bool Matches(AuditQuery q, AuditEntry e)

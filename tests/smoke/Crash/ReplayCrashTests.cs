@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 using Nv.Smoke.Tests.Support;
 using Nv.Wal;
 
@@ -7,7 +8,8 @@ namespace Nv.Smoke.Tests.Crash;
 
 /// <summary>Boot replay SIGKILLed between its overlapped stages (after a batch's database commit, after a batch's audit
 /// append), then run again: the database equals the WAL oracle, every applied record has exactly one audit entry, the
-/// chain verifies, and a third run has nothing left to do.</summary>
+/// chain verifies, the audit store's query indexes (deferred by the replay) are all there again, and a third run has
+/// nothing left to do.</summary>
 /// <remarks>The WAL is written directly (unresolved records, as after a crash right after the WAL flushes), and small
 /// replay batches make the kill land with batches on both sides of it.</remarks>
 public sealed class ReplayCrashTests
@@ -25,7 +27,12 @@ public sealed class ReplayCrashTests
         using var dir = new TempDirectory("replay-crash");
         var context = $"[{point}:{hit}]";
         await WriteUnresolvedAsync(Path.Combine(dir.Path, "wal"), count: 300, entities: 40, seed: hit + point.Length, ct);
-        var batches = new Dictionary<string, string> { ["NV_ENV"] = "smoke", ["NV_SERVICE"] = "smoke", ["Nv__Pipeline__ReplayBatchSize"] = "16" };
+        // A threshold of 1: the replay appends without the audit store's query indexes, so the kill lands while they are
+        // missing, and the next run must build them again.
+        var batches = new Dictionary<string, string>
+        {
+            ["NV_ENV"] = "smoke", ["NV_SERVICE"] = "smoke", ["Nv__Pipeline__ReplayBatchSize"] = "16", ["Nv__Audit__BulkIndexThreshold"] = "1",
+        };
 
         var killed = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string>(batches) { ["NV_CRASH_AT"] = $"{point}:{hit}" }, Timeout, "replay", "--json");
         Assert.True(killed.ExitCode == NvProcess.KilledExitCode, $"{context} expected SIGKILL (137), got {killed.Describe()}");
@@ -37,6 +44,8 @@ public sealed class ReplayCrashTests
             Assert.True(summary.RootElement.GetProperty("recordsRead").GetInt64() > 0, $"{context} the kill left nothing to replay: {first.Stdout[^1]}");
         }
 
+        Assert.True(QueryIndexCount(dir.Path) == 5, $"{context} the audit store's query indexes were not built again after the kill: {QueryIndexCount(dir.Path)} of 5");
+
         var second = await NvProcess.RunAsync(dir.Path, batches, Timeout, "replay", "--json");
         Assert.True(second.ExitCode == 0, $"{context} third run failed: {second.Describe()}");
         using (var summary = JsonDocument.Parse(second.Stdout.Last(l => l.StartsWith('{'))))
@@ -46,6 +55,15 @@ public sealed class ReplayCrashTests
         }
 
         await StoreInspector.VerifyAsync(dir.Path, [], context, ct);
+    }
+
+    private static long QueryIndexCount(string dataDir)
+    {
+        using var audit = new SqliteConnection($"Data Source={Path.Combine(dataDir, "audit.db")};Mode=ReadOnly;Pooling=False");
+        audit.Open();
+        using var command = audit.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_audit_entries_%'";
+        return (long)command.ExecuteScalar()!;
     }
 
     // Creates, updates and deletes over a few entities (some rejected by the rules), durable and never applied.

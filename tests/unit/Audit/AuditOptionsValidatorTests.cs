@@ -44,6 +44,16 @@ public sealed class AuditOptionsValidatorTests
     }
 
     [Theory]
+    [InlineData(-1, false)]
+    [InlineData(0, true)]
+    [InlineData(1, true)]
+    [InlineData(100_000, true)]
+    public void Bulk_index_threshold_is_zero_to_turn_off_or_positive(long threshold, bool valid)
+    {
+        Assert.Equal(valid, Valid(new AuditOptions { BulkIndexThreshold = threshold }));
+    }
+
+    [Theory]
     [InlineData(-1, 0, false)]
     [InlineData(0, 0, true)]
     [InlineData(10_000, 300, true)]
