@@ -38,7 +38,11 @@ internal static class AuditCanonicalEncoding
 
     /// <summary>The version <paramref name="entry"/> is encoded with: its own, or <see cref="Version"/> when not yet assigned.</summary>
     public static byte VersionOf(AuditEntry entry) =>
-        entry.EncodingVersion == 0 ? (entry.KeyId is null ? Version : Version3) : checked((byte)entry.EncodingVersion);
+        entry.EncodingVersion == 0 ? LeastVersionOf(entry) : checked((byte)entry.EncodingVersion);
+
+    /// <summary>The oldest version that can hold <paramref name="entry"/>, whatever version it carries (a sink appending it
+    /// takes the newer of this and its chain's).</summary>
+    public static byte LeastVersionOf(AuditEntry entry) => entry.KeyId is null ? Version : Version3;
 
     /// <summary>Writes the canonical bytes of <paramref name="entry"/> (including Sequence and PrevHash, excluding Hash).</summary>
     public static void Write(AuditEntry entry, ArrayBufferWriter<byte> output)

@@ -66,7 +66,7 @@ internal sealed class InMemoryAuditSink : IAuditSink, IAuditProofs
                     Sequence = chain.Sequence + 1,
                     PrevHash = chain.Hash,
                     // A chain never goes back to an older encoding (the verifier refuses that): a sealed entry moves it to 3.
-                    EncodingVersion = Math.Max(AuditCanonicalEncoding.VersionOf(entry with { EncodingVersion = 0 }), chain.Version),
+                    EncodingVersion = Math.Max(AuditCanonicalEncoding.LeastVersionOf(entry), chain.Version),
                 };
                 stored = stored with { Hash = AuditHash.Compute(stored, _scratch, out var leaf) };
                 chain.Tree.Append(leaf);

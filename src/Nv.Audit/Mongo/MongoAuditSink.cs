@@ -168,7 +168,7 @@ internal sealed partial class MongoAuditSink : IAuditSink
 
                 // The current encoding, stored with the entry, as the SQLite sink does; a sealed entry needs version 3, and a
                 // chain never goes back to an older version.
-                var version = Math.Max(AuditCanonicalEncoding.VersionOf(entry with { EncodingVersion = 0 }), head.Version);
+                var version = Math.Max(AuditCanonicalEncoding.LeastVersionOf(entry), head.Version);
                 var linked = entry with
                 {
                     Sequence = head.Sequence + 1,

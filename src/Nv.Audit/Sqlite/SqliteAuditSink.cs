@@ -218,7 +218,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
 
                 var sequence = head.Sequence + 1;
                 // A sealed entry needs version 3, and a chain never goes back to an older version (the verifier refuses that).
-                var version = (byte)Math.Max(AuditCanonicalEncoding.VersionOf(entry with { EncodingVersion = 0 }), head.Version);
+                var version = (byte)Math.Max(AuditCanonicalEncoding.LeastVersionOf(entry), head.Version);
                 _scratch.Clear();
                 Convert.FromHexString(head.Hash, _scratch.GetSpan(32), out _, out _);
                 _scratch.Advance(32);
