@@ -58,31 +58,29 @@ internal static class SqliteAuditSchema
         END;
         """;
 
+    /// <summary>Every query index of <c>audit_entries</c> with its columns: the indexes no constraint needs (what a long
+    /// append may defer, see <c>SqliteAuditSink.Indexes.cs</c>); the first two since version 1.</summary>
+    public static readonly (string Name, string Columns)[] QueryIndexes =
+    [
+        ("ix_audit_entries_request_id", "request_id"),
+        ("ix_audit_entries_timestamp", "timestamp, id"),
+        ("ix_audit_entries_entity_time", "entity_id, dto_type, timestamp, id"),
+        ("ix_audit_entries_user_time", "user_id, timestamp, id"),
+        ("ix_audit_entries_category_time", "category, timestamp, id"),
+    ];
+
+    /// <summary>Creates a query index (one of <see cref="QueryIndexes"/>) if missing.</summary>
+    public static string CreateQueryIndex((string Name, string Columns) index) =>
+        $"CREATE INDEX IF NOT EXISTS {index.Name} ON audit_entries ({index.Columns});\n";
+
     /// <summary>The secondary indexes of version 4, one per query shape (besides <c>request_id</c> and <c>(timestamp, id)</c>):
     /// an entity's history, a user's activity and a filtered search, each in (timestamp, id) order, which is the order
     /// every query returns and pages by. They replace version 3's <c>(entity_id, dto_type)</c> and <c>(user_id)</c>
     /// indexes rather than adding to them: every index costs each append.</summary>
-    public const string CreateIndexes = """
+    public static readonly string CreateIndexes = """
         DROP INDEX IF EXISTS ix_audit_entries_entity;
         DROP INDEX IF EXISTS ix_audit_entries_user_id;
-        """ + CreateQueryIndexes;
-
-    /// <summary>Every query index of <c>audit_entries</c>, the ones no constraint needs (what a long append may defer: see
-    /// <c>SqliteAuditSink.Indexes.cs</c>); the first two since version 1.</summary>
-    public static readonly string[] QueryIndexes =
-    [
-        "ix_audit_entries_request_id", "ix_audit_entries_timestamp", "ix_audit_entries_entity_time", "ix_audit_entries_user_time",
-        "ix_audit_entries_category_time",
-    ];
-
-    /// <summary>Creates whichever of <see cref="QueryIndexes"/> is missing.</summary>
-    public const string CreateQueryIndexes = """
-        CREATE INDEX IF NOT EXISTS ix_audit_entries_request_id ON audit_entries (request_id);
-        CREATE INDEX IF NOT EXISTS ix_audit_entries_timestamp ON audit_entries (timestamp, id);
-        CREATE INDEX IF NOT EXISTS ix_audit_entries_entity_time ON audit_entries (entity_id, dto_type, timestamp, id);
-        CREATE INDEX IF NOT EXISTS ix_audit_entries_user_time ON audit_entries (user_id, timestamp, id);
-        CREATE INDEX IF NOT EXISTS ix_audit_entries_category_time ON audit_entries (category, timestamp, id);
-        """;
+        """ + string.Concat(QueryIndexes.Select(CreateQueryIndex));
 
     /// <summary>Version-2 columns added to a version-1 <c>audit_entries</c> table.</summary>
     public const string AddVersion2Columns = """

@@ -75,8 +75,10 @@ internal sealed class BootReplayer
         else
         {
             // Every record past the audited position gets its entry in this run: a long run appends without the audit
-            // store's query indexes and builds them once at the end.
-            await _audit.DeferIndexesAsync(Math.Max(0, _wal.DurableLsn.Value - audited.Value), cancellationToken);
+            // store's query indexes and builds them once at the end. (At most the records the WAL holds: with a gap the
+            // audited position reads as none, and LSNs below the WAL's first were truncated or skipped.)
+            var toAudit = _wal.DurableLsn.Value - Math.Max(audited.Value, stats.FirstLsn.Value - 1);
+            await _audit.DeferIndexesAsync(Math.Max(0, toAudit), cancellationToken);
 
             // First the records an earlier run applied but did not audit, so the chain keeps LSN order.
             backfilled += Math.Max(0, await _audit.BackfillAsync(start, null, cancellationToken));
@@ -87,12 +89,13 @@ internal sealed class BootReplayer
             var applied = Lsn.Max(start, _wal.DurableLsn);
             backfilled += counts.Audited + Math.Max(0, await _audit.BackfillAsync(applied, null, cancellationToken));
 
-            // Also the indexes a run stopped mid-replay left missing; the durable point below covers the build.
-            await _audit.BuildIndexesAsync(cancellationToken);
-
-            // One durable point of each store, then the WAL's watermarks move to what those cover.
+            // One durable point of each store, then the WAL's watermarks move to what those cover. The database's first:
+            // a power loss during the index build then redoes none of its replay.
             var durableApplied = await _db.MakeDurableAsync(cancellationToken);
             _wal.AdvanceApplied(durableApplied);
+
+            // Also the indexes a run stopped mid-replay left missing; the audit store's durable point covers the build.
+            await _audit.BuildIndexesAsync(cancellationToken);
             if (await _audit.MakeDurableAsync(cancellationToken) is { } durableAudited)
             {
                 _wal.AdvanceAudited(durableAudited);

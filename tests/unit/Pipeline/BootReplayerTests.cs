@@ -47,6 +47,64 @@ public sealed class BootReplayerTests
     }
 
     [Fact]
+    public async Task Every_replay_may_defer_the_audit_indexes_for_the_records_past_the_audited_position_and_builds_them_at_its_end()
+    {
+        var wal = await WalWithAsync(10);
+        await using var h = new PipelineHarness(wal);
+        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        Assert.Equal([10], h.Audit.IndexDeferrals);
+        Assert.Equal(1, h.Audit.IndexBuilds);
+
+        await AppendAsync(wal, 11, 14);
+        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        Assert.Equal([10, 4], h.Audit.IndexDeferrals);
+        Assert.Equal(2, h.Audit.IndexBuilds); // every replay builds what is missing, also one with nothing to replay
+    }
+
+    [Fact]
+    public async Task With_an_audit_gap_the_deferral_counts_only_the_records_the_wal_still_holds()
+    {
+        var wal = await WalWithAsync(10);
+        await using var h = new PipelineHarness(wal);
+        h.Audit.Unwritable = true; // the replay's appends and its backfill fail: the coordinator knows of a gap
+        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        Assert.True(h.Coordinator.HasGap);
+
+        h.Audit.Unwritable = false;
+        wal.FirstLsn = new Lsn(7); // truncated below 7 (LSNs 1-6 are no longer in the log)
+        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        Assert.Equal(4, h.Audit.IndexDeferrals[^1]); // not 10: the audited position reads as none, the WAL holds 7-10
+    }
+
+    private static async Task<InMemoryWal> WalWithAsync(int count)
+    {
+        var wal = new InMemoryWal();
+        await AppendAsync(wal, 1, count);
+        return wal;
+    }
+
+    private static async Task AppendAsync(InMemoryWal wal, int from, int to)
+    {
+        for (var i = from; i <= to; i++)
+        {
+            var record = await wal.AppendAsync(new WalRecord
+            {
+                Id = Guid.CreateVersion7(),
+                Service = "svc",
+                Version = 1,
+                Timestamp = DateTimeOffset.UtcNow,
+                Operation = WalOperation.Create,
+                DtoType = "Item",
+                EntityId = "e" + i,
+                Payload = JsonSerializer.SerializeToElement(new { i }),
+                ReplayKey = ReplayKey.Create("test", "svc", 1, "Item", "e" + i),
+                RequestId = "r" + i,
+            }, Ct);
+            await wal.FlushAsync(record.Lsn, Ct);
+        }
+    }
+
+    [Fact]
     public async Task Dry_run_writes_nothing()
     {
         var wal = new InMemoryWal();

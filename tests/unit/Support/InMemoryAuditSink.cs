@@ -23,6 +23,24 @@ internal sealed class InMemoryAuditSink : IAuditSink
 
     public IReadOnlyList<AuditEntry> Entries { get { lock (_gate) { return [.. _entries]; } } }
 
+    /// <summary>The entry counts each <see cref="DeferIndexesAsync"/> was told of, in order.</summary>
+    public List<long> IndexDeferrals { get; } = [];
+
+    /// <summary>How many times <see cref="BuildIndexesAsync"/> ran.</summary>
+    public int IndexBuilds { get; private set; }
+
+    public Task<bool> DeferIndexesAsync(long entries, CancellationToken cancellationToken = default)
+    {
+        IndexDeferrals.Add(entries);
+        return Task.FromResult(true);
+    }
+
+    public Task BuildIndexesAsync(CancellationToken cancellationToken = default)
+    {
+        IndexBuilds++;
+        return Task.CompletedTask;
+    }
+
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
     public async Task<int> AppendAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken = default)

@@ -95,7 +95,7 @@ internal sealed class InMemoryWal : IWriteAheadLog
     public WalStatistics GetStatistics() => new()
     {
         State = State,
-        FirstLsn = new Lsn(1),
+        FirstLsn = FirstLsn,
         LastLsn = LastLsn,
         DurableLsn = DurableLsn,
         AppliedLsn = AppliedLsn,
@@ -103,6 +103,10 @@ internal sealed class InMemoryWal : IWriteAheadLog
         SegmentCount = 0,
         SizeBytes = SizeBytes,
     };
+
+    /// <summary>What <see cref="GetStatistics"/> reports as the first LSN held (as if the log were truncated below it; reads
+    /// still return every record).</summary>
+    public Lsn FirstLsn { get; set; } = new(1);
 
     /// <summary>What <see cref="GetStatistics"/> reports as the log's size on disk.</summary>
     public long SizeBytes { get; set; }
