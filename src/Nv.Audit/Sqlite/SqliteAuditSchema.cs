@@ -58,19 +58,19 @@ internal static class SqliteAuditSchema
         END;
         """;
 
-    /// <summary>Every query index of <c>audit_entries</c> with its columns: the indexes no constraint needs (what a long
-    /// append may defer, see <c>SqliteAuditSink.Indexes.cs</c>); the first two since version 1.</summary>
-    public static readonly (string Name, string Columns)[] QueryIndexes =
+    /// <summary>Every query index of <c>audit_entries</c> with its columns: the indexes no constraint needs, and whether a
+    /// long append may defer it (see <c>SqliteAuditSink.Indexes.cs</c>); the first two since version 1.</summary>
+    public static readonly (string Name, string Columns, bool Deferrable)[] QueryIndexes =
     [
-        ("ix_audit_entries_request_id", "request_id"),
-        ("ix_audit_entries_timestamp", "timestamp, id"),
-        ("ix_audit_entries_entity_time", "entity_id, dto_type, timestamp, id"),
-        ("ix_audit_entries_user_time", "user_id, timestamp, id"),
-        ("ix_audit_entries_category_time", "category, timestamp, id"),
+        ("ix_audit_entries_request_id", "request_id", true),
+        ("ix_audit_entries_timestamp", "timestamp, id", false),
+        ("ix_audit_entries_entity_time", "entity_id, dto_type, timestamp, id", true),
+        ("ix_audit_entries_user_time", "user_id, timestamp, id", true),
+        ("ix_audit_entries_category_time", "category, timestamp, id", true),
     ];
 
     /// <summary>Creates a query index (one of <see cref="QueryIndexes"/>) if missing.</summary>
-    public static string CreateQueryIndex((string Name, string Columns) index) =>
+    public static string CreateQueryIndex((string Name, string Columns, bool Deferrable) index) =>
         $"CREATE INDEX IF NOT EXISTS {index.Name} ON audit_entries ({index.Columns});\n";
 
     /// <summary>The secondary indexes of version 4, one per query shape (besides <c>request_id</c> and <c>(timestamp, id)</c>):
