@@ -50,7 +50,7 @@ internal static partial class Log
     public static partial void WalCheckpointFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3014, Level = LogLevel.Information,
-        Message = "Audit store: appending about {Entries} entries ({Held} held) without its query indexes; they are built in bulk at the end of the replay")]
+        Message = "Audit store: appending about {Entries} entries ({Held} held) without four of its five query indexes; they are built in bulk at the end of the replay")]
     public static partial void QueryIndexesDeferred(ILogger logger, long entries, long held);
 
     [LoggerMessage(EventId = 3015, Level = LogLevel.Information, Message = "Audit store: building the query indexes {Indexes} over {Held} entries")]

@@ -7,19 +7,19 @@ namespace Nv.Audit.Sqlite;
 /// five query indexes and builds each once at its end.</summary>
 /// <remarks>Their keys lead with a request id, an entity, a user or a category, so keeping them up costs the append a page
 /// per entry and index wherever its key falls; a bulk build sorts once instead. The time index is kept (its key grows with
-/// the log, so entries append to its last page; 3% of the replay rate): time-range queries and the operations view's
-/// newest-entries query (polled every few seconds by the audit explorer) stay indexed during a replay. Measured (README, "Benchmarks", boot replay): 1M entries append
-/// ~1.5x faster without them, and the build costs about half of what that saves when the store held nothing before (the
-/// replay ends ~1.2x faster, build included); so the indexes are
-/// deferred only when the entries to come are at least <see cref="AuditOptions.BulkIndexThreshold"/> and at least as many
-/// as the store holds (the build covers every entry, old and new). Nothing else depends on them: the chain, the Merkle
-/// leaves, idempotency (the unique id) and the audited position all live in other tables or constraints, and queries
-/// answer without them by scanning. A run stopped between the drop and the build leaves them missing; the next start's
-/// replay builds them (<see cref="BuildIndexesAsync"/> runs at the end of every boot replay). The drop and each index's
-/// build are ordinary transactions, so a power loss can only undo whole steps, never leave half an index. A build that
-/// fails (a full disk: it needs about a third of the table's size again) leaves the rest to the next start. Binaries
-/// older than this one re-create only the request-id index at open: a store a killed replay left without the four, opened
-/// by an older build, lacks the other three until a newer build's replay.</remarks>
+/// the log, so entries append to its last page; ~3% of the replay rate): time-range queries and the operations view's
+/// newest-entries query (polled every few seconds by the audit explorer) stay indexed during a replay. Measured (README,
+/// "Benchmarks", boot replay): 1M entries append ~1.5x faster without the indexes, and the build costs about half of what
+/// that saves when the store held nothing before (the replay ends ~1.24x faster, build included); so they are deferred
+/// only when the entries to come are at least <see cref="AuditOptions.BulkIndexThreshold"/> and at least as many as the
+/// store holds (the build covers every entry, old and new). Nothing else depends on them: the chain, the Merkle leaves,
+/// idempotency (the unique id) and the audited position live in other tables or constraints, and queries answer without
+/// them by scanning. A run stopped between the drop and the build leaves them missing; the next start's replay builds them
+/// (<see cref="BuildIndexesAsync"/> runs at the end of every boot replay). The drop and each index's build are ordinary
+/// transactions, so a power loss can only undo whole steps, never leave half an index. A build that fails (a full disk:
+/// it needs about a third of the table's size again) leaves the rest to the next start. Binaries older than this one
+/// re-create only the request-id index at open: a store a killed replay left without the four, opened by an older build,
+/// lacks the other three until a newer build's replay.</remarks>
 internal sealed partial class SqliteAuditSink
 {
     public async Task<bool> DeferIndexesAsync(long entries, CancellationToken cancellationToken = default)
@@ -33,8 +33,7 @@ internal sealed partial class SqliteAuditSink
         try
         {
             InitializeCore();
-            // The highest position counts pruned entries too: an over-estimate, which only makes deferring rarer.
-            var held = Convert.ToInt64(Scalar(_writer!, "SELECT COALESCE(MAX(position), 0) FROM audit_entries;"), CultureInfo.InvariantCulture);
+            var held = HeldEntries();
             if (entries < held)
             {
                 return false;
@@ -62,10 +61,9 @@ internal sealed partial class SqliteAuditSink
                 return;
             }
 
-            var held = Convert.ToInt64(Scalar(_writer!, "SELECT COALESCE(MAX(position), 0) FROM audit_entries;"), CultureInfo.InvariantCulture);
-            Log.QueryIndexesBuilding(_logger, string.Join(", ", missing.Select(static index => index.Name)), held);
+            Log.QueryIndexesBuilding(_logger, string.Join(", ", missing.Select(static index => index.Name)), HeldEntries());
             var clock = Stopwatch.StartNew();
-            // Helper threads for SQLite's sorter (0.83x the build time on this machine's 2 cores, README "Replay").
+            // Helper threads for SQLite's sorter (0.83x the build time on this machine's 2 cores).
             Execute(_writer!, $"PRAGMA threads={Math.Clamp(Environment.ProcessorCount, 1, 4)};");
             try
             {
@@ -89,6 +87,10 @@ internal sealed partial class SqliteAuditSink
             _gate.Release();
         }
     }
+
+    // The highest position counts pruned entries too: an over-estimate, which only makes deferring rarer.
+    private long HeldEntries() =>
+        Convert.ToInt64(Scalar(_writer!, "SELECT COALESCE(MAX(position), 0) FROM audit_entries;"), CultureInfo.InvariantCulture);
 
     private List<(string Name, string Columns, bool Deferrable)> MissingQueryIndexes()
     {
