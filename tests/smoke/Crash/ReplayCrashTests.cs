@@ -36,6 +36,7 @@ public sealed class ReplayCrashTests
 
         var killed = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string>(batches) { ["NV_CRASH_AT"] = $"{point}:{hit}" }, Timeout, "replay", "--json");
         Assert.True(killed.ExitCode == NvProcess.KilledExitCode, $"{context} expected SIGKILL (137), got {killed.Describe()}");
+        Assert.True(QueryIndexCount(dir.Path) == 1, $"{context} the kill did not land while the indexes were deferred: {QueryIndexCount(dir.Path)} of 5 (only the time index stays)");
 
         var first = await NvProcess.RunAsync(dir.Path, batches, Timeout, "replay", "--json");
         Assert.True(first.ExitCode == 0, $"{context} replay after the kill failed: {first.Describe()}");
