@@ -12,23 +12,7 @@ public sealed class BootReplayerTests
     public async Task Replay_applies_unresolved_records_backfills_audit_and_a_second_run_does_nothing()
     {
         var wal = new InMemoryWal();
-        for (var i = 1; i <= 10; i++)
-        {
-            var record = await wal.AppendAsync(new WalRecord
-            {
-                Id = Guid.CreateVersion7(),
-                Service = "svc",
-                Version = 1,
-                Timestamp = DateTimeOffset.UtcNow,
-                Operation = WalOperation.Create,
-                DtoType = "Item",
-                EntityId = i == 10 ? "e1" : "e" + i,
-                Payload = JsonSerializer.SerializeToElement(new { i }),
-                ReplayKey = ReplayKey.Create("test", "svc", 1, "Item", "e" + i),
-                RequestId = "r" + i,
-            }, Ct);
-            await wal.FlushAsync(record.Lsn, Ct);
-        }
+        await AppendAsync(wal, 1, 10, entity: static i => i == 10 ? "e1" : "e" + i); // the 10th creates e1 again: rejected
 
         await using var h = new PipelineHarness(wal);
         var first = await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
@@ -87,7 +71,7 @@ public sealed class BootReplayerTests
         return wal;
     }
 
-    private static async Task AppendAsync(InMemoryWal wal, int from, int to)
+    private static async Task AppendAsync(InMemoryWal wal, int from, int to, Func<int, string>? entity = null)
     {
         for (var i = from; i <= to; i++)
         {
@@ -99,7 +83,7 @@ public sealed class BootReplayerTests
                 Timestamp = DateTimeOffset.UtcNow,
                 Operation = WalOperation.Create,
                 DtoType = "Item",
-                EntityId = "e" + i,
+                EntityId = entity?.Invoke(i) ?? "e" + i,
                 Payload = JsonSerializer.SerializeToElement(new { i }),
                 ReplayKey = ReplayKey.Create("test", "svc", 1, "Item", "e" + i),
                 RequestId = "r" + i,
