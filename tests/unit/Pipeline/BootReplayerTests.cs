@@ -64,6 +64,20 @@ public sealed class BootReplayerTests
         Assert.Equal(4, h.Audit.IndexDeferrals[^1]); // not 10: the audited position reads as none, the WAL holds 7-10
     }
 
+    [Fact]
+    public async Task Dry_run_writes_nothing()
+    {
+        var wal = await WalWithAsync(1);
+        await using var h = new PipelineHarness(wal);
+
+        var summary = await h.Replayer.RunAsync(dryRun: true, progress: null, maxTransientRetries: 0, Ct);
+
+        Assert.Equal(1, summary.Replayed);
+        Assert.Equal(0, h.Db.ApplyCalls);
+        Assert.Empty(h.Audit.Entries);
+        Assert.Equal(Lsn.None, wal.AppliedLsn);
+    }
+
     private static async Task<InMemoryWal> WalWithAsync(int count)
     {
         var wal = new InMemoryWal();
@@ -90,33 +104,5 @@ public sealed class BootReplayerTests
             }, Ct);
             await wal.FlushAsync(record.Lsn, Ct);
         }
-    }
-
-    [Fact]
-    public async Task Dry_run_writes_nothing()
-    {
-        var wal = new InMemoryWal();
-        var record = await wal.AppendAsync(new WalRecord
-        {
-            Id = Guid.CreateVersion7(),
-            Service = "svc",
-            Version = 1,
-            Timestamp = DateTimeOffset.UtcNow,
-            Operation = WalOperation.Create,
-            DtoType = "Item",
-            EntityId = "e1",
-            Payload = JsonSerializer.SerializeToElement(new { a = 1 }),
-            ReplayKey = "test:svc:1:Item:e1",
-            RequestId = "r1",
-        }, Ct);
-        await wal.FlushAsync(record.Lsn, Ct);
-        await using var h = new PipelineHarness(wal);
-
-        var summary = await h.Replayer.RunAsync(dryRun: true, progress: null, maxTransientRetries: 0, Ct);
-
-        Assert.Equal(1, summary.Replayed);
-        Assert.Equal(0, h.Db.ApplyCalls);
-        Assert.Empty(h.Audit.Entries);
-        Assert.Equal(Lsn.None, wal.AppliedLsn);
     }
 }
