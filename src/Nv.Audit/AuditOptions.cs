@@ -61,9 +61,10 @@ public sealed class AuditOptions
     public TimeSpan? Retention { get; set; }
 
     /// <summary>A boot replay (or <c>nv replay</c>) expected to append at least this many audit entries, and at least as many
-    /// as the store already holds, appends them without four of the store's five query indexes (the time index stays) and builds
-    /// those once at its end (in bulk, which costs less than keeping them up entry by entry); 0 turns this off. Queries during the replay still
-    /// answer, by scanning. Only the embedded SQLite store defers; see README, "Configuration".</summary>
+    /// as the store already holds, appends them without four of the store's five query indexes (the time index stays) and
+    /// builds those once at its end (in bulk, which costs less than keeping them up entry by entry); 0 turns this off.
+    /// Queries during the replay still answer, by scanning. Only the embedded SQLite store defers; see README,
+    /// "Configuration".</summary>
     public long BulkIndexThreshold { get; set; } = 100_000;
 
     /// <summary>Entries deleted per transaction when pruning (each chunk moves the chain's pruned marker with it).</summary>
