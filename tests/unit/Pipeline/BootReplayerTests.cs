@@ -1,6 +1,6 @@
-using System.Text.Json;
 using Nv.Unit.Tests.Support;
 using Nv.Wal;
+using static Nv.Unit.Tests.Support.ReplayRecords;
 
 namespace Nv.Unit.Tests.Pipeline;
 
@@ -11,8 +11,7 @@ public sealed class BootReplayerTests
     [Fact]
     public async Task Replay_applies_unresolved_records_backfills_audit_and_a_second_run_does_nothing()
     {
-        var wal = new InMemoryWal();
-        await AppendAsync(wal, 1, 10, entity: static i => i == 10 ? "e1" : "e" + i); // the 10th creates e1 again: rejected
+        var wal = await WalWithAsync([.. Creates(9), Record(WalOperation.Create, "e1", new { i = 10 })]); // the 10th creates e1 again: rejected
 
         await using var h = new PipelineHarness(wal);
         var first = await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
@@ -33,13 +32,13 @@ public sealed class BootReplayerTests
     [Fact]
     public async Task Every_replay_may_defer_the_audit_indexes_for_the_records_past_the_audited_position_and_builds_them_at_its_end()
     {
-        var wal = await WalWithAsync(10);
+        var wal = await WalWithAsync(Creates(10));
         await using var h = new PipelineHarness(wal);
         await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
         Assert.Equal([10], h.Audit.IndexDeferrals);
         Assert.Equal(1, h.Audit.IndexBuilds);
 
-        await AppendAsync(wal, 11, 14);
+        await AppendAsync(wal, Creates(4, from: 11));
         await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
         Assert.Equal([10, 4], h.Audit.IndexDeferrals);
         Assert.Equal(2, h.Audit.IndexBuilds);
@@ -52,7 +51,7 @@ public sealed class BootReplayerTests
     [Fact]
     public async Task With_an_audit_gap_the_deferral_counts_only_the_records_the_wal_still_holds()
     {
-        var wal = await WalWithAsync(10);
+        var wal = await WalWithAsync(Creates(10));
         await using var h = new PipelineHarness(wal);
         h.Audit.Unwritable = true; // the replay's appends and its backfill fail: the coordinator knows of a gap
         await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
@@ -67,7 +66,7 @@ public sealed class BootReplayerTests
     [Fact]
     public async Task Dry_run_writes_nothing()
     {
-        var wal = await WalWithAsync(1);
+        var wal = await WalWithAsync(Creates(1));
         await using var h = new PipelineHarness(wal);
 
         var summary = await h.Replayer.RunAsync(dryRun: true, progress: null, maxTransientRetries: 0, Ct);
@@ -76,33 +75,5 @@ public sealed class BootReplayerTests
         Assert.Equal(0, h.Db.ApplyCalls);
         Assert.Empty(h.Audit.Entries);
         Assert.Equal(Lsn.None, wal.AppliedLsn);
-    }
-
-    private static async Task<InMemoryWal> WalWithAsync(int count)
-    {
-        var wal = new InMemoryWal();
-        await AppendAsync(wal, 1, count);
-        return wal;
-    }
-
-    private static async Task AppendAsync(InMemoryWal wal, int from, int to, Func<int, string>? entity = null)
-    {
-        for (var i = from; i <= to; i++)
-        {
-            var record = await wal.AppendAsync(new WalRecord
-            {
-                Id = Guid.CreateVersion7(),
-                Service = "svc",
-                Version = 1,
-                Timestamp = DateTimeOffset.UtcNow,
-                Operation = WalOperation.Create,
-                DtoType = "Item",
-                EntityId = entity?.Invoke(i) ?? "e" + i,
-                Payload = JsonSerializer.SerializeToElement(new { i }),
-                ReplayKey = ReplayKey.Create("test", "svc", 1, "Item", "e" + i),
-                RequestId = "r" + i,
-            }, Ct);
-            await wal.FlushAsync(record.Lsn, Ct);
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
 using Nv.Audit;
@@ -7,6 +6,7 @@ using Nv.Host.Pipeline;
 using Nv.Host.Replay;
 using Nv.Unit.Tests.Support;
 using Nv.Wal;
+using static Nv.Unit.Tests.Support.ReplayRecords;
 
 namespace Nv.Unit.Tests.Pipeline;
 
@@ -256,35 +256,6 @@ public sealed class ReplayPipelineTests
         });
         var coordinator = new AuditCoordinator(wal, db, sink, auditLogger);
         return new BootReplayer(wal, db, coordinator, options, new FakeLogger<BootReplayer>());
-    }
-
-    private static List<WalRecord> Creates(int count) =>
-        Enumerable.Range(1, count).Select(i => Record(WalOperation.Create, "e" + i, new { i })).ToList();
-
-    private static WalRecord Record(WalOperation operation, string entityId, object? payload) => new()
-    {
-        Id = Guid.CreateVersion7(),
-        Service = "svc",
-        Version = 1,
-        Timestamp = DateTimeOffset.UtcNow,
-        Operation = operation,
-        DtoType = "Item",
-        EntityId = entityId,
-        Payload = payload is null ? default : JsonSerializer.SerializeToElement(payload),
-        ReplayKey = ReplayKey.Create("test", "svc", 1, "Item", entityId),
-        RequestId = "r-" + Guid.NewGuid().ToString("N"),
-    };
-
-    private static async Task<InMemoryWal> WalWithAsync(IEnumerable<WalRecord> records)
-    {
-        var wal = new InMemoryWal();
-        foreach (var record in records)
-        {
-            var stored = await wal.AppendAsync(record, Ct);
-            await wal.FlushAsync(stored.Lsn, Ct);
-        }
-
-        return wal;
     }
 
     /// <summary>Records batch sizes, fails the n-th apply, and checks the applied watermark never runs ahead of the commits.</summary>
