@@ -407,8 +407,8 @@ internal sealed class InMemoryDbWriter : IDbWriter
                     DtoType = record.DtoType,
                     EntityId = record.EntityId,
                     CreatedAt = record.Timestamp,
-                    FailedItem = resolution.Status == ApplyStatus.Rejected ? resolution.FailedItem : null,
-                    RecordId = record.Operation == WalOperation.AuditEvent ? record.Id : null,
+                    FailedItem = RequestOutcomeFields.FailedItemOf(resolution.Status, resolution.FailedItem),
+                    RecordId = RequestOutcomeFields.RecordIdOf(record),
                 });
             }
         }

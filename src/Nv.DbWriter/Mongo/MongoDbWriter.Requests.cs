@@ -41,8 +41,7 @@ internal sealed partial class MongoDbWriter
         {
             if (results[i].Status is ApplyStatus.Applied or ApplyStatus.AlreadyApplied or ApplyStatus.Rejected)
             {
-                models.Add(MongoRequests.Record(batch[i], results[i].Status, results[i].RejectReason,
-                    results[i].Status == ApplyStatus.Rejected ? results[i].FailedItem : null));
+                models.Add(MongoRequests.Record(batch[i], results[i].Status, results[i].RejectReason, results[i].FailedItem));
             }
         }
 

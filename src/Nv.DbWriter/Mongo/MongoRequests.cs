@@ -50,14 +50,14 @@ internal static class MongoRequests
             { "rejectReason", (int)reason },
             { CreatedAt, new BsonDateTime(record.Timestamp.UtcDateTime) },
         };
-        if (failedItem is { } item)
+        if (RequestOutcomeFields.FailedItemOf(status, failedItem) is { } item)
         {
             fields.Add(FailedItem, item);
         }
 
-        if (record.Operation == WalOperation.AuditEvent)
+        if (RequestOutcomeFields.RecordIdOf(record) is { } recordId)
         {
-            fields.Add(RecordId, new BsonBinaryData(record.Id, GuidRepresentation.Standard));
+            fields.Add(RecordId, new BsonBinaryData(recordId, GuidRepresentation.Standard));
         }
 
         return new UpdateOneModel<BsonDocument>(new BsonDocument("_id", Id(key.Scope, key.RequestId)), new BsonDocument("$setOnInsert", fields))
@@ -142,16 +142,17 @@ internal static class MongoRequests
                 throw new FormatException("unexpected status, reject reason or fingerprint");
             }
 
+            WalOperation? operation = op.IsBsonNull ? null : (WalOperation)op.ToInt32();
             int? failedItem = document.GetValue(FailedItem, BsonNull.Value) is { IsBsonNull: false } item ? item.AsInt32 : null;
-            if (failedItem < 0 || (failedItem is not null && (op.IsBsonNull || (WalOperation)op.ToInt32() != WalOperation.Batch || status != ApplyStatus.Rejected)))
+            if (RequestOutcomeFields.FailedItemProblem(operation, status, failedItem) is { } problem)
             {
-                throw new FormatException($"failed item {failedItem} (only a rejected batch names one, from 0)");
+                throw new FormatException(problem);
             }
 
             Guid? recordId = document.GetValue(RecordId, BsonNull.Value) switch
             {
                 BsonNull => null,
-                BsonBinaryData { SubType: BsonBinarySubType.UuidStandard } uuid when !op.IsBsonNull && (WalOperation)op.ToInt32() == WalOperation.AuditEvent
+                BsonBinaryData { SubType: BsonBinarySubType.UuidStandard } uuid when RequestOutcomeFields.MayHoldRecordId(operation)
                     => uuid.ToGuid(GuidRepresentation.Standard),
                 var other => throw new FormatException($"record id {other} (only an audit event has one, a standard UUID)"),
             };

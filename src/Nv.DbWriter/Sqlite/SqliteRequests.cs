@@ -120,7 +120,7 @@ internal sealed class SqliteRequests : IDisposable
         _insert.Bind(8, (long)status);
         _insert.Bind(9, (long)reason);
         _insert.Bind(10, record.Timestamp.ToUnixTimeMilliseconds());
-        if (failedItem is { } item)
+        if (RequestOutcomeFields.FailedItemOf(status, failedItem) is { } item)
         {
             _insert.Bind(11, item);
         }
@@ -129,9 +129,9 @@ internal sealed class SqliteRequests : IDisposable
             _insert.BindNull(11);
         }
 
-        if (record.Operation == WalOperation.AuditEvent)
+        if (RequestOutcomeFields.RecordIdOf(record) is { } recordId)
         {
-            _insert.Bind(12, record.Id);
+            _insert.Bind(12, recordId);
         }
         else
         {
@@ -186,16 +186,16 @@ internal sealed class SqliteRequests : IDisposable
         }
 
         int? failedItem = reader.IsDBNull(10) ? null : checked((int)reader.GetInt64(10));
-        if (failedItem < 0 || (failedItem is not null && (operation != WalOperation.Batch || status != ApplyStatus.Rejected)))
+        if (RequestOutcomeFields.FailedItemProblem(operation, status, failedItem) is { } problem)
         {
-            throw Damaged(lsn, $"failed item {failedItem} (only a rejected batch names one, from 0)");
+            throw Damaged(lsn, problem);
         }
 
         Guid? recordId = null;
         if (!reader.IsDBNull(11))
         {
             var bytes = (byte[])reader.GetValue(11);
-            recordId = bytes.Length == 16 && operation == WalOperation.AuditEvent
+            recordId = bytes.Length == 16 && RequestOutcomeFields.MayHoldRecordId(operation)
                 ? new Guid(bytes)
                 : throw Damaged(lsn, "a record id that is not the 16 bytes of an audit event's id");
         }
