@@ -17,8 +17,7 @@ namespace Nv.Audit.Sqlite;
 /// them by scanning. A run stopped between the drop and the build leaves them missing; the next start's replay builds them
 /// (<see cref="BuildIndexesAsync"/> runs at the end of every boot replay). The drop and each index's build are ordinary
 /// transactions, so a power loss can only undo whole steps, never leave half an index. A build that fails (a full disk:
-/// it needs about a third of the table's size again) leaves the rest to a later build: the host's maintenance loop
-/// retries it, and every start builds what is missing. Binaries older than this one
+/// it needs about a third of the table's size again) leaves the rest to the next start. Binaries older than this one
 /// re-create only the request-id index at open: a store a killed replay left without the four, opened by an older build,
 /// lacks the other three until a newer build's replay.</remarks>
 internal sealed partial class SqliteAuditSink
@@ -52,55 +51,41 @@ internal sealed partial class SqliteAuditSink
 
     public async Task BuildIndexesAsync(CancellationToken cancellationToken = default)
     {
-        List<(string Name, string Columns, bool Deferrable)> missing;
-        long held;
         await _gate.WaitAsync(cancellationToken);
         try
         {
             InitializeCore();
-            missing = MissingQueryIndexes();
-            held = missing.Count == 0 ? 0 : HeldEntries();
+            var missing = MissingQueryIndexes();
+            if (missing.Count == 0)
+            {
+                return;
+            }
+
+            Log.QueryIndexesBuilding(_logger, string.Join(", ", missing.Select(static index => index.Name)), HeldEntries());
+            var clock = Stopwatch.StartNew();
+            // Helper threads for SQLite's sorter (0.83x the build time on this machine's 2 cores).
+            Execute(_writer!, $"PRAGMA threads={Math.Clamp(Environment.ProcessorCount, 1, 4)};");
+            try
+            {
+                // One index per transaction: the WAL file holds one index's pages at a time (checkpoints run in between),
+                // and a stop waits for one index at most.
+                foreach (var index in missing)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    ChangeSchema(SqliteAuditSchema.CreateQueryIndex(index));
+                }
+            }
+            finally
+            {
+                Execute(_writer!, "PRAGMA threads=0;");
+            }
+
+            Log.QueryIndexesBuilt(_logger, missing.Count, clock.Elapsed.TotalSeconds);
         }
         finally
         {
             _gate.Release();
         }
-
-        if (missing.Count == 0)
-        {
-            return;
-        }
-
-        Log.QueryIndexesBuilding(_logger, string.Join(", ", missing.Select(static index => index.Name)), held);
-        var clock = Stopwatch.StartNew();
-        foreach (var index in missing)
-        {
-            // One index per transaction and per hold of the writer: the WAL file holds one index's pages at a time
-            // (checkpoints run in between), a stop waits for one index at most, and on a running host (a retry after a
-            // failed build) appends go on between two indexes.
-            cancellationToken.ThrowIfCancellationRequested();
-            await _gate.WaitAsync(cancellationToken);
-            try
-            {
-                InitializeCore();
-                // Helper threads for SQLite's sorter (0.83x the build time on this machine's 2 cores).
-                Execute(_writer!, $"PRAGMA threads={Math.Clamp(Environment.ProcessorCount, 1, 4)};");
-                try
-                {
-                    ChangeSchema(SqliteAuditSchema.CreateQueryIndex(index)); // IF NOT EXISTS: another build may have made it
-                }
-                finally
-                {
-                    Execute(_writer!, "PRAGMA threads=0;");
-                }
-            }
-            finally
-            {
-                _gate.Release();
-            }
-        }
-
-        Log.QueryIndexesBuilt(_logger, missing.Count, clock.Elapsed.TotalSeconds);
     }
 
     // The highest position counts pruned entries too: an over-estimate, which only makes deferring rarer.

@@ -108,29 +108,20 @@ internal sealed partial class AuditCoordinator
     }
 
     /// <summary>At the end of every boot replay: builds whatever query index the store lacks (deferred by this replay, or
-    /// left missing by one that stopped mid-way). Never throws for audit failures: queries scan until a later build
-    /// (<see cref="RetryIndexBuildAsync"/>, from the pipeline's maintenance loop, or the next start) succeeds.</summary>
+    /// left missing by one that stopped mid-way). Never throws for audit failures: queries scan until the next start
+    /// builds them.</summary>
     public async Task BuildIndexesAsync(CancellationToken cancellationToken)
     {
         try
         {
             await _sink.BuildIndexesAsync(cancellationToken);
-            Volatile.Write(ref _indexBuildFailed, 0);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Volatile.Write(ref _indexBuildFailed, 1);
             Interlocked.Increment(ref _failures);
             Log.AuditIndexesFailed(_logger, ex, "building");
         }
     }
-
-    /// <summary>Builds the query indexes again if the last build failed (a full disk at the end of a boot replay), so that
-    /// audit queries stop scanning once the cause is gone, without a restart. Called by each maintenance pass; does
-    /// nothing otherwise. The store takes its writer for one index at a time, so audit appends wait for one index's build
-    /// at most (about a second per million entries here) and the lag bound holds writers meanwhile.</summary>
-    public Task RetryIndexBuildAsync(CancellationToken cancellationToken) =>
-        Volatile.Read(ref _indexBuildFailed) == 0 ? Task.CompletedTask : BuildIndexesAsync(cancellationToken);
 
     private async Task<List<AuditEntry>> BuildReplayedEntriesAsync(
         IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)

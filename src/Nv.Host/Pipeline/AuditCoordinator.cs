@@ -40,7 +40,6 @@ internal sealed partial class AuditCoordinator : IDisposable
     private bool _gap;
     private bool _parked = true; // unknown at start: the first backfill looks
     private long _failures;
-    private int _indexBuildFailed; // 1 after a query-index build failed, until one succeeds (read by the maintenance loop)
 
     public AuditCoordinator(
         IWriteAheadLog wal, IDbWriter db, IAuditSink sink, ILogger<AuditCoordinator> logger, PendingAuditEntries? pending = null,

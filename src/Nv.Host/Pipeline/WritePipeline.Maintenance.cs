@@ -6,8 +6,7 @@ internal sealed partial class WritePipeline
 {
     // Rotation: segments wholly below both watermarks (and past retention) are removed, then the database forgets the
     // resolutions and tombstones of the removed records, and the request outcomes older than the idempotency retention. Order matters: the WAL goes first, so a crash in between
-    // leaves extra resolutions (harmless), never a replayable record without its resolution. Then the audit store's
-    // retention, and its query indexes if the last build of them failed.
+    // leaves extra resolutions (harmless), never a replayable record without its resolution.
     private async Task MaintenanceLoopAsync(CancellationToken cancellationToken)
     {
         try
@@ -44,7 +43,6 @@ internal sealed partial class WritePipeline
 
             await PurgeExpiredRequestsAsync(cancellationToken);
             await _audit.ApplyRetentionAsync(cancellationToken);
-            await _audit.RetryIndexBuildAsync(cancellationToken);
             return first;
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not WalFaultedException)

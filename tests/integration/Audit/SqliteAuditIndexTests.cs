@@ -127,30 +127,6 @@ public sealed class SqliteAuditIndexTests : AuditStoreFixture
         Assert.Equal(AllQueryIndexes, QueryIndexNames());
     }
 
-    [Fact]
-    public async Task A_build_while_entries_are_appended_as_a_retry_on_a_running_host_ends_with_every_entry_and_every_index()
-    {
-        await ReopenWithThresholdAsync(1);
-        Assert.True(await Sink.DeferIndexesAsync(1_000, Ct));
-        var seeded = await SeedAsync();
-
-        // The build takes the writer one index at a time; appends go on in between (and wait for one index at most).
-        var appended = new List<AuditEntry>();
-        var build = Task.Run(() => Sink.BuildIndexesAsync(Ct), Ct);
-        for (var i = 0; i < 40; i++)
-        {
-            var batch = Entries(5, service: "live");
-            appended.AddRange(batch);
-            Assert.Equal(5, await Sink.AppendAsync(batch, Ct));
-        }
-
-        await build;
-        Assert.Equal(AllQueryIndexes, QueryIndexNames());
-        await AssertShapesMatchAsync([.. seeded, .. appended]);
-        Assert.Equal(200, (await Sink.QueryAsync(new AuditQuery { Service = "live", Limit = 1000 }, Ct)).Entries.Count);
-        Assert.True((await Sink.VerifyAsync(Ct)).IsValid);
-    }
-
     private static readonly string[] AllQueryIndexes =
         ["ix_audit_entries_category_time", "ix_audit_entries_entity_time", "ix_audit_entries_request_id", "ix_audit_entries_timestamp", "ix_audit_entries_user_time"];
 

@@ -49,25 +49,6 @@ public sealed class BootReplayerTests
     }
 
     [Fact]
-    public async Task A_failed_index_build_is_retried_by_each_maintenance_pass_until_one_succeeds()
-    {
-        var wal = await WalWithAsync(Creates(10));
-        await using var h = new PipelineHarness(wal);
-        h.Audit.FailIndexBuilds = 2; // the replay's build and the first retry fail (a full disk)
-        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
-        Assert.Equal(1, h.Audit.IndexBuilds);
-        Assert.Contains(h.AuditLogger.Collector.GetSnapshot(), r => r.Id.Id == 3173);
-
-        await h.Pipeline.RunMaintenanceAsync(Ct);
-        Assert.Equal(2, h.Audit.IndexBuilds); // failed again: retried at the next pass
-        await h.Pipeline.RunMaintenanceAsync(Ct);
-        Assert.Equal(3, h.Audit.IndexBuilds); // built
-        await h.Pipeline.RunMaintenanceAsync(Ct);
-        Assert.Equal(3, h.Audit.IndexBuilds); // nothing failed since: maintenance leaves the indexes alone
-        Assert.Equal(10, h.Audit.Entries.Count);
-    }
-
-    [Fact]
     public async Task With_an_audit_gap_the_deferral_counts_only_the_records_the_wal_still_holds()
     {
         var wal = await WalWithAsync(Creates(10));
