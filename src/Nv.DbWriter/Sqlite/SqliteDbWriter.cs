@@ -279,6 +279,10 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
             // A backstop: the background checkpointer copies the WAL file far more often (SqliteWalCheckpointer).
             ExecuteNonQuery(connection, string.Create(CultureInfo.InvariantCulture,
                 $"PRAGMA wal_autocheckpoint={SqliteWalCheckpointer.WriterAutoCheckpointPages}"));
+            // After a burst that grew the WAL file (a reader held a snapshot while writes went on, a large batch) it shrinks
+            // back to this once checkpointed and restarted, instead of keeping its largest size on disk (as the audit store).
+            ExecuteNonQuery(connection, string.Create(CultureInfo.InvariantCulture,
+                $"PRAGMA journal_size_limit={SqliteWalCheckpointer.JournalSizeLimitBytes}"));
             if (_options.SecureDelete)
             {
                 // Deleted rows (an erased entity, a destroyed key, a forgotten before image) are overwritten with zeros

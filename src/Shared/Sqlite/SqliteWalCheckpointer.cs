@@ -25,7 +25,8 @@ internal sealed class SqliteWalCheckpointer : IDisposable
     public const int WriterAutoCheckpointPages = 16_384;
 
     /// <summary>The WAL file's size limit once reset after a checkpoint (<c>PRAGMA journal_size_limit</c>, 64 MiB): a
-    /// transaction larger than that (an audit store's bulk index build) does not leave its size behind on disk.</summary>
+    /// transaction larger than that (an audit store's bulk index build), or a burst a reader's snapshot kept from being
+    /// checkpointed, does not leave its size behind on disk. Set on both stores' writers.</summary>
     public const long JournalSizeLimitBytes = 64L * 1024 * 1024;
 
     private readonly string _connectionString;

@@ -149,6 +149,7 @@ public sealed class SqliteDbWriterTests : IDisposable
         Assert.Equal(1L, Scalar(connection, "PRAGMA synchronous")); // NORMAL: Nv's WAL is the durability source
         Assert.Equal(1500L, Scalar(connection, "PRAGMA busy_timeout"));
         Assert.Equal(2, connection.DefaultTimeout);
+        Assert.Equal(64L * 1024 * 1024, Scalar(connection, "PRAGMA journal_size_limit")); // SqliteWalCheckpointer.JournalSizeLimitBytes
     }
 
     [Fact]
