@@ -41,7 +41,9 @@ public interface IAuditSink : IAsyncDisposable
     Task<bool> DeferIndexesAsync(long entries, CancellationToken cancellationToken = default) => Task.FromResult(false);
 
     /// <summary>Builds every query index the store lacks: those <see cref="DeferIndexesAsync"/> deferred, or that a run
-    /// stopped mid-replay left missing. Nothing to do when none is missing.</summary>
+    /// stopped mid-replay left missing. Nothing to do when none is missing. May run while entries are appended (the host
+    /// retries a failed build from its maintenance loop): a store that blocks appends while it builds should do so for one
+    /// index at a time, and one that shares a disk with the WAL should not start a build it has no room for.</summary>
     Task BuildIndexesAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
     /// <summary>The values the last run recorded with <see cref="SetRunEnvironmentAsync"/> (environment, service name, writer

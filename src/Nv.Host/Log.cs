@@ -169,7 +169,7 @@ internal static partial class Log
     public static partial void EnvironmentCheckFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3173, Level = LogLevel.Warning,
-        Message = "Audit store: {Step} its query indexes failed; should any be missing, audit queries scan the entries until a later start builds it (nothing is lost)")]
+        Message = "Audit store: {Step} its query indexes failed; should any be missing, audit queries scan the entries until a later build (a maintenance pass's retry, the next start or nv replay) makes it (nothing is lost)")]
     public static partial void AuditIndexesFailed(ILogger logger, Exception exception, string step);
 
     [LoggerMessage(EventId = 3171, Level = LogLevel.Warning, Message = "Looking up the audit entry of a retried audit event failed; it is answered without its entry id")]

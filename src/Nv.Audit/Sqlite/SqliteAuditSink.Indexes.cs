@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Nv.Shared.Sqlite;
 
 namespace Nv.Audit.Sqlite;
 
@@ -17,7 +18,8 @@ namespace Nv.Audit.Sqlite;
 /// them by scanning. A run stopped between the drop and the build leaves them missing; the next start's replay builds them
 /// (<see cref="BuildIndexesAsync"/> runs at the end of every boot replay). The drop and each index's build are ordinary
 /// transactions, so a power loss can only undo whole steps, never leave half an index. A build that fails (a full disk:
-/// it needs about a third of the table's size again) leaves the rest to the next start. Binaries older than this one
+/// it needs about a third of the table's size again) leaves the rest to a later build: the host's maintenance loop
+/// retries it, and every start builds what is missing. Binaries older than this one
 /// re-create only the request-id index at open: a store a killed replay left without the four, opened by an older build,
 /// lacks the other three until a newer build's replay.</remarks>
 internal sealed partial class SqliteAuditSink
@@ -51,40 +53,81 @@ internal sealed partial class SqliteAuditSink
 
     public async Task BuildIndexesAsync(CancellationToken cancellationToken = default)
     {
+        List<(string Name, string Columns, bool Deferrable)> missing;
+        long held;
         await _gate.WaitAsync(cancellationToken);
         try
         {
             InitializeCore();
-            var missing = MissingQueryIndexes();
-            if (missing.Count == 0)
-            {
-                return;
-            }
-
-            Log.QueryIndexesBuilding(_logger, string.Join(", ", missing.Select(static index => index.Name)), HeldEntries());
-            var clock = Stopwatch.StartNew();
-            // Helper threads for SQLite's sorter (0.83x the build time on this machine's 2 cores).
-            Execute(_writer!, $"PRAGMA threads={Math.Clamp(Environment.ProcessorCount, 1, 4)};");
-            try
-            {
-                // One index per transaction: the WAL file holds one index's pages at a time (checkpoints run in between),
-                // and a stop waits for one index at most.
-                foreach (var index in missing)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    ChangeSchema(SqliteAuditSchema.CreateQueryIndex(index));
-                }
-            }
-            finally
-            {
-                Execute(_writer!, "PRAGMA threads=0;");
-            }
-
-            Log.QueryIndexesBuilt(_logger, missing.Count, clock.Elapsed.TotalSeconds);
+            missing = MissingQueryIndexes();
+            held = missing.Count == 0 ? 0 : HeldEntries();
         }
         finally
         {
             _gate.Release();
+        }
+
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        Log.QueryIndexesBuilding(_logger, string.Join(", ", missing.Select(static index => index.Name)), held);
+        var clock = Stopwatch.StartNew();
+        foreach (var index in missing)
+        {
+            // One index per transaction and per hold of the writer: the WAL file holds one index's pages at a time
+            // (checkpoints run in between), a stop waits for one index at most, and on a running host (a retry after a
+            // failed build) appends go on between two indexes.
+            cancellationToken.ThrowIfCancellationRequested();
+            await _gate.WaitAsync(cancellationToken);
+            try
+            {
+                InitializeCore();
+                EnsureRoomToBuild(index.Name);
+                // Helper threads for SQLite's sorter (0.83x the build time on this machine's 2 cores).
+                Execute(_writer!, $"PRAGMA threads={Math.Clamp(Environment.ProcessorCount, 1, 4)};");
+                try
+                {
+                    ChangeSchema(SqliteAuditSchema.CreateQueryIndex(index)); // IF NOT EXISTS: another build may have made it
+                }
+                finally
+                {
+                    Execute(_writer!, "PRAGMA threads=0;");
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+
+            StepHook?.Invoke("index-built");
+        }
+
+        Log.QueryIndexesBuilt(_logger, missing.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    // An index build that runs out of disk fails only once the filesystem is full, and the host's WAL may share it: a
+    // build is not started without room for it. Its pages pass through the WAL file and then grow the database file, and
+    // SQLite's sorter may spill; each index here is about a fifth of the table, so half the database file plus the WAL
+    // file's size limit is a generous bound.
+    private void EnsureRoomToBuild(string index)
+    {
+        var need = (new FileInfo(_path).Length / 2) + SqliteWalCheckpointer.JournalSizeLimitBytes;
+        long free;
+        try
+        {
+            free = FreeSpaceProbe?.Invoke() ?? new DriveInfo(Path.GetDirectoryName(Path.GetFullPath(_path))!).AvailableFreeSpace;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return; // the filesystem does not say: build, as before this check
+        }
+
+        if (free < need)
+        {
+            throw new IOException(string.Create(CultureInfo.InvariantCulture,
+                $"Not building audit query index {index}: it needs about {need >> 20} MiB free beside {_path} (half the audit store plus 64 MiB), and {free >> 20} MiB are. Nothing was written; queries scan until a later build."));
         }
     }
 

@@ -87,8 +87,12 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     public string FilePath => _path;
 
     /// <summary>A test seam: called at each archive and prune step before the <c>NV_CRASH_AT</c> check (an exception thrown
-    /// here stands for a crash at that step in in-process tests).</summary>
+    /// here stands for a crash at that step in in-process tests), and after each query index a build made (outside the
+    /// writer, <c>index-built</c>).</summary>
     internal Action<string>? StepHook { get; set; }
+
+    /// <summary>A test seam: the bytes free on the store's filesystem, in place of the filesystem's own answer.</summary>
+    internal Func<long>? FreeSpaceProbe { get; set; }
 
     public async Task InitializeAsync(CancellationToken cancellationToken = default)
     {

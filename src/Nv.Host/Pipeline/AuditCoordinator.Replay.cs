@@ -108,18 +108,57 @@ internal sealed partial class AuditCoordinator
     }
 
     /// <summary>At the end of every boot replay: builds whatever query index the store lacks (deferred by this replay, or
-    /// left missing by one that stopped mid-way). Never throws for audit failures: queries scan until the next start
-    /// builds them.</summary>
-    public async Task BuildIndexesAsync(CancellationToken cancellationToken)
+    /// left missing by one that stopped mid-way). Never throws for audit failures: queries scan until a later build
+    /// (<see cref="RetryIndexBuildAsync"/>, from the pipeline's maintenance loop, or the next start) succeeds.</summary>
+    public Task BuildIndexesAsync(CancellationToken cancellationToken) => BuildIndexesAsync(retry: false, cancellationToken);
+
+    private const int MaxIndexRetryPasses = 64;
+
+    /// <summary>Builds the query indexes again if the last build failed (a full disk at the end of a boot replay), so that
+    /// audit queries stop scanning once the cause is gone, without a restart. Called after each maintenance pass; does
+    /// nothing otherwise, nor while audit writes fail (a gap). Failed retries back off (the next after 2, 4, … up to 64
+    /// passes), and the store refuses to start a build without room for it (<see cref="IAuditSink.BuildIndexesAsync"/>).
+    /// The SQLite store takes its writer for one index at a time: appends wait for one index's build at most (about a
+    /// second per million entries here), and the lag bound holds writers meanwhile.</summary>
+    public async Task RetryIndexBuildAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _indexBuildFailed) == 0 || HasGap)
+        {
+            return;
+        }
+
+        if (_indexRetryIn > 0)
+        {
+            _indexRetryIn--;
+            return;
+        }
+
+        await BuildIndexesAsync(retry: true, cancellationToken);
+        if (Volatile.Read(ref _indexBuildFailed) != 0)
+        {
+            _indexRetryEvery = Math.Min(_indexRetryEvery * 2, MaxIndexRetryPasses);
+            _indexRetryIn = _indexRetryEvery - 1;
+        }
+    }
+
+    private async Task BuildIndexesAsync(bool retry, CancellationToken cancellationToken)
     {
         try
         {
             await _sink.BuildIndexesAsync(cancellationToken);
+            Volatile.Write(ref _indexBuildFailed, 0);
+            _indexRetryEvery = 1;
+            _indexRetryIn = 0;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Interlocked.Increment(ref _failures);
-            Log.AuditIndexesFailed(_logger, ex, "building");
+            Volatile.Write(ref _indexBuildFailed, 1);
+            if (!retry)
+            {
+                Interlocked.Increment(ref _failures);
+            }
+
+            Log.AuditIndexesFailed(_logger, ex, retry ? "retrying the build of" : "building");
         }
     }
 

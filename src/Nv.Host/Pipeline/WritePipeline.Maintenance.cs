@@ -6,7 +6,8 @@ internal sealed partial class WritePipeline
 {
     // Rotation: segments wholly below both watermarks (and past retention) are removed, then the database forgets the
     // resolutions and tombstones of the removed records, and the request outcomes older than the idempotency retention. Order matters: the WAL goes first, so a crash in between
-    // leaves extra resolutions (harmless), never a replayable record without its resolution.
+    // leaves extra resolutions (harmless), never a replayable record without its resolution. Then the audit store's
+    // retention; after each pass, the audit store's query indexes if the last build of them failed.
     private async Task MaintenanceLoopAsync(CancellationToken cancellationToken)
     {
         try
@@ -15,6 +16,8 @@ internal sealed partial class WritePipeline
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
                 await RunMaintenanceAsync(cancellationToken);
+                // Here, not in RunMaintenanceAsync: the durable-point loop runs that too when the WAL is over its limit.
+                await _audit.RetryIndexBuildAsync(cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

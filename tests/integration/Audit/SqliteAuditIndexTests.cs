@@ -127,6 +127,68 @@ public sealed class SqliteAuditIndexTests : AuditStoreFixture
         Assert.Equal(AllQueryIndexes, QueryIndexNames());
     }
 
+    [Fact]
+    public async Task A_build_takes_the_writer_one_index_at_a_time_so_appends_land_between_two_indexes()
+    {
+        await ReopenWithThresholdAsync(1);
+        Assert.True(await Sink.DeferIndexesAsync(1_000, Ct));
+        var seeded = await SeedAsync();
+
+        // The build pauses after its first index, outside the writer: an append must complete meanwhile (a build holding
+        // the writer throughout would keep it waiting, and this test would time out).
+        using var paused = new SemaphoreSlim(0);
+        using var resume = new SemaphoreSlim(0);
+        var sink = (SqliteAuditSink)Sink;
+        sink.StepHook = step =>
+        {
+            if (step == "index-built" && sink.StepHook is not null)
+            {
+                sink.StepHook = null; // the first index only
+                paused.Release();
+                resume.Wait(TimeSpan.FromSeconds(60), Ct);
+            }
+        };
+        var build = Task.Run(() => Sink.BuildIndexesAsync(Ct), Ct);
+        var appended = Entries(5, service: "live");
+        try
+        {
+            Assert.True(await paused.WaitAsync(TimeSpan.FromSeconds(30), Ct), "the build did not reach its first index");
+            Assert.Equal(2, QueryIndexNames().Count); // the time index and the first one built
+            Assert.Equal(5, await Sink.AppendAsync(appended, Ct).WaitAsync(TimeSpan.FromSeconds(20), Ct));
+            Assert.False(build.IsCompleted);
+        }
+        finally
+        {
+            resume.Release(); // also when an assertion failed: the build ends, and the store closes
+        }
+
+        await build;
+
+        Assert.Equal(AllQueryIndexes, QueryIndexNames());
+        await AssertShapesMatchAsync([.. seeded, .. appended]);
+        Assert.True((await Sink.VerifyAsync(Ct)).IsValid);
+    }
+
+    [Fact]
+    public async Task A_build_without_room_for_it_on_the_filesystem_writes_nothing_and_a_later_one_succeeds()
+    {
+        await ReopenWithThresholdAsync(1);
+        Assert.True(await Sink.DeferIndexesAsync(1_000, Ct));
+        var seeded = await SeedAsync();
+        var sink = (SqliteAuditSink)Sink;
+        var size = new FileInfo(FilePath).Length;
+
+        sink.FreeSpaceProbe = () => (size / 2) + (64L << 20) - 1; // one byte short of half the store plus 64 MiB
+        var refused = await Assert.ThrowsAsync<IOException>(() => Sink.BuildIndexesAsync(Ct));
+        Assert.Contains("Nothing was written", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(["ix_audit_entries_timestamp"], QueryIndexNames());
+        await AssertShapesMatchAsync(seeded);
+
+        sink.FreeSpaceProbe = null; // this machine's own answer: room enough
+        await Sink.BuildIndexesAsync(Ct);
+        Assert.Equal(AllQueryIndexes, QueryIndexNames());
+    }
+
     private static readonly string[] AllQueryIndexes =
         ["ix_audit_entries_category_time", "ix_audit_entries_entity_time", "ix_audit_entries_request_id", "ix_audit_entries_timestamp", "ix_audit_entries_user_time"];
 

@@ -49,6 +49,59 @@ public sealed class BootReplayerTests
     }
 
     [Fact]
+    public async Task A_failed_index_build_is_retried_with_a_growing_pause_until_one_succeeds_and_never_during_an_audit_gap()
+    {
+        var wal = await WalWithAsync(Creates(10));
+        await using var h = new PipelineHarness(wal);
+        h.Audit.FailIndexBuilds = 3; // the replay's build and the next two fail (a full disk)
+        h.Audit.Unwritable = true; // and the audit store takes no entries: a gap
+        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        Assert.Equal(1, h.Audit.IndexBuilds);
+        Assert.Contains(h.AuditLogger.Collector.GetSnapshot(), r => r.Id.Id == 3173);
+        Assert.True(h.Coordinator.HasGap);
+
+        await h.Coordinator.RetryIndexBuildAsync(Ct);
+        Assert.Equal(1, h.Audit.IndexBuilds); // not while audit writes fail
+        h.Audit.Unwritable = false;
+        await h.Coordinator.BackfillAsync(null, null, Ct);
+        Assert.False(h.Coordinator.HasGap);
+        await h.Pipeline.RunMaintenanceAsync(Ct);
+        Assert.Equal(1, h.Audit.IndexBuilds); // the pass the durable-point loop also runs (WAL over its limit) never builds
+
+        var builds = new List<int>();
+        for (var pass = 0; pass < 8; pass++)
+        {
+            await h.Coordinator.RetryIndexBuildAsync(Ct);
+            builds.Add(h.Audit.IndexBuilds);
+        }
+
+        // Retried at the first pass (fails), then after 1 pass (fails), then after 3 (built); nothing after that.
+        Assert.Equal([2, 2, 3, 3, 3, 3, 4, 4], builds);
+        Assert.Equal(10, h.Audit.Entries.Count);
+    }
+
+    [Fact]
+    public async Task The_maintenance_loop_retries_a_failed_index_build()
+    {
+        var wal = await WalWithAsync(Creates(10));
+        await using var h = new PipelineHarness(wal, configure: o => o.MaintenanceInterval = TimeSpan.FromMilliseconds(20));
+        h.Audit.FailIndexBuilds = 1;
+        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        Assert.Equal(1, h.Audit.IndexBuilds);
+
+        h.Pipeline.Start();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (h.Audit.IndexBuilds < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the maintenance loop did not retry the index build within 10 s");
+            await Task.Delay(10, Ct);
+        }
+
+        await Task.Delay(200, Ct); // ten more passes: the build succeeded, nothing more to retry
+        Assert.Equal(2, h.Audit.IndexBuilds);
+    }
+
+    [Fact]
     public async Task With_an_audit_gap_the_deferral_counts_only_the_records_the_wal_still_holds()
     {
         var wal = await WalWithAsync(Creates(10));

@@ -26,8 +26,11 @@ internal sealed class InMemoryAuditSink : IAuditSink
     /// <summary>The entry counts each <see cref="DeferIndexesAsync"/> was told of, in order.</summary>
     public List<long> IndexDeferrals { get; } = [];
 
-    /// <summary>How many times <see cref="BuildIndexesAsync"/> ran.</summary>
+    /// <summary>How many times <see cref="BuildIndexesAsync"/> ran (failed runs included).</summary>
     public int IndexBuilds { get; private set; }
+
+    /// <summary>How many of the next <see cref="BuildIndexesAsync"/> calls fail (as on a full disk).</summary>
+    public int FailIndexBuilds { get; set; }
 
     public Task<bool> DeferIndexesAsync(long entries, CancellationToken cancellationToken = default)
     {
@@ -38,6 +41,12 @@ internal sealed class InMemoryAuditSink : IAuditSink
     public Task BuildIndexesAsync(CancellationToken cancellationToken = default)
     {
         IndexBuilds++;
+        if (FailIndexBuilds > 0)
+        {
+            FailIndexBuilds--;
+            throw new IOException("database or disk is full");
+        }
+
         return Task.CompletedTask;
     }
 
