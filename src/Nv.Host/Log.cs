@@ -169,8 +169,12 @@ internal static partial class Log
     public static partial void EnvironmentCheckFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3173, Level = LogLevel.Warning,
-        Message = "Audit store: {Step} its query indexes failed; should any be missing, audit queries scan the entries until a later build (a maintenance pass's retry, the next start or nv replay) makes it (nothing is lost)")]
+        Message = "Audit store: {Step} its query indexes failed; should any be missing, audit queries scan the entries until a later build (the next start or nv replay; on a running host, a maintenance pass's retry) makes it (nothing is lost)")]
     public static partial void AuditIndexesFailed(ILogger logger, Exception exception, string step);
+
+    [LoggerMessage(EventId = 3174, Level = LogLevel.Warning,
+        Message = "Audit store: retrying the build of its query indexes failed again ({Reason}); the next retry comes after {Passes} maintenance passes")]
+    public static partial void AuditIndexRetryFailed(ILogger logger, string reason, int passes);
 
     [LoggerMessage(EventId = 3171, Level = LogLevel.Warning, Message = "Looking up the audit entry of a retried audit event failed; it is answered without its entry id")]
     public static partial void EventEntryLookupFailed(ILogger logger, Exception exception);

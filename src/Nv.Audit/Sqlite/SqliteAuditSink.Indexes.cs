@@ -18,7 +18,8 @@ namespace Nv.Audit.Sqlite;
 /// them by scanning. A run stopped between the drop and the build leaves them missing; the next start's replay builds them
 /// (<see cref="BuildIndexesAsync"/> runs at the end of every boot replay). The drop and each index's build are ordinary
 /// transactions, so a power loss can only undo whole steps, never leave half an index. A build that fails (a full disk:
-/// it needs about a third of the table's size again) leaves the rest to a later build: the host's maintenance loop
+/// each index is about a fifth of the table's size, and its build passes that through the WAL file too), or that is not
+/// started for want of room (<c>EnsureRoomToBuild</c>), leaves the rest to a later build: the host's maintenance loop
 /// retries it, and every start builds what is missing. Binaries older than this one
 /// re-create only the request-id index at open: a store a killed replay left without the four, opened by an older build,
 /// lacks the other three until a newer build's replay.</remarks>
@@ -61,6 +62,10 @@ internal sealed partial class SqliteAuditSink
             InitializeCore();
             missing = MissingQueryIndexes();
             held = missing.Count == 0 ? 0 : HeldEntries();
+            if (missing.Count > 0)
+            {
+                EnsureRoomToBuild(missing[0].Name, built: 0);
+            }
         }
         finally
         {
@@ -74,6 +79,7 @@ internal sealed partial class SqliteAuditSink
 
         Log.QueryIndexesBuilding(_logger, string.Join(", ", missing.Select(static index => index.Name)), held);
         var clock = Stopwatch.StartNew();
+        var built = 0;
         foreach (var index in missing)
         {
             // One index per transaction and per hold of the writer: the WAL file holds one index's pages at a time
@@ -84,7 +90,7 @@ internal sealed partial class SqliteAuditSink
             try
             {
                 InitializeCore();
-                EnsureRoomToBuild(index.Name);
+                EnsureRoomToBuild(index.Name, built);
                 // Helper threads for SQLite's sorter (0.83x the build time on this machine's 2 cores).
                 Execute(_writer!, $"PRAGMA threads={Math.Clamp(Environment.ProcessorCount, 1, 4)};");
                 try
@@ -101,19 +107,24 @@ internal sealed partial class SqliteAuditSink
                 _gate.Release();
             }
 
+            built++;
             StepHook?.Invoke("index-built");
         }
 
         Log.QueryIndexesBuilt(_logger, missing.Count, clock.Elapsed.TotalSeconds);
     }
 
-    // An index build that runs out of disk fails only once the filesystem is full, and the host's WAL may share it: a
-    // build is not started without room for it. Its pages pass through the WAL file and then grow the database file, and
-    // SQLite's sorter may spill; each index here is about a fifth of the table, so half the database file plus the WAL
-    // file's size limit is a generous bound.
-    private void EnsureRoomToBuild(string index)
+    // Room left beside a build for everything else on the filesystem: the host's WAL may share it (its segments grow as
+    // writes come), and a disk filled by a build would fault it.
+    private const long BuildReserveBytes = 256L * 1024 * 1024;
+
+    // An index build that runs out of disk fails only once the filesystem is full: a build is not started without room
+    // for it. Each index here is about a fifth of the table; its pages pass through the WAL file (truncated back to 64 MiB
+    // after) and then grow the database file, and SQLite's sorter may spill (to the temporary directory). Half the
+    // database file is a generous bound for one index; the reserve stays free beside it.
+    private void EnsureRoomToBuild(string index, int built)
     {
-        var need = (new FileInfo(_path).Length / 2) + SqliteWalCheckpointer.JournalSizeLimitBytes;
+        var need = (new FileInfo(_path).Length / 2) + BuildReserveBytes;
         long free;
         try
         {
@@ -127,7 +138,7 @@ internal sealed partial class SqliteAuditSink
         if (free < need)
         {
             throw new IOException(string.Create(CultureInfo.InvariantCulture,
-                $"Not building audit query index {index}: it needs about {need >> 20} MiB free beside {_path} (half the audit store plus 64 MiB), and {free >> 20} MiB are. Nothing was written; queries scan until a later build."));
+                $"Not building audit query index {index}: it needs about {need >> 20} MiB free beside {_path} (half the audit store for the build plus 256 MiB left for everything else), and {free >> 20} MiB are; {built} index(es) built before it. Queries scan until a later build."));
         }
     }
 

@@ -134,11 +134,6 @@ internal sealed partial class AuditCoordinator
         }
 
         await BuildIndexesAsync(retry: true, cancellationToken);
-        if (Volatile.Read(ref _indexBuildFailed) != 0)
-        {
-            _indexRetryEvery = Math.Min(_indexRetryEvery * 2, MaxIndexRetryPasses);
-            _indexRetryIn = _indexRetryEvery - 1;
-        }
     }
 
     private async Task BuildIndexesAsync(bool retry, CancellationToken cancellationToken)
@@ -156,9 +151,14 @@ internal sealed partial class AuditCoordinator
             if (!retry)
             {
                 Interlocked.Increment(ref _failures);
+                Log.AuditIndexesFailed(_logger, ex, "building");
+                return;
             }
 
-            Log.AuditIndexesFailed(_logger, ex, retry ? "retrying the build of" : "building");
+            // The cause was logged with its stack at the first failure: each retry's WARN says why, and when the next comes.
+            _indexRetryEvery = Math.Min(_indexRetryEvery * 2, MaxIndexRetryPasses);
+            _indexRetryIn = _indexRetryEvery - 1;
+            Log.AuditIndexRetryFailed(_logger, ex.Message, _indexRetryEvery);
         }
     }
 

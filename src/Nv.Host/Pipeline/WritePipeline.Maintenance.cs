@@ -13,11 +13,21 @@ internal sealed partial class WritePipeline
         try
         {
             using var timer = new PeriodicTimer(_options.MaintenanceInterval, _time);
+            using var draining = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _draining.Token);
             while (await timer.WaitForNextTickAsync(cancellationToken))
             {
                 await RunMaintenanceAsync(cancellationToken);
-                // Here, not in RunMaintenanceAsync: the durable-point loop runs that too when the WAL is over its limit.
-                await _audit.RetryIndexBuildAsync(cancellationToken);
+                // Here, not in RunMaintenanceAsync: the durable-point loop runs that too when the WAL is over its limit. Ended
+                // by the start of a stop, not its end: the build holds the audit store's writer, which the draining audit
+                // stage needs.
+                try
+                {
+                    await _audit.RetryIndexBuildAsync(draining.Token);
+                }
+                catch (OperationCanceledException) when (draining.IsCancellationRequested)
+                {
+                    return;
+                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

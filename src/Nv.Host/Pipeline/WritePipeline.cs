@@ -45,6 +45,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private readonly Channel<AppliedChunk> _applied;
     private readonly ConcurrentDictionary<PendingWrite, byte> _inFlight = new(ReferenceEqualityComparer.Instance);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _draining = new(); // cancelled first by a stop: ends an index build in between two indexes
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task[] _loops = [];
     private Exception? _fault;
@@ -428,6 +429,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         _incoming.Writer.TryComplete();
+        await _draining.CancelAsync(); // an audit index build on a running host would keep the audit stage from draining
         try
         {
             await Task.WhenAll(_loops[..Math.Min(3, _loops.Length)]).WaitAsync(cancellationToken);
@@ -459,6 +461,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _draining.Dispose();
     }
 
     // Every caller still waiting hears why: with its LSN when its record is durable (it will be applied and audited by

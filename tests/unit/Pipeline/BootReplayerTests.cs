@@ -1,3 +1,4 @@
+using Nv.Host.Pipeline;
 using Nv.Unit.Tests.Support;
 using Nv.Wal;
 using static Nv.Unit.Tests.Support.ReplayRecords;
@@ -77,7 +78,30 @@ public sealed class BootReplayerTests
 
         // Retried at the first pass (fails), then after 1 pass (fails), then after 3 (built); nothing after that.
         Assert.Equal([2, 2, 3, 3, 3, 3, 4, 4], builds);
+        Assert.Equal(2, h.AuditLogger.Collector.GetSnapshot().Count(r => r.Id.Id == 3174)); // one WARN per failed retry, no stack
         Assert.Equal(10, h.Audit.Entries.Count);
+    }
+
+    [Fact]
+    public async Task A_stop_ends_an_index_build_retry_first_so_the_audit_stage_it_holds_up_can_drain()
+    {
+        var wal = await WalWithAsync(Creates(10));
+        await using var h = new PipelineHarness(wal, configure: o => o.MaintenanceInterval = TimeSpan.FromMilliseconds(20));
+        h.Audit.FailIndexBuilds = 1;
+        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        h.Audit.BuildsHoldTheWriter = true; // the retry holds the audit store's writer until it is cancelled
+        h.Pipeline.Start();
+        await h.Audit.WriterHeldByBuild.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        var write = h.Pipeline.WriteAsync(PipelineHarness.Create("r-11", "e-11"), Ct); // ack=audited: its entry waits for the writer
+
+        // Ended only at the end of the stop, the build would hold the audit stage until the stop's timeout (10 s here).
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await h.Pipeline.StopAsync(timeout.Token);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the stop took {clock.Elapsed}");
+        Assert.DoesNotContain(h.PipelineLogger.Collector.GetSnapshot(), r => r.Id.Id == 3012); // not timed out
+        Assert.Equal(WriteStatus.Applied, (await write.WaitAsync(TimeSpan.FromSeconds(5), Ct)).Status);
+        Assert.Equal(11, h.Audit.Entries.Count);
     }
 
     [Fact]

@@ -32,7 +32,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         configure?.Invoke(settings);
         var options = Options.Create(settings);
         Coordinator = new AuditCoordinator(Wal, Db, Audit, AuditLogger, pending);
-        Pipeline = new WritePipeline(Wal, Db, Coordinator, options, new FakeLogger<WritePipeline>());
+        Pipeline = new WritePipeline(Wal, Db, Coordinator, options, PipelineLogger);
         Replayer = new BootReplayer(Wal, Db, Coordinator, options, new FakeLogger<BootReplayer>());
     }
 
@@ -43,6 +43,8 @@ internal sealed class PipelineHarness : IAsyncDisposable
     public InMemoryAuditSink Audit { get; }
 
     public FakeLogger<AuditCoordinator> AuditLogger { get; } = new();
+
+    public FakeLogger<WritePipeline> PipelineLogger { get; } = new();
 
     public AuditCoordinator Coordinator { get; }
 

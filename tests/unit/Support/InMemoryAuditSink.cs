@@ -32,13 +32,20 @@ internal sealed class InMemoryAuditSink : IAuditSink
     /// <summary>How many of the next <see cref="BuildIndexesAsync"/> calls fail (as on a full disk).</summary>
     public int FailIndexBuilds { get; set; }
 
+    /// <summary>When set, a build holds the store's writer until it is cancelled (a long index build on SQLite): appends
+    /// wait for it meanwhile.</summary>
+    public bool BuildsHoldTheWriter { get; set; }
+
+    /// <summary>Completes when a build that holds the writer started.</summary>
+    public TaskCompletionSource WriterHeldByBuild { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public Task<bool> DeferIndexesAsync(long entries, CancellationToken cancellationToken = default)
     {
         IndexDeferrals.Add(entries);
         return Task.FromResult(true);
     }
 
-    public Task BuildIndexesAsync(CancellationToken cancellationToken = default)
+    public async Task BuildIndexesAsync(CancellationToken cancellationToken = default)
     {
         IndexBuilds++;
         if (FailIndexBuilds > 0)
@@ -47,7 +54,21 @@ internal sealed class InMemoryAuditSink : IAuditSink
             throw new IOException("database or disk is full");
         }
 
-        return Task.CompletedTask;
+        if (BuildsHoldTheWriter)
+        {
+            var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            AppendGate = held.Task;
+            WriterHeldByBuild.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken);
+            }
+            finally
+            {
+                AppendGate = null;
+                held.TrySetResult();
+            }
+        }
     }
 
     public Task InitializeAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
