@@ -85,10 +85,7 @@ public sealed class BootReplayerTests
     [Fact]
     public async Task A_stop_ends_an_index_build_retry_first_so_the_audit_stage_it_holds_up_can_drain()
     {
-        var wal = await WalWithAsync(Creates(10));
-        await using var h = new PipelineHarness(wal, configure: o => o.MaintenanceInterval = TimeSpan.FromMilliseconds(20));
-        h.Audit.FailIndexBuilds = 1;
-        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        await using var h = await AfterAFailedIndexBuildAsync();
         h.Audit.BuildsHoldTheWriter = true; // the retry holds the audit store's writer until it is cancelled
         h.Pipeline.Start();
         await h.Audit.WriterHeldByBuild.Task.WaitAsync(TimeSpan.FromSeconds(10), Ct);
@@ -107,10 +104,7 @@ public sealed class BootReplayerTests
     [Fact]
     public async Task The_maintenance_loop_retries_a_failed_index_build()
     {
-        var wal = await WalWithAsync(Creates(10));
-        await using var h = new PipelineHarness(wal, configure: o => o.MaintenanceInterval = TimeSpan.FromMilliseconds(20));
-        h.Audit.FailIndexBuilds = 1;
-        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        await using var h = await AfterAFailedIndexBuildAsync();
         Assert.Equal(1, h.Audit.IndexBuilds);
 
         h.Pipeline.Start();
@@ -123,6 +117,15 @@ public sealed class BootReplayerTests
 
         await Task.Delay(200, Ct); // ten more passes: the build succeeded, nothing more to retry
         Assert.Equal(2, h.Audit.IndexBuilds);
+    }
+
+    // A harness whose boot replay's index build failed, its maintenance loop ticking every 20 ms once started.
+    private static async Task<PipelineHarness> AfterAFailedIndexBuildAsync()
+    {
+        var h = new PipelineHarness(await WalWithAsync(Creates(10)), configure: o => o.MaintenanceInterval = TimeSpan.FromMilliseconds(20));
+        h.Audit.FailIndexBuilds = 1;
+        await h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
+        return h;
     }
 
     [Fact]
