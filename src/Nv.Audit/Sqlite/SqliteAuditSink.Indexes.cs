@@ -55,29 +55,17 @@ internal sealed partial class SqliteAuditSink
     public async Task BuildIndexesAsync(CancellationToken cancellationToken = default)
     {
         List<(string Name, string Columns, bool Deferrable)> missing;
-        long held;
         await _gate.WaitAsync(cancellationToken);
         try
         {
             InitializeCore();
             missing = MissingQueryIndexes();
-            held = missing.Count == 0 ? 0 : HeldEntries();
-            if (missing.Count > 0)
-            {
-                EnsureRoomToBuild(missing[0].Name, built: 0);
-            }
         }
         finally
         {
             _gate.Release();
         }
 
-        if (missing.Count == 0)
-        {
-            return;
-        }
-
-        Log.QueryIndexesBuilding(_logger, string.Join(", ", missing.Select(static index => index.Name)), held);
         var clock = Stopwatch.StartNew();
         var built = 0;
         foreach (var index in missing)
@@ -91,6 +79,11 @@ internal sealed partial class SqliteAuditSink
             {
                 InitializeCore();
                 EnsureRoomToBuild(index.Name, built);
+                if (built == 0)
+                {
+                    Log.QueryIndexesBuilding(_logger, string.Join(", ", missing.Select(static index => index.Name)), HeldEntries());
+                }
+
                 // Helper threads for SQLite's sorter (0.83x the build time on this machine's 2 cores).
                 Execute(_writer!, $"PRAGMA threads={Math.Clamp(Environment.ProcessorCount, 1, 4)};");
                 try
@@ -111,7 +104,10 @@ internal sealed partial class SqliteAuditSink
             StepHook?.Invoke("index-built");
         }
 
-        Log.QueryIndexesBuilt(_logger, missing.Count, clock.Elapsed.TotalSeconds);
+        if (built > 0)
+        {
+            Log.QueryIndexesBuilt(_logger, built, clock.Elapsed.TotalSeconds);
+        }
     }
 
     // Room left beside a build for everything else on the filesystem: the host's WAL may share it (its segments grow as

@@ -122,14 +122,14 @@ internal sealed partial class AuditCoordinator
     /// second per million entries here), and the lag bound holds writers meanwhile.</summary>
     public async Task RetryIndexBuildAsync(CancellationToken cancellationToken)
     {
-        if (Volatile.Read(ref _indexBuildFailed) == 0 || HasGap)
+        if (_indexRetryIn is not { } wait || HasGap)
         {
             return;
         }
 
-        if (_indexRetryIn > 0)
+        if (wait > 0)
         {
-            _indexRetryIn--;
+            _indexRetryIn = wait - 1;
             return;
         }
 
@@ -141,15 +141,14 @@ internal sealed partial class AuditCoordinator
         try
         {
             await _sink.BuildIndexesAsync(cancellationToken);
-            Volatile.Write(ref _indexBuildFailed, 0);
+            _indexRetryIn = null;
             _indexRetryEvery = 1;
-            _indexRetryIn = 0;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            Volatile.Write(ref _indexBuildFailed, 1);
             if (!retry)
             {
+                _indexRetryIn = 0; // at the first maintenance pass
                 Interlocked.Increment(ref _failures);
                 Log.AuditIndexesFailed(_logger, ex, "building");
                 return;

@@ -40,8 +40,7 @@ internal sealed partial class AuditCoordinator : IDisposable
     private bool _gap;
     private bool _parked = true; // unknown at start: the first backfill looks
     private long _failures;
-    private int _indexBuildFailed; // 1 after a query-index build failed, until one succeeds (read by the maintenance loop)
-    private int _indexRetryIn; // maintenance passes to let go by before the next retry of a failed index build
+    private int? _indexRetryIn; // after a failed query-index build: maintenance passes to let go by before retrying it
     private int _indexRetryEvery = 1; // doubles after each failed retry, up to MaxIndexRetryPasses
 
     public AuditCoordinator(

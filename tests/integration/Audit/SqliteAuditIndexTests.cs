@@ -114,9 +114,7 @@ public sealed class SqliteAuditIndexTests : AuditStoreFixture
     [Fact]
     public async Task Indexes_a_run_stopped_mid_replay_left_missing_stay_missing_until_the_next_build_and_queries_still_answer()
     {
-        await ReopenWithThresholdAsync(1);
-        Assert.True(await Sink.DeferIndexesAsync(1_000, Ct));
-        var seeded = await SeedAsync();
+        var seeded = await SeededWithIndexesDeferredAsync();
         await ReopenAsync(); // the next start (opening never drops or builds them: the replay decides)
         Assert.Equal(["ix_audit_entries_timestamp"], QueryIndexNames());
         await AssertShapesMatchAsync(seeded);
@@ -130,9 +128,7 @@ public sealed class SqliteAuditIndexTests : AuditStoreFixture
     [Fact]
     public async Task A_build_takes_the_writer_one_index_at_a_time_so_appends_land_between_two_indexes()
     {
-        await ReopenWithThresholdAsync(1);
-        Assert.True(await Sink.DeferIndexesAsync(1_000, Ct));
-        var seeded = await SeedAsync();
+        var seeded = await SeededWithIndexesDeferredAsync();
 
         // The build pauses after its first index, outside the writer: an append must complete meanwhile (a build holding
         // the writer throughout would keep it waiting, and this test would time out).
@@ -171,9 +167,7 @@ public sealed class SqliteAuditIndexTests : AuditStoreFixture
     [Fact]
     public async Task A_build_without_room_for_it_on_the_filesystem_writes_nothing_and_a_later_one_succeeds()
     {
-        await ReopenWithThresholdAsync(1);
-        Assert.True(await Sink.DeferIndexesAsync(1_000, Ct));
-        var seeded = await SeedAsync();
+        var seeded = await SeededWithIndexesDeferredAsync();
         var sink = (SqliteAuditSink)Sink;
         var size = new FileInfo(FilePath).Length;
 
@@ -190,6 +184,14 @@ public sealed class SqliteAuditIndexTests : AuditStoreFixture
 
     private static readonly string[] AllQueryIndexes =
         ["ix_audit_entries_category_time", "ix_audit_entries_entity_time", "ix_audit_entries_request_id", "ix_audit_entries_timestamp", "ix_audit_entries_user_time"];
+
+    // A store whose four deferrable indexes a long append dropped, then seeded: the state a replay leaves before its build.
+    private async Task<List<AuditEntry>> SeededWithIndexesDeferredAsync()
+    {
+        await ReopenWithThresholdAsync(1);
+        Assert.True(await Sink.DeferIndexesAsync(1_000, Ct));
+        return await SeedAsync();
+    }
 
     // The store keeps a copy of its options (AuditSinks.OpenSqlite).
     private async Task ReopenWithThresholdAsync(long threshold)

@@ -36,7 +36,8 @@ public sealed class ReplayCrashTests
 
         var killed = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string>(batches) { ["NV_CRASH_AT"] = $"{point}:{hit}" }, Timeout, "replay", "--json");
         Assert.True(killed.ExitCode == NvProcess.KilledExitCode, $"{context} expected SIGKILL (137), got {killed.Describe()}");
-        Assert.True(QueryIndexCount(dir.Path) == 1, $"{context} the kill did not land while the indexes were deferred: {QueryIndexCount(dir.Path)} of 5 (only the time index stays)");
+        var afterKill = QueryIndexCount(dir.Path);
+        Assert.True(afterKill == 1, $"{context} the kill did not land while the indexes were deferred: {afterKill} of 5 (only the time index stays)");
 
         var first = await NvProcess.RunAsync(dir.Path, batches, Timeout, "replay", "--json");
         Assert.True(first.ExitCode == 0, $"{context} replay after the kill failed: {first.Describe()}");
@@ -45,7 +46,8 @@ public sealed class ReplayCrashTests
             Assert.True(summary.RootElement.GetProperty("recordsRead").GetInt64() > 0, $"{context} the kill left nothing to replay: {first.Stdout[^1]}");
         }
 
-        Assert.True(QueryIndexCount(dir.Path) == 5, $"{context} the audit store's query indexes were not built again after the kill: {QueryIndexCount(dir.Path)} of 5");
+        var afterRerun = QueryIndexCount(dir.Path);
+        Assert.True(afterRerun == 5, $"{context} the audit store's query indexes were not built again after the kill: {afterRerun} of 5");
 
         var second = await NvProcess.RunAsync(dir.Path, batches, Timeout, "replay", "--json");
         Assert.True(second.ExitCode == 0, $"{context} third run failed: {second.Describe()}");
