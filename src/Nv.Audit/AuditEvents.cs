@@ -125,11 +125,7 @@ public static class AuditEvents
             }
         }
 
-        var parsed = AuditCategoryNames.Parse(category ?? throw new FormatException("An audit event's payload has no category."));
-        if (!IsAllowed(parsed))
-        {
-            throw new FormatException($"A custom audit event cannot have category '{category}'.");
-        }
+        var parsed = ParseCategory(category ?? throw new FormatException("An audit event's payload has no category."));
 
         if (OperationProblem(operation) is { } problem)
         {
@@ -137,6 +133,42 @@ public static class AuditEvents
         }
 
         return (parsed, operation!, before, after);
+    }
+
+    // The event as its record holds it. A sealed event also carries its category and operation in plain: once its key is
+    // destroyed (or unreadable here) the entry is built from those alone, with no image; with the payload at hand, the two
+    // must agree (a header changed in the log is refused, as a payload that does not parse is).
+    private static (AuditCategory Category, string Operation, JsonElement? Before, JsonElement? After) Parse(WalRecord record)
+    {
+        var header = record.EventCategory is { } headerCategory && record.EventOperation is { } headerOperation
+            ? ((AuditCategory Category, string Operation)?)(ParseCategory(headerCategory), headerOperation)
+            : null;
+        if (header is { } known && OperationProblem(known.Operation) is { } badOperation)
+        {
+            throw new FormatException("An audit event's operation " + badOperation + ".");
+        }
+
+        if (record.PayloadUnavailable)
+        {
+            return header is { } h
+                ? (h.Category, h.Operation, null, null)
+                : throw new FormatException($"The sealed audit event at LSN {record.Lsn} cannot be opened and carries no plain category and operation.");
+        }
+
+        var parsed = ParsePayload(record.Payload);
+        if (header is { } plain && (plain.Category != parsed.Category || !string.Equals(plain.Operation, parsed.Operation, StringComparison.Ordinal)))
+        {
+            throw new FormatException($"The audit event at LSN {record.Lsn} names {AuditCategoryNames.ToName(plain.Category)}/{plain.Operation} "
+                + $"beside its sealed payload, which names {AuditCategoryNames.ToName(parsed.Category)}/{parsed.Operation}.");
+        }
+
+        return parsed;
+    }
+
+    private static AuditCategory ParseCategory(string category)
+    {
+        var parsed = AuditCategoryNames.Parse(category);
+        return IsAllowed(parsed) ? parsed : throw new FormatException($"A custom audit event cannot have category '{category}'.");
     }
 
     /// <summary>The audit entry of an audit-event record: same id and timestamp as the record, its LSN and WAL record hash,
@@ -151,7 +183,7 @@ public static class AuditEvents
             throw new ArgumentException($"Record {record.Lsn} is a {record.Operation}, not an audit event.", nameof(record));
         }
 
-        var (category, operation, before, after) = ParsePayload(record.Payload);
+        var (category, operation, before, after) = Parse(record);
         var beforeCopy = before?.Clone();
         var afterCopy = after?.Clone();
         var entry = new AuditEntry

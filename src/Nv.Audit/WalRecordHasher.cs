@@ -16,8 +16,9 @@ namespace Nv.Audit;
 /// object of strings), expectedLsn. Specified in docs/audit-hash-chain.md.
 /// A record whose payload is sealed (encryption at rest, <see cref="WalRecord.PayloadKeyId"/> set) is hashed with version
 /// <c>0x02</c>: the same 15 fields with the payload absent, then keyId (GUID text), subject and the sealed payload
-/// (standard base64 of <see cref="WalRecord.SealedPayload"/>). It commits to the ciphertext, so it is the same before and
-/// after the key is destroyed, and reveals nothing about the plaintext.
+/// (standard base64 of <see cref="WalRecord.SealedPayload"/>); a sealed audit event then adds its plain category and
+/// operation (<see cref="WalRecord.EventCategory"/>, <see cref="WalRecord.EventOperation"/>). It commits to the
+/// ciphertext, so it is the same before and after the key is destroyed, and reveals nothing about the plaintext.
 /// </remarks>
 public static class WalRecordHasher
 {
@@ -90,6 +91,11 @@ public static class WalRecordHasher
             AuditCanonicalEncoding.WriteText(output, record.PayloadKeyId!.Value.ToString("D"));
             AuditCanonicalEncoding.WriteText(output, record.Subject);
             AuditCanonicalEncoding.WriteBase64(output, record.SealedPayload.Span);
+            if (record.EventCategory is not null || record.EventOperation is not null)
+            {
+                AuditCanonicalEncoding.WriteText(output, record.EventCategory);
+                AuditCanonicalEncoding.WriteText(output, record.EventOperation);
+            }
         }
     }
 }

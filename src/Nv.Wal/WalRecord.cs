@@ -73,6 +73,17 @@ public sealed record WalRecord
     /// so an erasure of the subject destroys every key its records were sealed with.</remarks>
     public string? Subject { get; init; }
 
+    /// <summary>For an <see cref="WalOperation.AuditEvent"/> record whose payload is sealed: the event's category, kept in
+    /// plain beside the sealed payload (which holds it too) so that its audit entry can still be built and shown once the
+    /// key is destroyed; null otherwise.</summary>
+    /// <remarks>Written only together with <see cref="EventOperation"/>; a record carrying them is refused by builds that
+    /// predate them.</remarks>
+    public string? EventCategory { get; init; }
+
+    /// <summary>For an <see cref="WalOperation.AuditEvent"/> record whose payload is sealed: the event's operation, in plain
+    /// like <see cref="EventCategory"/>; null otherwise.</summary>
+    public string? EventOperation { get; init; }
+
     /// <summary>The payload as sealed in the log (version, flags, nonce, tag, ciphertext) when <see cref="PayloadKeyId"/> is
     /// set; empty otherwise. Set by the log on append and on read.</summary>
     /// <remarks>Audit entries commit to these bytes rather than to the plaintext, so their hashes stay verifiable after the

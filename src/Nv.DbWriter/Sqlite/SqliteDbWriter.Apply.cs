@@ -286,11 +286,14 @@ internal sealed partial class SqliteDbWriter
 
     // An audit event touches no entity: it is resolved as applied (the audit stage writes its entry) and its request's
     // outcome is stored, in the batch transaction like any record, so replay, the backfill and retries treat it uniformly.
+    // With encryption at rest its key is assigned to its subject here too, or the boot's cleanup of unassigned keys would
+    // take it and leave the event unreadable.
     private ApplyResult ResolveAuditEvent(WalRecord record, long resolvedThrough, ref long maxResolutionLsn, ref bool advance)
     {
         var lsn = record.Lsn.Value;
         _resolutions!.Insert(lsn, record.Id, record.RequestId, ApplyStatus.Applied, RejectReason.None, null);
         _requests!.Insert(record, ApplyStatus.Applied, RejectReason.None);
+        _keys!.Assign(record, ApplyStatus.Applied); // a sealed event's key belongs to the subject it is about, as a write's does
         maxResolutionLsn = Math.Max(maxResolutionLsn, lsn);
         if (lsn == resolvedThrough + 1)
         {

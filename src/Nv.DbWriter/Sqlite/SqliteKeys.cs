@@ -65,7 +65,8 @@ internal sealed class SqliteKeys : IDisposable
     public static string DefaultSubject(string dtoType, string entityId) => dtoType + "/" + entityId;
 
     /// <summary>Assigns the record's key to its subject (first record wins), and keeps <c>_nv_subjects</c> in step when
-    /// the subject is not the entity itself. Inside the batch transaction.</summary>
+    /// the subject is not the entity itself (never for an audit event, which stores no entity). Inside the batch
+    /// transaction.</summary>
     public void Assign(WalRecord record, ApplyStatus status)
     {
         if (record.PayloadKeyId is not { } keyId || record.Subject is not { } subject)
@@ -77,9 +78,9 @@ internal sealed class SqliteKeys : IDisposable
         _assign.Bind(2, subject);
         _assign.Bind(3, record.Lsn.Value);
         _assign.Execute();
-        if (status != ApplyStatus.Applied)
+        if (status != ApplyStatus.Applied || record.Operation == WalOperation.AuditEvent)
         {
-            return;
+            return; // an audit event names no entity of this store: no mapping to keep
         }
 
         var isDefault = subject.Length == record.DtoType.Length + 1 + record.EntityId.Length

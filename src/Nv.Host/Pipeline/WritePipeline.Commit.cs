@@ -305,8 +305,15 @@ internal sealed partial class WritePipeline
             foreach (var write in batch)
             {
                 var request = write.Request;
-                if (request.Operation is WalOperation.Erase or WalOperation.AuditEvent)
+                if (request.Operation == WalOperation.Erase)
                 {
+                    continue;
+                }
+
+                if (request.Operation == WalOperation.AuditEvent)
+                {
+                    write.Subject = await EventSubjectAsync(request, cancellationToken);
+                    subjects.Add(write.Subject);
                     continue;
                 }
 
@@ -336,13 +343,6 @@ internal sealed partial class WritePipeline
                     write.Subject = Protection.SubjectResolver.Of(request.DtoType, request.EntityId);
                     _keys.BeginErase(write.Subject);
                     (erasing ??= []).Add(write.Subject);
-                    continue;
-                }
-
-                if (request.Operation == WalOperation.AuditEvent)
-                {
-                    // A custom audit event is the service's own record of what happened, written in plain (it names no
-                    // entity of Nv's and no data subject); erasure does not reach it.
                     continue;
                 }
 
@@ -401,11 +401,36 @@ internal sealed partial class WritePipeline
             ? await _db.FindEntitySubjectOrDefaultAsync(dtoType, entityId, cancellationToken)
             : _keys.Subjects.Resolve(dtoType, entityId, payload);
 
+    // A custom audit event is sealed under the key of the subject it is about, so that an erasure of that subject reaches
+    // it: the entity its dtoType and entity id name (for a type mapped to another subject, the subject that entity is
+    // stored under). An event without a dtoType names no entity: it is sealed under a subject of its own,
+    // "_event/<entityId>" (no dtoType starts with '_', so no erasure can name it): protected at rest, never erased.
+    private async Task<string> EventSubjectAsync(WriteRequest request, CancellationToken cancellationToken) =>
+        string.IsNullOrEmpty(request.DtoType) ? Protection.SubjectResolver.Of(EventSubjectType, request.EntityId)
+        : _keys.Subjects.IsMapped(request.DtoType) ? await _db.FindEntitySubjectOrDefaultAsync(request.DtoType, request.EntityId, cancellationToken)
+        : Protection.SubjectResolver.Of(request.DtoType, request.EntityId);
+
+    /// <summary>The subject type of an audit event that names no dtoType (see <see cref="EventSubjectAsync"/>).</summary>
+    internal const string EventSubjectType = "_event";
+
+    // A sealed custom event keeps its category and operation in plain beside its payload (WalRecord.EventCategory), so its
+    // audit entry can be built and shown once the key is destroyed.
+    private static WalRecord WithEventHeader(WalRecord record)
+    {
+        if (record.Operation != WalOperation.AuditEvent || record.PayloadKeyId is null)
+        {
+            return record;
+        }
+
+        var (category, operation, _, _) = Nv.Audit.AuditEvents.ParsePayload(record.Payload);
+        return record with { EventCategory = Nv.Audit.AuditCategoryNames.ToName(category), EventOperation = operation };
+    }
+
     // A batch record carries its request's fingerprint too (format 2, kind 2: see WalRecordCodec.Batch.cs), so the outcome
     // stored when it is applied, also by a replay after a crash, refuses the id on a different request.
     private WalRecord BuildRecord(PendingWrite write) => write.Items is { } items
         ? BuildBatchRecord(write.Request, write.Fingerprint, items)
-        : BuildRecord(write.Request, write.Fingerprint) with { PayloadKeyId = write.KeyId, Subject = write.Subject };
+        : WithEventHeader(BuildRecord(write.Request, write.Fingerprint) with { PayloadKeyId = write.KeyId, Subject = write.Subject });
 
     // A batch record: one LSN and one request id for every item; its own entity fields are empty (WalRecord.Items).
     private WalRecord BuildBatchRecord(WriteRequest request, string fingerprint, IReadOnlyList<WalBatchItem> items) => new()

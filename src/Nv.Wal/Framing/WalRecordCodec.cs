@@ -22,7 +22,9 @@ namespace Nv.Wal.Framing;
 /// the UTF-8 JSON, itself compressed inside when that paid), bound to <c>"nv-wal-payload-v1" ‖ record id ‖ key id</c>.
 /// Without bit 2 the payload is the UTF-8 JSON as before (payload format 1), so logs written before stay readable and a
 /// record whose payload is neither compressed nor sealed is byte-for-byte what earlier builds wrote. Bit 3: the record's
-/// data subject follows the fingerprint (a string). Records using bits 2 or 3 are refused by builds that predate them.
+/// data subject follows the fingerprint (a string). Bit 4 (audit events whose payload is sealed): the event's category and
+/// operation follow the subject (two strings), in plain, so its entry can be built after the key is destroyed. Records
+/// using bits 2, 3 or 4 are refused by builds that predate them.
 /// Format 2 (batch records) is described in <c>WalRecordCodec.Batch.cs</c>. The format is the frame header's format
 /// byte (<see cref="WalFrame.FormatOf"/>). The LSN is not in the body: it is the frame's sequence.
 /// </remarks>
@@ -64,10 +66,12 @@ internal static partial class WalRecordCodec
         stored = sealedPayload.IsEmpty ? record : record with { SealedPayload = sealedPayload };
         var metadata = record.Metadata ?? new Dictionary<string, string>();
 
+        var eventHeader = EventHeaderOf(record);
         var fingerprint = record.Fingerprint is null ? null : ParseFingerprint(record.Fingerprint);
         var size = 16 + Str(record.Service) + 4 + 8 + 2 + 1 + Str(record.DtoType) + Str(record.EntityId) + Str(record.ReplayKey)
             + Str(record.RequestId) + Str(record.UserId) + Str(record.Reason) + 4 + (payload?.Length ?? 0) + 4 + 1 + 8
-            + (fingerprint?.Length ?? 0) + (record.Subject is null ? 0 : Str(record.Subject));
+            + (fingerprint?.Length ?? 0) + (record.Subject is null ? 0 : Str(record.Subject))
+            + (eventHeader ? Str(record.EventCategory) + Str(record.EventOperation) : 0);
         foreach (var pair in metadata)
         {
             size += Str(pair.Key) + Str(pair.Value);
@@ -113,7 +117,7 @@ internal static partial class WalRecordCodec
         }
 
         w.Byte((byte)((record.ExpectedLsn.HasValue ? HasExpectedLsn : 0) | (fingerprint is null ? 0 : HasFingerprint)
-            | (envelope ? PayloadEnvelope : 0) | (record.Subject is null ? 0 : HasSubject)));
+            | (envelope ? PayloadEnvelope : 0) | (record.Subject is null ? 0 : HasSubject) | (eventHeader ? HasEventHeader : 0)));
         w.Int64(record.ExpectedLsn?.Value ?? 0);
         if (fingerprint is not null)
         {
@@ -123,6 +127,12 @@ internal static partial class WalRecordCodec
         if (record.Subject is not null)
         {
             w.String(record.Subject);
+        }
+
+        if (eventHeader)
+        {
+            w.String(record.EventCategory);
+            w.String(record.EventOperation);
         }
 
         bodyCrc = Crc32C.Compute(frame.AsSpan(WalFrame.HeaderSize, size));
@@ -188,7 +198,7 @@ internal static partial class WalRecordCodec
 
             var flags = r.Byte();
             var expected = r.Int64();
-            if ((flags & ~(HasExpectedLsn | HasFingerprint | PayloadEnvelope | HasSubject)) != 0)
+            if ((flags & ~(HasExpectedLsn | HasFingerprint | PayloadEnvelope | HasSubject | HasEventHeader)) != 0)
             {
                 throw new FormatException($"unknown record flags 0x{flags:x2}");
             }
@@ -205,6 +215,18 @@ internal static partial class WalRecordCodec
             }
 
             var subject = (flags & HasSubject) != 0 ? r.String() ?? throw new FormatException("null subject") : null;
+            string? eventCategory = null, eventOperation = null;
+            if ((flags & HasEventHeader) != 0)
+            {
+                if (operation != WalOperation.AuditEvent || (flags & PayloadEnvelope) == 0)
+                {
+                    throw new FormatException("an event header on a record that is not a sealed audit event");
+                }
+
+                eventCategory = r.String() ?? throw new FormatException("null event category");
+                eventOperation = r.String() ?? throw new FormatException("null event operation");
+            }
+
             if (!r.AtEnd || service is null || dtoType is null || entityId is null || replayKey is null || requestId is null)
             {
                 throw new FormatException("bad record body");
@@ -233,6 +255,8 @@ internal static partial class WalRecordCodec
                 Fingerprint = fingerprint,
                 PayloadKeyId = keyId,
                 Subject = subject,
+                EventCategory = eventCategory,
+                EventOperation = eventOperation,
                 SealedPayload = sealedPayload,
                 PayloadUnavailable = unavailable,
             };
@@ -251,7 +275,26 @@ internal static partial class WalRecordCodec
     private const byte HasFingerprint = 2;
     private const byte PayloadEnvelope = 4;
     private const byte HasSubject = 8;
+    private const byte HasEventHeader = 16;
     private const int FingerprintBytes = 32;
+
+    // An audit event's category and operation are written in plain beside its payload only when that payload is sealed
+    // (a plain event record stays byte-for-byte what earlier builds wrote); both or neither.
+    private static bool EventHeaderOf(WalRecord record)
+    {
+        if (record.EventCategory is null && record.EventOperation is null)
+        {
+            return false;
+        }
+
+        if (record.Operation != WalOperation.AuditEvent || record.PayloadKeyId is null || record.EventCategory is null || record.EventOperation is null)
+        {
+            throw new ArgumentException(
+                "Only an audit event whose payload is sealed carries its category and operation in plain, and it carries both.", nameof(record));
+        }
+
+        return true;
+    }
 
     private static int Str(string? s) => 4 + (s is null ? 0 : Utf8.GetByteCount(s));
 

@@ -366,6 +366,78 @@ public sealed class EncryptionAtRestTests : IDisposable
         AssertNowhere(EveryFile(), secrets);
     }
 
+    private static AuditEventRequest Event(string requestId, string? dtoType, string entityId, object after, object? before = null) => new()
+    {
+        RequestId = requestId,
+        Category = Nv.Audit.AuditCategory.Permission,
+        Operation = "role-granted",
+        DtoType = dtoType,
+        EntityId = entityId,
+        UserId = "alice",
+        Before = before is null ? null : JsonSerializer.SerializeToElement(before),
+        After = JsonSerializer.SerializeToElement(after),
+    };
+
+    private static async Task<IReadOnlyList<Nv.Audit.AuditEntry>> Events(NvTestHost nv) =>
+        (await nv.Pipeline.QueryAuditAsync(new Nv.Audit.AuditQuery { Category = Nv.Audit.AuditCategory.Permission, Limit = 10 }, Ct)).Entries;
+
+    [Fact]
+    public async Task Custom_audit_events_are_sealed_under_their_subjects_key_and_an_erasure_of_the_subject_reaches_them()
+    {
+        string[] adaSecrets = ["Ada-event-before-4801", "Ada-event-after-4802", "Ada-order-event-4803"];
+        string[] otherSecrets = ["Bob-event-4804", "Report-event-4805"];
+        var key = MasterKey();
+        var mapped = new Dictionary<string, string?> { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" };
+        await using (var nv = await StartAsync(key, mapped))
+        {
+            await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = "Ada" }), Ct);
+            await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-1", new { customerId = "ada" }, "Order"), Ct);
+            var events = nv.Services.GetRequiredService<IAuditEventWriter>();
+            await events.RecordAsync(Event("ev1", "Customer", "ada", before: new { tier = adaSecrets[0] }, after: new { tier = adaSecrets[1] }), Ct);
+            await events.RecordAsync(Event("ev2", "Order", "o-1", new { note = adaSecrets[2] }), Ct);
+            await events.RecordAsync(Event("ev3", "Customer", "bob", new { note = otherSecrets[0] }), Ct);
+            await events.RecordAsync(Event("ev4", null, "report-7", new { note = otherSecrets[1] }), Ct);
+
+            var records = (await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).ToDictionary(r => r.RequestId);
+            Assert.Equal(records["c1"].PayloadKeyId, records["ev1"].PayloadKeyId); // the customer's own key
+            Assert.Equal(records["c1"].PayloadKeyId, records["ev2"].PayloadKeyId); // an order's event: its customer's key
+            Assert.Equal(("Customer/ada", "Customer/bob", "_event/report-7"), (records["ev2"].Subject, records["ev3"].Subject, records["ev4"].Subject));
+            Assert.All(new[] { "ev1", "ev2", "ev3", "ev4" }, id => Assert.Equal(("permission", "role-granted"), (records[id].EventCategory, records[id].EventOperation)));
+        }
+
+        AssertNowhere(EveryFile(), [.. adaSecrets, .. otherSecrets]); // sealed in the WAL and in the audit store alike
+
+        // A restart deletes the pool keys no store assigned: every event still opens, so the apply assigned their keys.
+        await using (var nv = await StartAsync(key, mapped))
+        {
+            var entries = await Events(nv);
+            Assert.Equal(4, entries.Count);
+            Assert.All(entries, e => Assert.False(e.Erased));
+            Assert.Equal(adaSecrets[1], entries.Single(e => e.RequestId == "ev1").After!.Value.GetProperty("tier").GetString());
+            Assert.Equal(otherSecrets[1], entries.Single(e => e.RequestId == "ev4").After!.Value.GetProperty("note").GetString());
+
+            var erased = await nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "GDPR ticket 18" }, Ct);
+            Assert.Equal(WriteStatus.Applied, erased.Status);
+            AssertNowhere(EveryFile(), adaSecrets);
+            Assert.DoesNotContain(nv.Logs.GetSnapshot(), r => adaSecrets.Any(s => r.Message.Contains(s, StringComparison.Ordinal)));
+        }
+
+        await using var again = await StartAsync(key, mapped);
+        var after = (await Events(again)).ToDictionary(e => e.RequestId);
+        foreach (var id in new[] { "ev1", "ev2" })
+        {
+            Assert.True(after[id].Erased, id);
+            Assert.Null(after[id].After);
+            Assert.Empty(after[id].Changes);
+            Assert.Equal((Nv.Audit.AuditCategory.Permission, "role-granted"), (after[id].Category, after[id].Operation)); // still shown
+        }
+
+        Assert.Equal(otherSecrets[0], after["ev3"].After!.Value.GetProperty("note").GetString());
+        Assert.Equal(otherSecrets[1], after["ev4"].After!.Value.GetProperty("note").GetString());
+        var verified = await ((Nv.Audit.IAuditProofs)again.Services.GetRequiredService<Nv.Audit.IAuditSink>()).VerifyAsync(null, Ct);
+        Assert.True(verified.IsValid, verified.Reason);
+    }
+
     [Fact]
     public async Task Erasure_without_encryption_is_refused_and_writes_nothing()
     {

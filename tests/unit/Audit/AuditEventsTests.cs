@@ -80,6 +80,43 @@ public sealed class AuditEventsTests
         Assert.Null(AuditEvents.ToEntry(record with { DtoType = "" }).DtoType);
     }
 
+    // The record of a sealed event as a reader sees it: opened (its payload at hand) or not (its key destroyed).
+    private static WalRecord SealedRecord(bool opened) => Record(
+        opened ? AuditEvents.ToPayload(AuditCategory.Permission, "role-granted", null, Json("""{"role":"auditor"}""")) : default, "Customer") with
+    {
+        PayloadKeyId = new Guid("0f8fad5b-d9cb-469f-a165-70867728950e"),
+        Subject = "Customer/r-1",
+        SealedPayload = new byte[] { 1, 2, 3 },
+        PayloadUnavailable = !opened,
+        EventCategory = "permission",
+        EventOperation = "role-granted",
+    };
+
+    [Fact]
+    public void A_sealed_event_whose_key_is_gone_gets_its_entry_from_the_plain_category_and_operation_with_no_image()
+    {
+        var opened = AuditEvents.ToEntry(SealedRecord(opened: true));
+        var erased = AuditEvents.ToEntry(SealedRecord(opened: false));
+
+        Assert.Equal((AuditCategory.Permission, "role-granted"), (opened.Category, opened.Operation));
+        Assert.NotNull(opened.After);
+        Assert.Equal((AuditCategory.Permission, "role-granted", "Customer", "r-1"), (erased.Category, erased.Operation, erased.DtoType, erased.EntityId));
+        Assert.Null(erased.Before);
+        Assert.Null(erased.After);
+        Assert.Empty(erased.Changes);
+        Assert.Equal(opened.WalRecordHash, erased.WalRecordHash); // the hash commits to the ciphertext, not to what was opened
+        Assert.Throws<FormatException>(() => AuditEvents.ToEntry(SealedRecord(opened: false) with { EventCategory = null, EventOperation = null }));
+        Assert.Throws<FormatException>(() => AuditEvents.ToEntry(SealedRecord(opened: false) with { EventCategory = "entity-mutation" }));
+    }
+
+    [Fact]
+    public void A_plain_category_or_operation_that_disagrees_with_the_sealed_payload_is_refused_and_the_hash_covers_both()
+    {
+        Assert.Throws<FormatException>(() => AuditEvents.ToEntry(SealedRecord(opened: true) with { EventCategory = "system-events" }));
+        Assert.Throws<FormatException>(() => AuditEvents.ToEntry(SealedRecord(opened: true) with { EventOperation = "role-revoked" }));
+        Assert.NotEqual(WalRecordHasher.Compute(SealedRecord(opened: false)), WalRecordHasher.Compute(SealedRecord(opened: false) with { EventOperation = "role-revoked" }));
+    }
+
     [Fact]
     public void The_WAL_record_hash_names_the_operation_audit_event() =>
         Assert.Equal("audit-event", AuditEntryFactory.OperationName(WalOperation.AuditEvent));

@@ -249,6 +249,72 @@ public sealed class WalPayloadFormatTests : WalTestBase
         }
     }
 
+    // A custom audit event about a customer, as the commit stage builds it with encryption on.
+    private static WalRecord SealedEvent(Guid keyId) => Record(7) with
+    {
+        Operation = WalOperation.AuditEvent,
+        DtoType = "Customer",
+        EntityId = "ada",
+        Payload = JsonSerializer.SerializeToElement(new { category = "permission", operation = "role-granted", after = new { who = Secret } }),
+        PayloadKeyId = keyId,
+        Subject = "Customer/ada",
+        EventCategory = "permission",
+        EventOperation = "role-granted",
+    };
+
+    [Fact]
+    public void A_sealed_audit_event_keeps_its_category_and_operation_in_plain_and_reads_them_back_with_or_without_its_key()
+    {
+        var keys = new InMemoryDataKeys();
+        var key = keys.Add();
+        var record = SealedEvent(key.Id);
+        var (frame, _) = Encode(record, new WalPayloadProtection(keys, true));
+        Assert.False(Contains(frame, Secret));
+        Assert.True(Contains(frame, "role-granted"));
+
+        var opened = Decode(frame, new WalPayloadProtection(keys, true));
+        Assert.Equal(record.Payload.GetRawText(), opened.Payload.GetRawText());
+        Assert.Equal(("permission", "role-granted"), (opened.EventCategory, opened.EventOperation));
+
+        keys.Destroy(key.Id); // erased: the payload is gone, the event's category and operation are not
+        var erased = Decode(frame, new WalPayloadProtection(keys, true));
+        Assert.True(erased.PayloadUnavailable);
+        Assert.Equal(("permission", "role-granted", "Customer/ada"), (erased.EventCategory, erased.EventOperation, erased.Subject));
+
+        // A plain event (encryption off) is written exactly as before: no header, nothing new in its frame.
+        var plainEvent = record with { PayloadKeyId = null, Subject = null, EventCategory = null, EventOperation = null };
+        var plainFrame = Encode(plainEvent, WalPayloadProtection.None).Frame;
+        var decoded = Decode(plainFrame, WalPayloadProtection.None);
+        Assert.Null(decoded.EventCategory);
+        Assert.Equal(plainEvent.Payload.GetRawText(), decoded.Payload.GetRawText());
+    }
+
+    [Fact]
+    public void An_event_header_is_refused_on_anything_but_a_sealed_audit_event_when_written_and_when_read()
+    {
+        var keys = new InMemoryDataKeys();
+        var key = keys.Add();
+        var protection = new WalPayloadProtection(keys, false);
+        var sealedEvent = SealedEvent(key.Id);
+        Assert.Throws<ArgumentException>(() => WalRecordCodec.EncodeFrame(sealedEvent with { PayloadKeyId = null, Subject = null }, 1 << 20, protection, out _, out _));
+        Assert.Throws<ArgumentException>(() => WalRecordCodec.EncodeFrame(sealedEvent with { EventOperation = null }, 1 << 20, protection, out _, out _));
+        Assert.Throws<ArgumentException>(() => WalRecordCodec.EncodeFrame(Personal(8, key.Id) with { EventCategory = "permission", EventOperation = "x" }, 1 << 20, protection, out _, out _));
+
+        // A sealed update whose flags byte claims an event header (damage the CRC did not catch, or a forged record) does
+        // not parse, though the header's two strings are there.
+        var body = Encode(Personal(9, key.Id), protection).Frame[WalFrame.HeaderSize..];
+        var subjectBytes = Encoding.UTF8.GetByteCount("Order/order-9");
+        var flagsAt = body.Length - (4 + subjectBytes) - 8 - 1;
+        Assert.Equal(4 | 8, body[flagsAt]); // payload envelope, subject
+        var forged = body.Concat(new byte[] { 1, 0, 0, 0, (byte)'p', 1, 0, 0, 0, (byte)'x' }).ToArray();
+        forged[flagsAt] |= 16;
+        Assert.Throws<FormatException>(() => WalRecordCodec.DecodeBody(forged, 1, protection));
+
+        // A sealed event whose header was cut off does not parse either.
+        var eventBody = Encode(SealedEvent(key.Id), protection).Frame[WalFrame.HeaderSize..];
+        Assert.Throws<FormatException>(() => WalRecordCodec.DecodeBody(eventBody.AsSpan(0, eventBody.Length - 5), 1, protection));
+    }
+
     private static int Occurrences(byte[] haystack, string text)
     {
         var needle = Encoding.UTF8.GetBytes(text);
