@@ -91,6 +91,25 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_sealed_audit_event_assigns_its_key_to_its_subject_maps_no_entity_and_is_reached_by_the_subjects_erasure()
+    {
+        var key = NewKey();
+        await Keys.AddKeysAsync([key], Ct);
+        var payload = Nv.Audit.AuditEvents.ToPayload(Nv.Audit.AuditCategory.Permission, "role-granted", null, Json("""{"role":"auditor"}"""));
+        var sealedEvent = Sealed(Create(1, "cy", "{}", "Customer", requestId: "ev-1") with { Operation = WalOperation.AuditEvent, Payload = payload }, key.KeyId)
+            with { EventCategory = "permission", EventOperation = "role-granted" };
+        Assert.Equal(ApplyStatus.Applied, Assert.Single(await Writer.ApplyAsync([sealedEvent], Ct)).Status);
+
+        Assert.Equal("Customer/cy", Assert.Single(await Keys.FindKeysAsync([key.KeyId], Ct)).Subject);
+        Assert.Null(await Keys.FindEntitySubjectAsync("Customer", "cy", Ct)); // an event stores no entity, so no mapping
+        Assert.Null(await Writer.GetAsync("Customer", "cy", Ct));
+        Assert.Equal(0, await Keys.DeleteUnassignedKeysAsync(Ct)); // a start's cleanup leaves it
+
+        await Writer.ApplyAsync([Erase(2, "Customer", "cy")], Ct);
+        Assert.Empty(await Keys.FindKeysAsync([key.KeyId], Ct));
+    }
+
+    [Fact]
     public async Task A_rejected_record_still_assigns_its_key_and_the_first_record_wins()
     {
         var a = NewKey();
