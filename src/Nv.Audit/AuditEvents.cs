@@ -12,7 +12,9 @@ namespace Nv.Audit;
 /// entity type in <see cref="WalRecord.DtoType"/> (empty when none), who, why and metadata in
 /// <see cref="WalRecord.UserId"/>, <see cref="WalRecord.Reason"/> and <see cref="WalRecord.Metadata"/>, and the rest in
 /// <see cref="WalRecord.Payload"/>: <c>{"category":"system-events","operation":"report-exported"}</c>, plus
-/// <c>"before"</c> and <c>"after"</c> when the event has them (any JSON value). The entry is a pure function of the
+/// <c>"before"</c> and <c>"after"</c> when the event has them (any JSON value). With encryption at rest the payload is
+/// sealed under the data key of the event's subject, and the record keeps a plain copy of the category and operation
+/// (<see cref="WithPlainHeader"/>), so the entry can still be built, without images, once the key is destroyed. The entry is a pure function of the
 /// record (id, timestamp, LSN and WAL record hash included), so the on-time path, boot replay and the backfill build the
 /// same bytes. Entity mutations are Nv's own: a custom event may not claim that category, so an entity's history and
 /// time travel only ever show what the database applied.
@@ -135,6 +137,22 @@ public static class AuditEvents
         return (parsed, operation!, before, after);
     }
 
+    /// <summary>The record with the plain copy of its event's category and operation (<see cref="WalRecord.EventCategory"/>,
+    /// <see cref="WalRecord.EventOperation"/>) when it is an audit event whose payload is to be sealed; any other record as
+    /// it is.</summary>
+    /// <exception cref="FormatException">The event's payload does not parse (<see cref="ParsePayload"/>).</exception>
+    public static WalRecord WithPlainHeader(WalRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        if (record.Operation != WalOperation.AuditEvent || record.PayloadKeyId is null)
+        {
+            return record;
+        }
+
+        var (category, operation, _, _) = ParsePayload(record.Payload);
+        return record with { EventCategory = AuditCategoryNames.ToName(category), EventOperation = operation };
+    }
+
     // The event as its record holds it. A sealed event also carries its category and operation in plain: once its key is
     // destroyed (or unreadable here) the entry is built from those alone, with no image; with the payload at hand, the two
     // must agree (a header changed in the log is refused, as a payload that does not parse is).
@@ -172,9 +190,11 @@ public static class AuditEvents
     }
 
     /// <summary>The audit entry of an audit-event record: same id and timestamp as the record, its LSN and WAL record hash,
-    /// the category, operation and images of its payload, a field-level diff of the images.</summary>
+    /// the category, operation and images of its payload, a field-level diff of the images. A sealed event whose payload
+    /// cannot be opened (its key destroyed) gets the category and operation of its plain copy and no images.</summary>
     /// <exception cref="ArgumentException">The record is not an audit event, or a required field is missing.</exception>
-    /// <exception cref="FormatException">The payload does not parse (<see cref="ParsePayload"/>).</exception>
+    /// <exception cref="FormatException">The payload does not parse (<see cref="ParsePayload"/>); the plain category or
+    /// operation is invalid or disagrees with the payload; or an unopened sealed payload has no plain copy of them.</exception>
     public static AuditEntry ToEntry(WalRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);

@@ -64,6 +64,9 @@ internal static class WalDumpCommand
                         expectedLsn = record.ExpectedLsn?.Value,
                         replayKey = record.ReplayKey,
                         payload = PayloadOf(record.Payload),
+                        // A sealed audit event's plain copy of its category and operation (absent otherwise).
+                        eventCategory = record.EventCategory,
+                        eventOperation = record.EventOperation,
                         items = record.Items?.Select(static i => new
                         {
                             id = i.Id,
@@ -139,8 +142,9 @@ internal static class WalDumpCommand
         var plain = record.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? null : record.Payload.GetRawText();
         if (record.PayloadKeyId is { } keyId)
         {
+            var header = record.EventOperation is { } operation ? Markup.Escape($"{record.EventCategory}/{operation}, ") : "";
             return record.PayloadUnavailable
-                ? string.Create(inv, $"[encrypted] {record.SealedPayload.Length} B, key {keyId:D}")
+                ? string.Create(inv, $"{header}[encrypted] {record.SealedPayload.Length} B, key {keyId:D}")
                 : string.Create(inv, $"{plain!.Length} B (decrypted, key {keyId:D})");
         }
 

@@ -136,7 +136,8 @@ internal sealed class RequestValidator
     /// <summary>The most a WAL record can hold besides its payload, reason and metadata: the fixed fields, the longest
     /// service, dtoType, entity id, request id, user id and replay key this validator accepts (UTF-8, up to 3 bytes per
     /// UTF-16 character) and the request fingerprint; with <paramref name="sealing"/> (encryption at rest on) also what
-    /// sealing adds (key id, seal, subject; compression never makes a payload larger).</summary>
+    /// sealing adds (key id, seal, subject, and a sealed audit event's plain category and operation; compression never
+    /// makes a payload larger).</summary>
     internal static int MaxRecordOverheadBytes(PipelineOptions options, bool sealing = false)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -144,7 +145,9 @@ internal sealed class RequestValidator
         const int Strings = 8 * 4; // length prefixes: service, dtoType, entityId, replayKey, requestId, userId, reason, fingerprint
         const int Fingerprint = 32;
         // Encryption at rest: the envelope kind, the key id, the seal (header, nonce, tag) and the subject (type, '/', id).
-        const int Sealing = 1 + 16 + Nv.Wal.Protection.DataKey.SealOverhead + 4 + 64 + 1 + (MaxEntityIdLength * 3);
+        // A sealed audit event also carries its category (at most 18 ASCII characters) and operation in plain.
+        const int Sealing = 1 + 16 + Nv.Wal.Protection.DataKey.SealOverhead + 4 + 64 + 1 + (MaxEntityIdLength * 3)
+            + 4 + 18 + 4 + Nv.Audit.AuditEvents.MaxOperationLength;
         var environment = System.Text.Encoding.UTF8.GetByteCount(options.Environment ?? "");
         var service = System.Text.Encoding.UTF8.GetByteCount(options.Service ?? "");
         const int DtoType = 64;

@@ -297,6 +297,7 @@ internal sealed partial class WritePipeline
         }
 
         List<string>? erasing = null;
+        List<PendingWrite>? unnamed = null;
         try
         {
             // Each write's subject first, so that the subjects the ring does not hold are looked up in one query.
@@ -313,6 +314,12 @@ internal sealed partial class WritePipeline
                 if (request.Operation == WalOperation.AuditEvent)
                 {
                     write.Subject = await EventSubjectAsync(request, cancellationToken);
+                    if (write.Subject is null)
+                    {
+                        (unnamed ??= []).Add(write);
+                        continue;
+                    }
+
                     subjects.Add(write.Subject);
                     continue;
                 }
@@ -332,6 +339,16 @@ internal sealed partial class WritePipeline
 
                 write.Subject = await SubjectOfAsync(request.Operation, request.DtoType, request.EntityId, request.Payload, cancellationToken);
                 subjects.Add(write.Subject);
+            }
+
+            if (unnamed is not null)
+            {
+                foreach (var write in unnamed)
+                {
+                    Refuse(write, UnnamedEventSubject(write.Request));
+                }
+
+                batch.RemoveAll(unnamed.Contains);
             }
 
             await _keys.LookUpAsync(subjects, cancellationToken);
@@ -371,7 +388,7 @@ internal sealed partial class WritePipeline
                 write.KeyId = await _keys.KeyForAsync(write.Subject!, cancellationToken);
             }
 
-            return true;
+            return batch.Count > 0;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -402,35 +419,44 @@ internal sealed partial class WritePipeline
             : _keys.Subjects.Resolve(dtoType, entityId, payload);
 
     // A custom audit event is sealed under the key of the subject it is about, so that an erasure of that subject reaches
-    // it: the entity its dtoType and entity id name (for a type mapped to another subject, the subject that entity is
-    // stored under). An event without a dtoType names no entity: it is sealed under a subject of its own,
+    // it: the entity its dtoType and entity id name. For a dtoType mapped to another subject, the subject its after (else
+    // before) image names in the mapped field, else the one the stored entity belongs to; null when neither names one
+    // (the event is refused: sealed under the entity's own key, no erasure could ever reach it, since erasing a mapped
+    // type is refused). An event without a dtoType names no entity: it is sealed under a subject of its own,
     // "_event/<entityId>" (no dtoType starts with '_', so no erasure can name it): protected at rest, never erased.
-    private async Task<string> EventSubjectAsync(WriteRequest request, CancellationToken cancellationToken) =>
-        string.IsNullOrEmpty(request.DtoType) ? Protection.SubjectResolver.Of(EventSubjectType, request.EntityId)
-        : _keys.Subjects.IsMapped(request.DtoType) ? await _db.FindEntitySubjectOrDefaultAsync(request.DtoType, request.EntityId, cancellationToken)
-        : Protection.SubjectResolver.Of(request.DtoType, request.EntityId);
+    private async Task<string?> EventSubjectAsync(WriteRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.DtoType))
+        {
+            return Protection.SubjectResolver.Of(EventSubjectType, request.EntityId);
+        }
+
+        if (!_keys.Subjects.IsMapped(request.DtoType))
+        {
+            return Protection.SubjectResolver.Of(request.DtoType, request.EntityId);
+        }
+
+        var (_, _, before, after) = Nv.Audit.AuditEvents.ParsePayload(request.Payload ?? default);
+        return _keys.Subjects.SubjectNamedBy(request.DtoType, after) ?? _keys.Subjects.SubjectNamedBy(request.DtoType, before)
+            ?? (_db is IDataKeyStore store ? await store.FindEntitySubjectAsync(request.DtoType, request.EntityId, cancellationToken) : null);
+    }
+
+    private WriteValidationException UnnamedEventSubject(WriteRequest request)
+    {
+        var (type, field) = _keys.Subjects.RuleFor(request.DtoType)!.Value;
+        return new WriteValidationException("after/" + field,
+            $"names the data subject of {request.DtoType} entities (Nv:Encryption:Subjects:{request.DtoType} = {type}:{field}): an event about one must give it "
+            + $"in its after or before image, since no stored {request.DtoType} {request.EntityId} names one (it may not be applied yet). Nothing was written.");
+    }
 
     /// <summary>The subject type of an audit event that names no dtoType (see <see cref="EventSubjectAsync"/>).</summary>
     internal const string EventSubjectType = "_event";
-
-    // A sealed custom event keeps its category and operation in plain beside its payload (WalRecord.EventCategory), so its
-    // audit entry can be built and shown once the key is destroyed.
-    private static WalRecord WithEventHeader(WalRecord record)
-    {
-        if (record.Operation != WalOperation.AuditEvent || record.PayloadKeyId is null)
-        {
-            return record;
-        }
-
-        var (category, operation, _, _) = Nv.Audit.AuditEvents.ParsePayload(record.Payload);
-        return record with { EventCategory = Nv.Audit.AuditCategoryNames.ToName(category), EventOperation = operation };
-    }
 
     // A batch record carries its request's fingerprint too (format 2, kind 2: see WalRecordCodec.Batch.cs), so the outcome
     // stored when it is applied, also by a replay after a crash, refuses the id on a different request.
     private WalRecord BuildRecord(PendingWrite write) => write.Items is { } items
         ? BuildBatchRecord(write.Request, write.Fingerprint, items)
-        : WithEventHeader(BuildRecord(write.Request, write.Fingerprint) with { PayloadKeyId = write.KeyId, Subject = write.Subject });
+        : Nv.Audit.AuditEvents.WithPlainHeader(BuildRecord(write.Request, write.Fingerprint) with { PayloadKeyId = write.KeyId, Subject = write.Subject });
 
     // A batch record: one LSN and one request id for every item; its own entity fields are empty (WalRecord.Items).
     private WalRecord BuildBatchRecord(WriteRequest request, string fingerprint, IReadOnlyList<WalBatchItem> items) => new()

@@ -32,8 +32,12 @@ internal sealed class SubjectResolver
     public static string Of(string dtoType, string entityId) => dtoType + "/" + entityId;
 
     /// <summary>The subject of a create or update (a delete's is looked up from the store: see <see cref="IsMapped"/>).</summary>
-    public string Resolve(string dtoType, string entityId, JsonElement? payload) =>
-        _rules.TryGetValue(dtoType, out var rule) && MappedId(rule.Field, payload) is { } id ? Of(rule.Type, id) : Of(dtoType, entityId);
+    public string Resolve(string dtoType, string entityId, JsonElement? payload) => SubjectNamedBy(dtoType, payload) ?? Of(dtoType, entityId);
+
+    /// <summary>The subject a mapped dtoType's field names in <paramref name="image"/>, or null (the type is not mapped, or
+    /// the field is missing, not a string or number, or not a valid entity id).</summary>
+    public string? SubjectNamedBy(string dtoType, JsonElement? image) =>
+        _rules.TryGetValue(dtoType, out var rule) && MappedId(rule.Field, image) is { } id ? Of(rule.Type, id) : null;
 
     /// <summary>Why a create or update of a mapped dtoType names no subject (its field missing, not a string or number, or
     /// not a valid entity id): the field and the problem; or null. Such a write is refused: sealed under the entity's own

@@ -220,7 +220,7 @@ internal static partial class WalRecordCodec
             {
                 if (operation != WalOperation.AuditEvent || (flags & PayloadEnvelope) == 0)
                 {
-                    throw new FormatException("an event header on a record that is not a sealed audit event");
+                    throw new FormatException("an event header on a record that is not an audit event with a payload envelope");
                 }
 
                 eventCategory = r.String() ?? throw new FormatException("null event category");
@@ -234,6 +234,10 @@ internal static partial class WalRecordCodec
 
             var payload = DecodePayload(payloadBytes, payloadLength < 0, (flags & PayloadEnvelope) != 0, id, protection,
                 out var keyId, out var sealedPayload, out var unavailable);
+            if (eventCategory is not null && keyId is null)
+            {
+                throw new FormatException("an event header beside a payload that is not sealed");
+            }
 
             return new WalRecord
             {

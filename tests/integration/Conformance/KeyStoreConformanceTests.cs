@@ -96,16 +96,17 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
         var key = NewKey();
         await Keys.AddKeysAsync([key], Ct);
         var payload = Nv.Audit.AuditEvents.ToPayload(Nv.Audit.AuditCategory.Permission, "role-granted", null, Json("""{"role":"auditor"}"""));
-        var sealedEvent = Sealed(Create(1, "cy", "{}", "Customer", requestId: "ev-1") with { Operation = WalOperation.AuditEvent, Payload = payload }, key.KeyId)
+        // An event about an order, sealed under the customer its image names (a subject that is not the entity itself).
+        var sealedEvent = Sealed(Create(1, "o-17", "{}", requestId: "ev-1") with { Operation = WalOperation.AuditEvent, Payload = payload }, key.KeyId, "Customer/c-17")
             with { EventCategory = "permission", EventOperation = "role-granted" };
         Assert.Equal(ApplyStatus.Applied, Assert.Single(await Writer.ApplyAsync([sealedEvent], Ct)).Status);
 
-        Assert.Equal("Customer/cy", Assert.Single(await Keys.FindKeysAsync([key.KeyId], Ct)).Subject);
-        Assert.Null(await Keys.FindEntitySubjectAsync("Customer", "cy", Ct)); // an event stores no entity, so no mapping
-        Assert.Null(await Writer.GetAsync("Customer", "cy", Ct));
+        Assert.Equal("Customer/c-17", Assert.Single(await Keys.FindKeysAsync([key.KeyId], Ct)).Subject);
+        Assert.Null(await Keys.FindEntitySubjectAsync("Order", "o-17", Ct)); // an event stores no entity, so maps none to a subject
+        Assert.Null(await Writer.GetAsync("Order", "o-17", Ct));
         Assert.Equal(0, await Keys.DeleteUnassignedKeysAsync(Ct)); // a start's cleanup leaves it
 
-        await Writer.ApplyAsync([Erase(2, "Customer", "cy")], Ct);
+        await Writer.ApplyAsync([Erase(2, "Customer", "c-17")], Ct);
         Assert.Empty(await Keys.FindKeysAsync([key.KeyId], Ct));
     }
 

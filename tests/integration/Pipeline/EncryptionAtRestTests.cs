@@ -384,7 +384,7 @@ public sealed class EncryptionAtRestTests : IDisposable
     [Fact]
     public async Task Custom_audit_events_are_sealed_under_their_subjects_key_and_an_erasure_of_the_subject_reaches_them()
     {
-        string[] adaSecrets = ["Ada-event-before-4801", "Ada-event-after-4802", "Ada-order-event-4803"];
+        string[] adaSecrets = ["Ada-event-before-4801", "Ada-event-after-4802", "Ada-order-event-4803", "Ada-unstored-order-4807"];
         string[] otherSecrets = ["Bob-event-4804", "Report-event-4805"];
         var key = MasterKey();
         var mapped = new Dictionary<string, string?> { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" };
@@ -397,12 +397,18 @@ public sealed class EncryptionAtRestTests : IDisposable
             await events.RecordAsync(Event("ev2", "Order", "o-1", new { note = adaSecrets[2] }), Ct);
             await events.RecordAsync(Event("ev3", "Customer", "bob", new { note = otherSecrets[0] }), Ct);
             await events.RecordAsync(Event("ev4", null, "report-7", new { note = otherSecrets[1] }), Ct);
+            // An order nothing stores yet: its image names the customer; without that field no subject is known, so it is refused.
+            await events.RecordAsync(Event("ev5", "Order", "o-9", new { customerId = "ada", note = adaSecrets[3] }), Ct);
+            var unnamed = await Assert.ThrowsAsync<WriteValidationException>(() => events.RecordAsync(Event("ev6", "Order", "o-9", new { note = "Unnamed-4806" }), Ct));
+            Assert.Contains("customerId", unnamed.Message, StringComparison.Ordinal);
 
             var records = (await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).ToDictionary(r => r.RequestId);
             Assert.Equal(records["c1"].PayloadKeyId, records["ev1"].PayloadKeyId); // the customer's own key
             Assert.Equal(records["c1"].PayloadKeyId, records["ev2"].PayloadKeyId); // an order's event: its customer's key
             Assert.Equal(("Customer/ada", "Customer/bob", "_event/report-7"), (records["ev2"].Subject, records["ev3"].Subject, records["ev4"].Subject));
-            Assert.All(new[] { "ev1", "ev2", "ev3", "ev4" }, id => Assert.Equal(("permission", "role-granted"), (records[id].EventCategory, records[id].EventOperation)));
+            Assert.Equal(records["c1"].PayloadKeyId, records["ev5"].PayloadKeyId); // named by its image
+            Assert.False(records.ContainsKey("ev6")); // refused: nothing written
+            Assert.All(new[] { "ev1", "ev2", "ev3", "ev4", "ev5" }, id => Assert.Equal(("permission", "role-granted"), (records[id].EventCategory, records[id].EventOperation)));
         }
 
         AssertNowhere(EveryFile(), [.. adaSecrets, .. otherSecrets]); // sealed in the WAL and in the audit store alike
@@ -411,7 +417,7 @@ public sealed class EncryptionAtRestTests : IDisposable
         await using (var nv = await StartAsync(key, mapped))
         {
             var entries = await Events(nv);
-            Assert.Equal(4, entries.Count);
+            Assert.Equal(5, entries.Count);
             Assert.All(entries, e => Assert.False(e.Erased));
             Assert.Equal(adaSecrets[1], entries.Single(e => e.RequestId == "ev1").After!.Value.GetProperty("tier").GetString());
             Assert.Equal(otherSecrets[1], entries.Single(e => e.RequestId == "ev4").After!.Value.GetProperty("note").GetString());
@@ -424,7 +430,7 @@ public sealed class EncryptionAtRestTests : IDisposable
 
         await using var again = await StartAsync(key, mapped);
         var after = (await Events(again)).ToDictionary(e => e.RequestId);
-        foreach (var id in new[] { "ev1", "ev2" })
+        foreach (var id in new[] { "ev1", "ev2", "ev5" })
         {
             Assert.True(after[id].Erased, id);
             Assert.Null(after[id].After);

@@ -80,6 +80,14 @@ public sealed class SealedEventCrashTests
 
         var erase = await NvProcess.RunAsync(dir.Path, env, Timeout, "erase", "--dto-type", "Customer", "--entity-id", "cy", "--reason", "ticket 18", "--request-id", "erase-cy");
         Assert.True(erase.ExitCode == 0, $"{context} the erasure failed: {erase.Describe()}");
+        // The WAL still holds the event: an operator sees what it was (category and operation) but not its data.
+        var dump = await NvProcess.RunAsync(dir.Path, env, Timeout, "wal", "dump", "--json");
+        Assert.True(dump.ExitCode == 0, $"{context} wal dump failed: {dump.Describe()}");
+        var eventLine = dump.Stdout.Single(l => l.Contains("\"ev-cy\"", StringComparison.Ordinal));
+        Assert.Contains("\"eventOperation\":\"role-granted\"", eventLine, StringComparison.Ordinal);
+        Assert.Contains("key not available", eventLine, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, eventLine, StringComparison.Ordinal);
+
         var verify = await NvProcess.RunAsync(dir.Path, env, Timeout, "audit", "verify");
         Assert.True(verify.ExitCode == 0, $"{context} audit verify failed: {verify.Describe()}");
         Assert.Equal(1L, Scalar(Path.Combine(dir.Path, "audit.db"),

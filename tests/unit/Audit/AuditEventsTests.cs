@@ -104,9 +104,19 @@ public sealed class AuditEventsTests
         Assert.Null(erased.Before);
         Assert.Null(erased.After);
         Assert.Empty(erased.Changes);
-        Assert.Equal(opened.WalRecordHash, erased.WalRecordHash); // the hash commits to the ciphertext, not to what was opened
         Assert.Throws<FormatException>(() => AuditEvents.ToEntry(SealedRecord(opened: false) with { EventCategory = null, EventOperation = null }));
         Assert.Throws<FormatException>(() => AuditEvents.ToEntry(SealedRecord(opened: false) with { EventCategory = "entity-mutation" }));
+        Assert.Throws<FormatException>(() => AuditEvents.ToEntry(SealedRecord(opened: false) with { EventOperation = "has space" }));
+    }
+
+    [Fact]
+    public void Only_an_audit_event_to_be_sealed_gets_a_plain_copy_of_its_category_and_operation()
+    {
+        var opened = SealedRecord(opened: true) with { EventCategory = null, EventOperation = null };
+        Assert.Equal(("permission", "role-granted"), (AuditEvents.WithPlainHeader(opened).EventCategory, AuditEvents.WithPlainHeader(opened).EventOperation));
+        Assert.Null(AuditEvents.WithPlainHeader(opened with { PayloadKeyId = null }).EventCategory); // plain: written as before
+        var update = opened with { Operation = WalOperation.Update, Payload = Json("""{"n":1}""") };
+        Assert.Same(update, AuditEvents.WithPlainHeader(update));
     }
 
     [Fact]

@@ -281,7 +281,7 @@ public sealed class WalPayloadFormatTests : WalTestBase
         Assert.True(erased.PayloadUnavailable);
         Assert.Equal(("permission", "role-granted", "Customer/ada"), (erased.EventCategory, erased.EventOperation, erased.Subject));
 
-        // A plain event (encryption off) is written exactly as before: no header, nothing new in its frame.
+        // A plain event (encryption off) carries no header.
         var plainEvent = record with { PayloadKeyId = null, Subject = null, EventCategory = null, EventOperation = null };
         var plainFrame = Encode(plainEvent, WalPayloadProtection.None).Frame;
         var decoded = Decode(plainFrame, WalPayloadProtection.None);
@@ -309,6 +309,22 @@ public sealed class WalPayloadFormatTests : WalTestBase
         var forged = body.Concat(new byte[] { 1, 0, 0, 0, (byte)'p', 1, 0, 0, 0, (byte)'x' }).ToArray();
         forged[flagsAt] |= 16;
         Assert.Throws<FormatException>(() => WalRecordCodec.DecodeBody(forged, 1, protection));
+
+        // Nor does a compressed (not sealed) event whose flags claim a header: only a sealed payload has one beside it.
+        var compressedEvent = SealedEvent(key.Id) with
+        {
+            PayloadKeyId = null,
+            Subject = null,
+            EventCategory = null,
+            EventOperation = null,
+            Payload = JsonSerializer.SerializeToElement(new { category = "permission", operation = "role-granted", after = new { notes = string.Concat(Enumerable.Repeat("called back ", 40)) } }),
+        };
+        var compressedBody = Encode(compressedEvent, new WalPayloadProtection(null, true)).Frame[WalFrame.HeaderSize..];
+        var compressedFlagsAt = compressedBody.Length - 8 - 1;
+        Assert.Equal(4, compressedBody[compressedFlagsAt]); // payload envelope (LZ4) only
+        var forgedCompressed = compressedBody.Concat(new byte[] { 1, 0, 0, 0, (byte)'p', 1, 0, 0, 0, (byte)'x' }).ToArray();
+        forgedCompressed[compressedFlagsAt] |= 16;
+        Assert.Throws<FormatException>(() => WalRecordCodec.DecodeBody(forgedCompressed, 1, protection));
 
         // A sealed event whose header was cut off does not parse either.
         var eventBody = Encode(SealedEvent(key.Id), protection).Frame[WalFrame.HeaderSize..];
