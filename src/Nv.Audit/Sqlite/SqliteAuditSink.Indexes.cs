@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Data.Sqlite;
 using Nv.Shared.Sqlite;
 
 namespace Nv.Audit.Sqlite;
@@ -88,7 +89,7 @@ internal sealed partial class SqliteAuditSink
                 Execute(_writer!, $"PRAGMA threads={Math.Clamp(Environment.ProcessorCount, 1, 4)};");
                 try
                 {
-                    ChangeSchema(SqliteAuditSchema.CreateQueryIndex(index)); // IF NOT EXISTS: another build may have made it
+                    BuildIndex(SqliteAuditSchema.CreateQueryIndex(index), cancellationToken); // IF NOT EXISTS: another build may have made it
                 }
                 finally
                 {
@@ -160,6 +161,31 @@ internal sealed partial class SqliteAuditSink
 
     // One transaction (committed with synchronous=NORMAL like an append: the next durable point covers it). The chain heads
     // cached in memory are untouched: no entry changes.
+    // One index in one transaction. A cancellation (a host stopping during a retried build) interrupts it where it is
+    // (sqlite3_interrupt): the transaction rolls back whole, no half index is left, and the next build starts it again;
+    // without it a stop would wait for the index in progress (about a second per million entries here).
+    private void BuildIndex(string ddl, CancellationToken cancellationToken)
+    {
+        var writer = _writer!;
+        try
+        {
+            using var transaction = writer.BeginTransaction();
+            using (cancellationToken.Register(static state => SQLitePCL.raw.sqlite3_interrupt(((SqliteConnection)state!).Handle), writer))
+            {
+                cancellationToken.ThrowIfCancellationRequested(); // an interrupt before the statement runs is a no-op
+                StepHook?.Invoke("index-building");
+                Execute(writer, ddl, transaction);
+                transaction.Commit();
+            }
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == SQLitePCL.raw.SQLITE_INTERRUPT && cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The audit query index build was stopped; the index is built again by the next build.", ex, cancellationToken);
+        }
+
+        _dirty = true;
+    }
+
     private void ChangeSchema(string ddl)
     {
         using (var transaction = _writer!.BeginTransaction())

@@ -45,7 +45,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private readonly Channel<AppliedChunk> _applied;
     private readonly ConcurrentDictionary<PendingWrite, byte> _inFlight = new(ReferenceEqualityComparer.Instance);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly CancellationTokenSource _draining = new(); // cancelled first by a stop: ends an index build in between two indexes
+    private readonly CancellationTokenSource _draining = new(); // cancelled first by a stop: interrupts an index build (its index rolls back whole)
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task[] _loops = [];
     private Exception? _fault;

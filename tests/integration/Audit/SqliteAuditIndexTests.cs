@@ -182,6 +182,58 @@ public sealed class SqliteAuditIndexTests : AuditStoreFixture
         Assert.Equal(AllQueryIndexes, QueryIndexNames());
     }
 
+    [Fact]
+    public async Task A_cancelled_build_interrupts_the_index_in_progress_leaves_no_half_index_and_a_later_build_makes_it()
+    {
+        await SeededWithIndexesDeferredAsync();
+        BulkRows(300_000); // enough for one index to take a while
+
+        // Cancelled once the first index's statement is under way (a stop during a retried build on a running host).
+        var sink = (SqliteAuditSink)Sink;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        sink.StepHook = step =>
+        {
+            if (step == "index-building" && sink.StepHook is not null)
+            {
+                sink.StepHook = null;
+                stop.CancelAfter(TimeSpan.FromMilliseconds(30));
+            }
+        };
+        var stopped = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Sink.BuildIndexesAsync(stop.Token));
+        var took = clock.Elapsed;
+
+        // Interrupted inside the statement (SQLITE_INTERRUPT), not between two indexes: the index rolled back whole.
+        Assert.Equal(SQLitePCL.raw.SQLITE_INTERRUPT, Assert.IsType<SqliteException>(stopped.InnerException).SqliteErrorCode);
+        Assert.True(QueryIndexNames().Count < AllQueryIndexes.Length, $"the build finished in {took.TotalMilliseconds:F0} ms before the cancellation");
+        using (var raw = Raw())
+        using (var check = raw.CreateCommand())
+        {
+            check.CommandText = "PRAGMA integrity_check";
+            Assert.Equal("ok", check.ExecuteScalar());
+        }
+
+        var whole = System.Diagnostics.Stopwatch.StartNew();
+        await Sink.BuildIndexesAsync(Ct);
+        Assert.Equal(AllQueryIndexes, QueryIndexNames());
+        TestContext.Current.TestOutputHelper?.WriteLine($"stopped after {took.TotalMilliseconds:F0} ms; the whole build then took {whole.ElapsedMilliseconds} ms");
+    }
+
+    // Rows of a service of their own written straight into the table (their chain is not the point here).
+    private void BulkRows(int count)
+    {
+        using var raw = Raw();
+        using var command = raw.CreateCommand();
+        command.CommandText = """
+            INSERT INTO audit_entries (id, timestamp, service, category, operation, user_id, dto_type, entity_id, changes_json, metadata_json, request_id, sequence, prev_hash, hash)
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $count)
+            SELECT 'bulk-' || i, '2025-03-01T00:00:00.0000000Z', 'bulk', 'entity-mutation', 'update', 'user-' || (i % 50), 'Order',
+                   'o-' || abs(random() % 100000), '[]', '{}', hex(randomblob(8)), i, '00', '00' FROM n
+            """;
+        command.Parameters.AddWithValue("$count", count);
+        command.ExecuteNonQuery();
+    }
+
     private static readonly string[] AllQueryIndexes =
         ["ix_audit_entries_category_time", "ix_audit_entries_entity_time", "ix_audit_entries_request_id", "ix_audit_entries_timestamp", "ix_audit_entries_user_time"];
 
