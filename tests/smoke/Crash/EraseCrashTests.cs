@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Nv.Smoke.Tests.Support;
 
 namespace Nv.Smoke.Tests.Crash;
@@ -91,8 +89,8 @@ public sealed class EraseCrashTests
             Assert.Equal(1, stats.RootElement.GetProperty("subjects").GetInt64()); // bob's
         }
 
-        Assert.Equal(1L, Scalar(Path.Combine(dir.Path, "audit.db"), "SELECT count(*) FROM audit_entries WHERE category = 'data-erasure'"));
-        Assert.Equal(2L, Scalar(Path.Combine(dir.Path, "audit.db"),
+        Assert.Equal(1L, DataDirectoryScan.Scalar(Path.Combine(dir.Path, "audit.db"), "SELECT count(*) FROM audit_entries WHERE category = 'data-erasure'"));
+        Assert.Equal(2L, DataDirectoryScan.Scalar(Path.Combine(dir.Path, "audit.db"),
             "SELECT count(*) FROM audit_entries WHERE entity_id = 'ada' AND category = 'entity-mutation' AND key_id IS NOT NULL AND before_json IS NULL AND after_json IS NULL"));
         if (Nv.Smoke.Tests.Verify.PythonVerifier.Missing is null)
         {
@@ -112,32 +110,10 @@ public sealed class EraseCrashTests
     private static void AssertErased(string dataDir, string context)
     {
         var db = Path.Combine(dataDir, "nv.db");
-        Assert.True(Scalar(db, "SELECT count(*) FROM _nv_erasures") is 1L, $"{context}: no erasure recorded");
-        Assert.True(Scalar(db, "SELECT count(*) FROM Customer WHERE _nv_deleted = 0 AND id = 'ada'") is 0L, $"{context}: ada is still live");
-        Assert.True(Scalar(db, "SELECT count(*) FROM Customer WHERE _nv_deleted = 0 AND id = 'bob'") is 1L, $"{context}: bob is gone");
-        foreach (var file in Directory.GetFiles(dataDir, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)))
-        {
-            byte[] bytes;
-            using (var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-            using (var copy = new MemoryStream())
-            {
-                stream.CopyTo(copy);
-                bytes = copy.ToArray();
-            }
-
-            foreach (var secret in new[] { AdaSecret, AdaSecret2 })
-            {
-                Assert.False(bytes.AsSpan().IndexOf(Encoding.UTF8.GetBytes(secret)) >= 0, $"{context}: {Path.GetRelativePath(dataDir, file)} still holds {secret}");
-            }
-        }
-    }
-
-    private static object? Scalar(string file, string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
+        Assert.True(DataDirectoryScan.Scalar(db, "SELECT count(*) FROM _nv_erasures") is 1L, $"{context}: no erasure recorded");
+        Assert.True(DataDirectoryScan.Scalar(db, "SELECT count(*) FROM Customer WHERE _nv_deleted = 0 AND id = 'ada'") is 0L, $"{context}: ada is still live");
+        Assert.True(DataDirectoryScan.Scalar(db, "SELECT count(*) FROM Customer WHERE _nv_deleted = 0 AND id = 'bob'") is 1L, $"{context}: bob is gone");
+        var left = DataDirectoryScan.Holding(dataDir, AdaSecret, AdaSecret2);
+        Assert.True(left.Count == 0, $"{context}: {string.Join("; ", left)}");
     }
 }

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Nv.Smoke.Tests.Support;
 
 namespace Nv.Smoke.Tests.Crash;
@@ -90,7 +88,7 @@ public sealed class SealedEventCrashTests
 
         var verify = await NvProcess.RunAsync(dir.Path, env, Timeout, "audit", "verify");
         Assert.True(verify.ExitCode == 0, $"{context} audit verify failed: {verify.Describe()}");
-        Assert.Equal(1L, Scalar(Path.Combine(dir.Path, "audit.db"),
+        Assert.Equal(1L, DataDirectoryScan.Scalar(Path.Combine(dir.Path, "audit.db"),
             "SELECT count(*) FROM audit_entries WHERE request_id = 'ev-cy' AND key_id IS NOT NULL AND sealed IS NOT NULL AND after_json IS NULL"));
 
         using (var server = await NvServer.StartAsync(dir.Path, env, null, ct))
@@ -138,21 +136,7 @@ public sealed class SealedEventCrashTests
     // No file under the data directory holds the event's image, while the host runs (read beside it) and after.
     private static void AssertNowhere(string dataDir, string context)
     {
-        foreach (var file in Directory.GetFiles(dataDir, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)))
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            using var copy = new MemoryStream();
-            stream.CopyTo(copy);
-            Assert.False(copy.ToArray().AsSpan().IndexOf(Encoding.UTF8.GetBytes(Secret)) >= 0, $"{context}: {Path.GetRelativePath(dataDir, file)} holds the event's image");
-        }
-    }
-
-    private static object? Scalar(string file, string sql)
-    {
-        using var connection = new SqliteConnection($"Data Source={file};Mode=ReadOnly;Pooling=False");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return command.ExecuteScalar();
+        var left = DataDirectoryScan.Holding(dataDir, Secret);
+        Assert.True(left.Count == 0, $"{context}: {string.Join("; ", left)}");
     }
 }
