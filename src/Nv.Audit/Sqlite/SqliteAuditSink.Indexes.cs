@@ -159,8 +159,6 @@ internal sealed partial class SqliteAuditSink
         return [.. SqliteAuditSchema.QueryIndexes.Where(index => !present.Contains(index.Name))];
     }
 
-    // One transaction (committed with synchronous=NORMAL like an append: the next durable point covers it). The chain heads
-    // cached in memory are untouched: no entry changes.
     // One index in one transaction. A cancellation (a host stopping during a retried build) interrupts it where it is
     // (sqlite3_interrupt): the transaction rolls back whole, no half index is left, and the next build starts it again;
     // without it a stop would wait for the index in progress (about a second per million entries here).
@@ -186,6 +184,8 @@ internal sealed partial class SqliteAuditSink
         _dirty = true;
     }
 
+    // One transaction (committed with synchronous=NORMAL like an append: the next durable point covers it). The chain heads
+    // cached in memory are untouched: no entry changes.
     private void ChangeSchema(string ddl)
     {
         using (var transaction = _writer!.BeginTransaction())

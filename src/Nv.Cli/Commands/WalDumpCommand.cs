@@ -64,7 +64,7 @@ internal static class WalDumpCommand
                         expectedLsn = record.ExpectedLsn?.Value,
                         replayKey = record.ReplayKey,
                         payload = PayloadOf(record.Payload),
-                        // A sealed audit event's plain copy of its category and operation (absent otherwise).
+                        // A sealed audit event's plain copy of its category and operation (null otherwise).
                         eventCategory = record.EventCategory,
                         eventOperation = record.EventOperation,
                         items = record.Items?.Select(static i => new
@@ -93,7 +93,7 @@ internal static class WalDumpCommand
                     Markup.Escape(record.Items is { } batch ? string.Create(inv, $"({batch.Count} items)") : record.EntityId),
                     Markup.Escape(record.RequestId),
                     Markup.Escape(record.UserId ?? ""),
-                    PayloadCell(record));
+                    Markup.Escape(PayloadCell(record))); // plain text: "[encrypted]" is no markup tag
             }
 
             if (table is not null)
@@ -142,12 +142,12 @@ internal static class WalDumpCommand
         var plain = record.Payload.ValueKind == System.Text.Json.JsonValueKind.Undefined ? null : record.Payload.GetRawText();
         if (record.PayloadKeyId is { } keyId)
         {
-            var header = record.EventOperation is { } operation ? Markup.Escape($"{record.EventCategory}/{operation}, ") : "";
+            var header = record.EventOperation is { } operation ? $"{record.EventCategory}/{operation}, " : "";
             return record.PayloadUnavailable
                 ? string.Create(inv, $"{header}[encrypted] {record.SealedPayload.Length} B, key {keyId:D}")
                 : string.Create(inv, $"{plain!.Length} B (decrypted, key {keyId:D})");
         }
 
-        return plain is null ? (record.Operation == WalOperation.Erase ? Markup.Escape("erase " + record.Subject) : "-") : string.Create(inv, $"{plain.Length} B");
+        return plain is null ? (record.Operation == WalOperation.Erase ? "erase " + record.Subject : "-") : string.Create(inv, $"{plain.Length} B");
     }
 }

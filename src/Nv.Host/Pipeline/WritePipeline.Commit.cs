@@ -446,7 +446,7 @@ internal sealed partial class WritePipeline
         var (type, field) = _keys.Subjects.RuleFor(request.DtoType)!.Value;
         return new WriteValidationException("after/" + field,
             $"names the data subject of {request.DtoType} entities (Nv:Encryption:Subjects:{request.DtoType} = {type}:{field}): an event about one must give it "
-            + $"in its after or before image, since no stored {request.DtoType} {request.EntityId} names one (it may not be applied yet). Nothing was written.");
+            + $"in its after or before image, since no stored {request.DtoType} {request.EntityId} names one (not applied yet, deleted, or never written). Nothing was written.");
     }
 
     /// <summary>The subject type of an audit event that names no dtoType (see <see cref="EventSubjectAsync"/>).</summary>

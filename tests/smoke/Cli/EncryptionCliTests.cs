@@ -57,6 +57,10 @@ public sealed class EncryptionCliTests
         Assert.True(dumpOff.ExitCode == 0, dumpOff.Describe());
         Assert.DoesNotContain(AdaSecret, All(dumpOff), StringComparison.Ordinal);
         Assert.Contains("encrypted: key not available", All(dumpOff), StringComparison.Ordinal);
+        var walTableOff = await NvProcess.RunAsync(dir.Path, off, Timeout, "wal", "dump"); // the table view of the same records
+        Assert.True(walTableOff.ExitCode == 0, walTableOff.Describe());
+        Assert.Contains("[encrypted]", All(walTableOff), StringComparison.Ordinal);
+        Assert.DoesNotContain(AdaSecret, All(walTableOff), StringComparison.Ordinal);
 
         var queryOn = await NvProcess.RunAsync(dir.Path, on, Timeout, "audit", "query", "--entity", "Customer/ada", "--json");
         Assert.True(queryOn.ExitCode == 0, queryOn.Describe());
