@@ -14,9 +14,9 @@ namespace Nv.Audit;
 /// <see cref="WalRecord.Payload"/>: <c>{"category":"system-events","operation":"report-exported"}</c>, plus
 /// <c>"before"</c> and <c>"after"</c> when the event has them (any JSON value). With encryption at rest the payload is
 /// sealed under the data key of the event's subject, and the record keeps a plain copy of the category and operation
-/// (<see cref="WithPlainHeader"/>), so the entry can still be built, without images, once the key is destroyed. The entry is a pure function of the
-/// record (id, timestamp, LSN and WAL record hash included), so the on-time path, boot replay and the backfill build the
-/// same bytes. Entity mutations are Nv's own: a custom event may not claim that category, so an entity's history and
+/// (<see cref="WithPlainHeader"/>), so the entry can still be built, without images, once the key is destroyed. The
+/// entry is a pure function of the record (id, timestamp, LSN and WAL record hash included), so the on-time path, boot
+/// replay and the backfill build the same bytes. Entity mutations are Nv's own: a custom event may not claim that category, so an entity's history and
 /// time travel only ever show what the database applied.
 /// </remarks>
 public static class AuditEvents
