@@ -18,6 +18,10 @@ internal static class ProblemTypes
     public const string PreconditionFailed = Base + "precondition-failed";
     public const string IdempotencyKeyReused = Base + "idempotency-key-reused";
     public const string RequestInProgress = Base + "request-in-progress";
+
+    /// <summary>409: the data subject this request would be sealed under is not known until an earlier write of the entity
+    /// is applied; retry shortly.</summary>
+    public const string SubjectPending = Base + "subject-pending";
     public const string DbUnavailable = Base + "db-unavailable";
     public const string NotReady = Base + "not-ready";
     public const string WalFaulted = Base + "wal-faulted";

@@ -11,7 +11,7 @@ internal static class WriteProblems
 {
     /// <summary>True for the exceptions <see cref="For"/> answers.</summary>
     public static bool Handles(Exception exception) => exception is WriteValidationException or IdempotencyKeyReusedException
-        or RequestInProgressException or WalFaultedException or PipelineUnavailableException;
+        or RequestInProgressException or SubjectPendingException or WalFaultedException or PipelineUnavailableException;
 
     /// <summary>The Problem+json answer to <paramref name="exception"/> (one <see cref="Handles"/> accepts).</summary>
     /// <param name="context">The request.</param>
@@ -32,6 +32,10 @@ internal static class WriteProblems
                 context.Response.Headers.RetryAfter = "1";
                 return Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.RequestInProgress, "The request is still in progress",
                     inProgress.Message);
+            case SubjectPendingException pending:
+                context.Response.Headers.RetryAfter = "1";
+                return Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.SubjectPending,
+                    "The data subject is not known until an earlier write is applied", pending.Message);
             case WalFaultedException faulted:
                 return Problems.WalFaulted(context,
                     $"The {what} was not acknowledged: {faulted.Message} Nv accepts no more writes until it is restarted (recovery keeps every durable record).");

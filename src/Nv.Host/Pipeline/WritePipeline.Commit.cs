@@ -118,6 +118,7 @@ internal sealed partial class WritePipeline
             try
             {
                 batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i]), cancellationToken);
+                _keys.Appended(batch[i].Record!);
                 batch[i].MarkPlaced(true);
             }
             catch (WalRecordTooLargeException ex)
@@ -297,12 +298,13 @@ internal sealed partial class WritePipeline
         }
 
         List<string>? erasing = null;
-        List<PendingWrite>? unnamed = null;
+        List<(PendingWrite Write, Exception Reason)>? refused = null;
         try
         {
             // Each write's subject first, so that the subjects the ring does not hold are looked up in one query.
             var subjects = new List<string>(batch.Count);
             var itemSubjects = new Dictionary<PendingWrite, string[]>();
+            HashSet<(string, string)>? moving = null; // mapped entities a create or update earlier in this batch writes
             foreach (var write in batch)
             {
                 var request = write.Request;
@@ -313,23 +315,31 @@ internal sealed partial class WritePipeline
 
                 if (request.Operation == WalOperation.AuditEvent)
                 {
-                    write.Subject = await EventSubjectAsync(request, cancellationToken);
-                    if (write.Subject is null)
+                    var (subject, refusal) = await EventSubjectAsync(request, moving, cancellationToken);
+                    if (refusal is not null)
                     {
-                        (unnamed ??= []).Add(write);
+                        (refused ??= []).Add((write, refusal));
                         continue;
                     }
 
+                    write.Subject = subject!;
                     subjects.Add(write.Subject);
                     continue;
                 }
 
                 if (write.Items is { } items)
                 {
+                    if (items.FirstOrDefault(item => SubjectMayChange(item.Operation, item.DtoType, item.EntityId, moving)) is { } pendingItem)
+                    {
+                        (refused ??= []).Add((write, new SubjectPendingException(pendingItem.DtoType, pendingItem.EntityId)));
+                        continue;
+                    }
+
                     var ofItems = new string[items.Count];
                     for (var i = 0; i < items.Count; i++)
                     {
                         ofItems[i] = await SubjectOfAsync(items[i].Operation, items[i].DtoType, items[i].EntityId, items[i].Payload, cancellationToken);
+                        Moving(items[i].Operation, items[i].DtoType, items[i].EntityId, ref moving);
                     }
 
                     itemSubjects[write] = ofItems;
@@ -337,18 +347,25 @@ internal sealed partial class WritePipeline
                     continue;
                 }
 
+                if (SubjectMayChange(request.Operation, request.DtoType, request.EntityId, moving))
+                {
+                    (refused ??= []).Add((write, new SubjectPendingException(request.DtoType, request.EntityId)));
+                    continue;
+                }
+
                 write.Subject = await SubjectOfAsync(request.Operation, request.DtoType, request.EntityId, request.Payload, cancellationToken);
+                Moving(request.Operation, request.DtoType, request.EntityId, ref moving);
                 subjects.Add(write.Subject);
             }
 
-            if (unnamed is not null)
+            if (refused is not null)
             {
-                foreach (var write in unnamed)
+                foreach (var (write, reason) in refused)
                 {
-                    Refuse(write, UnnamedEventSubject(write.Request));
+                    Refuse(write, reason);
                 }
 
-                batch.RemoveAll(unnamed.Contains);
+                batch.RemoveAll(write => refused.Exists(r => r.Write == write));
             }
 
             await _keys.LookUpAsync(subjects, cancellationToken);
@@ -418,27 +435,55 @@ internal sealed partial class WritePipeline
             ? await _db.FindEntitySubjectOrDefaultAsync(dtoType, entityId, cancellationToken)
             : _keys.Subjects.Resolve(dtoType, entityId, payload);
 
+    // A delete of a mapped type takes its subject from the store, which is not the subject its before image will belong to
+    // while a create or update of the entity is appended and not applied (here or earlier): such a delete is refused as
+    // retryable (SubjectPendingException) rather than sealed under a subject its erasure would not reach.
+    private bool SubjectMayChange(WalOperation operation, string dtoType, string entityId, HashSet<(string, string)>? moving) =>
+        operation == WalOperation.Delete && _keys.Subjects.IsMapped(dtoType)
+        && (moving?.Contains((dtoType, entityId)) == true || _keys.SubjectMayChange(dtoType, entityId));
+
+    private void Moving(WalOperation operation, string dtoType, string entityId, ref HashSet<(string, string)>? moving)
+    {
+        if (operation is WalOperation.Create or WalOperation.Update && _keys.Subjects.IsMapped(dtoType))
+        {
+            (moving ??= []).Add((dtoType, entityId));
+        }
+    }
+
     // A custom audit event is sealed under the key of the subject it is about, so that an erasure of that subject reaches
     // it: the entity its dtoType and entity id name. For a dtoType mapped to another subject, the subject its after (else
-    // before) image names in the mapped field, else the one the stored entity belongs to; null when neither names one
-    // (the event is refused: sealed under the entity's own key, no erasure could ever reach it, since erasing a mapped
-    // type is refused). An event without a dtoType names no entity: it is sealed under a subject of its own,
-    // "_event/<entityId>" (no dtoType starts with '_', so no erasure can name it): protected at rest, never erased.
-    private async Task<string?> EventSubjectAsync(WriteRequest request, CancellationToken cancellationToken)
+    // before) image names in the mapped field, else the one the stored entity belongs to, unless a write that may change
+    // that is not applied yet (refused as retryable, as a delete is); refused when none names one (sealed under the
+    // entity's own key, no erasure could ever reach it, since erasing a mapped type is refused). An event without a
+    // dtoType names no entity: it is sealed under a subject of its own, "_event/<entityId>" (no dtoType starts with '_',
+    // so no erasure can name it): protected at rest, never erased.
+    private async Task<(string? Subject, Exception? Refusal)> EventSubjectAsync(WriteRequest request, HashSet<(string, string)>? moving,
+        CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.DtoType))
         {
-            return Protection.SubjectResolver.Of(EventSubjectType, request.EntityId);
+            return (Protection.SubjectResolver.Of(EventSubjectType, request.EntityId), null);
         }
 
         if (!_keys.Subjects.IsMapped(request.DtoType))
         {
-            return Protection.SubjectResolver.Of(request.DtoType, request.EntityId);
+            return (Protection.SubjectResolver.Of(request.DtoType, request.EntityId), null);
         }
 
         var (_, _, before, after) = Nv.Audit.AuditEvents.ParsePayload(request.Payload ?? default);
-        return _keys.Subjects.SubjectNamedBy(request.DtoType, after) ?? _keys.Subjects.SubjectNamedBy(request.DtoType, before)
-            ?? (_db is IDataKeyStore store ? await store.FindEntitySubjectAsync(request.DtoType, request.EntityId, cancellationToken) : null);
+        if ((_keys.Subjects.SubjectNamedBy(request.DtoType, after) ?? _keys.Subjects.SubjectNamedBy(request.DtoType, before)) is { } named)
+        {
+            return (named, null);
+        }
+
+        if (moving?.Contains((request.DtoType, request.EntityId)) == true || _keys.SubjectMayChange(request.DtoType, request.EntityId))
+        {
+            return (null, new SubjectPendingException(request.DtoType, request.EntityId));
+        }
+
+        return _db is IDataKeyStore store && await store.FindEntitySubjectAsync(request.DtoType, request.EntityId, cancellationToken) is { } stored
+            ? (stored, null)
+            : (null, UnnamedEventSubject(request));
     }
 
     private WriteValidationException UnnamedEventSubject(WriteRequest request)
@@ -446,7 +491,7 @@ internal sealed partial class WritePipeline
         var (type, field) = _keys.Subjects.RuleFor(request.DtoType)!.Value;
         return new WriteValidationException("after/" + field,
             $"names the data subject of {request.DtoType} entities (Nv:Encryption:Subjects:{request.DtoType} = {type}:{field}): an event about one must give it "
-            + $"in its after or before image, since no stored {request.DtoType} {request.EntityId} names one (not applied yet, deleted, or never written). Nothing was written.");
+            + $"in its after or before image, since no stored {request.DtoType} {request.EntityId} names one (deleted, or never written). Nothing was written.");
     }
 
     /// <summary>The subject type of an audit event that names no dtoType (see <see cref="EventSubjectAsync"/>).</summary>

@@ -131,6 +131,20 @@ internal sealed partial class KeyRing
         }
     }
 
+    /// <summary>The commit stage appended <paramref name="record"/>: a create or update of a mapped type may change the
+    /// subject its entity is stored under (see <see cref="UnappliedMappedWrites"/>) until it is applied.</summary>
+    public void Appended(WalRecord record)
+    {
+        if (Enabled && Subjects.HasRules)
+        {
+            _unapplied.Appended(record, Subjects);
+        }
+    }
+
+    /// <summary>Whether a create or update of this entity of a mapped type is appended and not applied yet, so the subject the
+    /// store holds for it may be about to change.</summary>
+    public bool SubjectMayChange(string dtoType, string entityId) => _unapplied.IsPending(dtoType, entityId);
+
     /// <summary>A chunk of records was applied (committed): their keys are assigned now, and for each erasure applied the
     /// destroyed keys leave memory (a key of the subject that is still pending, taken after the erasure, stays).</summary>
     public async Task AfterApplyAsync(IReadOnlyList<WalRecord> records, IReadOnlyList<ApplyResult> results, CancellationToken cancellationToken)
@@ -149,6 +163,11 @@ internal sealed partial class KeyRing
                 if (results[i].Status == ApplyStatus.Transient)
                 {
                     continue;
+                }
+
+                if (Subjects.HasRules)
+                {
+                    _unapplied.Applied(record, Subjects);
                 }
 
                 if (record.Operation == WalOperation.Erase && record.Subject is { } subject)

@@ -37,6 +37,7 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
     private readonly Dictionary<string, Guid> _subjects = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _erasing = new(StringComparer.Ordinal);
     private readonly Dictionary<Guid, string> _pending = [];
+    private readonly UnappliedMappedWrites _unapplied = new();
     private readonly ConcurrentQueue<DataKey> _pool = new();
     private long _erasuresApplied; // under _gate: erasures whose destroyed keys AfterApplyAsync dropped from memory
     private readonly HashSet<string> _storedNone = new(StringComparer.Ordinal); // commit stage only: subjects without a stored key, this batch

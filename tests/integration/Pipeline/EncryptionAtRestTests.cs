@@ -445,6 +445,63 @@ public sealed class EncryptionAtRestTests : IDisposable
     }
 
     [Fact]
+    public async Task A_delete_or_an_unnamed_event_of_a_mapped_entity_is_refused_as_retryable_while_a_write_that_may_change_its_subject_is_unapplied()
+    {
+        var mapped = new Dictionary<string, string?> { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" };
+        await using var nv = await StartAsync(MasterKey(), mapped);
+        await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = "Ada" }), Ct); // ada's key exists before the apply is held
+        var events = nv.Services.GetRequiredService<IAuditEventWriter>();
+
+        // Hold the apply of the order's create (acknowledged once durable), as a slow database or a racing client would.
+        var writer = (Nv.DbWriter.Sqlite.SqliteDbWriter)nv.Services.GetRequiredService<IDbWriter>();
+        using var held = new SemaphoreSlim(0);
+        using var release = new SemaphoreSlim(0);
+        writer.InjectBatchFailure = () =>
+        {
+            writer.InjectBatchFailure = null; // this batch only
+            held.Release();
+            release.Wait(TimeSpan.FromSeconds(60));
+            return null;
+        };
+        try
+        {
+            var created = await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-5", new { customerId = "ada", item = "Ada-order-5" }, "Order") with { Ack = AckLevel.Durable }, Ct);
+            Assert.Equal(WriteStatus.Accepted, created.Status);
+            Assert.True(await held.WaitAsync(TimeSpan.FromSeconds(30), Ct), "the create's apply was not held");
+
+            // The store holds no subject for o-5 yet: sealed under Order/o-5, the delete's before image (ada's order) would
+            // outlive ada's erasure. Refused, nothing written, the caller retries.
+            await Assert.ThrowsAsync<SubjectPendingException>(() => nv.Pipeline.WriteAsync(Write("d1", WalOperation.Delete, "o-5", dtoType: "Order"), Ct));
+            await Assert.ThrowsAsync<SubjectPendingException>(() => events.RecordAsync(Event("ev1", "Order", "o-5", new { note = "shipped" }), Ct));
+            var named = await events.RecordAsync(Event("ev2", "Order", "o-5", new { customerId = "ada", note = "packed" }) with { Ack = AckLevel.Durable }, Ct);
+            Assert.Equal(WriteStatus.Accepted, named.Status); // its image names the subject: no need to wait
+        }
+        finally
+        {
+            release.Release();
+        }
+
+        WriteOutcome? deleted = null;
+        for (var attempt = 0; deleted is null && attempt < 200; attempt++)
+        {
+            try
+            {
+                deleted = await nv.Pipeline.WriteAsync(Write("d2", WalOperation.Delete, "o-5", dtoType: "Order"), Ct);
+            }
+            catch (SubjectPendingException)
+            {
+                await Task.Delay(50, Ct); // what a caller does on 409 subject-pending
+            }
+        }
+
+        Assert.Equal(WriteStatus.Applied, deleted?.Status);
+        var records = (await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).ToDictionary(r => r.RequestId);
+        Assert.False(records.ContainsKey("d1"));
+        Assert.False(records.ContainsKey("ev1"));
+        Assert.Equal(("Customer/ada", "Customer/ada"), (records["d2"].Subject, records["ev2"].Subject));
+    }
+
+    [Fact]
     public async Task Erasure_without_encryption_is_refused_and_writes_nothing()
     {
         await using var nv = await NvTestHost.StartAsync(Data);
