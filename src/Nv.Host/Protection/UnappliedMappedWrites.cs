@@ -23,7 +23,7 @@ internal sealed class UnappliedMappedWrites
     {
         lock (_gate)
         {
-            return _counts.Count > 0 && _counts.ContainsKey((dtoType, entityId));
+            return _counts.ContainsKey((dtoType, entityId));
         }
     }
 
@@ -58,7 +58,7 @@ internal sealed class UnappliedMappedWrites
             }
             else
             {
-                _counts.Remove((dtoType, entityId)); // never below zero: records boot replay applied were never counted
+                _counts.Remove((dtoType, entityId));
             }
         }
     }

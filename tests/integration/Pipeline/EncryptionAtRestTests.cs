@@ -473,6 +473,11 @@ public sealed class EncryptionAtRestTests : IDisposable
             // outlive ada's erasure. Refused, nothing written, the caller retries.
             await Assert.ThrowsAsync<SubjectPendingException>(() => nv.Pipeline.WriteAsync(Write("d1", WalOperation.Delete, "o-5", dtoType: "Order"), Ct));
             await Assert.ThrowsAsync<SubjectPendingException>(() => events.RecordAsync(Event("ev1", "Order", "o-5", new { note = "shipped" }), Ct));
+            await Assert.ThrowsAsync<SubjectPendingException>(() => nv.Pipeline.WriteBatchAsync(new BatchRequest
+            {
+                RequestId = "b1",
+                Items = [new BatchItem { Operation = BatchOperation.Delete, DtoType = "Order", EntityId = "o-5" }],
+            }, Ct));
             var named = await events.RecordAsync(Event("ev2", "Order", "o-5", new { customerId = "ada", note = "packed" }) with { Ack = AckLevel.Durable }, Ct);
             Assert.Equal(WriteStatus.Accepted, named.Status); // its image names the subject: no need to wait
         }
@@ -498,6 +503,7 @@ public sealed class EncryptionAtRestTests : IDisposable
         var records = (await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).ToDictionary(r => r.RequestId);
         Assert.False(records.ContainsKey("d1"));
         Assert.False(records.ContainsKey("ev1"));
+        Assert.False(records.ContainsKey("b1"));
         Assert.Equal(("Customer/ada", "Customer/ada"), (records["d2"].Subject, records["ev2"].Subject));
     }
 
