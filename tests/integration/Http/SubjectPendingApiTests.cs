@@ -33,16 +33,7 @@ public sealed class SubjectPendingApiTests : IAsyncLifetime
     public async Task A_delete_racing_its_orders_unapplied_create_is_409_subject_pending_with_retry_after_and_its_retry_deletes_it()
     {
         Assert.Equal(HttpStatusCode.Created, (await _app.CreateAsync("Customer", "ada", """{"name":"Ada"}""")).StatusCode);
-        var writer = (Nv.DbWriter.Sqlite.SqliteDbWriter)_app.App.Services.GetRequiredService<IDbWriter>();
-        using var held = new SemaphoreSlim(0);
-        using var release = new SemaphoreSlim(0);
-        writer.InjectBatchFailure = () =>
-        {
-            writer.InjectBatchFailure = null; // the next batch only: the order's create
-            held.Release();
-            release.Wait(TimeSpan.FromSeconds(60));
-            return null;
-        };
+        using var hold = ApplyHold.Next(_app.App.Services.GetRequiredService<IDbWriter>()); // the order's create
         try
         {
             using var create = NvTestApp.Request(HttpMethod.Post, "/v1/entities/Order/o-5", """{"customerId":"ada"}""", NvTestApp.NewRequestId());
@@ -52,7 +43,7 @@ public sealed class SubjectPendingApiTests : IAsyncLifetime
                 Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
             }
 
-            Assert.True(await held.WaitAsync(TimeSpan.FromSeconds(30), Ct), "the create's apply was not held");
+            Assert.True(await hold.ReachedAsync(TimeSpan.FromSeconds(30), Ct), "the create's apply was not held");
             using var refused = await _app.SendAsync(HttpMethod.Delete, "/v1/entities/Order/o-5", requestId: NvTestApp.NewRequestId());
             var problem = await refused.Content.ReadAsStringAsync(Ct);
             Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
@@ -61,7 +52,7 @@ public sealed class SubjectPendingApiTests : IAsyncLifetime
         }
         finally
         {
-            release.Release();
+            hold.Release();
         }
 
         var status = HttpStatusCode.Conflict;

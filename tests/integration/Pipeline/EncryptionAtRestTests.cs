@@ -453,21 +453,12 @@ public sealed class EncryptionAtRestTests : IDisposable
         var events = nv.Services.GetRequiredService<IAuditEventWriter>();
 
         // Hold the apply of the order's create (acknowledged once durable), as a slow database or a racing client would.
-        var writer = (Nv.DbWriter.Sqlite.SqliteDbWriter)nv.Services.GetRequiredService<IDbWriter>();
-        using var held = new SemaphoreSlim(0);
-        using var release = new SemaphoreSlim(0);
-        writer.InjectBatchFailure = () =>
-        {
-            writer.InjectBatchFailure = null; // this batch only
-            held.Release();
-            release.Wait(TimeSpan.FromSeconds(60));
-            return null;
-        };
+        using var hold = ApplyHold.Next(nv.Services.GetRequiredService<IDbWriter>());
         try
         {
             var created = await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-5", new { customerId = "ada", item = "Ada-order-5" }, "Order") with { Ack = AckLevel.Durable }, Ct);
             Assert.Equal(WriteStatus.Accepted, created.Status);
-            Assert.True(await held.WaitAsync(TimeSpan.FromSeconds(30), Ct), "the create's apply was not held");
+            Assert.True(await hold.ReachedAsync(TimeSpan.FromSeconds(30), Ct), "the create's apply was not held");
 
             // The store holds no subject for o-5 yet: sealed under Order/o-5, the delete's before image (ada's order) would
             // outlive ada's erasure. Refused, nothing written, the caller retries.
@@ -483,7 +474,7 @@ public sealed class EncryptionAtRestTests : IDisposable
         }
         finally
         {
-            release.Release();
+            hold.Release();
         }
 
         WriteOutcome? deleted = null;
