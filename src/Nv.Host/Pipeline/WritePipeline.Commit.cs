@@ -304,58 +304,13 @@ internal sealed partial class WritePipeline
             // Each write's subject first, so that the subjects the ring does not hold are looked up in one query.
             var subjects = new List<string>(batch.Count);
             var itemSubjects = new Dictionary<PendingWrite, string[]>();
-            HashSet<(string, string)>? moving = null; // mapped entities a create or update earlier in this batch writes
+            var moving = _keys.Subjects.HasRules ? new HashSet<(string, string)>() : null; // mapped entities written earlier in this batch
             foreach (var write in batch)
             {
-                var request = write.Request;
-                if (request.Operation == WalOperation.Erase)
+                if (await ResolveSubjectsAsync(write, subjects, itemSubjects, moving, cancellationToken) is { } refusal)
                 {
-                    continue;
+                    (refused ??= []).Add((write, refusal));
                 }
-
-                if (request.Operation == WalOperation.AuditEvent)
-                {
-                    var (subject, refusal) = await EventSubjectAsync(request, moving, cancellationToken);
-                    if (refusal is not null)
-                    {
-                        (refused ??= []).Add((write, refusal));
-                        continue;
-                    }
-
-                    write.Subject = subject!;
-                    subjects.Add(write.Subject);
-                    continue;
-                }
-
-                if (write.Items is { } items)
-                {
-                    if (items.FirstOrDefault(item => SubjectMayChange(item.Operation, item.DtoType, item.EntityId, moving)) is { } pendingItem)
-                    {
-                        (refused ??= []).Add((write, new SubjectPendingException(pendingItem.DtoType, pendingItem.EntityId)));
-                        continue;
-                    }
-
-                    var ofItems = new string[items.Count];
-                    for (var i = 0; i < items.Count; i++)
-                    {
-                        ofItems[i] = await SubjectOfAsync(items[i].Operation, items[i].DtoType, items[i].EntityId, items[i].Payload, cancellationToken);
-                        Moving(items[i].Operation, items[i].DtoType, items[i].EntityId, ref moving);
-                    }
-
-                    itemSubjects[write] = ofItems;
-                    subjects.AddRange(ofItems);
-                    continue;
-                }
-
-                if (SubjectMayChange(request.Operation, request.DtoType, request.EntityId, moving))
-                {
-                    (refused ??= []).Add((write, new SubjectPendingException(request.DtoType, request.EntityId)));
-                    continue;
-                }
-
-                write.Subject = await SubjectOfAsync(request.Operation, request.DtoType, request.EntityId, request.Payload, cancellationToken);
-                Moving(request.Operation, request.DtoType, request.EntityId, ref moving);
-                subjects.Add(write.Subject);
             }
 
             if (refused is not null)
@@ -429,6 +384,57 @@ internal sealed partial class WritePipeline
         }
     }
 
+    // The subject of a write (each item's, for a batch), added to subjects; or why it is refused before anything is
+    // appended (a custom event or delete whose subject is not known: see EventSubjectAsync, SubjectMayChange).
+    private async Task<Exception?> ResolveSubjectsAsync(PendingWrite write, List<string> subjects, Dictionary<PendingWrite, string[]> itemSubjects,
+        HashSet<(string, string)>? moving, CancellationToken cancellationToken)
+    {
+        var request = write.Request;
+        switch (request.Operation)
+        {
+            case WalOperation.Erase:
+                return null; // its subject is the one it names (the second pass)
+            case WalOperation.AuditEvent:
+                var (subject, refusal) = await EventSubjectAsync(request, moving, cancellationToken);
+                if (subject is not null)
+                {
+                    write.Subject = subject;
+                    subjects.Add(subject);
+                }
+
+                return refusal;
+        }
+
+        if (write.Items is { } items)
+        {
+            if (items.FirstOrDefault(item => SubjectMayChange(item.Operation, item.DtoType, item.EntityId, moving)) is { } pendingItem)
+            {
+                return new SubjectPendingException(pendingItem.DtoType, pendingItem.EntityId);
+            }
+
+            var ofItems = new string[items.Count];
+            for (var i = 0; i < items.Count; i++)
+            {
+                ofItems[i] = await SubjectOfAsync(items[i].Operation, items[i].DtoType, items[i].EntityId, items[i].Payload, cancellationToken);
+                Moving(items[i].Operation, items[i].DtoType, items[i].EntityId, moving);
+            }
+
+            itemSubjects[write] = ofItems;
+            subjects.AddRange(ofItems);
+            return null;
+        }
+
+        if (SubjectMayChange(request.Operation, request.DtoType, request.EntityId, moving))
+        {
+            return new SubjectPendingException(request.DtoType, request.EntityId);
+        }
+
+        write.Subject = await SubjectOfAsync(request.Operation, request.DtoType, request.EntityId, request.Payload, cancellationToken);
+        Moving(request.Operation, request.DtoType, request.EntityId, moving);
+        subjects.Add(write.Subject);
+        return null;
+    }
+
     private async Task<string> SubjectOfAsync(WalOperation operation, string dtoType, string entityId, System.Text.Json.JsonElement? payload,
         CancellationToken cancellationToken) =>
         operation == WalOperation.Delete && _keys.Subjects.IsMapped(dtoType)
@@ -442,11 +448,11 @@ internal sealed partial class WritePipeline
         operation == WalOperation.Delete && _keys.Subjects.IsMapped(dtoType)
         && (moving?.Contains((dtoType, entityId)) == true || _keys.SubjectMayChange(dtoType, entityId));
 
-    private void Moving(WalOperation operation, string dtoType, string entityId, ref HashSet<(string, string)>? moving)
+    private void Moving(WalOperation operation, string dtoType, string entityId, HashSet<(string, string)>? moving)
     {
-        if (operation is WalOperation.Create or WalOperation.Update && _keys.Subjects.IsMapped(dtoType))
+        if (moving is not null && operation is WalOperation.Create or WalOperation.Update && _keys.Subjects.IsMapped(dtoType))
         {
-            (moving ??= []).Add((dtoType, entityId));
+            moving.Add((dtoType, entityId));
         }
     }
 
