@@ -3,8 +3,9 @@ using Nv.Wal;
 namespace Nv.Host.Pipeline;
 
 /// <summary>Encryption at rest with a dtoType mapped to another data subject: a delete of an entity, or a custom audit event
-/// about it that names no subject in its images, arrived while a create or update of that entity is appended and not yet
-/// applied, so the subject it would be sealed under is not known yet. Nothing was written (HTTP 409); retry shortly.</summary>
+/// about it that names no subject in its images, arrived while a create or update of that entity naming another subject
+/// than the stored one is appended and not yet applied, so the subject it would be sealed under is not known yet.
+/// Nothing was written (HTTP 409); retry shortly.</summary>
 public sealed class SubjectPendingException : NvException
 {
     /// <summary>Creates the exception.</summary>

@@ -304,7 +304,7 @@ internal sealed partial class WritePipeline
             // Each write's subject first, so that the subjects the ring does not hold are looked up in one query.
             var subjects = new List<string>(batch.Count);
             var itemSubjects = new Dictionary<PendingWrite, string[]>();
-            var moving = _keys.Subjects.HasRules ? new HashSet<(string, string)>() : null; // mapped entities written earlier in this batch
+            var moving = _keys.Subjects.HasRules ? new Dictionary<(string, string), HashSet<string>>() : null; // mapped entities written earlier in this batch, and their subjects
             foreach (var write in batch)
             {
                 if (await ResolveSubjectsAsync(write, subjects, itemSubjects, moving, cancellationToken) is { } refusal)
@@ -385,9 +385,9 @@ internal sealed partial class WritePipeline
     }
 
     // The subject of a write (each item's, for a batch), added to subjects; or why it is refused before anything is
-    // appended (a custom event or delete whose subject is not known: see EventSubjectAsync, SubjectMayChange).
+    // appended (a custom event or delete whose subject is not known: see EventSubjectAsync, StoredSubjectAsync).
     private async Task<Exception?> ResolveSubjectsAsync(PendingWrite write, List<string> subjects, Dictionary<PendingWrite, string[]> itemSubjects,
-        HashSet<(string, string)>? moving, CancellationToken cancellationToken)
+        Dictionary<(string, string), HashSet<string>>? moving, CancellationToken cancellationToken)
     {
         var request = write.Request;
         switch (request.Operation)
@@ -407,16 +407,21 @@ internal sealed partial class WritePipeline
 
         if (write.Items is { } items)
         {
-            if (items.FirstOrDefault(item => SubjectMayChange(item.Operation, item.DtoType, item.EntityId, moving)) is { } pendingItem)
-            {
-                return new SubjectPendingException(pendingItem.DtoType, pendingItem.EntityId);
-            }
-
             var ofItems = new string[items.Count];
             for (var i = 0; i < items.Count; i++)
             {
-                ofItems[i] = await SubjectOfAsync(items[i].Operation, items[i].DtoType, items[i].EntityId, items[i].Payload, cancellationToken);
-                Moving(items[i].Operation, items[i].DtoType, items[i].EntityId, moving);
+                var item = items[i];
+                if (await SubjectOfAsync(item.Operation, item.DtoType, item.EntityId, item.Payload, moving, cancellationToken) is not { } itemSubject)
+                {
+                    return new SubjectPendingException(item.DtoType, item.EntityId);
+                }
+
+                ofItems[i] = itemSubject;
+            }
+
+            for (var i = 0; i < items.Count; i++)
+            {
+                Moving(items[i].Operation, items[i].DtoType, items[i].EntityId, ofItems[i], moving);
             }
 
             itemSubjects[write] = ofItems;
@@ -424,35 +429,53 @@ internal sealed partial class WritePipeline
             return null;
         }
 
-        if (SubjectMayChange(request.Operation, request.DtoType, request.EntityId, moving))
+        if (await SubjectOfAsync(request.Operation, request.DtoType, request.EntityId, request.Payload, moving, cancellationToken) is not { } resolved)
         {
             return new SubjectPendingException(request.DtoType, request.EntityId);
         }
 
-        write.Subject = await SubjectOfAsync(request.Operation, request.DtoType, request.EntityId, request.Payload, cancellationToken);
-        Moving(request.Operation, request.DtoType, request.EntityId, moving);
-        subjects.Add(write.Subject);
+        write.Subject = resolved;
+        Moving(request.Operation, request.DtoType, request.EntityId, resolved, moving);
+        subjects.Add(resolved);
         return null;
     }
 
-    private async Task<string> SubjectOfAsync(WalOperation operation, string dtoType, string entityId, System.Text.Json.JsonElement? payload,
-        CancellationToken cancellationToken) =>
+    // Null: a delete whose subject is not known yet (see StoredSubjectAsync).
+    private async Task<string?> SubjectOfAsync(WalOperation operation, string dtoType, string entityId, System.Text.Json.JsonElement? payload,
+        Dictionary<(string, string), HashSet<string>>? moving, CancellationToken cancellationToken) =>
         operation == WalOperation.Delete && _keys.Subjects.IsMapped(dtoType)
-            ? await _db.FindEntitySubjectOrDefaultAsync(dtoType, entityId, cancellationToken)
+            ? await StoredSubjectAsync(dtoType, entityId, moving, cancellationToken) is var (stored, settled) && settled
+                ? stored ?? Protection.SubjectResolver.Of(dtoType, entityId)
+                : null
             : _keys.Subjects.Resolve(dtoType, entityId, payload);
 
-    // A delete of a mapped type takes its subject from the store, which is not the subject its before image will belong to
-    // while a create or update of the entity is appended and not applied (here or earlier): such a delete is refused as
-    // retryable (SubjectPendingException) rather than sealed under a subject its erasure would not reach.
-    private bool SubjectMayChange(WalOperation operation, string dtoType, string entityId, HashSet<(string, string)>? moving) =>
-        operation == WalOperation.Delete && _keys.Subjects.IsMapped(dtoType)
-        && (moving?.Contains((dtoType, entityId)) == true || _keys.SubjectMayChange(dtoType, entityId));
+    // A delete of a mapped type (or a custom event about one that names no subject) takes its subject from the store:
+    // the subject its entity is stored under, or its own when none is stored. That is the subject its before image will
+    // belong to unless a create or update of the entity that is appended and not applied (earlier, or in this batch) names
+    // another: then it is not settled, and the caller refuses as retryable (SubjectPendingException) rather than seal it
+    // under a subject whose erasure would not reach that image. The unapplied ones are read before the store, so one
+    // applied in between is seen in the store.
+    private async Task<(string? Stored, bool Settled)> StoredSubjectAsync(string dtoType, string entityId,
+        Dictionary<(string, string), HashSet<string>>? moving, CancellationToken cancellationToken)
+    {
+        var unapplied = _keys.UnappliedSubjects(dtoType, entityId);
+        var stored = _db is IDataKeyStore store ? await store.FindEntitySubjectAsync(dtoType, entityId, cancellationToken) : null;
+        var effective = stored ?? Protection.SubjectResolver.Of(dtoType, entityId);
+        var settled = unapplied?.All(subject => subject == effective) != false
+            && (moving is null || !moving.TryGetValue((dtoType, entityId), out var here) || here.All(subject => subject == effective));
+        return (stored, settled);
+    }
 
-    private void Moving(WalOperation operation, string dtoType, string entityId, HashSet<(string, string)>? moving)
+    private void Moving(WalOperation operation, string dtoType, string entityId, string subject, Dictionary<(string, string), HashSet<string>>? moving)
     {
         if (moving is not null && operation is WalOperation.Create or WalOperation.Update && _keys.Subjects.IsMapped(dtoType))
         {
-            moving.Add((dtoType, entityId));
+            if (!moving.TryGetValue((dtoType, entityId), out var subjects))
+            {
+                moving[(dtoType, entityId)] = subjects = new HashSet<string>(StringComparer.Ordinal);
+            }
+
+            subjects.Add(subject);
         }
     }
 
@@ -463,7 +486,7 @@ internal sealed partial class WritePipeline
     // entity's own key, no erasure could ever reach it, since erasing a mapped type is refused). An event without a
     // dtoType names no entity: it is sealed under a subject of its own, "_event/<entityId>" (no dtoType starts with '_',
     // so no erasure can name it): protected at rest, never erased.
-    private async Task<(string? Subject, Exception? Refusal)> EventSubjectAsync(WriteRequest request, HashSet<(string, string)>? moving,
+    private async Task<(string? Subject, Exception? Refusal)> EventSubjectAsync(WriteRequest request, Dictionary<(string, string), HashSet<string>>? moving,
         CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(request.DtoType))
@@ -482,13 +505,9 @@ internal sealed partial class WritePipeline
             return (named, null);
         }
 
-        if (moving?.Contains((request.DtoType, request.EntityId)) == true || _keys.SubjectMayChange(request.DtoType, request.EntityId))
-        {
-            return (null, new SubjectPendingException(request.DtoType, request.EntityId));
-        }
-
-        return _db is IDataKeyStore store && await store.FindEntitySubjectAsync(request.DtoType, request.EntityId, cancellationToken) is { } stored
-            ? (stored, null)
+        var (stored, settled) = await StoredSubjectAsync(request.DtoType, request.EntityId, moving, cancellationToken);
+        return !settled ? (null, new SubjectPendingException(request.DtoType, request.EntityId))
+            : stored is not null ? (stored, null)
             : (null, UnnamedEventSubject(request));
     }
 

@@ -141,9 +141,9 @@ internal sealed partial class KeyRing
         }
     }
 
-    /// <summary>Whether a create or update of this entity of a mapped type is appended and not applied yet, so the subject the
-    /// store holds for it may be about to change.</summary>
-    public bool SubjectMayChange(string dtoType, string entityId) => _unapplied.IsPending(dtoType, entityId);
+    /// <summary>The subjects the appended, unapplied creates and updates of this entity of a mapped type name, or null when
+    /// it has none: while one names another subject than the store holds, that stored subject may be about to change.</summary>
+    public string[]? UnappliedSubjects(string dtoType, string entityId) => _unapplied.SubjectsOf(dtoType, entityId);
 
     /// <summary>A chunk of records was applied (committed): their keys are assigned now, and for each erasure applied the
     /// destroyed keys leave memory (a key of the subject that is still pending, taken after the erasure, stays).</summary>

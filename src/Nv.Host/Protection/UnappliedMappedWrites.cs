@@ -3,13 +3,14 @@ using Nv.Wal;
 namespace Nv.Host.Protection;
 
 /// <summary>Entities of a dtoType mapped to another data subject (<see cref="EncryptionOptions.Subjects"/>) that have a
-/// create or update appended to the WAL and not applied yet: the subject the store holds for them may be about to change
-/// (a create not applied yet, a move to another customer). A delete, or a custom event that names no subject, takes its
-/// subject from the store, so for such an entity it is refused as retryable instead of being sealed under a subject its
-/// before image may not belong to. The commit stage counts each append; the apply stage uncounts it once applied.</summary>
+/// create or update appended to the WAL and not applied yet, with the subjects those name: the subject the store holds
+/// for such an entity may be about to change (a create not applied yet, a move to another customer). A delete, or a
+/// custom event that names no subject, takes its subject from the store, so it is refused as retryable while an
+/// unapplied write names another subject than the stored one, instead of being sealed under a subject its before image
+/// may not belong to. The commit stage counts each append; the apply stage uncounts it once applied.</summary>
 internal sealed class UnappliedMappedWrites
 {
-    private readonly Dictionary<(string DtoType, string EntityId), int> _counts = [];
+    private readonly Dictionary<(string DtoType, string EntityId), Dictionary<string, int>> _subjects = [];
     private readonly Lock _gate = new();
 
     /// <summary>Counts the record's creates and updates of mapped types (itself, or a batch's items).</summary>
@@ -18,12 +19,12 @@ internal sealed class UnappliedMappedWrites
     /// <summary>Uncounts them once the record is applied (whatever its outcome).</summary>
     public void Applied(WalRecord record, SubjectResolver subjects) => Count(record, subjects, -1);
 
-    /// <summary>Whether the entity has a create or update appended and not applied yet.</summary>
-    public bool IsPending(string dtoType, string entityId)
+    /// <summary>The subjects the entity's unapplied creates and updates name (a copy), or null when it has none.</summary>
+    public string[]? SubjectsOf(string dtoType, string entityId)
     {
         lock (_gate)
         {
-            return _counts.ContainsKey((dtoType, entityId));
+            return _subjects.TryGetValue((dtoType, entityId), out var named) ? [.. named.Keys] : null;
         }
     }
 
@@ -33,32 +34,46 @@ internal sealed class UnappliedMappedWrites
         {
             foreach (var item in items)
             {
-                Count(item.Operation, item.DtoType, item.EntityId, subjects, delta);
+                Count(item.Operation, item.DtoType, item.EntityId, item.Subject, subjects, delta);
             }
 
             return;
         }
 
-        Count(record.Operation, record.DtoType, record.EntityId, subjects, delta);
+        Count(record.Operation, record.DtoType, record.EntityId, record.Subject, subjects, delta);
     }
 
-    private void Count(WalOperation operation, string dtoType, string entityId, SubjectResolver subjects, int delta)
+    private void Count(WalOperation operation, string dtoType, string entityId, string? subject, SubjectResolver subjects, int delta)
     {
-        if (operation is not (WalOperation.Create or WalOperation.Update) || !subjects.IsMapped(dtoType))
+        if (operation is not (WalOperation.Create or WalOperation.Update) || subject is null || !subjects.IsMapped(dtoType))
         {
             return;
         }
 
         lock (_gate)
         {
-            var count = _counts.GetValueOrDefault((dtoType, entityId)) + delta;
+            if (!_subjects.TryGetValue((dtoType, entityId), out var named))
+            {
+                if (delta < 0)
+                {
+                    return;
+                }
+
+                _subjects[(dtoType, entityId)] = named = new Dictionary<string, int>(StringComparer.Ordinal);
+            }
+
+            var count = named.GetValueOrDefault(subject) + delta;
             if (count > 0)
             {
-                _counts[(dtoType, entityId)] = count;
+                named[subject] = count;
             }
             else
             {
-                _counts.Remove((dtoType, entityId));
+                named.Remove(subject);
+                if (named.Count == 0)
+                {
+                    _subjects.Remove((dtoType, entityId));
+                }
             }
         }
     }

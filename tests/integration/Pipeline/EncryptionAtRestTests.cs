@@ -499,6 +499,53 @@ public sealed class EncryptionAtRestTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unapplied_update_that_keeps_its_subject_lets_a_delete_through_and_one_that_moves_it_holds_the_delete_back()
+    {
+        var mapped = new Dictionary<string, string?> { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" };
+        await using var nv = await StartAsync(MasterKey(), mapped);
+        await nv.Pipeline.WriteAsync(Write("ca", WalOperation.Create, "ada", new { name = "Ada" }), Ct);
+        await nv.Pipeline.WriteAsync(Write("cb", WalOperation.Create, "bob", new { name = "Bob" }), Ct);
+        await nv.Pipeline.WriteAsync(Write("o6", WalOperation.Create, "o-6", new { customerId = "ada", n = 1 }, "Order"), Ct);
+        await nv.Pipeline.WriteAsync(Write("o7", WalOperation.Create, "o-7", new { customerId = "ada", n = 1 }, "Order"), Ct);
+
+        using var hold = ApplyHold.Next(nv.Services.GetRequiredService<IDbWriter>());
+        try
+        {
+            var kept = await nv.Pipeline.WriteAsync(Write("u6", WalOperation.Update, "o-6", new { customerId = "ada", n = 2 }, "Order") with { Ack = AckLevel.Durable }, Ct);
+            Assert.True(await hold.ReachedAsync(TimeSpan.FromSeconds(30), Ct), "the update's apply was not held");
+            var moved = await nv.Pipeline.WriteAsync(Write("u7", WalOperation.Update, "o-7", new { customerId = "bob", n = 2 }, "Order") with { Ack = AckLevel.Durable }, Ct);
+            Assert.Equal((WriteStatus.Accepted, WriteStatus.Accepted), (kept.Status, moved.Status));
+
+            // o-6 stays ada's whatever its update's outcome: its delete goes through. o-7 may become bob's: held back.
+            var deleted = await nv.Pipeline.WriteAsync(Write("d6", WalOperation.Delete, "o-6", dtoType: "Order") with { Ack = AckLevel.Durable }, Ct);
+            Assert.Equal(WriteStatus.Accepted, deleted.Status);
+            await Assert.ThrowsAsync<SubjectPendingException>(() => nv.Pipeline.WriteAsync(Write("d7", WalOperation.Delete, "o-7", dtoType: "Order"), Ct));
+        }
+        finally
+        {
+            hold.Release();
+        }
+
+        WriteOutcome? retried = null;
+        for (var attempt = 0; retried is null && attempt < 200; attempt++)
+        {
+            try
+            {
+                retried = await nv.Pipeline.WriteAsync(Write("d7b", WalOperation.Delete, "o-7", dtoType: "Order"), Ct);
+            }
+            catch (SubjectPendingException)
+            {
+                await Task.Delay(50, Ct);
+            }
+        }
+
+        Assert.Equal(WriteStatus.Applied, retried?.Status);
+        var records = (await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).ToDictionary(r => r.RequestId);
+        Assert.Equal(("Customer/ada", "Customer/bob"), (records["d6"].Subject, records["d7b"].Subject));
+        Assert.False(records.ContainsKey("d7"));
+    }
+
+    [Fact]
     public async Task Erasure_without_encryption_is_refused_and_writes_nothing()
     {
         await using var nv = await NvTestHost.StartAsync(Data);
