@@ -13,7 +13,7 @@ public interface IAuditEventWriter
     /// <exception cref="IdempotencyKeyReusedException">The request id was used for a different request by the same caller.</exception>
     /// <exception cref="Nv.Wal.WalFaultedException">The WAL failed; the event was not acknowledged.</exception>
     /// <exception cref="SubjectPendingException">Encryption at rest, an event about an entity of a type mapped to another
-    /// subject that names none in its images, while a write of the entity is not applied yet; nothing was written: retry
-    /// shortly.</exception>
+    /// subject that names none in its images, while a write of the entity that names another subject is not applied yet;
+    /// nothing was written: retry shortly.</exception>
     Task<AuditEventOutcome> RecordAsync(AuditEventRequest request, CancellationToken cancellationToken = default);
 }

@@ -45,7 +45,7 @@ public interface IWritePipeline
     /// <exception cref="Nv.Wal.WalFaultedException">The WAL failed; the write was not acknowledged.</exception>
     /// <exception cref="PipelineUnavailableException">The pipeline is not ready (boot replay running), is stopping, or failed.</exception>
     /// <exception cref="SubjectPendingException">Encryption at rest, a delete of a type mapped to another subject while a
-    /// write of the entity is not applied yet; nothing was written: retry shortly.</exception>
+    /// write of the entity that names another subject is not applied yet; nothing was written: retry shortly.</exception>
     Task<WriteOutcome> WriteAsync(WriteRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Erases a data subject (crypto-shredding): destroys every data key its payloads were sealed with, in the
@@ -102,7 +102,8 @@ public interface IWritePipeline
     /// <exception cref="BatchesNotSupportedException">The store cannot apply batches atomically; nothing was written.</exception>
     /// <exception cref="Nv.Wal.WalFaultedException">The WAL failed; the batch was not acknowledged.</exception>
     /// <exception cref="SubjectPendingException">Encryption at rest, an item deletes an entity of a type mapped to another
-    /// subject while a write of that entity is not applied yet; nothing was written: retry shortly.</exception>
+    /// subject while a write of that entity that names another subject is not applied yet; nothing was written: retry
+    /// shortly.</exception>
     /// <exception cref="InvalidOperationException">The pipeline is not ready (boot replay running) or is stopping.</exception>
     Task<BatchOutcome> WriteBatchAsync(BatchRequest request, CancellationToken cancellationToken = default);
 }

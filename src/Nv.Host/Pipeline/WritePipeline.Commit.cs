@@ -454,16 +454,33 @@ internal sealed partial class WritePipeline
     // belong to unless a create or update of the entity that is appended and not applied (earlier, or in this batch) names
     // another: then it is not settled, and the caller refuses as retryable (SubjectPendingException) rather than seal it
     // under a subject whose erasure would not reach that image. The unapplied ones are read before the store, so one
-    // applied in between is seen in the store.
+    // applied in between is seen in the store. With unapplied writes, two subjects among them or a failed read of the
+    // store also leave it unsettled (a retryable refusal of this request, not a failure of the whole append batch).
     private async Task<(string? Stored, bool Settled)> StoredSubjectAsync(string dtoType, string entityId,
         Dictionary<(string, string), HashSet<string>>? moving, CancellationToken cancellationToken)
     {
-        var unapplied = _keys.UnappliedSubjects(dtoType, entityId);
-        var stored = _db is IDataKeyStore store ? await store.FindEntitySubjectAsync(dtoType, entityId, cancellationToken) : null;
-        var effective = stored ?? Protection.SubjectResolver.Of(dtoType, entityId);
-        var settled = unapplied?.All(subject => subject == effective) != false
-            && (moving is null || !moving.TryGetValue((dtoType, entityId), out var here) || here.All(subject => subject == effective));
-        return (stored, settled);
+        var pending = new HashSet<string>(_keys.UnappliedSubjects(dtoType, entityId) ?? [], StringComparer.Ordinal);
+        if (moving is not null && moving.TryGetValue((dtoType, entityId), out var here))
+        {
+            pending.UnionWith(here);
+        }
+
+        if (pending.Count > 1)
+        {
+            return (null, false);
+        }
+
+        string? stored;
+        try
+        {
+            stored = _db is IDataKeyStore store ? await store.FindEntitySubjectAsync(dtoType, entityId, cancellationToken) : null;
+        }
+        catch (Exception ex) when (pending.Count > 0 && ex is not OperationCanceledException)
+        {
+            return (null, false);
+        }
+
+        return (stored, pending.Count == 0 || pending.Contains(stored ?? Protection.SubjectResolver.Of(dtoType, entityId)));
     }
 
     private void Moving(WalOperation operation, string dtoType, string entityId, string subject, Dictionary<(string, string), HashSet<string>>? moving)

@@ -540,6 +540,7 @@ public sealed class EncryptionAtRestTests : IDisposable
         }
 
         Assert.Equal(WriteStatus.Applied, retried?.Status);
+        Assert.Null(await nv.Pipeline.ReadAsync("Order", "o-6", Ct)); // the delete that went through was applied after its update
         var records = (await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).ToDictionary(r => r.RequestId);
         Assert.Equal(("Customer/ada", "Customer/bob"), (records["d6"].Subject, records["d7b"].Subject));
         Assert.False(records.ContainsKey("d7"));
