@@ -444,6 +444,24 @@ public sealed class EncryptionAtRestTests : IDisposable
         Assert.True(verified.IsValid, verified.Reason);
     }
 
+    // What a caller does on 409 subject-pending: retry (here every 50 ms, for up to 10 s); null if it never went through.
+    private static async Task<WriteOutcome?> WhileSubjectPendingAsync(Func<Task<WriteOutcome>> write)
+    {
+        for (var attempt = 0; attempt < 200; attempt++)
+        {
+            try
+            {
+                return await write();
+            }
+            catch (SubjectPendingException)
+            {
+                await Task.Delay(50, Ct);
+            }
+        }
+
+        return null;
+    }
+
     [Fact]
     public async Task A_delete_or_an_unnamed_event_of_a_mapped_entity_is_refused_as_retryable_while_a_write_that_may_change_its_subject_is_unapplied()
     {
@@ -477,18 +495,7 @@ public sealed class EncryptionAtRestTests : IDisposable
             hold.Release();
         }
 
-        WriteOutcome? deleted = null;
-        for (var attempt = 0; deleted is null && attempt < 200; attempt++)
-        {
-            try
-            {
-                deleted = await nv.Pipeline.WriteAsync(Write("d2", WalOperation.Delete, "o-5", dtoType: "Order"), Ct);
-            }
-            catch (SubjectPendingException)
-            {
-                await Task.Delay(50, Ct); // what a caller does on 409 subject-pending
-            }
-        }
+        var deleted = await WhileSubjectPendingAsync(() => nv.Pipeline.WriteAsync(Write("d2", WalOperation.Delete, "o-5", dtoType: "Order"), Ct));
 
         Assert.Equal(WriteStatus.Applied, deleted?.Status);
         var records = (await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).ToDictionary(r => r.RequestId);
@@ -526,18 +533,7 @@ public sealed class EncryptionAtRestTests : IDisposable
             hold.Release();
         }
 
-        WriteOutcome? retried = null;
-        for (var attempt = 0; retried is null && attempt < 200; attempt++)
-        {
-            try
-            {
-                retried = await nv.Pipeline.WriteAsync(Write("d7b", WalOperation.Delete, "o-7", dtoType: "Order"), Ct);
-            }
-            catch (SubjectPendingException)
-            {
-                await Task.Delay(50, Ct);
-            }
-        }
+        var retried = await WhileSubjectPendingAsync(() => nv.Pipeline.WriteAsync(Write("d7b", WalOperation.Delete, "o-7", dtoType: "Order"), Ct));
 
         Assert.Equal(WriteStatus.Applied, retried?.Status);
         Assert.Null(await nv.Pipeline.ReadAsync("Order", "o-6", Ct)); // the delete that went through was applied after its update
