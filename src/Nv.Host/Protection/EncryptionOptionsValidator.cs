@@ -26,6 +26,13 @@ internal sealed class EncryptionOptionsValidator : IValidateOptions<EncryptionOp
             {
                 failures.Add($"Nv:Encryption:Subjects:{dtoType} = '{rule}' must map a dtoType to '<SubjectType>:<payloadField>' (e.g. 'Customer:customerId').");
             }
+            else if (SubjectResolver.ParseRule(rule) is { } parsed && options.Subjects.ContainsKey(parsed.Type))
+            {
+                // An erasure of a mapped type is refused (its entities are not subjects of their own), so a subject of a
+                // mapped type could never be erased: what is sealed under it would stay readable for ever.
+                failures.Add($"Nv:Encryption:Subjects:{dtoType} = '{rule}' names {parsed.Type}, which is mapped itself (Nv:Encryption:Subjects:{parsed.Type}): "
+                    + $"no {parsed.Type} can be erased, so nothing sealed under one could be. Map {dtoType} straight to the subject a {dtoType} payload names (e.g. put the customer's id in it).");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
