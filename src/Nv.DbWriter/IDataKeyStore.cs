@@ -25,6 +25,18 @@ public interface IDataKeyStore
     /// payload field); null otherwise.</summary>
     Task<string?> FindEntitySubjectAsync(string dtoType, string entityId, CancellationToken cancellationToken = default);
 
+    /// <summary>Maps each live entity of <paramref name="dtoType"/> that the key store does not map to a subject (one written
+    /// before the type was mapped to a payload field's subject) to the subject <paramref name="subjectOf"/> reads from its
+    /// stored payload, and hands every key its own subject (<c>dtoType/entityId</c>) holds to that subject, so that subject's
+    /// erasure deletes it and destroys its whole sealed history. Each chunk is one durable transaction; a second run maps
+    /// what a crash left. Call only when no WAL record waits to be applied (after boot replay, before writes). Applying a
+    /// write that maps an entity hands its own keys over the same way.</summary>
+    /// <param name="dtoType">A mapped dtoType.</param>
+    /// <param name="subjectOf">The subject a stored payload names, or null when it names none (the entity is then left as it is).</param>
+    /// <param name="cancellationToken">Stops between chunks.</param>
+    Task<StoredEntityMapping> MapStoredEntitiesAsync(string dtoType, Func<System.Text.Json.JsonElement, string?> subjectOf,
+        CancellationToken cancellationToken = default);
+
     /// <summary>Deletes every key never assigned to a subject. Call only when no WAL record waits to be applied (after
     /// boot replay, before writes): such keys are then named by nothing but cut WAL tails.</summary>
     /// <returns>How many were deleted.</returns>

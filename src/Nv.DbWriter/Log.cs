@@ -80,6 +80,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3092, Level = LogLevel.Information, Message = "Key store: {Count} unassigned data keys deleted")]
     public static partial void UnassignedKeysDeleted(this ILogger logger, long count);
 
+    [LoggerMessage(EventId = 3094, Level = LogLevel.Information,
+        Message = "Key store: {Count} stored {DtoType} entities written before their type was mapped to a subject are mapped to it now, with their own data keys")]
+    public static partial void StoredEntitiesMapped(this ILogger logger, string dtoType, long count);
+
     [LoggerMessage(EventId = 3093, Level = LogLevel.Warning,
         Message = "Scrub of {Path}: a reader held the SQLite WAL file; it is emptied at the next scrub")]
     public static partial void ScrubIncomplete(this ILogger logger, string path);

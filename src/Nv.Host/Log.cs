@@ -146,6 +146,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3162, Level = LogLevel.Information, Message = "Erasure of {Subject} at LSN {Lsn} is durable and scrubbed ({Scrubbed})")]
     public static partial void ErasureCompleted(ILogger logger, string subject, long lsn, bool scrubbed);
 
+    [LoggerMessage(EventId = 3168, Level = LogLevel.Warning,
+        Message = "{Count} stored {DtoType} entities written before {DtoType} was mapped to a subject name no {SubjectType} in '{Field}': they stay under their own data keys (no {SubjectType}'s erasure reaches them) until a write names one")]
+    public static partial void StoredEntitiesUnnamed(ILogger logger, long count, string dtoType, string subjectType, string field);
+
     [LoggerMessage(EventId = 3163, Level = LogLevel.Warning, Message = "Encryption at rest is off: payloads are stored in plain text and subjects cannot be erased")]
     public static partial void EncryptionOff(ILogger logger);
 

@@ -180,6 +180,10 @@ internal sealed partial class MongoDbWriter
                 {
                     // Only an applied batch changes which subject its entities belong to, and with them (one transaction).
                     await Subjects.BulkWriteAsync(session, [mapping], MongoCommands.Ordered, cancellationToken);
+                    if (MongoKeys.HandOverOf(items[i]) is { } handOver)
+                    {
+                        await Keys.BulkWriteAsync(session, [handOver], MongoCommands.Ordered, cancellationToken);
+                    }
                 }
             }
         }

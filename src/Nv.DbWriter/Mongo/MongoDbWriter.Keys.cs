@@ -170,17 +170,27 @@ internal sealed partial class MongoDbWriter
     private async Task MapSubjectsAsync(IReadOnlyList<WalRecord> batch, ApplyResult[] results, CancellationToken cancellationToken)
     {
         var mappings = new List<WriteModel<BsonDocument>>();
+        var handOvers = new List<WriteModel<BsonDocument>>();
         for (var i = 0; i < batch.Count; i++)
         {
             if (results[i].Status == ApplyStatus.Applied && MongoKeys.MappingOf(batch[i]) is { } mapping)
             {
                 mappings.Add(mapping);
+                if (MongoKeys.HandOverOf(batch[i]) is { } handOver)
+                {
+                    handOvers.Add(handOver);
+                }
             }
         }
 
         if (mappings.Count > 0)
         {
             await Subjects.BulkWriteAsync(mappings, MongoCommands.Ordered, cancellationToken);
+        }
+
+        if (handOvers.Count > 0)
+        {
+            await Keys.BulkWriteAsync(handOvers, MongoCommands.Ordered, cancellationToken);
         }
     }
 

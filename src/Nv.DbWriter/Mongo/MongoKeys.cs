@@ -67,6 +67,15 @@ internal static class MongoKeys
         : IsOwnSubject(record) ? null
         : MapSubject(record);
 
+    /// <summary>The keys an entity's own subject holds (it was written before its type was mapped to a payload field's
+    /// subject) handed to the subject it is now mapped to, so that subject's erasure destroys its sealed history too; for
+    /// a record whose <see cref="MappingOf"/> maps its entity, else null. Matches nothing once they went.</summary>
+    public static UpdateManyModel<BsonDocument>? HandOverOf(WalRecord record) =>
+        MappingOf(record) is ReplaceOneModel<BsonDocument> ? HandOver(record.DtoType, record.EntityId, record.Subject!) : null;
+
+    public static UpdateManyModel<BsonDocument> HandOver(string dtoType, string entityId, string subject) =>
+        new(new BsonDocument("subject", dtoType + "/" + entityId), new BsonDocument("$set", new BsonDocument("subject", subject)));
+
     /// <summary>Whether a record's subject is its own entity (no <c>_nv_subjects</c> entry needed).</summary>
     public static bool IsOwnSubject(WalRecord record) =>
         string.Equals(record.Subject, record.DtoType + "/" + record.EntityId, StringComparison.Ordinal);

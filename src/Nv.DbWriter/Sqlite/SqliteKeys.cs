@@ -51,6 +51,7 @@ internal sealed class SqliteKeys : IDisposable
     private readonly SqliteStatement _assign;
     private readonly SqliteStatement _upsertSubject;
     private readonly SqliteStatement _deleteSubject;
+    private readonly SqliteStatement _handOver;
 
     public SqliteKeys(SqliteConnection connection)
     {
@@ -59,6 +60,7 @@ internal sealed class SqliteKeys : IDisposable
         _upsertSubject = new SqliteStatement(connection,
             "INSERT INTO _nv_subjects (dto_type, entity_id, subject) VALUES (?1, ?2, ?3) ON CONFLICT (dto_type, entity_id) DO UPDATE SET subject = excluded.subject");
         _deleteSubject = new SqliteStatement(connection, "DELETE FROM _nv_subjects WHERE dto_type = ?1 AND entity_id = ?2");
+        _handOver = new SqliteStatement(connection, "UPDATE _nv_keys SET subject = ?2 WHERE subject = ?1");
     }
 
     /// <summary>The subject an entity belongs to by default: the entity itself.</summary>
@@ -100,6 +102,31 @@ internal sealed class SqliteKeys : IDisposable
         }
 
         statement.Execute();
+        if (statement == _upsertSubject)
+        {
+            HandOver(DefaultSubject(record.DtoType, record.EntityId), subject);
+        }
+    }
+
+    /// <summary>Maps an entity to the subject a payload field names: <c>_nv_subjects</c> and its own keys (see
+    /// <see cref="HandOver"/>). Inside a transaction.</summary>
+    public void Map(string dtoType, string entityId, string subject)
+    {
+        _upsertSubject.Bind(1, dtoType);
+        _upsertSubject.Bind(2, entityId);
+        _upsertSubject.Bind(3, subject);
+        _upsertSubject.Execute();
+        HandOver(DefaultSubject(dtoType, entityId), subject);
+    }
+
+    // The keys an entity's own subject holds (it was written before its type was mapped to a payload field's subject) go to
+    // the subject it is mapped to, so that subject's erasure destroys its sealed history too. Nothing once they went (an
+    // index probe that finds none).
+    private void HandOver(string own, string subject)
+    {
+        _handOver.Bind(1, own);
+        _handOver.Bind(2, subject);
+        _handOver.Execute();
     }
 
     /// <summary>Erases a subject inside the batch transaction: destroys its keys, forgets the before images kept under
@@ -250,5 +277,6 @@ internal sealed class SqliteKeys : IDisposable
         _assign.Dispose();
         _upsertSubject.Dispose();
         _deleteSubject.Dispose();
+        _handOver.Dispose();
     }
 }

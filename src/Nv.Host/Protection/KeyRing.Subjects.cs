@@ -200,18 +200,23 @@ internal sealed partial class KeyRing
         foreach (var subject in erased)
         {
             var alive = _store is null ? [] : (await _store.FindSubjectKeysAsync([subject], cancellationToken)).Select(k => k.KeyId).ToHashSet();
+            // A key held here under the own subject of a mapped type's entity may have been handed to the subject that
+            // entity is mapped to since it was read (IDataKeyStore.MapStoredEntitiesAsync): whether the store still holds it.
+            var handed = _keys.Where(p => p.Value.Subject is { } held && Subjects.IsMapped(SubjectType(held))).Select(p => p.Key).ToHashSet();
+            var kept = handed.Count == 0 || _store is null ? [] : (await _store.FindKeysAsync(handed, cancellationToken)).Select(k => k.KeyId).ToHashSet();
             lock (_gate)
             {
                 _erasuresApplied++; // a key read from the store before the erasure committed is read again (TryGetKey)
                 foreach (var (id, entry) in _keys)
                 {
-                    if (string.Equals(entry.Subject, subject, StringComparison.Ordinal) && !alive.Contains(id) && !_pending.ContainsKey(id))
+                    var gone = string.Equals(entry.Subject, subject, StringComparison.Ordinal) ? !alive.Contains(id) : handed.Contains(id) && !kept.Contains(id);
+                    if (gone && !_pending.ContainsKey(id))
                     {
                         Forget(id);
                         _destroyed.TryAdd(id, 0);
-                        if (_subjects.TryGetValue(subject, out var current) && current == id)
+                        if (entry.Subject is { } held && _subjects.TryGetValue(held, out var current) && current == id)
                         {
-                            _subjects.Remove(subject);
+                            _subjects.Remove(held);
                         }
                     }
                 }
@@ -221,6 +226,12 @@ internal sealed partial class KeyRing
 
             Log.SubjectKeysForgotten(_logger, subject);
         }
+    }
+
+    private static string SubjectType(string subject)
+    {
+        var slash = subject.IndexOf('/', StringComparison.Ordinal);
+        return slash <= 0 ? string.Empty : subject[..slash];
     }
 
     // Under _gate: one erasure of the subject is no longer on its way.

@@ -126,9 +126,34 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
             return;
         }
 
+        await MapStoredEntitiesAsync(cancellationToken);
         await _store.DeleteUnassignedKeysAsync(cancellationToken);
         await _store.ScrubAsync(cancellationToken);
         await RefillAsync(cancellationToken);
+    }
+
+    // Entities written before their type was mapped to a payload field's subject (Nv:Encryption:Subjects set later) are
+    // mapped to the subject their stored payload names, with their own keys, before any write: else that subject's erasure
+    // would leave them live and their sealed history readable, and a delete of one would be sealed under a key no erasure
+    // reaches. Keys boot replay read are held under their old subject: forgotten (read again when needed).
+    private async Task MapStoredEntitiesAsync(CancellationToken cancellationToken)
+    {
+        var mapped = 0L;
+        foreach (var dtoType in Subjects.MappedTypes)
+        {
+            var result = await _store!.MapStoredEntitiesAsync(dtoType, payload => Subjects.SubjectNamedBy(dtoType, payload), cancellationToken);
+            mapped += result.Mapped;
+            if (result.Unnamed > 0)
+            {
+                var (type, field) = Subjects.RuleFor(dtoType)!.Value;
+                Log.StoredEntitiesUnnamed(_logger, result.Unnamed, dtoType, type, field);
+            }
+        }
+
+        if (mapped > 0)
+        {
+            Trim();
+        }
     }
 
     public bool TryGetKey(Guid keyId, [NotNullWhen(true)] out DataKey? key)

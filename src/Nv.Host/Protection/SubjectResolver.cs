@@ -26,6 +26,9 @@ internal sealed class SubjectResolver
     /// <summary>Whether any dtoType is mapped to another subject.</summary>
     public bool HasRules => _rules.Count > 0;
 
+    /// <summary>The dtoTypes mapped to another subject.</summary>
+    public IEnumerable<string> MappedTypes => _rules.Keys;
+
     /// <summary>Whether the subject of this dtoType's entities may be another entity (so a delete must look it up).</summary>
     public bool IsMapped(string dtoType) => _rules.ContainsKey(dtoType);
 

@@ -209,6 +209,54 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Entities_stored_before_their_type_was_mapped_are_mapped_with_their_own_keys_and_erased_with_the_subject()
+    {
+        // Written under their own subjects (Order was not mapped yet), then mapped to the customer their payload names.
+        var own1 = NewKey();
+        var own2 = NewKey();
+        var own3 = NewKey();
+        var gone = NewKey();
+        var customer = NewKey();
+        await Keys.AddKeysAsync([own1, own2, own3, gone, customer], Ct);
+        await Writer.ApplyAsync(
+        [
+            Sealed(Create(1, "o-1", """{"customerId":"c-17"}"""), own1.KeyId),
+            Sealed(Create(2, "o-2", """{"note":"names no customer"}"""), own2.KeyId),
+            Sealed(Create(3, "o-3", """{"customerId":"c-17"}"""), own3.KeyId),
+            Sealed(Create(4, "o-4", """{"customerId":"c-17"}"""), gone.KeyId),
+            Sealed(Delete(5, "o-4"), gone.KeyId),
+            Sealed(Create(6, "o-5", """{"customerId":"c-17"}"""), customer.KeyId, "Customer/c-17"), // mapped when written
+        ], Ct);
+
+        static string? CustomerOf(JsonElement payload) =>
+            payload.TryGetProperty("customerId", out var id) ? "Customer/" + id.GetString() : null;
+        var result = await Keys.MapStoredEntitiesAsync("Order", CustomerOf, Ct);
+
+        Assert.Equal((2, 1), (result.Mapped, result.Unnamed)); // o-1 and o-3; o-2 names none; o-4 is deleted; o-5 was mapped
+        Assert.Equal("Customer/c-17", await Keys.FindEntitySubjectAsync("Order", "o-1", Ct));
+        Assert.Null(await Keys.FindEntitySubjectAsync("Order", "o-2", Ct));
+        Assert.Null(await Keys.FindEntitySubjectAsync("Order", "o-4", Ct));
+        Assert.Equal(
+            new[] { own1.KeyId, own3.KeyId, customer.KeyId }.Order(),
+            (await Keys.FindSubjectKeysAsync(["Customer/c-17"], Ct)).Select(k => k.KeyId).Order());
+        Assert.Equal(own2.KeyId, Assert.Single(await Keys.FindSubjectKeysAsync(["Order/o-2"], Ct)).KeyId);
+        var again = await Keys.MapStoredEntitiesAsync("Order", CustomerOf, Ct);
+        Assert.Equal((0, 1), (again.Mapped, again.Unnamed)); // nothing left to map; o-2 still names none
+        Assert.Equal(0, (await Keys.MapStoredEntitiesAsync("Invoice", CustomerOf, Ct)).Mapped); // no such type stored
+
+        // A write that maps o-2 hands its own key over too.
+        await Writer.ApplyAsync([Sealed(Update(7, "o-2", """{"customerId":"c-17"}"""), customer.KeyId, "Customer/c-17")], Ct);
+        Assert.Empty(await Keys.FindSubjectKeysAsync(["Order/o-2"], Ct));
+
+        await Writer.ApplyAsync([Erase(8, "Customer", "c-17")], Ct);
+        Assert.Empty(await Keys.FindKeysAsync([own1.KeyId, own2.KeyId, own3.KeyId, customer.KeyId], Ct));
+        Assert.Single(await Keys.FindKeysAsync([gone.KeyId], Ct)); // a deleted entity's own key: no erasure can reach it
+        Assert.Null(await Writer.GetAsync("Order", "o-1", Ct));
+        Assert.Null(await Writer.GetAsync("Order", "o-2", Ct));
+        Assert.Null(await Writer.GetAsync("Order", "o-3", Ct));
+    }
+
+    [Fact]
     public async Task Rewrapping_moves_every_key_to_the_new_master_key_and_a_second_run_finds_nothing_left()
     {
         var keys = Enumerable.Range(0, 2500).Select(_ => NewKey("mk-old")).ToList();

@@ -366,6 +366,54 @@ public sealed class EncryptionAtRestTests : IDisposable
         AssertNowhere(EveryFile(), secrets);
     }
 
+    [Fact]
+    public async Task Entities_written_before_their_type_was_mapped_are_mapped_at_the_next_start_and_erased_with_their_subject()
+    {
+        // Orders written while encryption was on but Order was not mapped yet: each sealed under its own key. The mapping
+        // added later must reach them: the customer's erasure deletes them and destroys their whole sealed history.
+        string[] secrets = ["pre-mapping-order-4801", "pre-mapping-update-4802", "unnamed-order-4803"];
+        var key = MasterKey();
+        var mapped = new Dictionary<string, string?> { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" };
+        await using (var nv = await StartAsync(key))
+        {
+            await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = "Ada" }), Ct);
+            await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-1", new { customerId = "ada", item = secrets[0] }, "Order"), Ct);
+            await nv.Pipeline.WriteAsync(Write("o1u", WalOperation.Update, "o-1", new { customerId = "ada", item = secrets[1] }, "Order"), Ct);
+            await nv.Pipeline.WriteAsync(Write("o2", WalOperation.Create, "o-2", new { item = secrets[2] }, "Order"), Ct); // names no customer
+            await nv.Pipeline.WriteAsync(Write("o3", WalOperation.Create, "o-3", new { customerId = "bob", item = "Bob-Order-9002" }, "Order") with { Ack = AckLevel.Audited }, Ct);
+        }
+
+        await using (var nv = await StartAsync(key, mapped))
+        {
+            // Read here, so this process holds o-2's own key under its old subject when the update below hands it to ada.
+            Assert.All((await nv.Pipeline.GetHistoryAsync("Order", "o-2", cancellationToken: Ct)).Entries, e => Assert.False(e.Erased));
+            // o-2 names its customer only now: applying that write hands its own keys (its earlier history) to ada.
+            await nv.Pipeline.WriteAsync(Write("o2u", WalOperation.Update, "o-2", new { customerId = "ada", item = "now-named" }, "Order") with { Ack = AckLevel.Audited }, Ct);
+            var erased = await nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "GDPR ticket 18" }, Ct);
+            Assert.Equal(WriteStatus.Applied, erased.Status);
+
+            Assert.Null(await nv.Pipeline.ReadAsync("Order", "o-1", Ct));
+            Assert.Null(await nv.Pipeline.ReadAsync("Order", "o-2", Ct));
+            Assert.NotNull(await nv.Pipeline.ReadAsync("Order", "o-3", Ct));
+            foreach (var order in new[] { "o-1", "o-2" })
+            {
+                var history = await nv.Pipeline.GetHistoryAsync("Order", order, cancellationToken: Ct);
+                Assert.NotEmpty(history.Entries);
+                Assert.All(history.Entries, e => Assert.True(e.Erased, $"{order}: {e.Operation} is still readable"));
+            }
+
+            Assert.All((await nv.Pipeline.GetHistoryAsync("Order", "o-3", cancellationToken: Ct)).Entries, e => Assert.False(e.Erased));
+            AssertNowhere(EveryFile(), secrets);
+            Assert.Contains(nv.Logs.GetSnapshot(), r => r.Message.Contains("1 stored Order entities written before Order was mapped", StringComparison.Ordinal));
+        }
+
+        await using var again = await StartAsync(key, mapped);
+        Assert.All((await again.Pipeline.GetHistoryAsync("Order", "o-1", cancellationToken: Ct)).Entries, e => Assert.True(e.Erased));
+        var verified = await ((Nv.Audit.IAuditProofs)again.Services.GetRequiredService<Nv.Audit.IAuditSink>()).VerifyAsync(null, Ct);
+        Assert.True(verified.IsValid, verified.Reason);
+        AssertNowhere(EveryFile(), secrets);
+    }
+
     private static AuditEventRequest Event(string requestId, string? dtoType, string entityId, object after, object? before = null) => new()
     {
         RequestId = requestId,

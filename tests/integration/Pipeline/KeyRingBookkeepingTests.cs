@@ -207,6 +207,9 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
         public Task<string?> FindEntitySubjectAsync(string dtoType, string entityId, CancellationToken cancellationToken = default) =>
             inner.FindEntitySubjectAsync(dtoType, entityId, cancellationToken);
 
+        public Task<StoredEntityMapping> MapStoredEntitiesAsync(string dtoType, Func<System.Text.Json.JsonElement, string?> subjectOf,
+            CancellationToken cancellationToken = default) => inner.MapStoredEntitiesAsync(dtoType, subjectOf, cancellationToken);
+
         public Task<long> DeleteUnassignedKeysAsync(CancellationToken cancellationToken = default) => inner.DeleteUnassignedKeysAsync(cancellationToken);
 
         public Task<DataKeyStatistics> GetKeyStatisticsAsync(CancellationToken cancellationToken = default) => inner.GetKeyStatisticsAsync(cancellationToken);
