@@ -25,17 +25,18 @@ public interface IDataKeyStore
     /// payload field); null otherwise.</summary>
     Task<string?> FindEntitySubjectAsync(string dtoType, string entityId, CancellationToken cancellationToken = default);
 
-    /// <summary>Maps each live entity of <paramref name="dtoType"/> that the key store does not map to a subject (one written
-    /// before the type was mapped to a payload field's subject) to the subject <paramref name="subjectOf"/> reads from its
-    /// stored payload, and hands every key its own subject (<c>dtoType/entityId</c>) holds to that subject, so that subject's
-    /// erasure deletes it and destroys its whole sealed history. Each chunk is one durable transaction; a second run maps
-    /// what a crash left. Call only when no WAL record waits to be applied (after boot replay, before writes). Applying a
-    /// write that maps an entity hands its own keys over the same way.</summary>
-    /// <param name="dtoType">A mapped dtoType.</param>
-    /// <param name="subjectOf">The subject a stored payload names, or null when it names none (the entity is then left as it is).</param>
+    /// <summary>Maps each live entity of a mapped dtoType that the key store does not map to a subject (one written before
+    /// the type was mapped to a payload field's subject) to the subject its stored payload names, and hands every key its
+    /// own subject (<c>dtoType/entityId</c>) holds to that subject, so that subject's erasure deletes it and destroys its
+    /// sealed history. A complete pass is recorded per rule and not repeated (every later write of a mapped type names its
+    /// subject); the record of a rule not in <paramref name="rules"/> is forgotten, so a rule dropped and set again gets a
+    /// new pass. A crash leaves entities mapped or not, never half (SQLite: a durable transaction per chunk; MongoDB: the
+    /// keys handed over before the mapping is written), and the next start maps the rest. Call only when no WAL record
+    /// waits to be applied (after boot replay, before writes). Applying an update that maps an entity hands its own keys
+    /// over the same way.</summary>
+    /// <param name="rules">Every subject mapping the host runs with (none: only forgets the recorded passes).</param>
     /// <param name="cancellationToken">Stops between chunks.</param>
-    Task<StoredEntityMapping> MapStoredEntitiesAsync(string dtoType, Func<System.Text.Json.JsonElement, string?> subjectOf,
-        CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<StoredEntityMapping>> MapStoredEntitiesAsync(IReadOnlyList<SubjectMappingRule> rules, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes every key never assigned to a subject. Call only when no WAL record waits to be applied (after
     /// boot replay, before writes): such keys are then named by nothing but cut WAL tails.</summary>

@@ -52,9 +52,11 @@ internal static class MongoKeys
 
     public static BsonDocument EntityKey(string dtoType, string entityId) => new("_id", new BsonDocument { { "t", dtoType }, { "e", entityId } });
 
-    public static ReplaceOneModel<BsonDocument> MapSubject(WalRecord record) => new(
-        EntityKey(record.DtoType, record.EntityId),
-        new BsonDocument { { "_id", new BsonDocument { { "t", record.DtoType }, { "e", record.EntityId } } }, { "subject", record.Subject } })
+    public static ReplaceOneModel<BsonDocument> MapSubject(WalRecord record) => MapSubject(record.DtoType, record.EntityId, record.Subject!);
+
+    public static ReplaceOneModel<BsonDocument> MapSubject(string dtoType, string entityId, string subject) => new(
+        EntityKey(dtoType, entityId),
+        new BsonDocument { { "_id", new BsonDocument { { "t", dtoType }, { "e", entityId } } }, { "subject", subject } })
     { IsUpsert = true };
 
     public static DeleteOneModel<BsonDocument> UnmapSubject(WalRecord record) => new(EntityKey(record.DtoType, record.EntityId));
@@ -64,21 +66,18 @@ internal static class MongoKeys
     public static WriteModel<BsonDocument>? MappingOf(WalRecord record) =>
         record.PayloadKeyId is null || record.Subject is null || record.Operation is WalOperation.Erase or WalOperation.AuditEvent ? null
         : record.Operation == WalOperation.Delete ? UnmapSubject(record)
-        : IsOwnSubject(record) ? null
+        : EntitySubjects.IsOwn(record.Subject, record.DtoType, record.EntityId) ? null
         : MapSubject(record);
 
-    /// <summary>The keys an entity's own subject holds (it was written before its type was mapped to a payload field's
-    /// subject) handed to the subject it is now mapped to, so that subject's erasure destroys its sealed history too; for
-    /// a record whose <see cref="MappingOf"/> maps its entity, else null. Matches nothing once they went.</summary>
+    /// <summary>For an update that maps its entity (see <see cref="MappingOf"/>): the keys the entity's own subject holds (it
+    /// was written before its type was mapped to a payload field's subject) handed to that subject, so its erasure destroys
+    /// the entity's sealed history too; else null. Not for a create: its id may have served an entity deleted before the
+    /// mapping, whose keys stay its own. Matches nothing once they went.</summary>
     public static UpdateManyModel<BsonDocument>? HandOverOf(WalRecord record) =>
-        MappingOf(record) is ReplaceOneModel<BsonDocument> ? HandOver(record.DtoType, record.EntityId, record.Subject!) : null;
+        record.Operation == WalOperation.Update && MappingOf(record) is ReplaceOneModel<BsonDocument> ? HandOver(record.DtoType, record.EntityId, record.Subject!) : null;
 
     public static UpdateManyModel<BsonDocument> HandOver(string dtoType, string entityId, string subject) =>
-        new(new BsonDocument("subject", dtoType + "/" + entityId), new BsonDocument("$set", new BsonDocument("subject", subject)));
-
-    /// <summary>Whether a record's subject is its own entity (no <c>_nv_subjects</c> entry needed).</summary>
-    public static bool IsOwnSubject(WalRecord record) =>
-        string.Equals(record.Subject, record.DtoType + "/" + record.EntityId, StringComparison.Ordinal);
+        new(new BsonDocument("subject", EntitySubjects.Own(dtoType, entityId)), new BsonDocument("$set", new BsonDocument("subject", subject)));
 
     /// <summary>Before images kept under any of these keys, forgotten by an erasure.</summary>
     public static BsonDocument ResolutionsSealedBy(IEnumerable<Guid> keyIds) => new()

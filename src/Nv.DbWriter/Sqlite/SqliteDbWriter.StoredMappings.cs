@@ -3,40 +3,85 @@ using System.Text.Json;
 namespace Nv.DbWriter.Sqlite;
 
 // IDataKeyStore.MapStoredEntitiesAsync: entities written before their type was mapped to a payload field's subject get
-// their _nv_subjects row and hand their own keys over (SqliteKeys.Map), a chunk per durable transaction.
+// their _nv_subjects row and hand their own keys over (SqliteKeys.Map), a chunk per durable transaction; a completed pass
+// is recorded in _nv_meta (key entity_mapping:<dtoType>=<rule>, value 1) in the last chunk's transaction.
 internal sealed partial class SqliteDbWriter
 {
     private const int MappingChunk = 1000;
 
-    public Task<StoredEntityMapping> MapStoredEntitiesAsync(string dtoType, Func<JsonElement, string?> subjectOf, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<StoredEntityMapping>> MapStoredEntitiesAsync(IReadOnlyList<SubjectMappingRule> rules, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(dtoType);
-        ArgumentNullException.ThrowIfNull(subjectOf);
+        ArgumentNullException.ThrowIfNull(rules);
+        var passes = rules.ToDictionary(EntitySubjects.Pass, StringComparer.Ordinal);
+        var done = new HashSet<string>(StringComparer.Ordinal);
+        WriteDurably("mapping of stored entities", (connection, transaction) =>
+        {
+            var recorded = new List<string>();
+            using (var select = connection.CreateCommand())
+            {
+                select.Transaction = transaction;
+                select.CommandText = $"SELECT key FROM _nv_meta WHERE key LIKE '{EntitySubjects.PassPrefix}%'";
+                using var reader = select.ExecuteReader();
+                while (reader.Read())
+                {
+                    recorded.Add(reader.GetString(0));
+                }
+            }
+
+            using var forget = connection.CreateCommand();
+            forget.Transaction = transaction;
+            forget.CommandText = "DELETE FROM _nv_meta WHERE key = $key";
+            var key = forget.Parameters.Add("$key", Microsoft.Data.Sqlite.SqliteType.Text);
+            foreach (var pass in recorded)
+            {
+                if (passes.ContainsKey(pass))
+                {
+                    done.Add(pass);
+                }
+                else
+                {
+                    key.Value = pass; // a rule no longer set: entities written meanwhile may be unmapped again
+                    forget.ExecuteNonQuery();
+                }
+            }
+
+            return 0;
+        });
+
+        var results = new List<StoredEntityMapping>(rules.Count);
+        foreach (var (pass, rule) in passes)
+        {
+            results.Add(done.Contains(pass)
+                ? new StoredEntityMapping { DtoType = rule.DtoType, Mapped = 0, Unnamed = 0, AlreadyDone = true }
+                : MapStoredEntities(rule, pass, cancellationToken));
+        }
+
+        return Task.FromResult<IReadOnlyList<StoredEntityMapping>>(results);
+    }
+
+    private StoredEntityMapping MapStoredEntities(SubjectMappingRule rule, string pass, CancellationToken cancellationToken)
+    {
         long mapped = 0, unnamed = 0;
         var after = string.Empty; // ids are never empty: the cursor past every entity already looked at (unnamed ones stay unmapped)
-        while (true)
+        var finished = false;
+        while (!finished)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var (seen, last) = (0, after);
             mapped += WriteDurably("mapping of stored entities", (connection, transaction) =>
             {
-                if (FindTable(connection, dtoType) is null)
-                {
-                    return 0;
-                }
-
                 var found = new List<(string Id, string Document)>(MappingChunk);
-                using (var select = connection.CreateCommand())
+                if (FindTable(connection, rule.DtoType) is not null)
                 {
+                    using var select = connection.CreateCommand();
                     select.Transaction = transaction;
                     select.CommandText = $"""
-                        SELECT t.id, t.document FROM {SqliteIdentifiers.QuoteTable(dtoType)} t
+                        SELECT t.id, t.document FROM {SqliteIdentifiers.QuoteTable(rule.DtoType)} t
                         WHERE t._nv_deleted = 0 AND t.id > $after
                           AND NOT EXISTS (SELECT 1 FROM _nv_subjects s WHERE s.dto_type = $type AND s.entity_id = t.id)
                         ORDER BY t.id LIMIT {MappingChunk}
                         """;
                     select.Parameters.AddWithValue("$after", after);
-                    select.Parameters.AddWithValue("$type", dtoType);
+                    select.Parameters.AddWithValue("$type", rule.DtoType);
                     using var reader = select.ExecuteReader();
                     while (reader.Read())
                     {
@@ -48,9 +93,9 @@ internal sealed partial class SqliteDbWriter
                 foreach (var (id, document) in found)
                 {
                     using var json = JsonDocument.Parse(document);
-                    if (subjectOf(json.RootElement) is { } subject)
+                    if (rule.SubjectOf(json.RootElement) is { } subject)
                     {
-                        _keys!.Map(dtoType, id, subject);
+                        _keys!.Map(rule.DtoType, id, subject, handOver: true);
                         here++;
                     }
                     else
@@ -59,24 +104,29 @@ internal sealed partial class SqliteDbWriter
                     }
                 }
 
-                seen = found.Count;
-                last = found.Count > 0 ? found[^1].Id : after;
+                if (found.Count < MappingChunk)
+                {
+                    using var record = connection.CreateCommand();
+                    record.Transaction = transaction;
+                    record.CommandText = "INSERT OR REPLACE INTO _nv_meta (key, value) VALUES ($key, 1)";
+                    record.Parameters.AddWithValue("$key", pass);
+                    record.ExecuteNonQuery();
+                    finished = true;
+                }
+                else
+                {
+                    after = found[^1].Id;
+                }
+
                 return here;
             });
-
-            if (seen < MappingChunk)
-            {
-                break;
-            }
-
-            after = last;
         }
 
         if (mapped > 0)
         {
-            _logger.StoredEntitiesMapped(dtoType, mapped);
+            _logger.StoredEntitiesMapped(rule.DtoType, mapped);
         }
 
-        return Task.FromResult(new StoredEntityMapping { Mapped = mapped, Unnamed = unnamed });
+        return new StoredEntityMapping { DtoType = rule.DtoType, Mapped = mapped, Unnamed = unnamed, AlreadyDone = false };
     }
 }

@@ -63,9 +63,6 @@ internal sealed class SqliteKeys : IDisposable
         _handOver = new SqliteStatement(connection, "UPDATE _nv_keys SET subject = ?2 WHERE subject = ?1");
     }
 
-    /// <summary>The subject an entity belongs to by default: the entity itself.</summary>
-    public static string DefaultSubject(string dtoType, string entityId) => dtoType + "/" + entityId;
-
     /// <summary>Assigns the record's key to its subject (first record wins), and keeps <c>_nv_subjects</c> in step when
     /// the subject is not the entity itself (never for an audit event, which stores no entity). Inside the batch
     /// transaction.</summary>
@@ -85,48 +82,36 @@ internal sealed class SqliteKeys : IDisposable
             return; // an audit event names no entity of this store: no mapping to keep
         }
 
-        var isDefault = subject.Length == record.DtoType.Length + 1 + record.EntityId.Length
-            && subject.StartsWith(record.DtoType, StringComparison.Ordinal) && subject[record.DtoType.Length] == '/'
-            && subject.EndsWith(record.EntityId, StringComparison.Ordinal);
-        if (isDefault && record.Operation != WalOperation.Delete)
+        if (record.Operation == WalOperation.Delete)
         {
-            return;
+            _deleteSubject.Bind(1, record.DtoType);
+            _deleteSubject.Bind(2, record.EntityId);
+            _deleteSubject.Execute();
         }
-
-        var statement = record.Operation == WalOperation.Delete || isDefault ? _deleteSubject : _upsertSubject;
-        statement.Bind(1, record.DtoType);
-        statement.Bind(2, record.EntityId);
-        if (statement == _upsertSubject)
+        else if (!EntitySubjects.IsOwn(subject, record.DtoType, record.EntityId))
         {
-            statement.Bind(3, subject);
-        }
-
-        statement.Execute();
-        if (statement == _upsertSubject)
-        {
-            HandOver(DefaultSubject(record.DtoType, record.EntityId), subject);
+            // Only an update continues an entity that may predate its type's mapping: a create starts a new one, whose id
+            // may have served an entity deleted before the mapping (its keys stay its own: see Map).
+            Map(record.DtoType, record.EntityId, subject, handOver: record.Operation == WalOperation.Update);
         }
     }
 
-    /// <summary>Maps an entity to the subject a payload field names: <c>_nv_subjects</c> and its own keys (see
-    /// <see cref="HandOver"/>). Inside a transaction.</summary>
-    public void Map(string dtoType, string entityId, string subject)
+    /// <summary>Maps an entity to the subject a payload field names in <c>_nv_subjects</c>; with
+    /// <paramref name="handOver"/>, the keys its own subject holds (it was written before its type was mapped) go to that
+    /// subject too, so that subject's erasure destroys its sealed history (an index probe that finds none once they went).
+    /// Inside a transaction.</summary>
+    public void Map(string dtoType, string entityId, string subject, bool handOver)
     {
         _upsertSubject.Bind(1, dtoType);
         _upsertSubject.Bind(2, entityId);
         _upsertSubject.Bind(3, subject);
         _upsertSubject.Execute();
-        HandOver(DefaultSubject(dtoType, entityId), subject);
-    }
-
-    // The keys an entity's own subject holds (it was written before its type was mapped to a payload field's subject) go to
-    // the subject it is mapped to, so that subject's erasure destroys its sealed history too. Nothing once they went (an
-    // index probe that finds none).
-    private void HandOver(string own, string subject)
-    {
-        _handOver.Bind(1, own);
-        _handOver.Bind(2, subject);
-        _handOver.Execute();
+        if (handOver)
+        {
+            _handOver.Bind(1, EntitySubjects.Own(dtoType, entityId));
+            _handOver.Bind(2, subject);
+            _handOver.Execute();
+        }
     }
 
     /// <summary>Erases a subject inside the batch transaction: destroys its keys, forgets the before images kept under

@@ -202,18 +202,25 @@ internal sealed partial class KeyRing
             var alive = _store is null ? [] : (await _store.FindSubjectKeysAsync([subject], cancellationToken)).Select(k => k.KeyId).ToHashSet();
             // A key held here under the own subject of a mapped type's entity may have been handed to the subject that
             // entity is mapped to since it was read (IDataKeyStore.MapStoredEntitiesAsync): whether the store still holds it.
-            var handed = _keys.Where(p => p.Value.Subject is { } held && Subjects.IsMapped(SubjectType(held))).Select(p => p.Key).ToHashSet();
+            var handed = _keys.Where(p => HeldUnderMappedEntity(p.Value)).Select(p => p.Key).ToHashSet();
             var kept = handed.Count == 0 || _store is null ? [] : (await _store.FindKeysAsync(handed, cancellationToken)).Select(k => k.KeyId).ToHashSet();
             lock (_gate)
             {
                 _erasuresApplied++; // a key read from the store before the erasure committed is read again (TryGetKey)
                 foreach (var (id, entry) in _keys)
                 {
-                    var gone = string.Equals(entry.Subject, subject, StringComparison.Ordinal) ? !alive.Contains(id) : handed.Contains(id) && !kept.Contains(id);
+                    // A key held under a mapped entity's own subject that the store no longer holds was destroyed; one read
+                    // since the store was asked is forgotten too (read again when needed), since it may have been.
+                    var own = !string.Equals(entry.Subject, subject, StringComparison.Ordinal) && HeldUnderMappedEntity(entry);
+                    var gone = own ? !kept.Contains(id) : string.Equals(entry.Subject, subject, StringComparison.Ordinal) && !alive.Contains(id);
                     if (gone && !_pending.ContainsKey(id))
                     {
                         Forget(id);
-                        _destroyed.TryAdd(id, 0);
+                        if (!own || handed.Contains(id))
+                        {
+                            _destroyed.TryAdd(id, 0);
+                        }
+
                         if (entry.Subject is { } held && _subjects.TryGetValue(held, out var current) && current == id)
                         {
                             _subjects.Remove(held);
@@ -228,11 +235,10 @@ internal sealed partial class KeyRing
         }
     }
 
-    private static string SubjectType(string subject)
-    {
-        var slash = subject.IndexOf('/', StringComparison.Ordinal);
-        return slash <= 0 ? string.Empty : subject[..slash];
-    }
+    // Whether a key is held under the own subject of an entity of a mapped type: applying an update of that entity (or the
+    // start's mapping pass) hands such keys to the subject its payload names (IDataKeyStore.MapStoredEntitiesAsync).
+    private bool HeldUnderMappedEntity(Entry entry) =>
+        Subjects.HasRules && entry.Subject is { } held && SubjectResolver.TypeOf(held) is { } type && Subjects.IsMapped(type);
 
     // Under _gate: one erasure of the subject is no longer on its way.
     private void EndErasing(string subject)

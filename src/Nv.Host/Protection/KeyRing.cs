@@ -138,15 +138,25 @@ internal sealed partial class KeyRing : IDataKeyProvider, IDisposable
     // reaches. Keys boot replay read are held under their old subject: forgotten (read again when needed).
     private async Task MapStoredEntitiesAsync(CancellationToken cancellationToken)
     {
-        var mapped = 0L;
-        foreach (var dtoType in Subjects.MappedTypes)
+        var rules = Subjects.MappedTypes.Select(dtoType =>
         {
-            var result = await _store!.MapStoredEntitiesAsync(dtoType, payload => Subjects.SubjectNamedBy(dtoType, payload), cancellationToken);
+            var (type, field) = Subjects.RuleFor(dtoType)!.Value;
+            return new SubjectMappingRule
+            {
+                DtoType = dtoType,
+                Rule = type + ":" + field,
+                Field = field,
+                SubjectOf = payload => Subjects.SubjectNamedBy(dtoType, payload),
+            };
+        }).ToList();
+        var mapped = 0L;
+        foreach (var result in await _store!.MapStoredEntitiesAsync(rules, cancellationToken))
+        {
             mapped += result.Mapped;
             if (result.Unnamed > 0)
             {
-                var (type, field) = Subjects.RuleFor(dtoType)!.Value;
-                Log.StoredEntitiesUnnamed(_logger, result.Unnamed, dtoType, type, field);
+                var (type, field) = Subjects.RuleFor(result.DtoType)!.Value;
+                Log.StoredEntitiesUnnamed(_logger, result.Unnamed, result.DtoType, type, field);
             }
         }
 

@@ -84,6 +84,13 @@ internal sealed class SubjectResolver
         return RequestValidator.IsValidDtoType(type) && field.Length <= RequestValidator.MaxKeyLength ? (type, field) : null;
     }
 
+    /// <summary>The type part of a subject, or null when it has none.</summary>
+    public static string? TypeOf(string subject)
+    {
+        var slash = subject.IndexOf('/', StringComparison.Ordinal);
+        return slash <= 0 ? null : subject[..slash];
+    }
+
     /// <summary>Splits a subject back into (type, id).</summary>
     public static (string DtoType, string EntityId) Split(string subject)
     {

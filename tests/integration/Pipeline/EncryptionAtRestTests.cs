@@ -371,7 +371,7 @@ public sealed class EncryptionAtRestTests : IDisposable
     {
         // Orders written while encryption was on but Order was not mapped yet: each sealed under its own key. The mapping
         // added later must reach them: the customer's erasure deletes them and destroys their whole sealed history.
-        string[] secrets = ["pre-mapping-order-4801", "pre-mapping-update-4802", "unnamed-order-4803"];
+        string[] secrets = ["pre-mapping-order-4801", "pre-mapping-update-4802", "unnamed-order-4803", "deleted-after-mapping-4804"];
         var key = MasterKey();
         var mapped = new Dictionary<string, string?> { ["Nv:Encryption:Subjects:Order"] = "Customer:customerId" };
         await using (var nv = await StartAsync(key))
@@ -380,7 +380,8 @@ public sealed class EncryptionAtRestTests : IDisposable
             await nv.Pipeline.WriteAsync(Write("o1", WalOperation.Create, "o-1", new { customerId = "ada", item = secrets[0] }, "Order"), Ct);
             await nv.Pipeline.WriteAsync(Write("o1u", WalOperation.Update, "o-1", new { customerId = "ada", item = secrets[1] }, "Order"), Ct);
             await nv.Pipeline.WriteAsync(Write("o2", WalOperation.Create, "o-2", new { item = secrets[2] }, "Order"), Ct); // names no customer
-            await nv.Pipeline.WriteAsync(Write("o3", WalOperation.Create, "o-3", new { customerId = "bob", item = "Bob-Order-9002" }, "Order") with { Ack = AckLevel.Audited }, Ct);
+            await nv.Pipeline.WriteAsync(Write("o3", WalOperation.Create, "o-3", new { customerId = "bob", item = "Bob-Order-9002" }, "Order"), Ct);
+            await nv.Pipeline.WriteAsync(Write("o4", WalOperation.Create, "o-4", new { customerId = "ada", item = secrets[3] }, "Order") with { Ack = AckLevel.Audited }, Ct);
         }
 
         await using (var nv = await StartAsync(key, mapped))
@@ -389,13 +390,15 @@ public sealed class EncryptionAtRestTests : IDisposable
             Assert.All((await nv.Pipeline.GetHistoryAsync("Order", "o-2", cancellationToken: Ct)).Entries, e => Assert.False(e.Erased));
             // o-2 names its customer only now: applying that write hands its own keys (its earlier history) to ada.
             await nv.Pipeline.WriteAsync(Write("o2u", WalOperation.Update, "o-2", new { customerId = "ada", item = "now-named" }, "Order") with { Ack = AckLevel.Audited }, Ct);
+            // A delete takes the subject the start's mapping stored: its entry (the before image) is sealed under ada's key.
+            await nv.Pipeline.WriteAsync(Write("o4d", WalOperation.Delete, "o-4", dtoType: "Order") with { Ack = AckLevel.Audited }, Ct);
             var erased = await nv.Pipeline.EraseAsync(new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "GDPR ticket 18" }, Ct);
             Assert.Equal(WriteStatus.Applied, erased.Status);
 
             Assert.Null(await nv.Pipeline.ReadAsync("Order", "o-1", Ct));
             Assert.Null(await nv.Pipeline.ReadAsync("Order", "o-2", Ct));
             Assert.NotNull(await nv.Pipeline.ReadAsync("Order", "o-3", Ct));
-            foreach (var order in new[] { "o-1", "o-2" })
+            foreach (var order in new[] { "o-1", "o-2", "o-4" })
             {
                 var history = await nv.Pipeline.GetHistoryAsync("Order", order, cancellationToken: Ct);
                 Assert.NotEmpty(history.Entries);

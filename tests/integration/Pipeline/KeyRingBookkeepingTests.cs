@@ -207,8 +207,8 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
         public Task<string?> FindEntitySubjectAsync(string dtoType, string entityId, CancellationToken cancellationToken = default) =>
             inner.FindEntitySubjectAsync(dtoType, entityId, cancellationToken);
 
-        public Task<StoredEntityMapping> MapStoredEntitiesAsync(string dtoType, Func<System.Text.Json.JsonElement, string?> subjectOf,
-            CancellationToken cancellationToken = default) => inner.MapStoredEntitiesAsync(dtoType, subjectOf, cancellationToken);
+        public Task<IReadOnlyList<StoredEntityMapping>> MapStoredEntitiesAsync(IReadOnlyList<SubjectMappingRule> rules, CancellationToken cancellationToken = default) =>
+            inner.MapStoredEntitiesAsync(rules, cancellationToken);
 
         public Task<long> DeleteUnassignedKeysAsync(CancellationToken cancellationToken = default) => inner.DeleteUnassignedKeysAsync(cancellationToken);
 

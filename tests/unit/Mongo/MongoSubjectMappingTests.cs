@@ -59,4 +59,62 @@ public sealed class MongoSubjectMappingTests
 
         Assert.Equal("Customer/c1", await restarted.FindEntitySubjectAsync("Order", "o1", Ct));
     }
+
+    private static readonly SubjectMappingRule OrderToCustomer = new()
+    {
+        DtoType = "Order",
+        Rule = "Customer:customerId",
+        Field = "customerId",
+        SubjectOf = static payload => payload.TryGetProperty("customerId", out var id) ? "Customer/" + id.GetString() : null,
+    };
+
+    private static StoredDataKey Key() => new()
+    {
+        KeyId = Guid.CreateVersion7(),
+        MasterKeyId = "mk-0011223344556677",
+        WrappedKey = [1, 2, 3, 4],
+        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000),
+    };
+
+    private static WalRecord Own(WalRecord record, StoredDataKey key) => record with { Subject = "Order/" + record.EntityId, PayloadKeyId = key.KeyId };
+
+    [Fact]
+    public async Task Orders_stored_before_the_mapping_are_mapped_with_their_own_keys_and_a_crash_between_hand_over_and_mapping_is_finished_by_the_next_pass()
+    {
+        await using var mongo = new FakeMongoWriter();
+        var writer = mongo.Writer;
+        StoredDataKey[] keys = [Key(), Key(), Key(), Key()];
+        await writer.AddKeysAsync(keys, Ct);
+        await writer.ApplyAsync(
+        [
+            Own(Create(1, "o1", """{"customerId":"c1","item":"x"}"""), keys[0]),
+            Own(Create(2, "o2", """{"item":"names no customer"}"""), keys[1]),
+            Own(Create(3, "o3", """{"customerId":"c1"}"""), keys[2]),
+            Own(Create(4, "o4", """{"customerId":"c2"}"""), keys[3]),
+            Own(Delete(5, "o4"), keys[3]),
+        ], Ct);
+
+        // The process dies after handing the keys over, before writing the mappings: the next pass maps them.
+        writer.FailBefore = static step => step == "map-stored-entities";
+        await Assert.ThrowsAsync<DbWriterException>(() => writer.MapStoredEntitiesAsync([OrderToCustomer], Ct));
+        Assert.Null(await writer.FindEntitySubjectAsync("Order", "o1", Ct));
+        await using var restarted = mongo.Reopen();
+        var result = Assert.Single(await restarted.MapStoredEntitiesAsync([OrderToCustomer], Ct));
+        Assert.Equal((2, 1, false), (result.Mapped, result.Unnamed, result.AlreadyDone));
+        Assert.Equal("Customer/c1", await restarted.FindEntitySubjectAsync("Order", "o1", Ct));
+        Assert.Equal([keys[0].KeyId, keys[2].KeyId], (await restarted.FindSubjectKeysAsync(["Customer/c1"], Ct)).Select(k => k.KeyId).Order());
+        Assert.True(Assert.Single(await restarted.MapStoredEntitiesAsync([OrderToCustomer], Ct)).AlreadyDone);
+
+        // An update naming o2's customer hands its own key over; a create reusing the deleted o4's id does not.
+        await restarted.ApplyAsync(
+        [
+            Sealed(Update(6, "o2", """{"customerId":"c1"}"""), "Customer/c1"),
+            Sealed(Create(7, "o4", """{"customerId":"c3"}"""), "Customer/c3"),
+        ], Ct);
+        Assert.Empty(await restarted.FindSubjectKeysAsync(["Order/o2"], Ct));
+        Assert.Equal(keys[3].KeyId, Assert.Single(await restarted.FindSubjectKeysAsync(["Order/o4"], Ct)).KeyId);
+
+        Assert.Empty(await restarted.MapStoredEntitiesAsync([], Ct)); // a start without the rule forgets its pass
+        Assert.False(Assert.Single(await restarted.MapStoredEntitiesAsync([OrderToCustomer], Ct)).AlreadyDone);
+    }
 }

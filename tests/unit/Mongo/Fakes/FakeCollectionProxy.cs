@@ -149,6 +149,7 @@ public class FakeCollectionProxy : DispatchProxy
                 matched += list[i] switch
                 {
                     UpdateOneModel<BsonDocument> u => Update(Render(u.Filter), u.Update.Render(Args).AsBsonDocument, u.IsUpsert, many: false).Matched,
+                    UpdateManyModel<BsonDocument> m => Update(Render(m.Filter), m.Update.Render(Args).AsBsonDocument, m.IsUpsert, many: true).Matched,
                     ReplaceOneModel<BsonDocument> r => ReplaceOne(r.Filter, r.Replacement, r.IsUpsert).MatchedCount,
                     DeleteOneModel<BsonDocument> d => Delete(d.Filter, many: false).DeletedCount,
                     _ => throw new NotSupportedException($"The fake bulk write does not run {list[i].GetType().Name}."),
