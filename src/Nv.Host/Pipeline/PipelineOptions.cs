@@ -82,6 +82,16 @@ public sealed class PipelineOptions
     /// <summary>Largest number of records the audit stage writes in one batch; its batches grow with the backlog up to it.</summary>
     public int MaxAuditBatchSize { get; set; } = 8192;
 
+    /// <summary>Off the caller's path, the audit stage gathers a batch of at least this many records before it appends
+    /// (unless <see cref="AuditGatherTime"/> passes first, or a write of the batch waits for its entry: an
+    /// <see cref="AckLevel.Audited"/> caller never waits for a gather), so the audit store's per-commit cost is shared by
+    /// more entries. 1 appends whatever has arrived at once.</summary>
+    public int AuditGatherRecords { get; set; } = 512;
+
+    /// <summary>The longest the audit stage waits to gather <see cref="AuditGatherRecords"/> records (it adds at most this
+    /// to how far the trail trails the database, well inside <see cref="MaxLagTime"/>). Zero appends at once.</summary>
+    public TimeSpan AuditGatherTime { get; set; } = TimeSpan.FromMilliseconds(25);
+
     /// <summary>How often the stores are made durable (a sync of each SQLite store; nothing to do on MongoDB). Only durable
     /// positions move the WAL's watermarks, so this bounds how much boot replay redoes after a power loss and how long
     /// the WAL keeps records the stores already hold.</summary>

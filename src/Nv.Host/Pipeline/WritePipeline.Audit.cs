@@ -1,3 +1,4 @@
+using System.Threading.Channels;
 using Nv.DbWriter;
 using Nv.Host.Diagnostics;
 using Nv.Wal;
@@ -8,7 +9,10 @@ internal sealed partial class WritePipeline
 {
     // Audit stage, off the caller's path (but for Audited acks): writes the entries of every chunk applied so far in one
     // audit batch, up to MaxAuditBatchSize records, so its batches grow with the backlog and the audit store's per-commit
-    // cost is shared by more entries the further it falls behind; the lag gate bounds how far that is. Audit store
+    // cost is shared by more entries the further it falls behind; the lag gate bounds how far that is. When no write of the
+    // batch waits for its entry it first gathers (up to AuditGatherRecords records or AuditGatherTime): at 64 callers the
+    // applied chunks arrive as one wave of ~64 every few milliseconds, and an append per wave rewrote the same last pages
+    // of every B-tree of the audit store each time (README, "Audit batches gathered off the caller's path"). Audit store
     // failures are absorbed by the coordinator (WARN + backfill) and never fail a write; an exception the coordinator
     // does not absorb (a bug building the entries) ends the loop and faults the pipeline (RunStage).
     private async Task AuditLoopAsync(CancellationToken cancellationToken)
@@ -22,15 +26,32 @@ internal sealed partial class WritePipeline
             chunks.Clear();
             records.Clear();
             results.Clear();
-            while (records.Count < _options.MaxAuditBatchSize && reader.TryRead(out var chunk))
+            var awaited = false;
+            var gatherUntil = 0L;
+            while (true)
             {
-                chunks.Add(chunk);
-                foreach (var write in chunk.Writes)
+                while (records.Count < _options.MaxAuditBatchSize && reader.TryRead(out var chunk))
                 {
-                    records.Add(write.Record!);
+                    chunks.Add(chunk);
+                    foreach (var write in chunk.Writes)
+                    {
+                        records.Add(write.Record!);
+                        awaited |= write.Ack == AckLevel.Audited;
+                    }
+
+                    results.AddRange(chunk.Results);
                 }
 
-                results.AddRange(chunk.Results);
+                if (awaited || records.Count >= _options.AuditGatherRecords || _options.AuditGatherTime <= TimeSpan.Zero)
+                {
+                    break;
+                }
+
+                gatherUntil = gatherUntil == 0 ? _time.GetTimestamp() + (long)(_options.AuditGatherTime.TotalSeconds * _time.TimestampFrequency) : gatherUntil;
+                if (!await MoreToGatherAsync(reader, gatherUntil, cancellationToken))
+                {
+                    break;
+                }
             }
 
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -53,6 +74,21 @@ internal sealed partial class WritePipeline
 
             _lag.Release();
         }
+    }
+
+    // Lets applied chunks gather for up to 2 ms more (the deadline's rest if shorter), then says whether to look again:
+    // false when the deadline passed, or when the stage is draining (the channel completed), so a stop never waits for a
+    // gather. A short sleep, not a wake-up per arriving chunk: at 64 callers a wave arrives every few milliseconds anyway.
+    private async ValueTask<bool> MoreToGatherAsync(ChannelReader<AppliedChunk> reader, long until, CancellationToken cancellationToken)
+    {
+        var remaining = until - _time.GetTimestamp();
+        if (remaining <= 0 || reader.Completion.IsCompleted)
+        {
+            return false;
+        }
+
+        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2, (double)remaining * 1000 / _time.TimestampFrequency)), _time, cancellationToken);
+        return !reader.Completion.IsCompleted;
     }
 
     // Periodic backfill while running: only does work when an audit write failed.

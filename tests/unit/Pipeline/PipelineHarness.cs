@@ -13,7 +13,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
 {
     public PipelineHarness(
         InMemoryWal? wal = null, InMemoryDbWriter? db = null, InMemoryAuditSink? audit = null, Nv.Audit.Outbox.PendingAuditEntries? pending = null,
-        AckLevel ack = AckLevel.Audited, Action<PipelineOptions>? configure = null)
+        AckLevel ack = AckLevel.Audited, Action<PipelineOptions>? configure = null, TimeProvider? time = null)
     {
         Wal = wal ?? new InMemoryWal();
         Db = db ?? new InMemoryDbWriter();
@@ -32,7 +32,7 @@ internal sealed class PipelineHarness : IAsyncDisposable
         configure?.Invoke(settings);
         var options = Options.Create(settings);
         Coordinator = new AuditCoordinator(Wal, Db, Audit, AuditLogger, pending);
-        Pipeline = new WritePipeline(Wal, Db, Coordinator, options, PipelineLogger);
+        Pipeline = new WritePipeline(Wal, Db, Coordinator, options, PipelineLogger, time);
         Replayer = new BootReplayer(Wal, Db, Coordinator, options, new FakeLogger<BootReplayer>());
     }
 
