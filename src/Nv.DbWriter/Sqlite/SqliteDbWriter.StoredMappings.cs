@@ -20,7 +20,7 @@ internal sealed partial class SqliteDbWriter
             using (var select = connection.CreateCommand())
             {
                 select.Transaction = transaction;
-                select.CommandText = $"SELECT key FROM _nv_meta WHERE key LIKE '{EntitySubjects.PassPrefix}%'";
+                select.CommandText = $"SELECT key FROM _nv_meta WHERE key >= '{EntitySubjects.PassPrefix}' AND key < '{EntitySubjects.PassEnd}'";
                 using var reader = select.ExecuteReader();
                 while (reader.Read())
                 {

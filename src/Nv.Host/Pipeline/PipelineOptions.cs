@@ -84,12 +84,14 @@ public sealed class PipelineOptions
 
     /// <summary>Off the caller's path, the audit stage gathers a batch of at least this many records before it appends
     /// (unless <see cref="AuditGatherTime"/> passes first, or a write of the batch waits for its entry: an
-    /// <see cref="AckLevel.Audited"/> caller never waits for a gather), so the audit store's per-commit cost is shared by
-    /// more entries. 1 appends whatever has arrived at once.</summary>
+    /// <see cref="AckLevel.Audited"/> caller waits at most one 2 ms step of the gather), so the audit store's per-commit
+    /// cost is shared by more entries. 1 appends whatever has arrived at once. At most <see cref="MaxAuditBatchSize"/> and
+    /// <see cref="MaxLagRecords"/> count (a gather never waits for records the lag gate holds back).</summary>
     public int AuditGatherRecords { get; set; } = 512;
 
     /// <summary>The longest the audit stage waits to gather <see cref="AuditGatherRecords"/> records (it adds at most this
-    /// to how far the trail trails the database, well inside <see cref="MaxLagTime"/>). Zero appends at once.</summary>
+    /// to how far the trail trails the database; at most a quarter of <see cref="MaxLagTime"/> counts). Zero appends at
+    /// once.</summary>
     public TimeSpan AuditGatherTime { get; set; } = TimeSpan.FromMilliseconds(25);
 
     /// <summary>How often the stores are made durable (a sync of each SQLite store; nothing to do on MongoDB). Only durable

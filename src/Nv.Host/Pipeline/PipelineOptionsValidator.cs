@@ -88,14 +88,14 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
             errors.Add("Nv:Pipeline:MaxAuditBatchSize must be between 1 and 65536.");
         }
 
-        if (options.AuditGatherRecords < 1 || options.AuditGatherRecords > options.MaxAuditBatchSize)
+        if (options.AuditGatherRecords < 1)
         {
-            errors.Add("Nv:Pipeline:AuditGatherRecords must be between 1 and MaxAuditBatchSize.");
+            errors.Add("Nv:Pipeline:AuditGatherRecords must be at least 1.");
         }
 
-        if (options.AuditGatherTime < TimeSpan.Zero || options.AuditGatherTime > TimeSpan.FromSeconds(1) || options.AuditGatherTime >= options.MaxLagTime)
+        if (options.AuditGatherTime < TimeSpan.Zero || options.AuditGatherTime > TimeSpan.FromSeconds(1))
         {
-            errors.Add("Nv:Pipeline:AuditGatherTime must be between 0 and 1 second, and shorter than MaxLagTime.");
+            errors.Add("Nv:Pipeline:AuditGatherTime must be between 0 and 1 second.");
         }
 
         if (options.DurablePointInterval <= TimeSpan.Zero || options.DurablePointInterval > TimeSpan.FromMinutes(1))

@@ -21,6 +21,9 @@ internal sealed partial class WritePipeline
         var chunks = new List<AppliedChunk>();
         var records = new List<WalRecord>();
         var results = new List<ApplyResult>();
+        // A gather never waits for more than a batch holds or the lag gate lets through, nor long against the lag bound.
+        var gatherRecords = Math.Min(_options.AuditGatherRecords, Math.Min(_options.MaxAuditBatchSize, _options.MaxLagRecords));
+        var gatherTime = TimeSpan.FromTicks(Math.Min(_options.AuditGatherTime.Ticks, _options.MaxLagTime.Ticks / 4));
         while (await reader.WaitToReadAsync(cancellationToken))
         {
             chunks.Clear();
@@ -42,12 +45,12 @@ internal sealed partial class WritePipeline
                     results.AddRange(chunk.Results);
                 }
 
-                if (awaited || records.Count >= _options.AuditGatherRecords || _options.AuditGatherTime <= TimeSpan.Zero)
+                if (awaited || records.Count >= gatherRecords || gatherTime <= TimeSpan.Zero)
                 {
                     break;
                 }
 
-                gatherUntil = gatherUntil == 0 ? _time.GetTimestamp() + (long)(_options.AuditGatherTime.TotalSeconds * _time.TimestampFrequency) : gatherUntil;
+                gatherUntil = gatherUntil == 0 ? _time.GetTimestamp() + (long)(gatherTime.TotalSeconds * _time.TimestampFrequency) : gatherUntil;
                 if (!await MoreToGatherAsync(reader, gatherUntil, cancellationToken))
                 {
                     break;
@@ -81,13 +84,13 @@ internal sealed partial class WritePipeline
     // gather. A short sleep, not a wake-up per arriving chunk: at 64 callers a wave arrives every few milliseconds anyway.
     private async ValueTask<bool> MoreToGatherAsync(ChannelReader<AppliedChunk> reader, long until, CancellationToken cancellationToken)
     {
-        var remaining = until - _time.GetTimestamp();
-        if (remaining <= 0 || reader.Completion.IsCompleted)
+        var remainingMs = (double)(until - _time.GetTimestamp()) * 1000 / _time.TimestampFrequency;
+        if (remainingMs < 1 || reader.Completion.IsCompleted)
         {
-            return false;
+            return false; // under a millisecond left: a shorter delay would complete at once and spin
         }
 
-        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2, (double)remaining * 1000 / _time.TimestampFrequency)), _time, cancellationToken);
+        await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2, remainingMs)), _time, cancellationToken);
         return !reader.Completion.IsCompleted;
     }
 

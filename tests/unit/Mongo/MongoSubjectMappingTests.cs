@@ -98,11 +98,12 @@ public sealed class MongoSubjectMappingTests
         writer.FailBefore = static step => step == "map-stored-entities";
         await Assert.ThrowsAsync<DbWriterException>(() => writer.MapStoredEntitiesAsync([OrderToCustomer], Ct));
         Assert.Null(await writer.FindEntitySubjectAsync("Order", "o1", Ct));
+        Assert.Equal("Customer/c1", Assert.Single(await writer.FindKeysAsync([keys[0].KeyId], Ct)).Subject); // handed over first
         await using var restarted = mongo.Reopen();
         var result = Assert.Single(await restarted.MapStoredEntitiesAsync([OrderToCustomer], Ct));
         Assert.Equal((2, 1, false), (result.Mapped, result.Unnamed, result.AlreadyDone));
         Assert.Equal("Customer/c1", await restarted.FindEntitySubjectAsync("Order", "o1", Ct));
-        Assert.Equal([keys[0].KeyId, keys[2].KeyId], (await restarted.FindSubjectKeysAsync(["Customer/c1"], Ct)).Select(k => k.KeyId).Order());
+        Assert.Equal(new[] { keys[0].KeyId, keys[2].KeyId }.Order(), (await restarted.FindSubjectKeysAsync(["Customer/c1"], Ct)).Select(k => k.KeyId).Order());
         Assert.True(Assert.Single(await restarted.MapStoredEntitiesAsync([OrderToCustomer], Ct)).AlreadyDone);
 
         // An update naming o2's customer hands its own key over; a create reusing the deleted o4's id does not.

@@ -16,18 +16,20 @@ public sealed class AuditGatherTests
 
     // The audit stage sleeps in steps of 2 ms of the pipeline's clock while it gathers: a fake clock that is not advanced
     // holds it there, so what it appends before the clock moves past the gather's deadline shows why it appended.
-    private static PipelineHarness Harness(FakeTimeProvider time, int records) => new(ack: AckLevel.Applied, time: time, configure: o =>
+    private static PipelineHarness Harness(FakeTimeProvider time, int records, int maxBatch) => new(ack: AckLevel.Applied, time: time, configure: o =>
     {
         o.AuditGatherRecords = records;
+        o.MaxAuditBatchSize = maxBatch;
         o.AuditGatherTime = TimeSpan.FromSeconds(1);
+        o.MaxLagTime = TimeSpan.FromSeconds(10); // a quarter of it bounds the gather
     });
 
     // Runs a test on a harness with a fake clock, and stops it while moving that clock: a stage asleep in a gather would
     // otherwise never see the stop, and a failing test would hang instead of failing.
-    private static async Task WithFakeClock(int records, Func<PipelineHarness, FakeTimeProvider, Task> test)
+    private static async Task WithFakeClock(int records, Func<PipelineHarness, FakeTimeProvider, Task> test, int maxBatch = 8192)
     {
         var time = new FakeTimeProvider();
-        var h = Harness(time, records);
+        var h = Harness(time, records, maxBatch);
         try
         {
             h.Pipeline.Start();
@@ -71,7 +73,7 @@ public sealed class AuditGatherTests
         time.Advance(TimeSpan.FromMilliseconds(990));
         await Task.Delay(100, Ct);
         Assert.Empty(h.Audit.Entries); // 990 ms of its clock: still gathering
-        await AdvanceUntil(time, () => h.Audit.Entries.Count == 3, TimeSpan.FromMilliseconds(50));
+        await AdvanceUntil(time, () => h.Audit.Entries.Count == 3, TimeSpan.FromMilliseconds(200));
     });
 
     [Fact]
@@ -84,8 +86,9 @@ public sealed class AuditGatherTests
 
         await Task.Delay(100, Ct);
         var audited = h.Pipeline.WriteAsync(Write("u1", "e9", AckLevel.Audited), Ct);
-        // The next step of the gather's sleep reads it and appends: a few ms of the clock, not the gather's second.
-        await AdvanceUntil(time, () => audited.IsCompleted, TimeSpan.FromMilliseconds(20));
+        // The next step of the gather's sleep reads it and appends: a few ms of the clock (200 allowed while it passes the
+        // commit and apply stages in real time), not the gather's second.
+        await AdvanceUntil(time, () => audited.IsCompleted, TimeSpan.FromMilliseconds(200));
         Assert.Equal(WriteStatus.Applied, (await audited).Status);
         Assert.Equal(4, h.Audit.Entries.Count);
     });
@@ -98,7 +101,7 @@ public sealed class AuditGatherTests
             await h.Pipeline.WriteAsync(Write("a" + i, "e" + i, AckLevel.Applied), Ct);
         }
 
-        await AdvanceUntil(time, () => h.Audit.Entries.Count == 4, TimeSpan.FromMilliseconds(20));
+        await AdvanceUntil(time, () => h.Audit.Entries.Count == 4, TimeSpan.FromMilliseconds(200));
     });
 
     [Fact]
@@ -122,11 +125,24 @@ public sealed class AuditGatherTests
         Assert.Equal(3, sink.Entries.Count);
     }
 
+    [Fact]
+    public Task A_gather_never_waits_for_more_records_than_a_batch_holds() => WithFakeClock(100, async (h, time) =>
+    {
+        // MaxAuditBatchSize 2 (set below): two records are a full gather, appended without waiting for the gather time.
+        for (var i = 0; i < 2; i++)
+        {
+            await h.Pipeline.WriteAsync(Write("a" + i, "e" + i, AckLevel.Applied), Ct);
+        }
+
+        await AdvanceUntil(time, () => h.Audit.Entries.Count == 2, TimeSpan.FromMilliseconds(200));
+    }, maxBatch: 2);
+
     [Theory]
     [InlineData(512, 25, true)]
     [InlineData(1, 0, true)] // no gather
+    [InlineData(9000, 25, true)] // more than MaxAuditBatchSize (8,192): a batch's worth counts
+    [InlineData(512, 1000, true)] // a quarter of MaxLagTime counts
     [InlineData(0, 25, false)]
-    [InlineData(9000, 25, false)] // more than MaxAuditBatchSize (8,192)
     [InlineData(512, -1, false)]
     [InlineData(512, 1001, false)]
     public void The_gather_settings_are_validated(int records, int milliseconds, bool valid)
