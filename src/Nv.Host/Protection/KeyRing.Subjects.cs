@@ -211,8 +211,9 @@ internal sealed partial class KeyRing
                 {
                     // A key held under a mapped entity's own subject that the store no longer holds was destroyed; one read
                     // since the store was asked is forgotten too (read again when needed), since it may have been.
-                    var own = !string.Equals(entry.Subject, subject, StringComparison.Ordinal) && HeldUnderMappedEntity(entry);
-                    var gone = own ? !kept.Contains(id) : string.Equals(entry.Subject, subject, StringComparison.Ordinal) && !alive.Contains(id);
+                    var ofErased = string.Equals(entry.Subject, subject, StringComparison.Ordinal);
+                    var own = !ofErased && (handed.Contains(id) || HeldUnderMappedEntity(entry));
+                    var gone = ofErased ? !alive.Contains(id) : own && !kept.Contains(id);
                     if (gone && !_pending.ContainsKey(id))
                     {
                         Forget(id);

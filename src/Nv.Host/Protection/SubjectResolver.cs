@@ -92,11 +92,9 @@ internal sealed class SubjectResolver
     }
 
     /// <summary>Splits a subject back into (type, id).</summary>
-    public static (string DtoType, string EntityId) Split(string subject)
-    {
-        var slash = subject.IndexOf('/', StringComparison.Ordinal);
-        return slash <= 0 ? throw new FormatException(string.Create(CultureInfo.InvariantCulture, $"'{subject}' is not a subject.")) : (subject[..slash], subject[(slash + 1)..]);
-    }
+    public static (string DtoType, string EntityId) Split(string subject) => TypeOf(subject) is { } type
+        ? (type, subject[(type.Length + 1)..])
+        : throw new FormatException(string.Create(CultureInfo.InvariantCulture, $"'{subject}' is not a subject."));
 
     /// <summary>Whether a record with this operation carries a payload to seal.</summary>
     public static bool Seals(WalOperation operation) => operation is WalOperation.Create or WalOperation.Update or WalOperation.Delete;
