@@ -96,7 +96,7 @@ internal sealed partial class SqliteDbWriter
         var started = Stopwatch.GetTimestamp();
         var first = batch[0].Lsn.Value;
         var last = batch[^1].Lsn.Value;
-        SqliteTable[] tables;
+        SqliteTable?[] tables;
         var firstTable = new int[batch.Count];
         try
         {
@@ -134,7 +134,7 @@ internal sealed partial class SqliteDbWriter
                 var record = batch[i];
                 var result = record.Operation switch
                 {
-                    WalOperation.Batch => ApplyBatch(new ArraySegment<SqliteTable>(tables, firstTable[i], record.Items!.Count), record, resolvedThrough,
+                    WalOperation.Batch => ApplyBatch(new ArraySegment<SqliteTable?>(tables, firstTable[i], record.Items!.Count), record, resolvedThrough,
                         ref maxResolutionLsn, ref advance),
                     WalOperation.Erase or WalOperation.AuditEvent => ApplyOne(null, record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction),
                     _ => ApplyOne(tables[firstTable[i]], record, resolvedThrough, ref maxResolutionLsn, ref advance, transaction),
@@ -237,11 +237,15 @@ internal sealed partial class SqliteDbWriter
             return ResolveAuditEvent(record, resolvedThrough, ref maxResolutionLsn, ref advance);
         }
 
-        // 2. Decide against the current row, read in this transaction.
-        var exists = table!.TryRead(record.EntityId, out var document, out var storedLsn, out var deleted);
+        // 2. Decide against the current row, read in this transaction. A type without a table (its name differs only in
+        // case from a stored one: ResolveTables) cannot be stored, deterministically.
+        byte[]? document = null;
+        long storedLsn = 0;
+        var deleted = false;
+        var exists = table is not null && table.TryRead(record.EntityId, out document, out storedLsn, out deleted);
         var live = exists && !deleted;
         var before = live ? document : null;
-        var (status, reason) = ApplyRules.Decide(record, exists, live, storedLsn);
+        var (status, reason) = table is null ? (ApplyStatus.Rejected, RejectReason.Unstorable) : ApplyRules.Decide(record, exists, live, storedLsn);
         if (status == ApplyStatus.AlreadyApplied)
         {
             // Page-LSN rule: a later record already wrote this slot; this one is superseded and its before image unknown.
@@ -251,11 +255,11 @@ internal sealed partial class SqliteDbWriter
         {
             if (record.Operation == WalOperation.Delete)
             {
-                table.Write(record.EntityId, default, tombstone: true, lsn, record.ReplayKey, record.Id);
+                table!.Write(record.EntityId, default, tombstone: true, lsn, record.ReplayKey, record.Id);
             }
             else
             {
-                table.Write(record.EntityId, SerializePayload(record.Payload), tombstone: false, lsn, record.ReplayKey, record.Id);
+                table!.Write(record.EntityId, SerializePayload(record.Payload), tombstone: false, lsn, record.ReplayKey, record.Id);
             }
         }
 
@@ -280,7 +284,9 @@ internal sealed partial class SqliteDbWriter
             RejectReason = reason,
             Before = SqliteJson.ParseOrNull(before),
             After = status is ApplyStatus.Rejected ? null : ApplyRules.AfterImage(record),
-            Error = reason == RejectReason.None ? null : ApplyRules.Describe(record, reason, exists ? storedLsn : null),
+            Error = reason == RejectReason.None ? null
+                : table is null ? CaseCollision(EnsureOpen(), record.DtoType)
+                : ApplyRules.Describe(record, reason, exists ? storedLsn : null),
         };
     }
 

@@ -9,7 +9,7 @@ internal sealed partial class SqliteDbWriter
     // and only a batch that applies writes anything, so a rejected batch leaves no trace but its resolution. The item
     // writes, the resolution and its batch row commit with the rest of the chunk or not at all: SQLite's atomic commit is
     // what makes the batch all-or-nothing, also against a crash half-way through the items (mid-batch-apply).
-    private ApplyResult ApplyBatch(ArraySegment<SqliteTable> tables, WalRecord record, long resolvedThrough, ref long maxResolutionLsn, ref bool advance)
+    private ApplyResult ApplyBatch(ArraySegment<SqliteTable?> tables, WalRecord record, long resolvedThrough, ref long maxResolutionLsn, ref bool advance)
     {
         var lsn = record.Lsn.Value;
         if (lsn <= maxResolutionLsn)
@@ -28,14 +28,23 @@ internal sealed partial class SqliteDbWriter
         var items = record.EntityChanges();
         var slots = new (bool Exists, bool Live, long StoredLsn)[items.Count];
         var befores = new byte[]?[items.Count];
+        var unstorable = -1; // the first item whose type has no table (ResolveTables): the batch cannot be stored
         for (var i = 0; i < items.Count; i++)
         {
-            var exists = tables[i].TryRead(items[i].EntityId, out var document, out var storedLsn, out var deleted);
+            if (tables[i] is not { } table)
+            {
+                unstorable = i;
+                break;
+            }
+
+            var exists = table.TryRead(items[i].EntityId, out var document, out var storedLsn, out var deleted);
             slots[i] = (exists, exists && !deleted, storedLsn);
             befores[i] = exists && !deleted ? document : null;
         }
 
-        var decision = ApplyRules.DecideBatch(items, i => slots[i]);
+        var decision = unstorable >= 0
+            ? new BatchDecision(ApplyStatus.Rejected, RejectReason.Unstorable, unstorable, new ApplyStatus[items.Count], null)
+            : ApplyRules.DecideBatch(items, i => slots[i]);
         byte[]? itemsJson = null;
         if (decision.Status == ApplyStatus.Applied)
         {
@@ -55,11 +64,11 @@ internal sealed partial class SqliteDbWriter
 
                 if (item.Operation == WalOperation.Delete)
                 {
-                    tables[i].Write(item.EntityId, default, tombstone: true, lsn, item.ReplayKey, item.Id);
+                    tables[i]!.Write(item.EntityId, default, tombstone: true, lsn, item.ReplayKey, item.Id);
                 }
                 else
                 {
-                    tables[i].Write(item.EntityId, SerializePayload(item.Payload), tombstone: false, lsn, item.ReplayKey, item.Id);
+                    tables[i]!.Write(item.EntityId, SerializePayload(item.Payload), tombstone: false, lsn, item.ReplayKey, item.Id);
                 }
             }
 
@@ -99,7 +108,10 @@ internal sealed partial class SqliteDbWriter
                 Status = ApplyStatus.Rejected,
                 RejectReason = decision.Reason,
                 FailedItem = failed,
-                Error = ApplyRules.DescribeBatch(items, failed, decision.Reason, decision.FailedStoredLsn),
+                Error = unstorable >= 0
+                    ? string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"Batch item {failed}: {CaseCollision(EnsureOpen(), items[failed].DtoType)} Nothing of the batch was written.")
+                    : ApplyRules.DescribeBatch(items, failed, decision.Reason, decision.FailedStoredLsn),
             };
         }
 

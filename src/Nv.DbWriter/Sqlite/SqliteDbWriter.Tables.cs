@@ -36,11 +36,16 @@ internal sealed partial class SqliteDbWriter
 
     /// <summary>Maps each dtoType to its table, creating missing tables first (outside the batch transaction: an empty
     /// table is schema, not data, and the table cache never has to be undone after a rollback).</summary>
-    /// <exception cref="ArgumentException">A dtoType differs only in case from an existing or another new one.</exception>
-    private SqliteTable[] ResolveTables(SqliteConnection connection, List<string> dtoTypes)
+    /// <remarks>A dtoType that differs only in case from an existing table, or from another new one met earlier in LSN
+    /// order, has no table (null): SQLite's table names are case-insensitive. The pipeline refuses such a write before the
+    /// WAL (<see cref="CheckDtoType"/>), but two new spellings can race there, and a WAL written before that check may
+    /// hold one: the record is rejected as unstorable (ApplyOne, ApplyBatch), the same way at every replay, since the
+    /// first spelling in LSN order always owns the table.</remarks>
+    private SqliteTable?[] ResolveTables(SqliteConnection connection, List<string> dtoTypes)
     {
-        var tables = new SqliteTable[dtoTypes.Count];
+        var tables = new SqliteTable?[dtoTypes.Count];
         List<string>? missing = null;
+        HashSet<string>? collided = null;
         for (var i = 0; i < dtoTypes.Count; i++)
         {
             var dtoType = dtoTypes[i];
@@ -50,18 +55,12 @@ internal sealed partial class SqliteDbWriter
                 continue;
             }
 
-            if (missing?.Contains(dtoType, StringComparer.Ordinal) == true)
+            if (missing?.Contains(dtoType, StringComparer.Ordinal) == true || collided?.Contains(dtoType) == true)
             {
                 continue;
             }
 
-            var pending = missing?.Find(m => string.Equals(m, dtoType, StringComparison.OrdinalIgnoreCase));
-            if (pending is not null)
-            {
-                throw CaseCollision(dtoType, pending);
-            }
-
-            var existing = FindTableName(connection, dtoType);
+            var existing = missing?.Find(m => string.Equals(m, dtoType, StringComparison.OrdinalIgnoreCase)) ?? FindTableName(connection, dtoType);
             if (existing is null)
             {
                 (missing ??= []).Add(dtoType);
@@ -72,7 +71,7 @@ internal sealed partial class SqliteDbWriter
             }
             else
             {
-                throw CaseCollision(dtoType, existing);
+                (collided ??= new HashSet<string>(StringComparer.Ordinal)).Add(dtoType);
             }
         }
 
@@ -95,7 +94,7 @@ internal sealed partial class SqliteDbWriter
 
         for (var i = 0; i < dtoTypes.Count; i++)
         {
-            tables[i] ??= _tables[dtoTypes[i]];
+            tables[i] ??= _tables.GetValueOrDefault(dtoTypes[i]);
         }
 
         return tables;
@@ -147,6 +146,45 @@ internal sealed partial class SqliteDbWriter
         return names;
     }
 
-    private static ArgumentException CaseCollision(string dtoType, string existing) => new(
-        $"dtoType '{dtoType}' differs only in case from '{existing}'; SQLite table names are case-insensitive, so it is refused.");
+    /// <summary>Refuses, before the WAL, a dtoType that differs only in case from an existing table (SQLite's table names
+    /// are case-insensitive). Reads the schema on a reader connection; spellings found to be a table's own are remembered.
+    /// A store that cannot be read answers null here: the apply decides.</summary>
+    public DbWriterRefusal? CheckDtoType(string dtoType)
+    {
+        if (_storedDtoTypes.ContainsKey(dtoType))
+        {
+            return null;
+        }
+
+        string? existing;
+        try
+        {
+            using var connection = OpenReader();
+            existing = FindTableName(connection, dtoType);
+        }
+        catch (Exception ex) when (ex is SqliteException or InvalidOperationException or ObjectDisposedException)
+        {
+            return null;
+        }
+
+        if (existing is null)
+        {
+            return null; // a new type (not remembered: another spelling may still create the table first)
+        }
+
+        if (string.Equals(existing, dtoType, StringComparison.Ordinal))
+        {
+            _storedDtoTypes.TryAdd(dtoType, 0);
+            return null;
+        }
+
+        return new DbWriterRefusal(string.Empty, CaseCollision(dtoType, existing), IsTooLarge: false);
+    }
+
+    /// <summary>Why a record of a dtoType without a table (see <see cref="ResolveTables"/>) is rejected.</summary>
+    private static string CaseCollision(SqliteConnection connection, string dtoType) =>
+        CaseCollision(dtoType, FindTableName(connection, dtoType) ?? "another spelling");
+
+    private static string CaseCollision(string dtoType, string existing) =>
+        $"dtoType '{dtoType}' differs only in case from the stored type '{existing}'; SQLite table names are case-insensitive, so it cannot be stored.";
 }

@@ -44,6 +44,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
     private readonly ILogger _logger;
     private readonly DbWriterMetrics _metrics;
     private readonly Dictionary<string, SqliteTable> _tables = new(StringComparer.Ordinal);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _storedDtoTypes = new(StringComparer.Ordinal); // CheckDtoType's
     private readonly ArrayBufferWriter<byte> _payloadBuffer = new(4096);
     private readonly Utf8JsonWriter _payloadWriter;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _knownTables = new(StringComparer.Ordinal);

@@ -168,6 +168,8 @@ internal sealed class BatchHandler
                 name + " names a version (ifMatch) the entity is not at; read it again and retry. Nothing of the batch was written.", ext),
             RejectReason.PreconditionFailed => Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.ConcurrentModification,
                 "Concurrent modification", name + " patched an entity that changed between the read and the write; nothing was lost or written. Retry with a new X-Request-Id.", ext),
+            RejectReason.Unstorable => Problems.Create(context, StatusCodes.Status422UnprocessableEntity, ProblemTypes.Unstorable,
+                "The database cannot store an item", outcome.Detail ?? name + " cannot be stored by the database; nothing of the batch was written.", ext),
             _ => Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.AlreadyExists, "Rejected",
                 outcome.Detail ?? name + " was rejected by the database; nothing of the batch was written.", ext),
         };

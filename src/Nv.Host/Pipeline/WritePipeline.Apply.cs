@@ -153,7 +153,10 @@ internal sealed partial class WritePipeline
                 Status = rejected ? WriteStatus.Rejected : WriteStatus.Applied,
                 Lsn = write.Record!.Lsn,
                 RejectReason = result.RejectReason,
-                Detail = rejected ? DescribeRejection(result.RejectReason, result.FailedItem) : null,
+                // What the store cannot hold, it says (a retry answered from the stored outcome gets the general reason).
+                Detail = !rejected ? null
+                    : result.RejectReason == RejectReason.Unstorable && result.Error is { } why ? why
+                    : DescribeRejection(result.RejectReason, result.FailedItem),
                 FailedItem = result.FailedItem,
                 RecordId = write.Record.Id,
             });

@@ -109,6 +109,11 @@ internal sealed partial class WritePipeline
                 }
             }
 
+            if (_db.CheckDtoType(item.DtoType) is { } unknownType)
+            {
+                throw new WriteValidationException(string.Create(CultureInfo.InvariantCulture, $"items/{i}/dtoType"), unknownType.Reason);
+            }
+
             if (operation != WalOperation.Delete)
             {
                 // As for single writes (WritePipeline.Storable.cs): one canonical form of numbers, and what the writer cannot

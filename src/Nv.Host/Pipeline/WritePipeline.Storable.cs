@@ -10,6 +10,12 @@ internal sealed partial class WritePipeline
     // payload. What it cannot store is refused here (400/413, nothing written) rather than rejected after it is durable.
     private WriteRequest PrepareForWal(WriteRequest request)
     {
+        if (request.Operation is WalOperation.Create or WalOperation.Update or WalOperation.Delete
+            && _db.CheckDtoType(request.DtoType) is { } unknownType)
+        {
+            throw new WriteValidationException("dtoType", unknownType.Reason);
+        }
+
         if (request.Operation == WalOperation.Delete)
         {
             return request with { Payload = EmptyObject };

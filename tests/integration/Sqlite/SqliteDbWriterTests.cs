@@ -93,16 +93,50 @@ public sealed class SqliteDbWriterTests : IDisposable
     }
 
     [Fact]
-    public async Task DtoTypes_that_differ_only_in_case_are_refused()
+    public async Task DtoTypes_that_differ_only_in_case_are_rejected_as_unstorable_the_same_way_at_every_replay()
     {
+        // SQLite's table names are case-insensitive. Such a record used to throw out of ApplyAsync, which faulted the
+        // pipeline and made boot replay retry it for ever (the host never became ready): now it is an outcome.
         await using var writer = Open();
         await writer.ApplyAsync([Create(1, "o1", """{"v":1}""", dtoType: "Order")], Ct);
+        WalRecord[] chunk =
+        [
+            Create(2, "o1", "{}", dtoType: "ORDER"),
+            Create(3, "a", "{}", dtoType: "Invoice"),
+            Create(4, "b", "{}", dtoType: "invoice"), // a second new spelling in the same chunk: the first in LSN order owns the table
+            BatchRecords.Batch(5, BatchRecords.Create(5, 0, "ok", "{}", dtoType: "Order"), BatchRecords.Delete(5, 1, "o1", dtoType: "oRdEr")),
+            Create(6, "o2", "{}", dtoType: "Order"),
+        ];
 
-        await Assert.ThrowsAsync<ArgumentException>(() => writer.ApplyAsync([Create(2, "o1", "{}", dtoType: "ORDER")], Ct));
-        await Assert.ThrowsAsync<ArgumentException>(() =>
-            writer.ApplyAsync([Create(2, "a", "{}", dtoType: "Invoice"), Create(3, "b", "{}", dtoType: "invoice")], Ct));
-        Assert.Null(await writer.GetAsync("ORDER", "o1", Ct));
-        Assert.Equal(new Lsn(1), await writer.GetResolvedThroughAsync(Ct));
+        for (var attempt = 0; attempt < 2; attempt++) // the second time: replay finds the stored outcomes
+        {
+            var results = await writer.ApplyAsync(chunk, Ct);
+            var applied = attempt == 0 ? ApplyStatus.Applied : ApplyStatus.AlreadyApplied;
+            Assert.Equal(
+                [ApplyStatus.Rejected, applied, ApplyStatus.Rejected, ApplyStatus.Rejected, applied],
+                results.Select(static r => r.Status));
+            Assert.All(new[] { results[0], results[2], results[3] }, static r => Assert.Equal(RejectReason.Unstorable, r.RejectReason));
+            Assert.Equal(1, results[3].FailedItem);
+            if (attempt == 0)
+            {
+                Assert.Contains("differs only in case from the stored type 'Order'", results[0].Error, StringComparison.Ordinal);
+                Assert.Contains("Batch item 1:", results[3].Error, StringComparison.Ordinal);
+            }
+        }
+
+        Assert.NotNull(await writer.GetAsync("Order", "o1", Ct)); // neither the single write nor the batch's delete touched it
+        Assert.Null(await writer.GetAsync("Order", "ok", Ct));
+        Assert.Null(await writer.GetAsync("invoice", "b", Ct));
+        Assert.NotNull(await writer.GetAsync("Invoice", "a", Ct));
+        Assert.Equal(new Lsn(6), await writer.GetResolvedThroughAsync(Ct));
+
+        // Before the WAL the pipeline asks: a stored spelling and a new type pass, another spelling of a stored one does not.
+        IDbWriter check = writer;
+        Assert.Null(check.CheckDtoType("Order"));
+        Assert.Null(check.CheckDtoType("Customer"));
+        var refusal = check.CheckDtoType("ORDER");
+        Assert.NotNull(refusal);
+        Assert.Contains("'Order'", refusal.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
