@@ -20,6 +20,31 @@ internal sealed partial class SqliteAuditSink
         using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(publicKeyPem);
         var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
         await using var connection = await OpenReaderAsync(cancellationToken);
+
+        // Every check reads one snapshot: in WAL mode each statement outside a transaction reads its own, so on a live store
+        // an append between the entry scan and the leaf scan showed as a forged leaf, a checkpoint signed in between as
+        // deleted entries, a prune in between as a gap. (A raw BEGIN: the commands below need no transaction object.)
+        await ExecuteAsync(connection, "BEGIN", cancellationToken);
+        try
+        {
+            return await VerifySnapshotAsync(connection, keyVerifier, options, trees, cancellationToken);
+        }
+        finally
+        {
+            await ExecuteAsync(connection, "COMMIT", CancellationToken.None); // a read transaction: ends it, writes nothing
+        }
+    }
+
+    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private async Task<AuditVerification> VerifySnapshotAsync(SqliteConnection connection, CheckpointVerifier keyVerifier, AuditVerifyOptions? options,
+        Dictionary<string, MerkleTree> trees, CancellationToken cancellationToken)
+    {
         // Chains pruned by retention start after their marker, linking to its hash, with the kept leaves of the pruned prefix.
         var (pruned, prunedProblem) = await LoadPrunedAsync(connection, trees, cancellationToken);
         var verifier = new AuditChainVerifier(pruned);

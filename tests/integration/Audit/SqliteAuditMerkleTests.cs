@@ -48,6 +48,41 @@ public sealed class SqliteAuditMerkleTests : AuditStoreFixture
         return list;
     }
 
+    /// <summary>Verification used to read each part (entries, checkpoints, leaves) in a snapshot of its own, so an append
+    /// between the entry scan and the leaf scan reported a forged leaf on a healthy, live store.</summary>
+    [Fact]
+    public async Task Verify_next_to_a_live_writer_reads_one_snapshot_and_reports_no_tampering()
+    {
+        await Sink.AppendAsync(Entries(200), Ct);
+        using var stop = new CancellationTokenSource();
+        var appends = 0;
+        var writer = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await Sink.AppendAsync(Entries(3), CancellationToken.None);
+                appends++;
+                await Task.Delay(1, CancellationToken.None);
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            for (var i = 0; i < 10; i++)
+            {
+                var result = await Sink.VerifyAsync(Ct);
+                Assert.True(result.IsValid, result.Reason);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await writer;
+        }
+
+        Assert.True(appends > 0, "the writer never appended while verify ran");
+    }
+
     [Fact]
     public async Task Inclusion_and_consistency_proofs_match_independently_computed_roots()
     {
