@@ -108,9 +108,9 @@ internal sealed class ChangeFeed : IChangeFeed
                 }
             }
         }
-        catch (ArgumentOutOfRangeException)
+        catch (WalTruncatedException)
         {
-            throw Gone(from.Lsn);
+            throw Gone(from.Lsn); // truncated between the check and this read
         }
 
         if (expected <= upTo)
@@ -130,6 +130,11 @@ internal sealed class ChangeFeed : IChangeFeed
 
     private static void Add(List<ChangeEvent> changes, WalRecord record, RecordResolution resolution, int fromItem, string? dtoType)
     {
+        if (record.Operation == WalOperation.AuditEvent)
+        {
+            return; // a custom audit event changes no entity: it belongs to the audit trail (role auditor), not to the feed
+        }
+
         var entityChanges = record.EntityChanges();
         for (var i = fromItem; i < entityChanges.Count; i++)
         {

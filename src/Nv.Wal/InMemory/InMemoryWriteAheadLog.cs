@@ -127,8 +127,7 @@ internal sealed class InMemoryWriteAheadLog : IWriteAheadLog
             ObjectDisposedException.ThrowIf(_state == WalState.Disposed, this);
             if (from.Value > 0 && from.Value < _first && _frames.Count > 0)
             {
-                throw new ArgumentOutOfRangeException(nameof(from), from,
-                    $"LSN {from} was truncated from the write-ahead log; the first record held is LSN {_first}.");
+                throw new WalTruncatedException(from, new Lsn(_first)); // as IWriteAheadLog.ReadAsync says (it threw ArgumentOutOfRangeException)
             }
 
             first = Math.Max(from.Value, _first);

@@ -116,6 +116,69 @@ public sealed class ChangeFeedTests
         Assert.Equal(Enumerable.Range(2, 300).Select(i => (long)i), seen);
     }
 
+    /// <summary>Custom audit events used to appear in the feed as "audit-event" changes, their contents opened, for anyone
+    /// with the reader role (they belong to the audit trail, role auditor), and a consumer mirroring their dtoType took
+    /// them for entity writes.</summary>
+    [Fact]
+    public async Task Custom_audit_events_are_not_changes()
+    {
+        await using var h = new PipelineHarness();
+        h.Pipeline.Start();
+        await h.Pipeline.WriteAsync(PipelineHarness.Create("r1", "a") with { DtoType = "Report" }, Ct);
+        await h.Pipeline.RecordAsync(new AuditEventRequest
+        {
+            RequestId = "e2", Category = Nv.Audit.AuditCategory.SystemEvents, Operation = "report-exported", DtoType = "Report", EntityId = "a",
+            After = Json("""{"rows":12}"""),
+        }, Ct);
+        await h.Pipeline.WriteAsync(PipelineHarness.Create("r3", "b") with { DtoType = "Report" }, Ct);
+
+        var changes = await ReadAll(Feed(h), ChangePosition.At(Lsn.None));
+
+        Assert.Equal([("1", "create", "a"), ("3", "create", "b")], changes.Select(c => (c.Id, c.Operation, c.EntityId)));
+        Assert.Equal(["3"], (await ReadAll(Feed(h), ChangePosition.At(new Lsn(2)))).Select(c => c.Id));
+    }
+
+    /// <summary>A truncation between the feed's check and its read of the next page: the consumer hears "gone", as from
+    /// the check. The WAL's read throws WalTruncatedException (the in-memory log threw ArgumentOutOfRangeException, the
+    /// only one the feed caught, so on the FasterLog WAL the exception escaped the stream).</summary>
+    [Fact]
+    public async Task A_truncation_racing_a_following_consumer_is_gone()
+    {
+        await using var wal = WriteAheadLog.CreateInMemory();
+        await using var db = DbWriters.CreateInMemory();
+        var positions = new PipelinePositions();
+        async Task WriteAsync(int i)
+        {
+            var record = await wal.AppendAsync(new WalRecord
+            {
+                Id = Guid.CreateVersion7(), Service = "svc", Version = 1, Timestamp = DateTimeOffset.UtcNow, Operation = WalOperation.Create,
+                DtoType = "Order", EntityId = "o" + i, Payload = Json("{}"), ReplayKey = "test:svc:1:Order:o" + i, RequestId = "r" + i,
+            }, Ct);
+            await wal.FlushAsync(record.Lsn, Ct);
+            await db.ApplyAsync([record], Ct);
+        }
+
+        await WriteAsync(1);
+        positions.AppliedThrough(new Lsn(1));
+        var feed = new ChangeFeed(wal, db, positions, new FakeLogger<ChangeFeed>());
+        await using var consumer = feed.ReadAsync(ChangePosition.At(Lsn.None), new ChangeFeedOptions { Follow = true }, Ct).GetAsyncEnumerator(Ct);
+        Assert.True(await consumer.MoveNextAsync());
+        var next = consumer.MoveNextAsync().AsTask(); // waits for LSN 2 to be applied
+
+        for (var i = 2; i <= 4; i++)
+        {
+            await WriteAsync(i);
+        }
+
+        wal.AdvanceApplied(new Lsn(3));
+        wal.AdvanceAudited(new Lsn(3));
+        Assert.Equal(new Lsn(4), await wal.TruncateAsync(Ct)); // LSN 2, the consumer's next, is gone
+        positions.AppliedThrough(new Lsn(4));
+
+        var gone = await Assert.ThrowsAsync<ChangesGoneException>(() => next.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+        Assert.Equal((new Lsn(2), new Lsn(4)), (gone.Requested, gone.FirstAvailable));
+    }
+
     [Fact]
     public async Task A_position_the_wal_no_longer_holds_is_gone()
     {

@@ -61,7 +61,7 @@ public sealed class InMemoryWriteAheadLogTests
         wal.AdvanceAudited(new Lsn(6));
         Assert.Equal(new Lsn(7), await wal.TruncateAsync(Ct));
         Assert.Equal(new Lsn(7), wal.GetStatistics().FirstLsn);
-        Assert.Throws<ArgumentOutOfRangeException>(() => wal.ReadAsync(new Lsn(3), Ct).GetAsyncEnumerator(Ct).MoveNextAsync().AsTask().GetAwaiter().GetResult());
+        Assert.Throws<WalTruncatedException>(() => wal.ReadAsync(new Lsn(3), Ct).GetAsyncEnumerator(Ct).MoveNextAsync().AsTask().GetAwaiter().GetResult());
         Assert.Equal([7L, 8L, 9L, 10L], (await ReadAll(wal, 7)).Select(r => r.Lsn.Value));
 
         wal.AdvanceApplied(new Lsn(10));
