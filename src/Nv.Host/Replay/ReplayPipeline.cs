@@ -213,9 +213,18 @@ internal sealed class ReplayPipeline
 
                 error = results.Count > 0 ? results[0].Error : "no results";
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (DbWriterException ex) when (ex.IsTransient)
             {
                 error = ex.Message;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Deterministic (a damaged store, an LSN issued twice, a record the writer refuses): retrying it for ever
+                // kept the host from ever becoming ready, with only a retry warning to say why. It stops the replay, as the
+                // live pipeline's apply stage faults on it.
+                throw new InvalidOperationException(
+                    string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"Replay cannot apply the records from lsn {batch[0].Lsn.Value} to {batch[^1].Lsn.Value}: {ex.Message}"), ex);
             }
 
             if (maxRetries is { } max && attempt >= max)

@@ -30,6 +30,39 @@ public sealed class BootReplayerTests
         Assert.Equal(9, h.Audit.Entries.Count);
     }
 
+    /// <summary>Boot replay retried every failure as if the database were briefly down (a host started with no retry
+    /// limit): a deterministic one kept the host from ever becoming ready.</summary>
+    [Fact]
+    public async Task A_failure_the_writer_calls_permanent_stops_the_replay_instead_of_retrying_for_ever()
+    {
+        var wal = await WalWithAsync(Creates(3));
+        var db = new InMemoryDbWriter { ApplyFailure = new Nv.DbWriter.DbWriterException("database disk image is malformed", isTransient: false) };
+        await using var h = new PipelineHarness(wal, db);
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: null, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct));
+
+        Assert.Contains("database disk image is malformed", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("lsn 1", failure.Message, StringComparison.Ordinal);
+        Assert.Equal(0, db.ApplyCalls); // none applied
+    }
+
+    [Fact]
+    public async Task A_transient_failure_is_retried_until_the_database_is_back()
+    {
+        var wal = await WalWithAsync(Creates(3));
+        var db = new InMemoryDbWriter { ApplyFailure = new Nv.DbWriter.DbWriterException("database is locked", isTransient: true) };
+        await using var h = new PipelineHarness(wal, db);
+
+        var replay = h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: null, Ct);
+        await Task.Delay(300, Ct); // a few retries (the first pauses are short)
+        Assert.False(replay.IsCompleted);
+
+        db.ApplyFailure = null;
+        var summary = await replay.WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        Assert.Equal(3, summary.Replayed);
+    }
+
     [Fact]
     public async Task Every_replay_may_defer_the_audit_indexes_for_the_records_past_the_audited_position_and_builds_them_at_its_end()
     {
