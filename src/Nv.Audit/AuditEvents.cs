@@ -50,7 +50,8 @@ public static class AuditEvents
     }
 
     /// <summary>The payload of an audit-event record.</summary>
-    /// <exception cref="ArgumentException">The category may not be used by a custom event, or the operation is invalid.</exception>
+    /// <exception cref="ArgumentException">The category may not be used by a custom event, the operation is invalid, or an
+    /// image holds text that cannot be read (an escaped unpaired surrogate such as <c>"\ud800"</c>).</exception>
     public static JsonElement ToPayload(AuditCategory category, string operation, JsonElement? before, JsonElement? after)
     {
         if (!IsAllowed(category))
@@ -72,13 +73,13 @@ public static class AuditEvents
             if (before is { } b)
             {
                 writer.WritePropertyName("before");
-                b.WriteTo(writer);
+                WriteImage(writer, b, nameof(before));
             }
 
             if (after is { } a)
             {
                 writer.WritePropertyName("after");
-                a.WriteTo(writer);
+                WriteImage(writer, a, nameof(after));
             }
 
             writer.WriteEndObject();
@@ -86,6 +87,20 @@ public static class AuditEvents
 
         using var document = JsonDocument.Parse(buffer.WrittenMemory);
         return document.RootElement.Clone();
+    }
+
+    // System.Text.Json parses an escaped lone surrogate but throws InvalidOperationException when it writes (reads) it as
+    // text: that is a bad argument, not a broken state (it was a 500 over HTTP).
+    private static void WriteImage(Utf8JsonWriter writer, JsonElement image, string name)
+    {
+        try
+        {
+            image.WriteTo(writer);
+        }
+        catch (InvalidOperationException ex) when (ex is not ObjectDisposedException)
+        {
+            throw new ArgumentException($"The {name} image may not contain unpaired surrogates in its keys or strings.", name, ex);
+        }
     }
 
     /// <summary>Reads an audit-event payload back: its category, operation and before/after images.</summary>

@@ -70,7 +70,18 @@ internal sealed class AuditEventHandler
 
         using (body)
         {
-            var (request, problem) = Parse(context, body!.RootElement, requestId, ack);
+            IResult? problem;
+            AuditEventRequest? request;
+            try
+            {
+                (request, problem) = Parse(context, body!.RootElement, requestId, ack);
+            }
+            catch (WriteValidationException ex)
+            {
+                // A member name or string that cannot be read as text (an escaped lone surrogate): see RequestValidator.ReadText.
+                return Problems.Validation(context, ex.Message, ex.Field);
+            }
+
             if (problem is not null)
             {
                 return problem;
@@ -87,15 +98,16 @@ internal sealed class AuditEventHandler
         JsonElement? before = null, after = null;
         foreach (var member in body.EnumerateObject())
         {
-            if (!Members.Contains(member.Name))
+            var name = RequestValidator.ReadText(() => member.Name, "body");
+            if (!Members.Contains(name))
             {
                 return (null, Problems.Validation(context,
-                    $"Unknown member '{Printable(member.Name)}'; an audit event has category, operation, entityId, dtoType, reason, metadata, before and after.",
+                    $"Unknown member '{Printable(name)}'; an audit event has category, operation, entityId, dtoType, reason, metadata, before and after.",
                     "body"));
             }
 
             var value = member.Value;
-            switch (member.Name)
+            switch (name)
             {
                 case "before":
                     before = value;
@@ -117,27 +129,28 @@ internal sealed class AuditEventHandler
                     metadata = new Dictionary<string, string>(StringComparer.Ordinal);
                     foreach (var pair in value.EnumerateObject())
                     {
-                        if (!metadata.TryAdd(pair.Name, pair.Value.GetString()!))
+                        var key = RequestValidator.ReadText(() => pair.Name, "metadata");
+                        if (!metadata.TryAdd(key, RequestValidator.ReadText(pair.Value.GetString, "metadata")))
                         {
-                            return (null, Problems.Validation(context, $"metadata repeats the key '{Printable(pair.Name)}'.", "metadata"));
+                            return (null, Problems.Validation(context, $"metadata repeats the key '{Printable(key)}'.", "metadata"));
                         }
                     }
 
                     continue;
             }
 
-            if (value.ValueKind == JsonValueKind.Null && member.Name is "dtoType" or "reason")
+            if (value.ValueKind == JsonValueKind.Null && name is "dtoType" or "reason")
             {
                 continue;
             }
 
             if (value.ValueKind != JsonValueKind.String)
             {
-                return (null, Problems.Validation(context, $"{member.Name} must be a string.", member.Name));
+                return (null, Problems.Validation(context, $"{name} must be a string.", name));
             }
 
-            var text = value.GetString();
-            switch (member.Name)
+            var text = RequestValidator.ReadText(value.GetString, name);
+            switch (name)
             {
                 case "category": category = text; break;
                 case "operation": operation = text; break;

@@ -199,21 +199,40 @@ internal sealed class BatchHandler
     };
 
     /// <summary>Reads <c>{"items":[...]}</c> strictly: unknown members, wrong types and missing fields are refused.</summary>
+    /// <remarks>Member names and strings are read through <see cref="RequestValidator.ReadText"/>: one holding an escaped
+    /// lone surrogate is refused like any other bad field (it was a 500).</remarks>
     internal static bool TryParseItems(JsonElement body, int? defaultVersion, out List<BatchItem> items, out string? problem, out string? field)
     {
         items = [];
         problem = null;
         field = null;
+        try
+        {
+            return TryParseBody(body, defaultVersion, items, out problem, out field);
+        }
+        catch (WriteValidationException ex)
+        {
+            items.Clear();
+            (problem, field) = (ex.Message, ex.Field);
+            return false;
+        }
+    }
+
+    private static bool TryParseBody(JsonElement body, int? defaultVersion, List<BatchItem> items, out string? problem, out string? field)
+    {
+        problem = null;
+        field = null;
         JsonElement? array = null;
         foreach (var member in body.EnumerateObject())
         {
-            if (member.NameEquals("items"))
+            var name = RequestValidator.ReadText(() => member.Name, "body");
+            if (name == "items")
             {
                 array = member.Value;
             }
             else
             {
-                (problem, field) = ($"Unknown member '{member.Name}'; a batch body is {{\"items\":[...]}}.", member.Name);
+                (problem, field) = ($"Unknown member '{name}'; a batch body is {{\"items\":[...]}}.", name);
                 return false;
             }
         }
@@ -228,7 +247,7 @@ internal sealed class BatchHandler
         foreach (var element in list.EnumerateArray())
         {
             var where = "items/" + index.ToString(CultureInfo.InvariantCulture);
-            if (!TryParseItem(element, defaultVersion, out var item, out problem, out var member))
+            if (!TryParseItem(element, where, defaultVersion, out var item, out problem, out var member))
             {
                 field = member is null ? where : where + "/" + member;
                 problem = where + ": " + problem;
@@ -242,7 +261,7 @@ internal sealed class BatchHandler
         return true;
     }
 
-    private static bool TryParseItem(JsonElement element, int? defaultVersion, out BatchItem? item, out string? problem, out string? member)
+    private static bool TryParseItem(JsonElement element, string where, int? defaultVersion, out BatchItem? item, out string? problem, out string? member)
     {
         item = null;
         problem = null;
@@ -259,28 +278,30 @@ internal sealed class BatchHandler
         var version = defaultVersion;
         foreach (var property in element.EnumerateObject())
         {
-            member = property.Name;
-            switch (property.Name)
+            member = RequestValidator.ReadText(() => property.Name, where);
+            var value = property.Value;
+            var text = value.ValueKind == JsonValueKind.String ? RequestValidator.ReadText(value.GetString, where + "/" + member) : null;
+            switch (member)
             {
-                case "op" when property.Value.ValueKind == JsonValueKind.String:
-                    op = property.Value.GetString();
+                case "op" when text is not null:
+                    op = text;
                     break;
-                case "dtoType" when property.Value.ValueKind == JsonValueKind.String:
-                    dtoType = property.Value.GetString();
+                case "dtoType" when text is not null:
+                    dtoType = text;
                     break;
-                case "entityId" when property.Value.ValueKind == JsonValueKind.String:
-                    entityId = property.Value.GetString();
+                case "entityId" when text is not null:
+                    entityId = text;
                     break;
-                case "payload" when property.Value.ValueKind is JsonValueKind.Object:
-                    payload = property.Value;
+                case "payload" when value.ValueKind is JsonValueKind.Object:
+                    payload = value;
                     break;
-                case "ifMatch" when property.Value.ValueKind == JsonValueKind.String && ETags.TryParse(property.Value.GetString(), out var etag):
+                case "ifMatch" when text is not null && ETags.TryParse(text, out var etag):
                     ifMatch = etag;
                     break;
-                case "ifMatch" when property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt64(out var number) && number > 0:
+                case "ifMatch" when value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) && number > 0:
                     ifMatch = new Lsn(number);
                     break;
-                case "dtoVersion" when property.Value.ValueKind == JsonValueKind.Number && property.Value.TryGetInt32(out var v) && v is >= 0 and <= DtoVersionHeader.Max:
+                case "dtoVersion" when value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var v) && v is >= 0 and <= DtoVersionHeader.Max:
                     version = v;
                     break;
                 case "op" or "dtoType" or "entityId":
@@ -296,7 +317,7 @@ internal sealed class BatchHandler
                     problem = $"must be a whole number between 0 and {DtoVersionHeader.Max}";
                     return false;
                 default:
-                    problem = $"unknown member '{property.Name}' (items have op, dtoType, entityId, payload, ifMatch, dtoVersion)";
+                    problem = $"unknown member '{member}' (items have op, dtoType, entityId, payload, ifMatch, dtoVersion)";
                     return false;
             }
         }

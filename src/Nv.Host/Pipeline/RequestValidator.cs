@@ -336,8 +336,13 @@ internal sealed class RequestValidator
     private static bool HasUnicodeEscape(JsonElement value) =>
         System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value).IndexOf("\\u"u8) >= 0;
 
-    // System.Text.Json throws InvalidOperationException for text holding an escaped lone surrogate.
-    private static string ReadText(Func<string?> read, string where)
+    /// <summary>Reads a member name or string of a request body, refusing what cannot be read as text.</summary>
+    /// <remarks>An escaped lone surrogate (<c>"\ud800"</c>) parses as JSON, but System.Text.Json throws
+    /// InvalidOperationException when it is read as a string (a name, a value, even <c>NameEquals</c>): whatever reads a
+    /// body's names or strings itself (the batch and audit-event handlers) reads them through here, so such a body is a
+    /// 400 naming <paramref name="where"/>, not a 500.</remarks>
+    /// <exception cref="WriteValidationException">The text holds an unpaired surrogate.</exception>
+    internal static string ReadText(Func<string?> read, string where)
     {
         try
         {

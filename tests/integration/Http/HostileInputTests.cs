@@ -67,6 +67,32 @@ public sealed class HostileInputTests(OpenAppFixture fixture) : IClassFixture<Op
         ["patch that is not an object"] = new("PATCH", "/v1/entities/Item/h1", Utf8("[]"), 400, "validation", ContentType: "application/merge-patch+json"),
         ["delete without request id"] = new("DELETE", "/v1/entities/Item/h1", null, 400, "validation", NoRequestId: true),
         ["get with an absurd id"] = new("GET", "/v1/entities/Item/" + new string('z', 5000), null, 400, "validation", NoRequestId: true),
+        // Escaped lone surrogates parse as JSON but cannot be read as .NET strings (System.Text.Json throws): they were 500s
+        // wherever the HTTP layer read a member name or a string itself instead of leaving it to the pipeline's validator.
+        ["batch: escaped lone surrogate in the entity id"] = new("POST", "/v1/batch",
+            Utf8("{\"items\":[{\"op\":\"create\",\"dtoType\":\"Order\",\"entityId\":\"\\ud800\",\"payload\":{}}]}"), 400, "validation"),
+        ["batch: escaped lone surrogate in op"] = new("POST", "/v1/batch",
+            Utf8("{\"items\":[{\"op\":\"cre\\udc00\",\"dtoType\":\"Order\",\"entityId\":\"s1\",\"payload\":{}}]}"), 400, "validation"),
+        ["batch: escaped lone surrogate in dtoType"] = new("POST", "/v1/batch",
+            Utf8("{\"items\":[{\"op\":\"create\",\"dtoType\":\"\\ud800\",\"entityId\":\"s1\",\"payload\":{}}]}"), 400, "validation"),
+        ["batch: escaped lone surrogate in ifMatch"] = new("POST", "/v1/batch",
+            Utf8("{\"items\":[{\"op\":\"update\",\"dtoType\":\"Order\",\"entityId\":\"s1\",\"payload\":{},\"ifMatch\":\"\\ud800\"}]}"), 400, "validation"),
+        ["batch: escaped lone surrogate in an item member name"] = new("POST", "/v1/batch",
+            Utf8("{\"items\":[{\"op\\ud800\":\"create\"}]}"), 400, "validation"),
+        ["batch: escaped lone surrogate in a top-level key"] = new("POST", "/v1/batch", Utf8("{\"\\ud800\":1}"), 400, "validation"),
+        ["batch: escaped lone surrogate in a payload key"] = new("POST", "/v1/batch",
+            Utf8("{\"items\":[{\"op\":\"create\",\"dtoType\":\"Order\",\"entityId\":\"s1\",\"payload\":{\"a\\ud800\":1}}]}"), 400, "validation"),
+        ["audit event: escaped lone surrogate in the entity id"] = new("POST", "/v1/audit/events",
+            Utf8("{\"category\":\"system-events\",\"operation\":\"exported\",\"entityId\":\"\\ud800\"}"), 400, "validation"),
+        ["audit event: escaped lone surrogate in the operation"] = new("POST", "/v1/audit/events",
+            Utf8("{\"category\":\"system-events\",\"operation\":\"\\udfff\",\"entityId\":\"e1\"}"), 400, "validation"),
+        ["audit event: escaped lone surrogate in a member name"] = new("POST", "/v1/audit/events", Utf8("{\"a\\ud800\":1}"), 400, "validation"),
+        ["audit event: escaped lone surrogate in a metadata key"] = new("POST", "/v1/audit/events",
+            Utf8("{\"category\":\"system-events\",\"operation\":\"exported\",\"entityId\":\"e1\",\"metadata\":{\"k\\ud800\":\"v\"}}"), 400, "validation"),
+        ["audit event: escaped lone surrogate in a metadata value"] = new("POST", "/v1/audit/events",
+            Utf8("{\"category\":\"system-events\",\"operation\":\"exported\",\"entityId\":\"e1\",\"metadata\":{\"k\":\"\\ud800\"}}"), 400, "validation"),
+        ["audit event: escaped lone surrogate in an after image key"] = new("POST", "/v1/audit/events",
+            Utf8("{\"category\":\"system-events\",\"operation\":\"exported\",\"entityId\":\"e1\",\"after\":{\"\\ud800\":1}}"), 400, "validation"),
     };
 
     public static TheoryData<string> Names => [.. Cases.Keys];
