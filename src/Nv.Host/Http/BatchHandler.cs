@@ -36,6 +36,12 @@ internal sealed class BatchHandler
 
     public async Task<IResult> WriteAsync(HttpContext context, CancellationToken cancellationToken)
     {
+        // As for every write: two headers naming different ids are refused, not resolved in favour of X-Request-Id.
+        if (RequestIds.Conflict(context) is { } conflict)
+        {
+            return Problems.Validation(context, conflict, RequestIds.IdempotencyKeyHeader);
+        }
+
         var requestId = RequestIds.FromCaller(context);
         if (requestId is null)
         {

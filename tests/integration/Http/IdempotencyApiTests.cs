@@ -86,6 +86,22 @@ public sealed class IdempotencyApiTests(OpenAppFixture fixture) : IClassFixture<
         Assert.Equal(before, _app.Wal.LastLsn);
     }
 
+    /// <summary>The batch endpoint never checked the two headers against each other: it applied the batch under the
+    /// X-Request-Id and ignored the Idempotency-Key.</summary>
+    [Fact]
+    public async Task A_batch_with_different_x_request_id_and_idempotency_key_is_a_400_and_writes_nothing()
+    {
+        var id = Id();
+        var before = _app.Wal.LastLsn;
+        var response = await SendAsync(HttpMethod.Post, "/v1/batch", $$$"""{"items":[{"op":"create","dtoType":"Item","entityId":"{{{id}}}","payload":{"v":1}}]}""",
+            ("X-Request-Id", NvTestApp.NewRequestId()), ("Idempotency-Key", $"\"{NvTestApp.NewRequestId()}\""));
+
+        var problem = await NvTestApp.AssertProblemAsync(response, 400, "validation");
+        Assert.Equal("Idempotency-Key", problem.GetProperty("field").GetString());
+        Assert.Equal(before, _app.Wal.LastLsn);
+        Assert.Equal(HttpStatusCode.NotFound, (await _app.SendAsync(HttpMethod.Get, $"/v1/entities/Item/{id}")).StatusCode);
+    }
+
     [Fact]
     public async Task A_patch_retried_after_other_writes_replays_its_first_outcome_instead_of_patching_again()
     {
