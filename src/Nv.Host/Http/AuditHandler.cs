@@ -87,14 +87,15 @@ internal sealed class AuditHandler
             return Problems.Validation(context, "Query parameter 'at' must be an ISO-8601 timestamp with an offset, e.g. 2025-01-31T12:00:00Z.", "at");
         }
 
-        // "At or before": the sink's upper bound is exclusive, so ask for everything before the next tick. Entries with the
-        // same timestamp are ordered by LSN (the WAL's order), not by id.
+        // "At or before": the sink's upper bound is exclusive, so ask for everything before the next tick; at the largest
+        // timestamp there is no next tick (AddTicks throws), and "as of the end of time" means no upper bound at all.
+        // Entries with the same timestamp are ordered by LSN (the WAL's order), not by id.
         var page = AuditEntrySealing.OpenWith(await _sink.QueryAsync(new AuditQuery
         {
             DtoType = dtoType,
             EntityId = entityId,
             Category = AuditCategory.EntityMutation,
-            To = at.AddTicks(1),
+            To = at.UtcTicks == DateTimeOffset.MaxValue.UtcTicks ? null : at.AddTicks(1),
             Limit = 16,
         }, cancellationToken), _keys);
         var latest = page.Entries

@@ -195,6 +195,25 @@ public sealed class AuditApiTests(OpenAppFixture fixture) : IClassFixture<OpenAp
         Assert.Equal("exact", view.GetProperty("document").GetProperty("v").GetString());
     }
 
+    /// <summary>Was a 500: "at or before" asked the store for everything before the next tick, and there is no tick after
+    /// the largest timestamp. As of the end of time is a fair question: the latest state.</summary>
+    [Fact]
+    public async Task As_of_the_largest_timestamp_is_the_latest_state()
+    {
+        var id = Id();
+        await _app.CreateAsync("Doc", id, """{"v":"first"}""");
+        await _app.SendAsync(HttpMethod.Put, $"/v1/entities/Doc/{id}", """{"v":"latest"}""", NvTestApp.NewRequestId());
+
+        foreach (var end in new[] { "9999-12-31T23:59:59.9999999Z", "9999-12-31T23:59:59.9999999%2B00:00" })
+        {
+            var view = await GetJsonAsync($"/v1/audit/entities/Doc/{id}/as-of?at={end}");
+            Assert.Equal("latest", view.GetProperty("document").GetProperty("v").GetString());
+        }
+
+        await NvTestApp.AssertProblemAsync(
+            await _app.SendAsync(HttpMethod.Get, $"/v1/audit/entities/Doc/{Id()}/as-of?at=9999-12-31T23:59:59.9999999Z"), 404, "did-not-exist");
+    }
+
     [Fact]
     public async Task As_of_without_a_valid_time_is_a_400_problem()
     {
