@@ -41,6 +41,13 @@ public readonly record struct ChangePosition(Lsn Lsn, int Item) : IComparable<Ch
 
         if (dot < 0)
         {
+            // No LSN follows long.MaxValue (lsn + 1 wrapped to long.MinValue, a position "gone" from the WAL): not an id the
+            // feed could have sent, like the item index int.MaxValue below.
+            if (lsn == long.MaxValue)
+            {
+                return false;
+            }
+
             next = new ChangePosition(new Lsn(lsn + 1), 0);
             return true;
         }

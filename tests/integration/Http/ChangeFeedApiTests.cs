@@ -154,6 +154,13 @@ public sealed class ChangeFeedApiTests
         var badId = NvTestApp.Request(HttpMethod.Get, "/v1/changes");
         badId.Headers.Add("Last-Event-ID", "forty-two");
         await NvTestApp.AssertProblemAsync(await app.Client.SendAsync(badId, Ct), 400, "validation");
+        // The position after the largest LSN does not exist: it wrapped to long.MinValue and the stream said "gone".
+        var lastLsn = NvTestApp.Request(HttpMethod.Get, "/v1/changes?follow=false");
+        lastLsn.Headers.Add("Last-Event-ID", long.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await NvTestApp.AssertProblemAsync(await app.Client.SendAsync(lastLsn, Ct), 400, "validation");
+        await NvTestApp.AssertProblemAsync(await app.SendAsync(HttpMethod.Get, "/v1/changes?fromLsn=9223372036854775808"), 400, "validation");
+        // fromLsn names the first position itself (no + 1): the largest LSN is a position no change has reached yet.
+        Assert.Empty(await ReadEventsAsync(app, "?fromLsn=9223372036854775807&follow=false", null, int.MaxValue));
     }
 
     [Fact]
