@@ -25,6 +25,8 @@ public interface IAuditProofs
 
     /// <summary>Proves that the chain's tree at <paramref name="toSize"/> extends the tree at <paramref name="fromSize"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The sizes are not 0 ≤ from ≤ to ≤ current size.</exception>
+    /// <exception cref="KeyNotFoundException">The store holds no chain named <paramref name="chain"/> (no entries, no
+    /// checkpoint): there is no tree to prove anything about.</exception>
     Task<AuditConsistencyProof> GetConsistencyProofAsync(string chain, long fromSize, long toSize, CancellationToken cancellationToken = default);
 
     /// <summary>Signs and stores a checkpoint of <paramref name="chain"/>'s current tree (or returns the newest stored one

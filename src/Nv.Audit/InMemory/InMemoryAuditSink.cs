@@ -261,7 +261,10 @@ internal sealed class InMemoryAuditSink : IAuditSink, IAuditProofs
         ArgumentException.ThrowIfNullOrEmpty(chain);
         lock (_gate)
         {
-            var tree = Chain(chain).Tree;
+            // Only chains that hold entries: a name asked about is never added (see IAuditProofs).
+            var tree = _chains.TryGetValue(chain, out var state) && state.Tree.Size > 0
+                ? state.Tree
+                : throw new KeyNotFoundException($"The audit store has no chain '{chain}' (no entries, no checkpoint).");
             return Task.FromResult(new AuditConsistencyProof
             {
                 Chain = chain,
@@ -277,8 +280,7 @@ internal sealed class InMemoryAuditSink : IAuditSink, IAuditProofs
         ArgumentException.ThrowIfNullOrEmpty(chain);
         lock (_gate)
         {
-            var state = Chain(chain);
-            return Task.FromResult(state.Tree.Size == 0 ? null : Checkpoint(state));
+            return Task.FromResult(_chains.TryGetValue(chain, out var state) && state.Tree.Size > 0 ? Checkpoint(state) : null);
         }
     }
 

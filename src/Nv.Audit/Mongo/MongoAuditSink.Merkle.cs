@@ -77,7 +77,13 @@ internal sealed partial class MongoAuditSink : IAuditProofs
         await merkle.Gate.WaitAsync(cancellationToken);
         try
         {
-            var tree = (await CaughtUpAsync(merkle, chain, cancellationToken)).Tree;
+            var state = await CaughtUpAsync(merkle, chain, cancellationToken);
+            if (!Holds(state))
+            {
+                throw new KeyNotFoundException($"The audit store has no chain '{chain}' (no entries, no checkpoint).");
+            }
+
+            var tree = state.Tree;
             return new AuditConsistencyProof
             {
                 Chain = chain,
@@ -198,13 +204,17 @@ internal sealed partial class MongoAuditSink : IAuditProofs
     }
 
     // The chain's tree, loaded from its stored leaves on first use and caught up with the entries appended since. Caller
-    // holds the Merkle gate.
+    // holds the Merkle gate. Kept in memory only once the store holds the chain (a leaf or a checkpoint): proofs and
+    // checkpoints are asked about names a caller chose, and keeping an empty tree for each would grow without bound.
     private async Task<MongoChainTree> CaughtUpAsync(MongoMerkleState merkle, string name, CancellationToken cancellationToken)
     {
         if (!merkle.Chains.TryGetValue(name, out var chain))
         {
             chain = await LoadChainAsync(merkle, name, cancellationToken);
-            merkle.Chains[name] = chain;
+            if (Holds(chain))
+            {
+                merkle.Chains[name] = chain;
+            }
         }
 
         var entries = await EntriesAsync(cancellationToken);
@@ -232,8 +242,16 @@ internal sealed partial class MongoAuditSink : IAuditProofs
         }
 
         await StoreLeavesAsync(merkle, chain, batch, cancellationToken);
+        if (Holds(chain))
+        {
+            merkle.Chains.TryAdd(name, chain); // a chain first seen just now, with its first leaves
+        }
+
         return chain;
     }
+
+    // Whether the store holds the chain: a name no entry carries has an empty tree and no checkpoint.
+    private static bool Holds(MongoChainTree chain) => chain.Tree.Size > 0 || chain.Latest is not null;
 
     // Inserts the leaves (idempotent: a leaf another writer stored already must be the same), then appends them to the tree.
     private static async Task StoreLeavesAsync(

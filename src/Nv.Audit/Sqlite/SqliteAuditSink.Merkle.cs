@@ -5,8 +5,9 @@ namespace Nv.Audit.Sqlite;
 
 /// <summary>The Merkle tree per chain, signed checkpoints and proofs (issue 6).</summary>
 /// <remarks>A chain's state (head, tree, last checkpoint) is loaded from the file the first time the chain is used and
-/// kept in memory: the leaf hashes (32 bytes per entry) and the tree's subtree cache (about 4 bytes per entry). Every
-/// member here runs under the writer lock, so proofs and checkpoints see only committed batches.</remarks>
+/// kept in memory: the leaf hashes (32 bytes per entry) and the tree's subtree cache (about 4 bytes per entry). A name the
+/// store holds no chain for is never kept (proofs and checkpoints of it are null or <see cref="KeyNotFoundException"/>).
+/// Every member here runs under the writer lock, so proofs and checkpoints see only committed batches.</remarks>
 internal sealed partial class SqliteAuditSink
 {
     public async Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default)
@@ -69,7 +70,7 @@ internal sealed partial class SqliteAuditSink
         {
             InitializeCore();
             ForgetChainsIfChangedElsewhere();
-            var tree = Chain(chain).Tree;
+            var tree = (KnownChain(chain) ?? throw UnknownChain(chain)).Tree;
             return new AuditConsistencyProof
             {
                 Chain = chain,
@@ -92,8 +93,7 @@ internal sealed partial class SqliteAuditSink
         {
             InitializeCore();
             ForgetChainsIfChangedElsewhere();
-            var state = Chain(chain);
-            return state.Tree.Size == 0 ? null : CheckpointCore(state);
+            return KnownChain(chain) is { Tree.Size: > 0 } state ? CheckpointCore(state) : null;
         }
         finally
         {
@@ -135,7 +135,7 @@ internal sealed partial class SqliteAuditSink
         {
             InitializeCore();
             ForgetChainsIfChangedElsewhere();
-            return Chain(chain).Latest;
+            return KnownChain(chain)?.Latest;
         }
         finally
         {
@@ -281,8 +281,19 @@ internal sealed partial class SqliteAuditSink
     }
 
     // The chain's cached state, loaded from the file on first use (inside the append transaction when called from
-    // there, so it sees exactly the committed state the batch builds on).
-    private ChainState Chain(string name)
+    // there, so it sees exactly the committed state the batch builds on). For the append path and the chains the store
+    // lists: a chain about to get its first entry is cached too.
+    private ChainState Chain(string name) => LoadChain(name, cacheUnknown: true)!;
+
+    // The chain's state when the store holds the chain (entries, a pruned prefix or a checkpoint), else null and nothing
+    // cached: proofs and checkpoints are asked about names a caller chose, and caching each of them would grow memory
+    // without bound (freed only by a rollback) and add a chain for the periodic checkpointer to visit on every tick.
+    private ChainState? KnownChain(string name) => LoadChain(name, cacheUnknown: false);
+
+    private static KeyNotFoundException UnknownChain(string name) =>
+        new($"The audit store has no chain '{name}' (no entries, no checkpoint).");
+
+    private ChainState? LoadChain(string name, bool cacheUnknown)
     {
         if (_chains.TryGetValue(name, out var state))
         {
@@ -352,6 +363,11 @@ internal sealed partial class SqliteAuditSink
         finally
         {
             sql.LatestCheckpoint.Reset();
+        }
+
+        if (sequence == 0 && latest is null && !cacheUnknown)
+        {
+            return null;
         }
 
         state = new ChainState(name, new MerkleTree(leaves))

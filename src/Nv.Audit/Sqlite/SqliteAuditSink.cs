@@ -58,6 +58,9 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     /// <summary>Tests: an exception thrown by the next synced commits in place of their statement (a failed fsync).</summary>
     internal Func<SqliteException?>? InjectSyncFailure { get; set; }
 
+    /// <summary>Tests: how many chains' states are cached in memory (read without the gate: call it while the sink is idle).</summary>
+    internal int CachedChainCount => _chains.Count;
+
     /// <summary>Tests only: the background WAL checkpointer (null before the store opens).</summary>
     internal SqliteWalCheckpointer? WalCheckpointer => _walCheckpointer;
 

@@ -84,6 +84,10 @@ internal static class ProofEndpoints
                 path = proof.Proof.Path.Select(h => h.ToHex()).ToArray(),
             });
         }
+        catch (KeyNotFoundException)
+        {
+            return Problems.NotFound(context, $"Chain '{chain}' does not exist: the audit store holds no entry of it.");
+        }
         catch (ArgumentException ex)
         {
             return Problems.Validation(context, ex.Message);

@@ -150,6 +150,34 @@ public sealed class SqliteAuditMerkleTests : AuditStoreFixture
         Assert.Equal(3, result.CheckpointsChecked);
     }
 
+    /// <summary>Proof and checkpoint calls naming a chain the store does not hold used to cache a state for every such
+    /// name (unbounded memory, and the periodic checkpointer visits every cached chain).</summary>
+    [Fact]
+    public async Task Chains_that_do_not_exist_are_not_cached_and_have_no_consistency_proof()
+    {
+        await Sink.AppendAsync(Entries(3), Ct);
+        var sink = Assert.IsType<Nv.Audit.Sqlite.SqliteAuditSink>(Sink);
+        var cached = sink.CachedChainCount;
+        Assert.Equal(1, cached);
+
+        var names = Enumerable.Range(0, 100).Select(i => "ghost-" + i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        foreach (var name in names)
+        {
+            Assert.Null(await Proofs.GetLatestCheckpointAsync(name, Ct));
+            Assert.Null(await Proofs.CheckpointAsync(name, Ct));
+        }
+
+        Assert.Equal(cached, sink.CachedChainCount);
+        foreach (var name in names)
+        {
+            await Assert.ThrowsAsync<KeyNotFoundException>(() => Proofs.GetConsistencyProofAsync(name, 0, 0, Ct));
+        }
+
+        Assert.Equal(cached, sink.CachedChainCount);
+        Assert.True((await Proofs.GetConsistencyProofAsync("orders", 1, 3, Ct)).Verify());
+        Assert.Equal(3, (await Proofs.CheckpointAllAsync(Ct)).Single().Checkpoint.TreeSize);
+    }
+
     [Fact]
     public async Task Checkpoints_are_signed_automatically_every_n_entries()
     {

@@ -133,5 +133,36 @@ public sealed class ProofApiTests(OpenAppFixture fixture) : IClassFixture<OpenAp
         await NvTestApp.AssertProblemAsync(await _app.SendAsync(HttpMethod.Get, "/v1/audit/chains/nv/consistency?from=1"), 400, "validation");
         await NvTestApp.AssertProblemAsync(await _app.SendAsync(HttpMethod.Get, "/v1/audit/chains/nv/consistency?from=x&to=2"), 400, "validation");
         await NvTestApp.AssertProblemAsync(await _app.SendAsync(HttpMethod.Get, "/v1/audit/chains/no-such-chain/checkpoint"), 404, "not-found");
+        await NvTestApp.AssertProblemAsync(await _app.SendAsync(HttpMethod.Get, "/v1/audit/chains/no-such-chain/consistency?from=0&to=0"), 404, "not-found");
+        await NvTestApp.AssertProblemAsync(await _app.SendAsync(HttpMethod.Get, "/v1/audit/chains/no-such-chain/consistency?from=1&to=2"), 404, "not-found");
+    }
+
+    /// <summary>Each name asked about used to be loaded and kept in the store's chain cache (4 queries under the write gate,
+    /// memory that only a rollback freed, one more chain for the periodic checkpointer to visit), and /consistency answered
+    /// 200 with empty-tree roots for a chain that does not exist.</summary>
+    [Fact]
+    public async Task Asking_about_chains_that_do_not_exist_answers_404_and_caches_nothing()
+    {
+        var entry = await EntryForNewWriteAsync();
+        var chain = entry.GetProperty("service").GetString()!;
+        Assert.Equal(HttpStatusCode.OK, (await _app.SendAsync(HttpMethod.Get, $"/v1/audit/chains/{chain}/consistency?from=1&to=1")).StatusCode);
+        var sink = Assert.IsType<Nv.Audit.Sqlite.SqliteAuditSink>(_app.Audit);
+        var cached = sink.CachedChainCount;
+        Assert.True(cached > 0);
+
+        var names = Enumerable.Range(0, 20).Select(_ => "ghost-" + Id()).ToList();
+        foreach (var name in names)
+        {
+            await NvTestApp.AssertProblemAsync(await _app.SendAsync(HttpMethod.Get, $"/v1/audit/chains/{name}/checkpoint"), 404, "not-found");
+        }
+
+        Assert.Equal(cached, sink.CachedChainCount);
+        foreach (var name in names)
+        {
+            await NvTestApp.AssertProblemAsync(await _app.SendAsync(HttpMethod.Get, $"/v1/audit/chains/{name}/consistency?from=0&to=0"), 404, "not-found");
+        }
+
+        Assert.Equal(cached, sink.CachedChainCount);
+        Assert.Equal(HttpStatusCode.OK, (await _app.SendAsync(HttpMethod.Get, $"/v1/audit/chains/{chain}/consistency?from=1&to=1")).StatusCode);
     }
 }

@@ -174,6 +174,26 @@ public abstract class AuditSinkConformanceTests : IAsyncLifetime
         Assert.Equal(9, (await proofs.CheckpointAllAsync(Ct)).Single().Checkpoint.TreeSize);
     }
 
+    /// <summary>A chain the store does not hold has no tree to prove anything about: its consistency proof was an empty-tree
+    /// proof, and asking cached a state for the name (unbounded memory, one more chain for the background checkpointer).</summary>
+    [Fact]
+    public async Task A_chain_that_does_not_exist_has_no_checkpoint_and_no_consistency_proof()
+    {
+        var proofs = Assert.IsAssignableFrom<IAuditProofs>(Sink);
+        await Sink.AppendAsync([Entry(requestId: "k-1"), Entry(requestId: "k-2")], Ct);
+
+        foreach (var name in new[] { "ghost", "ghost-2" })
+        {
+            Assert.Null(await proofs.GetLatestCheckpointAsync(name, Ct));
+            Assert.Null(await proofs.CheckpointAsync(name, Ct));
+            await Assert.ThrowsAsync<KeyNotFoundException>(() => proofs.GetConsistencyProofAsync(name, 0, 0, Ct));
+            await Assert.ThrowsAsync<KeyNotFoundException>(() => proofs.GetConsistencyProofAsync(name, 1, 2, Ct));
+        }
+
+        Assert.True((await proofs.GetConsistencyProofAsync("orders", 1, 2, Ct)).Verify());
+        Assert.Equal("orders", (await proofs.CheckpointAllAsync(Ct)).Single().Checkpoint.ChainId);
+    }
+
     [Fact]
     public async Task Appending_an_id_again_is_a_no_op()
     {
