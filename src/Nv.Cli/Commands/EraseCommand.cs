@@ -44,7 +44,10 @@ internal static class EraseCommand
             // An erasure on a mistyped data directory would create empty stores there and confirm "erased" while the
             // subject's data stays where it is.
             ExistingData.RequireAny(host.Services);
-            if (Nv.Host.Protection.EncryptionStartup.Check(host.Services) is { } refusal)
+            // Before anything is opened: starting the host would run boot replay, record service-start audit entries and,
+            // at stop, sign checkpoints and save watermarks, all for an erasure the pipeline then refuses.
+            if ((Nv.Host.Protection.EncryptionStartup.CheckErasure(host.Services, request)
+                    ?? Nv.Host.Protection.EncryptionStartup.Check(host.Services)) is { } refusal)
             {
                 Console.Error.WriteLine("nv: error: " + refusal);
                 return ExitCodes.Usage;

@@ -14,36 +14,8 @@ internal sealed partial class WritePipeline
     public async Task<WriteOutcome> EraseAsync(EraseRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (!_keys.Enabled)
-        {
-            throw new WriteValidationException("subject",
-                "cannot be erased: encryption at rest is off (set NV_MASTER_KEY_FILE), so the WAL and the audit trail hold its data in plain text and no key can be destroyed");
-        }
-
-        if (_keys.Subjects.RuleFor(request.DtoType) is { } rule)
-        {
-            // Its entities are sealed under another subject's key: destroying "its" key would destroy nothing.
-            throw new WriteValidationException("dtoType",
-                $"{request.DtoType} entities are sealed under the {rule.Type} their '{rule.Field}' field names (Nv:Encryption:Subjects:{request.DtoType}), "
-                + $"so {request.DtoType}/{request.EntityId} is not a data subject of its own: erase that {rule.Type} instead, which erases its {request.DtoType} entities too. Nothing was written.");
-        }
-
-        if (string.IsNullOrWhiteSpace(request.Reason))
-        {
-            throw new WriteValidationException("reason", "is required for an erasure");
-        }
-
-        var outcome = await WriteOrEraseAsync(new WriteRequest
-        {
-            RequestId = request.RequestId,
-            Operation = WalOperation.Erase,
-            DtoType = request.DtoType,
-            EntityId = request.EntityId,
-            UserId = request.UserId,
-            Reason = request.Reason,
-            Metadata = request.Metadata,
-            Ack = AckLevel.Audited,
-        }, cancellationToken);
+        CheckErasure(_keys, request);
+        var outcome = await WriteOrEraseAsync(ToWriteRequest(request), cancellationToken);
 
         if (outcome.Status == WriteStatus.Applied)
         {
@@ -64,6 +36,44 @@ internal sealed partial class WritePipeline
 
         return outcome;
     }
+
+    // What an erasure must pass besides the checks of every write (RequestValidator, run on ToWriteRequest). nv erase runs
+    // both before it starts the host (EncryptionStartup.CheckErasure), so a refused erasure writes nothing at all.
+    internal static void CheckErasure(KeyRing keys, EraseRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!keys.Enabled)
+        {
+            throw new WriteValidationException("subject",
+                "cannot be erased: encryption at rest is off (set NV_MASTER_KEY_FILE), so the WAL and the audit trail hold its data in plain text and no key can be destroyed");
+        }
+
+        if (keys.Subjects.RuleFor(request.DtoType) is { } rule)
+        {
+            // Its entities are sealed under another subject's key: destroying "its" key would destroy nothing.
+            throw new WriteValidationException("dtoType",
+                $"{request.DtoType} entities are sealed under the {rule.Type} their '{rule.Field}' field names (Nv:Encryption:Subjects:{request.DtoType}), "
+                + $"so {request.DtoType}/{request.EntityId} is not a data subject of its own: erase that {rule.Type} instead, which erases its {request.DtoType} entities too. Nothing was written.");
+        }
+
+        if (string.IsNullOrWhiteSpace(request.Reason))
+        {
+            throw new WriteValidationException("reason", "is required for an erasure");
+        }
+    }
+
+    // The WAL record an erasure is written as (always ack=audited).
+    internal static WriteRequest ToWriteRequest(EraseRequest request) => new()
+    {
+        RequestId = request.RequestId,
+        Operation = WalOperation.Erase,
+        DtoType = request.DtoType,
+        EntityId = request.EntityId,
+        UserId = request.UserId,
+        Reason = request.Reason,
+        Metadata = request.Metadata,
+        Ack = AckLevel.Audited,
+    };
 
     internal const string Unscrubbed = "Erased: the subject's keys are destroyed. The entity store's WAL file (nv.db-wal) could not be emptied yet (a reader "
         + "held it), so it still holds page images of the erased rows; retry the erasure (same request id) or restart to empty it.";

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Nv.DbWriter;
+using Nv.Host.Pipeline;
 using Nv.Wal.Protection;
 
 namespace Nv.Host.Protection;
@@ -28,6 +29,27 @@ public static class EncryptionStartup
             return ex.Message.ReplaceLineEndings(" ");
         }
         catch (OptionsValidationException ex)
+        {
+            return ex.Message.ReplaceLineEndings(" ");
+        }
+    }
+
+    /// <summary>Why <see cref="IWritePipeline.EraseAsync"/> would refuse <paramref name="request"/> before writing anything, in
+    /// one line, or null: the same checks (encryption at rest is on, the type is a subject of its own, a reason is given, and
+    /// the rules every write follows), for a tool that checks before it starts the host. Opens no store.</summary>
+    /// <param name="services">The built host's services (after <c>AddNv</c>).</param>
+    /// <param name="request">The erasure.</param>
+    public static string? CheckErasure(IServiceProvider services, EraseRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(request);
+        try
+        {
+            WritePipeline.CheckErasure(services.GetRequiredService<KeyRing>(), request);
+            new RequestValidator(services.GetRequiredService<IOptions<PipelineOptions>>().Value).Validate(WritePipeline.ToWriteRequest(request));
+            return null;
+        }
+        catch (WriteValidationException ex)
         {
             return ex.Message.ReplaceLineEndings(" ");
         }

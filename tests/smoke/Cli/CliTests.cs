@@ -237,6 +237,42 @@ public sealed class CliTests
         Assert.False(Directory.Exists(missing), "erase created " + missing);
     }
 
+    /// <summary>Fails without EncryptionStartup.CheckErasure in EraseCommand: each of these erasures was refused only by the
+    /// pipeline, after the host had started (boot replay, service-start audit entries) and before it stopped (a signed
+    /// checkpoint, saved watermarks): exit 2, but the data directory had changed and stderr held the host's log.</summary>
+    [Theory]
+    [InlineData(false, "encryption at rest is off", "--dto-type", "Item", "--entity-id", "e-1", "--reason", "ticket 9")]
+    [InlineData(true, "dtoType", "--dto-type", "1bad", "--entity-id", "e-1", "--reason", "ticket 9")]
+    [InlineData(true, "entityId", "--dto-type", "Item", "--entity-id", "a/b", "--reason", "ticket 9")]
+    [InlineData(true, "reason", "--dto-type", "Item", "--entity-id", "e-1", "--reason", " ")]
+    [InlineData(true, "requestId", "--dto-type", "Item", "--entity-id", "e-1", "--reason", "ticket 9", "--request-id", "a b")]
+    public async Task Erase_with_bad_input_exits_2_with_one_line_and_leaves_the_data_directory_untouched(bool encrypted, string expected, params string[] args)
+    {
+        using var dir = new TempDirectory("cli-erasebad");
+        using var keys = new TempDirectory("cli-erasebad-keys");
+        await LoadAsync(dir.Path, 20);
+        var master = Path.Combine(keys.Path, "master.key");
+        global::Nv.Wal.Protection.FileMasterKeyProvider.CreateKeyFile(master);
+        var env = encrypted ? new Dictionary<string, string> { ["NV_MASTER_KEY_FILE"] = master } : null;
+        var before = Snapshot(dir.Path);
+
+        var run = await NvProcess.RunAsync(dir.Path, env, Timeout, ["erase", .. args]);
+
+        Assert.True(run.ExitCode == 2, run.Describe());
+        Assert.Equal(before, Snapshot(dir.Path));
+        var line = Assert.Single(run.Stderr);
+        Assert.StartsWith("nv: error: ", line, StringComparison.Ordinal);
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.Empty(run.Stdout);
+    }
+
+    // Every file under the data directory with a hash of its bytes.
+    private static SortedDictionary<string, string> Snapshot(string dataDir) => new(
+        Directory.GetFiles(dataDir, "*", SearchOption.AllDirectories).ToDictionary(
+            f => Path.GetRelativePath(dataDir, f),
+            f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))),
+        StringComparer.Ordinal);
+
     [Fact]
     public async Task An_empty_time_range_is_bad_usage_not_zero_entries()
     {
