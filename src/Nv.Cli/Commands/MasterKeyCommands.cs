@@ -22,14 +22,21 @@ internal static class MasterKeyCommands
         var command = new Command("new-master", "Write a new master key file: 32 random bytes, base64 (use it as NV_MASTER_KEY_FILE).") { output };
         command.SetAction(parse =>
         {
+            var path = parse.GetValue(output);
+            if (string.IsNullOrWhiteSpace(path))
+            {
+                Console.Error.WriteLine("nv: error: --out must name the master key file to create");
+                return ExitCodes.Usage;
+            }
+
             try
             {
-                var id = FileMasterKeyProvider.CreateKeyFile(parse.GetValue(output)!);
+                var id = FileMasterKeyProvider.CreateKeyFile(path);
                 Console.WriteLine(id);
-                Console.Error.WriteLine($"nv: wrote master key {id} to {parse.GetValue(output)}; keep a copy apart from the data directory and its backups");
+                Console.Error.WriteLine($"nv: wrote master key {id} to {path}; keep a copy apart from the data directory and its backups");
                 return ExitCodes.Ok;
             }
-            catch (IOException ex)
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException)
             {
                 Console.Error.WriteLine("nv: error: " + ex.Message.ReplaceLineEndings(" "));
                 return ExitCodes.Usage;

@@ -4,7 +4,8 @@ namespace Nv.Wal.IO;
 /// content or the new one: a temp file next to it, a checked fsync, a rename, then a checked fsync of the directory (a
 /// directory it has to create is made durable in its parent first, <see cref="DurableDirectory"/>).</summary>
 /// <remarks>Failure policy: any error (including an fsync that fails, <see cref="NativeSyncException"/>) is thrown and
-/// the file must not be considered written; a leftover <c>*.tmp</c> is overwritten by the next attempt.
+/// the file must not be considered written. The temp file is deleted when the write or the rename fails (a leftover
+/// <c>*.tmp</c>, from a crash, is overwritten by the next attempt).
 /// Public because the other Nv libraries make their own small files durable with it (audit signing keys, parked audit
 /// entries), and so can a service.</remarks>
 public static class DurableFile
@@ -27,15 +28,38 @@ public static class DurableFile
             options.UnixCreateMode = unixMode;
         }
 
-        using (var stream = new FileStream(temp, options))
+        try
         {
-            stream.Write(bytes);
-            stream.Flush();
-            NativeFileSync.Fsync(stream.SafeFileHandle, temp);
+            using (var stream = new FileStream(temp, options))
+            {
+                stream.Write(bytes);
+                stream.Flush();
+                NativeFileSync.Fsync(stream.SafeFileHandle, temp);
+            }
+
+            File.Move(temp, path, overwrite);
+        }
+        catch
+        {
+            // A failed write leaves no temp file behind: it may hold a secret (a new master key whose rename failed because
+            // the path is taken) that no one would know to delete.
+            TryDelete(temp);
+            throw;
         }
 
-        File.Move(temp, path, overwrite);
         NativeFileSync.FsyncDirectory(directory);
+    }
+
+    private static void TryDelete(string temp)
+    {
+        try
+        {
+            File.Delete(temp);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The write's own error is the one to report.
+        }
     }
 
     /// <summary>For a file too large to write at once (an audit archive): flushes <paramref name="stream"/> and makes its

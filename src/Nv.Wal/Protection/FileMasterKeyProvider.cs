@@ -81,10 +81,17 @@ public sealed class FileMasterKeyProvider : IMasterKeyProvider, IDisposable
 
     /// <summary>Writes a new random master key to <paramref name="path"/> (base64 and a newline, mode 0600, durably) and
     /// returns its id. Refuses to overwrite an existing file.</summary>
-    /// <exception cref="IOException">The file exists or could not be written durably.</exception>
+    /// <exception cref="IOException">The file exists, the path names a directory, or the file could not be written durably
+    /// (then the temp file the key was written to is deleted, see <see cref="DurableFile.Write"/>).</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or white space.</exception>
     public static string CreateKeyFile(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (Directory.Exists(path) || Path.EndsInDirectorySeparator(path))
+        {
+            throw new IOException($"{path} names a directory; a master key file needs a file name.");
+        }
+
         if (File.Exists(path))
         {
             throw new IOException($"{path} already exists; a master key file is never overwritten (move it away first).");

@@ -116,4 +116,28 @@ public sealed class EncryptionCliTests
         var verify = await NvProcess.RunAsync(dir.Path, off, Timeout, "audit", "verify"); // needs no key at all
         Assert.True(verify.ExitCode == 0, verify.Describe());
     }
+
+    /// <summary>Fails without the checks in MasterKeyCommands.NewMaster and FileMasterKeyProvider.CreateKeyFile: an empty or
+    /// blank --out was an unhandled ArgumentException (a stack trace, exit 1), and an existing directory got a live master key
+    /// written and fsynced into the stray file &lt;dir&gt;.tmp before the rename failed.</summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    [InlineData("existing")]
+    [InlineData("existing/")]
+    [InlineData("missing/")]
+    public async Task New_master_with_a_bad_out_path_exits_2_with_one_line_and_writes_no_key(string output)
+    {
+        using var dir = new TempDirectory("enc-cli-newmaster");
+        using var keys = new TempDirectory("enc-cli-newmaster-keys");
+        Directory.CreateDirectory(Path.Combine(keys.Path, "existing"));
+        var path = output.Trim().Length == 0 ? output : Path.Combine(keys.Path, output);
+
+        var run = await NvProcess.RunAsync(dir.Path, null, Timeout, "keys", "new-master", "--out", path);
+
+        Assert.True(run.ExitCode == 2, run.Describe());
+        Assert.StartsWith("nv: error: ", Assert.Single(run.Stderr), StringComparison.Ordinal);
+        Assert.Empty(run.Stdout);
+        Assert.Equal([Path.Combine(keys.Path, "existing")], Directory.GetFileSystemEntries(keys.Path, "*", SearchOption.AllDirectories));
+    }
 }
