@@ -34,6 +34,12 @@ internal static class AuditProveCommand
 
     private static async Task<int> RunAsync(Guid entryId, long? treeSize, string? checkpointOut, CancellationToken cancellationToken)
     {
+        if (treeSize is < 1)
+        {
+            await Console.Error.WriteLineAsync($"nv: error: --tree-size must be at least 1 (a number of entries, not a leaf index), not {treeSize}");
+            return ExitCodes.Usage;
+        }
+
         try
         {
             var host = NvHostFactory.CreateHost([]);
@@ -43,16 +49,18 @@ internal static class AuditProveCommand
             var proof = await proofs.GetInclusionProofAsync(entryId, treeSize, cancellationToken);
             if (proof is null)
             {
-                await Console.Error.WriteLineAsync($"No audit entry has id {entryId}.");
+                await Console.Error.WriteLineAsync($"nv: error: no audit entry has id {entryId} (an archived and pruned entry is proven from its archive: --archive FILE)");
                 return ExitCodes.Failed;
             }
 
             Print(proof, checkpointOut);
             return ExitCodes.Ok;
         }
-        catch (ArgumentOutOfRangeException ex)
+        catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "treeSize")
         {
-            await Console.Error.WriteLineAsync(ex.Message);
+            // The store's check of --tree-size against the entry's leaf index and the chain's size.
+            await Console.Error.WriteLineAsync($"nv: error: --tree-size {treeSize} must cover the entry and not exceed its chain's tree: "
+                + ex.Message.ReplaceLineEndings(" "));
             return ExitCodes.Usage;
         }
         catch (Exception ex)
@@ -69,7 +77,7 @@ internal static class AuditProveCommand
             var proof = Nv.Audit.Archive.AuditArchives.Prove(file, entryId, key);
             if (proof is null)
             {
-                await Console.Error.WriteLineAsync($"The archive {file} holds no audit entry with id {entryId}.");
+                await Console.Error.WriteLineAsync($"nv: error: the archive {file} holds no audit entry with id {entryId}");
                 return ExitCodes.Failed;
             }
 

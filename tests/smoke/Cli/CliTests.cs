@@ -139,6 +139,39 @@ public sealed class CliTests
         Assert.Equal(7, JsonDocument.Parse(json.Stdout.Single()).RootElement.GetProperty("brokenSequence").GetInt64());
     }
 
+    /// <summary>Fails without the checks in AuditProveCommand: --tree-size 0 printed the raw two-line
+    /// ArgumentOutOfRangeException message without "nv: error:", and an unknown id a line without the prefix.</summary>
+    [Fact]
+    public async Task Audit_prove_with_a_bad_tree_size_or_an_unknown_entry_is_one_error_line()
+    {
+        using var dir = new TempDirectory("cli-provebad");
+        await LoadAsync(dir.Path, 20);
+        var entry = AuditEntryId(dir.Path, 7);
+
+        var zero = await Nv(dir.Path, "audit", "prove", entry, "--tree-size", "0");
+        Assert.True(zero.ExitCode == 2, zero.Describe());
+        Assert.StartsWith("nv: error: --tree-size", Assert.Single(zero.Stderr), StringComparison.Ordinal); // nothing opened: no log either
+        Assert.Empty(zero.Stdout);
+
+        var tooSmall = await Nv(dir.Path, "audit", "prove", entry, "--tree-size", "3"); // leaf 6 is not in a tree of 3
+        Assert.True(tooSmall.ExitCode == 2, tooSmall.Describe());
+        AssertOneErrorLine(tooSmall, "--tree-size 3");
+
+        var unknown = await Nv(dir.Path, "audit", "prove", Guid.NewGuid().ToString());
+        Assert.True(unknown.ExitCode == 1, unknown.Describe());
+        AssertOneErrorLine(unknown, "no audit entry has id");
+    }
+
+    private static string AuditEntryId(string dataDir, long sequence) =>
+        (string)DataDirectoryScan.Scalar(Path.Combine(dataDir, "audit.db"), $"SELECT id FROM audit_entries WHERE sequence = {sequence}")!;
+
+    // One "nv: error:" line naming the problem; any other stderr line is the host's log (no stack trace, no raw message).
+    private static void AssertOneErrorLine(NvRun run, string expected)
+    {
+        Assert.Contains(expected, Assert.Single(run.Stderr, l => l.StartsWith("nv: error: ", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.All(run.Stderr, l => Assert.Matches(@"^(nv: error: |\[\d\d:\d\d:\d\d [A-Z]{3}\] )", l));
+    }
+
     [Fact]
     public async Task Audit_history_and_query_print_tables_and_parseable_json()
     {
