@@ -1,3 +1,5 @@
+using System.Buffers;
+using Nv.Audit.Chain;
 using Nv.Audit.Merkle;
 
 namespace Nv.Audit;
@@ -32,8 +34,39 @@ public sealed record AuditInclusionProof
     /// <summary>A stored signed checkpoint at exactly <see cref="TreeSize"/>, when there is one.</summary>
     public SignedCheckpoint? Checkpoint { get; init; }
 
-    /// <summary>Checks the path against <see cref="Root"/> (not the signature: see <see cref="CheckpointVerifier"/>).</summary>
-    public bool Verify() => Path.Verify(LeafHash, Root);
+    /// <summary>Checks the proof from <see cref="Entry"/> as stored: its leaf hash, recomputed from its canonical bytes as the
+    /// store hashed them when it appended the entry, must be <see cref="LeafHash"/> at the leaf its sequence names in its
+    /// service's chain; the path must lead from that leaf to <see cref="Root"/>; and <see cref="Root"/> must be the root the
+    /// <see cref="Checkpoint"/> (when there is one) gives for this chain and tree size. Not the checkpoint's signature: see
+    /// <see cref="CheckpointVerifier"/>.</summary>
+    /// <remarks>The leaf hashes, path and root come from the store's Merkle tree, the entry from its row: a row edited
+    /// after it was appended (a field, its id, its sequence or service) no longer hashes to its leaf, and this is false.</remarks>
+    public bool Verify()
+    {
+        if (Entry.Sequence - 1 != LeafIndex || !string.Equals(Entry.Service, Chain, StringComparison.Ordinal)
+            || Path.LeafIndex != LeafIndex || Path.TreeSize != TreeSize)
+        {
+            return false;
+        }
+
+        if (Checkpoint is { Checkpoint: var signed }
+            && (!string.Equals(signed.ChainId, Chain, StringComparison.Ordinal) || signed.TreeSize != TreeSize || signed.RootHash != Root))
+        {
+            return false;
+        }
+
+        MerkleHash leaf;
+        try
+        {
+            _ = AuditHash.Compute(Entry, new ArrayBufferWriter<byte>(1024), out leaf);
+        }
+        catch (Exception ex) when (ex is ArgumentException or OverflowException)
+        {
+            return false; // a stored field the canonical encoding refuses (a malformed prevHash, an unknown version): edited
+        }
+
+        return leaf == LeafHash && Path.Verify(leaf, Root);
+    }
 
     // The proof of the leaf at index in the first treeSize leaves of a chain's tree (every store builds it the same way).
     internal static AuditInclusionProof FromTree(AuditEntry entry, string chain, MerkleTree tree, long index, long treeSize, SignedCheckpoint? checkpoint) => new()

@@ -53,8 +53,10 @@ internal static class AuditProveCommand
                 return ExitCodes.Failed;
             }
 
-            Print(proof, checkpointOut);
-            return ExitCodes.Ok;
+            // The proof is rebuilt from the stored entry and checked against the checkpoint, whose signature must verify with
+            // the store's key: a row edited after it was appended does not verify.
+            var verified = proof.Verify() && (proof.Checkpoint is not { } checkpoint || SignedByStore(checkpoint, await proofs.GetPublicKeyPemAsync(cancellationToken)));
+            return Print(proof, verified, checkpointOut);
         }
         catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "treeSize")
         {
@@ -69,6 +71,12 @@ internal static class AuditProveCommand
         }
     }
 
+    private static bool SignedByStore(Nv.Audit.Merkle.SignedCheckpoint checkpoint, string publicKeyPem)
+    {
+        using var verifier = Nv.Audit.Merkle.CheckpointVerifier.FromPublicKeyPem(publicKeyPem);
+        return verifier.Verify(checkpoint).IsValid;
+    }
+
     private static async Task<int> RunFromArchiveAsync(Guid entryId, string file, string? publicKey, string? checkpointOut, CancellationToken cancellationToken)
     {
         try
@@ -81,8 +89,7 @@ internal static class AuditProveCommand
                 return ExitCodes.Failed;
             }
 
-            Print(proof, checkpointOut);
-            return ExitCodes.Ok;
+            return Print(proof, proof.Verify(), checkpointOut); // the archive's checkpoint signature was verified by Prove
         }
         catch (InvalidDataException ex)
         {
@@ -95,7 +102,7 @@ internal static class AuditProveCommand
         }
     }
 
-    private static void Print(AuditInclusionProof proof, string? checkpointOut)
+    private static int Print(AuditInclusionProof proof, bool verified, string? checkpointOut)
     {
         if (checkpointOut is not null && proof.Checkpoint is { } checkpoint)
         {
@@ -112,8 +119,17 @@ internal static class AuditProveCommand
             leafHash = proof.LeafHash.ToHex(),
             path = proof.Path.Path.Select(h => h.ToHex()).ToArray(),
             root = proof.Root.ToHex(),
-            verified = proof.Verify(),
+            verified,
             checkpoint = proof.Checkpoint?.ToText(),
         }, Indented));
+        if (verified)
+        {
+            return ExitCodes.Ok;
+        }
+
+        var against = proof.Checkpoint is null ? "the tree" : "the signed checkpoint";
+        Console.Error.WriteLine($"nv: error: the proof does not verify: entry {proof.Entry.Id} as stored is not leaf {proof.LeafIndex} of chain {proof.Chain} "
+            + $"in {against} at tree size {proof.TreeSize} (the entry's row was edited after it was appended, or the store's tree or checkpoint was)");
+        return ExitCodes.VerifyFailed;
     }
 }

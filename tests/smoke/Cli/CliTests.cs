@@ -162,6 +162,48 @@ public sealed class CliTests
         AssertOneErrorLine(unknown, "no audit entry has id");
     }
 
+    /// <summary>Fails without the leaf recomputation in AuditInclusionProof.Verify: it checked the store's leaf hash against
+    /// the store's root (both from the Merkle tree, never from the entry), so an entry whose after_json was rewritten, or a
+    /// row given another id, still printed "verified": true with the signed checkpoint.</summary>
+    [Fact]
+    public async Task Audit_prove_reports_an_entry_edited_after_it_was_appended()
+    {
+        using var dir = new TempDirectory("cli-provetamper");
+        await LoadAsync(dir.Path, 20);
+        var edited = AuditEntryId(dir.Path, 7);
+        var renamed = AuditEntryId(dir.Path, 8);
+        var newId = Guid.NewGuid().ToString();
+        foreach (var id in new[] { edited, renamed })
+        {
+            var intact = await Nv(dir.Path, "audit", "prove", id);
+            Assert.True(intact.ExitCode == 0, intact.Describe());
+            using var json = JsonDocument.Parse(string.Join('\n', intact.Stdout));
+            Assert.True(json.RootElement.GetProperty("verified").GetBoolean());
+        }
+
+        await using (var connection = new SqliteConnection($"Data Source={Path.Combine(dir.Path, "audit.db")};Pooling=False"))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var command = connection.CreateCommand();
+            command.CommandText = $$"""
+                DROP TRIGGER IF EXISTS audit_entries_no_update;
+                UPDATE audit_entries SET after_json = '{"tampered":true}' WHERE id = '{{edited}}';
+                UPDATE audit_entries SET id = '{{newId}}' WHERE id = '{{renamed}}';
+                """;
+            Assert.Equal(2, await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));
+        }
+
+        foreach (var id in new[] { edited, newId })
+        {
+            var prove = await Nv(dir.Path, "audit", "prove", id);
+            Assert.True(prove.ExitCode == 5, prove.Describe());
+            using var json = JsonDocument.Parse(string.Join('\n', prove.Stdout));
+            Assert.False(json.RootElement.GetProperty("verified").GetBoolean());
+            Assert.NotNull(json.RootElement.GetProperty("checkpoint").GetString());
+            AssertOneErrorLine(prove, "does not verify");
+        }
+    }
+
     private static string AuditEntryId(string dataDir, long sequence) =>
         (string)DataDirectoryScan.Scalar(Path.Combine(dataDir, "audit.db"), $"SELECT id FROM audit_entries WHERE sequence = {sequence}")!;
 
