@@ -69,19 +69,23 @@ internal sealed class ChangeFeed : IChangeFeed
             }
 
             var upTo = new Lsn(Math.Min(applied.Value, next.Lsn.Value + PageSize - 1));
-            var page = await ReadPageAsync(next, upTo, options.DtoType, cancellationToken);
+            var (page, readThrough) = await ReadPageAsync(next, upTo, options.DtoType, cancellationToken);
             foreach (var change in page)
             {
                 yield return change;
             }
 
-            next = ChangePosition.At(upTo.Next);
+            next = ChangePosition.At(readThrough.Next);
         }
     }
 
     // One page: the WAL records in [from.Lsn, upTo] and their resolutions, as the changes they applied (materialised, so
-    // that a truncation racing the read is reported as gone rather than as a broken read).
-    private async Task<List<ChangeEvent>> ReadPageAsync(ChangePosition from, Lsn upTo, string? dtoType, CancellationToken cancellationToken)
+    // that a truncation racing the read is reported as gone rather than as a broken read), and the LSN read through. LSNs
+    // the log never held (a jump after data loss, AcceptStoreAheadOfWal, or records a recovery mode skipped) end the page
+    // before them; a page that starts in such a gap is gone, with the first LSN held after it as the place to resume
+    // (reporting the log's first LSN there sent a consumer back below the gap, into the same gap, for ever).
+    private async Task<(List<ChangeEvent> Changes, Lsn ReadThrough)> ReadPageAsync(ChangePosition from, Lsn upTo, string? dtoType,
+        CancellationToken cancellationToken)
     {
         var count = (int)(upTo.Value - from.Lsn.Value + 1);
         var resolutions = (await _db.GetResolutionsAsync(new Lsn(from.Lsn.Value - 1), count, cancellationToken)).ToDictionary(r => r.Lsn);
@@ -91,6 +95,11 @@ internal sealed class ChangeFeed : IChangeFeed
         {
             await foreach (var record in _wal.ReadAsync(from.Lsn, cancellationToken))
             {
+                if (record.Lsn > expected)
+                {
+                    return expected == from.Lsn ? throw Gone(from.Lsn, resumeAt: record.Lsn) : (changes, new Lsn(expected.Value - 1));
+                }
+
                 if (record.Lsn > upTo)
                 {
                     break;
@@ -118,12 +127,12 @@ internal sealed class ChangeFeed : IChangeFeed
             throw Gone(from.Lsn);
         }
 
-        return changes;
+        return (changes, upTo);
     }
 
-    private ChangesGoneException Gone(Lsn requested)
+    private ChangesGoneException Gone(Lsn requested, Lsn? resumeAt = null)
     {
-        var first = _wal.GetStatistics().FirstLsn;
+        var first = resumeAt ?? _wal.GetStatistics().FirstLsn;
         Log.ChangeFeedGone(_logger, requested.Value, first.Value);
         return new ChangesGoneException(requested, first);
     }
