@@ -60,7 +60,7 @@ public sealed record AuditInclusionProof
         {
             _ = AuditHash.Compute(Entry, new ArrayBufferWriter<byte>(1024), out leaf);
         }
-        catch (Exception ex) when (ex is ArgumentException or OverflowException)
+        catch (Exception ex) when (ex is ArgumentException or OverflowException or FormatException)
         {
             return false; // a stored field the canonical encoding refuses (a malformed prevHash, an unknown version): edited
         }

@@ -23,23 +23,10 @@ internal sealed partial class SqliteAuditSink
 
         // Every check reads one snapshot: in WAL mode each statement outside a transaction reads its own, so on a live store
         // an append between the entry scan and the leaf scan showed as a forged leaf, a checkpoint signed in between as
-        // deleted entries, a prune in between as a gap. (A raw BEGIN: the commands below need no transaction object.)
-        await ExecuteAsync(connection, "BEGIN", cancellationToken);
-        try
-        {
-            return await VerifySnapshotAsync(connection, keyVerifier, options, trees, cancellationToken);
-        }
-        finally
-        {
-            await ExecuteAsync(connection, "COMMIT", CancellationToken.None); // a read transaction: ends it, writes nothing
-        }
-    }
-
-    private static async Task ExecuteAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        // deleted entries, a prune in between as a gap. A deferred read transaction (no write lock); the connection's
+        // commands join it (CreateCommand), and disposing it rolls it back, whatever happened.
+        using var snapshot = connection.BeginTransaction(deferred: true);
+        return await VerifySnapshotAsync(connection, keyVerifier, options, trees, cancellationToken);
     }
 
     private async Task<AuditVerification> VerifySnapshotAsync(SqliteConnection connection, CheckpointVerifier keyVerifier, AuditVerifyOptions? options,

@@ -15,6 +15,12 @@ internal sealed partial class WritePipeline
     {
         ArgumentNullException.ThrowIfNull(request);
         CheckErasure(_keys, request);
+        if (_db.CheckDtoType(request.DtoType) is { } otherSpelling)
+        {
+            // Subjects are case-sensitive: an erasure of another spelling of a stored type would find no keys and erase nothing.
+            throw new WriteValidationException("dtoType", otherSpelling.Reason);
+        }
+
         var outcome = await WriteOrEraseAsync(ToWriteRequest(request), cancellationToken);
 
         if (outcome.Status == WriteStatus.Applied)

@@ -28,10 +28,12 @@ public static class DurableFile
             options.UnixCreateMode = unixMode;
         }
 
+        var opened = false;
         try
         {
             using (var stream = new FileStream(temp, options))
             {
+                opened = true;
                 stream.Write(bytes);
                 stream.Flush();
                 NativeFileSync.Fsync(stream.SafeFileHandle, temp);
@@ -42,8 +44,13 @@ public static class DurableFile
         catch
         {
             // A failed write leaves no temp file behind: it may hold a secret (a new master key whose rename failed because
-            // the path is taken) that no one would know to delete.
-            TryDelete(temp);
+            // the path is taken) that no one would know to delete. Only a temp file this call opened: one it could not open
+            // may be another writer's, still being written.
+            if (opened)
+            {
+                TryDelete(temp);
+            }
+
             throw;
         }
 

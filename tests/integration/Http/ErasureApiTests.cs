@@ -29,9 +29,10 @@ public sealed class ErasureApiTests : IAsyncLifetime
         _keys.Dispose();
     }
 
-    private async Task<(HttpStatusCode Status, string Body, HttpResponseMessage Response)> EraseAsync(string id, string? reason, string requestId)
+    private async Task<(HttpStatusCode Status, string Body, HttpResponseMessage Response)> EraseAsync(string id, string? reason, string requestId,
+        string dtoType = "Customer")
     {
-        var request = NvTestApp.Request(HttpMethod.Delete, $"/v1/subjects/Customer/{id}", requestId: requestId);
+        var request = NvTestApp.Request(HttpMethod.Delete, $"/v1/subjects/{dtoType}/{id}", requestId: requestId);
         if (reason is not null)
         {
             request.Headers.Add("X-Reason", reason);
@@ -43,6 +44,22 @@ public sealed class ErasureApiTests : IAsyncLifetime
 
     private async Task<string> GetTextAsync(string path) =>
         await (await _app.SendAsync(HttpMethod.Get, path)).Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+
+    /// <summary>An erasure naming another spelling of a stored type found no keys (subjects are case-sensitive) and answered
+    /// "erased" having destroyed nothing: refused before the WAL, as writes of that spelling are.</summary>
+    [Fact]
+    public async Task An_erasure_naming_another_spelling_of_a_stored_type_is_a_400_and_erases_nothing()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await _app.CreateAsync("Customer", "case-1", """{"name":"x"}""")).StatusCode);
+        var last = _app.Wal.LastLsn;
+
+        var (status, body, _) = await EraseAsync("case-1", "gdpr", NvTestApp.NewRequestId(), dtoType: "customer");
+
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Contains("differs only in case", body, StringComparison.Ordinal);
+        Assert.Equal(last, _app.Wal.LastLsn);
+        Assert.Equal(HttpStatusCode.OK, (await _app.SendAsync(HttpMethod.Get, "/v1/entities/Customer/case-1")).StatusCode);
+    }
 
     [Fact]
     public async Task An_erased_subject_is_gone_its_history_reads_as_erased_and_every_proof_still_verifies()

@@ -37,4 +37,20 @@ public sealed class DurableFileTests : IDisposable
             Assert.Equal("old", File.ReadAllText(path));
         }
     }
+
+    /// <summary>A write that cannot open the temp file (another writer of the same file holds it) fails and leaves that
+    /// writer's temp file alone: deleting it made the other writer's rename fail too.</summary>
+    [Fact]
+    public void A_write_that_cannot_open_the_temp_file_leaves_the_other_writers_temp_alone()
+    {
+        var path = Path.Combine(_dir, "target");
+        using var other = new FileStream(path + ".tmp", FileMode.Create, FileAccess.Write, FileShare.None);
+        other.Write("theirs"u8);
+        other.Flush();
+
+        Assert.ThrowsAny<IOException>(() => DurableFile.Write(path, "mine"u8));
+
+        Assert.True(File.Exists(path + ".tmp"), "the other writer's temp file was deleted");
+        Assert.False(File.Exists(path));
+    }
 }
