@@ -46,6 +46,12 @@ public sealed class AuditOptions
     /// always exist; see docs/audit-merkle.md.</summary>
     public string? SigningKeyPath { get; set; }
 
+    /// <summary>PEM file with the public keys of earlier signing keys, one block each (<c>Nv:Audit:PreviousPublicKeysPath</c>).
+    /// The store's own verification (<c>GET /v1/audit/verify</c>, <c>nv audit verify</c> without <c>--public-key</c>)
+    /// checks each checkpoint with the key it names, among the current key and these, so a trail verifies across a key
+    /// rotation (e.g. from the generated key to <c>NV_AUDIT_SIGNING_KEY</c>: keep the old <c>audit-signing-key.pub.pem</c>).</summary>
+    public string? PreviousPublicKeysPath { get; set; }
+
     /// <summary>Sign a checkpoint of a chain after this many new entries (0: never by count).</summary>
     public int CheckpointEveryEntries { get; set; } = 10_000;
 

@@ -80,6 +80,11 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
             failures.Add($"{nameof(AuditOptions.SigningKeyPath)} is not a valid path.");
         }
 
+        if (options.PreviousPublicKeysPath is { } previousPath && (previousPath.Length == 0 || previousPath.IndexOfAny(Path.GetInvalidPathChars()) >= 0))
+        {
+            failures.Add($"{nameof(AuditOptions.PreviousPublicKeysPath)} is not a valid path.");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.MongoUri))
         {
             if (options.MongoOperationTimeout < TimeSpan.FromSeconds(1) || options.MongoOperationTimeout > TimeSpan.FromMinutes(10))

@@ -35,6 +35,7 @@ public static class AuditSinks
             MaxBatchSize = options.MaxBatchSize,
             BusyTimeout = options.BusyTimeout,
             SigningKeyPath = options.SigningKeyPath,
+            PreviousPublicKeysPath = options.PreviousPublicKeysPath,
             CheckpointEveryEntries = options.CheckpointEveryEntries,
             CheckpointInterval = options.CheckpointInterval,
             Retention = options.Retention,

@@ -37,4 +37,10 @@ internal static class CheckpointKeys
 
         return File.ReadAllText(path);
     }
+
+    /// <summary>The public keys a store's own verification trusts: the current signer's and, when configured, the earlier
+    /// keys' (<see cref="AuditOptions.PreviousPublicKeysPath"/>), as one PEM text.</summary>
+    /// <exception cref="FileNotFoundException">The configured file does not exist.</exception>
+    internal static string Trusted(string currentPublicKeyPem, string? previousPublicKeysPath) =>
+        previousPublicKeysPath is null ? currentPublicKeyPem : currentPublicKeyPem + "\n" + ReadPemFile(previousPublicKeysPath, "previous public keys");
 }

@@ -2,9 +2,11 @@ using System.Security.Cryptography;
 
 namespace Nv.Audit.Merkle;
 
-/// <summary>Verifies signed checkpoints with an ECDSA P-256 public key.</summary>
+/// <summary>Verifies signed checkpoints with one or more ECDSA P-256 public keys.</summary>
 /// <remarks>
-/// Needs only the public key (a <c>PUBLIC KEY</c> PEM / DER SubjectPublicKeyInfo). Verification is thread-safe.
+/// Needs only the public keys (<c>PUBLIC KEY</c> PEM / DER SubjectPublicKeyInfo). Verification is thread-safe. Each
+/// checkpoint is checked with the key its <c>key:</c> line names, so a trail signed first with one key and then, after a
+/// rotation, with another verifies against both public keys given together (PEM blocks one after the other).
 /// A valid signature proves the signer's key holder stated the chain, size, root and time; compare those with what you
 /// expect (and check consistency proofs between successive checkpoints) to detect rewriting.
 /// </remarks>
@@ -15,32 +17,58 @@ public sealed class CheckpointVerifier : IDisposable
     private const int MaxDerLength = 72;
     private const byte DerSequenceTag = 0x30;
 
-    private readonly ECDsa _key;
+    private readonly Dictionary<string, ECDsa> _keys;
 
-    private CheckpointVerifier(ECDsa key)
+    private CheckpointVerifier(List<ECDsa> keys)
     {
-        _key = key;
-        KeyId = CheckpointKeys.KeyIdOf(key);
+        _keys = new Dictionary<string, ECDsa>(StringComparer.Ordinal);
+        foreach (var key in keys)
+        {
+            if (!_keys.TryAdd(CheckpointKeys.KeyIdOf(key), key))
+            {
+                key.Dispose(); // the same key given twice
+            }
+        }
+
+        KeyId = CheckpointKeys.KeyIdOf(keys[0]);
     }
 
-    /// <summary>The id of the key this verifier holds; signed checkpoints must name it.</summary>
+    /// <summary>The id of the first key this verifier holds (the only one, unless several were given).</summary>
     public string KeyId { get; }
 
-    /// <summary>Creates a verifier from PEM text holding an EC P-256 public key (a private key PEM also works).</summary>
-    /// <exception cref="ArgumentException">The text holds no P-256 key.</exception>
+    /// <summary>The ids of every key this verifier holds; a signed checkpoint must name one of them.</summary>
+    public IReadOnlyCollection<string> KeyIds => _keys.Keys;
+
+    /// <summary>Creates a verifier from PEM text holding one or more EC P-256 public keys, one PEM block each (a private key
+    /// PEM also works).</summary>
+    /// <exception cref="ArgumentException">The text holds no P-256 key, or a block that is not one.</exception>
     public static CheckpointVerifier FromPublicKeyPem(string publicKeyPem)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(publicKeyPem);
-        var key = ECDsa.Create();
+        var keys = new List<ECDsa>();
         try
         {
-            key.ImportFromPem(publicKeyPem);
-            CheckpointKeys.RequireP256(key);
-            return new CheckpointVerifier(key);
+            var rest = publicKeyPem.AsSpan();
+            while (PemEncoding.TryFind(rest, out var fields))
+            {
+                var key = ECDsa.Create();
+                keys.Add(key);
+                key.ImportFromPem(rest[fields.Location]);
+                CheckpointKeys.RequireP256(key);
+                rest = rest[fields.Location.End..];
+            }
+
+            if (keys.Count == 0)
+            {
+                keys.Add(ECDsa.Create());
+                keys[0].ImportFromPem(publicKeyPem); // throws with the runtime's own reason
+            }
+
+            return new CheckpointVerifier(keys);
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
-            key.Dispose();
+            keys.ForEach(static k => k.Dispose());
             throw new ArgumentException($"The PEM holds no usable ECDSA P-256 public key: {ex.Message}", nameof(publicKeyPem), ex);
         }
     }
@@ -58,7 +86,7 @@ public sealed class CheckpointVerifier : IDisposable
         {
             key.ImportSubjectPublicKeyInfo(subjectPublicKeyInfo, out _);
             CheckpointKeys.RequireP256(key);
-            return new CheckpointVerifier(key);
+            return new CheckpointVerifier([key]);
         }
         catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
@@ -72,10 +100,11 @@ public sealed class CheckpointVerifier : IDisposable
     {
         ArgumentNullException.ThrowIfNull(signedCheckpoint);
         var checkpoint = signedCheckpoint.Checkpoint;
-        if (checkpoint.KeyId != KeyId)
+        if (!_keys.TryGetValue(checkpoint.KeyId, out var key))
         {
-            return Fail(CheckpointFailure.KeyMismatch,
-                $"The checkpoint names key '{checkpoint.KeyId}' but the verifier holds key '{KeyId}': wrong public key, or the key line was altered.");
+            return Fail(CheckpointFailure.KeyMismatch, _keys.Count == 1
+                ? $"The checkpoint names key '{checkpoint.KeyId}' but the verifier holds key '{KeyId}': wrong public key (after a key rotation, give the earlier public keys too), or the key line was altered."
+                : $"The checkpoint names key '{checkpoint.KeyId}' but the verifier holds keys '{string.Join("', '", _keys.Keys)}': a public key missing, or the key line was altered.");
         }
 
         var signature = signedCheckpoint.Signature.AsSpan();
@@ -88,7 +117,7 @@ public sealed class CheckpointVerifier : IDisposable
         bool valid;
         try
         {
-            valid = _key.VerifyData(checkpoint.GetCanonicalBytes(), signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
+            valid = key.VerifyData(checkpoint.GetCanonicalBytes(), signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence);
         }
         catch (CryptographicException)
         {
@@ -103,7 +132,13 @@ public sealed class CheckpointVerifier : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _key.Dispose();
+    public void Dispose()
+    {
+        foreach (var key in _keys.Values)
+        {
+            key.Dispose();
+        }
+    }
 
     private static CheckpointVerificationResult Fail(CheckpointFailure failure, string reason) => new() { Failure = failure, Reason = reason };
 }

@@ -13,7 +13,7 @@ internal sealed partial class MongoAuditSink
     public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
-        using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(options?.PublicKeyPem ?? merkle.Signer!.PublicKeyPem);
+        using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(options?.PublicKeyPem ?? CheckpointKeys.Trusted(merkle.Signer!.PublicKeyPem, _options.PreviousPublicKeysPath));
         var chains = await VerifyAsync(cancellationToken);
         if (!chains.IsValid)
         {

@@ -59,6 +59,7 @@ public static class MongoAuditSinks
         MongoOperationTimeout = options.MongoOperationTimeout,
         MongoWriteConcern = options.MongoWriteConcern,
         SigningKeyPath = options.SigningKeyPath,
+        PreviousPublicKeysPath = options.PreviousPublicKeysPath,
         CheckpointEveryEntries = options.CheckpointEveryEntries,
         CheckpointInterval = options.CheckpointInterval,
     };

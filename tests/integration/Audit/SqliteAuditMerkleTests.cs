@@ -83,6 +83,44 @@ public sealed class SqliteAuditMerkleTests : AuditStoreFixture
         Assert.True(appends > 0, "the writer never appended while verify ran");
     }
 
+    /// <summary>A key rotation (the generated key, then another: NV_AUDIT_SIGNING_KEY, as the docs suggest) used to make the
+    /// store fail verification for ever: one key verified every checkpoint, so the older ones read as forged, and
+    /// <c>--public-key</c> with the old key failed on the newer ones.</summary>
+    [Fact]
+    public async Task A_trail_signed_before_and_after_a_key_rotation_verifies_with_both_public_keys()
+    {
+        await Sink.AppendAsync(Entries(5), Ct);
+        Assert.NotNull(await Proofs.CheckpointAsync("orders", Ct));
+        var oldPublic = await Proofs.GetPublicKeyPemAsync(Ct);
+
+        var newKey = Path.Combine(Directory, "rotated.pem");
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        {
+            await File.WriteAllTextAsync(newKey, key.ExportPkcs8PrivateKeyPem(), Ct);
+        }
+
+        Options.SigningKeyPath = newKey;
+        await ReopenAsync();
+        await Sink.AppendAsync(Entries(5), Ct);
+        Assert.NotNull(await Proofs.CheckpointAsync("orders", Ct));
+        var newPublic = await Proofs.GetPublicKeyPemAsync(Ct);
+        Assert.NotEqual(oldPublic, newPublic);
+
+        var currentOnly = await Proofs.VerifyAsync(null, Ct);
+        Assert.False(currentOnly.IsValid);
+        Assert.Contains("give the earlier public keys too", currentOnly.Reason, StringComparison.Ordinal);
+
+        Assert.True((await Proofs.VerifyAsync(new AuditVerifyOptions { PublicKeyPem = oldPublic + "\n" + newPublic }, Ct)).IsValid); // an auditor's two keys
+
+        var previous = Path.Combine(Directory, "previous.pub.pem");
+        await File.WriteAllTextAsync(previous, oldPublic, Ct);
+        Options.PreviousPublicKeysPath = previous;
+        await ReopenAsync();
+        var both = await Proofs.VerifyAsync(null, Ct);
+        Assert.True(both.IsValid, both.Reason);
+        Assert.Equal(2, both.CheckpointsChecked);
+    }
+
     [Fact]
     public async Task Inclusion_and_consistency_proofs_match_independently_computed_roots()
     {
