@@ -12,7 +12,7 @@ Usage: audit_verify_reference.py path/to/audit.db [public-key.pem]
      and the entries is the one its checkpoint signs, and (with a public key) the signature.
 Independent of the .NET code on purpose: it is how the spec is checked.
 """
-import base64, gzip, hashlib, json, sqlite3, struct, sys
+import base64, gzip, hashlib, json, re, sqlite3, struct, sys
 
 
 class Num(str):
@@ -182,13 +182,19 @@ def mth(leaves):
 
 
 def check_signature(text, public_key_pem):
+    """The PEM may hold several public keys (one block each, e.g. before and after a key change): each checkpoint is
+    checked with the key its key: line names."""
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     lines = text.split("\n")
     body = ("\n".join(lines[:6]) + "\n").encode()
-    pub = serialization.load_pem_public_key(public_key_pem)
-    spki = pub.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if lines[5] != "key: " + hashlib.sha256(spki).hexdigest()[:16]:
+    keys = {}
+    for block in re.findall(rb"-----BEGIN PUBLIC KEY-----.*?-----END PUBLIC KEY-----", public_key_pem, re.S) or [public_key_pem]:
+        key = serialization.load_pem_public_key(block)
+        spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        keys["key: " + hashlib.sha256(spki).hexdigest()[:16]] = key
+    pub = keys.get(lines[5])
+    if pub is None:
         return "checkpoint names another key"
     try:
         pub.verify(base64.b64decode(lines[7][len("signature: "):]), body, ec.ECDSA(hashes.SHA256()))

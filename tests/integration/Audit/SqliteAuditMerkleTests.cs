@@ -119,6 +119,20 @@ public sealed class SqliteAuditMerkleTests : AuditStoreFixture
         var both = await Proofs.VerifyAsync(null, Ct);
         Assert.True(both.IsValid, both.Reason);
         Assert.Equal(2, both.CheckpointsChecked);
+
+        // The independent reference verifier takes the two keys the same way.
+        var keys = Path.Combine(Directory, "both.pub.pem");
+        await File.WriteAllTextAsync(keys, oldPublic + "\n" + newPublic + "\n", Ct);
+        var start = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { Path.Combine(Support.RepoRoot.Path, "docs", "audit_verify_reference.py"), FilePath, keys })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var python = System.Diagnostics.Process.Start(start)!;
+        var output = await python.StandardOutput.ReadToEndAsync(Ct) + await python.StandardError.ReadToEndAsync(Ct);
+        await python.WaitForExitAsync(Ct);
+        Assert.True(output.StartsWith("OK", StringComparison.Ordinal), "reference verifier: " + output);
     }
 
     [Fact]
