@@ -26,13 +26,17 @@ internal sealed class ChangeFeed : IChangeFeed
     private readonly IDbWriter _db;
     private readonly PipelinePositions _positions;
     private readonly ILogger _logger;
+    private readonly Nv.Wal.Protection.IDataKeyProvider? _keys;
 
-    public ChangeFeed(IWriteAheadLog wal, IDbWriter db, PipelinePositions positions, ILogger<ChangeFeed> logger)
+    // keys: the data keys (encryption at rest), or null: an after image whose key was destroyed after its page was read is
+    // not served (Served).
+    public ChangeFeed(IWriteAheadLog wal, IDbWriter db, PipelinePositions positions, ILogger<ChangeFeed> logger, Nv.Wal.Protection.IDataKeyProvider? keys = null)
     {
         _wal = wal;
         _db = db;
         _positions = positions;
         _logger = logger;
+        _keys = keys;
     }
 
     public void ThrowIfGone(ChangePosition from)
@@ -70,9 +74,9 @@ internal sealed class ChangeFeed : IChangeFeed
 
             var upTo = new Lsn(Math.Min(applied.Value, next.Lsn.Value + PageSize - 1));
             var (page, readThrough) = await ReadPageAsync(next, upTo, options.DtoType, cancellationToken);
-            foreach (var change in page)
+            foreach (var (change, keyId) in page)
             {
-                yield return change;
+                yield return Served(change, keyId);
             }
 
             next = ChangePosition.At(readThrough.Next);
@@ -84,12 +88,18 @@ internal sealed class ChangeFeed : IChangeFeed
     // the log never held (a jump after data loss, AcceptStoreAheadOfWal, or records a recovery mode skipped) end the page
     // before them; a page that starts in such a gap is gone, with the first LSN held after it as the place to resume
     // (reporting the log's first LSN there sent a consumer back below the gap, into the same gap, for ever).
-    private async Task<(List<ChangeEvent> Changes, Lsn ReadThrough)> ReadPageAsync(ChangePosition from, Lsn upTo, string? dtoType,
+    // A page is read whole and served at the consumer's pace: a subject erased in between (its keys destroyed, its erasure
+    // answered) must not reach a slow consumer in plain from the page held in memory. Looked up per change served (the
+    // key ring's cache; a destroyed key is found missing).
+    private ChangeEvent Served(ChangeEvent change, Guid? keyId) =>
+        keyId is { } id && change.After is not null && _keys is not null && !_keys.TryGetKey(id, out _) ? change with { After = null } : change;
+
+    private async Task<(List<(ChangeEvent Change, Guid? KeyId)> Changes, Lsn ReadThrough)> ReadPageAsync(ChangePosition from, Lsn upTo, string? dtoType,
         CancellationToken cancellationToken)
     {
         var count = (int)(upTo.Value - from.Lsn.Value + 1);
         var resolutions = (await _db.GetResolutionsAsync(new Lsn(from.Lsn.Value - 1), count, cancellationToken)).ToDictionary(r => r.Lsn);
-        var changes = new List<ChangeEvent>();
+        var changes = new List<(ChangeEvent, Guid?)>();
         var expected = from.Lsn;
         try
         {
@@ -137,7 +147,7 @@ internal sealed class ChangeFeed : IChangeFeed
         return new ChangesGoneException(requested, first);
     }
 
-    private static void Add(List<ChangeEvent> changes, WalRecord record, RecordResolution resolution, int fromItem, string? dtoType)
+    private static void Add(List<(ChangeEvent, Guid?)> changes, WalRecord record, RecordResolution resolution, int fromItem, string? dtoType)
     {
         if (record.Operation == WalOperation.AuditEvent)
         {
@@ -154,7 +164,7 @@ internal sealed class ChangeFeed : IChangeFeed
                 continue;
             }
 
-            changes.Add(new ChangeEvent
+            changes.Add((new ChangeEvent
             {
                 Position = new ChangePosition(record.Lsn, i),
                 Id = ChangePosition.Format(record.Lsn, record.Items is null ? null : i),
@@ -166,7 +176,7 @@ internal sealed class ChangeFeed : IChangeFeed
                 After = AfterImage(change),
                 Timestamp = change.Timestamp,
                 UserId = change.UserId,
-            });
+            }, change.PayloadKeyId));
         }
     }
 

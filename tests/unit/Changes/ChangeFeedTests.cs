@@ -4,6 +4,7 @@ using Nv.DbWriter;
 using Nv.Host.Changes;
 using Nv.Host.Pipeline;
 using Nv.Unit.Tests.Pipeline;
+using Nv.Unit.Tests.Support;
 using Nv.Wal;
 
 namespace Nv.Unit.Tests.Changes;
@@ -177,6 +178,41 @@ public sealed class ChangeFeedTests
 
         var gone = await Assert.ThrowsAsync<ChangesGoneException>(() => next.WaitAsync(TimeSpan.FromSeconds(10), Ct));
         Assert.Equal((new Lsn(2), new Lsn(4)), (gone.Requested, gone.FirstAvailable));
+    }
+
+    /// <summary>A page is read whole and served at the consumer's pace: a subject erased in between (its key destroyed) used
+    /// to reach a slow consumer in plain from the page held in memory, after its erasure had answered "erased".</summary>
+    [Fact]
+    public async Task A_change_whose_key_is_destroyed_after_its_page_was_read_is_served_without_its_after_image()
+    {
+        var wal = new InMemoryWal();
+        var db = new InMemoryDbWriter();
+        var keys = new Nv.Unit.Tests.Support.InMemoryDataKeys();
+        var key = keys.Add();
+        var positions = new PipelinePositions();
+        for (var i = 1; i <= 2; i++)
+        {
+            var record = await wal.AppendAsync(new WalRecord
+            {
+                Id = Guid.CreateVersion7(), Service = "svc", Version = 1, Timestamp = DateTimeOffset.UtcNow, Operation = WalOperation.Create,
+                DtoType = "Customer", EntityId = "c" + i, Payload = Json("""{"name":"secret"}"""), ReplayKey = "test:svc:1:Customer:c" + i,
+                RequestId = "r" + i, PayloadKeyId = key.Id, Subject = "Customer/c" + i,
+            }, Ct);
+            await wal.FlushAsync(record.Lsn, Ct);
+            await db.ApplyAsync([record], Ct);
+            positions.AppliedThrough(record.Lsn);
+        }
+
+        var feed = new ChangeFeed(wal, db, positions, new FakeLogger<ChangeFeed>(), keys);
+        await using var consumer = feed.ReadAsync(ChangePosition.At(Lsn.None), new ChangeFeedOptions { Follow = false }, Ct).GetAsyncEnumerator(Ct);
+        Assert.True(await consumer.MoveNextAsync()); // the page of both changes is read now
+        Assert.NotNull(consumer.Current.After);
+
+        keys.Destroy(key.Id); // the subject is erased while the consumer holds the page
+
+        Assert.True(await consumer.MoveNextAsync());
+        Assert.Equal("2", consumer.Current.Id);
+        Assert.Null(consumer.Current.After);
     }
 
     [Fact]
