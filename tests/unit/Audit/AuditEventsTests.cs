@@ -61,6 +61,22 @@ public sealed class AuditEventsTests
     public void A_custom_event_may_not_claim_to_be_an_entity_mutation() =>
         Assert.Throws<ArgumentException>(() => AuditEvents.ToPayload(AuditCategory.EntityMutation, "update", null, null));
 
+    /// <summary>A custom event could pose as one of Nv's own entries (a service-start entry is what a MongoDB audit store
+    /// compares the next start's environment with).</summary>
+    [Theory]
+    [InlineData(AuditCategory.ServiceStartStop, "service-start")]
+    [InlineData(AuditCategory.ServiceStartStop, "service-stop")]
+    [InlineData(AuditCategory.EnvironmentChange, "environment-changed")]
+    [InlineData(AuditCategory.SystemEvents, "audit-pruned")]
+    [InlineData(AuditCategory.SystemEvents, "checkpoint-failed")]
+    [InlineData(AuditCategory.Authentication, "authentication-failed")]
+    public void A_custom_event_may_not_take_an_operation_nv_records_itself(AuditCategory category, string operation)
+    {
+        var refused = Assert.Throws<ArgumentException>(() => AuditEvents.ToPayload(category, operation, null, null));
+        Assert.Contains("Nv records itself", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.Object, AuditEvents.ToPayload(category, "billing-" + operation, null, null).ValueKind);
+    }
+
     [Fact]
     public void The_entry_is_a_pure_function_of_the_record()
     {
