@@ -222,9 +222,11 @@ internal sealed class ReplayPipeline
                 // Deterministic (a damaged store, an LSN issued twice, a record the writer refuses): retrying it for ever
                 // kept the host from ever becoming ready, with only a retry warning to say why. It stops the replay, as the
                 // live pipeline's apply stage faults on it.
-                throw new InvalidOperationException(
-                    string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"Replay cannot apply the records from lsn {batch[0].Lsn.Value} to {batch[^1].Lsn.Value}: {ex.Message}"), ex);
+                var message = string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"Replay cannot apply the records from lsn {batch[0].Lsn.Value} to {batch[^1].Lsn.Value}: {ex.Message}");
+                throw ex is DbWriterException db
+                    ? new DbWriterException(message, db.ErrorClass, db.ErrorCode, db) // the CLI reports it whole, with its exit code
+                    : new InvalidOperationException(message, ex);
             }
 
             if (maxRetries is { } max && attempt >= max)

@@ -39,7 +39,7 @@ public sealed class BootReplayerTests
         var db = new InMemoryDbWriter { ApplyFailure = new Nv.DbWriter.DbWriterException("database disk image is malformed", isTransient: false) };
         await using var h = new PipelineHarness(wal, db);
 
-        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+        var failure = await Assert.ThrowsAsync<Nv.DbWriter.DbWriterException>(() =>
             h.Replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: null, Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct));
 
         Assert.Contains("database disk image is malformed", failure.Message, StringComparison.Ordinal);
