@@ -109,9 +109,9 @@ internal sealed partial class WritePipeline
                 }
             }
 
-            if (_db.CheckDtoType(item.DtoType) is { } unknownType)
+            if (_db.CheckDtoType(item.DtoType) is { } otherSpelling)
             {
-                throw new WriteValidationException(string.Create(CultureInfo.InvariantCulture, $"items/{i}/dtoType"), unknownType.Reason);
+                throw new WriteValidationException(string.Create(CultureInfo.InvariantCulture, $"items/{i}/dtoType"), otherSpelling.Reason);
             }
 
             if (operation != WalOperation.Delete)

@@ -11,9 +11,9 @@ internal sealed partial class WritePipeline
     private WriteRequest PrepareForWal(WriteRequest request)
     {
         if (request.Operation is WalOperation.Create or WalOperation.Update or WalOperation.Delete
-            && _db.CheckDtoType(request.DtoType) is { } unknownType)
+            && _db.CheckDtoType(request.DtoType) is { } otherSpelling)
         {
-            throw new WriteValidationException("dtoType", unknownType.Reason);
+            throw new WriteValidationException("dtoType", otherSpelling.Reason);
         }
 
         if (request.Operation == WalOperation.Delete)

@@ -17,6 +17,14 @@ public sealed class ChangeFeedTests
 
     private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
 
+    // A create of dtoType/prefix+i, as the WAL would hold it (sealed under keyId when given).
+    private static WalRecord CreateRecord(int i, string dtoType = "Order", Guid? keyId = null) => new()
+    {
+        Id = Guid.CreateVersion7(), Service = "svc", Version = 1, Timestamp = DateTimeOffset.UtcNow, Operation = WalOperation.Create,
+        DtoType = dtoType, EntityId = "o" + i, Payload = Json("""{"name":"secret"}"""), ReplayKey = $"test:svc:1:{dtoType}:o{i}", RequestId = "r" + i,
+        PayloadKeyId = keyId, Subject = keyId is null ? null : $"{dtoType}/o{i}",
+    };
+
     private static ChangeFeed Feed(PipelineHarness h) => new(h.Wal, h.Db, h.Pipeline.Positions, new FakeLogger<ChangeFeed>());
 
     private static async Task<List<ChangeEvent>> ReadAll(ChangeFeed feed, ChangePosition from, string? dtoType = null)
@@ -150,11 +158,7 @@ public sealed class ChangeFeedTests
         var positions = new PipelinePositions();
         async Task WriteAsync(int i)
         {
-            var record = await wal.AppendAsync(new WalRecord
-            {
-                Id = Guid.CreateVersion7(), Service = "svc", Version = 1, Timestamp = DateTimeOffset.UtcNow, Operation = WalOperation.Create,
-                DtoType = "Order", EntityId = "o" + i, Payload = Json("{}"), ReplayKey = "test:svc:1:Order:o" + i, RequestId = "r" + i,
-            }, Ct);
+            var record = await wal.AppendAsync(CreateRecord(i), Ct);
             await wal.FlushAsync(record.Lsn, Ct);
             await db.ApplyAsync([record], Ct);
         }
@@ -192,12 +196,7 @@ public sealed class ChangeFeedTests
         var positions = new PipelinePositions();
         for (var i = 1; i <= 2; i++)
         {
-            var record = await wal.AppendAsync(new WalRecord
-            {
-                Id = Guid.CreateVersion7(), Service = "svc", Version = 1, Timestamp = DateTimeOffset.UtcNow, Operation = WalOperation.Create,
-                DtoType = "Customer", EntityId = "c" + i, Payload = Json("""{"name":"secret"}"""), ReplayKey = "test:svc:1:Customer:c" + i,
-                RequestId = "r" + i, PayloadKeyId = key.Id, Subject = "Customer/c" + i,
-            }, Ct);
+            var record = await wal.AppendAsync(CreateRecord(i, "Customer", key.Id), Ct);
             await wal.FlushAsync(record.Lsn, Ct);
             await db.ApplyAsync([record], Ct);
             positions.AppliedThrough(record.Lsn);
@@ -223,11 +222,7 @@ public sealed class ChangeFeedTests
         var positions = new PipelinePositions();
         for (var i = 1; i <= 6; i++)
         {
-            var record = await wal.AppendAsync(new WalRecord
-            {
-                Id = Guid.CreateVersion7(), Service = "svc", Version = 1, Timestamp = DateTimeOffset.UtcNow, Operation = WalOperation.Create,
-                DtoType = "Order", EntityId = "o" + i, Payload = Json("{}"), ReplayKey = "test:svc:1:Order:o" + i, RequestId = "r" + i,
-            }, Ct);
+            var record = await wal.AppendAsync(CreateRecord(i), Ct);
             await wal.FlushAsync(record.Lsn, Ct);
             await db.ApplyAsync([record], Ct);
             positions.AppliedThrough(record.Lsn);
