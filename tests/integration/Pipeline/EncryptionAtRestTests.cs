@@ -297,17 +297,37 @@ public sealed class EncryptionAtRestTests : IDisposable
         Assert.True(File.Exists(audit));
     }
 
-    // Every file under the data directory, and the host's log lines, as bytes.
-    private List<(string Path, byte[] Bytes)> EveryFile() =>
-        [.. Directory.GetFiles(Data, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)).Select(f => (f, ReadShared(f)))];
-
-    // Read beside the running host (which holds its files open); the WAL's lock file is held exclusively and empty.
-    private static byte[] ReadShared(string path)
+    // Every file under the data directory, and the host's log lines, as bytes. A file the running host deletes between the
+    // listing and the read (FasterLog drops older commit files; it failed a fresh-clone run once) is no longer on disk.
+    private List<(string Path, byte[] Bytes)> EveryFile()
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
+        var files = new List<(string Path, byte[] Bytes)>();
+        foreach (var path in Directory.GetFiles(Data, "*", SearchOption.AllDirectories).Where(f => !f.EndsWith(".lock", StringComparison.Ordinal)))
+        {
+            if (ReadShared(path) is { } bytes)
+            {
+                files.Add((path, bytes));
+            }
+        }
+
+        return files;
+    }
+
+    // Read beside the running host (which holds its files open); the WAL's lock file is held exclusively and empty. Null:
+    // deleted since it was listed.
+    private static byte[]? ReadShared(string path)
+    {
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            using var copy = new MemoryStream();
+            stream.CopyTo(copy);
+            return copy.ToArray();
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
     }
 
     private static void AssertNowhere(IEnumerable<(string Path, byte[] Bytes)> files, params string[] secrets)

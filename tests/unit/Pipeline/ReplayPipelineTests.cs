@@ -188,7 +188,8 @@ public sealed class ReplayPipelineTests
         var sink = new InMemoryAuditSink();
         var replayer = Replayer(wal, db, sink, batchSize: 3, out _);
 
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+        // A failure the writer calls permanent stops the replay at once, as itself, naming the records it stopped at.
+        var error = await Assert.ThrowsAsync<Nv.DbWriter.DbWriterException>(() =>
             replayer.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct));
 
         Assert.Contains("lsn 7", error.Message, StringComparison.Ordinal);
@@ -205,7 +206,7 @@ public sealed class ReplayPipelineTests
         var db = new CountingDbWriter(wal) { FailCall = 2 };
         var sink = new InMemoryAuditSink();
         var first = Replayer(wal, db, sink, batchSize: 4, out _);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => first.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct));
+        await Assert.ThrowsAsync<Nv.DbWriter.DbWriterException>(() => first.RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct));
 
         db.FailCall = 0;
         var second = await Replayer(wal, db, sink, batchSize: 4, out _).RunAsync(dryRun: false, progress: null, maxTransientRetries: 0, Ct);
