@@ -58,6 +58,9 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     /// <summary>Tests: an exception thrown by the next synced commits in place of their statement (a failed fsync).</summary>
     internal Func<SqliteException?>? InjectSyncFailure { get; set; }
 
+    /// <summary>Test hook: an error an append's commit fails with (as SQLite reports a failed sync inside an unsynced commit).</summary>
+    internal Func<SqliteException?>? InjectCommitFailure { get; set; }
+
     /// <summary>Tests: how many chains' states are cached in memory (read without the gate: call it while the sink is idle).</summary>
     internal int CachedChainCount => _chains.Count;
 
@@ -257,6 +260,11 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
             }
 
             inTransaction?.Invoke();
+            if (InjectCommitFailure?.Invoke() is { } injected)
+            {
+                throw injected;
+            }
+
             sql.Commit.Execute();
             _dirty = !synced;
             if (advanced)
@@ -270,7 +278,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
             // The chain states cached in memory may no longer match the file (or never did): reload them next time.
             _chains.Clear();
             Log.AppendRolledBack(_logger, count, ex);
-            if (synced && ex is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_IOERR } io)
+            if (ex is SqliteException { SqliteErrorCode: SQLitePCL.raw.SQLITE_IOERR } io && (synced || IsFailedSync(io)))
             {
                 StopAfterSyncFailure(io);
             }

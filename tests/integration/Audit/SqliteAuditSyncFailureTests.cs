@@ -34,6 +34,29 @@ public sealed class SqliteAuditSyncFailureTests : AuditStoreFixture
         Assert.Equal(new Lsn(2), await Sink.MakeDurableAsync(Ct));
     }
 
+    /// <summary>SQLite syncs the WAL file inside a commit that is not synced itself (when it restarts or checkpoints it): a
+    /// failed fsync there failed the append, the backfill retried it on a file whose sync had failed, and the store never
+    /// stopped (the durable point that would have stopped it waits for an append to succeed). Any other I/O error of an
+    /// unsynced append leaves the store running (the append is retried).</summary>
+    [Fact]
+    public async Task A_failed_fsync_inside_an_unsynced_append_stops_the_store()
+    {
+        var sink = (SqliteAuditSink)Sink;
+        Assert.Equal(1, await sink.AppendAsync([Entry(entityId: "a")], new Lsn(1), Ct));
+        sink.InjectCommitFailure = () => new SqliteException("disk I/O error", SQLitePCL.raw.SQLITE_IOERR, 778); // IOERR_WRITE
+        await Assert.ThrowsAsync<SqliteException>(() => sink.AppendAsync([Entry(entityId: "b")], new Lsn(2), Ct));
+        sink.InjectCommitFailure = null;
+        Assert.Equal(1, await sink.AppendAsync([Entry(entityId: "b")], new Lsn(2), Ct)); // still running
+
+        sink.InjectCommitFailure = () => new SqliteException("disk I/O error", SQLitePCL.raw.SQLITE_IOERR, 1034); // IOERR_FSYNC
+        await Assert.ThrowsAsync<SqliteException>(() => sink.AppendAsync([Entry(entityId: "c")], new Lsn(3), Ct));
+        sink.InjectCommitFailure = null;
+
+        var stopped = await Assert.ThrowsAsync<InvalidOperationException>(() => sink.AppendAsync([Entry(entityId: "c")], new Lsn(3), Ct));
+        Assert.Contains("failed sync", stopped.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => sink.MakeDurableAsync(Ct));
+    }
+
     [Fact]
     public async Task An_io_error_in_a_background_checkpoint_stops_the_store()
     {

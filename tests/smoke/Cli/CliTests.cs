@@ -145,7 +145,7 @@ public sealed class CliTests
     public async Task Audit_prove_with_a_bad_tree_size_or_an_unknown_entry_is_one_error_line()
     {
         using var dir = new TempDirectory("cli-provebad");
-        await LoadAsync(dir.Path, 20);
+        await LoadAsync(dir.Path);
         var entry = AuditEntryId(dir.Path, 7);
 
         var zero = await Nv(dir.Path, "audit", "prove", entry, "--tree-size", "0");
@@ -169,7 +169,7 @@ public sealed class CliTests
     public async Task Audit_prove_reports_an_entry_edited_after_it_was_appended()
     {
         using var dir = new TempDirectory("cli-provetamper");
-        await LoadAsync(dir.Path, 20);
+        await LoadAsync(dir.Path);
         var edited = AuditEntryId(dir.Path, 7);
         var renamed = AuditEntryId(dir.Path, 8);
         var newId = Guid.NewGuid().ToString();
@@ -204,8 +204,11 @@ public sealed class CliTests
         }
     }
 
+    // The load's operations are random and only applied ones are audited (20 writes once left 6 entries plus 3 of Nv's own,
+    // and sequence 8 did not exist): callers load the default 60 writes, and a missing entry says so.
     private static string AuditEntryId(string dataDir, long sequence) =>
-        (string)DataDirectoryScan.Scalar(Path.Combine(dataDir, "audit.db"), $"SELECT id FROM audit_entries WHERE sequence = {sequence}")!;
+        DataDirectoryScan.Scalar(Path.Combine(dataDir, "audit.db"), $"SELECT id FROM audit_entries WHERE sequence = {sequence}") as string
+            ?? throw new InvalidOperationException($"The load left no audit entry at sequence {sequence} (too few writes applied).");
 
     // One "nv: error:" line naming the problem; any other stderr line is the host's log (no stack trace, no raw message).
     private static void AssertOneErrorLine(NvRun run, string expected)
