@@ -83,17 +83,17 @@ internal sealed class ChangeFeed : IChangeFeed
         }
     }
 
-    // One page: the WAL records in [from.Lsn, upTo] and their resolutions, as the changes they applied (materialised, so
-    // that a truncation racing the read is reported as gone rather than as a broken read), and the LSN read through. LSNs
-    // the log never held (a jump after data loss, AcceptStoreAheadOfWal, or records a recovery mode skipped) end the page
-    // before them; a page that starts in such a gap is gone, with the first LSN held after it as the place to resume
-    // (reporting the log's first LSN there sent a consumer back below the gap, into the same gap, for ever).
     // A page is read whole and served at the consumer's pace: a subject erased in between (its keys destroyed, its erasure
     // answered) must not reach a slow consumer in plain from the page held in memory. Looked up per change served (the
     // key ring's cache; a destroyed key is found missing).
     private ChangeEvent Served(ChangeEvent change, Guid? keyId) =>
         keyId is { } id && change.After is not null && _keys is not null && !_keys.TryGetKey(id, out _) ? change with { After = null } : change;
 
+    // One page: the WAL records in [from.Lsn, upTo] and their resolutions, as the changes they applied (materialised, so
+    // that a truncation racing the read is reported as gone rather than as a broken read), and the LSN read through. LSNs
+    // the log never held (a jump after data loss, AcceptStoreAheadOfWal, or records a recovery mode skipped) end the page
+    // before them; a page that starts in such a gap is gone, with the first LSN held after it as the place to resume
+    // (reporting the log's first LSN there sent a consumer back below the gap, into the same gap, for ever).
     private async Task<(List<(ChangeEvent Change, Guid? KeyId)> Changes, Lsn ReadThrough)> ReadPageAsync(ChangePosition from, Lsn upTo, string? dtoType,
         CancellationToken cancellationToken)
     {
