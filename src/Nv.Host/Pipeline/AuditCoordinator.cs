@@ -33,6 +33,7 @@ internal sealed partial class AuditCoordinator : IDisposable
     private readonly PendingAuditEntries? _pending;
     private readonly Protection.KeyRing? _keys;
     private readonly List<Task> _background = []; // system entries recorded off a stage's path (see RecordSystemInBackground)
+    private readonly SystemEntryQueue _systemEntries = new();
     private readonly AuditOptions? _auditOptions;
     private readonly TimeProvider _time;
     private Lsn _processedThrough;
@@ -211,26 +212,69 @@ internal sealed partial class AuditCoordinator : IDisposable
     }
 
     /// <summary>Writes a system entry (service start/stop, denials). Never throws for audit failures.</summary>
-    /// <remarks>No WAL record backs these entries, so each is made durable at once (a durable point of the store: a power
-    /// loss cannot take it back), and one the store cannot take is parked durably on local disk
-    /// (<see cref="PendingAuditEntries"/>) and stored by the next backfill: it is lost only if parking fails too (logged).</remarks>
+    /// <remarks>No WAL record backs these entries, so each is made durable before this returns (a durable point of the
+    /// store: a power loss cannot take it back), and one the store cannot take is parked durably on local disk
+    /// (<see cref="PendingAuditEntries"/>) and stored by the next backfill: it is lost only if parking fails too (logged).
+    /// Concurrent callers share one append and one durable point (<see cref="SystemEntryQueue"/>): the first to get the
+    /// writer stores every entry queued by then. A caller cancelled before its entry was taken leaves nothing behind.</remarks>
     public async Task RecordSystemAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
-        await _lock.WaitAsync(cancellationToken);
+        var waiting = _systemEntries.Add(entry);
+        while (!waiting.Done.Task.IsCompleted)
+        {
+            try
+            {
+                await _lock.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                _systemEntries.TryRemove(waiting); // taken already: its taker stores it
+                throw;
+            }
+
+            try
+            {
+                // Under the writer no other taker runs, so an entry not done yet is still queued: this hold stores it.
+                if (!waiting.Done.Task.IsCompleted)
+                {
+                    await StoreSystemEntriesAsync(_systemEntries.TakeAll(), waiting, cancellationToken);
+                }
+            }
+            finally
+            {
+                _lock.Release();
+            }
+        }
+    }
+
+    // Caller holds the lock. Completes every entry of the batch (stored, or parked after a failure), except when the
+    // caller's own wait is cancelled: then the others go back to the queue for their callers' next hold of the writer
+    // (an entry already appended is skipped by id when appended again).
+    private async Task StoreSystemEntriesAsync(List<SystemEntryQueue.Waiting> batch, SystemEntryQueue.Waiting own, CancellationToken cancellationToken)
+    {
         try
         {
-            await _sink.AppendAsync([entry], cancellationToken);
+            await _sink.AppendAsync([.. batch.Select(static w => w.Entry)], cancellationToken);
             await _sink.MakeDurableAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (OperationCanceledException)
+        {
+            _systemEntries.Return(batch.Where(w => w != own));
+            throw;
+        }
+        catch (Exception ex)
         {
             Interlocked.Increment(ref _failures);
-            Log.SystemAuditWriteFailed(_logger, ex, entry.Operation, entry.RequestId);
-            Park(entry);
+            foreach (var waiting in batch)
+            {
+                Log.SystemAuditWriteFailed(_logger, ex, waiting.Entry.Operation, waiting.Entry.RequestId);
+                Park(waiting.Entry);
+            }
         }
-        finally
+
+        foreach (var waiting in batch)
         {
-            _lock.Release();
+            waiting.Done.TrySetResult();
         }
     }
 
