@@ -30,18 +30,6 @@ public static class AuditEvents
         category is AuditCategory.Authentication or AuditCategory.Permission or AuditCategory.SystemEvents
             or AuditCategory.ServiceStartStop or AuditCategory.EnvironmentChange;
 
-    // The operation names of the entries Nv records itself (service start and stop, environment changes, WAL and store
-    // faults, replay, checkpoints, archives, prunes, denied requests): a custom event may not take them, so no event can
-    // pose as one of Nv's own entries (the newest service-start entry is what a MongoDB audit store compares the next
-    // start's environment with). Only new events are refused: a record already in the WAL is audited as it is.
-    private static readonly HashSet<string> NvOperations = new(StringComparer.Ordinal)
-    {
-        AuditEntryFactory.ServiceStartOperation, AuditEntryFactory.ServiceStopOperation, AuditEntryFactory.EnvironmentChangedOperation,
-        AuditEntryFactory.ReplayFinishedOperation, AuditEntryFactory.AuthenticationFailedOperation, AuditEntryFactory.PermissionDeniedOperation,
-        "wal-faulted", "store-stopped", "pipeline-faulted", "wal-truncated", "wal-tail-cut", "wal-records-skipped",
-        "checkpoint-failed", "audit-archived", "audit-pruned",
-    };
-
     /// <summary>Why <paramref name="operation"/> is not a valid event operation name, or null: 1–64 characters of ASCII
     /// letters, digits, <c>-</c>, <c>_</c>, <c>.</c> and <c>:</c>.</summary>
     public static string? OperationProblem(string? operation)
@@ -76,7 +64,9 @@ public static class AuditEvents
             throw new ArgumentException("The operation " + problem + ".", nameof(operation));
         }
 
-        if (NvOperations.Contains(operation))
+        // No event may pose as one of Nv's own entries (the newest service-start entry is what a MongoDB audit store
+        // compares the next start's environment with). Only new events are refused: a record in the WAL is audited as is.
+        if (NvOperations.All.Contains(operation))
         {
             throw new ArgumentException($"The operation '{operation}' names an entry Nv records itself; a custom audit event cannot use it.", nameof(operation));
         }

@@ -16,7 +16,7 @@ namespace Nv.Audit.Sqlite;
 /// its checkpoint and an <c>audit-archived</c> entry in one synced transaction (done).</remarks>
 internal sealed partial class SqliteAuditSink : IAuditRetention
 {
-    private const string ArchivedOperation = "audit-archived";
+    private const string ArchivedOperation = NvOperations.AuditArchived;
 
     public async Task<IReadOnlyList<AuditArchiveInfo>> ArchiveAsync(DateTimeOffset before, string directory, CancellationToken cancellationToken = default)
     {

@@ -210,7 +210,7 @@ internal sealed partial class SqliteAuditSink
     // record backs it). Best effort: when the store cannot take it either, the WARN already logged is what remains.
     private void RecordCheckpointFailures(List<(ChainState Chain, Exception Failure)> failures)
     {
-        var entries = failures.ConvertAll(f => AuditEntryFactory.SystemEvent(f.Chain.Name, "checkpoint-failed", "audit",
+        var entries = failures.ConvertAll(f => AuditEntryFactory.SystemEvent(f.Chain.Name, NvOperations.CheckpointFailed, "audit",
             f.Failure.Message, new Dictionary<string, string>
             {
                 ["treeSize"] = f.Chain.Tree.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -223,7 +223,7 @@ internal sealed partial class SqliteAuditSink
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            Log.SystemEntryFailed(_logger, "checkpoint-failed", ex);
+            Log.SystemEntryFailed(_logger, NvOperations.CheckpointFailed, ex);
         }
     }
 

@@ -13,7 +13,7 @@ namespace Nv.Audit.Sqlite;
 /// A crash after any chunk resumes at the marker: nothing is deleted twice, the entry is written once.</remarks>
 internal sealed partial class SqliteAuditSink
 {
-    private const string PrunedOperation = "audit-pruned";
+    private const string PrunedOperation = NvOperations.AuditPruned;
 
     public async Task<IReadOnlyList<AuditPruneResult>> PruneAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default)
     {

@@ -17,7 +17,7 @@ internal sealed partial class NvLifecycle
         if (recovery.TailBytesCut > 0 || recovery.RecordsSkipped > 0)
         {
             await _audit.RecordSystemAsync(AuditEntryFactory.SystemEvent(service,
-                recovery.TailBytesCut > 0 ? "wal-tail-cut" : "wal-records-skipped", "wal", recovery.Detail, new Dictionary<string, string>
+                recovery.TailBytesCut > 0 ? NvOperations.WalTailCut : NvOperations.WalRecordsSkipped, "wal", recovery.Detail, new Dictionary<string, string>
                 {
                     ["tailBytesCut"] = Text(recovery.TailBytesCut),
                     ["recordsSkipped"] = Text(recovery.RecordsSkipped),

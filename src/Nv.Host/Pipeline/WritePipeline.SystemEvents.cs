@@ -13,18 +13,18 @@ internal sealed partial class WritePipeline
     {
         var (operation, subject, metadata) = exception switch
         {
-            WalFaultedException wal => ("wal-faulted", "wal", new Dictionary<string, string>
+            WalFaultedException wal => (NvOperations.WalFaulted, "wal", new Dictionary<string, string>
             {
                 ["path"] = wal.Path ?? "",
                 ["errno"] = wal.ErrnoName,
                 ["durableLsn"] = Text(_wal.DurableLsn.Value),
             }),
-            DbWriterException { IsTransient: false } db => ("store-stopped", "database", new Dictionary<string, string>
+            DbWriterException { IsTransient: false } db => (NvOperations.StoreStopped, "database", new Dictionary<string, string>
             {
                 ["stage"] = stage,
                 ["errorClass"] = db.ErrorClass.ToString(),
             }),
-            _ => ("pipeline-faulted", stage, new Dictionary<string, string>
+            _ => (NvOperations.PipelineFaulted, stage, new Dictionary<string, string>
             {
                 ["stage"] = stage,
                 ["exception"] = exception.GetType().Name,
@@ -42,7 +42,7 @@ internal sealed partial class WritePipeline
     }
 
     private async Task RecordTruncationAsync(Lsn held, Lsn first, CancellationToken cancellationToken) =>
-        await _audit.RecordSystemAsync(AuditEntryFactory.SystemEvent(_options.Service, "wal-truncated", "wal",
+        await _audit.RecordSystemAsync(AuditEntryFactory.SystemEvent(_options.Service, NvOperations.WalTruncated, "wal",
             $"WAL records {held.Value}..{first.Value - 1} removed (applied, audited and past retention)",
             new Dictionary<string, string>
             {

@@ -58,6 +58,17 @@ public sealed class AuditEventsTests
         Assert.Throws<FormatException>(() => AuditEvents.ParsePayload(Json(payload)));
 
     [Fact]
+    public void Every_operation_nv_declares_for_itself_is_reserved()
+    {
+        // The reserved set is read from NvOperations' declarations, the names Nv's own entries use.
+        Assert.Equal(15, NvOperations.All.Count);
+        Assert.Contains("wal-tail-cut", NvOperations.All);
+        Assert.Contains(AuditEntryFactory.ReplayFinishedOperation, NvOperations.All);
+        Assert.All(NvOperations.All, operation =>
+            Assert.Throws<ArgumentException>(() => AuditEvents.ToPayload(AuditCategory.SystemEvents, operation, null, null)));
+    }
+
+    [Fact]
     public void A_custom_event_may_not_claim_to_be_an_entity_mutation() =>
         Assert.Throws<ArgumentException>(() => AuditEvents.ToPayload(AuditCategory.EntityMutation, "update", null, null));
 
