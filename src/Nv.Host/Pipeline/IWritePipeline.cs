@@ -38,6 +38,8 @@ public interface IWritePipeline
     /// <param name="userId">The caller the id belongs to (request ids are scoped to their caller: the API key's name, or
     /// the user id when authentication is off).</param>
     /// <param name="cancellationToken">Cancels the lookup.</param>
+    /// <exception cref="PipelineUnavailableException">Boot replay has not finished: a write made durable before a crash is
+    /// known again only once replay applied it, so no answer is given before (retry once ready).</exception>
     Task<WriteOutcome?> GetOutcomeAsync(string requestId, string? userId, CancellationToken cancellationToken = default);
 
     /// <summary>Writes one mutation and returns at the request's <see cref="AckLevel"/> (default: once the database decided).</summary>
@@ -46,6 +48,12 @@ public interface IWritePipeline
     /// <exception cref="PipelineUnavailableException">The pipeline is not ready (boot replay running), is stopping, or failed.</exception>
     /// <exception cref="SubjectPendingException">Encryption at rest, a delete of a type mapped to another subject while a
     /// write of the entity that names another subject is not applied yet; nothing was written: retry shortly.</exception>
+    /// <exception cref="IdempotencyKeyReusedException">The request id was used before for a different request; nothing was
+    /// written (HTTP answers 422).</exception>
+    /// <exception cref="RequestInProgressException">A request with this id is still being decided; retry shortly (HTTP 409).</exception>
+    /// <exception cref="OperationCanceledException">The caller's token was cancelled while waiting. This does not mean
+    /// nothing was written: a write already queued may still be appended and applied. Retry with the same request id to
+    /// learn its outcome (<see cref="GetOutcomeAsync"/>).</exception>
     Task<WriteOutcome> WriteAsync(WriteRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Erases a data subject (crypto-shredding): destroys every data key its payloads were sealed with, in the
@@ -104,6 +112,8 @@ public interface IWritePipeline
     /// <exception cref="SubjectPendingException">Encryption at rest, an item deletes an entity of a type mapped to another
     /// subject while a write of that entity that names another subject is not applied yet; nothing was written: retry
     /// shortly.</exception>
-    /// <exception cref="InvalidOperationException">The pipeline is not ready (boot replay running) or is stopping.</exception>
+    /// <exception cref="PipelineUnavailableException">The pipeline is not ready (boot replay running), is stopping, or failed.</exception>
+    /// <exception cref="IdempotencyKeyReusedException">The request id was used before for a different request; nothing was written.</exception>
+    /// <exception cref="OperationCanceledException">As for <see cref="WriteAsync"/>: a batch already queued may still be written.</exception>
     Task<BatchOutcome> WriteBatchAsync(BatchRequest request, CancellationToken cancellationToken = default);
 }

@@ -51,6 +51,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     private Exception? _fault;
     private string? _walFull; // why writes are refused for the WAL's size, or null
     private int _started;
+    private int _stopRequested; // set before the incoming channel closes: from then on a write is refused as "stopping"
 
     public WritePipeline(
         IWriteAheadLog wal,
@@ -86,7 +87,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     }
 
     /// <inheritdoc />
-    public bool IsReady => Volatile.Read(ref _started) == 1 && Volatile.Read(ref _fault) is null && !_stopping.IsCancellationRequested;
+    public bool IsReady => Volatile.Read(ref _started) == 1 && Volatile.Read(ref _fault) is null && Volatile.Read(ref _stopRequested) == 0;
 
     /// <inheritdoc />
     public Task WhenReadyAsync(CancellationToken cancellationToken = default) => _ready.Task.WaitAsync(cancellationToken);
@@ -238,6 +239,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     public async Task<WriteOutcome?> GetOutcomeAsync(string requestId, string? userId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requestId);
+        ThrowIfNotStarted(); // until boot replay has applied what the WAL holds, "unknown" would be a wrong answer
         var key = new RequestKey(userId ?? string.Empty, requestId);
         if (_requests.TryGet(key, out var write))
         {
@@ -414,7 +416,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
             throw new PipelineUnavailableException("Nv is not ready: boot replay has not finished.", null);
         }
 
-        if (_stopping.IsCancellationRequested)
+        if (Volatile.Read(ref _stopRequested) == 1 || _stopping.IsCancellationRequested)
         {
             throw new PipelineUnavailableException("Nv is stopping and accepts no new writes.", null);
         }
@@ -428,6 +430,9 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     /// <summary>Stops accepting writes, lets in-flight batches finish, answers whatever could not, and stops the loops.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // First the flag, then the channel: a writer that finds the channel closed finds the flag set too, and is answered
+        // as refused for the stop (PipelineUnavailableException), never with the channel's own exception.
+        Volatile.Write(ref _stopRequested, 1);
         _incoming.Writer.TryComplete();
         await _draining.CancelAsync(); // an audit index build on a running host would keep the audit stage from draining
         try
