@@ -108,7 +108,8 @@ internal static class OrderEndpoints
     }
 
     // Nv's typed errors become HTTP answers: a temporary condition is a 503 the client may retry (with the same key),
-    // a malformed cursor a 400.
+    // a malformed cursor a 400, a key reused for a different request a 422, a key whose first request is still being
+    // decided a 409.
     private static async Task<IResult> Guard(Func<Task<IResult>> action)
     {
         try
@@ -118,6 +119,14 @@ internal static class OrderEndpoints
         catch (ArgumentException ex)
         {
             return Results.ValidationProblem(new Dictionary<string, string[]> { [ex.ParamName ?? "request"] = [ex.Message] });
+        }
+        catch (IdempotencyKeyReusedException ex)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status422UnprocessableEntity, title: "Idempotency key reused", detail: ex.Message);
+        }
+        catch (RequestInProgressException ex)
+        {
+            return Results.Problem(statusCode: StatusCodes.Status409Conflict, title: "Request in progress", detail: ex.Message);
         }
         catch (NvException ex) when (ex.IsTransient || ex is Nv.Wal.WalFaultedException)
         {

@@ -44,12 +44,22 @@ internal sealed class OrderService(IWritePipeline nv)
 
     /// <summary>Cancels a placed order, guarded by the version it read: a concurrent change makes Nv reject the write
     /// (precondition failed) instead of overwriting it.</summary>
+    /// <remarks>Idempotency keys are scoped to their operation: the cancellation's Nv request id is the key under a
+    /// <c>cancel:</c> prefix, so the outcome looked up below is a cancellation's, never the placement that used the same
+    /// key.</remarks>
     public async Task<CancelResult> CancelAsync(string id, CancelOrder request, string idempotencyKey, string? user, CancellationToken cancellationToken)
     {
+        var requestId = "cancel:" + idempotencyKey;
+
         // A retry of a cancellation that already happened answers as the first attempt did.
-        if (await nv.GetOutcomeAsync(idempotencyKey, user, cancellationToken) is { } earlier)
+        if (await nv.GetOutcomeAsync(requestId, user, cancellationToken) is { } earlier)
         {
-            return earlier.Status == WriteStatus.Rejected ? CancelResult.Conflict : CancelResult.Done;
+            return earlier.Status switch
+            {
+                WriteStatus.Applied => CancelResult.Done,
+                WriteStatus.Rejected => CancelResult.Conflict,
+                _ => CancelResult.Pending, // durable, not applied yet
+            };
         }
 
         var current = await nv.ReadAsync(DtoType, id, cancellationToken);
@@ -65,7 +75,7 @@ internal sealed class OrderService(IWritePipeline nv)
 
         var outcome = await nv.WriteAsync(new WriteRequest
         {
-            RequestId = idempotencyKey,
+            RequestId = requestId,
             Operation = WalOperation.Update,
             DtoType = DtoType,
             EntityId = id,

@@ -103,6 +103,23 @@ public sealed class OrdersApiTests : IAsyncLifetime
         Assert.Single(await HistoryAsync(first.GetProperty("id").GetString()!, expected: 1));
     }
 
+    /// <summary>Found by a review: a second placement under a used key with another body was a 500, and a cancel under
+    /// the placement's key answered 200 with the order still placed (it found the placement's outcome).</summary>
+    [Fact]
+    public async Task A_reused_key_is_a_422_and_a_cancel_under_the_placements_key_really_cancels()
+    {
+        var placed = await Json(await PlaceAsync("key-reuse-0", Body("c-3", ("ABC-1", 1, 5m))));
+        var id = placed.GetProperty("id").GetString()!;
+
+        var reused = await PlaceAsync("key-reuse-0", Body("c-3", ("ABC-2", 7, 1m)));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, reused.StatusCode);
+
+        var cancelled = await CancelAsync(id, "key-reuse-0", "same key, other operation");
+        Assert.Equal(HttpStatusCode.OK, cancelled.StatusCode);
+        Assert.Equal("cancelled", (await Json(cancelled)).GetProperty("status").GetString());
+        Assert.Equal(2, (await HistoryAsync(id, expected: 2)).Count);
+    }
+
     [Fact]
     public async Task Cancelling_records_the_reason_a_second_cancel_conflicts_and_a_retried_cancel_succeeds()
     {
