@@ -163,9 +163,10 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     {
         ThrowIfUnavailable();
         _validator.Validate(request);
-        request = PrepareForWal(request);
+        var (prepared, otherSpelling) = PrepareForWal(request);
 
-        return await SubmitAsync(new PendingWrite(request, ack) { Activity = activity }, cancellationToken);
+        return await SubmitCheckedAsync(new PendingWrite(prepared, ack) { Activity = activity, RetryOnly = otherSpelling is not null }, otherSpelling,
+            cancellationToken);
     }
 
     // The common path of single writes and batches: a retried request id gets its first outcome, anything else waits for
