@@ -106,6 +106,11 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     /// <summary>Raised once when a stage fails unexpectedly (after every waiting caller was answered).</summary>
     public event Action<Exception>? Faulted;
 
+    /// <summary>Tests only: called by the commit stage's key assignment once every write of its batch has its key (an erasure:
+    /// announced to the key ring) and before the batch is appended; an exception it returns is thrown there, as a key store
+    /// or a stop would raise it (fault injection of a cancellation at that point, which no real store produces on demand).</summary>
+    internal Func<Exception?>? InjectKeyAssignmentFailure { get; set; }
+
     /// <summary>Records that the start failed (boot replay or a store), so <see cref="WhenReadyAsync"/> callers learn why.</summary>
     public void FailStart(Exception exception) => _ready.TrySetException(exception);
 
