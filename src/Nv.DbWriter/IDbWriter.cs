@@ -69,9 +69,12 @@ public interface IDbWriter : IAsyncDisposable
     /// <summary>Checks, before a record is appended to the WAL, that this writer can hold entities of
     /// <paramref name="dtoType"/> beside the types it already stores (the pipeline refuses the request with 400 when it
     /// cannot): the SQLite store refuses a type whose name differs only in case from a stored one.</summary>
-    /// <remarks>Called for every create, update and delete (and batch item). A record that reached the WAL anyway (two new
-    /// spellings appended at once, or a WAL written before this check) is rejected at apply time with
-    /// <see cref="RejectReason.Unstorable"/>, never retried. The default accepts every type.</remarks>
+    /// <remarks>Called for every create, update, delete and erasure (and batch item); a request whose id already has an
+    /// outcome is answered with it instead of this refusal. A record that reached the WAL anyway (two new spellings
+    /// appended at once, or a WAL written before this check) is rejected at apply time with
+    /// <see cref="RejectReason.Unstorable"/>, never retried. May be called before <see cref="InitializeAsync"/> (a tool's
+    /// check before it starts the host): then it must only read, creating or changing nothing. The default accepts every
+    /// type.</remarks>
     /// <returns>Null when the writer can store it; otherwise why not.</returns>
     DbWriterRefusal? CheckDtoType(string dtoType) => null;
 

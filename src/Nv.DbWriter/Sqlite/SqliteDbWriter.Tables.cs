@@ -148,7 +148,8 @@ internal sealed partial class SqliteDbWriter
 
     /// <summary>Refuses, before the WAL, a dtoType that differs only in case from an existing table (SQLite's table names
     /// are case-insensitive). Reads the schema on a reader connection; spellings found to be a table's own are remembered.
-    /// A store that cannot be read answers null here: the apply decides.</summary>
+    /// A store that cannot be read answers null here: the apply decides. Before the store is opened (a tool's check before
+    /// it starts the host, <c>nv erase</c>) the file is only read, never created or changed (<see cref="OpenToPeek"/>).</summary>
     public DbWriterRefusal? CheckDtoType(string dtoType)
     {
         if (_storedDtoTypes.ContainsKey(dtoType))
@@ -159,7 +160,12 @@ internal sealed partial class SqliteDbWriter
         string? existing;
         try
         {
-            using var connection = OpenReader();
+            using var connection = Volatile.Read(ref _readConnectionString) is null && !_disposed ? OpenToPeek() : OpenReader();
+            if (connection is null)
+            {
+                return null; // no database file: no type is stored
+            }
+
             existing = FindTableName(connection, dtoType);
         }
         catch (Exception ex) when (ex is SqliteException or InvalidOperationException or ObjectDisposedException)
@@ -179,6 +185,36 @@ internal sealed partial class SqliteDbWriter
         }
 
         return new DbWriterRefusal(string.Empty, CaseCollision(dtoType, existing), IsTooLarge: false);
+    }
+
+    /// <summary>A read-only connection to the database file for a check before the store is opened, or null when there is
+    /// no file. It creates and changes no file: a read-only connection to a WAL-mode database creates its <c>-wal</c> and
+    /// <c>-shm</c> files when they are missing (and leaves them behind), so without a <c>-wal</c> file (a clean stop
+    /// removes it) the file is opened as immutable, all its commits being in it; with one (a crash, or a host running)
+    /// the commits in it are read through it, read-only.</summary>
+    private SqliteConnection? OpenToPeek()
+    {
+        if (!File.Exists(Path))
+        {
+            return null;
+        }
+
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = File.Exists(Path + "-wal") ? Path : new Uri(Path).AbsoluteUri + "?immutable=1",
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = false,
+        }.ToString());
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Why a record of a dtoType without a table (see <see cref="ResolveTables"/>) is rejected.</summary>

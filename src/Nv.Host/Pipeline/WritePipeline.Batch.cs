@@ -19,7 +19,7 @@ internal sealed partial class WritePipeline
             throw new BatchesNotSupportedException(unsupported);
         }
 
-        var (items, refused, unlessRetry) = await PrepareItemsAsync(request, cancellationToken);
+        var (items, refused, unlessRetry, otherSpelling) = await PrepareItemsAsync(request, cancellationToken);
         if (refused is not null)
         {
             return refused;
@@ -41,13 +41,18 @@ internal sealed partial class WritePipeline
         };
         try
         {
-            var outcome = await SubmitAsync(new PendingWrite(header, request.Ack ?? _options.Ack) { Items = items, RetryOnly = unlessRetry is not null },
+            var retryOnly = unlessRetry is not null || otherSpelling is not null;
+            var outcome = await SubmitAsync(new PendingWrite(header, request.Ack ?? _options.Ack) { Items = items, RetryOnly = retryOnly },
                 cancellationToken);
             return ToBatchOutcome(request, outcome);
         }
+        catch (UnknownRetryException) when (otherSpelling is not null)
+        {
+            throw otherSpelling; // the id's first attempt left no trace: this batch's own refusal, nothing written
+        }
         catch (UnknownRetryException) when (unlessRetry is not null)
         {
-            return unlessRetry; // the id's first attempt left no trace: this batch's own refusal, nothing written
+            return unlessRetry; // likewise
         }
     }
 
@@ -56,12 +61,16 @@ internal sealed partial class WritePipeline
     // of a missing entity, or a precondition that the read already shows failing, refuses the batch before the WAL —
     // unless the request id is already known: then this is a retry and its first outcome is answered instead; the refusal
     // is kept (UnlessRetry) for the case that the id's first attempt leaves no trace after all (the batch is built
-    // without its precondition, so it must never be appended: PendingWrite.RetryOnly).
-    private async Task<(IReadOnlyList<WalBatchItem> Items, BatchOutcome? Refused, BatchOutcome? UnlessRetry)> PrepareItemsAsync(BatchRequest request,
-        CancellationToken cancellationToken)
+    // without its precondition, so it must never be appended: PendingWrite.RetryOnly). An item whose dtoType is another
+    // spelling of a stored type (400) is kept for the first attempt's outcome the same way (OtherSpelling): the stored
+    // types change over time, so a retry of a batch stored under its id (rejected at apply as unstorable, say) would
+    // otherwise be refused although its first outcome is known.
+    private async Task<(IReadOnlyList<WalBatchItem> Items, BatchOutcome? Refused, BatchOutcome? UnlessRetry, WriteValidationException? OtherSpelling)>
+        PrepareItemsAsync(BatchRequest request, CancellationToken cancellationToken)
     {
         var items = new WalBatchItem[request.Items.Count];
         BatchOutcome? unlessRetry = null;
+        WriteValidationException? otherSpelling = null;
         bool? known = null;
         for (var i = 0; i < items.Length; i++)
         {
@@ -85,7 +94,7 @@ internal sealed partial class WritePipeline
                 {
                     if (!(known ??= await IsKnownRequestAsync(request, cancellationToken)))
                     {
-                        return (items, Refused(request, i, reason, current?.Lsn), null);
+                        return (items, Refused(request, i, reason, current?.Lsn), null, null);
                     }
 
                     unlessRetry ??= Refused(request, i, reason, current?.Lsn);
@@ -109,9 +118,15 @@ internal sealed partial class WritePipeline
                 }
             }
 
-            if (_db.CheckDtoType(item.DtoType) is { } otherSpelling)
+            if (_db.CheckDtoType(item.DtoType) is { } spelling)
             {
-                throw new WriteValidationException(string.Create(CultureInfo.InvariantCulture, $"items/{i}/dtoType"), otherSpelling.Reason);
+                var refusal = new WriteValidationException(string.Create(CultureInfo.InvariantCulture, $"items/{i}/dtoType"), spelling.Reason);
+                if (!(known ??= await IsKnownRequestAsync(request, cancellationToken)))
+                {
+                    throw refusal;
+                }
+
+                otherSpelling ??= refusal;
             }
 
             if (operation != WalOperation.Delete)
@@ -121,7 +136,8 @@ internal sealed partial class WritePipeline
                 payload = JsonNumbers.Normalize(payload);
                 if (_db.CheckStorable(item.DtoType, payload) is { } unstorable)
                 {
-                    throw new WriteValidationException(
+                    // A batch stored under its id passed this check: this is no retry of one.
+                    throw otherSpelling ?? new WriteValidationException(
                         string.Create(CultureInfo.InvariantCulture, $"items/{i}/payload{unstorable.Path}"), unstorable.Reason, unstorable.IsTooLarge);
                 }
             }
@@ -139,14 +155,11 @@ internal sealed partial class WritePipeline
             };
         }
 
-        return (items, null, unlessRetry);
+        return (items, null, unlessRetry, otherSpelling);
     }
 
-    private async Task<bool> IsKnownRequestAsync(BatchRequest request, CancellationToken cancellationToken)
-    {
-        var key = new RequestKey(request.UserId ?? string.Empty, request.RequestId);
-        return _requests.TryGet(key, out _) || (await _db.FindRequestsAsync([key], cancellationToken)).ContainsKey(key);
-    }
+    private Task<bool> IsKnownRequestAsync(BatchRequest request, CancellationToken cancellationToken) =>
+        IsKnownRequestAsync(new RequestKey(request.UserId ?? string.Empty, request.RequestId), cancellationToken);
 
     // What the batch asks for, so the same request id on a different batch is refused (422) like a single write's: the
     // items in order, each with its operation, type, id, DTO version, precondition and payload as given.

@@ -289,7 +289,10 @@ internal sealed partial class WritePipeline
 
     // Encryption at rest: each write's subject and the data key its payload is sealed with, in append order, so that an
     // erasure appended here is ordered with the writes around it (KeyRing.BeginErase). When the key store cannot be read
-    // or the pool cannot be refilled, these writes fail and nothing is appended.
+    // or the pool cannot be refilled, these writes fail and nothing is appended. An erasure announced here is withdrawn
+    // (KeyRing.CancelErase) on every way out but the hand-over to the appends, a cancellation (a stop) included:
+    // otherwise the ring would keep the subject marked as being erased, and seal its later writes under new keys, until
+    // a restart.
     private async Task<bool> AssignKeysAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
     {
         if (!_keys.Enabled)
@@ -299,6 +302,7 @@ internal sealed partial class WritePipeline
 
         List<string>? erasing = null;
         List<(PendingWrite Write, Exception Reason)>? refused = null;
+        var handedOver = false;
         try
         {
             // Each write's subject first, so that the subjects the ring does not hold are looked up in one query.
@@ -360,16 +364,17 @@ internal sealed partial class WritePipeline
                 write.KeyId = await _keys.KeyForAsync(write.Subject!, cancellationToken);
             }
 
+            if (InjectKeyAssignmentFailure?.Invoke() is { } injected)
+            {
+                throw injected;
+            }
+
+            handedOver = true;
             return batch.Count > 0;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.KeyAssignmentFailed(_logger, ex, batch.Count);
-            foreach (var subject in erasing ?? [])
-            {
-                _keys.CancelErase(subject); // nothing of this batch is appended: no erasure is on its way
-            }
-
             foreach (var write in batch)
             {
                 Refuse(write, ex);
@@ -380,6 +385,14 @@ internal sealed partial class WritePipeline
         }
         finally
         {
+            if (!handedOver)
+            {
+                foreach (var subject in erasing ?? [])
+                {
+                    _keys.CancelErase(subject); // nothing of this batch is appended: no erasure is on its way
+                }
+            }
+
             _keys.EndLookups();
         }
     }

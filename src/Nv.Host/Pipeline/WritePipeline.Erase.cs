@@ -15,12 +15,8 @@ internal sealed partial class WritePipeline
     {
         ArgumentNullException.ThrowIfNull(request);
         CheckErasure(_keys, request);
-        if (_db.CheckDtoType(request.DtoType) is { } otherSpelling)
-        {
-            // Subjects are case-sensitive: an erasure of another spelling of a stored type would find no keys and erase nothing.
-            throw new WriteValidationException("dtoType", otherSpelling.Reason);
-        }
-
+        // Another spelling of a stored type is refused with the other writes' (PrepareForWal): subjects are
+        // case-sensitive, so such an erasure would find no keys and erase nothing.
         var outcome = await WriteOrEraseAsync(ToWriteRequest(request), cancellationToken);
 
         if (outcome.Status == WriteStatus.Applied)

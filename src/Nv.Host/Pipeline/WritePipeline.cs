@@ -107,6 +107,11 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     /// <summary>Raised once when a stage fails unexpectedly (after every waiting caller was answered).</summary>
     public event Action<Exception>? Faulted;
 
+    /// <summary>Tests only: called by the commit stage's key assignment once every write of its batch has its key (an erasure:
+    /// announced to the key ring) and before the batch is appended; an exception it returns is thrown there, as a key store
+    /// or a stop would raise it (fault injection of a cancellation at that point, which no real store produces on demand).</summary>
+    internal Func<Exception?>? InjectKeyAssignmentFailure { get; set; }
+
     /// <summary>Records that the start failed (boot replay or a store), so <see cref="WhenReadyAsync"/> callers learn why.</summary>
     public void FailStart(Exception exception) => _ready.TrySetException(exception);
 
@@ -164,9 +169,10 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     {
         ThrowIfUnavailable();
         _validator.Validate(request);
-        request = PrepareForWal(request);
+        var (prepared, otherSpelling) = PrepareForWal(request);
 
-        return await SubmitAsync(new PendingWrite(request, ack) { Activity = activity }, cancellationToken);
+        return await SubmitCheckedAsync(new PendingWrite(prepared, ack) { Activity = activity, RetryOnly = otherSpelling is not null }, otherSpelling,
+            cancellationToken);
     }
 
     // The common path of single writes and batches: a retried request id gets its first outcome, anything else waits for

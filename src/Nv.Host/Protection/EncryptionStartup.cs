@@ -35,8 +35,10 @@ public static class EncryptionStartup
     }
 
     /// <summary>Why <see cref="IWritePipeline.EraseAsync"/> would refuse <paramref name="request"/> before writing anything, in
-    /// one line, or null: the same checks (encryption at rest is on, the type is a subject of its own, a reason is given, and
-    /// the rules every write follows), for a tool that checks before it starts the host. Opens no store.</summary>
+    /// one line, or null: the same checks (encryption at rest is on, the type is a subject of its own, a reason is given, the
+    /// rules every write follows, and the type is not another spelling of a stored one), for a tool that checks before it
+    /// starts the host. Opens no store: the spelling is checked by reading the entity store's table names
+    /// (<see cref="IDbWriter.CheckDtoType"/> before <see cref="IDbWriter.InitializeAsync"/>), which creates or changes no file.</summary>
     /// <param name="services">The built host's services (after <c>AddNv</c>).</param>
     /// <param name="request">The erasure.</param>
     public static string? CheckErasure(IServiceProvider services, EraseRequest request)
@@ -47,6 +49,14 @@ public static class EncryptionStartup
         {
             WritePipeline.CheckErasure(services.GetRequiredService<KeyRing>(), request);
             new RequestValidator(services.GetRequiredService<IOptions<PipelineOptions>>().Value).Validate(WritePipeline.ToWriteRequest(request));
+            if (services.GetRequiredService<IDbWriter>().CheckDtoType(request.DtoType) is { } otherSpelling)
+            {
+                // As the pipeline refuses it. One difference: the pipeline answers a retry whose request id already has an
+                // outcome (an erasure written before the other spelling was stored) with that outcome; telling a retry apart
+                // needs the store's request outcomes, so here it is refused too.
+                throw new WriteValidationException("dtoType", otherSpelling.Reason);
+            }
+
             return null;
         }
         catch (WriteValidationException ex)

@@ -644,6 +644,31 @@ public sealed class EncryptionAtRestTests : IDisposable
         Assert.Equal(records.Single(r => r.RequestId == "c1").PayloadKeyId, records.Single(r => r.RequestId == "u1").PayloadKeyId);
     }
 
+    /// <summary>Fails without the finally in WritePipeline.AssignKeysAsync: its catch withdrew an announced erasure for every
+    /// exception but a cancellation, so after one the key ring kept the subject marked as being erased (until a restart)
+    /// and handed it a new key instead of its stored one.</summary>
+    [Fact]
+    public async Task An_erasure_whose_key_assignment_is_cancelled_leaves_the_subject_on_its_stored_key()
+    {
+        var key = MasterKey();
+        await using var nv = await StartAsync(key, new() { ["Nv:Pipeline:StopHostOnFault"] = "false" });
+        Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = "Ada" }), Ct)).Status);
+        var stored = (await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).Single(r => r.RequestId == "c1").PayloadKeyId;
+        var pipeline = (WritePipeline)nv.Pipeline;
+        var injected = 0;
+        // After the erasure is announced to the key ring, before its batch is appended (as a stop cancelling the store's
+        // reads would raise it; an unexpected cancellation faults the commit stage, every waiting caller is answered).
+        pipeline.InjectKeyAssignmentFailure = () => Interlocked.Exchange(ref injected, 1) == 0 ? new OperationCanceledException("injected") : null;
+
+        await Assert.ThrowsAsync<PipelineUnavailableException>(() => nv.Pipeline.EraseAsync(
+            new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "ticket" }, Ct));
+
+        Assert.Equal(1, injected);
+        Assert.Null((await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).SingleOrDefault(r => r.RequestId == "e1")); // never appended
+        // The commit stage is stopped (faulted), so the test may ask the ring as it would: the subject's stored key.
+        Assert.Equal(stored, await nv.Services.GetRequiredService<KeyRing>().KeyForAsync(SubjectResolver.Of("Customer", "ada"), Ct));
+    }
+
     [Fact]
     public async Task A_write_of_a_mapped_type_that_names_no_subject_is_refused_and_writes_nothing()
     {

@@ -139,6 +139,53 @@ public sealed class SqliteDbWriterTests : IDisposable
         Assert.Contains("'Order'", refusal.Reason, StringComparison.Ordinal);
     }
 
+    /// <summary>nv erase checks the spelling before it starts the host (EncryptionStartup.CheckErasure): before the store is
+    /// opened, CheckDtoType reads the file and creates or changes nothing. A plain read-only connection would not do: on a
+    /// WAL-mode database it creates the -wal and -shm files and leaves them behind (and before, CheckDtoType opened the store
+    /// for writing).</summary>
+    [Fact]
+    public async Task CheckDtoType_before_the_store_opens_reads_the_file_and_changes_nothing()
+    {
+        var data = Options().DataDirectory;
+        IDbWriter none = new SqliteDbWriter(Options()); // as the host's services make it: opened on first use
+        Assert.Null(none.CheckDtoType("ORDER")); // no file: nothing is stored
+        Assert.False(Directory.Exists(data));
+        await none.DisposeAsync();
+
+        await using (var writer = Open())
+        {
+            await writer.ApplyAsync([Create(1, "o1", "{}", dtoType: "Order")], Ct);
+
+            // Open (or after a crash): its SQLite WAL file is there, and read through.
+            var crashed = Path.Combine(_directory.Path, "crashed");
+            Directory.CreateDirectory(crashed);
+            foreach (var file in Directory.GetFiles(data, "nv.db*"))
+            {
+                File.Copy(file, Path.Combine(crashed, Path.GetFileName(file)));
+            }
+
+            await using var image = new SqliteDbWriter(new DbWriterOptions { DataDirectory = crashed, SqliteFileName = "nv.db" });
+            Assert.Contains("'Order'", ((IDbWriter)image).CheckDtoType("ORDER")!.Reason, StringComparison.Ordinal);
+        }
+
+        var before = FileHashes(data);
+        Assert.DoesNotContain("nv.db-wal", before.Keys); // a clean close removes it
+        await using (var closed = new SqliteDbWriter(Options()))
+        {
+            IDbWriter check = closed;
+            Assert.Contains("'Order'", check.CheckDtoType("ORDER")!.Reason, StringComparison.Ordinal);
+            Assert.Null(check.CheckDtoType("Order"));
+            Assert.Null(check.CheckDtoType("Invoice"));
+            Assert.Equal(before, FileHashes(data));
+        }
+    }
+
+    private static SortedDictionary<string, string> FileHashes(string directory) => new(
+        Directory.GetFiles(directory).ToDictionary(
+            f => Path.GetFileName(f),
+            f => Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(f)))),
+        StringComparer.Ordinal);
+
     [Fact]
     public async Task Malformed_records_are_refused_before_anything_is_written()
     {

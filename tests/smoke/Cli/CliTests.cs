@@ -317,9 +317,12 @@ public sealed class CliTests
 
     /// <summary>Fails without EncryptionStartup.CheckErasure in EraseCommand: each of these erasures was refused only by the
     /// pipeline, after the host had started (boot replay, service-start audit entries) and before it stopped (a signed
-    /// checkpoint, saved watermarks): exit 2, but the data directory had changed and stderr held the host's log.</summary>
+    /// checkpoint, saved watermarks): exit 2, but the data directory had changed and stderr held the host's log. The
+    /// "ITEM" case (another spelling of the stored type Item) fails without the case check in CheckErasure the same way: it
+    /// needs the store, which CheckErasure now reads without opening it (SqliteDbWriter.CheckDtoType before the store opens).</summary>
     [Theory]
     [InlineData(false, "encryption at rest is off", "--dto-type", "Item", "--entity-id", "e-1", "--reason", "ticket 9")]
+    [InlineData(true, "differs only in case from the stored type 'Item'", "--dto-type", "ITEM", "--entity-id", "e-1", "--reason", "ticket 9")]
     [InlineData(true, "dtoType", "--dto-type", "1bad", "--entity-id", "e-1", "--reason", "ticket 9")]
     [InlineData(true, "entityId", "--dto-type", "Item", "--entity-id", "a/b", "--reason", "ticket 9")]
     [InlineData(true, "reason", "--dto-type", "Item", "--entity-id", "e-1", "--reason", " ")]
