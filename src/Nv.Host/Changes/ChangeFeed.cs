@@ -155,6 +155,7 @@ internal sealed class ChangeFeed : IChangeFeed
         }
 
         var entityChanges = record.EntityChanges();
+        var first = changes.Count;
         for (var i = fromItem; i < entityChanges.Count; i++)
         {
             var change = entityChanges[i];
@@ -168,6 +169,7 @@ internal sealed class ChangeFeed : IChangeFeed
             {
                 Position = new ChangePosition(record.Lsn, i),
                 Id = ChangePosition.Format(record.Lsn, record.Items is null ? null : i),
+                IsBatchItem = record.Items is not null,
                 RequestId = change.RequestId,
                 Operation = AuditEntryFactory.OperationName(change.Operation),
                 DtoType = change.DtoType,
@@ -177,6 +179,16 @@ internal sealed class ChangeFeed : IChangeFeed
                 Timestamp = change.Timestamp,
                 UserId = change.UserId,
             }, change.PayloadKeyId));
+        }
+
+        // The last change of a batch this consumer gets (after its filter and the items not written) carries the record's
+        // own id, "42" like a single write: "LSN 42 fully consumed", so a consumer resuming after it starts at LSN 43. As
+        // "42.3" it resumed at (42, 4), and once LSN 42 was truncated that was "gone" although nothing was missed; an
+        // earlier item keeps "42.k", so a consumer that stopped inside a truncated batch still hears "gone".
+        if (record.Items is not null && changes.Count > first)
+        {
+            var (last, keyId) = changes[^1];
+            changes[^1] = (last with { Id = ChangePosition.Format(record.Lsn, null) }, keyId);
         }
     }
 

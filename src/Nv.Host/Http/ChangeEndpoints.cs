@@ -15,7 +15,8 @@ namespace Nv.Host.Http;
 /// <summary><c>GET /v1/changes?fromLsn=N[&amp;dtoType=T][&amp;follow=false]</c> (role <c>reader</c>): applied changes as
 /// Server-Sent Events, in LSN order.</summary>
 /// <remarks>
-/// Each change is one event: <c>id:</c> its position (<c>"42"</c>, or <c>"42.3"</c> for item 3 of the batch at LSN 42),
+/// Each change is one event: <c>id:</c> where to resume after it (<c>"42"</c>: LSN 42 fully consumed, a single write or the
+/// last item of a batch this stream sends; <c>"42.3"</c> for item 3 of the batch at LSN 42 when more of it follows),
 /// <c>event: change</c>, <c>data:</c> the change as JSON (<see cref="ChangeEventView"/>). A client that reconnects with
 /// <c>Last-Event-ID</c> (EventSource does it by itself) resumes right after that change; <c>Last-Event-ID</c> wins over
 /// <c>fromLsn</c>. Without either, the stream starts at the oldest change held. <c>follow=false</c> ends the stream once
@@ -134,7 +135,7 @@ internal static class ChangeEndpoints
                 }
 
                 var change = changes.Current;
-                var data = JsonSerializer.Serialize(new ChangeEventView(change.Id, change.Lsn.Value, change.Id.Contains('.', StringComparison.Ordinal) ? change.Position.Item : null,
+                var data = JsonSerializer.Serialize(new ChangeEventView(change.Id, change.Lsn.Value, change.IsBatchItem ? change.Position.Item : null,
                     change.RequestId, change.Operation, change.DtoType, change.EntityId, change.Version, change.After, change.Timestamp, change.UserId), Json);
                 await WriteAsync(response, "id: " + change.Id + "\nevent: change\ndata: " + data + "\n\n", cancellationToken);
                 next = changes.MoveNextAsync().AsTask();

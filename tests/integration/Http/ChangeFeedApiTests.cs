@@ -101,9 +101,12 @@ public sealed class ChangeFeedApiTests
                 continue;
             }
 
+            // A batch's last item carries the plain LSN ("fully consumed"), the others "lsn.item".
             expected.AddRange(record.Items is null
                 ? [record.Lsn.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]
-                : record.Items.Select((_, i) => FormattableString.Invariant($"{record.Lsn.Value}.{i}")));
+                : record.Items.Select((_, i) => i == record.Items.Count - 1
+                    ? record.Lsn.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    : FormattableString.Invariant($"{record.Lsn.Value}.{i}")));
         }
 
         return expected;
@@ -134,7 +137,8 @@ public sealed class ChangeFeedApiTests
         Assert.Equal(expected, seen.Select(e => e.Id));
         Assert.All(seen, e => Assert.Equal("change", e.Event));
         Assert.All(seen, e => Assert.Equal(e.Id, e.Data.GetProperty("id").GetString()));
-        var batchItem = seen.First(e => e.Id.EndsWith(".1", StringComparison.Ordinal)).Data;
+        var batchItem = seen.First(e => e.Data.TryGetProperty("item", out var item) && item.ValueKind == JsonValueKind.Number && item.GetInt32() == 1).Data;
+        Assert.Equal(batchItem.GetProperty("lsn").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture), batchItem.GetProperty("id").GetString());
         Assert.Equal(("create", "Stock", 1), (batchItem.GetProperty("operation").GetString(), batchItem.GetProperty("dtoType").GetString(), batchItem.GetProperty("item").GetInt32()));
         Assert.Contains(seen, e => e.Data.GetProperty("operation").GetString() == "delete" && e.Data.GetProperty("after").ValueKind == JsonValueKind.Null);
     }
@@ -161,6 +165,38 @@ public sealed class ChangeFeedApiTests
         await NvTestApp.AssertProblemAsync(await app.SendAsync(HttpMethod.Get, "/v1/changes?fromLsn=9223372036854775808"), 400, "validation");
         // fromLsn names the first position itself (no + 1): the largest LSN is a position no change has reached yet.
         Assert.Empty(await ReadEventsAsync(app, "?fromLsn=9223372036854775807&follow=false", null, int.MaxValue));
+    }
+
+    /// <summary>A batch's last item used to carry the id "lsn.item", which resumes inside the batch: once the batch was
+    /// truncated from the WAL that reconnect was a 410 although the consumer had missed nothing. Its id is the batch's LSN
+    /// now ("fully consumed"); a consumer that stopped inside the truncated batch still gets 410.</summary>
+    [Fact]
+    public async Task A_consumer_that_got_a_truncated_batchs_last_item_resumes_and_one_that_stopped_inside_it_gets_410()
+    {
+        await using var app = await NvTestApp.StartAsync(null, "--Nv:Pipeline:InMemory=true");
+        var batch = await app.Client.SendAsync(NvTestApp.Request(HttpMethod.Post, "/v1/batch",
+            """{"items":[{"op":"create","dtoType":"Order","entityId":"t0","payload":{}},{"op":"create","dtoType":"Order","entityId":"t1","payload":{}},{"op":"create","dtoType":"Order","entityId":"t2","payload":{}}]}""",
+            "trunc-batch"), Ct);
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
+        var batchLsn = (await NvTestApp.JsonAsync(batch)).GetProperty("lsn").GetInt64();
+        var single = (await NvTestApp.JsonAsync(await app.CreateAsync("Item", "after-batch", "{}"))).GetProperty("lsn").GetInt64();
+        var consumed = await ReadEventsAsync(app, $"?fromLsn={batchLsn}", null, 3); // the whole batch, then disconnects
+
+        var pipeline = app.App.Services.GetRequiredService<WritePipeline>();
+        await pipeline.MakeStoresDurableAsync(Ct);
+        var first = await pipeline.RunMaintenanceAsync(Ct);
+        Assert.True(first.Value > batchLsn, $"the batch was not truncated (first LSN {first})");
+
+        var rest = await ReadEventsAsync(app, "?follow=false", consumed[^1].Id, int.MaxValue);
+        Assert.Equal(single, rest[0].Data.GetProperty("lsn").GetInt64());
+        Assert.Equal([FormattableString.Invariant($"{batchLsn}.0"), FormattableString.Invariant($"{batchLsn}.1"), FormattableString.Invariant($"{batchLsn}")],
+            consumed.Select(e => e.Id));
+        Assert.Equal([0, 1, 2], consumed.Select(e => e.Data.GetProperty("item").GetInt32()));
+
+        var inside = NvTestApp.Request(HttpMethod.Get, "/v1/changes?follow=false");
+        inside.Headers.Add("Last-Event-ID", FormattableString.Invariant($"{batchLsn}.1")); // item 2 was missed
+        var problem = await NvTestApp.AssertProblemAsync(await app.Client.SendAsync(inside, Ct), 410, "changes-gone");
+        Assert.Equal(first.Value, problem.GetProperty("firstLsn").GetInt64());
     }
 
     [Fact]
