@@ -219,6 +219,79 @@ public sealed class ChangeFeedTests
         Assert.Null(consumer.Current.After);
     }
 
+    /// <summary>A consumer held a page of up to 512 records' changes until it had served them: with large records about
+    /// 1 GiB per stalled consumer. A page now ends after the record whose changes reach the byte budget
+    /// (PipelineOptions.ChangeFeedPageBytes), always holding one record at least.</summary>
+    [Fact]
+    public async Task A_page_ends_at_the_record_that_reaches_the_byte_budget_and_a_record_over_the_budget_is_still_served()
+    {
+        var wal = new InMemoryWal();
+        var db = new InMemoryDbWriter();
+        var positions = new PipelinePositions();
+        for (var i = 1; i <= 11; i++)
+        {
+            var text = new string('x', i == 1 ? 200_000 : 40_000); // LSN 1 alone is over the budget; 2..11 are 40 KB each
+            var record = await wal.AppendAsync(CreateRecord(i) with { Payload = Json($$"""{"s":"{{text}}"}""") }, Ct);
+            await wal.FlushAsync(record.Lsn, Ct);
+            await db.ApplyAsync([record], Ct);
+            positions.AppliedThrough(record.Lsn);
+        }
+
+        var options = Microsoft.Extensions.Options.Options.Create(new PipelineOptions { ChangeFeedPageBytes = 100_000 });
+        var feed = new ChangeFeed(wal, db, positions, new FakeLogger<ChangeFeed>(), options: options);
+        await using var consumer = feed.ReadAsync(ChangePosition.At(Lsn.None), new ChangeFeedOptions { Follow = false }, Ct).GetAsyncEnumerator(Ct);
+
+        Assert.True(await consumer.MoveNextAsync());
+        Assert.Equal(1, wal.RecordsRead); // page 1: LSN 1 only (over the budget by itself, served all the same)
+        Assert.True(await consumer.MoveNextAsync());
+        Assert.Equal(4, wal.RecordsRead); // page 2: LSN 2..4 (80 KB after two, the third reaches 100 KB)
+        var ids = new List<string> { "1", consumer.Current.Id };
+        while (await consumer.MoveNextAsync())
+        {
+            ids.Add(consumer.Current.Id);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 11).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), ids); // each once, in order
+        Assert.Equal(11, wal.RecordsRead); // and no record read twice across pages
+    }
+
+    /// <summary>The stored outcomes of a page's records carry before images the feed never serves; they were read for the
+    /// whole page (512 records) at once. They are read 32 records at a time now, as the page's records are.</summary>
+    [Fact]
+    public async Task A_page_reads_the_stored_outcomes_of_at_most_32_records_at_a_time()
+    {
+        var wal = new InMemoryWal();
+        var db = new InMemoryDbWriter();
+        var positions = new PipelinePositions();
+        for (var i = 1; i <= 100; i++)
+        {
+            var record = await wal.AppendAsync(CreateRecord(i), Ct);
+            await wal.FlushAsync(record.Lsn, Ct);
+            await db.ApplyAsync([record], Ct);
+            positions.AppliedThrough(record.Lsn);
+        }
+
+        var changes = await ReadAll(new ChangeFeed(wal, db, positions, new FakeLogger<ChangeFeed>()), ChangePosition.At(Lsn.None));
+
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), changes.Select(c => c.Lsn.Value));
+        Assert.InRange(db.LargestResolutionsRead, 1, 32);
+    }
+
+    [Theory]
+    [InlineData(4 * 1024 * 1024, true)]
+    [InlineData(64 * 1024, true)]
+    [InlineData(256 * 1024 * 1024, true)]
+    [InlineData(64 * 1024 - 1, false)]
+    [InlineData(256 * 1024 * 1024 + 1, false)]
+    [InlineData(0, false)]
+    public void The_page_budget_is_validated(int bytes, bool valid)
+    {
+        Assert.Equal(4 * 1024 * 1024, new PipelineOptions().ChangeFeedPageBytes);
+        var result = new PipelineOptionsValidator().Validate(null, new PipelineOptions { ChangeFeedPageBytes = bytes });
+        Assert.Equal(valid, result.Succeeded);
+        Assert.Equal(valid, result.Failures is null || !result.Failures.Any(f => f.Contains("ChangeFeedPageBytes", StringComparison.Ordinal)));
+    }
+
     [Fact]
     public async Task A_position_the_wal_no_longer_holds_is_gone()
     {
