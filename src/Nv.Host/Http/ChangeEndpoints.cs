@@ -22,11 +22,16 @@ namespace Nv.Host.Http;
 /// <c>fromLsn</c>. Without either, the stream starts at the oldest change held. <c>follow=false</c> ends the stream once
 /// the changes applied at the time of the request are sent. A comment line is sent every 15 s while idle, so proxies keep
 /// the connection. A position the WAL no longer holds answers 410 <c>changes-gone</c> (with <c>firstLsn</c>) before the
-/// stream starts, or ends a running stream with an <c>event: gone</c> carrying the same problem.
+/// stream starts, or ends a running stream with an <c>event: gone</c> carrying the same problem. At most
+/// <see cref="HttpOptions.MaxChangeFeedStreams"/> streams are open at once: one more is answered 503 <c>changes-busy</c> with
+/// <c>Retry-After</c> (<see cref="ChangeStreamLimit"/>).
 /// </remarks>
 internal static class ChangeEndpoints
 {
     public const string Route = "/v1/changes";
+
+    // What a client refused for the stream limit is told to wait: streams are long-lived, so sooner rarely finds a slot.
+    private const string BusyRetryAfterSeconds = "5";
 
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -37,7 +42,8 @@ internal static class ChangeEndpoints
         return app;
     }
 
-    private static async Task<IResult> StreamAsync(HttpContext context, IChangeFeed feed, IWritePipeline pipeline, IHostApplicationLifetime lifetime)
+    private static async Task<IResult> StreamAsync(HttpContext context, IChangeFeed feed, IWritePipeline pipeline, IHostApplicationLifetime lifetime,
+        ChangeStreamLimit streams)
     {
         var query = context.Request.Query;
         ChangePosition from;
@@ -89,10 +95,25 @@ internal static class ChangeEndpoints
             return Gone(context, ex);
         }
 
-        // A stopping host ends its streams (clients reconnect with Last-Event-ID) instead of holding the shutdown.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        await WriteStreamAsync(context, feed, from, new ChangeFeedOptions { DtoType = dtoType, Follow = follow }, stop.Token);
-        return Results.Empty;
+        if (!streams.TryEnter())
+        {
+            context.Response.Headers.RetryAfter = BusyRetryAfterSeconds;
+            return Problems.Create(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.ChangesBusy, "Too many change feed streams",
+                $"This host serves at most {streams.Max} change feed streams at once (Nv:Http:MaxChangeFeedStreams) and all are open; " +
+                "retry after Retry-After from the same position (Last-Event-ID).");
+        }
+
+        try
+        {
+            // A stopping host ends its streams (clients reconnect with Last-Event-ID) instead of holding the shutdown.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+            await WriteStreamAsync(context, feed, from, new ChangeFeedOptions { DtoType = dtoType, Follow = follow }, stop.Token);
+            return Results.Empty;
+        }
+        finally
+        {
+            streams.Exit(); // however the stream ended: the client went away, the host stops, caught up, gone, or a failure
+        }
     }
 
     private static IResult Gone(HttpContext context, ChangesGoneException ex) =>

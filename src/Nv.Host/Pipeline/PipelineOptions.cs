@@ -128,7 +128,7 @@ public sealed class PipelineOptions
     /// change) reach this, or after 512 records. Always at least one record, so a record larger than this is still served.
     /// Default 4 MiB.</summary>
     /// <remarks>What a consumer holds is about this plus one record's changes (a batch's after images can be larger than
-    /// its WAL record when it was compressed).</remarks>
+    /// its WAL record when it was compressed); over HTTP, <c>Nv:Http:MaxChangeFeedStreams</c> limits how many hold one.</remarks>
     public int ChangeFeedPageBytes { get; set; } = 4 * 1024 * 1024;
 
     /// <summary>Accept, once, that a store holds LSNs the WAL no longer has (the WAL was lost or restored from an older

@@ -30,16 +30,27 @@ public sealed class ChangeFeedApiTests
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Ct));
         var events = new List<Sse>();
-        string? id = null, name = null, data = null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        while (events.Count < max && await reader.ReadLineAsync(timeout.Token) is { } line)
+        while (events.Count < max && await NextEventAsync(reader, timeout.Token) is { } sse)
+        {
+            events.Add(sse);
+        }
+
+        return events;
+    }
+
+    /// <summary>The next event of the stream (comments skipped), or null when the stream ends.</summary>
+    private static async Task<Sse?> NextEventAsync(StreamReader reader, CancellationToken cancellationToken)
+    {
+        string? id = null, name = null, data = null;
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
             if (line.Length == 0)
             {
                 if (data is not null)
                 {
-                    events.Add(new Sse(id!, name!, JsonDocument.Parse(data).RootElement.Clone()));
+                    return new Sse(id!, name!, JsonDocument.Parse(data).RootElement.Clone());
                 }
 
                 (id, name, data) = (null, null, null);
@@ -58,7 +69,7 @@ public sealed class ChangeFeedApiTests
             }
         }
 
-        return events;
+        return null;
     }
 
     private static async Task WriteAsync(NvTestApp app, int from, int count, string prefix)
@@ -197,6 +208,94 @@ public sealed class ChangeFeedApiTests
         inside.Headers.Add("Last-Event-ID", FormattableString.Invariant($"{batchLsn}.1")); // item 2 was missed
         var problem = await NvTestApp.AssertProblemAsync(await app.Client.SendAsync(inside, Ct), 410, "changes-gone");
         Assert.Equal(first.Value, problem.GetProperty("firstLsn").GetInt64());
+    }
+
+    /// <summary>Feed connections were not limited, and each holds up to a page of changes while its client is slow. With
+    /// Nv:Http:MaxChangeFeedStreams=2 a third stream is 503 changes-busy with Retry-After while the two keep streaming and
+    /// writes go on; a slot frees when a client disconnects, and when a follow=false stream ends.</summary>
+    [Fact]
+    public async Task A_stream_over_the_limit_gets_503_while_the_others_keep_streaming_and_a_disconnect_frees_its_slot()
+    {
+        await using var app = await NvTestApp.StartAsync(null, "--Nv:Http:MaxChangeFeedStreams=2");
+        var limit = app.App.Services.GetRequiredService<Nv.Host.Http.ChangeStreamLimit>();
+        var one = await OpenStreamAsync(app);
+        var two = await OpenStreamAsync(app);
+
+        using (var refused = await app.SendAsync(HttpMethod.Get, "/v1/changes?fromLsn=1&follow=false"))
+        {
+            var problem = await NvTestApp.AssertProblemAsync(refused, 503, "changes-busy");
+            Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+            Assert.Contains("Nv:Http:MaxChangeFeedStreams", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, limit.Open);
+
+        Assert.Equal(HttpStatusCode.Created, (await app.CreateAsync("Item", "while-full", "{}")).StatusCode); // writes go on
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct))
+        {
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            foreach (var stream in new[] { one, two })
+            {
+                var change = await NextEventAsync(stream.Reader, timeout.Token);
+                Assert.Equal("while-full", change?.Data.GetProperty("entityId").GetString()); // both keep streaming
+            }
+        }
+
+        one.Dispose(); // the client goes away
+        await WaitUntilAsync(() => limit.Open == 1);
+        var three = await OpenStreamAsync(app); // its slot is free again
+        using (var full = await app.SendAsync(HttpMethod.Get, "/v1/changes?follow=false"))
+        {
+            await NvTestApp.AssertProblemAsync(full, 503, "changes-busy"); // and the limit still holds
+        }
+
+        two.Dispose();
+        await WaitUntilAsync(() => limit.Open == 1);
+        Assert.Single(await ReadEventsAsync(app, "?follow=false&dtoType=Item", null, int.MaxValue)); // ends by itself...
+        await WaitUntilAsync(() => limit.Open == 1); // ...and gives its slot back
+        three.Dispose();
+        await WaitUntilAsync(() => limit.Open == 0);
+    }
+
+    /// <summary>As <c>nv serve</c> builds it (Kestrel reads Nv:Http while the app is built): the build fails naming the
+    /// setting (one line, exit 2) before any store is opened.</summary>
+    [Fact]
+    public void A_stream_limit_out_of_range_stops_the_start_naming_it()
+    {
+        using var dir = new TempDirectory();
+        var refused = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => Nv.Cli.Hosting.NvWebApp.Build(["--Nv:DataDirectory=" + dir.Path, "--Nv:Http:MaxChangeFeedStreams=0"]));
+        Assert.Contains("Nv:Http:MaxChangeFeedStreams", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir.Path));
+    }
+
+    private sealed record OpenStream(HttpResponseMessage Response, StreamReader Reader) : IDisposable
+    {
+        public void Dispose()
+        {
+            Reader.Dispose();
+            Response.Dispose();
+        }
+    }
+
+    // A following stream from the next change on, its headers read (so it holds its slot).
+    private static async Task<OpenStream> OpenStreamAsync(NvTestApp app)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/changes?dtoType=Item&fromLsn=" +
+            (app.Wal.LastLsn.Value + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var response = await app.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return new OpenStream(response, new StreamReader(await response.Content.ReadAsStreamAsync(Ct)));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
+            await Task.Delay(20, Ct);
+        }
     }
 
     [Fact]
