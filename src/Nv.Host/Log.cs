@@ -167,6 +167,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3182, Level = LogLevel.Information,
         Message = "Change feed consumer asked for LSN {Requested}, which is gone (the WAL now starts at LSN {First}); it was told so")]
     public static partial void ChangeFeedGone(ILogger logger, long requested, long first);
+
+    [LoggerMessage(EventId = 3183, Level = LogLevel.Warning,
+        Message = "A change feed stream was refused (503 changes-busy): all {Max} allowed are open (Nv:Http:MaxChangeFeedStreams)")]
+    public static partial void ChangeFeedStreamsFull(ILogger logger, int max);
     // 3170-3189: the audit trail as a service (custom events, system events, retention).
     [LoggerMessage(EventId = 3170, Level = LogLevel.Warning,
         Message = "Could not read the audit trail to compare this run's environment with the last one; no environment-change entry is written this time")]

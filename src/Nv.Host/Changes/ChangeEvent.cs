@@ -11,9 +11,17 @@ public sealed record ChangeEvent
     /// <summary>Where this change is in the feed (item 0 for a single write).</summary>
     public required ChangePosition Position { get; init; }
 
-    /// <summary>The event id: <c>"lsn"</c> for a single write, <c>"lsn.item"</c> for an item of a batch (so a consumer that
-    /// stopped after item 0 of a batch resumes at item 1); <see cref="ChangePosition.TryParseAfter"/> reads it back.</summary>
+    /// <summary>The event id, the place to resume after this change: <c>"lsn"</c> for a single write and for the last item of
+    /// a batch this consumer gets ("LSN fully consumed"), <c>"lsn.item"</c> for the other items of a batch (so a consumer
+    /// that stopped after item 0 of a batch resumes at item 1); <see cref="ChangePosition.TryParseAfter"/> reads it back.</summary>
+    /// <remarks>Which item of a batch is its last depends on the consumer's <see cref="ChangeFeedOptions.DtoType"/> filter (and
+    /// on which items were written): the last one the consumer gets carries the record's id, so resuming after it never asks
+    /// for the record again, and does not hear "gone" when the record was truncated meanwhile.</remarks>
     public required string Id { get; init; }
+
+    /// <summary>Whether this change is an item of a batch (<see cref="ChangePosition.Item"/> of <see cref="Position"/> is then
+    /// its index in the batch), also when its <see cref="Id"/> is the plain LSN of the batch's last item.</summary>
+    public bool IsBatchItem { get; init; }
 
     /// <summary>The LSN of the write: the entity's version (ETag) after this change.</summary>
     public Lsn Lsn => Position.Lsn;

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Nv.Audit;
 using Nv.DbWriter;
 using Nv.Host.Pipeline;
@@ -17,26 +19,39 @@ namespace Nv.Host.Changes;
 /// holds has its resolution; an LSN below the WAL's first is gone (<see cref="ChangesGoneException"/>), also when the
 /// truncation happens while a consumer reads. Consumers never lock anything the write path uses: WAL reads go to the
 /// segment files, database reads to read-only connections, and the only shared state is a completion signal.
+/// Memory: a consumer holds one page, served at its own pace: at most 512 records, and once its changes reach
+/// <see cref="PipelineOptions.ChangeFeedPageBytes"/> the page ends after that record (always one record at least, so a record
+/// larger than the budget is still served). While a page is read, the stored outcomes of at most 32 records are held besides.
 /// </remarks>
 internal sealed class ChangeFeed : IChangeFeed
 {
     private const int PageSize = 512;
+
+    // Stored outcomes (resolutions) are read this many LSNs at a time while a page is read, and dropped once their records
+    // are: they carry before images, which the feed never serves, so reading a whole page's at once held up to 512 of them.
+    private const int ResolutionStep = 32;
+
+    // Counted for each change held besides its after image (ids, strings, the event): a page of deletes is bounded too.
+    private const int ChangeOverheadBytes = 256;
 
     private readonly IWriteAheadLog _wal;
     private readonly IDbWriter _db;
     private readonly PipelinePositions _positions;
     private readonly ILogger _logger;
     private readonly Nv.Wal.Protection.IDataKeyProvider? _keys;
+    private readonly long _pageBytes;
 
     // keys: the data keys (encryption at rest), or null: an after image whose key was destroyed after its page was read is
-    // not served (Served).
-    public ChangeFeed(IWriteAheadLog wal, IDbWriter db, PipelinePositions positions, ILogger<ChangeFeed> logger, Nv.Wal.Protection.IDataKeyProvider? keys = null)
+    // not served (Served). options: the page's byte budget (ChangeFeedPageBytes), its default when null.
+    public ChangeFeed(IWriteAheadLog wal, IDbWriter db, PipelinePositions positions, ILogger<ChangeFeed> logger, Nv.Wal.Protection.IDataKeyProvider? keys = null,
+        IOptions<PipelineOptions>? options = null)
     {
         _wal = wal;
         _db = db;
         _positions = positions;
         _logger = logger;
         _keys = keys;
+        _pageBytes = (options?.Value ?? new PipelineOptions()).ChangeFeedPageBytes;
     }
 
     public void ThrowIfGone(ChangePosition from)
@@ -90,16 +105,20 @@ internal sealed class ChangeFeed : IChangeFeed
         keyId is { } id && change.After is not null && _keys is not null && !_keys.TryGetKey(id, out _) ? change with { After = null } : change;
 
     // One page: the WAL records in [from.Lsn, upTo] and their resolutions, as the changes they applied (materialised, so
-    // that a truncation racing the read is reported as gone rather than as a broken read), and the LSN read through. LSNs
-    // the log never held (a jump after data loss, AcceptStoreAheadOfWal, or records a recovery mode skipped) end the page
-    // before them; a page that starts in such a gap is gone, with the first LSN held after it as the place to resume
-    // (reporting the log's first LSN there sent a consumer back below the gap, into the same gap, for ever).
+    // that a truncation racing the read is reported as gone rather than as a broken read), and the LSN read through. The
+    // page ends early after the record whose changes bring it to the byte budget (whole records only: a page never ends
+    // inside a batch, and the first record is always taken). LSNs the log never held (a jump after data loss,
+    // AcceptStoreAheadOfWal, or records a recovery mode skipped) end the page before them; a page that starts in such a gap
+    // is gone, with the first LSN held after it as the place to resume (reporting the log's first LSN there sent a consumer
+    // back below the gap, into the same gap, for ever). A record's resolution is read after the record: the WAL is truncated
+    // before the resolutions are purged, so a record read whose resolution is missing was truncated meanwhile (gone).
     private async Task<(List<(ChangeEvent Change, Guid? KeyId)> Changes, Lsn ReadThrough)> ReadPageAsync(ChangePosition from, Lsn upTo, string? dtoType,
         CancellationToken cancellationToken)
     {
-        var count = (int)(upTo.Value - from.Lsn.Value + 1);
-        var resolutions = (await _db.GetResolutionsAsync(new Lsn(from.Lsn.Value - 1), count, cancellationToken)).ToDictionary(r => r.Lsn);
+        var resolutions = new Dictionary<Lsn, RecordResolution>();
+        var resolvedThrough = new Lsn(from.Lsn.Value - 1);
         var changes = new List<(ChangeEvent, Guid?)>();
+        var bytes = 0L;
         var expected = from.Lsn;
         try
         {
@@ -115,7 +134,19 @@ internal sealed class ChangeFeed : IChangeFeed
                     break;
                 }
 
-                if (record.Lsn != expected || !resolutions.TryGetValue(record.Lsn, out var resolution))
+                if (record.Lsn != expected)
+                {
+                    throw Gone(from.Lsn);
+                }
+
+                if (record.Lsn > resolvedThrough)
+                {
+                    var step = (int)Math.Min(ResolutionStep, upTo.Value - record.Lsn.Value + 1);
+                    resolutions = (await _db.GetResolutionsAsync(new Lsn(record.Lsn.Value - 1), step, cancellationToken)).ToDictionary(r => r.Lsn);
+                    resolvedThrough = new Lsn(record.Lsn.Value + step - 1);
+                }
+
+                if (!resolutions.TryGetValue(record.Lsn, out var resolution))
                 {
                     throw Gone(from.Lsn);
                 }
@@ -123,7 +154,12 @@ internal sealed class ChangeFeed : IChangeFeed
                 expected = expected.Next;
                 if (resolution.Status == ApplyStatus.Applied)
                 {
-                    Add(changes, record, resolution, record.Lsn == from.Lsn ? from.Item : 0, dtoType);
+                    bytes += Add(changes, record, resolution, record.Lsn == from.Lsn ? from.Item : 0, dtoType);
+                }
+
+                if (bytes >= _pageBytes && record.Lsn < upTo)
+                {
+                    return (changes, record.Lsn);
                 }
             }
         }
@@ -147,14 +183,17 @@ internal sealed class ChangeFeed : IChangeFeed
         return new ChangesGoneException(requested, first);
     }
 
-    private static void Add(List<(ChangeEvent, Guid?)> changes, WalRecord record, RecordResolution resolution, int fromItem, string? dtoType)
+    // Adds the changes the record applied (from item fromItem, of dtoType if given); returns about how many bytes they hold.
+    private static long Add(List<(ChangeEvent, Guid?)> changes, WalRecord record, RecordResolution resolution, int fromItem, string? dtoType)
     {
         if (record.Operation == WalOperation.AuditEvent)
         {
-            return; // a custom audit event changes no entity: it belongs to the audit trail (role auditor), not to the feed
+            return 0; // a custom audit event changes no entity: it belongs to the audit trail (role auditor), not to the feed
         }
 
         var entityChanges = record.EntityChanges();
+        var first = changes.Count;
+        var bytes = 0L;
         for (var i = fromItem; i < entityChanges.Count; i++)
         {
             var change = entityChanges[i];
@@ -164,20 +203,35 @@ internal sealed class ChangeFeed : IChangeFeed
                 continue;
             }
 
+            var after = AfterImage(change);
+            bytes += ChangeOverheadBytes + (after is { } image ? JsonMarshal.GetRawUtf8Value(image).Length : 0);
             changes.Add((new ChangeEvent
             {
                 Position = new ChangePosition(record.Lsn, i),
                 Id = ChangePosition.Format(record.Lsn, record.Items is null ? null : i),
+                IsBatchItem = record.Items is not null,
                 RequestId = change.RequestId,
                 Operation = AuditEntryFactory.OperationName(change.Operation),
                 DtoType = change.DtoType,
                 EntityId = change.EntityId,
                 Version = change.Version,
-                After = AfterImage(change),
+                After = after,
                 Timestamp = change.Timestamp,
                 UserId = change.UserId,
             }, change.PayloadKeyId));
         }
+
+        // The last change of a batch this consumer gets (after its filter and the items not written) carries the record's
+        // own id, "42" like a single write: "LSN 42 fully consumed", so a consumer resuming after it starts at LSN 43. As
+        // "42.3" it resumed at (42, 4), and once LSN 42 was truncated that was "gone" although nothing was missed; an
+        // earlier item keeps "42.k", so a consumer that stopped inside a truncated batch still hears "gone".
+        if (record.Items is not null && changes.Count > first)
+        {
+            var (last, keyId) = changes[^1];
+            changes[^1] = (last with { Id = ChangePosition.Format(record.Lsn, null) }, keyId);
+        }
+
+        return bytes;
     }
 
     // No after image for a delete or an erasure (an "erase" event tells consumers to forget the subject), nor for a payload

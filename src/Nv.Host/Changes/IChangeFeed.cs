@@ -4,7 +4,8 @@ namespace Nv.Host.Changes;
 /// following new changes as they are applied.</summary>
 /// <remarks>
 /// Exactly once and in order: every applied entity change has one position (<see cref="ChangePosition"/>); a consumer that
-/// resumes after the position of the last change it processed neither misses nor repeats one, across host restarts.
+/// resumes after the last change it processed (<see cref="ChangePosition.TryParseAfter"/> of its <see cref="ChangeEvent.Id"/>)
+/// neither misses nor repeats one, across host restarts.
 /// Only committed changes appear (rejected writes never), at the latest right after the database commit.
 /// A slow consumer never slows writers: it reads the WAL and the database's stored outcomes at its own pace and holds no
 /// buffer the write path waits for; when it falls behind past WAL truncation it gets <see cref="ChangesGoneException"/>.

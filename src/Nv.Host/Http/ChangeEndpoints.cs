@@ -15,17 +15,23 @@ namespace Nv.Host.Http;
 /// <summary><c>GET /v1/changes?fromLsn=N[&amp;dtoType=T][&amp;follow=false]</c> (role <c>reader</c>): applied changes as
 /// Server-Sent Events, in LSN order.</summary>
 /// <remarks>
-/// Each change is one event: <c>id:</c> its position (<c>"42"</c>, or <c>"42.3"</c> for item 3 of the batch at LSN 42),
+/// Each change is one event: <c>id:</c> where to resume after it (<c>"42"</c>: LSN 42 fully consumed, a single write or the
+/// last item of a batch this stream sends; <c>"42.3"</c> for item 3 of the batch at LSN 42 when more of it follows),
 /// <c>event: change</c>, <c>data:</c> the change as JSON (<see cref="ChangeEventView"/>). A client that reconnects with
 /// <c>Last-Event-ID</c> (EventSource does it by itself) resumes right after that change; <c>Last-Event-ID</c> wins over
 /// <c>fromLsn</c>. Without either, the stream starts at the oldest change held. <c>follow=false</c> ends the stream once
 /// the changes applied at the time of the request are sent. A comment line is sent every 15 s while idle, so proxies keep
 /// the connection. A position the WAL no longer holds answers 410 <c>changes-gone</c> (with <c>firstLsn</c>) before the
-/// stream starts, or ends a running stream with an <c>event: gone</c> carrying the same problem.
+/// stream starts, or ends a running stream with an <c>event: gone</c> carrying the same problem. At most
+/// <see cref="HttpOptions.MaxChangeFeedStreams"/> streams are open at once: one more is answered 503 <c>changes-busy</c> with
+/// <c>Retry-After</c> (<see cref="ChangeStreamLimit"/>).
 /// </remarks>
 internal static class ChangeEndpoints
 {
     public const string Route = "/v1/changes";
+
+    // What a client refused for the stream limit is told to wait: streams are long-lived, so sooner rarely finds a slot.
+    private const string BusyRetryAfterSeconds = "5";
 
     private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(15);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
@@ -36,7 +42,8 @@ internal static class ChangeEndpoints
         return app;
     }
 
-    private static async Task<IResult> StreamAsync(HttpContext context, IChangeFeed feed, IWritePipeline pipeline, IHostApplicationLifetime lifetime)
+    private static async Task<IResult> StreamAsync(HttpContext context, IChangeFeed feed, IWritePipeline pipeline, IHostApplicationLifetime lifetime,
+        ChangeStreamLimit streams)
     {
         var query = context.Request.Query;
         ChangePosition from;
@@ -88,10 +95,25 @@ internal static class ChangeEndpoints
             return Gone(context, ex);
         }
 
-        // A stopping host ends its streams (clients reconnect with Last-Event-ID) instead of holding the shutdown.
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
-        await WriteStreamAsync(context, feed, from, new ChangeFeedOptions { DtoType = dtoType, Follow = follow }, stop.Token);
-        return Results.Empty;
+        if (!streams.TryEnter())
+        {
+            context.Response.Headers.RetryAfter = BusyRetryAfterSeconds;
+            return Problems.Create(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.ChangesBusy, "Too many change feed streams",
+                $"This host serves at most {streams.Max} change feed streams at once (Nv:Http:MaxChangeFeedStreams) and all are open; " +
+                "retry after Retry-After from the same position (Last-Event-ID).");
+        }
+
+        try
+        {
+            // A stopping host ends its streams (clients reconnect with Last-Event-ID) instead of holding the shutdown.
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+            await WriteStreamAsync(context, feed, from, new ChangeFeedOptions { DtoType = dtoType, Follow = follow }, stop.Token);
+            return Results.Empty;
+        }
+        finally
+        {
+            streams.Exit(); // however the stream ended: the client went away, the host stops, caught up, gone, or a failure
+        }
     }
 
     private static IResult Gone(HttpContext context, ChangesGoneException ex) =>
@@ -134,7 +156,7 @@ internal static class ChangeEndpoints
                 }
 
                 var change = changes.Current;
-                var data = JsonSerializer.Serialize(new ChangeEventView(change.Id, change.Lsn.Value, change.Id.Contains('.', StringComparison.Ordinal) ? change.Position.Item : null,
+                var data = JsonSerializer.Serialize(new ChangeEventView(change.Id, change.Lsn.Value, change.IsBatchItem ? change.Position.Item : null,
                     change.RequestId, change.Operation, change.DtoType, change.EntityId, change.Version, change.After, change.Timestamp, change.UserId), Json);
                 await WriteAsync(response, "id: " + change.Id + "\nevent: change\ndata: " + data + "\n\n", cancellationToken);
                 next = changes.MoveNextAsync().AsTask();

@@ -3,7 +3,8 @@ using System.Text.Json;
 namespace Nv.Host.Http;
 
 /// <summary>The data of one change-feed event.</summary>
-/// <param name="Id">The event id: <c>"lsn"</c>, or <c>"lsn.item"</c> for an item of a batch.</param>
+/// <param name="Id">The event id: <c>"lsn"</c> (a single write, or the last item of a batch this stream sends), or
+/// <c>"lsn.item"</c> for another item of a batch.</param>
 /// <param name="Lsn">The write's LSN, also the entity's version (ETag) after the change.</param>
 /// <param name="Item">The item's index in its batch; null for a single write.</param>
 /// <param name="RequestId">The request that made the change.</param>

@@ -17,4 +17,11 @@ public sealed class HttpOptions
 
     /// <summary>Largest audit page size a caller may ask for.</summary>
     public int MaxAuditPageSize { get; set; } = 1000;
+
+    /// <summary>Most change-feed streams (<c>GET /v1/changes</c>) open at once; one more is answered 503
+    /// <c>changes-busy</c> with <c>Retry-After</c>, and a slot frees when a stream ends. Default 32 (1 to 10,000).</summary>
+    /// <remarks>Each stream holds up to a page of changes while its client is slow (<c>Nv:Pipeline:ChangeFeedPageBytes</c>,
+    /// 4 MiB, plus one record), so this times that bounds what the streams hold together. In-process consumers
+    /// (<c>IChangeFeed</c>) are not counted.</remarks>
+    public int MaxChangeFeedStreams { get; set; } = 32;
 }

@@ -13,12 +13,14 @@ public static class NvHttpServiceCollectionExtensions
 {
     /// <summary>Adds the services of Nv's HTTP API (call <c>AddNv()</c> too, then <c>app.UseNv()</c> and
     /// <c>app.MapNvEndpoints()</c>).</summary>
-    /// <remarks>Binds <c>Nv:Http</c> (request body limit, applied to Kestrel) and <c>Nv:Auth</c> (API keys). Problem
+    /// <remarks>Binds <c>Nv:Http</c> (request body limit, applied to Kestrel; change-feed stream limit; validated at start)
+    /// and <c>Nv:Auth</c> (API keys). Problem
     /// details carry the request id instead of a trace id, so a retried request gets an identical body.</remarks>
     public static IServiceCollection AddNvHttp(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<HttpOptions>().BindConfiguration(HttpOptions.SectionName);
+        services.AddOptions<HttpOptions>().BindConfiguration(HttpOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<HttpOptions>, HttpOptionsValidator>());
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName);
         services.TryAddSingleton(sp => new ApiKeyStore(sp.GetRequiredService<IOptions<AuthOptions>>()));
         services.TryAddSingleton<JsonBodyReader>();
@@ -26,6 +28,7 @@ public static class NvHttpServiceCollectionExtensions
         services.TryAddSingleton<BatchHandler>();
         services.TryAddSingleton<AuditHandler>();
         services.TryAddSingleton<AuditEventHandler>();
+        services.TryAddSingleton<ChangeStreamLimit>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, KestrelLimits>());
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {

@@ -27,6 +27,7 @@ public static class NvHttpStartup
             _ = services.GetRequiredService<IOptions<Nv.DbWriter.DbWriterOptions>>().Value;
             _ = services.GetRequiredService<IOptions<Nv.Audit.AuditOptions>>().Value;
             _ = services.GetRequiredService<IOptions<Pipeline.PipelineOptions>>().Value;
+            _ = services.GetRequiredService<IOptions<HttpOptions>>().Value;
         }
         catch (OptionsValidationException ex)
         {

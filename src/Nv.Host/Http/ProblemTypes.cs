@@ -28,6 +28,9 @@ internal static class ProblemTypes
     public const string Internal = Base + "internal";
     public const string BatchesNotSupported = Base + "batches-not-supported";
     public const string ChangesGone = Base + "changes-gone";
+
+    /// <summary>503: every change-feed stream allowed (Nv:Http:MaxChangeFeedStreams) is open; retry after Retry-After.</summary>
+    public const string ChangesBusy = Base + "changes-busy";
     public const string Unstorable = Base + "unstorable";
     public const string ProofsUnavailable = Base + "proofs-unavailable";
     public const string Erased = Base + "erased";

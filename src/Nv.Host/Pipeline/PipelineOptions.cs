@@ -123,6 +123,14 @@ public sealed class PipelineOptions
     /// filling the disk. 0 turns the limit off. Default 8 GiB.</summary>
     public long MaxWalBytes { get; set; } = 8L << 30;
 
+    /// <summary>The change feed's page budget, in bytes: a consumer reads the feed a page at a time and holds that page until
+    /// it has been served, so a page ends after the record whose changes (their after images, plus a little for each
+    /// change) reach this, or after 512 records. Always at least one record, so a record larger than this is still served.
+    /// Default 4 MiB.</summary>
+    /// <remarks>What a consumer holds is about this plus one record's changes (a batch's after images can be larger than
+    /// its WAL record when it was compressed); over HTTP, <c>Nv:Http:MaxChangeFeedStreams</c> limits how many hold one.</remarks>
+    public int ChangeFeedPageBytes { get; set; } = 4 * 1024 * 1024;
+
     /// <summary>Accept, once, that a store holds LSNs the WAL no longer has (the WAL was lost or restored from an older
     /// copy): the WAL's LSNs then continue above the highest any store holds, durably, so none is ever reused. Off by
     /// default: Nv refuses to start and says so (exit code 6). Turn it on only after deciding the lost WAL records are

@@ -108,6 +108,11 @@ internal sealed class PipelineOptionsValidator : IValidateOptions<PipelineOption
             errors.Add("Nv:Pipeline:MaxWalBytes must be 0 (no limit) or positive.");
         }
 
+        if (options.ChangeFeedPageBytes is < 64 * 1024 or > 256 * 1024 * 1024)
+        {
+            errors.Add("Nv:Pipeline:ChangeFeedPageBytes must be between 64 KiB and 256 MiB (default 4 MiB).");
+        }
+
         if (!Enum.IsDefined(options.Ack))
         {
             errors.Add("Nv:Pipeline:Ack must be Durable, Applied or Audited.");

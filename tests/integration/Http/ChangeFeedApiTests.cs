@@ -30,16 +30,27 @@ public sealed class ChangeFeedApiTests
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(Ct));
         var events = new List<Sse>();
-        string? id = null, name = null, data = null;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
-        while (events.Count < max && await reader.ReadLineAsync(timeout.Token) is { } line)
+        while (events.Count < max && await NextEventAsync(reader, timeout.Token) is { } sse)
+        {
+            events.Add(sse);
+        }
+
+        return events;
+    }
+
+    /// <summary>The next event of the stream (comments skipped), or null when the stream ends.</summary>
+    private static async Task<Sse?> NextEventAsync(StreamReader reader, CancellationToken cancellationToken)
+    {
+        string? id = null, name = null, data = null;
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
         {
             if (line.Length == 0)
             {
                 if (data is not null)
                 {
-                    events.Add(new Sse(id!, name!, JsonDocument.Parse(data).RootElement.Clone()));
+                    return new Sse(id!, name!, JsonDocument.Parse(data).RootElement.Clone());
                 }
 
                 (id, name, data) = (null, null, null);
@@ -58,7 +69,7 @@ public sealed class ChangeFeedApiTests
             }
         }
 
-        return events;
+        return null;
     }
 
     private static async Task WriteAsync(NvTestApp app, int from, int count, string prefix)
@@ -101,9 +112,12 @@ public sealed class ChangeFeedApiTests
                 continue;
             }
 
+            // A batch's last item carries the plain LSN ("fully consumed"), the others "lsn.item".
             expected.AddRange(record.Items is null
                 ? [record.Lsn.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]
-                : record.Items.Select((_, i) => FormattableString.Invariant($"{record.Lsn.Value}.{i}")));
+                : record.Items.Select((_, i) => i == record.Items.Count - 1
+                    ? record.Lsn.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)
+                    : FormattableString.Invariant($"{record.Lsn.Value}.{i}")));
         }
 
         return expected;
@@ -134,7 +148,8 @@ public sealed class ChangeFeedApiTests
         Assert.Equal(expected, seen.Select(e => e.Id));
         Assert.All(seen, e => Assert.Equal("change", e.Event));
         Assert.All(seen, e => Assert.Equal(e.Id, e.Data.GetProperty("id").GetString()));
-        var batchItem = seen.First(e => e.Id.EndsWith(".1", StringComparison.Ordinal)).Data;
+        var batchItem = seen.First(e => e.Data.TryGetProperty("item", out var item) && item.ValueKind == JsonValueKind.Number && item.GetInt32() == 1).Data;
+        Assert.Equal(batchItem.GetProperty("lsn").GetInt64().ToString(System.Globalization.CultureInfo.InvariantCulture), batchItem.GetProperty("id").GetString());
         Assert.Equal(("create", "Stock", 1), (batchItem.GetProperty("operation").GetString(), batchItem.GetProperty("dtoType").GetString(), batchItem.GetProperty("item").GetInt32()));
         Assert.Contains(seen, e => e.Data.GetProperty("operation").GetString() == "delete" && e.Data.GetProperty("after").ValueKind == JsonValueKind.Null);
     }
@@ -161,6 +176,126 @@ public sealed class ChangeFeedApiTests
         await NvTestApp.AssertProblemAsync(await app.SendAsync(HttpMethod.Get, "/v1/changes?fromLsn=9223372036854775808"), 400, "validation");
         // fromLsn names the first position itself (no + 1): the largest LSN is a position no change has reached yet.
         Assert.Empty(await ReadEventsAsync(app, "?fromLsn=9223372036854775807&follow=false", null, int.MaxValue));
+    }
+
+    /// <summary>A batch's last item used to carry the id "lsn.item", which resumes inside the batch: once the batch was
+    /// truncated from the WAL that reconnect was a 410 although the consumer had missed nothing. Its id is the batch's LSN
+    /// now ("fully consumed"); a consumer that stopped inside the truncated batch still gets 410.</summary>
+    [Fact]
+    public async Task A_consumer_that_got_a_truncated_batchs_last_item_resumes_and_one_that_stopped_inside_it_gets_410()
+    {
+        await using var app = await NvTestApp.StartAsync(null, "--Nv:Pipeline:InMemory=true");
+        var batch = await app.Client.SendAsync(NvTestApp.Request(HttpMethod.Post, "/v1/batch",
+            """{"items":[{"op":"create","dtoType":"Order","entityId":"t0","payload":{}},{"op":"create","dtoType":"Order","entityId":"t1","payload":{}},{"op":"create","dtoType":"Order","entityId":"t2","payload":{}}]}""",
+            "trunc-batch"), Ct);
+        Assert.Equal(HttpStatusCode.OK, batch.StatusCode);
+        var batchLsn = (await NvTestApp.JsonAsync(batch)).GetProperty("lsn").GetInt64();
+        var single = (await NvTestApp.JsonAsync(await app.CreateAsync("Item", "after-batch", "{}"))).GetProperty("lsn").GetInt64();
+        var consumed = await ReadEventsAsync(app, $"?fromLsn={batchLsn}", null, 3); // the whole batch, then disconnects
+
+        var pipeline = app.App.Services.GetRequiredService<WritePipeline>();
+        await pipeline.MakeStoresDurableAsync(Ct);
+        var first = await pipeline.RunMaintenanceAsync(Ct);
+        Assert.True(first.Value > batchLsn, $"the batch was not truncated (first LSN {first})");
+
+        var rest = await ReadEventsAsync(app, "?follow=false", consumed[^1].Id, int.MaxValue);
+        Assert.Equal(single, rest[0].Data.GetProperty("lsn").GetInt64());
+        Assert.Equal([FormattableString.Invariant($"{batchLsn}.0"), FormattableString.Invariant($"{batchLsn}.1"), FormattableString.Invariant($"{batchLsn}")],
+            consumed.Select(e => e.Id));
+        Assert.Equal([0, 1, 2], consumed.Select(e => e.Data.GetProperty("item").GetInt32()));
+
+        var inside = NvTestApp.Request(HttpMethod.Get, "/v1/changes?follow=false");
+        inside.Headers.Add("Last-Event-ID", FormattableString.Invariant($"{batchLsn}.1")); // item 2 was missed
+        var problem = await NvTestApp.AssertProblemAsync(await app.Client.SendAsync(inside, Ct), 410, "changes-gone");
+        Assert.Equal(first.Value, problem.GetProperty("firstLsn").GetInt64());
+    }
+
+    /// <summary>Feed connections were not limited, and each holds up to a page of changes while its client is slow. With
+    /// Nv:Http:MaxChangeFeedStreams=2 a third stream is 503 changes-busy with Retry-After while the two keep streaming and
+    /// writes go on; a slot frees when a client disconnects, and when a follow=false stream ends.</summary>
+    [Fact]
+    public async Task A_stream_over_the_limit_gets_503_while_the_others_keep_streaming_and_a_disconnect_frees_its_slot()
+    {
+        await using var app = await NvTestApp.StartAsync(null, "--Nv:Http:MaxChangeFeedStreams=2");
+        var limit = app.App.Services.GetRequiredService<Nv.Host.Http.ChangeStreamLimit>();
+        var one = await OpenStreamAsync(app);
+        var two = await OpenStreamAsync(app);
+
+        using (var refused = await app.SendAsync(HttpMethod.Get, "/v1/changes?fromLsn=1&follow=false"))
+        {
+            var problem = await NvTestApp.AssertProblemAsync(refused, 503, "changes-busy");
+            Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+            Assert.Contains("Nv:Http:MaxChangeFeedStreams", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(2, limit.Open);
+
+        Assert.Equal(HttpStatusCode.Created, (await app.CreateAsync("Item", "while-full", "{}")).StatusCode); // writes go on
+        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct))
+        {
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            foreach (var stream in new[] { one, two })
+            {
+                var change = await NextEventAsync(stream.Reader, timeout.Token);
+                Assert.Equal("while-full", change?.Data.GetProperty("entityId").GetString()); // both keep streaming
+            }
+        }
+
+        one.Dispose(); // the client goes away
+        await WaitUntilAsync(() => limit.Open == 1);
+        var three = await OpenStreamAsync(app); // its slot is free again
+        using (var full = await app.SendAsync(HttpMethod.Get, "/v1/changes?follow=false"))
+        {
+            await NvTestApp.AssertProblemAsync(full, 503, "changes-busy"); // and the limit still holds
+        }
+
+        two.Dispose();
+        await WaitUntilAsync(() => limit.Open == 1);
+        Assert.Single(await ReadEventsAsync(app, "?follow=false&dtoType=Item", null, int.MaxValue)); // ends by itself...
+        await WaitUntilAsync(() => limit.Open == 1); // ...and gives its slot back
+        three.Dispose();
+        await WaitUntilAsync(() => limit.Open == 0);
+    }
+
+    /// <summary>As <c>nv serve</c> builds it (Kestrel reads Nv:Http while the app is built): the build fails naming the
+    /// setting (one line, exit 2) before any store is opened.</summary>
+    [Fact]
+    public void A_stream_limit_out_of_range_stops_the_start_naming_it()
+    {
+        using var dir = new TempDirectory();
+        var refused = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => Nv.Cli.Hosting.NvWebApp.Build(["--Nv:DataDirectory=" + dir.Path, "--Nv:Http:MaxChangeFeedStreams=0"]));
+        Assert.Contains("Nv:Http:MaxChangeFeedStreams", refused.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(dir.Path));
+    }
+
+    private sealed record OpenStream(HttpResponseMessage Response, StreamReader Reader) : IDisposable
+    {
+        public void Dispose()
+        {
+            Reader.Dispose();
+            Response.Dispose();
+        }
+    }
+
+    // A following stream from the next change on, its headers read (so it holds its slot).
+    private static async Task<OpenStream> OpenStreamAsync(NvTestApp app)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/changes?dtoType=Item&fromLsn=" +
+            (app.Wal.LastLsn.Value + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var response = await app.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return new OpenStream(response, new StreamReader(await response.Content.ReadAsStreamAsync(Ct)));
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(condition))] string what = "")
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "timed out waiting for " + what);
+            await Task.Delay(20, Ct);
+        }
     }
 
     [Fact]

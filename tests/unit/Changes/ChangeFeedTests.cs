@@ -68,13 +68,16 @@ public sealed class ChangeFeedTests
 
         var changes = await ReadAll(Feed(h), ChangePosition.At(Lsn.None));
 
-        Assert.Equal(["1", "3.0", "3.1", "4"], changes.Select(c => c.Id));
+        Assert.Equal(["1", "3.0", "3", "4"], changes.Select(c => c.Id)); // a batch's last item: "LSN 3 fully consumed"
+        Assert.Equal([false, true, true, false], changes.Select(c => c.IsBatchItem));
+        Assert.Equal([0, 0, 1, 0], changes.Select(c => c.Position.Item));
         Assert.Equal(["create", "update", "create", "delete"], changes.Select(c => c.Operation));
         Assert.Equal(["r1", "b3", "b3", "r4"], changes.Select(c => c.RequestId));
         Assert.Equal([1, 2, 1, 1], changes.Select(c => c.Version));
         Assert.Equal(2, changes[1].After!.Value.GetProperty("v").GetInt32());
         Assert.Null(changes[3].After);
-        Assert.Equal(["Order", "Order"], (await ReadAll(Feed(h), ChangePosition.At(Lsn.None), "Order")).Select(c => c.DtoType));
+        // Filtered, the batch's last item this consumer gets is item 0 (the Stock item is not for it): it carries "3".
+        Assert.Equal([("1", "Order"), ("3", "Order")], (await ReadAll(Feed(h), ChangePosition.At(Lsn.None), "Order")).Select(c => (c.Id, c.DtoType)));
     }
 
     [Fact]
@@ -92,7 +95,9 @@ public sealed class ChangeFeedTests
             Assert.Equal(all.Skip(i + 1).Select(c => c.Id), (await ReadAll(feed, next)).Select(c => c.Id));
         }
 
-        Assert.Equal(["3.0", "3.1", "4"], (await ReadAll(feed, ChangePosition.At(new Lsn(2)))).Select(c => c.Id));
+        Assert.Equal(["3.0", "3", "4"], (await ReadAll(feed, ChangePosition.At(new Lsn(2)))).Select(c => c.Id));
+        Assert.True(ChangePosition.TryParseAfter("3.1", out var older)); // the id older builds gave the batch's last item
+        Assert.Equal(["4"], (await ReadAll(feed, older)).Select(c => c.Id));
         Assert.False(ChangePosition.TryParseAfter("x", out _));
         Assert.False(ChangePosition.TryParseAfter("0", out _));
         Assert.False(ChangePosition.TryParseAfter("3.-1", out _));
@@ -212,6 +217,79 @@ public sealed class ChangeFeedTests
         Assert.True(await consumer.MoveNextAsync());
         Assert.Equal("2", consumer.Current.Id);
         Assert.Null(consumer.Current.After);
+    }
+
+    /// <summary>A consumer held a page of up to 512 records' changes until it had served them: with large records about
+    /// 1 GiB per stalled consumer. A page now ends after the record whose changes reach the byte budget
+    /// (PipelineOptions.ChangeFeedPageBytes), always holding one record at least.</summary>
+    [Fact]
+    public async Task A_page_ends_at_the_record_that_reaches_the_byte_budget_and_a_record_over_the_budget_is_still_served()
+    {
+        var wal = new InMemoryWal();
+        var db = new InMemoryDbWriter();
+        var positions = new PipelinePositions();
+        for (var i = 1; i <= 11; i++)
+        {
+            var text = new string('x', i == 1 ? 200_000 : 40_000); // LSN 1 alone is over the budget; 2..11 are 40 KB each
+            var record = await wal.AppendAsync(CreateRecord(i) with { Payload = Json($$"""{"s":"{{text}}"}""") }, Ct);
+            await wal.FlushAsync(record.Lsn, Ct);
+            await db.ApplyAsync([record], Ct);
+            positions.AppliedThrough(record.Lsn);
+        }
+
+        var options = Microsoft.Extensions.Options.Options.Create(new PipelineOptions { ChangeFeedPageBytes = 100_000 });
+        var feed = new ChangeFeed(wal, db, positions, new FakeLogger<ChangeFeed>(), options: options);
+        await using var consumer = feed.ReadAsync(ChangePosition.At(Lsn.None), new ChangeFeedOptions { Follow = false }, Ct).GetAsyncEnumerator(Ct);
+
+        Assert.True(await consumer.MoveNextAsync());
+        Assert.Equal(1, wal.RecordsRead); // page 1: LSN 1 only (over the budget by itself, served all the same)
+        Assert.True(await consumer.MoveNextAsync());
+        Assert.Equal(4, wal.RecordsRead); // page 2: LSN 2..4 (80 KB after two, the third reaches 100 KB)
+        var ids = new List<string> { "1", consumer.Current.Id };
+        while (await consumer.MoveNextAsync())
+        {
+            ids.Add(consumer.Current.Id);
+        }
+
+        Assert.Equal(Enumerable.Range(1, 11).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)), ids); // each once, in order
+        Assert.Equal(11, wal.RecordsRead); // and no record read twice across pages
+    }
+
+    /// <summary>The stored outcomes of a page's records carry before images the feed never serves; they were read for the
+    /// whole page (512 records) at once. They are read 32 records at a time now, as the page's records are.</summary>
+    [Fact]
+    public async Task A_page_reads_the_stored_outcomes_of_at_most_32_records_at_a_time()
+    {
+        var wal = new InMemoryWal();
+        var db = new InMemoryDbWriter();
+        var positions = new PipelinePositions();
+        for (var i = 1; i <= 100; i++)
+        {
+            var record = await wal.AppendAsync(CreateRecord(i), Ct);
+            await wal.FlushAsync(record.Lsn, Ct);
+            await db.ApplyAsync([record], Ct);
+            positions.AppliedThrough(record.Lsn);
+        }
+
+        var changes = await ReadAll(new ChangeFeed(wal, db, positions, new FakeLogger<ChangeFeed>()), ChangePosition.At(Lsn.None));
+
+        Assert.Equal(Enumerable.Range(1, 100).Select(i => (long)i), changes.Select(c => c.Lsn.Value));
+        Assert.InRange(db.LargestResolutionsRead, 1, 32);
+    }
+
+    [Theory]
+    [InlineData(4 * 1024 * 1024, true)]
+    [InlineData(64 * 1024, true)]
+    [InlineData(256 * 1024 * 1024, true)]
+    [InlineData(64 * 1024 - 1, false)]
+    [InlineData(256 * 1024 * 1024 + 1, false)]
+    [InlineData(0, false)]
+    public void The_page_budget_is_validated(int bytes, bool valid)
+    {
+        Assert.Equal(4 * 1024 * 1024, new PipelineOptions().ChangeFeedPageBytes);
+        var result = new PipelineOptionsValidator().Validate(null, new PipelineOptions { ChangeFeedPageBytes = bytes });
+        Assert.Equal(valid, result.Succeeded);
+        Assert.Equal(valid, result.Failures is null || !result.Failures.Any(f => f.Contains("ChangeFeedPageBytes", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -15,6 +15,9 @@ internal sealed class InMemoryDbWriter : IDbWriter
 
     public int ApplyCalls;
 
+    /// <summary>The largest number of resolutions one GetResolutionsAsync call asked for.</summary>
+    public int LargestResolutionsRead;
+
     /// <summary>When set, every ApplyAsync waits for it first (a slow or stuck database).</summary>
     public volatile Task? ApplyGate;
 
@@ -78,10 +81,24 @@ internal sealed class InMemoryDbWriter : IDbWriter
         return await _store.GetAsync(dtoType, entityId, cancellationToken);
     }
 
-    public Task<IReadOnlyList<RecordResolution>> GetResolutionsAsync(Lsn after, int limit, CancellationToken cancellationToken = default) =>
-        ResolutionsFailure is { } failure
+    public Task<IReadOnlyList<RecordResolution>> GetResolutionsAsync(Lsn after, int limit, CancellationToken cancellationToken = default)
+    {
+        InterlockedMax(ref LargestResolutionsRead, limit);
+        return ResolutionsFailure is { } failure
             ? Task.FromException<IReadOnlyList<RecordResolution>>(failure)
             : _store.GetResolutionsAsync(after, limit, cancellationToken);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        for (var seen = Volatile.Read(ref target); value > seen; seen = Volatile.Read(ref target))
+        {
+            if (Interlocked.CompareExchange(ref target, value, seen) == seen)
+            {
+                return;
+            }
+        }
+    }
 
     // The single lookup is the batched one with one id, as in the real writers (first record by LSN, LookupFailure).
     public async Task<RecordResolution?> FindByRequestIdAsync(string requestId, CancellationToken cancellationToken = default) =>

@@ -11,6 +11,7 @@ internal sealed class InMemoryWal : IWriteAheadLog
     private Lsn _durable;
     private Lsn _applied;
     private Lsn _audited;
+    private int _recordsRead;
 
     /// <summary>When set, the next flush throws this and faults the log.</summary>
     public Exception? FailNextFlush { get; set; }
@@ -28,6 +29,9 @@ internal sealed class InMemoryWal : IWriteAheadLog
     public Lsn AuditedLsn { get { lock (_gate) { return _audited; } } }
 
     public IReadOnlyList<WalRecord> Records { get { lock (_gate) { return [.. _records]; } } }
+
+    /// <summary>How many records <see cref="ReadAsync"/> has returned so far, over all readers (what they took out of the log).</summary>
+    public int RecordsRead => Volatile.Read(ref _recordsRead);
 
     public ValueTask<WalRecord> AppendAsync(WalRecord record, CancellationToken cancellationToken = default)
     {
@@ -67,6 +71,7 @@ internal sealed class InMemoryWal : IWriteAheadLog
         {
             if (record.Lsn >= from && record.Lsn <= DurableLsn)
             {
+                Interlocked.Increment(ref _recordsRead);
                 yield return record;
             }
         }
