@@ -6,7 +6,9 @@ Usage: audit_verify_reference.py path/to/audit.db [public-key.pem]
   -> verifies every chain in a SQLite audit store, recomputes each chain's RFC 9162 Merkle tree from the entries
      (for a chain retention pruned: from its kept leaf hashes, then its entries, which must link to the kept hash),
      checks the stored leaf hashes and every stored checkpoint's size and root, that every pruned entry lies in a
-     recorded archive, and (with a public key and the `cryptography` package) each checkpoint's ECDSA P-256 signature.
+     recorded archive, that the archive rows are the ones the newest audit-archived entry commits to (the archive
+     ledger; rows recorded before it are reported as unverified), and (with a public key and the `cryptography` package)
+     each checkpoint's ECDSA P-256 signature.
        audit_verify_reference.py --archive FILE [public-key.pem]
   -> verifies an archive file offline: entries link and hash, the Merkle root recomputed from the header's frontier
      and the entries is the one its checkpoint signs, and (with a public key) the signature.
@@ -284,6 +286,56 @@ def verify_archive(path, public_key_pem=None):
     return f"OK {len(leaves)} entries {header['firstSequence']}..{seq} of {chain}, root and signature verified{pinned}"
 
 
+ARCHIVE_ROW_COLUMNS = ("chain", "first_sequence", "last_sequence", "last_hash", "last_timestamp", "file_name", "file_sha256",
+                       "checkpoint", "created")
+LEDGER_KEYS = ("archiveLedgerVersion", "archiveLedgerRows", "archiveLedgerSha256")
+
+
+def archive_ledger(rows):
+    """docs/audit-archive.md §5: ledger(0) = 32 zero bytes, ledger(k) = SHA-256(ledger(k-1) || row bytes(k)); a row's bytes
+    are "NVAR", version 1, then its nine columns as fields (numbers in decimal)."""
+    ledger = bytes(32)
+    for row in rows:
+        data = b"NVAR" + bytes([1]) + b"".join(field(None if row[c] is None else str(row[c])) for c in ARCHIVE_ROW_COLUMNS)
+        ledger = hashlib.sha256(ledger + data).digest()
+    return ledger.hex()
+
+
+def check_archive_ledger(rows, newest, checkpointed):
+    """rows: the chain's archive rows by first sequence; newest: (sequence, metadata) of the newest audit-archived entry Nv
+    wrote (system-events, no LSN) among the chain's live entries, or None; checkpointed: the largest stored checkpoint size.
+    Returns (problem or None, rows no ledger covers)."""
+    expected = 1
+    for r in rows:
+        if r["first_sequence"] != expected or r["last_sequence"] < r["first_sequence"]:
+            return f"archive rows are not consecutive ranges from entry 1 at entries {r['first_sequence']}..{r['last_sequence']}", 0
+        expected = r["last_sequence"] + 1
+    if newest is None:
+        return (f"archive rows cover entries 1..{rows[-1]['last_sequence']} but no audit-archived entry records them" if rows else None), 0
+    seq, meta = newest
+    try:
+        first, last, sha = int(meta["firstSequence"]), int(meta["lastSequence"]), meta["sha256"]
+    except (KeyError, ValueError):
+        return f"audit-archived entry {seq} does not name the range and file it recorded", 0
+    if not rows:
+        return f"audit-archived entry {seq} records entries {first}..{last} but no archive row exists (archive rows deleted)", 0
+    r = rows[-1]
+    if (r["first_sequence"], r["last_sequence"], r["file_sha256"]) != (first, last, sha):
+        return f"the newest archive row ({r['first_sequence']}..{r['last_sequence']}) is not the one audit-archived entry {seq} records", 0
+    present = [k for k in LEDGER_KEYS if k in meta]
+    if not present:
+        return None, len(rows)  # written before the ledger: only the ranges and the newest row could be checked
+    if len(present) != len(LEDGER_KEYS):
+        return f"audit-archived entry {seq} holds only part of an archive ledger commitment", 0
+    if meta["archiveLedgerVersion"] != "1":
+        return f"audit-archived entry {seq}: unknown archive ledger version {meta['archiveLedgerVersion']!r}", 0
+    if checkpointed < seq:
+        return f"audit-archived entry {seq} is not covered by a signed checkpoint", 0
+    if meta["archiveLedgerRows"] != str(len(rows)) or meta["archiveLedgerSha256"] != archive_ledger(rows):
+        return f"the archive rows are not the ones audit-archived entry {seq} commits to (archive row inserted, deleted or edited)", 0
+    return None, 0
+
+
 def verify(path, public_key_pem=None):
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     db.row_factory = sqlite3.Row
@@ -292,7 +344,7 @@ def verify(path, public_key_pem=None):
     if "audit_pruned" in tables:
         pruned = {r[0]: (r[1], r[2]) for r in db.execute("SELECT chain, through, last_hash FROM audit_pruned")}
     chain, last_seq, last_hash, last_version, n = None, 0, "0" * 64, 0, 0
-    leaves = {}
+    leaves, newest_archived, checkpointed = {}, {}, {}
     for c, (through, _) in pruned.items():
         leaves[c] = [bytes(r[0]) for r in db.execute(
             "SELECT hash FROM audit_merkle_leaves WHERE chain = ? AND idx < ? ORDER BY idx", (c, through))]
@@ -328,6 +380,8 @@ def verify(path, public_key_pem=None):
             return f"BROKEN {chain} #{e['sequence']}: hash mismatch (edited)"
         leaves[chain].append(leaf_hash(canonical_bytes(e)))
         last_seq, last_hash, last_version = e["sequence"], e["hash"], version
+        if e["category"] == "system-events" and e["operation"] == "audit-archived" and e["lsn"] is None:
+            newest_archived[chain] = (e["sequence"], json.loads(column_text(e["metadata_json"])))
     checkpoints = 0
     if "audit_checkpoints" in tables:
         for row in db.execute("SELECT chain, size, text FROM audit_checkpoints ORDER BY chain, position"):
@@ -343,6 +397,19 @@ def verify(path, public_key_pem=None):
                 return f"BROKEN {chain} checkpoint {size}: entries {len(have) + 1}..{size} missing (newest entries deleted)"
             if mth(have[:size]) != base64.b64decode(fields["root"]):
                 return f"BROKEN {chain} checkpoint {size}: Merkle root mismatch (history rewritten)"
+            checkpointed[chain] = max(checkpointed.get(chain, 0), size)
+    # The archive ledger: the rows (which let entries be pruned) must be the ones the newest audit-archived entry commits to.
+    archives = {}
+    if "audit_archives" in tables:
+        for row in db.execute(f"SELECT {', '.join(ARCHIVE_ROW_COLUMNS)} FROM audit_archives ORDER BY chain, first_sequence"):
+            archives.setdefault(row["chain"], []).append(dict(row))
+    unverified = []
+    for chain in sorted(set(archives) | set(newest_archived)):
+        problem, legacy = check_archive_ledger(archives.get(chain, []), newest_archived.get(chain), checkpointed.get(chain, 0))
+        if problem:
+            return f"BROKEN {chain}: {problem}"
+        if legacy:
+            unverified.append(f"{legacy} archive rows of {chain}")
     if "audit_merkle_leaves" in tables:
         stored = {}
         for chain, idx, h in db.execute("SELECT chain, idx, hash FROM audit_merkle_leaves ORDER BY chain, idx"):
@@ -350,7 +417,8 @@ def verify(path, public_key_pem=None):
         for chain, have in leaves.items():
             if stored.get(chain, []) != have:
                 return f"BROKEN {chain}: stored Merkle leaves differ from the entries"
-    return f"OK {n} entries, {checkpoints} checkpoints"
+    warning = f"; WARNING: unverified archive rows (recorded before the archive ledger): {', '.join(unverified)}" if unverified else ""
+    return f"OK {n} entries, {checkpoints} checkpoints{warning}"
 
 
 def fixed_entry_v2():
@@ -379,6 +447,14 @@ def fixed_wal_record():
     }
 
 
+def fixed_archive_rows():
+    """The golden archive rows (ArchiveLedgerTests.Golden in tests/unit/Audit/Archive) as stored."""
+    row = {"chain": "orders", "first_sequence": 1, "last_sequence": 30, "last_hash": "b" * 64,
+           "last_timestamp": "2025-06-01T00:29:00.0000000Z", "file_name": "/var/nv/archives/orders-1-30.nvarchive",
+           "file_sha256": "c" * 64, "checkpoint": "nv-audit-checkpoint/v1\nchain: orders\nsize: 30\n", "created": "2025-06-02T10:00:00.0000000Z"}
+    return [row, dict(row, first_sequence=31, last_sequence=45, file_name="/var/nv/archives/caf\u00e9-31-45.nvarchive")]
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--archive"]:
         print(verify_archive(sys.argv[2], open(sys.argv[3], "rb").read() if len(sys.argv) > 3 else None))
@@ -394,5 +470,6 @@ if __name__ == "__main__":
         r = fixed_wal_record()
         r["user_id"], r["reason"], r["expected_lsn"], r["metadata"], r["operation"], r["payload"] = None, None, None, "{}", "delete", "{}"
         print("wal-delete", wal_record_hash(r))
+        print("archive-ledger", archive_ledger(fixed_archive_rows()))
     else:
         print(verify(sys.argv[1], open(sys.argv[2], "rb").read() if len(sys.argv) > 2 else None))

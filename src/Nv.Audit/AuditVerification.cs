@@ -23,4 +23,12 @@ public sealed record AuditVerification
 
     /// <summary>Why it is broken (hash mismatch, gap, prevHash mismatch, checkpoint root or signature mismatch...).</summary>
     public string? Reason { get; init; }
+
+    /// <summary>Archive rows no archive-ledger commitment covers: recorded before this version, so only their ranges (and
+    /// the newest one's file hash) were checked, not what they hold. 0 once an archive recorded by this version commits to
+    /// every row of its chain.</summary>
+    public long UnverifiedArchiveRows { get; init; }
+
+    /// <summary>What verification could not fully check although it found no problem, one sentence each.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }

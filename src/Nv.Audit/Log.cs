@@ -80,4 +80,12 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 3054, Level = LogLevel.Information, Message = "Removed {File}: an unrecorded archive a crashed run left")]
     public static partial void OrphanArchiveRemoved(ILogger logger, string file);
+
+    [LoggerMessage(EventId = 3056, Level = LogLevel.Warning,
+        Message = "Audit verification: {Rows} archive rows were recorded before the archive ledger and are not committed to by the chain; the next nv audit archive commits to them")]
+    public static partial void ArchiveRowsUnverified(ILogger logger, long rows);
+
+    [LoggerMessage(EventId = 3057, Level = LogLevel.Warning,
+        Message = "Archive of chain {Chain}: its audit-archived entry now commits to {Rows} archive rows recorded before the archive ledger, as they are; they were checked as nv audit verify checks them (consecutive ranges, the newest one against its entry)")]
+    public static partial void ArchiveLedgerTookInUnverifiedRows(ILogger logger, string chain, long rows);
 }

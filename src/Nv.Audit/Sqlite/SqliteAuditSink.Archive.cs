@@ -13,11 +13,10 @@ namespace Nv.Audit.Sqlite;
 /// to the file from a read connection, so appends go on meanwhile (the range is immutable). Steps and what a crash after
 /// each leaves: the temp file written and synced (a <c>.tmp</c> the next run overwrites); renamed onto its name (an
 /// unrecorded file the next run of the same range replaces, or removes when the range came out different); recorded with
-/// its checkpoint and an <c>audit-archived</c> entry in one synced transaction (done).</remarks>
+/// its checkpoint and an <c>audit-archived</c> entry in one synced transaction (done). That entry commits to every archive
+/// row of the chain (<see cref="ArchiveLedger"/>), and is covered by a checkpoint signed in the same transaction.</remarks>
 internal sealed partial class SqliteAuditSink : IAuditRetention
 {
-    private const string ArchivedOperation = NvOperations.AuditArchived;
-
     public async Task<IReadOnlyList<AuditArchiveInfo>> ArchiveAsync(DateTimeOffset before, string directory, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
@@ -106,6 +105,8 @@ internal sealed partial class SqliteAuditSink : IAuditRetention
                 return null;
             }
 
+            RequireVouchedArchiveRows(chain);
+
             if (_dirty)
             {
                 // The checkpoint the archive carries must never cover an entry a power loss could take back.
@@ -191,52 +192,6 @@ internal sealed partial class SqliteAuditSink : IAuditRetention
         await RecordArchiveAsync(info, cancellationToken);
         Log.Archived(_logger, plan.Chain, plan.First, plan.Last, path);
         return info;
-    }
-
-    // The checkpoint, the archive's record and an audit-archived entry of the chain, in one synced transaction.
-    private async Task RecordArchiveAsync(AuditArchiveInfo info, CancellationToken cancellationToken)
-    {
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            InitializeCore();
-            var entry = AuditEntryFactory.SystemEvent(info.Chain, ArchivedOperation, "audit",
-                $"entries {info.FirstSequence}..{info.LastSequence} archived to {Path.GetFileName(info.FilePath)}", new Dictionary<string, string>
-                {
-                    ["firstSequence"] = Number(info.FirstSequence),
-                    ["lastSequence"] = Number(info.LastSequence),
-                    ["file"] = info.FilePath,
-                    ["sha256"] = info.FileSha256,
-                    ["root"] = info.Checkpoint.Checkpoint.RootHash.ToHex(),
-                }, _time);
-            AppendChunk([entry], 0, 1, null, () =>
-            {
-                var checkpoint = _sql!.InsertCheckpoint;
-                checkpoint.Bind(1, info.Chain);
-                checkpoint.Bind(2, info.LastSequence);
-                checkpoint.Bind(3, info.Checkpoint.Checkpoint.Timestamp.ToString(Checkpoint.TimestampFormat, CultureInfo.InvariantCulture));
-                checkpoint.Bind(4, info.Checkpoint.ToText());
-                checkpoint.Execute();
-                using var archive = _writer!.CreateCommand();
-                archive.CommandText =
-                    "INSERT INTO audit_archives (chain, first_sequence, last_sequence, last_hash, last_timestamp, file_name, file_sha256, checkpoint, created) " +
-                    "VALUES ($chain, $first, $last, $hash, $timestamp, $file, $sha, $checkpoint, $created)";
-                archive.Parameters.AddWithValue("$chain", info.Chain);
-                archive.Parameters.AddWithValue("$first", info.FirstSequence);
-                archive.Parameters.AddWithValue("$last", info.LastSequence);
-                archive.Parameters.AddWithValue("$hash", info.LastHash);
-                archive.Parameters.AddWithValue("$timestamp", AuditCanonicalEncoding.FormatTimestamp(info.LastTimestamp));
-                archive.Parameters.AddWithValue("$file", info.FilePath);
-                archive.Parameters.AddWithValue("$sha", info.FileSha256);
-                archive.Parameters.AddWithValue("$checkpoint", info.Checkpoint.ToText());
-                archive.Parameters.AddWithValue("$created", info.Created.UtcDateTime.ToString("O", CultureInfo.InvariantCulture));
-                archive.ExecuteNonQuery();
-            }, synced: true);
-        }
-        finally
-        {
-            _gate.Release();
-        }
     }
 
     // The newest archive of the chain: its last sequence and hash (0 and null when none).

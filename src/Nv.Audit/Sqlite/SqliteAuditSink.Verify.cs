@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Nv.Audit.Archive;
 using Nv.Audit.Chain;
 using Nv.Audit.Merkle;
 
@@ -6,7 +7,8 @@ namespace Nv.Audit.Sqlite;
 
 /// <summary>Verification: streams the whole table in chain order through <see cref="AuditChainVerifier"/>, rebuilds each
 /// chain's Merkle tree from the entries, then checks every stored checkpoint (signature, size, root), the optional
-/// external checkpoint, and the stored Merkle leaves against the recomputed ones.</summary>
+/// external checkpoint, the archive rows against the chains' archive ledger, and the stored Merkle leaves against the
+/// recomputed ones.</summary>
 /// <remarks>Nothing cached by the writer is trusted: leaves are recomputed from the entries' canonical bytes. The order of
 /// the checks decides what is reported first: a broken chain, then a checkpoint the entries no longer match (which is
 /// how deleting the newest entries, or rewriting history with recomputed hashes, shows), then damaged derived data.</remarks>
@@ -35,12 +37,15 @@ internal sealed partial class SqliteAuditSink
         // Chains pruned by retention start after their marker, linking to its hash, with the kept leaves of the pruned prefix.
         var (pruned, prunedProblem) = await LoadPrunedAsync(connection, trees, cancellationToken);
         var verifier = new AuditChainVerifier(pruned);
+        var newestArchived = new Dictionary<string, ArchiveLedgerCheck.ArchivedEntry>(StringComparer.Ordinal);
         var result = prunedProblem
-            ?? await VerifyEntriesAsync(connection, verifier, trees, cancellationToken)
+            ?? await VerifyEntriesAsync(connection, verifier, trees, newestArchived, cancellationToken)
             ?? await VerifyCheckpointsAsync(connection, keyVerifier, trees, verifier.EntriesChecked, cancellationToken);
         if (result.IsValid)
         {
-            result = await VerifyPrunedAreArchivedAsync(connection, pruned, result, cancellationToken);
+            // After the chains and checkpoints: the audit-archived entries the archive rows are checked against are then
+            // known to be in verified chains.
+            result = await VerifyArchivesAsync(connection, pruned, newestArchived, result, cancellationToken);
         }
         if (result.IsValid && options?.FromCheckpoint is { } external)
         {
@@ -65,8 +70,9 @@ internal sealed partial class SqliteAuditSink
     }
 
     // Returns the failure, or null when every chain links (the trees then hold every chain's recomputed leaves).
-    private static async Task<AuditVerification?> VerifyEntriesAsync(
-        SqliteConnection connection, AuditChainVerifier verifier, Dictionary<string, MerkleTree> trees, CancellationToken cancellationToken)
+    // Also notes each chain's newest audit-archived entry (the archive ledger's commitment).
+    private static async Task<AuditVerification?> VerifyEntriesAsync(SqliteConnection connection, AuditChainVerifier verifier,
+        Dictionary<string, MerkleTree> trees, Dictionary<string, ArchiveLedgerCheck.ArchivedEntry> newestArchived, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = SqliteAuditSchema.ScanChains;
@@ -105,6 +111,10 @@ internal sealed partial class SqliteAuditSink
             }
 
             tree.Append(verifier.LastLeafHash);
+            if (ArchiveLedgerCheck.IsArchivedEntry(entry))
+            {
+                newestArchived[entry.Service] = new ArchiveLedgerCheck.ArchivedEntry(entry.Sequence, entry.Metadata);
+            }
         }
 
         return null;

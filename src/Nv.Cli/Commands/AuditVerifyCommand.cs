@@ -12,7 +12,8 @@ namespace Nv.Cli.Commands;
 /// <c>nv audit verify --archive FILE [--archive FILE2 ...] [--public-key FILE]</c> verifies archive files offline instead
 /// (no store is opened): each on its own, and consecutive archives of a chain link to each other.</summary>
 /// <remarks>With <c>--from-checkpoint</c>, a checkpoint kept outside the store must still be contained in the trail
-/// unchanged: that catches deletion of the newest entries, which a hash chain alone cannot.</remarks>
+/// unchanged: that catches deletion of the newest entries, which a hash chain alone cannot. What passed but could not be
+/// fully checked (archive rows recorded before the archive ledger) is printed as WARNING lines; the exit code stays 0.</remarks>
 internal static class AuditVerifyCommand
 {
     public static Command Create()
@@ -60,6 +61,10 @@ internal static class AuditVerifyCommand
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"audit verify: OK: {result.EntriesChecked} entries, {result.CheckpointsChecked} checkpoints, every chain intact"));
+                foreach (var warning in result.Warnings)
+                {
+                    Console.WriteLine("audit verify: WARNING: " + warning);
+                }
             }
             else
             {
