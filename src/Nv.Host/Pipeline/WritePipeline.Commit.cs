@@ -11,7 +11,8 @@ internal sealed partial class WritePipeline
     // database already resolved (one query per batch), appends the rest (contiguous LSNs) and asks the WAL to make them
     // durable, then moves on to the next batch without waiting: the group commit's fsync of batch k overlaps the appends
     // of batch k+1, and the apply stage waits for each batch's flush before touching the database. Any WAL exception
-    // faults the pipeline: the batch and everything queued behind it fail, and nothing is ever acknowledged again.
+    // faults the pipeline: the batch and everything queued behind it fail, and nothing is ever acknowledged again; any
+    // other exception faults the commit stage (FaultStage).
     private async Task CommitLoopAsync(CancellationToken cancellationToken)
     {
         var reader = _incoming.Reader;
@@ -604,7 +605,15 @@ internal sealed partial class WritePipeline
 
     private void FaultPipeline(Exception ex, List<PendingWrite> batch)
     {
-        var fault = ex as WalFaultedException ?? new WalFaultedException("The write-ahead log failed: " + ex.Message, innerException: ex);
+        if (ex is not WalFaultedException fault)
+        {
+            // Not the WAL (the WAL reports its own failures as WalFaultedException): a key store that failed for good, or a
+            // bug. The commit stage failed like any stage: every waiting caller is answered, and the host stops to be
+            // restarted (StopHostOnFault), instead of the failure being reported as the disk's.
+            FaultStage("commit", ex);
+            return;
+        }
+
         if (Interlocked.CompareExchange(ref _fault, fault, null) is null)
         {
             Log.WalFaulted(_logger, fault, fault.Path, fault.ErrnoName, fault.Advice);

@@ -65,4 +65,24 @@ public sealed class PipelineEdgesOfLifeTests
         Assert.DoesNotContain(failures, ex => ex is ChannelClosedException);
         Assert.Equal(0, readyAfterStopBegan);
     }
+
+    /// <summary>Found by a review: any exception in the commit stage was reported as the WAL's (a disk failure, with disk
+    /// advice), and the host never stopped to be restarted. Only the WAL's own faults are the WAL's.</summary>
+    [Fact]
+    public async Task A_commit_stage_failure_that_is_not_the_wals_faults_the_stage_not_the_wal()
+    {
+        await using var h = new PipelineHarness(configure: o => o.StopHostOnFault = false);
+        Exception? raised = null;
+        h.Pipeline.Faulted += f => raised = f;
+        h.Pipeline.Start();
+        h.Wal.ThrowOnNextAppend = new InvalidOperationException("injected bug");
+
+        var refused = await Assert.ThrowsAsync<PipelineUnavailableException>(() => h.Pipeline.WriteAsync(PipelineHarness.Create("r1", "e1"), Ct));
+
+        Assert.Contains("commit", refused.Message, StringComparison.Ordinal);
+        Assert.IsType<PipelineFaultedException>(h.Pipeline.Fault);
+        Assert.IsType<PipelineFaultedException>(raised); // what stops the host (exit 70) when StopHostOnFault is on
+        Assert.Equal(WalState.Open, h.Wal.State);
+        await Assert.ThrowsAsync<PipelineUnavailableException>(() => h.Pipeline.WriteAsync(PipelineHarness.Create("r2", "e2"), Ct));
+    }
 }

@@ -16,6 +16,9 @@ internal sealed class InMemoryWal : IWriteAheadLog
     /// <summary>When set, the next flush throws this and faults the log.</summary>
     public Exception? FailNextFlush { get; set; }
 
+    /// <summary>When set, the next append throws this as it is (a bug below the pipeline, not a WAL fault).</summary>
+    public Exception? ThrowOnNextAppend { get; set; }
+
     public WalState State { get; private set; } = WalState.Open;
 
     public WalRecoveryReport Recovery { get; } = new() { RecordCount = 0, FirstLsn = Lsn.None, LastLsn = Lsn.None };
@@ -38,6 +41,12 @@ internal sealed class InMemoryWal : IWriteAheadLog
         lock (_gate)
         {
             ThrowIfFaulted();
+            if (ThrowOnNextAppend is { } bug)
+            {
+                ThrowOnNextAppend = null;
+                throw bug;
+            }
+
             var stored = record with { Lsn = new Lsn(_records.Count + 1) };
             _records.Add(stored);
             return ValueTask.FromResult(stored);
