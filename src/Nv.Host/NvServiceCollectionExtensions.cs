@@ -27,6 +27,19 @@ public static class NvServiceCollectionExtensions
     public static IServiceCollection AddNv(this IServiceCollection services, Action<PipelineOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
+        AddNvServices(services, configure);
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        return services;
+    }
+
+    // Everything AddNv registers but the caller's configure delegate, which each overload applies once, after its own
+    // sources (it only reads the delegate here, on a scratch instance, for the in-memory choice).
+    private static void AddNvServices(IServiceCollection services, Action<PipelineOptions>? configure)
+    {
         var probe = new PipelineOptions();
         configure?.Invoke(probe);
         if (probe.InMemory)
@@ -36,11 +49,7 @@ public static class NvServiceCollectionExtensions
 
         services.AddNvWal().AddNvDbWriter().AddNvAudit();
         AddHostMetrics(services);
-        var options = services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName).ValidateOnStart();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
+        services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.SectionName).ValidateOnStart();
 
         // One setting for the idempotency window: the database writer builds its expiry (Mongo's TTL index) from it.
         services.AddOptions<Nv.DbWriter.DbWriterOptions>()
@@ -67,7 +76,6 @@ public static class NvServiceCollectionExtensions
             sp.GetRequiredService<BootReplayer>(), sp.GetRequiredService<Nv.Host.Protection.KeyRing>()));
         services.TryAddSingleton<NvLifecycle>();
         services.AddHostedService(sp => sp.GetRequiredService<NvLifecycle>());
-        return services;
     }
 
     /// <summary>Adds Nv configured from <paramref name="configuration"/>: the app's <c>Nv</c> section (e.g.
@@ -84,7 +92,7 @@ public static class NvServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        services.AddNv(configure); // the in-memory choice is read from the delegate when the stores are registered
+        AddNvServices(services, configure); // the in-memory choice is read from the delegate when the stores are registered
 
         // DataDirectory is the one setting most services need: the stores go in it and the WAL under it, unless a
         // subsection names its own directory (bound right after, so it wins).

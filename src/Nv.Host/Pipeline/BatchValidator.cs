@@ -25,6 +25,7 @@ internal sealed class BatchValidator
     public void Validate(BatchRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        RequestValidator.CheckAck(request.Ack);
         if (request.Items is null || request.Items.Count == 0)
         {
             throw new WriteValidationException("items", "must hold at least one item");

@@ -28,11 +28,21 @@ internal sealed class RequestValidator
         _maxDepth = options.MaxPayloadDepth;
     }
 
+    /// <summary>Refuses an ack level that is not one of the three (a cast integer would otherwise be answered as Applied).</summary>
+    internal static void CheckAck(AckLevel? ack)
+    {
+        if (ack is { } level && !Enum.IsDefined(level))
+        {
+            throw new WriteValidationException("ack", "must be durable, applied or audited");
+        }
+    }
+
     /// <summary>Throws <see cref="WriteValidationException"/> naming the first problem found.</summary>
     public void Validate(WriteRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         CheckToken(request.RequestId, "requestId", MaxRequestIdLength);
+        CheckAck(request.Ack);
         if (!Enum.IsDefined(request.Operation) || request.Operation == WalOperation.Batch)
         {
             throw new WriteValidationException("operation", "must be create, update, delete or an audit event");

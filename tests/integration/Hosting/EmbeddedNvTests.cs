@@ -71,11 +71,16 @@ public sealed class EmbeddedNvTests : IDisposable
             ["Storage:Nv:Pipeline:Service"] = "from-section",
             ["Storage:Nv:Pipeline:MaxBatchSize"] = "32",
         });
-        builder.Services.AddNv(builder.Configuration.GetSection("Storage:Nv"), o => o.Service = "from-code");
+        builder.Services.AddNv(builder.Configuration.GetSection("Storage:Nv"), o =>
+        {
+            o.Service = "from-code";
+            o.MaxLagRecords *= 2; // applied once (a review found the delegate applied twice: 4× the default)
+        });
         using var host = builder.Build();
         var options = host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<PipelineOptions>>().Value;
         Assert.Equal("from-code", options.Service);
         Assert.Equal(32, options.MaxBatchSize);
+        Assert.Equal(2 * new PipelineOptions().MaxLagRecords, options.MaxLagRecords);
         Assert.Equal(Path.Combine(dataDir, "wal"), host.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<WalOptions>>().Value.Directory);
 
         await host.StartAsync(Ct);

@@ -20,6 +20,16 @@ public sealed class RequestValidatorTests
     [Fact]
     public void A_well_formed_request_passes() => Validator.Validate(Valid());
 
+    /// <summary>Found by a review: a cast ack level was answered as Applied, silently.</summary>
+    [Fact]
+    public void An_ack_level_outside_the_three_is_refused()
+    {
+        Validator.Validate(Valid() with { Ack = AckLevel.Durable });
+        Assert.Equal("ack", Assert.Throws<WriteValidationException>(() => Validator.Validate(Valid() with { Ack = (AckLevel)7 })).Field);
+        var batch = new BatchValidator(new PipelineOptions(), Validator);
+        Assert.Equal("ack", Assert.Throws<WriteValidationException>(() => batch.Validate(new BatchRequest { RequestId = "b-1", Items = [], Ack = (AckLevel)(-1) })).Field);
+    }
+
     private static WriteRequest Event(string payloadJson) => new()
     {
         RequestId = "ev-1",
