@@ -14,7 +14,10 @@ internal static class AuditProveCommand
     public static void AddTo(Command audit)
     {
         var entryId = new Argument<Guid>("entry-id") { Description = "The audit entry id." };
-        var treeSize = new Option<long?>("--tree-size") { Description = "Prove against this tree size (default: the newest checkpoint covering the entry)." };
+        var treeSize = new Option<long?>("--tree-size")
+        {
+            Description = "Prove against this tree size (default: the newest stored signed checkpoint, which must cover the entry).",
+        };
         var checkpointOut = new Option<string?>("--checkpoint-out") { Description = "Also write the signed checkpoint to this file." };
         var archive = new Option<string?>("--archive") { Description = "Prove an archived (perhaps pruned) entry from this archive file alone, against its checkpoint." };
         var publicKey = new Option<string?>("--public-key") { Description = "With --archive: the key the archive's checkpoint must verify with." };
@@ -42,16 +45,32 @@ internal static class AuditProveCommand
 
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            // A read writes nothing to the store: no checkpoint signed (now or by the store's idle tick), no schema
+            // migration, no SQLite checkpoint moving pages into the database file.
+            var host = NvHostFactory.CreateHost([], static services => services.Configure<AuditOptions>(static o => o.ReadOnly = true));
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             var proofs = host.Services.GetRequiredService<IAuditProofs>();
-            var proof = await proofs.GetInclusionProofAsync(entryId, treeSize, cancellationToken);
-            if (proof is null)
+            var entry = await host.Services.GetRequiredService<IAuditSink>().GetAsync(entryId, cancellationToken);
+            if (entry is null)
             {
                 await Console.Error.WriteLineAsync($"nv: error: no audit entry has id {entryId} (an archived and pruned entry is proven from its archive: --archive FILE)");
                 return ExitCodes.Failed;
             }
+
+            // Without --tree-size: against the newest checkpoint stored, never one signed now.
+            var size = treeSize ?? (await proofs.GetLatestCheckpointAsync(entry.Service, cancellationToken))?.Checkpoint.TreeSize ?? 0;
+            if (treeSize is null && size < entry.Sequence)
+            {
+                await Console.Error.WriteLineAsync($"nv: error: no signed checkpoint of chain {entry.Service} covers entry {entryId} "
+                    + $"(sequence {entry.Sequence}; " + (size == 0 ? "none is stored" : $"the newest covers {size} entries")
+                    + $"): `nv audit checkpoint` signs one, or --tree-size N (N >= {entry.Sequence}) proves it against the tree at N, "
+                    + "unsigned unless a checkpoint has that size");
+                return ExitCodes.Failed;
+            }
+
+            var proof = await proofs.GetInclusionProofAsync(entryId, size, cancellationToken)
+                ?? throw new InvalidOperationException($"The audit entry {entryId} was pruned while it was being proven.");
 
             // The proof is rebuilt from the stored entry and checked against the checkpoint, whose signature must verify with
             // the store's key: a row edited after it was appended does not verify.
@@ -60,10 +79,13 @@ internal static class AuditProveCommand
         }
         catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "treeSize")
         {
-            // The store's check of --tree-size against the entry's leaf index and the chain's size.
-            await Console.Error.WriteLineAsync($"nv: error: --tree-size {treeSize} must cover the entry and not exceed its chain's tree: "
+            // The store's check of the tree size against the entry's leaf index and the chain's size.
+            await Console.Error.WriteLineAsync((treeSize is null
+                    ? "nv: error: the newest signed checkpoint of the entry's chain covers more entries than its tree holds "
+                        + "(entries were removed after it was signed; nv audit verify names them): "
+                    : $"nv: error: --tree-size {treeSize} must cover the entry and not exceed its chain's tree: ")
                 + ex.Message.ReplaceLineEndings(" "));
-            return ExitCodes.Usage;
+            return treeSize is null ? ExitCodes.VerifyFailed : ExitCodes.Usage;
         }
         catch (Exception ex)
         {

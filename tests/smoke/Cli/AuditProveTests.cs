@@ -84,6 +84,61 @@ public sealed class AuditProveTests
         }
     }
 
+    /// <summary>Fails without reading the newest stored checkpoint and the read-only opening: prove opened the store to write
+    /// (its schema transaction left a frame in audit.db-wal on every run) and, for an entry no checkpoint covered, signed and
+    /// stored a new checkpoint.</summary>
+    [Fact]
+    public async Task Audit_prove_without_tree_size_proves_against_the_newest_stored_checkpoint_and_writes_nothing()
+    {
+        using var dir = new TempDirectory("cli-proveread");
+        await LoadAsync(dir.Path);
+        var entry = AuditEntryId(dir.Path, 7);
+        var newest = (string)DataDirectoryScan.Scalar(AuditDb(dir.Path),
+            "SELECT text FROM audit_checkpoints ORDER BY size DESC, position DESC LIMIT 1")!;
+        // Every file but logs/, nv's own log, which every command appends to: the stores, their SQLite WAL and shared-memory
+        // files, the WAL, the keys.
+        var before = DataDirectoryScan.Hashes(dir.Path, except: "logs");
+
+        var prove = await Nv(dir.Path, "audit", "prove", entry);
+
+        Assert.True(prove.ExitCode == 0, prove.Describe());
+        using var json = JsonDocument.Parse(string.Join('\n', prove.Stdout));
+        Assert.True(json.RootElement.GetProperty("verified").GetBoolean());
+        Assert.Equal(newest, json.RootElement.GetProperty("checkpoint").GetString());
+        Assert.Equal(before, DataDirectoryScan.Hashes(dir.Path, except: "logs"));
+    }
+
+    /// <summary>Fails without reading the newest stored checkpoint: for an entry appended after the newest checkpoint (here
+    /// the host was killed before it signed one), prove signed and stored a new checkpoint.</summary>
+    [Fact]
+    public async Task Audit_prove_of_an_entry_no_stored_checkpoint_covers_says_so_and_signs_nothing()
+    {
+        using var dir = new TempDirectory("cli-provenone");
+        var killed = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string> { ["NV_CRASH_AT"] = "after-audit:5" }, Timeout,
+            "load", "--count", "2000", "--entities", "10", "--writers", "4", "--quiet", "--run-id", "cli");
+        Assert.True(killed.ExitCode == NvProcess.KilledExitCode, killed.Describe());
+        var sequence = (long)DataDirectoryScan.Scalar(AuditDb(dir.Path), "SELECT MAX(sequence) FROM audit_entries")!;
+        var entry = AuditEntryId(dir.Path, sequence);
+        var checkpoints = Checkpoints(dir.Path);
+        var before = DataDirectoryScan.Hashes(dir.Path, except: "logs");
+
+        var prove = await Nv(dir.Path, "audit", "prove", entry);
+
+        Assert.True(prove.ExitCode == 1, prove.Describe());
+        AssertOneErrorLine(prove, "no signed checkpoint of chain");
+        Assert.Empty(prove.Stdout);
+        Assert.Equal(before, DataDirectoryScan.Hashes(dir.Path, except: "logs"));
+        Assert.Equal(checkpoints, Checkpoints(dir.Path));
+
+        // Asked for a tree size, it proves the entry against that tree, unsigned, and still writes nothing.
+        var size = sequence.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var unsigned = await Nv(dir.Path, "audit", "prove", entry, "--tree-size", size);
+        Assert.True(unsigned.ExitCode == 0, unsigned.Describe());
+        using var json = JsonDocument.Parse(string.Join('\n', unsigned.Stdout));
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("checkpoint").ValueKind);
+        Assert.Equal(before, DataDirectoryScan.Hashes(dir.Path, except: "logs"));
+    }
+
     // The load's operations are random and only applied ones are audited (20 writes once left 6 entries plus 3 of Nv's own,
     // and sequence 8 did not exist): callers load the default 60 writes, and a missing entry says so.
     private static string AuditEntryId(string dataDir, long sequence) =>
@@ -100,4 +155,7 @@ public sealed class AuditProveTests
     }
 
     private static string AuditDb(string dataDir) => Path.Combine(dataDir, "audit.db");
+
+    private static long Checkpoints(string dataDir) =>
+        (long)DataDirectoryScan.Scalar(AuditDb(dataDir), "SELECT COUNT(*) FROM audit_checkpoints")!;
 }
