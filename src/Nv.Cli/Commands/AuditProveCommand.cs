@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Nv.Audit;
+using Nv.Audit.Merkle;
 using Nv.Cli.Hosting;
 
 namespace Nv.Cli.Commands;
@@ -71,11 +72,7 @@ internal static class AuditProveCommand
 
             var proof = await proofs.GetInclusionProofAsync(entryId, size, cancellationToken)
                 ?? throw new InvalidOperationException($"The audit entry {entryId} was pruned while it was being proven.");
-
-            // The proof is rebuilt from the stored entry and checked against the checkpoint, whose signature must verify with
-            // the store's key: a row edited after it was appended does not verify.
-            var verified = proof.Verify() && (proof.Checkpoint is not { } checkpoint || SignedByStore(checkpoint, await proofs.GetPublicKeyPemAsync(cancellationToken)));
-            return Print(proof, verified, checkpointOut);
+            return Print(proof, await ProblemsAsync(proof, proofs, cancellationToken), checkpointOut);
         }
         catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "treeSize")
         {
@@ -93,10 +90,27 @@ internal static class AuditProveCommand
         }
     }
 
-    private static bool SignedByStore(Nv.Audit.Merkle.SignedCheckpoint checkpoint, string publicKeyPem)
+    // Each failure is named for what failed: a checkpoint whose signature the store's public key does not verify, and a
+    // stored entry that is not its leaf.
+    private static async Task<List<string>> ProblemsAsync(AuditInclusionProof proof, IAuditProofs proofs,
+        CancellationToken cancellationToken)
     {
-        using var verifier = Nv.Audit.Merkle.CheckpointVerifier.FromPublicKeyPem(publicKeyPem);
-        return verifier.Verify(checkpoint).IsValid;
+        var problems = new List<string>(2);
+        if (proof.Checkpoint is { } checkpoint)
+        {
+            using var verifier = CheckpointVerifier.FromPublicKeyPem(await proofs.GetPublicKeyPemAsync(cancellationToken));
+            if (verifier.Verify(checkpoint) is { IsValid: false } signature)
+            {
+                problems.Add("the checkpoint's signature does not verify with the store's public key: " + signature.Reason);
+            }
+        }
+
+        if (!proof.Verify())
+        {
+            problems.Add(LeafMismatch(proof));
+        }
+
+        return problems;
     }
 
     private static async Task<int> RunFromArchiveAsync(Guid entryId, string file, string? publicKey, string? checkpointOut, CancellationToken cancellationToken)
@@ -111,7 +125,8 @@ internal static class AuditProveCommand
                 return ExitCodes.Failed;
             }
 
-            return Print(proof, proof.Verify(), checkpointOut); // the archive's checkpoint signature was verified by Prove
+            // The archive's checkpoint signature was verified by Prove.
+            return Print(proof, proof.Verify() ? [] : [LeafMismatch(proof)], checkpointOut);
         }
         catch (InvalidDataException ex)
         {
@@ -124,7 +139,7 @@ internal static class AuditProveCommand
         }
     }
 
-    private static int Print(AuditInclusionProof proof, bool verified, string? checkpointOut)
+    private static int Print(AuditInclusionProof proof, List<string> problems, string? checkpointOut)
     {
         if (checkpointOut is not null && proof.Checkpoint is { } checkpoint)
         {
@@ -141,17 +156,20 @@ internal static class AuditProveCommand
             leafHash = proof.LeafHash.ToHex(),
             path = proof.Path.Path.Select(h => h.ToHex()).ToArray(),
             root = proof.Root.ToHex(),
-            verified,
+            verified = problems.Count == 0,
             checkpoint = proof.Checkpoint?.ToText(),
         }, Indented));
-        if (verified)
+        if (problems.Count == 0)
         {
             return ExitCodes.Ok;
         }
 
-        var against = proof.Checkpoint is null ? "the tree" : "the signed checkpoint";
-        Console.Error.WriteLine($"nv: error: the proof does not verify: entry {proof.Entry.Id} as stored is not leaf {proof.LeafIndex} of chain {proof.Chain} "
-            + $"in {against} at tree size {proof.TreeSize} (the entry's row was edited after it was appended, or the store's tree or checkpoint was)");
+        Console.Error.WriteLine("nv: error: the proof does not verify: " + string.Join("; and ", problems));
         return ExitCodes.VerifyFailed;
     }
+
+    private static string LeafMismatch(AuditInclusionProof proof) =>
+        $"entry {proof.Entry.Id} as stored is not leaf {proof.LeafIndex} of chain {proof.Chain} in "
+        + (proof.Checkpoint is null ? "the tree" : "the signed checkpoint")
+        + $" at tree size {proof.TreeSize} (the entry's row was edited after it was appended, or the store's tree or checkpoint was)";
 }

@@ -80,7 +80,8 @@ public sealed class AuditProveTests
             using var json = JsonDocument.Parse(string.Join('\n', prove.Stdout));
             Assert.False(json.RootElement.GetProperty("verified").GetBoolean());
             Assert.NotNull(json.RootElement.GetProperty("checkpoint").GetString());
-            AssertOneErrorLine(prove, "does not verify");
+            var line = AssertOneErrorLine(prove, "as stored is not leaf"); // the entry is blamed, not the checkpoint's signature
+            Assert.DoesNotContain("signature", line, StringComparison.Ordinal);
         }
     }
 
@@ -137,6 +138,37 @@ public sealed class AuditProveTests
         using var json = JsonDocument.Parse(string.Join('\n', unsigned.Stdout));
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("checkpoint").ValueKind);
         Assert.Equal(before, DataDirectoryScan.Hashes(dir.Path, except: "logs"));
+    }
+
+    /// <summary>Fails without checking the signature apart from the leaf: a checkpoint whose signature no longer matched its
+    /// text was reported as "the entry's row was edited".</summary>
+    [Fact]
+    public async Task Audit_prove_blames_a_checkpoint_whose_signature_does_not_match_not_the_entry()
+    {
+        using var dir = new TempDirectory("cli-provesig");
+        await LoadAsync(dir.Path);
+        var entry = AuditEntryId(dir.Path, 7);
+        await using (var connection = new SqliteConnection($"Data Source={AuditDb(dir.Path)};Pooling=False"))
+        {
+            await connection.OpenAsync(TestContext.Current.CancellationToken);
+            await using var command = connection.CreateCommand();
+            // Another signing time: chain, size and root still match the tree, so only the signature can tell.
+            command.CommandText = """
+                DROP TRIGGER IF EXISTS audit_checkpoints_no_update;
+                UPDATE audit_checkpoints SET text = replace(text, 'time: 20', 'time: 21')
+                WHERE position = (SELECT position FROM audit_checkpoints ORDER BY size DESC, position DESC LIMIT 1);
+                """;
+            Assert.Equal(1, await command.ExecuteNonQueryAsync(TestContext.Current.CancellationToken));
+        }
+
+        var prove = await Nv(dir.Path, "audit", "prove", entry);
+
+        Assert.True(prove.ExitCode == 5, prove.Describe());
+        using var json = JsonDocument.Parse(string.Join('\n', prove.Stdout));
+        Assert.False(json.RootElement.GetProperty("verified").GetBoolean());
+        var line = AssertOneErrorLine(prove, "the checkpoint's signature does not verify");
+        Assert.Contains("The signature does not match", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("row was edited", line, StringComparison.Ordinal);
     }
 
     // The load's operations are random and only applied ones are audited (20 writes once left 6 entries plus 3 of Nv's own,
