@@ -90,18 +90,19 @@ internal static class AuditProveCommand
         }
     }
 
-    // Each failure is named for what failed: a checkpoint whose signature the store's public key does not verify, and a
-    // stored entry that is not its leaf.
+    // Each failure is named for what failed: a checkpoint whose signature the store's public keys (the current one and the
+    // earlier ones of Nv:Audit:PreviousPublicKeysPath) do not verify, and a stored entry that is not its leaf.
     private static async Task<List<string>> ProblemsAsync(AuditInclusionProof proof, IAuditProofs proofs,
         CancellationToken cancellationToken)
     {
         var problems = new List<string>(2);
         if (proof.Checkpoint is { } checkpoint)
         {
-            using var verifier = CheckpointVerifier.FromPublicKeyPem(await proofs.GetPublicKeyPemAsync(cancellationToken));
+            using var verifier = CheckpointVerifier.FromPublicKeyPem(await proofs.GetTrustedPublicKeysPemAsync(cancellationToken));
             if (verifier.Verify(checkpoint) is { IsValid: false } signature)
             {
-                problems.Add("the checkpoint's signature does not verify with the store's public key: " + signature.Reason);
+                problems.Add("the checkpoint's signature does not verify with the store's public keys (the current key and "
+                    + "Nv:Audit:PreviousPublicKeysPath): " + signature.Reason);
             }
         }
 

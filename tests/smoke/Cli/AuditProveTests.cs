@@ -171,6 +171,45 @@ public sealed class AuditProveTests
         Assert.DoesNotContain("row was edited", line, StringComparison.Ordinal);
     }
 
+    /// <summary>Fails without the earlier keys (Nv:Audit:PreviousPublicKeysPath) in prove's signature check: a checkpoint signed
+    /// before a key change failed with the current key alone, reported as an edited row.</summary>
+    [Fact]
+    public async Task Audit_prove_verifies_a_checkpoint_signed_before_a_key_change_only_with_the_earlier_key_configured()
+    {
+        using var dir = new TempDirectory("cli-proverotate");
+        using var keys = new TempDirectory("cli-proverotate-keys");
+        await LoadAsync(dir.Path); // its checkpoints are signed with the key generated into the data directory
+        var entry = AuditEntryId(dir.Path, 7);
+        var rotated = Path.Combine(keys.Path, "rotated.pem");
+        using (var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256))
+        {
+            await File.WriteAllTextAsync(rotated, key.ExportPkcs8PrivateKeyPem(), TestContext.Current.CancellationToken);
+        }
+
+        var currentOnly = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string> { ["Nv__Audit__SigningKeyPath"] = rotated },
+            Timeout, "audit", "prove", entry);
+        Assert.True(currentOnly.ExitCode == 5, currentOnly.Describe());
+        using (var json = JsonDocument.Parse(string.Join('\n', currentOnly.Stdout)))
+        {
+            Assert.False(json.RootElement.GetProperty("verified").GetBoolean());
+        }
+
+        var line = AssertOneErrorLine(currentOnly, "the checkpoint's signature does not verify");
+        Assert.Contains("give the earlier public keys too", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("row was edited", line, StringComparison.Ordinal);
+
+        var withEarlier = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string>
+        {
+            ["Nv__Audit__SigningKeyPath"] = rotated,
+            ["Nv__Audit__PreviousPublicKeysPath"] = Path.Combine(dir.Path, "audit-signing-key.pub.pem"),
+        }, Timeout, "audit", "prove", entry);
+        Assert.True(withEarlier.ExitCode == 0, withEarlier.Describe());
+        using (var json = JsonDocument.Parse(string.Join('\n', withEarlier.Stdout)))
+        {
+            Assert.True(json.RootElement.GetProperty("verified").GetBoolean());
+        }
+    }
+
     // The load's operations are random and only applied ones are audited (20 writes once left 6 entries plus 3 of Nv's own,
     // and sequence 8 did not exist): callers load the default 60 writes, and a missing entry says so.
     private static string AuditEntryId(string dataDir, long sequence) =>
