@@ -41,6 +41,7 @@ public static class AuditSinks
             Retention = options.Retention,
             PruneBatchSize = options.PruneBatchSize,
             BulkIndexThreshold = options.BulkIndexThreshold,
+            ReadOnly = options.ReadOnly,
         };
         return new SqliteAuditSink(copy, loggerFactory?.CreateLogger<SqliteAuditSink>());
     }

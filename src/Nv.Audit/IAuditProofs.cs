@@ -14,6 +14,12 @@ public interface IAuditProofs
     /// <summary>The public key (SubjectPublicKeyInfo PEM) that verifies this store's checkpoints; give it to auditors.</summary>
     Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>The public keys (PEM blocks, one after the other) this store's own verification trusts: the current key and
+    /// the earlier keys of <see cref="AuditOptions.PreviousPublicKeysPath"/>, so checkpoints signed before a key change
+    /// still verify (<see cref="CheckpointVerifier.FromPublicKeyPem"/> takes them as they are).</summary>
+    /// <exception cref="FileNotFoundException">The configured file of earlier keys does not exist.</exception>
+    Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default);
+
     /// <summary>Proves that an entry is in its chain's tree.</summary>
     /// <param name="entryId">The entry.</param>
     /// <param name="treeSize">The tree size to prove against; null: the newest stored checkpoint that covers the entry

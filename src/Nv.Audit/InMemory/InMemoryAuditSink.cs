@@ -226,6 +226,10 @@ internal sealed class InMemoryAuditSink : IAuditSink, IAuditProofs
 
     public Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default) => Task.FromResult(_signer.PublicKeyPem);
 
+    // Its key lives and dies with the instance: there is no earlier one.
+    public Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default) =>
+        GetPublicKeyPemAsync(cancellationToken);
+
     public Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default)
     {
         lock (_gate)

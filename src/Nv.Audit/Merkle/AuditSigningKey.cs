@@ -43,6 +43,11 @@ internal static class AuditSigningKey
             return signer;
         }
 
+        if (options.ReadOnly)
+        {
+            throw new FileNotFoundException($"The audit signing key {path} does not exist, and a read-only opening generates none.", path);
+        }
+
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var privatePem = key.ExportPkcs8PrivateKeyPem();
         Write(path, privatePem, UnixFileMode.UserRead | UnixFileMode.UserWrite);

@@ -10,6 +10,9 @@ internal sealed class ChainOnlyAuditProofs(IAuditSink sink, string store) : IAud
     public Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default) =>
         throw new AuditProofsUnavailableException(store, "checkpoint signing key");
 
+    public Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default) =>
+        throw new AuditProofsUnavailableException(store, "checkpoint signing key");
+
     public Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default) =>
         throw new AuditProofsUnavailableException(store, "inclusion proofs");
 

@@ -32,6 +32,9 @@ internal sealed partial class MongoAuditSink : IAuditProofs
     public async Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default) =>
         (await MerkleAsync(cancellationToken)).Signer!.PublicKeyPem;
 
+    public async Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default) =>
+        CheckpointKeys.Trusted(await GetPublicKeyPemAsync(cancellationToken), _options.PreviousPublicKeysPath);
+
     public async Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default)
     {
         var entry = await GetAsync(entryId, cancellationToken);

@@ -13,7 +13,8 @@ internal sealed partial class MongoAuditSink
     public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
-        using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(options?.PublicKeyPem ?? CheckpointKeys.Trusted(merkle.Signer!.PublicKeyPem, _options.PreviousPublicKeysPath));
+        using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(
+            options?.PublicKeyPem ?? await GetTrustedPublicKeysPemAsync(cancellationToken));
         var chains = await VerifyAsync(cancellationToken);
         if (!chains.IsValid)
         {

@@ -24,6 +24,9 @@ internal sealed partial class SqliteAuditSink
         }
     }
 
+    public async Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default) =>
+        CheckpointKeys.Trusted(await GetPublicKeyPemAsync(cancellationToken), _options.PreviousPublicKeysPath);
+
     public async Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default)
     {
         var entry = await GetAsync(entryId, cancellationToken);

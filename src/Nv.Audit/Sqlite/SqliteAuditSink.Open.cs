@@ -50,9 +50,17 @@ internal sealed partial class SqliteAuditSink
                     $"The audit store {_path} has schema version {version}; this build understands up to {SqliteAuditSchema.Version}.");
             }
 
-            long migrated = 0;
-            using (var transaction = writer.BeginTransaction())
+            if (_options.ReadOnly && version != SqliteAuditSchema.Version)
             {
+                throw new InvalidOperationException($"The audit store {_path} has schema version {version}, and a read-only opening "
+                    + $"does not migrate it to {SqliteAuditSchema.Version}: start Nv once.");
+            }
+
+            long migrated = 0;
+            // A read-only opening reads the schema as it is: it was checked to be the current version above.
+            if (!_options.ReadOnly)
+            {
+                using var transaction = writer.BeginTransaction();
                 Execute(writer, SqliteAuditSchema.Create, transaction);
                 if (!HasColumn(writer, transaction, "audit_entries", "encoding"))
                 {
@@ -97,7 +105,11 @@ internal sealed partial class SqliteAuditSink
             _dirty = true;
             _signer = signer;
             _initialized = true;
-            StartCheckpointer();
+            if (!_options.ReadOnly)
+            {
+                StartCheckpointer();
+            }
+
             Log.StoreOpened(_logger, _path, SqliteAuditSchema.Version);
         }
         catch

@@ -18,7 +18,7 @@ internal sealed partial class SqliteAuditSink
 
     public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default)
     {
-        var publicKeyPem = options?.PublicKeyPem ?? CheckpointKeys.Trusted(await GetPublicKeyPemAsync(cancellationToken), _options.PreviousPublicKeysPath);
+        var publicKeyPem = options?.PublicKeyPem ?? await GetTrustedPublicKeysPemAsync(cancellationToken);
         using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(publicKeyPem);
         var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
         await using var connection = await OpenReaderAsync(cancellationToken);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Nv.Audit;
+using Nv.Audit.Merkle;
 using Nv.Cli.Hosting;
 
 namespace Nv.Cli.Commands;
@@ -14,7 +15,10 @@ internal static class AuditProveCommand
     public static void AddTo(Command audit)
     {
         var entryId = new Argument<Guid>("entry-id") { Description = "The audit entry id." };
-        var treeSize = new Option<long?>("--tree-size") { Description = "Prove against this tree size (default: the newest checkpoint covering the entry)." };
+        var treeSize = new Option<long?>("--tree-size")
+        {
+            Description = "Prove against this tree size (default: the newest stored signed checkpoint, which must cover the entry).",
+        };
         var checkpointOut = new Option<string?>("--checkpoint-out") { Description = "Also write the signed checkpoint to this file." };
         var archive = new Option<string?>("--archive") { Description = "Prove an archived (perhaps pruned) entry from this archive file alone, against its checkpoint." };
         var publicKey = new Option<string?>("--public-key") { Description = "With --archive: the key the archive's checkpoint must verify with." };
@@ -42,28 +46,43 @@ internal static class AuditProveCommand
 
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            // A read writes nothing to the store: no checkpoint signed (now or by the store's idle tick), no schema
+            // migration, no SQLite checkpoint moving pages into the database file.
+            var host = NvHostFactory.CreateHost([], static services => services.Configure<AuditOptions>(static o => o.ReadOnly = true));
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             var proofs = host.Services.GetRequiredService<IAuditProofs>();
-            var proof = await proofs.GetInclusionProofAsync(entryId, treeSize, cancellationToken);
-            if (proof is null)
+            var entry = await host.Services.GetRequiredService<IAuditSink>().GetAsync(entryId, cancellationToken);
+            if (entry is null)
             {
                 await Console.Error.WriteLineAsync($"nv: error: no audit entry has id {entryId} (an archived and pruned entry is proven from its archive: --archive FILE)");
                 return ExitCodes.Failed;
             }
 
-            // The proof is rebuilt from the stored entry and checked against the checkpoint, whose signature must verify with
-            // the store's key: a row edited after it was appended does not verify.
-            var verified = proof.Verify() && (proof.Checkpoint is not { } checkpoint || SignedByStore(checkpoint, await proofs.GetPublicKeyPemAsync(cancellationToken)));
-            return Print(proof, verified, checkpointOut);
+            // Without --tree-size: against the newest checkpoint stored, never one signed now.
+            var size = treeSize ?? (await proofs.GetLatestCheckpointAsync(entry.Service, cancellationToken))?.Checkpoint.TreeSize ?? 0;
+            if (treeSize is null && size < entry.Sequence)
+            {
+                await Console.Error.WriteLineAsync($"nv: error: no signed checkpoint of chain {entry.Service} covers entry {entryId} "
+                    + $"(sequence {entry.Sequence}; " + (size == 0 ? "none is stored" : $"the newest covers {size} entries")
+                    + $"): `nv audit checkpoint` signs one, or --tree-size N (N >= {entry.Sequence}) proves it against the tree at N, "
+                    + "unsigned unless a checkpoint has that size");
+                return ExitCodes.Failed;
+            }
+
+            var proof = await proofs.GetInclusionProofAsync(entryId, size, cancellationToken)
+                ?? throw new InvalidOperationException($"The audit entry {entryId} was pruned while it was being proven.");
+            return Print(proof, await ProblemsAsync(proof, proofs, cancellationToken), checkpointOut);
         }
         catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "treeSize")
         {
-            // The store's check of --tree-size against the entry's leaf index and the chain's size.
-            await Console.Error.WriteLineAsync($"nv: error: --tree-size {treeSize} must cover the entry and not exceed its chain's tree: "
+            // The store's check of the tree size against the entry's leaf index and the chain's size.
+            await Console.Error.WriteLineAsync((treeSize is null
+                    ? "nv: error: the newest signed checkpoint of the entry's chain covers more entries than its tree holds "
+                        + "(entries were removed after it was signed; nv audit verify names them): "
+                    : $"nv: error: --tree-size {treeSize} must cover the entry and not exceed its chain's tree: ")
                 + ex.Message.ReplaceLineEndings(" "));
-            return ExitCodes.Usage;
+            return treeSize is null ? ExitCodes.VerifyFailed : ExitCodes.Usage;
         }
         catch (Exception ex)
         {
@@ -71,10 +90,28 @@ internal static class AuditProveCommand
         }
     }
 
-    private static bool SignedByStore(Nv.Audit.Merkle.SignedCheckpoint checkpoint, string publicKeyPem)
+    // Each failure is named for what failed: a checkpoint whose signature the store's public keys (the current one and the
+    // earlier ones of Nv:Audit:PreviousPublicKeysPath) do not verify, and a stored entry that is not its leaf.
+    private static async Task<List<string>> ProblemsAsync(AuditInclusionProof proof, IAuditProofs proofs,
+        CancellationToken cancellationToken)
     {
-        using var verifier = Nv.Audit.Merkle.CheckpointVerifier.FromPublicKeyPem(publicKeyPem);
-        return verifier.Verify(checkpoint).IsValid;
+        var problems = new List<string>(2);
+        if (proof.Checkpoint is { } checkpoint)
+        {
+            using var verifier = CheckpointVerifier.FromPublicKeyPem(await proofs.GetTrustedPublicKeysPemAsync(cancellationToken));
+            if (verifier.Verify(checkpoint) is { IsValid: false } signature)
+            {
+                problems.Add("the checkpoint's signature does not verify with the store's public keys (the current key and "
+                    + "Nv:Audit:PreviousPublicKeysPath): " + signature.Reason);
+            }
+        }
+
+        if (!proof.Verify())
+        {
+            problems.Add(LeafMismatch(proof));
+        }
+
+        return problems;
     }
 
     private static async Task<int> RunFromArchiveAsync(Guid entryId, string file, string? publicKey, string? checkpointOut, CancellationToken cancellationToken)
@@ -89,7 +126,8 @@ internal static class AuditProveCommand
                 return ExitCodes.Failed;
             }
 
-            return Print(proof, proof.Verify(), checkpointOut); // the archive's checkpoint signature was verified by Prove
+            // The archive's checkpoint signature was verified by Prove.
+            return Print(proof, proof.Verify() ? [] : [LeafMismatch(proof)], checkpointOut);
         }
         catch (InvalidDataException ex)
         {
@@ -102,7 +140,7 @@ internal static class AuditProveCommand
         }
     }
 
-    private static int Print(AuditInclusionProof proof, bool verified, string? checkpointOut)
+    private static int Print(AuditInclusionProof proof, List<string> problems, string? checkpointOut)
     {
         if (checkpointOut is not null && proof.Checkpoint is { } checkpoint)
         {
@@ -119,17 +157,20 @@ internal static class AuditProveCommand
             leafHash = proof.LeafHash.ToHex(),
             path = proof.Path.Path.Select(h => h.ToHex()).ToArray(),
             root = proof.Root.ToHex(),
-            verified,
+            verified = problems.Count == 0,
             checkpoint = proof.Checkpoint?.ToText(),
         }, Indented));
-        if (verified)
+        if (problems.Count == 0)
         {
             return ExitCodes.Ok;
         }
 
-        var against = proof.Checkpoint is null ? "the tree" : "the signed checkpoint";
-        Console.Error.WriteLine($"nv: error: the proof does not verify: entry {proof.Entry.Id} as stored is not leaf {proof.LeafIndex} of chain {proof.Chain} "
-            + $"in {against} at tree size {proof.TreeSize} (the entry's row was edited after it was appended, or the store's tree or checkpoint was)");
+        Console.Error.WriteLine("nv: error: the proof does not verify: " + string.Join("; and ", problems));
         return ExitCodes.VerifyFailed;
     }
+
+    private static string LeafMismatch(AuditInclusionProof proof) =>
+        $"entry {proof.Entry.Id} as stored is not leaf {proof.LeafIndex} of chain {proof.Chain} in "
+        + (proof.Checkpoint is null ? "the tree" : "the signed checkpoint")
+        + $" at tree size {proof.TreeSize} (the entry's row was edited after it was appended, or the store's tree or checkpoint was)";
 }

@@ -45,6 +45,9 @@ internal sealed class KeptOpen(IDbWriter store) : IDbWriter
 
         public Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default) => Proofs.GetPublicKeyPemAsync(cancellationToken);
 
+        public Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default) =>
+            Proofs.GetTrustedPublicKeysPemAsync(cancellationToken);
+
         public Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default) =>
             Proofs.GetInclusionProofAsync(entryId, treeSize, cancellationToken);
 

@@ -1,10 +1,11 @@
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
 
 namespace Nv.Smoke.Tests.Support;
 
-/// <summary>What the erasure tests look for in a data directory: the files that still hold a text (read beside a running
-/// host, which keeps its files open), and single values from its SQLite files.</summary>
+/// <summary>What the erasure and CLI tests look for in a data directory: the files that still hold a text (read beside a
+/// running host, which keeps its files open), a hash of every file, and single values from its SQLite files.</summary>
 internal static class DataDirectoryScan
 {
     /// <summary>Every (file relative to <paramref name="dataDir"/>, text) where a file under it holds one of
@@ -24,6 +25,15 @@ internal static class DataDirectoryScan
 
         return found;
     }
+
+    /// <summary>Every file under <paramref name="dataDir"/> (relative path) with the SHA-256 of its bytes, except those under
+    /// <paramref name="except"/> (a folder relative to it).</summary>
+    public static SortedDictionary<string, string> Hashes(string dataDir, string? except = null) => new(
+        Directory.GetFiles(dataDir, "*", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(dataDir, f))
+            .Where(f => except is null || !f.StartsWith(except + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            .ToDictionary(f => f, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(Path.Combine(dataDir, f))))),
+        StringComparer.Ordinal);
 
     /// <summary>The first column of the first row of <paramref name="sql"/> on <paramref name="file"/>, opened read-only.</summary>
     public static object? Scalar(string file, string sql)

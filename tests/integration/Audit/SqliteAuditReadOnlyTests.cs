@@ -1,0 +1,64 @@
+using System.Security.Cryptography;
+using Microsoft.Data.Sqlite;
+using Nv.Audit;
+
+namespace Nv.Integration.Tests.Audit;
+
+/// <summary><see cref="AuditOptions.ReadOnly"/> (how <c>nv audit prove</c> opens the store): proofs, checkpoints and
+/// verification read as usual, and nothing is written, neither by a call nor by the store's background work.</summary>
+public sealed class SqliteAuditReadOnlyTests : AuditStoreFixture
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private IAuditProofs Proofs => (IAuditProofs)Sink;
+
+    [Fact]
+    public async Task A_store_opened_read_only_proves_and_verifies_and_writes_nothing()
+    {
+        var entries = Entries(10);
+        await Sink.AppendAsync(entries[..6], Ct);
+        var signed = await Proofs.CheckpointAsync("orders", Ct);
+        await Sink.AppendAsync(entries[6..], Ct); // the chain grew past its newest checkpoint
+        Options.ReadOnly = true;
+        Options.CheckpointInterval = TimeSpan.FromMilliseconds(1); // overdue at once: a writable store's idle tick signs it
+        await ReopenAsync();
+        var before = Files();
+
+        var proof = (await Proofs.GetInclusionProofAsync(entries[2].Id, 6, Ct))!;
+        Assert.True(proof.Verify());
+        Assert.Equal(signed, proof.Checkpoint);
+        var verification = await Proofs.VerifyAsync(null, Ct);
+        Assert.True(verification.IsValid, verification.Reason);
+        await Task.Delay(500, Ct); // several of the store's idle ticks
+
+        await Assert.ThrowsAsync<SqliteException>(() => Proofs.CheckpointAsync("orders", Ct));
+        await Assert.ThrowsAsync<SqliteException>(() => Sink.AppendAsync(Entries(1), Ct));
+        Assert.Equal(6, (await Proofs.GetLatestCheckpointAsync("orders", Ct))!.Checkpoint.TreeSize);
+        Assert.Equal(before, Files());
+    }
+
+    [Fact]
+    public async Task A_store_of_an_older_schema_is_refused_not_migrated_when_opened_read_only()
+    {
+        await Sink.AppendAsync(Entries(3), Ct);
+        await Sink.DisposeAsync();
+        using (var raw = Raw())
+        {
+            Execute(raw, "PRAGMA user_version = 4;");
+        }
+
+        Options.ReadOnly = true;
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(ReopenAsync);
+        Assert.Contains("does not migrate", error.Message, StringComparison.Ordinal);
+        using var check = Raw();
+        using var command = check.CreateCommand();
+        command.CommandText = "PRAGMA user_version;";
+        Assert.Equal(4L, command.ExecuteScalar());
+    }
+
+    // Every file of the store (the database, its SQLite WAL and shared-memory index, the keys) with the hash of its bytes.
+    private SortedDictionary<string, string> Files() => new(
+        System.IO.Directory.GetFiles(Directory)
+            .ToDictionary(f => Path.GetFileName(f), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f)))),
+        StringComparer.Ordinal);
+}
