@@ -113,7 +113,8 @@ public sealed class OrdersCrashTests
         {
             var history = await restarted.Client.GetFromJsonAsync<JsonElement>(new Uri($"/orders/{id}/history", UriKind.Relative), ct);
             var keys = history.GetProperty("changes").EnumerateArray().Select(e => e.GetProperty("requestId").GetString()).ToList();
-            Assert.True(keys.Count(k => k == cancelKey) == 1, $"{context} order {id}: expected one audit entry for cancel key {cancelKey}, got [{string.Join(", ", keys)}]");
+            // The sample scopes a cancellation's Nv request id to its operation (cancel:<key>).
+            Assert.True(keys.Count(k => k == "cancel:" + cancelKey) == 1, $"{context} order {id}: expected one audit entry for cancel key {cancelKey}, got [{string.Join(", ", keys)}]");
         }
     }
 
