@@ -24,7 +24,7 @@ internal static class WalStatCommand
     {
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            var host = NvHostFactory.CreateHost([], static services => services.Configure<WalOptions>(static o => o.ReadOnly = true));
             await using var scope = (IAsyncDisposable)host;
             ExistingData.RequireWal(host.Services);
             var wal = host.Services.GetRequiredService<IWriteAheadLog>();
