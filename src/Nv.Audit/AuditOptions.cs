@@ -75,4 +75,13 @@ public sealed class AuditOptions
 
     /// <summary>Entries deleted per transaction when pruning (each chunk moves the chain's pruned marker with it).</summary>
     public int PruneBatchSize { get; set; } = 10_000;
+
+    /// <summary>Opens an existing embedded SQLite audit store for reading only (default off), for <c>nv replay --dry-run</c>:
+    /// its recorded position and queries are read; nothing is created, migrated or written, no signing key is loaded or
+    /// generated, and no file appears beside the store.</summary>
+    /// <remarks>A missing file, or one at another schema version, is refused on open. A file with no <c>-wal</c> file beside it
+    /// is opened as immutable; otherwise it is read through them (SQLite may update the shared-memory index <c>-shm</c>,
+    /// which holds no data). Appends, durable points, checkpoints, archives, pruning, proofs and verification throw
+    /// <see cref="InvalidOperationException"/>. The MongoDB store ignores it.</remarks>
+    public bool ReadOnly { get; set; }
 }

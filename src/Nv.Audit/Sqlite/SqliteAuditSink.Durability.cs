@@ -15,7 +15,15 @@ internal sealed partial class SqliteAuditSink
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            InitializeCore();
+            if (_options.ReadOnly)
+            {
+                InitializeReadOnly();
+            }
+            else
+            {
+                InitializeCore();
+            }
+
             return _auditedThrough is { } through ? new Lsn(through) : null;
         }
         finally

@@ -13,6 +13,7 @@ internal sealed partial class SqliteAuditSink
     private void InitializeCore()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfReadOnly(); // every caller but the read-only open and the readers needs the writer
         if (_syncFault is { } fault)
         {
             throw new InvalidOperationException(

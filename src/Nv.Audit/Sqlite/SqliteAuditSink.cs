@@ -81,12 +81,14 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
             Pooling = false,
             DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();
-        _readConnectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = _path,
-            Mode = SqliteOpenMode.ReadOnly,
-            Pooling = true,
-        }.ToString();
+        _readConnectionString = options.ReadOnly
+            ? SqliteReadOnly.ConnectionString(_path, options.BusyTimeout)
+            : new SqliteConnectionStringBuilder
+            {
+                DataSource = _path,
+                Mode = SqliteOpenMode.ReadOnly,
+                Pooling = true,
+            }.ToString();
     }
 
     /// <summary>The audit database file.</summary>
@@ -105,7 +107,14 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
         await _gate.WaitAsync(cancellationToken);
         try
         {
-            InitializeCore();
+            if (_options.ReadOnly)
+            {
+                InitializeReadOnly();
+            }
+            else
+            {
+                InitializeCore();
+            }
         }
         finally
         {

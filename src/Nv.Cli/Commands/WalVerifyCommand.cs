@@ -28,11 +28,11 @@ internal static class WalVerifyCommand
         try
         {
             // Read-only: verifying changes nothing in the WAL directory (no close commit, no watermarks, no cut).
-            var host = NvHostFactory.CreateHost([], static services => services.Configure<WalOptions>(static o =>
+            var host = NvHostFactory.CreateHost([], static services =>
             {
-                o.RecoveryMode = WalRecoveryMode.AbsoluteConsistency;
-                o.ReadOnly = true;
-            }));
+                NvHostFactory.ReadOnlyStores(services);
+                services.Configure<WalOptions>(static o => o.RecoveryMode = WalRecoveryMode.AbsoluteConsistency);
+            }, fileLog: false);
             await using var scope = (IAsyncDisposable)host;
             ExistingData.RequireWal(host.Services);
             var wal = host.Services.GetRequiredService<IWriteAheadLog>();
