@@ -13,6 +13,26 @@ public sealed record AuditQuery
                 System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out time);
     }
 
+    /// <summary>Whether <paramref name="cursor"/> is a cursor this version of Nv returns with a page (the next page's
+    /// cursor); a query given any other cursor is refused.</summary>
+    public static bool IsValidCursor(string? cursor)
+    {
+        if (cursor is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            AuditCursor.Decode(cursor);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Match this request id.</summary>
     public string? RequestId { get; init; }
 

@@ -44,6 +44,17 @@ public sealed class DbWriterOptions
     /// <c>w</c>/<c>journal</c>/<c>wtimeoutMS</c> are not used.</summary>
     public string MongoWriteConcern { get; set; } = "auto";
 
+    /// <summary>Opens an existing embedded SQLite store for reading only (default off), for the operator's inspection commands
+    /// (<c>nv wal stat</c>, <c>nv replay --dry-run</c>): nothing is created, migrated or written, and no file appears beside
+    /// the database.</summary>
+    /// <remarks>A missing file, or one whose schema this build would migrate, is refused (<see cref="DbWriterException"/>) instead
+    /// of created or upgraded. A file with no <c>-wal</c> file beside it is opened as immutable (no process has it open: every
+    /// writer holds the WAL's directory lock, which the inspection commands take first), so SQLite creates no <c>-wal</c> or
+    /// <c>-shm</c> file; otherwise it is read through them (SQLite may update the shared-memory index <c>-shm</c>, which holds
+    /// no data). Every write fails as <see cref="DbErrorClass.Unwritable"/>. The MongoDB store ignores it (its server owns
+    /// the data; opening creates its indexes if missing).</remarks>
+    public bool ReadOnly { get; set; }
+
     /// <summary>The smallest request-id filter the SQLite writer builds (tests make it small to see it rebuilt).</summary>
     internal long RequestIdFilterMinCapacity { get; init; } = Sqlite.SqliteRequestIdFilter.MinCapacity;
 }

@@ -28,6 +28,7 @@ internal sealed partial class FasterWriteAheadLog
     public ValueTask FlushAsync(Lsn upTo, CancellationToken cancellationToken = default)
     {
         ThrowIfNotOpen();
+        ThrowIfReadOnly();
         var target = Math.Min(upTo.Value, Volatile.Read(ref _lastLsn));
         if (target <= Volatile.Read(ref _durable).Lsn)
         {

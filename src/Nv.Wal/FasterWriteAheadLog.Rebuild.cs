@@ -163,6 +163,26 @@ internal sealed partial class FasterWriteAheadLog
         NativeFileSync.FsyncDirectory(_logDirectory);
     }
 
+    /// <summary>A read-only open finishes no rebuild: an unverified copy is ignored (the original log is intact and is what
+    /// it reads); a verified one, which a read-write open would swap in, refuses the open.</summary>
+    private void CheckPendingRebuild(List<string> details)
+    {
+        var rebuild = Path.Combine(_directory, RebuildFolder);
+        if (!Directory.Exists(rebuild))
+        {
+            return;
+        }
+
+        if (File.Exists(Path.Combine(rebuild, RebuildCompleteMarker)))
+        {
+            throw new InvalidOperationException(
+                $"A rebuild of the WAL in {_directory} was interrupted after its copy '{rebuild}' verified; a read-only open cannot finish it. "
+                + "Open the WAL read-write once (start the host or run nv replay), which swaps the copy in, then inspect it.");
+        }
+
+        details.Add($"an unfinished rebuild copy '{rebuild}' is ignored (a read-write open deletes it)");
+    }
+
     /// <summary>Deletes the original log a rebuild replaced, once an open has verified its replacement.</summary>
     private void DeleteVerifiedOriginal()
     {

@@ -36,7 +36,15 @@ internal sealed partial class FasterWriteAheadLog
     {
         var stopwatch = Stopwatch.StartNew();
         var details = new List<string>();
-        CompletePendingRebuild();
+        if (_readOnly)
+        {
+            CheckPendingRebuild(details);
+        }
+        else
+        {
+            CompletePendingRebuild();
+        }
+
         if (Directory.Exists(Path.Combine(_directory, OldFolder)))
         {
             Log.OriginalKept(_logger, Path.Combine(_directory, OldFolder));
@@ -106,7 +114,8 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             // Jumps this recovery accepts for the first time (records a skip left out, or a log from before the jump list
-            // existed) are recorded before any rebuild makes them part of the log; a new log gets its (empty) list.
+            // existed) are recorded before any rebuild makes them part of the log; a new log gets its (empty) list. A
+            // read-only open keeps them in memory only.
             if (result.Jumps.Count > 0 || !File.Exists(Path.Combine(_directory, LsnJumps.FileName)))
             {
                 var jumps = _jumps;
@@ -115,11 +124,22 @@ internal sealed partial class FasterWriteAheadLog
                     jumps = jumps.With(after, next);
                 }
 
-                jumps.Save(_directory);
+                if (!_readOnly)
+                {
+                    jumps.Save(_directory);
+                }
+
                 _jumps = jumps;
             }
 
-            if (result.NeedsRebuild)
+            if (result.NeedsRebuild && _readOnly)
+            {
+                // Reads go straight to the segment files and stop at the durable point below (never past the damage), so
+                // the valid records are served as they lie; a read-write open repairs the log.
+                Log.ReadOnlyNotRepaired(_logger, _directory, string.Join("; ", result.Details));
+                result.Details.Add("read-only open: nothing was cut, saved aside or rebuilt (a read-write open would)");
+            }
+            else if (result.NeedsRebuild)
             {
                 Rebuild(result);
                 var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0, null);
@@ -157,15 +177,19 @@ internal sealed partial class FasterWriteAheadLog
 
             CheckWatermarksAgainstLog(result, details);
             _durable = new DurablePoint(_lastLsn, result.Count > 0 ? result.EndAddress : _log.CommittedUntilAddress);
-            // FasterLog never fsyncs directories. The tail segment may have been created by a run that crashed before
-            // its flush fsynced the directory (or not exist yet in a new log): make the entries durable now, and let the
-            // first flush fsync again when FasterLog has yet to create the tail segment's file.
-            NativeFileSync.FsyncDirectory(_logDirectory);
-            NativeFileSync.FsyncDirectory(_directory);
-            var tailSegment = _log.TailAddress >> _options.SegmentSizeBits;
-            _syncedSegment = File.Exists($"{Path.Combine(_logDirectory, SegmentBaseName)}.{tailSegment}") ? tailSegment : tailSegment - 1;
+            if (!_readOnly)
+            {
+                // FasterLog never fsyncs directories. The tail segment may have been created by a run that crashed before
+                // its flush fsynced the directory (or not exist yet in a new log): make the entries durable now, and let the
+                // first flush fsync again when FasterLog has yet to create the tail segment's file.
+                NativeFileSync.FsyncDirectory(_logDirectory);
+                NativeFileSync.FsyncDirectory(_directory);
+                var tailSegment = _log.TailAddress >> _options.SegmentSizeBits;
+                _syncedSegment = File.Exists($"{Path.Combine(_logDirectory, SegmentBaseName)}.{tailSegment}") ? tailSegment : tailSegment - 1;
 
-            DeleteVerifiedOriginal();
+                DeleteVerifiedOriginal();
+            }
+
             var report = new WalRecoveryReport
             {
                 BrokenPaths = [.. result.Saved],
@@ -224,7 +248,11 @@ internal sealed partial class FasterWriteAheadLog
         Log.WatermarkAhead(_logger, watermark, _lastLsn);
         details.Add($"data loss: watermarks reach LSN {watermark} but the WAL ends at LSN {_lastLsn}; new LSNs continue after {watermark}");
         var jumps = _jumps.With(_lastRecordLsn, watermark + 1);
-        jumps.Save(_directory);
+        if (!_readOnly)
+        {
+            jumps.Save(_directory);
+        }
+
         _jumps = jumps;
         _lastLsn = watermark;
     }
@@ -254,9 +282,13 @@ internal sealed partial class FasterWriteAheadLog
 
     private void OpenFaster(out Exception? recoverError)
     {
-        DurableDirectory.Create(_logDirectory);
-        _device = _deviceFactory?.Invoke(Path.Combine(_logDirectory, SegmentBaseName)) ?? CreateDevice(_logDirectory);
-        _commitManager = CreateCommitManager(_logDirectory, ex => Fault(ex));
+        if (!_readOnly)
+        {
+            DurableDirectory.Create(_logDirectory);
+        }
+
+        _device = _deviceFactory?.Invoke(Path.Combine(_logDirectory, SegmentBaseName)) ?? CreateDevice(_logDirectory, _readOnly);
+        _commitManager = CreateCommitManager(_logDirectory, ex => Fault(ex), _readOnly);
         _log = new FasterLog(CreateSettings(_device, _commitManager));
         _reader = new SegmentReader(Path.Combine(_logDirectory, SegmentBaseName), _options.SegmentSizeBits);
         recoverError = null;
@@ -282,14 +314,15 @@ internal sealed partial class FasterWriteAheadLog
         _reader = null!;
     }
 
-    private static SegmentFileDevice CreateDevice(string directory) => new(Path.Combine(directory, SegmentBaseName));
+    private static SegmentFileDevice CreateDevice(string directory, bool readOnly = false) => new(Path.Combine(directory, SegmentBaseName), readOnly);
 
     /// <summary>Commit metadata is written lazily (see <see cref="LazyLogCommitManager"/>); commit records in the log carry durability.</summary>
     /// <param name="directory">The log's directory.</param>
     /// <param name="onWriteError">Told about a failed metadata write (the live log faults); null where the caller checks
     /// <see cref="LazyLogCommitManager.Failure"/> itself.</param>
-    private static LazyLogCommitManager CreateCommitManager(string directory, Action<Exception>? onWriteError = null) =>
-        new(Path.Combine(directory, "commits"), CommitMetadataInterval, onWriteError);
+    /// <param name="readOnly">A read-only open: metadata is only read.</param>
+    private static LazyLogCommitManager CreateCommitManager(string directory, Action<Exception>? onWriteError = null, bool readOnly = false) =>
+        new(Path.Combine(directory, "commits"), CommitMetadataInterval, onWriteError, readOnly);
 
     private FasterLogSettings CreateSettings(IDevice device, LazyLogCommitManager commitManager) => new()
     {

@@ -194,21 +194,31 @@ internal sealed partial class FasterWriteAheadLog
                 result.EndAddress = damage;
                 result.NeedsRebuild = true;
                 result.BrokenPath = SaveBroken(scanner, damage, Math.Max(searchEnd, diskEnd), out var bytes);
-                result.Saved.Add(result.BrokenPath);
-                result.TailBytesCut = bytes;
-                if (acknowledged)
+                if (result.BrokenPath is not null)
                 {
-                    Log.AcknowledgedCut(_logger, damage, path, reason, previous, durableEnd, _options.RecoveryMode, result.BrokenPath);
+                    result.Saved.Add(result.BrokenPath);
+                }
+
+                result.TailBytesCut = bytes;
+                if (_readOnly)
+                {
+                    // Nothing is cut: the reason is reported once the scan ends (FasterWriteAheadLog.Recovery.cs).
+                    result.Details.Add($"damage at address {damage} in '{path}' ({reason}) after LSN {previous}: a read-write open in {_options.RecoveryMode} mode would cut {bytes} bytes there"
+                        + (acknowledged ? $" (acknowledged records: durable up to address {durableEnd})" : ""));
+                }
+                else if (acknowledged)
+                {
+                    Log.AcknowledgedCut(_logger, damage, path, reason, previous, durableEnd, _options.RecoveryMode, result.BrokenPath!);
                     result.Details.Add($"{_options.RecoveryMode} cut acknowledged records at address {damage} in '{path}' ({reason}) after LSN {previous} (durable up to address {durableEnd})");
                 }
                 else if (resync < 0 || unfinished)
                 {
-                    Log.TailCut(_logger, damage, path, reason, previous, bytes, result.BrokenPath);
+                    Log.TailCut(_logger, damage, path, reason, previous, bytes, result.BrokenPath!);
                     result.Details.Add($"cut a damaged tail at address {damage} in '{path}' ({reason}) after LSN {previous}");
                 }
                 else
                 {
-                    Log.PointInTimeCut(_logger, damage, path, reason, result.BrokenPath);
+                    Log.PointInTimeCut(_logger, damage, path, reason, result.BrokenPath!);
                     result.Details.Add($"point-in-time cut at address {damage} in '{path}' ({reason}) after LSN {previous}; valid records from LSN {nextLsn} dropped");
                 }
 
@@ -224,10 +234,17 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             var missing = Math.Max(1, nextLsn - previous - 1);
-            var saved = SaveBroken(scanner, damage, resync, out _);
-            result.Saved.Add(saved);
-            Log.RegionSkipped(_logger, damage, path, reason, missing, nextLsn, saved);
-            result.Details.Add($"skipped damage at address {damage} in '{path}' ({reason}); {missing} LSNs lost before LSN {nextLsn}; saved to '{saved}'");
+            if (SaveBroken(scanner, damage, resync, out _) is { } saved)
+            {
+                result.Saved.Add(saved);
+                Log.RegionSkipped(_logger, damage, path, reason, missing, nextLsn, saved);
+                result.Details.Add($"skipped damage at address {damage} in '{path}' ({reason}); {missing} LSNs lost before LSN {nextLsn}; saved to '{saved}'");
+            }
+            else
+            {
+                result.Details.Add($"damage at address {damage} in '{path}' ({reason}): a read-write open in {_options.RecoveryMode} mode would skip it ({missing} LSNs lost before LSN {nextLsn}); reads stop there");
+            }
+
             result.Skipped += missing;
             result.Keep.Add((rangeStart, damage));
             result.NeedsRebuild = true;
@@ -240,15 +257,28 @@ internal sealed partial class FasterWriteAheadLog
     /// <summary>What an operator can do about damage recovery refuses to cut.</summary>
     private string WaysForward =>
         $"Ways forward: keep a copy of '{_directory}'; with the host stopped, run `nv wal verify` to see the damage; restore the WAL from a copy "
-        + "if you have one; or accept losing records by opening once with Nv:Wal:RecoveryMode (environment Nv__Wal__RecoveryMode) set to "
+        + "if you have one; or accept losing records by starting the host (or running nv replay) once with Nv:Wal:RecoveryMode (environment Nv__Wal__RecoveryMode) set to "
         + "PointInTime (cut at the damage, keep every record before it) or SkipAnyCorruptedRecord (skip only the damaged bytes); what they "
         + "drop is saved as *.broken.";
 
     private string Where(long address, string path) =>
         string.Create(CultureInfo.InvariantCulture, $"offset {address & ((1L << _options.SegmentSizeBits) - 1)} of '{path}'");
 
-    private string SaveBroken(LogScanner scanner, long from, long to, out long bytes)
+    // A read-only open saves nothing: it counts the bytes a read-write open would save (null path).
+    private string? SaveBroken(LogScanner scanner, long from, long to, out long bytes)
     {
+        if (_readOnly)
+        {
+            using var counter = new ByteCounter();
+            if (to > from)
+            {
+                scanner.CopyRaw(from, to, counter);
+            }
+
+            bytes = counter.Length;
+            return null;
+        }
+
         var stamp = DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", CultureInfo.InvariantCulture);
         var path = Path.Combine(_directory, $"wal-{from}-{stamp}.broken");
         using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
@@ -265,5 +295,37 @@ internal sealed partial class FasterWriteAheadLog
 
         NativeFileSync.FsyncDirectory(_directory);
         return path;
+    }
+
+    /// <summary>A write-only stream that only counts what is written to it.</summary>
+    private sealed class ByteCounter : Stream
+    {
+        private long _length;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => _length;
+
+        public override long Position
+        {
+            get => _length;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => _length += count;
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

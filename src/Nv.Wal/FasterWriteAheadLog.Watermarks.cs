@@ -30,12 +30,14 @@ internal sealed partial class FasterWriteAheadLog
     public async ValueTask PersistWatermarksAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(State == WalState.Disposed, this);
+        ThrowIfReadOnly();
         await PersistWatermarksCoreAsync(cancellationToken);
     }
 
     public async ValueTask<Lsn> TruncateAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfNotOpen();
+        ThrowIfReadOnly();
 
         // One at a time: a truncation picks its cut from the durable point and the first LSN it reads, then looks the cut
         // up in the files; another truncation finishing in between moves the log's start past both (its index entries

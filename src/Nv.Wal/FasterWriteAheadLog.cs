@@ -19,8 +19,9 @@ namespace Nv.Wal;
 /// </remarks>
 internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
 {
-    private readonly DirectoryLock _directoryLock;
+    private readonly DirectoryLock? _directoryLock; // null only for a read-only open of a directory without a lock file
     private readonly WalOptions _options;
+    private readonly bool _readOnly; // WalOptions.ReadOnly: nothing in the directory is created, changed or deleted
     private readonly ILogger _logger;
     private readonly string _directory;
     private readonly string _logDirectory;
@@ -75,10 +76,25 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         _logger = logger ?? NullLogger.Instance;
         _directory = Path.GetFullPath(options.Directory);
         _logDirectory = Path.Combine(_directory, LogFolder);
+        _readOnly = options.ReadOnly;
 
-        // A new WAL directory (and any parent this creates) is made durable in its parent before anything is put in it.
-        DurableDirectory.Create(_directory);
-        _directoryLock = DirectoryLock.Acquire(_directory);
+        if (_readOnly)
+        {
+            if (!Directory.Exists(_logDirectory))
+            {
+                throw new WalConfigurationException(
+                    $"No WAL at {_directory} (no '{LogFolder}' folder in it): a read-only open creates nothing. Check NV_WAL_DIR / NV_DATA_DIR.");
+            }
+
+            _directoryLock = DirectoryLock.AcquireExisting(_directory);
+        }
+        else
+        {
+            // A new WAL directory (and any parent this creates) is made durable in its parent before anything is put in it.
+            DurableDirectory.Create(_directory);
+            _directoryLock = DirectoryLock.Acquire(_directory);
+        }
+
         if (SegmentFileDevice.UnsafeNoSync)
         {
             Log.UnsafeNoSync(_logger, _directory);
@@ -86,16 +102,19 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
 
         try
         {
-            WalGeometry.CheckOrRecord(_directory, options);
+            WalGeometry.CheckOrRecord(_directory, options, _readOnly);
             Recovery = Recover();
         }
         catch
         {
-            _directoryLock.Dispose();
+            _directoryLock?.Dispose();
             throw;
         }
 
-        StartWatermarkTimer();
+        if (!_readOnly)
+        {
+            StartWatermarkTimer();
+        }
     }
 
     public WalState State => (WalState)Volatile.Read(ref _state);
@@ -111,6 +130,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         ArgumentNullException.ThrowIfNull(record);
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfNotOpen();
+        ThrowIfReadOnly();
         var frame = WalRecordCodec.EncodeFrame(record, MaxBodyBytes, _protection, rent: true, out var length, out var bodyCrc, out var stored, out var rented);
         long lsn;
         try
@@ -158,6 +178,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     {
         cancellationToken.ThrowIfCancellationRequested();
         ThrowIfNotOpen();
+        ThrowIfReadOnly();
         lock (_appendLock)
         {
             ThrowIfNotOpen();
@@ -239,7 +260,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         }
 
         await StopWatermarkTimerAsync();
-        if (_fault is null)
+        if (_fault is null && !_readOnly)
         {
             try
             {
@@ -260,7 +281,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         Log.Closed(_logger, LastLsn.Value, DurableLsn.Value);
         CloseFaster();
         _persistLock.Dispose();
-        _directoryLock.Dispose();
+        _directoryLock?.Dispose();
     }
 
     private int MaxBodyBytes => Math.Min(_options.MaxRecordBytes, (1 << _options.PageSizeBits) - LogScanner.EntryHeaderSize - WalFrame.HeaderSize - 4);
@@ -274,6 +295,14 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         }
 
         ObjectDisposedException.ThrowIf(State == WalState.Disposed, this);
+    }
+
+    private void ThrowIfReadOnly()
+    {
+        if (_readOnly)
+        {
+            throw new InvalidOperationException($"The WAL in {_directory} was opened read-only (Nv:Wal:ReadOnly): it cannot be written to.");
+        }
     }
 
     /// <summary>Moves the log to Faulted (first error wins) and returns the exception every caller now gets.</summary>

@@ -72,6 +72,10 @@ internal static partial class Log
         "The watermark checkpoint {Path} is missing although the WAL holds records; watermarks restart at 0 (the host recomputes them from the stores)")]
     public static partial void CheckpointMissing(ILogger logger, string path);
 
+    [LoggerMessage(1019, LogLevel.Warning,
+        "The WAL in {Directory} was opened read-only and was not repaired: {Details}; reads stop before the damage, a read-write open repairs it")]
+    public static partial void ReadOnlyNotRepaired(ILogger logger, string directory, string details);
+
     [LoggerMessage(1018, LogLevel.Critical,
         "NV_TEST_UNSAFE_WAL_NO_OSYNC=1: the WAL segments in {Directory} are opened without O_SYNC; acknowledged writes are NOT durable (test-only negative control)")]
     public static partial void UnsafeNoSync(ILogger logger, string directory);

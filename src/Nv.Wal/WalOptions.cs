@@ -33,4 +33,18 @@ public sealed class WalOptions
 
     /// <summary>Segments below both watermarks are kept this long before truncation removes them.</summary>
     public TimeSpan Retention { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Opens an existing log for reading only (default off): nothing in <see cref="Directory"/> is created, changed or
+    /// deleted. The operator's inspection commands (<c>nv wal stat|dump|verify</c>, <c>nv replay --dry-run</c>) open it so.</summary>
+    /// <remarks>Recovery runs in memory: it validates every entry as a read-write open does, and what that open would repair
+    /// (a damaged tail cut and saved aside, a skipped region, a rebuild, a jump recorded) is reported in
+    /// <see cref="WalRecoveryReport.Detail"/> but not done; <see cref="WalRecoveryReport.TailBytesCut"/> and
+    /// <see cref="WalRecoveryReport.RecordsSkipped"/> count what it would cut or skip, and no <c>*.broken</c> file is written.
+    /// Reads stop before any damage. A missing directory or log folder is a <see cref="WalConfigurationException"/>, and a
+    /// rebuild a crash interrupted after its copy verified must be finished by a read-write open first. The directory lock is
+    /// taken when its lock file exists (a log whose lock file is missing, a copy say, is read without one). Appends, flushes,
+    /// <see cref="IWriteAheadLog.ContinueAfterAsync"/>, <see cref="IWriteAheadLog.PersistWatermarksAsync"/> and truncation
+    /// throw <see cref="InvalidOperationException"/>; closing writes no final commit and no watermarks. Applies to the file
+    /// log only (the in-memory log ignores it).</remarks>
+    public bool ReadOnly { get; set; }
 }

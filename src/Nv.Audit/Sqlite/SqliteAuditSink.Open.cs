@@ -26,21 +26,36 @@ internal sealed partial class SqliteAuditSink
             return;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        if (_options.ReadOnly)
+        {
+            if (!File.Exists(_path))
+            {
+                throw new InvalidOperationException($"No audit store at {_path}: a read-only open creates nothing.");
+            }
+        }
+        else
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+        }
+
         var writer = new SqliteConnection(_writeConnectionString);
         Statements? sql = null;
         CheckpointSigner? signer = null;
         try
         {
             writer.Open();
-            Execute(writer, "PRAGMA journal_mode=WAL;");
-            // NORMAL: an append survives a process crash, not a power loss; Nv's WAL is the durability source, so entries
-            // lost with a power cut are rebuilt from it byte for byte. MakeDurableAsync and every checkpoint signing sync.
-            Execute(writer, "PRAGMA synchronous=NORMAL;");
-            Execute(writer, $"PRAGMA wal_autocheckpoint={SqliteWalCheckpointer.WriterAutoCheckpointPages};");
-            // After a large transaction (a bulk index build) the WAL file shrinks back to this once checkpointed, instead
-            // of keeping its largest size on disk.
-            Execute(writer, $"PRAGMA journal_size_limit={SqliteWalCheckpointer.JournalSizeLimitBytes};");
+            if (!_options.ReadOnly)
+            {
+                Execute(writer, "PRAGMA journal_mode=WAL;");
+                // NORMAL: an append survives a process crash, not a power loss; Nv's WAL is the durability source, so entries
+                // lost with a power cut are rebuilt from it byte for byte. MakeDurableAsync and every checkpoint signing sync.
+                Execute(writer, "PRAGMA synchronous=NORMAL;");
+                Execute(writer, $"PRAGMA wal_autocheckpoint={SqliteWalCheckpointer.WriterAutoCheckpointPages};");
+                // After a large transaction (a bulk index build) the WAL file shrinks back to this once checkpointed, instead
+                // of keeping its largest size on disk.
+                Execute(writer, $"PRAGMA journal_size_limit={SqliteWalCheckpointer.JournalSizeLimitBytes};");
+            }
+
             // Raw statements bypass Microsoft.Data.Sqlite's own busy retry loop: let SQLite wait instead.
             SQLitePCL.raw.sqlite3_busy_timeout(writer.Handle, (int)Math.Ceiling(_options.BusyTimeout.TotalMilliseconds));
             var version = Convert.ToInt32(Scalar(writer, "PRAGMA user_version;"), CultureInfo.InvariantCulture);

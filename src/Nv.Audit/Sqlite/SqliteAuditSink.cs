@@ -74,10 +74,17 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
         _logger = logger ?? NullLogger<SqliteAuditSink>.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _path = Path.GetFullPath(Path.Combine(options.DataDirectory, options.SqliteFileName));
+        if (options.ReadOnly)
+        {
+            // Creates nothing beside the store (immutable when no -wal file is there: no process has it open).
+            _writeConnectionString = _readConnectionString = SqliteReadOnly.ConnectionString(_path, options.BusyTimeout);
+            return;
+        }
+
         _writeConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = _path,
-            Mode = options.ReadOnly ? SqliteOpenMode.ReadOnly : SqliteOpenMode.ReadWriteCreate,
+            Mode = SqliteOpenMode.ReadWriteCreate,
             Pooling = false,
             DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
         }.ToString();

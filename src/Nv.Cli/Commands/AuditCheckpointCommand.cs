@@ -21,6 +21,12 @@ internal static class AuditCheckpointCommand
     {
         try
         {
+            // Before anything is signed: an --out that can never be a directory is exit 2, nothing written.
+            if (output is not null)
+            {
+                CommandInput.RequireOutputDirectory("--out", output);
+            }
+
             var host = NvHostFactory.CreateHost([]);
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);

@@ -84,6 +84,11 @@ internal static class AuditQueryCommand
                 return Usage("--limit must be from 1 to 1000");
             }
 
+            if (query.Cursor is not null && !AuditQuery.IsValidCursor(query.Cursor))
+            {
+                return Usage("--cursor is not a cursor nv printed (pass the next cursor of the previous page)");
+            }
+
             try
             {
                 await using var store = await AuditStore.OpenAsync(ct, withKeys: true);

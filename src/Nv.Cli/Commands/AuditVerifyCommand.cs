@@ -33,21 +33,45 @@ internal static class AuditVerifyCommand
             json,
             archives,
         };
-        command.SetAction((parse, ct) => parse.GetValue(archives) is { Length: > 0 } files
-            ? AuditVerifyArchives.RunAsync(files, parse.GetValue(publicKey), parse.GetValue(json), ct)
-            : RunAsync(parse.GetValue(fromCheckpoint), parse.GetValue(publicKey), parse.GetValue(json), ct));
+        command.SetAction((parse, ct) =>
+        {
+            // Every file is checked before anything is opened: a missing, unreadable or malformed one is exit 2, one line.
+            try
+            {
+                if (parse.GetValue(archives) is { Length: > 0 } files)
+                {
+                    foreach (var file in files)
+                    {
+                        CommandInput.RequireFile("--archive", file);
+                    }
+
+                    if (parse.GetValue(publicKey) is { } key)
+                    {
+                        CommandInput.ReadPublicKeyPem("--public-key", key);
+                    }
+
+                    return AuditVerifyArchives.RunAsync(files, parse.GetValue(publicKey), parse.GetValue(json), ct);
+                }
+
+                var options = new AuditVerifyOptions
+                {
+                    FromCheckpoint = parse.GetValue(fromCheckpoint) is { } checkpoint ? CommandInput.ReadCheckpoint("--from-checkpoint", checkpoint) : null,
+                    PublicKeyPem = parse.GetValue(publicKey) is { } pem ? CommandInput.ReadPublicKeyPem("--public-key", pem) : null,
+                };
+                return RunAsync(options, parse.GetValue(json), ct);
+            }
+            catch (BadInputException ex)
+            {
+                return Task.FromResult(CommandErrors.Report(ex));
+            }
+        });
         return command;
     }
 
-    private static async Task<int> RunAsync(string? fromCheckpoint, string? publicKey, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(AuditVerifyOptions options, bool json, CancellationToken cancellationToken)
     {
         try
         {
-            var options = new AuditVerifyOptions
-            {
-                FromCheckpoint = fromCheckpoint is null ? null : SignedCheckpoint.ReadFromFile(fromCheckpoint),
-                PublicKeyPem = publicKey is null ? null : await File.ReadAllTextAsync(publicKey, cancellationToken),
-            };
             var host = NvHostFactory.CreateHost([]);
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
@@ -74,11 +98,6 @@ internal static class AuditVerifyCommand
             }
 
             return result.IsValid ? ExitCodes.Ok : ExitCodes.VerifyFailed;
-        }
-        catch (CheckpointFormatException ex)
-        {
-            Console.Error.WriteLine("nv: error: " + ex.Message.ReplaceLineEndings(" "));
-            return ExitCodes.Usage;
         }
         catch (Exception ex)
         {

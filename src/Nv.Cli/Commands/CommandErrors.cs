@@ -12,6 +12,7 @@ internal static class CommandErrors
         WalFaultedException => ExitCodes.WalFaulted,
         OptionsValidationException => ExitCodes.Usage,
         NoDataException => ExitCodes.Usage,
+        BadInputException => ExitCodes.Usage,
         WalConfigurationException => ExitCodes.Usage,
         Nv.Wal.Protection.MasterKeyException => ExitCodes.Usage,
         Nv.Host.Replay.StoreWalMismatchException => ExitCodes.StoreWalMismatch,

@@ -23,20 +23,24 @@ internal static class ExistingData
     }
 
     /// <summary>Throws <see cref="NoDataException"/> when the database (and key store) is a SQLite file that does not exist.</summary>
-    public static void RequireDatabase(IServiceProvider services)
+    /// <param name="services">The command's host services.</param>
+    /// <param name="why">Appended to the message: what the command needed the database for.</param>
+    public static void RequireDatabase(IServiceProvider services, string? why = null)
     {
         if (!HasDatabase(services, out var path))
         {
-            throw new NoDataException($"no database at {path} {Hint}");
+            throw new NoDataException($"no database at {path} {Hint}{why}");
         }
     }
 
     /// <summary>Throws <see cref="NoDataException"/> when the audit store is a SQLite file that does not exist.</summary>
-    public static void RequireAudit(IServiceProvider services)
+    /// <param name="services">The command's host services.</param>
+    /// <param name="why">Appended to the message: what the command needed the audit store for.</param>
+    public static void RequireAudit(IServiceProvider services, string? why = null)
     {
         if (!HasAudit(services, out var path))
         {
-            throw new NoDataException($"no audit store at {path} {Hint}");
+            throw new NoDataException($"no audit store at {path} {Hint}{why}");
         }
     }
 

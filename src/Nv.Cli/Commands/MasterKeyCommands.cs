@@ -71,6 +71,9 @@ internal static class MasterKeyCommands
             var host = NvHostFactory.CreateHost([]);
             await using var scope = (IAsyncDisposable)host;
             ExistingData.RequireDatabase(host.Services);
+            // The WAL's lock is the proof no host runs (below): a mistyped NV_WAL_DIR must not create a fresh WAL whose lock
+            // nobody else holds.
+            ExistingData.RequireWal(host.Services);
             var options = host.Services.GetRequiredService<IOptions<EncryptionOptions>>().Value;
             if (string.IsNullOrWhiteSpace(options.MasterKeyFile))
             {

@@ -12,7 +12,10 @@ internal static class ReplayCommand
 {
     public static void AddTo(RootCommand root)
     {
-        var dryRun = new Option<bool>("--dry-run") { Description = "Report what would be replayed; write nothing." };
+        var dryRun = new Option<bool>("--dry-run")
+        {
+            Description = "Report what would be replayed; write nothing (opens the WAL and both stores read-only, and needs all three to exist).",
+        };
         var json = new Option<bool>("--json") { Description = "Print the summary as one JSON object." };
         var command = new Command("replay", "Apply every WAL record the database does not reflect yet, backfill audit entries, and exit.")
         {
@@ -27,9 +30,22 @@ internal static class ReplayCommand
     {
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            // A dry run opens everything read-only and writes no file log: it creates and changes nothing. It counts against
+            // stores that exist; a replay would create a missing one and apply every record to it, which a dry run reports as
+            // a refusal (exit 2) rather than count against a store it made up, so a mistyped NV_DATA_DIR shows at once.
+            var host = dryRun ? NvHostFactory.CreateHost([], NvHostFactory.ReadOnlyStores, fileLog: false) : NvHostFactory.CreateHost([]);
             await using var hostScope = (IAsyncDisposable)host;
-            ExistingData.RequireAny(host.Services);
+            if (dryRun)
+            {
+                ExistingData.RequireWal(host.Services);
+                ExistingData.RequireDatabase(host.Services, " (nv replay without --dry-run would create it and apply every WAL record to it)");
+                ExistingData.RequireAudit(host.Services, " (nv replay without --dry-run would create it and audit every WAL record in it)");
+            }
+            else
+            {
+                ExistingData.RequireAny(host.Services);
+            }
+
             var replay = host.Services.GetRequiredService<NvReplay>();
             var progress = new ProgressLine("replay");
             var summary = await replay.RunAsync(dryRun, progress.Report, cancellationToken);

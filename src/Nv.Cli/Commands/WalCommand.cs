@@ -3,7 +3,9 @@ using System.CommandLine;
 namespace Nv.Cli.Commands;
 
 /// <summary><c>nv wal stat|dump|verify</c>: inspect the write-ahead log.</summary>
-/// <remarks>Opening the WAL runs recovery and FasterLog holds its directory: run these while the host is stopped.</remarks>
+/// <remarks>They open the log read-only (<see cref="Nv.Wal.WalOptions.ReadOnly"/>): recovery runs in memory and reports what it
+/// would repair, and nothing in the WAL directory changes. The directory lock is still taken, so they fail at once while a
+/// host runs: run them while it is stopped.</remarks>
 internal static class WalCommand
 {
     public static void AddTo(RootCommand root)

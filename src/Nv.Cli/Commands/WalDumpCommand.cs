@@ -31,7 +31,7 @@ internal static class WalDumpCommand
 
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            var host = NvHostFactory.CreateHost([], NvHostFactory.ReadOnlyStores, fileLog: false);
             await using var scope = (IAsyncDisposable)host;
             ExistingData.RequireWal(host.Services);
             var wal = host.Services.GetRequiredService<IWriteAheadLog>();

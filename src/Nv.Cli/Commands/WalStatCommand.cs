@@ -24,10 +24,14 @@ internal static class WalStatCommand
     {
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            // Read-only, WAL and database alike: stat creates and changes nothing. The unresolved count needs the database: on a
+            // directory without one (NV_DATA_DIR mistyped beside a correct NV_WAL_DIR) stat refuses rather than count every
+            // record as unresolved against a database it would have created empty.
+            var host = NvHostFactory.CreateHost([], NvHostFactory.ReadOnlyStores, fileLog: false);
             await using var scope = (IAsyncDisposable)host;
             ExistingData.RequireWal(host.Services);
-            var wal = host.Services.GetRequiredService<IWriteAheadLog>();
+            ExistingData.RequireDatabase(host.Services, " (wal stat counts unresolved records against it; wal dump and wal verify read the WAL alone)");
+            var wal = host.Services.GetRequiredService<IWriteAheadLog>(); // first: its directory lock keeps every writer out
             var db = host.Services.GetRequiredService<IDbWriter>();
             Lsn? resolved = null;
             try

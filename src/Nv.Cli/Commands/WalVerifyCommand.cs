@@ -27,7 +27,12 @@ internal static class WalVerifyCommand
         var inv = CultureInfo.InvariantCulture;
         try
         {
-            var host = NvHostFactory.CreateHost([], services => services.Configure<WalOptions>(o => o.RecoveryMode = WalRecoveryMode.AbsoluteConsistency));
+            // Read-only: verifying changes nothing in the WAL directory (no close commit, no watermarks, no cut).
+            var host = NvHostFactory.CreateHost([], static services =>
+            {
+                NvHostFactory.ReadOnlyStores(services);
+                services.Configure<WalOptions>(static o => o.RecoveryMode = WalRecoveryMode.AbsoluteConsistency);
+            }, fileLog: false);
             await using var scope = (IAsyncDisposable)host;
             ExistingData.RequireWal(host.Services);
             var wal = host.Services.GetRequiredService<IWriteAheadLog>();

@@ -24,7 +24,11 @@ internal static class NvHostFactory
     }
 
     /// <summary>A host without HTTP, used by the CLI commands.</summary>
-    public static IHost CreateHost(string[] args, Action<IServiceCollection>? configure = null)
+    /// <param name="args">Command-line configuration.</param>
+    /// <param name="configure">Changes to the services after AddNv (options of one command).</param>
+    /// <param name="fileLog">Also log to <c>logs/nv-*.json</c> in the data directory; the read-only commands do not, so they
+    /// create and change nothing there (their log still goes to stderr).</param>
+    public static IHost CreateHost(string[] args, Action<IServiceCollection>? configure = null, bool fileLog = true)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -32,28 +36,43 @@ internal static class NvHostFactory
             ContentRootPath = AppContext.BaseDirectory,
         });
         builder.Configuration.AddNvEnvironment(builder.Configuration);
-        Configure(builder.Services, builder.Configuration);
+        Configure(builder.Services, builder.Configuration, fileLog);
         configure?.Invoke(builder.Services);
         return builder.Build();
     }
 
-    private static void Configure(IServiceCollection services, ConfigurationManager configuration)
+    /// <summary>Opens the WAL, the database and the audit store read-only (<c>Nv:Wal:ReadOnly</c>, <c>Nv:DbWriter:ReadOnly</c>,
+    /// <c>Nv:Audit:ReadOnly</c>): what <c>nv wal stat|dump|verify</c> and <c>nv replay --dry-run</c> use, with no file log.</summary>
+    public static void ReadOnlyStores(IServiceCollection services)
     {
-        services.AddSerilog((sp, lc) => lc
-            .MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
-            .ReadFrom.Configuration(configuration)
-            .ReadFrom.Services(sp)
-            .Enrich.FromLogContext()
-            // Logs go to stderr so stdout carries only command output (ACK lines, summaries, --json). A start that fails for
-            // a reason Nv explains (a locked WAL, a corrupt one, a store ahead of it, a wrong master key) is reported in one
-            // line by the command; the generic host's own "Hosting failed to start" event with its stack trace stays in the
-            // file log only.
-            .WriteTo.Logger(console => console
-                .Filter.ByExcluding(IsExplainedStartFailure)
-                .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: CultureInfo.InvariantCulture))
-            .WriteTo.File(new CompactJsonFormatter(), Path.Combine(configuration["Nv:DataDirectory"] ?? "data", "logs", "nv-.json"), rollingInterval: RollingInterval.Day));
+        services.Configure<Nv.Wal.WalOptions>(static o => o.ReadOnly = true);
+        services.Configure<Nv.DbWriter.DbWriterOptions>(static o => o.ReadOnly = true);
+        services.Configure<Nv.Audit.AuditOptions>(static o => o.ReadOnly = true);
+    }
+
+    private static void Configure(IServiceCollection services, ConfigurationManager configuration, bool fileLog = true)
+    {
+        services.AddSerilog((sp, lc) =>
+        {
+            lc.MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+                .ReadFrom.Configuration(configuration)
+                .ReadFrom.Services(sp)
+                .Enrich.FromLogContext()
+                // Logs go to stderr so stdout carries only command output (ACK lines, summaries, --json). A start that fails for
+                // a reason Nv explains (a locked WAL, a corrupt one, a store ahead of it, a wrong master key) is reported in one
+                // line by the command; the generic host's own "Hosting failed to start" event with its stack trace stays in the
+                // file log only.
+                .WriteTo.Logger(console => console
+                    .Filter.ByExcluding(IsExplainedStartFailure)
+                    .WriteTo.Console(standardErrorFromLevel: LogEventLevel.Verbose, formatProvider: CultureInfo.InvariantCulture));
+            if (fileLog)
+            {
+                var path = Path.Combine(configuration["Nv:DataDirectory"] ?? "data", "logs", "nv-.json");
+                lc.WriteTo.File(new CompactJsonFormatter(), path, rollingInterval: RollingInterval.Day);
+            }
+        });
         // The in-memory mode is chosen when the services are registered (nv serve allows it only with --in-memory).
         services.AddNv(
             configuration.GetSection(NvHostApplicationBuilderExtensions.SectionName),

@@ -207,10 +207,18 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
             return _connection;
         }
 
-        var connection = Open();
+        var connection = _options.ReadOnly ? OpenReadOnly() : Open();
         try
         {
-            CreateSchema(connection, _logger, Path);
+            if (_options.ReadOnly)
+            {
+                CheckSchemaReadOnly(connection, Path);
+            }
+            else
+            {
+                CreateSchema(connection, _logger, Path);
+            }
+
             _resolutions = new SqliteResolutions(connection);
             _requests = new SqliteRequests(connection);
             _keys = new SqliteKeys(connection);
@@ -229,6 +237,15 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
         }
 
         _connection = connection;
+        if (_options.ReadOnly)
+        {
+            // Queries read through the same read-only (immutable when possible) connection string; no request-id filter
+            // is built and no checkpointer runs.
+            _readConnectionString = _ownReadConnectionString = connection.ConnectionString;
+            _logger.SqliteOpened(Path, "read-only", -1, _resolvedThrough);
+            return connection;
+        }
+
         _readConnectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,

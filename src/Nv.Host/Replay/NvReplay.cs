@@ -23,7 +23,10 @@ public sealed class NvReplay
     }
 
     /// <summary>Replays every durable record the stores do not reflect yet and backfills missing audit entries.</summary>
-    /// <param name="dryRun">Count what would be replayed; write nothing.</param>
+    /// <param name="dryRun">Count what would be replayed; apply, audit and persist nothing. Opening the log and the stores
+    /// still creates what is missing and writes their open/close bookkeeping unless they are read-only
+    /// (<see cref="Nv.Wal.WalOptions.ReadOnly"/>, <see cref="DbWriterOptions.ReadOnly"/>, <see cref="Nv.Audit.AuditOptions.ReadOnly"/>),
+    /// as <c>nv replay --dry-run</c> opens them.</param>
     /// <param name="progress">Receives (records done, records expected).</param>
     /// <param name="cancellationToken">Stops the replay; what was committed stays committed.</param>
     /// <exception cref="InvalidOperationException">The database stayed unavailable through several retries.</exception>

@@ -29,5 +29,31 @@ internal sealed class DirectoryLock : IDisposable
         }
     }
 
+    /// <summary>For a read-only open: takes the lock through the existing lock file, creating nothing; null when the
+    /// directory has no lock file (no Nv process ever opened it read-write there: a copy of a log, say).</summary>
+    public static DirectoryLock? AcquireExisting(string directory)
+    {
+        var path = Path.Combine(directory, FileName);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            // Write access only for the lock itself: .NET takes flock(LOCK_EX) for FileShare.None; nothing is written.
+            return new DirectoryLock(new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+        catch (IOException ex)
+        {
+            throw new WalLockedException(
+                $"The WAL directory {directory} is in use by another process (lock file {path}). Stop the running nv host first.", ex);
+        }
+    }
+
     public void Dispose() => _stream.Dispose();
 }

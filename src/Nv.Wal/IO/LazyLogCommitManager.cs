@@ -34,6 +34,7 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
     private readonly string _directory;
     private readonly string _commitDirectory;
     private readonly Action<Exception>? _onWriteError;
+    private readonly bool _readOnly;
     private readonly long _intervalTicks;
     private long _lastWriteTimestamp;
     private long _lastBegin = -1;
@@ -44,14 +45,20 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
     /// <param name="directory">The metadata directory (<c>log/commits</c>); created durably.</param>
     /// <param name="interval">The longest time between two metadata writes while commits go on.</param>
     /// <param name="onWriteError">Told about the first failed metadata write (on FasterLog's commit worker thread).</param>
-    public LazyLogCommitManager(string directory, TimeSpan interval, Action<Exception>? onWriteError = null)
+    /// <param name="readOnly">A read-only WAL open: metadata is read, never written or deleted, and no directory or stray
+    /// temp file is created or removed (a missing directory lists no commits).</param>
+    public LazyLogCommitManager(string directory, TimeSpan interval, Action<Exception>? onWriteError = null, bool readOnly = false)
     {
         _directory = Path.GetFullPath(directory);
         _commitDirectory = Path.Combine(_directory, CommitFolder);
-        DurableDirectory.Create(_commitDirectory);
-        foreach (var stray in Directory.EnumerateFiles(_directory, "commit.*.tmp"))
+        _readOnly = readOnly;
+        if (!readOnly)
         {
-            File.Delete(stray); // a write a crash interrupted before its rename: never metadata
+            DurableDirectory.Create(_commitDirectory);
+            foreach (var stray in Directory.EnumerateFiles(_directory, "commit.*.tmp"))
+            {
+                File.Delete(stray); // a write a crash interrupted before its rename: never metadata
+            }
         }
 
         _onWriteError = onWriteError;
@@ -76,6 +83,11 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
     public void Commit(long beginAddress, long untilAddress, byte[] commitMetadata, long commitNum, bool forceWriteMetadata)
     {
         // FasterLog calls this from its single serial commit worker: no concurrent calls.
+        if (_readOnly)
+        {
+            throw new InvalidOperationException("The WAL was opened read-only: no commit metadata is written.");
+        }
+
         var now = Stopwatch.GetTimestamp();
         if (_failure is not null
             || (!forceWriteMetadata && !_forceNext && beginAddress == _lastBegin && now - _lastWriteTimestamp < _intervalTicks))
@@ -111,15 +123,33 @@ internal sealed class LazyLogCommitManager : ILogCommitManager
 
     public byte[] GetCommitMetadata(long commitNum) => _inner.GetCommitMetadata(commitNum);
 
-    public IEnumerable<long> ListCommits() => _inner.ListCommits();
+    public IEnumerable<long> ListCommits() => _readOnly && !Directory.Exists(_commitDirectory) ? [] : _inner.ListCommits();
 
-    public void RemoveCommit(long commitNum) => _inner.RemoveCommit(commitNum);
+    public void RemoveCommit(long commitNum)
+    {
+        if (!_readOnly)
+        {
+            _inner.RemoveCommit(commitNum);
+        }
+    }
 
-    public void RemoveAllCommits() => _inner.RemoveAllCommits();
+    public void RemoveAllCommits()
+    {
+        if (!_readOnly)
+        {
+            _inner.RemoveAllCommits();
+        }
+    }
 
     public void OnRecovery(long commitNum)
     {
-        _inner.OnRecovery(commitNum);
+        // FASTER's manager deletes every other commit here (removeOutdated); a read-only open leaves them to the next
+        // read-write one.
+        if (!_readOnly)
+        {
+            _inner.OnRecovery(commitNum);
+        }
+
         _lastWritten = commitNum;
     }
 

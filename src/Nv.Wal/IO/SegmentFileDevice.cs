@@ -23,13 +23,25 @@ internal sealed class SegmentFileDevice : StorageDeviceBase
     /// stderr (and logged as CRITICAL when the log opens) whenever it is set.</summary>
     internal static readonly bool UnsafeNoSync = ReadUnsafeNoSync();
 
-    private readonly ConcurrentDictionary<int, SafeFileHandle> _handles = new();
+    // EROFS: what a write to a read-only device fails with (none is expected: a read-only log never appends or commits).
+    private const uint ReadOnlyFileSystem = 30;
+
+    private readonly ConcurrentDictionary<int, SafeFileHandle?> _handles = new();
+    private readonly bool _readOnly;
     private int _disposed;
 
-    public SegmentFileDevice(string baseName)
+    /// <param name="baseName">The segment files' path without the <c>.N</c> suffix.</param>
+    /// <param name="readOnly">Opens existing segments for reading only and creates, writes and deletes none (a read-only WAL
+    /// open): a segment that does not exist reads as empty, as one past the end of its file does.</param>
+    public SegmentFileDevice(string baseName, bool readOnly = false)
         : base(baseName, 512, Devices.CAPACITY_UNSPECIFIED)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(baseName))!);
+        _readOnly = readOnly;
+        if (!readOnly)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(baseName))!);
+        }
+
         FindExistingSegments();
     }
 
@@ -43,6 +55,12 @@ internal sealed class SegmentFileDevice : StorageDeviceBase
     public override unsafe void WriteAsync(IntPtr sourceAddress, int segmentId, ulong destinationAddress, uint numBytesToWrite,
         DeviceIOCompletionCallback callback, object context)
     {
+        if (_readOnly)
+        {
+            _ = Task.Run(() => callback(ReadOnlyFileSystem, 0, context));
+            return;
+        }
+
         HandleCapacity(segmentId);
         _ = Task.Run(() =>
         {
@@ -50,7 +68,7 @@ internal sealed class SegmentFileDevice : StorageDeviceBase
             try
             {
                 var source = new ReadOnlySpan<byte>((void*)sourceAddress, checked((int)numBytesToWrite));
-                RandomAccess.Write(Handle(segmentId), source, checked((long)destinationAddress));
+                RandomAccess.Write(Handle(segmentId)!, source, checked((long)destinationAddress));
             }
             catch (Exception ex)
             {
@@ -72,7 +90,7 @@ internal sealed class SegmentFileDevice : StorageDeviceBase
             {
                 var destination = new Span<byte>((void*)destinationAddress, checked((int)readLength));
                 var handle = Handle(segmentId);
-                while (total < destination.Length)
+                while (handle is not null && total < destination.Length)
                 {
                     var read = RandomAccess.Read(handle, destination[total..], checked((long)sourceAddress + total));
                     if (read == 0)
@@ -95,9 +113,14 @@ internal sealed class SegmentFileDevice : StorageDeviceBase
 
     public override void RemoveSegment(int segment)
     {
+        if (_readOnly)
+        {
+            return; // a recovered begin address past old segments deletes them on the next read-write open
+        }
+
         if (_handles.TryRemove(segment, out var handle))
         {
-            handle.Dispose();
+            handle?.Dispose();
         }
 
         try
@@ -117,7 +140,7 @@ internal sealed class SegmentFileDevice : StorageDeviceBase
     }
 
     public override long GetFileSize(int segment) =>
-        segmentSize > 0 ? segmentSize : RandomAccess.GetLength(Handle(segment));
+        segmentSize > 0 ? segmentSize : Handle(segment) is { } handle ? RandomAccess.GetLength(handle) : 0;
 
     public override void Dispose()
     {
@@ -128,13 +151,14 @@ internal sealed class SegmentFileDevice : StorageDeviceBase
 
         foreach (var handle in _handles.Values)
         {
-            handle.Dispose();
+            handle?.Dispose();
         }
 
         _handles.Clear();
     }
 
-    private SafeFileHandle Handle(int segment)
+    // Null only on a read-only device, for a segment that does not exist.
+    private SafeFileHandle? Handle(int segment)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
         if (_handles.TryGetValue(segment, out var handle))
@@ -151,9 +175,23 @@ internal sealed class SegmentFileDevice : StorageDeviceBase
 
     // FileOptions.WriteThrough is O_SYNC on Linux: a write returns once its bytes (and the metadata to find them) are
     // on stable storage, which is what FasterLog's commit relies on; Nv never calls fsync on segment files.
-    private SafeFileHandle Open(int segment) =>
-        File.OpenHandle(SegmentName(segment), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite,
-            UnsafeNoSync ? FileOptions.None : FileOptions.WriteThrough);
+    private SafeFileHandle? Open(int segment)
+    {
+        if (!_readOnly)
+        {
+            return File.OpenHandle(SegmentName(segment), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite,
+                UnsafeNoSync ? FileOptions.None : FileOptions.WriteThrough);
+        }
+
+        try
+        {
+            return File.OpenHandle(SegmentName(segment), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
 
     private static bool ReadUnsafeNoSync()
     {

@@ -11,9 +11,10 @@ internal static class WalGeometry
     public const string FileName = "geometry";
     private const string Header = "nv-wal-geometry/v1";
 
-    /// <summary>Checks the recorded geometry against <paramref name="options"/>, recording it if the log has none yet.</summary>
+    /// <summary>Checks the recorded geometry against <paramref name="options"/>, recording it if the log has none yet (unless
+    /// <paramref name="readOnly"/>: a read-only open trusts the configuration then).</summary>
     /// <exception cref="WalConfigurationException">The log was created with a different segment or page size.</exception>
-    public static void CheckOrRecord(string directory, WalOptions options)
+    public static void CheckOrRecord(string directory, WalOptions options, bool readOnly = false)
     {
         var path = Path.Combine(directory, FileName);
         if (File.Exists(path))
@@ -25,6 +26,11 @@ internal static class WalGeometry
                     $"The WAL in {directory} was created with SegmentSizeBits={segmentBits} and PageSizeBits={pageBits}, but the configuration says SegmentSizeBits={options.SegmentSizeBits} and PageSizeBits={options.PageSizeBits}. Open it with its original settings (Nv:Wal:SegmentSizeBits, Nv:Wal:PageSizeBits)."));
             }
 
+            return;
+        }
+
+        if (readOnly)
+        {
             return;
         }
 

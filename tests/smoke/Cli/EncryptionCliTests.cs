@@ -140,4 +140,30 @@ public sealed class EncryptionCliTests
         Assert.Empty(run.Stdout);
         Assert.Equal([Path.Combine(keys.Path, "existing")], Directory.GetFileSystemEntries(keys.Path, "*", SearchOption.AllDirectories));
     }
+
+    /// <summary>Fails without ExistingData.RequireWal in rotate-master: with NV_WAL_DIR mistyped it created a fresh WAL there
+    /// (taking the lock of a log no host uses, which voids the "no host is running" check) and re-wrapped the keys beside a
+    /// running host's back, exit 0.</summary>
+    [Fact]
+    public async Task Rotate_master_with_a_mistyped_wal_directory_exits_2_and_creates_no_wal()
+    {
+        using var dir = new TempDirectory("enc-cli-rotatewal");
+        using var keys = new TempDirectory("enc-cli-rotatewal-keys");
+        var current = Path.Combine(keys.Path, "current.key");
+        var next = Path.Combine(keys.Path, "next.key");
+        global::Nv.Wal.Protection.FileMasterKeyProvider.CreateKeyFile(current);
+        global::Nv.Wal.Protection.FileMasterKeyProvider.CreateKeyFile(next);
+        var env = new Dictionary<string, string> { ["NV_MASTER_KEY_FILE"] = current };
+        var load = await NvProcess.RunAsync(dir.Path, env, Timeout, "load", "--count", "10", "--entities", "5", "--writers", "2", "--quiet", "--run-id", "rw");
+        Assert.True(load.ExitCode == 0, load.Describe());
+        var mistyped = Path.Combine(dir.Path, "wall");
+
+        var rotate = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string>(env) { ["NV_WAL_DIR"] = mistyped }, Timeout,
+            "keys", "rotate-master", "--new", next);
+
+        Assert.True(rotate.ExitCode == 2, rotate.Describe());
+        Assert.StartsWith("nv: error: no WAL at " + mistyped, Assert.Single(rotate.Stderr), StringComparison.Ordinal);
+        Assert.Empty(rotate.Stdout);
+        Assert.False(Directory.Exists(mistyped), "rotate-master created " + mistyped);
+    }
 }

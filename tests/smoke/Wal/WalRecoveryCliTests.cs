@@ -40,11 +40,25 @@ public sealed class WalRecoveryCliTests
         Assert.Equal(bytes, await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken));
         Assert.Empty(Directory.GetFiles(Path.Combine(dir.Path, "wal"), "*.broken"));
 
-        var pit = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string> { ["Nv__Wal__RecoveryMode"] = "PointInTime" }, Timeout,
-            "wal", "stat", "--json");
+        // wal stat opens the WAL read-only: in PointInTime mode it reports the cut a read-write open would make, and makes none.
+        var pointInTime = new Dictionary<string, string> { ["Nv__Wal__RecoveryMode"] = "PointInTime" };
+        var look = await NvProcess.RunAsync(dir.Path, pointInTime, Timeout, "wal", "stat", "--json");
+        Assert.True(look.ExitCode == 0, look.Describe());
+        using (var report = JsonDocument.Parse(string.Join('\n', look.Stdout)))
+        {
+            Assert.Contains("would cut", report.RootElement.GetProperty("recovery").GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(segment, TestContext.Current.CancellationToken));
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir.Path, "wal"), "*.broken"));
+
+        // Accepting the loss takes a read-write open: nv replay in PointInTime mode cuts LSN 40 and saves it aside.
+        var pit = await NvProcess.RunAsync(dir.Path, pointInTime, Timeout, "replay");
         Assert.True(pit.ExitCode == 0, pit.Describe());
-        using var json = JsonDocument.Parse(string.Join('\n', pit.Stdout));
         Assert.Single(Directory.GetFiles(Path.Combine(dir.Path, "wal"), "*.broken"));
+        var stat = await NvProcess.RunAsync(dir.Path, null, Timeout, "wal", "stat", "--json");
+        Assert.True(stat.ExitCode == 0, stat.Describe());
+        using var json = JsonDocument.Parse(string.Join('\n', stat.Stdout));
 
         // LSN 40 was cut, but the database had applied it (the watermark says so): the next LSN is 41, never 40 again.
         Assert.Equal(40, json.RootElement.GetProperty("wal").GetProperty("lastLsn").GetInt64());

@@ -1,0 +1,58 @@
+using Microsoft.Data.Sqlite;
+using Nv.Shared.Sqlite;
+
+namespace Nv.DbWriter.Sqlite;
+
+/// <summary>The read-only open (<see cref="DbWriterOptions.ReadOnly"/>): an existing file at this build's schema version,
+/// opened so that SQLite creates nothing beside it (<see cref="SqliteReadOnly"/>).</summary>
+internal sealed partial class SqliteDbWriter
+{
+    private SqliteConnection OpenReadOnly()
+    {
+        if (!File.Exists(Path))
+        {
+            throw new DbWriterException($"No database at {Path}: a read-only open creates nothing.", DbErrorClass.Unwritable);
+        }
+
+        var connection = new SqliteConnection(SqliteReadOnly.ConnectionString(Path, _options.SqliteBusyTimeout));
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch (SqliteException ex)
+        {
+            connection.Dispose();
+            throw SqliteErrors.Wrap(ex, "read-only open of " + Path);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
+    // Reads the schema version without creating or migrating anything: a read-only open reads this build's version only.
+    private static void CheckSchemaReadOnly(SqliteConnection connection, string path)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT value FROM _nv_meta WHERE key = 'schema_version'";
+        long version;
+        try
+        {
+            version = command.ExecuteScalar() is long stored ? stored : -1;
+        }
+        catch (SqliteException ex)
+        {
+            throw SqliteErrors.Wrap(ex, "read-only open of " + path);
+        }
+
+        if (version != SchemaVersion)
+        {
+            throw new DbWriterException(
+                $"The SQLite store {path} has schema version {version}; a read-only open reads version {SchemaVersion} only and migrates nothing "
+                + "(open it read-write once: start the host or run nv replay).",
+                DbErrorClass.Internal);
+        }
+    }
+}

@@ -1,0 +1,26 @@
+using Microsoft.Data.Sqlite;
+
+namespace Nv.Shared.Sqlite;
+
+/// <summary>Read-only connections that create nothing beside the database (the stores' read-only opens, for the operator's
+/// inspection commands). One source file compiled into both Nv.DbWriter and Nv.Audit.</summary>
+internal static class SqliteReadOnly
+{
+    /// <summary>A read-only, unpooled connection string for <paramref name="path"/>.</summary>
+    /// <remarks>Without a <c>-wal</c> (or rollback journal) file beside it the file is opened immutable: no process has it
+    /// open (a writer in WAL mode keeps its <c>-wal</c> file while open), and only so does SQLite create no <c>-wal</c> and
+    /// <c>-shm</c> file for a reader. Otherwise the reader goes through them, as it must to see the commits the <c>-wal</c>
+    /// file holds (SQLite may then update the shared-memory index <c>-shm</c>, which holds no data).</remarks>
+    public static string ConnectionString(string path, TimeSpan busyTimeout)
+    {
+        var quiescent = !File.Exists(path + "-wal") && !File.Exists(path + "-journal");
+        return new SqliteConnectionStringBuilder
+        {
+            DataSource = quiescent ? new Uri(path).AbsoluteUri + "?immutable=1" : path,
+            Mode = SqliteOpenMode.ReadOnly,
+            Cache = SqliteCacheMode.Private,
+            Pooling = false,
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(busyTimeout.TotalSeconds)),
+        }.ToString();
+    }
+}
