@@ -47,6 +47,13 @@ public interface IDbWriter : IAsyncDisposable
     /// batch: the pipeline's commit stage checks every request it has not seen in memory this way.</remarks>
     Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys, CancellationToken cancellationToken = default);
 
+    /// <summary>Whether the store may hold an outcome for <paramref name="key"/>'s request: false only when it certainly
+    /// holds none. Answered from memory (a filter of the request ids the store holds), never from the store.</summary>
+    /// <remarks>The commit stage asks it when <see cref="FindRequestsAsync"/> fails: a request the store cannot know is new
+    /// and is appended to the WAL even while the store is down; one it may know is refused rather than risk applying a
+    /// retry twice. The default answers true (every request may be known).</remarks>
+    bool MightHoldRequest(RequestKey key) => true;
+
     /// <summary>Deletes the request outcomes created before <paramref name="createdBefore"/> (the retention window's start).</summary>
     /// <returns>How many were deleted.</returns>
     Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default);

@@ -24,6 +24,7 @@ internal sealed partial class MongoDbWriter
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            _requestIds?.StartBuildIfDue(_requestIds.StoredIdsBound); // between batches: see RequestIdFilter
             if (batch.Any(static r => r.Operation == WalOperation.Erase))
             {
                 await EnsureReadyAsync(cancellationToken);

@@ -193,6 +193,7 @@ internal sealed partial class MongoDbWriter
 
         // The request's outcome commits with the batch: no crash can leave the one without the other.
         var outcome = MongoRequests.Record(record, decision.Status, decision.Reason, decision.FailedItem);
+        _requestIds?.Add(record.RequestId); // before the transaction can commit: the filter never says "no" for a stored id
         await _database.GetCollection<BsonDocument>(MongoRequests.Collection).UpdateOneAsync(session, outcome.Filter, outcome.Update,
             new UpdateOptions { IsUpsert = true }, cancellationToken);
         _logger.RecordApplied(lsn, record.Operation, "(batch)", record.RequestId, decision.Status, decision.Reason);

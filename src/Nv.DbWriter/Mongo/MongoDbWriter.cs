@@ -51,7 +51,10 @@ namespace Nv.DbWriter.Mongo;
 /// itself) is rejected with <see cref="RejectReason.Unstorable"/>, stored as final (unrecorded until step 3), and the rest
 /// of the batch is decided again without it. A non-transient error of the store throws <see cref="DbWriterException"/>.
 /// Threading: every operation is serialized by one async gate; the contract allows one applier. A read waits for the
-/// gate at most twice the operation timeout, then fails as transient.
+/// gate at most twice the operation timeout, then fails as transient. The commit stage's request lookup
+/// (<see cref="FindRequestsAsync"/>) does not take the gate: it only reads <c>_nv_requests</c> (the gate guards the
+/// writer's in-memory state and its initialization, not the server's collections), and an in-memory filter of the stored
+/// request ids spares it the read for new ids.
 /// </remarks>
 internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 {
@@ -69,6 +72,7 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
     private IMongoDatabase? _database;
     private IMongoCollection<BsonDocument>? _resolutions;
     private IMongoCollection<BsonDocument>? _meta;
+    private MongoRequestIdFilter? _requestIds; // request ids with an outcome, in memory; built once the store is ready
     private WriteConcern _writeConcern;
     private MongoTopology _topology;
     private bool _ready;
@@ -136,6 +140,7 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 
             _disposed = true;
             _metrics.Dispose();
+            _requestIds?.Dispose(); // its build reads beside the writer until it stops
             if (_client is not null)
             {
                 _client.Dispose();
@@ -205,6 +210,9 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
         }
 
         _ready = true;
+        _requestIds ??= new MongoRequestIdFilter(_database!.GetCollection<BsonDocument>(MongoRequests.Collection), _options.MongoOperationTimeout, _logger,
+            _options.RequestIdFilterMinCapacity);
+        _requestIds.StartBuildIfDue(_requestIds.StoredIdsBound); // under the gate: no outcome write in flight (see RequestIdFilter)
         _logger.MongoOpened(MongoConnection.Describe(_settings), _options.MongoDatabase, _topology.ToString(),
             _writeConcern.ToBsonDocument().ToJson(), _resolvedThrough);
     }
