@@ -63,6 +63,14 @@ public interface IDbWriter : IAsyncDisposable
     /// loss it says exactly what the store holds, so boot replay starts after it.</remarks>
     Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>The highest LSN the store holds anything of: at least <see cref="GetResolvedThroughAsync"/>, and also every
+    /// outcome stored but not yet counted by it (a gap below it, MongoDB's pending and unrecorded outcomes, an erasure in
+    /// progress).</summary>
+    /// <remarks>Boot compares it with the WAL: a WAL that ends below it lost records the store holds, and its LSNs must not
+    /// be issued again (the host refuses to start, or, when the operator accepts the loss, the WAL continues above it). The
+    /// default is <see cref="GetResolvedThroughAsync"/>, right for a store that holds nothing past its watermark.</remarks>
+    Task<Lsn> GetHighestLsnHeldAsync(CancellationToken cancellationToken = default) => GetResolvedThroughAsync(cancellationToken);
+
     /// <summary>Checks, before a record is appended to the WAL, that this writer can store <paramref name="payload"/> as a
     /// document of <paramref name="dtoType"/> (the pipeline refuses the request with 400/413 when it cannot).</summary>
     /// <remarks>Pure and side-effect free; called on the caller's thread for every create and update. A record that

@@ -80,7 +80,8 @@ internal sealed partial class MongoDbWriter
                 await CollectionAsync(dtoType, cancellationToken);
             }
 
-            using var session = await _client!.StartSessionAsync(cancellationToken: cancellationToken);
+            // The database's own client (the one _client holds; a test's fake server brings its own sessions).
+            using var session = await _database!.Client.StartSessionAsync(cancellationToken: cancellationToken);
             session.StartTransaction(MongoBatchCommands.Transaction(_writeConcern));
             bool outcomeRecorded;
             try
@@ -145,7 +146,9 @@ internal sealed partial class MongoDbWriter
         if (await resolutions.Find(session, MongoCommands.ResolutionsOf([lsn])).FirstOrDefaultAsync(cancellationToken) is { } existing)
         {
             await session.AbortTransactionAsync(cancellationToken);
-            return (ApplyRules.FromBatchResolution(record, ReadResolution(existing)), false);
+            var stored = ReadResolution(existing);
+            ApplyRules.ThrowIfIssuedTwice(record, stored.WalId);
+            return (ApplyRules.FromBatchResolution(record, stored), false);
         }
 
         if (lsn <= _resolvedThrough)

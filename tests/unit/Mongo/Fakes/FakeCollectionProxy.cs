@@ -7,8 +7,8 @@ using MongoDB.Driver;
 namespace Nv.Unit.Tests.Mongo.Fakes;
 
 /// <summary>The driver's <see cref="IMongoCollection{TDocument}"/> of BSON documents over a <see cref="FakeMongoServer"/>:
-/// find (filter, sort, limit, projection), insertMany, bulkWrite (updateOne with upsert), updateOne, replaceOne,
-/// deleteOne, deleteMany and index creation.</summary>
+/// find (filter, sort, limit, projection), insertOne, insertMany, bulkWrite (updateOne with upsert), updateOne, replaceOne,
+/// deleteOne, deleteMany and index creation; each also inside a <see cref="FakeSession"/>'s transaction.</summary>
 public class FakeCollectionProxy : DispatchProxy
 {
     private const int MaxBsonObjectSize = 16 * 1024 * 1024;
@@ -40,7 +40,8 @@ public class FakeCollectionProxy : DispatchProxy
         args ??= [];
         if (args.Length > 0 && args[0] is IClientSessionHandle)
         {
-            throw new NotSupportedException("The fake collection has no sessions.");
+            // Inside a transaction of a FakeSession: the same operation, undone by its abort (see FakeSession).
+            args = args[1..];
         }
 
         return targetMethod.Name switch
@@ -56,6 +57,7 @@ public class FakeCollectionProxy : DispatchProxy
             "FindAsync" when targetMethod.GetGenericArguments()[0] == typeof(BsonDocument) =>
                 Async<IAsyncCursor<BsonDocument>>(() => new FakeCursor<BsonDocument>(Find((FilterDefinition<BsonDocument>)args[0]!, (FindOptions<BsonDocument, BsonDocument>?)args[1]))),
             "InsertManyAsync" => Async(() => InsertMany((IEnumerable<BsonDocument>)args[0]!)),
+            "InsertOneAsync" when args[0] is BsonDocument document => Async(() => InsertOne(document)),
             "BulkWriteAsync" => Async<BulkWriteResult<BsonDocument>>(() => BulkWrite((IEnumerable<WriteModel<BsonDocument>>)args[0]!)),
             "UpdateOneAsync" when args[1] is UpdateDefinition<BsonDocument> update =>
                 Async<UpdateResult>(() => UpdateOne((FilterDefinition<BsonDocument>)args[0]!, update, (args[2] as UpdateOptions)?.IsUpsert == true)),
@@ -131,6 +133,28 @@ public class FakeCollectionProxy : DispatchProxy
             {
                 throw FakeErrors.Bulk(i, error.Code, error.Message, list.Skip(i + 1).Select(d => new InsertOneModel<BsonDocument>(d)), list.Count);
             }
+        }
+
+        _server.Ran(Op("insert"));
+        return new InsertManyResultStub();
+    }
+
+    private InsertManyResultStub InsertOne(BsonDocument document)
+    {
+        _server.Run(Op("insert"));
+        try
+        {
+            var copy = FakeMongoServer.Clone(document);
+            if (!copy.Contains("_id"))
+            {
+                copy.InsertAt(0, new BsonElement("_id", ObjectId.GenerateNewId()));
+            }
+
+            Store(copy, insert: true);
+        }
+        catch (FakeWriteError error)
+        {
+            throw FakeErrors.Write(error.Code, error.Message);
         }
 
         _server.Ran(Op("insert"));
