@@ -49,7 +49,10 @@ namespace Nv.DbWriter.Mongo;
 /// One record never stops the writer: a record the store cannot hold (<see cref="MongoLimits"/>, an invalid or
 /// reserved dtoType, a slot holding a document Nv did not write, or a write the server refuses for the document
 /// itself) is rejected with <see cref="RejectReason.Unstorable"/>, stored as final (unrecorded until step 3), and the rest
-/// of the batch is decided again without it. A non-transient error of the store throws <see cref="DbWriterException"/>.
+/// of the batch is decided again without it. A batch record (<see cref="Nv.Wal.WalOperation.Batch"/>) that MongoDB cannot hold (an
+/// item over the limits, a foreign slot, a document the server refuses inside its transaction) is rejected the same way,
+/// naming the item (<see cref="ApplyResult.FailedItem"/>), with nothing of it written. A non-transient error of the store
+/// throws <see cref="DbWriterException"/>.
 /// Threading: every operation is serialized by one async gate; the contract allows one applier. A read waits for the
 /// gate at most twice the operation timeout, then fails as transient. The commit stage's request lookup
 /// (<see cref="FindRequestsAsync"/>) does not take the gate: it only reads <c>_nv_requests</c> (the gate guards the
