@@ -205,8 +205,22 @@ internal sealed partial class MongoAuditSink : IAuditProofs
 
     // The chain's tree, loaded from its stored leaves on first use and caught up with the entries appended since. Caller
     // holds the Merkle gate. Kept in memory only once the store holds the chain (a leaf or a checkpoint): proofs and
-    // checkpoints are asked about names a caller chose, and keeping an empty tree for each would grow without bound.
+    // checkpoints are asked about names a caller chose, and keeping an empty tree for each would grow without bound. A
+    // failure drops the kept tree: the next use loads it again from what the store holds.
     private async Task<MongoChainTree> CaughtUpAsync(MongoMerkleState merkle, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CatchUpAsync(merkle, name, cancellationToken);
+        }
+        catch
+        {
+            merkle.Chains.Remove(name);
+            throw;
+        }
+    }
+
+    private async Task<MongoChainTree> CatchUpAsync(MongoMerkleState merkle, string name, CancellationToken cancellationToken)
     {
         if (!merkle.Chains.TryGetValue(name, out var chain))
         {
@@ -254,6 +268,8 @@ internal sealed partial class MongoAuditSink : IAuditProofs
     private static bool Holds(MongoChainTree chain) => chain.Tree.Size > 0 || chain.Latest is not null;
 
     // Inserts the leaves (idempotent: a leaf another writer stored already must be the same), then appends them to the tree.
+    // Only duplicate keys are "already stored": a write-concern error (wtimeout) says nothing about durability, so it fails
+    // the catch-up and no leaf joins the tree (nor any checkpoint signs it) until an insert is acknowledged.
     private static async Task StoreLeavesAsync(
         MongoMerkleState merkle, MongoChainTree chain, List<(long Index, MerkleHash Leaf, string Hash)> batch, CancellationToken cancellationToken)
     {
@@ -267,7 +283,8 @@ internal sealed partial class MongoAuditSink : IAuditProofs
             await merkle.Leaves!.InsertManyAsync(batch.Select(b => MongoMerkleDocuments.Leaf(chain.Name, b.Index, b.Leaf)),
                 new InsertManyOptions { IsOrdered = false }, cancellationToken);
         }
-        catch (MongoBulkWriteException<BsonDocument> ex) when (ex.WriteErrors.All(static e => e.Category == ServerErrorCategory.DuplicateKey))
+        catch (MongoBulkWriteException<BsonDocument> ex) when (ex.WriteConcernError is null && ex.WriteErrors.Count > 0
+            && ex.WriteErrors.All(static e => e.Category == ServerErrorCategory.DuplicateKey))
         {
             var stored = await merkle.Leaves!.Find(MongoMerkleDocuments.LeavesFrom(chain.Name, batch[0].Index)).Sort(MongoMerkleDocuments.LeafOrder)
                 .Limit(batch.Count).ToListAsync(cancellationToken);
@@ -336,7 +353,16 @@ internal sealed partial class MongoAuditSink : IAuditProofs
         }
 
         var signed = merkle.Signer!.Sign(chain.Name, head.Size, head.Root, DateTimeOffset.UtcNow);
-        await merkle.Checkpoints!.InsertOneAsync(MongoMerkleDocuments.Checkpoint(signed), cancellationToken: cancellationToken);
+        try
+        {
+            await merkle.Checkpoints!.InsertOneAsync(MongoMerkleDocuments.Checkpoint(signed), cancellationToken: cancellationToken);
+        }
+        catch
+        {
+            merkle.Chains.Remove(chain.Name); // the checkpoint may or may not be stored: the next use reads which
+            throw;
+        }
+
         chain.Latest = signed;
         chain.LastCheckpointAt = signed.Checkpoint.Timestamp;
         return signed;
