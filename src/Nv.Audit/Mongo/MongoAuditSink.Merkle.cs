@@ -19,7 +19,9 @@ namespace Nv.Audit.Mongo;
 /// So a leaf never covers an entry that does not verify; an entry rewritten between its append and its leaf, with every
 /// later hash recomputed, is what the chain alone cannot catch either; a checkpoint closes that window for everything
 /// before it. Checkpoints are inserted with the store's write concern (journaled). Failures are never swallowed by
-/// callers' operations; the background pass logs them and tries again next time.
+/// callers' operations; the background pass (<c>MongoAuditSink.Checkpointer.cs</c>) logs them, records a
+/// <c>checkpoint-failed</c> entry in the chain, and tries again next time. Every chain is checkpointed on its own: one
+/// that fails does not hold the others back.
 /// </remarks>
 internal sealed partial class MongoAuditSink : IAuditProofs
 {
@@ -114,10 +116,14 @@ internal sealed partial class MongoAuditSink : IAuditProofs
         }
     }
 
+    /// <remarks>Each chain on its own: one that fails (a broken chain, a failed insert) does not keep the others from being
+    /// checkpointed. After every chain was tried, the failure is thrown (several: an <see cref="AggregateException"/>);
+    /// the checkpoints signed meanwhile are stored.</remarks>
     public async Task<IReadOnlyList<SignedCheckpoint>> CheckpointAllAsync(CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
         var signed = new List<SignedCheckpoint>();
+        List<Exception>? failures = null;
         foreach (var name in await ChainNamesAsync(cancellationToken))
         {
             await merkle.Gate.WaitAsync(cancellationToken);
@@ -129,13 +135,22 @@ internal sealed partial class MongoAuditSink : IAuditProofs
                     signed.Add(await SignAsync(merkle, state, cancellationToken));
                 }
             }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                (failures ??= []).Add(ex);
+            }
             finally
             {
                 merkle.Gate.Release();
             }
         }
 
-        return signed;
+        if (failures is { Count: 1 })
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failures[0]);
+        }
+
+        return failures is null ? signed : throw new AggregateException("Checkpoints of several audit chains failed.", failures);
     }
 
     public async Task<SignedCheckpoint?> GetLatestCheckpointAsync(string chain, CancellationToken cancellationToken = default)
@@ -373,57 +388,5 @@ internal sealed partial class MongoAuditSink : IAuditProofs
         var document = await merkle.Checkpoints!.Find(new BsonDocument { { "chain", chain }, { "size", size } })
             .Sort(MongoMerkleDocuments.NewestFirst).Limit(1).FirstOrDefaultAsync(cancellationToken);
         return document is null ? null : MongoMerkleDocuments.ReadCheckpoint(document).Signed;
-    }
-
-    // Every interval: each chain caught up, and signed when due by count or by age. Ends when the sink is disposed.
-    private async Task SignDueCheckpointsLoopAsync(CancellationToken cancellationToken)
-    {
-        var period = _options.CheckpointInterval > TimeSpan.Zero && _options.CheckpointInterval < TimeSpan.FromSeconds(30)
-            ? _options.CheckpointInterval
-            : TimeSpan.FromSeconds(30);
-        using var timer = new PeriodicTimer(period);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken) && !_disposed)
-            {
-                try
-                {
-                    await SignDueCheckpointsAsync(cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
-                {
-                    Log.CheckpointFailed(_logger, "*", period.TotalSeconds, ex);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task SignDueCheckpointsAsync(CancellationToken cancellationToken)
-    {
-        var merkle = _merkle;
-        foreach (var name in await ChainNamesAsync(cancellationToken))
-        {
-            await merkle.Gate.WaitAsync(cancellationToken);
-            try
-            {
-                var chain = await CaughtUpAsync(merkle, name, cancellationToken);
-                var size = chain.Tree.Size;
-                var last = chain.Latest?.Checkpoint.TreeSize ?? 0;
-                var byCount = _options.CheckpointEveryEntries > 0 && size - last >= _options.CheckpointEveryEntries;
-                var byTime = _options.CheckpointInterval > TimeSpan.Zero && DateTimeOffset.UtcNow - chain.LastCheckpointAt >= _options.CheckpointInterval;
-                if (size > last && (byCount || byTime))
-                {
-                    var signed = await SignAsync(merkle, chain, cancellationToken);
-                    Log.CheckpointSigned(_logger, name, signed.Checkpoint.TreeSize, signed.Checkpoint.RootHash.ToHex());
-                }
-            }
-            finally
-            {
-                merkle.Gate.Release();
-            }
-        }
     }
 }

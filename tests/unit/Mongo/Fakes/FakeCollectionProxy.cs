@@ -7,7 +7,7 @@ using MongoDB.Driver;
 namespace Nv.Unit.Tests.Mongo.Fakes;
 
 /// <summary>The driver's <see cref="IMongoCollection{TDocument}"/> of BSON documents over a <see cref="FakeMongoServer"/>:
-/// find (filter, sort, limit, projection), insertOne, insertMany, bulkWrite (updateOne with upsert), updateOne, replaceOne,
+/// find (filter, sort, limit, projection), distinct (of strings), insertOne, insertMany, bulkWrite (updateOne with upsert), updateOne, replaceOne,
 /// deleteOne, deleteMany and index creation; each also inside a <see cref="FakeSession"/>'s transaction.</summary>
 public class FakeCollectionProxy : DispatchProxy
 {
@@ -56,6 +56,8 @@ public class FakeCollectionProxy : DispatchProxy
             "WithReadConcern" => With(s => s.ReadConcern = (ReadConcern)args[0]!),
             "FindAsync" when targetMethod.GetGenericArguments()[0] == typeof(BsonDocument) =>
                 Async<IAsyncCursor<BsonDocument>>(() => new FakeCursor<BsonDocument>(Find((FilterDefinition<BsonDocument>)args[0]!, (FindOptions<BsonDocument, BsonDocument>?)args[1]))),
+            "DistinctAsync" when targetMethod.GetGenericArguments()[0] == typeof(string) =>
+                Async<IAsyncCursor<string>>(() => new FakeCursor<string>(Distinct((FieldDefinition<BsonDocument, string>)args[0]!, (FilterDefinition<BsonDocument>)args[1]!))),
             "InsertManyAsync" => Async(() => InsertMany((IEnumerable<BsonDocument>)args[0]!)),
             "InsertOneAsync" when args[0] is BsonDocument document => Async(() => InsertOne(document)),
             "BulkWriteAsync" => Async<BulkWriteResult<BsonDocument>>(() => BulkWrite((IEnumerable<WriteModel<BsonDocument>>)args[0]!)),
@@ -111,6 +113,16 @@ public class FakeCollectionProxy : DispatchProxy
         }
 
         return [.. found.Select(d => BsonQuery.Project(FakeMongoServer.Clone(d), projection))];
+    }
+
+    /// <summary>The distinct string values of a field among the matching documents (others are skipped), in order of first appearance.</summary>
+    private List<string> Distinct(FieldDefinition<BsonDocument, string> field, FilterDefinition<BsonDocument> filter)
+    {
+        _server.Run(Op("distinct"));
+        var name = field.Render(Args).FieldName;
+        var rendered = Render(filter);
+        return [.. Data.Documents.Where(d => BsonQuery.Matches(d, rendered)).Select(d => BsonQuery.Get(d, name)).OfType<BsonString>()
+            .Select(v => v.Value).Distinct(StringComparer.Ordinal)];
     }
 
     private InsertManyResultStub InsertMany(IEnumerable<BsonDocument> documents)
