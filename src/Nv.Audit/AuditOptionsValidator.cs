@@ -96,6 +96,14 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
             {
                 failures.Add($"{nameof(AuditOptions.MongoWriteConcern)} must be auto, majority, a number of members (1-50) or a tag name (was '{options.MongoWriteConcern}').");
             }
+
+            // Refused rather than ignored: an operator who set a retention expects entries to go, and a MongoDB trail keeps them all.
+            if (options.Retention is { } kept)
+            {
+                failures.Add($"{AuditOptions.SectionName}:{nameof(AuditOptions.Retention)} is set ({kept}), but the audit trail is in MongoDB "
+                    + $"({AuditOptions.SectionName}:{nameof(AuditOptions.MongoUri)}), which keeps every entry: archives and retention work on the SQLite "
+                    + "audit store only. Unset it.");
+            }
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -49,6 +49,22 @@ internal static partial class ApplyRules
             : (ApplyStatus.Applied, RejectReason.None);
     }
 
+    /// <summary>Stops a record whose LSN the store already holds the outcome (or erasure) of another WAL record at: the LSN
+    /// was issued twice (a WAL lost or rolled back, restarted below what this store holds). Answering with the stored
+    /// outcome would report a change the database never made (or an erasure whose keys were never destroyed).</summary>
+    /// <exception cref="DbWriterException">Always, when <paramref name="storedWalId"/> is not <paramref name="record"/>'s id
+    /// (not transient).</exception>
+    public static void ThrowIfIssuedTwice(WalRecord record, Guid storedWalId)
+    {
+        if (storedWalId != record.Id)
+        {
+            throw new DbWriterException(
+                $"LSN {record.Lsn} was issued twice: the database holds the outcome of WAL record {storedWalId} there, not of {record.Id}. "
+                + "The WAL does not belong to this database (restore the matching WAL, or start once with Nv__Pipeline__AcceptStoreAheadOfWal=true).",
+                isTransient: false);
+        }
+    }
+
     /// <summary>The after image of a record: its payload, or null for a delete or an erasure.</summary>
     public static JsonElement? AfterImage(WalRecord record) =>
         record.Operation is WalOperation.Delete or WalOperation.Erase || record.Payload.ValueKind == JsonValueKind.Undefined ? null : record.Payload.Clone();

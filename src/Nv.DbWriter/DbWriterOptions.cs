@@ -56,5 +56,5 @@ public sealed class DbWriterOptions
     public bool ReadOnly { get; set; }
 
     /// <summary>The smallest request-id filter the SQLite writer builds (tests make it small to see it rebuilt).</summary>
-    internal long RequestIdFilterMinCapacity { get; init; } = Sqlite.SqliteRequestIdFilter.MinCapacity;
+    internal long RequestIdFilterMinCapacity { get; init; } = RequestIdFilter.MinCapacity;
 }

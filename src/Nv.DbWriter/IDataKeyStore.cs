@@ -64,6 +64,12 @@ public interface IDataKeyStore
     /// <summary>Leaves no erased content in the store's files: a durable point, then everything the store keeps beside
     /// its data file folded into it and discarded (SQLite: a <c>TRUNCATE</c> checkpoint of its WAL file; deleted rows are
     /// already overwritten with zeros, <c>secure_delete</c>).</summary>
-    /// <returns>False when a reader held the store's WAL file and it could not be emptied yet (retry later).</returns>
+    /// <returns>False when erased content may remain in the store's files: a reader held the store's WAL file and it could
+    /// not be emptied yet (retry later), or the store cannot be scrubbed from a client at all (MongoDB, see
+    /// <see cref="UnscrubbedDetail"/>).</returns>
     Task<bool> ScrubAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>What an erasure's caller is told when <see cref="ScrubAsync"/> returned false: where erased content may
+    /// remain and what to do about it; null for the default (a reader held the embedded store's WAL file).</summary>
+    string? UnscrubbedDetail => null;
 }

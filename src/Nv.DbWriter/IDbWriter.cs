@@ -47,6 +47,13 @@ public interface IDbWriter : IAsyncDisposable
     /// batch: the pipeline's commit stage checks every request it has not seen in memory this way.</remarks>
     Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys, CancellationToken cancellationToken = default);
 
+    /// <summary>Whether the store may hold an outcome for <paramref name="key"/>'s request: false only when it certainly
+    /// holds none. Answered from memory (a filter of the request ids the store holds), never from the store.</summary>
+    /// <remarks>The commit stage asks it when <see cref="FindRequestsAsync"/> fails: a request the store cannot know is new
+    /// and is appended to the WAL even while the store is down; one it may know is refused rather than risk applying a
+    /// retry twice. The default answers true (every request may be known).</remarks>
+    bool MightHoldRequest(RequestKey key) => true;
+
     /// <summary>Deletes the request outcomes created before <paramref name="createdBefore"/> (the retention window's start).</summary>
     /// <returns>How many were deleted.</returns>
     Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default);
@@ -55,6 +62,14 @@ public interface IDbWriter : IAsyncDisposable
     /// <remarks>Read from the store itself, where it is written atomically with the data: after a crash or a power
     /// loss it says exactly what the store holds, so boot replay starts after it.</remarks>
     Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The highest LSN the store holds anything of: at least <see cref="GetResolvedThroughAsync"/>, and also every
+    /// outcome stored but not yet counted by it (a gap below it, MongoDB's pending and unrecorded outcomes, an erasure in
+    /// progress).</summary>
+    /// <remarks>Boot compares it with the WAL: a WAL that ends below it lost records the store holds, and its LSNs must not
+    /// be issued again (the host refuses to start, or, when the operator accepts the loss, the WAL continues above it). The
+    /// default is <see cref="GetResolvedThroughAsync"/>, right for a store that holds nothing past its watermark.</remarks>
+    Task<Lsn> GetHighestLsnHeldAsync(CancellationToken cancellationToken = default) => GetResolvedThroughAsync(cancellationToken);
 
     /// <summary>Checks, before a record is appended to the WAL, that this writer can store <paramref name="payload"/> as a
     /// document of <paramref name="dtoType"/> (the pipeline refuses the request with 400/413 when it cannot).</summary>

@@ -95,7 +95,7 @@ internal static partial class Log
     public static partial void AuditCheckpointFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 3097, Level = LogLevel.Warning,
-        Message = "Looking up {Count} request ids among the database's resolutions failed; those writes were refused and nothing was written")]
+        Message = "Looking up {Count} request ids among the database's request outcomes failed; the writes whose id it may hold were refused (nothing written), those its request-id filter proves new are appended")]
     public static partial void RequestLookupFailed(ILogger logger, Exception exception, int count);
 
     [LoggerMessage(EventId = 3098, Level = LogLevel.Error,

@@ -19,7 +19,9 @@ namespace Nv.Audit.Mongo;
 /// So a leaf never covers an entry that does not verify; an entry rewritten between its append and its leaf, with every
 /// later hash recomputed, is what the chain alone cannot catch either; a checkpoint closes that window for everything
 /// before it. Checkpoints are inserted with the store's write concern (journaled). Failures are never swallowed by
-/// callers' operations; the background pass logs them and tries again next time.
+/// callers' operations; the background pass (<c>MongoAuditSink.Checkpointer.cs</c>) logs them, records a
+/// <c>checkpoint-failed</c> entry in the chain, and tries again next time. Every chain is checkpointed on its own: one
+/// that fails does not hold the others back.
 /// </remarks>
 internal sealed partial class MongoAuditSink : IAuditProofs
 {
@@ -117,10 +119,14 @@ internal sealed partial class MongoAuditSink : IAuditProofs
         }
     }
 
+    /// <remarks>Each chain on its own: one that fails (a broken chain, a failed insert) does not keep the others from being
+    /// checkpointed. After every chain was tried, the failure is thrown (several: an <see cref="AggregateException"/>);
+    /// the checkpoints signed meanwhile are stored.</remarks>
     public async Task<IReadOnlyList<SignedCheckpoint>> CheckpointAllAsync(CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
         var signed = new List<SignedCheckpoint>();
+        List<Exception>? failures = null;
         foreach (var name in await ChainNamesAsync(cancellationToken))
         {
             await merkle.Gate.WaitAsync(cancellationToken);
@@ -132,13 +138,22 @@ internal sealed partial class MongoAuditSink : IAuditProofs
                     signed.Add(await SignAsync(merkle, state, cancellationToken));
                 }
             }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                (failures ??= []).Add(ex);
+            }
             finally
             {
                 merkle.Gate.Release();
             }
         }
 
-        return signed;
+        if (failures is { Count: 1 })
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failures[0]);
+        }
+
+        return failures is null ? signed : throw new AggregateException("Checkpoints of several audit chains failed.", failures);
     }
 
     public async Task<SignedCheckpoint?> GetLatestCheckpointAsync(string chain, CancellationToken cancellationToken = default)
@@ -208,8 +223,22 @@ internal sealed partial class MongoAuditSink : IAuditProofs
 
     // The chain's tree, loaded from its stored leaves on first use and caught up with the entries appended since. Caller
     // holds the Merkle gate. Kept in memory only once the store holds the chain (a leaf or a checkpoint): proofs and
-    // checkpoints are asked about names a caller chose, and keeping an empty tree for each would grow without bound.
+    // checkpoints are asked about names a caller chose, and keeping an empty tree for each would grow without bound. A
+    // failure drops the kept tree: the next use loads it again from what the store holds.
     private async Task<MongoChainTree> CaughtUpAsync(MongoMerkleState merkle, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CatchUpAsync(merkle, name, cancellationToken);
+        }
+        catch
+        {
+            merkle.Chains.Remove(name);
+            throw;
+        }
+    }
+
+    private async Task<MongoChainTree> CatchUpAsync(MongoMerkleState merkle, string name, CancellationToken cancellationToken)
     {
         if (!merkle.Chains.TryGetValue(name, out var chain))
         {
@@ -257,6 +286,8 @@ internal sealed partial class MongoAuditSink : IAuditProofs
     private static bool Holds(MongoChainTree chain) => chain.Tree.Size > 0 || chain.Latest is not null;
 
     // Inserts the leaves (idempotent: a leaf another writer stored already must be the same), then appends them to the tree.
+    // Only duplicate keys are "already stored": a write-concern error (wtimeout) says nothing about durability, so it fails
+    // the catch-up and no leaf joins the tree (nor any checkpoint signs it) until an insert is acknowledged.
     private static async Task StoreLeavesAsync(
         MongoMerkleState merkle, MongoChainTree chain, List<(long Index, MerkleHash Leaf, string Hash)> batch, CancellationToken cancellationToken)
     {
@@ -270,7 +301,8 @@ internal sealed partial class MongoAuditSink : IAuditProofs
             await merkle.Leaves!.InsertManyAsync(batch.Select(b => MongoMerkleDocuments.Leaf(chain.Name, b.Index, b.Leaf)),
                 new InsertManyOptions { IsOrdered = false }, cancellationToken);
         }
-        catch (MongoBulkWriteException<BsonDocument> ex) when (ex.WriteErrors.All(static e => e.Category == ServerErrorCategory.DuplicateKey))
+        catch (MongoBulkWriteException<BsonDocument> ex) when (ex.WriteConcernError is null && ex.WriteErrors.Count > 0
+            && ex.WriteErrors.All(static e => e.Category == ServerErrorCategory.DuplicateKey))
         {
             var stored = await merkle.Leaves!.Find(MongoMerkleDocuments.LeavesFrom(chain.Name, batch[0].Index)).Sort(MongoMerkleDocuments.LeafOrder)
                 .Limit(batch.Count).ToListAsync(cancellationToken);
@@ -339,7 +371,16 @@ internal sealed partial class MongoAuditSink : IAuditProofs
         }
 
         var signed = merkle.Signer!.Sign(chain.Name, head.Size, head.Root, DateTimeOffset.UtcNow);
-        await merkle.Checkpoints!.InsertOneAsync(MongoMerkleDocuments.Checkpoint(signed), cancellationToken: cancellationToken);
+        try
+        {
+            await merkle.Checkpoints!.InsertOneAsync(MongoMerkleDocuments.Checkpoint(signed), cancellationToken: cancellationToken);
+        }
+        catch
+        {
+            merkle.Chains.Remove(chain.Name); // the checkpoint may or may not be stored: the next use reads which
+            throw;
+        }
+
         chain.Latest = signed;
         chain.LastCheckpointAt = signed.Checkpoint.Timestamp;
         return signed;
@@ -350,57 +391,5 @@ internal sealed partial class MongoAuditSink : IAuditProofs
         var document = await merkle.Checkpoints!.Find(new BsonDocument { { "chain", chain }, { "size", size } })
             .Sort(MongoMerkleDocuments.NewestFirst).Limit(1).FirstOrDefaultAsync(cancellationToken);
         return document is null ? null : MongoMerkleDocuments.ReadCheckpoint(document).Signed;
-    }
-
-    // Every interval: each chain caught up, and signed when due by count or by age. Ends when the sink is disposed.
-    private async Task SignDueCheckpointsLoopAsync(CancellationToken cancellationToken)
-    {
-        var period = _options.CheckpointInterval > TimeSpan.Zero && _options.CheckpointInterval < TimeSpan.FromSeconds(30)
-            ? _options.CheckpointInterval
-            : TimeSpan.FromSeconds(30);
-        using var timer = new PeriodicTimer(period);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken) && !_disposed)
-            {
-                try
-                {
-                    await SignDueCheckpointsAsync(cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
-                {
-                    Log.CheckpointFailed(_logger, "*", period.TotalSeconds, ex);
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task SignDueCheckpointsAsync(CancellationToken cancellationToken)
-    {
-        var merkle = _merkle;
-        foreach (var name in await ChainNamesAsync(cancellationToken))
-        {
-            await merkle.Gate.WaitAsync(cancellationToken);
-            try
-            {
-                var chain = await CaughtUpAsync(merkle, name, cancellationToken);
-                var size = chain.Tree.Size;
-                var last = chain.Latest?.Checkpoint.TreeSize ?? 0;
-                var byCount = _options.CheckpointEveryEntries > 0 && size - last >= _options.CheckpointEveryEntries;
-                var byTime = _options.CheckpointInterval > TimeSpan.Zero && DateTimeOffset.UtcNow - chain.LastCheckpointAt >= _options.CheckpointInterval;
-                if (size > last && (byCount || byTime))
-                {
-                    var signed = await SignAsync(merkle, chain, cancellationToken);
-                    Log.CheckpointSigned(_logger, name, signed.Checkpoint.TreeSize, signed.Checkpoint.RootHash.ToHex());
-                }
-            }
-            finally
-            {
-                merkle.Gate.Release();
-            }
-        }
     }
 }

@@ -24,6 +24,7 @@ internal sealed partial class MongoDbWriter
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            _requestIds?.StartBuildIfDue(_requestIds.StoredIdsBound); // between batches: see RequestIdFilter
             if (batch.Any(static r => r.Operation == WalOperation.Erase))
             {
                 await EnsureReadyAsync(cancellationToken);
@@ -118,25 +119,12 @@ internal sealed partial class MongoDbWriter
 
             if (record.Operation == WalOperation.Batch)
             {
-                // Batches are checked against MongoDB's limits before they reach the WAL (CheckStorable); a batch record is
-                // validated here and applied in its own transaction (MongoDbWriter.Batch.cs).
+                // A batch record is validated here and applied in its own transaction (MongoDbWriter.Batch.cs). Its items are
+                // held to MongoDB's limits as single records are (checked before the WAL too, CheckStorable, but a record
+                // written under other limits or by another writer can get here): the first item MongoDB cannot hold
+                // rejects the batch as unstorable, never the writer.
                 ApplyRules.ValidateBatch(record, nameof(batch));
-                foreach (var item in record.Items!)
-                {
-                    if (item.Operation != WalOperation.Delete)
-                    {
-                        try
-                        {
-                            MongoJson.ThrowIfUnsafe(item.Payload);
-                        }
-                        catch (ArgumentException ex)
-                        {
-                            throw new ArgumentException($"Batch record at LSN {record.Lsn}, {item.DtoType} '{item.EntityId}': {ex.Message}", nameof(batch), ex);
-                        }
-                    }
-                }
-
-                prepared[i] = new Prepared(null, null);
+                prepared[i] = PrepareBatch(record);
                 continue;
             }
 
@@ -186,6 +174,29 @@ internal sealed partial class MongoDbWriter
 
         return prepared;
     }
+
+    private static Prepared PrepareBatch(WalRecord record)
+    {
+        var items = record.Items!;
+        var documents = new BsonDocument?[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            var item = items[i];
+            var refusal = item.Operation == WalOperation.Delete
+                ? MongoLimits.CheckDtoType(item.DtoType)
+                : MongoLimits.Check(item.DtoType, item.EntityId, item.ReplayKey, item.Payload, out documents[i]);
+            if (refusal is not null)
+            {
+                return new Prepared(null, BatchItemUnstorable(i, item.DtoType, item.EntityId, refusal.Reason), FailedItem: i);
+            }
+        }
+
+        return new Prepared(null, null, documents);
+    }
+
+    private static string BatchItemUnstorable(int index, string dtoType, string entityId, string why) =>
+        string.Create(CultureInfo.InvariantCulture,
+            $"Batch item {index}: {dtoType} '{entityId}' cannot be stored in MongoDB: {why} Nothing of the batch was written.");
 
     private async Task<ApplyResult[]> ApplyLockedAsync(IReadOnlyList<WalRecord> batch, Prepared[] prepared, CancellationToken cancellationToken)
     {
@@ -499,8 +510,10 @@ internal sealed partial class MongoDbWriter
         return next;
     }
 
-    /// <summary>One record made ready to send: its document (null for a delete), or why the store cannot hold it.</summary>
-    private readonly record struct Prepared(BsonDocument? Document, string? Unstorable);
+    /// <summary>One record made ready to send: its document (null for a delete), or why the store cannot hold it; for a
+    /// batch record, each item's document (null for a delete), or the first item the store cannot hold and why.</summary>
+    private readonly record struct Prepared(BsonDocument? Document, string? Unstorable, BsonDocument?[]? ItemDocuments = null,
+        int? FailedItem = null);
 
     /// <summary>Thrown inside a batch when a record was rejected or a stored outcome dropped: the batch is decided again.</summary>
     private sealed class RedecideException(long lsn, string message) : Exception(message)

@@ -54,15 +54,7 @@ internal sealed partial class MongoDbWriter
             if (stored.TryGetValue(lsn, out var resolution))
             {
                 var outcome = ReadResolution(resolution);
-                if (outcome.WalId != record.Id)
-                {
-                    // The outcome stored at this LSN belongs to another record: the LSN was issued twice (a WAL lost and
-                    // restarted below what this database holds). Answering with it would report a change never made.
-                    throw new DbWriterException(
-                        $"LSN {lsn} was issued twice: the database holds the outcome of WAL record {outcome.WalId} there, not of {record.Id}. "
-                        + "The WAL does not belong to this database (restore the matching WAL, or start once with Nv__Pipeline__AcceptStoreAheadOfWal=true).",
-                        isTransient: false);
-                }
+                ApplyRules.ThrowIfIssuedTwice(record, outcome.WalId);
 
                 if (!resolution.Contains(MongoCommands.Pending))
                 {

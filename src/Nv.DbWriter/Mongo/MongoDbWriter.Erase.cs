@@ -15,10 +15,21 @@ internal sealed partial class MongoDbWriter
     {
         var lsn = record.Lsn.Value;
         if (lsn <= _maxResolutionLsn
-            && await _resolutions!.Find(MongoCommands.ResolutionsOf([lsn])).FirstOrDefaultAsync(cancellationToken) is { } stored
-            && !stored.Contains(MongoCommands.Pending))
+            && await _resolutions!.Find(MongoCommands.ResolutionsOf([lsn])).FirstOrDefaultAsync(cancellationToken) is { } stored)
         {
-            return new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.AlreadyApplied };
+            // Another record's outcome at this LSN (pending or not) means it was issued twice: "erased" would be a lie.
+            ApplyRules.ThrowIfIssuedTwice(record, Guid.ParseExact(stored["walId"].AsString, "D"));
+            if (!stored.Contains(MongoCommands.Pending))
+            {
+                return new ApplyResult { Lsn = record.Lsn, Status = ApplyStatus.AlreadyApplied };
+            }
+        }
+
+        // An erasure an earlier attempt began at this LSN must be this record's too.
+        if (await Find(Erasures, new BsonDocument("_id", lsn)).FirstOrDefaultAsync(cancellationToken) is { } begun
+            && begun.GetValue("walId", BsonNull.Value) is BsonString begunBy)
+        {
+            ApplyRules.ThrowIfIssuedTwice(record, Guid.ParseExact(begunBy.Value, "D"));
         }
 
         if (lsn <= _resolvedThrough)

@@ -138,10 +138,17 @@ internal sealed partial class MongoDbWriter
         }
     }
 
-    /// <remarks>MongoDB keeps deleted documents' bytes in its storage files until they are reused, in its journal, and on a
-    /// replica set in the oplog until it rolls over; a client cannot scrub those (run <c>compact</c>, size the oplog, and
-    /// encrypt the storage itself). Nothing to do here: the erased data is unreadable because its keys are gone.</remarks>
-    public Task<bool> ScrubAsync(CancellationToken cancellationToken = default) => Task.FromResult(true);
+    /// <remarks>Always false: MongoDB keeps deleted and overwritten documents' bytes in its storage files until the space is
+    /// reused, in its journal, and on a replica set in the oplog until it rolls over (and in any copy of them), and a client
+    /// can scrub none of these. The erased entities' plain-text documents and before images may stay there; what was sealed
+    /// (WAL payloads, audit entries) is unreadable because its keys are gone. See <see cref="UnscrubbedDetail"/>.</remarks>
+    public Task<bool> ScrubAsync(CancellationToken cancellationToken = default) => Task.FromResult(false);
+
+    public string UnscrubbedDetail =>
+        "Erased: the subject's keys are destroyed, so its sealed data (WAL payloads, audit entries) is unreadable. MongoDB cannot be scrubbed from "
+        + "a client: the erased entities' plain-text documents and before images may remain in its data files (until the space is reused), its "
+        + "journal and, on a replica set, the oplog (until it rolls over), and in any backup of them. Bound that on the server: compact the "
+        + "collections, size the oplog's retention, and encrypt the storage itself. A retry does not change it.";
 
     // Key assignments of a batch, before its outcomes are stored: idempotent, so a batch that fails and is retried (or
     // replayed after a crash) does them again harmlessly, and a record's outcome is never final before the key its

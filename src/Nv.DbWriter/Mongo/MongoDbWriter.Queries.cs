@@ -91,6 +91,17 @@ internal sealed partial class MongoDbWriter
     public async Task<Lsn> GetResolvedThroughAsync(CancellationToken cancellationToken = default) =>
         await LockedAsync("read of the watermark", () => Task.FromResult(new Lsn(_resolvedThrough)), cancellationToken);
 
+    /// <remarks>Beyond the watermark: pending and unrecorded outcomes (<c>_maxResolutionLsn</c>, read from the store at
+    /// initialization) and the erasures of <c>_nv_erasures</c> (one whose resolution is not stored yet holds its LSN: its
+    /// keys may be destroyed already).</remarks>
+    public async Task<Lsn> GetHighestLsnHeldAsync(CancellationToken cancellationToken = default) =>
+        await LockedAsync("read of the highest LSN held", async () =>
+        {
+            var erasure = await Find(Erasures, FilterDefinition<BsonDocument>.Empty).Sort(new BsonDocument("_id", -1)).Limit(1)
+                .Project(new BsonDocument("_id", 1)).FirstOrDefaultAsync(cancellationToken);
+            return new Lsn(Math.Max(Math.Max(_resolvedThrough, _maxResolutionLsn), erasure?["_id"].ToInt64() ?? 0));
+        }, cancellationToken);
+
     /// <remarks>Clamped to the resolved-through watermark, as in SQLite. Not one transaction: resolutions first, then each
     /// collection's tombstones; a failure part-way leaves only more to purge next time, never a wrong state.</remarks>
     public async Task PurgeAsync(Lsn upTo, CancellationToken cancellationToken = default) =>

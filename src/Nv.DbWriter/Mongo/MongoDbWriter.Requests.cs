@@ -41,6 +41,7 @@ internal sealed partial class MongoDbWriter
         {
             if (results[i].Status is ApplyStatus.Applied or ApplyStatus.AlreadyApplied or ApplyStatus.Rejected)
             {
+                _requestIds?.Add(batch[i].RequestId); // before the write is sent: the filter never says "no" for a stored id
                 models.Add(MongoRequests.Record(batch[i], results[i].Status, results[i].RejectReason, results[i].FailedItem));
             }
         }
@@ -52,44 +53,64 @@ internal sealed partial class MongoDbWriter
         }
     }
 
+    /// <remarks>Not under the gate, so the commit stage never waits behind a batch the applier holds it for: it reads only
+    /// <c>_nv_requests</c> (concurrent reads are the server's business), once the writer was initialized. Ids the filter
+    /// proves new (nearly all) are not read at all: with every id of the call new, nothing is sent.</remarks>
     public async Task<IReadOnlyDictionary<RequestKey, RequestOutcome>> FindRequestsAsync(IReadOnlyCollection<RequestKey> keys,
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
+        cancellationToken.ThrowIfCancellationRequested();
         var found = new Dictionary<RequestKey, RequestOutcome>();
-        if (keys.Count == 0)
+        var wanted = keys.Where(MightHoldRequest).ToList();
+        if (wanted.Count == 0)
         {
             return found;
         }
 
-        return await LockedAsync<IReadOnlyDictionary<RequestKey, RequestOutcome>>("read of request outcomes", async () =>
+        const string operation = "read of request outcomes";
+        var database = Volatile.Read(ref _database) ?? await LockedAsync(operation, () => Task.FromResult(_database!), cancellationToken);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        List<BsonDocument> documents;
+        try
         {
-            var documents = await Find(_database!.GetCollection<BsonDocument>(MongoRequests.Collection), MongoRequests.Lookup(keys))
+            documents = await Find(database.GetCollection<BsonDocument>(MongoRequests.Collection), MongoRequests.Lookup(wanted))
                 .ToListAsync(cancellationToken);
-            var legacy = new Dictionary<string, RequestOutcome>(StringComparer.Ordinal);
-            foreach (var outcome in documents.Select(MongoRequests.Read))
-            {
-                if (outcome.Scope is null)
-                {
-                    legacy[outcome.RequestId] = outcome;
-                }
-                else
-                {
-                    found[new RequestKey(outcome.Scope, outcome.RequestId)] = outcome;
-                }
-            }
+        }
+        catch (Exception ex) when (ex is MongoException or TimeoutException)
+        {
+            throw MongoErrors.Wrap(ex, operation);
+        }
 
-            foreach (var key in keys)
+        var legacy = new Dictionary<string, RequestOutcome>(StringComparer.Ordinal);
+        foreach (var outcome in documents.Select(MongoRequests.Read))
+        {
+            if (outcome.Scope is null)
             {
-                if (!found.ContainsKey(key) && legacy.TryGetValue(key.RequestId, out var unscoped))
-                {
-                    found[key] = unscoped;
-                }
+                legacy[outcome.RequestId] = outcome;
             }
+            else
+            {
+                found[new RequestKey(outcome.Scope, outcome.RequestId)] = outcome;
+            }
+        }
 
-            return found;
-        }, cancellationToken);
+        foreach (var key in wanted)
+        {
+            if (!found.ContainsKey(key) && legacy.TryGetValue(key.RequestId, out var unscoped))
+            {
+                found[key] = unscoped;
+            }
+        }
+
+        return found;
     }
+
+    /// <remarks>False once the filter's first build finished and it has never seen the request id.</remarks>
+    public bool MightHoldRequest(RequestKey key) => _requestIds is not { } filter || filter.MightHave(key.RequestId);
+
+    /// <summary>The request-id filter, once the writer was initialized (tests).</summary>
+    internal MongoRequestIdFilter? RequestIdFilter => _requestIds;
 
     public async Task<long> PurgeRequestsAsync(DateTimeOffset createdBefore, CancellationToken cancellationToken = default) =>
         await LockedAsync("purge of request outcomes", async () =>

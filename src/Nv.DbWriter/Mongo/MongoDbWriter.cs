@@ -49,9 +49,15 @@ namespace Nv.DbWriter.Mongo;
 /// One record never stops the writer: a record the store cannot hold (<see cref="MongoLimits"/>, an invalid or
 /// reserved dtoType, a slot holding a document Nv did not write, or a write the server refuses for the document
 /// itself) is rejected with <see cref="RejectReason.Unstorable"/>, stored as final (unrecorded until step 3), and the rest
-/// of the batch is decided again without it. A non-transient error of the store throws <see cref="DbWriterException"/>.
+/// of the batch is decided again without it. A batch record (<see cref="Nv.Wal.WalOperation.Batch"/>) that MongoDB cannot hold (an
+/// item over the limits, a foreign slot, a document the server refuses inside its transaction) is rejected the same way,
+/// naming the item (<see cref="ApplyResult.FailedItem"/>), with nothing of it written. A non-transient error of the store
+/// throws <see cref="DbWriterException"/>.
 /// Threading: every operation is serialized by one async gate; the contract allows one applier. A read waits for the
-/// gate at most twice the operation timeout, then fails as transient.
+/// gate at most twice the operation timeout, then fails as transient. The commit stage's request lookup
+/// (<see cref="FindRequestsAsync"/>) does not take the gate: it only reads <c>_nv_requests</c> (the gate guards the
+/// writer's in-memory state and its initialization, not the server's collections), and an in-memory filter of the stored
+/// request ids spares it the read for new ids.
 /// </remarks>
 internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 {
@@ -69,6 +75,7 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
     private IMongoDatabase? _database;
     private IMongoCollection<BsonDocument>? _resolutions;
     private IMongoCollection<BsonDocument>? _meta;
+    private MongoRequestIdFilter? _requestIds; // request ids with an outcome, in memory; built once the store is ready
     private WriteConcern _writeConcern;
     private MongoTopology _topology;
     private bool _ready;
@@ -136,6 +143,7 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 
             _disposed = true;
             _metrics.Dispose();
+            _requestIds?.Dispose(); // its build reads beside the writer until it stops
             if (_client is not null)
             {
                 _client.Dispose();
@@ -205,6 +213,9 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
         }
 
         _ready = true;
+        _requestIds ??= new MongoRequestIdFilter(_database!.GetCollection<BsonDocument>(MongoRequests.Collection), _options.MongoOperationTimeout, _logger,
+            _options.RequestIdFilterMinCapacity);
+        _requestIds.StartBuildIfDue(_requestIds.StoredIdsBound); // under the gate: no outcome write in flight (see RequestIdFilter)
         _logger.MongoOpened(MongoConnection.Describe(_settings), _options.MongoDatabase, _topology.ToString(),
             _writeConcern.ToBsonDocument().ToJson(), _resolvedThrough);
     }

@@ -200,17 +200,7 @@ internal sealed partial class SqliteDbWriter
             var stored = _resolutions!.Find(lsn);
             if (stored is not null)
             {
-                // The outcome stored at this LSN belongs to another record: the LSN was issued twice (a WAL lost and
-                // restarted below what this store holds). Answering with that outcome would report a change the database
-                // never made; stop instead.
-                if (stored.WalId != record.Id)
-                {
-                    throw new DbWriterException(
-                        $"LSN {lsn} was issued twice: the database holds the outcome of WAL record {stored.WalId} there, not of {record.Id}. "
-                        + "The WAL does not belong to this database (restore the matching WAL, or start once with Nv__Pipeline__AcceptStoreAheadOfWal=true).",
-                        isTransient: false);
-                }
-
+                ApplyRules.ThrowIfIssuedTwice(record, stored.WalId);
                 return FromResolution(record, stored);
             }
 

@@ -16,6 +16,7 @@ internal sealed partial class SqliteDbWriter
         {
             if (_resolutions!.Find(lsn) is { } stored)
             {
+                ApplyRules.ThrowIfIssuedTwice(record, stored.WalId);
                 return ApplyRules.FromBatchResolution(record, stored);
             }
 

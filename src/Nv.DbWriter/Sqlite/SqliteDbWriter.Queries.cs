@@ -134,6 +134,18 @@ internal sealed partial class SqliteDbWriter
         }
     }
 
+    /// <remarks>The highest stored resolution (an erasure commits with its resolution): above the watermark only after a
+    /// gap.</remarks>
+    public Task<Lsn> GetHighestLsnHeldAsync(CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            EnsureOpen();
+            return Task.FromResult(new Lsn(Math.Max(_resolvedThrough, _maxResolutionLsn)));
+        }
+    }
+
     public Task<Lsn> MakeDurableAsync(CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();

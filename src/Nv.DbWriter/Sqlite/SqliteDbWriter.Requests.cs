@@ -87,6 +87,9 @@ internal sealed partial class SqliteDbWriter
         return Task.FromResult<IReadOnlyDictionary<RequestKey, RequestOutcome>>(found);
     }
 
+    /// <remarks>False once the filter's first build finished and it has never seen the request id.</remarks>
+    public bool MightHoldRequest(RequestKey key) => _requestIds is not { IsReady: true } filter || filter.MightHave(key.RequestId);
+
     /// <summary>The request-id filter, once the store is open (tests).</summary>
     internal SqliteRequestIdFilter? RequestIdFilter => _requestIds;
 

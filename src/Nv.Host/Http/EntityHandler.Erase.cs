@@ -43,7 +43,7 @@ internal sealed partial class EntityHandler
 
             return outcome.Status == WriteStatus.Applied
                 ? Results.Ok(new EraseResponse(outcome.RequestId, "erased", outcome.Lsn.Value, dtoType, entityId,
-                    Scrubbed: outcome.Detail != WritePipeline.Unscrubbed, outcome.Detail))
+                    Scrubbed: !outcome.Unscrubbed, outcome.Detail))
                 : WriteResults.From(context, outcome, WalOperation.Erase, dtoType, entityId, clientPrecondition: false);
         }
         catch (NvException ex) when (WriteProblems.Handles(ex))
@@ -52,7 +52,8 @@ internal sealed partial class EntityHandler
         }
     }
 
-    /// <summary>The body of a completed erasure (<c>scrubbed</c> false: the entity store's WAL file still holds page images
-    /// of the erased rows, a reader held it; <c>detail</c> says what to do).</summary>
+    /// <summary>The body of a completed erasure (<c>scrubbed</c> false: the entity store's files may still hold the erased
+    /// rows: SQLite's WAL file while a reader held it, MongoDB's journal, oplog and free space always; <c>detail</c> says
+    /// which and what to do).</summary>
     internal sealed record EraseResponse(string RequestId, string Status, long Lsn, string DtoType, string EntityId, bool Scrubbed, string? Detail);
 }

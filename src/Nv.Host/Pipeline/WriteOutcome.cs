@@ -28,4 +28,8 @@ public sealed record WriteOutcome
     public int? FailedItem { get; init; }
     /// <summary>The id of the WAL record (and of its audit entry), when this process knows it.</summary>
     internal Guid? RecordId { get; init; }
+
+    /// <summary>An applied erasure whose erased content may remain in the entity store's files (<see cref="Detail"/> says
+    /// where and what to do).</summary>
+    internal bool Unscrubbed { get; init; }
 }

@@ -219,8 +219,10 @@ internal sealed partial class WritePipeline
     // (kept for the idempotency retention, whatever happened to the WAL): they get the first outcome and write nothing,
     // or 422 when the id was first used for a different request. The request-id cache never forgets a write the
     // database cannot answer yet (in flight, or durable but unapplied), so a miss here is authoritative. Returns false
-    // when nothing of the batch is left to append. When the lookup fails, the batch's callers get that error and nothing
-    // is written: appending without knowing whether a request id was already resolved could apply a retry twice.
+    // when nothing of the batch is left to append. When the lookup fails, a write whose request id the store may hold gets
+    // that error and nothing is written: appending without knowing whether a request id was already resolved could apply a
+    // retry twice. A write whose id the store's filter proves new (IDbWriter.MightHoldRequest) is appended all the same:
+    // the WAL makes it durable while the store is down (DESIGN: 503 with the LSN), and an outage refuses no new write.
     private async Task<bool> AnswerKnownRequestsAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
     {
         IReadOnlyDictionary<RequestKey, RequestOutcome> known;
@@ -231,12 +233,22 @@ internal sealed partial class WritePipeline
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.RequestLookupFailed(_logger, ex, batch.Count);
-            foreach (var write in batch)
+            batch.RemoveAll(write =>
             {
+                if (!_db.MightHoldRequest(write.Key))
+                {
+                    return false;
+                }
+
                 Refuse(write, ex);
+                return true;
+            });
+            if (batch.Count == 0)
+            {
+                return false;
             }
 
-            return false;
+            known = new Dictionary<RequestKey, RequestOutcome>();
         }
 
         // A write built as a retry of an id known when it was built, whose first attempt has since left without a trace (it

@@ -26,13 +26,15 @@ internal sealed partial class WritePipeline
             await MakeStoresDurableAsync(cancellationToken);
             CrashPoints.Hit(CrashPoints.EraseBeforeScrub);
             // A TRUNCATE checkpoint cannot finish while a reader uses the WAL file (SQLite waits the busy timeout first).
-            var scrubbed = _db is not IDataKeyStore store || await store.ScrubAsync(cancellationToken);
+            var store = _db as IDataKeyStore;
+            var scrubbed = store is null || await store.ScrubAsync(cancellationToken);
             Log.ErasureCompleted(_logger, SubjectResolver.Of(request.DtoType, request.EntityId), outcome.Lsn.Value, scrubbed);
             if (!scrubbed)
             {
-                // Erased (the keys are gone for good), but a reader still holds the entity store's WAL file, so the page
-                // images of the erased rows are still in it: the caller hears so, and a retry or the next start empties it.
-                return outcome with { Detail = Unscrubbed };
+                // Erased (the keys are gone for good), but the store's files may still hold the erased rows: SQLite while a
+                // reader holds its WAL file (a retry or the next start empties it), MongoDB always (its journal, oplog and
+                // free space are beyond a client's reach). The caller hears which.
+                return outcome with { Detail = store!.UnscrubbedDetail ?? Unscrubbed, Unscrubbed = true };
             }
         }
 
@@ -77,6 +79,7 @@ internal sealed partial class WritePipeline
         Ack = AckLevel.Audited,
     };
 
+    // The default detail of an unscrubbed erasure (IDataKeyStore.UnscrubbedDetail null: the SQLite store).
     internal const string Unscrubbed = "Erased: the subject's keys are destroyed. The entity store's WAL file (nv.db-wal) could not be emptied yet (a reader "
         + "held it), so it still holds page images of the erased rows; retry the erasure (same request id) or restart to empty it.";
 }

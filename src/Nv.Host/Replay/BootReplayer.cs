@@ -44,9 +44,12 @@ internal sealed class BootReplayer
         // Where each store stands is read from the store itself, where it is committed with the data: after a crash or a
         // power loss that is exactly what it holds. The WAL's watermark file only ever lags it.
         var start = await _db.GetResolvedThroughAsync(cancellationToken);
+        // What the database holds past its watermark counts too (MongoDB's outcomes not visible yet, an erasure in
+        // progress): a WAL that ends below it would issue those LSNs again, over outcomes of other records.
+        var held = Lsn.Max(start, await _db.GetHighestLsnHeldAsync(cancellationToken));
         var audited = _audit.HasGap ? Lsn.None : _audit.Audited;
         Log.ReplayStarting(_logger, stats.FirstLsn.Value, stats.LastLsn.Value, start.Value, audited.Value);
-        var highest = Lsn.Max(start, audited);
+        var highest = Lsn.Max(held, audited);
         if (highest > stats.LastLsn && _options.AcceptStoreAheadOfWal && !dryRun)
         {
             // The operator accepted that the WAL records between its end and what the stores hold are gone: LSNs continue
@@ -57,10 +60,10 @@ internal sealed class BootReplayer
         }
         else
         {
-            CheckAgainstWal("database", start, stats);
+            CheckAgainstWal("database", start, held, stats);
             if (!_audit.HasGap)
             {
-                CheckAgainstWal("audit", audited, stats);
+                CheckAgainstWal("audit", audited, audited, stats);
             }
         }
 
@@ -120,19 +123,19 @@ internal sealed class BootReplayer
         return summary;
     }
 
-    // A store may be at most at the WAL's last LSN (never ahead: LSNs are never reused) and at least just before its
-    // first (the records in between must still be in the WAL to be replayed).
+    // A store may hold at most the WAL's last LSN (never more: LSNs are never reused) and must be resolved at least to just
+    // before its first (the records in between must still be in the WAL to be replayed).
     // (An audit store that was deleted or replaced reads as holding nothing, see AuditCoordinator.TrailLost.)
-    private static void CheckAgainstWal(string store, Lsn held, WalStatistics wal)
+    private static void CheckAgainstWal(string store, Lsn resolved, Lsn held, WalStatistics wal)
     {
         if (held > wal.LastLsn)
         {
             throw new StoreWalMismatchException(store, held, wal.FirstLsn, wal.LastLsn, storeAhead: true);
         }
 
-        if (wal.FirstLsn.Value > held.Value + 1)
+        if (wal.FirstLsn.Value > resolved.Value + 1)
         {
-            throw new StoreWalMismatchException(store, held, wal.FirstLsn, wal.LastLsn, storeAhead: false);
+            throw new StoreWalMismatchException(store, resolved, wal.FirstLsn, wal.LastLsn, storeAhead: false);
         }
     }
 

@@ -23,7 +23,8 @@ public sealed class StoreWalMismatchException : NvException
     /// <summary>The store: <c>database</c> or <c>audit</c>.</summary>
     public string Store { get; }
 
-    /// <summary>The highest LSN the store holds (database: resolved through; audit: audited through).</summary>
+    /// <summary>The store's position: when ahead, the highest LSN it holds (database: <c>IDbWriter.GetHighestLsnHeldAsync</c>;
+    /// audit: audited through); when behind, how far it is resolved (database: resolved through).</summary>
     public Lsn StoreLsn { get; }
 
     /// <summary>The first LSN the WAL holds.</summary>

@@ -219,6 +219,27 @@ public sealed class SqliteDbWriterTests : IDisposable
         Assert.NotNull(await writer.GetAsync("Order", "o1", Ct));
     }
 
+    /// <summary>The batch path read a stored resolution without comparing its WAL id: a batch at a re-issued LSN was
+    /// answered with another record's outcome.</summary>
+    [Fact]
+    public async Task A_batch_at_an_lsn_whose_stored_outcome_belongs_to_another_record_is_an_error_not_a_stored_outcome()
+    {
+        await using var writer = Open();
+        await writer.ApplyAsync([Create(5, "o1", """{"a":1}""")], Ct);
+
+        var reused = BatchRecords.Batch(5, BatchRecords.Create(5, 0, "o2", """{"b":2}"""), BatchRecords.Create(5, 1, "o3", "{}")) with { Id = Guid.CreateVersion7() };
+        var error = await Assert.ThrowsAsync<DbWriterException>(() => writer.ApplyAsync([reused], Ct));
+
+        Assert.False(error.IsTransient);
+        Assert.Contains("issued twice", error.Message, StringComparison.Ordinal);
+        Assert.Null(await writer.GetAsync(DefaultType, "o2", Ct));
+
+        // A batch replayed at its own LSN still gets its stored outcome.
+        var batch = BatchRecords.Batch(6, BatchRecords.Create(6, 0, "o4", "{}"));
+        Assert.Equal(ApplyStatus.Applied, (await writer.ApplyAsync([batch], Ct))[0].Status);
+        Assert.Equal(ApplyStatus.AlreadyApplied, (await writer.ApplyAsync([batch], Ct))[0].Status);
+    }
+
     [Fact]
     public async Task The_directory_is_created_and_the_durability_pragmas_are_really_set()
     {

@@ -14,6 +14,21 @@ public sealed class AuditOptionsValidatorTests
         Assert.True(Valid(new AuditOptions()));
     }
 
+    /// <summary>The MongoDB audit store has no archives or retention: a retention set with it was silently ignored.</summary>
+    [Fact]
+    public void A_retention_with_a_mongodb_trail_is_refused_in_one_line_naming_both_settings()
+    {
+        var result = new AuditOptionsValidator().Validate(null, new AuditOptions { MongoUri = "mongodb://h/", Retention = TimeSpan.FromDays(365) });
+
+        Assert.True(result.Failed);
+        var failure = Assert.Single(result.Failures!);
+        Assert.Contains("Nv:Audit:Retention", failure, StringComparison.Ordinal);
+        Assert.Contains("Nv:Audit:MongoUri", failure, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', failure);
+        Assert.True(Valid(new AuditOptions { Retention = TimeSpan.FromDays(365) })); // SQLite: fine
+        Assert.True(Valid(new AuditOptions { MongoUri = "mongodb://h/" }));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("  ")]

@@ -5,6 +5,7 @@ using MongoDB.Driver.Core.Clusters;
 using MongoDB.Driver.Core.Connections;
 using MongoDB.Driver.Core.Servers;
 using Nv.DbWriter.Mongo;
+using Nv.Unit.Tests.Mongo.Fakes;
 
 namespace Nv.Unit.Tests.Mongo;
 
@@ -84,6 +85,75 @@ public sealed class MongoErrorsTests
         Assert.True(MongoErrors.IsDuplicateKey(duplicate));
         Assert.False(MongoErrors.IsTransient(duplicate));
         Assert.False(MongoErrors.IsDuplicateKey(Command(2)));
+    }
+
+    public static TheoryData<int, string> TransientWriteConcernErrors() => new()
+    {
+        { 64, "WriteConcernTimeout" }, { 91, "ShutdownInProgress" }, { 189, "PrimarySteppedDown" }, { 10107, "NotWritablePrimary" },
+        { 11600, "InterruptedAtShutdown" }, { 11602, "InterruptedDueToReplStateChange" }, { 13435, "NotPrimaryNoSecondaryOk" },
+        { 13436, "NotPrimaryOrSecondary" },
+    };
+
+    public static TheoryData<int, string> ConfigurationWriteConcernErrors() => new()
+    {
+        { 79, "UnknownReplWriteConcern" }, { 100, "UnsatisfiableWriteConcern" }, { 2, "BadValue" }, { 9, "FailedToParse" },
+    };
+
+    // The three ways the driver reports a write-concern error: on a single write, on a bulk write, on a command (a commit).
+    private static IEnumerable<Exception> WriteConcernFailures(int code, string name) =>
+    [
+        new MongoWriteException(Connection, null!, FakeErrors.WriteConcernError(code, name), null!),
+        FakeErrors.BulkWriteConcern(code, name, []),
+        new MongoWriteConcernException(Connection, "write concern error", new WriteConcernResult(new BsonDocument
+        {
+            { "ok", 1 }, { "n", 1 }, { "writeConcernError", new BsonDocument { { "code", code }, { "codeName", name }, { "errmsg", "boom" } } },
+        })),
+    ];
+
+    [Theory]
+    [MemberData(nameof(TransientWriteConcernErrors))]
+    public void A_replication_wait_that_ran_out_or_a_primary_that_changed_is_transient(int code, string name)
+    {
+        foreach (var exception in WriteConcernFailures(code, name))
+        {
+            Assert.Equal(code, MongoErrors.WriteConcernCode(exception));
+            Assert.True(MongoErrors.IsTransient(exception), $"{exception.GetType().Name} {code}");
+            Assert.True(MongoErrors.Wrap(exception, "batch apply").IsTransient);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ConfigurationWriteConcernErrors))]
+    public void A_write_concern_the_deployment_cannot_satisfy_is_a_configuration_error_not_a_transient(int code, string name)
+    {
+        foreach (var exception in WriteConcernFailures(code, name))
+        {
+            Assert.False(MongoErrors.IsTransient(exception), $"{exception.GetType().Name} {code}");
+            var wrapped = MongoErrors.Wrap(exception, "batch apply");
+            Assert.False(wrapped.IsTransient);
+            Assert.Equal(code, wrapped.ErrorCode);
+            Assert.Contains("Nv:DbWriter:MongoWriteConcern", wrapped.Message, StringComparison.Ordinal);
+            Assert.Contains(name, wrapped.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_write_concern_error_of_another_code_stays_transient_and_a_configuration_one_wins_over_a_write_error()
+    {
+        Assert.True(MongoErrors.IsTransient(FakeErrors.BulkWriteConcern(12345, "Unknown", [])));
+        var duplicateAndTimeout = new MongoWriteException(Connection, FakeErrors.WriteError(11000, "E11000"), FakeErrors.WriteConcernError(64, "WriteConcernTimeout"), null!);
+        Assert.True(MongoErrors.IsTransient(duplicateAndTimeout)); // the write may not be durable: the retry reads what is stored
+        var networkAndUnsatisfiable = new MongoWriteException(Connection, FakeErrors.WriteError(91, "ShutdownInProgress"),
+            FakeErrors.WriteConcernError(100, "UnsatisfiableWriteConcern"), null!);
+        Assert.False(MongoErrors.IsTransient(networkAndUnsatisfiable));
+    }
+
+    [Fact]
+    public void A_cursor_the_server_no_longer_knows_is_transient()
+    {
+        var killed = new MongoCursorNotFoundException(Connection, 42, new BsonDocument("find", "x"));
+        Assert.True(MongoErrors.IsTransient(killed));
+        Assert.True(MongoErrors.Wrap(killed, "read").IsTransient);
     }
 
     [Fact]

@@ -12,6 +12,7 @@ internal sealed class InMemoryWal : IWriteAheadLog
     private Lsn _applied;
     private Lsn _audited;
     private int _recordsRead;
+    private long _skipped; // LSNs jumped over by ContinueAfterAsync
 
     /// <summary>When set, the next flush throws this and faults the log.</summary>
     public Exception? FailNextFlush { get; set; }
@@ -23,7 +24,7 @@ internal sealed class InMemoryWal : IWriteAheadLog
 
     public WalRecoveryReport Recovery { get; } = new() { RecordCount = 0, FirstLsn = Lsn.None, LastLsn = Lsn.None };
 
-    public Lsn LastLsn { get { lock (_gate) { return new Lsn(_records.Count); } } }
+    public Lsn LastLsn { get { lock (_gate) { return new Lsn(_records.Count + _skipped); } } }
 
     public Lsn DurableLsn { get { lock (_gate) { return _durable; } } }
 
@@ -47,7 +48,7 @@ internal sealed class InMemoryWal : IWriteAheadLog
                 throw bug;
             }
 
-            var stored = record with { Lsn = new Lsn(_records.Count + 1) };
+            var stored = record with { Lsn = new Lsn(_records.Count + _skipped + 1) };
             _records.Add(stored);
             return ValueTask.FromResult(stored);
         }
@@ -69,9 +70,15 @@ internal sealed class InMemoryWal : IWriteAheadLog
         }
     }
 
-    /// <summary>Not modelled: the fake never loses data, so it never has to continue above LSNs it did not hold.</summary>
-    public ValueTask ContinueAfterAsync(Lsn highestSeen, CancellationToken cancellationToken = default) =>
-        highestSeen <= LastLsn ? ValueTask.CompletedTask : throw new NotSupportedException("InMemoryWal cannot skip LSNs.");
+    /// <summary>The next record gets an LSN above <paramref name="highestSeen"/> (the jump is not persisted: nothing is).</summary>
+    public ValueTask ContinueAfterAsync(Lsn highestSeen, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            _skipped += Math.Max(0, highestSeen.Value - (_records.Count + _skipped));
+            return ValueTask.CompletedTask;
+        }
+    }
 
     public async IAsyncEnumerable<WalRecord> ReadAsync(Lsn from, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

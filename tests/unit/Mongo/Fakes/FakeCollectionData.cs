@@ -11,6 +11,16 @@ internal sealed class FakeCollectionData
 
     public List<string> IndexNames { get; } = [];
 
+    /// <summary>A deep copy (documents cloned), as a transaction's snapshot keeps it.</summary>
+    public FakeCollectionData Copy()
+    {
+        var copy = new FakeCollectionData();
+        copy.Documents.AddRange(Documents.Select(FakeMongoServer.Clone));
+        copy.UniqueIndexes.AddRange(UniqueIndexes);
+        copy.IndexNames.AddRange(IndexNames);
+        return copy;
+    }
+
     public int IndexOf(BsonValue id) => Documents.FindIndex(d => d["_id"].Equals(id));
 
     /// <summary>Inserts or replaces by _id (no checks).</summary>

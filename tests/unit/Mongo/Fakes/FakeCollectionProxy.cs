@@ -7,8 +7,8 @@ using MongoDB.Driver;
 namespace Nv.Unit.Tests.Mongo.Fakes;
 
 /// <summary>The driver's <see cref="IMongoCollection{TDocument}"/> of BSON documents over a <see cref="FakeMongoServer"/>:
-/// find (filter, sort, limit, projection), insertMany, bulkWrite (updateOne with upsert), updateOne, replaceOne,
-/// deleteOne, deleteMany and index creation.</summary>
+/// find (filter, sort, limit, projection), distinct (of strings), insertOne, insertMany, bulkWrite (updateOne with upsert), updateOne, replaceOne,
+/// deleteOne, deleteMany and index creation; each also inside a <see cref="FakeSession"/>'s transaction.</summary>
 public class FakeCollectionProxy : DispatchProxy
 {
     private const int MaxBsonObjectSize = 16 * 1024 * 1024;
@@ -40,7 +40,8 @@ public class FakeCollectionProxy : DispatchProxy
         args ??= [];
         if (args.Length > 0 && args[0] is IClientSessionHandle)
         {
-            throw new NotSupportedException("The fake collection has no sessions.");
+            // Inside a transaction of a FakeSession: the same operation, undone by its abort (see FakeSession).
+            args = args[1..];
         }
 
         return targetMethod.Name switch
@@ -55,7 +56,10 @@ public class FakeCollectionProxy : DispatchProxy
             "WithReadConcern" => With(s => s.ReadConcern = (ReadConcern)args[0]!),
             "FindAsync" when targetMethod.GetGenericArguments()[0] == typeof(BsonDocument) =>
                 Async<IAsyncCursor<BsonDocument>>(() => new FakeCursor<BsonDocument>(Find((FilterDefinition<BsonDocument>)args[0]!, (FindOptions<BsonDocument, BsonDocument>?)args[1]))),
+            "DistinctAsync" when targetMethod.GetGenericArguments()[0] == typeof(string) =>
+                Async<IAsyncCursor<string>>(() => new FakeCursor<string>(Distinct((FieldDefinition<BsonDocument, string>)args[0]!, (FilterDefinition<BsonDocument>)args[1]!))),
             "InsertManyAsync" => Async(() => InsertMany((IEnumerable<BsonDocument>)args[0]!)),
+            "InsertOneAsync" when args[0] is BsonDocument document => Async(() => InsertOne(document)),
             "BulkWriteAsync" => Async<BulkWriteResult<BsonDocument>>(() => BulkWrite((IEnumerable<WriteModel<BsonDocument>>)args[0]!)),
             "UpdateOneAsync" when args[1] is UpdateDefinition<BsonDocument> update =>
                 Async<UpdateResult>(() => UpdateOne((FilterDefinition<BsonDocument>)args[0]!, update, (args[2] as UpdateOptions)?.IsUpsert == true)),
@@ -111,6 +115,16 @@ public class FakeCollectionProxy : DispatchProxy
         return [.. found.Select(d => BsonQuery.Project(FakeMongoServer.Clone(d), projection))];
     }
 
+    /// <summary>The distinct string values of a field among the matching documents (others are skipped), in order of first appearance.</summary>
+    private List<string> Distinct(FieldDefinition<BsonDocument, string> field, FilterDefinition<BsonDocument> filter)
+    {
+        _server.Run(Op("distinct"));
+        var name = field.Render(Args).FieldName;
+        var rendered = Render(filter);
+        return [.. Data.Documents.Where(d => BsonQuery.Matches(d, rendered)).Select(d => BsonQuery.Get(d, name)).OfType<BsonString>()
+            .Select(v => v.Value).Distinct(StringComparer.Ordinal)];
+    }
+
     private InsertManyResultStub InsertMany(IEnumerable<BsonDocument> documents)
     {
         var list = documents.ToList();
@@ -131,6 +145,28 @@ public class FakeCollectionProxy : DispatchProxy
             {
                 throw FakeErrors.Bulk(i, error.Code, error.Message, list.Skip(i + 1).Select(d => new InsertOneModel<BsonDocument>(d)), list.Count);
             }
+        }
+
+        _server.Ran(Op("insert"));
+        return new InsertManyResultStub();
+    }
+
+    private InsertManyResultStub InsertOne(BsonDocument document)
+    {
+        _server.Run(Op("insert"));
+        try
+        {
+            var copy = FakeMongoServer.Clone(document);
+            if (!copy.Contains("_id"))
+            {
+                copy.InsertAt(0, new BsonElement("_id", ObjectId.GenerateNewId()));
+            }
+
+            Store(copy, insert: true);
+        }
+        catch (FakeWriteError error)
+        {
+            throw FakeErrors.Write(error.Code, error.Message);
         }
 
         _server.Ran(Op("insert"));

@@ -35,11 +35,16 @@ public static class FakeErrors
     public static MongoConnectionException ConnectionLost() => new(Connection, "connection reset by peer (fake)");
 
     /// <summary>A replication wait that ran out of wtimeout (code 64), on an ordered bulk write.</summary>
-    public static MongoBulkWriteException<BsonDocument> WriteConcernTimeout(IEnumerable<WriteModel<BsonDocument>> requests)
-    {
-        var wce = (WriteConcernError)Activator.CreateInstance(typeof(WriteConcernError), BindingFlags.NonPublic | BindingFlags.Instance, null,
-            [64, "WriteConcernTimeout", "waiting for replication timed out", new BsonDocument("wtimeout", true), new List<string>()], null)!;
-        return new MongoBulkWriteException<BsonDocument>(Connection, new BulkWriteResult<BsonDocument>.Acknowledged(0, 0, 0, 0, 0, [], []),
-            [], wce, requests);
-    }
+    public static MongoBulkWriteException<BsonDocument> WriteConcernTimeout(IEnumerable<WriteModel<BsonDocument>> requests) =>
+        BulkWriteConcern(64, "WriteConcernTimeout", requests);
+
+    /// <summary>A write-concern error of <paramref name="code"/> (no write error: the write reached the primary), as the
+    /// server reports it on a write.</summary>
+    public static WriteConcernError WriteConcernError(int code, string codeName) =>
+        (WriteConcernError)Activator.CreateInstance(typeof(WriteConcernError), BindingFlags.NonPublic | BindingFlags.Instance, null,
+            [code, codeName, "write concern error (fake)", new BsonDocument(), new List<string>()], null)!;
+
+    /// <summary>An ordered bulk write that failed only its write concern.</summary>
+    public static MongoBulkWriteException<BsonDocument> BulkWriteConcern(int code, string codeName, IEnumerable<WriteModel<BsonDocument>> requests) =>
+        new(Connection, new BulkWriteResult<BsonDocument>.Acknowledged(0, 0, 0, 0, 0, [], []), [], WriteConcernError(code, codeName), requests);
 }

@@ -33,7 +33,7 @@ public class FakeMongoDatabase : DispatchProxy
             case "get_Settings":
                 return _settings;
             case "get_Client":
-                return null;
+                return FakeMongoClient.Create(_server);
             case "WithReadPreference":
                 return With(s => s.ReadPreference = (ReadPreference)args[0]!);
             case "WithWriteConcern":

@@ -81,6 +81,20 @@ public sealed class FakeMongoServer
         }
     }
 
+    /// <summary>Every collection as it is now (a transaction's start, see <see cref="FakeSession"/>).</summary>
+    internal object Snapshot() => _databases.ToDictionary(d => d.Key, d => d.Value.ToDictionary(c => c.Key, c => c.Value.Copy(), StringComparer.Ordinal),
+        StringComparer.Ordinal);
+
+    /// <summary>Puts every collection back as <see cref="Snapshot"/> saw it (a transaction's abort).</summary>
+    internal void Restore(object snapshot)
+    {
+        _databases.Clear();
+        foreach (var (name, collections) in (Dictionary<string, Dictionary<string, FakeCollectionData>>)snapshot)
+        {
+            _databases[name] = collections;
+        }
+    }
+
     /// <summary>A deep copy made by serializing to BSON bytes and back, as a server round trip does.</summary>
     internal static BsonDocument Clone(BsonDocument document) => BsonSerializer.Deserialize<BsonDocument>(document.ToBson());
 }
