@@ -76,8 +76,9 @@ public sealed class AuditOptions
     /// <summary>Entries deleted per transaction when pruning (each chunk moves the chain's pruned marker with it).</summary>
     public int PruneBatchSize { get; set; } = 10_000;
 
-    /// <summary>Open the embedded SQLite store only to read it (the CLI's <c>nv audit prove</c>): no schema creation or
-    /// migration (a store of an older schema version is refused), no signing key generated, no background SQLite or
-    /// Merkle checkpoints; anything that would write fails. Not for a host, which appends. MongoDB ignores it.</summary>
+    /// <summary>Open the embedded SQLite store only to read it (the CLI's <c>nv audit verify</c>, <c>query</c>, <c>history</c>
+    /// and <c>prove</c>): no schema creation or migration (a store of an older schema version is refused), no signing key
+    /// generated, no background SQLite or Merkle checkpoints; anything that would write fails. Not for a host, which
+    /// appends. MongoDB ignores it.</summary>
     public bool ReadOnly { get; set; }
 }

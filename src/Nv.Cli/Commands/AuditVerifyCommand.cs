@@ -48,7 +48,8 @@ internal static class AuditVerifyCommand
                 FromCheckpoint = fromCheckpoint is null ? null : SignedCheckpoint.ReadFromFile(fromCheckpoint),
                 PublicKeyPem = publicKey is null ? null : await File.ReadAllTextAsync(publicKey, cancellationToken),
             };
-            var host = NvHostFactory.CreateHost([]);
+            // Only reads: no schema write, no signing key generated, no checkpoint signed (README, CLI).
+            var host = NvHostFactory.CreateHost([], AuditStore.ReadOnly);
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             Console.Error.WriteLine("audit verify: checking the hash chains, Merkle roots and checkpoints...");
