@@ -45,7 +45,8 @@ internal static class AuditSigningKey
 
         if (options.ReadOnly)
         {
-            throw new FileNotFoundException($"The audit signing key {path} does not exist, and a read-only opening generates none.", path);
+            // Read-only openings never get here (they take ResolvePublicKeyPem): a guard, not a path.
+            throw new InvalidOperationException($"A read-only opening of the audit store generates no signing key ({path}).");
         }
 
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -56,6 +57,50 @@ internal static class AuditSigningKey
         Write(publicPath, generated.PublicKeyPem, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
         Log.SigningKeyGenerated(logger, path, publicPath, generated.KeyId);
         return generated;
+    }
+
+    /// <summary>The public half of the key <see cref="Resolve"/> would sign with, for a read-only opening, which signs nothing:
+    /// <c>NV_AUDIT_SIGNING_KEY</c>, else <see cref="AuditOptions.SigningKeyPath"/>, else the key in the data directory
+    /// (<c>audit-signing-key.pem</c> when this process may read it, else <c>audit-signing-key.pub.pem</c>); null when none is
+    /// there (a host that signs with a key this process was not given). Never generates or writes anything.</summary>
+    /// <remarks>A configured key file this process may not read (the host's, mode 0600) counts as not given.</remarks>
+    public static string? ResolvePublicKeyPem(AuditOptions options)
+    {
+        var pem = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(pem))
+        {
+            using var signer = CheckpointSigner.FromPem(pem);
+            return signer.PublicKeyPem;
+        }
+
+        if (options.SigningKeyPath is { } configured)
+        {
+            return PublicHalfOf(configured, required: true);
+        }
+
+        var directory = Path.GetFullPath(options.DataDirectory);
+        return PublicHalfOf(Path.Combine(directory, GeneratedFileName), required: false)
+            ?? (File.Exists(Path.Combine(directory, GeneratedPublicFileName))
+                ? CheckpointKeys.ReadPemFile(Path.Combine(directory, GeneratedPublicFileName), "public key")
+                : null);
+    }
+
+    private static string? PublicHalfOf(string privateKeyPath, bool required)
+    {
+        if (!required && !File.Exists(privateKeyPath))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var signer = CheckpointSigner.FromPemFile(privateKeyPath);
+            return signer.PublicKeyPem;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     // Checked fsync through DurableFile: FileStream.Flush with flushToDisk ignores fsync errors on Linux (.NET 10).

@@ -96,7 +96,17 @@ internal sealed partial class SqliteAuditSink
             }
 
             sql = new Statements(writer);
-            signer = AuditSigningKey.Resolve(_options, _logger);
+            // A read-only opening signs nothing, so it needs no private key and never generates one: the public half of the
+            // host's key, when this process is given or finds it, is all its verification uses.
+            if (_options.ReadOnly)
+            {
+                _publicKeyPem = AuditSigningKey.ResolvePublicKeyPem(_options);
+            }
+            else
+            {
+                signer = AuditSigningKey.Resolve(_options, _logger);
+            }
+
             _writer = writer;
             _sql = sql;
             _auditedThrough = ReadAuditedThrough(sql);
