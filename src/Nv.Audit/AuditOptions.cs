@@ -43,7 +43,8 @@ public sealed class AuditOptions
     /// <summary>PEM file with the ECDSA P-256 private key that signs Merkle checkpoints. The environment variable
     /// <c>NV_AUDIT_SIGNING_KEY</c> (PEM text) takes precedence. With neither, a key is generated on first start into
     /// <c>audit-signing-key.pem</c> in <see cref="DataDirectory"/> (mode 0600, public key next to it), so checkpoints
-    /// always exist; see docs/audit-merkle.md.</summary>
+    /// always exist; see docs/audit-merkle.md. Only a host generates one (not <see cref="ReadOnly"/> or
+    /// <see cref="SignWithHostKeyOnly"/> openings, as the CLI's are).</summary>
     public string? SigningKeyPath { get; set; }
 
     /// <summary>PEM file with the public keys of earlier signing keys, one block each (<c>Nv:Audit:PreviousPublicKeysPath</c>).
@@ -81,4 +82,12 @@ public sealed class AuditOptions
     /// generated, no background SQLite or Merkle checkpoints; anything that would write fails. Not for a host, which
     /// appends. MongoDB ignores it.</summary>
     public bool ReadOnly { get; set; }
+
+    /// <summary>Sign only with the key the host signs with (the CLI's <c>nv audit checkpoint</c>, <c>archive</c> and
+    /// <c>prune</c>, which write to a store a host owns): no key is generated, so without <c>NV_AUDIT_SIGNING_KEY</c>,
+    /// <see cref="SigningKeyPath"/> or the key file already in <see cref="DataDirectory"/> the store refuses to open
+    /// (<see cref="AuditSigningKeyException"/>) before it writes anything; and a key other than the host's (the signing key id
+    /// the host recorded at its last start, else the key of the store's newest checkpoint) is refused the same way. Not for
+    /// a host, which may generate its key and change it.</summary>
+    public bool SignWithHostKeyOnly { get; set; }
 }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Logging;
 namespace Nv.Audit.Merkle;
 
 /// <summary>Finds the checkpoint signing key: <c>NV_AUDIT_SIGNING_KEY</c> (PEM text), else <see cref="AuditOptions.SigningKeyPath"/>,
-/// else a key generated on first start into the data directory.</summary>
+/// else a key generated on first start into the data directory (by a host only: see <see cref="AuditOptions.SignWithHostKeyOnly"/>).</summary>
 /// <remarks>The generated private key file is created with mode 0600 (owner read/write) before any byte is written, and
 /// its public key is written next to it (<c>audit-signing-key.pub.pem</c>) for auditors. Both are flushed to disk.</remarks>
 internal static class AuditSigningKey
@@ -49,6 +49,11 @@ internal static class AuditSigningKey
             throw new InvalidOperationException($"A read-only opening of the audit store generates no signing key ({path}).");
         }
 
+        if (options.SignWithHostKeyOnly)
+        {
+            throw Missing(path);
+        }
+
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var privatePem = key.ExportPkcs8PrivateKeyPem();
         Write(path, privatePem, UnixFileMode.UserRead | UnixFileMode.UserWrite);
@@ -58,6 +63,12 @@ internal static class AuditSigningKey
         Log.SigningKeyGenerated(logger, path, publicPath, generated.KeyId);
         return generated;
     }
+
+    /// <summary>No key to sign with, and this process may not generate one (<see cref="AuditOptions.SignWithHostKeyOnly"/>).</summary>
+    public static AuditSigningKeyException Missing(string generatedPath) => new(
+        $"no audit signing key: {EnvironmentVariable} is not set, Nv:Audit:SigningKeyPath is not configured and {generatedPath} does "
+        + $"not exist; set {EnvironmentVariable} or Nv:Audit:SigningKeyPath, as the host does (only the host generates a key: "
+        + "a checkpoint signed with a key of this process's own would never verify with the host's)");
 
     /// <summary>The public half of the key <see cref="Resolve"/> would sign with, for a read-only opening, which signs nothing:
     /// <c>NV_AUDIT_SIGNING_KEY</c>, else <see cref="AuditOptions.SigningKeyPath"/>, else the key in the data directory

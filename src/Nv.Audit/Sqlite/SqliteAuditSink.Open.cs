@@ -7,7 +7,7 @@ using Nv.Shared.Sqlite;
 
 namespace Nv.Audit.Sqlite;
 
-/// <summary>Opening: pragmas, schema creation and migration (versions 1 to 3 → 4), prepared statements, the signing key.</summary>
+/// <summary>Opening: the signing key, pragmas, schema creation and migration (versions 1 to 3 → 4), prepared statements.</summary>
 internal sealed partial class SqliteAuditSink
 {
     private void InitializeCore()
@@ -26,12 +26,29 @@ internal sealed partial class SqliteAuditSink
             return;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        var writer = new SqliteConnection(_writeConnectionString);
-        Statements? sql = null;
+        // The key first: a process that may not sign with what it has (SignWithHostKeyOnly) is refused before it creates or
+        // writes anything. A read-only opening signs nothing, so it needs no private key and never generates one: the
+        // public half of the host's key, when this process is given or finds it, is all its verification uses.
         CheckpointSigner? signer = null;
+        SqliteConnection? writer = null;
+        Statements? sql = null;
         try
         {
+            if (_options.ReadOnly)
+            {
+                _publicKeyPem = AuditSigningKey.ResolvePublicKeyPem(_options);
+            }
+            else
+            {
+                signer = AuditSigningKey.Resolve(_options, _logger);
+                if (_options.SignWithHostKeyOnly)
+                {
+                    RequireHostKey(signer);
+                }
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+            writer = new SqliteConnection(_writeConnectionString);
             writer.Open();
             Execute(writer, "PRAGMA journal_mode=WAL;");
             // NORMAL: an append survives a process crash, not a power loss; Nv's WAL is the durability source, so entries
@@ -96,17 +113,6 @@ internal sealed partial class SqliteAuditSink
             }
 
             sql = new Statements(writer);
-            // A read-only opening signs nothing, so it needs no private key and never generates one: the public half of the
-            // host's key, when this process is given or finds it, is all its verification uses.
-            if (_options.ReadOnly)
-            {
-                _publicKeyPem = AuditSigningKey.ResolvePublicKeyPem(_options);
-            }
-            else
-            {
-                signer = AuditSigningKey.Resolve(_options, _logger);
-            }
-
             _writer = writer;
             _sql = sql;
             _auditedThrough = ReadAuditedThrough(sql);
@@ -126,7 +132,7 @@ internal sealed partial class SqliteAuditSink
         {
             sql?.Dispose();
             signer?.Dispose();
-            writer.Dispose();
+            writer?.Dispose();
             throw;
         }
     }

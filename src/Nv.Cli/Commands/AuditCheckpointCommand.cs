@@ -21,7 +21,7 @@ internal static class AuditCheckpointCommand
     {
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            var host = NvHostFactory.CreateHost([], AuditStore.HostKeyOnly); // signs only with the host's key
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             var proofs = host.Services.GetRequiredService<IAuditProofs>();

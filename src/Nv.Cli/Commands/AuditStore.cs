@@ -32,6 +32,11 @@ internal sealed class AuditStore : IAsyncDisposable
     /// <summary>Registers the audit store read-only: for <see cref="NvHostFactory.CreateHost"/> in the commands that only read.</summary>
     public static void ReadOnly(IServiceCollection services) => services.Configure<AuditOptions>(static o => o.ReadOnly = true);
 
+    /// <summary>Registers the audit store for a command that writes to it and may sign checkpoints (checkpoint, archive,
+    /// prune): only with the host's key, never a key generated here (<see cref="AuditOptions.SignWithHostKeyOnly"/>), so a
+    /// shell without the host's NV_AUDIT_SIGNING_KEY is refused (exit 2) instead of signing under a key of its own.</summary>
+    public static void HostKeyOnly(IServiceCollection services) => services.Configure<AuditOptions>(static o => o.SignWithHostKeyOnly = true);
+
     public static async Task<AuditStore> OpenAsync(CancellationToken cancellationToken, bool withKeys = false)
     {
         var host = NvHostFactory.CreateHost([], ReadOnly);
