@@ -77,17 +77,19 @@ public sealed class AuditOptions
     /// <summary>Entries deleted per transaction when pruning (each chunk moves the chain's pruned marker with it).</summary>
     public int PruneBatchSize { get; set; } = 10_000;
 
-    /// <summary>Open the embedded SQLite store only to read it (the CLI's <c>nv audit verify</c>, <c>query</c>, <c>history</c>
-    /// and <c>prove</c>): no schema creation or migration (a store of an older schema version is refused), no signing key
-    /// generated, no background SQLite or Merkle checkpoints; anything that would write fails. Not for a host, which
-    /// appends. MongoDB ignores it.</summary>
+    /// <summary>Open the store only to read it (the CLI's <c>nv audit verify</c>, <c>query</c>, <c>history</c> and
+    /// <c>prove</c>): no schema creation or migration (a SQLite store of an older schema version is refused), no signing key
+    /// generated or listed, no checkpoint signed (a proof no stored checkpoint covers is against the current tree, unsigned),
+    /// no background SQLite or Merkle checkpoints, and on MongoDB no index created and no Merkle leaf stored (they are
+    /// computed in memory); anything that would write fails. Not for a host, which appends.</summary>
     public bool ReadOnly { get; set; }
 
     /// <summary>Sign only with the key the host signs with (the CLI's <c>nv audit checkpoint</c>, <c>archive</c> and
     /// <c>prune</c>, which write to a store a host owns): no key is generated, so without <c>NV_AUDIT_SIGNING_KEY</c>,
     /// <see cref="SigningKeyPath"/> or the key file already in <see cref="DataDirectory"/> the store refuses to open
     /// (<see cref="AuditSigningKeyException"/>) before it writes anything; and a key other than the host's (the signing key id
-    /// the host recorded at its last start, else the key of the store's newest checkpoint) is refused the same way. Not for
-    /// a host, which may generate its key and change it.</summary>
+    /// the host recorded at its last start, else the key of the store's newest checkpoint; on MongoDB, a key the trail does
+    /// not list in <c>audit_signing_keys</c>) is refused the same way. Not for a host, which may generate its key and change
+    /// it.</summary>
     public bool SignWithHostKeyOnly { get; set; }
 }

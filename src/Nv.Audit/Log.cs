@@ -48,6 +48,10 @@ internal static partial class Log
         }
     }
 
+    [LoggerMessage(EventId = 3018, Level = LogLevel.Warning,
+        Message = "MongoDB audit trail: this process signs no checkpoint: {Reason}. Entries are appended as usual; proofs use the checkpoints other processes sign")]
+    public static partial void MongoSigningRefused(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Audit store {Path} closed")]
     public static partial void StoreClosed(ILogger logger, string path);
 

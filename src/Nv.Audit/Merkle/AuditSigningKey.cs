@@ -18,7 +18,12 @@ internal static class AuditSigningKey
     /// <summary>File name of the generated key's public half.</summary>
     public const string GeneratedPublicFileName = "audit-signing-key.pub.pem";
 
-    public static CheckpointSigner Resolve(AuditOptions options, ILogger logger)
+    public static CheckpointSigner Resolve(AuditOptions options, ILogger logger) =>
+        ResolveGiven(options, logger) ?? ResolveInDataDirectory(options, logger) ?? Generate(options, logger);
+
+    /// <summary>The key this process was given explicitly: <c>NV_AUDIT_SIGNING_KEY</c>, else
+    /// <see cref="AuditOptions.SigningKeyPath"/>; null when neither is set.</summary>
+    public static CheckpointSigner? ResolveGiven(AuditOptions options, ILogger logger)
     {
         var pem = Environment.GetEnvironmentVariable(EnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(pem))
@@ -35,14 +40,28 @@ internal static class AuditSigningKey
             return signer;
         }
 
-        var path = Path.GetFullPath(Path.Combine(options.DataDirectory, GeneratedFileName));
-        if (File.Exists(path))
+        return null;
+    }
+
+    /// <summary>The key generated earlier into the data directory (<c>audit-signing-key.pem</c>), or null.</summary>
+    public static CheckpointSigner? ResolveInDataDirectory(AuditOptions options, ILogger logger)
+    {
+        var path = GeneratedPath(options);
+        if (!File.Exists(path))
         {
-            var signer = CheckpointSigner.FromPemFile(path);
-            Log.SigningKeyLoaded(logger, path, signer.KeyId);
-            return signer;
+            return null;
         }
 
+        var signer = CheckpointSigner.FromPemFile(path);
+        Log.SigningKeyLoaded(logger, path, signer.KeyId);
+        return signer;
+    }
+
+    /// <summary>Generates a key into the data directory (a host's first start without a configured key).</summary>
+    /// <exception cref="AuditSigningKeyException">This process may not generate one (<see cref="AuditOptions.SignWithHostKeyOnly"/>).</exception>
+    public static CheckpointSigner Generate(AuditOptions options, ILogger logger)
+    {
+        var path = GeneratedPath(options);
         if (options.ReadOnly)
         {
             // Read-only openings never get here (they take ResolvePublicKeyPem): a guard, not a path.
@@ -64,6 +83,23 @@ internal static class AuditSigningKey
         return generated;
     }
 
+    /// <summary>Where a generated key is (or would be) kept.</summary>
+    public static string GeneratedPath(AuditOptions options) => Path.GetFullPath(Path.Combine(options.DataDirectory, GeneratedFileName));
+
+    /// <summary>The public half of the key this process was given explicitly (<see cref="ResolveGiven"/>), or null; a
+    /// configured key file it may not read counts as not given.</summary>
+    public static string? GivenPublicKeyPem(AuditOptions options)
+    {
+        var pem = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(pem))
+        {
+            using var signer = CheckpointSigner.FromPem(pem);
+            return signer.PublicKeyPem;
+        }
+
+        return options.SigningKeyPath is { } configured ? PublicHalfOf(configured, required: true) : null;
+    }
+
     /// <summary>No key to sign with, and this process may not generate one (<see cref="AuditOptions.SignWithHostKeyOnly"/>).</summary>
     public static AuditSigningKeyException Missing(string generatedPath) => new(
         $"no audit signing key: {EnvironmentVariable} is not set, Nv:Audit:SigningKeyPath is not configured and {generatedPath} does "
@@ -77,16 +113,9 @@ internal static class AuditSigningKey
     /// <remarks>A configured key file this process may not read (the host's, mode 0600) counts as not given.</remarks>
     public static string? ResolvePublicKeyPem(AuditOptions options)
     {
-        var pem = Environment.GetEnvironmentVariable(EnvironmentVariable);
-        if (!string.IsNullOrWhiteSpace(pem))
+        if (options.SigningKeyPath is not null || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(EnvironmentVariable)))
         {
-            using var signer = CheckpointSigner.FromPem(pem);
-            return signer.PublicKeyPem;
-        }
-
-        if (options.SigningKeyPath is { } configured)
-        {
-            return PublicHalfOf(configured, required: true);
+            return GivenPublicKeyPem(options);
         }
 
         var directory = Path.GetFullPath(options.DataDirectory);

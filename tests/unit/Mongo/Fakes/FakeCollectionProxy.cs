@@ -7,7 +7,7 @@ using MongoDB.Driver;
 namespace Nv.Unit.Tests.Mongo.Fakes;
 
 /// <summary>The driver's <see cref="IMongoCollection{TDocument}"/> of BSON documents over a <see cref="FakeMongoServer"/>:
-/// find (filter, sort, limit, projection), insertMany, bulkWrite (updateOne with upsert), updateOne, replaceOne,
+/// find (filter, sort, limit, projection), distinct (of a string field), insertOne, insertMany, bulkWrite (updateOne with upsert), updateOne, replaceOne,
 /// deleteOne, deleteMany and index creation.</summary>
 public class FakeCollectionProxy : DispatchProxy
 {
@@ -56,6 +56,9 @@ public class FakeCollectionProxy : DispatchProxy
             "FindAsync" when targetMethod.GetGenericArguments()[0] == typeof(BsonDocument) =>
                 Async<IAsyncCursor<BsonDocument>>(() => new FakeCursor<BsonDocument>(Find((FilterDefinition<BsonDocument>)args[0]!, (FindOptions<BsonDocument, BsonDocument>?)args[1]))),
             "InsertManyAsync" => Async(() => InsertMany((IEnumerable<BsonDocument>)args[0]!)),
+            "InsertOneAsync" => Async(() => InsertOne((BsonDocument)args[0]!)),
+            "DistinctAsync" when targetMethod.GetGenericArguments()[0] == typeof(string) =>
+                Async<IAsyncCursor<string>>(() => new FakeCursor<string>(Distinct((FieldDefinition<BsonDocument, string>)args[0]!, (FilterDefinition<BsonDocument>)args[1]!))),
             "BulkWriteAsync" => Async<BulkWriteResult<BsonDocument>>(() => BulkWrite((IEnumerable<WriteModel<BsonDocument>>)args[0]!)),
             "UpdateOneAsync" when args[1] is UpdateDefinition<BsonDocument> update =>
                 Async<UpdateResult>(() => UpdateOne((FilterDefinition<BsonDocument>)args[0]!, update, (args[2] as UpdateOptions)?.IsUpsert == true)),
@@ -135,6 +138,33 @@ public class FakeCollectionProxy : DispatchProxy
 
         _server.Ran(Op("insert"));
         return new InsertManyResultStub();
+    }
+
+    // A single insert's error is a MongoWriteException (the driver's answer for insertOne), not a bulk one.
+    private InsertManyResultStub InsertOne(BsonDocument document)
+    {
+        _server.Run(Op("insert"));
+        try
+        {
+            Store(FakeMongoServer.Clone(document), insert: true);
+        }
+        catch (FakeWriteError error)
+        {
+            throw FakeErrors.Write(error.Code, error.Message);
+        }
+
+        _server.Ran(Op("insert"));
+        return new InsertManyResultStub();
+    }
+
+    // The distinct string values of a top-level field among the matching documents, in first-seen order.
+    private List<string> Distinct(FieldDefinition<BsonDocument, string> field, FilterDefinition<BsonDocument> filter)
+    {
+        _server.Run(Op("distinct"));
+        var name = field.Render(Args).FieldName;
+        var rendered = Render(filter);
+        return [.. Data.Documents.Where(d => BsonQuery.Matches(d, rendered)).Select(d => BsonQuery.Get(d, name)).OfType<BsonString>()
+            .Select(v => v.Value).Distinct(StringComparer.Ordinal)];
     }
 
     private BulkWriteResult<BsonDocument> BulkWrite(IEnumerable<WriteModel<BsonDocument>> requests)
