@@ -43,7 +43,8 @@ public sealed class AuditOptions
     /// <summary>PEM file with the ECDSA P-256 private key that signs Merkle checkpoints. The environment variable
     /// <c>NV_AUDIT_SIGNING_KEY</c> (PEM text) takes precedence. With neither, a key is generated on first start into
     /// <c>audit-signing-key.pem</c> in <see cref="DataDirectory"/> (mode 0600, public key next to it), so checkpoints
-    /// always exist; see docs/audit-merkle.md.</summary>
+    /// always exist; see docs/audit-merkle.md. Only a host generates one (not <see cref="ReadOnly"/> or
+    /// <see cref="SignWithHostKeyOnly"/> openings, as the CLI's are).</summary>
     public string? SigningKeyPath { get; set; }
 
     /// <summary>PEM file with the public keys of earlier signing keys, one block each (<c>Nv:Audit:PreviousPublicKeysPath</c>).
@@ -76,9 +77,20 @@ public sealed class AuditOptions
     /// <summary>Entries deleted per transaction when pruning (each chunk moves the chain's pruned marker with it).</summary>
     public int PruneBatchSize { get; set; } = 10_000;
 
-    /// <summary>Open an existing embedded SQLite store only to read it (the CLI's read commands: <c>nv audit prove</c>,
-    /// <c>nv replay --dry-run</c>): no schema creation or migration (a missing store, or one of an older schema version, is
-    /// refused), no signing key generated, no background SQLite or Merkle checkpoints; proofs, verification and queries
-    /// work, anything that would write fails. Not for a host, which appends. MongoDB ignores it.</summary>
+    /// <summary>Open an existing store only to read it (the CLI's <c>nv audit verify</c>, <c>query</c>, <c>history</c>,
+    /// <c>prove</c> and <c>nv replay --dry-run</c>): no schema creation or migration (a missing SQLite store, or one of an
+    /// older schema version, is refused), no signing key generated or listed, no checkpoint signed (a proof no stored
+    /// checkpoint covers is against the current tree, unsigned), no background SQLite or Merkle checkpoints, and on MongoDB
+    /// no index created and no Merkle leaf stored (they are computed in memory); anything that would write fails. Not for a
+    /// host, which appends.</summary>
     public bool ReadOnly { get; set; }
+
+    /// <summary>Sign only with the key the host signs with (the CLI's <c>nv audit checkpoint</c>, <c>archive</c> and
+    /// <c>prune</c>, which write to a store a host owns): no key is generated, so without <c>NV_AUDIT_SIGNING_KEY</c>,
+    /// <see cref="SigningKeyPath"/> or the key file already in <see cref="DataDirectory"/> the store refuses to open
+    /// (<see cref="AuditSigningKeyException"/>) before it writes anything; and a key other than the host's (the signing key id
+    /// the host recorded at its last start, else the key of the store's newest checkpoint; on MongoDB, a key the trail does
+    /// not list in <c>audit_signing_keys</c>) is refused the same way. Not for a host, which may generate its key and change
+    /// it.</summary>
+    public bool SignWithHostKeyOnly { get; set; }
 }

@@ -42,6 +42,7 @@ public static class AuditSinks
             PruneBatchSize = options.PruneBatchSize,
             BulkIndexThreshold = options.BulkIndexThreshold,
             ReadOnly = options.ReadOnly,
+            SignWithHostKeyOnly = options.SignWithHostKeyOnly,
         };
         return new SqliteAuditSink(copy, loggerFactory?.CreateLogger<SqliteAuditSink>());
     }

@@ -24,6 +24,12 @@ public sealed record AuditVerification
     /// <summary>Why it is broken (hash mismatch, gap, prevHash mismatch, checkpoint root or signature mismatch...).</summary>
     public string? Reason { get; init; }
 
+    /// <summary>The key id a checkpoint names when the first problem is that none of the public keys this verification trusts
+    /// is that key: its signature could not be checked, which is not evidence that it was forged or altered. Give that key's
+    /// public half (<c>--public-key</c>, or <see cref="AuditOptions.PreviousPublicKeysPath"/> after a key change) and verify
+    /// again. Null otherwise.</summary>
+    public string? UnknownKeyId { get; init; }
+
     /// <summary>Archive rows no archive-ledger commitment covers: recorded before this version, so only their ranges (and
     /// the newest one's file hash) were checked, not what they hold. 0 once an archive recorded by this version commits to
     /// every row of its chain.</summary>

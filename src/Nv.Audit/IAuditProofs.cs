@@ -16,14 +16,16 @@ public interface IAuditProofs
 
     /// <summary>The public keys (PEM blocks, one after the other) this store's own verification trusts: the current key and
     /// the earlier keys of <see cref="AuditOptions.PreviousPublicKeysPath"/>, so checkpoints signed before a key change
-    /// still verify (<see cref="CheckpointVerifier.FromPublicKeyPem"/> takes them as they are).</summary>
+    /// still verify (<see cref="CheckpointVerifier.FromPublicKeyPem"/> takes them as they are). Empty when a store opened
+    /// read-only (<see cref="AuditOptions.ReadOnly"/>) was given no key and found none next to it.</summary>
     /// <exception cref="FileNotFoundException">The configured file of earlier keys does not exist.</exception>
     Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Proves that an entry is in its chain's tree.</summary>
     /// <param name="entryId">The entry.</param>
     /// <param name="treeSize">The tree size to prove against; null: the newest stored checkpoint that covers the entry
-    /// (a new checkpoint is signed and stored when none does).</param>
+    /// (a new checkpoint is signed and stored when none does; a store opened read-only signs none, and then proves the
+    /// entry against its current tree with no checkpoint).</param>
     /// <param name="cancellationToken">Cancels the wait for the store.</param>
     /// <returns>The proof, or null when no entry has that id.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="treeSize"/> does not cover the entry or exceeds the tree.</exception>

@@ -26,6 +26,32 @@ internal static partial class Log
         Message = "Audit chain {Chain} is broken at sequence {Sequence}: {Reason}. The stored trail was altered; keep the file for investigation")]
     public static partial void VerificationFailed(ILogger logger, string chain, long sequence, string reason);
 
+    [LoggerMessage(EventId = 3017, Level = LogLevel.Warning,
+        Message = "Audit chain {Chain}: a checkpoint is signed by key {KeyId}, which this verification was not given, so its signature was not checked (not evidence of tampering): give that key's public half")]
+    public static partial void VerificationKeyUnknown(ILogger logger, string chain, string keyId);
+
+    /// <summary>The outcome of a verification, at the level it deserves: a checkpoint signed by a key this process was not
+    /// given is a warning, not the alteration an error reports.</summary>
+    public static void Verified(ILogger logger, AuditVerification result)
+    {
+        if (result.IsValid)
+        {
+            VerificationPassed(logger, result.EntriesChecked);
+        }
+        else if (result.UnknownKeyId is { } keyId)
+        {
+            VerificationKeyUnknown(logger, result.BrokenChain!, keyId);
+        }
+        else
+        {
+            VerificationFailed(logger, result.BrokenChain!, result.BrokenSequence ?? 0, result.Reason!);
+        }
+    }
+
+    [LoggerMessage(EventId = 3018, Level = LogLevel.Warning,
+        Message = "MongoDB audit trail: this process signs no checkpoint: {Reason}. Entries are appended as usual; proofs use the checkpoints other processes sign")]
+    public static partial void MongoSigningRefused(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Audit store {Path} closed")]
     public static partial void StoreClosed(ILogger logger, string path);
 

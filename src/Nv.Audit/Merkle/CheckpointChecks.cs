@@ -22,7 +22,9 @@ internal static class CheckpointChecks
         var signature = keyVerifier.Verify(external);
         if (!signature.IsValid)
         {
-            return Broken(null, $"signature does not verify ({signature.Failure}: {signature.Reason})");
+            return signature.Failure == CheckpointFailure.KeyMismatch
+                ? Broken(null, UnknownKey(checkpoint, signature)) with { UnknownKeyId = checkpoint.KeyId }
+                : Broken(null, $"signature does not verify ({signature.Failure}: {signature.Reason})");
         }
 
         var tree = trees.GetValueOrDefault(checkpoint.ChainId);
@@ -44,6 +46,19 @@ internal static class CheckpointChecks
         }
 
         return soFar with { CheckpointsChecked = soFar.CheckpointsChecked + 1 };
+    }
+
+    /// <summary>Why a checkpoint signed by a key the verifier does not hold (<paramref name="result"/>, a
+    /// <see cref="CheckpointFailure.KeyMismatch"/>) was not checked: the key is named, with the verifier's own reason and how to
+    /// give the key. Not a forgery finding: a host may sign with a key this process was not given (<c>NV_AUDIT_SIGNING_KEY</c>
+    /// in the host's environment only).</summary>
+    public static string UnknownKey(Checkpoint checkpoint, CheckpointVerificationResult result)
+    {
+        var when = checkpoint.Timestamp.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        return $"checkpoint at size {checkpoint.TreeSize} ({when}) is signed by key '{checkpoint.KeyId}', which this verification "
+            + $"was not given, so its signature was not checked ({result.Failure}: {result.Reason}); give that key's public half "
+            + "(--public-key FILE, the host's NV_AUDIT_SIGNING_KEY or Nv:Audit:SigningKeyPath, or Nv:Audit:PreviousPublicKeysPath "
+            + "after a key change): a checkpoint none of your keys verifies was not signed by you";
     }
 
     // Whether the recomputed tree still contains the checkpoint's tree: same size or larger, same root at its size.

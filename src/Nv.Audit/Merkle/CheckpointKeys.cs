@@ -38,9 +38,11 @@ internal static class CheckpointKeys
         return File.ReadAllText(path);
     }
 
-    /// <summary>The public keys a store's own verification trusts: the current signer's and, when configured, the earlier
-    /// keys' (<see cref="AuditOptions.PreviousPublicKeysPath"/>), as one PEM text.</summary>
+    /// <summary>The public keys a store's own verification trusts: the current signer's (null when a read-only opening knows
+    /// none) and, when configured, the earlier keys' (<see cref="AuditOptions.PreviousPublicKeysPath"/>), as one PEM text,
+    /// empty when there are none.</summary>
     /// <exception cref="FileNotFoundException">The configured file does not exist.</exception>
-    internal static string Trusted(string currentPublicKeyPem, string? previousPublicKeysPath) =>
-        previousPublicKeysPath is null ? currentPublicKeyPem : currentPublicKeyPem + "\n" + ReadPemFile(previousPublicKeysPath, "previous public keys");
+    internal static string Trusted(string? currentPublicKeyPem, string? previousPublicKeysPath) =>
+        string.Join("\n", new[] { currentPublicKeyPem, previousPublicKeysPath is null ? null : ReadPemFile(previousPublicKeysPath, "previous public keys") }
+            .Where(static pem => !string.IsNullOrWhiteSpace(pem)));
 }

@@ -30,10 +30,11 @@ public sealed class CheckpointVerifier : IDisposable
             }
         }
 
-        KeyId = CheckpointKeys.KeyIdOf(keys[0]);
+        KeyId = keys.Count > 0 ? CheckpointKeys.KeyIdOf(keys[0]) : string.Empty;
     }
 
-    /// <summary>The id of the first key this verifier holds (the only one, unless several were given).</summary>
+    /// <summary>The id of the first key this verifier holds (the only one, unless several were given); empty when it holds
+    /// none (a store's own verifier when the process was given no key, see <see cref="Trusting"/>).</summary>
     public string KeyId { get; }
 
     /// <summary>The ids of every key this verifier holds; a signed checkpoint must name one of them.</summary>
@@ -73,6 +74,12 @@ public sealed class CheckpointVerifier : IDisposable
         }
     }
 
+    /// <summary>A store's own verifier: the keys of <paramref name="trustedPem"/>, which may hold none (a read-only opening
+    /// given no key and finding none); every checkpoint then fails with <see cref="CheckpointFailure.KeyMismatch"/>, which
+    /// the store reports as signed by a key it was not given, not as forged.</summary>
+    internal static CheckpointVerifier Trusting(string? trustedPem) =>
+        string.IsNullOrWhiteSpace(trustedPem) ? new CheckpointVerifier([]) : FromPublicKeyPem(trustedPem);
+
     /// <summary>Creates a verifier from a PEM file holding an EC P-256 public key.</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     public static CheckpointVerifier FromPublicKeyPemFile(string path) => FromPublicKeyPem(CheckpointKeys.ReadPemFile(path, "public key"));
@@ -102,7 +109,9 @@ public sealed class CheckpointVerifier : IDisposable
         var checkpoint = signedCheckpoint.Checkpoint;
         if (!_keys.TryGetValue(checkpoint.KeyId, out var key))
         {
-            return Fail(CheckpointFailure.KeyMismatch, _keys.Count == 1
+            return Fail(CheckpointFailure.KeyMismatch, _keys.Count == 0
+                ? $"The checkpoint names key '{checkpoint.KeyId}' and no public key was given to verify it with."
+                : _keys.Count == 1
                 ? $"The checkpoint names key '{checkpoint.KeyId}' but the verifier holds key '{KeyId}': wrong public key (after a key rotation, give the earlier public keys too), or the key line was altered."
                 : $"The checkpoint names key '{checkpoint.KeyId}' but the verifier holds keys '{string.Join("', '", _keys.Keys)}': a public key missing, or the key line was altered.");
         }

@@ -60,7 +60,7 @@ internal sealed partial class MongoAuditSink
             catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
             {
                 Log.CheckpointFailed(_logger, name, period.TotalSeconds, ex);
-                (failed ??= []).Add(CheckpointFailure(name, ex, treeSize, lastCheckpointSize));
+                (failed ??= []).Add(CheckpointFailedEntry(name, ex, treeSize, lastCheckpointSize));
             }
             finally
             {
@@ -75,7 +75,7 @@ internal sealed partial class MongoAuditSink
     }
 
     // A failed automatic checkpoint is a system-events entry of its chain (what SqliteAuditSink.Merkle.cs records too).
-    private static AuditEntry CheckpointFailure(string chain, Exception failure, long? treeSize, long? lastCheckpointSize)
+    private static AuditEntry CheckpointFailedEntry(string chain, Exception failure, long? treeSize, long? lastCheckpointSize)
     {
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal) { ["exception"] = failure.GetType().Name };
         if (treeSize is { } size)

@@ -80,7 +80,11 @@ internal sealed partial class MongoAuditSink
             var writeConcern = WriteConcernFor(hello, _options.MongoWriteConcern, _options.MongoOperationTimeout);
             var entries = database.WithReadPreference(ReadPreference.Primary).WithWriteConcern(writeConcern)
                 .GetCollection<BsonDocument>(MongoAuditDocument.Collection);
-            await entries.Indexes.CreateManyAsync(Indexes(), cancellationToken);
+            if (!_options.ReadOnly)
+            {
+                await entries.Indexes.CreateManyAsync(Indexes(), cancellationToken); // a read-only opening creates nothing
+            }
+
             _entries = entries;
             _client = client;
             _initialized = true;

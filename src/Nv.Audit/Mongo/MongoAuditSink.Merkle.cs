@@ -31,12 +31,6 @@ internal sealed partial class MongoAuditSink : IAuditProofs
     // moves to the main file when both have landed.
     private readonly MongoMerkleState _merkle = new();
 
-    public async Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default) =>
-        (await MerkleAsync(cancellationToken)).Signer!.PublicKeyPem;
-
-    public async Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default) =>
-        CheckpointKeys.Trusted(await GetPublicKeyPemAsync(cancellationToken), _options.PreviousPublicKeysPath);
-
     public async Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default)
     {
         var entry = await GetAsync(entryId, cancellationToken);
@@ -63,8 +57,19 @@ internal sealed partial class MongoAuditSink : IAuditProofs
             }
             else
             {
-                checkpoint = chain.Latest is { } latest && latest.Checkpoint.TreeSize > index ? latest : await SignAsync(merkle, chain, cancellationToken);
-                size = checkpoint.Checkpoint.TreeSize;
+                if (chain.Latest is not { } cached || cached.Checkpoint.TreeSize <= index)
+                {
+                    // Another process may have signed one since this one loaded the chain.
+                    chain.Latest = await GetLatestCheckpointAsync(chain.Name, cancellationToken) ?? chain.Latest;
+                }
+
+                // Against the newest stored checkpoint when it covers the entry; else one is signed now, by a process that signs
+                // (never by a read-only one or one whose key the trail does not list: the proof is then against the current
+                // tree, with no checkpoint).
+                checkpoint = chain.Latest is { } latest && latest.Checkpoint.TreeSize > index ? latest
+                    : merkle.Signer is null ? null
+                    : await SignAsync(merkle, chain, cancellationToken);
+                size = checkpoint?.Checkpoint.TreeSize ?? chain.Tree.Size;
             }
 
             return AuditInclusionProof.FromTree(entry, chain.Name, chain.Tree, index, size, checkpoint);
@@ -125,6 +130,11 @@ internal sealed partial class MongoAuditSink : IAuditProofs
     public async Task<IReadOnlyList<SignedCheckpoint>> CheckpointAllAsync(CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
+        if (merkle.Signer is null)
+        {
+            throw CannotSign(merkle);
+        }
+
         var signed = new List<SignedCheckpoint>();
         List<Exception>? failures = null;
         foreach (var name in await ChainNamesAsync(cancellationToken))
@@ -179,12 +189,13 @@ internal sealed partial class MongoAuditSink : IAuditProofs
         return latest;
     }
 
-    // The Merkle collections, the signing key and the background pass, set up on first use.
+    // The Merkle collections, the signing key (or why this process signs none) and the background pass, set up on first
+    // use. A read-only opening writes nothing: no index, no key, no signing pass (see MongoAuditSink.SigningKeys.cs).
     private async Task<MongoMerkleState> MerkleAsync(CancellationToken cancellationToken)
     {
         var entries = await EntriesAsync(cancellationToken);
         var merkle = _merkle;
-        if (merkle.Signer is not null)
+        if (merkle.Ready)
         {
             return merkle;
         }
@@ -192,16 +203,25 @@ internal sealed partial class MongoAuditSink : IAuditProofs
         await merkle.Gate.WaitAsync(cancellationToken);
         try
         {
-            if (merkle.Signer is null)
+            if (!merkle.Ready)
             {
                 var database = entries.Database;
                 merkle.Leaves = database.GetCollection<BsonDocument>(MongoMerkleDocuments.Leaves).WithWriteConcern(entries.Settings.WriteConcern);
                 merkle.Checkpoints = database.GetCollection<BsonDocument>(MongoMerkleDocuments.Checkpoints).WithWriteConcern(entries.Settings.WriteConcern);
-                await merkle.Checkpoints.Indexes.CreateOneAsync(MongoMerkleDocuments.CheckpointIndex, cancellationToken: cancellationToken);
-                merkle.Signer = AuditSigningKey.Resolve(_options, _logger);
-                merkle.Stop = new CancellationTokenSource();
-                var stop = merkle.Stop.Token;
-                merkle.Loop = Task.Run(() => SignDueCheckpointsLoopAsync(stop), CancellationToken.None);
+                merkle.SigningKeys = database.GetCollection<BsonDocument>(MongoMerkleDocuments.SigningKeys).WithWriteConcern(entries.Settings.WriteConcern);
+                if (!_options.ReadOnly)
+                {
+                    await merkle.Checkpoints.Indexes.CreateOneAsync(MongoMerkleDocuments.CheckpointIndex, cancellationToken: cancellationToken);
+                    merkle.Signer = await ResolveSignerAsync(merkle, cancellationToken);
+                    if (merkle.Signer is not null)
+                    {
+                        merkle.Stop = new CancellationTokenSource();
+                        var stop = merkle.Stop.Token;
+                        merkle.Loop = Task.Run(() => SignDueCheckpointsLoopAsync(stop), CancellationToken.None);
+                    }
+                }
+
+                merkle.Ready = true;
             }
 
             return merkle;
@@ -261,19 +281,19 @@ internal sealed partial class MongoAuditSink : IAuditProofs
                 var entry = MongoAuditDocument.FromBson(document);
                 if (!verifier.Add(entry))
                 {
-                    await StoreLeavesAsync(merkle, chain, batch, cancellationToken);
+                    await StoreLeavesAsync(merkle, chain, batch, !_options.ReadOnly, cancellationToken);
                     throw new AuditChainBrokenException(name, verifier.BrokenSequence ?? entry.Sequence, verifier.Reason + "; its Merkle leaf is not computed");
                 }
 
                 batch.Add((entry.Sequence - 1, verifier.LastLeafHash, entry.Hash));
                 if (batch.Count == LeafBatch)
                 {
-                    await StoreLeavesAsync(merkle, chain, batch, cancellationToken);
+                    await StoreLeavesAsync(merkle, chain, batch, !_options.ReadOnly, cancellationToken);
                 }
             }
         }
 
-        await StoreLeavesAsync(merkle, chain, batch, cancellationToken);
+        await StoreLeavesAsync(merkle, chain, batch, !_options.ReadOnly, cancellationToken);
         if (Holds(chain))
         {
             merkle.Chains.TryAdd(name, chain); // a chain first seen just now, with its first leaves
@@ -287,9 +307,10 @@ internal sealed partial class MongoAuditSink : IAuditProofs
 
     // Inserts the leaves (idempotent: a leaf another writer stored already must be the same), then appends them to the tree.
     // Only duplicate keys are "already stored": a write-concern error (wtimeout) says nothing about durability, so it fails
-    // the catch-up and no leaf joins the tree (nor any checkpoint signs it) until an insert is acknowledged.
+    // the catch-up and no leaf joins the tree (nor any checkpoint signs it) until an insert is acknowledged. A read-only
+    // opening (store: false) only appends them to its tree in memory.
     private static async Task StoreLeavesAsync(
-        MongoMerkleState merkle, MongoChainTree chain, List<(long Index, MerkleHash Leaf, string Hash)> batch, CancellationToken cancellationToken)
+        MongoMerkleState merkle, MongoChainTree chain, List<(long Index, MerkleHash Leaf, string Hash)> batch, bool store, CancellationToken cancellationToken)
     {
         if (batch.Count == 0)
         {
@@ -298,8 +319,11 @@ internal sealed partial class MongoAuditSink : IAuditProofs
 
         try
         {
-            await merkle.Leaves!.InsertManyAsync(batch.Select(b => MongoMerkleDocuments.Leaf(chain.Name, b.Index, b.Leaf)),
-                new InsertManyOptions { IsOrdered = false }, cancellationToken);
+            if (store)
+            {
+                await merkle.Leaves!.InsertManyAsync(batch.Select(b => MongoMerkleDocuments.Leaf(chain.Name, b.Index, b.Leaf)),
+                    new InsertManyOptions { IsOrdered = false }, cancellationToken);
+            }
         }
         catch (MongoBulkWriteException<BsonDocument> ex) when (ex.WriteConcernError is null && ex.WriteErrors.Count > 0
             && ex.WriteErrors.All(static e => e.Category == ServerErrorCategory.DuplicateKey))
@@ -362,7 +386,7 @@ internal sealed partial class MongoAuditSink : IAuditProofs
     }
 
     // Signs the chain's current head (unless the newest checkpoint has that size) and stores it. Caller holds the gate.
-    private static async Task<SignedCheckpoint> SignAsync(MongoMerkleState merkle, MongoChainTree chain, CancellationToken cancellationToken)
+    private async Task<SignedCheckpoint> SignAsync(MongoMerkleState merkle, MongoChainTree chain, CancellationToken cancellationToken)
     {
         var head = chain.Tree.Head;
         if (chain.Latest is { } latest && latest.Checkpoint.TreeSize == head.Size)
@@ -370,7 +394,7 @@ internal sealed partial class MongoAuditSink : IAuditProofs
             return latest;
         }
 
-        var signed = merkle.Signer!.Sign(chain.Name, head.Size, head.Root, DateTimeOffset.UtcNow);
+        var signed = (merkle.Signer ?? throw CannotSign(merkle)).Sign(chain.Name, head.Size, head.Root, DateTimeOffset.UtcNow);
         try
         {
             await merkle.Checkpoints!.InsertOneAsync(MongoMerkleDocuments.Checkpoint(signed), cancellationToken: cancellationToken);

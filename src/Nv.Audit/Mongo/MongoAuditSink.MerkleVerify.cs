@@ -13,8 +13,9 @@ internal sealed partial class MongoAuditSink
     public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
-        using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(
-            options?.PublicKeyPem ?? await GetTrustedPublicKeysPemAsync(cancellationToken));
+        using var keyVerifier = options?.PublicKeyPem is { } given
+            ? CheckpointVerifier.FromPublicKeyPem(given)
+            : CheckpointVerifier.Trusting(await GetTrustedPublicKeysPemAsync(cancellationToken));
         var chains = await VerifyAsync(cancellationToken);
         if (!chains.IsValid)
         {
@@ -35,7 +36,7 @@ internal sealed partial class MongoAuditSink
 
         if (!result.IsValid)
         {
-            Log.VerificationFailed(_logger, result.BrokenChain!, result.BrokenSequence ?? 0, result.Reason!);
+            Log.Verified(_logger, result);
         }
 
         return result;
@@ -107,6 +108,11 @@ internal sealed partial class MongoAuditSink
                 }
 
                 var signature = keyVerifier.Verify(signed);
+                if (signature.Failure == CheckpointFailure.KeyMismatch)
+                {
+                    return Broken(null, CheckpointChecks.UnknownKey(signed.Checkpoint, signature)) with { UnknownKeyId = signed.Checkpoint.KeyId };
+                }
+
                 if (!signature.IsValid)
                 {
                     return Broken(null, $"checkpoint at size {storedSize}: signature does not verify ({signature.Failure}: {signature.Reason}) (checkpoint forged or altered)");

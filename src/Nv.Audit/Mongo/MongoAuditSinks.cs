@@ -62,5 +62,7 @@ public static class MongoAuditSinks
         PreviousPublicKeysPath = options.PreviousPublicKeysPath,
         CheckpointEveryEntries = options.CheckpointEveryEntries,
         CheckpointInterval = options.CheckpointInterval,
+        ReadOnly = options.ReadOnly,
+        SignWithHostKeyOnly = options.SignWithHostKeyOnly,
     };
 }

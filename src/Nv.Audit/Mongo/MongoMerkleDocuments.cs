@@ -20,6 +20,38 @@ internal static class MongoMerkleDocuments
 
     public const string Checkpoints = "audit_checkpoints";
 
+    /// <summary>The public keys that sign the trail's checkpoints, one document each:
+    /// <c>{ _id: key id, publicKey: PEM, registered: time }</c>, inserted (idempotently, by key id) before a key first signs.
+    /// Insert-only, like the rest of the audit database.</summary>
+    public const string SigningKeys = "audit_signing_keys";
+
+    public static BsonDocument SigningKey(CheckpointSigner signer, DateTimeOffset registered) => new()
+    {
+        { "_id", signer.KeyId },
+        { "publicKey", signer.PublicKeyPem },
+        { "registered", registered.ToString(Merkle.Checkpoint.TimestampFormat, CultureInfo.InvariantCulture) },
+    };
+
+    /// <summary>The key id and public key PEM of a signing-key document, or null when it is not one (a field missing, or a
+    /// PEM that is not a P-256 public key whose id is the document's <c>_id</c>): such a document vouches for nothing.</summary>
+    public static (string KeyId, string PublicKeyPem)? ReadSigningKey(BsonDocument document)
+    {
+        if (document.GetValue("_id", BsonNull.Value) is not BsonString { Value: var id } || document.GetValue("publicKey", BsonNull.Value) is not BsonString { Value: var pem })
+        {
+            return null;
+        }
+
+        try
+        {
+            using var verifier = CheckpointVerifier.FromPublicKeyPem(pem);
+            return verifier.KeyIds.Count == 1 && verifier.KeyId == id ? (id, pem) : null;
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
     public static BsonDocument Leaf(string chain, long index, MerkleHash hash) => new()
     {
         { "_id", new BsonDocument { { "c", chain }, { "i", index } } },

@@ -17,7 +17,17 @@ internal sealed class MongoMerkleState : IDisposable
 
     public IMongoCollection<BsonDocument>? Checkpoints { get; set; }
 
+    /// <summary><c>audit_signing_keys</c>: the public keys that sign this trail's checkpoints.</summary>
+    public IMongoCollection<BsonDocument>? SigningKeys { get; set; }
+
+    /// <summary>Whether the collections, the signer (or why there is none) and the background pass are set up.</summary>
+    public bool Ready { get; set; }
+
+    /// <summary>The key this process signs with; null when it signs nothing (read-only, or see <see cref="Refusal"/>).</summary>
     public CheckpointSigner? Signer { get; set; }
+
+    /// <summary>Why this process signs nothing, when it is not read-only: its key is not among the trail's signing keys.</summary>
+    public string? Refusal { get; set; }
 
     public CancellationTokenSource? Stop { get; set; }
 

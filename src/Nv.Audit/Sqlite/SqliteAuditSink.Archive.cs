@@ -115,9 +115,9 @@ internal sealed partial class SqliteAuditSink : IAuditRetention
                 ExecuteSynced(() => durable.Execute());
             }
 
-            var signed = _signer!.Sign(chain, last, state.Tree.RootAt(last), _time.GetUtcNow());
+            var signed = Signer.Sign(chain, last, state.Tree.RootAt(last), _time.GetUtcNow());
             return new ArchivePlan(chain, first, last, first == 1 ? AuditHash.Genesis : archivedHash!, lastHash, state.Tree.GetFrontier(first - 1),
-                signed, _signer.PublicKeyPem);
+                signed, Signer.PublicKeyPem);
         }
         finally
         {

@@ -115,7 +115,7 @@ internal sealed partial class SqliteAuditSink
         var size = _pending[chain].Sequence;
         var tree = new ArchiveTree(size - 1, state.Tree.GetFrontier(size - 1)); // the chain's tree does not hold the entry until commit
         tree.Append(leaf);
-        var signed = _signer!.Sign(chain, size, tree.Root, _time.GetUtcNow());
+        var signed = Signer.Sign(chain, size, tree.Root, _time.GetUtcNow());
         var insert = _sql!.InsertCheckpoint;
         insert.Bind(1, chain);
         insert.Bind(2, size);

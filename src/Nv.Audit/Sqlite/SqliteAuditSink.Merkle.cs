@@ -16,7 +16,9 @@ internal sealed partial class SqliteAuditSink
         try
         {
             InitializeCore();
-            return _signer!.PublicKeyPem;
+            return CurrentPublicKeyPem() ?? throw new InvalidOperationException(
+                "This read-only opening of the audit store knows no signing key: NV_AUDIT_SIGNING_KEY and Nv:Audit:SigningKeyPath "
+                + $"are not set and {Path.GetDirectoryName(_path)} holds no {AuditSigningKey.GeneratedPublicFileName}.");
         }
         finally
         {
@@ -24,8 +26,29 @@ internal sealed partial class SqliteAuditSink
         }
     }
 
-    public async Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default) =>
-        CheckpointKeys.Trusted(await GetPublicKeyPemAsync(cancellationToken), _options.PreviousPublicKeysPath);
+    // Empty when a read-only opening knows no key at all: its verification then names each checkpoint's key as not given.
+    public async Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        string? current;
+        try
+        {
+            InitializeCore();
+            current = CurrentPublicKeyPem();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        return CheckpointKeys.Trusted(current, _options.PreviousPublicKeysPath);
+    }
+
+    private string? CurrentPublicKeyPem() => _signer?.PublicKeyPem ?? _publicKeyPem;
+
+    // The key that signs: a read-only opening has none, and whatever would sign fails instead.
+    private CheckpointSigner Signer => _signer ?? throw new InvalidOperationException(
+        $"The audit store {_path} is open read-only: it signs no checkpoint.");
 
     public async Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default)
     {
@@ -53,8 +76,10 @@ internal sealed partial class SqliteAuditSink
             }
             else
             {
-                checkpoint = chain.Latest is { } latest && latest.Checkpoint.TreeSize > index ? latest : CheckpointCore(chain);
-                size = checkpoint!.Checkpoint.TreeSize;
+                checkpoint = chain.Latest is { } latest && latest.Checkpoint.TreeSize > index ? latest
+                    : _signer is null ? null // read-only: no checkpoint signed now; the proof is against the current tree, unsigned
+                    : CheckpointCore(chain);
+                size = checkpoint?.Checkpoint.TreeSize ?? chain.Tree.Size;
             }
 
             return AuditInclusionProof.FromTree(entry, chain.Name, chain.Tree, index, size, checkpoint);
@@ -240,7 +265,7 @@ internal sealed partial class SqliteAuditSink
             return latest;
         }
 
-        var signed = _signer!.Sign(chain.Name, head.Size, head.Root, _time.GetUtcNow());
+        var signed = Signer.Sign(chain.Name, head.Size, head.Root, _time.GetUtcNow());
         var insert = _sql!.InsertCheckpoint;
         insert.Bind(1, chain.Name);
         insert.Bind(2, head.Size);

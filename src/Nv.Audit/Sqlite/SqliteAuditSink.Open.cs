@@ -7,7 +7,7 @@ using Nv.Shared.Sqlite;
 
 namespace Nv.Audit.Sqlite;
 
-/// <summary>Opening: pragmas, schema creation and migration (versions 1 to 3 → 4), prepared statements, the signing key.</summary>
+/// <summary>Opening: the signing key, pragmas, schema creation and migration (versions 1 to 3 → 4), prepared statements.</summary>
 internal sealed partial class SqliteAuditSink
 {
     private void InitializeCore()
@@ -26,23 +26,37 @@ internal sealed partial class SqliteAuditSink
             return;
         }
 
-        if (_options.ReadOnly)
+        // The key first: a process that may not sign with what it has (SignWithHostKeyOnly) is refused before it creates or
+        // writes anything. A read-only opening signs nothing, so it needs no private key and never generates one: the
+        // public half of the host's key, when this process is given or finds it, is all its verification uses.
+        CheckpointSigner? signer = null;
+        SqliteConnection? writer = null;
+        Statements? sql = null;
+        try
         {
-            if (!File.Exists(_path))
+            if (_options.ReadOnly)
+            {
+                _publicKeyPem = AuditSigningKey.ResolvePublicKeyPem(_options);
+            }
+            else
+            {
+                signer = AuditSigningKey.Resolve(_options, _logger);
+                if (_options.SignWithHostKeyOnly)
+                {
+                    RequireHostKey(signer);
+                }
+            }
+
+            if (!_options.ReadOnly)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
+            }
+            else if (!File.Exists(_path))
             {
                 throw new InvalidOperationException($"No audit store at {_path}: a read-only open creates nothing.");
             }
-        }
-        else
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-        }
 
-        var writer = new SqliteConnection(_writeConnectionString);
-        Statements? sql = null;
-        CheckpointSigner? signer = null;
-        try
-        {
+            writer = new SqliteConnection(_writeConnectionString);
             writer.Open();
             if (!_options.ReadOnly)
             {
@@ -111,7 +125,6 @@ internal sealed partial class SqliteAuditSink
             }
 
             sql = new Statements(writer);
-            signer = AuditSigningKey.Resolve(_options, _logger);
             _writer = writer;
             _sql = sql;
             _auditedThrough = ReadAuditedThrough(sql);
@@ -131,7 +144,7 @@ internal sealed partial class SqliteAuditSink
         {
             sql?.Dispose();
             signer?.Dispose();
-            writer.Dispose();
+            writer?.Dispose();
             throw;
         }
     }

@@ -18,8 +18,11 @@ internal sealed partial class SqliteAuditSink
 
     public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default)
     {
-        var publicKeyPem = options?.PublicKeyPem ?? await GetTrustedPublicKeysPemAsync(cancellationToken);
-        using var keyVerifier = CheckpointVerifier.FromPublicKeyPem(publicKeyPem);
+        // The keys given (--public-key), else the store's own: none at all when a read-only opening was given no key and
+        // found none; every checkpoint is then reported as signed by a key this verification does not know, not as forged.
+        using var keyVerifier = options?.PublicKeyPem is { } given
+            ? CheckpointVerifier.FromPublicKeyPem(given)
+            : CheckpointVerifier.Trusting(await GetTrustedPublicKeysPemAsync(cancellationToken));
         var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
         await using var connection = await OpenReaderAsync(cancellationToken);
 
@@ -57,15 +60,7 @@ internal sealed partial class SqliteAuditSink
             result = await VerifyLeavesAsync(connection, trees, result, cancellationToken);
         }
 
-        if (result.IsValid)
-        {
-            Log.VerificationPassed(_logger, result.EntriesChecked);
-        }
-        else
-        {
-            Log.VerificationFailed(_logger, result.BrokenChain!, result.BrokenSequence ?? 0, result.Reason!);
-        }
-
+        Log.Verified(_logger, result);
         return result;
     }
 
@@ -171,6 +166,11 @@ internal sealed partial class SqliteAuditSink
             }
 
             var signature = keyVerifier.Verify(signed);
+            if (signature.Failure == CheckpointFailure.KeyMismatch)
+            {
+                return Broken(null, CheckpointChecks.UnknownKey(checkpoint, signature)) with { UnknownKeyId = checkpoint.KeyId };
+            }
+
             if (!signature.IsValid)
             {
                 return Broken(null, $"checkpoint at size {storedSize} ({checkpoint.Timestamp:O}): signature does not verify " +

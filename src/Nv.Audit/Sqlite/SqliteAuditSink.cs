@@ -46,7 +46,8 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     private readonly AuditColumnCodec _columns = new();
     private SqliteConnection? _writer;
     private Statements? _sql;
-    private CheckpointSigner? _signer;
+    private CheckpointSigner? _signer; // null when opened read-only: nothing is signed
+    private string? _publicKeyPem; // read-only: the public half of the key the host signs with, when this process knows it
     private volatile bool _initialized;
     private bool _dirty; // appended since the last durable point
     private SqliteException? _syncFault; // a synced commit failed with an I/O error: the store is stopped until a restart

@@ -45,7 +45,7 @@ internal static class AuditArchiveCommand
 
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            var host = NvHostFactory.CreateHost([], AuditStore.HostKeyOnly); // signs only with the host's key
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             var retention = host.Services.GetRequiredService<IAuditRetention>();

@@ -27,7 +27,7 @@ internal static class AuditCheckpointCommand
                 CommandInput.RequireOutputDirectory("--out", output);
             }
 
-            var host = NvHostFactory.CreateHost([]);
+            var host = NvHostFactory.CreateHost([], AuditStore.HostKeyOnly); // signs only with the host's key
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             var proofs = host.Services.GetRequiredService<IAuditProofs>();

@@ -98,8 +98,16 @@ internal static class AuditProveCommand
         var problems = new List<string>(2);
         if (proof.Checkpoint is { } checkpoint)
         {
-            using var verifier = CheckpointVerifier.FromPublicKeyPem(await proofs.GetTrustedPublicKeysPemAsync(cancellationToken));
-            if (verifier.Verify(checkpoint) is { IsValid: false } signature)
+            // None when this process was given no key and the data directory holds none (the host signs with a key of its
+            // environment): the checkpoint's key is then named as not given, not its signature as wrong.
+            var trusted = await proofs.GetTrustedPublicKeysPemAsync(cancellationToken);
+            using var verifier = string.IsNullOrWhiteSpace(trusted) ? null : CheckpointVerifier.FromPublicKeyPem(trusted);
+            if (verifier is null)
+            {
+                problems.Add($"the checkpoint is signed by key '{checkpoint.Checkpoint.KeyId}' and no public key was given or found to check it "
+                    + "with: set the host's NV_AUDIT_SIGNING_KEY or Nv:Audit:SigningKeyPath, or name its public key in Nv:Audit:PreviousPublicKeysPath");
+            }
+            else if (verifier.Verify(checkpoint) is { IsValid: false } signature)
             {
                 problems.Add("the checkpoint's signature does not verify with the store's public keys (the current key and "
                     + "Nv:Audit:PreviousPublicKeysPath): " + signature.Reason);

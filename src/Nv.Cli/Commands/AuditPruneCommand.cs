@@ -40,7 +40,7 @@ internal static class AuditPruneCommand
 
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            var host = NvHostFactory.CreateHost([], AuditStore.HostKeyOnly); // signs only with the host's key
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             var retention = host.Services.GetRequiredService<IOptions<AuditOptions>>().Value.Retention;

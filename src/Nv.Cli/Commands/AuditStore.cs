@@ -6,7 +6,9 @@ using Nv.Wal.Protection;
 
 namespace Nv.Cli.Commands;
 
-/// <summary>Opens the configured audit store for a CLI command (without opening the WAL).</summary>
+/// <summary>Opens the configured audit store for a CLI command that only reads it (without opening the WAL).</summary>
+/// <remarks>Read-only (<see cref="AuditOptions.ReadOnly"/>): no schema write or migration, no signing key generated, no
+/// background SQLite or Merkle checkpoints, so a read next to a live host changes no file of its data directory.</remarks>
 internal sealed class AuditStore : IAsyncDisposable
 {
     private readonly IHost _host;
@@ -27,9 +29,17 @@ internal sealed class AuditStore : IAsyncDisposable
     /// <summary>A page as the operator may see it: sealed entries opened with their keys, or left sealed without them.</summary>
     public AuditPage Open(AuditPage page) => Keys is null ? page : AuditEntrySealing.OpenWith(page, Keys);
 
+    /// <summary>Registers the audit store read-only: for <see cref="NvHostFactory.CreateHost"/> in the commands that only read.</summary>
+    public static void ReadOnly(IServiceCollection services) => services.Configure<AuditOptions>(static o => o.ReadOnly = true);
+
+    /// <summary>Registers the audit store for a command that writes to it and may sign checkpoints (checkpoint, archive,
+    /// prune): only with the host's key, never a key generated here (<see cref="AuditOptions.SignWithHostKeyOnly"/>), so a
+    /// shell without the host's NV_AUDIT_SIGNING_KEY is refused (exit 2) instead of signing under a key of its own.</summary>
+    public static void HostKeyOnly(IServiceCollection services) => services.Configure<AuditOptions>(static o => o.SignWithHostKeyOnly = true);
+
     public static async Task<AuditStore> OpenAsync(CancellationToken cancellationToken, bool withKeys = false)
     {
-        var host = NvHostFactory.CreateHost([]);
+        var host = NvHostFactory.CreateHost([], ReadOnly);
         try
         {
             ExistingData.RequireAudit(host.Services);

@@ -72,7 +72,8 @@ internal static class AuditVerifyCommand
     {
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            // Only reads: no schema write, no signing key generated, no checkpoint signed (README, CLI).
+            var host = NvHostFactory.CreateHost([], AuditStore.ReadOnly);
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             Console.Error.WriteLine("audit verify: checking the hash chains, Merkle roots and checkpoints...");
@@ -93,8 +94,10 @@ internal static class AuditVerifyCommand
             else
             {
                 var checkpoint = result.BrokenCheckpointSize is { } size ? string.Create(CultureInfo.InvariantCulture, $", checkpoint size {size}") : string.Empty;
+                // A checkpoint signed by a key this process was not given could not be checked: not verified, not found broken.
+                var verdict = result.UnknownKeyId is null ? "BROKEN" : "NOT VERIFIED";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"audit verify: BROKEN: chain '{result.BrokenChain}', entry sequence {result.BrokenSequence?.ToString(CultureInfo.InvariantCulture) ?? "-"}{checkpoint}: {result.Reason} ({result.EntriesChecked} entries checked)"));
+                    $"audit verify: {verdict}: chain '{result.BrokenChain}', entry sequence {result.BrokenSequence?.ToString(CultureInfo.InvariantCulture) ?? "-"}{checkpoint}: {result.Reason} ({result.EntriesChecked} entries checked)"));
             }
 
             return result.IsValid ? ExitCodes.Ok : ExitCodes.VerifyFailed;

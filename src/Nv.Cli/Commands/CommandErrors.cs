@@ -15,6 +15,7 @@ internal static class CommandErrors
         BadInputException => ExitCodes.Usage,
         WalConfigurationException => ExitCodes.Usage,
         Nv.Wal.Protection.MasterKeyException => ExitCodes.Usage,
+        Nv.Audit.AuditSigningKeyException => ExitCodes.Usage,
         Nv.Host.Replay.StoreWalMismatchException => ExitCodes.StoreWalMismatch,
         _ => ExitCodes.Failed,
     };

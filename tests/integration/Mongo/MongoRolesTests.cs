@@ -40,6 +40,21 @@ public sealed class MongoRolesTests(MongoFixture fixture)
                     { "resource", new BsonDocument { { "db", auditDb }, { "collection", "audit_entries" } } },
                     { "actions", new BsonArray { "find", "insert", "createCollection", "createIndex" } },
                 },
+                new BsonDocument
+                {
+                    { "resource", new BsonDocument { { "db", auditDb }, { "collection", "audit_merkle_leaves" } } },
+                    { "actions", new BsonArray { "find", "insert", "createCollection", "createIndex" } },
+                },
+                new BsonDocument
+                {
+                    { "resource", new BsonDocument { { "db", auditDb }, { "collection", "audit_checkpoints" } } },
+                    { "actions", new BsonArray { "find", "insert", "createCollection", "createIndex" } },
+                },
+                new BsonDocument
+                {
+                    { "resource", new BsonDocument { { "db", auditDb }, { "collection", "audit_signing_keys" } } },
+                    { "actions", new BsonArray { "find", "insert", "createCollection" } },
+                },
             }
         },
         { "roles", new BsonArray() },

@@ -5,7 +5,7 @@ using Nv.Audit.Mongo;
 
 namespace Nv.Unit.Tests.Mongo;
 
-/// <summary>The MongoDB documents of the Merkle tree and its checkpoints, checked at the BSON level without a server: they
+/// <summary>The MongoDB documents of the Merkle tree, its checkpoints and their signing keys, checked at the BSON level without a server: they
 /// round-trip through BSON bytes, damaged ones are refused, and a chain's leaves are one ordered range of the _id index.</summary>
 public sealed class MongoMerkleDocumentsTests
 {
@@ -71,5 +71,26 @@ public sealed class MongoMerkleDocumentsTests
         Assert.Throws<CheckpointFormatException>(() => MongoMerkleDocuments.ReadCheckpoint(document));
         Assert.Throws<FormatException>(() => MongoMerkleDocuments.ReadCheckpoint(new BsonDocument("chain", "orders")));
         Assert.Equal("""{ "size" : -1, "created" : -1 }""", MongoMerkleDocuments.NewestFirst.ToJson());
+    }
+
+    [Fact]
+    public void A_signing_key_round_trips_and_one_that_is_not_its_key_vouches_for_nothing()
+    {
+        using var signer = CheckpointSigner.FromPem(System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+        var document = ThroughBytes(MongoMerkleDocuments.SigningKey(signer, new DateTimeOffset(2026, 12, 1, 10, 0, 0, 123, TimeSpan.Zero)));
+
+        Assert.Equal(["_id", "publicKey", "registered"], document.Names);
+        Assert.Equal("2026-12-01T10:00:00.123Z", document["registered"].AsString);
+        Assert.Equal((signer.KeyId, signer.PublicKeyPem), MongoMerkleDocuments.ReadSigningKey(document));
+
+        using var other = CheckpointSigner.FromPem(System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256).ExportPkcs8PrivateKeyPem());
+        var relabelled = document.DeepClone().AsBsonDocument;
+        relabelled["publicKey"] = other.PublicKeyPem; // another key under this key's id
+        Assert.Null(MongoMerkleDocuments.ReadSigningKey(relabelled));
+        var garbled = document.DeepClone().AsBsonDocument;
+        garbled["publicKey"] = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----";
+        Assert.Null(MongoMerkleDocuments.ReadSigningKey(garbled));
+        Assert.Null(MongoMerkleDocuments.ReadSigningKey(new BsonDocument("_id", signer.KeyId)));
+        Assert.Null(MongoMerkleDocuments.ReadSigningKey(new BsonDocument { { "_id", 7 }, { "publicKey", signer.PublicKeyPem } }));
     }
 }

@@ -151,6 +151,7 @@ public class FakeCollectionProxy : DispatchProxy
         return new InsertManyResultStub();
     }
 
+    // A single insert's error is a MongoWriteException (the driver's answer for insertOne), not a bulk one.
     private InsertManyResultStub InsertOne(BsonDocument document)
     {
         _server.Run(Op("insert"));

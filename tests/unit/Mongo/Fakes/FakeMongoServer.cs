@@ -40,6 +40,16 @@ public sealed class FakeMongoServer
     public void Put(string database, string collection, BsonDocument document) =>
         Collection(database, collection, create: true)!.Replace(Clone(document));
 
+    /// <summary>Removes a collection with its documents and indexes, as another program (or an earlier version that never
+    /// created it) would leave the database.</summary>
+    public void Drop(string database, string collection)
+    {
+        if (_databases.TryGetValue(database, out var collections))
+        {
+            collections.Remove(collection);
+        }
+    }
+
     /// <summary>The collections of a database.</summary>
     public IReadOnlyList<string> CollectionNames(string database) =>
         _databases.TryGetValue(database, out var collections) ? [.. collections.Keys] : [];
