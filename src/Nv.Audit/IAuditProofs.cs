@@ -19,7 +19,8 @@ public interface IAuditProofs
     /// still verify (<see cref="CheckpointVerifier.FromPublicKeyPem"/> takes them as they are). Empty when a store opened
     /// read-only (<see cref="AuditOptions.ReadOnly"/>) was given no key and found none next to it.</summary>
     /// <exception cref="FileNotFoundException">The configured file of earlier keys does not exist.</exception>
-    Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default);
+    /// <remarks>The default (for implementations written before it) trusts the current key only.</remarks>
+    Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default) => GetPublicKeyPemAsync(cancellationToken);
 
     /// <summary>Proves that an entry is in its chain's tree.</summary>
     /// <param name="entryId">The entry.</param>

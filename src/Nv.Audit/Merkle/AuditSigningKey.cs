@@ -87,7 +87,8 @@ internal static class AuditSigningKey
     public static string GeneratedPath(AuditOptions options) => Path.GetFullPath(Path.Combine(options.DataDirectory, GeneratedFileName));
 
     /// <summary>The public half of the key this process was given explicitly (<see cref="ResolveGiven"/>), or null; a
-    /// configured key file it may not read counts as not given.</summary>
+    /// configured key file it may not read, or that is not there (a secret mounted on the host only), counts as not given:
+    /// a read needs no key, and verification then names the key it could not check with.</summary>
     public static string? GivenPublicKeyPem(AuditOptions options)
     {
         var pem = Environment.GetEnvironmentVariable(EnvironmentVariable);
@@ -97,7 +98,7 @@ internal static class AuditSigningKey
             return signer.PublicKeyPem;
         }
 
-        return options.SigningKeyPath is { } configured ? PublicHalfOf(configured, required: true) : null;
+        return options.SigningKeyPath is { } configured ? PublicHalfOf(configured, required: false) : null;
     }
 
     /// <summary>No key to sign with, and this process may not generate one (<see cref="AuditOptions.SignWithHostKeyOnly"/>).</summary>
@@ -110,7 +111,7 @@ internal static class AuditSigningKey
     /// <c>NV_AUDIT_SIGNING_KEY</c>, else <see cref="AuditOptions.SigningKeyPath"/>, else the key in the data directory
     /// (<c>audit-signing-key.pem</c> when this process may read it, else <c>audit-signing-key.pub.pem</c>); null when none is
     /// there (a host that signs with a key this process was not given). Never generates or writes anything.</summary>
-    /// <remarks>A configured key file this process may not read (the host's, mode 0600) counts as not given.</remarks>
+    /// <remarks>A configured key file this process may not read (the host's, mode 0600) or cannot find counts as not given.</remarks>
     public static string? ResolvePublicKeyPem(AuditOptions options)
     {
         if (options.SigningKeyPath is not null || !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(EnvironmentVariable)))

@@ -27,10 +27,6 @@ internal sealed partial class MongoAuditSink : IAuditProofs
 {
     private const int LeafBatch = 1000;
 
-    // Kept in this file, not the main one, while the MongoDB sink is being reworked on another branch (mongo-fixes): it
-    // moves to the main file when both have landed.
-    private readonly MongoMerkleState _merkle = new();
-
     public async Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default)
     {
         var entry = await GetAsync(entryId, cancellationToken);

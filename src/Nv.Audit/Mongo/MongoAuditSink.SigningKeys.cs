@@ -153,7 +153,7 @@ internal sealed partial class MongoAuditSink
     public async Task<string> GetTrustedPublicKeysPemAsync(CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
-        var own = merkle.Signer?.PublicKeyPem ?? AuditSigningKey.GivenPublicKeyPem(_options);
+        var own = merkle.Signer?.PublicKeyPem ?? AuditSigningKey.ResolvePublicKeyPem(_options);
         var listed = await ListedKeysAsync(merkle, cancellationToken);
         return CheckpointKeys.Trusted(string.Join("\n", listed.Values.Prepend(own ?? string.Empty).Where(static k => k.Length > 0)), _options.PreviousPublicKeysPath);
     }
@@ -161,7 +161,7 @@ internal sealed partial class MongoAuditSink
     public async Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
-        return merkle.Signer?.PublicKeyPem ?? AuditSigningKey.GivenPublicKeyPem(_options) ?? throw new InvalidOperationException(
+        return merkle.Signer?.PublicKeyPem ?? AuditSigningKey.ResolvePublicKeyPem(_options) ?? throw new InvalidOperationException(
             "This process signs no audit checkpoint" + (merkle.Refusal is { } why ? ": " + why : " (the store is open read-only)")
             + $"; the keys that sign the trail are in {MongoMerkleDocuments.SigningKeys}.");
     }

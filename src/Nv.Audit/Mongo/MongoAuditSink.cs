@@ -33,6 +33,7 @@ internal sealed partial class MongoAuditSink : IAuditSink
     private readonly IMongoDatabase? _injectedDatabase;
     private readonly Dictionary<string, ChainHead> _heads = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _scratch = new(4096);
+    private readonly MongoMerkleState _merkle = new(); // Merkle leaves, checkpoints and signing keys (MongoAuditSink.Merkle.cs)
     private MongoClient? _client;
     private IMongoCollection<BsonDocument>? _entries;
     private volatile bool _initialized;

@@ -130,7 +130,7 @@ internal sealed partial class SqliteAuditSink
             _auditedThrough = ReadAuditedThrough(sql);
             // What the file holds may never have been synced (the last run died before its next durable point, its frames
             // still in the page cache): the first durable point of this run syncs, whether or not it appends anything.
-            _dirty = true;
+            _dirty = !_options.ReadOnly;
             _signer = signer;
             _initialized = true;
             if (!_options.ReadOnly)

@@ -77,8 +77,16 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
         _path = Path.GetFullPath(Path.Combine(options.DataDirectory, options.SqliteFileName));
         if (options.ReadOnly)
         {
-            // Creates nothing beside the store (immutable when no -wal file is there: no process has it open).
-            _writeConnectionString = _readConnectionString = SqliteReadOnly.ConnectionString(_path, options.BusyTimeout);
+            // A plain read-only connection, never SQLite's "immutable" one: the audit read commands hold no lock that keeps
+            // a host away, and a host may open, append and checkpoint while they read (an immutable reader would read torn
+            // pages). SQLite may create the empty -wal and -shm files of a store a host closed cleanly; they hold no data.
+            _writeConnectionString = _readConnectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = _path,
+                Mode = SqliteOpenMode.ReadOnly,
+                Pooling = false,
+                DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
+            }.ToString();
             return;
         }
 

@@ -48,7 +48,7 @@ internal static class AuditProveCommand
         {
             // A read writes nothing to the store: no checkpoint signed (now or by the store's idle tick), no schema
             // migration, no SQLite checkpoint moving pages into the database file.
-            var host = NvHostFactory.CreateHost([], static services => services.Configure<AuditOptions>(static o => o.ReadOnly = true));
+            var host = NvHostFactory.CreateHost([], AuditStore.ReadOnly, fileLog: false);
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             var proofs = host.Services.GetRequiredService<IAuditProofs>();
@@ -102,12 +102,15 @@ internal static class AuditProveCommand
             // environment): the checkpoint's key is then named as not given, not its signature as wrong.
             var trusted = await proofs.GetTrustedPublicKeysPemAsync(cancellationToken);
             using var verifier = string.IsNullOrWhiteSpace(trusted) ? null : CheckpointVerifier.FromPublicKeyPem(trusted);
-            if (verifier is null)
+            var result = verifier?.Verify(checkpoint);
+            if (verifier is null || result is { Failure: CheckpointFailure.KeyMismatch })
             {
-                problems.Add($"the checkpoint is signed by key '{checkpoint.Checkpoint.KeyId}' and no public key was given or found to check it "
-                    + "with: set the host's NV_AUDIT_SIGNING_KEY or Nv:Audit:SigningKeyPath, or name its public key in Nv:Audit:PreviousPublicKeysPath");
+                // Not a forgery finding: the host may sign with a key this process was not given (as verify says it).
+                problems.Add($"the checkpoint is signed by key '{checkpoint.Checkpoint.KeyId}', which no public key given or found here "
+                    + "verifies, so its signature was not checked: set the host's NV_AUDIT_SIGNING_KEY or Nv:Audit:SigningKeyPath, or name "
+                    + "its public key in Nv:Audit:PreviousPublicKeysPath" + (result is { Reason: { } why } ? " (" + why + ")" : ""));
             }
-            else if (verifier.Verify(checkpoint) is { IsValid: false } signature)
+            else if (result is { IsValid: false } signature)
             {
                 problems.Add("the checkpoint's signature does not verify with the store's public keys (the current key and "
                     + "Nv:Audit:PreviousPublicKeysPath): " + signature.Reason);

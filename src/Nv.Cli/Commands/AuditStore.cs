@@ -39,7 +39,7 @@ internal sealed class AuditStore : IAsyncDisposable
 
     public static async Task<AuditStore> OpenAsync(CancellationToken cancellationToken, bool withKeys = false)
     {
-        var host = NvHostFactory.CreateHost([], ReadOnly);
+        var host = NvHostFactory.CreateHost([], ReadOnly, fileLog: false); // a read writes nothing, logs to stderr only
         try
         {
             ExistingData.RequireAudit(host.Services);

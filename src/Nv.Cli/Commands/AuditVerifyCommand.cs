@@ -73,7 +73,7 @@ internal static class AuditVerifyCommand
         try
         {
             // Only reads: no schema write, no signing key generated, no checkpoint signed (README, CLI).
-            var host = NvHostFactory.CreateHost([], AuditStore.ReadOnly);
+            var host = NvHostFactory.CreateHost([], AuditStore.ReadOnly, fileLog: false);
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             Console.Error.WriteLine("audit verify: checking the hash chains, Merkle roots and checkpoints...");

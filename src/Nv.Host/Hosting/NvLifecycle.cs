@@ -29,6 +29,7 @@ internal sealed partial class NvLifecycle : BackgroundService
     private readonly TaskCompletionSource<ReplaySummary> _replayed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _stopGate = new();
     private Task? _stopped;
+    private readonly string? _readOnlySetting; // a read-only open configured for a host, which writes: refused at start
 
     public NvLifecycle(
         IWriteAheadLog wal,
@@ -40,8 +41,15 @@ internal sealed partial class NvLifecycle : BackgroundService
         IHostApplicationLifetime lifetime,
         ILogger<NvLifecycle> logger,
         Protection.KeyRing keys,
-        Diagnostics.HostMetrics? metrics = null)
+        Diagnostics.HostMetrics? metrics = null,
+        IOptions<AuditOptions>? auditOptions = null,
+        IOptions<DbWriterOptions>? dbOptions = null,
+        IOptions<WalOptions>? walOptions = null)
     {
+        _readOnlySetting = auditOptions?.Value.ReadOnly == true ? "Nv:Audit:ReadOnly"
+            : dbOptions?.Value.ReadOnly == true ? "Nv:DbWriter:ReadOnly"
+            : walOptions?.Value.ReadOnly == true ? "Nv:Wal:ReadOnly"
+            : null;
         _keys = keys;
         _metrics = metrics;
         _wal = wal;
@@ -59,6 +67,19 @@ internal sealed partial class NvLifecycle : BackgroundService
 
     /// <summary>Completes with the boot replay summary (or faults if start failed).</summary>
     public Task<ReplaySummary> Replayed => _replayed.Task;
+
+    /// <exception cref="OptionsValidationException">A read-only open (<c>Nv:Audit:ReadOnly</c>, <c>Nv:DbWriter:ReadOnly</c>,
+    /// <c>Nv:Wal:ReadOnly</c>) is configured: those are for the CLI's read commands, and a host writes.</exception>
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (_readOnlySetting is { } setting)
+        {
+            throw new OptionsValidationException(setting, typeof(NvLifecycle),
+                [$"{setting} is set: read-only opens are for nv's read commands, and a host writes (every append would fail). Remove it."]);
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -216,7 +216,9 @@ internal sealed partial class AuditCoordinator : IDisposable
     /// store: a power loss cannot take it back), and one the store cannot take is parked durably on local disk
     /// (<see cref="PendingAuditEntries"/>) and stored by the next backfill: it is lost only if parking fails too (logged).
     /// Concurrent callers share one append and one durable point (<see cref="SystemEntryQueue"/>): the first to get the
-    /// writer stores every entry queued by then. A caller cancelled before its entry was taken leaves nothing behind.</remarks>
+    /// writer stores every entry queued by then. <paramref name="cancellationToken"/> cancels only the wait for the writer:
+    /// a caller cancelled before its entry was taken leaves nothing behind; once taken, the shared append runs to its end
+    /// (others' entries ride on it), whatever one caller does.</remarks>
     public async Task RecordSystemAsync(AuditEntry entry, CancellationToken cancellationToken)
     {
         var waiting = _systemEntries.Add(entry);
@@ -226,10 +228,14 @@ internal sealed partial class AuditCoordinator : IDisposable
             {
                 await _lock.WaitAsync(cancellationToken);
             }
+            catch (OperationCanceledException) when (_systemEntries.TryRemove(waiting))
+            {
+                throw; // not taken: nothing of it is written
+            }
             catch (OperationCanceledException)
             {
-                _systemEntries.TryRemove(waiting); // taken already: its taker stores it
-                throw;
+                await waiting.Done.Task; // taken by another caller's hold of the writer, which stores or parks it
+                return;
             }
 
             try
@@ -237,7 +243,7 @@ internal sealed partial class AuditCoordinator : IDisposable
                 // Under the writer no other taker runs, so an entry not done yet is still queued: this hold stores it.
                 if (!waiting.Done.Task.IsCompleted)
                 {
-                    await StoreSystemEntriesAsync(_systemEntries.TakeAll(), waiting, cancellationToken);
+                    await StoreSystemEntriesAsync(_systemEntries.TakeAll());
                 }
             }
             finally
@@ -247,20 +253,14 @@ internal sealed partial class AuditCoordinator : IDisposable
         }
     }
 
-    // Caller holds the lock. Completes every entry of the batch (stored, or parked after a failure), except when the
-    // caller's own wait is cancelled: then the others go back to the queue for their callers' next hold of the writer
-    // (an entry already appended is skipped by id when appended again).
-    private async Task StoreSystemEntriesAsync(List<SystemEntryQueue.Waiting> batch, SystemEntryQueue.Waiting own, CancellationToken cancellationToken)
+    // Caller holds the lock. Stores the batch with one append and one durable point, or parks each entry after a failure,
+    // then completes every entry. Not cancellable: the batch holds other callers' entries.
+    private async Task StoreSystemEntriesAsync(List<SystemEntryQueue.Waiting> batch)
     {
         try
         {
-            await _sink.AppendAsync([.. batch.Select(static w => w.Entry)], cancellationToken);
-            await _sink.MakeDurableAsync(cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            _systemEntries.Return(batch.Where(w => w != own));
-            throw;
+            await _sink.AppendAsync([.. batch.Select(static w => w.Entry)], CancellationToken.None);
+            await _sink.MakeDurableAsync(CancellationToken.None);
         }
         catch (Exception ex)
         {

@@ -35,15 +35,6 @@ internal sealed class SystemEntryQueue
         }
     }
 
-    /// <summary>Puts back entries a taker could not finish (it was cancelled), ahead of newer ones.</summary>
-    public void Return(IEnumerable<Waiting> entries)
-    {
-        lock (_gate)
-        {
-            _waiting.InsertRange(0, entries);
-        }
-    }
-
     /// <summary>Removes <paramref name="waiting"/> if nobody took it yet.</summary>
     public bool TryRemove(Waiting waiting)
     {

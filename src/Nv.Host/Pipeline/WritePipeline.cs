@@ -476,7 +476,8 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     }
 
     // Every caller still waiting hears why: with its LSN when its record is durable (it will be applied and audited by
-    // the next boot replay), without when it never reached the WAL (nothing was written).
+    // the next boot replay); when it was appended but not flushed, that its outcome is unknown (the WAL's close may still
+    // make it durable); without when it never reached the WAL (nothing was written).
     private void AnswerEveryWaitingCaller(string why)
     {
         var durable = _wal.DurableLsn;
@@ -490,7 +491,13 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
 
             var lsn = write.Record is { } record && record.Lsn <= durable ? record.Lsn : (Lsn?)null;
             write.Fail(new PipelineUnavailableException(
-                lsn is { } l ? $"{why}; it is durable in the WAL at LSN {l} and will be applied when Nv restarts." : $"{why}; nothing was written.",
+                (lsn, write.Record) switch
+                {
+                    ({ } l, _) => $"{why}; it is durable in the WAL at LSN {l} and will be applied when Nv restarts.",
+                    (null, { } appended) => $"{why}; its record reached the WAL at LSN {appended.Lsn} but was not made durable: it may "
+                        + "still be applied when Nv restarts. Retry with the same request id to learn its outcome.",
+                    _ => $"{why}; nothing was written.",
+                },
                 lsn));
         }
 

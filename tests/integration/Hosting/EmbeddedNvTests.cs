@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Nv.Audit;
 using Nv.Host.Pipeline;
 using Nv.Integration.Tests.Support;
@@ -90,6 +91,32 @@ public sealed class EmbeddedNvTests : IDisposable
         Assert.True(File.Exists(Path.Combine(dataDir, "nv.db")));
         Assert.False(File.Exists(Path.Combine(_dir.Path, "nv.db")));
         await host.StopAsync(Ct);
+    }
+
+    /// <summary>Found by a review: the read-only opens are configuration keys, and a host given one started and failed
+    /// every append (audit entries parked for ever).</summary>
+    [Theory]
+    [InlineData("Nv:Audit:ReadOnly")]
+    [InlineData("Nv:DbWriter:ReadOnly")]
+    [InlineData("Nv:Wal:ReadOnly")]
+    public async Task A_host_configured_with_a_read_only_open_refuses_to_start_naming_it(string setting)
+    {
+        var first = NewBuilder(new() { ["Nv:DataDirectory"] = _dir.Path });
+        first.AddNv();
+        using (var created = first.Build()) // the stores and the WAL exist: a read-only open of them would succeed
+        {
+            await created.StartAsync(Ct);
+            await created.Services.GetRequiredService<IWritePipeline>().WhenReadyAsync(Ct).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+            await created.StopAsync(Ct);
+        }
+
+        var builder = NewBuilder(new() { ["Nv:DataDirectory"] = _dir.Path, [setting] = "true" });
+        builder.AddNv();
+        using var host = builder.Build();
+
+        var refused = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(Ct));
+
+        Assert.Contains(setting, refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class AuditSigningKeyCliTests
         }
 
         var proveLine = Assert.Single(prove.Stderr, l => l.StartsWith("nv: error: ", StringComparison.Ordinal));
-        Assert.Contains($"signed by key '{keyId}' and no public key was given", proveLine, StringComparison.Ordinal);
+        Assert.Contains($"signed by key '{keyId}', which no public key given or found here verifies", proveLine, StringComparison.Ordinal);
 
         Assert.False(File.Exists(Path.Combine(dir.Path, "audit-signing-key.pem")));
         Assert.Equal(before, DataDirectoryScan.Hashes(dir.Path, except: "logs"));

@@ -85,4 +85,31 @@ public sealed class PipelineEdgesOfLifeTests
         Assert.Equal(WalState.Open, h.Wal.State);
         await Assert.ThrowsAsync<PipelineUnavailableException>(() => h.Pipeline.WriteAsync(PipelineHarness.Create("r2", "e2"), Ct));
     }
+
+    /// <summary>Found by a review: a commit-stage fault told a caller whose record was appended but not flushed yet that
+    /// nothing was written, although the WAL's close may still make the record durable and a restart apply it.</summary>
+    [Fact]
+    public async Task A_write_appended_but_not_flushed_when_the_commit_stage_fails_is_not_told_nothing_was_written()
+    {
+        await using var h = new PipelineHarness(ack: AckLevel.Applied, configure: o => o.StopHostOnFault = false);
+        h.Pipeline.Start();
+        var slowDisk = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        h.Wal.FlushGate = slowDisk.Task;
+        var appended = h.Pipeline.WriteAsync(PipelineHarness.Create("r1", "e1"), Ct);
+        for (var i = 0; i < 300 && h.Wal.Records.Count == 0; i++)
+        {
+            await Task.Delay(10, Ct);
+        }
+
+        h.Wal.ThrowOnNextAppend = new InvalidOperationException("injected bug");
+        var refused = h.Pipeline.WriteAsync(PipelineHarness.Create("r2", "e2"), Ct);
+
+        var unknown = await Assert.ThrowsAsync<PipelineUnavailableException>(() => appended.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.DoesNotContain("nothing was written", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("LSN 1", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("same request id", unknown.Message, StringComparison.Ordinal);
+        var nothing = await Assert.ThrowsAsync<PipelineUnavailableException>(() => refused.WaitAsync(TimeSpan.FromSeconds(30), Ct));
+        Assert.Contains("nothing was written", nothing.Message, StringComparison.Ordinal);
+        slowDisk.SetResult();
+    }
 }

@@ -54,8 +54,16 @@ internal sealed class InMemoryWal : IWriteAheadLog
         }
     }
 
-    public ValueTask FlushAsync(Lsn upTo, CancellationToken cancellationToken = default)
+    /// <summary>When set, every flush waits for it first (a slow disk: appended records stay not durable meanwhile).</summary>
+    public Task? FlushGate { get; set; }
+
+    public async ValueTask FlushAsync(Lsn upTo, CancellationToken cancellationToken = default)
     {
+        if (FlushGate is { } slow)
+        {
+            await slow.WaitAsync(cancellationToken);
+        }
+
         lock (_gate)
         {
             ThrowIfFaulted();
@@ -66,7 +74,6 @@ internal sealed class InMemoryWal : IWriteAheadLog
             }
 
             _durable = Lsn.Max(_durable, upTo);
-            return ValueTask.CompletedTask;
         }
     }
 
