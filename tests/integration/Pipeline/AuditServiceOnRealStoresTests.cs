@@ -214,32 +214,8 @@ public sealed class AuditServiceOnRealStoresTests : IDisposable
     // docs/audit_verify_reference.py, the independent implementation of the formats, must agree (skipped without python3).
     private static async Task AssertReferenceVerifierAsync(params string[] args)
     {
-        var script = Path.Combine(RepoRoot.Path, "docs", "audit_verify_reference.py");
-        var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(script);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            Assert.Skip("python3 is not installed: the reference verifier cannot run here.");
-            return;
-        }
-
-        using (process)
-        {
-            var output = await process.StandardOutput.ReadToEndAsync(Ct);
-            var errors = await process.StandardError.ReadToEndAsync(Ct);
-            await process.WaitForExitAsync(Ct);
-            Assert.True(output.StartsWith("OK", StringComparison.Ordinal), $"reference verifier: {output} {errors}");
-        }
+        var verdict = await ReferenceVerifier.RunAsync(Ct, args);
+        Assert.True(verdict.StartsWith("OK", StringComparison.Ordinal), "reference verifier: " + verdict);
     }
 
     public void Dispose() => _dir.Dispose();
