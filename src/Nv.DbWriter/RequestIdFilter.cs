@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using Nv.DbWriter.Sqlite;
 
 namespace Nv.DbWriter;
 

@@ -37,10 +37,19 @@ internal static class AuditArchiveCommand
             return ExitCodes.Usage;
         }
 
-        if (output.Length == 0 || output.IndexOfAny(Path.GetInvalidPathChars()) >= 0 || File.Exists(output))
+        if (output.Length == 0 || output.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
         {
             Console.Error.WriteLine($"nv: error: --out '{output}' is not a directory.");
             return ExitCodes.Usage;
+        }
+
+        try
+        {
+            CommandInput.RequireOutputDirectory("--out", output); // a file at it or above it: before anything is archived
+        }
+        catch (BadInputException ex)
+        {
+            return CommandErrors.Report(ex);
         }
 
         try

@@ -9,19 +9,9 @@ namespace Nv.Cli.Commands;
 /// Without <c>--public-key</c> the signature is checked with the key each file carries, and the output says so.</remarks>
 internal static class AuditVerifyArchives
 {
-    public static async Task<int> RunAsync(string[] files, string? publicKey, bool json, CancellationToken cancellationToken)
+    // keyPem: the --public-key file's text, already checked by the command (CommandInput), or null.
+    public static int Run(string[] files, string? keyPem, bool json, CancellationToken cancellationToken)
     {
-        string? keyPem = null;
-        if (publicKey is not null)
-        {
-            if (!File.Exists(publicKey))
-            {
-                Console.Error.WriteLine($"nv: error: the public key file '{publicKey}' does not exist.");
-                return ExitCodes.Usage;
-            }
-
-            keyPem = await File.ReadAllTextAsync(publicKey, cancellationToken);
-        }
 
         var results = new List<AuditArchiveVerification>();
         foreach (var file in files)

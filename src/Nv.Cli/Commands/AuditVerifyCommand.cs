@@ -45,12 +45,8 @@ internal static class AuditVerifyCommand
                         CommandInput.RequireFile("--archive", file);
                     }
 
-                    if (parse.GetValue(publicKey) is { } key)
-                    {
-                        CommandInput.ReadPublicKeyPem("--public-key", key);
-                    }
-
-                    return AuditVerifyArchives.RunAsync(files, parse.GetValue(publicKey), parse.GetValue(json), ct);
+                    var keyPem = parse.GetValue(publicKey) is { } key ? CommandInput.ReadPublicKeyPem("--public-key", key) : null;
+                    return Task.FromResult(AuditVerifyArchives.Run(files, keyPem, parse.GetValue(json), ct));
                 }
 
                 var options = new AuditVerifyOptions

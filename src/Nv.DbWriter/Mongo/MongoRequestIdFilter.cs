@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using MongoDB.Bson;
 using MongoDB.Driver;
-using Nv.DbWriter.Sqlite;
 
 namespace Nv.DbWriter.Mongo;
 

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Nv.Shared.Sqlite;
 using Nv.Wal;
 
 namespace Nv.DbWriter.Sqlite;
@@ -188,10 +189,8 @@ internal sealed partial class SqliteDbWriter
     }
 
     /// <summary>A read-only connection to the database file for a check before the store is opened, or null when there is
-    /// no file. It creates and changes no file: a read-only connection to a WAL-mode database creates its <c>-wal</c> and
-    /// <c>-shm</c> files when they are missing (and leaves them behind), so without a <c>-wal</c> file (a clean stop
-    /// removes it) the file is opened as immutable, all its commits being in it; with one (a crash, or a host running)
-    /// the commits in it are read through it, read-only.</summary>
+    /// no file. It creates and changes no file (<see cref="SqliteReadOnly"/>: immutable without a <c>-wal</c> file, all
+    /// commits being in the database then; through it, read-only, with one).</summary>
     private SqliteConnection? OpenToPeek()
     {
         if (!File.Exists(Path))
@@ -199,12 +198,7 @@ internal sealed partial class SqliteDbWriter
             return null;
         }
 
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = File.Exists(Path + "-wal") ? Path : new Uri(Path).AbsoluteUri + "?immutable=1",
-            Mode = SqliteOpenMode.ReadOnly,
-            Pooling = false,
-        }.ToString());
+        var connection = new SqliteConnection(SqliteReadOnly.ConnectionString(Path, _options.SqliteBusyTimeout));
         try
         {
             connection.Open();

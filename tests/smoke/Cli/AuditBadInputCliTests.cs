@@ -25,6 +25,8 @@ public sealed class AuditBadInputCliTests
     [InlineData("--out", "audit", "checkpoint", "--out", "{files}/existing")]
     [InlineData("--out", "audit", "checkpoint", "--out", "{files}/existing/sub")]
     [InlineData("--cursor", "audit", "query", "--cursor", "garbage")]
+    [InlineData("--out", "audit", "archive", "--before", "2999-01-01T00:00:00Z", "--out", "{files}/existing/sub")]
+    [InlineData("--public-key", "audit", "verify", "--archive", "{files}/bad.pem", "--public-key", "{files}/missing.pem")]
     public async Task Bad_input_exits_2_with_one_line_before_anything_is_opened_or_written(string expected, params string[] args)
     {
         var ct = TestContext.Current.CancellationToken;

@@ -1,4 +1,4 @@
-using Nv.DbWriter.Sqlite;
+using Nv.DbWriter;
 
 namespace Nv.Unit.Tests.DbWriter;
 

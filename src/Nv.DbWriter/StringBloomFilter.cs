@@ -1,4 +1,4 @@
-namespace Nv.DbWriter.Sqlite;
+namespace Nv.DbWriter;
 
 /// <summary>A Bloom filter of strings: <see cref="MightContain"/> is never false for a string that was added, and is true
 /// for a string never added with a probability of about 1 % while at most <see cref="Capacity"/> strings were added
