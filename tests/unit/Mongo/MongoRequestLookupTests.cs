@@ -110,7 +110,7 @@ public sealed class MongoRequestLookupTests
         Assert.True(mongo.Writer.MightHoldRequest(new RequestKey("", "req-1")));
         Assert.False(mongo.Writer.MightHoldRequest(new RequestKey("", "never-stored")));
 
-        mongo.Server.Operations.Clear();
+        mongo.Server.ClearOperations();
         Assert.Empty(await mongo.Writer.FindRequestsAsync([new RequestKey("", "never-stored")], Ct));
         Assert.DoesNotContain(mongo.Server.Operations, o => o.Collection == MongoRequests.Collection);
 

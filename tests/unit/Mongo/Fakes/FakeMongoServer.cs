@@ -26,8 +26,38 @@ public sealed class FakeMongoServer
     /// as a collection validator (121) or a server limit would.</summary>
     public Func<string, BsonDocument, (int Code, string Message)?>? RefuseDocument { get; set; }
 
-    /// <summary>Every operation run, in order.</summary>
-    public List<FakeOperation> Operations { get; } = [];
+    private readonly List<FakeOperation> _operations = [];
+
+    /// <summary>Every operation run so far, in order (a copy: the writer's background request-id filter build runs
+    /// operations on another thread while a test reads them).</summary>
+    public IReadOnlyList<FakeOperation> Operations
+    {
+        get
+        {
+            lock (_operations)
+            {
+                return [.. _operations];
+            }
+        }
+    }
+
+    /// <summary>Records an operation (the server's own calls, and a session's abort).</summary>
+    internal void Record(FakeOperation operation)
+    {
+        lock (_operations)
+        {
+            _operations.Add(operation);
+        }
+    }
+
+    /// <summary>Forgets the operations recorded so far.</summary>
+    internal void ClearOperations()
+    {
+        lock (_operations)
+        {
+            _operations.Clear();
+        }
+    }
 
     /// <summary>A database of this server, as the driver's <see cref="IMongoDatabase"/>.</summary>
     public IMongoDatabase Database(string name) => FakeMongoDatabase.Create(this, name, new MongoDatabaseSettings());
@@ -76,7 +106,7 @@ public sealed class FakeMongoServer
 
     internal void Run(FakeOperation operation)
     {
-        Operations.Add(operation);
+        Record(operation);
         if (Before?.Invoke(operation) is { } failure)
         {
             throw failure;

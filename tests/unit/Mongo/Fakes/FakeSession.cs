@@ -56,7 +56,7 @@ public class FakeSession : DispatchProxy
     {
         if (_snapshot is { } snapshot)
         {
-            _server.Operations.Add(new FakeOperation("abortTransaction", "", "", null, null));
+            _server.Record(new FakeOperation("abortTransaction", "", "", null, null));
             _server.Restore(snapshot);
             _snapshot = null;
         }
