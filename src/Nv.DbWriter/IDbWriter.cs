@@ -22,7 +22,11 @@ public interface IDbWriter : IAsyncDisposable
     /// <summary>Applies a batch of records (ascending LSN) and returns one result per record, in the same order.</summary>
     /// <remarks>A transient failure makes every result of the batch <see cref="ApplyStatus.Transient"/> and commits nothing.
     /// A <see cref="WalOperation.Batch"/> record is applied all-or-nothing (<see cref="ApplyResult.FailedItem"/> names the
-    /// item that rejected it; <see cref="ApplyResult.Items"/> has each item's images when it applied).</remarks>
+    /// item that rejected it; <see cref="ApplyResult.Items"/> has each item's images when it applied).
+    /// The applier passes every record the WAL holds, in LSN order across calls too (a transient batch is passed again
+    /// before anything after it): an LSN a call skips, between two of its records or between the highest LSN passed
+    /// before (or the store's watermark) and its first, was never in the WAL (a record a recovery mode skipped, or LSNs
+    /// an accepted loss continued above), and a store may count it resolved.</remarks>
     Task<IReadOnlyList<ApplyResult>> ApplyAsync(IReadOnlyList<WalRecord> batch, CancellationToken cancellationToken = default);
 
     /// <summary>The live entity, or null when it does not exist or is deleted.</summary>

@@ -36,4 +36,8 @@ internal static partial class Log
     [LoggerMessage(EventId = 3057, Level = LogLevel.Warning,
         Message = "{DtoType}/{EntityId} is a document Nv did not write (no valid _nv field): read as not found, writes to it are rejected")]
     public static partial void ForeignDocumentRead(this ILogger logger, string dtoType, string entityId);
+
+    [LoggerMessage(EventId = 3058, Level = LogLevel.Information,
+        Message = "LSNs {First} to {Last} are not in the WAL (a recovery skip or an accepted loss): the watermark passes them")]
+    public static partial void MongoWalHole(this ILogger logger, long first, long last);
 }

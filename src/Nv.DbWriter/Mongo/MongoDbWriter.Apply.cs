@@ -25,6 +25,7 @@ internal sealed partial class MongoDbWriter
         try
         {
             _requestIds?.StartBuildIfDue(_requestIds.StoredIdsBound); // between batches: see RequestIdFilter
+            NoteHoles(batch);
             if (batch.Any(static r => r.Operation == WalOperation.Erase))
             {
                 await EnsureReadyAsync(cancellationToken);
@@ -470,7 +471,8 @@ internal sealed partial class MongoDbWriter
         }
     }
 
-    /// <summary>Walks the contiguous run of final resolutions after <paramref name="from"/> and stores the new watermark.</summary>
+    /// <summary>Walks the contiguous run of final resolutions after <paramref name="from"/>, passing the WAL's holes, and
+    /// stores the new watermark.</summary>
     private async Task<long> AdvanceAsync(long from, CancellationToken cancellationToken)
     {
         var next = from;
@@ -490,7 +492,14 @@ internal sealed partial class MongoDbWriter
             {
                 foreach (var document in cursor.Current)
                 {
-                    if (document["_id"].ToInt64() != next + 1)
+                    next = PastHoles(next);
+                    var lsn = document["_id"].ToInt64();
+                    if (lsn <= next)
+                    {
+                        continue; // inside a hole: an outcome the WAL no longer has a record for (an accepted loss)
+                    }
+
+                    if (lsn != next + 1)
                     {
                         contiguous = false;
                         break;
@@ -499,8 +508,14 @@ internal sealed partial class MongoDbWriter
                     next++;
                 }
             }
+
+            if (contiguous)
+            {
+                next = PastHoles(next);
+            }
         }
 
+        DropHolesThrough(next);
         if (next != from)
         {
             await _meta!.UpdateOneAsync(MongoCommands.MetaId(MongoCommands.ResolvedThroughId), MongoCommands.AdvanceResolvedThrough(next),

@@ -98,7 +98,7 @@ internal sealed partial class MongoDbWriter
             }
 
             _maxResolutionLsn = Math.Max(_maxResolutionLsn, lsn);
-            if (lsn == _resolvedThrough + 1)
+            if (MayAdvanceAt(lsn))
             {
                 _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
             }

@@ -46,7 +46,7 @@ internal sealed partial class MongoDbWriter
         {
             var record = batch[i];
             var lsn = record.Lsn.Value;
-            if (lsn == _resolvedThrough + 1)
+            if (MayAdvanceAt(lsn))
             {
                 plan.TouchesWatermark = true;
             }

@@ -81,7 +81,7 @@ internal sealed partial class MongoDbWriter
         await _resolutions!.ReplaceOneAsync(new BsonDocument("_id", lsn), resolution, new ReplaceOptions { IsUpsert = true }, cancellationToken);
         ThrowIfInjected("erase-resolved");
         _maxResolutionLsn = Math.Max(_maxResolutionLsn, lsn);
-        if (lsn == _resolvedThrough + 1)
+        if (MayAdvanceAt(lsn))
         {
             _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
         }

@@ -85,6 +85,11 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
     private long _resolvedThrough;
     private long _maxResolutionLsn;
 
+    // LSNs the WAL never held (its sanctioned jumps), learned from the order of the records passed in (see
+    // MongoDbWriter.Holes.cs); facts about the WAL, so kept across a reload, and dropped once the watermark passes them.
+    private readonly List<(long After, long Next)> _holes = [];
+    private long _highestPassed;
+
     /// <exception cref="ArgumentException">The connection string is malformed.</exception>
     public MongoDbWriter(DbWriterOptions options, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null)
         : this(options, database: null, loggerFactory, meterFactory)
@@ -204,7 +209,8 @@ internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
             var max = await Find(_resolutions, FilterDefinition<BsonDocument>.Empty)
                 .Sort(new BsonDocument("_id", -1)).Limit(1).FirstOrDefaultAsync(cancellationToken);
             _maxResolutionLsn = Math.Max(_resolvedThrough, max?["_id"].ToInt64() ?? 0);
-            // A crash after the last batch's resolutions were final but before the watermark moved: catch up now.
+            // A crash after the last batch's resolutions were final but before the watermark moved: catch up now (a hole
+            // this process learned before the reload counts too).
             _resolvedThrough = await AdvanceAsync(_resolvedThrough, cancellationToken);
         }
         catch (Exception ex) when (ex is MongoException or TimeoutException)
