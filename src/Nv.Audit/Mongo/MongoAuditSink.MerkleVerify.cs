@@ -8,6 +8,11 @@ namespace Nv.Audit.Mongo;
 /// <summary>Full verification on MongoDB, the same checks in the same order as the SQLite store: the hash chains, every
 /// stored checkpoint (signature, size, root recomputed from the entries), the external checkpoint, then the stored leaves
 /// against the recomputed ones.</summary>
+/// <remarks>MongoDB reads without a snapshot, and a live host keeps appending entries, leaves and checkpoints while a
+/// verification runs (SQLite's runs in one read transaction). So the stored checkpoints are read first: each then covers
+/// only entries the scan after it finds, and one covering more is a trail cut back, not a race. The trees come from the
+/// chain scan itself (the entries verified, none appended after). A leaf past its chain's tree is checked against its
+/// entry, read then: appended meanwhile if that entry exists and hashes to it, else deleted or forged.</remarks>
 internal sealed partial class MongoAuditSink
 {
     public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default)
@@ -16,14 +21,16 @@ internal sealed partial class MongoAuditSink
         using var keyVerifier = options?.PublicKeyPem is { } given
             ? CheckpointVerifier.FromPublicKeyPem(given)
             : CheckpointVerifier.Trusting(await GetTrustedPublicKeysPemAsync(cancellationToken));
-        var chains = await VerifyAsync(cancellationToken);
+        var checkpoints = await merkle.Checkpoints!.Find(FilterDefinition<BsonDocument>.Empty)
+            .Sort(new BsonDocument { { "chain", 1 }, { "size", 1 } }).ToListAsync(cancellationToken);
+        var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
+        var chains = await VerifyChainsAsync(trees, cancellationToken);
         if (!chains.IsValid)
         {
             return chains;
         }
 
-        var trees = await RecomputeTreesAsync(cancellationToken);
-        var result = await VerifyStoredCheckpointsAsync(merkle, keyVerifier, trees, chains, cancellationToken);
+        var result = VerifyStoredCheckpoints(checkpoints, keyVerifier, trees, chains);
         if (result.IsValid && options?.FromCheckpoint is { } external)
         {
             result = CheckpointChecks.VerifyExternal(external, keyVerifier, trees, result);
@@ -42,93 +49,61 @@ internal sealed partial class MongoAuditSink
         return result;
     }
 
-    // Every chain's tree recomputed from its entries' canonical bytes (the chains verified just before).
-    private async Task<Dictionary<string, MerkleTree>> RecomputeTreesAsync(CancellationToken cancellationToken)
-    {
-        var entries = await EntriesAsync(cancellationToken);
-        var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
-        var scratch = new System.Buffers.ArrayBufferWriter<byte>(2048);
-        using var cursor = await entries.FindAsync(FilterDefinition<BsonDocument>.Empty,
-            new FindOptions<BsonDocument> { Sort = new BsonDocument { { "service", 1 }, { "sequence", 1 } }, BatchSize = 1000 }, cancellationToken);
-        while (await cursor.MoveNextAsync(cancellationToken))
-        {
-            foreach (var document in cursor.Current)
-            {
-                var entry = MongoAuditDocument.FromBson(document);
-                if (!trees.TryGetValue(entry.Service, out var tree))
-                {
-                    trees[entry.Service] = tree = new MerkleTree();
-                }
-
-                AuditHash.Compute(entry, scratch, out var leaf);
-                tree.Append(leaf);
-            }
-        }
-
-        return trees;
-    }
-
-    private static async Task<AuditVerification> VerifyStoredCheckpointsAsync(
-        MongoMerkleState merkle, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, AuditVerification soFar,
-        CancellationToken cancellationToken)
+    private static AuditVerification VerifyStoredCheckpoints(
+        List<BsonDocument> checkpoints, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, AuditVerification soFar)
     {
         long checkedCount = 0;
-        using var cursor = await merkle.Checkpoints!.FindAsync(FilterDefinition<BsonDocument>.Empty,
-            new FindOptions<BsonDocument> { Sort = new BsonDocument { { "chain", 1 }, { "size", 1 } } }, cancellationToken);
-        while (await cursor.MoveNextAsync(cancellationToken))
+        foreach (var document in checkpoints)
         {
-            foreach (var document in cursor.Current)
+            checkedCount++;
+            var storedChain = document.GetValue("chain", "?").ToString() ?? "?";
+            var storedSize = document.GetValue("size", 0L) is { IsNumeric: true } s ? s.ToInt64() : 0;
+            AuditVerification Broken(long? sequence, string reason) => soFar with
             {
-                checkedCount++;
-                var storedChain = document.GetValue("chain", "?").ToString() ?? "?";
-                var storedSize = document.GetValue("size", 0L) is { IsNumeric: true } s ? s.ToInt64() : 0;
-                AuditVerification Broken(long? sequence, string reason) => soFar with
-                {
-                    IsValid = false,
-                    CheckpointsChecked = checkedCount,
-                    BrokenChain = storedChain,
-                    BrokenSequence = sequence,
-                    BrokenCheckpointSize = storedSize,
-                    Reason = reason,
-                };
+                IsValid = false,
+                CheckpointsChecked = checkedCount,
+                BrokenChain = storedChain,
+                BrokenSequence = sequence,
+                BrokenCheckpointSize = storedSize,
+                Reason = reason,
+            };
 
-                SignedCheckpoint signed;
-                try
-                {
-                    signed = MongoMerkleDocuments.ReadCheckpoint(document).Signed;
-                }
-                catch (Exception ex) when (ex is CheckpointFormatException or FormatException)
-                {
-                    return Broken(null, $"stored checkpoint (size {storedSize}) is malformed: {ex.Message}");
-                }
+            SignedCheckpoint signed;
+            try
+            {
+                signed = MongoMerkleDocuments.ReadCheckpoint(document).Signed;
+            }
+            catch (Exception ex) when (ex is CheckpointFormatException or FormatException)
+            {
+                return Broken(null, $"stored checkpoint (size {storedSize}) is malformed: {ex.Message}");
+            }
 
-                if (signed.Checkpoint.ChainId != storedChain || signed.Checkpoint.TreeSize != storedSize)
-                {
-                    return Broken(null, $"stored checkpoint: its fields (chain {storedChain}, size {storedSize}) do not match its signed text (checkpoint edited)");
-                }
+            if (signed.Checkpoint.ChainId != storedChain || signed.Checkpoint.TreeSize != storedSize)
+            {
+                return Broken(null, $"stored checkpoint: its fields (chain {storedChain}, size {storedSize}) do not match its signed text (checkpoint edited)");
+            }
 
-                var signature = keyVerifier.Verify(signed);
-                if (signature.Failure == CheckpointFailure.KeyMismatch)
-                {
-                    return Broken(null, CheckpointChecks.UnknownKey(signed.Checkpoint, signature)) with { UnknownKeyId = signed.Checkpoint.KeyId };
-                }
+            var signature = keyVerifier.Verify(signed);
+            if (signature.Failure == CheckpointFailure.KeyMismatch)
+            {
+                return Broken(null, CheckpointChecks.UnknownKey(signed.Checkpoint, signature)) with { UnknownKeyId = signed.Checkpoint.KeyId };
+            }
 
-                if (!signature.IsValid)
-                {
-                    return Broken(null, $"checkpoint at size {storedSize}: signature does not verify ({signature.Failure}: {signature.Reason}) (checkpoint forged or altered)");
-                }
+            if (!signature.IsValid)
+            {
+                return Broken(null, $"checkpoint at size {storedSize}: signature does not verify ({signature.Failure}: {signature.Reason}) (checkpoint forged or altered)");
+            }
 
-                if (CheckpointChecks.CompareWithTree(signed.Checkpoint, trees.GetValueOrDefault(storedChain), 0) is { } failure)
-                {
-                    return Broken(failure.Sequence, failure.Reason);
-                }
+            if (CheckpointChecks.CompareWithTree(signed.Checkpoint, trees.GetValueOrDefault(storedChain), 0) is { } failure)
+            {
+                return Broken(failure.Sequence, failure.Reason);
             }
         }
 
         return soFar with { CheckpointsChecked = checkedCount };
     }
 
-    private static async Task<AuditVerification> VerifyStoredLeavesAsync(
+    private async Task<AuditVerification> VerifyStoredLeavesAsync(
         MongoMerkleState merkle, Dictionary<string, MerkleTree> trees, AuditVerification soFar, CancellationToken cancellationToken)
     {
         using var cursor = await merkle.Leaves!.FindAsync(FilterDefinition<BsonDocument>.Empty,
@@ -154,7 +129,14 @@ internal sealed partial class MongoAuditSink
 
                 if (tree is null || index >= tree.Size)
                 {
-                    return soFar with { IsValid = false, BrokenChain = name, BrokenSequence = index + 1, Reason = $"Merkle leaf {index} has no entry (entry deleted, or leaf forged)" };
+                    // Past the entries the chain scan verified: a leaf stored since, for an entry appended since, or a forgery.
+                    if (await CheckLeafAppendedSinceAsync(name, index, hash, cancellationToken) is { } reason)
+                    {
+                        return soFar with { IsValid = false, BrokenChain = name, BrokenSequence = index + 1, Reason = reason };
+                    }
+
+                    expected++;
+                    continue;
                 }
 
                 if (hash != tree.GetLeaf(index))
@@ -167,5 +149,19 @@ internal sealed partial class MongoAuditSink
         }
 
         return soFar;
+    }
+
+    /// <returns>Null when the entry the leaf covers exists and hashes to it; else why not.</returns>
+    private async Task<string?> CheckLeafAppendedSinceAsync(string chain, long index, MerkleHash leaf, CancellationToken cancellationToken)
+    {
+        var entries = await EntriesAsync(cancellationToken);
+        var document = await entries.Find(new BsonDocument { { "service", chain }, { "sequence", index + 1 } }).FirstOrDefaultAsync(cancellationToken);
+        if (document is null)
+        {
+            return $"Merkle leaf {index} has no entry (entry deleted, or leaf forged)";
+        }
+
+        AuditHash.Compute(MongoAuditDocument.FromBson(document), new System.Buffers.ArrayBufferWriter<byte>(2048), out var computed);
+        return computed == leaf ? null : $"stored Merkle leaf {index} does not match entry {index + 1} (leaf collection altered)";
     }
 }

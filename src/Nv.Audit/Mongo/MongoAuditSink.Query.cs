@@ -1,6 +1,7 @@
 using MongoDB.Bson;
 using MongoDB.Driver;
 using Nv.Audit.Chain;
+using Nv.Audit.Merkle;
 
 namespace Nv.Audit.Mongo;
 
@@ -55,10 +56,16 @@ internal sealed partial class MongoAuditSink
         return new AuditPage(page, next);
     }
 
-    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default)
+    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default) => VerifyChainsAsync(trees: null, cancellationToken);
+
+    /// <summary>The hash chains, verified in one scan; with <paramref name="trees"/>, each verified entry's Merkle leaf is
+    /// appended to its chain's tree in the same scan (the full verification's trees are exactly the entries it verified,
+    /// however many a live host appends meanwhile).</summary>
+    private async Task<AuditVerification> VerifyChainsAsync(Dictionary<string, MerkleTree>? trees, CancellationToken cancellationToken)
     {
         var entries = await EntriesAsync(cancellationToken);
         var verifier = new AuditChainVerifier();
+        var scratch = trees is null ? null : new System.Buffers.ArrayBufferWriter<byte>(2048);
         // Streamed in chain order through the unique (service, sequence) index: memory stays flat.
         using (var cursor = await entries.FindAsync(FilterDefinition<BsonDocument>.Empty,
             new FindOptions<BsonDocument> { Sort = new BsonDocument { { "service", 1 }, { "sequence", 1 } }, BatchSize = 1000 },
@@ -95,6 +102,17 @@ internal sealed partial class MongoAuditSink
                     {
                         going = false;
                         break;
+                    }
+
+                    if (trees is not null)
+                    {
+                        if (!trees.TryGetValue(entry.Service, out var tree))
+                        {
+                            trees[entry.Service] = tree = new MerkleTree();
+                        }
+
+                        AuditHash.Compute(entry, scratch!, out var leaf);
+                        tree.Append(leaf);
                     }
                 }
             }
