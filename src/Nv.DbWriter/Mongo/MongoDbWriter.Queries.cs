@@ -11,7 +11,7 @@ internal sealed partial class MongoDbWriter
     {
         ThrowIfInvalidDtoType(dtoType, nameof(dtoType));
         ArgumentException.ThrowIfNullOrEmpty(entityId);
-        return await LockedAsync("read", async () =>
+        return await ReadAsync("read", async () =>
         {
             var stored = await Find(_database!.GetCollection<BsonDocument>(dtoType), MongoCommands.ById(entityId))
                 .FirstOrDefaultAsync(cancellationToken);
@@ -51,7 +51,7 @@ internal sealed partial class MongoDbWriter
         ArgumentOutOfRangeException.ThrowIfNegative(after.Value, nameof(after));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
         var upTo = after.Value > long.MaxValue - limit ? long.MaxValue : after.Value + limit;
-        return await LockedAsync<IReadOnlyList<RecordResolution>>("read of resolutions", async () =>
+        return await ReadAsync<IReadOnlyList<RecordResolution>>("read of resolutions", async () =>
         {
             var documents = await Find(_resolutions!, MongoCommands.ResolutionsBetween(after.Value, upTo))
                 .Sort(MongoCommands.SortById).ToListAsync(cancellationToken);
@@ -74,7 +74,7 @@ internal sealed partial class MongoDbWriter
             return found;
         }
 
-        return await LockedAsync<IReadOnlyDictionary<string, RecordResolution>>("read of resolutions", async () =>
+        return await ReadAsync<IReadOnlyDictionary<string, RecordResolution>>("read of resolutions", async () =>
         {
             var documents = await Find(_resolutions!, MongoCommands.ResolutionsOfRequests(requestIds))
                 .Sort(MongoCommands.SortById).ToListAsync(cancellationToken);
@@ -140,6 +140,28 @@ internal sealed partial class MongoDbWriter
     /// <summary>Whether a collection of the writer's database can hold entities: a valid dtoType that is not one of Nv's
     /// own names (Nv's own start with <c>_nv</c>; <c>audit_entries</c> is reserved in case the audit trail shares the database).</summary>
     internal static bool IsEntityCollection(string name) => SqliteIdentifiers.IsValidDtoType(name) && !DtoTypes.IsReserved(name);
+
+    /// <summary>Runs a read: once the writer is ready, without the gate, so a batch in progress (or one retrying through an
+    /// outage, each of its operations bounded by the timeout) does not hold readers up; before, under it, initializing
+    /// first. A read touches no in-memory state but the collections, set once by the initialization.</summary>
+    private async Task<T> ReadAsync<T>(string operation, Func<Task<T>> action, CancellationToken cancellationToken)
+    {
+        if (!Volatile.Read(ref _ready))
+        {
+            return await LockedAsync(operation, action, cancellationToken);
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            return await action();
+        }
+        catch (Exception ex) when (ex is MongoException or TimeoutException)
+        {
+            throw MongoErrors.Wrap(ex, operation);
+        }
+    }
 
     /// <summary>Runs a read or maintenance operation under the gate, after initialization, wrapping store errors. Waits for
     /// the gate (held by a batch, each of whose operations is bounded) at most twice the operation timeout.</summary>

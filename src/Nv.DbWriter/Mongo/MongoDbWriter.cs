@@ -53,11 +53,14 @@ namespace Nv.DbWriter.Mongo;
 /// item over the limits, a foreign slot, a document the server refuses inside its transaction) is rejected the same way,
 /// naming the item (<see cref="ApplyResult.FailedItem"/>), with nothing of it written. A non-transient error of the store
 /// throws <see cref="DbWriterException"/>.
-/// Threading: every operation is serialized by one async gate; the contract allows one applier. A read waits for the
-/// gate at most twice the operation timeout, then fails as transient. The commit stage's request lookup
-/// (<see cref="FindRequestsAsync"/>) does not take the gate: it only reads <c>_nv_requests</c> (the gate guards the
-/// writer's in-memory state and its initialization, not the server's collections), and an in-memory filter of the stored
-/// request ids spares it the read for new ids.
+/// Threading: every write and maintenance operation is serialized by one async gate; the contract allows one applier.
+/// Reads of the server's collections (<see cref="GetAsync"/>, resolutions, the commit stage's request lookup
+/// <see cref="FindRequestsAsync"/>) do not take it once the writer is initialized: the gate guards the writer's in-memory
+/// state and its initialization, not the collections, so a batch in progress or retrying through an outage does not hold
+/// readers up (a read may see a batch's entity write before the batch returns: its write is durable, and a failed batch
+/// is completed, never undone). Before that, and for the watermark, a read waits for the gate at most twice the
+/// operation timeout, then fails as transient. An in-memory filter of the stored request ids spares the request lookup
+/// the read for new ids.
 /// </remarks>
 internal sealed partial class MongoDbWriter : IDbWriter, IDataKeyStore
 {
