@@ -1,3 +1,5 @@
+using Nv.Wal;
+
 namespace Nv.DbWriter;
 
 /// <summary>The data keys of encryption at rest, kept (wrapped) in the database writer's own store, and the erasures
@@ -48,6 +50,10 @@ public interface IDataKeyStore
 
     /// <summary>The most recent erasures, newest first.</summary>
     Task<IReadOnlyList<SubjectErasure>> GetErasuresAsync(int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The erasure the erase record at <paramref name="lsn"/> carried out (what it destroyed, as recorded when it
+    /// was first applied: a replay or a retry reads the same counts), or null when no erasure is recorded at that LSN.</summary>
+    Task<SubjectErasure?> FindErasureAsync(Lsn lsn, CancellationToken cancellationToken = default);
 
     /// <summary>Re-wraps every key wrapped by <paramref name="fromMasterKeyId"/> (master key rotation): each batch is
     /// one durable transaction, so a crash leaves every key wrapped by one master key or the other, and a second run

@@ -25,4 +25,8 @@ public sealed record SubjectErasure
 
     /// <summary>How many live entities were deleted.</summary>
     public required int EntitiesDeleted { get; init; }
+
+    /// <summary>True when the erasure found nothing to erase: no data key of the subject and no live entity of it (a
+    /// mistyped entity id, a subject already erased, or one never written).</summary>
+    public bool FoundNothing => KeysDestroyed == 0 && EntitiesDeleted == 0;
 }

@@ -70,7 +70,7 @@ internal static class EraseCommand
 
             await host.StopAsync(cancellationToken);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"erased {request.DtoType}/{request.EntityId}: {outcome.Status.ToString().ToLowerInvariant()} at lsn {outcome.Lsn.Value} (request {outcome.RequestId}{(outcome.IsReplay ? ", a retry" : "")})"));
+                $"erased {request.DtoType}/{request.EntityId}: {outcome.Status.ToString().ToLowerInvariant()} at lsn {outcome.Lsn.Value}{Counts(outcome)} (request {outcome.RequestId}{(outcome.IsReplay ? ", a retry" : "")})"));
             if (outcome.Detail is { } detail)
             {
                 Console.Error.WriteLine("nv: warning: " + detail);
@@ -82,5 +82,19 @@ internal static class EraseCommand
         {
             return CommandErrors.Report(ex);
         }
+    }
+
+    // What the erasure destroyed (a retry prints the first attempt's counts): ", 1 data key destroyed, 1 entity deleted", or
+    // ", nothing found to erase (0 data keys destroyed, 0 entities deleted)"; nothing when not applied.
+    internal static string Counts(WriteOutcome outcome)
+    {
+        if (outcome.Erasure is not { } erasure)
+        {
+            return "";
+        }
+
+        var counts = string.Create(CultureInfo.InvariantCulture,
+            $"{erasure.KeysDestroyed} data key{(erasure.KeysDestroyed == 1 ? "" : "s")} destroyed, {erasure.EntitiesDeleted} entit{(erasure.EntitiesDeleted == 1 ? "y" : "ies")} deleted");
+        return erasure.FoundNothing ? $", nothing found to erase ({counts})" : ", " + counts;
     }
 }

@@ -8,9 +8,10 @@ internal sealed partial class MongoDbWriter
 {
     // An erase record, without transactions: each step is idempotent and durable (j:true) before the next, and the
     // resolution is stored last, so a crash or a failure anywhere leaves the record unresolved and its replay finishes the
-    // job: (1) the erasure is recorded (first attempt's counts win), (2) the before images kept under the subject's keys
-    // are forgotten and (3) the keys deleted, (4) the subject's live entities get tombstones at this LSN (guarded: nothing
-    // written after the erasure is touched), (5) the subject mappings go, (6) the request's outcome and (7) the resolution are stored.
+    // job: (1) the erasure is recorded with the keys and live entities it finds (first attempt's counts win), (2) the
+    // before images kept under the subject's keys are forgotten and (3) the keys deleted, (4) the subject's live entities
+    // get tombstones at this LSN (guarded: nothing written after the erasure is touched), (5) the subject mappings go,
+    // (6) the request's outcome and (7) the resolution are stored.
     private async Task<ApplyResult> ApplyEraseAsync(WalRecord record, CancellationToken cancellationToken)
     {
         var lsn = record.Lsn.Value;
@@ -52,7 +53,18 @@ internal sealed partial class MongoDbWriter
         }
 
         var existing = (await _database!.ListCollectionNamesAsync(cancellationToken: cancellationToken)).ToList(cancellationToken).ToHashSet(StringComparer.Ordinal);
-        var live = entities.Where(e => existing.Contains(e.DtoType)).ToList();
+        // What the guarded tombstones below delete: the subject's entities that are live and older than the erasure, counted
+        // before anything changes so that the erasure's record says what it deleted (an id that names no live entity: 0).
+        var live = new List<(string DtoType, string EntityId)>();
+        foreach (var (dtoType, entityId) in entities.Where(e => existing.Contains(e.DtoType)))
+        {
+            var guard = MongoKeys.EraseEntity(record, entityId).Filter;
+            if (await Find(_database!.GetCollection<BsonDocument>(dtoType), guard).FirstOrDefaultAsync(cancellationToken) is not null)
+            {
+                live.Add((dtoType, entityId));
+            }
+        }
+
         await Erasures.UpdateOneAsync(new BsonDocument("_id", lsn), new BsonDocument("$setOnInsert", MongoKeys.Erasure(record, keyIds.Count, live.Count)),
             new UpdateOptions { IsUpsert = true }, cancellationToken);
         if (keyIds.Count > 0)

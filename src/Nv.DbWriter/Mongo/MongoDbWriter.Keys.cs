@@ -115,6 +115,12 @@ internal sealed partial class MongoDbWriter
         return [.. documents.Select(MongoKeys.ReadErasure)];
     }
 
+    public async Task<SubjectErasure?> FindErasureAsync(Lsn lsn, CancellationToken cancellationToken = default)
+    {
+        var document = await QueryAsync(() => Find(Erasures, new BsonDocument("_id", lsn.Value)).FirstOrDefaultAsync(cancellationToken), cancellationToken);
+        return document is null ? null : MongoKeys.ReadErasure(document);
+    }
+
     public async Task<long> RewrapKeysAsync(string fromMasterKeyId, string toMasterKeyId, Func<StoredDataKey, byte[]> rewrap, Action<long>? progress = null,
         CancellationToken cancellationToken = default)
     {

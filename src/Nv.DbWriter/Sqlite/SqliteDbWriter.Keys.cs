@@ -194,13 +194,21 @@ internal sealed partial class SqliteDbWriter
     public Task<IReadOnlyList<SubjectErasure>> GetErasuresAsync(int limit, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
+        return Task.FromResult<IReadOnlyList<SubjectErasure>>(ReadErasures("ORDER BY lsn DESC LIMIT $limit", "$limit", limit, cancellationToken));
+    }
+
+    public Task<SubjectErasure?> FindErasureAsync(Lsn lsn, CancellationToken cancellationToken = default) =>
+        Task.FromResult(ReadErasures("WHERE lsn = $lsn", "$lsn", lsn.Value, cancellationToken).SingleOrDefault());
+
+    private List<SubjectErasure> ReadErasures(string where, string parameter, long value, CancellationToken cancellationToken)
+    {
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
             using var connection = OpenReader();
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT subject, lsn, wal_id, request_id, erased_at, keys_destroyed, entities_deleted FROM _nv_erasures ORDER BY lsn DESC LIMIT $limit";
-            command.Parameters.AddWithValue("$limit", limit);
+            command.CommandText = $"SELECT subject, lsn, wal_id, request_id, erased_at, keys_destroyed, entities_deleted FROM _nv_erasures {where}";
+            command.Parameters.AddWithValue(parameter, value);
             using var reader = command.ExecuteReader();
             var list = new List<SubjectErasure>();
             while (reader.Read())
@@ -217,7 +225,7 @@ internal sealed partial class SqliteDbWriter
                 });
             }
 
-            return Task.FromResult<IReadOnlyList<SubjectErasure>>(list);
+            return list;
         }
         catch (SqliteException ex)
         {

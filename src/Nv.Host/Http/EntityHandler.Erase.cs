@@ -43,7 +43,7 @@ internal sealed partial class EntityHandler
 
             return outcome.Status == WriteStatus.Applied
                 ? Results.Ok(new EraseResponse(outcome.RequestId, "erased", outcome.Lsn.Value, dtoType, entityId,
-                    Scrubbed: !outcome.Unscrubbed, outcome.Detail))
+                    outcome.Erasure?.KeysDestroyed, outcome.Erasure?.EntitiesDeleted, Scrubbed: !outcome.Unscrubbed, outcome.Detail))
                 : WriteResults.From(context, outcome, WalOperation.Erase, dtoType, entityId, clientPrecondition: false);
         }
         catch (NvException ex) when (WriteProblems.Handles(ex))
@@ -52,8 +52,10 @@ internal sealed partial class EntityHandler
         }
     }
 
-    /// <summary>The body of a completed erasure (<c>scrubbed</c> false: the entity store's files may still hold the erased
-    /// rows: SQLite's WAL file while a reader held it, MongoDB's journal, oplog and free space always; <c>detail</c> says
-    /// which and what to do).</summary>
-    internal sealed record EraseResponse(string RequestId, string Status, long Lsn, string DtoType, string EntityId, bool Scrubbed, string? Detail);
+    /// <summary>The body of a completed erasure: how many data keys it destroyed and live entities it deleted (both 0:
+    /// nothing was found to erase, and <c>detail</c> says so; a retry answers the first attempt's counts); <c>scrubbed</c>
+    /// false: the entity store's files may still hold the erased rows: SQLite's WAL file while a reader held it, MongoDB's
+    /// journal, oplog and free space always; <c>detail</c> says which and what to do.</summary>
+    internal sealed record EraseResponse(string RequestId, string Status, long Lsn, string DtoType, string EntityId, int? KeysDestroyed,
+        int? EntitiesDeleted, bool Scrubbed, string? Detail);
 }

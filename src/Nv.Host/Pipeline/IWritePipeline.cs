@@ -59,7 +59,8 @@ public interface IWritePipeline
     /// <summary>Erases a data subject (crypto-shredding): destroys every data key its payloads were sealed with, in the
     /// WAL and in the audit trail, deletes its live entities, and records an audit entry of category
     /// <c>data-erasure</c> that holds no personal data. Returns once the erasure is applied, audited, made durable and
-    /// scrubbed from the store's files.</summary>
+    /// scrubbed from the store's files; <see cref="WriteOutcome.Erasure"/> says how many keys it destroyed and live
+    /// entities it deleted (both zero: nothing was found to erase, and <see cref="WriteOutcome.Detail"/> says so).</summary>
     /// <remarks>The hash chain and the Merkle tree commit to the ciphertext, so every proof, erased entries' included,
     /// still verifies; reads of erased entries show their data as erased. Idempotent by request id; a crash at any step
     /// converges on restart (the erasure is a WAL record, replayed like any write). Needs encryption at rest

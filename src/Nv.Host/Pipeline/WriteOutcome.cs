@@ -26,6 +26,14 @@ public sealed record WriteOutcome
 
     /// <summary>For a rejected batch: the item that rejected it.</summary>
     public int? FailedItem { get; init; }
+
+    /// <summary>For an applied erasure (<see cref="IWritePipeline.EraseAsync"/>): what it destroyed, as the key store
+    /// recorded it when the erasure was first applied (a retry of the request id gets the same counts). Both
+    /// <see cref="SubjectErasure.KeysDestroyed"/> and <see cref="SubjectErasure.EntitiesDeleted"/> zero: nothing was found
+    /// to erase (a mistyped id, say), and <see cref="Detail"/> says so; the erasure is recorded and audited all the same.
+    /// Null for other writes and for an erasure not applied.</summary>
+    public SubjectErasure? Erasure { get; init; }
+
     /// <summary>The id of the WAL record (and of its audit entry), when this process knows it.</summary>
     internal Guid? RecordId { get; init; }
 

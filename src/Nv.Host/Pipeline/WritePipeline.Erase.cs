@@ -29,17 +29,29 @@ internal sealed partial class WritePipeline
             var store = _db as IDataKeyStore;
             var scrubbed = store is null || await store.ScrubAsync(cancellationToken);
             Log.ErasureCompleted(_logger, SubjectResolver.Of(request.DtoType, request.EntityId), outcome.Lsn.Value, scrubbed);
+            // What it destroyed, as recorded when it was first applied: a retry (in this process or after a restart) reads
+            // the same record, so it gets the same counts as the first attempt.
+            var erasure = store is null ? null : await store.FindErasureAsync(outcome.Lsn, cancellationToken);
+            var nothing = erasure is { FoundNothing: true } ? NothingFound(request) : null;
+            outcome = outcome with { Erasure = erasure, Detail = nothing ?? outcome.Detail };
             if (!scrubbed)
             {
                 // Erased (the keys are gone for good), but the store's files may still hold the erased rows: SQLite while a
                 // reader holds its WAL file (a retry or the next start empties it), MongoDB always (its journal, oplog and
                 // free space are beyond a client's reach). The caller hears which.
-                return outcome with { Detail = store!.UnscrubbedDetail ?? Unscrubbed, Unscrubbed = true };
+                var unscrubbed = store!.UnscrubbedDetail ?? Unscrubbed;
+                return outcome with { Detail = nothing is null ? unscrubbed : nothing + " " + unscrubbed, Unscrubbed = true };
             }
         }
 
         return outcome;
     }
+
+    // The detail of an erasure that found no data key and no live entity of its subject: still a success (an erasure is
+    // idempotent, and it is recorded and audited), but the caller must be able to tell it from one that destroyed data.
+    internal static string NothingFound(EraseRequest request) =>
+        $"Nothing was found to erase: {request.DtoType}/{request.EntityId} has no data key and no live entity (erased before, never written, "
+        + "or a mistyped entity id or dtoType: subjects are case-sensitive). The erasure is recorded and audited all the same.";
 
     // What an erasure must pass besides the checks of every write (RequestValidator, run on ToWriteRequest). nv erase runs
     // both before it starts the host (EncryptionStartup.CheckErasure), so a refused erasure writes nothing at all.

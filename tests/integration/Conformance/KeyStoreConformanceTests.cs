@@ -155,6 +155,28 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
         Assert.Equal(new Lsn(5), await Writer.GetResolvedThroughAsync(Ct));
     }
 
+    /// <summary>The erasure's answer reads its record by LSN (FindErasureAsync); one that found no key and no live entity
+    /// (a mistyped id, an entity already deleted) is recorded with zero counts. On MongoDB the record counted the entity's
+    /// collection, not the entity: a mistyped id of a stored type was recorded as one entity deleted.</summary>
+    [Fact]
+    public async Task An_erasure_that_finds_nothing_is_recorded_with_zero_counts_and_found_by_its_lsn()
+    {
+        var ada = NewKey();
+        await Keys.AddKeysAsync([ada], Ct);
+        await Writer.ApplyAsync([Sealed(Create(1, "ada", """{"name":"Ada"}"""), ada.KeyId), Create(2, "bob", "{}"), Delete(3, "bob")], Ct);
+
+        await Writer.ApplyAsync([Erase(4, "Order", "adaa"), Erase(5, "Order", "bob"), Erase(6, "Order", "ada")], Ct);
+
+        Assert.Equal(("Order/adaa", 0, 0, true), Counts(await Keys.FindErasureAsync(new Lsn(4), Ct)));
+        Assert.Equal(("Order/bob", 0, 0, true), Counts(await Keys.FindErasureAsync(new Lsn(5), Ct))); // deleted before: nothing live
+        Assert.Equal(("Order/ada", 1, 1, false), Counts(await Keys.FindErasureAsync(new Lsn(6), Ct)));
+        Assert.Null(await Keys.FindErasureAsync(new Lsn(1), Ct)); // not an erasure
+        Assert.Null(await Keys.FindErasureAsync(new Lsn(7), Ct));
+        Assert.Null(await Writer.GetAsync("Order", "adaa", Ct)); // nothing was created either
+
+        static (string, int, int, bool) Counts(SubjectErasure? e) => (e!.Subject, e.KeysDestroyed, e.EntitiesDeleted, e.FoundNothing);
+    }
+
     [Fact]
     public async Task An_erasure_applied_again_changes_nothing_and_an_older_record_cannot_bring_the_entity_back()
     {

@@ -61,6 +61,102 @@ public sealed class ErasureApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await _app.SendAsync(HttpMethod.Get, "/v1/entities/Customer/case-1")).StatusCode);
     }
 
+    /// <summary>Fails without the counts in the erasure's answer: the body said "erased" and nothing about what was
+    /// destroyed, so an erasure that destroyed a key and an entity read like one that found nothing.</summary>
+    [Fact]
+    public async Task An_erasure_answers_how_many_keys_and_entities_it_destroyed_and_its_retry_answers_the_same()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await _app.CreateAsync("Customer", "cnt-1", $$"""{"name":"{{Secret}}"}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _app.SendAsync(HttpMethod.Put, "/v1/entities/Customer/cnt-1", """{"name":"x","n":2}""", NvTestApp.NewRequestId())).StatusCode);
+        var requestId = NvTestApp.NewRequestId();
+
+        var (status, body, first) = await EraseAsync("cnt-1", "ticket 18", requestId);
+        first.Dispose();
+
+        Assert.True(status == HttpStatusCode.OK, body);
+        using (var json = System.Text.Json.JsonDocument.Parse(body))
+        {
+            Assert.Equal(1, json.RootElement.GetProperty("keysDestroyed").GetInt32()); // both writes sealed under the subject's one key
+            Assert.Equal(1, json.RootElement.GetProperty("entitiesDeleted").GetInt32());
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, json.RootElement.GetProperty("detail").ValueKind);
+        }
+
+        var (again, retryBody, retry) = await EraseAsync("cnt-1", "ticket 18", requestId);
+        using (retry)
+        {
+            Assert.Equal(HttpStatusCode.OK, again);
+            Assert.Equal("true", retry.Headers.GetValues("X-Nv-Replayed").Single());
+            Assert.Equal(body, retryBody); // the same answer, counts included (the keys are gone by now: read from the erasure's record)
+        }
+    }
+
+    /// <summary>Fails without the counts and the detail: an erasure of a mistyped id (no key, no entity) answered "erased"
+    /// like one that destroyed data.</summary>
+    [Fact]
+    public async Task An_erasure_that_finds_nothing_answers_zero_counts_and_says_so_and_is_still_audited()
+    {
+        Assert.Equal(HttpStatusCode.Created, (await _app.CreateAsync("Customer", "none-1", """{"name":"x"}""")).StatusCode);
+        var requestId = NvTestApp.NewRequestId();
+
+        var (status, body, first) = await EraseAsync("none-1x", "ticket 19", requestId);
+        first.Dispose();
+
+        Assert.True(status == HttpStatusCode.OK, body);
+        using (var json = System.Text.Json.JsonDocument.Parse(body))
+        {
+            Assert.Equal("erased", json.RootElement.GetProperty("status").GetString());
+            Assert.Equal(0, json.RootElement.GetProperty("keysDestroyed").GetInt32());
+            Assert.Equal(0, json.RootElement.GetProperty("entitiesDeleted").GetInt32());
+            Assert.StartsWith("Nothing was found to erase: Customer/none-1x has no data key and no live entity",
+                json.RootElement.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, (await _app.SendAsync(HttpMethod.Get, "/v1/entities/Customer/none-1")).StatusCode); // untouched
+        var audit = await NvTestApp.JsonAsync(await _app.SendAsync(HttpMethod.Get, "/v1/audit/entries?category=data-erasure&entityId=none-1x"));
+        Assert.Single(audit.GetProperty("entries").EnumerateArray());
+
+        var (again, retryBody, retry) = await EraseAsync("none-1x", "ticket 19", requestId);
+        using (retry)
+        {
+            Assert.Equal(HttpStatusCode.OK, again);
+            Assert.Equal(body, retryBody);
+        }
+    }
+
+    /// <summary>Fails without the counts read from the erasure's record: a retry after a restart (answered from the stored
+    /// request outcome, which keeps no counts) must answer what the first attempt did.</summary>
+    [Fact]
+    public async Task A_retry_after_a_restart_answers_the_first_attempts_counts()
+    {
+        using var dir = new TempDirectory();
+        var master = "--Nv:Encryption:MasterKeyFile=" + Path.Combine(_keys.Path, "master.key");
+        var requestId = NvTestApp.NewRequestId();
+        string body;
+        await using (var app = await NvTestApp.StartAsync(dir, ownsDirectory: false, null, master))
+        {
+            Assert.Equal(HttpStatusCode.Created, (await app.CreateAsync("Customer", "rs-1", """{"name":"x"}""")).StatusCode);
+            using var response = await app.Client.SendAsync(EraseRequest("rs-1", requestId), TestContext.Current.CancellationToken);
+            body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+            Assert.Contains("\"keysDestroyed\":1,\"entitiesDeleted\":1,", body, StringComparison.Ordinal);
+        }
+
+        await using (var app = await NvTestApp.StartAsync(dir, ownsDirectory: false, null, master))
+        {
+            using var response = await app.Client.SendAsync(EraseRequest("rs-1", requestId), TestContext.Current.CancellationToken);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("true", response.Headers.GetValues("X-Nv-Replayed").Single());
+            Assert.Equal(body, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        }
+
+        static HttpRequestMessage EraseRequest(string id, string requestId)
+        {
+            var request = NvTestApp.Request(HttpMethod.Delete, $"/v1/subjects/Customer/{id}", requestId: requestId);
+            request.Headers.Add("X-Reason", "ticket 20");
+            return request;
+        }
+    }
+
     [Fact]
     public async Task An_erased_subject_is_gone_its_history_reads_as_erased_and_every_proof_still_verifies()
     {

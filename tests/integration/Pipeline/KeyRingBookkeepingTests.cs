@@ -217,6 +217,8 @@ public sealed class KeyRingBookkeepingTests : IAsyncLifetime
         public Task<IReadOnlyList<SubjectErasure>> GetErasuresAsync(int limit, CancellationToken cancellationToken = default) =>
             inner.GetErasuresAsync(limit, cancellationToken);
 
+        public Task<SubjectErasure?> FindErasureAsync(Lsn lsn, CancellationToken cancellationToken = default) => inner.FindErasureAsync(lsn, cancellationToken);
+
         public Task<long> RewrapKeysAsync(string fromMasterKeyId, string toMasterKeyId, Func<StoredDataKey, byte[]> rewrap, Action<long>? progress = null,
             CancellationToken cancellationToken = default) => inner.RewrapKeysAsync(fromMasterKeyId, toMasterKeyId, rewrap, progress, cancellationToken);
 

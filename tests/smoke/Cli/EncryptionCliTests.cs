@@ -117,6 +117,52 @@ public sealed class EncryptionCliTests
         Assert.True(verify.ExitCode == 0, verify.Describe());
     }
 
+    /// <summary>Fails without the counts in EraseCommand: <c>nv erase</c> printed "erased Customer/ada: applied at lsn N
+    /// (request …)" whether it destroyed the subject's key and entity or found nothing at all (a mistyped id), so an
+    /// operator could not tell the two apart.</summary>
+    [Fact]
+    public async Task Erase_prints_what_it_destroyed_says_plainly_when_it_found_nothing_and_a_retry_prints_the_same()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var dir = new TempDirectory("enc-cli-counts");
+        using var keys = new TempDirectory("enc-cli-counts-keys");
+        var master = Path.Combine(keys.Path, "master.key");
+        global::Nv.Wal.Protection.FileMasterKeyProvider.CreateKeyFile(master);
+        var on = new Dictionary<string, string> { ["NV_ENV"] = "smoke", ["NV_SERVICE"] = "smoke", ["NV_MASTER_KEY_FILE"] = master };
+        using (var server = await NvServer.StartAsync(dir.Path, on, null, ct))
+        {
+            Assert.True(await server.WaitReadyAsync(TimeSpan.FromSeconds(60), ct), server.Process.Describe());
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/entities/Customer/ada") { Content = JsonContent.Create(new { name = AdaSecret }) };
+            request.Headers.Add("X-Request-Id", "w-ada");
+            request.Headers.TryAddWithoutValidation("Prefer", "nv-ack=audited");
+            using var response = await server.Client.SendAsync(request, ct);
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync(ct));
+            await server.StopAsync(ct);
+        }
+
+        string[] erase = ["erase", "--dto-type", "Customer", "--entity-id", "ada", "--reason", "ticket 9", "--request-id", "erase-ada"];
+        var first = await NvProcess.RunAsync(dir.Path, on, Timeout, erase);
+        Assert.True(first.ExitCode == 0, first.Describe());
+        var line = Assert.Single(first.Stdout, l => l.StartsWith("erased ", StringComparison.Ordinal));
+        Assert.Matches(@"^erased Customer/ada: applied at lsn \d+, 1 data key destroyed, 1 entity deleted \(request erase-ada\)$", line);
+        Assert.DoesNotContain(first.Stderr, l => l.StartsWith("nv: warning:", StringComparison.Ordinal));
+
+        var retry = await NvProcess.RunAsync(dir.Path, on, Timeout, erase);
+        Assert.True(retry.ExitCode == 0, retry.Describe());
+        Assert.Equal(line[..^1] + ", a retry)", Assert.Single(retry.Stdout, l => l.StartsWith("erased ", StringComparison.Ordinal)));
+
+        var typo = await NvProcess.RunAsync(dir.Path, on, Timeout, "erase", "--dto-type", "Customer", "--entity-id", "adaa", "--reason", "ticket 9");
+        Assert.True(typo.ExitCode == 0, typo.Describe()); // still a success: recorded and audited, idempotent
+        Assert.Matches(@"^erased Customer/adaa: applied at lsn \d+, nothing found to erase \(0 data keys destroyed, 0 entities deleted\) \(request erase-",
+            Assert.Single(typo.Stdout, l => l.StartsWith("erased ", StringComparison.Ordinal)));
+        Assert.StartsWith("nv: warning: Nothing was found to erase: Customer/adaa has no data key and no live entity",
+            Assert.Single(typo.Stderr, l => l.StartsWith("nv: warning:", StringComparison.Ordinal)), StringComparison.Ordinal);
+
+        var stat = await NvProcess.RunAsync(dir.Path, on, Timeout, "keys", "stat");
+        Assert.True(stat.ExitCode == 0, stat.Describe());
+        Assert.Contains("erased subjects:     2", All(stat), StringComparison.Ordinal);
+    }
+
     /// <summary>Fails without the checks in MasterKeyCommands.NewMaster and FileMasterKeyProvider.CreateKeyFile: an empty or
     /// blank --out was an unhandled ArgumentException (a stack trace, exit 1), and an existing directory got a live master key
     /// written and fsynced into the stray file &lt;dir&gt;.tmp before the rename failed.</summary>

@@ -70,7 +70,10 @@ public sealed class EraseCrashTests
 
         var retry = await NvProcess.RunAsync(dir.Path, env, Timeout, erase);
         Assert.True(retry.ExitCode == 0, $"{context} the retry failed: {retry.Describe()}");
-        Assert.Contains(retry.Stdout, l => l.StartsWith("erased Customer/ada: applied", StringComparison.Ordinal));
+        // What the erasure destroyed, as recorded by the attempt that applied it (before the crash, at the restart's
+        // replay, or by this retry): one key, one entity, whichever it was.
+        var answer = Assert.Single(retry.Stdout, l => l.StartsWith("erased Customer/ada: applied", StringComparison.Ordinal));
+        Assert.True(answer.Contains(", 1 data key destroyed, 1 entity deleted (request erase-ada", StringComparison.Ordinal), $"{context} {answer}");
         AssertErased(dir.Path, context + " after the retry");
 
         var again = await NvProcess.RunAsync(dir.Path, env, Timeout, "replay", "--json");
