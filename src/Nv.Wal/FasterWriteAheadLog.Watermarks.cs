@@ -85,6 +85,14 @@ internal sealed partial class FasterWriteAheadLog
             return new Lsn(first);
         }
 
+        // Once FasterLog's begin address moved, any commit (this one, or the next flush's) deletes the segments below it,
+        // before _firstLsn moves: reads that find a segment gone check _truncatingTo.
+        lock (_appendLock)
+        {
+            _truncatingTo = foundLsn;
+            _truncatingAddress = cutAddress;
+        }
+
         try
         {
             _log.TruncateUntil(cutAddress);
@@ -97,6 +105,11 @@ internal sealed partial class FasterWriteAheadLog
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             throw Fault(ex);
+        }
+
+        if (AfterTruncationCommit is { } afterCommit)
+        {
+            await afterCommit();
         }
 
         lock (_appendLock)
@@ -119,7 +132,8 @@ internal sealed partial class FasterWriteAheadLog
             address = _firstAddress;
         }
 
-        var scanner = new LogScanner(_reader, _options.PageSizeBits);
+        using var reader = OpenSegmentReader();
+        var scanner = new LogScanner(reader, _options.PageSizeBits);
         while (true)
         {
             var at = address;
@@ -127,7 +141,7 @@ internal sealed partial class FasterWriteAheadLog
             if (step != ScanStep.Record)
             {
                 throw new WalCorruptionException($"Cannot locate LSN {lsn} for truncation ({scanner.Reason ?? "end of log"}).",
-                    _reader.SegmentPath(at), at, new Lsn(lsn - 1));
+                    SegmentPath(at), at, new Lsn(lsn - 1));
             }
 
             if (scanner.Sequence >= lsn)
@@ -158,7 +172,8 @@ internal sealed partial class FasterWriteAheadLog
                     break;
                 }
 
-                var scanner = new LogScanner(_reader, _options.PageSizeBits);
+                using var reader = OpenSegmentReader();
+                var scanner = new LogScanner(reader, _options.PageSizeBits);
                 var address = segmentStart;
                 if (scanner.Next(ref address, end) != ScanStep.Record)
                 {
