@@ -60,7 +60,8 @@ internal sealed partial class FasterWriteAheadLog
         var passed = Math.Min(_persisted.Applied.Value, _persisted.Audited.Value);
         var durable = Volatile.Read(ref _durable);
 
-        // Keep at least the last durable record: it carries the LSN sequence across restarts.
+        // Keep at least the last durable record: it carries the LSN sequence across restarts. (durable.Lsn may be an LSN no
+        // record has, after ContinueAfterAsync: FindRecord then stops at the last record before it.)
         var cutLsn = Math.Min(passed + 1, durable.Lsn);
         long first;
         lock (_appendLock)
@@ -123,7 +124,9 @@ internal sealed partial class FasterWriteAheadLog
         return new Lsn(foundLsn);
     }
 
-    /// <summary>Address and LSN of the first record with LSN at or above <paramref name="lsn"/>.</summary>
+    /// <summary>Address and LSN of the first record with LSN at or above <paramref name="lsn"/>, or of the last record
+    /// before <paramref name="end"/> when none is (<paramref name="lsn"/> lies in a jump: ContinueAfterAsync, or
+    /// watermarks recovered past the last record).</summary>
     private (long Address, long Lsn) FindRecord(long lsn, long end)
     {
         long address;
@@ -134,10 +137,16 @@ internal sealed partial class FasterWriteAheadLog
 
         using var reader = OpenSegmentReader();
         var scanner = new LogScanner(reader, _options.PageSizeBits);
+        (long Address, long Lsn) last = (-1, 0);
         while (true)
         {
             var at = address;
             var step = scanner.Next(ref address, end);
+            if (step == ScanStep.End && last.Address >= 0)
+            {
+                return last;
+            }
+
             if (step != ScanStep.Record)
             {
                 throw new WalCorruptionException($"Cannot locate LSN {lsn} for truncation ({scanner.Reason ?? "end of log"}).",
@@ -148,6 +157,8 @@ internal sealed partial class FasterWriteAheadLog
             {
                 return (scanner.RecordAddress, scanner.Sequence);
             }
+
+            last = (scanner.RecordAddress, scanner.Sequence);
         }
     }
 
