@@ -86,8 +86,10 @@ internal sealed partial class FasterWriteAheadLog
             return new Lsn(first);
         }
 
-        // Once FasterLog's begin address moved, any commit (this one, or the next flush's) deletes the segments below it,
-        // before _firstLsn moves: reads that find a segment gone check _truncatingTo.
+        // From here on the truncation is not cancelled: once FasterLog's begin address moved, any commit (this one, or the
+        // next flush's) deletes the segments below it, and the log's start must follow. (Cancelling this commit used to
+        // leave _firstLsn and the index below segments FasterLog then deleted.) Reads that find a segment gone before
+        // _firstLsn moves check _truncatingTo.
         lock (_appendLock)
         {
             _truncatingTo = foundLsn;
@@ -97,13 +99,13 @@ internal sealed partial class FasterWriteAheadLog
         try
         {
             _log.TruncateUntil(cutAddress);
-            await _log.CommitAsync(cancellationToken);
+            await _log.CommitAsync(CancellationToken.None);
             if (_commitManager.Failure is { } metadataFailure)
             {
                 throw metadataFailure; // faulted below: the new begin address may not survive a power loss
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             throw Fault(ex);
         }

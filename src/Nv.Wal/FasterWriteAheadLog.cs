@@ -274,6 +274,20 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
                 // FasterLog's metadata, so the next open knows the exact committed end and detects files cut below it.
                 _commitManager.ForceNext = true;
                 await _log.CommitStronglyAsync(CloseCookie);
+                if (_commitManager.Failure is { } metadataFailure)
+                {
+                    throw metadataFailure;
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Nothing past DurableLsn was acknowledged, so nothing acknowledged is lost; the next open verifies the files.
+                Log.CloseCommitFailed(_logger, ex, DurableLsn.Value);
+            }
+
+            try
+            {
+                // The watermarks name records that were durable before this close: valid whether or not its commit succeeded.
                 await PersistWatermarksCoreAsync(CancellationToken.None);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
