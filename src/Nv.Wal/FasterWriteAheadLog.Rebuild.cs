@@ -33,7 +33,8 @@ internal sealed partial class FasterWriteAheadLog
         using (var commits = CreateCommitManager(target))
         {
             using var log = new FasterLog(CreateSettings(device, commits));
-            var scanner = new LogScanner(_reader, _options.PageSizeBits);
+            using var source = OpenSegmentReader();
+            var scanner = new LogScanner(source, _options.PageSizeBits);
             foreach (var (from, to) in result.Keep)
             {
                 var address = from;

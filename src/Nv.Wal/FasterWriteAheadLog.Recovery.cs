@@ -72,28 +72,33 @@ internal sealed partial class FasterWriteAheadLog
             // Commit metadata is written lazily, so FasterLog's committed address usually comes from its forward scan for
             // commit records, which stops silently at the first damaged entry. Nv therefore always parses the files to
             // their end and compares where the entries really end with what FasterLog recovered.
-            var evidence = new CommitEvidence(_reader, _options.PageSizeBits, ReadMetadataCommitPoint());
-            var result = Validate(from, long.MaxValue, diskEnd, evidence);
-            if (fasterEmpty && evidence.MetadataPoint > from)
+            Validation result;
+            using (var evidenceReader = OpenSegmentReader())
             {
-                // FasterLog failed (or came back empty) but its commit metadata names an acknowledged address: the files
-                // must reach it, as they must reach FasterLog's committed address otherwise.
-                end = evidence.MetadataPoint;
+                var evidence = new CommitEvidence(evidenceReader, _options.PageSizeBits, ReadMetadataCommitPoint());
+                result = Validate(from, long.MaxValue, diskEnd, evidence);
+                if (fasterEmpty && evidence.MetadataPoint > from)
+                {
+                    // FasterLog failed (or came back empty) but its commit metadata names an acknowledged address: the files
+                    // must reach it, as they must reach FasterLog's committed address otherwise.
+                    end = evidence.MetadataPoint;
+                }
+
+                if (end != long.MaxValue && !result.NeedsRebuild && result.EndAddress < end)
+                {
+                    // The files end before the committed address: the exact check reports that as damage.
+                    result = Validate(from, end, diskEnd, evidence);
+                }
+                else if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress > end)
+                {
+                    // Intact entries past the last commit (a page flushed before its commit record): never acknowledged, but
+                    // valid and in sequence. They are kept, and the log is rebuilt so FasterLog's tail covers them (new appends
+                    // must never land below bytes that parse as records).
+                    result.Details.Add($"{result.EndAddress - end} bytes of intact entries after FasterLog's committed address {end} kept (never acknowledged)");
+                    result.NeedsRebuild = true;
+                }
             }
 
-            if (end != long.MaxValue && !result.NeedsRebuild && result.EndAddress < end)
-            {
-                // The files end before the committed address: the exact check reports that as damage.
-                result = Validate(from, end, diskEnd, evidence);
-            }
-            else if (!fasterEmpty && !result.NeedsRebuild && result.EndAddress > end)
-            {
-                // Intact entries past the last commit (a page flushed before its commit record): never acknowledged, but
-                // valid and in sequence. They are kept, and the log is rebuilt so FasterLog's tail covers them (new appends
-                // must never land below bytes that parse as records).
-                result.Details.Add($"{result.EndAddress - end} bytes of intact entries after FasterLog's committed address {end} kept (never acknowledged)");
-                result.NeedsRebuild = true;
-            }
             if (fasterEmpty && (result.Count > 0 || recoverError is not null))
             {
                 var reason = recoverError?.Message ?? "none; recovered an empty log";
@@ -103,7 +108,7 @@ internal sealed partial class FasterWriteAheadLog
                     {
                         throw new WalCorruptionException(
                             $"FasterLog recovered committed address {committed} (error: {reason}) but the segment files hold {result.Count} valid records (LSN {result.First}..{result.Last}); refusing to open in AbsoluteConsistency mode.",
-                            _reader.SegmentPath(from), committed, Lsn.None, recoverError);
+                            SegmentPath(from), committed, Lsn.None, recoverError);
                     }
 
                     Log.FasterRecoveredShort(_logger, committed, reason, result.Count);
@@ -290,7 +295,6 @@ internal sealed partial class FasterWriteAheadLog
         _device = _deviceFactory?.Invoke(Path.Combine(_logDirectory, SegmentBaseName)) ?? CreateDevice(_logDirectory, _readOnly);
         _commitManager = CreateCommitManager(_logDirectory, ex => Fault(ex), _readOnly);
         _log = new FasterLog(CreateSettings(_device, _commitManager));
-        _reader = new SegmentReader(Path.Combine(_logDirectory, SegmentBaseName), _options.SegmentSizeBits);
         recoverError = null;
         try
         {
@@ -307,12 +311,15 @@ internal sealed partial class FasterWriteAheadLog
         _log?.Dispose();
         _commitManager?.Dispose();
         _device?.Dispose();
-        _reader?.Dispose();
         _log = null!;
         _commitManager = null!;
         _device = null!;
-        _reader = null!;
     }
+
+    /// <summary>A reader of the live log's segment files for one scan (dispose it when the scan ends: it holds a file open).</summary>
+    private SegmentReader OpenSegmentReader() => new(Path.Combine(_logDirectory, SegmentBaseName), _options.SegmentSizeBits);
+
+    private string SegmentPath(long address) => $"{Path.Combine(_logDirectory, SegmentBaseName)}.{address >> _options.SegmentSizeBits}";
 
     private static SegmentFileDevice CreateDevice(string directory, bool readOnly = false) => new(Path.Combine(directory, SegmentBaseName), readOnly);
 

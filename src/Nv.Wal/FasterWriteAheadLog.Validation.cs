@@ -57,7 +57,8 @@ internal sealed partial class FasterWriteAheadLog
         var afterSkip = false;
         _index.Clear();
         var result = new Validation { FirstAddress = from, EndAddress = from };
-        var scanner = new LogScanner(_reader, _options.PageSizeBits);
+        using var reader = OpenSegmentReader();
+        var scanner = new LogScanner(reader, _options.PageSizeBits);
         var address = from;
         var rangeStart = from;
         var previous = 0L;
@@ -164,7 +165,7 @@ internal sealed partial class FasterWriteAheadLog
                 continue;
             }
 
-            var path = _reader.SegmentPath(damage);
+            var path = SegmentPath(damage);
 
             // Acknowledged: a completed commit covers the damaged bytes. Unfinished: valid records follow bytes that never
             // landed past the commit metadata's address, so their commit never completed either.

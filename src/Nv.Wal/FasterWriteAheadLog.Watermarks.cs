@@ -60,7 +60,8 @@ internal sealed partial class FasterWriteAheadLog
         var passed = Math.Min(_persisted.Applied.Value, _persisted.Audited.Value);
         var durable = Volatile.Read(ref _durable);
 
-        // Keep at least the last durable record: it carries the LSN sequence across restarts.
+        // Keep at least the last durable record: it carries the LSN sequence across restarts. (durable.Lsn may be an LSN no
+        // record has, after ContinueAfterAsync: FindRecord then stops at the last record before it.)
         var cutLsn = Math.Min(passed + 1, durable.Lsn);
         long first;
         lock (_appendLock)
@@ -85,18 +86,33 @@ internal sealed partial class FasterWriteAheadLog
             return new Lsn(first);
         }
 
+        // From here on the truncation is not cancelled: once FasterLog's begin address moved, any commit (this one, or the
+        // next flush's) deletes the segments below it, and the log's start must follow. (Cancelling this commit used to
+        // leave _firstLsn and the index below segments FasterLog then deleted.) Reads that find a segment gone before
+        // _firstLsn moves check _truncatingTo.
+        lock (_appendLock)
+        {
+            _truncatingTo = foundLsn;
+            _truncatingAddress = cutAddress;
+        }
+
         try
         {
             _log.TruncateUntil(cutAddress);
-            await _log.CommitAsync(cancellationToken);
+            await _log.CommitAsync(CancellationToken.None);
             if (_commitManager.Failure is { } metadataFailure)
             {
                 throw metadataFailure; // faulted below: the new begin address may not survive a power loss
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
             throw Fault(ex);
+        }
+
+        if (AfterTruncationCommit is { } afterCommit)
+        {
+            await afterCommit();
         }
 
         lock (_appendLock)
@@ -110,7 +126,9 @@ internal sealed partial class FasterWriteAheadLog
         return new Lsn(foundLsn);
     }
 
-    /// <summary>Address and LSN of the first record with LSN at or above <paramref name="lsn"/>.</summary>
+    /// <summary>Address and LSN of the first record with LSN at or above <paramref name="lsn"/>, or of the last record
+    /// before <paramref name="end"/> when none is (<paramref name="lsn"/> lies in a jump: ContinueAfterAsync, or
+    /// watermarks recovered past the last record).</summary>
     private (long Address, long Lsn) FindRecord(long lsn, long end)
     {
         long address;
@@ -119,21 +137,30 @@ internal sealed partial class FasterWriteAheadLog
             address = _firstAddress;
         }
 
-        var scanner = new LogScanner(_reader, _options.PageSizeBits);
+        using var reader = OpenSegmentReader();
+        var scanner = new LogScanner(reader, _options.PageSizeBits);
+        (long Address, long Lsn) last = (-1, 0);
         while (true)
         {
             var at = address;
             var step = scanner.Next(ref address, end);
+            if (step == ScanStep.End && last.Address >= 0)
+            {
+                return last;
+            }
+
             if (step != ScanStep.Record)
             {
                 throw new WalCorruptionException($"Cannot locate LSN {lsn} for truncation ({scanner.Reason ?? "end of log"}).",
-                    _reader.SegmentPath(at), at, new Lsn(lsn - 1));
+                    SegmentPath(at), at, new Lsn(lsn - 1));
             }
 
             if (scanner.Sequence >= lsn)
             {
                 return (scanner.RecordAddress, scanner.Sequence);
             }
+
+            last = (scanner.RecordAddress, scanner.Sequence);
         }
     }
 
@@ -158,7 +185,8 @@ internal sealed partial class FasterWriteAheadLog
                     break;
                 }
 
-                var scanner = new LogScanner(_reader, _options.PageSizeBits);
+                using var reader = OpenSegmentReader();
+                var scanner = new LogScanner(reader, _options.PageSizeBits);
                 var address = segmentStart;
                 if (scanner.Next(ref address, end) != ScanStep.Record)
                 {

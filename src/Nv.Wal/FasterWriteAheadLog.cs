@@ -35,19 +35,24 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     private readonly Action<string>? _rebuildStep;
     private IDevice _device = null!;
     private FasterLog _log = null!;
-    private SegmentReader _reader = null!;
     private long _lastLsn;
     private long _lastRecordLsn;
     private bool _appendedSinceOpen;
     private LsnJumps _jumps = LsnJumps.Empty;
     private long _firstLsn;
     private long _firstAddress;
+    private long _truncatingTo; // the cut of the latest truncation once it started (may be ahead of _firstLsn); see HeldStart
+    private long _truncatingAddress;
     private int _state;
     private WalFaultedException? _fault;
     private Task? _closing; // the one close; every DisposeAsync awaits it
 
     /// <summary>Test hook: runs inside a truncation once it has chosen its cut, before it looks the cut up.</summary>
     internal Func<Task>? BeforeCutLookup { get; set; }
+
+    /// <summary>Test hook: runs inside a truncation once its commit completed (FasterLog deletes the segments below the cut),
+    /// before the log's first LSN moves.</summary>
+    internal Func<Task>? AfterTruncationCommit { get; set; }
 
     public FasterWriteAheadLog(IOptions<WalOptions> options, ILogger<FasterWriteAheadLog>? logger = null, Protection.IDataKeyProvider? keys = null)
         : this(options?.Value ?? throw new ArgumentNullException(nameof(options)), (ILogger?)logger, keys: keys)
@@ -269,6 +274,20 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
                 // FasterLog's metadata, so the next open knows the exact committed end and detects files cut below it.
                 _commitManager.ForceNext = true;
                 await _log.CommitStronglyAsync(CloseCookie);
+                if (_commitManager.Failure is { } metadataFailure)
+                {
+                    throw metadataFailure;
+                }
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // Nothing past DurableLsn was acknowledged, so nothing acknowledged is lost; the next open verifies the files.
+                Log.CloseCommitFailed(_logger, ex, DurableLsn.Value);
+            }
+
+            try
+            {
+                // The watermarks name records that were durable before this close: valid whether or not its commit succeeded.
                 await PersistWatermarksCoreAsync(CancellationToken.None);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)

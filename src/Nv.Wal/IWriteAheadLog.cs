@@ -55,7 +55,8 @@ public interface IWriteAheadLog : IAsyncDisposable
     /// <remarks>Every record returned has passed its frame and CRC check; a damaged record throws <see cref="WalCorruptionException"/>, it is never returned.
     /// <see cref="Lsn.None"/> reads from the first record held.</remarks>
     /// <exception cref="WalTruncatedException"><paramref name="from"/> is below the first LSN the log still holds (thrown by the first
-    /// <c>MoveNextAsync</c>).</exception>
+    /// <c>MoveNextAsync</c>); or a truncation overtook the read: it returns the records it could still read (in order, none
+    /// skipped), then throws naming the next LSN it would have returned.</exception>
     IAsyncEnumerable<WalRecord> ReadAsync(Lsn from, CancellationToken cancellationToken = default);
 
     /// <summary>Raises the applied watermark (monotonic; lower values are ignored). Persisted by <see cref="PersistWatermarksAsync"/> and periodically.</summary>

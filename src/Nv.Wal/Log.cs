@@ -76,6 +76,10 @@ internal static partial class Log
         "The WAL in {Directory} was opened read-only and was not repaired: {Details}; reads stop before the damage, a read-write open repairs it")]
     public static partial void ReadOnlyNotRepaired(ILogger logger, string directory, string details);
 
+    [LoggerMessage(1020, LogLevel.Error,
+        "The WAL's closing commit failed; records appended after LSN {DurableLsn} (never acknowledged) may be lost, and the next open verifies the files")]
+    public static partial void CloseCommitFailed(ILogger logger, Exception exception, long durableLsn);
+
     [LoggerMessage(1018, LogLevel.Critical,
         "NV_TEST_UNSAFE_WAL_NO_OSYNC=1: the WAL segments in {Directory} are opened without O_SYNC; acknowledged writes are NOT durable (test-only negative control)")]
     public static partial void UnsafeNoSync(ILogger logger, string directory);

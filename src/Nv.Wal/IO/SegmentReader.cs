@@ -1,20 +1,27 @@
-using System.Collections.Concurrent;
 using Microsoft.Win32.SafeHandles;
 
 namespace Nv.Wal.IO;
 
-/// <summary>Reads FasterLog's segment files (<c>{base}.{segment}</c>) by logical address, independently of FasterLog.</summary>
+/// <summary>Reads FasterLog's segment files (<c>{base}.{segment}</c>) by logical address, independently of FasterLog.
+/// One per scan: it holds at most one open file, the segment it read last, and closes it when the scan moves to another
+/// segment or is disposed.</summary>
 /// <remarks>
 /// Nv validates and reads durable records straight from the files so that FasterLog's silent failure modes (short
 /// scans over truncated segments, skipped records after checksum errors, unchecked in-memory tail pages) cannot hide
 /// damage. Committed bytes are on disk (FasterLog writes O_SYNC), and committed ranges are never rewritten with
-/// different content, so reading them while FasterLog appends is safe. Thread-safe.
+/// different content, so reading them while FasterLog appends is safe.
+/// <para>Handles live only as long as the scan that opened them: a reader shared by the log for its lifetime kept every
+/// segment it ever read open, so a truncation's deleted segments kept their disk space (and their descriptors) until the
+/// log closed. A truncation may delete the segment a scan holds: the scan keeps reading the bytes it opened (they never
+/// change), and a segment it opens after the deletion reads as missing (0 bytes), which the log reports as truncated.</para>
+/// Not thread-safe.
 /// </remarks>
 internal sealed class SegmentReader : IDisposable
 {
     private readonly string _basePath;
     private readonly int _segmentBits;
-    private readonly ConcurrentDictionary<long, SafeFileHandle> _handles = new();
+    private long _segment = -1;
+    private SafeFileHandle? _handle;
 
     public SegmentReader(string basePath, int segmentBits)
     {
@@ -30,7 +37,7 @@ internal sealed class SegmentReader : IDisposable
     {
         var segment = address >> _segmentBits;
         var offset = address & ((1L << _segmentBits) - 1);
-        var handle = GetHandle(segment);
+        var handle = Open(segment);
         if (handle is null)
         {
             return 0;
@@ -51,43 +58,33 @@ internal sealed class SegmentReader : IDisposable
         return total;
     }
 
-    /// <summary>Forgets cached handles (after segments are deleted or replaced).</summary>
-    public void Reset()
-    {
-        foreach (var key in _handles.Keys)
-        {
-            if (_handles.TryRemove(key, out var h))
-            {
-                h.Dispose();
-            }
-        }
-    }
+    public void Dispose() => Close();
 
-    public void Dispose() => Reset();
-
-    private SafeFileHandle? GetHandle(long segment)
+    private SafeFileHandle? Open(long segment)
     {
-        if (_handles.TryGetValue(segment, out var handle))
+        if (segment == _segment && _handle is not null)
         {
-            return handle;
+            return _handle;
         }
 
-        var path = $"{_basePath}.{segment}";
+        Close();
         try
         {
-            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            _handle = File.OpenHandle($"{_basePath}.{segment}", FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
         }
         catch (FileNotFoundException)
         {
-            return null;
+            return null; // a missing segment reads as empty
         }
 
-        if (!_handles.TryAdd(segment, handle))
-        {
-            handle.Dispose();
-            return _handles[segment];
-        }
+        _segment = segment;
+        return _handle;
+    }
 
-        return handle;
+    private void Close()
+    {
+        _handle?.Dispose();
+        _handle = null;
+        _segment = -1;
     }
 }

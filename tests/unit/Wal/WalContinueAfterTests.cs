@@ -95,6 +95,39 @@ public sealed class WalContinueAfterTests : WalTestBase
         }
     }
 
+    // The cut is at most the durable LSN, which after a jump is an LSN no record has: the truncation's lookup of it ran off the
+    // end of the log and threw "Cannot locate LSN 100 for truncation" on every maintenance pass until the next flush.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_truncation_up_to_the_jump_keeps_the_last_record_before_it(bool appendedNotFlushed)
+    {
+        await WriteAndClose(50, segmentBits: 13);
+        await using (var wal = Open(segmentBits: 13))
+        {
+            var before = SegmentFileCount();
+            await wal.ContinueAfterAsync(new Lsn(100), Ct);
+            if (appendedNotFlushed)
+            {
+                Assert.Equal(new Lsn(101), (await wal.AppendAsync(Record(100), Ct)).Lsn);
+            }
+
+            wal.AdvanceApplied(new Lsn(100));
+            wal.AdvanceAudited(new Lsn(100));
+            Assert.Equal(new Lsn(50), await wal.TruncateAsync(Ct));
+            Assert.Equal(WalState.Open, wal.State);
+            await WaitForSegmentDeletion(before);
+            Assert.Equal([50], await Lsns(wal));
+            await wal.FlushAsync(wal.LastLsn, Ct);
+        }
+
+        await using (var wal = Open(segmentBits: 13))
+        {
+            Assert.Equal(appendedNotFlushed ? [50, 101] : [50], await Lsns(wal));
+            Assert.Equal(new Lsn(appendedNotFlushed ? 102 : 101), (await wal.AppendAsync(Record(101), Ct)).Lsn);
+        }
+    }
+
     [Fact]
     public async Task An_empty_log_continues_above_the_highest_seen_and_refuses_reads_below_it()
     {

@@ -203,6 +203,60 @@ public abstract class WalTestBase : IDisposable
 
     protected string SegmentPath(int index = 0) => Path.Combine(LogDirectory, $"nv.log.{index}");
 
+    /// <summary>The segment files of this test's log that this process holds open although they were deleted (Linux keeps a
+    /// deleted file's blocks until its last descriptor closes), as <c>/proc/self/fd</c> names them.</summary>
+    protected List<string> DeletedSegmentsHeldOpen()
+    {
+        var held = new List<string>();
+        foreach (var fd in System.IO.Directory.GetFiles("/proc/self/fd"))
+        {
+            string? target;
+            try
+            {
+                target = new FileInfo(fd).LinkTarget;
+            }
+            catch (IOException)
+            {
+                continue; // closed while listed
+            }
+
+            if (target is not null && target.StartsWith(Path.Combine(LogDirectory, "nv.log."), StringComparison.Ordinal)
+                && target.EndsWith(" (deleted)", StringComparison.Ordinal))
+            {
+                held.Add(target);
+            }
+        }
+
+        return held;
+    }
+
+    /// <summary>Waits until FasterLog deleted the segments a truncation cut (it does so during, or shortly after, the
+    /// truncation's commit): fewer than <paramref name="before"/> segment files, and no more deleted for a moment.</summary>
+    protected async Task WaitForSegmentDeletion(int before)
+    {
+        var count = SegmentFileCount();
+        for (var i = 0; i < 250 && count >= before; i++)
+        {
+            await Task.Delay(20, Ct);
+            count = SegmentFileCount();
+        }
+
+        Assert.True(count < before, $"no segment was deleted ({count} of {before} remain)");
+        while (true)
+        {
+            await Task.Delay(50, Ct);
+            var now = SegmentFileCount();
+            if (now == count)
+            {
+                return;
+            }
+
+            count = now;
+        }
+    }
+
+    protected int SegmentFileCount() => System.IO.Directory.GetFiles(LogDirectory, "nv.log.*").Length;
+
     public void Dispose()
     {
         try
