@@ -187,6 +187,102 @@ public sealed class AuditSigningKeyCliTests
         Assert.Contains(erase.Stderr, l => l.Contains($"is not the key the host signs {audit} with ({keyId}", StringComparison.Ordinal));
     }
 
+    /// <summary>nv audit keys: where the host's key is set it prints its key id and SHA-256 fingerprint and writes its public
+    /// half (and the previous keys) for nv audit verify --public-key; in a shell without it, exit 2 in one line naming the key
+    /// the trail's checkpoints need, nothing written; the store is never taken as a source of keys to trust. New command:
+    /// without it nv answers "Unrecognized command".</summary>
+    [Fact]
+    public async Task Audit_keys_exports_the_hosts_public_key_where_it_is_set_and_names_it_where_it_is_not()
+    {
+        using var dir = new TempDirectory("cli-keys");
+        using var keys = new TempDirectory("cli-keys-keys");
+        var (host, keyId, publicKeyFile) = HostKey(keys.Path);
+        var load = await Nv(dir.Path, host, "load", "--count", "40", "--entities", "10", "--writers", "2", "--quiet", "--run-id", "cli");
+        Assert.True(load.ExitCode == 0, load.Describe());
+        var before = DataFiles(dir.Path);
+        var exported = Path.Combine(keys.Path, "exported.pub.pem");
+
+        var verify = await Nv(dir.Path, null, "audit", "verify");
+        Assert.True(verify.ExitCode == 5, verify.Describe());
+        Assert.Contains(verify.Stdout, l => l.StartsWith("audit verify: NOT VERIFIED", StringComparison.Ordinal)
+            && l.Contains("nv audit keys --out FILE, run where that key is set", StringComparison.Ordinal));
+
+        foreach (var args in new[] { new[] { "audit", "keys" }, ["audit", "keys", "--out", exported] })
+        {
+            var none = await Nv(dir.Path, null, args);
+            Assert.True(none.ExitCode == 2, none.Describe());
+            var line = Assert.Single(none.Stderr, l => l.StartsWith("nv: error: ", StringComparison.Ordinal));
+            Assert.Contains("no audit signing key here", line, StringComparison.Ordinal);
+            Assert.Contains($"signed by key {keyId}", line, StringComparison.Ordinal);
+            Assert.Empty(none.Stdout);
+            Assert.False(File.Exists(exported));
+        }
+
+        var export = await Nv(dir.Path, host, "audit", "keys", "--out", exported);
+        Assert.True(export.ExitCode == 0, export.Describe());
+        var fingerprint = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(PublicKeyDer(File.ReadAllText(publicKeyFile))));
+        Assert.Equal(keyId, fingerprint[7..23]); // the key id is the fingerprint's first 16 hex digits
+        Assert.Contains($"key {keyId} {fingerprint} (NV_AUDIT_SIGNING_KEY)", export.Stdout);
+        Assert.Contains(export.Stdout, l => l.StartsWith("chain 'nv': newest checkpoint", StringComparison.Ordinal) && l.EndsWith($"signed by key {keyId}: listed above", StringComparison.Ordinal));
+        Assert.Equal(PublicKeyDer(File.ReadAllText(publicKeyFile)), PublicKeyDer(File.ReadAllText(exported)));
+        Assert.Equal(before, DataFiles(dir.Path));
+
+        // What it wrote verifies the trail in the shell; it never overwrites a file; a directory is refused.
+        var withExported = await Nv(dir.Path, null, "audit", "verify", "--public-key", exported);
+        Assert.True(withExported.ExitCode == 0, withExported.Describe());
+        var written = File.ReadAllText(exported);
+        var again = await Nv(dir.Path, host, "audit", "keys", "--out", exported);
+        Assert.True(again.ExitCode == 2, again.Describe());
+        Assert.Contains("never overwrites", Assert.Single(again.Stderr, l => l.StartsWith("nv: error: ", StringComparison.Ordinal)), StringComparison.Ordinal);
+        Assert.Equal(written, File.ReadAllText(exported));
+        var intoDirectory = await Nv(dir.Path, host, "audit", "keys", "--out", keys.Path);
+        Assert.True(intoDirectory.ExitCode == 2, intoDirectory.Describe());
+
+        // A previous key (after a key change) is listed and exported too; --json carries the same.
+        string previousId;
+        var previousFile = Path.Combine(keys.Path, "previous.pub.pem");
+        using (var key = ECDsa.Create(ECCurve.NamedCurves.nistP256))
+        using (var signer = CheckpointSigner.FromPem(key.ExportPkcs8PrivateKeyPem()))
+        {
+            File.WriteAllText(previousFile, signer.PublicKeyPem);
+            previousId = signer.KeyId;
+        }
+
+        var both = Path.Combine(keys.Path, "both.pub.pem");
+        var json = await Nv(dir.Path, new Dictionary<string, string>(host) { ["Nv__Audit__PreviousPublicKeysPath"] = previousFile },
+            "audit", "keys", "--json", "--out", both);
+        Assert.True(json.ExitCode == 0, json.Describe());
+        using (var document = JsonDocument.Parse(string.Join('\n', json.Stdout)))
+        {
+            var listed = document.RootElement.GetProperty("keys").EnumerateArray().Select(k => k.GetProperty("keyId").GetString()).ToList();
+            Assert.Equal([keyId, previousId], listed);
+            var chain = Assert.Single(document.RootElement.GetProperty("chains").EnumerateArray());
+            Assert.True(chain.GetProperty("keyHere").GetBoolean());
+        }
+
+        using (var verifier = CheckpointVerifier.FromPublicKeyPem(File.ReadAllText(both)))
+        {
+            Assert.Equal(new[] { keyId, previousId }.Order(StringComparer.Ordinal), verifier.KeyIds.Order(StringComparer.Ordinal));
+        }
+
+        Assert.Equal(before, DataFiles(dir.Path));
+    }
+
+    // Every file but the logs and SQLite's shared-memory index, which a read-only reader may update (it holds no data).
+    private static SortedDictionary<string, string> DataFiles(string dataDir)
+    {
+        var files = DataDirectoryScan.Hashes(dataDir, except: "logs");
+        files.Remove("audit.db-shm");
+        return files;
+    }
+
+    private static byte[] PublicKeyDer(string pem)
+    {
+        using var key = ECDsa.Create();
+        key.ImportFromPem(pem);
+        return key.ExportSubjectPublicKeyInfo();
+    }
+
     private static long Entries(string dataDir) =>
         (long)DataDirectoryScan.Scalar(Path.Combine(dataDir, "audit.db"), "SELECT COUNT(*) FROM audit_entries")!;
 
