@@ -43,8 +43,8 @@ public sealed class AuditOptions
     /// <summary>PEM file with the ECDSA P-256 private key that signs Merkle checkpoints. The environment variable
     /// <c>NV_AUDIT_SIGNING_KEY</c> (PEM text) takes precedence. With neither, a key is generated on first start into
     /// <c>audit-signing-key.pem</c> in <see cref="DataDirectory"/> (mode 0600, public key next to it), so checkpoints
-    /// always exist; see docs/audit-merkle.md. Only a host generates one (not <see cref="ReadOnly"/> or
-    /// <see cref="SignWithHostKeyOnly"/> openings, as the CLI's are).</summary>
+    /// always exist; see docs/audit-merkle.md. Only a host generates one (not <see cref="ReadOnly"/>,
+    /// <see cref="SignWithHostKeyOnly"/> or <see cref="SignWithHostKeyIfAvailable"/> openings, as the CLI's are).</summary>
     public string? SigningKeyPath { get; set; }
 
     /// <summary>PEM file with the public keys of earlier signing keys, one block each (<c>Nv:Audit:PreviousPublicKeysPath</c>).
@@ -93,4 +93,12 @@ public sealed class AuditOptions
     /// not list in <c>audit_signing_keys</c>) is refused the same way. Not for a host, which may generate its key and change
     /// it.</summary>
     public bool SignWithHostKeyOnly { get; set; }
+
+    /// <summary>Sign only with the key the host signs with, and without it sign nothing (the CLI's <c>nv replay</c> and
+    /// <c>nv erase</c>, which run the pipeline in a shell that may not have the host's key): no key is generated, and a
+    /// process that has no key, or one other than the host's (decided as for <see cref="SignWithHostKeyOnly"/>), opens the
+    /// store, appends as usual and signs no checkpoint (one warning says why; <see cref="IAuditProofs.CheckpointAllAsync"/>
+    /// throws <see cref="AuditSigningKeyException"/>). What it appends is covered by the next checkpoint the host signs (a
+    /// checkpoint signs its chain's whole tree). Excludes <see cref="SignWithHostKeyOnly"/>. Not for a host.</summary>
+    public bool SignWithHostKeyIfAvailable { get; set; }
 }

@@ -85,6 +85,12 @@ internal sealed class AuditOptionsValidator : IValidateOptions<AuditOptions>
             failures.Add($"{nameof(AuditOptions.PreviousPublicKeysPath)} is not a valid path.");
         }
 
+        if (options.SignWithHostKeyOnly && options.SignWithHostKeyIfAvailable)
+        {
+            failures.Add($"{nameof(AuditOptions.SignWithHostKeyOnly)} (refuse to open without the host's key) and "
+                + $"{nameof(AuditOptions.SignWithHostKeyIfAvailable)} (open and sign nothing without it) exclude each other.");
+        }
+
         if (!string.IsNullOrWhiteSpace(options.MongoUri))
         {
             if (options.MongoOperationTimeout < TimeSpan.FromSeconds(1) || options.MongoOperationTimeout > TimeSpan.FromMinutes(10))

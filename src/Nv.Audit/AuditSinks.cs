@@ -43,6 +43,7 @@ public static class AuditSinks
             BulkIndexThreshold = options.BulkIndexThreshold,
             ReadOnly = options.ReadOnly,
             SignWithHostKeyOnly = options.SignWithHostKeyOnly,
+            SignWithHostKeyIfAvailable = options.SignWithHostKeyIfAvailable,
         };
         return new SqliteAuditSink(copy, loggerFactory?.CreateLogger<SqliteAuditSink>());
     }

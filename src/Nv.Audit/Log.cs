@@ -52,6 +52,10 @@ internal static partial class Log
         Message = "MongoDB audit trail: this process signs no checkpoint: {Reason}. Entries are appended as usual; proofs use the checkpoints other processes sign")]
     public static partial void MongoSigningRefused(ILogger logger, string reason);
 
+    [LoggerMessage(EventId = 3058, Level = LogLevel.Warning,
+        Message = "Audit store {Path}: this process signs no checkpoint: {Reason}. Entries are appended as usual; the next checkpoint the host signs covers them")]
+    public static partial void SigningSkipped(ILogger logger, string path, string reason);
+
     [LoggerMessage(EventId = 3006, Level = LogLevel.Information, Message = "Audit store {Path} closed")]
     public static partial void StoreClosed(ILogger logger, string path);
 

@@ -90,6 +90,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 3095, Level = LogLevel.Information, Message = "Audit checkpoints signed at stop: {Count} chain(s)")]
     public static partial void AuditCheckpointsSigned(ILogger logger, int count);
 
+    [LoggerMessage(EventId = 3175, Level = LogLevel.Information, Message = "No audit checkpoint signed at stop: {Reason}")]
+    public static partial void AuditCheckpointNotSigned(ILogger logger, string reason);
+
     [LoggerMessage(EventId = 3096, Level = LogLevel.Warning,
         Message = "Audit checkpoint at stop failed; the entries are stored and the next start or append checkpoints them")]
     public static partial void AuditCheckpointFailed(ILogger logger, Exception exception);

@@ -58,7 +58,8 @@ internal static class CheckpointChecks
         return $"checkpoint at size {checkpoint.TreeSize} ({when}) is signed by key '{checkpoint.KeyId}', which this verification "
             + $"was not given, so its signature was not checked ({result.Failure}: {result.Reason}); give that key's public half "
             + "(--public-key FILE, the host's NV_AUDIT_SIGNING_KEY or Nv:Audit:SigningKeyPath, or Nv:Audit:PreviousPublicKeysPath "
-            + "after a key change): a checkpoint none of your keys verifies was not signed by you";
+            + "after a key change; nv audit keys --out FILE, run where that key is set, writes it): a checkpoint none of your keys "
+            + "verifies was not signed by you";
     }
 
     // Whether the recomputed tree still contains the checkpoint's tree: same size or larger, same root at its size.

@@ -14,14 +14,15 @@ namespace Nv.Audit.Mongo;
 /// <list type="bullet">
 /// <item>a listed key;</item>
 /// <item>a key it was given explicitly (<c>NV_AUDIT_SIGNING_KEY</c>, <see cref="AuditOptions.SigningKeyPath"/>), which it then
-/// lists: a host changing its key. Not a tool (<see cref="AuditOptions.SignWithHostKeyOnly"/>), which must use a listed key;</item>
+/// lists: a host changing its key. Not a tool (<see cref="AuditOptions.SignWithHostKeyOnly"/>,
+/// <see cref="AuditOptions.SignWithHostKeyIfAvailable"/>), which must use a listed key;</item>
 /// <item>while the store lists no key yet: the key of the newest stored checkpoint (a trail signed before the list existed,
 /// whichever way the key came), or any key when no checkpoint is stored, a host then generating one into its data directory
-/// when it has none (the first start of a new trail).</item>
+/// when it has none (the first start of a new trail; a tool generates none).</item>
 /// </list>
 /// Otherwise it signs nothing: it proves against stored checkpoints, <see cref="CheckpointAsync"/> throws
-/// <see cref="AuditSigningKeyException"/> (a tool's opening fails with it at once), and a host logs a warning once and keeps
-/// appending. A read-only opening (<see cref="AuditOptions.ReadOnly"/>) never signs, lists or generates a key.
+/// <see cref="AuditSigningKeyException"/> (a <see cref="AuditOptions.SignWithHostKeyOnly"/> tool's opening fails with it at
+/// once), and a host or a <see cref="AuditOptions.SignWithHostKeyIfAvailable"/> tool logs a warning once and keeps appending. A read-only opening (<see cref="AuditOptions.ReadOnly"/>) never signs, lists or generates a key.
 /// </remarks>
 internal sealed partial class MongoAuditSink
 {
@@ -42,9 +43,14 @@ internal sealed partial class MongoAuditSink
                     throw AuditSigningKey.Missing(AuditSigningKey.GeneratedPath(_options));
                 }
 
-                if (listed.Count == 0 && newest is null)
+                if (listed.Count == 0 && newest is null && !_options.SignWithHostKeyIfAvailable)
                 {
                     signer = AuditSigningKey.Generate(_options, _logger); // the first start of a new trail
+                }
+                else if (listed.Count == 0 && newest is null)
+                {
+                    refusal = $"this process has no signing key ({AuditSigningKey.EnvironmentVariable} and Nv:Audit:SigningKeyPath are not set, "
+                        + $"{AuditSigningKey.GeneratedPath(_options)} does not exist) and only a host generates one";
                 }
                 else
                 {
@@ -55,7 +61,7 @@ internal sealed partial class MongoAuditSink
             else if (!listed.ContainsKey(signer.KeyId))
             {
                 var trailsOwnKey = listed.Count == 0 && (newest is null || newest == signer.KeyId);
-                var hostChangingKey = given is not null && !_options.SignWithHostKeyOnly;
+                var hostChangingKey = given is not null && !_options.SignWithHostKeyOnly && !_options.SignWithHostKeyIfAvailable;
                 if (!trailsOwnKey && !hostChangingKey)
                 {
                     refusal = $"this process's signing key {signer.KeyId} ({(given is null ? AuditSigningKey.GeneratedPath(_options) : "given")}) is not "
@@ -161,9 +167,17 @@ internal sealed partial class MongoAuditSink
     public async Task<string> GetPublicKeyPemAsync(CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
-        return merkle.Signer?.PublicKeyPem ?? AuditSigningKey.ResolvePublicKeyPem(_options) ?? throw new InvalidOperationException(
-            "This process signs no audit checkpoint" + (merkle.Refusal is { } why ? ": " + why : " (the store is open read-only)")
-            + $"; the keys that sign the trail are in {MongoMerkleDocuments.SigningKeys}.");
+        if (merkle.Signer is { } signer)
+        {
+            return signer.PublicKeyPem;
+        }
+
+        // A process refused its key signs nothing: whatever key it holds is not the trail's (AuditSigningKeyException, so the
+        // host records the trail's key as unchanged instead of this one).
+        return merkle.Refusal is { } why
+            ? throw new AuditSigningKeyException($"This process signs no audit checkpoint: {why}; the keys that sign the trail are in {MongoMerkleDocuments.SigningKeys}.")
+            : AuditSigningKey.ResolvePublicKeyPem(_options) ?? throw new InvalidOperationException(
+                $"This process signs no audit checkpoint (the store is open read-only); the keys that sign the trail are in {MongoMerkleDocuments.SigningKeys}.");
     }
 
     // Why a checkpoint cannot be signed here: a refused key is the tool's configuration (exit 2), read-only is misuse.

@@ -64,5 +64,6 @@ public static class MongoAuditSinks
         CheckpointInterval = options.CheckpointInterval,
         ReadOnly = options.ReadOnly,
         SignWithHostKeyOnly = options.SignWithHostKeyOnly,
+        SignWithHostKeyIfAvailable = options.SignWithHostKeyIfAvailable,
     };
 }

@@ -16,9 +16,11 @@ internal sealed partial class SqliteAuditSink
         try
         {
             InitializeCore();
-            return CurrentPublicKeyPem() ?? throw new InvalidOperationException(
-                "This read-only opening of the audit store knows no signing key: NV_AUDIT_SIGNING_KEY and Nv:Audit:SigningKeyPath "
-                + $"are not set and {Path.GetDirectoryName(_path)} holds no {AuditSigningKey.GeneratedPublicFileName}.");
+            return CurrentPublicKeyPem() ?? throw (_unsignedReason is { } why
+                ? new AuditSigningKeyException($"This opening of the audit store {_path} signs no checkpoint: {why}.")
+                : new InvalidOperationException(
+                    "This read-only opening of the audit store knows no signing key: NV_AUDIT_SIGNING_KEY and Nv:Audit:SigningKeyPath "
+                    + $"are not set and {Path.GetDirectoryName(_path)} holds no {AuditSigningKey.GeneratedPublicFileName}."));
         }
         finally
         {
@@ -46,9 +48,12 @@ internal sealed partial class SqliteAuditSink
 
     private string? CurrentPublicKeyPem() => _signer?.PublicKeyPem ?? _publicKeyPem;
 
-    // The key that signs: a read-only opening has none, and whatever would sign fails instead.
-    private CheckpointSigner Signer => _signer ?? throw new InvalidOperationException(
-        $"The audit store {_path} is open read-only: it signs no checkpoint.");
+    // The key that signs: a read-only opening, or one without the host's key, has none, and whatever would sign fails instead.
+    private CheckpointSigner Signer => _signer ?? throw CannotSign();
+
+    private Exception CannotSign() => _unsignedReason is { } why
+        ? new AuditSigningKeyException($"No audit checkpoint signed: {why}; the host signs one when it next runs (or nv audit checkpoint with the host's key)")
+        : new InvalidOperationException($"The audit store {_path} is open read-only: it signs no checkpoint.");
 
     public async Task<AuditInclusionProof?> GetInclusionProofAsync(Guid entryId, long? treeSize = null, CancellationToken cancellationToken = default)
     {
@@ -77,7 +82,7 @@ internal sealed partial class SqliteAuditSink
             else
             {
                 checkpoint = chain.Latest is { } latest && latest.Checkpoint.TreeSize > index ? latest
-                    : _signer is null ? null // read-only: no checkpoint signed now; the proof is against the current tree, unsigned
+                    : _signer is null ? null // read-only or unsigned: no checkpoint signed now; the proof is against the current tree
                     : CheckpointCore(chain);
                 size = checkpoint?.Checkpoint.TreeSize ?? chain.Tree.Size;
             }
@@ -135,6 +140,11 @@ internal sealed partial class SqliteAuditSink
         try
         {
             InitializeCore();
+            if (_unsignedReason is not null)
+            {
+                throw CannotSign(); // this opening signs nothing, not even a chain that did not grow
+            }
+
             ForgetChainsIfChangedElsewhere();
             var signed = new List<SignedCheckpoint>();
             foreach (var name in ChainNames())
@@ -202,6 +212,11 @@ internal sealed partial class SqliteAuditSink
     // already durable. Returns the failure when signing failed now (the caller records it in the trail).
     private Exception? CheckpointIfDue(ChainState chain)
     {
+        if (_signer is null)
+        {
+            return null; // an opening without the host's key signs nothing; the host's next checkpoint covers these entries
+        }
+
         var size = chain.Tree.Size;
         var lastSize = chain.Latest?.Checkpoint.TreeSize ?? 0;
         if (size <= lastSize)

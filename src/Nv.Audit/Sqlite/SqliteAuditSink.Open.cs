@@ -27,7 +27,8 @@ internal sealed partial class SqliteAuditSink
         }
 
         // The key first: a process that may not sign with what it has (SignWithHostKeyOnly) is refused before it creates or
-        // writes anything. A read-only opening signs nothing, so it needs no private key and never generates one: the
+        // writes anything, and one that signs only with the host's key if it has it (SignWithHostKeyIfAvailable) signs
+        // nothing otherwise. A read-only opening signs nothing, so it needs no private key and never generates one: the
         // public half of the host's key, when this process is given or finds it, is all its verification uses.
         CheckpointSigner? signer = null;
         SqliteConnection? writer = null;
@@ -40,11 +41,7 @@ internal sealed partial class SqliteAuditSink
             }
             else
             {
-                signer = AuditSigningKey.Resolve(_options, _logger);
-                if (_options.SignWithHostKeyOnly)
-                {
-                    RequireHostKey(signer);
-                }
+                signer = ResolveSigner();
             }
 
             if (!_options.ReadOnly)

@@ -46,7 +46,8 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     private readonly AuditColumnCodec _columns = new();
     private SqliteConnection? _writer;
     private Statements? _sql;
-    private CheckpointSigner? _signer; // null when opened read-only: nothing is signed
+    private CheckpointSigner? _signer; // null when opened read-only, or without the host's key (_unsignedReason): nothing is signed
+    private string? _unsignedReason; // SignWithHostKeyIfAvailable without the host's key: why this opening signs nothing
     private string? _publicKeyPem; // read-only: the public half of the key the host signs with, when this process knows it
     private volatile bool _initialized;
     private bool _dirty; // appended since the last durable point

@@ -17,6 +17,7 @@ internal static class AuditCommand
         AuditCheckpointCommand.AddTo(audit);
         AuditArchiveCommand.AddTo(audit);
         AuditPruneCommand.AddTo(audit);
+        AuditKeysCommand.AddTo(audit);
         return audit;
     }
 

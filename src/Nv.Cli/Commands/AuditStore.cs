@@ -37,6 +37,13 @@ internal sealed class AuditStore : IAsyncDisposable
     /// shell without the host's NV_AUDIT_SIGNING_KEY is refused (exit 2) instead of signing under a key of its own.</summary>
     public static void HostKeyOnly(IServiceCollection services) => services.Configure<AuditOptions>(static o => o.SignWithHostKeyOnly = true);
 
+    /// <summary>Registers the audit store for a command that runs the pipeline (<c>nv replay</c>, <c>nv erase</c>): it signs
+    /// checkpoints only with the host's key, and without it signs none (<see cref="AuditOptions.SignWithHostKeyIfAvailable"/>)
+    /// and still runs: a recovery or an erasure is not refused for want of a key only the host needs, and the host's next
+    /// checkpoint covers what it appended.</summary>
+    public static void HostKeyIfAvailable(IServiceCollection services) =>
+        services.Configure<AuditOptions>(static o => o.SignWithHostKeyIfAvailable = true);
+
     public static async Task<AuditStore> OpenAsync(CancellationToken cancellationToken, bool withKeys = false)
     {
         var host = NvHostFactory.CreateHost([], ReadOnly, fileLog: false); // a read writes nothing, logs to stderr only

@@ -37,7 +37,7 @@ internal static class EraseCommand
 
     private static async Task<int> RunAsync(EraseRequest request, CancellationToken cancellationToken)
     {
-        var host = NvHostFactory.CreateHost([]);
+        var host = NvHostFactory.CreateHost([], AuditStore.HostKeyIfAvailable); // signs only with the host's key, or not at all
         await using var scope = (IAsyncDisposable)host;
         try
         {

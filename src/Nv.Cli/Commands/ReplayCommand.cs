@@ -33,7 +33,10 @@ internal static class ReplayCommand
             // A dry run opens everything read-only and writes no file log: it creates and changes nothing. It counts against
             // stores that exist; a replay would create a missing one and apply every record to it, which a dry run reports as
             // a refusal (exit 2) rather than count against a store it made up, so a mistyped NV_DATA_DIR shows at once.
-            var host = dryRun ? NvHostFactory.CreateHost([], NvHostFactory.ReadOnlyStores, fileLog: false) : NvHostFactory.CreateHost([]);
+            // A replay signs audit checkpoints only with the host's key; in a shell without it, it runs and signs none.
+            var host = dryRun
+                ? NvHostFactory.CreateHost([], NvHostFactory.ReadOnlyStores, fileLog: false)
+                : NvHostFactory.CreateHost([], AuditStore.HostKeyIfAvailable);
             await using var hostScope = (IAsyncDisposable)host;
             if (dryRun)
             {

@@ -50,7 +50,7 @@ internal sealed partial class NvLifecycle
         };
         if (await _audit.SigningKeyIdAsync(cancellationToken) is { } keyId)
         {
-            environment["signingKeyId"] = keyId;
+            environment[AuditCoordinator.SigningKeyIdName] = keyId;
         }
 
         await _audit.RecordStartAsync(service, environment, cancellationToken);

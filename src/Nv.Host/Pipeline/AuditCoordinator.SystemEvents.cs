@@ -46,17 +46,7 @@ internal sealed partial class AuditCoordinator
         var known = true;
         try
         {
-            previous = await _sink.GetRunEnvironmentAsync(cancellationToken);
-            if (previous is null)
-            {
-                var page = await _sink.QueryAsync(new AuditQuery
-                {
-                    Category = AuditCategory.ServiceStartStop,
-                    Operation = AuditEntryFactory.ServiceStartOperation,
-                    Limit = 1,
-                }, cancellationToken);
-                previous = page.Entries.Count > 0 ? page.Entries[0].Metadata : null;
-            }
+            previous = await PreviousEnvironmentAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -81,10 +71,34 @@ internal sealed partial class AuditCoordinator
         }
     }
 
+    // The last run's values: as the store kept them, else the newest service-start entry's metadata (of any chain).
+    private async Task<IReadOnlyDictionary<string, string>?> PreviousEnvironmentAsync(CancellationToken cancellationToken)
+    {
+        if (await _sink.GetRunEnvironmentAsync(cancellationToken) is { } kept)
+        {
+            return kept;
+        }
+
+        var page = await _sink.QueryAsync(new AuditQuery
+        {
+            Category = AuditCategory.ServiceStartStop,
+            Operation = AuditEntryFactory.ServiceStartOperation,
+            Limit = 1,
+        }, cancellationToken);
+        return page.Entries.Count > 0 ? page.Entries[0].Metadata : null;
+    }
+
     /// <summary>What the audit store is, for the environment: <c>sqlite</c>, <c>mongo</c> or the sink's type name.</summary>
     public string SinkKind => KindOf(_sink.GetType().Name);
 
-    /// <summary>The id of the key that signs this store's checkpoints, or null when the store signs none (or cannot say).</summary>
+    /// <summary>The name of the signing key id among a run's environment values (<c>audit_environment</c>, the
+    /// <c>service-start</c> entry's metadata).</summary>
+    public const string SigningKeyIdName = "signingKeyId";
+
+    /// <summary>The id of the key that signs this store's checkpoints, or null when the store signs none (or cannot say).
+    /// When this process signs none because it does not have the host's key (<see cref="AuditSigningKeyException"/>: a
+    /// tool such as <c>nv erase</c> in a shell without it), the id the last run recorded: the key that signs the store did
+    /// not change, and recording none would write an <c>environment-change</c> entry saying it did.</summary>
     public async Task<string?> SigningKeyIdAsync(CancellationToken cancellationToken)
     {
         if (_sink is not IAuditProofs proofs)
@@ -96,6 +110,18 @@ internal sealed partial class AuditCoordinator
         {
             using var verifier = Nv.Audit.Merkle.CheckpointVerifier.FromPublicKeyPem(await proofs.GetPublicKeyPemAsync(cancellationToken));
             return verifier.KeyId;
+        }
+        catch (AuditSigningKeyException)
+        {
+            try
+            {
+                return (await PreviousEnvironmentAsync(cancellationToken))?.GetValueOrDefault(SigningKeyIdName);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
+            {
+                Log.EnvironmentCheckFailed(_logger, ex);
+                return null;
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException and not OutOfMemoryException)
         {

@@ -486,6 +486,11 @@ internal sealed partial class AuditCoordinator : IDisposable
             Diagnostics.CrashPoints.Hit(Diagnostics.CrashPoints.AfterCheckpointSign);
             Log.AuditCheckpointsSigned(_logger, signed.Count);
         }
+        catch (AuditSigningKeyException ex)
+        {
+            // This process signs none (a tool without the host's key, said at open): the host's next checkpoint covers them.
+            Log.AuditCheckpointNotSigned(_logger, ex.Message);
+        }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             Log.AuditCheckpointFailed(_logger, ex);

@@ -29,6 +29,16 @@ public sealed class AuditOptionsValidatorTests
         Assert.True(Valid(new AuditOptions { MongoUri = "mongodb://h/" }));
     }
 
+    /// <summary>One refuses to open without the host's key, the other opens and signs nothing: both at once means neither.</summary>
+    [Fact]
+    public void Signing_only_with_the_hosts_key_refused_or_skipped_are_exclusive()
+    {
+        Assert.True(Valid(new AuditOptions { SignWithHostKeyOnly = true }));
+        Assert.True(Valid(new AuditOptions { SignWithHostKeyIfAvailable = true }));
+        var result = new AuditOptionsValidator().Validate(null, new AuditOptions { SignWithHostKeyOnly = true, SignWithHostKeyIfAvailable = true });
+        Assert.Contains("exclude each other", Assert.Single(result.Failures!), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("  ")]

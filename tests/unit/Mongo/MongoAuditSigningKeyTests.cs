@@ -157,6 +157,51 @@ public sealed class MongoAuditSigningKeyTests : IDisposable
         Assert.True(result.IsValid, result.Reason);
     }
 
+    /// <summary>A tool that runs the pipeline (SignWithHostKeyIfAvailable: nv replay, nv erase) in a shell without the trail's
+    /// key appends and signs nothing: no key generated on a new trail, a key of its own neither listed nor used, and the
+    /// refusal is AuditSigningKeyException (so the host's start records the trail's key as unchanged). With a listed key it
+    /// signs. Fails without the option in the MongoDB sink: the tool generated a key on the new trail, listed and signed
+    /// with it.</summary>
+    [Fact]
+    public async Task A_pipeline_tool_without_a_listed_key_appends_and_signs_nothing()
+    {
+        var entries = Entries(4);
+        await using (var tool = Sink("tool", o => o.SignWithHostKeyIfAvailable = true))
+        {
+            await tool.AppendAsync(entries[..1], Ct); // a new trail: only a host generates its first key
+            await Assert.ThrowsAsync<AuditSigningKeyException>(() => tool.CheckpointAllAsync(Ct));
+            await Assert.ThrowsAsync<AuditSigningKeyException>(() => tool.GetPublicKeyPemAsync(Ct));
+        }
+
+        Assert.False(File.Exists(Path.Combine(_root, "tool", "audit-signing-key.pem")));
+        Assert.Empty(_server.Documents(Database, SigningKeys));
+        Assert.Empty(_server.Documents(Database, Checkpoints));
+
+        await using var a = Sink("a");
+        Assert.Single(await a.CheckpointAllAsync(Ct)); // the host generates and lists its key; the checkpoint covers the tool's entry
+        var stray = KeyFile("stray.pem");
+        await using (var tool = Sink("tool", o => { o.SignWithHostKeyIfAvailable = true; o.SigningKeyPath = stray; }))
+        {
+            await tool.AppendAsync(entries[1..3], Ct);
+            await Assert.ThrowsAsync<AuditSigningKeyException>(() => tool.CheckpointAllAsync(Ct)); // given, but not listed
+        }
+
+        Assert.Single(_server.Documents(Database, SigningKeys));
+        Assert.Single(_server.Documents(Database, Checkpoints));
+
+        var hostKey = Path.Combine(_root, "a", "audit-signing-key.pem");
+        await using (var tool = Sink("tool", o => { o.SignWithHostKeyIfAvailable = true; o.SigningKeyPath = hostKey; }))
+        {
+            await tool.AppendAsync(entries[3..], Ct);
+            Assert.Single(await tool.CheckpointAllAsync(Ct)); // the listed key signs
+        }
+
+        Assert.Single(_server.Documents(Database, SigningKeys));
+        var result = await a.VerifyAsync(null, Ct);
+        Assert.True(result.IsValid, result.Reason);
+        Assert.Equal(2, result.CheckpointsChecked);
+    }
+
     // A sink over the shared fake database with a data directory of its own; no checkpoint is signed by count or time.
     private MongoAuditSink Sink(string name, Action<AuditOptions>? configure = null)
     {
