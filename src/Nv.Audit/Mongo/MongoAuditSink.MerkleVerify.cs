@@ -30,7 +30,8 @@ internal sealed partial class MongoAuditSink
             return chains;
         }
 
-        var result = VerifyStoredCheckpoints(checkpoints, keyVerifier, trees, chains);
+        var signers = new HashSet<string>(StringComparer.Ordinal);
+        var result = VerifyStoredCheckpoints(checkpoints, keyVerifier, trees, chains, signers);
         if (result.IsValid && options?.FromCheckpoint is { } external)
         {
             result = CheckpointChecks.VerifyExternal(external, keyVerifier, trees, result);
@@ -41,6 +42,11 @@ internal sealed partial class MongoAuditSink
             result = await VerifyStoredLeavesAsync(merkle, trees, result, cancellationToken);
         }
 
+        if (result.IsValid && options?.PublicKeyPem is null)
+        {
+            result = WarnOfKeysOnlyTheTrailLists(merkle, signers, result);
+        }
+
         if (!result.IsValid)
         {
             Log.Verified(_logger, result);
@@ -49,8 +55,27 @@ internal sealed partial class MongoAuditSink
         return result;
     }
 
+    /// <summary>Without a key given for the verification, the trail's own list of signing keys (<c>audit_signing_keys</c>)
+    /// is trusted, and anyone who can write the audit database can add a key to it and sign a rewritten trail: a pass
+    /// then proves the trail consistent with the keys it lists. A checkpoint signed by a key this process does not hold
+    /// itself (its own key, <see cref="AuditOptions.PreviousPublicKeysPath"/>) is named in a warning.</summary>
+    private AuditVerification WarnOfKeysOnlyTheTrailLists(MongoMerkleState merkle, HashSet<string> signers, AuditVerification result)
+    {
+        var own = CheckpointKeys.Trusted(merkle.Signer?.PublicKeyPem ?? AuditSigningKey.ResolvePublicKeyPem(_options), _options.PreviousPublicKeysPath);
+        using var anchored = CheckpointVerifier.Trusting(own);
+        var listedOnly = signers.Where(id => !anchored.KeyIds.Contains(id)).Order(StringComparer.Ordinal).ToList();
+        return listedOnly.Count == 0 ? result : result with
+        {
+            Warnings = [.. result.Warnings,
+                $"checkpoints signed by {string.Join(", ", listedOnly)} verified only against the key(s) the trail itself lists " +
+                "(audit_signing_keys), which anyone who can write the audit database can add: verify with --public-key " +
+                "(nv audit keys --out FILE where the host's key is) for evidence that does not rest on the store"],
+        };
+    }
+
     private static AuditVerification VerifyStoredCheckpoints(
-        List<BsonDocument> checkpoints, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, AuditVerification soFar)
+        List<BsonDocument> checkpoints, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, AuditVerification soFar,
+        HashSet<string> signers)
     {
         long checkedCount = 0;
         foreach (var document in checkpoints)
@@ -93,6 +118,8 @@ internal sealed partial class MongoAuditSink
             {
                 return Broken(null, $"checkpoint at size {storedSize}: signature does not verify ({signature.Failure}: {signature.Reason}) (checkpoint forged or altered)");
             }
+
+            signers.Add(signed.Checkpoint.KeyId);
 
             if (CheckpointChecks.CompareWithTree(signed.Checkpoint, trees.GetValueOrDefault(storedChain), 0) is { } failure)
             {
