@@ -1,29 +1,38 @@
 using MongoDB.Bson;
 using MongoDB.Driver;
-using Nv.Audit.Chain;
 using Nv.Audit.Merkle;
 
 namespace Nv.Audit.Mongo;
 
-/// <summary>Full verification on MongoDB, the same checks in the same order as the SQLite store: the hash chains, every
-/// stored checkpoint (signature, size, root recomputed from the entries), the external checkpoint, then the stored leaves
-/// against the recomputed ones.</summary>
+/// <summary>Full verification on MongoDB, the same checks in the same order as the SQLite store: the hash chains (and the
+/// Merkle trees recomputed from the same read of the entries), every stored checkpoint (signature, size, root), the
+/// external checkpoint, then the stored leaves against the recomputed ones.</summary>
 internal sealed partial class MongoAuditSink
 {
-    public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default)
+    public Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default) =>
+        VerifyAsync(options, null, cancellationToken);
+
+    public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, IProgress<AuditProgress>? progress,
+        CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
         using var keyVerifier = options?.PublicKeyPem is { } given
             ? CheckpointVerifier.FromPublicKeyPem(given)
             : CheckpointVerifier.Trusting(await GetTrustedPublicKeysPemAsync(cancellationToken));
-        var chains = await VerifyAsync(cancellationToken);
+        var reporter = new AuditProgressReporter(progress, ProgressInterval);
+        // One read of the entries checks every chain and recomputes every tree from the entries' canonical bytes.
+        var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
+        var chains = await VerifyChainsAsync(trees, reporter, cancellationToken);
         if (!chains.IsValid)
         {
             return chains;
         }
 
-        var trees = await RecomputeTreesAsync(cancellationToken);
-        var result = await VerifyStoredCheckpointsAsync(merkle, keyVerifier, trees, chains, cancellationToken);
+        Log.VerificationPassed(_logger, chains.EntriesChecked);
+        reporter.Begin(AuditProgressPhase.VerifyCheckpoints,
+            reporter.IsActive ? await merkle.Checkpoints!.EstimatedDocumentCountAsync(cancellationToken: cancellationToken) : null);
+        var result = await VerifyStoredCheckpointsAsync(merkle, keyVerifier, trees, chains, reporter, cancellationToken);
+        reporter.End(result.CheckpointsChecked);
         if (result.IsValid && options?.FromCheckpoint is { } external)
         {
             result = CheckpointChecks.VerifyExternal(external, keyVerifier, trees, result);
@@ -31,7 +40,9 @@ internal sealed partial class MongoAuditSink
 
         if (result.IsValid)
         {
-            result = await VerifyStoredLeavesAsync(merkle, trees, result, cancellationToken);
+            reporter.Begin(AuditProgressPhase.VerifyLeaves, trees.Values.Sum(static t => t.Size));
+            result = await VerifyStoredLeavesAsync(merkle, trees, result, reporter, cancellationToken);
+            reporter.End();
         }
 
         if (!result.IsValid)
@@ -42,35 +53,9 @@ internal sealed partial class MongoAuditSink
         return result;
     }
 
-    // Every chain's tree recomputed from its entries' canonical bytes (the chains verified just before).
-    private async Task<Dictionary<string, MerkleTree>> RecomputeTreesAsync(CancellationToken cancellationToken)
-    {
-        var entries = await EntriesAsync(cancellationToken);
-        var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
-        var scratch = new System.Buffers.ArrayBufferWriter<byte>(2048);
-        using var cursor = await entries.FindAsync(FilterDefinition<BsonDocument>.Empty,
-            new FindOptions<BsonDocument> { Sort = new BsonDocument { { "service", 1 }, { "sequence", 1 } }, BatchSize = 1000 }, cancellationToken);
-        while (await cursor.MoveNextAsync(cancellationToken))
-        {
-            foreach (var document in cursor.Current)
-            {
-                var entry = MongoAuditDocument.FromBson(document);
-                if (!trees.TryGetValue(entry.Service, out var tree))
-                {
-                    trees[entry.Service] = tree = new MerkleTree();
-                }
-
-                AuditHash.Compute(entry, scratch, out var leaf);
-                tree.Append(leaf);
-            }
-        }
-
-        return trees;
-    }
-
     private static async Task<AuditVerification> VerifyStoredCheckpointsAsync(
         MongoMerkleState merkle, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, AuditVerification soFar,
-        CancellationToken cancellationToken)
+        AuditProgressReporter progress, CancellationToken cancellationToken)
     {
         long checkedCount = 0;
         using var cursor = await merkle.Checkpoints!.FindAsync(FilterDefinition<BsonDocument>.Empty,
@@ -122,6 +107,8 @@ internal sealed partial class MongoAuditSink
                 {
                     return Broken(failure.Sequence, failure.Reason);
                 }
+
+                progress.Advance(checkedCount);
             }
         }
 
@@ -129,8 +116,10 @@ internal sealed partial class MongoAuditSink
     }
 
     private static async Task<AuditVerification> VerifyStoredLeavesAsync(
-        MongoMerkleState merkle, Dictionary<string, MerkleTree> trees, AuditVerification soFar, CancellationToken cancellationToken)
+        MongoMerkleState merkle, Dictionary<string, MerkleTree> trees, AuditVerification soFar, AuditProgressReporter progress,
+        CancellationToken cancellationToken)
     {
+        long leaves = 0;
         using var cursor = await merkle.Leaves!.FindAsync(FilterDefinition<BsonDocument>.Empty,
             new FindOptions<BsonDocument> { Sort = MongoMerkleDocuments.LeafOrder, BatchSize = 5000 }, cancellationToken);
         string? chain = null;
@@ -163,6 +152,7 @@ internal sealed partial class MongoAuditSink
                 }
 
                 expected++;
+                progress.Advance(++leaves);
             }
         }
 
