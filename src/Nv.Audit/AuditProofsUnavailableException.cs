@@ -3,7 +3,7 @@ using Nv.Wal;
 namespace Nv.Audit;
 
 /// <summary>The configured audit store keeps no Merkle tree, so it has no inclusion or consistency proofs and no signed
-/// checkpoints; its hash chains still verify (<see cref="IAuditProofs.VerifyAsync"/>).</summary>
+/// checkpoints; its hash chains still verify (<see cref="IAuditProofs.VerifyAsync(AuditVerifyOptions?, CancellationToken)"/>).</summary>
 /// <remarks>Never transient: it is what the store is, not its state. The HTTP API answers 501 with problem type
 /// <c>https://nv.dev/problems/proofs-unavailable</c>; the CLI exits 1 with this message.</remarks>
 public sealed class AuditProofsUnavailableException : NvException

@@ -2,7 +2,7 @@ using Nv.Audit.Merkle;
 
 namespace Nv.Audit;
 
-/// <summary>What <see cref="IAuditProofs.VerifyAsync"/> checks beyond the stored trail.</summary>
+/// <summary>What <see cref="IAuditProofs.VerifyAsync(AuditVerifyOptions?, CancellationToken)"/> checks beyond the stored trail.</summary>
 public sealed record AuditVerifyOptions
 {
     /// <summary>A checkpoint kept outside the store (<c>nv audit verify --from-checkpoint FILE</c>): the trail must still

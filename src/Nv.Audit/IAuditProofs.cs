@@ -60,4 +60,13 @@ public interface IAuditProofs
     /// <remarks>Recomputes everything from the stored entries; nothing cached is trusted. Holds one chain's leaf hashes
     /// in memory at a time per chain (32 bytes per entry).</remarks>
     Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default);
+
+    /// <summary>Verifies as <see cref="VerifyAsync(AuditVerifyOptions?, CancellationToken)"/> does, reporting how far it has
+    /// got: the entries (<see cref="AuditProgressPhase.VerifyEntries"/>), the stored checkpoints and the stored Merkle leaves.</summary>
+    /// <param name="options">What to check beyond the stored trail; null: nothing.</param>
+    /// <param name="progress">Receives <see cref="AuditProgress"/> reports at a bounded rate (see its remarks); null: none.</param>
+    /// <param name="cancellationToken">Stops the verification (it then throws <see cref="OperationCanceledException"/>).</param>
+    /// <remarks>The default (for implementations written before it) reports nothing.</remarks>
+    Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, IProgress<AuditProgress>? progress,
+        CancellationToken cancellationToken = default) => VerifyAsync(options, cancellationToken);
 }

@@ -1,10 +1,12 @@
 using BenchmarkDotNet.Running;
+using Nv.Benchmarks.Audit;
 using Nv.Benchmarks.Pipeline;
 using Nv.Benchmarks.Wal;
 
 namespace Nv.Benchmarks;
 
-/// <summary>Scenario runners for throughput/latency under concurrency (<c>pipeline</c>, <c>batch</c>, <c>bounds</c>, <c>stages</c>, <c>replay</c>, <c>wal</c>, <c>payload-format</c>),
+/// <summary>Scenario runners for throughput/latency under concurrency (<c>pipeline</c>, <c>batch</c>, <c>bounds</c>, <c>stages</c>, <c>replay</c>, <c>wal</c>, <c>payload-format</c>,
+/// <c>audit-verify-progress</c>),
 /// and BenchmarkDotNet for micro-benchmarks (everything else, e.g. <c>--filter '*Merkle*'</c>).</summary>
 internal static class Program
 {
@@ -28,6 +30,8 @@ internal static class Program
                 return await StageScenario.RunAsync(args[1..]);
             case "audit-indexes":
                 return await AuditIndexScenario.RunAsync(args[1..]);
+            case "audit-verify-progress":
+                return await AuditVerifyProgressScenario.RunAsync(args[1..]);
             case "wal":
                 return await WalScenario.RunAsync(args[1..]);
             case "payload-format":

@@ -24,7 +24,11 @@ internal static class AuditArchiveReader
     /// <param name="path">The archive file.</param>
     /// <param name="pinnedKeyPem">The public key the checkpoint must verify with; null: the key the file carries.</param>
     /// <param name="keep">An entry id to keep (for a proof).</param>
-    public static Scan Read(string path, string? pinnedKeyPem, Guid? keep = null)
+    /// <param name="progress">Reports the entries read (<see cref="AuditProgressPhase.ArchiveFileCheck"/>); null: none.</param>
+    /// <param name="expected">The entries the caller expects the file to hold (the progress total), when it knows.</param>
+    /// <param name="cancellationToken">Checked every <see cref="AuditProgressReporter.CheckEvery"/> entries.</param>
+    public static Scan Read(string path, string? pinnedKeyPem, Guid? keep = null, AuditProgressReporter? progress = null, long? expected = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var result = new AuditArchiveVerification { IsValid = false, File = path, KeyPinned = pinnedKeyPem is not null };
@@ -64,10 +68,16 @@ internal static class AuditArchiveReader
             var lastTimestamp = DateTimeOffset.MinValue;
             string? line;
             JsonDocument? trailer = null;
+            progress?.Begin(AuditProgressPhase.ArchiveFileCheck, expected, chain);
             try
             {
                 while ((line = text.ReadLine()) is not null)
                 {
+                    if (verifier.EntriesChecked % AuditProgressReporter.CheckEvery == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+
                     using var document = JsonDocument.Parse(line);
                     if (document.RootElement.TryGetProperty("end", out _))
                     {
@@ -109,6 +119,7 @@ internal static class AuditArchiveReader
                     }
 
                     result = result with { EntriesChecked = verifier.EntriesChecked, LastSequence = entry.Sequence, LastHash = entry.Hash };
+                    progress?.Advance(verifier.EntriesChecked);
                 }
 
                 if (trailer is null)
@@ -120,6 +131,7 @@ internal static class AuditArchiveReader
             }
             finally
             {
+                progress?.End(verifier.EntriesChecked);
                 trailer?.Dispose();
             }
         }

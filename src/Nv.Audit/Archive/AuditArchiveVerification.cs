@@ -2,7 +2,7 @@ using Nv.Audit.Merkle;
 
 namespace Nv.Audit.Archive;
 
-/// <summary>The result of verifying an archive file offline (<see cref="AuditArchives.Verify"/>, <c>nv audit verify --archive</c>).</summary>
+/// <summary>The result of verifying an archive file offline (<see cref="AuditArchives.Verify(string, string?)"/>, <c>nv audit verify --archive</c>).</summary>
 public sealed record AuditArchiveVerification
 {
     /// <summary>Whether the file is a complete archive whose entries link, whose recomputed Merkle root is the one its

@@ -12,6 +12,17 @@ public static class AuditArchives
     /// the file carries, which proves only that the file is consistent with itself (<see cref="AuditArchiveVerification.KeyPinned"/>).</param>
     public static AuditArchiveVerification Verify(string path, string? publicKeyPem = null) => AuditArchiveReader.Read(path, publicKeyPem).Result;
 
+    /// <summary>Verifies an archive as <see cref="Verify(string, string?)"/> does, reporting the entries read
+    /// (<see cref="AuditProgressPhase.ArchiveFileCheck"/>; the total is not known before the file's end).</summary>
+    /// <param name="path">The archive file.</param>
+    /// <param name="publicKeyPem">The public key to verify the checkpoint with; null: the key the file carries.</param>
+    /// <param name="progress">Receives <see cref="AuditProgress"/> reports at a bounded rate; null: none.</param>
+    /// <param name="cancellationToken">Stops the check (it then throws <see cref="OperationCanceledException"/>).</param>
+    public static AuditArchiveVerification Verify(string path, string? publicKeyPem, IProgress<AuditProgress>? progress,
+        CancellationToken cancellationToken = default) =>
+        AuditArchiveReader.Read(path, publicKeyPem, null, new AuditProgressReporter(progress, AuditProgressReporter.DefaultInterval), null,
+            cancellationToken).Result;
+
     /// <summary>Proves, from its archive alone, that an archived entry is in its chain's tree at the archive's checkpoint
     /// (after verifying the whole archive).</summary>
     /// <param name="path">The archive file.</param>

@@ -5,9 +5,9 @@ using Nv.Audit.Merkle;
 
 namespace Nv.Audit.Mongo;
 
-/// <summary>Full verification on MongoDB, the same checks in the same order as the SQLite store: the hash chains, every
-/// stored checkpoint (signature, size, root recomputed from the entries), the external checkpoint, then the stored leaves
-/// against the recomputed ones.</summary>
+/// <summary>Full verification on MongoDB, the same checks in the same order as the SQLite store: the hash chains (and the
+/// Merkle trees recomputed from the same read of the entries), every stored checkpoint (signature, size, root), the
+/// external checkpoint, then the stored leaves against the recomputed ones.</summary>
 /// <remarks>MongoDB reads without a snapshot, and a live host keeps appending entries, leaves and checkpoints while a
 /// verification runs (SQLite's runs in one read transaction). So the stored checkpoints are read first: each then covers
 /// only entries the scan after it finds, and one covering more is a trail cut back, not a race. The trees come from the
@@ -15,23 +15,32 @@ namespace Nv.Audit.Mongo;
 /// entry, read then: appended meanwhile if that entry exists and hashes to it, else deleted or forged.</remarks>
 internal sealed partial class MongoAuditSink
 {
-    public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default)
+    public Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default) =>
+        VerifyAsync(options, null, cancellationToken);
+
+    public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, IProgress<AuditProgress>? progress,
+        CancellationToken cancellationToken = default)
     {
         var merkle = await MerkleAsync(cancellationToken);
         using var keyVerifier = options?.PublicKeyPem is { } given
             ? CheckpointVerifier.FromPublicKeyPem(given)
             : CheckpointVerifier.Trusting(await GetTrustedPublicKeysPemAsync(cancellationToken));
+        var reporter = new AuditProgressReporter(progress, ProgressInterval);
         var checkpoints = await merkle.Checkpoints!.Find(FilterDefinition<BsonDocument>.Empty)
             .Sort(new BsonDocument { { "chain", 1 }, { "size", 1 } }).ToListAsync(cancellationToken);
+        // One read of the entries checks every chain and recomputes every tree from the entries' canonical bytes.
         var trees = new Dictionary<string, MerkleTree>(StringComparer.Ordinal);
-        var chains = await VerifyChainsAsync(trees, cancellationToken);
+        var chains = await VerifyChainsAsync(trees, reporter, cancellationToken);
         if (!chains.IsValid)
         {
             return chains;
         }
 
+        Log.VerificationPassed(_logger, chains.EntriesChecked);
+        reporter.Begin(AuditProgressPhase.VerifyCheckpoints, checkpoints.Count);
         var signers = new HashSet<string>(StringComparer.Ordinal);
-        var result = VerifyStoredCheckpoints(checkpoints, keyVerifier, trees, chains, signers);
+        var result = VerifyStoredCheckpoints(checkpoints, keyVerifier, trees, chains, signers, reporter);
+        reporter.End(result.CheckpointsChecked);
         if (result.IsValid && options?.FromCheckpoint is { } external)
         {
             result = CheckpointChecks.VerifyExternal(external, keyVerifier, trees, result);
@@ -39,7 +48,9 @@ internal sealed partial class MongoAuditSink
 
         if (result.IsValid)
         {
-            result = await VerifyStoredLeavesAsync(merkle, trees, result, cancellationToken);
+            reporter.Begin(AuditProgressPhase.VerifyLeaves, trees.Values.Sum(static t => t.Size));
+            result = await VerifyStoredLeavesAsync(merkle, trees, result, reporter, cancellationToken);
+            reporter.End();
         }
 
         if (result.IsValid && options?.PublicKeyPem is null)
@@ -75,7 +86,7 @@ internal sealed partial class MongoAuditSink
 
     private static AuditVerification VerifyStoredCheckpoints(
         List<BsonDocument> checkpoints, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, AuditVerification soFar,
-        HashSet<string> signers)
+        HashSet<string> signers, AuditProgressReporter progress)
     {
         long checkedCount = 0;
         foreach (var document in checkpoints)
@@ -125,14 +136,18 @@ internal sealed partial class MongoAuditSink
             {
                 return Broken(failure.Sequence, failure.Reason);
             }
+
+            progress.Advance(checkedCount);
         }
 
         return soFar with { CheckpointsChecked = checkedCount };
     }
 
     private async Task<AuditVerification> VerifyStoredLeavesAsync(
-        MongoMerkleState merkle, Dictionary<string, MerkleTree> trees, AuditVerification soFar, CancellationToken cancellationToken)
+        MongoMerkleState merkle, Dictionary<string, MerkleTree> trees, AuditVerification soFar, AuditProgressReporter progress,
+        CancellationToken cancellationToken)
     {
+        long leaves = 0;
         using var cursor = await merkle.Leaves!.FindAsync(FilterDefinition<BsonDocument>.Empty,
             new FindOptions<BsonDocument> { Sort = MongoMerkleDocuments.LeafOrder, BatchSize = 5000 }, cancellationToken);
         string? chain = null;
@@ -163,6 +178,7 @@ internal sealed partial class MongoAuditSink
                     }
 
                     expected++;
+                    progress.Advance(++leaves);
                     continue;
                 }
 
@@ -172,6 +188,7 @@ internal sealed partial class MongoAuditSink
                 }
 
                 expected++;
+                progress.Advance(++leaves);
             }
         }
 

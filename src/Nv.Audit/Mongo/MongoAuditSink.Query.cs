@@ -56,22 +56,31 @@ internal sealed partial class MongoAuditSink
         return new AuditPage(page, next);
     }
 
-    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default) => VerifyChainsAsync(trees: null, cancellationToken);
+    public async Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default)
+    {
+        var result = await VerifyChainsAsync(null, new AuditProgressReporter(null, ProgressInterval), cancellationToken);
+        if (result.IsValid)
+        {
+            Log.VerificationPassed(_logger, result.EntriesChecked);
+        }
 
-    /// <summary>The hash chains, verified in one scan; with <paramref name="trees"/>, each verified entry's Merkle leaf is
-    /// appended to its chain's tree in the same scan (the full verification's trees are exactly the entries it verified,
-    /// however many a live host appends meanwhile).</summary>
-    private async Task<AuditVerification> VerifyChainsAsync(Dictionary<string, MerkleTree>? trees, CancellationToken cancellationToken)
+        return result;
+    }
+
+    // Every chain, streamed in chain order through the unique (service, sequence) index: memory stays flat. With trees, each
+    // chain's Merkle tree is recomputed from the same read (full verification). A broken chain is logged here.
+    private async Task<AuditVerification> VerifyChainsAsync(Dictionary<string, MerkleTree>? trees, AuditProgressReporter progress,
+        CancellationToken cancellationToken)
     {
         var entries = await EntriesAsync(cancellationToken);
         var verifier = new AuditChainVerifier();
-        var scratch = trees is null ? null : new System.Buffers.ArrayBufferWriter<byte>(2048);
-        // Streamed in chain order through the unique (service, sequence) index: memory stays flat.
+        progress.Begin(AuditProgressPhase.VerifyEntries, progress.IsActive ? await ExpectedEntriesAsync(entries, cancellationToken) : null);
         using (var cursor = await entries.FindAsync(FilterDefinition<BsonDocument>.Empty,
             new FindOptions<BsonDocument> { Sort = new BsonDocument { { "service", 1 }, { "sequence", 1 } }, BatchSize = 1000 },
             cancellationToken))
         {
             var going = true;
+            MerkleTree? tree = null;
             while (going && await cursor.MoveNextAsync(cancellationToken))
             {
                 foreach (var document in cursor.Current)
@@ -94,6 +103,7 @@ internal sealed partial class MongoAuditSink
                             Reason = "entry edited: " + ex.Message,
                         };
                         Log.VerificationFailed(_logger, chain, sequence, broken.Reason);
+                        progress.End(verifier.EntriesChecked);
                         return broken;
                     }
 
@@ -106,29 +116,42 @@ internal sealed partial class MongoAuditSink
 
                     if (trees is not null)
                     {
-                        if (!trees.TryGetValue(entry.Service, out var tree))
+                        if (!trees.TryGetValue(entry.Service, out tree))
                         {
                             trees[entry.Service] = tree = new MerkleTree();
                         }
 
-                        AuditHash.Compute(entry, scratch!, out var leaf);
-                        tree.Append(leaf);
+                        tree.Append(verifier.LastLeafHash);
                     }
+
+                    progress.Advance(verifier.EntriesChecked);
                 }
             }
         }
 
+        progress.End(verifier.EntriesChecked);
         var result = verifier.ToResult();
-        if (result.IsValid)
-        {
-            Log.VerificationPassed(_logger, result.EntriesChecked);
-        }
-        else
+        if (!result.IsValid)
         {
             Log.VerificationFailed(_logger, result.BrokenChain!, result.BrokenSequence!.Value, result.Reason!);
         }
 
         return result;
+    }
+
+    // The entries the chains' heads account for (each chain's last sequence: MongoDB keeps no pruned prefix), verification's
+    // progress total: one distinct over the (service, sequence) index and one indexed lookup per chain, not a count.
+    private async Task<long> ExpectedEntriesAsync(IMongoCollection<BsonDocument> entries, CancellationToken cancellationToken)
+    {
+        long total = 0;
+        foreach (var chain in await ChainNamesAsync(cancellationToken))
+        {
+            var head = await entries.Find(new BsonDocument("service", chain)).Sort(new BsonDocument("sequence", -1)).Limit(1)
+                .Project(new BsonDocument { { "sequence", 1 }, { "_id", 0 } }).FirstOrDefaultAsync(cancellationToken);
+            total += head?.GetValue("sequence", 0L) is { IsNumeric: true } sequence ? sequence.ToInt64() : 0;
+        }
+
+        return total;
     }
 
     /// <summary>The filter of a query: every set field must match; the cursor continues strictly after (or before) the

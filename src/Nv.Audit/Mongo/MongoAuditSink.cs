@@ -21,7 +21,8 @@ namespace Nv.Audit.Mongo;
 /// own (<see cref="AuditOptions.MongoDatabase"/>, default <c>nv_audit</c>): MongoDB grants per collection or per
 /// database, never "all but one", so the writer's read-write grant on its database would cover a collection there.
 /// Durability: inserts use write concern <c>j:true</c> (plus <c>w:majority</c> on a replica set or through a mongos),
-/// with a <c>wtimeout</c>. Proofs: no Merkle tree is kept here yet; <see cref="ChainOnlyAuditProofs"/> verifies the chain.
+/// with a <c>wtimeout</c>. Proofs: an RFC 9162 Merkle tree per chain with signed checkpoints, as in the SQLite store
+/// (<c>MongoAuditSink.Merkle.cs</c>).
 /// Threading: appends are serialized by one gate; reads run concurrently.
 /// </remarks>
 internal sealed partial class MongoAuditSink : IAuditSink
@@ -58,6 +59,10 @@ internal sealed partial class MongoAuditSink : IAuditSink
 
     /// <summary>Where the entries live, for messages (no credentials).</summary>
     public string Location => $"mongodb://{string.Join(",", _settings.Servers)}/{_options.MongoDatabase}.{MongoAuditDocument.Collection}";
+
+    /// <summary>The least time between two progress reports of a running verification phase; tests set zero to get one every
+    /// <see cref="AuditProgressReporter.CheckEvery"/> items.</summary>
+    internal TimeSpan ProgressInterval { get; set; } = AuditProgressReporter.DefaultInterval;
 
     /// <summary>Whether inserts wait for a majority (known after initialization).</summary>
     internal WriteConcern? WriteConcern => _entries?.Settings.WriteConcern;

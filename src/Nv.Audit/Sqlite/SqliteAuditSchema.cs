@@ -261,6 +261,19 @@ internal static class SqliteAuditSchema
     /// <summary>Where a chain's pruned prefix ends (sequence, hash), if retention pruned any of it.</summary>
     public const string Pruned = "SELECT through, last_hash FROM audit_pruned WHERE chain = ?1";
 
+    /// <summary>The entries the chains' heads account for (each chain's last sequence less its pruned prefix): verification's
+    /// progress total, read from the (service, sequence) index one chain at a time (a skip scan: a few seeks per chain, not
+    /// a count of the rows).</summary>
+    public const string ExpectedEntries = """
+        WITH RECURSIVE chains(name) AS (
+            SELECT (SELECT min(service) FROM audit_entries)
+            UNION ALL
+            SELECT (SELECT min(service) FROM audit_entries WHERE service > name) FROM chains WHERE name IS NOT NULL)
+        SELECT coalesce(sum((SELECT max(sequence) FROM audit_entries WHERE service = name)
+                            - coalesce((SELECT through FROM audit_pruned WHERE chain = name), 0)), 0)
+        FROM chains WHERE name IS NOT NULL
+        """;
+
     /// <summary>Every entry in chain order, for verification (served by the (service, sequence) index).</summary>
     public const string ScanChains = "SELECT " + Columns + ", position FROM audit_entries ORDER BY service, sequence";
 

@@ -17,7 +17,11 @@ namespace Nv.Audit.Sqlite;
 /// row of the chain (<see cref="ArchiveLedger"/>), and is covered by a checkpoint signed in the same transaction.</remarks>
 internal sealed partial class SqliteAuditSink : IAuditRetention
 {
-    public async Task<IReadOnlyList<AuditArchiveInfo>> ArchiveAsync(DateTimeOffset before, string directory, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<AuditArchiveInfo>> ArchiveAsync(DateTimeOffset before, string directory, CancellationToken cancellationToken = default) =>
+        ArchiveAsync(before, directory, null, cancellationToken);
+
+    public async Task<IReadOnlyList<AuditArchiveInfo>> ArchiveAsync(DateTimeOffset before, string directory, IProgress<AuditProgress>? progress,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         directory = Path.GetFullPath(directory);
@@ -35,12 +39,13 @@ internal sealed partial class SqliteAuditSink : IAuditRetention
         }
 
         var written = new List<AuditArchiveInfo>();
+        var reporter = new AuditProgressReporter(progress, ProgressInterval);
         foreach (var chain in chains)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (await PlanArchiveAsync(chain, before, cancellationToken) is { } plan)
             {
-                written.Add(await WriteArchiveAsync(plan, directory, cancellationToken));
+                written.Add(await WriteArchiveAsync(plan, directory, reporter, cancellationToken));
             }
         }
 
@@ -125,8 +130,10 @@ internal sealed partial class SqliteAuditSink : IAuditRetention
         }
     }
 
-    private async Task<AuditArchiveInfo> WriteArchiveAsync(ArchivePlan plan, string directory, CancellationToken cancellationToken)
+    private async Task<AuditArchiveInfo> WriteArchiveAsync(ArchivePlan plan, string directory, AuditProgressReporter progress,
+        CancellationToken cancellationToken)
     {
+        var count = plan.Last - plan.First + 1;
         RemoveUnrecordedArchives(directory, plan.Chain, plan.First);
         var path = Path.Combine(directory, AuditArchiveFormat.FileName(plan.Chain, plan.First, plan.Last));
         string sha256;
@@ -144,6 +151,7 @@ internal sealed partial class SqliteAuditSink : IAuditRetention
                 command.Parameters.AddWithValue("$first", plan.First);
                 command.Parameters.AddWithValue("$last", plan.Last);
                 await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+                progress.Begin(AuditProgressPhase.ArchiveWrite, count, plan.Chain);
                 while (await reader.ReadAsync(cancellationToken))
                 {
                     var entry = SqliteAuditRow.Read(reader);
@@ -154,10 +162,13 @@ internal sealed partial class SqliteAuditSink : IAuditRetention
 
                     tree.Append(verifier.LastLeafHash);
                     writer.Add(entry);
+                    progress.Advance(writer.Entries);
                 }
+
+                progress.End(writer.Entries);
             }
 
-            if (writer.Entries != plan.Last - plan.First + 1 || tree.Root != plan.Checkpoint.Checkpoint.RootHash)
+            if (writer.Entries != count || tree.Root != plan.Checkpoint.Checkpoint.RootHash)
             {
                 throw new AuditChainBrokenException(plan.Chain, plan.First,
                     $"entries {plan.First}..{plan.Last} read back as {writer.Entries} entries whose Merkle root is not the tree's; run nv audit verify");
@@ -171,7 +182,8 @@ internal sealed partial class SqliteAuditSink : IAuditRetention
         }
 
         // What is on disk now is what gets recorded: read it back and verify it as an auditor would.
-        var check = AuditArchiveReader.Read(path, plan.PublicKeyPem).Result;
+        // Cancelling the read-back leaves the file unrecorded: the next run of the range replaces it.
+        var check = AuditArchiveReader.Read(path, plan.PublicKeyPem, null, progress, count, cancellationToken).Result;
         if (!check.IsValid || check.LastSequence != plan.Last || check.LastHash != plan.LastHash)
         {
             throw new InvalidDataException($"The archive {path} does not verify after it was written: {check.Reason ?? "it holds another range"}");

@@ -5,7 +5,7 @@ using Nv.Audit.Archive;
 namespace Nv.Audit.Sqlite;
 
 /// <summary>Retention: deletes the entries of recorded archives once they are all older than the window, only after the
-/// archive file verifies again (same SHA-256 as recorded, every check of <see cref="AuditArchives.Verify"/> with the store's
+/// archive file verifies again (same SHA-256 as recorded, every check of <see cref="AuditArchives.Verify(string, string?)"/> with the store's
 /// own key, and its range, last hash and root equal to the store's), in chunks.</summary>
 /// <remarks>Each chunk is one synced transaction: the entries deleted (the delete trigger passes only archived ones) and the
 /// chain's pruned marker moved to the chunk's last entry and its hash; the leaf hashes stay, so the tree, every proof and
@@ -15,9 +15,14 @@ internal sealed partial class SqliteAuditSink
 {
     private const string PrunedOperation = NvOperations.AuditPruned;
 
-    public async Task<IReadOnlyList<AuditPruneResult>> PruneAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<AuditPruneResult>> PruneAsync(DateTimeOffset olderThan, CancellationToken cancellationToken = default) =>
+        PruneAsync(olderThan, null, cancellationToken);
+
+    public async Task<IReadOnlyList<AuditPruneResult>> PruneAsync(DateTimeOffset olderThan, IProgress<AuditProgress>? progress,
+        CancellationToken cancellationToken = default)
     {
         var results = new List<AuditPruneResult>();
+        var reporter = new AuditProgressReporter(progress, ProgressInterval);
         var publicKey = await GetPublicKeyPemAsync(cancellationToken);
         foreach (var chain in (await GetArchivesAsync(cancellationToken)).GroupBy(static a => a.Chain, StringComparer.Ordinal))
         {
@@ -37,19 +42,23 @@ internal sealed partial class SqliteAuditSink
 
                 var problem = pruned < archive.FirstSequence - 1
                     ? $"entries {pruned + 1}..{archive.FirstSequence - 1} are not pruned yet"
-                    : await CheckArchiveAsync(archive, publicKey, cancellationToken);
+                    : await CheckArchiveAsync(archive, publicKey, reporter, cancellationToken);
                 if (problem is not null)
                 {
                     Log.PruneSkipped(_logger, archive.Chain, pruned + 1, archive.FilePath, problem);
                     break;
                 }
 
+                reporter.Begin(AuditProgressPhase.PruneDelete, archive.LastSequence - pruned, archive.Chain);
                 for (var from = pruned + 1; from <= archive.LastSequence; from += _options.PruneBatchSize)
                 {
                     var to = Math.Min(from + _options.PruneBatchSize - 1, archive.LastSequence);
                     await PruneChunkAsync(archive, from, to, cancellationToken);
                     Step(AuditCrashPoints.PruneAfterChunk);
+                    reporter.Advance(to - pruned);
                 }
+
+                reporter.End(archive.LastSequence - pruned);
 
                 results.Add(new AuditPruneResult(archive.Chain, pruned + 1, archive.LastSequence, archive.FilePath));
                 Log.Pruned(_logger, archive.Chain, pruned + 1, archive.LastSequence, archive.FilePath);
@@ -60,7 +69,8 @@ internal sealed partial class SqliteAuditSink
     }
 
     // Why the archive may not stand in for the store's entries, or null when it may.
-    private async Task<string?> CheckArchiveAsync(AuditArchiveInfo archive, string publicKey, CancellationToken cancellationToken)
+    private async Task<string?> CheckArchiveAsync(AuditArchiveInfo archive, string publicKey, AuditProgressReporter progress,
+        CancellationToken cancellationToken)
     {
         if (!File.Exists(archive.FilePath))
         {
@@ -78,7 +88,8 @@ internal sealed partial class SqliteAuditSink
             return "the file changed since it was recorded (SHA-256 differs)";
         }
 
-        var check = AuditArchiveReader.Read(archive.FilePath, publicKey).Result;
+        var check = AuditArchiveReader.Read(archive.FilePath, publicKey, null, progress, archive.LastSequence - archive.FirstSequence + 1,
+            cancellationToken).Result;
         if (!check.IsValid)
         {
             return check.Reason;

@@ -14,9 +14,13 @@ namespace Nv.Audit.Sqlite;
 /// how deleting the newest entries, or rewriting history with recomputed hashes, shows), then damaged derived data.</remarks>
 internal sealed partial class SqliteAuditSink
 {
-    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default) => VerifyAsync(null, cancellationToken);
+    public Task<AuditVerification> VerifyAsync(CancellationToken cancellationToken = default) => VerifyAsync(null, null, cancellationToken);
 
-    public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default)
+    public Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, CancellationToken cancellationToken = default) =>
+        VerifyAsync(options, null, cancellationToken);
+
+    public async Task<AuditVerification> VerifyAsync(AuditVerifyOptions? options, IProgress<AuditProgress>? progress,
+        CancellationToken cancellationToken = default)
     {
         // The keys given (--public-key), else the store's own: none at all when a read-only opening was given no key and
         // found none; every checkpoint is then reported as signed by a key this verification does not know, not as forged.
@@ -31,19 +35,20 @@ internal sealed partial class SqliteAuditSink
         // deleted entries, a prune in between as a gap. A deferred read transaction (no write lock); the connection's
         // commands join it (CreateCommand), and disposing it rolls it back, whatever happened.
         using var snapshot = connection.BeginTransaction(deferred: true);
-        return await VerifySnapshotAsync(connection, keyVerifier, options, trees, cancellationToken);
+        var reporter = new AuditProgressReporter(progress, ProgressInterval);
+        return await VerifySnapshotAsync(connection, keyVerifier, options, trees, reporter, cancellationToken);
     }
 
     private async Task<AuditVerification> VerifySnapshotAsync(SqliteConnection connection, CheckpointVerifier keyVerifier, AuditVerifyOptions? options,
-        Dictionary<string, MerkleTree> trees, CancellationToken cancellationToken)
+        Dictionary<string, MerkleTree> trees, AuditProgressReporter progress, CancellationToken cancellationToken)
     {
         // Chains pruned by retention start after their marker, linking to its hash, with the kept leaves of the pruned prefix.
         var (pruned, prunedProblem) = await LoadPrunedAsync(connection, trees, cancellationToken);
         var verifier = new AuditChainVerifier(pruned);
         var newestArchived = new Dictionary<string, ArchiveLedgerCheck.ArchivedEntry>(StringComparer.Ordinal);
         var result = prunedProblem
-            ?? await VerifyEntriesAsync(connection, verifier, trees, newestArchived, cancellationToken)
-            ?? await VerifyCheckpointsAsync(connection, keyVerifier, trees, verifier.EntriesChecked, cancellationToken);
+            ?? await VerifyEntriesAsync(connection, verifier, trees, newestArchived, progress, cancellationToken)
+            ?? await VerifyCheckpointsAsync(connection, keyVerifier, trees, verifier.EntriesChecked, progress, cancellationToken);
         if (result.IsValid)
         {
             // After the chains and checkpoints: the audit-archived entries the archive rows are checked against are then
@@ -57,7 +62,7 @@ internal sealed partial class SqliteAuditSink
 
         if (result.IsValid)
         {
-            result = await VerifyLeavesAsync(connection, trees, result, cancellationToken);
+            result = await VerifyLeavesAsync(connection, trees, result, progress, cancellationToken);
         }
 
         Log.Verified(_logger, result);
@@ -67,7 +72,21 @@ internal sealed partial class SqliteAuditSink
     // Returns the failure, or null when every chain links (the trees then hold every chain's recomputed leaves).
     // Also notes each chain's newest audit-archived entry (the archive ledger's commitment).
     private static async Task<AuditVerification?> VerifyEntriesAsync(SqliteConnection connection, AuditChainVerifier verifier,
-        Dictionary<string, MerkleTree> trees, Dictionary<string, ArchiveLedgerCheck.ArchivedEntry> newestArchived, CancellationToken cancellationToken)
+        Dictionary<string, MerkleTree> trees, Dictionary<string, ArchiveLedgerCheck.ArchivedEntry> newestArchived, AuditProgressReporter progress,
+        CancellationToken cancellationToken)
+    {
+        // The total costs a few index seeks per chain, and only when someone listens. A phase cut short by an exception
+        // (cancellation) reports no end.
+        progress.Begin(AuditProgressPhase.VerifyEntries,
+            progress.IsActive ? await CountAsync(connection, SqliteAuditSchema.ExpectedEntries, cancellationToken) : null);
+        var failure = await ScanEntriesAsync(connection, verifier, trees, newestArchived, progress, cancellationToken);
+        progress.End(verifier.EntriesChecked);
+        return failure;
+    }
+
+    private static async Task<AuditVerification?> ScanEntriesAsync(SqliteConnection connection, AuditChainVerifier verifier,
+        Dictionary<string, MerkleTree> trees, Dictionary<string, ArchiveLedgerCheck.ArchivedEntry> newestArchived, AuditProgressReporter progress,
+        CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = SqliteAuditSchema.ScanChains;
@@ -110,6 +129,8 @@ internal sealed partial class SqliteAuditSink
             {
                 newestArchived[entry.Service] = new ArchiveLedgerCheck.ArchivedEntry(entry.Sequence, entry.Metadata);
             }
+
+            progress.Advance(verifier.EntriesChecked);
         }
 
         return null;
@@ -117,7 +138,18 @@ internal sealed partial class SqliteAuditSink
 
     private static async Task<AuditVerification> VerifyCheckpointsAsync(
         SqliteConnection connection, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, long entries,
-        CancellationToken cancellationToken)
+        AuditProgressReporter progress, CancellationToken cancellationToken)
+    {
+        progress.Begin(AuditProgressPhase.VerifyCheckpoints,
+            progress.IsActive ? await CountAsync(connection, "SELECT count(*) FROM audit_checkpoints", cancellationToken) : null);
+        var result = await ScanCheckpointsAsync(connection, keyVerifier, trees, entries, progress, cancellationToken);
+        progress.End(result.CheckpointsChecked);
+        return result;
+    }
+
+    private static async Task<AuditVerification> ScanCheckpointsAsync(
+        SqliteConnection connection, CheckpointVerifier keyVerifier, Dictionary<string, MerkleTree> trees, long entries,
+        AuditProgressReporter progress, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = SqliteAuditSchema.AllCheckpoints;
@@ -184,19 +216,31 @@ internal sealed partial class SqliteAuditSink
             }
 
             lastGoodSize = Math.Max(lastGoodSize, storedSize);
+            progress.Advance(checkedCount);
         }
 
         return new AuditVerification { IsValid = true, EntriesChecked = entries, CheckpointsChecked = checkedCount };
     }
 
     private static async Task<AuditVerification> VerifyLeavesAsync(
-        SqliteConnection connection, Dictionary<string, MerkleTree> trees, AuditVerification soFar, CancellationToken cancellationToken)
+        SqliteConnection connection, Dictionary<string, MerkleTree> trees, AuditVerification soFar, AuditProgressReporter progress,
+        CancellationToken cancellationToken)
+    {
+        progress.Begin(AuditProgressPhase.VerifyLeaves, trees.Values.Sum(static t => t.Size));
+        var result = await ScanLeavesAsync(connection, trees, soFar, progress, cancellationToken);
+        progress.End();
+        return result;
+    }
+
+    private static async Task<AuditVerification> ScanLeavesAsync(SqliteConnection connection, Dictionary<string, MerkleTree> trees,
+        AuditVerification soFar, AuditProgressReporter progress, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.CommandText = SqliteAuditSchema.AllLeaves;
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         string? chain = null;
         long expected = 0;
+        long leaves = 0;
         MerkleTree? tree = null;
         AuditVerification Broken(string name, long sequence, string reason) =>
             soFar with { IsValid = false, BrokenChain = name, BrokenSequence = sequence, Reason = reason };
@@ -239,6 +283,7 @@ internal sealed partial class SqliteAuditSink
             }
 
             expected++;
+            progress.Advance(++leaves);
         }
 
         if (EndOfChain() is { } last)
@@ -255,6 +300,13 @@ internal sealed partial class SqliteAuditSink
         }
 
         return soFar;
+    }
+
+    private static async Task<long> CountAsync(SqliteConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return await command.ExecuteScalarAsync(cancellationToken) is long count ? count : 0;
     }
 
     private static async Task<bool> HasLeavesAsync(SqliteConnection connection, string chain, CancellationToken cancellationToken)

@@ -114,6 +114,10 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     /// writer, <c>index-built</c>).</summary>
     internal Action<string>? StepHook { get; set; }
 
+    /// <summary>The least time between two progress reports of a running verify, archive or prune phase; tests set zero to
+    /// get one every <see cref="AuditProgressReporter.CheckEvery"/> entries.</summary>
+    internal TimeSpan ProgressInterval { get; set; } = AuditProgressReporter.DefaultInterval;
+
     /// <summary>A test seam: the bytes free on the store's filesystem, in place of the filesystem's own answer.</summary>
     internal Func<long>? FreeSpaceProbe { get; set; }
 

@@ -43,9 +43,11 @@ internal static class AuditArchiveCommand
             return ExitCodes.Usage;
         }
 
+        TimeSpan? showAfter;
         try
         {
             CommandInput.RequireOutputDirectory("--out", output); // a file at it or above it: before anything is archived
+            showAfter = ProgressSetting.ShowAfter(AuditProgressLine.DefaultDelay);
         }
         catch (BadInputException ex)
         {
@@ -59,7 +61,9 @@ internal static class AuditArchiveCommand
             ExistingData.RequireAudit(host.Services);
             var retention = host.Services.GetRequiredService<IAuditRetention>();
             Console.Error.WriteLine($"audit archive: entries before {time:O} to {Path.GetFullPath(output)}...");
-            var archives = await retention.ArchiveAsync(time, output, cancellationToken);
+            var progress = new AuditProgressLine("audit archive", showAfter);
+            var archives = await retention.ArchiveAsync(time, output, progress, cancellationToken);
+            progress.Done();
             foreach (var archive in archives)
             {
                 if (json)

@@ -38,6 +38,16 @@ internal static class AuditPruneCommand
             cutoff = time;
         }
 
+        TimeSpan? showAfter;
+        try
+        {
+            showAfter = ProgressSetting.ShowAfter(AuditProgressLine.DefaultDelay);
+        }
+        catch (BadInputException ex)
+        {
+            return CommandErrors.Report(ex);
+        }
+
         try
         {
             var host = NvHostFactory.CreateHost([], AuditStore.HostKeyOnly); // signs only with the host's key
@@ -50,7 +60,9 @@ internal static class AuditPruneCommand
                 return ExitCodes.Usage;
             }
 
-            var pruned = await host.Services.GetRequiredService<IAuditRetention>().PruneAsync(olderThan, cancellationToken);
+            var progress = new AuditProgressLine("audit prune", showAfter);
+            var pruned = await host.Services.GetRequiredService<IAuditRetention>().PruneAsync(olderThan, progress, cancellationToken);
+            progress.Done();
             foreach (var range in pruned)
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -10,9 +10,8 @@ namespace Nv.Cli.Commands;
 internal static class AuditVerifyArchives
 {
     // keyPem: the --public-key file's text, already checked by the command (CommandInput), or null.
-    public static int Run(string[] files, string? keyPem, bool json, CancellationToken cancellationToken)
+    public static int Run(string[] files, string? keyPem, bool json, AuditProgressLine progress, CancellationToken cancellationToken)
     {
-
         var results = new List<AuditArchiveVerification>();
         foreach (var file in files)
         {
@@ -20,14 +19,16 @@ internal static class AuditVerifyArchives
             AuditArchiveVerification result;
             try
             {
-                result = AuditArchives.Verify(file, keyPem);
+                result = AuditArchives.Verify(file, keyPem, progress, cancellationToken);
             }
             catch (ArgumentException ex)
             {
+                progress.Done();
                 Console.Error.WriteLine("nv: error: " + ex.Message.ReplaceLineEndings(" "));
                 return ExitCodes.Usage;
             }
 
+            progress.Done();
             results.Add(result);
             Report(result, json);
             if (!result.IsValid)

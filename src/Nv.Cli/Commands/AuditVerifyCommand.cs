@@ -38,6 +38,7 @@ internal static class AuditVerifyCommand
             // Every file is checked before anything is opened: a missing, unreadable or malformed one is exit 2, one line.
             try
             {
+                var showAfter = ProgressSetting.ShowAfter(AuditProgressLine.DefaultDelay);
                 if (parse.GetValue(archives) is { Length: > 0 } files)
                 {
                     foreach (var file in files)
@@ -46,7 +47,8 @@ internal static class AuditVerifyCommand
                     }
 
                     var keyPem = parse.GetValue(publicKey) is { } key ? CommandInput.ReadPublicKeyPem("--public-key", key) : null;
-                    return Task.FromResult(AuditVerifyArchives.Run(files, keyPem, parse.GetValue(json), ct));
+                    var progress = new AuditProgressLine("audit verify", showAfter);
+                    return Task.FromResult(AuditVerifyArchives.Run(files, keyPem, parse.GetValue(json), progress, ct));
                 }
 
                 var options = new AuditVerifyOptions
@@ -54,7 +56,7 @@ internal static class AuditVerifyCommand
                     FromCheckpoint = parse.GetValue(fromCheckpoint) is { } checkpoint ? CommandInput.ReadCheckpoint("--from-checkpoint", checkpoint) : null,
                     PublicKeyPem = parse.GetValue(publicKey) is { } pem ? CommandInput.ReadPublicKeyPem("--public-key", pem) : null,
                 };
-                return RunAsync(options, parse.GetValue(json), ct);
+                return RunAsync(options, parse.GetValue(json), showAfter, ct);
             }
             catch (BadInputException ex)
             {
@@ -64,7 +66,7 @@ internal static class AuditVerifyCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(AuditVerifyOptions options, bool json, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(AuditVerifyOptions options, bool json, TimeSpan? showAfter, CancellationToken cancellationToken)
     {
         try
         {
@@ -73,7 +75,10 @@ internal static class AuditVerifyCommand
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             Console.Error.WriteLine("audit verify: checking the hash chains, Merkle roots and checkpoints...");
-            var result = await host.Services.GetRequiredService<IAuditProofs>().VerifyAsync(options, cancellationToken);
+            // Progress (stderr only) once the verification has run for a second: stdout stays the summary alone.
+            var progress = new AuditProgressLine("audit verify", showAfter);
+            var result = await host.Services.GetRequiredService<IAuditProofs>().VerifyAsync(options, progress, cancellationToken);
+            progress.Done();
             if (json)
             {
                 CliJson.Write(result);

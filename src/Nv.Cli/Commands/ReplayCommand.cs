@@ -30,6 +30,7 @@ internal static class ReplayCommand
     {
         try
         {
+            var showAfter = ProgressSetting.ShowAfter(TimeSpan.Zero); // before anything is opened: a bad value is exit 2
             // A dry run opens everything read-only and writes no file log: it creates and changes nothing. It counts against
             // stores that exist; a replay would create a missing one and apply every record to it, which a dry run reports as
             // a refusal (exit 2) rather than count against a store it made up, so a mistyped NV_DATA_DIR shows at once.
@@ -50,7 +51,7 @@ internal static class ReplayCommand
             }
 
             var replay = host.Services.GetRequiredService<NvReplay>();
-            var progress = new ProgressLine("replay");
+            var progress = new ProgressLine("replay", showAfter);
             var summary = await replay.RunAsync(dryRun, progress.Report, cancellationToken);
             progress.Done();
             Print(summary, json);

@@ -27,6 +27,7 @@ internal static class WalVerifyCommand
         var inv = CultureInfo.InvariantCulture;
         try
         {
+            var showAfter = ProgressSetting.ShowAfter(TimeSpan.Zero); // before anything is opened: a bad value is exit 2
             // Read-only: verifying changes nothing in the WAL directory (no close commit, no watermarks, no cut).
             var host = NvHostFactory.CreateHost([], static services =>
             {
@@ -38,7 +39,7 @@ internal static class WalVerifyCommand
             var wal = host.Services.GetRequiredService<IWriteAheadLog>();
             var stats = wal.GetStatistics();
             var total = Math.Max(0, stats.DurableLsn.Value - stats.FirstLsn.Value + 1);
-            var progress = new ProgressLine("wal verify");
+            var progress = new ProgressLine("wal verify", showAfter);
             long count = 0;
             var expected = stats.FirstLsn;
             await foreach (var record in wal.ReadAsync(stats.FirstLsn, cancellationToken))

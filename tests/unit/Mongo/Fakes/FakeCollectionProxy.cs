@@ -7,7 +7,7 @@ using MongoDB.Driver;
 namespace Nv.Unit.Tests.Mongo.Fakes;
 
 /// <summary>The driver's <see cref="IMongoCollection{TDocument}"/> of BSON documents over a <see cref="FakeMongoServer"/>:
-/// find (filter, sort, limit, projection), distinct (of strings), insertOne, insertMany, bulkWrite (updateOne with upsert), updateOne, replaceOne,
+/// find (filter, sort, limit, projection), distinct (of strings), estimatedDocumentCount, insertOne, insertMany, bulkWrite (updateOne with upsert), updateOne, replaceOne,
 /// deleteOne, deleteMany and index creation; each also inside a <see cref="FakeSession"/>'s transaction.</summary>
 public class FakeCollectionProxy : DispatchProxy
 {
@@ -58,6 +58,7 @@ public class FakeCollectionProxy : DispatchProxy
                 Async<IAsyncCursor<BsonDocument>>(() => new FakeCursor<BsonDocument>(Find((FilterDefinition<BsonDocument>)args[0]!, (FindOptions<BsonDocument, BsonDocument>?)args[1]))),
             "DistinctAsync" when targetMethod.GetGenericArguments()[0] == typeof(string) =>
                 Async<IAsyncCursor<string>>(() => new FakeCursor<string>(Distinct((FieldDefinition<BsonDocument, string>)args[0]!, (FilterDefinition<BsonDocument>)args[1]!))),
+            "EstimatedDocumentCountAsync" => Async<long>(() => Count()),
             "InsertManyAsync" => Async(() => InsertMany((IEnumerable<BsonDocument>)args[0]!)),
             "InsertOneAsync" when args[0] is BsonDocument document => Async(() => InsertOne(document)),
             "BulkWriteAsync" => Async<BulkWriteResult<BsonDocument>>(() => BulkWrite((IEnumerable<WriteModel<BsonDocument>>)args[0]!)),
@@ -123,6 +124,13 @@ public class FakeCollectionProxy : DispatchProxy
         var rendered = Render(filter);
         return [.. Data.Documents.Where(d => BsonQuery.Matches(d, rendered)).Select(d => BsonQuery.Get(d, name)).OfType<BsonString>()
             .Select(v => v.Value).Distinct(StringComparer.Ordinal)];
+    }
+
+    // The collection's size from its metadata: exact here, as on a MongoDB server shut down cleanly.
+    private long Count()
+    {
+        _server.Run(Op("count"));
+        return Data.Documents.Count;
     }
 
     private InsertManyResultStub InsertMany(IEnumerable<BsonDocument> documents)
