@@ -72,6 +72,8 @@ internal static class AuditVerifyCommand
             var host = NvHostFactory.CreateHost([], AuditStore.ReadOnly, fileLog: false);
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
+            // Opened before the progress line: a store it cannot read (another schema version) is one line, exit 2.
+            await host.Services.GetRequiredService<IAuditSink>().InitializeAsync(cancellationToken);
             Console.Error.WriteLine("audit verify: checking the hash chains, Merkle roots and checkpoints...");
             var result = await host.Services.GetRequiredService<IAuditProofs>().VerifyAsync(options, cancellationToken);
             if (json)

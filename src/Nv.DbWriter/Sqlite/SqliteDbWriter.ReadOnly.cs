@@ -32,7 +32,8 @@ internal sealed partial class SqliteDbWriter
         }
     }
 
-    // Reads the schema version without creating or migrating anything: a read-only open reads this build's version only.
+    // Reads the schema version without creating or migrating anything: a read-only open reads this build's version only
+    // (StoreSchemaException otherwise: the CLI's bad-input exit, the store as it was).
     private static void CheckSchemaReadOnly(SqliteConnection connection, string path)
     {
         using var command = connection.CreateCommand();
@@ -49,10 +50,7 @@ internal sealed partial class SqliteDbWriter
 
         if (version != SchemaVersion)
         {
-            throw new DbWriterException(
-                $"The SQLite store {path} has schema version {version}; a read-only open reads version {SchemaVersion} only and migrates nothing "
-                + "(open it read-write once: start the host or run nv replay).",
-                DbErrorClass.Internal);
+            throw new StoreSchemaException("database", path, version, SchemaVersion);
         }
     }
 }
