@@ -120,7 +120,9 @@ internal static class MasterKeyCommands
     {
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            // Only reads, beside a live host too: the key store opened read-only (no schema transaction or migration, no
+            // checkpointer), and no logs/ file.
+            var host = NvHostFactory.CreateHost([], NvHostFactory.ReadOnlyStoresBesideHost, fileLog: false);
             await using var scope = (IAsyncDisposable)host;
             ExistingData.RequireDatabase(host.Services);
             var options = host.Services.GetRequiredService<IOptions<EncryptionOptions>>().Value;

@@ -4,7 +4,8 @@ using Nv.Shared.Sqlite;
 namespace Nv.DbWriter.Sqlite;
 
 /// <summary>The read-only open (<see cref="DbWriterOptions.ReadOnly"/>): an existing file at this build's schema version,
-/// opened so that SQLite creates nothing beside it (<see cref="SqliteReadOnly"/>).</summary>
+/// opened so that SQLite creates nothing beside it (<see cref="SqliteReadOnly"/>), or, beside a host
+/// (<see cref="DbWriterOptions.ReadOnlyBesideHost"/>), through its <c>-wal</c> and <c>-shm</c> files.</summary>
 internal sealed partial class SqliteDbWriter
 {
     private SqliteConnection OpenReadOnly()
@@ -14,7 +15,7 @@ internal sealed partial class SqliteDbWriter
             throw new DbWriterException($"No database at {Path}: a read-only open creates nothing.", DbErrorClass.Unwritable);
         }
 
-        var connection = new SqliteConnection(SqliteReadOnly.ConnectionString(Path, _options.SqliteBusyTimeout));
+        var connection = new SqliteConnection(SqliteReadOnly.ConnectionString(Path, _options.SqliteBusyTimeout, _options.ReadOnlyBesideHost));
         try
         {
             connection.Open();
