@@ -23,7 +23,7 @@ namespace Nv.Wal;
 /// </remarks>
 internal sealed partial class FasterWriteAheadLog
 {
-    private const string LogFolder = "log";
+    internal const string LogFolder = "log";
     private const string SegmentBaseName = "nv.log";
     private const string RebuildFolder = "log.rebuild";
     private const string OldFolder = "log.old";
