@@ -55,6 +55,15 @@ public sealed class DbWriterOptions
     /// the data; opening creates its indexes if missing).</remarks>
     public bool ReadOnly { get; set; }
 
+    /// <summary>With <see cref="ReadOnly"/>: a host may open and write the store while this process reads it, because the
+    /// reader does not hold the WAL's directory lock (<c>nv audit query</c> and <c>history</c> reading the data keys beside a
+    /// live host). Default off.</summary>
+    /// <remarks>The SQLite file is then never opened immutable (an immutable reader takes no lock, so a page a host's
+    /// checkpoint rewrites meanwhile would read torn): it is always read through its <c>-wal</c> and <c>-shm</c> files, and
+    /// SQLite creates those two empty files beside a store a host closed cleanly (they hold no data). Nothing else changes:
+    /// nothing is written, migrated or created. Ignored without <see cref="ReadOnly"/> and by the MongoDB store.</remarks>
+    public bool ReadOnlyBesideHost { get; set; }
+
     /// <summary>The smallest request-id filter the SQLite writer builds (tests make it small to see it rebuilt).</summary>
     internal long RequestIdFilterMinCapacity { get; init; } = RequestIdFilter.MinCapacity;
 }

@@ -23,7 +23,7 @@ namespace Nv.Wal;
 /// </remarks>
 internal sealed partial class FasterWriteAheadLog
 {
-    private const string LogFolder = "log";
+    internal const string LogFolder = "log";
     private const string SegmentBaseName = "nv.log";
     private const string RebuildFolder = "log.rebuild";
     private const string OldFolder = "log.old";
@@ -195,6 +195,7 @@ internal sealed partial class FasterWriteAheadLog
                 DeleteVerifiedOriginal();
             }
 
+            ThrowIfAWriterCameDuringALocklessRead();
             var report = new WalRecoveryReport
             {
                 BrokenPaths = [.. result.Saved],
@@ -214,6 +215,23 @@ internal sealed partial class FasterWriteAheadLog
         {
             CloseFaster();
             throw;
+        }
+    }
+
+    // A read-only open of a directory without a lock file (a copied log) reads without the lock: it creates nothing there.
+    // A process that opens the same directory for writing meanwhile (a host started on the copy) creates nv.lock before it
+    // touches anything, and may then cut, rebuild or remove what this recovery is reading, so the report could describe a
+    // log that never existed. Recovery reads every segment and keeps each file open, so the later reads see the bytes it
+    // validated whatever a writer does to the names: only this window matters, and a lock file that appeared during it is
+    // refused rather than trusted.
+    private void ThrowIfAWriterCameDuringALocklessRead()
+    {
+        var lockFile = Path.Combine(_directory, DirectoryLock.FileName);
+        if (_readOnly && _directoryLock is null && File.Exists(lockFile))
+        {
+            throw new WalLockedException(
+                $"The WAL directory {_directory} had no lock file, and a process opened it for writing while it was being read read-only (it created "
+                + $"{lockFile}): what was read may be half-changed. Stop that process (or read a copy no process opens), then run again.");
         }
     }
 

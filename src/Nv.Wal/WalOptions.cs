@@ -42,7 +42,9 @@ public sealed class WalOptions
     /// <see cref="WalRecoveryReport.RecordsSkipped"/> count what it would cut or skip, and no <c>*.broken</c> file is written.
     /// Reads stop before any damage. A missing directory or log folder is a <see cref="WalConfigurationException"/>, and a
     /// rebuild a crash interrupted after its copy verified must be finished by a read-write open first. The directory lock is
-    /// taken when its lock file exists (a log whose lock file is missing, a copy say, is read without one). Appends, flushes,
+    /// taken when its lock file exists; a log whose lock file is missing (a copy, say) is read without one and none is created,
+    /// and if a writer creates it while recovery reads (a host started on the copy) the open fails with
+    /// <see cref="WalLockedException"/> rather than report a log half-changed. Appends, flushes,
     /// <see cref="IWriteAheadLog.ContinueAfterAsync"/>, <see cref="IWriteAheadLog.PersistWatermarksAsync"/> and truncation
     /// throw <see cref="InvalidOperationException"/>; closing writes no final commit and no watermarks. Applies to the file
     /// log only (the in-memory log ignores it).</remarks>

@@ -70,16 +70,16 @@ internal sealed partial class SqliteAuditSink
             // Raw statements bypass Microsoft.Data.Sqlite's own busy retry loop: let SQLite wait instead.
             SQLitePCL.raw.sqlite3_busy_timeout(writer.Handle, (int)Math.Ceiling(_options.BusyTimeout.TotalMilliseconds));
             var version = Convert.ToInt32(Scalar(writer, "PRAGMA user_version;"), CultureInfo.InvariantCulture);
+            if (_options.ReadOnly && version != SqliteAuditSchema.Version)
+            {
+                // Older (a read-write open would migrate it) or newer: refused as it is, the CLI's bad-input exit.
+                throw new StoreSchemaException("audit store", _path, version, SqliteAuditSchema.Version);
+            }
+
             if (version > SqliteAuditSchema.Version)
             {
                 throw new InvalidOperationException(
                     $"The audit store {_path} has schema version {version}; this build understands up to {SqliteAuditSchema.Version}.");
-            }
-
-            if (_options.ReadOnly && version != SqliteAuditSchema.Version)
-            {
-                throw new InvalidOperationException($"The audit store {_path} has schema version {version}, and a read-only opening "
-                    + $"does not migrate it to {SqliteAuditSchema.Version}: start Nv once.");
             }
 
             long migrated = 0;

@@ -16,7 +16,11 @@ internal static class AuditArchiveCommand
     public static void AddTo(Command audit)
     {
         var before = new Option<string>("--before") { Description = "Archive entries older than this time (ISO-8601; no offset means UTC).", Required = true };
-        var output = new Option<string>("--out") { Description = "The directory the archive files go to (created if missing).", Required = true };
+        var output = new Option<string>("--out")
+        {
+            Description = "The directory the archive files go to (created if missing; checked writable before anything is archived).",
+            Required = true,
+        };
         var json = new Option<bool>("--json") { Description = "Print each archive as one JSON object per line." };
         var command = new Command("archive",
             "Export each chain's next range of entries older than --before to a compressed, signed, self-contained archive file, verified and recorded.")
@@ -43,10 +47,13 @@ internal static class AuditArchiveCommand
             return ExitCodes.Usage;
         }
 
+        OutputDirectory directory;
         TimeSpan? showAfter;
         try
         {
-            CommandInput.RequireOutputDirectory("--out", output); // a file at it or above it: before anything is archived
+            // Before the store is opened, a durable point written or a checkpoint signed: the directory exists (or is
+            // created) and takes files; a file at or above it, or one that cannot be created or written, is exit 2.
+            directory = OutputDirectory.Prepare("--out", output);
             showAfter = ProgressSetting.ShowAfter(AuditProgressLine.DefaultDelay);
         }
         catch (BadInputException ex)
@@ -54,15 +61,16 @@ internal static class AuditArchiveCommand
             return CommandErrors.Report(ex);
         }
 
+        using var removeIfUnused = directory;
         try
         {
             var host = NvHostFactory.CreateHost([], AuditStore.HostKeyOnly); // signs only with the host's key
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
             var retention = host.Services.GetRequiredService<IAuditRetention>();
-            Console.Error.WriteLine($"audit archive: entries before {time:O} to {Path.GetFullPath(output)}...");
+            Console.Error.WriteLine($"audit archive: entries before {time:O} to {directory.Path}...");
             var progress = new AuditProgressLine("audit archive", showAfter);
-            var archives = await retention.ArchiveAsync(time, output, progress, cancellationToken);
+            var archives = await retention.ArchiveAsync(time, directory.Path, progress, cancellationToken);
             progress.Done();
             foreach (var archive in archives)
             {

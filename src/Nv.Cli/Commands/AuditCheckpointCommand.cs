@@ -19,14 +19,20 @@ internal static class AuditCheckpointCommand
 
     private static async Task<int> RunAsync(string? output, CancellationToken cancellationToken)
     {
+        OutputDirectory? directory;
         try
         {
-            // Before anything is signed: an --out that can never be a directory is exit 2, nothing written.
-            if (output is not null)
-            {
-                CommandInput.RequireOutputDirectory("--out", output);
-            }
+            // Before anything is signed: an --out that is not a directory or cannot be created or written is exit 2.
+            directory = output is null ? null : OutputDirectory.Prepare("--out", output);
+        }
+        catch (BadInputException ex)
+        {
+            return CommandErrors.Report(ex);
+        }
 
+        using var removeIfUnused = directory;
+        try
+        {
             var host = NvHostFactory.CreateHost([], AuditStore.HostKeyOnly); // signs only with the host's key
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
@@ -40,7 +46,6 @@ internal static class AuditCheckpointCommand
             {
                 if (output is not null)
                 {
-                    Directory.CreateDirectory(output);
                     var file = Path.Combine(output, $"{checkpoint.Checkpoint.ChainId}-{checkpoint.Checkpoint.TreeSize}.checkpoint");
                     checkpoint.WriteToFile(file);
                     Console.WriteLine(file);

@@ -19,7 +19,10 @@ internal static class AuditProveCommand
         {
             Description = "Prove against this tree size (default: the newest stored signed checkpoint, which must cover the entry).",
         };
-        var checkpointOut = new Option<string?>("--checkpoint-out") { Description = "Also write the signed checkpoint to this file." };
+        var checkpointOut = new Option<string?>("--checkpoint-out")
+        {
+            Description = "Also write the signed checkpoint to this file (replaced if it exists; its directory must exist).",
+        };
         var archive = new Option<string?>("--archive") { Description = "Prove an archived (perhaps pruned) entry from this archive file alone, against its checkpoint." };
         var publicKey = new Option<string?>("--public-key") { Description = "With --archive: the key the archive's checkpoint must verify with." };
         var command = new Command("prove", "Print the RFC 9162 inclusion proof of an audit entry, with its signed checkpoint, as JSON.")
@@ -30,9 +33,30 @@ internal static class AuditProveCommand
             archive,
             publicKey,
         };
-        command.SetAction((parse, ct) => parse.GetValue(archive) is { } file
-            ? RunFromArchiveAsync(parse.GetValue(entryId), file, parse.GetValue(publicKey), parse.GetValue(checkpointOut), ct)
-            : RunAsync(parse.GetValue(entryId), parse.GetValue(treeSize), parse.GetValue(checkpointOut), ct));
+        command.SetAction((parse, ct) =>
+        {
+            try
+            {
+                // Before anything is opened or proven: the file the checkpoint goes to, and the archive and key read.
+                if (parse.GetValue(checkpointOut) is { } output)
+                {
+                    CommandInput.RequireOutputFile("--checkpoint-out", output);
+                }
+
+                if (parse.GetValue(archive) is not { } file)
+                {
+                    return RunAsync(parse.GetValue(entryId), parse.GetValue(treeSize), parse.GetValue(checkpointOut), ct);
+                }
+
+                CommandInput.RequireFile("--archive", file);
+                var key = parse.GetValue(publicKey) is { } pem ? CommandInput.ReadPublicKeyPem("--public-key", pem) : null;
+                return RunFromArchiveAsync(parse.GetValue(entryId), file, key, parse.GetValue(checkpointOut), ct);
+            }
+            catch (BadInputException ex)
+            {
+                return Task.FromResult(CommandErrors.Report(ex));
+            }
+        });
         audit.Subcommands.Add(command);
     }
 
@@ -125,12 +149,11 @@ internal static class AuditProveCommand
         return problems;
     }
 
-    private static async Task<int> RunFromArchiveAsync(Guid entryId, string file, string? publicKey, string? checkpointOut, CancellationToken cancellationToken)
+    private static async Task<int> RunFromArchiveAsync(Guid entryId, string file, string? publicKeyPem, string? checkpointOut, CancellationToken cancellationToken)
     {
         try
         {
-            var key = publicKey is null ? null : await File.ReadAllTextAsync(publicKey, cancellationToken);
-            var proof = Nv.Audit.Archive.AuditArchives.Prove(file, entryId, key);
+            var proof = Nv.Audit.Archive.AuditArchives.Prove(file, entryId, publicKeyPem);
             if (proof is null)
             {
                 await Console.Error.WriteLineAsync($"nv: error: the archive {file} holds no audit entry with id {entryId}");

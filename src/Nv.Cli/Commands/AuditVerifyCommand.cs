@@ -74,6 +74,8 @@ internal static class AuditVerifyCommand
             var host = NvHostFactory.CreateHost([], AuditStore.ReadOnly, fileLog: false);
             await using var hostScope = (IAsyncDisposable)host;
             ExistingData.RequireAudit(host.Services);
+            // Opened before the progress line: a store it cannot read (another schema version) is one line, exit 2.
+            await host.Services.GetRequiredService<IAuditSink>().InitializeAsync(cancellationToken);
             Console.Error.WriteLine("audit verify: checking the hash chains, Merkle roots and checkpoints...");
             // Progress (stderr only) once the verification has run for a second: stdout stays the summary alone.
             var progress = new AuditProgressLine("audit verify", showAfter);

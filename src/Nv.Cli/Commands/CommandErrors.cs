@@ -16,6 +16,7 @@ internal static class CommandErrors
         WalConfigurationException => ExitCodes.Usage,
         Nv.Wal.Protection.MasterKeyException => ExitCodes.Usage,
         Nv.Audit.AuditSigningKeyException => ExitCodes.Usage,
+        StoreSchemaException => ExitCodes.Usage,
         Nv.Host.Replay.StoreWalMismatchException => ExitCodes.StoreWalMismatch,
         _ => ExitCodes.Failed,
     };

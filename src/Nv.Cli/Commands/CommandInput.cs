@@ -73,6 +73,71 @@ internal static class CommandInput
         }
     }
 
+    /// <summary>Throws unless <paramref name="path"/> can be written as a file (<c>nv audit prove --checkpoint-out</c>): not
+    /// blank, not a directory, in an existing, writable directory (created and deleted probe file: the only check that
+    /// holds for root and special file systems too). An existing file is allowed: the command replaces it.</summary>
+    public static void RequireOutputFile(string option, string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new BadInputException($"{option} must name a file");
+        }
+
+        if (Path.EndsInDirectorySeparator(path) || Directory.Exists(path))
+        {
+            throw new BadInputException($"{option} {path} is a directory; it needs a file name");
+        }
+
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        for (var at = directory; !string.IsNullOrEmpty(at); at = Path.GetDirectoryName(at))
+        {
+            if (File.Exists(at))
+            {
+                throw new BadInputException($"{option} {path} cannot be written: {at} is a file");
+            }
+
+            if (Directory.Exists(at))
+            {
+                if (at != directory)
+                {
+                    throw new BadInputException($"{option} {path} cannot be written: the directory {directory} does not exist");
+                }
+
+                break;
+            }
+        }
+
+        if (Directory.Exists(full + ".tmp"))
+        {
+            throw new BadInputException($"{option} {path} cannot be written: {full}.tmp, where it is written first, is a directory");
+        }
+
+        if (WhyNotWritable(directory) is { } why)
+        {
+            throw new BadInputException($"{option} {path} cannot be written: {why}");
+        }
+    }
+
+    /// <summary>Why no file can be created in the existing directory <paramref name="directory"/>, or null: a probe file is
+    /// created there and deleted at once (nothing is left).</summary>
+    public static string? WhyNotWritable(string directory)
+    {
+        try
+        {
+            var probe = Path.Combine(directory, ".nv-write-check-" + Guid.NewGuid().ToString("N"));
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return $"no file can be created in {directory} ({ex.Message.ReplaceLineEndings(" ")})";
+        }
+    }
+
     private static string ReadText(string option, string path)
     {
         RequireFile(option, path);

@@ -89,8 +89,9 @@ internal static class MasterKeyCommands
                 return ExitCodes.Usage;
             }
 
-            // The WAL's directory lock proves no host is running (it holds the lock), so no key is created meanwhile.
-            _ = host.Services.GetRequiredService<IWriteAheadLog>();
+            // The WAL's directory lock proves no host is running (it holds the lock), so no key is created meanwhile. The
+            // lock alone: opening the log read-write for it appended a close commit (and repaired what recovery repairs).
+            using var walLock = WalDirectoryLock.Acquire(host.Services.GetRequiredService<IOptions<WalOptions>>().Value.Directory);
             var store = await OpenStoreAsync(host.Services, cancellationToken);
             var done = await store.RewrapKeysAsync(current.KeyId, replacement.KeyId, key =>
             {
@@ -120,7 +121,9 @@ internal static class MasterKeyCommands
     {
         try
         {
-            var host = NvHostFactory.CreateHost([]);
+            // Only reads, beside a live host too: the key store opened read-only (no schema transaction or migration, no
+            // checkpointer), and no logs/ file.
+            var host = NvHostFactory.CreateHost([], NvHostFactory.ReadOnlyStoresBesideHost, fileLog: false);
             await using var scope = (IAsyncDisposable)host;
             ExistingData.RequireDatabase(host.Services);
             var options = host.Services.GetRequiredService<IOptions<EncryptionOptions>>().Value;

@@ -39,7 +39,7 @@ internal static class WalStatCommand
                 await db.InitializeAsync(cancellationToken);
                 resolved = await db.GetResolvedThroughAsync(cancellationToken);
             }
-            catch (DbWriterException ex)
+            catch (Exception ex) when (ex is DbWriterException or StoreSchemaException)
             {
                 Console.Error.WriteLine("nv: warning: the database is unavailable, the unresolved count is unknown: " + ex.Message);
             }

@@ -50,6 +50,19 @@ internal static class NvHostFactory
         services.Configure<Nv.Audit.AuditOptions>(static o => o.ReadOnly = true);
     }
 
+    /// <summary>Opens the database and the audit store read-only for a command that holds no WAL lock and may run next to a
+    /// live host (<c>nv audit verify|query|history|prove</c>, <c>nv keys stat</c>): the audit store through a plain read-only
+    /// connection, the database never immutable (<c>Nv:DbWriter:ReadOnlyBesideHost</c>).</summary>
+    public static void ReadOnlyStoresBesideHost(IServiceCollection services)
+    {
+        services.Configure<Nv.Audit.AuditOptions>(static o => o.ReadOnly = true);
+        services.Configure<Nv.DbWriter.DbWriterOptions>(static o =>
+        {
+            o.ReadOnly = true;
+            o.ReadOnlyBesideHost = true;
+        });
+    }
+
     private static void Configure(IServiceCollection services, ConfigurationManager configuration, bool fileLog = true)
     {
         services.AddSerilog((sp, lc) =>

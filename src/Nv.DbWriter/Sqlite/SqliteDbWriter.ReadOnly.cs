@@ -4,7 +4,8 @@ using Nv.Shared.Sqlite;
 namespace Nv.DbWriter.Sqlite;
 
 /// <summary>The read-only open (<see cref="DbWriterOptions.ReadOnly"/>): an existing file at this build's schema version,
-/// opened so that SQLite creates nothing beside it (<see cref="SqliteReadOnly"/>).</summary>
+/// opened so that SQLite creates nothing beside it (<see cref="SqliteReadOnly"/>), or, beside a host
+/// (<see cref="DbWriterOptions.ReadOnlyBesideHost"/>), through its <c>-wal</c> and <c>-shm</c> files.</summary>
 internal sealed partial class SqliteDbWriter
 {
     private SqliteConnection OpenReadOnly()
@@ -14,7 +15,7 @@ internal sealed partial class SqliteDbWriter
             throw new DbWriterException($"No database at {Path}: a read-only open creates nothing.", DbErrorClass.Unwritable);
         }
 
-        var connection = new SqliteConnection(SqliteReadOnly.ConnectionString(Path, _options.SqliteBusyTimeout));
+        var connection = new SqliteConnection(SqliteReadOnly.ConnectionString(Path, _options.SqliteBusyTimeout, _options.ReadOnlyBesideHost));
         try
         {
             connection.Open();
@@ -32,7 +33,8 @@ internal sealed partial class SqliteDbWriter
         }
     }
 
-    // Reads the schema version without creating or migrating anything: a read-only open reads this build's version only.
+    // Reads the schema version without creating or migrating anything: a read-only open reads this build's version only
+    // (StoreSchemaException otherwise: the CLI's bad-input exit, the store as it was).
     private static void CheckSchemaReadOnly(SqliteConnection connection, string path)
     {
         using var command = connection.CreateCommand();
@@ -49,10 +51,7 @@ internal sealed partial class SqliteDbWriter
 
         if (version != SchemaVersion)
         {
-            throw new DbWriterException(
-                $"The SQLite store {path} has schema version {version}; a read-only open reads version {SchemaVersion} only and migrates nothing "
-                + "(open it read-write once: start the host or run nv replay).",
-                DbErrorClass.Internal);
+            throw new StoreSchemaException("database", path, version, SchemaVersion);
         }
     }
 }

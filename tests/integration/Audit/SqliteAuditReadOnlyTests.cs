@@ -52,8 +52,9 @@ public sealed class SqliteAuditReadOnlyTests : AuditStoreFixture
         }
 
         Options.ReadOnly = true;
-        var error = await Assert.ThrowsAsync<InvalidOperationException>(ReopenAsync);
-        Assert.Contains("does not migrate", error.Message, StringComparison.Ordinal);
+        var error = await Assert.ThrowsAsync<StoreSchemaException>(ReopenAsync);
+        Assert.Equal((4L, 5L), (error.Version, error.ReadableVersion));
+        Assert.Contains("migrates nothing: start the host (nv serve) or run nv replay once", error.Message, StringComparison.Ordinal);
         using var check = Raw();
         using var command = check.CreateCommand();
         command.CommandText = "PRAGMA user_version;";

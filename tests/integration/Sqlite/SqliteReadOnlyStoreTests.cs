@@ -44,6 +44,37 @@ public sealed class SqliteReadOnlyStoreTests : IDisposable
         Assert.Equal(before, Snapshot(_directory.Path));
     }
 
+    /// <summary>An older schema version is refused as it is (a read-write open would migrate it): a
+    /// <see cref="StoreSchemaException"/>, which the CLI reports as bad input (exit 2) naming the way forward.</summary>
+    [Fact]
+    public async Task A_read_only_open_of_an_older_schema_is_refused_and_migrates_nothing()
+    {
+        await using (var writer = DbWriters.OpenSqlite(new DbWriterOptions { DataDirectory = _directory.Path }))
+        {
+            await writer.ApplyAsync([Create(1, "o1", """{"n":1}""")], Ct);
+            await writer.MakeDurableAsync(Ct);
+        }
+
+        var path = Path.Combine(_directory.Path, new DbWriterOptions().SqliteFileName);
+        using (var raw = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
+        {
+            raw.Open();
+            using var command = raw.CreateCommand();
+            command.CommandText = "UPDATE _nv_meta SET value = 4 WHERE key = 'schema_version'";
+            command.ExecuteNonQuery();
+        }
+
+        var before = Snapshot(_directory.Path);
+        await using (var readOnly = new SqliteDbWriter(new DbWriterOptions { DataDirectory = _directory.Path, ReadOnly = true }))
+        {
+            var error = await Assert.ThrowsAsync<StoreSchemaException>(() => readOnly.InitializeAsync(Ct));
+            Assert.Equal((4L, 5L, Path.GetFullPath(path)), (error.Version, error.ReadableVersion, error.Path));
+        }
+
+        SqliteConnection.ClearAllPools();
+        Assert.Equal(before, Snapshot(_directory.Path));
+    }
+
     [Fact]
     public async Task A_read_only_open_of_a_missing_store_creates_nothing()
     {

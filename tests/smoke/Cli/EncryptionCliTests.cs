@@ -212,4 +212,61 @@ public sealed class EncryptionCliTests
         Assert.Empty(rotate.Stdout);
         Assert.False(Directory.Exists(mistyped), "rotate-master created " + mistyped);
     }
+
+    /// <summary>rotate-master takes the WAL's lock without opening the log: every file of the WAL directory is byte-identical
+    /// after it. Fails without WalDirectoryLock: the read-write open it made for the lock appended a close commit to
+    /// nv.log.0 and replaced the commit metadata file.</summary>
+    [Fact]
+    public async Task Rotate_master_changes_no_file_of_the_wal()
+    {
+        using var dir = new TempDirectory("enc-cli-rotatero");
+        using var keys = new TempDirectory("enc-cli-rotatero-keys");
+        var current = Path.Combine(keys.Path, "current.key");
+        var next = Path.Combine(keys.Path, "next.key");
+        global::Nv.Wal.Protection.FileMasterKeyProvider.CreateKeyFile(current);
+        var nextId = global::Nv.Wal.Protection.FileMasterKeyProvider.CreateKeyFile(next);
+        var env = new Dictionary<string, string> { ["NV_MASTER_KEY_FILE"] = current };
+        var load = await NvProcess.RunAsync(dir.Path, env, Timeout, "load", "--count", "10", "--entities", "5", "--writers", "2", "--quiet", "--run-id", "rro");
+        Assert.True(load.ExitCode == 0, load.Describe());
+        var wal = Path.Combine(dir.Path, "wal");
+        var before = TreeSnapshot.Take(wal);
+
+        var rotate = await NvProcess.RunAsync(dir.Path, env, Timeout, "keys", "rotate-master", "--new", next);
+
+        Assert.True(rotate.ExitCode == 0, rotate.Describe());
+        Assert.Contains("to " + nextId, string.Join('\n', rotate.Stdout), StringComparison.Ordinal);
+        var after = TreeSnapshot.Take(wal);
+        Assert.True(before.SequenceEqual(after), "rotate-master changed the WAL:\n" + TreeSnapshot.Diff(before, after));
+    }
+
+    /// <summary>Beside a running host (which holds the WAL's lock) rotate-master refuses at once, in one line, before any key
+    /// is re-wrapped: the host may be creating keys under the current master key meanwhile.</summary>
+    [Fact]
+    public async Task Rotate_master_beside_a_running_host_exits_1_with_one_line_and_rewraps_nothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var dir = new TempDirectory("enc-cli-rotatehost");
+        using var keys = new TempDirectory("enc-cli-rotatehost-keys");
+        var current = Path.Combine(keys.Path, "current.key");
+        var next = Path.Combine(keys.Path, "next.key");
+        var currentId = global::Nv.Wal.Protection.FileMasterKeyProvider.CreateKeyFile(current);
+        global::Nv.Wal.Protection.FileMasterKeyProvider.CreateKeyFile(next);
+        var env = new Dictionary<string, string> { ["NV_ENV"] = "smoke", ["NV_SERVICE"] = "smoke", ["NV_MASTER_KEY_FILE"] = current };
+        NvRun rotate;
+        using (var server = await NvServer.StartAsync(dir.Path, env, null, ct))
+        {
+            Assert.True(await server.WaitReadyAsync(TimeSpan.FromSeconds(60), ct), server.Process.Describe());
+            rotate = await NvProcess.RunAsync(dir.Path, env, Timeout, "keys", "rotate-master", "--new", next);
+            await server.StopAsync(ct);
+        }
+
+        Assert.True(rotate.ExitCode == 1, rotate.Describe());
+        Assert.StartsWith($"nv: error: The WAL directory {Path.Combine(dir.Path, "wal")} is in use by another process", Assert.Single(rotate.Stderr),
+            StringComparison.Ordinal);
+        Assert.Empty(rotate.Stdout);
+        var stat = await NvProcess.RunAsync(dir.Path, env, Timeout, "keys", "stat", "--json");
+        Assert.True(stat.ExitCode == 0, stat.Describe());
+        using var json = JsonDocument.Parse(string.Join('\n', stat.Stdout));
+        Assert.Equal([currentId], json.RootElement.GetProperty("keysByMasterKey").EnumerateObject().Select(p => p.Name));
+    }
 }

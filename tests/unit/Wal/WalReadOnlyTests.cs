@@ -63,6 +63,53 @@ public sealed class WalReadOnlyTests : WalTestBase
         }
     }
 
+    /// <summary>A copy without nv.lock is read without the lock (and without creating one); a host that starts on that copy
+    /// while the read-only recovery reads it (it creates and takes nv.lock first, then may cut or rebuild the log) makes the
+    /// open fail instead of reporting what it read. Fails without the check: the open succeeded.</summary>
+    [Fact]
+    public async Task A_lockless_read_only_open_during_which_a_writer_takes_the_lock_is_refused()
+    {
+        var image = Directory + "-copy";
+        try
+        {
+            await using (var wal = Open())
+            {
+                await AppendFlushed(wal, 20);
+            }
+
+            CopyDirectory(Directory, image); // without nv.lock
+            global::Nv.Wal.IO.DirectoryLock? writer = null;
+            var options = ReadOnly(image);
+            try
+            {
+                var ex = Assert.Throws<WalLockedException>(() => new FasterWriteAheadLog(options, null, deviceFactory: path =>
+                {
+                    // Mid-recovery, before any segment is read: the first step of a host's read-write open of the copy.
+                    writer = global::Nv.Wal.IO.DirectoryLock.Acquire(image);
+                    return new global::Nv.Wal.IO.SegmentFileDevice(path, readOnly: true);
+                }));
+                Assert.Contains("opened it for writing while it was being read", ex.Message, StringComparison.Ordinal);
+            }
+            finally
+            {
+                writer?.Dispose();
+            }
+
+            // Without a writer the copy reads as before, and no lock file appears.
+            File.Delete(Path.Combine(image, "nv.lock"));
+            await using (var wal = WriteAheadLog.Open(ReadOnly(image)))
+            {
+                Assert.Equal(20, (await ReadAll(wal)).Count);
+            }
+
+            Assert.False(File.Exists(Path.Combine(image, "nv.lock")));
+        }
+        finally
+        {
+            System.IO.Directory.Delete(image, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_read_only_log_refuses_every_write()
     {
