@@ -109,11 +109,8 @@ internal sealed class BatchHandler
         }
         catch (NvException ex) when (WriteProblems.Handles(ex))
         {
+            // As for single writes: any other exception is a fault (500, logged by ErrorMiddleware), not a retryable 503.
             return WriteProblems.For(context, ex, "batch");
-        }
-        catch (InvalidOperationException ex)
-        {
-            return Problems.NotReady(context, ex.Message);
         }
 
         if (ack is { } preferred)

@@ -211,11 +211,9 @@ internal sealed partial class EntityHandler
         }
         catch (NvException ex) when (WriteProblems.Handles(ex))
         {
+            // Only the pipeline's own refusals are answered here (PipelineUnavailableException is the 503 not-ready); any
+            // other exception is a fault, answered 500 with a generic body and logged by ErrorMiddleware.
             return WriteProblems.For(context, ex, "write");
-        }
-        catch (InvalidOperationException ex)
-        {
-            return Problems.NotReady(context, ex.Message);
         }
     }
 

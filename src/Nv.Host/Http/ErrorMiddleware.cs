@@ -35,6 +35,8 @@ internal sealed class ErrorMiddleware
                     Problems.TooLarge(context, "The body exceeds the configured limit."),
                 BadHttpRequestException bad => Problems.Create(context, bad.StatusCode, ProblemTypes.Validation, "Bad request", bad.Message),
                 WalFaultedException fault => Problems.WalFaulted(context, fault.Message),
+                // The pipeline's own refusals (a read or an outcome lookup before boot replay finished is a 503 not-ready).
+                NvException refusal when WriteProblems.Handles(refusal) => WriteProblems.For(context, refusal, "request"),
                 DbWriterException { IsTransient: true } db => Problems.DbUnavailable(context, db.Message),
                 Nv.Audit.AuditProofsUnavailableException proofs => Problems.Create(context, StatusCodes.Status501NotImplemented,
                     ProblemTypes.ProofsUnavailable, "Merkle proofs are not available", proofs.Message),
