@@ -115,7 +115,7 @@ internal sealed class BatchHandler
 
         if (ack is { } preferred)
         {
-            AckPreference.Applied(context, preferred);
+            AckPreference.Applied(context, preferred, outcome.Status, outcome.IsReplay);
         }
 
         if (outcome.IsReplay)

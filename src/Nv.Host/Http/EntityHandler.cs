@@ -209,7 +209,7 @@ internal sealed partial class EntityHandler
             var outcome = await _pipeline.WriteAsync(request, cancellationToken);
             if (ack is { } preferred)
             {
-                AckPreference.Applied(context, preferred);
+                AckPreference.Applied(context, preferred, outcome.Status, outcome.IsReplay);
             }
 
             return WriteResults.From(context, outcome, operation, dtoType, entityId, clientPrecondition);
