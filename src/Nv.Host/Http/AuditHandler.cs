@@ -154,6 +154,18 @@ internal sealed class AuditHandler
     private (AuditQuery? Query, IResult? Error) ParseQuery(HttpContext context, AuditQuery seed)
     {
         var q = context.Request.Query;
+        // A scoped route's path names what it reads (/requests/{id}, /entities/{type}/{id}/history, /users/{id}/activity):
+        // a query parameter naming it again would read something else under that path's name (another entity's history,
+        // another request's entries, other categories than an entity's changes), so it is refused, not applied.
+        foreach (var name in FixedBy(seed))
+        {
+            if (q.ContainsKey(name))
+            {
+                return (null, Problems.Validation(context,
+                    $"{name} is given by this route's path; it cannot also be a query parameter (use GET {AuditEndpoints.Prefix}/entries to search).", name));
+            }
+        }
+
         var query = seed with { Limit = _options.DefaultAuditPageSize };
         if (q["limit"] is { Count: > 0 } limitText)
         {
@@ -231,6 +243,35 @@ internal sealed class AuditHandler
         }
 
         return (query, null);
+    }
+
+    // The filters a route's path (or its meaning: history is the entity's changes) sets.
+    private static IEnumerable<string> FixedBy(AuditQuery seed)
+    {
+        if (seed.RequestId is not null)
+        {
+            yield return "requestId";
+        }
+
+        if (seed.DtoType is not null)
+        {
+            yield return "dtoType";
+        }
+
+        if (seed.EntityId is not null)
+        {
+            yield return "entityId";
+        }
+
+        if (seed.UserId is not null)
+        {
+            yield return "userId";
+        }
+
+        if (seed.Category is not null)
+        {
+            yield return "category";
+        }
     }
 
     private static readonly (string Name, Func<AuditQuery, string, AuditQuery> Apply)[] TextFilters =
