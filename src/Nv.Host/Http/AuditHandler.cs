@@ -6,16 +6,21 @@ using Nv.Audit;
 namespace Nv.Host.Http;
 
 /// <summary>Answers audit queries from <see cref="IAuditSink"/>; every filter and cursor is checked and a bad one is a 400.</summary>
+/// <remarks>A trail may be shared by several services (one MongoDB trail, a chain each): an entity's history and time
+/// travel read this host's service's entries (<c>Nv:Pipeline:Service</c>) unless <c>?service=</c> names another, since
+/// the same type and id in another service is another entity.</remarks>
 internal sealed class AuditHandler
 {
     private readonly IAuditSink _sink;
     private readonly HttpOptions _options;
+    private readonly string _service;
     private readonly Nv.Wal.Protection.IDataKeyProvider? _keys;
 
-    public AuditHandler(IAuditSink sink, IOptions<HttpOptions> options, Protection.KeyRing? keys = null)
+    public AuditHandler(IAuditSink sink, IOptions<HttpOptions> options, IOptions<Pipeline.PipelineOptions> pipeline, Protection.KeyRing? keys = null)
     {
         _sink = sink;
         _options = options.Value;
+        _service = pipeline.Value.Service;
         // Encryption at rest: entries are shown opened with their subjects' keys; erased ones as erased.
         _keys = keys is { Enabled: true } ? keys : null;
     }
@@ -47,7 +52,7 @@ internal sealed class AuditHandler
         }
 
         var (query, error) = ParseQuery(context, new AuditQuery { DtoType = dtoType, EntityId = entityId, Category = AuditCategory.EntityMutation });
-        return error ?? await PageAsync(context, query!, cancellationToken);
+        return error ?? await PageAsync(context, query! with { Service = query!.Service ?? _service }, cancellationToken);
     }
 
     public async Task<IResult> UserActivityAsync(HttpContext context, string userId, CancellationToken cancellationToken)
@@ -87,6 +92,17 @@ internal sealed class AuditHandler
             return Problems.Validation(context, "Query parameter 'at' must be an ISO-8601 timestamp with an offset, e.g. 2025-01-31T12:00:00Z.", "at");
         }
 
+        var service = _service;
+        if (context.Request.Query["service"] is { Count: > 0 } named)
+        {
+            if (named.Count > 1 || named[0]!.Length is 0 or > 256)
+            {
+                return Problems.Validation(context, "service must be given once, 1-256 characters.", "service");
+            }
+
+            service = named[0]!;
+        }
+
         // "At or before": the sink's upper bound is exclusive, so ask for everything before the next tick; at the largest
         // timestamp there is no next tick (AddTicks throws), and "as of the end of time" means no upper bound at all.
         // Entries with the same timestamp are ordered by LSN (the WAL's order), not by id.
@@ -94,6 +110,7 @@ internal sealed class AuditHandler
         {
             DtoType = dtoType,
             EntityId = entityId,
+            Service = service,
             Category = AuditCategory.EntityMutation,
             To = at.UtcTicks == DateTimeOffset.MaxValue.UtcTicks ? null : at.AddTicks(1),
             Limit = 16,
