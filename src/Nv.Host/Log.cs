@@ -96,6 +96,10 @@ internal static partial class Log
         Message = "GET /v1/ops/status could not read the {What} of chain {Chain} (requestId {RequestId}); the status says so without the cause")]
     public static partial void OpsStatusReadFailed(ILogger logger, Exception exception, string what, string chain, string requestId);
 
+    [LoggerMessage(EventId = 3192, Level = LogLevel.Warning,
+        Message = "An audit read was refused (503 audit-busy): all {Max} {What} allowed at once are running ({Setting})")]
+    public static partial void AuditReadsBusy(ILogger logger, string what, int max, string setting);
+
     [LoggerMessage(EventId = 3095, Level = LogLevel.Information, Message = "Audit checkpoints signed at stop: {Count} chain(s)")]
     public static partial void AuditCheckpointsSigned(ILogger logger, int count);
 
