@@ -66,6 +66,13 @@ public sealed record AuditQuery
     /// <summary>Page size (1..1000).</summary>
     public int Limit { get; init; } = 100;
 
+    /// <summary>Most bytes a page may hold, or null for no bound but <see cref="Limit"/>: the page ends before the entry
+    /// that would take it past this (about the size of the entries' JSON: their images, field changes and text), with a
+    /// <see cref="AuditPage.NextCursor"/> that continues right after its last entry, so a cursor walk still returns every
+    /// entry exactly once. A page holds at least one entry, however large. Bounds what one query holds in memory, where
+    /// entries can be megabytes each.</summary>
+    public long? MaxBytes { get; init; }
+
     /// <summary>Oldest first instead of newest first.</summary>
     public bool Ascending { get; init; }
 }

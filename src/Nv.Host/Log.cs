@@ -87,6 +87,19 @@ internal static partial class Log
     [LoggerMessage(EventId = 3044, Level = LogLevel.Error, Message = "Unhandled error in {Method} {Path} (requestId {RequestId})")]
     public static partial void HttpUnhandled(ILogger logger, Exception exception, string method, string path, string requestId);
 
+    // 3190-3199: HTTP answers whose cause stays in the log (the client gets a fixed message and the request id).
+    [LoggerMessage(EventId = 3190, Level = LogLevel.Warning,
+        Message = "The database is unavailable for {Method} {Path} (requestId {RequestId}); answered 503 db-unavailable")]
+    public static partial void HttpDbUnavailable(ILogger logger, Exception exception, string method, string path, string requestId);
+
+    [LoggerMessage(EventId = 3191, Level = LogLevel.Warning,
+        Message = "GET /v1/ops/status could not read the {What} of chain {Chain} (requestId {RequestId}); the status says so without the cause")]
+    public static partial void OpsStatusReadFailed(ILogger logger, Exception exception, string what, string chain, string requestId);
+
+    [LoggerMessage(EventId = 3192, Level = LogLevel.Warning,
+        Message = "An audit read was refused (503 audit-busy): all {Max} {What} allowed at once are running ({Setting})")]
+    public static partial void AuditReadsBusy(ILogger logger, string what, int max, string setting);
+
     [LoggerMessage(EventId = 3095, Level = LogLevel.Information, Message = "Audit checkpoints signed at stop: {Count} chain(s)")]
     public static partial void AuditCheckpointsSigned(ILogger logger, int count);
 

@@ -150,10 +150,22 @@ internal sealed class InMemoryAuditSink : IAuditSink, IAuditProofs
         page = query.Ascending
             ? page.OrderBy(m => m.Timestamp, StringComparer.Ordinal).ThenBy(m => m.Id, StringComparer.Ordinal)
             : page.OrderByDescending(m => m.Timestamp, StringComparer.Ordinal).ThenByDescending(m => m.Id, StringComparer.Ordinal);
-        var taken = page.Take(limit + 1).ToList();
-        var more = taken.Count > limit;
-        var entries = taken.Take(limit).Select(m => m.Entry).ToList();
-        var next = more ? new AuditCursor(taken[limit - 1].Timestamp, taken[limit - 1].Id).Encode() : null;
+        var budget = new AuditPageBudget(query);
+        var taken = new List<(string Timestamp, string Id, AuditEntry Entry)>(Math.Min(limit, 128));
+        var more = false;
+        foreach (var match in page)
+        {
+            if (taken.Count == limit || !budget.TryAdd(match.Entry))
+            {
+                more = true;
+                break;
+            }
+
+            taken.Add(match);
+        }
+
+        var entries = taken.ConvertAll(m => m.Entry);
+        var next = more ? new AuditCursor(taken[^1].Timestamp, taken[^1].Id).Encode() : null;
         return Task.FromResult(new AuditPage(entries, next));
     }
 

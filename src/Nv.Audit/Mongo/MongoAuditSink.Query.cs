@@ -44,13 +44,39 @@ internal sealed partial class MongoAuditSink
         var cursor = query.Cursor is null ? (AuditCursor?)null : AuditCursor.Decode(query.Cursor);
         var entries = await EntriesAsync(cancellationToken);
         var direction = query.Ascending ? 1 : -1;
-        // One extra document tells whether another page exists without a second query.
-        var documents = await entries.Find(QueryFilter(query, cursor), FindOptions())
+        // One extra document tells whether another page exists without a second query. Read through a cursor, so a page
+        // that reaches its byte budget ends there (the server's batches bound what is held beyond it).
+        var page = new List<AuditEntry>(Math.Min(limit, 128));
+        var budget = new AuditPageBudget(query);
+        var more = false;
+        using (var found = await entries.Find(QueryFilter(query, cursor), FindOptions())
             .Sort(new BsonDocument { { "timestamp", direction }, { "_id", direction } })
             .Limit(limit + 1)
-            .ToListAsync(cancellationToken);
-        var page = documents.Take(limit).Select(MongoAuditDocument.FromBson).ToList();
-        var next = documents.Count > limit
+            .ToCursorAsync(cancellationToken))
+        {
+            while (!more && await found.MoveNextAsync(cancellationToken))
+            {
+                foreach (var document in found.Current)
+                {
+                    if (page.Count == limit)
+                    {
+                        more = true;
+                        break;
+                    }
+
+                    var entry = MongoAuditDocument.FromBson(document);
+                    if (!budget.TryAdd(entry))
+                    {
+                        more = true;
+                        break;
+                    }
+
+                    page.Add(entry);
+                }
+            }
+        }
+
+        var next = more
             ? new AuditCursor(AuditCanonicalEncoding.FormatTimestamp(page[^1].Timestamp), AuditCanonicalEncoding.FormatId(page[^1].Id)).Encode()
             : null;
         return new AuditPage(page, next);

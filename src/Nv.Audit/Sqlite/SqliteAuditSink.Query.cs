@@ -72,9 +72,11 @@ internal sealed partial class SqliteAuditSink
         }
 
         var entries = new List<AuditEntry>(Math.Min(limit, 128));
+        var budget = new AuditPageBudget(query);
         var more = false;
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
+            // Rows are read one at a time: a page that reaches its byte budget ends there, the rest never read.
             while (await reader.ReadAsync(cancellationToken))
             {
                 if (entries.Count == limit)
@@ -83,7 +85,14 @@ internal sealed partial class SqliteAuditSink
                     break;
                 }
 
-                entries.Add(SqliteAuditRow.Read(reader));
+                var entry = SqliteAuditRow.Read(reader);
+                if (!budget.TryAdd(entry))
+                {
+                    more = true;
+                    break;
+                }
+
+                entries.Add(entry);
             }
         }
 

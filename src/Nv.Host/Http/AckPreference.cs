@@ -6,7 +6,9 @@ namespace Nv.Host.Http;
 /// <summary>The <c>Prefer: nv-ack=durable|applied|audited</c> request preference (RFC 7240) and its
 /// <c>Preference-Applied</c> answer.</summary>
 /// <remarks>An unknown value of <c>nv-ack</c> is refused (400) rather than ignored: a caller that asked for Audited and
-/// silently got Applied would believe something that is not true. Other preferences are ignored, as RFC 7240 allows.</remarks>
+/// silently got Applied would believe something that is not true. Other preferences are ignored, as RFC 7240 allows.
+/// For the same reason <c>Preference-Applied</c> names the level the answer actually stands for, taken from the outcome
+/// returned, not the level asked for: a retry is answered from its first attempt, whatever level the retry asks.</remarks>
 internal static class AckPreference
 {
     public const string Token = "nv-ack";
@@ -45,6 +47,29 @@ internal static class AckPreference
         return true;
     }
 
-    public static void Applied(HttpContext context, AckLevel ack) =>
-        context.Response.Headers["Preference-Applied"] = Token + "=" + ack.ToString().ToLowerInvariant();
+    /// <summary>Sets <c>Preference-Applied</c> to the level the answer stands for (<see cref="Reached"/>); none when it
+    /// stands for none (a 503).</summary>
+    /// <param name="context">The request.</param>
+    /// <param name="asked">The level the request asked for (or the endpoint's default).</param>
+    /// <param name="status">The status of the outcome answered.</param>
+    /// <param name="isReplay">Whether the outcome is a retry's (its first attempt's, or the stored one).</param>
+    public static void Applied(HttpContext context, AckLevel asked, WriteStatus status, bool isReplay)
+    {
+        if (Reached(asked, status, isReplay) is { } level)
+        {
+            context.Response.Headers["Preference-Applied"] = Token + "=" + level.ToString().ToLowerInvariant();
+        }
+    }
+
+    /// <summary>The level an answer stands for: <see cref="AckLevel.Durable"/> for an accepted write (202);
+    /// <see cref="AckLevel.Audited"/> for a decided outcome only when this request asked for it and was answered after its
+    /// audit entry (a first attempt); <see cref="AckLevel.Applied"/> for any other decided outcome (a retry answered from
+    /// the first attempt's or the stored outcome does not know whether the entry is in the trail yet); none for a pending
+    /// write (503: durable, not decided, and the answer is an error).</summary>
+    public static AckLevel? Reached(AckLevel asked, WriteStatus status, bool isReplay) => status switch
+    {
+        WriteStatus.Accepted => AckLevel.Durable,
+        WriteStatus.Applied or WriteStatus.Rejected => asked == AckLevel.Audited && !isReplay ? AckLevel.Audited : AckLevel.Applied,
+        _ => null,
+    };
 }

@@ -6,16 +6,24 @@ using Nv.Audit;
 namespace Nv.Host.Http;
 
 /// <summary>Answers audit queries from <see cref="IAuditSink"/>; every filter and cursor is checked and a bad one is a 400.</summary>
-internal sealed class AuditHandler
+/// <remarks>A trail may be shared by several services (one MongoDB trail, a chain each): an entity's history and time
+/// travel read this host's service's entries (<c>Nv:Pipeline:Service</c>) unless <c>?service=</c> names another, since
+/// the same type and id in another service is another entity.</remarks>
+internal sealed partial class AuditHandler
 {
     private readonly IAuditSink _sink;
     private readonly HttpOptions _options;
+    private readonly string _service;
+    private readonly AuditReadLimit _limit;
     private readonly Nv.Wal.Protection.IDataKeyProvider? _keys;
 
-    public AuditHandler(IAuditSink sink, IOptions<HttpOptions> options, Protection.KeyRing? keys = null)
+    public AuditHandler(IAuditSink sink, IOptions<HttpOptions> options, IOptions<Pipeline.PipelineOptions> pipeline, AuditReadLimit limit,
+        Protection.KeyRing? keys = null)
     {
         _sink = sink;
         _options = options.Value;
+        _service = pipeline.Value.Service;
+        _limit = limit;
         // Encryption at rest: entries are shown opened with their subjects' keys; erased ones as erased.
         _keys = keys is { Enabled: true } ? keys : null;
     }
@@ -28,15 +36,18 @@ internal sealed class AuditHandler
             return error;
         }
 
-        var (page, bad) = await QueryAsync(context, query!, cancellationToken);
-        if (bad is not null)
+        return await _limit.QueryAsync(context, async () =>
         {
-            return bad;
-        }
+            var (page, bad) = await QueryAsync(context, query!, cancellationToken);
+            if (bad is not null)
+            {
+                return bad;
+            }
 
-        return page!.Entries.Count == 0
-            ? Problems.NotFound(context, $"No audit entry carries request id '{requestId}'.")
-            : Page(page);
+            return page!.Entries.Count == 0
+                ? Problems.NotFound(context, $"No audit entry carries request id '{requestId}'.")
+                : Page(page);
+        });
     }
 
     public async Task<IResult> HistoryAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
@@ -47,7 +58,7 @@ internal sealed class AuditHandler
         }
 
         var (query, error) = ParseQuery(context, new AuditQuery { DtoType = dtoType, EntityId = entityId, Category = AuditCategory.EntityMutation });
-        return error ?? await PageAsync(context, query!, cancellationToken);
+        return error ?? await PageAsync(context, query! with { Service = query!.Service ?? _service }, cancellationToken);
     }
 
     public async Task<IResult> UserActivityAsync(HttpContext context, string userId, CancellationToken cancellationToken)
@@ -75,18 +86,35 @@ internal sealed class AuditHandler
     }
 
     /// <summary>Time travel: the after-image of the entity's latest change at or before <c>?at=</c>.</summary>
-    public async Task<IResult> AsOfAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
+    public Task<IResult> AsOfAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
     {
         if (EntityHandler.CheckRoute(context, dtoType, entityId) is { } refused)
         {
-            return refused;
+            return Task.FromResult(refused);
         }
 
         if (!AuditQuery.TryParseTime(context.Request.Query["at"], out var at))
         {
-            return Problems.Validation(context, "Query parameter 'at' must be an ISO-8601 timestamp with an offset, e.g. 2025-01-31T12:00:00Z.", "at");
+            return Task.FromResult(Problems.Validation(context, "Query parameter 'at' must be an ISO-8601 timestamp with an offset, e.g. 2025-01-31T12:00:00Z.", "at"));
         }
 
+        var service = _service;
+        if (context.Request.Query["service"] is { Count: > 0 } named)
+        {
+            if (named.Count > 1 || named[0]!.Length is 0 or > 256)
+            {
+                return Task.FromResult(Problems.Validation(context, "service must be given once, 1-256 characters.", "service"));
+            }
+
+            service = named[0]!;
+        }
+
+        return _limit.QueryAsync(context, () => AsOfAsync(context, dtoType, entityId, service, at, cancellationToken));
+    }
+
+    private async Task<IResult> AsOfAsync(HttpContext context, string dtoType, string entityId, string service, DateTimeOffset at,
+        CancellationToken cancellationToken)
+    {
         // "At or before": the sink's upper bound is exclusive, so ask for everything before the next tick; at the largest
         // timestamp there is no next tick (AddTicks throws), and "as of the end of time" means no upper bound at all.
         // Entries with the same timestamp are ordered by LSN (the WAL's order), not by id.
@@ -94,6 +122,7 @@ internal sealed class AuditHandler
         {
             DtoType = dtoType,
             EntityId = entityId,
+            Service = service,
             Category = AuditCategory.EntityMutation,
             To = at.UtcTicks == DateTimeOffset.MaxValue.UtcTicks ? null : at.AddTicks(1),
             Limit = 16,
@@ -125,17 +154,15 @@ internal sealed class AuditHandler
         return Results.Json(new EntityAsOfView(dtoType, entityId, at, latest.Lsn?.Value, latest.Timestamp, latest.Operation, latest.RequestId, after));
     }
 
-    public async Task<IResult> VerifyAsync(HttpContext context, CancellationToken cancellationToken)
-    {
-        var result = await _sink.VerifyAsync(cancellationToken);
-        return Results.Json(result);
-    }
+    public Task<IResult> VerifyAsync(HttpContext context, CancellationToken cancellationToken) =>
+        _limit.VerifyAsync(context, async () => Results.Json(await _sink.VerifyAsync(cancellationToken)));
 
-    private async Task<IResult> PageAsync(HttpContext context, AuditQuery query, CancellationToken cancellationToken)
-    {
-        var (page, error) = await QueryAsync(context, query, cancellationToken);
-        return error ?? Page(page!);
-    }
+    private Task<IResult> PageAsync(HttpContext context, AuditQuery query, CancellationToken cancellationToken) =>
+        _limit.QueryAsync(context, async () =>
+        {
+            var (page, error) = await QueryAsync(context, query, cancellationToken);
+            return error ?? Page(page!);
+        });
 
     private async Task<(AuditPage? Page, IResult? Error)> QueryAsync(HttpContext context, AuditQuery query, CancellationToken cancellationToken)
     {
@@ -150,96 +177,4 @@ internal sealed class AuditHandler
     }
 
     private static IResult Page(AuditPage page) => Results.Json(new AuditPageView(page.Entries.Select(AuditEntryView.From).ToList(), page.NextCursor));
-
-    private (AuditQuery? Query, IResult? Error) ParseQuery(HttpContext context, AuditQuery seed)
-    {
-        var q = context.Request.Query;
-        var query = seed with { Limit = _options.DefaultAuditPageSize };
-        if (q["limit"] is { Count: > 0 } limitText)
-        {
-            if (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out var limit) || limit < 1 || limit > _options.MaxAuditPageSize)
-            {
-                return (null, Problems.Validation(context, $"limit must be an integer from 1 to {_options.MaxAuditPageSize}.", "limit"));
-            }
-
-            query = query with { Limit = limit };
-        }
-
-        foreach (var (name, apply) in TextFilters)
-        {
-            if (q[name] is { Count: > 0 } value)
-            {
-                if (value.Count > 1 || value[0]!.Length is 0 or > 256)
-                {
-                    return (null, Problems.Validation(context, $"{name} must be given once, 1-256 characters.", name));
-                }
-
-                query = apply(query, value[0]!);
-            }
-        }
-
-        if (q["category"] is { Count: > 0 } category)
-        {
-            try
-            {
-                query = query with { Category = AuditCategoryNames.Parse(category.ToString()) };
-            }
-            catch (FormatException)
-            {
-                return (null, Problems.Validation(context,
-                    "category must be one of entity-mutation, authentication, permission, system-events, service-start-stop, environment-change.", "category"));
-            }
-        }
-
-        foreach (var name in new[] { "from", "to" })
-        {
-            if (q[name] is { Count: > 0 } text)
-            {
-                if (!AuditQuery.TryParseTime(text, out var time))
-                {
-                    return (null, Problems.Validation(context, $"{name} must be an ISO-8601 timestamp with an offset, e.g. 2025-01-31T12:00:00Z.", name));
-                }
-
-                query = name == "from" ? query with { From = time } : query with { To = time };
-            }
-        }
-
-        if (query.From is { } start && query.To is { } end && start >= end)
-        {
-            // An empty range is a mistake (from and to swapped, say), not a question whose answer is "no entries".
-            return (null, Problems.Validation(context, "from must be before to (from is inclusive, to exclusive).", "from"));
-        }
-
-        if (q["order"] is { Count: > 0 } order)
-        {
-            if (order.ToString() is not ("asc" or "desc"))
-            {
-                return (null, Problems.Validation(context, "order must be asc or desc.", "order"));
-            }
-
-            query = query with { Ascending = order.ToString() == "asc" };
-        }
-
-        if (q["cursor"] is { Count: > 0 } cursor)
-        {
-            if (cursor.Count > 1 || cursor[0]!.Length > 512)
-            {
-                return (null, Problems.Validation(context, "cursor is not a cursor this API returned.", "cursor"));
-            }
-
-            query = query with { Cursor = cursor.ToString() };
-        }
-
-        return (query, null);
-    }
-
-    private static readonly (string Name, Func<AuditQuery, string, AuditQuery> Apply)[] TextFilters =
-    [
-        ("service", (q, v) => q with { Service = v }),
-        ("operation", (q, v) => q with { Operation = v }),
-        ("dtoType", (q, v) => q with { DtoType = v }),
-        ("entityId", (q, v) => q with { EntityId = v }),
-        ("userId", (q, v) => q with { UserId = v }),
-        ("requestId", (q, v) => q with { RequestId = v }),
-    ];
 }

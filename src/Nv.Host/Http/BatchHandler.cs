@@ -109,16 +109,13 @@ internal sealed class BatchHandler
         }
         catch (NvException ex) when (WriteProblems.Handles(ex))
         {
+            // As for single writes: any other exception is a fault (500, logged by ErrorMiddleware), not a retryable 503.
             return WriteProblems.For(context, ex, "batch");
-        }
-        catch (InvalidOperationException ex)
-        {
-            return Problems.NotReady(context, ex.Message);
         }
 
         if (ack is { } preferred)
         {
-            AckPreference.Applied(context, preferred);
+            AckPreference.Applied(context, preferred, outcome.Status, outcome.IsReplay);
         }
 
         if (outcome.IsReplay)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Nv.DbWriter;
 using Nv.Host.Http.Auth;
 using Nv.Host.Pipeline;
@@ -19,13 +20,16 @@ internal sealed partial class EntityHandler
     private readonly IWriteAheadLog _wal;
     private readonly IDbWriter _db;
     private readonly JsonBodyReader _bodies;
+    private readonly ILogger _logger;
 
-    public EntityHandler(IWritePipeline pipeline, IWriteAheadLog wal, IDbWriter db, JsonBodyReader bodies)
+    public EntityHandler(IWritePipeline pipeline, IWriteAheadLog wal, IDbWriter db, JsonBodyReader bodies,
+        ILogger<EntityHandler> logger)
     {
         _pipeline = pipeline;
         _wal = wal;
         _db = db;
         _bodies = bodies;
+        _logger = logger;
     }
 
     public async Task<IResult> GetAsync(HttpContext context, string dtoType, string entityId, CancellationToken cancellationToken)
@@ -43,7 +47,7 @@ internal sealed partial class EntityHandler
         }
         catch (DbWriterException ex) when (ex.IsTransient)
         {
-            return Problems.DbUnavailable(context, "The database is unavailable for reads: " + ex.Message);
+            return Problems.DbUnavailable(context, _logger, ex, Problems.DbUnavailableDetail);
         }
 
         if (entity is null)
@@ -129,7 +133,8 @@ internal sealed partial class EntityHandler
             }
             catch (DbWriterException ex) when (ex.IsTransient)
             {
-                return Problems.DbUnavailable(context, "The database is unavailable; nothing was written: " + ex.Message);
+                return Problems.DbUnavailable(context, _logger, ex,
+                    "The database is unavailable; nothing was written. Retry shortly with the same X-Request-Id; the cause is in the host's log under this request id.");
             }
 
             if (current is null || (ifMatch is { } expected && expected != current.Lsn))
@@ -204,18 +209,16 @@ internal sealed partial class EntityHandler
             var outcome = await _pipeline.WriteAsync(request, cancellationToken);
             if (ack is { } preferred)
             {
-                AckPreference.Applied(context, preferred);
+                AckPreference.Applied(context, preferred, outcome.Status, outcome.IsReplay);
             }
 
             return WriteResults.From(context, outcome, operation, dtoType, entityId, clientPrecondition);
         }
         catch (NvException ex) when (WriteProblems.Handles(ex))
         {
+            // Only the pipeline's own refusals are answered here (PipelineUnavailableException is the 503 not-ready); any
+            // other exception is a fault, answered 500 with a generic body and logged by ErrorMiddleware.
             return WriteProblems.For(context, ex, "write");
-        }
-        catch (InvalidOperationException ex)
-        {
-            return Problems.NotReady(context, ex.Message);
         }
     }
 

@@ -34,8 +34,11 @@ internal sealed class ErrorMiddleware
                 BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
                     Problems.TooLarge(context, "The body exceeds the configured limit."),
                 BadHttpRequestException bad => Problems.Create(context, bad.StatusCode, ProblemTypes.Validation, "Bad request", bad.Message),
-                WalFaultedException fault => Problems.WalFaulted(context, fault.Message),
-                DbWriterException { IsTransient: true } db => Problems.DbUnavailable(context, db.Message),
+                // The WAL's fault (logged when it happened) names files and I/O errors: not the client's business.
+                WalFaultedException => Problems.WalFaulted(context, Problems.WalFaultedDetail),
+                // The pipeline's own refusals (a read or an outcome lookup before boot replay finished is a 503 not-ready).
+                NvException refusal when WriteProblems.Handles(refusal) => WriteProblems.For(context, refusal, "request"),
+                DbWriterException { IsTransient: true } db => Problems.DbUnavailable(context, _logger, db, Problems.DbUnavailableDetail),
                 Nv.Audit.AuditProofsUnavailableException proofs => Problems.Create(context, StatusCodes.Status501NotImplemented,
                     ProblemTypes.ProofsUnavailable, "Merkle proofs are not available", proofs.Message),
                 _ => null,

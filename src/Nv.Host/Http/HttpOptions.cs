@@ -18,6 +18,21 @@ public sealed class HttpOptions
     /// <summary>Largest audit page size a caller may ask for.</summary>
     public int MaxAuditPageSize { get; set; } = 1000;
 
+    /// <summary>Most bytes one audit page holds (about its entries' JSON: images, field changes, text); the page ends
+    /// before the entry that would pass it, with a <c>nextCursor</c> that continues right after, so nothing is skipped. A
+    /// page holds at least one entry, however large. Default 4 MiB (64 KiB to 256 MiB).</summary>
+    /// <remarks>Entries can be megabytes each (an entity's before and after images and their diff), so a page of 1,000
+    /// could hold gigabytes; this, times <see cref="MaxConcurrentAuditQueries"/>, bounds what audit readers hold.</remarks>
+    public long MaxAuditPageBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Most audit queries (the paged lists under <c>/v1/audit</c> and time travel) running at once; one more is
+    /// answered 503 <c>audit-busy</c> with <c>Retry-After: 1</c>. Default 8 (1 to 1,000).</summary>
+    public int MaxConcurrentAuditQueries { get; set; } = 8;
+
+    /// <summary>Most chain verifications (<c>GET /v1/audit/verify</c>, a scan of the whole trail) running at once; one
+    /// more is answered 503 <c>audit-busy</c> with <c>Retry-After: 5</c>. Default 1 (1 to 64).</summary>
+    public int MaxConcurrentAuditVerifications { get; set; } = 1;
+
     /// <summary>Most change-feed streams (<c>GET /v1/changes</c>) open at once; one more is answered 503
     /// <c>changes-busy</c> with <c>Retry-After</c>, and a slot frees when a stream ends. Default 32 (1 to 10,000).</summary>
     /// <remarks>Each stream holds up to a page of changes while its client is slow (<c>Nv:Pipeline:ChangeFeedPageBytes</c>,

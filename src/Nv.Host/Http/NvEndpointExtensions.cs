@@ -7,12 +7,14 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>Puts Nv's HTTP API into an ASP.NET Core app: <c>app.UseNv()</c>, then <c>app.MapNvEndpoints()</c>.</summary>
 public static class NvEndpointExtensions
 {
-    /// <summary>Adds Nv's middleware: exceptions to Problem+json, status-code pages, routing, and API-key authentication
-    /// with per-endpoint roles (only endpoints that carry an Nv role requirement are checked; denials are audited).</summary>
+    /// <summary>Adds Nv's middleware: <c>Cache-Control: no-store</c> and <c>X-Content-Type-Options: nosniff</c> on every
+    /// <c>/v1</c> response, exceptions to Problem+json, status-code pages, routing, and API-key authentication with
+    /// per-endpoint roles (only endpoints that carry an Nv role requirement are checked; denials are audited).</summary>
     /// <remarks>Call after <c>builder.Services.AddNv().AddNvHttp()</c> and before <see cref="MapNvEndpoints"/>.</remarks>
     public static IApplicationBuilder UseNv(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
+        app.UseMiddleware<ApiResponseHeaders>();
         app.UseMiddleware<ErrorMiddleware>();
         app.UseStatusCodePages();
         app.UseRouting();

@@ -29,6 +29,7 @@ public static class NvHttpServiceCollectionExtensions
         services.TryAddSingleton<AuditHandler>();
         services.TryAddSingleton<AuditEventHandler>();
         services.TryAddSingleton<ChangeStreamLimit>();
+        services.TryAddSingleton<AuditReadLimit>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, KestrelLimits>());
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {

@@ -31,6 +31,10 @@ internal static class ProblemTypes
 
     /// <summary>503: every change-feed stream allowed (Nv:Http:MaxChangeFeedStreams) is open; retry after Retry-After.</summary>
     public const string ChangesBusy = Base + "changes-busy";
+
+    /// <summary>503: every audit query (Nv:Http:MaxConcurrentAuditQueries) or chain verification
+    /// (Nv:Http:MaxConcurrentAuditVerifications) allowed at once is running; retry after Retry-After.</summary>
+    public const string AuditBusy = Base + "audit-busy";
     public const string Unstorable = Base + "unstorable";
     public const string ProofsUnavailable = Base + "proofs-unavailable";
     public const string Erased = Base + "erased";

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Nv.Host.Http;
 
@@ -36,6 +37,21 @@ internal static class Problems
     public static IResult DbUnavailable(HttpContext context, string detail, long? lsn = null) =>
         Create(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.DbUnavailable, "The database is unavailable", detail,
             lsn is null ? null : new Dictionary<string, object?> { ["lsn"] = lsn, ["durable"] = true });
+
+    /// <summary>The client-facing detail of a database outage: the store's own message (MongoDB's names the cluster's
+    /// hosts and state, with a stack trace) stays in the log, under the request id the problem carries.</summary>
+    public const string DbUnavailableDetail = "The database is unavailable; retry shortly. The cause is in the host's log under this request id.";
+
+    /// <summary>The client-facing detail of a WAL fault (the I/O error, with paths, is in the host's log).</summary>
+    public const string WalFaultedDetail =
+        "The write-ahead log has failed (the cause is in the host's log); Nv accepts no writes until it is restarted (recovery keeps every durable record).";
+
+    /// <summary>A database outage answered without the store's message, which is logged with the request id.</summary>
+    public static IResult DbUnavailable(HttpContext context, ILogger logger, Exception exception, string detail)
+    {
+        Log.HttpDbUnavailable(logger, exception, context.Request.Method, context.Request.Path.Value ?? "/", RequestIds.For(context));
+        return DbUnavailable(context, detail);
+    }
 
     public static IResult WalFaulted(HttpContext context, string detail) =>
         Create(context, StatusCodes.Status500InternalServerError, ProblemTypes.WalFaulted, "The write-ahead log has failed", detail);

@@ -53,9 +53,12 @@ internal static class ProofEndpoints
                 checkpoint = proof.Checkpoint?.ToText(),
             });
         }
-        catch (ArgumentOutOfRangeException ex)
+        catch (ArgumentOutOfRangeException)
         {
-            return Problems.Validation(context, ex.Message, "treeSize");
+            // The store's own text is .NET's ("Parameter 'treeSize' ... Actual value was ..."): say what is allowed instead.
+            return Problems.Validation(context,
+                "treeSize must be a size of the entry's chain that includes the entry: at least its sequence number, at most the chain's current size.",
+                "treeSize");
         }
     }
 
@@ -88,9 +91,10 @@ internal static class ProofEndpoints
         {
             return Problems.NotFound(context, $"Chain '{chain}' does not exist: the audit store holds no entry of it.");
         }
-        catch (ArgumentException ex)
+        catch (ArgumentException)
         {
-            return Problems.Validation(context, ex.Message);
+            return Problems.Validation(context, "from and to must be tree sizes of the chain with from <= to <= the chain's current size.",
+                from > to ? "from" : "to");
         }
     }
 

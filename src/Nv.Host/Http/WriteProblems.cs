@@ -36,9 +36,16 @@ internal static class WriteProblems
                 context.Response.Headers.RetryAfter = "1";
                 return Problems.Create(context, StatusCodes.Status409Conflict, ProblemTypes.SubjectPending,
                     "The data subject is not known until an earlier write is applied", pending.Message);
-            case WalFaultedException faulted:
-                return Problems.WalFaulted(context,
-                    $"The {what} was not acknowledged: {faulted.Message} Nv accepts no more writes until it is restarted (recovery keeps every durable record).");
+            case WalFaultedException:
+                // The fault's own message names files and I/O errors; it is logged when the WAL faults.
+                return Problems.WalFaulted(context, $"The {what} was not acknowledged: " + Problems.WalFaultedDetail);
+            case PipelineUnavailableException { InnerException: not null, DurableLsn: var durable }:
+                // A stage failed: its exception (a store's message, say), which this exception's message quotes, is
+                // logged when the pipeline faults.
+                return Problems.NotReady(context, durable is { } lsn
+                    ? $"Nv's write pipeline has failed (the cause is in the host's log); the {what} is durable in the WAL at LSN {lsn.Value} and will be applied when Nv restarts. Retry with the same request id to learn its outcome."
+                    : $"Nv's write pipeline has failed and accepts no writes until the host is restarted (the cause is in the host's log). Retry the {what} with the same request id once Nv is back.",
+                    durable?.Value);
             case PipelineUnavailableException unavailable:
                 return Problems.NotReady(context, unavailable.Message, unavailable.DurableLsn?.Value);
             default:

@@ -477,8 +477,9 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
 
     // Every caller still waiting hears why: with its LSN when its record is durable (it will be applied and audited by
     // the next boot replay); when it was appended but not flushed, that its outcome is unknown (the WAL's close may still
-    // make it durable); without when it never reached the WAL (nothing was written).
-    private void AnswerEveryWaitingCaller(string why)
+    // make it durable); without when it never reached the WAL (nothing was written). A stage's failure is their inner
+    // exception (the HTTP layer shows its callers a fixed message instead of the cause's text).
+    private void AnswerEveryWaitingCaller(string why, Exception? cause = null)
     {
         var durable = _wal.DurableLsn;
         foreach (var write in _inFlight.Keys)
@@ -498,12 +499,13 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
                         + "still be applied when Nv restarts. Retry with the same request id to learn its outcome.",
                     _ => $"{why}; nothing was written.",
                 },
-                lsn));
+                lsn,
+                cause));
         }
 
         while (_incoming.Reader.TryRead(out var queued))
         {
-            queued.Fail(new PipelineUnavailableException($"{why}; nothing was written.", null));
+            queued.Fail(new PipelineUnavailableException($"{why}; nothing was written.", null, cause));
         }
     }
 
@@ -546,7 +548,7 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         _incoming.Writer.TryComplete(fault);
         _committed.Writer.TryComplete();
         _applied.Writer.TryComplete();
-        AnswerEveryWaitingCaller($"Nv's {stage} stage failed ({exception.GetType().Name}: {exception.Message})");
+        AnswerEveryWaitingCaller($"Nv's {stage} stage failed ({exception.GetType().Name}: {exception.Message})", exception);
         _ = _stopping.CancelAsync();
         Faulted?.Invoke(fault);
     }

@@ -104,6 +104,53 @@ public sealed class SqliteAuditQueryTests : AuditStoreFixture
         Assert.Equal(expected, seen);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_byte_budget_ends_pages_early_and_the_cursor_walk_still_returns_every_entry_once(bool ascending)
+    {
+        // 40 entries of 2-40 KB and one of 100 KB, against a 64 KiB budget: pages end early, the large one is a page alone.
+        const long budget = 64 * 1024;
+        var entries = new List<AuditEntry>();
+        for (var i = 0; i < 41; i++)
+        {
+            var blob = new string((char)('a' + i % 26), i == 17 ? 100_000 : 2_000 + i * 37 % 41 * 1_000);
+            var after = Json(System.Text.Json.JsonSerializer.Serialize(new { blob }));
+            entries.Add(Entry(entityId: "b-" + i, timestamp: T0.AddSeconds(i / 3), dtoType: "Big") with
+            {
+                Before = null,
+                After = after,
+                Changes = [new FieldChange("/blob", null, after.GetProperty("blob"))],
+            });
+        }
+
+        await Sink.AppendAsync(entries, Ct);
+        var seen = new List<Guid>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var page = await Sink.QueryAsync(new AuditQuery { DtoType = "Big", Limit = 1000, Cursor = cursor, Ascending = ascending, MaxBytes = budget }, Ct);
+            var bytes = page.Entries.Sum(AuditEntrySize.Of);
+            Assert.True(page.Entries.Count == 1 || bytes <= budget, $"page {pages}: {page.Entries.Count} entries, {bytes} bytes over {budget}");
+            Assert.NotEmpty(page.Entries);
+            seen.AddRange(page.Entries.Select(e => e.Id));
+            cursor = page.NextCursor;
+            Assert.True(++pages <= 41, "pagination does not terminate");
+        }
+        while (cursor is not null);
+
+        Assert.True(pages > 10, $"{pages} pages: the budget did not end pages early");
+        var expected = entries.OrderBy(e => e.Timestamp).ThenBy(e => e.Id.ToString("D"), StringComparer.Ordinal).Select(e => e.Id).ToList();
+        if (!ascending)
+        {
+            expected.Reverse();
+        }
+
+        Assert.Equal(expected, seen);
+        Assert.Contains(entries[17].Id, seen);
+    }
+
     [Fact]
     public async Task Pagination_with_a_filter_stays_within_the_filter()
     {

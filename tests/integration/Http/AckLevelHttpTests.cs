@@ -1,9 +1,11 @@
 using System.Net;
+using Microsoft.Data.Sqlite;
 
 namespace Nv.Integration.Tests.Http;
 
 /// <summary><c>Prefer: nv-ack=durable|applied|audited</c>: 202 Accepted with a <c>Location</c> to read the outcome for durable
-/// acks, <c>Preference-Applied</c> echoed, an unknown level refused with nothing written.</summary>
+/// acks, <c>Preference-Applied</c> naming the level the answer stands for (a retry's is its first attempt's, a 503 has
+/// none), an unknown level refused with nothing written.</summary>
 public sealed class AckLevelHttpTests(OpenAppFixture fixture) : IClassFixture<OpenAppFixture>
 {
     private readonly NvTestApp _app = fixture.App;
@@ -74,6 +76,82 @@ public sealed class AckLevelHttpTests(OpenAppFixture fixture) : IClassFixture<Op
 
         Assert.Equal(expected, response.StatusCode);
         Assert.Equal("nv-ack=" + level, response.Headers.GetValues("Preference-Applied").Single());
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(NvTestApp app, HttpMethod method, string path, string json, string requestId, string? prefer)
+    {
+        using var request = NvTestApp.Request(method, path, json, requestId);
+        if (prefer is not null)
+        {
+            request.Headers.Add("Prefer", prefer);
+        }
+
+        return await app.Client.SendAsync(request, Ct);
+    }
+
+    // The level an answer stands for, by its status: 202 is durable, a decided answer of a retry is applied (whether its
+    // audit entry is in the trail is not known from the first attempt's outcome).
+    private static void AssertRetryClaimsOnlyWhatItsAnswerIs(HttpResponseMessage retry)
+    {
+        Assert.Equal("true", retry.Headers.GetValues("X-Nv-Replayed").Single());
+        var applied = retry.Headers.GetValues("Preference-Applied").Single();
+        Assert.Equal(retry.StatusCode == HttpStatusCode.Accepted ? "nv-ack=durable" : "nv-ack=applied", applied);
+    }
+
+    [Fact]
+    public async Task A_retry_asking_audited_of_a_durable_first_attempt_does_not_claim_audited()
+    {
+        var path = $"/v1/entities/Ack/{Guid.NewGuid():N}";
+        var requestId = NvTestApp.NewRequestId();
+        var first = await SendAsync(_app, HttpMethod.Post, path, """{"a":1}""", requestId, "nv-ack=durable");
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        Assert.Equal("nv-ack=durable", first.Headers.GetValues("Preference-Applied").Single());
+
+        var retry = await SendAsync(_app, HttpMethod.Post, path, """{"a":1}""", requestId, "nv-ack=audited");
+
+        Assert.True(retry.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.Created, $"{retry.StatusCode}");
+        AssertRetryClaimsOnlyWhatItsAnswerIs(retry);
+    }
+
+    [Fact]
+    public async Task A_retry_of_a_batch_or_an_audit_event_does_not_claim_the_level_it_asked_for()
+    {
+        var batchId = NvTestApp.NewRequestId();
+        var batch = """{"items":[{"op":"create","dtoType":"Ack","entityId":"ID","payload":{"a":1}}]}""".Replace("ID", Guid.NewGuid().ToString("N"), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Accepted, (await SendAsync(_app, HttpMethod.Post, "/v1/batch", batch, batchId, "nv-ack=durable")).StatusCode);
+        var batchRetry = await SendAsync(_app, HttpMethod.Post, "/v1/batch", batch, batchId, "nv-ack=audited");
+        Assert.True(batchRetry.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK, $"{batchRetry.StatusCode}");
+        AssertRetryClaimsOnlyWhatItsAnswerIs(batchRetry);
+
+        // An audit event is audited by default: a retry without a preference must not claim it either.
+        var eventId = NvTestApp.NewRequestId();
+        var body = """{"category":"system-events","operation":"report-exported","entityId":"r-1"}""";
+        Assert.Equal(HttpStatusCode.Accepted, (await SendAsync(_app, HttpMethod.Post, "/v1/audit/events", body, eventId, "nv-ack=durable")).StatusCode);
+        var eventRetry = await SendAsync(_app, HttpMethod.Post, "/v1/audit/events", body, eventId, null);
+        Assert.True(eventRetry.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.Created, $"{eventRetry.StatusCode}");
+        AssertRetryClaimsOnlyWhatItsAnswerIs(eventRetry);
+    }
+
+    [Fact]
+    public async Task A_write_answered_503_pending_carries_no_preference_applied()
+    {
+        await using var app = await NvTestApp.StartAsync(null, "--Nv:DbWriter:SqliteBusyTimeout=00:00:01");
+        HttpResponseMessage pending;
+        using (var holder = new SqliteConnection($"Data Source={Path.Combine(app.DataDirectory, "nv.db")};Pooling=False"))
+        {
+            holder.Open();
+            using (var begin = holder.CreateCommand())
+            {
+                begin.CommandText = "BEGIN IMMEDIATE;";
+                begin.ExecuteNonQuery();
+            }
+
+            pending = await SendAsync(app, HttpMethod.Post, $"/v1/entities/Ack/{Guid.NewGuid():N}", """{"a":1}""", NvTestApp.NewRequestId(),
+                "nv-ack=applied");
+        }
+
+        await NvTestApp.AssertProblemAsync(pending, 503, "db-unavailable");
+        Assert.False(pending.Headers.TryGetValues("Preference-Applied", out var claimed), "a 503 claims an ack level: " + string.Join(",", claimed ?? []));
     }
 
     [Fact]

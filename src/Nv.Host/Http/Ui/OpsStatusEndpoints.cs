@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nv.Audit;
 using Nv.DbWriter;
@@ -31,7 +32,7 @@ internal static class OpsStatusEndpoints
 
     private static async Task<IResult> StatusAsync(
         HttpContext context, IWriteAheadLog wal, IDbWriter db, IAuditSink sink, NvLifecycle lifecycle, IOptions<PipelineOptions> pipeline,
-        TimeProvider time, WritePipeline writes)
+        TimeProvider time, WritePipeline writes, ILoggerFactory loggers)
     {
         var cancellationToken = context.RequestAborted;
         var stats = wal.GetStatistics();
@@ -45,7 +46,8 @@ internal static class OpsStatusEndpoints
             // The database being down shows as an unknown unresolved count, as in GET /v1/ops/wal.
         }
 
-        var chain = await ChainAsync(context.RequestServices, sink, pipeline.Value.Service, cancellationToken);
+        var logger = loggers.CreateLogger(typeof(OpsStatusEndpoints).FullName!);
+        var chain = await ChainAsync(context, logger, sink, pipeline.Value.Service, cancellationToken);
         var view = WalStatusView.From(stats, resolved);
         var applied = Math.Max(view.AppliedLsn, writes.Positions.Applied.Value);
         var audited = Math.Max(view.AuditedLsn, writes.Positions.Audited.Value);
@@ -62,8 +64,9 @@ internal static class OpsStatusEndpoints
     }
 
     private static async Task<ChainStatusView> ChainAsync(
-        IServiceProvider services, IAuditSink sink, string chain, CancellationToken cancellationToken)
+        HttpContext context, ILogger logger, IAuditSink sink, string chain, CancellationToken cancellationToken)
     {
+        var services = context.RequestServices;
         long size;
         try
         {
@@ -72,7 +75,10 @@ internal static class OpsStatusEndpoints
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return new ChainStatusView(chain, null, null, null, "the audit store could not be read: " + ex.Message);
+            // The store's message (MongoDB's names hosts and cluster state) goes to the log, not into the page.
+            Log.OpsStatusReadFailed(logger, ex, "size", chain, RequestIds.For(context));
+            return new ChainStatusView(chain, null, null, null,
+                "the audit store could not be read; the cause is in the host's log under request id " + RequestIds.For(context));
         }
 
         IAuditProofs proofs;
@@ -93,7 +99,9 @@ internal static class OpsStatusEndpoints
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            return new ChainStatusView(chain, size, null, null, "the checkpoints could not be read: " + ex.Message);
+            Log.OpsStatusReadFailed(logger, ex, "checkpoints", chain, RequestIds.For(context));
+            return new ChainStatusView(chain, size, null, null,
+                "the checkpoints could not be read; the cause is in the host's log under request id " + RequestIds.For(context));
         }
     }
 }
