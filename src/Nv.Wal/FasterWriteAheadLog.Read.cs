@@ -60,6 +60,7 @@ internal sealed partial class FasterWriteAheadLog
             var step = scanner.Next(ref address, durable.Address);
             if (step == ScanStep.End)
             {
+                ThrowIfAWriterCameDuringALocklessRead();
                 yield break;
             }
 
@@ -94,6 +95,7 @@ internal sealed partial class FasterWriteAheadLog
                         throw new WalTruncatedException(new Lsn(next), new Lsn(held.Lsn)); // truncated while this read resynced
                     }
 
+                    ThrowIfAWriterCameDuringALocklessRead();
                     throw new WalCorruptionException(
                         $"Damaged WAL record at address {damage} ({scanner.Reason}) after LSN {previous}.",
                         SegmentPath(damage), damage, new Lsn(previous));
@@ -107,6 +109,7 @@ internal sealed partial class FasterWriteAheadLog
             var sequence = scanner.Sequence;
             if ((checkExact && sequence != expected) || sequence <= previous)
             {
+                ThrowIfAWriterCameDuringALocklessRead();
                 throw new WalCorruptionException(
                     $"WAL sequence out of order at address {scanner.RecordAddress}: LSN {sequence} after LSN {previous}.",
                     SegmentPath(scanner.RecordAddress), scanner.RecordAddress, new Lsn(previous));
@@ -116,6 +119,7 @@ internal sealed partial class FasterWriteAheadLog
             previous = sequence;
             if (sequence > durable.Lsn)
             {
+                ThrowIfAWriterCameDuringALocklessRead();
                 yield break;
             }
 
@@ -129,6 +133,7 @@ internal sealed partial class FasterWriteAheadLog
                 }
                 catch (FormatException ex)
                 {
+                    ThrowIfAWriterCameDuringALocklessRead();
                     throw new WalCorruptionException(
                         $"WAL record LSN {sequence} at address {scanner.RecordAddress} passed its CRC but does not decode.",
                         SegmentPath(scanner.RecordAddress), scanner.RecordAddress, new Lsn(sequence - 1), ex);

@@ -221,9 +221,8 @@ internal sealed partial class FasterWriteAheadLog
     // A read-only open of a directory without a lock file (a copied log) reads without the lock: it creates nothing there.
     // A process that opens the same directory for writing meanwhile (a host started on the copy) creates nv.lock before it
     // touches anything, and may then cut, rebuild or remove what this recovery is reading, so the report could describe a
-    // log that never existed. Recovery reads every segment and keeps each file open, so the later reads see the bytes it
-    // validated whatever a writer does to the names: only this window matters, and a lock file that appeared during it is
-    // refused rather than trusted.
+    // log that never existed. So a lock file that appeared is refused rather than trusted: at the end of the recovery, and
+    // at the end of every read (and before a read reports damage), since each read opens the segments by name again.
     private void ThrowIfAWriterCameDuringALocklessRead()
     {
         var lockFile = Path.Combine(_directory, DirectoryLock.FileName);

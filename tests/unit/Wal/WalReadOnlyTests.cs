@@ -110,6 +110,50 @@ public sealed class WalReadOnlyTests : WalTestBase
         }
     }
 
+    /// <summary>After the recovery, each read opens the segments by name again, so a host started on the copy meanwhile (it
+    /// creates nv.lock, then may cut, rebuild or truncate) could change what the read returns: a read that ends with a lock
+    /// file present fails. Fails without the check at the end of the read: the read completed as if nothing happened.</summary>
+    [Fact]
+    public async Task A_lockless_read_during_which_a_writer_takes_the_lock_fails_at_its_end()
+    {
+        var image = Directory + "-copy2";
+        try
+        {
+            await using (var wal = Open())
+            {
+                await AppendFlushed(wal, 20);
+            }
+
+            CopyDirectory(Directory, image); // without nv.lock
+            global::Nv.Wal.IO.DirectoryLock? writer = null;
+            try
+            {
+                await using var copy = WriteAheadLog.Open(ReadOnly(image));
+                var read = 0;
+                var ex = await Assert.ThrowsAsync<WalLockedException>(async () =>
+                {
+                    await foreach (var record in copy.ReadAsync(new Lsn(1), TestContext.Current.CancellationToken))
+                    {
+                        if (++read == 5)
+                        {
+                            writer = global::Nv.Wal.IO.DirectoryLock.Acquire(image); // a host starts on the copy
+                        }
+                    }
+                });
+                Assert.Contains("opened it for writing while it was being read", ex.Message, StringComparison.Ordinal);
+                Assert.Equal(20, read);
+            }
+            finally
+            {
+                writer?.Dispose();
+            }
+        }
+        finally
+        {
+            System.IO.Directory.Delete(image, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_read_only_log_refuses_every_write()
     {
