@@ -50,26 +50,26 @@ internal static class AckPreference
     /// <summary>Sets <c>Preference-Applied</c> to the level the answer stands for (<see cref="Reached"/>); none when it
     /// stands for none (a 503).</summary>
     /// <param name="context">The request.</param>
-    /// <param name="asked">The level the request asked for (or the endpoint's default).</param>
     /// <param name="status">The status of the outcome answered.</param>
-    /// <param name="isReplay">Whether the outcome is a retry's (its first attempt's, or the stored one).</param>
-    public static void Applied(HttpContext context, AckLevel asked, WriteStatus status, bool isReplay)
+    /// <param name="isAudited">Whether that outcome was answered after its audit entry was committed.</param>
+    public static void Applied(HttpContext context, WriteStatus status, bool isAudited)
     {
-        if (Reached(asked, status, isReplay) is { } level)
+        if (Reached(status, isAudited) is { } level)
         {
             context.Response.Headers["Preference-Applied"] = Token + "=" + level.ToString().ToLowerInvariant();
         }
     }
 
     /// <summary>The level an answer stands for: <see cref="AckLevel.Durable"/> for an accepted write (202);
-    /// <see cref="AckLevel.Audited"/> for a decided outcome only when this request asked for it and was answered after its
-    /// audit entry (a first attempt); <see cref="AckLevel.Applied"/> for any other decided outcome (a retry answered from
-    /// the first attempt's or the stored outcome does not know whether the entry is in the trail yet); none for a pending
-    /// write (503: durable, not decided, and the answer is an error).</summary>
-    public static AckLevel? Reached(AckLevel asked, WriteStatus status, bool isReplay) => status switch
+    /// <see cref="AckLevel.Audited"/> for an outcome answered after its audit entry was committed
+    /// (<see cref="WriteOutcome.IsAudited"/>: not during an audit outage, when the entry is parked, nor for a rejection,
+    /// which has none); <see cref="AckLevel.Applied"/> for any other decided outcome (a retry answered from a stored
+    /// outcome does not know whether the entry is in the trail yet); none for a pending write (503: durable, not decided,
+    /// and the answer is an error).</summary>
+    public static AckLevel? Reached(WriteStatus status, bool isAudited) => status switch
     {
         WriteStatus.Accepted => AckLevel.Durable,
-        WriteStatus.Applied or WriteStatus.Rejected => asked == AckLevel.Audited && !isReplay ? AckLevel.Audited : AckLevel.Applied,
+        WriteStatus.Applied or WriteStatus.Rejected => isAudited ? AckLevel.Audited : AckLevel.Applied,
         _ => null,
     };
 }

@@ -214,7 +214,7 @@ internal sealed class AuditEventHandler
             return WriteProblems.For(context, ex, "event");
         }
 
-        AckPreference.Applied(context, ack ?? AckLevel.Audited, outcome.Status, outcome.IsReplay);
+        AckPreference.Applied(context, outcome.Status, outcome.IsAudited);
         if (outcome.IsReplay)
         {
             context.Response.Headers[WriteResults.ReplayedHeader] = "true";

@@ -115,7 +115,7 @@ internal sealed class BatchHandler
 
         if (ack is { } preferred)
         {
-            AckPreference.Applied(context, preferred, outcome.Status, outcome.IsReplay);
+            AckPreference.Applied(context, outcome.Status, outcome.IsAudited);
         }
 
         if (outcome.IsReplay)

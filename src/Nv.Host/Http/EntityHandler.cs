@@ -209,7 +209,7 @@ internal sealed partial class EntityHandler
             var outcome = await _pipeline.WriteAsync(request, cancellationToken);
             if (ack is { } preferred)
             {
-                AckPreference.Applied(context, preferred, outcome.Status, outcome.IsReplay);
+                AckPreference.Applied(context, outcome.Status, outcome.IsAudited);
             }
 
             return WriteResults.From(context, outcome, operation, dtoType, entityId, clientPrecondition);

@@ -27,4 +27,8 @@ public sealed record AuditEventOutcome
 
     /// <summary>True when this outcome was returned for a retried request id (nothing new was recorded).</summary>
     public bool IsReplay { get; init; }
+
+    /// <summary>True when the write's audit entry was committed to the trail before this outcome was answered (see
+    /// <see cref="WriteOutcome.IsAudited"/>).</summary>
+    public bool IsAudited { get; init; }
 }

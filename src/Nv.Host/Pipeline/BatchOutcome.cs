@@ -29,6 +29,10 @@ public sealed record BatchOutcome
     /// <summary>True when this outcome was returned for a retried request id (nothing new was written).</summary>
     public bool IsReplay { get; init; }
 
+    /// <summary>True when the write's audit entry was committed to the trail before this outcome was answered (see
+    /// <see cref="WriteOutcome.IsAudited"/>).</summary>
+    public bool IsAudited { get; init; }
+
     /// <summary>Each item's outcome, in request order.</summary>
     public required IReadOnlyList<BatchItemOutcome> Items { get; init; }
 }

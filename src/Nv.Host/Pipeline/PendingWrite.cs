@@ -160,12 +160,14 @@ internal sealed class PendingWrite
         }
     }
 
-    /// <summary>The audit stage is done with it: an <see cref="AckLevel.Audited"/> caller hears the final outcome.</summary>
-    public void OnAudited()
+    /// <summary>The audit stage is done with it: an <see cref="AckLevel.Audited"/> caller hears the final outcome, marked
+    /// <see cref="WriteOutcome.IsAudited"/> when <paramref name="inTrail"/> (the entry was committed, not parked by an audit
+    /// failure) and the write has an entry (an applied one).</summary>
+    public void OnAudited(bool inTrail)
     {
         if (Final is { } outcome)
         {
-            Answer(outcome);
+            Answer(inTrail && outcome.Status == WriteStatus.Applied ? outcome with { IsAudited = true } : outcome);
         }
     }
 }

@@ -24,6 +24,12 @@ public sealed record WriteOutcome
     /// <summary>True when this outcome was returned for a retried request id (nothing new was written).</summary>
     public bool IsReplay { get; init; }
 
+    /// <summary>True when the write's audit entry was committed to the trail before this outcome was answered: an
+    /// <see cref="AckLevel.Audited"/> caller's answer, when the audit store took the entry. False for other levels, for a
+    /// rejection (it has no entry), and during an audit outage, when the entry waits for the backfill (an audit failure
+    /// never fails a write).</summary>
+    public bool IsAudited { get; init; }
+
     /// <summary>For a rejected batch: the item that rejected it.</summary>
     public int? FailedItem { get; init; }
 

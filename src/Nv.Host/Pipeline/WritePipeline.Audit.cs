@@ -65,11 +65,12 @@ internal sealed partial class WritePipeline
             NvActivities.EndBatch(span);
             Log.StageBatch(_logger, "audit", records.Count, records[^1].Lsn.Value, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             CrashPoints.Hit(CrashPoints.AfterAudit);
+            var inTrail = !_audit.HasGap && _audit.Audited >= records[^1].Lsn; // else parked for the backfill
             foreach (var chunk in chunks)
             {
                 foreach (var write in chunk.Writes)
                 {
-                    write.OnAudited();
+                    write.OnAudited(inTrail);
                     write.Finish();
                     Done(write);
                 }

@@ -48,6 +48,7 @@ internal sealed partial class WritePipeline : IAuditEventWriter
             EntryId = entryId,
             Detail = outcome.Detail,
             IsReplay = outcome.IsReplay,
+            IsAudited = outcome.IsAudited,
         };
     }
 

@@ -223,6 +223,7 @@ internal sealed partial class WritePipeline
         RejectReason = outcome.RejectReason,
         FailedItem = outcome.FailedItem,
         Detail = outcome.Detail,
+        IsAudited = outcome.IsAudited,
         IsReplay = outcome.IsReplay,
         Items = ItemOutcomes(request, outcome.Status, outcome.Lsn, outcome.FailedItem),
     };

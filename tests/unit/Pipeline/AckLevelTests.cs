@@ -102,4 +102,28 @@ public sealed class AckLevelTests
 
     private static WriteRequest Write(string requestId, string entityId, AckLevel? ack) =>
         PipelineHarness.Create(requestId, entityId) with { Ack = ack };
+
+    /// <summary>Fails without IsAudited: an Audited caller was answered during an audit outage (the entry parked for the
+    /// backfill, as an audit failure never fails a write), and HTTP told it <c>Preference-Applied: nv-ack=audited</c>.</summary>
+    [Fact]
+    public async Task An_audited_answer_says_whether_the_entry_is_in_the_trail()
+    {
+        var sink = new InMemoryAuditSink();
+        await using var h = new PipelineHarness(audit: sink, ack: AckLevel.Applied);
+        h.Pipeline.Start();
+
+        var inTrail = await h.Pipeline.WriteAsync(Write("u1", "e1", AckLevel.Audited), Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(WriteStatus.Applied, inTrail.Status);
+        Assert.True(inTrail.IsAudited);
+        Assert.Equal(AckLevel.Audited, global::Nv.Host.Http.AckPreference.Reached(inTrail.Status, inTrail.IsAudited));
+
+        var applied = await h.Pipeline.WriteAsync(Write("a1", "e2", AckLevel.Applied), Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.False(applied.IsAudited);
+
+        sink.Unwritable = true; // the audit store fails: the write still succeeds, its entry waits for the backfill
+        var parked = await h.Pipeline.WriteAsync(Write("u2", "e3", AckLevel.Audited), Ct).WaitAsync(TimeSpan.FromSeconds(10), Ct);
+        Assert.Equal(WriteStatus.Applied, parked.Status);
+        Assert.False(parked.IsAudited);
+        Assert.Equal(AckLevel.Applied, global::Nv.Host.Http.AckPreference.Reached(parked.Status, parked.IsAudited));
+    }
 }
