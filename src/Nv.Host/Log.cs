@@ -100,6 +100,10 @@ internal static partial class Log
         Message = "An audit read was refused (503 audit-busy): all {Max} {What} allowed at once are running ({Setting})")]
     public static partial void AuditReadsBusy(ILogger logger, string what, int max, string setting);
 
+    [LoggerMessage(EventId = 3046, Level = LogLevel.Warning,
+        Message = "{Count} further {Status} denials from {Address} between {WindowStart} and {WindowEnd} were counted, not logged or audited one by one (one denials-summarized entry)")]
+    public static partial void DenialsSummarized(ILogger logger, long count, int status, string address, DateTimeOffset windowStart, DateTimeOffset windowEnd);
+
     [LoggerMessage(EventId = 3095, Level = LogLevel.Information, Message = "Audit checkpoints signed at stop: {Count} chain(s)")]
     public static partial void AuditCheckpointsSigned(ILogger logger, int count);
 
