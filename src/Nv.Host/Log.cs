@@ -104,6 +104,10 @@ internal static partial class Log
         Message = "{Count} further {Status} denials from {Address} between {WindowStart} and {WindowEnd} were counted, not logged or audited one by one (one denials-summarized entry)")]
     public static partial void DenialsSummarized(ILogger logger, long count, int status, string address, DateTimeOffset windowStart, DateTimeOffset windowEnd);
 
+    [LoggerMessage(EventId = 3047, Level = LogLevel.Debug,
+        Message = "Refused a request (421) with authentication off: Host '{Host}', local address {LocalAddress}; only loopback is served")]
+    public static partial void NotLoopbackRefused(ILogger logger, string host, string localAddress);
+
     [LoggerMessage(EventId = 3095, Level = LogLevel.Information, Message = "Audit checkpoints signed at stop: {Count} chain(s)")]
     public static partial void AuditCheckpointsSigned(ILogger logger, int count);
 

@@ -203,6 +203,19 @@ public sealed class AuthTests(KeyedAppFixture fixture) : IClassFixture<KeyedAppF
     }
 
     [Fact]
+    public async Task With_keys_any_host_is_served_and_the_key_decides()
+    {
+        var (denied, _) = await CallAsync("GET /v1/ops/wal", r => r.Headers.Host = "nv.example.com");
+        await NvTestApp.AssertProblemAsync(denied, 401, "unauthenticated");
+        var (allowed, _) = await CallAsync("GET /v1/ops/wal", r =>
+        {
+            r.Headers.Host = "nv.example.com";
+            r.Headers.Authorization = new("Bearer", KeyedAppFixture.Secret("operator"));
+        });
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
+    }
+
+    [Fact]
     public async Task Health_endpoints_need_no_key()
     {
         Assert.Equal(HttpStatusCode.OK, (await _app.SendAsync(HttpMethod.Get, "/health/live")).StatusCode);
