@@ -195,6 +195,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3183, Level = LogLevel.Warning,
         Message = "A change feed stream was refused (503 changes-busy): all {Max} allowed are open (Nv:Http:MaxChangeFeedStreams)")]
     public static partial void ChangeFeedStreamsFull(ILogger logger, int max);
+
+    [LoggerMessage(EventId = 3184, Level = LogLevel.Warning,
+        Message = "A change feed stream of key {Key} was refused (429 too-many-streams): it holds all {Max} it may (Nv:Http:MaxChangeFeedStreamsPerKey)")]
+    public static partial void ChangeFeedKeyStreamsFull(ILogger logger, string key, int max);
     // 3170-3189: the audit trail as a service (custom events, system events, retention).
     [LoggerMessage(EventId = 3170, Level = LogLevel.Warning,
         Message = "Could not read the audit trail to compare this run's environment with the last one; no environment-change entry is written this time")]

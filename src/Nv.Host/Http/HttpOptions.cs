@@ -40,6 +40,16 @@ public sealed class HttpOptions
     /// (<c>IChangeFeed</c>) are not counted.</remarks>
     public int MaxChangeFeedStreams { get; set; } = 32;
 
+    /// <summary>Most change-feed streams one API key may hold open at once, so one reader cannot take every
+    /// <see cref="MaxChangeFeedStreams"/> slot; one more is answered 429 <c>too-many-streams</c> with <c>Retry-After</c>.
+    /// Default 8 (1 to 10,000; above <see cref="MaxChangeFeedStreams"/> it is that). Not applied with authentication off
+    /// (no keys: every caller is local).</summary>
+    public int MaxChangeFeedStreamsPerKey { get; set; } = 8;
+
+    /// <summary>Most connections Kestrel keeps open at once (its <c>Limits.MaxConcurrentConnections</c>); one more is closed
+    /// as soon as it is accepted. Default 1000 (1 to 1,000,000).</summary>
+    public int MaxConcurrentConnections { get; set; } = 1000;
+
     /// <summary>The window of the denial audit limits: per window, each remote address gets at most
     /// <see cref="DenialAuditsPerAddress"/> denials (401/403) written as entries of their own, and the host at most
     /// <see cref="DenialAuditsPerWindow"/>; the rest are counted and, at the window's end, written as one

@@ -3,9 +3,9 @@ using Microsoft.Extensions.Options;
 namespace Nv.Host.Http;
 
 /// <summary>Checks <see cref="HttpOptions"/> at startup.</summary>
-/// <remarks>The change-feed stream limit, the audit read limits and the denial-audit limits, each refusal naming its
-/// setting (all of them at once): the older limits were never validated, and refusing to start on values that started
-/// before is a change of its own.</remarks>
+/// <remarks>The change-feed stream, connection, audit read and denial-audit limits, each refusal naming its setting (all
+/// of them at once): the older limits were never validated, and refusing to start on values that started before is a
+/// change of its own.</remarks>
 internal sealed class HttpOptionsValidator : IValidateOptions<HttpOptions>
 {
     public const int MaxStreams = 10_000;
@@ -35,6 +35,16 @@ internal sealed class HttpOptionsValidator : IValidateOptions<HttpOptions>
         if (options.MaxConcurrentAuditVerifications is < 1 or > MaxAuditVerifications)
         {
             failures.Add($"Nv:Http:MaxConcurrentAuditVerifications must be between 1 and {MaxAuditVerifications} (default 1).");
+        }
+
+        if (options.MaxChangeFeedStreamsPerKey is < 1 or > MaxStreams)
+        {
+            failures.Add($"Nv:Http:MaxChangeFeedStreamsPerKey must be between 1 and {MaxStreams} (default 8).");
+        }
+
+        if (options.MaxConcurrentConnections is < 1 or > 1_000_000)
+        {
+            failures.Add("Nv:Http:MaxConcurrentConnections must be between 1 and 1000000 (default 1000).");
         }
 
         if (options.DenialAuditWindow < TimeSpan.FromSeconds(1) || options.DenialAuditWindow > TimeSpan.FromHours(1))

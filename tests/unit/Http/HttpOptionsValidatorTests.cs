@@ -57,10 +57,12 @@ public sealed class HttpOptionsValidatorTests
     }
 
     [Fact]
-    public void The_defaults_of_the_denial_limits_are_valid()
+    public void The_defaults_of_the_connection_stream_and_denial_limits_are_valid()
     {
         var options = new HttpOptions();
         Assert.True(new HttpOptionsValidator().Validate(null, options).Succeeded);
+        Assert.Equal(8, options.MaxChangeFeedStreamsPerKey);
+        Assert.Equal(1000, options.MaxConcurrentConnections);
         Assert.Equal(TimeSpan.FromMinutes(1), options.DenialAuditWindow);
         Assert.Equal(10, options.DenialAuditsPerAddress);
         Assert.Equal(100, options.DenialAuditsPerWindow);
@@ -69,6 +71,10 @@ public sealed class HttpOptionsValidatorTests
 
     public static TheoryData<string, Action<HttpOptions>> OutOfRange => new()
     {
+        { "MaxChangeFeedStreamsPerKey", o => o.MaxChangeFeedStreamsPerKey = 0 },
+        { "MaxChangeFeedStreamsPerKey", o => o.MaxChangeFeedStreamsPerKey = 10_001 },
+        { "MaxConcurrentConnections", o => o.MaxConcurrentConnections = 0 },
+        { "MaxConcurrentConnections", o => o.MaxConcurrentConnections = 1_000_001 },
         { "DenialAuditWindow", o => o.DenialAuditWindow = TimeSpan.FromMilliseconds(999) },
         { "DenialAuditWindow", o => o.DenialAuditWindow = TimeSpan.FromHours(1.5) },
         { "DenialAuditsPerAddress", o => o.DenialAuditsPerAddress = -1 },
