@@ -24,6 +24,10 @@ public static class AuditEntryFactory
     /// <summary>Operation name of a permission-denied entry.</summary>
     public const string PermissionDeniedOperation = "permission-denied";
 
+    /// <summary>Operation name of the entry that counts the denials (401 or 403, by its category) from one remote address
+    /// in one window that were not written as entries of their own.</summary>
+    public const string DenialsSummarizedOperation = "denials-summarized";
+
     /// <summary>The metadata key under which an entity-mutation entry records the DTO schema version of its write.</summary>
     /// <remarks>Caller metadata keys may not contain '.', so this key never collides with one; as part of the metadata it
     /// is covered by the hash chain and the Merkle tree like every other field.</remarks>
@@ -183,6 +187,30 @@ public static class AuditEntryFactory
         TimeProvider? timeProvider = null, IReadOnlyDictionary<string, string>? metadata = null) =>
         Build(service, AuditCategory.Permission, PermissionDeniedOperation, requestId, entityId,
             userId, dtoType, reason, timeProvider, metadata);
+
+    /// <summary>Builds a <c>denials-summarized</c> entry: a count of denials of one kind from one remote
+    /// address in one window that were counted instead of written one by one, with a fresh UUIDv7 id.</summary>
+    /// <param name="service">The service that denied the requests.</param>
+    /// <param name="category"><see cref="AuditCategory.Authentication"/> (401s) or <see cref="AuditCategory.Permission"/> (403s).</param>
+    /// <param name="remoteAddress">Where the denied requests came from (the entry's entity id).</param>
+    /// <param name="reason">A human-readable account: how many, from where, and which limit.</param>
+    /// <param name="metadata">The figures: count, window, the subjects seen.</param>
+    /// <param name="timeProvider">Clock; the system clock when null.</param>
+    /// <exception cref="ArgumentException">A required field is missing, or the category is not a denial's.</exception>
+    public static AuditEntry DenialsSummarized(
+        string service, AuditCategory category, string remoteAddress, string? reason,
+        IReadOnlyDictionary<string, string>? metadata = null, TimeProvider? timeProvider = null)
+    {
+        if (category is not (AuditCategory.Authentication or AuditCategory.Permission))
+        {
+            throw new ArgumentException("A denial summary is an authentication or a permission entry.", nameof(category));
+        }
+
+        var id = Guid.CreateVersion7((timeProvider ?? TimeProvider.System).GetUtcNow());
+        // No one request: the entry's own id names it, as for Nv's other entries about itself.
+        return Build(service, category, DenialsSummarizedOperation, "system:" + id.ToString("D"), remoteAddress,
+            userId: null, dtoType: null, reason, timeProvider, metadata, id);
+    }
 
     private static AuditEntry ServiceEvent(string service, string operation, TimeProvider? timeProvider, IReadOnlyDictionary<string, string>? metadata)
     {

@@ -20,6 +20,8 @@ public static class NvOperations
     public const string AuthenticationFailed = AuditEntryFactory.AuthenticationFailedOperation;
     /// <summary>Operation of a denied request whose key lacks the role (403).</summary>
     public const string PermissionDenied = AuditEntryFactory.PermissionDeniedOperation;
+    /// <summary>Operation of the entry that counts a window's denials from one address not written one by one.</summary>
+    public const string DenialsSummarized = AuditEntryFactory.DenialsSummarizedOperation;
     /// <summary>Operation of the WAL failed (system-events).</summary>
     public const string WalFaulted = "wal-faulted";
     /// <summary>Operation of the database store stopped after a permanent error.</summary>

@@ -100,6 +100,14 @@ internal static partial class Log
         Message = "An audit read was refused (503 audit-busy): all {Max} {What} allowed at once are running ({Setting})")]
     public static partial void AuditReadsBusy(ILogger logger, string what, int max, string setting);
 
+    [LoggerMessage(EventId = 3046, Level = LogLevel.Warning,
+        Message = "{Count} further {Status} denials from {Address} between {WindowStart} and {WindowEnd} were counted, not logged or audited one by one (one denials-summarized entry)")]
+    public static partial void DenialsSummarized(ILogger logger, long count, int status, string address, DateTimeOffset windowStart, DateTimeOffset windowEnd);
+
+    [LoggerMessage(EventId = 3047, Level = LogLevel.Debug,
+        Message = "Refused a request (421) with authentication off: Host '{Host}', local address {LocalAddress}; only loopback is served")]
+    public static partial void NotLoopbackRefused(ILogger logger, string host, string localAddress);
+
     [LoggerMessage(EventId = 3095, Level = LogLevel.Information, Message = "Audit checkpoints signed at stop: {Count} chain(s)")]
     public static partial void AuditCheckpointsSigned(ILogger logger, int count);
 
@@ -187,6 +195,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3183, Level = LogLevel.Warning,
         Message = "A change feed stream was refused (503 changes-busy): all {Max} allowed are open (Nv:Http:MaxChangeFeedStreams)")]
     public static partial void ChangeFeedStreamsFull(ILogger logger, int max);
+
+    [LoggerMessage(EventId = 3184, Level = LogLevel.Warning,
+        Message = "A change feed stream of key {Key} was refused (429 too-many-streams): it holds all {Max} it may (Nv:Http:MaxChangeFeedStreamsPerKey)")]
+    public static partial void ChangeFeedKeyStreamsFull(ILogger logger, string key, int max);
     // 3170-3189: the audit trail as a service (custom events, system events, retention).
     [LoggerMessage(EventId = 3170, Level = LogLevel.Warning,
         Message = "Could not read the audit trail to compare this run's environment with the last one; no environment-change entry is written this time")]

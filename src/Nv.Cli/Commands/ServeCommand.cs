@@ -45,7 +45,15 @@ internal static class ServeCommand
                 Console.Error.WriteLine("nv: WARNING: serving IN MEMORY (--in-memory): nothing is durable; every write is lost when nv stops.");
             }
 
-            await app.RunAsync(cancellationToken);
+            // What the server bound is known only once it started (NV_URLS, Kestrel:Endpoints...): a non-loopback address
+            // with authentication off stops it again at once.
+            if (await NvWebApp.StartCheckedAsync(app, cancellationToken) is { } exposed)
+            {
+                Console.Error.WriteLine("nv: error: " + exposed);
+                return ExitCodes.Usage;
+            }
+
+            await app.WaitForShutdownAsync(cancellationToken);
             return Environment.ExitCode;
         }
         catch (Exception ex)

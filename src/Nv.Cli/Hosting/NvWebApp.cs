@@ -31,6 +31,21 @@ internal static class NvWebApp
         return app;
     }
 
+    /// <summary>Starts the app, then checks what its server actually listens on (<see cref="NvHttpStartup.CheckListening"/>:
+    /// with authentication off, loopback only); on a refusal the app is stopped again and the refusal returned.</summary>
+    public static async Task<string?> StartCheckedAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        await app.StartAsync(cancellationToken);
+        if (NvHttpStartup.CheckListening(app.Services) is { } refusal)
+        {
+            await app.StopAsync(CancellationToken.None);
+            return refusal;
+        }
+
+        return null;
+    }
+
     /// <summary>Checks what can only be checked once configuration is final; returns why the host must not start, or null.</summary>
     public static string? CheckStartup(WebApplication app)
     {

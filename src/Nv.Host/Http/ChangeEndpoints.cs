@@ -24,7 +24,8 @@ namespace Nv.Host.Http;
 /// the connection. A position the WAL no longer holds answers 410 <c>changes-gone</c> (with <c>firstLsn</c>) before the
 /// stream starts, or ends a running stream with an <c>event: gone</c> carrying the same problem. At most
 /// <see cref="HttpOptions.MaxChangeFeedStreams"/> streams are open at once: one more is answered 503 <c>changes-busy</c> with
-/// <c>Retry-After</c> (<see cref="ChangeStreamLimit"/>).
+/// <c>Retry-After</c>; one API key holds at most <see cref="HttpOptions.MaxChangeFeedStreamsPerKey"/>: one more is 429
+/// <c>too-many-streams</c> (<see cref="ChangeStreamLimit"/>).
 /// </remarks>
 internal static class ChangeEndpoints
 {
@@ -95,12 +96,20 @@ internal static class ChangeEndpoints
             return Gone(context, ex);
         }
 
-        if (!streams.TryEnter())
+        // Per key only for an authenticated caller: with authentication off there are no keys, and every caller is local.
+        var key = context.Items[NvCaller.ItemKey] is NvCaller { Authenticated: true, UserId: { } name } ? name : null;
+        switch (streams.TryEnter(key))
         {
-            context.Response.Headers.RetryAfter = BusyRetryAfterSeconds;
-            return Problems.Create(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.ChangesBusy, "Too many change feed streams",
-                $"This host serves at most {streams.Max} change feed streams at once (Nv:Http:MaxChangeFeedStreams) and all are open; " +
-                "retry after Retry-After from the same position (Last-Event-ID).");
+            case ChangeStreamAdmission.HostFull:
+                context.Response.Headers.RetryAfter = BusyRetryAfterSeconds;
+                return Problems.Create(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.ChangesBusy, "Too many change feed streams",
+                    $"This host serves at most {streams.Max} change feed streams at once (Nv:Http:MaxChangeFeedStreams) and all are open; " +
+                    "retry after Retry-After from the same position (Last-Event-ID).");
+            case ChangeStreamAdmission.KeyFull:
+                context.Response.Headers.RetryAfter = BusyRetryAfterSeconds;
+                return Problems.Create(context, StatusCodes.Status429TooManyRequests, ProblemTypes.TooManyStreams, "Too many change feed streams for this key",
+                    $"API key '{key}' already holds {streams.MaxPerKey} change feed streams, the most one key may (Nv:Http:MaxChangeFeedStreamsPerKey); " +
+                    "close one, or retry after Retry-After from the same position (Last-Event-ID).");
         }
 
         try
@@ -112,7 +121,7 @@ internal static class ChangeEndpoints
         }
         finally
         {
-            streams.Exit(); // however the stream ended: the client went away, the host stops, caught up, gone, or a failure
+            streams.Exit(key); // however the stream ended: the client went away, the host stops, caught up, gone, or a failure
         }
     }
 

@@ -39,4 +39,32 @@ public sealed class HttpOptions
     /// 4 MiB, plus one record), so this times that bounds what the streams hold together. In-process consumers
     /// (<c>IChangeFeed</c>) are not counted.</remarks>
     public int MaxChangeFeedStreams { get; set; } = 32;
+
+    /// <summary>Most change-feed streams one API key may hold open at once, so one reader cannot take every
+    /// <see cref="MaxChangeFeedStreams"/> slot; one more is answered 429 <c>too-many-streams</c> with <c>Retry-After</c>.
+    /// Default 8 (1 to 10,000; above <see cref="MaxChangeFeedStreams"/> it is that). Not applied with authentication off
+    /// (no keys: every caller is local).</summary>
+    public int MaxChangeFeedStreamsPerKey { get; set; } = 8;
+
+    /// <summary>Most connections Kestrel keeps open at once (its <c>Limits.MaxConcurrentConnections</c>); one more is closed
+    /// as soon as it is accepted. Default 1000 (1 to 1,000,000).</summary>
+    public int MaxConcurrentConnections { get; set; } = 1000;
+
+    /// <summary>The window of the denial audit limits: per window, each remote address gets at most
+    /// <see cref="DenialAuditsPerAddress"/> denials (401/403) written as entries of their own, and the host at most
+    /// <see cref="DenialAuditsPerWindow"/>; the rest are counted and, at the window's end, written as one
+    /// <c>denials-summarized</c> entry per address and kind. Default 1 minute (1 s to 1 h).</summary>
+    public TimeSpan DenialAuditWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Denials from one remote address (an IPv4 address, or an IPv6 /64) written as entries of their own per
+    /// <see cref="DenialAuditWindow"/>. Default 10 (0 to 10,000; 0: every denial is only counted).</summary>
+    public int DenialAuditsPerAddress { get; set; } = 10;
+
+    /// <summary>Denials written as entries of their own per <see cref="DenialAuditWindow"/>, from all addresses together.
+    /// Default 100 (0 to 100,000).</summary>
+    public int DenialAuditsPerWindow { get; set; } = 100;
+
+    /// <summary>Remote addresses counted one by one per <see cref="DenialAuditWindow"/> (what the counts hold in memory);
+    /// denials from further addresses are counted together, under the address <c>other</c>. Default 1000 (1 to 100,000).</summary>
+    public int DenialAuditAddresses { get; set; } = 1000;
 }

@@ -8,14 +8,16 @@ namespace Microsoft.AspNetCore.Builder;
 public static class NvEndpointExtensions
 {
     /// <summary>Adds Nv's middleware: <c>Cache-Control: no-store</c> and <c>X-Content-Type-Options: nosniff</c> on every
-    /// <c>/v1</c> response, exceptions to Problem+json, status-code pages, routing, and API-key authentication with
-    /// per-endpoint roles (only endpoints that carry an Nv role requirement are checked; denials are audited).</summary>
+    /// <c>/v1</c> response, exceptions to Problem+json, with authentication off the loopback-only guard (any other Host or
+    /// local address: 421), status-code pages, routing, and API-key authentication with per-endpoint roles (only endpoints
+    /// that carry an Nv role requirement are checked; denials are audited).</summary>
     /// <remarks>Call after <c>builder.Services.AddNv().AddNvHttp()</c> and before <see cref="MapNvEndpoints"/>.</remarks>
     public static IApplicationBuilder UseNv(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
         app.UseMiddleware<ApiResponseHeaders>();
         app.UseMiddleware<ErrorMiddleware>();
+        app.UseMiddleware<LoopbackOnlyMiddleware>();
         app.UseStatusCodePages();
         app.UseRouting();
         app.UseMiddleware<NvAuthMiddleware>();

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Nv.Host.Http;
 using Nv.Host.Http.Auth;
@@ -13,8 +14,8 @@ public static class NvHttpServiceCollectionExtensions
 {
     /// <summary>Adds the services of Nv's HTTP API (call <c>AddNv()</c> too, then <c>app.UseNv()</c> and
     /// <c>app.MapNvEndpoints()</c>).</summary>
-    /// <remarks>Binds <c>Nv:Http</c> (request body limit, applied to Kestrel; change-feed stream limit; validated at start)
-    /// and <c>Nv:Auth</c> (API keys). Problem
+    /// <remarks>Binds <c>Nv:Http</c> (request body and connection limits, applied to Kestrel; change-feed stream limits;
+    /// denial audit limits, whose summaries a hosted service writes; validated at start) and <c>Nv:Auth</c> (API keys). Problem
     /// details carry the request id instead of a trace id, so a retried request gets an identical body.</remarks>
     public static IServiceCollection AddNvHttp(this IServiceCollection services)
     {
@@ -30,6 +31,10 @@ public static class NvHttpServiceCollectionExtensions
         services.TryAddSingleton<AuditEventHandler>();
         services.TryAddSingleton<ChangeStreamLimit>();
         services.TryAddSingleton<AuditReadLimit>();
+        services.TryAddSingleton<DenialLimiter>();
+        services.TryAddSingleton<DenialAuditor>();
+        services.TryAddSingleton<DenialSummaryWriter>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, DenialSummaryWriter>(static sp => sp.GetRequiredService<DenialSummaryWriter>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, KestrelLimits>());
         services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {
@@ -52,12 +57,13 @@ public static class NvHttpServiceCollectionExtensions
         return services;
     }
 
-    // Kestrel refuses bodies over Nv:Http:MaxRequestBodyBytes unread.
+    // Kestrel refuses bodies over Nv:Http:MaxRequestBodyBytes unread, and connections over Nv:Http:MaxConcurrentConnections.
     private sealed class KestrelLimits(IOptions<HttpOptions> http) : IConfigureOptions<KestrelServerOptions>
     {
         public void Configure(KestrelServerOptions options)
         {
             options.Limits.MaxRequestBodySize = http.Value.MaxRequestBodyBytes;
+            options.Limits.MaxConcurrentConnections = http.Value.MaxConcurrentConnections;
             options.AddServerHeader = false;
         }
     }

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -11,7 +13,9 @@ namespace Nv.Host.Http;
 public static class NvHttpStartup
 {
     /// <summary>Why the host must not start, or null: options that fail validation (checked here, before any store is
-    /// opened), malformed API keys, or authentication off while listening on a non-loopback address.</summary>
+    /// opened), malformed API keys, or authentication off while configured to listen on a non-loopback address
+    /// (<c>urls</c>, <c>Kestrel:Endpoints</c>, read as Kestrel reads them; <see cref="CheckListening"/> checks what was
+    /// bound).</summary>
     /// <param name="services">The built app's services.</param>
     /// <param name="configuration">The final configuration (<c>urls</c> names the listen addresses).</param>
     public static string? Check(IServiceProvider services, IConfiguration configuration)
@@ -53,11 +57,39 @@ public static class NvHttpStartup
 
         if (LoopbackGuard.FirstNonLoopback(urls) is { } exposed)
         {
-            return $"no API keys are configured (NV_API_KEYS, NV_API_KEYS_FILE), so authentication is off and Nv listens only on loopback; "
-                + $"'{exposed}' in NV_URLS is not loopback. Configure API keys or bind to 127.0.0.1.";
+            return NotLoopback($"'{exposed}' in NV_URLS is not loopback");
+        }
+
+        if (LoopbackGuard.FirstNonLoopbackEndpoint(configuration) is { } endpoint)
+        {
+            return NotLoopback($"'{endpoint}' is not loopback");
         }
 
         Log.AuthDisabled(logger, urls);
         return null;
     }
+
+    /// <summary>Once the server has started: why it must stop, or null. With authentication off, every address the server
+    /// actually listens on (<see cref="IServerAddressesFeature"/>, which Kestrel fills with what it bound, whatever
+    /// configured it: <c>NV_URLS</c>, <c>Kestrel:Endpoints</c>, code) must be loopback.</summary>
+    /// <remarks><see cref="Check"/> refuses the addresses it can read before anything is opened; this is the check that
+    /// holds whatever it could not read. An in-process server that reports no addresses passes.</remarks>
+    /// <param name="services">The started app's services.</param>
+    public static string? CheckListening(IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (services.GetRequiredService<ApiKeyStore>().Enabled)
+        {
+            return null;
+        }
+
+        var addresses = services.GetService<IServer>()?.Features.Get<IServerAddressesFeature>()?.Addresses ?? [];
+        return addresses.FirstOrDefault(static a => !LoopbackGuard.IsLoopbackAddress(a)) is { } exposed
+            ? NotLoopback($"the server listens on '{exposed}' (set by NV_URLS, Kestrel:Endpoints or the app), which is not loopback")
+            : null;
+    }
+
+    private static string NotLoopback(string what) =>
+        "no API keys are configured (NV_API_KEYS, NV_API_KEYS_FILE), so authentication is off and Nv listens only on loopback; "
+        + what + ". Configure API keys or bind to 127.0.0.1.";
 }

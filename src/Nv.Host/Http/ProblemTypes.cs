@@ -35,6 +35,12 @@ internal static class ProblemTypes
     /// <summary>503: every audit query (Nv:Http:MaxConcurrentAuditQueries) or chain verification
     /// (Nv:Http:MaxConcurrentAuditVerifications) allowed at once is running; retry after Retry-After.</summary>
     public const string AuditBusy = Base + "audit-busy";
+
+    /// <summary>429: the caller's API key holds every change-feed stream one key may (Nv:Http:MaxChangeFeedStreamsPerKey).</summary>
+    public const string TooManyStreams = Base + "too-many-streams";
+
+    /// <summary>421: authentication is off and the request did not come over loopback for a loopback Host (DNS rebinding).</summary>
+    public const string HostNotAllowed = Base + "host-not-allowed";
     public const string Unstorable = Base + "unstorable";
     public const string ProofsUnavailable = Base + "proofs-unavailable";
     public const string Erased = Base + "erased";

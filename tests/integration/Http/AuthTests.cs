@@ -162,18 +162,20 @@ public sealed class AuthTests(KeyedAppFixture fixture) : IClassFixture<KeyedAppF
     public async Task No_key_is_a_401_problem_and_is_audited_as_authentication(string route)
     {
         var (response, requestId) = await CallAsync(route, _ => { });
-        await NvTestApp.AssertProblemAsync(response, 401, "unauthenticated");
+        var problem = await NvTestApp.AssertProblemAsync(response, 401, "unauthenticated");
         Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
-        var entry = await AuditedAsync(requestId, AuditCategory.Authentication);
+        // Audited under the server's id (the problem names it), the caller's X-Request-Id kept only as a claim.
+        var entry = await AuditedAsync(problem.GetProperty("requestId").GetString()!, AuditCategory.Authentication);
         Assert.Equal("anonymous", entry.EntityId);
+        Assert.Equal(requestId, entry.Metadata["claimedRequestId"]);
     }
 
     [Fact]
     public async Task An_unknown_key_is_a_401_problem_audited_without_the_secret()
     {
-        var (response, requestId) = await CallAsync("POST /v1/entities/{dtoType}/{entityId}", r => r.Headers.Authorization = new("Bearer", "not-a-key"));
-        await NvTestApp.AssertProblemAsync(response, 401, "unauthenticated");
-        var entry = await AuditedAsync(requestId, AuditCategory.Authentication);
+        var (response, _) = await CallAsync("POST /v1/entities/{dtoType}/{entityId}", r => r.Headers.Authorization = new("Bearer", "not-a-key"));
+        var problem = await NvTestApp.AssertProblemAsync(response, 401, "unauthenticated");
+        var entry = await AuditedAsync(problem.GetProperty("requestId").GetString()!, AuditCategory.Authentication);
         Assert.StartsWith("key-sha256:", entry.EntityId, StringComparison.Ordinal);
         Assert.DoesNotContain("not-a-key", System.Text.Json.JsonSerializer.Serialize(entry), StringComparison.Ordinal);
     }
@@ -198,6 +200,19 @@ public sealed class AuthTests(KeyedAppFixture fixture) : IClassFixture<KeyedAppF
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var entry = await AuditedAsync(requestId, AuditCategory.EntityMutation);
         Assert.Equal("writer", entry.UserId);
+    }
+
+    [Fact]
+    public async Task With_keys_any_host_is_served_and_the_key_decides()
+    {
+        var (denied, _) = await CallAsync("GET /v1/ops/wal", r => r.Headers.Host = "nv.example.com");
+        await NvTestApp.AssertProblemAsync(denied, 401, "unauthenticated");
+        var (allowed, _) = await CallAsync("GET /v1/ops/wal", r =>
+        {
+            r.Headers.Host = "nv.example.com";
+            r.Headers.Authorization = new("Bearer", KeyedAppFixture.Secret("operator"));
+        });
+        Assert.Equal(HttpStatusCode.OK, allowed.StatusCode);
     }
 
     [Fact]

@@ -257,6 +257,36 @@ public sealed class ChangeFeedApiTests
         await WaitUntilAsync(() => limit.Open == 0);
     }
 
+    /// <summary>One reader key could take every stream slot. With MaxChangeFeedStreamsPerKey=2 (of 4) a key's third stream
+    /// is 429 too-many-streams with Retry-After while another key still gets a stream; a key's closed stream frees its
+    /// own slot.</summary>
+    [Fact]
+    public async Task One_key_gets_at_most_its_share_of_the_streams_and_another_key_still_gets_one()
+    {
+        var keys = $"r1:reader:{Nv.Host.Http.Auth.ApiKeyStore.Hash("stream-r1-secret")};r2:reader:{Nv.Host.Http.Auth.ApiKeyStore.Hash("stream-r2-secret")}";
+        await using var app = await NvTestApp.StartAsync(keys, "--Nv:Http:MaxChangeFeedStreams=4", "--Nv:Http:MaxChangeFeedStreamsPerKey=2");
+        var limit = app.App.Services.GetRequiredService<Nv.Host.Http.ChangeStreamLimit>();
+        var one = await OpenStreamAsync(app, "stream-r1-secret");
+        var two = await OpenStreamAsync(app, "stream-r1-secret");
+
+        using (var request = NvTestApp.Request(HttpMethod.Get, "/v1/changes?follow=false", key: "stream-r1-secret"))
+        using (var refused = await app.Client.SendAsync(request, Ct))
+        {
+            var problem = await NvTestApp.AssertProblemAsync(refused, 429, "too-many-streams");
+            Assert.Equal(TimeSpan.FromSeconds(5), refused.Headers.RetryAfter?.Delta);
+            Assert.Contains("Nv:Http:MaxChangeFeedStreamsPerKey", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal((2, 2), (limit.Open, limit.OpenFor("r1")));
+        using var other = await OpenStreamAsync(app, "stream-r2-secret"); // the host has slots left, and another key gets one
+        Assert.Equal(3, limit.Open);
+
+        one.Dispose();
+        await WaitUntilAsync(() => limit.OpenFor("r1") == 1);
+        using var again = await OpenStreamAsync(app, "stream-r1-secret");
+        two.Dispose();
+    }
+
     /// <summary>As <c>nv serve</c> builds it (Kestrel reads Nv:Http while the app is built): the build fails naming the
     /// setting (one line, exit 2) before any store is opened.</summary>
     [Fact]
@@ -279,10 +309,10 @@ public sealed class ChangeFeedApiTests
     }
 
     // A following stream from the next change on, its headers read (so it holds its slot).
-    private static async Task<OpenStream> OpenStreamAsync(NvTestApp app)
+    private static async Task<OpenStream> OpenStreamAsync(NvTestApp app, string? key = null)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, "/v1/changes?dtoType=Item&fromLsn=" +
-            (app.Wal.LastLsn.Value + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var request = NvTestApp.Request(HttpMethod.Get, "/v1/changes?dtoType=Item&fromLsn=" +
+            (app.Wal.LastLsn.Value + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), key: key);
         var response = await app.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, Ct);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return new OpenStream(response, new StreamReader(await response.Content.ReadAsStreamAsync(Ct)));

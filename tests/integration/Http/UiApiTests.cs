@@ -58,10 +58,13 @@ public sealed class UiApiTests(KeyedAppFixture fixture) : IClassFixture<KeyedApp
     {
         var requestId = NvTestApp.NewRequestId();
         var response = await GetAsync("/v1/me", "not-a-key", requestId);
-        await NvTestApp.AssertProblemAsync(response, 401, "unauthenticated");
-        var page = await _app.Audit.QueryAsync(new AuditQuery { RequestId = requestId, Category = AuditCategory.Authentication },
+        var problem = await NvTestApp.AssertProblemAsync(response, 401, "unauthenticated");
+        var serverId = problem.GetProperty("requestId").GetString();
+        Assert.NotEqual(requestId, serverId); // an unauthenticated caller does not name its entry
+        var page = await _app.Audit.QueryAsync(new AuditQuery { RequestId = serverId, Category = AuditCategory.Authentication },
             TestContext.Current.CancellationToken);
         var entry = Assert.Single(page.Entries);
+        Assert.Equal(requestId, entry.Metadata["claimedRequestId"]);
         Assert.StartsWith("key-sha256:", entry.EntityId, StringComparison.Ordinal);
         Assert.DoesNotContain("not-a-key", JsonSerializer.Serialize(entry), StringComparison.Ordinal);
     }

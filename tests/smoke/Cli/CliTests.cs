@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Nv.Smoke.Tests.Support;
@@ -317,6 +318,33 @@ public sealed class CliTests
         var run = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string> { ["NV_URLS"] = "http://0.0.0.0:0" }, Timeout, "serve");
         Assert.True(run.ExitCode == 2, run.Describe());
         Assert.Contains(run.Stderr, l => l.StartsWith("nv: error: no API keys are configured", StringComparison.Ordinal));
+    }
+
+    /// <summary>Two ways past the old check (it read NV_URLS with Uri, and only NV_URLS): a host Uri reads as 127.0.0.1
+    /// but Kestrel as a name (so every interface), and a Kestrel endpoint from the environment, which overrides NV_URLS.
+    /// The real <c>nv serve</c> refuses both, in one line, exit 2, before it opens a store; and nothing listens.</summary>
+    [Theory]
+    [InlineData("NV_URLS", "http://0.0.0.0@127.0.0.1:{port}")]
+    [InlineData("Kestrel__Endpoints__x__Url", "http://0.0.0.0:{port}")]
+    public async Task Serve_without_keys_refuses_an_address_kestrel_would_bind_beyond_loopback(string variable, string url)
+    {
+        using var dir = new TempDirectory("cli-serve-bypass");
+        int port;
+        using (var free = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            free.Start();
+            port = ((System.Net.IPEndPoint)free.LocalEndpoint).Port;
+        }
+
+        var value = url.Replace("{port}", port.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        var run = await NvProcess.RunAsync(dir.Path, new Dictionary<string, string> { [variable] = value }, Timeout, "serve");
+
+        Assert.True(run.ExitCode == 2, run.Describe());
+        var line = Assert.Single(run.Stderr, l => l.StartsWith("nv: error: ", StringComparison.Ordinal));
+        Assert.Contains("no API keys are configured", line, StringComparison.Ordinal);
+        Assert.Contains(value, line, StringComparison.Ordinal);
+        Assert.DoesNotContain(run.Stderr, l => l.Contains("Now listening on", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "wal")), "nothing may be opened before the addresses are accepted");
     }
 
     private static int NextFrame(byte[] bytes, byte[] header, int from)

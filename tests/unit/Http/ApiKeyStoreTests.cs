@@ -71,6 +71,13 @@ public sealed class ApiKeyStoreTests
     [InlineData("http://127.0.0.1:1;http://*:5080", "http://*:5080")]
     [InlineData("http://+:5080", "http://+:5080")]
     [InlineData("http://10.1.2.3:5080", "http://10.1.2.3:5080")]
+    // Kestrel's reading, not Uri's: Uri sees host 127.0.0.1 (user info 0.0.0.0), Kestrel a host name, so every interface.
+    [InlineData("http://0.0.0.0@127.0.0.1:5392", "http://0.0.0.0@127.0.0.1:5392")]
+    [InlineData("http://user@localhost:5392", "http://user@localhost:5392")]
+    [InlineData("http://example.com:5080", "http://example.com:5080")]
+    [InlineData("http://LOCALHOST:5080;http://127.0.0.2:5081;http://[::1]:0", null)]
+    [InlineData("http://unix:/tmp/nv.sock", null)]
+    [InlineData("not a url", "not a url")]
     public void Loopback_guard_names_the_first_exposed_address(string urls, string? exposed)
     {
         Assert.Equal(exposed, LoopbackGuard.FirstNonLoopback(urls));

@@ -55,4 +55,44 @@ public sealed class HttpOptionsValidatorTests
             Assert.Contains("Nv:Http:" + setting, result.FailureMessage, StringComparison.Ordinal);
         }
     }
+
+    [Fact]
+    public void The_defaults_of_the_connection_stream_and_denial_limits_are_valid()
+    {
+        var options = new HttpOptions();
+        Assert.True(new HttpOptionsValidator().Validate(null, options).Succeeded);
+        Assert.Equal(8, options.MaxChangeFeedStreamsPerKey);
+        Assert.Equal(1000, options.MaxConcurrentConnections);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.DenialAuditWindow);
+        Assert.Equal(10, options.DenialAuditsPerAddress);
+        Assert.Equal(100, options.DenialAuditsPerWindow);
+        Assert.Equal(1000, options.DenialAuditAddresses);
+    }
+
+    public static TheoryData<string, Action<HttpOptions>> OutOfRange => new()
+    {
+        { "MaxChangeFeedStreamsPerKey", o => o.MaxChangeFeedStreamsPerKey = 0 },
+        { "MaxChangeFeedStreamsPerKey", o => o.MaxChangeFeedStreamsPerKey = 10_001 },
+        { "MaxConcurrentConnections", o => o.MaxConcurrentConnections = 0 },
+        { "MaxConcurrentConnections", o => o.MaxConcurrentConnections = 1_000_001 },
+        { "DenialAuditWindow", o => o.DenialAuditWindow = TimeSpan.FromMilliseconds(999) },
+        { "DenialAuditWindow", o => o.DenialAuditWindow = TimeSpan.FromHours(1.5) },
+        { "DenialAuditsPerAddress", o => o.DenialAuditsPerAddress = -1 },
+        { "DenialAuditsPerAddress", o => o.DenialAuditsPerAddress = 10_001 },
+        { "DenialAuditsPerWindow", o => o.DenialAuditsPerWindow = -1 },
+        { "DenialAuditsPerWindow", o => o.DenialAuditsPerWindow = 100_001 },
+        { "DenialAuditAddresses", o => o.DenialAuditAddresses = 0 },
+        { "DenialAuditAddresses", o => o.DenialAuditAddresses = 100_001 },
+    };
+
+    [Theory]
+    [MemberData(nameof(OutOfRange))]
+    public void A_limit_out_of_range_is_refused_naming_it(string setting, Action<HttpOptions> change)
+    {
+        var options = new HttpOptions();
+        change(options);
+        var result = new HttpOptionsValidator().Validate(null, options);
+        Assert.False(result.Succeeded);
+        Assert.Contains("Nv:Http:" + setting + " must be", result.FailureMessage, StringComparison.Ordinal);
+    }
 }
