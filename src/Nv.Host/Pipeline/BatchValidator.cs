@@ -65,9 +65,12 @@ internal sealed class BatchValidator
     }
 
     /// <summary>Throws (413) when the batch, as the WAL will store it, is larger than <see cref="PipelineOptions.MaxBatchBytes"/>.</summary>
-    public void CheckSize(BatchRequest request, IReadOnlyList<WalBatchItem> items)
+    /// <param name="request">The batch.</param>
+    /// <param name="items">Its WAL items.</param>
+    /// <param name="sealing">With encryption at rest, what sealing adds to each item (<see cref="SealingBytes"/>); else null.</param>
+    public void CheckSize(BatchRequest request, IReadOnlyList<WalBatchItem> items, Func<WalBatchItem, int>? sealing = null)
     {
-        var size = EstimateBytes(request, items, _options);
+        var size = EstimateBytes(request, items, _options, sealing);
         if (size > _options.MaxBatchBytes)
         {
             throw new WriteValidationException("items",
@@ -76,8 +79,11 @@ internal sealed class BatchValidator
     }
 
     /// <summary>The batch's size in the WAL's format-2 record (the codec's own layout, byte for byte: kind 2, with the request's
-    /// 32-byte fingerprint, as the pipeline writes every batch).</summary>
-    internal static long EstimateBytes(BatchRequest request, IReadOnlyList<WalBatchItem> items, PipelineOptions options)
+    /// 32-byte fingerprint, as the pipeline writes every batch). With encryption at rest (<paramref name="sealing"/>) an upper
+    /// bound: each item also carries its seal and subject, and a sealed payload is never larger than its plain bytes plus the
+    /// seal (it is compressed only when that saves).</summary>
+    internal static long EstimateBytes(BatchRequest request, IReadOnlyList<WalBatchItem> items, PipelineOptions options,
+        Func<WalBatchItem, int>? sealing = null)
     {
         long size = 1 + 32 + 16 + Str(options.Service) + 8 + 2 + Str(request.RequestId) + Str(request.UserId) + Str(request.Reason) + 4 + 4;
         foreach (var (key, value) in request.Metadata ?? new Dictionary<string, string>())
@@ -88,11 +94,21 @@ internal sealed class BatchValidator
         foreach (var item in items)
         {
             size += 16 + 1 + 4 + Str(item.DtoType) + Str(item.EntityId) + Str(item.ReplayKey) + 4 + 1 + 8
-                + (item.Payload.ValueKind == JsonValueKind.Undefined ? 0 : System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item.Payload).Length);
+                + (item.Payload.ValueKind == JsonValueKind.Undefined ? 0 : System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(item.Payload).Length)
+                + (sealing?.Invoke(item) ?? 0);
         }
 
         return size;
     }
+
+    /// <summary>What encryption at rest adds to a batch item as the WAL stores it, sealed for <paramref name="subject"/>: the
+    /// envelope kind, the data key id, the seal (header, nonce, tag) and the subject string. Null: the subject is not known
+    /// before the append (a delete of a mapped type takes its stored entity's): the largest one a subject can be.</summary>
+    internal static int SealingBytes(string? subject) =>
+        1 + 16 + Nv.Wal.Protection.DataKey.SealOverhead + (subject is null ? MaxSubjectBytes : Str(subject));
+
+    // A subject is "dtoType/entityId": a dtoType of at most 64 ASCII characters, an entity id of at most 200 UTF-16 characters.
+    private const int MaxSubjectBytes = 4 + 64 + 1 + (RequestValidator.MaxEntityIdLength * 3);
 
     /// <summary>The single write an item stands for (a patch is checked as an update of its patch document).</summary>
     public static WriteRequest AsWrite(BatchRequest request, BatchItem item, int version) => new()

@@ -21,8 +21,9 @@ public sealed class PipelineOptions
     /// <summary>Most items in one batch (<see cref="IWritePipeline.WriteBatchAsync"/>, <c>POST /v1/batch</c>); more is refused (413).</summary>
     public int MaxBatchItems { get; set; } = 1000;
 
-    /// <summary>Largest batch, in bytes as written to the WAL (payloads, ids, replay keys, audit context); more is refused
-    /// (413). Must stay below the WAL's record limit (<c>Nv:Wal:MaxRecordBytes</c>, default 1 MiB).</summary>
+    /// <summary>Largest batch, in bytes as written to the WAL (payloads, ids, replay keys, audit context and, with encryption
+    /// at rest, each item's seal and subject); more is refused (413). At most the WAL's record limit
+    /// (<c>Nv:Wal:MaxRecordBytes</c>, default 1 MiB): a batch is one record (checked at start).</summary>
     public int MaxBatchBytes { get; set; } = 960 * 1024;
 
     /// <summary>Largest number of writes in one WAL sync / database transaction.</summary>

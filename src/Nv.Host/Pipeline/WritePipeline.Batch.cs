@@ -25,7 +25,7 @@ internal sealed partial class WritePipeline
             return refused;
         }
 
-        _batchValidator.CheckSize(request, items);
+        _batchValidator.CheckSize(request, items, _keys.Enabled ? SealingBytes : null);
         var header = new WriteRequest
         {
             RequestId = request.RequestId,
@@ -157,6 +157,14 @@ internal sealed partial class WritePipeline
 
         return (items, null, unlessRetry, otherSpelling);
     }
+
+    // Encryption at rest: what sealing adds to an item in the WAL record, with the subject it will be sealed for (the commit
+    // stage resolves it the same way, WritePipeline.Subjects.cs); a delete of a mapped type takes its stored entity's
+    // subject, looked up only at the append: the largest subject is counted for it.
+    private int SealingBytes(WalBatchItem item) => BatchValidator.SealingBytes(
+        item.Operation == WalOperation.Delete && _keys.Subjects.IsMapped(item.DtoType)
+            ? null
+            : _keys.Subjects.Resolve(item.DtoType, item.EntityId, item.Payload));
 
     private Task<bool> IsKnownRequestAsync(BatchRequest request, CancellationToken cancellationToken) =>
         IsKnownRequestAsync(new RequestKey(request.UserId ?? string.Empty, request.RequestId), cancellationToken);

@@ -46,15 +46,13 @@ internal static partial class WalRecordCodec
             (payloads[i], envelopes[i]) = EncodePayload(item.Id, item.Payload, item.PayloadKeyId, protection, out sealedPayloads[i]);
             size += 16 + 1 + 4 + Str(item.DtoType) + Str(item.EntityId) + Str(item.ReplayKey) + 4 + (payloads[i]?.Length ?? 0) + 1 + 8
                 + (item.Subject is null ? 0 : Str(item.Subject));
-            if (size > maxBodyBytes)
-            {
-                break; // reported below, without measuring the rest
-            }
         }
 
+        // A refusal of this record only, as for a single-entity record: nothing is written and the log stays open (callers
+        // answer 413 and carry on). An ArgumentException here would read as a log failure and fault the write path.
         if (size > maxBodyBytes)
         {
-            throw new ArgumentException($"The batch record is more than {maxBodyBytes} bytes serialized (the maximum).", nameof(record));
+            throw new WalRecordTooLargeException(size, maxBodyBytes);
         }
 
         var frame = new byte[WalFrame.HeaderSize + (int)size];

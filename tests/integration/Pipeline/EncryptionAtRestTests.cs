@@ -631,7 +631,8 @@ public sealed class EncryptionAtRestTests : IDisposable
         // The commit stage announces an erasure to the key ring before appending it; when the WAL refused the record as
         // too large the announcement stayed, and every later write of the subject took a new key instead of its own.
         var key = MasterKey();
-        await using var nv = await StartAsync(key, new() { ["Nv:Wal:MaxRecordBytes"] = "8192", ["Nv:Pipeline:MaxPayloadBytes"] = "4096" });
+        await using var nv = await StartAsync(key, new() { ["Nv:Wal:MaxRecordBytes"] = "8192", ["Nv:Pipeline:MaxPayloadBytes"] = "4096",
+            ["Nv:Pipeline:MaxBatchBytes"] = "8192" });
         Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = "Ada" }), Ct)).Status);
         var metadata = Enumerable.Range(0, 16).ToDictionary(i => "k" + i, _ => new string('x', 600));
 

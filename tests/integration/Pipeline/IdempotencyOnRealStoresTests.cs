@@ -27,6 +27,7 @@ public sealed class IdempotencyOnRealStoresTests : IDisposable
         ["Nv:Wal:MemorySizeBits"] = "14",
         ["Nv:Wal:MaxRecordBytes"] = "4000",
         ["Nv:Pipeline:MaxPayloadBytes"] = "1024",
+        ["Nv:Pipeline:MaxBatchBytes"] = "4000", // a batch is one record too
         ["Nv:Pipeline:RequestIdCacheSize"] = cacheSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Nv:Pipeline:DurablePointInterval"] = "00:00:00.050",
     };

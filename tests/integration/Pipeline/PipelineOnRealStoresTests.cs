@@ -167,6 +167,7 @@ public sealed class PipelineOnRealStoresTests : IDisposable
             ["Nv:Wal:MemorySizeBits"] = "14",
             ["Nv:Wal:MaxRecordBytes"] = "4000",
             ["Nv:Pipeline:MaxPayloadBytes"] = "1024", // with the largest ids it must still fit a record
+            ["Nv:Pipeline:MaxBatchBytes"] = "4000", // a batch is one record too
         };
         await using var nv = await NvTestHost.StartAsync(_dir.Path, settings);
         await Task.WhenAll(Enumerable.Range(0, 400).Select(i =>

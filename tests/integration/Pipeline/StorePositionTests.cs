@@ -25,6 +25,7 @@ public sealed class StorePositionTests : IDisposable
         ["Nv:Wal:MemorySizeBits"] = "14",
         ["Nv:Wal:MaxRecordBytes"] = "4000", // the payload limit plus the largest ids must fit a record (options validation)
         ["Nv:Pipeline:MaxPayloadBytes"] = "1024",
+        ["Nv:Pipeline:MaxBatchBytes"] = "4000", // a batch is one record too
     };
 
     private static WriteRequest Write(string requestId, WalOperation operation, string entityId, object? payload = null) => new()

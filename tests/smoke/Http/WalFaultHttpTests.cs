@@ -28,6 +28,7 @@ public sealed class WalFaultHttpTests
             ["Nv__Wal__MemorySizeBits"] = "20",
             ["Nv__Wal__MaxRecordBytes"] = "65000",
             ["Nv__Pipeline__MaxPayloadBytes"] = "60000", // the payload limit must fit a record (options validation)
+            ["Nv__Pipeline__MaxBatchBytes"] = "65000", // and so must a batch
             ["Nv__Wal__CompressPayloads"] = "false", // 30 KB of 'x' would compress to almost nothing and never fill the disk
         };
         var acknowledged = new List<string>();

@@ -45,6 +45,7 @@ internal sealed class HostScenario
             ["Nv__Pipeline__MaintenanceInterval"] = "00:00:00.300",
             ["Nv__Pipeline__AuditBackfillInterval"] = "00:00:00.300",
             ["Nv__Pipeline__MaxPayloadBytes"] = "1500", // with its record overhead it must fit Nv:Wal:MaxRecordBytes (options validation)
+            ["Nv__Pipeline__MaxBatchBytes"] = "4000", // a batch is one record too
             ["Nv__Audit__CheckpointEveryEntries"] = "20",
             ["Nv__Audit__CheckpointInterval"] = "00:00:01",
             ["Serilog__MinimumLevel__Default"] = "Information",

@@ -350,7 +350,11 @@ public sealed class BatchPipelineTests
         await using var wal = Nv.Wal.WriteAheadLog.CreateInMemory(new WalOptions { MaxRecordBytes = (int)BatchValidator.EstimateBytes(request, items, options) });
         Assert.Equal(WalOperation.Batch, (await wal.AppendAsync(record, Ct)).Operation);
         await using var smaller = Nv.Wal.WriteAheadLog.CreateInMemory(new WalOptions { MaxRecordBytes = (int)BatchValidator.EstimateBytes(request, items, options) - 1 });
-        await Assert.ThrowsAsync<ArgumentException>(async () => await smaller.AppendAsync(record, Ct));
+        // A refusal of that record only (WalRecordTooLargeException), never a log failure: the log stays open.
+        var refused = await Assert.ThrowsAsync<WalRecordTooLargeException>(async () => await smaller.AppendAsync(record, Ct));
+        Assert.Equal((BatchValidator.EstimateBytes(request, items, options), BatchValidator.EstimateBytes(request, items, options) - 1),
+            (refused.SizeBytes, refused.MaxBytes));
+        Assert.Equal(WalState.Open, smaller.State);
     }
 
     [Fact]

@@ -233,8 +233,9 @@ public sealed class WalBatchRecordCodecTests
     public void A_batch_larger_than_the_record_limit_is_refused_before_anything_is_written()
     {
         var big = Batch(40);
-        var ex = Assert.Throws<ArgumentException>(() => WalRecordCodec.EncodeFrame(big, 2048, out _));
-        Assert.Contains("2048", ex.Message, StringComparison.Ordinal);
+        // A refusal of that record only (the pipeline answers 413 and goes on), with its whole size.
+        var ex = Assert.Throws<WalRecordTooLargeException>(() => WalRecordCodec.EncodeFrame(big, 2048, out _));
+        Assert.Equal((2048L, WalRecordCodec.EncodeFrame(big, 1 << 20, out _).Length - WalFrame.HeaderSize), (ex.MaxBytes, ex.SizeBytes));
     }
 
     [Fact]
