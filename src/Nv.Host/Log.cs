@@ -51,6 +51,10 @@ internal static partial class Log
     [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "Boot replay starting: WAL holds lsn {FirstLsn}..{LastLsn}, applied watermark {Applied}, audited watermark {Audited}")]
     public static partial void ReplayStarting(ILogger logger, long firstLsn, long lastLsn, long applied, long audited);
 
+    [LoggerMessage(EventId = 3025, Level = LogLevel.Warning,
+        Message = "The WAL's watermarks (applied {WalApplied}, audited {WalAudited}) were ahead of what the stores hold (database {StoreApplied}, audit {StoreAudited}; a store restored from a backup, replaced, or unreadable): lowered to them, so the WAL keeps every record above them until the stores have it")]
+    public static partial void WatermarksAheadOfStores(ILogger logger, long walApplied, long storeApplied, long walAudited, long storeAudited);
+
     [LoggerMessage(EventId = 3021, Level = LogLevel.Information,
         Message = "Boot replay finished in {DurationMs} ms: {Replayed} records applied, {AlreadyApplied} already applied, {Rejected} rejected, {Backfilled} audit entries backfilled")]
     public static partial void ReplayFinished(ILogger logger, long durationMs, long replayed, long alreadyApplied, long rejected, long backfilled);

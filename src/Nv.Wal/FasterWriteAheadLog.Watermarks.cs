@@ -27,6 +27,12 @@ internal sealed partial class FasterWriteAheadLog
 
     public void AdvanceAudited(Lsn lsn) => AdvanceMonotonic(ref _audited, lsn.Value);
 
+    public void LowerWatermarks(Lsn applied, Lsn audited)
+    {
+        LowerTo(ref _applied, applied.Value);
+        LowerTo(ref _audited, audited.Value);
+    }
+
     public async ValueTask PersistWatermarksAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(State == WalState.Disposed, this);
@@ -227,6 +233,21 @@ internal sealed partial class FasterWriteAheadLog
         while (value > current)
         {
             var seen = Interlocked.CompareExchange(ref field, value, current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
+    }
+
+    private static void LowerTo(ref long field, long value)
+    {
+        var current = Volatile.Read(ref field);
+        while (value < current)
+        {
+            var seen = Interlocked.CompareExchange(ref field, Math.Max(0, value), current);
             if (seen == current)
             {
                 return;

@@ -65,6 +65,14 @@ public interface IWriteAheadLog : IAsyncDisposable
     /// <summary>Raises the audited watermark (monotonic; lower values are ignored).</summary>
     void AdvanceAudited(Lsn lsn);
 
+    /// <summary>Lowers the watermarks to at most <paramref name="applied"/> and <paramref name="audited"/>, what the stores
+    /// themselves hold, where the persisted watermarks lead them (a store restored from a backup or replaced since they
+    /// were written); a higher value changes nothing. Persisted like the others.</summary>
+    /// <remarks>A watermark must never lead its store: truncation follows the watermarks and would remove records the store
+    /// still needs (an audit store behind its watermark would never get their entries). Meant for boot, before any
+    /// truncation: one already running keeps the cut it chose.</remarks>
+    void LowerWatermarks(Lsn applied, Lsn audited);
+
     /// <summary>Makes the current watermarks durable (atomic replace + checked fsync of file and directory).</summary>
     ValueTask PersistWatermarksAsync(CancellationToken cancellationToken = default);
 

@@ -54,6 +54,8 @@ internal sealed class MeteredWriteAheadLog : IWriteAheadLog
 
     public void AdvanceAudited(Lsn lsn) => _inner.AdvanceAudited(lsn);
 
+    public void LowerWatermarks(Lsn applied, Lsn audited) => _inner.LowerWatermarks(applied, audited);
+
     public ValueTask PersistWatermarksAsync(CancellationToken cancellationToken = default) => _inner.PersistWatermarksAsync(cancellationToken);
 
     public ValueTask<Lsn> TruncateAsync(CancellationToken cancellationToken = default) => _inner.TruncateAsync(cancellationToken);

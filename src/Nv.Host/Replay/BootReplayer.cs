@@ -67,6 +67,11 @@ internal sealed class BootReplayer
             }
         }
 
+        if (!dryRun)
+        {
+            LowerWatermarksToStores(start, audited);
+        }
+
         var total = Math.Max(0, _wal.DurableLsn.Value - start.Value);
 
         ReplayCounts counts;
@@ -121,6 +126,20 @@ internal sealed class BootReplayer
         };
         Log.ReplayFinished(_logger, (long)summary.Duration.TotalMilliseconds, summary.Replayed, summary.AlreadyApplied, summary.Rejected, backfilled);
         return summary;
+    }
+
+    // The WAL's watermarks come from its checkpoint file, written when the stores' durable points covered them; a store
+    // restored from a backup (or replaced) since holds less. Truncation follows the watermarks, so one left ahead of its
+    // store would remove records the store still needs: with the audit store failing during this replay, the next
+    // maintenance pass cut the WAL past entries it never got, lost for good. So they start from what each store holds
+    // (nothing, for an audit store that could not be read: it may be behind too) and rise with the stores' durable points.
+    private void LowerWatermarksToStores(Lsn applied, Lsn audited)
+    {
+        if (_wal.AppliedLsn > applied || _wal.AuditedLsn > audited)
+        {
+            Log.WatermarksAheadOfStores(_logger, _wal.AppliedLsn.Value, applied.Value, _wal.AuditedLsn.Value, audited.Value);
+            _wal.LowerWatermarks(applied, audited);
+        }
     }
 
     // A store may hold at most the WAL's last LSN (never more: LSNs are never reused) and must be resolved at least to just

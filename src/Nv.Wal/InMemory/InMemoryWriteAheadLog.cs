@@ -147,6 +147,12 @@ internal sealed class InMemoryWriteAheadLog : IWriteAheadLog
 
     public void AdvanceAudited(Lsn lsn) => Advance(ref _audited, lsn.Value);
 
+    public void LowerWatermarks(Lsn applied, Lsn audited)
+    {
+        Lower(ref _applied, applied.Value);
+        Lower(ref _audited, audited.Value);
+    }
+
     public ValueTask PersistWatermarksAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
     public ValueTask<Lsn> TruncateAsync(CancellationToken cancellationToken = default)
@@ -203,6 +209,21 @@ internal sealed class InMemoryWriteAheadLog : IWriteAheadLog
     private void ThrowIfNotOpen()
     {
         ObjectDisposedException.ThrowIf(_state == WalState.Disposed, this);
+    }
+
+    private static void Lower(ref long field, long value)
+    {
+        var current = Volatile.Read(ref field);
+        while (value < current)
+        {
+            var seen = Interlocked.CompareExchange(ref field, Math.Max(0, value), current);
+            if (seen == current)
+            {
+                return;
+            }
+
+            current = seen;
+        }
     }
 
     private static void Advance(ref long field, long value)

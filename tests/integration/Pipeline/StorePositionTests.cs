@@ -182,5 +182,79 @@ public sealed class StorePositionTests : IDisposable
         Assert.Equal(new Lsn(1), error.StoreLsn);
     }
 
+    /// <summary>Was a permanent loss of audit entries: the WAL's watermarks came from watermarks.ckpt (audited 400) and
+    /// were never lowered to what the audit store holds (a copy restored at 200); with the store failing during the boot
+    /// backfill, the next maintenance pass truncated the WAL through 400, and entries 201-400 could never be written.</summary>
+    [Fact]
+    public async Task An_audit_store_restored_behind_the_watermark_file_keeps_its_records_in_the_wal_while_it_fails()
+    {
+        var copy = Path.Combine(_dir.Path, "older-audit.db");
+        var settings = new Dictionary<string, string?>(SmallSegments)
+        {
+            ["Nv:Pipeline:AuditBackfillInterval"] = "01:00:00", // the test runs the backfill itself
+        };
+        await using (var nv = await NvTestHost.StartAsync(_dir.Path, settings))
+        {
+            await WriteAsync(nv, 0, 200);
+            await nv.Services.GetRequiredService<WritePipeline>().MakeStoresDurableAsync(Ct);
+            Backup(Path.Combine(_dir.Path, "audit.db"), copy); // the audit store's backup: entries for LSN 1..200
+            await WriteAsync(nv, 200, 400);
+            await nv.Services.GetRequiredService<WritePipeline>().MakeStoresDurableAsync(Ct);
+        }
+
+        Assert.Equal(new Lsn(400), WatermarkCheckpoint.TryLoad(Path.Combine(_dir.Path, "wal"), out var persisted, out _) switch
+        {
+            WatermarkCheckpoint.LoadStatus.Loaded => persisted.Audited,
+            var status => throw new InvalidOperationException($"watermarks.ckpt: {status}"),
+        });
+        foreach (var file in Directory.GetFiles(_dir.Path, "audit.db*"))
+        {
+            File.Delete(file);
+        }
+
+        File.Move(copy, Path.Combine(_dir.Path, "audit.db")); // restored: the store holds 200, the watermark file says 400
+
+        // An audit outage from just after the store opened: every append fails (busy, as under another writer's lock).
+        var failing = true;
+        await using (var nv = await NvTestHost.StartAsync(_dir.Path, settings, services =>
+            ((Nv.Audit.Sqlite.SqliteAuditSink)services.GetRequiredService<IAuditSink>()).InjectCommitFailure =
+                () => Volatile.Read(ref failing) ? new Microsoft.Data.Sqlite.SqliteException("database is locked", 5) : null))
+        {
+            var audit = nv.Services.GetRequiredService<IAuditSink>();
+            Assert.Equal(new Lsn(200), await audit.GetAuditedThroughAsync(Ct));
+            var pipeline = nv.Services.GetRequiredService<WritePipeline>();
+            await pipeline.MakeStoresDurableAsync(Ct);
+            var first = await pipeline.RunMaintenanceAsync(Ct);
+
+            Assert.True(first.Value is > 1 and <= 201,
+                $"the WAL must keep LSN 201 for the audit store (it holds 200) and may drop what is below; it starts at {first}");
+            Assert.Contains(nv.Logs.GetSnapshot(), r => r.Id.Id == 3025);
+
+            Volatile.Write(ref failing, false);
+            Assert.True(await nv.Services.GetRequiredService<AuditCoordinator>().BackfillAsync(null, null, Ct) >= 200,
+                "the backfill writes the entries the restored store lacks");
+            Assert.Single((await audit.QueryAsync(new AuditQuery { DtoType = "Account", EntityId = "a399" }, Ct)).Entries);
+            Assert.Single((await audit.QueryAsync(new AuditQuery { DtoType = "Account", EntityId = "a200" }, Ct)).Entries);
+            Assert.True((await audit.VerifyAsync(Ct)).IsValid);
+        }
+    }
+
+    private static async Task WriteAsync(NvTestHost nv, int from, int to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("w-" + i, WalOperation.Create, "a" + i, new { pad = new string('x', 400) }), Ct)).Status);
+        }
+    }
+
+    private static void Backup(string source, string target)
+    {
+        using var from = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={source};Mode=ReadOnly;Pooling=False");
+        using var to = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={target};Pooling=False");
+        from.Open();
+        to.Open();
+        from.BackupDatabase(to);
+    }
+
     public void Dispose() => _dir.Dispose();
 }

@@ -30,7 +30,10 @@ internal sealed class NvTestHost : IAsyncDisposable
 
     public FakeLogCollector Logs { get; }
 
-    public static async Task<NvTestHost> StartAsync(string dataDir, IDictionary<string, string?>? settings = null)
+    /// <param name="dataDir">The data directory.</param>
+    /// <param name="settings">Configuration over the defaults.</param>
+    /// <param name="beforeStart">Runs on the built services before the host starts (and boot replay runs): fault injection.</param>
+    public static async Task<NvTestHost> StartAsync(string dataDir, IDictionary<string, string?>? settings = null, Action<IServiceProvider>? beforeStart = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -52,6 +55,7 @@ internal sealed class NvTestHost : IAsyncDisposable
         builder.Logging.ClearProviders().AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Information);
         builder.Services.AddNv();
         var host = builder.Build();
+        beforeStart?.Invoke(host.Services);
         await host.StartAsync();
         try
         {

@@ -116,6 +116,15 @@ internal sealed class InMemoryWal : IWriteAheadLog
         }
     }
 
+    public void LowerWatermarks(Lsn applied, Lsn audited)
+    {
+        lock (_gate)
+        {
+            _applied = applied < _applied ? applied : _applied;
+            _audited = audited < _audited ? audited : _audited;
+        }
+    }
+
     public ValueTask PersistWatermarksAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
 
     public ValueTask<Lsn> TruncateAsync(CancellationToken cancellationToken = default) => ValueTask.FromResult(new Lsn(1));

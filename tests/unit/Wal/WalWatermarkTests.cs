@@ -51,6 +51,34 @@ public sealed class WalWatermarkTests : WalTestBase
         Assert.Equal(new Lsn(7), wal.AuditedLsn);
     }
 
+    /// <summary>Boot lowers the watermarks to what the stores hold (a store restored behind the checkpoint): only lower,
+    /// persisted, and a truncation then keeps every record above the lowered audited watermark.</summary>
+    [Fact]
+    public async Task Watermarks_lowered_to_the_stores_are_persisted_and_bound_truncation()
+    {
+        await using (var wal = Open(segmentBits: 13))
+        {
+            await AppendFlushed(wal, 400);
+            wal.AdvanceApplied(new Lsn(390));
+            wal.AdvanceAudited(new Lsn(380));
+            await wal.PersistWatermarksAsync(Ct);
+        }
+
+        await using (var wal = Open(segmentBits: 13))
+        {
+            wal.LowerWatermarks(new Lsn(395), new Lsn(150)); // applied: higher than the watermark, changes nothing
+            Assert.Equal((new Lsn(390), new Lsn(150)), (wal.AppliedLsn, wal.AuditedLsn));
+            wal.AdvanceAudited(new Lsn(120)); // still monotonic upwards from the lowered value
+            Assert.Equal(new Lsn(150), wal.AuditedLsn);
+
+            var first = await wal.TruncateAsync(Ct);
+            Assert.True(first.Value is > 1 and <= 151, $"the WAL keeps LSN 151 and may drop what is below; it starts at {first}");
+        }
+
+        await using var reopened = Open(segmentBits: 13);
+        Assert.Equal((new Lsn(390), new Lsn(150)), (reopened.AppliedLsn, reopened.AuditedLsn));
+    }
+
     [Fact]
     public async Task Corrupt_checkpoint_is_detected_and_never_read_as_higher()
     {
