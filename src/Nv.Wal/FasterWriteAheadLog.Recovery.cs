@@ -235,9 +235,17 @@ internal sealed partial class FasterWriteAheadLog
     }
 
     /// <summary>Loads the watermarks; a missing, unreadable or corrupt checkpoint never stops the open (they start at 0).</summary>
+    /// <exception cref="WalFormatTooNewException">The checkpoint is intact and of a version only a newer Nv writes: this build
+    /// would ignore it and replace it with its own.</exception>
     private WatermarkCheckpoint.LoadStatus LoadWatermarks(List<string> details)
     {
         var status = WatermarkCheckpoint.TryLoad(_directory, out var values, out var detail);
+        if (status == WatermarkCheckpoint.LoadStatus.Newer)
+        {
+            throw new WalFormatTooNewException(Path.Combine(_directory, WatermarkCheckpoint.FileName), $"watermark checkpoint {detail}",
+                "watermark checkpoint version 1");
+        }
+
         if (status == WatermarkCheckpoint.LoadStatus.Corrupt)
         {
             Log.CheckpointCorrupt(_logger, detail!);

@@ -11,7 +11,8 @@ namespace Nv.Wal;
 /// refuses to open in the default <see cref="WalRecoveryMode.TolerateCorruptedTail"/> mode, naming the file, the offset
 /// and the ways forward; only <see cref="WalRecoveryMode.PointInTime"/> and <see cref="WalRecoveryMode.SkipAnyCorruptedRecord"/>,
 /// chosen by an operator, drop acknowledged records (logged as critical). A damaged tail past every completed commit (a
-/// torn or unfinished write) is cut after its bytes were saved aside (<c>*.broken</c>).
+/// torn or unfinished write) is cut after its bytes were saved aside (<c>*.broken</c>). An intact record (or frame) that only a
+/// newer Nv writes is never damage: the open is refused in every mode (<see cref="WalFormatTooNewException"/>).
 /// </remarks>
 internal sealed partial class FasterWriteAheadLog
 {
@@ -70,6 +71,8 @@ internal sealed partial class FasterWriteAheadLog
             string? reason = scanner.Reason;
             if (step == ScanStep.Record)
             {
+                RefuseNewerRecord(scanner);
+
                 // LSNs are dense, except for the jumps the jump list sanctions (ContinueAfterAsync, an earlier skip) and
                 // the record right after a region this scan skipped (SkipAnyCorruptedRecord; recorded in the list). A log
                 // written before the list existed also accepted a jump between adjacent records (how a skip rebuilt its
@@ -252,6 +255,19 @@ internal sealed partial class FasterWriteAheadLog
             rangeStart = resync;
             address = resync;
             afterSkip = true;
+        }
+    }
+
+    // A record an older build cannot read (flags, a batch kind or a payload envelope only a newer Nv writes) is refused with
+    // the log as it is, in every recovery mode: it is intact, so never damage to cut or skip, and opening past it would take
+    // appends after records no reader here decodes. (A frame format only a newer Nv writes: LogScanner.Next.)
+    private void RefuseNewerRecord(LogScanner scanner)
+    {
+        var frame = scanner.Frame.Span;
+        if (Framing.WalRecordCodec.NewerFeature(frame[Framing.WalFrame.HeaderSize..], Framing.WalFrame.FormatOf(frame)) is var (found, supported))
+        {
+            throw new WalFormatTooNewException(SegmentPath(scanner.RecordAddress),
+                string.Create(CultureInfo.InvariantCulture, $"{found}, LSN {scanner.Sequence} at address {scanner.RecordAddress}"), supported);
         }
     }
 

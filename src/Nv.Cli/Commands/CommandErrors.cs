@@ -14,6 +14,7 @@ internal static class CommandErrors
         NoDataException => ExitCodes.Usage,
         BadInputException => ExitCodes.Usage,
         WalConfigurationException => ExitCodes.Usage,
+        WalFormatTooNewException => ExitCodes.Usage, // run the Nv that wrote it: nothing was read past it or written
         Nv.Wal.Protection.MasterKeyException => ExitCodes.Usage,
         Nv.Audit.AuditSigningKeyException => ExitCodes.Usage,
         StoreSchemaException => ExitCodes.Usage,

@@ -10,6 +10,10 @@ namespace Nv.Wal.Framing;
 /// LSN is known and finished in the append critical section. Nv never relies on FasterLog's own checksums.
 /// The format byte names the body layout (<see cref="WalRecordCodec"/>): 1 = a single-entity record, 2 = a batch record.
 /// The header itself is the same in both, so recovery and scanning treat every frame alike.
+/// Versioning rule: every later format keeps this header and this CRC. A new body layout takes a new format byte, a new
+/// header feature a bit of the flags byte (0 so far), so an older build checks a newer frame's magic, length and CRC like any
+/// other and then refuses it as written by a newer Nv (<see cref="FrameStatus.Newer"/>), never as damage that a recovery mode
+/// could cut.
 /// </remarks>
 internal static class WalFrame
 {
@@ -21,6 +25,9 @@ internal static class WalFrame
 
     /// <summary>Body format 2: a batch record (issue 18).</summary>
     public const byte FormatVersion2 = 2;
+
+    /// <summary>The newest body format this build reads.</summary>
+    public const byte NewestFormat = FormatVersion2;
 
     /// <summary>The body format of a frame whose header has been validated.</summary>
     public static byte FormatOf(ReadOnlySpan<byte> frame) => frame[2];
@@ -43,47 +50,60 @@ internal static class WalFrame
     }
 
     /// <summary>Checks a complete frame; on success returns its sequence and body.</summary>
-    public static bool TryValidate(ReadOnlySpan<byte> frame, out long sequence, out ReadOnlySpan<byte> body, out string? error)
+    /// <remarks>A frame a newer Nv wrote (<see cref="Check"/>: <see cref="FrameStatus.Newer"/>) is not valid here either.</remarks>
+    public static bool TryValidate(ReadOnlySpan<byte> frame, out long sequence, out ReadOnlySpan<byte> body, out string? error) =>
+        Check(frame, out sequence, out body, out error) == FrameStatus.Valid;
+
+    /// <summary>Checks a complete frame: magic, length and CRC first, so that only an intact frame is read as written by a
+    /// newer Nv (an unknown format byte or header flag: <see cref="FrameStatus.Newer"/>, with <paramref name="error"/> naming
+    /// it and <paramref name="sequence"/> set); anything else that fails is <see cref="FrameStatus.Damaged"/>. On success
+    /// returns the frame's sequence and body.</summary>
+    public static FrameStatus Check(ReadOnlySpan<byte> frame, out long sequence, out ReadOnlySpan<byte> body, out string? error)
     {
         sequence = 0;
         body = default;
         if (frame.Length < HeaderSize)
         {
             error = "frame shorter than its header";
-            return false;
+            return FrameStatus.Damaged;
         }
 
-        if (BinaryPrimitives.ReadUInt16LittleEndian(frame) != Magic || frame[2] is not (FormatVersion1 or FormatVersion2) || frame[3] != 0)
+        if (BinaryPrimitives.ReadUInt16LittleEndian(frame) != Magic || frame[2] == 0)
         {
             error = "bad magic or format version";
-            return false;
+            return FrameStatus.Damaged;
         }
 
         var bodyLength = BinaryPrimitives.ReadInt32LittleEndian(frame[4..]);
         if (bodyLength < 0 || bodyLength != frame.Length - HeaderSize)
         {
             error = "body length does not match the entry length";
-            return false;
+            return FrameStatus.Damaged;
         }
 
-        body = frame[HeaderSize..];
-        var crc = Crc32C.Append(Crc32C.Compute(body), frame[..16]);
+        var crc = Crc32C.Append(Crc32C.Compute(frame[HeaderSize..]), frame[..16]);
         if (crc != BinaryPrimitives.ReadUInt32LittleEndian(frame[16..]))
         {
             error = "CRC-32C mismatch";
-            body = default;
-            return false;
+            return FrameStatus.Damaged;
         }
 
         sequence = BinaryPrimitives.ReadInt64LittleEndian(frame[8..]);
+        if (frame[2] > NewestFormat || frame[3] != 0)
+        {
+            error = frame[2] > NewestFormat ? $"record format {frame[2]}" : $"record format {frame[2]} with header flags 0x{frame[3]:x2}";
+            return FrameStatus.Newer;
+        }
+
         if (sequence <= 0)
         {
             error = "non-positive sequence";
-            body = default;
-            return false;
+            sequence = 0;
+            return FrameStatus.Damaged;
         }
 
+        body = frame[HeaderSize..];
         error = null;
-        return true;
+        return FrameStatus.Valid;
     }
 }

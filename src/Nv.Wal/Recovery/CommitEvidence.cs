@@ -202,7 +202,7 @@ internal sealed class CommitEvidence
     private static bool IsFrame(ReadOnlySpan<byte> entry, int length) =>
         length >= WalFrame.HeaderSize && LogScanner.EntryHeaderSize + (long)length <= entry.Length
         && BinaryPrimitives.ReadUInt16LittleEndian(entry[LogScanner.EntryHeaderSize..]) == WalFrame.Magic
-        && WalFrame.TryValidate(entry.Slice(LogScanner.EntryHeaderSize, length), out _, out _, out _);
+        && WalFrame.Check(entry.Slice(LogScanner.EntryHeaderSize, length), out _, out _, out _) != FrameStatus.Damaged;
 
     /// <summary>Whether [from, to), which lies in one page, is all zeros or missing from the files.</summary>
     private bool AllZero(long from, long to)

@@ -57,6 +57,7 @@ internal sealed class LogScanner
     public void Invalidate() => _pageAddress = -1;
 
     /// <summary>Advances from <paramref name="address"/> to the next Nv record, skipping FasterLog commit records and padding.</summary>
+    /// <exception cref="WalFormatTooNewException">An intact frame in a format only a newer Nv writes.</exception>
     /// <param name="address">Current position; advanced past the record (or left at the damage).</param>
     /// <param name="end">Exclusive end of the range that must parse exactly, or <see cref="long.MaxValue"/> to scan what the files hold.</param>
     public ScanStep Next(ref long address, long end)
@@ -160,7 +161,15 @@ internal sealed class LogScanner
             }
 
             var frame = _page.AsMemory(offset + EntryHeaderSize, length);
-            if (!WalFrame.TryValidate(frame.Span, out var sequence, out _, out var error))
+            var status = WalFrame.Check(frame.Span, out var sequence, out _, out var error);
+            if (status == FrameStatus.Newer)
+            {
+                // Intact, in a format only a newer Nv writes: never damage to cut or skip, whoever scans.
+                throw new WalFormatTooNewException(_reader.SegmentPath(address),
+                    $"{error}, LSN {sequence} at address {address}", $"record format {WalFrame.NewestFormat}");
+            }
+
+            if (status != FrameStatus.Valid)
             {
                 Reason = error;
                 return ScanStep.Damage;
@@ -203,9 +212,9 @@ internal sealed class LogScanner
                 var length = BinaryPrimitives.ReadInt32LittleEndian(span[8..]);
                 if (length >= WalFrame.HeaderSize && offset + EntryHeaderSize + (long)length <= valid
                     && BinaryPrimitives.ReadUInt16LittleEndian(span[EntryHeaderSize..]) == WalFrame.Magic
-                    && WalFrame.TryValidate(span.Slice(EntryHeaderSize, length), out _, out _, out _))
+                    && WalFrame.Check(span.Slice(EntryHeaderSize, length), out _, out _, out _) != FrameStatus.Damaged)
                 {
-                    return address;
+                    return address; // a newer Nv's frame too: the scan from here refuses it (Next), it never passes for damage
                 }
             }
 

@@ -9,11 +9,14 @@ namespace Nv.Wal.Recovery;
 internal static class WalGeometry
 {
     public const string FileName = "geometry";
+    private const string Magic = "nv-wal-geometry/v";
+    private const int Version = 1;
     private const string Header = "nv-wal-geometry/v1";
 
     /// <summary>Checks the recorded geometry against <paramref name="options"/>, recording it if the log has none yet (unless
     /// <paramref name="readOnly"/>: a read-only open trusts the configuration then).</summary>
     /// <exception cref="WalConfigurationException">The log was created with a different segment or page size.</exception>
+    /// <exception cref="WalFormatTooNewException">The file is of a version only a newer Nv writes.</exception>
     public static void CheckOrRecord(string directory, WalOptions options, bool readOnly = false)
     {
         var path = Path.Combine(directory, FileName);
@@ -41,6 +44,15 @@ internal static class WalGeometry
     private static (int SegmentBits, int PageBits) Parse(string path)
     {
         var lines = File.ReadAllLines(path);
+        if (lines.Length > 0 && lines[0].StartsWith(Magic, StringComparison.Ordinal)
+            && int.TryParse(lines[0].AsSpan(Magic.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var version) && version > Version)
+        {
+            // Versioning rule: every version starts with this line. A newer one is refused, never called damaged (its advice,
+            // deleting the file, would let this build record its own geometry over it).
+            throw new WalFormatTooNewException(path, string.Create(CultureInfo.InvariantCulture, $"WAL geometry version {version}"),
+                string.Create(CultureInfo.InvariantCulture, $"WAL geometry version {Version}"));
+        }
+
         if (lines.Length < 3 || lines[0] != Header
             || !TryValue(lines[1], "segment-bits: ", out var segmentBits) || !TryValue(lines[2], "page-bits: ", out var pageBits))
         {

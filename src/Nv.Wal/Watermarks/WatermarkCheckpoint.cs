@@ -11,6 +11,9 @@ namespace Nv.Wal.Watermarks;
 /// (checked). A file that fails its CRC (or cannot be read) is reported and treated as missing: watermarks may lag
 /// (replay is idempotent, and the host recomputes them from the stores) but are never read as higher than what was
 /// persisted, and the log opens either way.
+/// Versioning rule: every later version keeps magic and version first and, 8 bytes from the end, the CRC-32C of every byte
+/// before it. So an older build checks a newer file like its own and refuses the open (<see cref="LoadStatus.Newer"/>):
+/// never ignored as corrupt and overwritten with version 1 watermarks.
 /// </remarks>
 internal static class WatermarkCheckpoint
 {
@@ -18,6 +21,7 @@ internal static class WatermarkCheckpoint
     private const uint Magic = 0x4D57564E; // "NVWM"
     private const uint Version = 1;
     private const int Size = 40;
+    private const int MinimumSize = 16; // magic, version, CRC, pad: what every version has
 
     public readonly record struct Values(Lsn Applied, Lsn Audited);
 
@@ -26,6 +30,9 @@ internal static class WatermarkCheckpoint
         Missing,
         Loaded,
         Corrupt,
+
+        /// <summary>An intact checkpoint of a version only a newer Nv writes (its version in the detail).</summary>
+        Newer,
     }
 
     public static LoadStatus TryLoad(string directory, out Values values, out string? detail)
@@ -50,22 +57,30 @@ internal static class WatermarkCheckpoint
             return LoadStatus.Corrupt;
         }
 
-        if (bytes.Length != Size)
-        {
-            detail = $"'{path}' is {bytes.Length} bytes, expected {Size}";
-            return LoadStatus.Corrupt;
-        }
-
+        // Magic and CRC first (where every version keeps them), then the version: only an intact file is a newer one.
         var span = bytes.AsSpan();
-        if (BinaryPrimitives.ReadUInt32LittleEndian(span) != Magic || BinaryPrimitives.ReadUInt32LittleEndian(span[4..]) != Version)
+        if (bytes.Length < MinimumSize || BinaryPrimitives.ReadUInt32LittleEndian(span) != Magic)
         {
-            detail = $"'{path}' has a bad magic or version";
+            detail = $"'{path}' is {bytes.Length} bytes with a bad magic";
             return LoadStatus.Corrupt;
         }
 
-        if (Crc32C.Compute(span[..32]) != BinaryPrimitives.ReadUInt32LittleEndian(span[32..]))
+        if (Crc32C.Compute(span[..^8]) != BinaryPrimitives.ReadUInt32LittleEndian(span[^8..]))
         {
             detail = $"'{path}' fails its CRC-32C";
+            return LoadStatus.Corrupt;
+        }
+
+        var version = BinaryPrimitives.ReadUInt32LittleEndian(span[4..]);
+        if (version > Version)
+        {
+            detail = $"version {version}";
+            return LoadStatus.Newer;
+        }
+
+        if (version != Version || bytes.Length != Size)
+        {
+            detail = $"'{path}' has version {version} and {bytes.Length} bytes (expected version {Version}, {Size} bytes)";
             return LoadStatus.Corrupt;
         }
 

@@ -84,6 +84,31 @@ public sealed class WalReadOnlyCliTests
         Assert.Equal(wouldCut, new FileInfo(Assert.Single(Directory.GetFiles(wal, "*.broken"))).Length);
     }
 
+    /// <summary>A WAL a newer Nv wrote (here its geometry file, version 2) is refused by every command that opens it, read-only
+    /// or not: exit 2, one line naming the file and both versions, nothing in the WAL directory changed. Fails without the
+    /// versioned refusal: "damaged ... delete it" (and a deleted file would have been recorded again as version 1).</summary>
+    [Theory]
+    [InlineData("wal", "verify")]
+    [InlineData("wal", "stat")]
+    [InlineData("replay")]
+    public async Task A_wal_written_by_a_newer_nv_is_refused_with_exit_2_and_left_as_it_is(params string[] args)
+    {
+        using var dir = new TempDirectory("cli-walnewer");
+        await LoadAsync(dir.Path);
+        var wal = Path.Combine(dir.Path, "wal");
+        await File.WriteAllTextAsync(Path.Combine(wal, "geometry"), "nv-wal-geometry/v2\nsegment-bits: 26\npage-bits: 22\n",
+            TestContext.Current.CancellationToken);
+        var before = TreeSnapshot.Take(wal);
+
+        var result = await Nv(dir.Path, args);
+
+        Assert.True(result.ExitCode == 2, result.Describe());
+        var line = Assert.Single(result.Stderr, l => l.StartsWith("nv: error: ", StringComparison.Ordinal));
+        Assert.Contains("was written by a newer Nv (WAL geometry version 2); this build reads up to WAL geometry version 1", line, StringComparison.Ordinal);
+        var after = TreeSnapshot.Take(wal);
+        Assert.True(before.SequenceEqual(after), TreeSnapshot.Diff(before, after));
+    }
+
     private static async Task LoadAsync(string dataDir)
     {
         var load = await Nv(dataDir, "load", "--count", "40", "--entities", "10", "--writers", "4", "--quiet", "--run-id", "ro");

@@ -223,10 +223,18 @@ public sealed class WalBatchRecordCodecTests
         Assert.Throws<FormatException>(() => WalRecordCodec.DecodeBody(singleBody, 9, WalFrame.FormatVersion2));
         Assert.Throws<FormatException>(() => WalRecordCodec.DecodeBody(singleBody, 9, 3));
 
+        // Magic, length and CRC come first: an unknown format byte under a CRC that does not cover it is damage; under one
+        // that does, a frame a newer Nv wrote (refused as such, never cut as damage: WalFormatVersionTests).
         var unknown = (byte[])batch.Clone();
-        unknown[2] = 3; // the format byte is checked before the CRC
-        Assert.False(WalFrame.TryValidate(unknown, out _, out _, out var error));
-        Assert.Contains("format", error, StringComparison.Ordinal);
+        unknown[2] = 3;
+        Assert.Equal(FrameStatus.Damaged, WalFrame.Check(unknown, out _, out _, out var error));
+        Assert.Equal("CRC-32C mismatch", error);
+        var newer = Frame(Batch(2), 9);
+        newer[2] = 3;
+        BinaryPrimitives.WriteUInt32LittleEndian(newer.AsSpan(16), Crc32C.Append(Crc32C.Compute(newer.AsSpan(WalFrame.HeaderSize)), newer.AsSpan(0, 16)));
+        Assert.Equal(FrameStatus.Newer, WalFrame.Check(newer, out var sequence, out _, out error));
+        Assert.Equal((9L, "record format 3"), (sequence, error));
+        Assert.False(WalFrame.TryValidate(newer, out _, out _, out _));
     }
 
     [Fact]
