@@ -72,6 +72,7 @@ internal sealed partial class FasterWriteAheadLog
         }
 
         NativeFileSync.FsyncDirectory(target);
+        _repairCommitted = true; // a crash from here on swaps the copy in at the next open: what was saved aside stays
         _rebuildStep?.Invoke("rebuild-verified");
         CloseFaster();
         CompletePendingRebuild();

@@ -146,6 +146,7 @@ internal sealed partial class FasterWriteAheadLog
             }
             else if (result.NeedsRebuild)
             {
+                EnsureRoomForRepair(0, "rebuild the log, copying the records it keeps into a fresh log");
                 Rebuild(result);
                 var rebuilt = Validate(_log.BeginAddress, _log.CommittedUntilAddress, 0, null);
                 if (rebuilt.NeedsRebuild || rebuilt.Count != result.Count)
@@ -214,6 +215,11 @@ internal sealed partial class FasterWriteAheadLog
         catch
         {
             CloseFaster();
+            if (!_repairCommitted)
+            {
+                DiscardFailedRepair(_repairFiles);
+            }
+
             throw;
         }
     }

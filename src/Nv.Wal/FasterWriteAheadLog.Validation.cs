@@ -197,7 +197,8 @@ internal sealed partial class FasterWriteAheadLog
                 result.Keep.Add((rangeStart, damage));
                 result.EndAddress = damage;
                 result.NeedsRebuild = true;
-                result.BrokenPath = SaveBroken(scanner, damage, Math.Max(searchEnd, diskEnd), out var bytes);
+                result.BrokenPath = SaveBroken(scanner, damage, Math.Max(searchEnd, diskEnd), out var bytes,
+                    string.Create(CultureInfo.InvariantCulture, $"cut the log at address {damage} of '{path}' ({reason}), saving the bytes it cuts and rebuilding the log"));
                 if (result.BrokenPath is not null)
                 {
                     result.Saved.Add(result.BrokenPath);
@@ -238,7 +239,8 @@ internal sealed partial class FasterWriteAheadLog
             }
 
             var missing = Math.Max(1, nextLsn - previous - 1);
-            if (SaveBroken(scanner, damage, resync, out _) is { } saved)
+            if (SaveBroken(scanner, damage, resync, out _,
+                string.Create(CultureInfo.InvariantCulture, $"skip damaged bytes at address {damage} of '{path}' ({reason}), saving them and rebuilding the log")) is { } saved)
             {
                 result.Saved.Add(saved);
                 Log.RegionSkipped(_logger, damage, path, reason, missing, nextLsn, saved);
@@ -281,36 +283,52 @@ internal sealed partial class FasterWriteAheadLog
     private string Where(long address, string path) =>
         string.Create(CultureInfo.InvariantCulture, $"offset {address & ((1L << _options.SegmentSizeBits) - 1)} of '{path}'");
 
-    // A read-only open saves nothing: it counts the bytes a read-write open would save (null path).
-    private string? SaveBroken(LogScanner scanner, long from, long to, out long bytes)
+    // A read-only open saves nothing: it counts the bytes a read-write open would save (null path). A read-write open first
+    // makes sure the whole repair fits (FasterWriteAheadLog.RepairSpace.cs), and deletes a file it could not finish.
+    private string? SaveBroken(LogScanner scanner, long from, long to, out long bytes, string repair)
     {
-        if (_readOnly)
+        using (var counter = new ByteCounter())
         {
-            using var counter = new ByteCounter();
             if (to > from)
             {
                 scanner.CopyRaw(from, to, counter);
             }
 
             bytes = counter.Length;
+        }
+
+        if (_readOnly)
+        {
             return null;
         }
 
+        EnsureRoomForRepair(bytes, repair);
         var stamp = DateTime.UtcNow.ToString("yyyyMMddTHHmmssfff", CultureInfo.InvariantCulture);
         var path = Path.Combine(_directory, $"wal-{from}-{stamp}.broken");
-        using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+        _repairFiles.Add(path);
+        try
         {
-            if (to > from)
+            using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write))
             {
-                scanner.CopyRaw(from, to, stream);
+                if (to > from)
+                {
+                    scanner.CopyRaw(from, to, stream);
+                }
+
+                stream.Flush();
+                NativeFileSync.Fsync(stream.SafeFileHandle, path);
             }
 
-            stream.Flush();
-            bytes = stream.Length;
-            NativeFileSync.Fsync(stream.SafeFileHandle, path);
+            NativeFileSync.FsyncDirectory(_directory);
+        }
+        catch (IOException ex)
+        {
+            TryDelete(path);
+            throw new IOException(
+                $"Recovery could not save {MiB(bytes)} of damaged bytes to '{path}' before it would {repair} ({ex.Message.Trim().TrimEnd('.')}); "
+                + "nothing was cut and the partial file was deleted: free space there (or move the WAL directory to a larger disk), then start again.", ex);
         }
 
-        NativeFileSync.FsyncDirectory(_directory);
         return path;
     }
 

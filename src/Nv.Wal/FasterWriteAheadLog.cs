@@ -33,6 +33,9 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     private static readonly byte[] CloseCookie = "nv-wal-close"u8.ToArray();
     private readonly Func<string, IDevice>? _deviceFactory;
     private readonly Action<string>? _rebuildStep;
+    private readonly Func<long>? _freeSpace; // test hook: free bytes on the WAL's file system (null: asked of the file system)
+    private readonly List<string> _repairFiles = []; // *.broken files this open's recovery saved
+    private bool _repairCommitted; // this open's rebuild copy verified: from here it replaces the log, crash or not
     private IDevice _device = null!;
     private FasterLog _log = null!;
     private long _lastLsn;
@@ -64,8 +67,9 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
     /// <param name="deviceFactory">Test hook: creates the segment device for a base path (fault injection).</param>
     /// <param name="rebuildStep">Test hook: called with the name of each step of a rebuild as it completes (crash injection).</param>
     /// <param name="keys">The data keys payloads are sealed with and opened by (encryption at rest); null: none.</param>
+    /// <param name="freeSpace">Test hook: the free bytes recovery's repairs see on the WAL's file system.</param>
     internal FasterWriteAheadLog(WalOptions options, ILogger? logger, Func<string, IDevice>? deviceFactory = null, Action<string>? rebuildStep = null,
-        Protection.IDataKeyProvider? keys = null)
+        Protection.IDataKeyProvider? keys = null, Func<long>? freeSpace = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var validation = new WalOptionsValidator().Validate(null, options);
@@ -78,6 +82,7 @@ internal sealed partial class FasterWriteAheadLog : IWriteAheadLog
         _protection = new WalPayloadProtection(keys, options.CompressPayloads);
         _deviceFactory = deviceFactory;
         _rebuildStep = rebuildStep;
+        _freeSpace = freeSpace;
         _logger = logger ?? NullLogger.Instance;
         _directory = Path.GetFullPath(options.Directory);
         _logDirectory = Path.Combine(_directory, LogFolder);
