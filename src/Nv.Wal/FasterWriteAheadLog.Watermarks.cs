@@ -23,14 +23,14 @@ internal sealed partial class FasterWriteAheadLog
 
     public Lsn AuditedLsn => new(Volatile.Read(ref _audited));
 
-    public void AdvanceApplied(Lsn lsn) => AdvanceMonotonic(ref _applied, lsn.Value);
+    public void AdvanceApplied(Lsn lsn) => MonotonicField.Raise(ref _applied, lsn.Value);
 
-    public void AdvanceAudited(Lsn lsn) => AdvanceMonotonic(ref _audited, lsn.Value);
+    public void AdvanceAudited(Lsn lsn) => MonotonicField.Raise(ref _audited, lsn.Value);
 
     public void LowerWatermarks(Lsn applied, Lsn audited)
     {
-        LowerTo(ref _applied, applied.Value);
-        LowerTo(ref _audited, audited.Value);
+        MonotonicField.Lower(ref _applied, applied.Value);
+        MonotonicField.Lower(ref _audited, audited.Value);
     }
 
     public async ValueTask PersistWatermarksAsync(CancellationToken cancellationToken = default)
@@ -224,36 +224,6 @@ internal sealed partial class FasterWriteAheadLog
         finally
         {
             _persistLock.Release();
-        }
-    }
-
-    private static void AdvanceMonotonic(ref long field, long value)
-    {
-        var current = Volatile.Read(ref field);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref field, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
-    }
-
-    private static void LowerTo(ref long field, long value)
-    {
-        var current = Volatile.Read(ref field);
-        while (value < current)
-        {
-            var seen = Interlocked.CompareExchange(ref field, Math.Max(0, value), current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
         }
     }
 

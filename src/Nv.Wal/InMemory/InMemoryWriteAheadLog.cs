@@ -143,14 +143,14 @@ internal sealed class InMemoryWriteAheadLog : IWriteAheadLog
         }
     }
 
-    public void AdvanceApplied(Lsn lsn) => Advance(ref _applied, lsn.Value);
+    public void AdvanceApplied(Lsn lsn) => MonotonicField.Raise(ref _applied, lsn.Value);
 
-    public void AdvanceAudited(Lsn lsn) => Advance(ref _audited, lsn.Value);
+    public void AdvanceAudited(Lsn lsn) => MonotonicField.Raise(ref _audited, lsn.Value);
 
     public void LowerWatermarks(Lsn applied, Lsn audited)
     {
-        Lower(ref _applied, applied.Value);
-        Lower(ref _audited, audited.Value);
+        MonotonicField.Lower(ref _applied, applied.Value);
+        MonotonicField.Lower(ref _audited, audited.Value);
     }
 
     public ValueTask PersistWatermarksAsync(CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
@@ -209,35 +209,5 @@ internal sealed class InMemoryWriteAheadLog : IWriteAheadLog
     private void ThrowIfNotOpen()
     {
         ObjectDisposedException.ThrowIf(_state == WalState.Disposed, this);
-    }
-
-    private static void Lower(ref long field, long value)
-    {
-        var current = Volatile.Read(ref field);
-        while (value < current)
-        {
-            var seen = Interlocked.CompareExchange(ref field, Math.Max(0, value), current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
-    }
-
-    private static void Advance(ref long field, long value)
-    {
-        var current = Volatile.Read(ref field);
-        while (value > current)
-        {
-            var seen = Interlocked.CompareExchange(ref field, value, current);
-            if (seen == current)
-            {
-                return;
-            }
-
-            current = seen;
-        }
     }
 }
