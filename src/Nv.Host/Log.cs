@@ -96,6 +96,10 @@ internal static partial class Log
         Message = "The database is unavailable for {Method} {Path} (requestId {RequestId}); answered 503 db-unavailable")]
     public static partial void HttpDbUnavailable(ILogger logger, Exception exception, string method, string path, string requestId);
 
+    [LoggerMessage(EventId = 3193, Level = LogLevel.Warning,
+        Message = "The audit store is unavailable for {Method} {Path} (requestId {RequestId}); answered 503 audit-unavailable")]
+    public static partial void HttpAuditUnavailable(ILogger logger, Exception exception, string method, string path, string requestId);
+
     [LoggerMessage(EventId = 3191, Level = LogLevel.Warning,
         Message = "GET /v1/ops/status could not read the {What} of chain {Chain} (requestId {RequestId}); the status says so without the cause")]
     public static partial void OpsStatusReadFailed(ILogger logger, Exception exception, string what, string chain, string requestId);

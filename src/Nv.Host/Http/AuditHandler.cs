@@ -5,7 +5,8 @@ using Nv.Audit;
 
 namespace Nv.Host.Http;
 
-/// <summary>Answers audit queries from <see cref="IAuditSink"/>; every filter and cursor is checked and a bad one is a 400.</summary>
+/// <summary>Answers audit queries from <see cref="IAuditSink"/>; every filter and cursor is checked and a bad one is a 400;
+/// a store that cannot answer is a 503 <c>audit-unavailable</c> (<see cref="AuditStoreRead"/>).</summary>
 /// <remarks>A trail may be shared by several services (one MongoDB trail, a chain each): an entity's history and time
 /// travel read this host's service's entries (<c>Nv:Pipeline:Service</c>) unless <c>?service=</c> names another, since
 /// the same type and id in another service is another entity.</remarks>
@@ -80,7 +81,7 @@ internal sealed partial class AuditHandler
             return Problems.Validation(context, "The audit entry id must be a UUID.", "id");
         }
 
-        return await _sink.GetAsync(guid, cancellationToken) is { } entry
+        return await AuditStoreRead.RunAsync(() => _sink.GetAsync(guid, cancellationToken)) is { } entry
             ? Results.Json(AuditEntryView.From(AuditEntrySealing.OpenWith(entry, _keys)))
             : Problems.NotFound(context, $"No audit entry has id {guid}.");
     }
@@ -118,7 +119,7 @@ internal sealed partial class AuditHandler
         // "At or before": the sink's upper bound is exclusive, so ask for everything before the next tick; at the largest
         // timestamp there is no next tick (AddTicks throws), and "as of the end of time" means no upper bound at all.
         // Entries with the same timestamp are ordered by LSN (the WAL's order), not by id.
-        var page = AuditEntrySealing.OpenWith(await _sink.QueryAsync(new AuditQuery
+        var page = AuditEntrySealing.OpenWith(await AuditStoreRead.RunAsync(() => _sink.QueryAsync(new AuditQuery
         {
             DtoType = dtoType,
             EntityId = entityId,
@@ -126,7 +127,7 @@ internal sealed partial class AuditHandler
             Category = AuditCategory.EntityMutation,
             To = at.UtcTicks == DateTimeOffset.MaxValue.UtcTicks ? null : at.AddTicks(1),
             Limit = 16,
-        }, cancellationToken), _keys);
+        }, cancellationToken)), _keys);
         var latest = page.Entries
             .Where(e => e.Timestamp == page.Entries[0].Timestamp)
             .MaxBy(e => e.Lsn?.Value ?? 0);
@@ -155,7 +156,7 @@ internal sealed partial class AuditHandler
     }
 
     public Task<IResult> VerifyAsync(HttpContext context, CancellationToken cancellationToken) =>
-        _limit.VerifyAsync(context, async () => Results.Json(await _sink.VerifyAsync(cancellationToken)));
+        _limit.VerifyAsync(context, async () => Results.Json(await AuditStoreRead.RunAsync(() => _sink.VerifyAsync(cancellationToken))));
 
     private Task<IResult> PageAsync(HttpContext context, AuditQuery query, CancellationToken cancellationToken) =>
         _limit.QueryAsync(context, async () =>
@@ -168,7 +169,7 @@ internal sealed partial class AuditHandler
     {
         try
         {
-            return (AuditEntrySealing.OpenWith(await _sink.QueryAsync(query, cancellationToken), _keys), null);
+            return (AuditEntrySealing.OpenWith(await AuditStoreRead.RunAsync(() => _sink.QueryAsync(query, cancellationToken)), _keys), null);
         }
         catch (ArgumentException)
         {

@@ -29,6 +29,8 @@ internal sealed class ErrorMiddleware
         }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
+            // Cleared before the answer is chosen: a mapping's own headers (Retry-After) are part of the answer.
+            context.Response.Clear();
             var result = ex switch
             {
                 BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
@@ -39,6 +41,8 @@ internal sealed class ErrorMiddleware
                 // The pipeline's own refusals (a read or an outcome lookup before boot replay finished is a 503 not-ready).
                 NvException refusal when WriteProblems.Handles(refusal) => WriteProblems.For(context, refusal, "request"),
                 DbWriterException { IsTransient: true } db => Problems.DbUnavailable(context, _logger, db, Problems.DbUnavailableDetail),
+                // An audit read the store could not answer (AuditStoreRead, or the pipeline's own audit queries).
+                Nv.Host.Pipeline.AuditUnavailableException audit => Problems.AuditUnavailable(context, _logger, audit),
                 Nv.Audit.AuditProofsUnavailableException proofs => Problems.Create(context, StatusCodes.Status501NotImplemented,
                     ProblemTypes.ProofsUnavailable, "Merkle proofs are not available", proofs.Message),
                 _ => null,
@@ -50,7 +54,6 @@ internal sealed class ErrorMiddleware
                     "An unexpected error occurred; it is logged with this request id.");
             }
 
-            context.Response.Clear();
             await result.ExecuteAsync(context);
         }
     }

@@ -36,6 +36,10 @@ internal static class ProblemTypes
     /// (Nv:Http:MaxConcurrentAuditVerifications) allowed at once is running; retry after Retry-After.</summary>
     public const string AuditBusy = Base + "audit-busy";
 
+    /// <summary>503: the audit store could not answer an audit read (unreachable, locked or failing); retry after
+    /// Retry-After. Writes are not affected.</summary>
+    public const string AuditUnavailable = Base + "audit-unavailable";
+
     /// <summary>429: the caller's API key holds every change-feed stream one key may (Nv:Http:MaxChangeFeedStreamsPerKey).</summary>
     public const string TooManyStreams = Base + "too-many-streams";
 

@@ -53,6 +53,22 @@ internal static class Problems
         return DbUnavailable(context, detail);
     }
 
+    /// <summary>The client-facing detail of an audit store outage (the store's message is in the host's log).</summary>
+    public const string AuditUnavailableDetail =
+        "The audit store could not answer; retry after Retry-After. Writes are not affected. The cause is in the host's log under this request id.";
+
+    /// <summary>Seconds an audit read refused by an audit store outage is told to wait.</summary>
+    public const string AuditUnavailableRetryAfterSeconds = "5";
+
+    /// <summary>An audit store outage answered 503 <c>audit-unavailable</c> with <c>Retry-After</c>, without the store's
+    /// message, which is logged with the request id.</summary>
+    public static IResult AuditUnavailable(HttpContext context, ILogger logger, Exception exception)
+    {
+        Log.HttpAuditUnavailable(logger, exception, context.Request.Method, context.Request.Path.Value ?? "/", RequestIds.For(context));
+        context.Response.Headers.RetryAfter = AuditUnavailableRetryAfterSeconds;
+        return Create(context, StatusCodes.Status503ServiceUnavailable, ProblemTypes.AuditUnavailable, "The audit store is unavailable", AuditUnavailableDetail);
+    }
+
     public static IResult WalFaulted(HttpContext context, string detail) =>
         Create(context, StatusCodes.Status500InternalServerError, ProblemTypes.WalFaulted, "The write-ahead log has failed", detail);
 }

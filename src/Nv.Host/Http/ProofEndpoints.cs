@@ -34,7 +34,7 @@ internal static class ProofEndpoints
 
         try
         {
-            var proof = await proofs.GetInclusionProofAsync(entryId, treeSize, context.RequestAborted);
+            var proof = await AuditStoreRead.RunAsync(() => proofs.GetInclusionProofAsync(entryId, treeSize, context.RequestAborted));
             if (proof is null)
             {
                 return Problems.NotFound(context, $"No audit entry has id {entryId}.");
@@ -76,7 +76,7 @@ internal static class ProofEndpoints
 
         try
         {
-            var proof = await proofs.GetConsistencyProofAsync(chain, from.Value, to.Value, context.RequestAborted);
+            var proof = await AuditStoreRead.RunAsync(() => proofs.GetConsistencyProofAsync(chain, from.Value, to.Value, context.RequestAborted));
             return Results.Ok(new
             {
                 chain = proof.Chain,
@@ -100,7 +100,7 @@ internal static class ProofEndpoints
 
     private static async Task<IResult> CheckpointAsync(HttpContext context, string chain, IAuditProofs proofs)
     {
-        var checkpoint = await proofs.GetLatestCheckpointAsync(chain, context.RequestAborted);
+        var checkpoint = await AuditStoreRead.RunAsync(() => proofs.GetLatestCheckpointAsync(chain, context.RequestAborted));
         return checkpoint is null
             ? Problems.NotFound(context, $"Chain '{chain}' has no signed checkpoint yet.")
             : Results.Text(checkpoint.ToText(), "text/plain; charset=utf-8");

@@ -7,7 +7,8 @@ using Nv.Host.Pipeline;
 namespace Nv.Host.Http;
 
 /// <summary><c>GET /v1/requests/{requestId}</c> (role <c>writer</c>): the outcome of an earlier write by its request id, where
-/// a write answered <c>202 Accepted</c> (<c>Prefer: nv-ack=durable</c>) learns whether it was applied or rejected.</summary>
+/// a write answered <c>202 Accepted</c> (<c>Prefer: nv-ack=durable</c>) learns whether it was applied or rejected; an
+/// erasure's outcome carries the counts of what it destroyed, as its own answer did.</summary>
 internal static class RequestEndpoints
 {
     public static string Location(string requestId) => "/v1/requests/" + Uri.EscapeDataString(requestId);
@@ -32,7 +33,8 @@ internal static class RequestEndpoints
             $"No outcome for request id '{requestId}' is known yet: boot replay has not finished (or Nv is stopping), and a durable write may still be replayed. Retry shortly."),
         null => Problems.NotFound(context, $"No write with request id '{requestId}' is known (never written, or older than the retention window)."),
         _ => Results.Json(new RequestStatusView(outcome.RequestId, StatusName(outcome.Status), outcome.Lsn.Value,
-            outcome.Status == WriteStatus.Rejected ? outcome.RejectReason.ToString() : null, outcome.Detail, outcome.FailedItem)),
+            outcome.Status == WriteStatus.Rejected ? outcome.RejectReason.ToString() : null, outcome.Detail, outcome.FailedItem,
+            outcome.Erasure?.KeysDestroyed, outcome.Erasure?.EntitiesDeleted)),
     };
 
     internal static string StatusName(WriteStatus status) => status switch
@@ -43,6 +45,8 @@ internal static class RequestEndpoints
         _ => "accepted",
     };
 
-    // FailedItem: for a rejected batch (POST /v1/batch), the item that rejected it.
-    private sealed record RequestStatusView(string RequestId, string Status, long Lsn, string? RejectReason, string? Detail, int? FailedItem);
+    // FailedItem: for a rejected batch (POST /v1/batch), the item that rejected it. KeysDestroyed, EntitiesDeleted: for an
+    // applied erasure (DELETE /v1/subjects/...), what it destroyed, as its own answer said (null for any other write).
+    private sealed record RequestStatusView(string RequestId, string Status, long Lsn, string? RejectReason, string? Detail, int? FailedItem,
+        int? KeysDestroyed, int? EntitiesDeleted);
 }

@@ -13,4 +13,11 @@ public sealed class AuditUnavailableException : NvException
 
     /// <inheritdoc />
     public override bool IsTransient => true;
+
+    /// <summary>Whether <paramref name="exception"/>, thrown by an audit store's read, is a failure of the store (and so
+    /// this exception's cause) rather than one of its answers by contract: an <see cref="NvException"/> (no proofs in this
+    /// store, say), a bad argument (a cursor or a tree size), an unknown chain (<see cref="KeyNotFoundException"/>) or a
+    /// cancelled read.</summary>
+    internal static bool IsStoreFailure(Exception exception) =>
+        exception is not (NvException or ArgumentException or KeyNotFoundException or OperationCanceledException);
 }

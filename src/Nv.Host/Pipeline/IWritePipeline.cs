@@ -33,7 +33,8 @@ public interface IWritePipeline
 
     /// <summary>The outcome of an earlier write, by request id: applied or rejected once the database decided it,
     /// <see cref="WriteStatus.Accepted"/> while it is durable but not applied yet, null when the id is unknown (never
-    /// written, or forgotten).</summary>
+    /// written, or forgotten). An applied erasure's outcome carries <see cref="WriteOutcome.Erasure"/>, the counts its
+    /// own answer gave (read from the erasure's record).</summary>
     /// <param name="requestId">The request id.</param>
     /// <param name="userId">The caller the id belongs to (request ids are scoped to their caller: the API key's name, or
     /// the user id when authentication is off).</param>

@@ -34,7 +34,8 @@ public sealed record WriteOutcome
     public int? FailedItem { get; init; }
 
     /// <summary>For an applied erasure (<see cref="IWritePipeline.EraseAsync"/>): what it destroyed, as the key store
-    /// recorded it when the erasure was first applied (a retry of the request id gets the same counts). Both
+    /// recorded it when the erasure was first applied (a retry of the request id, and <see cref="IWritePipeline.GetOutcomeAsync"/>,
+    /// get the same counts). Both
     /// <see cref="SubjectErasure.KeysDestroyed"/> and <see cref="SubjectErasure.EntitiesDeleted"/> zero: nothing was found
     /// to erase (a mistyped id, say), and <see cref="Detail"/> says so; the erasure is recorded and audited all the same.
     /// Null for other writes and for an erasure not applied.</summary>

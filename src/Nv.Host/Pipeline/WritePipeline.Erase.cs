@@ -29,17 +29,14 @@ internal sealed partial class WritePipeline
             var store = _db as IDataKeyStore;
             var scrubbed = store is null || await store.ScrubAsync(cancellationToken);
             Log.ErasureCompleted(_logger, SubjectResolver.Of(request.DtoType, request.EntityId), outcome.Lsn.Value, scrubbed);
-            // What it destroyed, as recorded when it was first applied: a retry (in this process or after a restart) reads
-            // the same record, so it gets the same counts as the first attempt.
-            var erasure = store is null ? null : await store.FindErasureAsync(outcome.Lsn, cancellationToken);
-            var nothing = erasure is { FoundNothing: true } ? NothingFound(request) : null;
-            outcome = outcome with { Erasure = erasure, Detail = nothing ?? outcome.Detail };
+            outcome = await WithErasureAsync(outcome, WalOperation.Erase, request.DtoType, request.EntityId, cancellationToken);
             if (!scrubbed)
             {
                 // Erased (the keys are gone for good), but the store's files may still hold the erased rows: SQLite while a
                 // reader holds its WAL file (a retry or the next start empties it), MongoDB always (its journal, oplog and
                 // free space are beyond a client's reach). The caller hears which.
                 var unscrubbed = store!.UnscrubbedDetail ?? Unscrubbed;
+                var nothing = outcome.Erasure is { FoundNothing: true } ? outcome.Detail : null;
                 return outcome with { Detail = nothing is null ? unscrubbed : nothing + " " + unscrubbed, Unscrubbed = true };
             }
         }
@@ -47,10 +44,26 @@ internal sealed partial class WritePipeline
         return outcome;
     }
 
+    // What an applied erasure destroyed, as recorded when it was first applied: every answer about it (its own, a retry's
+    // in this process or after a restart, an outcome lookup by request id) reads the same record, so says the same counts
+    // (and that nothing was found, when so). Any other outcome is returned as it is.
+    private async Task<WriteOutcome> WithErasureAsync(WriteOutcome outcome, WalOperation? operation, string? dtoType, string? entityId,
+        CancellationToken cancellationToken)
+    {
+        if (operation != WalOperation.Erase || outcome.Status != WriteStatus.Applied || outcome.Erasure is not null || _db is not IDataKeyStore store)
+        {
+            return outcome;
+        }
+
+        var erasure = await store.FindErasureAsync(outcome.Lsn, cancellationToken);
+        var nothing = erasure is { FoundNothing: true } ? NothingFound(dtoType, entityId) : null;
+        return outcome with { Erasure = erasure, Detail = nothing ?? outcome.Detail };
+    }
+
     // The detail of an erasure that found no data key and no live entity of its subject: still a success (an erasure is
     // idempotent, and it is recorded and audited), but the caller must be able to tell it from one that destroyed data.
-    internal static string NothingFound(EraseRequest request) =>
-        $"Nothing was found to erase: {request.DtoType}/{request.EntityId} has no data key and no live entity (erased before, never written, "
+    internal static string NothingFound(string? dtoType, string? entityId) =>
+        $"Nothing was found to erase: {dtoType}/{entityId} has no data key and no live entity (erased before, never written, "
         + "or a mistyped entity id or dtoType: subjects are case-sensitive). The erasure is recorded and audited all the same.";
 
     // What an erasure must pass besides the checks of every write (RequestValidator, run on ToWriteRequest). nv erase runs

@@ -67,7 +67,7 @@ internal sealed partial class WritePipeline
             // Sealed entries are opened with their subjects' keys; an erased subject's entries read as erased.
             return AuditEntrySealing.OpenWith(await _audit.Sink.QueryAsync(query, cancellationToken), _keys.Enabled ? _keys : null);
         }
-        catch (Exception ex) when (ex is not (NvException or ArgumentException or OperationCanceledException))
+        catch (Exception ex) when (AuditUnavailableException.IsStoreFailure(ex))
         {
             throw new AuditUnavailableException("The audit store could not answer the query: " + ex.Message, ex);
         }

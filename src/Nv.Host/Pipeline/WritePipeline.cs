@@ -251,7 +251,8 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         {
             if (write.Final is { } final)
             {
-                return final with { IsReplay = true };
+                return await WithErasureAsync(final with { IsReplay = true }, write.Request.Operation, write.Request.DtoType, write.Request.EntityId,
+                    cancellationToken);
             }
 
             if (write.Record is { } record && record.Lsn <= _wal.DurableLsn)
@@ -268,7 +269,9 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
         }
 
         var stored = (await _db.FindRequestsAsync([key], cancellationToken)).GetValueOrDefault(key);
-        return stored is null ? null : await FromStoredAsync(stored, cancellationToken);
+        return stored is null
+            ? null
+            : await WithErasureAsync(await FromStoredAsync(stored, cancellationToken), stored.Operation, stored.DtoType, stored.EntityId, cancellationToken);
     }
 
     /// <summary>The write the request-id cache remembers for <paramref name="key"/> (tests).</summary>

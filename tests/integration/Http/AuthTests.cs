@@ -99,10 +99,12 @@ public sealed class AuthTests(KeyedAppFixture fixture) : IClassFixture<KeyedAppF
                     continue;
                 }
 
-                var entry = await AuditedAsync(requestId, AuditCategory.Permission);
-                if (entry.UserId != key || entry.Metadata["requiredRole"] != role)
+                // Audited under the server's id (the problem names it), the caller's X-Request-Id kept only as a claim.
+                using var problem = System.Text.Json.JsonDocument.Parse(text);
+                var entry = await AuditedAsync(problem.RootElement.GetProperty("requestId").GetString()!, AuditCategory.Permission);
+                if (entry.UserId != key || entry.Metadata["requiredRole"] != role || entry.Metadata["claimedRequestId"] != requestId)
                 {
-                    failures.Add($"{route} as {key}: the denial was audited as user {entry.UserId}, role {entry.Metadata["requiredRole"]}");
+                    failures.Add($"{route} as {key}: the denial was audited as user {entry.UserId}, role {entry.Metadata["requiredRole"]}, claimed id {entry.Metadata.GetValueOrDefault("claimedRequestId")}");
                 }
             }
         }

@@ -10,7 +10,7 @@ namespace Nv.Integration.Tests.Http;
 
 /// <summary>A flood of denied requests (junk keys, no key, a key without the role) writes at most the configured number
 /// of entries one by one and, per window, one <c>denials-summarized</c> entry per address and kind whose counts account
-/// for every other denial; a 401 never carries the caller's request id.</summary>
+/// for every other denial; a 401 or 403 never carries the caller's request id.</summary>
 public sealed class DenialFloodTests
 {
     private static readonly string Keys = string.Join(';',
@@ -78,10 +78,10 @@ public sealed class DenialFloodTests
         Assert.Equal(40, itemized.Count(e => e.Category == AuditCategory.Permission) + long.Parse(permission.Metadata["count"], CultureInfo.InvariantCulture));
         Assert.Equal("reader", permission.Metadata["subjects"]);
 
-        Assert.All(itemized.Where(e => e.Category == AuditCategory.Authentication), e =>
+        Assert.All(itemized, e =>
         {
             Assert.StartsWith("http:", e.RequestId, StringComparison.Ordinal); // the server's id, never the caller's
-            Assert.StartsWith("flood-", e.Metadata[DenialAuditor.ClaimedRequestIdKey], StringComparison.Ordinal);
+            Assert.Equal(e.Category == AuditCategory.Authentication, e.Metadata[DenialAuditor.ClaimedRequestIdKey].StartsWith("flood-", StringComparison.Ordinal));
         });
         var verification = await app.Audit.VerifyAsync(Ct);
         Assert.True(verification.IsValid, verification.Reason);
@@ -104,6 +104,28 @@ public sealed class DenialFloodTests
         Assert.Equal(AuditCategory.EntityMutation, Assert.Single(ofRequest.Entries).Category); // the request's view holds only its write
         var denial = Assert.Single((await app.Audit.QueryAsync(new AuditQuery { RequestId = serverId }, Ct)).Entries);
         Assert.Equal((AuditCategory.Authentication, requestId), (denial.Category, denial.Metadata[DenialAuditor.ClaimedRequestIdKey]));
+    }
+
+    /// <summary>Fails while a 403's entry takes the caller's X-Request-Id: a reader key could put permission-denied entries
+    /// into another caller's request view.</summary>
+    [Fact]
+    public async Task A_key_without_the_role_cannot_attach_a_denial_to_a_real_request()
+    {
+        await using var app = await StartAsync();
+        var requestId = NvTestApp.NewRequestId();
+        Assert.Equal(HttpStatusCode.Created, (await app.CreateAsync("Claimed", "c-2", """{"a":1}""", requestId, "flood-admin-secret")).StatusCode);
+
+        using var forged = NvTestApp.Request(HttpMethod.Put, "/v1/entities/Claimed/c-2", """{"a":2}""", requestId, "flood-reader-secret");
+        var problem = await NvTestApp.AssertProblemAsync(await app.Client.SendAsync(forged, Ct), 403, "forbidden");
+        var serverId = problem.GetProperty("requestId").GetString()!;
+
+        Assert.StartsWith("http:", serverId, StringComparison.Ordinal); // the problem names the id the entry carries
+        var ofRequest = await app.Audit.QueryAsync(new AuditQuery { RequestId = requestId }, Ct);
+        Assert.Equal(AuditCategory.EntityMutation, Assert.Single(ofRequest.Entries).Category); // the request's view holds only its write
+        var view = await NvTestApp.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/v1/audit/requests/{requestId}", key: "flood-admin-secret"));
+        Assert.Single(view.GetProperty("entries").EnumerateArray());
+        var denial = Assert.Single((await app.Audit.QueryAsync(new AuditQuery { RequestId = serverId }, Ct)).Entries);
+        Assert.Equal((AuditCategory.Permission, "reader", requestId), (denial.Category, denial.UserId, denial.Metadata[DenialAuditor.ClaimedRequestIdKey]));
     }
 
     [Fact]

@@ -157,6 +157,52 @@ public sealed class ErasureApiTests : IAsyncLifetime
         }
     }
 
+    /// <summary>Fails without the counts in the outcome lookup: <c>GET /v1/requests/{id}</c> of an erasure answered
+    /// "applied" and nothing about what it destroyed, in this process (request-id cache) and after a restart (the stored
+    /// request outcome, which keeps no counts).</summary>
+    [Fact]
+    public async Task The_outcome_of_an_erasure_carries_the_counts_its_answer_gave_also_after_a_restart()
+    {
+        using var dir = new TempDirectory();
+        var master = "--Nv:Encryption:MasterKeyFile=" + Path.Combine(_keys.Path, "master.key");
+        var (erased, nothing, written) = (NvTestApp.NewRequestId(), NvTestApp.NewRequestId(), NvTestApp.NewRequestId());
+        await using (var app = await NvTestApp.StartAsync(dir, ownsDirectory: false, null, master))
+        {
+            Assert.Equal(HttpStatusCode.Created, (await app.CreateAsync("Customer", "out-1", """{"name":"x"}""", written)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(EraseRequest("out-1", erased), TestContext.Current.CancellationToken)).StatusCode);
+            Assert.Equal(HttpStatusCode.OK, (await app.Client.SendAsync(EraseRequest("out-1x", nothing), TestContext.Current.CancellationToken)).StatusCode);
+            await AssertOutcomesAsync(app);
+        }
+
+        await using (var app = await NvTestApp.StartAsync(dir, ownsDirectory: false, null, master))
+        {
+            await AssertOutcomesAsync(app);
+        }
+
+        async Task AssertOutcomesAsync(NvTestApp app)
+        {
+            var outcome = await NvTestApp.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/v1/requests/{erased}"));
+            Assert.Equal(("applied", 1, 1), (outcome.GetProperty("status").GetString(), outcome.GetProperty("keysDestroyed").GetInt32(),
+                outcome.GetProperty("entitiesDeleted").GetInt32()));
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, outcome.GetProperty("detail").ValueKind);
+
+            outcome = await NvTestApp.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/v1/requests/{nothing}"));
+            Assert.Equal((0, 0), (outcome.GetProperty("keysDestroyed").GetInt32(), outcome.GetProperty("entitiesDeleted").GetInt32()));
+            Assert.StartsWith("Nothing was found to erase: Customer/out-1x has no data key and no live entity",
+                outcome.GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+            outcome = await NvTestApp.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/v1/requests/{written}"));
+            Assert.Equal(System.Text.Json.JsonValueKind.Null, outcome.GetProperty("keysDestroyed").ValueKind); // not an erasure
+        }
+
+        static HttpRequestMessage EraseRequest(string id, string requestId)
+        {
+            var request = NvTestApp.Request(HttpMethod.Delete, $"/v1/subjects/Customer/{id}", requestId: requestId);
+            request.Headers.Add("X-Reason", "ticket 21");
+            return request;
+        }
+    }
+
     [Fact]
     public async Task An_erased_subject_is_gone_its_history_reads_as_erased_and_every_proof_still_verifies()
     {

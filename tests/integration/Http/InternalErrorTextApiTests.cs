@@ -100,6 +100,67 @@ public sealed class InternalErrorTextApiTests
         Assert.Contains("could not be read", chain.GetProperty("error").GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>Fails while an audit store failure reaches the last line of defence as it is: every audit read answered
+    /// 500 internal ("an unexpected error", not retryable) for an outage the client should retry.</summary>
+    [Fact]
+    public async Task An_audit_store_outage_on_every_audit_read_is_a_503_audit_unavailable_without_the_stores_message()
+    {
+        var down = false;
+        await using var app = await NvTestApp.StartAsync(null, builder =>
+        {
+            ServiceProxy<IAuditSink>.Install(builder.Services, new()
+            {
+                [nameof(IAuditSink.QueryAsync)] = (sink, a) => down
+                    ? Task.FromException<AuditPage>(new TimeoutException(Marker))
+                    : sink.QueryAsync((AuditQuery)a[0]!, (CancellationToken)a[1]!),
+                [nameof(IAuditSink.GetAsync)] = (sink, a) => down
+                    ? Task.FromException<AuditEntry?>(new Microsoft.Data.Sqlite.SqliteException(Marker, 5)) // SQLITE_BUSY
+                    : sink.GetAsync((Guid)a[0]!, (CancellationToken)a[1]!),
+                [nameof(IAuditSink.VerifyAsync)] = (sink, a) => down
+                    ? Task.FromException<AuditVerification>(new IOException(Marker))
+                    : sink.VerifyAsync((CancellationToken)a[0]!),
+            });
+            builder.Services.AddSingleton(sp => (IAuditProofs)((ServiceProxy<IAuditSink>)(object)sp.GetRequiredService<IAuditSink>()).Inner);
+            ServiceProxy<IAuditProofs>.Install(builder.Services, new()
+            {
+                [nameof(IAuditProofs.GetInclusionProofAsync)] = (proofs, a) => down
+                    ? Task.FromException<AuditInclusionProof?>(new TimeoutException(Marker))
+                    : proofs.GetInclusionProofAsync((Guid)a[0]!, (long?)a[1], (CancellationToken)a[2]!),
+                [nameof(IAuditProofs.GetConsistencyProofAsync)] = (proofs, a) => down
+                    ? Task.FromException<AuditConsistencyProof>(new TimeoutException(Marker))
+                    : proofs.GetConsistencyProofAsync((string)a[0]!, (long)a[1]!, (long)a[2]!, (CancellationToken)a[3]!),
+                [nameof(IAuditProofs.GetLatestCheckpointAsync)] = (proofs, a) => down
+                    ? Task.FromException<Nv.Audit.Merkle.SignedCheckpoint?>(new TimeoutException(Marker))
+                    : proofs.GetLatestCheckpointAsync((string)a[0]!, (CancellationToken)a[1]!),
+            });
+        }, "--Nv:Http:MaxConcurrentAuditQueries=1", "--Nv:Http:MaxConcurrentAuditVerifications=1");
+        var requestId = NvTestApp.NewRequestId();
+        Assert.Equal(HttpStatusCode.Created, (await app.CreateAsync("Aud", "a-1", """{"a":1}""", requestId)).StatusCode);
+        var entry = (await NvTestApp.JsonAsync(await app.SendAsync(HttpMethod.Get, $"/v1/audit/requests/{requestId}"))).GetProperty("entries")[0];
+        var (id, chain) = (entry.GetProperty("id").GetString(), entry.GetProperty("service").GetString());
+        down = true;
+
+        var at = Uri.EscapeDataString(DateTimeOffset.UtcNow.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var path in new[]
+        {
+            $"/v1/audit/requests/{requestId}", "/v1/audit/entities/Aud/a-1/history", $"/v1/audit/entities/Aud/a-1/as-of?at={at}",
+            "/v1/audit/users/anyone/activity", "/v1/audit/entries", $"/v1/audit/entries/{id}", "/v1/audit/verify",
+            $"/v1/audit/entries/{id}/leaf", $"/v1/audit/entries/{id}/proof", $"/v1/audit/chains/{chain}/consistency?from=1&to=1",
+            $"/v1/audit/chains/{chain}/checkpoint",
+        })
+        {
+            using var response = await app.SendAsync(HttpMethod.Get, path);
+            var problem = await AssertProblemWithoutMarkerAsync(response, 503, "audit-unavailable");
+            Assert.StartsWith("http:", problem, StringComparison.Ordinal);
+            Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, path + ": no Retry-After");
+        }
+
+        // The failed reads gave their slots back (one query and one verification at a time here): the store answers again.
+        down = false;
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/v1/audit/entries")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/v1/audit/verify")).StatusCode);
+    }
+
     [Fact]
     public async Task The_operations_status_says_the_checkpoints_failed_without_the_message()
     {

@@ -13,15 +13,17 @@ namespace Nv.Host.Http.Auth;
 /// An entry written one by one is durable (or parked) before the denial is answered; a counted one costs no I/O at all, so
 /// a flood of junk keys cannot grow the trail or hold the audit writer. An audit failure is logged and never changes the
 /// response.
-/// <para>A 401's caller proved nothing, so nothing it sends is taken as the entry's identity: the entry's request id is
-/// the server's (<see cref="ServerRequestId"/>, which the 401 problem carries too), never the caller's
-/// <c>X-Request-Id</c> (which would let anyone attach denials to another caller's request); that header is kept only as
-/// metadata <c>claimedRequestId</c>, at most 64 printable characters, so a client with a wrong key can still find its
-/// denials. A 403's caller holds a valid key, so its request id is taken as for any authenticated request.</para>
+/// <para>A denied request did nothing under the id it sent, so nothing it sends is taken as the entry's identity: the
+/// entry's request id is the server's (<see cref="ServerRequestId"/>, which the 401 or 403 problem carries too), never the
+/// caller's <c>X-Request-Id</c> (which would let anyone attach denials to another caller's request, in
+/// <c>GET /v1/audit/requests/{id}</c> and every query by request id); that header is kept only as metadata
+/// <c>claimedRequestId</c>, at most 64 printable characters, so a client can still find its denials. A 403's caller holds
+/// a valid key, but not one that may do what it asked: the id it names may be anyone's (request ids are scoped to their
+/// caller, the audit trail's request view is not).</para>
 /// </remarks>
 internal sealed class DenialAuditor
 {
-    /// <summary>The metadata key of the request id a 401's caller sent (unverified).</summary>
+    /// <summary>The metadata key of the request id a denied caller sent (unverified).</summary>
     public const string ClaimedRequestIdKey = "claimedRequestId";
 
     private readonly DenialLimiter _limiter;
@@ -39,7 +41,7 @@ internal sealed class DenialAuditor
         _logger = logger;
     }
 
-    /// <summary>The id the server gave this request: what a 401 is audited and answered under.</summary>
+    /// <summary>The id the server gave this request: what a 401 or 403 is audited and answered under.</summary>
     public static string ServerRequestId(HttpContext context) => "http:" + context.TraceIdentifier;
 
     /// <summary>A 401: no key, or one this host does not know (<paramref name="subject"/>: <c>anonymous</c> or a hash prefix).</summary>
@@ -52,13 +54,7 @@ internal sealed class DenialAuditor
         }
 
         Log.RequestDenied(_logger, StatusCodes.Status401Unauthorized, context.Request.Method, Trim(context.Request.Path.Value, 256), subject, reason);
-        var metadata = Describe(context, requiredRole);
-        if (RequestIds.FromCaller(context) is { } claimed)
-        {
-            metadata[ClaimedRequestIdKey] = Printable(claimed, 64);
-        }
-
-        return RecordAsync(() => AuditEntryFactory.AuthenticationFailed(_service, ServerRequestId(context), subject, reason, _time, metadata),
+        return RecordAsync(() => AuditEntryFactory.AuthenticationFailed(_service, ServerRequestId(context), subject, reason, _time, Describe(context, requiredRole)),
             context.RequestAborted);
     }
 
@@ -74,7 +70,7 @@ internal sealed class DenialAuditor
         var dtoType = context.Request.RouteValues["dtoType"] as string;
         var entityId = context.Request.RouteValues["entityId"] as string ?? context.Request.Path.Value ?? "/";
         var metadata = Describe(context, requiredRole);
-        return RecordAsync(() => AuditEntryFactory.PermissionDenied(_service, RequestIds.For(context), userId,
+        return RecordAsync(() => AuditEntryFactory.PermissionDenied(_service, ServerRequestId(context), userId,
                 dtoType is null ? null : Trim(dtoType, 64), Trim(entityId, 200), reason, _time, metadata),
             context.RequestAborted);
     }
@@ -103,6 +99,11 @@ internal sealed class DenialAuditor
         if (requiredRole is not null)
         {
             metadata["requiredRole"] = requiredRole;
+        }
+
+        if (RequestIds.FromCaller(context) is { } claimed)
+        {
+            metadata[ClaimedRequestIdKey] = Printable(claimed, 64);
         }
 
         return metadata;

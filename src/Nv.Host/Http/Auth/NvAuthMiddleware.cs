@@ -6,8 +6,8 @@ namespace Nv.Host.Http.Auth;
 /// <remarks>Runs after routing, so it sees the endpoint's metadata (it works for any endpoint, including the Prometheus
 /// scraper). 401 (no or unknown key) is audited as <c>authentication</c>, 403 (missing role) as <c>permission</c>, through
 /// <see cref="DenialAuditor"/>: one by one up to the per-address limits, counted beyond them; an audit failure is logged
-/// and never changes the response. A 401 is answered under the server's request id (the one its entry carries), since
-/// its caller proved nothing; a 403 under the caller's.</remarks>
+/// and never changes the response. A 401 and a 403 are answered under the server's request id (the one the entry
+/// carries), never the caller's: a denied request did nothing under the id it sent.</remarks>
 internal sealed class NvAuthMiddleware
 {
     private const string ApiKeyHeader = "X-Api-Key";
@@ -61,7 +61,8 @@ internal sealed class NvAuthMiddleware
         {
             await _denials.ForbiddenAsync(context, key.Name, $"requires role '{requirement.Role}'", requirement.Role);
             await Problems.Create(context, StatusCodes.Status403Forbidden, ProblemTypes.Forbidden, "Permission denied",
-                    $"API key '{key.Name}' lacks role '{requirement.Role}' needed by {context.Request.Method} {DenialAuditor.Trim(context.Request.Path.Value, 256)}.")
+                    $"API key '{key.Name}' lacks role '{requirement.Role}' needed by {context.Request.Method} {DenialAuditor.Trim(context.Request.Path.Value, 256)}.",
+                    new Dictionary<string, object?> { ["requestId"] = DenialAuditor.ServerRequestId(context) })
                 .ExecuteAsync(context);
             return;
         }

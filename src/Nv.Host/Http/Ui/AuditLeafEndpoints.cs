@@ -22,7 +22,7 @@ internal static class AuditLeafEndpoints
             return Problems.Validation(context, "The audit entry id must be a UUID.", "id");
         }
 
-        return await sink.GetAsync(guid, context.RequestAborted) is { } entry
+        return await AuditStoreRead.RunAsync(() => sink.GetAsync(guid, context.RequestAborted)) is { } entry
             ? Results.Json(AuditLeafView.From(entry))
             : Problems.NotFound(context, $"No audit entry has id {guid}.");
     }
