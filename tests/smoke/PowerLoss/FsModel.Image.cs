@@ -184,7 +184,7 @@ internal sealed partial class FsModel
             buffer.Write(op.Offset, data);
             if (data.Length == op.Data.Length && pageSize is { } page && random.Next(2) == 0)
             {
-                FillTail(node, op, buffer, page, entries ??= Written(node), random, counts);
+                FillTail(node, op, buffer, page, entries ??= Written(node), cut, random, counts);
             }
         }
 
@@ -199,7 +199,13 @@ internal sealed partial class FsModel
     // entry is chosen on its own; the kernel copies forward, so a header it saw always comes with its whole payload. Entry
     // boundaries are walked from the page's start in the file as every write left it (entries never move once placed; a
     // record's own trailing zeros are no boundary).
-    private static void FillTail(FsNode node, DataOp op, GrowableBuffer buffer, int pageSize, byte[] written, Random random, Counts counts)
+    // The later write may start after the cut, and then some of its entries were appended after the cut: an image holding
+    // one of those is a state no power loss at the cut can leave. For Nv's records that only adds records nobody was told
+    // about; a FasterLog commit record is different: recovery adopts the newest one it finds, so a truncation committed
+    // after the cut moved the log's start past records the stores' durable points did not cover yet (a restart then
+    // refused the image, exit 6: "The database holds LSN 488, but the WAL starts at LSN 610"). From a write that started
+    // after the cut, filling stops at the first commit record.
+    private static void FillTail(FsNode node, DataOp op, GrowableBuffer buffer, int pageSize, byte[] written, int cut, Random random, Counts counts)
     {
         var data = op.Data!;
         var from = op.Offset + data.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
@@ -230,6 +236,11 @@ internal sealed partial class FsModel
 
             var payload = length < 0 ? (length == int.MinValue ? int.MaxValue : -(long)length) : length;
             var end = position + FasterEntryHeader + ((payload + 3) & ~3L);
+            if (position >= from && length < 0 && later.Entry > cut)
+            {
+                break; // a commit FasterLog may have made after the cut
+            }
+
             if (position >= from)
             {
                 var state = random.Next(4); // 0: not copied yet, 1: payload only, 2 and 3: whole

@@ -15,7 +15,7 @@ internal static class OneFileTrace
         var live = Directory.CreateDirectory(Path.Combine(dir.Path, "live")).FullName;
         File.WriteAllBytes(Path.Combine(snapshot, "f"), "0000"u8.ToArray());
         var file = Path.Combine(live, "f");
-        File.WriteAllBytes(file, System.Text.Encoding.ASCII.GetBytes(onDisk));
+        File.WriteAllBytes(file, System.Text.Encoding.Latin1.GetBytes(onDisk)); // one byte per char, as the trace escapes them
         var trace = Path.Combine(dir.Path, "trace.txt");
         File.WriteAllLines(trace, lines(live, file));
         return (FsModel.Build(snapshot, live, trace, AckSource.StdoutLines), live, file);
