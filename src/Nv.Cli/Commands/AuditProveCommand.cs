@@ -21,7 +21,8 @@ internal static class AuditProveCommand
         };
         var checkpointOut = new Option<string?>("--checkpoint-out")
         {
-            Description = "Also write the signed checkpoint to this file (replaced if it exists; its directory must exist).",
+            Description = "Also write the signed checkpoint to this file (replaced if it exists; its directory must exist). With "
+                + "--tree-size N a stored checkpoint must have size N: else exit 2, and the file is left as it was.",
         };
         var archive = new Option<string?>("--archive") { Description = "Prove an archived (perhaps pruned) entry from this archive file alone, against its checkpoint." };
         var publicKey = new Option<string?>("--public-key") { Description = "With --archive: the key the archive's checkpoint must verify with." };
@@ -96,6 +97,20 @@ internal static class AuditProveCommand
 
             var proof = await proofs.GetInclusionProofAsync(entryId, size, cancellationToken)
                 ?? throw new InvalidOperationException($"The audit entry {entryId} was pruned while it was being proven.");
+            if (checkpointOut is not null && proof.Checkpoint is null)
+            {
+                // The file was asked for, so an unsigned proof is no answer: say so before anything is printed, and leave the
+                // file as it is (bad input writes nothing; deleting an earlier run's file would be a write too). The exit
+                // code, not the file's age, tells the caller nothing was written.
+                var newest = await proofs.GetLatestCheckpointAsync(proof.Chain, cancellationToken);
+                var stored = newest is null ? "none is stored" : $"the newest has size {newest.Checkpoint.TreeSize}";
+                await Console.Error.WriteLineAsync($"nv: error: --checkpoint-out {checkpointOut}: no signed checkpoint of chain "
+                    + $"{proof.Chain} has tree size {proof.TreeSize} ({stored}); nothing was written (an existing file is left as it "
+                    + "was): omit --tree-size to prove against the newest checkpoint, or `nv audit checkpoint` signs one of the "
+                    + "current tree");
+                return ExitCodes.Usage;
+            }
+
             return Print(proof, await ProblemsAsync(proof, proofs, cancellationToken), checkpointOut);
         }
         catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "treeSize")

@@ -107,36 +107,52 @@ internal sealed partial class WritePipeline
         batch.AddRange(taken); // before appending: if an append faults the WAL, FaultPipeline fails all of them
         var midBatch = CrashPoints.IsArmed(CrashPoints.MidBatch) && batch.Count >= 2 ? batch.Count / 2 : -1;
         var refused = 0;
-        for (var i = first; i < batch.Count; i++)
+        var i = first;
+        try
         {
-            if (i == midBatch && batch[i - 1].Record is { } previous)
+            for (; i < batch.Count; i++)
             {
-                await _wal.FlushAsync(previous.Lsn, cancellationToken);
-                CrashPoints.Hit(CrashPoints.MidBatch);
-            }
+                if (i == midBatch && batch[i - 1].Record is { } previous)
+                {
+                    await _wal.FlushAsync(previous.Lsn, cancellationToken);
+                    CrashPoints.Hit(CrashPoints.MidBatch);
+                }
 
-            var append = NvActivities.StartAppend(batch[i]);
-            try
-            {
-                batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i]), cancellationToken);
-                _keys.Appended(batch[i].Record!);
-                batch[i].MarkPlaced(true);
-            }
-            catch (WalRecordTooLargeException ex)
-            {
-                // The WAL refused this record before writing anything (it is still open): a refusal of this request only.
-                NvActivities.EndBatch(append, ex);
-                RefuseTooLarge(batch[i], ex);
-                refused++;
-                continue;
-            }
-            catch (Exception ex)
-            {
-                NvActivities.EndBatch(append, ex);
-                throw;
-            }
+                var append = NvActivities.StartAppend(batch[i]);
+                try
+                {
+                    if (InjectAppendFailure?.Invoke(batch[i].Request.Operation) is { } injected)
+                    {
+                        throw injected;
+                    }
 
-            NvActivities.Appended(append, batch[i]);
+                    batch[i].Record = await _wal.AppendAsync(BuildRecord(batch[i]), cancellationToken);
+                    _keys.Appended(batch[i].Record!);
+                    batch[i].MarkPlaced(true);
+                }
+                catch (WalRecordTooLargeException ex)
+                {
+                    // The WAL refused this record before writing anything (it is still open): a refusal of this request only.
+                    NvActivities.EndBatch(append, ex);
+                    RefuseTooLarge(batch[i], ex);
+                    refused++;
+                    continue;
+                }
+                catch (Exception ex)
+                {
+                    NvActivities.EndBatch(append, ex);
+                    throw;
+                }
+
+                NvActivities.Appended(append, batch[i]);
+            }
+        }
+        finally
+        {
+            // Left early (a stop's cancellation, a WAL fault): the erasures AssignKeysAsync announced for the writes from the
+            // one that failed on are not in the WAL, so the announcements are withdrawn as AssignKeysAsync withdraws its own
+            // (the writes before it are appended, or refused as too large, which withdrew theirs).
+            WithdrawErasures(batch, i);
         }
 
         if (refused > 0)
@@ -200,6 +216,18 @@ internal sealed partial class WritePipeline
         Done(write);
         write.Fail(reason);
         write.MarkPlaced(false); // after the failure: a request waiting for this one reads why it ended
+    }
+
+    // The announced erasures (AssignKeysAsync) of the writes from index `from` on that were not appended: withdrawn.
+    private void WithdrawErasures(List<PendingWrite> batch, int from)
+    {
+        for (var i = from; i < batch.Count; i++)
+        {
+            if (batch[i] is { Record: null, Subject: { } subject, Request.Operation: WalOperation.Erase } && _keys.Enabled)
+            {
+                _keys.CancelErase(subject);
+            }
+        }
     }
 
     private void RefuseTooLarge(PendingWrite write, WalRecordTooLargeException ex)

@@ -12,9 +12,9 @@ internal sealed partial class WritePipeline
     // Encryption at rest: each write's subject and the data key its payload is sealed with, in append order, so that an
     // erasure appended here is ordered with the writes around it (KeyRing.BeginErase). When the key store cannot be read
     // or the pool cannot be refilled, these writes fail and nothing is appended. An erasure announced here is withdrawn
-    // (KeyRing.CancelErase) on every way out but the hand-over to the appends, a cancellation (a stop) included:
-    // otherwise the ring would keep the subject marked as being erased, and seal its later writes under new keys, until
-    // a restart.
+    // (KeyRing.CancelErase) on every way out but the hand-over to the appends, a cancellation (a stop) included; after the
+    // hand-over, AppendWaitingAsync withdraws those it does not append (WithdrawErasures). Otherwise the ring would keep
+    // the subject marked as being erased, and seal its later writes under new keys, until a restart.
     private async Task<bool> AssignKeysAsync(List<PendingWrite> batch, CancellationToken cancellationToken)
     {
         if (!_keys.Enabled)

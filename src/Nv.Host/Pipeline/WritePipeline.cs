@@ -112,6 +112,11 @@ internal sealed partial class WritePipeline : IWritePipeline, IAsyncDisposable
     /// or a stop would raise it (fault injection of a cancellation at that point, which no real store produces on demand).</summary>
     internal Func<Exception?>? InjectKeyAssignmentFailure { get; set; }
 
+    /// <summary>Tests only: called by the commit stage before it appends each write of its batch (after the key assignment
+    /// handed the batch over), with the write's operation; an exception it returns is thrown there, as a stop's cancellation
+    /// or a WAL fault would raise it from the append.</summary>
+    internal Func<WalOperation, Exception?>? InjectAppendFailure { get; set; }
+
     /// <summary>Records that the start failed (boot replay or a store), so <see cref="WhenReadyAsync"/> callers learn why.</summary>
     public void FailStart(Exception exception) => _ready.TrySetException(exception);
 

@@ -18,6 +18,11 @@ namespace Nv.Wal.Recovery;
 /// count × (after i64, next i64) | CRC-32C u32 of everything before it. Written whole with <see cref="DurableFile"/>
 /// (temp file, checked fsync, rename, checked directory fsync): after a crash it is the old list or the new one. A file
 /// that fails its checks refuses the open (<see cref="WalCorruptionException"/>): the jumps cannot be recomputed.</para>
+/// <para>Versioning rule: every later version keeps magic and version first and, in its last 4 bytes, the CRC-32C of every
+/// byte before them. So this build checks a newer file like its own and refuses the open as written by a newer Nv
+/// (<see cref="WalFormatTooNewException"/>, every recovery mode, the file untouched): never reported as damage, whose advice
+/// (delete it) would let this build write its own version 1 over it. Only an intact file is newer: the same version with a
+/// bad CRC is damage.</para>
 /// <para>Migration from logs written before this file existed (version 0: no file next to existing segments): such a
 /// log accepted any jump between two adjacent records (how a skip rebuilt holes). Its first open under v1 accepts those
 /// adjacent jumps once, records them, and writes the file; from then on only recorded jumps are accepted.</para>
@@ -63,9 +68,23 @@ internal sealed class LsnJumps
         return new LsnJumps(entries, legacy: false);
     }
 
+    /// <summary>What <see cref="Decode"/> found.</summary>
+    public enum DecodeStatus
+    {
+        /// <summary>An intact list of the version this build writes.</summary>
+        Valid,
+
+        /// <summary>Bytes that are not an intact list (bad size, magic, CRC, length, version 0 or an invalid jump).</summary>
+        Damaged,
+
+        /// <summary>An intact list (magic and CRC check) of a version only a newer Nv writes.</summary>
+        Newer,
+    }
+
     /// <summary>Reads the file in <paramref name="directory"/>; a missing file is <see cref="Empty"/> for a new log and
     /// <see cref="Legacy"/> when <paramref name="logExists"/>.</summary>
-    /// <exception cref="WalCorruptionException">The file exists but is damaged or of an unknown version.</exception>
+    /// <exception cref="WalCorruptionException">The file exists but is damaged.</exception>
+    /// <exception cref="WalFormatTooNewException">The file is intact and of a version only a newer Nv writes.</exception>
     public static LsnJumps Load(string directory, bool logExists)
     {
         var path = Path.Combine(directory, FileName);
@@ -84,9 +103,13 @@ internal sealed class LsnJumps
             throw Damaged(path, $"cannot be read ({ex.Message})", ex);
         }
 
-        if (!TryDecode(bytes, out var entries, out var problem))
+        switch (Decode(bytes, out var entries, out var problem))
         {
-            throw Damaged(path, problem!, null);
+            case DecodeStatus.Newer:
+                throw new WalFormatTooNewException(path, "LSN jump list " + problem,
+                    string.Create(CultureInfo.InvariantCulture, $"LSN jump list version {Version}"));
+            case DecodeStatus.Damaged:
+                throw Damaged(path, problem!, null);
         }
 
         return new LsnJumps(entries, legacy: false);
@@ -112,20 +135,38 @@ internal sealed class LsnJumps
         return bytes;
     }
 
-    public static bool TryDecode(ReadOnlySpan<byte> bytes, out List<(long After, long Next)> entries, out string? problem)
+    /// <summary>Whether <paramref name="bytes"/> are an intact list of the version this build writes.</summary>
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, out List<(long After, long Next)> entries, out string? problem) =>
+        Decode(bytes, out entries, out problem) == DecodeStatus.Valid;
+
+    /// <summary>Decodes <paramref name="bytes"/>: magic, size and CRC first (where every version keeps them), then the
+    /// version, so only an intact list is <see cref="DecodeStatus.Newer"/> (then <paramref name="problem"/> is "version N").</summary>
+    public static DecodeStatus Decode(ReadOnlySpan<byte> bytes, out List<(long After, long Next)> entries, out string? problem)
     {
         entries = [];
         if (bytes.Length < HeaderSize + 4 || BinaryPrimitives.ReadUInt32LittleEndian(bytes) != Magic)
         {
             problem = "is not an LSN jump list (bad size or magic)";
-            return false;
+            return DecodeStatus.Damaged;
+        }
+
+        if (Crc32C.Compute(bytes[..^4]) != BinaryPrimitives.ReadUInt32LittleEndian(bytes[^4..]))
+        {
+            problem = "fails its CRC-32C";
+            return DecodeStatus.Damaged;
         }
 
         var version = BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..]);
+        if (version > Version)
+        {
+            problem = string.Create(CultureInfo.InvariantCulture, $"version {version}");
+            return DecodeStatus.Newer;
+        }
+
         if (version != Version)
         {
             problem = string.Create(CultureInfo.InvariantCulture, $"has version {version}; this Nv reads version {Version}");
-            return false;
+            return DecodeStatus.Damaged;
         }
 
         var count = BinaryPrimitives.ReadInt32LittleEndian(bytes[8..]);
@@ -133,13 +174,7 @@ internal sealed class LsnJumps
             || BinaryPrimitives.ReadUInt32LittleEndian(bytes[12..]) != 0)
         {
             problem = "has a bad length";
-            return false;
-        }
-
-        if (Crc32C.Compute(bytes[..^4]) != BinaryPrimitives.ReadUInt32LittleEndian(bytes[^4..]))
-        {
-            problem = "fails its CRC-32C";
-            return false;
+            return DecodeStatus.Damaged;
         }
 
         for (var i = 0; i < count; i++)
@@ -149,14 +184,14 @@ internal sealed class LsnJumps
             if (after < 0 || next <= after + 1)
             {
                 problem = string.Create(CultureInfo.InvariantCulture, $"holds an invalid jump ({after} -> {next})");
-                return false;
+                return DecodeStatus.Damaged;
             }
 
             entries.Add((after, next));
         }
 
         problem = null;
-        return true;
+        return DecodeStatus.Valid;
     }
 
     private static WalCorruptionException Damaged(string path, string problem, Exception? inner) =>

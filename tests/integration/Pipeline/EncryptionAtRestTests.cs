@@ -670,6 +670,34 @@ public sealed class EncryptionAtRestTests : IDisposable
         Assert.Equal(stored, await nv.Services.GetRequiredService<KeyRing>().KeyForAsync(SubjectResolver.Of("Customer", "ada"), Ct));
     }
 
+    /// <summary>Fails without WritePipeline.WithdrawErasures: an erasure handed over to the appends whose append never
+    /// happened (the commit stage left its batch early: a stop's cancellation at the append, a WAL fault) kept its
+    /// announcement, so the key ring kept the subject marked as being erased (until a restart) and handed it a new key
+    /// instead of its stored one.</summary>
+    [Fact]
+    public async Task An_erasure_whose_append_is_cancelled_after_the_key_assignment_leaves_the_subject_on_its_stored_key()
+    {
+        var key = MasterKey();
+        await using var nv = await StartAsync(key, new() { ["Nv:Pipeline:StopHostOnFault"] = "false" });
+        Assert.Equal(WriteStatus.Applied, (await nv.Pipeline.WriteAsync(Write("c1", WalOperation.Create, "ada", new { name = "Ada" }), Ct)).Status);
+        var stored = (await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).Single(r => r.RequestId == "c1").PayloadKeyId;
+        var pipeline = (WritePipeline)nv.Pipeline;
+        var injected = 0;
+        // At the erasure's append, after the key assignment announced it and handed the batch over (as a stop's token,
+        // cancelled meanwhile, makes the WAL's AppendAsync throw before it writes anything).
+        pipeline.InjectAppendFailure = operation => operation == WalOperation.Erase && Interlocked.Exchange(ref injected, 1) == 0
+            ? new OperationCanceledException("injected") : null;
+
+        await Assert.ThrowsAsync<PipelineUnavailableException>(() => nv.Pipeline.EraseAsync(
+            new EraseRequest { RequestId = "e1", DtoType = "Customer", EntityId = "ada", Reason = "ticket" }, Ct));
+
+        Assert.Equal(1, injected);
+        Assert.Null((await ReadWal(nv.Services.GetRequiredService<IWriteAheadLog>())).SingleOrDefault(r => r.RequestId == "e1")); // never appended
+        // The commit stage is stopped (faulted), so the test may ask the ring as it would: the subject's stored key, not a
+        // new one from the pool (what the ring hands a subject whose erasure is on its way).
+        Assert.Equal(stored, await nv.Services.GetRequiredService<KeyRing>().KeyForAsync(SubjectResolver.Of("Customer", "ada"), Ct));
+    }
+
     [Fact]
     public async Task A_write_of_a_mapped_type_that_names_no_subject_is_refused_and_writes_nothing()
     {

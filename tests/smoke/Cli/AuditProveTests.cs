@@ -140,6 +140,58 @@ public sealed class AuditProveTests
         Assert.Equal(before, DataDirectoryScan.Hashes(dir.Path, except: "logs"));
     }
 
+    /// <summary>Fails without the check in AuditProveCommand: with --tree-size N and no stored checkpoint of size N,
+    /// --checkpoint-out was silently not written (exit 0, an unsigned proof on stdout), so the file of an earlier run stayed
+    /// in place and the caller read that stale checkpoint as the one for N. Now: exit 2, one line naming the size and the
+    /// newest stored one, nothing on stdout, the earlier file byte for byte as it was, nothing in the data directory changed.</summary>
+    [Fact]
+    public async Task Audit_prove_with_checkpoint_out_and_a_tree_size_no_checkpoint_has_fails_and_leaves_the_file_alone()
+    {
+        using var dir = new TempDirectory("cli-provecpout");
+        using var outDir = new TempDirectory("cli-provecpout-file");
+        await LoadAsync(dir.Path);
+        var entry = AuditEntryId(dir.Path, 7);
+        var chain = (string)DataDirectoryScan.Scalar(AuditDb(dir.Path), $"SELECT service FROM audit_entries WHERE id = '{entry}'")!;
+        var signed = (long)DataDirectoryScan.Scalar(AuditDb(dir.Path),
+            $"SELECT size FROM audit_checkpoints WHERE chain = '{chain}' AND size >= 7 ORDER BY size LIMIT 1")!;
+        var newest = (long)DataDirectoryScan.Scalar(AuditDb(dir.Path),
+            $"SELECT MAX(size) FROM audit_checkpoints WHERE chain = '{chain}'")!;
+        var unsigned = (long)DataDirectoryScan.Scalar(AuditDb(dir.Path), $"""
+            SELECT MIN(sequence) FROM audit_entries WHERE service = '{chain}' AND sequence >= 7
+            AND sequence NOT IN (SELECT size FROM audit_checkpoints WHERE chain = '{chain}')
+            """)!;
+        var file = Path.Combine(outDir.Path, "entry.checkpoint");
+        string Size(long n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        var earlier = await Nv(dir.Path, "audit", "prove", entry, "--tree-size", Size(signed), "--checkpoint-out", file);
+        Assert.True(earlier.ExitCode == 0, earlier.Describe());
+        var written = await File.ReadAllBytesAsync(file, TestContext.Current.CancellationToken);
+        var signedText = DataDirectoryScan.Scalar(AuditDb(dir.Path),
+            $"SELECT text FROM audit_checkpoints WHERE chain = '{chain}' AND size = {signed}");
+        Assert.Equal(signedText, await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken));
+        var before = DataDirectoryScan.Hashes(dir.Path, except: "logs");
+
+        var prove = await Nv(dir.Path, "audit", "prove", entry, "--tree-size", Size(unsigned), "--checkpoint-out", file);
+
+        Assert.True(prove.ExitCode == 2, prove.Describe());
+        var line = AssertOneErrorLine(prove,
+            $"no signed checkpoint of chain {chain} has tree size {unsigned} (the newest has size {newest})");
+        Assert.Contains("--checkpoint-out " + file, line, StringComparison.Ordinal);
+        Assert.Empty(prove.Stdout);
+        Assert.Equal(written, await File.ReadAllBytesAsync(file, TestContext.Current.CancellationToken));
+        Assert.Equal(before, DataDirectoryScan.Hashes(dir.Path, except: "logs"));
+
+        // A new file is not created either; without --checkpoint-out the unsigned proof is still printed.
+        var fresh = Path.Combine(outDir.Path, "fresh.checkpoint");
+        var none = await Nv(dir.Path, "audit", "prove", entry, "--tree-size", Size(unsigned), "--checkpoint-out", fresh);
+        Assert.True(none.ExitCode == 2, none.Describe());
+        Assert.False(File.Exists(fresh));
+        var plain = await Nv(dir.Path, "audit", "prove", entry, "--tree-size", Size(unsigned));
+        Assert.True(plain.ExitCode == 0, plain.Describe());
+        using var json = JsonDocument.Parse(string.Join('\n', plain.Stdout));
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("checkpoint").ValueKind);
+    }
+
     /// <summary>Fails without checking the signature apart from the leaf: a checkpoint whose signature no longer matched its
     /// text was reported as "the entry's row was edited".</summary>
     [Fact]

@@ -1,4 +1,5 @@
 using Nv.Wal;
+using Nv.Wal.Framing;
 using Nv.Wal.Recovery;
 
 namespace Nv.Unit.Tests.Wal;
@@ -40,12 +41,27 @@ public sealed class LsnJumpsTests : WalTestBase
     }
 
     [Fact]
-    public void A_later_version_is_refused_by_name()
+    public void A_later_version_is_newer_only_when_the_list_is_intact()
     {
         var bytes = LsnJumps.Encode([(5, 101)]);
         BitConverter.GetBytes(2).CopyTo(bytes, 4);
-        Assert.False(LsnJumps.TryDecode(bytes, out _, out var problem));
-        Assert.Contains("version 2", problem, StringComparison.Ordinal);
+        Assert.Equal(LsnJumps.DecodeStatus.Damaged, LsnJumps.Decode(bytes, out _, out var problem));
+        Assert.Contains("CRC-32C", problem, StringComparison.Ordinal);
+
+        BitConverter.GetBytes(Crc32C.Compute(bytes.AsSpan(0, bytes.Length - 4))).CopyTo(bytes, bytes.Length - 4);
+        Assert.Equal(LsnJumps.DecodeStatus.Newer, LsnJumps.Decode(bytes, out _, out problem));
+        Assert.Equal("version 2", problem);
+        Assert.False(LsnJumps.TryDecode(bytes, out _, out _));
+    }
+
+    [Fact]
+    public void Version_0_with_a_valid_crc_is_damage()
+    {
+        var bytes = LsnJumps.Encode([(5, 101)]);
+        BitConverter.GetBytes(0).CopyTo(bytes, 4);
+        BitConverter.GetBytes(Crc32C.Compute(bytes.AsSpan(0, bytes.Length - 4))).CopyTo(bytes, bytes.Length - 4);
+        Assert.Equal(LsnJumps.DecodeStatus.Damaged, LsnJumps.Decode(bytes, out _, out var problem));
+        Assert.Contains("version 0", problem, StringComparison.Ordinal);
     }
 
     [Fact]

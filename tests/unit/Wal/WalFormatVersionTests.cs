@@ -7,10 +7,10 @@ using Nv.Wal.Framing;
 
 namespace Nv.Unit.Tests.Wal;
 
-/// <summary>Data a newer Nv wrote (a frame format, record or item flags, a batch kind, a watermark checkpoint or geometry
-/// version this build does not know) is refused as written by a newer Nv in every recovery mode, read-only too, and left
-/// byte for byte as it was; only intact data counts as newer (magic and CRC first): the same bytes with a bad CRC stay damage.
-/// On real WAL files.</summary>
+/// <summary>Data a newer Nv wrote (a frame format, record or item flags, a batch kind, a watermark checkpoint, geometry or
+/// LSN jump list version this build does not know) is refused as written by a newer Nv in every recovery mode, read-only too,
+/// and left byte for byte as it was; only intact data counts as newer (magic and CRC first): the same bytes with a bad CRC stay
+/// damage. On real WAL files.</summary>
 public sealed class WalFormatVersionTests : WalTestBase
 {
     public static TheoryData<WalRecoveryMode> Modes => new(Enum.GetValues<WalRecoveryMode>());
@@ -217,6 +217,58 @@ public sealed class WalFormatVersionTests : WalTestBase
         await using var wal = Open();
         Assert.Equal(Lsn.None, wal.AuditedLsn);
         Assert.Contains("watermark checkpoint ignored", wal.Recovery.Detail, StringComparison.Ordinal);
+    }
+
+    // A version 2 LSN jump list, longer than version 1 (a field after the jumps): magic and version first, the CRC-32C of
+    // every byte before it in its last 4 bytes. `staleCrc` keeps the CRC of the bytes before the version changed.
+    private async Task WriteNewerJumpListAsync(bool staleCrc)
+    {
+        await WriteLogAsync();
+        await using (var wal = Open())
+        {
+            await wal.ContinueAfterAsync(new Lsn(40), Ct);
+        }
+
+        var path = Path.Combine(Directory, Nv.Wal.Recovery.LsnJumps.FileName);
+        var v1 = File.ReadAllBytes(path);
+        Assert.Equal(1, BinaryPrimitives.ReadInt32LittleEndian(v1.AsSpan(4)));
+        var newer = new byte[v1.Length + 8];
+        v1.AsSpan(0, v1.Length - 4).CopyTo(newer);
+        BinaryPrimitives.WriteInt64LittleEndian(newer.AsSpan(v1.Length - 4), 77);
+        BinaryPrimitives.WriteUInt32LittleEndian(newer.AsSpan(newer.Length - 4), Crc32C.Compute(newer.AsSpan(0, newer.Length - 4)));
+        BinaryPrimitives.WriteUInt32LittleEndian(newer.AsSpan(4), 2);
+        if (!staleCrc)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(newer.AsSpan(newer.Length - 4), Crc32C.Compute(newer.AsSpan(0, newer.Length - 4)));
+        }
+
+        File.WriteAllBytes(path, newer);
+    }
+
+    [Fact]
+    public async Task An_lsn_jump_list_of_a_newer_version_is_refused_in_every_mode_and_left_as_it_is()
+    {
+        await WriteNewerJumpListAsync(staleCrc: false);
+
+        AssertRefusedUnchanged("LSN jump list version 2", "LSN jump list version 1");
+    }
+
+    [Fact]
+    public async Task An_lsn_jump_list_claiming_a_newer_version_with_a_bad_crc_stays_damage_in_every_mode()
+    {
+        await WriteNewerJumpListAsync(staleCrc: true);
+        var before = Snapshot();
+        foreach (var readOnly in new[] { false, true })
+        {
+            foreach (var mode in Enum.GetValues<WalRecoveryMode>())
+            {
+                var options = Options(mode);
+                options.ReadOnly = readOnly;
+                var ex = Assert.Throws<WalCorruptionException>(() => WriteAheadLog.Open(options));
+                Assert.Contains("fails its CRC-32C", ex.Message, StringComparison.Ordinal);
+                Assert.Equal(before, Snapshot());
+            }
+        }
     }
 
     [Fact]
