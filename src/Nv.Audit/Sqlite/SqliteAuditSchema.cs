@@ -136,7 +136,8 @@ internal static class SqliteAuditSchema
 
     /// <summary>Version 3: positions the store records about itself (<c>audited_through</c>: every applied WAL record at
     /// or below it has its entry, written in the append transaction; <c>durable_through</c>: the audited position of the
-    /// last durable point). Not immutable: they only ever tell where a backfill resumes.</summary>
+    /// last durable point; <c>durable_points</c>: how many durable points committed, see <see cref="SetDurableThrough"/>).
+    /// Not immutable: they only ever tell where a backfill resumes.</summary>
     public const string CreateMeta = """
         CREATE TABLE IF NOT EXISTS audit_meta (
             key   TEXT    NOT NULL PRIMARY KEY,
@@ -212,9 +213,14 @@ internal static class SqliteAuditSchema
     public const string SetAuditedThrough =
         "INSERT INTO audit_meta (key, value) VALUES ('audited_through', ?1) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)";
 
-    /// <summary>Records the audited position of a durable point.</summary>
+    /// <summary>Records the audited position of a durable point, and counts the durable point.</summary>
+    /// <remarks>The count makes the statement change a page every time: SQLite writes no WAL frame for a commit that changed
+    /// none (an upsert of the position already stored, as after a schema change, an index build or environment rows, which
+    /// move no audited position), and a <c>synchronous=FULL</c> commit without a frame syncs nothing, so the earlier
+    /// NORMAL commits it stands for would stay unsynced. An upsert: stores written before the count need no migration.</remarks>
     public const string SetDurableThrough =
-        "INSERT INTO audit_meta (key, value) VALUES ('durable_through', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+        "INSERT INTO audit_meta (key, value) VALUES ('durable_through', ?1), ('durable_points', 1) " +
+        "ON CONFLICT (key) DO UPDATE SET value = CASE key WHEN 'durable_points' THEN value + 1 ELSE excluded.value END";
 
     /// <summary>The recorded audited position, if any.</summary>
     public const string AuditedThrough = "SELECT value FROM audit_meta WHERE key = 'audited_through'";

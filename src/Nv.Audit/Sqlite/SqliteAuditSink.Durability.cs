@@ -7,7 +7,10 @@ namespace Nv.Audit.Sqlite;
 /// <summary>Durable points: the store appends with <c>synchronous=NORMAL</c> and syncs only here and when it signs a
 /// checkpoint, so one sync covers many appends.</summary>
 /// <remarks>A commit made with <c>synchronous=FULL</c> syncs the SQLite WAL file, and with it every frame an earlier
-/// NORMAL commit wrote. The writer's lock is held throughout.</remarks>
+/// NORMAL commit wrote, but only when it writes a frame itself: SQLite writes none for a transaction that changed no page,
+/// and syncs nothing then. A durable point therefore always changes a page (<see cref="SqliteAuditSchema.SetDurableThrough"/>
+/// counts it), and a synced append marks the store clean only when it stored something. The writer's lock is held
+/// throughout.</remarks>
 internal sealed partial class SqliteAuditSink
 {
     public async Task<Lsn?> GetAuditedThroughAsync(CancellationToken cancellationToken = default)
@@ -45,7 +48,24 @@ internal sealed partial class SqliteAuditSink
         }
     }
 
-    // Runs one autocommit statement with synchronous=FULL; afterwards everything committed so far is durable. An I/O error
+    /// <summary>Tests: appends <paramref name="entries"/> as the store appends its own (checkpoint failures, archive and
+    /// prune records): one synced commit, with no audited position.</summary>
+    internal async Task<int> AppendSyncedAsync(IReadOnlyList<AuditEntry> entries, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            InitializeCore();
+            return AppendChunk(entries, 0, entries.Count, null, synced: true);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    // Runs one autocommit statement with synchronous=FULL; afterwards everything committed so far is durable, provided the
+    // statement changed a page (each caller's does: a durable point's count, a new checkpoint row). An I/O error
     // there (a failed write or fsync of the WAL file) stops the store: the kernel may have dropped the dirty pages and
     // reports the error once, so a later sync could succeed over frames that never reached the disk, and a durable point
     // or a signed checkpoint would then cover entries a power loss takes back. Stopped, the store answers every call with

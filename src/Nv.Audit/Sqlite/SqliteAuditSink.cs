@@ -50,7 +50,7 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
     private string? _unsignedReason; // SignWithHostKeyIfAvailable without the host's key: why this opening signs nothing
     private string? _publicKeyPem; // read-only: the public half of the key the host signs with, when this process knows it
     private volatile bool _initialized;
-    private bool _dirty; // appended since the last durable point
+    private bool _dirty; // committed since the last synced commit that wrote a WAL frame (durable point, checkpoint, own entries)
     private SqliteException? _syncFault; // a synced commit failed with an I/O error: the store is stopped until a restart
     private long? _auditedThrough; // committed audited position (null: none recorded yet)
     private long _dataVersion; // PRAGMA data_version when the cached chains were last known to match the file
@@ -287,7 +287,19 @@ internal sealed partial class SqliteAuditSink : IAuditSink, IAuditProofs
             }
 
             sql.Commit.Execute();
-            _dirty = !synced;
+            // A synced commit syncs the WAL file, with every earlier commit's frames, only when it writes a frame itself,
+            // and SQLite writes none for a transaction that changed no page (every entry stored already, an upsert of the
+            // values already there). New entries and a moved audited position change pages; the work done inTransaction
+            // may not (a prune chunk run twice), so without them the store stays as dirty as it was.
+            if (!synced)
+            {
+                _dirty = true;
+            }
+            else if (inserted > 0 || advanced)
+            {
+                _dirty = false;
+            }
+
             if (advanced)
             {
                 _auditedThrough = auditedThrough;

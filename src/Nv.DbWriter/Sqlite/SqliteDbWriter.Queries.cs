@@ -161,7 +161,11 @@ internal sealed partial class SqliteDbWriter
 
             try
             {
-                // One FULL commit syncs the SQLite WAL file, and with it every frame an earlier NORMAL commit wrote.
+                // One FULL commit syncs the SQLite WAL file, and with it every frame an earlier NORMAL commit wrote, but only
+                // when it writes a frame itself: SQLite writes none for a transaction that changed no page. The position
+                // may be stored already (the first durable point after a restart, whose commits since, stored mappings,
+                // purges or a migration, resolved nothing new), so the durable point is counted too: that always changes a
+                // page. An upsert: stores written before the count need no migration.
                 ExecuteNonQuery(connection, "PRAGMA synchronous=FULL");
                 try
                 {
@@ -176,6 +180,10 @@ internal sealed partial class SqliteDbWriter
                         command.Transaction = transaction;
                         command.CommandText = $"UPDATE _nv_meta SET value = $lsn WHERE key = '{DurableThroughKey}'";
                         command.Parameters.AddWithValue("$lsn", target);
+                        command.ExecuteNonQuery();
+                        command.CommandText = $"INSERT INTO _nv_meta (key, value) VALUES ('{DurablePointsKey}', 1) " +
+                            "ON CONFLICT (key) DO UPDATE SET value = value + 1";
+                        command.Parameters.Clear();
                         command.ExecuteNonQuery();
                     }
 

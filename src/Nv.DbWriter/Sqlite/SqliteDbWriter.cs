@@ -21,7 +21,8 @@ namespace Nv.DbWriter.Sqlite;
 /// Durability: <c>journal_mode=WAL</c> with <c>synchronous=NORMAL</c>: a commit is written to the SQLite WAL file (it
 /// survives a process crash) but not synced, because Nv's own WAL, fsynced before any apply, is the one durability
 /// source. <see cref="MakeDurableAsync"/> is the periodic durable point: one commit with <c>synchronous=FULL</c> that
-/// records <c>durable_through</c> and syncs the SQLite WAL file, covering every earlier commit. After a power loss the
+/// records <c>durable_through</c>, counts itself in <c>durable_points</c> (so that it always writes a WAL frame: a FULL
+/// commit that changed no page syncs nothing) and syncs the SQLite WAL file, covering every earlier commit. After a power loss the
 /// file is a prefix of its commits (SQLite's WAL frames are checksummed), and <c>resolved_through</c>, committed with
 /// the data it describes, says where boot replay resumes. Results are returned only after their commit succeeds.
 /// Threading: one connection, kept open, guarded by one lock. Every operation is serialized, so a concurrent read
@@ -31,6 +32,7 @@ internal sealed partial class SqliteDbWriter : IDbWriter, IDataKeyStore
 {
     private const string ResolvedThroughKey = "resolved_through";
     private const string DurableThroughKey = "durable_through";
+    private const string DurablePointsKey = "durable_points"; // how many durable points committed (MakeDurableAsync)
 
     // 2: _nv_requests (request outcomes kept for the idempotency window);
     // 3: the key store (_nv_keys, _nv_subjects, _nv_erasures), _nv_resolutions.key_id and _nv_batch_resolutions.item_key_ids
