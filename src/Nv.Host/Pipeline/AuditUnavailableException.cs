@@ -17,7 +17,9 @@ public sealed class AuditUnavailableException : NvException
     /// <summary>Whether <paramref name="exception"/>, thrown by an audit store's read, is a failure of the store (and so
     /// this exception's cause) rather than one of its answers by contract: an <see cref="NvException"/> (no proofs in this
     /// store, say), a bad argument (a cursor or a tree size), an unknown chain (<see cref="KeyNotFoundException"/>) or a
-    /// cancelled read.</summary>
+    /// cancelled read; nor is a row the store cannot decode (<see cref="FormatException"/>: tampered with, or written by a
+    /// newer Nv; <see cref="InvalidDataException"/>): that is damage, which no retry mends (the verifier names it).</summary>
     internal static bool IsStoreFailure(Exception exception) =>
-        exception is not (NvException or ArgumentException or KeyNotFoundException or OperationCanceledException);
+        exception is not (NvException or ArgumentException or KeyNotFoundException or OperationCanceledException
+            or FormatException or InvalidDataException);
 }

@@ -54,6 +54,11 @@ internal sealed class PendingWrite
     /// <inheritdoc cref="Subject"/>
     public Guid? KeyId { get; set; }
 
+    /// <summary>An erasure whose announcement (KeyRing.BeginErase, by the commit stage's key assignment) was withdrawn
+    /// because its record was never appended: withdrawn once only (the ring counts announcements per subject, so a second
+    /// withdrawal would clear the mark of another erasure of the subject still on its way).</summary>
+    public bool ErasureWithdrawn { get; set; }
+
     /// <summary>The record as stored in the WAL (set by the commit stage).</summary>
     public WalRecord? Record { get; set; }
 

@@ -223,20 +223,24 @@ internal sealed partial class WritePipeline
     {
         for (var i = from; i < batch.Count; i++)
         {
-            if (batch[i] is { Record: null, Subject: { } subject, Request.Operation: WalOperation.Erase } && _keys.Enabled)
-            {
-                _keys.CancelErase(subject);
-            }
+            WithdrawErasure(batch[i]);
+        }
+    }
+
+    // Once per write: a write refused as too large withdrew its own before the loop's way out sees it again.
+    private void WithdrawErasure(PendingWrite write)
+    {
+        if (write is { Record: null, Subject: { } subject, Request.Operation: WalOperation.Erase, ErasureWithdrawn: false } && _keys.Enabled)
+        {
+            write.ErasureWithdrawn = true;
+            _keys.CancelErase(subject);
         }
     }
 
     private void RefuseTooLarge(PendingWrite write, WalRecordTooLargeException ex)
     {
         Log.RecordTooLarge(_logger, write.Request.RequestId, ex.SizeBytes, ex.MaxBytes);
-        if (write.Request.Operation == WalOperation.Erase && write.Subject is { } subject)
-        {
-            _keys.CancelErase(subject); // announced by AssignKeysAsync, never appended
-        }
+        WithdrawErasure(write); // announced by AssignKeysAsync, never appended
 
         Refuse(write, new WriteValidationException("record",
             $"the write serializes to {ex.SizeBytes} bytes with its ids, reason and metadata; the write-ahead log takes at most {ex.MaxBytes} " +

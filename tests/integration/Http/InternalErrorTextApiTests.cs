@@ -161,6 +161,27 @@ public sealed class InternalErrorTextApiTests
         Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(HttpMethod.Get, "/v1/audit/verify")).StatusCode);
     }
 
+    /// <summary>A row the store cannot decode (tampered with, or written by a newer Nv) is no outage: retrying cannot help,
+    /// so it stays a 500 without Retry-After (the verifier names the damage). Failed while every exception of a read but a
+    /// few was taken for an outage: a 503 audit-unavailable telling the client to retry in 5 s, for ever.</summary>
+    [Theory]
+    [InlineData("format")]
+    [InlineData("invalid-data")]
+    public async Task An_audit_row_the_store_cannot_decode_is_a_500_not_an_outage_to_retry(string kind)
+    {
+        await using var app = await NvTestApp.StartAsync(null, builder => ServiceProxy<IAuditSink>.Install(builder.Services, new()
+        {
+            [nameof(IAuditSink.GetAsync)] = (_, _) => Task.FromException<AuditEntry?>(kind == "format"
+                ? new FormatException(Marker)
+                : new InvalidDataException(Marker)),
+        }));
+
+        using var response = await app.SendAsync(HttpMethod.Get, $"/v1/audit/entries/{Guid.NewGuid()}");
+
+        await AssertProblemWithoutMarkerAsync(response, 500, "internal");
+        Assert.Null(response.Headers.RetryAfter);
+    }
+
     [Fact]
     public async Task The_operations_status_says_the_checkpoints_failed_without_the_message()
     {

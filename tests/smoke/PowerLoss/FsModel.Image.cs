@@ -204,7 +204,10 @@ internal sealed partial class FsModel
     // about; a FasterLog commit record is different: recovery adopts the newest one it finds, so a truncation committed
     // after the cut moved the log's start past records the stores' durable points did not cover yet (a restart then
     // refused the image, exit 6: "The database holds LSN 488, but the WAL starts at LSN 610"). From a write that started
-    // after the cut, filling stops at the first commit record.
+    // after the cut, filling stops at the first commit record. (A known gap: a commit record appended while the earlier
+    // write itself ran, before the cut, may have reached the disk through it; such images are no longer made. Ordinary
+    // entries of that later write are still filled, with the same timing uncertainty: they only add records nobody was
+    // told about.)
     private static void FillTail(FsNode node, DataOp op, GrowableBuffer buffer, int pageSize, byte[] written, int cut, Random random, Counts counts)
     {
         var data = op.Data!;
