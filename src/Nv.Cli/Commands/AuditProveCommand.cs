@@ -97,7 +97,8 @@ internal static class AuditProveCommand
 
             var proof = await proofs.GetInclusionProofAsync(entryId, size, cancellationToken)
                 ?? throw new InvalidOperationException($"The audit entry {entryId} was pruned while it was being proven.");
-            if (checkpointOut is not null && proof.Checkpoint is null)
+            var problems = await ProblemsAsync(proof, proofs, cancellationToken);
+            if (checkpointOut is not null && proof.Checkpoint is null && problems.Count == 0)
             {
                 // The file was asked for, so an unsigned proof is no answer: say so before anything is printed, and leave the
                 // file as it is (bad input writes nothing; deleting an earlier run's file would be a write too). The exit
@@ -111,7 +112,9 @@ internal static class AuditProveCommand
                 return ExitCodes.Usage;
             }
 
-            return Print(proof, await ProblemsAsync(proof, proofs, cancellationToken), checkpointOut);
+            // An integrity finding about the entry comes before the missing checkpoint's usage error (exit 5, not 2); no
+            // file is written then either (Print writes one only for a signed checkpoint).
+            return Print(proof, problems, checkpointOut);
         }
         catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "treeSize")
         {

@@ -83,6 +83,20 @@ public sealed class AuditProveTests
             var line = AssertOneErrorLine(prove, "as stored is not leaf"); // the entry is blamed, not the checkpoint's signature
             Assert.DoesNotContain("signature", line, StringComparison.Ordinal);
         }
+
+        // Asked for a checkpoint no size has, the edited entry is still reported as edited (exit 5), not as the usage error
+        // (exit 2) that hid it; no file is written. Failed while the usage check ran first.
+        var chain = (string)DataDirectoryScan.Scalar(AuditDb(dir.Path), $"SELECT service FROM audit_entries WHERE id = '{edited}'")!;
+        var unsigned = (long)DataDirectoryScan.Scalar(AuditDb(dir.Path), $"""
+            SELECT MIN(sequence) FROM audit_entries WHERE service = '{chain}' AND sequence >= 7
+            AND sequence NOT IN (SELECT size FROM audit_checkpoints WHERE chain = '{chain}')
+            """)!;
+        var file = Path.Combine(dir.Path, "edited.checkpoint");
+        var asked = await Nv(dir.Path, "audit", "prove", edited, "--tree-size",
+            unsigned.ToString(System.Globalization.CultureInfo.InvariantCulture), "--checkpoint-out", file);
+        Assert.True(asked.ExitCode == 5, asked.Describe());
+        AssertOneErrorLine(asked, "as stored is not leaf");
+        Assert.False(File.Exists(file));
     }
 
     /// <summary>Fails without reading the newest stored checkpoint and the read-only opening: prove opened the store to write
