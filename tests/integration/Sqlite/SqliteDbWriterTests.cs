@@ -281,20 +281,12 @@ public sealed class SqliteDbWriterTests : IDisposable
         // so the scrub would return (false, or true before the loop let go) while the loop still held its tick.
         await using var writer = Open();
         await writer.ApplyAsync([Create(1, "o1", """{"n":1}""")], Ct);
-        using var inTick = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        writer.Checkpointer!.OnTick = () =>
-        {
-            inTick.Set();
-            release.Wait(TimeSpan.FromSeconds(30));
-        };
-        Assert.True(inTick.Wait(TimeSpan.FromSeconds(10), Ct), "the background loop did not tick within 10 s");
-        writer.Checkpointer.OnTick = null;
+        var hold = await CheckpointHold.StartAsync(hook => writer.Checkpointer!.OnTick = hook, Ct); // a tick in flight
 
         var scrub = Task.Run(() => writer.ScrubAsync(Ct), Ct);
         await Task.Delay(300, Ct);
         Assert.False(scrub.IsCompleted); // waiting for the tick in flight
-        release.Set();
+        hold.Dispose();
         Assert.True(await scrub);
         Assert.Equal(0, new FileInfo(Path.Combine(Options().DataDirectory, "nv.db") + "-wal").Length);
     }
